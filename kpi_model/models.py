@@ -1,0 +1,259 @@
+"""The KPI workspace: units, strategic goals, data sources and KPIs.
+
+The models validate *structure* (types, enums, id formats) only. A draft KPI may be
+incomplete; what is missing is the audit's business. References between objects
+(a KPI's goal, ``pairs_with`` …) are checked by :func:`reference_problems`, so that a
+workspace being edited can pass through inconsistent states without raising.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+FORMAT_VERSION = 1
+
+KPI_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+SOURCE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+# KPI ids double as identifiers in derived-KPI expressions, hence the stricter form.
+KpiId = Annotated[str, StringConstraints(pattern=KPI_ID_PATTERN, max_length=63)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=63)]
+SourceName = Annotated[str, StringConstraints(pattern=SOURCE_NAME_PATTERN, max_length=63)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+class Category(StrEnum):
+    """Balanced-scorecard style family of a KPI."""
+
+    FINANCIAL = "financial"
+    CUSTOMER = "customer"
+    PROCESS = "process"
+    MARKETING = "marketing"
+    PEOPLE = "people"
+
+
+class Kind(StrEnum):
+    """Leading indicators move first; lagging ones record the outcome."""
+
+    LEADING = "leading"
+    LAGGING = "lagging"
+
+
+class Measure(StrEnum):
+    """Whether the KPI is computed from data or collected as a judgement (survey)."""
+
+    QUANTITATIVE = "quantitative"
+    QUALITATIVE = "qualitative"
+
+
+class Direction(StrEnum):
+    """Which way is better: up, down, or staying inside a range."""
+
+    UP = "up"
+    DOWN = "down"
+    RANGE = "range"
+
+
+class Cadence(StrEnum):
+    """How often the KPI is reviewed."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+class UnitOfMeasure(StrEnum):
+    """What the KPI's number is."""
+
+    COUNT = "count"
+    CURRENCY = "currency"
+    PERCENT = "percent"
+    RATIO = "ratio"
+    DURATION = "duration"
+    SCORE = "score"
+
+
+_PERIOD_FORMS = (
+    (re.compile(r"^\d{4}$"), "yearly"),
+    (re.compile(r"^\d{4}-Q[1-4]$"), "quarterly"),
+    (re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"), "monthly"),
+    (re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"), "weekly"),
+)
+
+
+def parse_period(label: str) -> str:
+    """Return ``label`` if it is a period label or ISO date, else raise ``ValueError``.
+
+    Accepted: ``2025``, ``2025-Q4``, ``2025-12``, ``2025-W07`` and ``2025-12-31``.
+    """
+    text = label.strip()
+    if any(pattern.match(text) for pattern, _ in _PERIOD_FORMS):
+        return text
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"'{label}' is not a period: write 2025 (year), 2025-Q4 (quarter), "
+            "2025-12 (month), 2025-W07 (ISO week) or a date such as 2025-12-31"
+        ) from None
+    return text
+
+
+class _Model(BaseModel):
+    """Shared config: unknown keys are errors (a typo must not vanish silently)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+
+class Unit(_Model):
+    """An organisational unit that owns goals (Sales, Operations …)."""
+
+    id: Slug
+    name: Text
+    owner: Text | None = None
+    description: Text | None = None
+
+
+class Goal(_Model):
+    """A strategic goal of one unit, measured by 3–5 KPIs."""
+
+    id: Slug
+    unit: Slug
+    statement: Text
+    due: dt.date | None = None
+    owner: Text | None = None
+    description: Text | None = None
+
+
+class Source(_Model):
+    """Where a KPI's data comes from: a file loaded as a table, or a SELECT-only view.
+
+    A source may name only its ``system`` (e.g. "SAP") while the data is not wired up yet.
+    """
+
+    name: SourceName
+    path: Text | None = None
+    sql: Text | None = None
+    system: Text | None = None
+    description: Text | None = None
+
+    @model_validator(mode="after")
+    def _path_or_sql(self) -> Source:
+        if self.path and self.sql:
+            raise ValueError("give either path (a file) or sql (a view), not both")
+        return self
+
+
+class Baseline(_Model):
+    """The value a target is judged against, and the period it was measured in."""
+
+    value: float
+    period: str | None = None
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period_label(cls, value: Any) -> Any:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, int):  # YAML reads `period: 2025` as a number
+            value = str(value)
+        return parse_period(value) if isinstance(value, str) else value
+
+
+class Target(_Model):
+    """A time-bound target. For ``direction: range`` give ``low`` and ``high`` instead of ``value``."""
+
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    due: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _range_order(self) -> Target:
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low ({self.low}) is above high ({self.high}): swap them")
+        return self
+
+
+class Thresholds(_Model):
+    """Alert levels: below ``warning`` is amber, below ``critical`` red (mirrored for ``down``)."""
+
+    warning: float | None = None
+    critical: float | None = None
+
+
+class Kpi(_Model):
+    """One key performance indicator: what is measured, how, by whom, and to what target."""
+
+    id: KpiId
+    name: Text
+    goal: Slug | None = None
+    description: Text | None = None
+    owner: Text | None = None
+    category: Category | None = None
+    kind: Kind | None = None
+    measure: Measure = Measure.QUANTITATIVE
+    source: SourceName | None = None
+    expression: Text | None = None
+    filter: Text | None = None
+    time_column: Text | None = None
+    unit_of_measure: UnitOfMeasure | None = None
+    direction: Direction | None = None
+    cadence: Cadence | None = None
+    baseline: Baseline | None = None
+    target: Target | None = None
+    thresholds: Thresholds | None = None
+    pairs_with: KpiId | None = None
+    action: Text | None = None
+    review_date: dt.date | None = None
+    scale: Text | None = Field(default=None, description="Answer scale of a survey KPI, e.g. '0-10'.")
+    template: Text | None = Field(default=None, description="Id of the library template it came from.")
+
+
+class Workspace(_Model):
+    """A KPI workspace: the document a team keeps (YAML, in git if they like)."""
+
+    format_version: int = FORMAT_VERSION
+    name: Text
+    description: Text | None = None
+    units: list[Unit] = Field(default_factory=list)
+    goals: list[Goal] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    kpis: list[Kpi] = Field(default_factory=list)
+
+    def unit(self, unit_id: str) -> Unit | None:
+        """The unit with this id, if any."""
+        return next((u for u in self.units if u.id == unit_id), None)
+
+    def goal(self, goal_id: str) -> Goal | None:
+        """The goal with this id, if any."""
+        return next((g for g in self.goals if g.id == goal_id), None)
+
+    def kpi(self, kpi_id: str) -> Kpi | None:
+        """The KPI with this id, if any."""
+        return next((k for k in self.kpis if k.id == kpi_id), None)
+
+    def source(self, name: str) -> Source | None:
+        """The source with this name, if any."""
+        return next((s for s in self.sources if s.name == name), None)
+
+    def goals_of(self, unit_id: str) -> list[Goal]:
+        """The goals of one unit, in file order."""
+        return [g for g in self.goals if g.unit == unit_id]
+
+    def kpis_of(self, goal_id: str) -> list[Kpi]:
+        """The KPIs of one goal, in file order."""
+        return [k for k in self.kpis if k.goal == goal_id]
+
+    def unit_of_kpi(self, kpi: Kpi) -> Unit | None:
+        """The unit a KPI belongs to through its goal."""
+        goal = self.goal(kpi.goal) if kpi.goal else None
+        return self.unit(goal.unit) if goal else None

@@ -1,0 +1,236 @@
+"""Turn a raw document into a :class:`Workspace`, or into problems a person understands.
+
+Two passes: pydantic checks structure (types, enums, id forms); then
+:func:`reference_problems` checks that ids are unique and references resolve.
+Every problem is a ``path: message`` line that names the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from kpi_model.errors import Problem, WorkspaceError
+from kpi_model.models import (
+    FORMAT_VERSION,
+    Baseline,
+    Goal,
+    Kpi,
+    Source,
+    Target,
+    Thresholds,
+    Unit,
+    Workspace,
+)
+
+_LIST_MODELS: dict[str, type[BaseModel]] = {
+    "units": Unit,
+    "goals": Goal,
+    "sources": Source,
+    "kpis": Kpi,
+}
+_NESTED_MODELS: dict[str, type[BaseModel]] = {
+    "baseline": Baseline,
+    "target": Target,
+    "thresholds": Thresholds,
+}
+_ID_HINTS = {
+    "kpis": "KPI ids are lower-case letters, digits and '_', starting with a letter "
+    "(they are used as names in formulas), e.g. 'repeat_rate'",
+    "sources": "source names are letters, digits and '_', starting with a letter "
+    "(they become table names), e.g. 'orders'",
+}
+_SLUG_HINT = "ids are lower-case letters, digits, '-' and '_', e.g. 'grow-repeat'"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` — did you mean 'x'?`` for the closest choice, or an empty string."""
+    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" — did you mean '{match[0]}'?" if match else ""
+
+
+def format_path(loc: Sequence[int | str]) -> str:
+    """``('kpis', 3, 'goal')`` → ``kpis[3].goal``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _model_at(loc: Sequence[int | str]) -> type[BaseModel]:
+    """The model class that owns the last key of ``loc``."""
+    model: type[BaseModel] = Workspace
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        model = _LIST_MODELS.get(part) or _NESTED_MODELS.get(part) or model
+    return model
+
+
+def _enum_of(model: type[BaseModel], field: str) -> type[Enum] | None:
+    info = model.model_fields.get(field)
+    if info is None:
+        return None
+    for candidate in (info.annotation, *getattr(info.annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, Enum):
+            return candidate
+    return None
+
+
+def _structure_problem(error: Any) -> Problem:
+    loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+    path = format_path(loc)
+    field = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    kind = error["type"]
+    value = error.get("input")
+    model = _model_at(loc) if loc else Workspace
+
+    if kind == "enum":
+        enum = _enum_of(model, field)
+        choices = [m.value for m in enum] if enum else []
+        return Problem(
+            path,
+            f"'{value}' is not a valid {field}{did_you_mean(str(value), choices)} "
+            f"Use one of: {', '.join(choices)}.",
+        )
+    if kind == "extra_forbidden":
+        known = list(model.model_fields)
+        return Problem(
+            path,
+            f"unknown key '{field}'{did_you_mean(field, known)} "
+            f"Keys allowed here: {', '.join(known)}.",
+        )
+    if kind == "missing":
+        return Problem(path, f"'{field}' is required here; add it")
+    if kind == "string_pattern_mismatch":
+        section = str(loc[0]) if loc else ""
+        hint = _ID_HINTS.get(section, _SLUG_HINT)
+        return Problem(path, f"'{value}' is not a valid {field}: {hint}")
+    if kind.startswith("date"):
+        return Problem(path, f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2027-06-30")
+    if kind.startswith(("float", "int")):
+        return Problem(path, f"'{value}' is not a number; write a plain number such as 0.3 (no % sign or units)")
+    if kind in {"list_type", "model_type", "dict_type"}:
+        expected = {"list_type": "a list", "model_type": "a mapping of keys", "dict_type": "a mapping of keys"}[kind]
+        return Problem(path or "(document)", f"expected {expected}, found {type(value).__name__}")
+    if kind == "value_error":
+        message = str(error.get("ctx", {}).get("error", error["msg"]))
+        return Problem(path or "(document)", message)
+    if kind in {"string_type", "string_too_long"}:
+        return Problem(path, error["msg"].lower())
+    return Problem(path or "(document)", error["msg"])
+
+
+def _is_union_tag(part: int | str) -> bool:
+    # pydantic puts the union member's type name into loc ("function-after[...]", "str" …)
+    return isinstance(part, str) and ("[" in part or part in {"str", "float", "int", "date"})
+
+
+def structure_problems(error: ValidationError) -> list[Problem]:
+    """Readable problems from a pydantic ``ValidationError`` (one per error, deduplicated)."""
+    seen: dict[str, Problem] = {}
+    for raw in error.errors():
+        problem = _structure_problem(raw)
+        seen.setdefault(str(problem), problem)
+    return list(seen.values())
+
+
+def _duplicates(items: Sequence[Any], attr: str, section: str, label: str) -> list[Problem]:
+    problems = []
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(items):
+        key = getattr(item, attr)
+        if key in first_index:
+            problems.append(
+                Problem(
+                    f"{section}[{index}].{attr}",
+                    f"duplicate {label} '{key}' (also {section}[{first_index[key]}]); give each a unique {attr}",
+                )
+            )
+        else:
+            first_index[key] = index
+    return problems
+
+
+def reference_problems(workspace: Workspace) -> list[Problem]:
+    """Duplicate ids and references that point nowhere, with the closest valid name."""
+    problems: list[Problem] = []
+    problems += _duplicates(workspace.units, "id", "units", "unit id")
+    problems += _duplicates(workspace.goals, "id", "goals", "goal id")
+    problems += _duplicates(workspace.sources, "name", "sources", "source name")
+    problems += _duplicates(workspace.kpis, "id", "kpis", "KPI id")
+
+    unit_ids = [u.id for u in workspace.units]
+    goal_ids = [g.id for g in workspace.goals]
+    source_names = [s.name for s in workspace.sources]
+    kpi_ids = [k.id for k in workspace.kpis]
+
+    for index, goal in enumerate(workspace.goals):
+        if goal.unit not in unit_ids:
+            problems.append(
+                Problem(
+                    f"goals[{index}].unit",
+                    f"unknown unit '{goal.unit}'{did_you_mean(goal.unit, unit_ids)}"
+                    + ("" if unit_ids else " — add the unit under 'units:' first"),
+                )
+            )
+    for index, kpi in enumerate(workspace.kpis):
+        if kpi.goal is not None and kpi.goal not in goal_ids:
+            problems.append(
+                Problem(f"kpis[{index}].goal", f"unknown goal '{kpi.goal}'{did_you_mean(kpi.goal, goal_ids)}")
+            )
+        if kpi.source is not None and kpi.source not in source_names:
+            problems.append(
+                Problem(
+                    f"kpis[{index}].source",
+                    f"unknown source '{kpi.source}'{did_you_mean(kpi.source, source_names)}"
+                    " (sources are declared under 'sources:')",
+                )
+            )
+        if kpi.pairs_with is not None:
+            if kpi.pairs_with == kpi.id:
+                problems.append(Problem(f"kpis[{index}].pairs_with", "a KPI cannot pair with itself"))
+            elif kpi.pairs_with not in kpi_ids:
+                problems.append(
+                    Problem(
+                        f"kpis[{index}].pairs_with",
+                        f"unknown KPI '{kpi.pairs_with}'{did_you_mean(kpi.pairs_with, kpi_ids)}",
+                    )
+                )
+    return problems
+
+
+def parse_workspace(data: Any, *, source: str | None = None) -> Workspace:
+    """Validate a decoded document (dict) into a :class:`Workspace` or raise :class:`WorkspaceError`."""
+    if not isinstance(data, dict):
+        found = "an empty document" if data is None else f"a {type(data).__name__}"
+        raise WorkspaceError(
+            [Problem("(document)", f"expected a mapping with 'name', 'units', 'goals', 'kpis'; found {found}")],
+            source=source,
+        )
+    version = data.get("format_version", FORMAT_VERSION)
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise WorkspaceError(
+            [
+                Problem(
+                    "format_version",
+                    f"written by a newer KPI Wizard (format {version}, this one reads {FORMAT_VERSION}); upgrade kpi-wizard",
+                )
+            ],
+            source=source,
+        )
+    try:
+        workspace = Workspace.model_validate(data)
+    except ValidationError as error:
+        raise WorkspaceError(structure_problems(error), source=source) from None
+    problems = reference_problems(workspace)
+    if problems:
+        raise WorkspaceError(problems, source=source)
+    return workspace
