@@ -26,6 +26,7 @@ KpiId = Annotated[str, StringConstraints(pattern=KPI_ID_PATTERN, max_length=63)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=63)]
 SourceName = Annotated[str, StringConstraints(pattern=SOURCE_NAME_PATTERN, max_length=63)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 class Category(StrEnum):
@@ -117,7 +118,7 @@ class Unit(_Model):
     """An organisational unit that owns goals (Sales, Operations …)."""
 
     id: Slug
-    name: Text
+    name: Name
     owner: Text | None = None
     description: Text | None = None
 
@@ -127,7 +128,7 @@ class Goal(_Model):
 
     id: Slug
     unit: Slug
-    statement: Text
+    statement: Name
     due: dt.date | None = None
     owner: Text | None = None
     description: Text | None = None
@@ -194,7 +195,7 @@ class Kpi(_Model):
     """One key performance indicator: what is measured, how, by whom, and to what target."""
 
     id: KpiId
-    name: Text
+    name: Name
     goal: Slug | None = None
     description: Text | None = None
     owner: Text | None = None
@@ -222,7 +223,7 @@ class Workspace(_Model):
     """A KPI workspace: the document a team keeps (YAML, in git if they like)."""
 
     format_version: int = FORMAT_VERSION
-    name: Text
+    name: Name
     description: Text | None = None
     units: list[Unit] = Field(default_factory=list)
     goals: list[Goal] = Field(default_factory=list)
@@ -257,3 +258,11 @@ class Workspace(_Model):
         """The unit a KPI belongs to through its goal."""
         goal = self.goal(kpi.goal) if kpi.goal else None
         return self.unit(goal.unit) if goal else None
+
+
+def workspace_json_schema() -> dict[str, Any]:
+    """JSON Schema of the workspace document (published as ``docs/workspace.schema.json``)."""
+    schema = Workspace.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "KPI Wizard workspace"
+    return schema

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -38,19 +38,37 @@ _NESTED_MODELS: dict[str, type[BaseModel]] = {
     "target": Target,
     "thresholds": Thresholds,
 }
-_ID_HINTS = {
-    "kpis": "KPI ids are lower-case letters, digits and '_', starting with a letter "
-    "(they are used as names in formulas), e.g. 'repeat_rate'",
-    "sources": "source names are letters, digits and '_', starting with a letter "
-    "(they become table names), e.g. 'orders'",
-}
+_KPI_ID_HINT = (
+    "KPI ids are lower-case letters, digits and '_', starting with a letter "
+    "(they are used as names in formulas), e.g. 'repeat_rate'"
+)
+_SOURCE_NAME_HINT = (
+    "source names are letters, digits and '_', starting with a letter (they become table names), e.g. 'orders'"
+)
 _SLUG_HINT = "ids are lower-case letters, digits, '-' and '_', e.g. 'grow-repeat'"
+
+
+def _id_hint(model: type[BaseModel], field: str) -> str:
+    if (model is Kpi and field in {"id", "pairs_with"}):
+        return _KPI_ID_HINT
+    if (model is Source and field == "name") or (model is Kpi and field == "source"):
+        return _SOURCE_NAME_HINT
+    return _SLUG_HINT
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` — did you mean 'x'?`` for the closest choice, or an empty string."""
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    options = list(choices)
+    match = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if not match:  # 'upward' → 'up', 'fin' → 'financial': a shared start is a good hint too
+        lowered = str(word).lower()
+        match = [o for o in options if len(o) >= 2 and len(lowered) >= 2 and (lowered.startswith(o) or o.startswith(lowered))]
     return f" — did you mean '{match[0]}'?" if match else ""
+
+
+def _sentence(text: str, suggestion: str) -> str:
+    """Join a statement and an optional suggestion so that the result reads as sentences."""
+    return f"{text}{suggestion}" if suggestion else f"{text}."
 
 
 def format_path(loc: Sequence[int | str]) -> str:
@@ -64,9 +82,9 @@ def format_path(loc: Sequence[int | str]) -> str:
     return out
 
 
-def _model_at(loc: Sequence[int | str]) -> type[BaseModel]:
+def _model_at(loc: Sequence[int | str], root: type[BaseModel]) -> type[BaseModel]:
     """The model class that owns the last key of ``loc``."""
-    model: type[BaseModel] = Workspace
+    model = root
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
@@ -84,35 +102,27 @@ def _enum_of(model: type[BaseModel], field: str) -> type[Enum] | None:
     return None
 
 
-def _structure_problem(error: Any) -> Problem:
+def _structure_problem(error: Any, root: type[BaseModel], prefix: tuple[int | str, ...]) -> Problem:
     loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
-    path = format_path(loc)
+    path = format_path(prefix + loc)
     field = next((p for p in reversed(loc) if isinstance(p, str)), "")
     kind = error["type"]
     value = error.get("input")
-    model = _model_at(loc) if loc else Workspace
+    model = _model_at(loc, root) if loc else root
 
     if kind == "enum":
         enum = _enum_of(model, field)
         choices = [m.value for m in enum] if enum else []
-        return Problem(
-            path,
-            f"'{value}' is not a valid {field}{did_you_mean(str(value), choices)} "
-            f"Use one of: {', '.join(choices)}.",
-        )
+        lead = _sentence(f"'{value}' is not a valid {field}", did_you_mean(str(value), choices))
+        return Problem(path, f"{lead} Use one of: {', '.join(choices)}.")
     if kind == "extra_forbidden":
         known = list(model.model_fields)
-        return Problem(
-            path,
-            f"unknown key '{field}'{did_you_mean(field, known)} "
-            f"Keys allowed here: {', '.join(known)}.",
-        )
+        lead = _sentence(f"unknown key '{field}'", did_you_mean(field, known))
+        return Problem(path, f"{lead} Keys allowed here: {', '.join(known)}.")
     if kind == "missing":
         return Problem(path, f"'{field}' is required here; add it")
     if kind == "string_pattern_mismatch":
-        section = str(loc[0]) if loc else ""
-        hint = _ID_HINTS.get(section, _SLUG_HINT)
-        return Problem(path, f"'{value}' is not a valid {field}: {hint}")
+        return Problem(path, f"'{value}' is not a valid {field}: {_id_hint(model, field)}")
     if kind.startswith("date"):
         return Problem(path, f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2027-06-30")
     if kind.startswith(("float", "int")):
@@ -123,6 +133,8 @@ def _structure_problem(error: Any) -> Problem:
     if kind == "value_error":
         message = str(error.get("ctx", {}).get("error", error["msg"]))
         return Problem(path or "(document)", message)
+    if kind == "string_too_short":
+        return Problem(path, f"'{field}' must not be empty")
     if kind in {"string_type", "string_too_long"}:
         return Problem(path, error["msg"].lower())
     return Problem(path or "(document)", error["msg"])
@@ -133,11 +145,16 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"str", "float", "int", "date"})
 
 
-def structure_problems(error: ValidationError) -> list[Problem]:
-    """Readable problems from a pydantic ``ValidationError`` (one per error, deduplicated)."""
+def structure_problems(
+    error: ValidationError, root: type[BaseModel] = Workspace, prefix: tuple[int | str, ...] = ()
+) -> list[Problem]:
+    """Readable problems from a pydantic ``ValidationError`` of ``root`` (one per error, deduplicated).
+
+    ``prefix`` is where ``root`` sits in the workspace, e.g. ``("kpis", 3)`` for a KPI form.
+    """
     seen: dict[str, Problem] = {}
     for raw in error.errors():
-        problem = _structure_problem(raw)
+        problem = _structure_problem(raw, root, prefix)
         seen.setdefault(str(problem), problem)
     return list(seen.values())
 
@@ -205,6 +222,17 @@ def reference_problems(workspace: Workspace) -> list[Problem]:
                     )
                 )
     return problems
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def parse_part(model: type[ModelT], data: dict[str, Any], prefix: tuple[int | str, ...] = ()) -> ModelT:
+    """Validate one part of a workspace (a KPI from a form, say) or raise :class:`WorkspaceError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise WorkspaceError(structure_problems(error, model, prefix)) from None
 
 
 def parse_workspace(data: Any, *, source: str | None = None) -> Workspace:

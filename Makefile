@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh Debian machine with Python 3.11:
+#   make run   - virtual environment, install, open the app on the sample workspace
+#   make test  - install what tests need (Chromium included) and run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: install run test browser schema sample clean
+
+install: $(STAMP)
+
+# Debian ships venv support separately (python3-venv); install it only when missing.
+$(STAMP): pyproject.toml
+	@if [ ! -x $(BIN)/python ]; then \
+	  $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	    echo "python3-venv is missing: installing it with apt-get"; rm -rf $(VENV); \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && \
+	    $(PYTHON) -m venv $(VENV); }; \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/kpi-wizard serve sample_data/workspace.yaml --port $(PORT)
+
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "Chromium is missing: installing Debian's chromium package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: install browser
+	KPI_WIZARD_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+
+schema: install
+	$(BIN)/kpi-wizard schema -o docs/workspace.schema.json
+
+sample: install
+	$(BIN)/python sample_data/generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,18 @@
+"""KPI Wizard: the entry point. Navigation and the shared sidebar; nothing else."""
+
+import streamlit as st
+
+from ui import sidebar, state
+
+st.set_page_config(page_title="KPI Wizard", page_icon=":material/target:", layout="wide")
+state.init()
+navigation = st.navigation(
+    [
+        st.Page("pages/start.py", title="Start", icon=":material/home:", default=True),
+        st.Page("pages/goals.py", title="Goals", icon=":material/flag:", url_path="goals"),
+        st.Page("pages/kpis.py", title="KPIs", icon=":material/speed:", url_path="kpis"),
+        st.Page("pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
+    ]
+)
+sidebar.render()
+navigation.run()

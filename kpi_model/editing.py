@@ -1,0 +1,158 @@
+"""Edits to a workspace that keep its references consistent.
+
+Each function takes a workspace and returns a new one (the input is not changed), so
+the app can keep the previous state and a failed edit loses nothing. Renaming an id
+updates every reference to it; deleting a goal deletes or detaches its KPIs as asked.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from kpi_model.errors import KpiWizardError, WorkspaceError
+from kpi_model.models import Goal, Kpi, Unit, Workspace
+from kpi_model.validation import did_you_mean, reference_problems, structure_problems
+
+MIN_KPIS_PER_GOAL = 3
+MAX_KPIS_PER_GOAL = 5
+
+
+class EditError(KpiWizardError):
+    """An edit that would break the workspace; the message says why and what to do instead."""
+
+
+def slugify(text: str, *, separator: str = "-") -> str:
+    """A lower-case ASCII id from free text: ``'Grow repeat revenue!'`` → ``grow-repeat-revenue``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", separator, ascii_text.lower()).strip(separator)
+    return slug[:50].rstrip(separator) or "item"
+
+
+def kpi_id_from(text: str) -> str:
+    """A KPI id (snake_case, starting with a letter) from a KPI name."""
+    slug = slugify(text, separator="_")
+    return slug if slug[0].isalpha() else f"kpi_{slug}"
+
+
+def unique_id(base: str, taken: Iterable[str], *, separator: str = "-") -> str:
+    """``base``, or ``base-2``, ``base-3`` … whichever is not taken."""
+    existing = set(taken)
+    if base not in existing:
+        return base
+    number = 2
+    while f"{base}{separator}{number}" in existing:
+        number += 1
+    return f"{base}{separator}{number}"
+
+
+def _with(workspace: Workspace, **lists: list[Any]) -> Workspace:
+    """A copy of ``workspace`` with some lists replaced, validated; a broken result raises."""
+    data = workspace.model_dump()
+    data.update({name: [item.model_dump() for item in items] for name, items in lists.items()})
+    try:
+        result = Workspace.model_validate(data)
+    except ValidationError as error:
+        raise WorkspaceError(structure_problems(error)) from None
+    problems = reference_problems(result)
+    if problems:
+        raise WorkspaceError(problems)
+    return result
+
+
+def upsert_unit(workspace: Workspace, unit: Unit, *, old_id: str | None = None) -> Workspace:
+    """Add a unit (``old_id`` None), or replace the one with ``old_id`` (renaming its references)."""
+    units = list(workspace.units)
+    goals = list(workspace.goals)
+    key = old_id or unit.id
+    index = None if old_id is None else next((i for i, u in enumerate(units) if u.id == old_id), None)
+    if index is None:
+        if workspace.unit(unit.id):
+            raise EditError(f"a unit with id '{unit.id}' exists already; choose another id")
+        units.append(unit)
+    else:
+        if unit.id != key and workspace.unit(unit.id):
+            raise EditError(f"a unit with id '{unit.id}' exists already; choose another id")
+        units[index] = unit
+        goals = [g.model_copy(update={"unit": unit.id}) if g.unit == key else g for g in goals]
+    return _with(workspace, units=units, goals=goals)
+
+
+def delete_unit(workspace: Workspace, unit_id: str) -> Workspace:
+    """Remove a unit that has no goals left."""
+    if workspace.goals_of(unit_id):
+        names = ", ".join(g.id for g in workspace.goals_of(unit_id))
+        raise EditError(f"unit '{unit_id}' still has goals ({names}); move or delete them first")
+    return _with(workspace, units=[u for u in workspace.units if u.id != unit_id])
+
+
+def upsert_goal(workspace: Workspace, goal: Goal, *, old_id: str | None = None) -> Workspace:
+    """Add a goal, or replace the one with ``old_id`` (moving its KPIs to the new id)."""
+    if not workspace.unit(goal.unit):
+        raise EditError(
+            f"unknown unit '{goal.unit}'{did_you_mean(goal.unit, [u.id for u in workspace.units])}; add the unit first"
+        )
+    goals = list(workspace.goals)
+    kpis = list(workspace.kpis)
+    key = old_id or goal.id
+    index = None if old_id is None else next((i for i, g in enumerate(goals) if g.id == old_id), None)
+    if index is None:
+        if workspace.goal(goal.id):
+            raise EditError(f"a goal with id '{goal.id}' exists already; choose another id")
+        goals.append(goal)
+    else:
+        if goal.id != key and workspace.goal(goal.id):
+            raise EditError(f"a goal with id '{goal.id}' exists already; choose another id")
+        goals[index] = goal
+        kpis = [k.model_copy(update={"goal": goal.id}) if k.goal == key else k for k in kpis]
+    return _with(workspace, goals=goals, kpis=kpis)
+
+
+def delete_goal(workspace: Workspace, goal_id: str, *, delete_kpis: bool = False) -> Workspace:
+    """Remove a goal; its KPIs are deleted or, by default, kept without a goal."""
+    goals = [g for g in workspace.goals if g.id != goal_id]
+    if delete_kpis:
+        doomed = {k.id for k in workspace.kpis if k.goal == goal_id}
+        kpis = [_unpair(k, doomed) for k in workspace.kpis if k.id not in doomed]
+    else:
+        kpis = [k.model_copy(update={"goal": None}) if k.goal == goal_id else k for k in workspace.kpis]
+    return _with(workspace, goals=goals, kpis=kpis)
+
+
+def _unpair(kpi: Kpi, removed: set[str]) -> Kpi:
+    return kpi.model_copy(update={"pairs_with": None}) if kpi.pairs_with in removed else kpi
+
+
+def upsert_kpi(workspace: Workspace, kpi: Kpi, *, old_id: str | None = None) -> Workspace:
+    """Add a KPI, or replace the one with ``old_id`` (updating ``pairs_with`` references)."""
+    kpis = list(workspace.kpis)
+    key = old_id or kpi.id
+    index = None if old_id is None else next((i for i, k in enumerate(kpis) if k.id == old_id), None)
+    if (index is None or kpi.id != key) and workspace.kpi(kpi.id):
+        raise EditError(f"a KPI with id '{kpi.id}' exists already; choose another id")
+    if index is None:
+        kpis.append(kpi)
+    else:
+        kpis[index] = kpi
+        if kpi.id != key:
+            kpis = [k.model_copy(update={"pairs_with": kpi.id}) if k.pairs_with == key else k for k in kpis]
+    return _with(workspace, kpis=kpis)
+
+
+def delete_kpi(workspace: Workspace, kpi_id: str) -> Workspace:
+    """Remove a KPI and any pairing that pointed at it."""
+    return _with(workspace, kpis=[_unpair(k, {kpi_id}) for k in workspace.kpis if k.id != kpi_id])
+
+
+def kpi_count_hint(count: int) -> tuple[str, str]:
+    """``(level, message)`` nudging a goal towards 3–5 KPIs; level is ok, low or high."""
+    if count < MIN_KPIS_PER_GOAL:
+        missing = MIN_KPIS_PER_GOAL - count
+        return "low", f"{count} KPI{'s' if count != 1 else ''} — add {missing} more: a goal needs 3–5 to be seen from more than one side"
+    if count > MAX_KPIS_PER_GOAL:
+        return "high", f"{count} KPIs — too many to steer by; keep the 3–5 that drive decisions"
+    return "ok", f"{count} KPIs — within the 3–5 that keep a goal focused"

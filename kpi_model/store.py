@@ -1,0 +1,171 @@
+"""A folder of workspaces, each with its saved versions, so work survives reloads and restarts.
+
+Layout under the store root::
+
+    <workspace_id>/workspace.yaml          the current version
+    <workspace_id>/history/<stamp>.yaml    every saved version, newest kept (``HISTORY_LIMIT``)
+
+Workspace ids are generated here and checked on the way in, so an id taken from a URL
+can never name a path outside the root.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from kpi_model import workspace_file
+from kpi_model.errors import StoreError, WorkspaceError
+from kpi_model.models import Workspace
+
+HISTORY_LIMIT = 20
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+_STAMP_RE = re.compile(r"^\d{8}T\d{12}$")
+_STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
+CURRENT_FILE = "workspace.yaml"
+
+
+@dataclass(frozen=True)
+class StoredWorkspace:
+    """A workspace in the store, as listed on the Start page."""
+
+    id: str
+    name: str
+    modified: dt.datetime
+    kpi_count: int
+
+
+@dataclass(frozen=True)
+class Version:
+    """One saved version of a workspace."""
+
+    id: str
+    saved: dt.datetime
+    name: str
+    kpi_count: int
+
+
+def is_valid_id(workspace_id: str) -> bool:
+    """Whether ``workspace_id`` has the form the store gives out (no '/', no '..')."""
+    return bool(_ID_RE.match(workspace_id or ""))
+
+
+class WorkspaceStore:
+    """Workspaces kept under one folder, saved atomically with a bounded version history."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _folder(self, workspace_id: str) -> Path:
+        if not is_valid_id(workspace_id):
+            raise StoreError(f"'{workspace_id}' is not a workspace id; open a workspace from the Start page")
+        return self.root / workspace_id
+
+    def new_id(self) -> str:
+        """A fresh, unguessable workspace id."""
+        return f"ws-{secrets.token_hex(6)}"
+
+    def exists(self, workspace_id: str) -> bool:
+        """Whether the store holds this workspace."""
+        return is_valid_id(workspace_id) and (self.root / workspace_id / CURRENT_FILE).is_file()
+
+    def save(self, workspace_id: str, workspace: Workspace) -> bool:
+        """Save a new version; returns False when nothing changed since the last save."""
+        folder = self._folder(workspace_id)
+        text = workspace_file.dumps(workspace)
+        current = folder / CURRENT_FILE
+        try:
+            if current.is_file() and current.read_text(encoding="utf-8") == text:
+                return False
+            history = folder / "history"
+            workspace_file.atomic_write_text(history / f"{self._stamp(history)}.yaml", text)
+            workspace_file.atomic_write_text(current, text)
+            self._prune(history)
+        except OSError as error:
+            raise StoreError(
+                f"could not save the workspace to {folder}: {error.strerror or error}; "
+                "check free disk space and permissions — the previous version is unchanged"
+            ) from None
+        return True
+
+    def load(self, workspace_id: str) -> Workspace:
+        """The current version of a stored workspace."""
+        path = self._folder(workspace_id) / CURRENT_FILE
+        if not path.is_file():
+            raise StoreError(f"no saved workspace '{workspace_id}'; start a new one or open the sample")
+        return workspace_file.load(path)
+
+    def list_workspaces(self) -> list[StoredWorkspace]:
+        """Stored workspaces, most recently modified first; unreadable ones are skipped."""
+        found = []
+        if not self.root.is_dir():
+            return []
+        for folder in self.root.iterdir():
+            current = folder / CURRENT_FILE
+            if not (is_valid_id(folder.name) and current.is_file()):
+                continue
+            try:
+                workspace = workspace_file.load(current)
+            except WorkspaceError:
+                continue
+            modified = dt.datetime.fromtimestamp(current.stat().st_mtime)
+            found.append(StoredWorkspace(folder.name, workspace.name, modified, len(workspace.kpis)))
+        return sorted(found, key=lambda item: item.modified, reverse=True)
+
+    def versions(self, workspace_id: str) -> list[Version]:
+        """Saved versions of a workspace, newest first."""
+        history = self._folder(workspace_id) / "history"
+        if not history.is_dir():
+            return []
+        versions = []
+        for file in sorted(history.glob("*.yaml"), reverse=True):
+            if not _STAMP_RE.match(file.stem):
+                continue
+            try:
+                workspace = workspace_file.load(file)
+            except WorkspaceError:
+                continue
+            saved = dt.datetime.strptime(file.stem, _STAMP_FORMAT)
+            versions.append(Version(file.stem, saved, workspace.name, len(workspace.kpis)))
+        return versions
+
+    def load_version(self, workspace_id: str, version_id: str) -> Workspace:
+        """One saved version (does not change the current one)."""
+        if not _STAMP_RE.match(version_id or ""):
+            raise StoreError(f"'{version_id}' is not a version id")
+        path = self._folder(workspace_id) / "history" / f"{version_id}.yaml"
+        if not path.is_file():
+            raise StoreError(f"version {version_id} is no longer kept (only the last {HISTORY_LIMIT} are)")
+        return workspace_file.load(path)
+
+    def restore(self, workspace_id: str, version_id: str) -> Workspace:
+        """Make an old version current again, saved as a new version so nothing is lost."""
+        workspace = self.load_version(workspace_id, version_id)
+        self.save(workspace_id, workspace)
+        return workspace
+
+    def delete(self, workspace_id: str) -> None:
+        """Remove a workspace and its history."""
+        folder = self._folder(workspace_id)
+        for file in sorted(folder.rglob("*"), reverse=True):
+            file.rmdir() if file.is_dir() else file.unlink()
+        folder.rmdir()
+
+    @staticmethod
+    def _stamp(history: Path) -> str:
+        # Stamps sort by name; bump past the newest so two saves in one microsecond stay ordered.
+        now = dt.datetime.now()
+        existing = sorted(p.stem for p in history.glob("*.yaml") if _STAMP_RE.match(p.stem))
+        if existing:
+            newest = dt.datetime.strptime(existing[-1], _STAMP_FORMAT)
+            now = max(now, newest + dt.timedelta(microseconds=1))
+        return now.strftime(_STAMP_FORMAT)
+
+    @staticmethod
+    def _prune(history: Path) -> None:
+        files = sorted(history.glob("*.yaml"))
+        for old in files[:-HISTORY_LIMIT]:
+            old.unlink(missing_ok=True)

@@ -1,0 +1,62 @@
+"""KPIs: per goal, add KPIs from the template library or from scratch, and fill in every field."""
+
+import streamlit as st
+
+from kpi_model import editing
+from kpi_model.completeness import completeness
+from kpi_model.models import Kpi
+from kpi_model.validation import parse_part
+from ui.feedback import apply_edit, md_escape, show_flashes
+from ui.forms import kpi_form
+from ui.guards import require_workspace
+from ui.template_picker import template_picker
+
+st.title("KPIs per goal")
+st.caption("Three to five KPIs per goal: each with an owner, a formula on real data and a target with a date.")
+show_flashes()
+workspace = require_workspace()
+if not workspace.goals:
+    st.info("Add a strategic goal first: every KPI measures one goal.")
+    st.page_link("pages/goals.py", label="Go to Goals", icon=":material/flag:")
+    st.stop()
+
+labels = {g.id: f"{(workspace.unit(g.unit).name if workspace.unit(g.unit) else g.unit)} · {g.statement}"
+          for g in workspace.goals}
+goal_id = st.selectbox("Goal", list(labels), format_func=labels.get, key="kpi_goal_choice")
+kpis = workspace.kpis_of(goal_id)
+level, hint = editing.kpi_count_hint(len(kpis))
+{"ok": st.success, "low": st.warning, "high": st.warning}[level](hint, icon=":material/speed:")
+
+st.subheader("Add a KPI")
+library_tab, custom_tab = st.tabs(["From the template library", "Custom KPI"])
+taken = [k.id for k in workspace.kpis]
+with library_tab:
+    template = template_picker()
+    if template is not None and st.button(f"Add “{template.name}” to this goal", key="add_template", type="primary"):
+        new_kpi = template.to_kpi(editing.unique_id(template.id, taken, separator="_"), goal=goal_id)
+        apply_edit(lambda: editing.upsert_kpi(workspace, new_kpi),
+                   f"Added '{template.name}'. Fill in its owner, source, formula and target below.")
+with custom_tab, st.form("add_custom_kpi"):
+    name = st.text_input("KPI name", key="custom_kpi_name", placeholder="e.g. Share of orders delivered complete")
+    if st.form_submit_button("Add KPI", type="primary"):
+        if not name.strip():
+            st.error("Give the KPI a name.")
+        else:
+            new_id = editing.unique_id(editing.kpi_id_from(name), taken, separator="_")
+            apply_edit(lambda: editing.upsert_kpi(workspace, Kpi(id=new_id, name=name.strip(), goal=goal_id)),
+                       f"Added '{name.strip()}'. Fill in its fields below.")
+
+st.subheader("KPIs of this goal")
+if not kpis:
+    st.info("No KPIs yet for this goal. Add one from the library above.")
+for kpi in kpis:
+    share = completeness(kpi, workspace)
+    with st.expander(f"{md_escape(kpi.name)} — {share:.0%} complete", expanded=len(kpis) == 1):
+        data = kpi_form(f"kpi_{kpi.id}", workspace, kpi)
+        if data is not None:
+            position = ("kpis", workspace.kpis.index(kpi))
+            apply_edit(lambda: editing.upsert_kpi(workspace, parse_part(Kpi, data, position), old_id=kpi.id),
+                       f"Saved '{data['name']}'.")
+        if st.button("Delete this KPI", key=f"delete_kpi_{kpi.id}"):
+            apply_edit(lambda: editing.delete_kpi(workspace, kpi.id), f"Deleted '{kpi.name}'.")
+st.page_link("pages/review.py", label="Next: review the whole set", icon=":material/arrow_forward:")

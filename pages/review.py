@@ -1,0 +1,64 @@
+"""Review: the whole set per unit → goal → KPI, what is filled in, and the file to keep."""
+
+import streamlit as st
+
+from kpi_model import editing, workspace_file
+from kpi_model.completeness import FIELD_CHECKS, completeness, field_status
+from kpi_model.models import Kpi, Workspace
+from ui.feedback import md_escape, show_flashes
+from ui.guards import require_workspace
+
+st.title("Review")
+st.caption("Every KPI with a mark per field: a KPI is ready when it has an owner, a formula, a target and a date.")
+show_flashes()
+workspace = require_workspace()
+
+
+def kpi_rows(items: list[Kpi], ws: Workspace) -> list[dict[str, object]]:
+    """One table row per KPI: its name, overall completeness and a tick per field."""
+    return [{"KPI": k.name, "Complete": completeness(k, ws), **field_status(k, ws)} for k in items]
+
+
+column_config = {
+    "Complete": st.column_config.ProgressColumn("Complete", format="percent", min_value=0, max_value=1),
+    **{label: st.column_config.CheckboxColumn(label, width="small") for label in FIELD_CHECKS},
+}
+total = len(workspace.kpis)
+ready = sum(1 for k in workspace.kpis if completeness(k, workspace) == 1)
+left, middle, right = st.columns(3)
+left.metric("KPIs", total)
+middle.metric("Fully specified", f"{ready} of {total}")
+right.metric("Goals within 3–5 KPIs",
+             f"{sum(1 for g in workspace.goals if editing.kpi_count_hint(len(workspace.kpis_of(g.id)))[0] == 'ok')}"
+             f" of {len(workspace.goals)}")
+
+for unit in workspace.units:
+    st.header(md_escape(unit.name), divider="gray")
+    if unit.owner:
+        st.caption(f"Head: {md_escape(unit.owner)}")
+    goals = workspace.goals_of(unit.id)
+    if not goals:
+        st.info("No goals yet for this unit.")
+    for goal in goals:
+        kpis = workspace.kpis_of(goal.id)
+        level, hint = editing.kpi_count_hint(len(kpis))
+        st.subheader(md_escape(goal.statement))
+        st.caption(f"{'Due ' + goal.due.isoformat() if goal.due else 'No due date'} · {hint}")
+        if kpis:
+            st.dataframe(kpi_rows(kpis, workspace), hide_index=True, column_config=column_config,
+                         key=f"review_{goal.id}")
+
+orphans = [k for k in workspace.kpis if not k.goal or workspace.goal(k.goal) is None]
+if orphans:
+    st.header("KPIs without a goal", divider="orange")
+    st.warning("Each KPI should measure exactly one goal: assign these on the KPIs page or delete them.")
+    st.dataframe(kpi_rows(orphans, workspace), hide_index=True, column_config=column_config, key="review_orphans")
+
+st.header("Keep it", divider="gray")
+st.write("Download the workspace to keep it in git, share it, or open it again later with **Upload** on Start.")
+stem = editing.slugify(workspace.name)
+yaml_col, json_col = st.columns(2)
+yaml_col.download_button("Download YAML", workspace_file.dumps(workspace, "yaml"), file_name=f"{stem}.yaml",
+                         mime="application/yaml", key="download_yaml", type="primary")
+json_col.download_button("Download JSON", workspace_file.dumps(workspace, "json"), file_name=f"{stem}.json",
+                         mime="application/json", key="download_json")

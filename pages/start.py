@@ -1,0 +1,87 @@
+"""Start: create a workspace, open the sample or a saved one, upload a file, restore a version."""
+
+import streamlit as st
+
+from kpi_model import workspace_file
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Workspace
+from ui import state
+from ui.feedback import md_escape, show_error, show_flashes
+
+st.title("KPI Wizard")
+st.caption("From a strategic goal to 3–5 KPIs that have an owner, a formula that computes and a target with a date.")
+show_flashes()
+if error := state.startup_error():
+    show_error(KpiWizardError(error), headline="The startup workspace could not be opened.")
+
+workspace = state.workspace()
+if workspace is not None:
+    st.success(f"Open: **{md_escape(workspace.name)}** — {len(workspace.goals)} goals, {len(workspace.kpis)} KPIs.")
+    st.page_link("pages/goals.py", label="Continue with goals", icon=":material/arrow_forward:")
+
+new_col, sample_col = st.columns(2)
+with new_col, st.form("new_workspace", border=True):
+    st.subheader("Start a new workspace")
+    name = st.text_input("Name", placeholder="e.g. Acme 2027 scorecard", key="new_workspace_name")
+    if st.form_submit_button("Create workspace", type="primary"):
+        if not name.strip():
+            st.error("Give the workspace a name, e.g. 'Acme 2027 scorecard'.")
+        else:
+            state.commit_as_new(Workspace(name=name.strip()))
+            state.flash("success", f"Created '{name.strip()}'. Next: add your units and goals.")
+            st.switch_page("pages/goals.py")
+
+with sample_col, st.container(border=True):
+    st.subheader("Open the sample")
+    st.write(
+        "Northwind Outfitters: 3 units, 5 goals and their KPIs on two years of generated data — "
+        "with a few deliberate flaws to find."
+    )
+    if st.button("Open sample workspace", key="open_sample"):
+        try:
+            state.set_workspace(workspace_file.load(state.SAMPLE_WORKSPACE))
+        except KpiWizardError as problem:
+            show_error(problem)
+        else:
+            state.flash("success", "Opened the sample workspace. Your edits are saved as your own copy.")
+            st.rerun()
+
+with st.container(border=True):
+    st.subheader("Upload a workspace file")
+    upload = st.file_uploader("Workspace YAML or JSON", type=["yaml", "yml", "json"], key="upload_workspace")
+    if upload is not None and st.button("Open uploaded file", key="open_upload"):
+        try:
+            text = upload.getvalue().decode("utf-8-sig")
+            opened = workspace_file.loads(text, workspace_file.format_for(upload.name), source=upload.name)
+        except UnicodeDecodeError:
+            st.error("That file is not UTF-8 text. Save it as UTF-8 YAML or JSON and upload it again.")
+        except KpiWizardError as problem:
+            show_error(problem, headline=f"{upload.name} could not be opened; the open workspace is unchanged.")
+        else:
+            state.commit_as_new(opened)
+            state.flash("success", f"Opened '{opened.name}' from {upload.name}.")
+            st.rerun()
+
+saved = state.store().list_workspaces()
+if saved:
+    with st.container(border=True):
+        st.subheader("Your saved workspaces")
+        for item in saved[:10]:
+            name_col, info_col, open_col = st.columns([3, 2, 1])
+            name_col.write(md_escape(item.name))
+            info_col.caption(f"{item.kpi_count} KPIs · {item.modified:%Y-%m-%d %H:%M}")
+            if open_col.button("Open", key=f"open_saved_{item.id}", disabled=item.id == state.workspace_id()):
+                state.set_workspace(state.store().load(item.id), workspace_id=item.id)
+                st.rerun()
+
+if state.workspace_id():
+    versions = state.store().versions(state.workspace_id())
+    if len(versions) > 1:
+        with st.expander(f"Version history ({len(versions)} kept)"):
+            labels = {v.id: f"{v.saved:%Y-%m-%d %H:%M:%S} — {v.kpi_count} KPIs" for v in versions}
+            chosen = st.selectbox("Saved version", list(labels), format_func=labels.get, key="restore_version")
+            if st.button("Restore this version", key="restore_button", disabled=chosen == versions[0].id):
+                restored = state.store().restore(state.workspace_id(), chosen)
+                state.set_workspace(restored, workspace_id=state.workspace_id())
+                state.flash("success", f"Restored the version of {labels[chosen]}; the newer ones are still kept.")
+                st.rerun()

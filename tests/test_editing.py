@@ -1,0 +1,89 @@
+"""Edits keep references consistent and never change the workspace they were given."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpi_model import editing
+from kpi_model.errors import WorkspaceError
+from kpi_model.models import Goal, Kpi, Unit
+
+
+def test_rename_unit_moves_its_goals(small_workspace):
+    renamed = editing.upsert_unit(small_workspace, Unit(id="sales-team", name="Sales"), old_id="sales")
+    assert renamed.goal("grow-repeat").unit == "sales-team"
+    assert small_workspace.goal("grow-repeat").unit == "sales", "input must stay unchanged"
+
+
+def test_duplicate_ids_refused(small_workspace):
+    with pytest.raises(editing.EditError, match="exists already"):
+        editing.upsert_unit(small_workspace, Unit(id="ops", name="Other"))
+    with pytest.raises(editing.EditError, match="exists already"):
+        editing.upsert_goal(small_workspace, Goal(id="grow-repeat", unit="ops", statement="x"))
+    with pytest.raises(editing.EditError, match="exists already"):
+        editing.upsert_kpi(small_workspace, Kpi(id="on_time", name="x"))
+    with pytest.raises(editing.EditError, match="exists already"):
+        editing.upsert_kpi(small_workspace, Kpi(id="on_time", name="x"), old_id="repeat_rate")
+
+
+def test_delete_unit_with_goals_refused(small_workspace):
+    with pytest.raises(editing.EditError, match="still has goals"):
+        editing.delete_unit(small_workspace, "sales")
+    without = editing.delete_unit(editing.delete_goal(small_workspace, "deliver-on-time"), "ops")
+    assert [u.id for u in without.units] == ["sales"]
+
+
+def test_goal_needs_known_unit(small_workspace):
+    with pytest.raises(editing.EditError, match="did you mean 'sales'"):
+        editing.upsert_goal(small_workspace, Goal(id="g", unit="sale", statement="x"))
+
+
+def test_rename_goal_moves_kpis(small_workspace):
+    renamed = editing.upsert_goal(
+        small_workspace, Goal(id="grow-repeat-revenue", unit="sales", statement="Grow"), old_id="grow-repeat"
+    )
+    assert {k.id for k in renamed.kpis_of("grow-repeat-revenue")} == {"repeat_rate", "repeat_revenue"}
+
+
+def test_delete_goal_detaches_or_deletes_kpis(small_workspace):
+    detached = editing.delete_goal(small_workspace, "grow-repeat")
+    assert detached.kpi("repeat_rate").goal is None
+    deleted = editing.delete_goal(small_workspace, "grow-repeat", delete_kpis=True)
+    assert [k.id for k in deleted.kpis] == ["on_time"]
+
+
+def test_rename_kpi_updates_pairing(small_workspace):
+    renamed = editing.upsert_kpi(
+        small_workspace, small_workspace.kpi("repeat_rate").model_copy(update={"id": "repeat_share"}),
+        old_id="repeat_rate",
+    )
+    assert renamed.kpi("repeat_revenue").pairs_with == "repeat_share"
+
+
+def test_delete_kpi_clears_pairing(small_workspace):
+    after = editing.delete_kpi(small_workspace, "repeat_revenue")
+    assert after.kpi("repeat_rate").pairs_with is None
+
+
+def test_edit_producing_bad_reference_is_refused(small_workspace):
+    with pytest.raises(WorkspaceError, match="unknown goal"):
+        editing.upsert_kpi(small_workspace, Kpi(id="x", name="X", goal="nope"))
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [("Grow repeat revenue!", "grow-repeat-revenue"), ("Ünïcödé  café", "unicode-cafe"), ("###", "item")],
+)
+def test_slugify(text, slug):
+    assert editing.slugify(text) == slug
+
+
+def test_ids_from_names_and_uniqueness():
+    assert editing.kpi_id_from("3-day churn") == "kpi_3_day_churn"
+    assert editing.unique_id("a", ["a", "a-2"]) == "a-3"
+    assert editing.unique_id("b", ["a"]) == "b"
+
+
+@pytest.mark.parametrize(("count", "level"), [(0, "low"), (2, "low"), (3, "ok"), (5, "ok"), (6, "high"), (7, "high")])
+def test_kpi_count_hint(count, level):
+    assert editing.kpi_count_hint(count)[0] == level

@@ -1,0 +1,97 @@
+"""The workspace store: autosave versions, bounded history, restore, and safe ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpi_model.errors import StoreError
+from kpi_model.store import HISTORY_LIMIT, WorkspaceStore, is_valid_id
+
+
+def test_save_load_and_skip_unchanged(tmp_path, small_workspace):
+    store = WorkspaceStore(tmp_path)
+    ws_id = store.new_id()
+    assert store.save(ws_id, small_workspace) is True
+    assert store.save(ws_id, small_workspace) is False, "an unchanged workspace must not add a version"
+    assert store.load(ws_id) == small_workspace
+    assert len(store.versions(ws_id)) == 1
+    (listed,) = store.list_workspaces()
+    assert (listed.id, listed.name, listed.kpi_count) == (ws_id, "Acme 2027 scorecard", 3)
+
+
+def test_history_keeps_last_twenty_and_restores(tmp_path, small_workspace):
+    store = WorkspaceStore(tmp_path)
+    ws_id = store.new_id()
+    for number in range(HISTORY_LIMIT + 5):
+        store.save(ws_id, small_workspace.model_copy(update={"name": f"v{number}"}))
+    versions = store.versions(ws_id)
+    assert len(versions) == HISTORY_LIMIT
+    assert [v.name for v in versions[:2]] == [f"v{HISTORY_LIMIT + 4}", f"v{HISTORY_LIMIT + 3}"]
+    oldest_kept = versions[-1]
+    assert oldest_kept.name == "v5"
+    restored = store.restore(ws_id, oldest_kept.id)
+    assert restored.name == "v5"
+    assert store.load(ws_id).name == "v5"
+    assert store.versions(ws_id)[0].name == "v5", "a restore is saved as the newest version"
+    assert len(store.versions(ws_id)) == HISTORY_LIMIT
+
+
+@pytest.mark.parametrize("bad", ["../etc", "..", "a/b", "", "UPPER", "x" * 80, "/abs"])
+def test_ids_cannot_escape_the_store(tmp_path, bad, small_workspace):
+    store = WorkspaceStore(tmp_path / "store")
+    assert not is_valid_id(bad)
+    assert not store.exists(bad)
+    with pytest.raises(StoreError):
+        store.save(bad, small_workspace)
+    with pytest.raises(StoreError):
+        store.load(bad)
+    assert not (tmp_path / "etc").exists()
+
+
+def test_bad_version_ids_refused(tmp_path, small_workspace):
+    store = WorkspaceStore(tmp_path)
+    ws_id = store.new_id()
+    store.save(ws_id, small_workspace)
+    for bad in ["../workspace", "2026", "x.yaml"]:
+        with pytest.raises(StoreError):
+            store.load_version(ws_id, bad)
+
+
+def test_missing_workspace_message(tmp_path):
+    with pytest.raises(StoreError, match="no saved workspace"):
+        WorkspaceStore(tmp_path).load("ws-000000000000")
+
+
+def test_unreadable_workspace_is_skipped_in_listing(tmp_path, small_workspace):
+    store = WorkspaceStore(tmp_path)
+    good = store.new_id()
+    store.save(good, small_workspace)
+    broken = tmp_path / "ws-broken00000"
+    broken.mkdir()
+    (broken / "workspace.yaml").write_text("name: [unclosed\n")
+    assert [w.id for w in store.list_workspaces()] == [good]
+
+
+def test_failed_write_reports_and_keeps_old(tmp_path, small_workspace, monkeypatch):
+    store = WorkspaceStore(tmp_path)
+    ws_id = store.new_id()
+    store.save(ws_id, small_workspace)
+    import kpi_model.workspace_file as wf
+
+    def full_disk(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(wf, "atomic_write_text", full_disk)
+    with pytest.raises(StoreError, match="previous version is unchanged"):
+        store.save(ws_id, small_workspace.model_copy(update={"name": "new"}))
+    monkeypatch.undo()
+    assert store.load(ws_id) == small_workspace
+
+
+def test_delete_removes_everything(tmp_path, small_workspace):
+    store = WorkspaceStore(tmp_path)
+    ws_id = store.new_id()
+    store.save(ws_id, small_workspace)
+    store.delete(ws_id)
+    assert not store.exists(ws_id)
+    assert list(tmp_path.iterdir()) == []

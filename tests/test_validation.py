@@ -1,0 +1,123 @@
+"""Structure and reference validation: every problem names its path and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpi_model.errors import WorkspaceError
+from kpi_model.models import Baseline, Kpi, Source, Target, parse_period
+from kpi_model.validation import parse_part, parse_workspace
+from kpi_model.workspace_file import to_data
+
+BASE = {
+    "name": "X",
+    "units": [{"id": "sales", "name": "Sales"}],
+    "goals": [{"id": "grow-repeat", "unit": "sales", "statement": "Grow repeat revenue"}],
+}
+
+
+def problems_of(data: object) -> list[str]:
+    with pytest.raises(WorkspaceError) as caught:
+        parse_workspace(data)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_valid_workspace_parses(small_workspace):
+    assert parse_workspace(to_data(small_workspace)) == small_workspace
+
+
+def test_unknown_goal_names_path_and_suggestion():
+    data = {**BASE, "kpis": [{"id": "a", "name": "A", "goal": "grow-repeat"}] * 0
+            + [{"id": f"k{i}", "name": "K", "goal": "grow-repeat"} for i in range(3)]
+            + [{"id": "k9", "name": "K", "goal": "grow-repat"}]}
+    assert problems_of(data) == ["kpis[3].goal: unknown goal 'grow-repat' — did you mean 'grow-repeat'?"]
+
+
+def test_duplicate_kpi_id_points_at_both():
+    data = {**BASE, "kpis": [{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]}
+    (problem,) = problems_of(data)
+    assert problem.startswith("kpis[1].id: duplicate KPI id 'a' (also kpis[0])")
+
+
+def test_bad_enum_lists_choices_and_suggests():
+    data = {**BASE, "kpis": [{"id": "a", "name": "A", "category": "finance"}]}
+    (problem,) = problems_of(data)
+    assert problem.startswith("kpis[0].category: 'finance' is not a valid category — did you mean 'financial'?")
+    assert "financial, customer, process, marketing, people" in problem
+
+
+def test_unknown_key_suggests_the_right_one():
+    (problem,) = problems_of({**BASE, "kpis": [{"id": "a", "name": "A", "ownr": "x"}]})
+    assert problem.startswith("kpis[0].ownr: unknown key 'ownr' — did you mean 'owner'?")
+
+
+def test_all_problems_reported_together():
+    data = {**BASE, "kpis": [{"id": "Bad Id", "name": "", "target": {"value": "3%", "due": "next year"}}]}
+    problems = problems_of(data)
+    paths = sorted(p.split(":")[0] for p in problems)
+    assert paths == ["kpis[0].id", "kpis[0].name", "kpis[0].target.due", "kpis[0].target.value"]
+    assert any("must not be empty" in p for p in problems)
+    assert any("YYYY-MM-DD" in p for p in problems)
+
+
+def test_goal_with_unknown_unit_and_bad_pairing():
+    data = {
+        **BASE,
+        "goals": [*BASE["goals"], {"id": "g2", "unit": "sale", "statement": "S"}],
+        "kpis": [{"id": "a", "name": "A", "pairs_with": "a"}, {"id": "b", "name": "B", "pairs_with": "aa"}],
+    }
+    problems = problems_of(data)
+    assert "goals[1].unit: unknown unit 'sale' — did you mean 'sales'?" in problems
+    assert "kpis[0].pairs_with: a KPI cannot pair with itself" in problems
+    assert any(p.startswith("kpis[1].pairs_with: unknown KPI 'aa'") for p in problems)
+
+
+def test_unknown_source_is_reported():
+    data = {**BASE, "sources": [{"name": "orders"}], "kpis": [{"id": "a", "name": "A", "source": "order"}]}
+    (problem,) = problems_of(data)
+    assert problem.startswith("kpis[0].source: unknown source 'order' — did you mean 'orders'?")
+
+
+@pytest.mark.parametrize("document", [None, [], "text", 3])
+def test_non_mapping_documents_are_explained(document):
+    (problem,) = problems_of(document)
+    assert "expected a mapping" in problem
+
+
+def test_newer_format_is_refused_with_upgrade_hint():
+    (problem,) = problems_of({**BASE, "format_version": 99})
+    assert "upgrade kpi-wizard" in problem
+
+
+@pytest.mark.parametrize("label", ["2025", "2025-Q4", "2025-12", "2025-W07", "2025-12-31"])
+def test_period_labels_accepted(label):
+    assert parse_period(label) == label
+    assert Baseline(value=1, period=label).period == label
+
+
+@pytest.mark.parametrize("label", ["2025-13", "2025-Q5", "2025-W60", "Dec 2025", "2025-02-30"])
+def test_bad_period_labels_rejected(label):
+    with pytest.raises(ValueError, match="is not a period"):
+        parse_period(label)
+
+
+def test_yaml_integer_year_becomes_a_period():
+    assert Baseline(value=1, period=2025).period == "2025"
+
+
+def test_source_cannot_be_file_and_view():
+    with pytest.raises(ValueError, match="either path"):
+        Source(name="s", path="a.csv", sql="SELECT 1")
+
+
+def test_target_range_must_be_ordered():
+    with pytest.raises(ValueError, match="swap them"):
+        Target(low=5, high=1)
+
+
+def test_parse_part_prefixes_paths():
+    with pytest.raises(WorkspaceError) as caught:
+        parse_part(Kpi, {"id": "a", "name": "A", "direction": "upward"}, ("kpis", 4))
+    (problem,) = caught.value.problems
+    assert problem.path == "kpis[4].direction"
+    assert "did you mean 'up'?" in problem.message

@@ -1,0 +1,50 @@
+"""The one place errors and notices are shown: short messages with the fix, never tracebacks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import streamlit as st
+
+from kpi_model.errors import KpiWizardError, WorkspaceError
+from kpi_model.models import Workspace
+from ui import state
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def md_escape(text: object) -> str:
+    """User text made inert for st.markdown: no links, images, HTML or formatting."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+
+
+def show_error(error: Exception, *, headline: str | None = None) -> None:
+    """Show a library error as a message listing each problem."""
+    if isinstance(error, WorkspaceError):
+        title = headline or "That did not work — nothing was changed. Fix these and try again:"
+        lines = "\n".join(f"- `{p.path}` — {md_escape(p.message)}" if p.path else f"- {md_escape(p.message)}"
+                          for p in error.problems)
+        st.error(f"{md_escape(title)}\n\n{lines}", icon=":material/error:")
+    else:
+        prefix = f"{md_escape(headline)} " if headline else ""
+        st.error(prefix + md_escape(str(error)), icon=":material/error:")
+
+
+def show_flashes() -> None:
+    """Show the messages queued by the previous run's action."""
+    for message in state.take_flashes():
+        show = {"success": st.success, "info": st.info, "warning": st.warning}.get(message.kind, st.error)
+        show(md_escape(message.text))
+
+
+def apply_edit(edit: Callable[[], Workspace], success: str) -> None:
+    """Run an edit, autosave the result and rerun; on a problem show it and keep the old workspace."""
+    try:
+        new = edit()
+        state.commit(new)
+    except KpiWizardError as error:
+        show_error(error)
+        return
+    state.flash("success", success)
+    st.rerun()

@@ -1,0 +1,25 @@
+"""The sidebar every page shares: what is open and whether it is saved."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state
+from ui.feedback import md_escape
+
+
+def render() -> None:
+    """Workspace name, counts and save status."""
+    with st.sidebar:
+        workspace = state.workspace()
+        if workspace is None:
+            st.caption("No workspace open — start one on the Start page.")
+            return
+        st.markdown(f"**{md_escape(workspace.name)}**")
+        st.caption(
+            f"{len(workspace.units)} units · {len(workspace.goals)} goals · {len(workspace.kpis)} KPIs"
+        )
+        if state.workspace_id():
+            st.caption(":material/cloud_done: Saved automatically after every change.")
+        else:
+            st.caption(":material/edit_note: Not saved yet: your first change saves a copy you can return to.")

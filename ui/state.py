@@ -1,0 +1,131 @@
+"""Session state behind small accessors: the only place that knows the keys.
+
+The open workspace lives in ``st.session_state``; every change goes through
+:func:`commit`, which validates, autosaves to the workspace store and records the id in
+the URL (``?ws=…``) so a browser reload or an app restart resumes the same work.
+A workspace opened but not yet edited is not copied into the store.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from kpi_model import workspace_file
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Workspace
+from kpi_model.store import WorkspaceStore, is_valid_id
+
+_WORKSPACE = "kw_workspace"
+_WORKSPACE_ID = "kw_workspace_id"
+_FLASH = "kw_flash"
+_INITIALISED = "kw_initialised"
+_STARTUP_ERROR = "kw_startup_error"
+QUERY_KEY = "ws"
+SAMPLE_WORKSPACE = Path(__file__).resolve().parent.parent / "sample_data" / "workspace.yaml"
+
+
+@dataclass(frozen=True)
+class Flash:
+    """A message to show once, on the next run (after an action reruns the page)."""
+
+    kind: str  # success | info | warning | error
+    text: str
+
+
+def store_root() -> Path:
+    """Where workspaces are kept: ``$KPI_WIZARD_HOME`` or ``./workspaces``."""
+    return Path(os.environ.get("KPI_WIZARD_HOME") or "workspaces")
+
+
+@st.cache_resource
+def _store(root: str) -> WorkspaceStore:
+    return WorkspaceStore(root)
+
+
+def store() -> WorkspaceStore:
+    """The workspace store of this server."""
+    return _store(str(store_root().resolve()))
+
+
+def init() -> None:
+    """Once per browser session: resume the workspace in the URL, or open the startup one."""
+    if st.session_state.get(_INITIALISED):
+        _sync_url()
+        return
+    st.session_state[_INITIALISED] = True
+    wanted = st.query_params.get(QUERY_KEY)
+    try:
+        if wanted and is_valid_id(wanted) and store().exists(wanted):
+            set_workspace(store().load(wanted), workspace_id=wanted)
+        elif os.environ.get("KPI_WIZARD_OPEN"):
+            set_workspace(workspace_file.load(os.environ["KPI_WIZARD_OPEN"]))
+    except KpiWizardError as error:
+        st.session_state[_STARTUP_ERROR] = str(error)
+    _sync_url()
+
+
+def _sync_url() -> None:
+    # Page switches drop query parameters; putting the id back on every run keeps reloads working.
+    workspace_id = st.session_state.get(_WORKSPACE_ID)
+    if workspace_id and st.query_params.get(QUERY_KEY) != workspace_id:
+        st.query_params[QUERY_KEY] = workspace_id
+
+
+def startup_error() -> str | None:
+    """Why the startup workspace could not be opened, once."""
+    return st.session_state.pop(_STARTUP_ERROR, None)
+
+
+def workspace() -> Workspace | None:
+    """The open workspace, if any."""
+    return st.session_state.get(_WORKSPACE)
+
+
+def workspace_id() -> str | None:
+    """The store id of the open workspace (None until its first save)."""
+    return st.session_state.get(_WORKSPACE_ID)
+
+
+def set_workspace(new: Workspace, *, workspace_id: str | None = None) -> None:
+    """Open a workspace without saving it (nothing is stored until it is edited)."""
+    st.session_state[_WORKSPACE] = new
+    st.session_state[_WORKSPACE_ID] = workspace_id
+    if workspace_id:
+        st.query_params[QUERY_KEY] = workspace_id
+    elif QUERY_KEY in st.query_params:
+        del st.query_params[QUERY_KEY]
+
+
+def commit(new: Workspace) -> None:
+    """Make ``new`` the open workspace and autosave it as a new version."""
+    workspace_id = st.session_state.get(_WORKSPACE_ID) or store().new_id()
+    store().save(workspace_id, new)
+    set_workspace(new, workspace_id=workspace_id)
+
+
+def commit_as_new(new: Workspace) -> None:
+    """Save ``new`` as a workspace of its own (the one open before stays in the store untouched)."""
+    st.session_state[_WORKSPACE_ID] = None
+    commit(new)
+
+
+def close() -> None:
+    """Close the open workspace (it stays in the store)."""
+    st.session_state.pop(_WORKSPACE, None)
+    st.session_state.pop(_WORKSPACE_ID, None)
+    if QUERY_KEY in st.query_params:
+        del st.query_params[QUERY_KEY]
+
+
+def flash(kind: str, text: str) -> None:
+    """Queue a message for the next run."""
+    st.session_state.setdefault(_FLASH, []).append(Flash(kind, text))
+
+
+def take_flashes() -> list[Flash]:
+    """The queued messages, emptying the queue."""
+    return st.session_state.pop(_FLASH, [])

@@ -1,0 +1,43 @@
+"""Browse the KPI template library: search, filter, read the definition, pick one."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kpi_model.library import Template, search_templates
+from kpi_model.models import Category, Kind
+from ui.feedback import md_escape
+
+_ALL = "all"
+
+
+def template_picker() -> Template | None:
+    """Search and filter controls and the chosen template's card; returns the chosen template."""
+    search_col, category_col, kind_col = st.columns([3, 1, 1])
+    text = search_col.text_input("Search templates", key="template_search",
+                                 placeholder="e.g. churn, conversion, on-time, AOV")
+    category = category_col.selectbox("Category", [_ALL, *[c.value for c in Category]], key="template_category")
+    kind = kind_col.selectbox("Kind", [_ALL, *[k.value for k in Kind]], key="template_kind")
+    found = search_templates(text or None, category=None if category == _ALL else category,
+                             kind=None if kind == _ALL else kind)
+    if not found:
+        st.info("No template matches. Try a shorter word, clear the filters, or add a custom KPI.")
+        return None
+    by_id = {t.id: t for t in found}
+    chosen = st.selectbox(f"{len(found)} matching templates", list(by_id), key="template_choice",
+                          format_func=lambda i: f"{by_id[i].name} · {by_id[i].category.value} · {by_id[i].kind.value}")
+    template = by_id[chosen]
+    with st.container(border=True):
+        st.markdown(f"**{md_escape(template.name)}** — {md_escape(template.definition)}")
+        st.caption(
+            f"{template.kind.value.capitalize()} · {template.category.value} · better when {template.direction.value}"
+            f" · {template.unit_of_measure.value} · reviewed {template.cadence.value}"
+        )
+        st.code(template.expression, language="sql")
+        roles = ", ".join(f"{name} ({md_escape(description)})" for name, description in template.roles.items())
+        st.caption(f"Columns it needs: {roles}")
+        if template.partners:
+            st.caption(f"Pair it with: {', '.join(template.partners)}")
+        if template.vanity_risk:
+            st.warning(f"Vanity risk: {md_escape(template.vanity_risk)}", icon=":material/warning:")
+    return template
