@@ -88,8 +88,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
         workspace_file.load(args.workspace)  # fail here, with the problems, not in the browser
         env["KPI_WIZARD_OPEN"] = str(Path(args.workspace).resolve())
-    if args.home:
-        env["KPI_WIZARD_HOME"] = str(Path(args.home).resolve())
+    # The server runs from the repo root (for .streamlit/config.toml); keep the store where the user is.
+    env["KPI_WIZARD_HOME"] = str(Path(args.home or env.get("KPI_WIZARD_HOME") or "workspaces").resolve())
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
         "--server.port", str(args.port),
@@ -98,7 +98,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     ]
     print(f"KPI Wizard on http://localhost:{args.port}  (Ctrl+C to stop)", flush=True)
     try:
-        return subprocess.call(command, env=env)
+        return subprocess.call(command, env=env, cwd=APP_SCRIPT.parent)
     except KeyboardInterrupt:
         return EXIT_OK
 

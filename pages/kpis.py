@@ -9,7 +9,7 @@ from kpi_model.validation import parse_part
 from ui.feedback import apply_edit, md_escape, show_flashes
 from ui.forms import kpi_form
 from ui.guards import require_workspace
-from ui.template_picker import template_picker
+from ui.template_picker import column_mapping, template_picker
 
 st.title("KPIs per goal")
 st.caption("Three to five KPIs per goal: each with an owner, a formula on real data and a target with a date.")
@@ -32,8 +32,11 @@ library_tab, custom_tab = st.tabs(["From the template library", "Custom KPI"])
 taken = [k.id for k in workspace.kpis]
 with library_tab:
     template = template_picker()
+    if template is not None:
+        roles, source = column_mapping(template, [s.name for s in workspace.sources])
     if template is not None and st.button(f"Add “{template.name}” to this goal", key="add_template", type="primary"):
-        new_kpi = template.to_kpi(editing.unique_id(template.id, taken, separator="_"), goal=goal_id)
+        new_kpi = template.to_kpi(editing.unique_id(template.id, taken, separator="_"), goal=goal_id,
+                                  roles=roles, source=source)
         apply_edit(lambda: editing.upsert_kpi(workspace, new_kpi),
                    f"Added '{template.name}'. Fill in its owner, source, formula and target below.")
 with custom_tab, st.form("add_custom_kpi"):

@@ -15,13 +15,18 @@ workspace = require_workspace()
 
 
 def kpi_rows(items: list[Kpi], ws: Workspace) -> list[dict[str, object]]:
-    """One table row per KPI: its name, overall completeness and a tick per field."""
-    return [{"KPI": k.name, "Complete": completeness(k, ws), **field_status(k, ws)} for k in items]
+    """One table row per KPI: name, owner, overall completeness and a mark per field."""
+    return [
+        {"KPI": k.name, "Owner": k.owner or "—", "Complete": round(100 * completeness(k, ws)),
+         **{label: "✓" if filled else "✗" for label, filled in field_status(k, ws).items()}}
+        for k in items
+    ]
 
 
 column_config = {
-    "Complete": st.column_config.ProgressColumn("Complete", format="percent", min_value=0, max_value=1),
-    **{label: st.column_config.CheckboxColumn(label, width="small") for label in FIELD_CHECKS},
+    "KPI": st.column_config.TextColumn("KPI", pinned=True),
+    "Complete": st.column_config.ProgressColumn("Complete", format="%d%%", min_value=0, max_value=100),
+    **{label: st.column_config.TextColumn(label, width="small") for label in FIELD_CHECKS},
 }
 total = len(workspace.kpis)
 ready = sum(1 for k in workspace.kpis if completeness(k, workspace) == 1)

@@ -19,6 +19,11 @@ def md_escape(text: object) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 goal``, ``2 goals``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def show_error(error: Exception, *, headline: str | None = None) -> None:
     """Show a library error as a message listing each problem."""
     if isinstance(error, WorkspaceError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
-from ui.feedback import md_escape
+from ui.feedback import md_escape, plural
 
 
 def render() -> None:
@@ -16,9 +16,8 @@ def render() -> None:
             st.caption("No workspace open — start one on the Start page.")
             return
         st.markdown(f"**{md_escape(workspace.name)}**")
-        st.caption(
-            f"{len(workspace.units)} units · {len(workspace.goals)} goals · {len(workspace.kpis)} KPIs"
-        )
+        st.caption(" · ".join(plural(len(items), noun) for items, noun in
+                              ((workspace.units, "unit"), (workspace.goals, "goal"), (workspace.kpis, "KPI"))))
         if state.workspace_id():
             st.caption(":material/cloud_done: Saved automatically after every change.")
         else:

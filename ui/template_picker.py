@@ -41,3 +41,18 @@ def template_picker() -> Template | None:
         if template.vanity_risk:
             st.warning(f"Vanity risk: {md_escape(template.vanity_risk)}", icon=":material/warning:")
     return template
+
+
+def column_mapping(template: Template, sources: list[str]) -> tuple[dict[str, str], str | None]:
+    """Which column of the user's data plays each role; defaults to the role names themselves."""
+    with st.expander("Your data: source and column names (you can change them later)"):
+        source = st.selectbox("Data source", ["—", *sources], key="template_source",
+                              help="Sources are declared in the workspace; the formula runs on this table.")
+        columns = st.columns(min(len(template.roles), 3))
+        roles = {
+            role: columns[index % len(columns)].text_input(
+                f"Column for {role}", value=role, key=f"template_role_{template.id}_{role}", help=description
+            ).strip() or role
+            for index, (role, description) in enumerate(template.roles.items())
+        }
+    return roles, None if source == "—" else source

@@ -1,0 +1,182 @@
+"""The app driven in-process with Streamlit's AppTest: each page, as a workshop would use it."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from kpi_model import workspace_file
+from kpi_model.store import WorkspaceStore
+
+from .conftest import REPO, SAMPLE_WORKSPACE
+
+APP = str(REPO / "app.py")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A private workspace store, and no startup workspace unless a test asks for one."""
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(tmp_path / "store"))
+    monkeypatch.delenv("KPI_WIZARD_OPEN", raising=False)
+    return tmp_path / "store"
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button '{label}' among {[b.label for b in at.button]}"
+    matches[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def stored(home) -> tuple[str, object]:
+    store = WorkspaceStore(home)
+    (item,) = store.list_workspaces()
+    return item.id, store.load(item.id)
+
+
+def test_start_page_without_workspace_offers_the_three_ways_in(home):
+    at = new_app()
+    assert at.title[0].value == "KPI Wizard"
+    labels = [b.label for b in at.button]
+    assert "Create workspace" in labels and "Open sample workspace" in labels
+    assert at.file_uploader(key="upload_workspace") is not None
+
+
+def test_other_pages_point_to_start_when_nothing_is_open(home):
+    at = new_app()
+    for page in ("pages/goals.py", "pages/kpis.py", "pages/review.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert any("No workspace is open" in i.value for i in at.info), page
+
+
+def test_workshop_flow_create_unit_goal_kpi_edit_save_reload(home):
+    at = new_app()
+    at.text_input(key="new_workspace_name").input("Acme 2027")
+    click(at, "Create workspace")
+    assert at.title[0].value == "Units and strategic goals"
+
+    at.text_input(key="add_unit_name").input("Sales & Marketing")
+    at.text_input(key="add_unit_owner").input("Head of Sales")
+    click(at, "Add unit")
+    ws_id, saved = stored(home)
+    assert [(u.id, u.name, u.owner) for u in saved.units] == [("sales-marketing", "Sales & Marketing", "Head of Sales")]
+
+    at.text_area(key="add_goal_statement").input("Grow repeat revenue")
+    click(at, "Add goal")
+    _, saved = stored(home)
+    assert [(g.id, g.unit) for g in saved.goals] == [("grow-repeat-revenue", "sales-marketing")]
+
+    at.switch_page("pages/kpis.py").run()
+    assert any("add 3 more" in w.value for w in at.warning), "the counter nudges towards 3–5 KPIs"
+    at.text_input(key="template_search").input("repeat purchase").run()
+    assert at.selectbox(key="template_choice").value == "repeat_purchase_rate"
+    click(at, next(b.label for b in at.button if b.label.startswith("Add “")))
+    _, saved = stored(home)
+    (kpi,) = saved.kpis
+    assert kpi.template == "repeat_purchase_rate" and kpi.goal == "grow-repeat-revenue"
+    assert kpi.kind is not None and kpi.direction is not None
+    assert kpi.expression and "{" not in kpi.expression, "the formula is rendered with the column names"
+    assert kpi.time_column == "date"
+
+    prefix = f"kpi_{kpi.id}"
+    at.text_input(key=f"{prefix}_owner").input("Head of Sales")
+    at.number_input(key=f"{prefix}_target_value").set_value(0.3)
+    at.text_area(key=f"{prefix}_action").input("Win-back campaign below warning")
+    click(at, "Save KPI")
+    _, saved = stored(home)
+    assert saved.kpis[0].owner == "Head of Sales"
+    assert saved.kpis[0].target.value == 0.3
+    assert saved.kpis[0].action == "Win-back campaign below warning"
+
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    yaml_text = workspace_file.dumps(saved)
+    assert yaml.safe_load(yaml_text)["kpis"][0]["owner"] == "Head of Sales"
+
+    # A reload is a new session that finds the workspace through ?ws= in the URL.
+    reloaded = AppTest.from_file(APP, default_timeout=60)
+    reloaded.query_params["ws"] = ws_id
+    reloaded.run()
+    assert not reloaded.exception
+    assert any("Acme 2027" in s.value for s in reloaded.success)
+    reloaded.switch_page("pages/review.py").run()
+    assert [m.value for m in reloaded.metric][0] == "1"
+
+
+def test_invalid_kpi_edit_is_refused_and_nothing_lost(home):
+    at = new_app()
+    at.text_input(key="new_workspace_name").input("Acme")
+    click(at, "Create workspace")
+    at.text_input(key="add_unit_name").input("Ops")
+    click(at, "Add unit")
+    at.text_area(key="add_goal_statement").input("Deliver on time")
+    click(at, "Add goal")
+    at.switch_page("pages/kpis.py").run()
+    at.text_input(key="custom_kpi_name").input("On-time delivery")
+    click(at, "Add KPI")
+    at.text_input(key="kpi_on_time_delivery_id").input("Bad Id!")
+    at.text_input(key="kpi_on_time_delivery_baseline_period").input("Dec 2026")
+    click(at, "Save KPI")
+    errors = " ".join(e.value for e in at.error)
+    assert "is not a valid id" in errors and "is not a period" in errors
+    _, saved = stored(home)
+    assert [k.id for k in saved.kpis] == ["on_time_delivery"], "the stored workspace is unchanged"
+
+
+def test_open_sample_and_review_marks_completeness(home):
+    at = new_app()
+    click(at, "Open sample workspace")
+    assert WorkspaceStore(home).list_workspaces() == [], "opening alone must not copy the sample"
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    sample = workspace_file.load(SAMPLE_WORKSPACE)
+    assert at.metric[0].value == str(len(sample.kpis))
+    assert len(at.dataframe) >= len(sample.goals)
+    assert any("without a goal" in h.value for h in at.header) == any(not k.goal for k in sample.kpis)
+
+
+def test_startup_workspace_from_environment(home, monkeypatch):
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(SAMPLE_WORKSPACE))
+    at = new_app()
+    sample = workspace_file.load(SAMPLE_WORKSPACE)
+    assert any(sample.name.split()[0] in s.value for s in at.success)
+
+
+def test_upload_of_broken_workspace_shows_problems_and_keeps_the_open_one(home):
+    at = new_app()
+    at.text_input(key="new_workspace_name").input("Keep me")
+    click(at, "Create workspace")
+    at.switch_page("pages/start.py").run()
+    at.file_uploader(key="upload_workspace").upload(
+        "broken.yaml", b"name: X\nkpis:\n  - {id: a, name: A, goal: nowhere}\n", "application/yaml"
+    ).run()
+    click(at, "Open uploaded file")
+    assert any("unknown goal" in e.value for e in at.error)
+    assert any("Keep me" in s.value for s in at.success)
+    assert [w.name for w in WorkspaceStore(home).list_workspaces()] == ["Keep me"]
+
+
+def test_version_history_restores_an_earlier_state(home):
+    at = new_app()
+    at.text_input(key="new_workspace_name").input("History")
+    click(at, "Create workspace")
+    at.text_input(key="add_unit_name").input("Sales")
+    click(at, "Add unit")
+    at.switch_page("pages/start.py").run()
+    ws_id, _ = stored(home)
+    oldest = WorkspaceStore(home).versions(ws_id)[-1].id
+    at.selectbox(key="restore_version").set_value(oldest).run()
+    click(at, "Restore this version")
+    _, restored = stored(home)
+    assert restored.units == [], "the first version had no units"
+    assert len(WorkspaceStore(home).versions(ws_id)) == 3
