@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run test browser schema sample clean
+.PHONY: install run test browser schema sample screenshots clean
 
 install: $(STAMP)
 
@@ -38,6 +38,9 @@ test: install browser
 
 schema: install
 	$(BIN)/kpi-wizard schema -o docs/workspace.schema.json
+
+screenshots: install browser
+	$(BIN)/python docs/screenshots.py
 
 sample: install
 	$(BIN)/python sample_data/generate.py

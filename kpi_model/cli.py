@@ -91,10 +91,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # The server runs from the repo root (for .streamlit/config.toml); keep the store where the user is.
     env["KPI_WIZARD_HOME"] = str(Path(args.home or env.get("KPI_WIZARD_HOME") or "workspaces").resolve())
     command = [
-        sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
-        "--server.port", str(args.port),
-        "--server.headless", "true" if args.headless or not _has_display() else "false",
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_SCRIPT),
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true" if args.headless or not _has_display() else "false",
+        "--browser.gatherUsageStats",
+        "false",
     ]
     print(f"KPI Wizard on http://localhost:{args.port}  (Ctrl+C to stop)", flush=True)
     try:

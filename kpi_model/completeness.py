@@ -27,8 +27,9 @@ FIELD_CHECKS: dict[str, Callable[[Kpi, bool], bool]] = {
     "baseline": lambda k, derived: k.baseline is not None,
     "target": lambda k, derived: _has_target_value(k),
     "due date": lambda k, derived: k.target is not None and k.target.due is not None,
-    "thresholds": lambda k, derived: k.thresholds is not None
-    and (k.thresholds.warning is not None or k.thresholds.critical is not None),
+    "thresholds": lambda k, derived: (
+        k.thresholds is not None and (k.thresholds.warning is not None or k.thresholds.critical is not None)
+    ),
     "action": lambda k, derived: bool(k.action),
     "scale": lambda k, derived: k.measure != Measure.QUALITATIVE or bool(k.scale),
 }

@@ -64,21 +64,23 @@ def _with(workspace: Workspace, **lists: list[Any]) -> Workspace:
     return result
 
 
+def _place(items: list[Any], new: Any, old_id: str | None, label: str) -> list[Any]:
+    """``items`` with ``new`` appended (``old_id`` None) or put in place of ``old_id``; ids stay unique."""
+    index = None if old_id is None else next((i for i, item in enumerate(items) if item.id == old_id), None)
+    if any(item.id == new.id for i, item in enumerate(items) if i != index):
+        raise EditError(f"a {label} with id '{new.id}' exists already; choose another id")
+    placed = list(items)
+    if index is None:
+        placed.append(new)
+    else:
+        placed[index] = new
+    return placed
+
+
 def upsert_unit(workspace: Workspace, unit: Unit, *, old_id: str | None = None) -> Workspace:
     """Add a unit (``old_id`` None), or replace the one with ``old_id`` (renaming its references)."""
-    units = list(workspace.units)
-    goals = list(workspace.goals)
-    key = old_id or unit.id
-    index = None if old_id is None else next((i for i, u in enumerate(units) if u.id == old_id), None)
-    if index is None:
-        if workspace.unit(unit.id):
-            raise EditError(f"a unit with id '{unit.id}' exists already; choose another id")
-        units.append(unit)
-    else:
-        if unit.id != key and workspace.unit(unit.id):
-            raise EditError(f"a unit with id '{unit.id}' exists already; choose another id")
-        units[index] = unit
-        goals = [g.model_copy(update={"unit": unit.id}) if g.unit == key else g for g in goals]
+    units = _place(workspace.units, unit, old_id, "unit")
+    goals = [g.model_copy(update={"unit": unit.id}) if old_id and g.unit == old_id else g for g in workspace.goals]
     return _with(workspace, units=units, goals=goals)
 
 
@@ -96,19 +98,8 @@ def upsert_goal(workspace: Workspace, goal: Goal, *, old_id: str | None = None) 
         raise EditError(
             f"unknown unit '{goal.unit}'{did_you_mean(goal.unit, [u.id for u in workspace.units])}; add the unit first"
         )
-    goals = list(workspace.goals)
-    kpis = list(workspace.kpis)
-    key = old_id or goal.id
-    index = None if old_id is None else next((i for i, g in enumerate(goals) if g.id == old_id), None)
-    if index is None:
-        if workspace.goal(goal.id):
-            raise EditError(f"a goal with id '{goal.id}' exists already; choose another id")
-        goals.append(goal)
-    else:
-        if goal.id != key and workspace.goal(goal.id):
-            raise EditError(f"a goal with id '{goal.id}' exists already; choose another id")
-        goals[index] = goal
-        kpis = [k.model_copy(update={"goal": goal.id}) if k.goal == key else k for k in kpis]
+    goals = _place(workspace.goals, goal, old_id, "goal")
+    kpis = [k.model_copy(update={"goal": goal.id}) if old_id and k.goal == old_id else k for k in workspace.kpis]
     return _with(workspace, goals=goals, kpis=kpis)
 
 
@@ -129,17 +120,9 @@ def _unpair(kpi: Kpi, removed: set[str]) -> Kpi:
 
 def upsert_kpi(workspace: Workspace, kpi: Kpi, *, old_id: str | None = None) -> Workspace:
     """Add a KPI, or replace the one with ``old_id`` (updating ``pairs_with`` references)."""
-    kpis = list(workspace.kpis)
-    key = old_id or kpi.id
-    index = None if old_id is None else next((i for i, k in enumerate(kpis) if k.id == old_id), None)
-    if (index is None or kpi.id != key) and workspace.kpi(kpi.id):
-        raise EditError(f"a KPI with id '{kpi.id}' exists already; choose another id")
-    if index is None:
-        kpis.append(kpi)
-    else:
-        kpis[index] = kpi
-        if kpi.id != key:
-            kpis = [k.model_copy(update={"pairs_with": kpi.id}) if k.pairs_with == key else k for k in kpis]
+    kpis = _place(workspace.kpis, kpi, old_id, "KPI")
+    if old_id and kpi.id != old_id:
+        kpis = [k.model_copy(update={"pairs_with": kpi.id}) if k.pairs_with == old_id else k for k in kpis]
     return _with(workspace, kpis=kpis)
 
 
@@ -152,7 +135,11 @@ def kpi_count_hint(count: int) -> tuple[str, str]:
     """``(level, message)`` nudging a goal towards 3–5 KPIs; level is ok, low or high."""
     if count < MIN_KPIS_PER_GOAL:
         missing = MIN_KPIS_PER_GOAL - count
-        return "low", f"{count} KPI{'s' if count != 1 else ''} — add {missing} more: a goal needs 3–5 to be seen from more than one side"
+        return (
+            "low",
+            f"{count} KPI{'s' if count != 1 else ''} — add {missing} more: "
+            "a goal needs 3–5 to be seen from more than one side",
+        )
     if count > MAX_KPIS_PER_GOAL:
         return "high", f"{count} KPIs — too many to steer by; keep the 3–5 that drive decisions"
     return "ok", f"{count} KPIs — within the 3–5 that keep a goal focused"

@@ -49,7 +49,7 @@ _SLUG_HINT = "ids are lower-case letters, digits, '-' and '_', e.g. 'grow-repeat
 
 
 def _id_hint(model: type[BaseModel], field: str) -> str:
-    if (model is Kpi and field in {"id", "pairs_with"}):
+    if model is Kpi and field in {"id", "pairs_with"}:
         return _KPI_ID_HINT
     if (model is Source and field == "name") or (model is Kpi and field == "source"):
         return _SOURCE_NAME_HINT
@@ -62,7 +62,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     match = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
     if not match:  # 'upward' → 'up', 'fin' → 'financial': a shared start is a good hint too
         lowered = str(word).lower()
-        match = [o for o in options if len(o) >= 2 and len(lowered) >= 2 and (lowered.startswith(o) or o.startswith(lowered))]
+        match = [
+            o for o in options if len(o) >= 2 and len(lowered) >= 2 and (lowered.startswith(o) or o.startswith(lowered))
+        ]
     return f" — did you mean '{match[0]}'?" if match else ""
 
 
@@ -249,7 +251,8 @@ def parse_workspace(data: Any, *, source: str | None = None) -> Workspace:
             [
                 Problem(
                     "format_version",
-                    f"written by a newer KPI Wizard (format {version}, this one reads {FORMAT_VERSION}); upgrade kpi-wizard",
+                    f"written by a newer KPI Wizard (format {version}, this one reads {FORMAT_VERSION}); "
+                    "upgrade kpi-wizard",
                 )
             ],
             source=source,

@@ -26,7 +26,7 @@ MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses aliases (alias bombs) and duplicate keys (silent data loss)."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
@@ -34,7 +34,7 @@ class _StrictLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:  # noqa: D102
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -70,13 +70,18 @@ def decode(text: str, fmt: Format = "yaml", *, source: str | None = None) -> Any
     """Decode YAML/JSON text into Python data, or raise :class:`WorkspaceError` with the line."""
     if len(text.encode("utf-8", errors="ignore")) > MAX_DOCUMENT_BYTES:
         raise WorkspaceError(
-            [Problem("(document)", f"larger than {MAX_DOCUMENT_BYTES // 1024 // 1024} MB; a workspace is a small text file")],
+            [
+                Problem(
+                    "(document)",
+                    f"larger than {MAX_DOCUMENT_BYTES // 1024 // 1024} MB; a workspace is a small text file",
+                )
+            ],
             source=source,
         )
     try:
         if fmt == "json":
             return json.loads(text)
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+        return yaml.load(text, Loader=_StrictLoader)
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         raise WorkspaceError([Problem(where, f"not valid JSON: {error.msg}")], source=source) from None

@@ -19,9 +19,12 @@ units_tab, goals_tab = st.tabs(["Units", "Goals"])
 with units_tab:
     if workspace.units:
         st.dataframe(
-            [{"Unit": u.name, "Id": u.id, "Head": u.owner or "—", "Goals": len(workspace.goals_of(u.id))}
-             for u in workspace.units],
-            hide_index=True, width="stretch",
+            [
+                {"Unit": u.name, "Id": u.id, "Head": u.owner or "—", "Goals": len(workspace.goals_of(u.id))}
+                for u in workspace.units
+            ],
+            hide_index=True,
+            width="stretch",
         )
     else:
         st.info("No units yet. Add the first one: a team or department that owns strategic goals.")
@@ -36,8 +39,10 @@ with units_tab:
         unit = workspace.unit(chosen)
         if (data := unit_form(f"edit_unit_{chosen}", unit)) is not None:
             data["id"] = data["id"] or chosen
-            apply_edit(lambda: editing.upsert_unit(workspace, parse_part(Unit, data), old_id=chosen),
-                       f"Saved unit '{data['name']}'.")
+            apply_edit(
+                lambda: editing.upsert_unit(workspace, parse_part(Unit, data), old_id=chosen),
+                f"Saved unit '{data['name']}'.",
+            )
         if st.button("Delete this unit", key=f"delete_unit_{chosen}"):
             apply_edit(lambda: editing.delete_unit(workspace, chosen), f"Deleted unit '{names[chosen]}'.")
 
@@ -55,7 +60,9 @@ with goals_tab:
             st.markdown(f"- {md_escape(goal.statement)}{due} — {marker[level]} {md_escape(hint)}")
     st.markdown("##### Add a goal")
     if (data := goal_form("add_goal", workspace)) is not None:
-        data["id"] = data["id"] or editing.unique_id(editing.slugify(data["statement"]), [g.id for g in workspace.goals])
+        data["id"] = data["id"] or editing.unique_id(
+            editing.slugify(data["statement"]), [g.id for g in workspace.goals]
+        )
         apply_edit(lambda: editing.upsert_goal(workspace, parse_part(Goal, data)), "Added the goal. Next: its KPIs.")
     if workspace.goals:
         st.markdown("##### Edit a goal")
@@ -65,8 +72,11 @@ with goals_tab:
             data["id"] = data["id"] or chosen
             apply_edit(lambda: editing.upsert_goal(workspace, parse_part(Goal, data), old_id=chosen), "Saved the goal.")
         kpi_count = len(workspace.kpis_of(chosen))
-        also_kpis = st.checkbox(f"Also delete its {kpi_count} KPIs (otherwise they are kept without a goal)",
-                                key=f"delete_goal_kpis_{chosen}", disabled=kpi_count == 0)
+        also_kpis = st.checkbox(
+            f"Also delete its {kpi_count} KPIs (otherwise they are kept without a goal)",
+            key=f"delete_goal_kpis_{chosen}",
+            disabled=kpi_count == 0,
+        )
         if st.button("Delete this goal", key=f"delete_goal_{chosen}"):
             apply_edit(lambda: editing.delete_goal(workspace, chosen, delete_kpis=also_kpis), "Deleted the goal.")
     st.page_link("pages/kpis.py", label="Next: choose KPIs for each goal", icon=":material/arrow_forward:")

@@ -20,8 +20,10 @@ if not workspace.goals:
     st.page_link("pages/goals.py", label="Go to Goals", icon=":material/flag:")
     st.stop()
 
-labels = {g.id: f"{(workspace.unit(g.unit).name if workspace.unit(g.unit) else g.unit)} · {g.statement}"
-          for g in workspace.goals}
+labels = {
+    g.id: f"{(workspace.unit(g.unit).name if workspace.unit(g.unit) else g.unit)} · {g.statement}"
+    for g in workspace.goals
+}
 goal_id = st.selectbox("Goal", list(labels), format_func=labels.get, key="kpi_goal_choice")
 kpis = workspace.kpis_of(goal_id)
 level, hint = editing.kpi_count_hint(len(kpis))
@@ -35,10 +37,13 @@ with library_tab:
     if template is not None:
         roles, source = column_mapping(template, [s.name for s in workspace.sources])
     if template is not None and st.button(f"Add “{template.name}” to this goal", key="add_template", type="primary"):
-        new_kpi = template.to_kpi(editing.unique_id(template.id, taken, separator="_"), goal=goal_id,
-                                  roles=roles, source=source)
-        apply_edit(lambda: editing.upsert_kpi(workspace, new_kpi),
-                   f"Added '{template.name}'. Fill in its owner, source, formula and target below.")
+        new_kpi = template.to_kpi(
+            editing.unique_id(template.id, taken, separator="_"), goal=goal_id, roles=roles, source=source
+        )
+        apply_edit(
+            lambda: editing.upsert_kpi(workspace, new_kpi),
+            f"Added '{template.name}'. Fill in its owner, source, formula and target below.",
+        )
 with custom_tab, st.form("add_custom_kpi"):
     name = st.text_input("KPI name", key="custom_kpi_name", placeholder="e.g. Share of orders delivered complete")
     if st.form_submit_button("Add KPI", type="primary"):
@@ -46,8 +51,10 @@ with custom_tab, st.form("add_custom_kpi"):
             st.error("Give the KPI a name.")
         else:
             new_id = editing.unique_id(editing.kpi_id_from(name), taken, separator="_")
-            apply_edit(lambda: editing.upsert_kpi(workspace, Kpi(id=new_id, name=name.strip(), goal=goal_id)),
-                       f"Added '{name.strip()}'. Fill in its fields below.")
+            apply_edit(
+                lambda: editing.upsert_kpi(workspace, Kpi(id=new_id, name=name.strip(), goal=goal_id)),
+                f"Added '{name.strip()}'. Fill in its fields below.",
+            )
 
 st.subheader("KPIs of this goal")
 if not kpis:
@@ -58,8 +65,10 @@ for kpi in kpis:
         data = kpi_form(f"kpi_{kpi.id}", workspace, kpi)
         if data is not None:
             position = ("kpis", workspace.kpis.index(kpi))
-            apply_edit(lambda: editing.upsert_kpi(workspace, parse_part(Kpi, data, position), old_id=kpi.id),
-                       f"Saved '{data['name']}'.")
+            apply_edit(
+                lambda d=data, p=position, old=kpi.id: editing.upsert_kpi(workspace, parse_part(Kpi, d, p), old_id=old),
+                f"Saved '{data['name']}'.",
+            )
         if st.button("Delete this KPI", key=f"delete_kpi_{kpi.id}"):
-            apply_edit(lambda: editing.delete_kpi(workspace, kpi.id), f"Deleted '{kpi.name}'.")
+            apply_edit(lambda old=kpi.id: editing.delete_kpi(workspace, old), f"Deleted '{kpi.name}'.")
 st.page_link("pages/review.py", label="Next: review the whole set", icon=":material/arrow_forward:")

@@ -17,8 +17,12 @@ workspace = require_workspace()
 def kpi_rows(items: list[Kpi], ws: Workspace) -> list[dict[str, object]]:
     """One table row per KPI: name, owner, overall completeness and a mark per field."""
     return [
-        {"KPI": k.name, "Owner": k.owner or "—", "Complete": round(100 * completeness(k, ws)),
-         **{label: "✓" if filled else "✗" for label, filled in field_status(k, ws).items()}}
+        {
+            "KPI": k.name,
+            "Owner": k.owner or "—",
+            "Complete": round(100 * completeness(k, ws)),
+            **{label: "✓" if filled else "✗" for label, filled in field_status(k, ws).items() if label != "owner"},
+        }
         for k in items
     ]
 
@@ -26,16 +30,18 @@ def kpi_rows(items: list[Kpi], ws: Workspace) -> list[dict[str, object]]:
 column_config = {
     "KPI": st.column_config.TextColumn("KPI", pinned=True),
     "Complete": st.column_config.ProgressColumn("Complete", format="%d%%", min_value=0, max_value=100),
-    **{label: st.column_config.TextColumn(label, width="small") for label in FIELD_CHECKS},
+    **{label: st.column_config.TextColumn(label, width="small") for label in FIELD_CHECKS if label != "owner"},
 }
 total = len(workspace.kpis)
 ready = sum(1 for k in workspace.kpis if completeness(k, workspace) == 1)
 left, middle, right = st.columns(3)
 left.metric("KPIs", total)
 middle.metric("Fully specified", f"{ready} of {total}")
-right.metric("Goals within 3–5 KPIs",
-             f"{sum(1 for g in workspace.goals if editing.kpi_count_hint(len(workspace.kpis_of(g.id)))[0] == 'ok')}"
-             f" of {len(workspace.goals)}")
+right.metric(
+    "Goals within 3–5 KPIs",
+    f"{sum(1 for g in workspace.goals if editing.kpi_count_hint(len(workspace.kpis_of(g.id)))[0] == 'ok')}"
+    f" of {len(workspace.goals)}",
+)
 
 for unit in workspace.units:
     st.header(md_escape(unit.name), divider="gray")
@@ -50,8 +56,9 @@ for unit in workspace.units:
         st.subheader(md_escape(goal.statement))
         st.caption(f"{'Due ' + goal.due.isoformat() if goal.due else 'No due date'} · {hint}")
         if kpis:
-            st.dataframe(kpi_rows(kpis, workspace), hide_index=True, column_config=column_config,
-                         key=f"review_{goal.id}")
+            st.dataframe(
+                kpi_rows(kpis, workspace), hide_index=True, column_config=column_config, key=f"review_{goal.id}"
+            )
 
 orphans = [k for k in workspace.kpis if not k.goal or workspace.goal(k.goal) is None]
 if orphans:
@@ -63,7 +70,18 @@ st.header("Keep it", divider="gray")
 st.write("Download the workspace to keep it in git, share it, or open it again later with **Upload** on Start.")
 stem = editing.slugify(workspace.name)
 yaml_col, json_col = st.columns(2)
-yaml_col.download_button("Download YAML", workspace_file.dumps(workspace, "yaml"), file_name=f"{stem}.yaml",
-                         mime="application/yaml", key="download_yaml", type="primary")
-json_col.download_button("Download JSON", workspace_file.dumps(workspace, "json"), file_name=f"{stem}.json",
-                         mime="application/json", key="download_json")
+yaml_col.download_button(
+    "Download YAML",
+    workspace_file.dumps(workspace, "yaml"),
+    file_name=f"{stem}.yaml",
+    mime="application/yaml",
+    key="download_yaml",
+    type="primary",
+)
+json_col.download_button(
+    "Download JSON",
+    workspace_file.dumps(workspace, "json"),
+    file_name=f"{stem}.json",
+    mime="application/json",
+    key="download_json",
+)

@@ -409,9 +409,7 @@ def _add_order_warts(rng: random.Random, rows: list[Row]) -> list[Row]:
     corrections = []
     latest = iso(END - dt.timedelta(60))  # so that every correction falls inside the data
     completed = [
-        row
-        for row in rows
-        if row["status"] == "completed" and row["customer_id"] and row["order_date"] <= latest
+        row for row in rows if row["status"] == "completed" and row["customer_id"] and row["order_date"] <= latest
     ]
     for _ in range(12):
         original = rng.choice(completed)
@@ -431,9 +429,7 @@ def _add_order_warts(rng: random.Random, rows: list[Row]) -> list[Row]:
     rows = sorted(rows + corrections, key=lambda row: row["order_date"])
 
     early_2026_retail = [
-        row
-        for row in rows
-        if row["channel"] == "retail" and "2026-01" <= row["order_date"] < "2026-04"
+        row for row in rows if row["channel"] == "retail" and "2026-01" <= row["order_date"] < "2026-04"
     ]
     for row in rng.sample(early_2026_retail, 3):
         row["order_date"] = "2027" + row["order_date"][4:]
@@ -452,16 +448,13 @@ def make_web_sessions(rng: random.Random, orders: list[Row]) -> list[Row]:
     for order in orders:
         if order["channel"].lower() == "web" and not order["order_id"].startswith("NW-C"):
             web_orders[order["order_date"]].add(order["order_id"])
-    converting_mix = [s * c for s, c in zip(SESSION_TRAFFIC_SHARE, SESSION_CONVERSION)]
+    converting_mix = [s * c for s, c in zip(SESSION_TRAFFIC_SHARE, SESSION_CONVERSION, strict=False)]
     rows: list[Row] = []
     for day in days():
         rate = (0.033 if month_key(day) < "2025-09" else 0.039) * (1.08 if day.month >= 11 else 1.0)
-        bouncing_mix = [
-            s * (1.0 - rate * c) for s, c in zip(SESSION_TRAFFIC_SHARE, SESSION_CONVERSION)
-        ]
+        bouncing_mix = [s * (1.0 - rate * c) for s, c in zip(SESSION_TRAFFIC_SHARE, SESSION_CONVERSION, strict=False)]
         sessions = [
-            (pick(rng, SESSION_CHANNELS, converting_mix), order_id)
-            for order_id in sorted(web_orders[iso(day)])
+            (pick(rng, SESSION_CHANNELS, converting_mix), order_id) for order_id in sorted(web_orders[iso(day)])
         ]
         for _ in range(poisson(rng, expected_web_orders(day) * (1.0 - rate) / rate)):
             sessions.append((pick(rng, SESSION_CHANNELS, bouncing_mix), ""))
@@ -524,9 +517,7 @@ def make_leads(rng: random.Random) -> list[Row]:
     return rows
 
 
-def make_support_tickets(
-    rng: random.Random, orders: list[Row], defect_rate: dict[str, float]
-) -> list[Row]:
+def make_support_tickets(rng: random.Random, orders: list[Row], defect_rate: dict[str, float]) -> list[Row]:
     """Help-desk tickets, about one per two shipped (web/B2B) orders plus a few from stores.
 
     The time to first response depends on how stretched the team is that month
@@ -667,12 +658,8 @@ def write_tables(tables: dict[str, list[Row]], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: generate the tables, write them and print the row count of each."""
-    parser = argparse.ArgumentParser(
-        description="Generate the Northwind Outfitters sample data as CSV files."
-    )
-    parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: sample_data/data)"
-    )
+    parser = argparse.ArgumentParser(description="Generate the Northwind Outfitters sample data as CSV files.")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: sample_data/data)")
     args = parser.parse_args(argv)
     tables = generate()
     write_tables(tables, args.out)

@@ -20,8 +20,14 @@ from .conftest import REPO
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, Chromium keeps calling home on a closed network and start-up stalls.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 
@@ -50,8 +56,19 @@ def running_app(home: Path, *, open_workspace: Path | None = None, timeout: floa
     if open_workspace:
         env["KPI_WIZARD_OPEN"] = str(open_workspace)
     command = [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
     ]
     log = home.parent / f"streamlit-{port}.log"
     with open(log, "w") as log_file:
@@ -97,6 +114,4 @@ def browser_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
 def wait_idle(page) -> None:
     """Wait until Streamlit has finished the current run (the status widget disappears)."""
     page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
-    )
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)

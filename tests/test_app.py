@@ -110,7 +110,7 @@ def test_workshop_flow_create_unit_goal_kpi_edit_save_reload(home):
     assert not reloaded.exception
     assert any("Acme 2027" in s.value for s in reloaded.success)
     reloaded.switch_page("pages/review.py").run()
-    assert [m.value for m in reloaded.metric][0] == "1"
+    assert reloaded.metric[0].value == "1"
 
 
 def test_invalid_kpi_edit_is_refused_and_nothing_lost(home):

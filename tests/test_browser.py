@@ -59,4 +59,4 @@ def test_workshop_in_a_real_browser(tmp_path):
         page.reload()
         page.get_by_role("heading", name="Review").wait_for()
         page.get_by_text("Browser Co 2027").first.wait_for()
-        assert page.get_by_text("Resolve issues on first contact").count() >= 1
+        page.get_by_role("heading", name="Resolve issues on first contact").wait_for()

@@ -16,7 +16,12 @@ from .conftest import REPO, SAMPLE_WORKSPACE
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "kpi_model.cli", *args], capture_output=True, text=True, cwd=REPO, timeout=120
+        [sys.executable, "-m", "kpi_model.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
     )
 
 
@@ -84,8 +89,20 @@ def test_templates_json_lists_at_least_sixty_with_fields():
     assert result.returncode == 0, result.stderr
     templates = json.loads(result.stdout)
     assert len(templates) >= 60
-    required = {"id", "name", "definition", "category", "kind", "direction", "unit_of_measure", "cadence",
-                "expression", "roles", "partners", "vanity_risk"}
+    required = {
+        "id",
+        "name",
+        "definition",
+        "category",
+        "kind",
+        "direction",
+        "unit_of_measure",
+        "cadence",
+        "expression",
+        "roles",
+        "partners",
+        "vanity_risk",
+    }
     for template in templates:
         assert required <= set(template), template["id"]
 

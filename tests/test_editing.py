@@ -54,7 +54,8 @@ def test_delete_goal_detaches_or_deletes_kpis(small_workspace):
 
 def test_rename_kpi_updates_pairing(small_workspace):
     renamed = editing.upsert_kpi(
-        small_workspace, small_workspace.kpi("repeat_rate").model_copy(update={"id": "repeat_share"}),
+        small_workspace,
+        small_workspace.kpi("repeat_rate").model_copy(update={"id": "repeat_share"}),
         old_id="repeat_rate",
     )
     assert renamed.kpi("repeat_revenue").pairs_with == "repeat_share"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import statistics
 import subprocess
 import sys
@@ -24,24 +25,24 @@ SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 DATA = SAMPLE / "data"
 WORKSPACE = SAMPLE / "workspace.yaml"
 
-# fmt: off
-COLUMNS = {  # as documented in sample_data/README.md
-    "orders": ["order_id", "order_date", "customer_id", "channel", "region", "product_category",
-               "order_no", "amount", "cost", "discount", "status", "returned_date",
-               "delivered_date", "promised_date", "return_reason"],
-    "web_sessions": ["session_id", "session_date", "channel", "device", "pages_viewed",
-                     "converted", "order_id"],
-    "leads": ["lead_id", "created_date", "source", "is_mql", "mql_date", "stage", "deal_value",
-              "won_date", "lost_date", "sales_rep"],
-    "support_tickets": ["ticket_id", "opened_at", "first_response_at", "resolved_at", "channel",
-                        "category", "handle_minutes", "resolved_first_contact", "csat"],
-    "survey_responses": ["response_id", "response_date", "customer_id", "nps_score",
-                         "comment_topic"],
-    "purchases": ["po_id", "po_date", "supplier", "part", "list_price", "paid_price", "quantity",
-                  "defects_found"],
-    "machine_log": ["log_date", "machine_id", "planned_hours", "run_hours", "units_processed"],
-}
-# fmt: on
+
+def documented_columns() -> dict[str, list[str]]:
+    """Column names per table, read from the tables in sample_data/README.md."""
+    columns: dict[str, list[str]] = {}
+    table = None
+    for line in (SAMPLE / "README.md").read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"^### `(\w+)\.csv`", line)
+        if heading:
+            table = heading.group(1)
+            columns[table] = []
+        elif line.startswith("#"):
+            table = None
+        elif table and (cell := re.match(r"^\| ((?:`\w+`(?:, )?)+) \|", line)):
+            columns[table] += re.findall(r"`(\w+)`", cell.group(1))
+    return columns
+
+
+COLUMNS = documented_columns()
 
 
 def sha256(path: Path) -> str:
@@ -50,7 +51,7 @@ def sha256(path: Path) -> str:
 
 def correlation(xs: list[float], ys: list[float]) -> float:
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False))
     return cov / (sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys)) ** 0.5
 
 
@@ -91,9 +92,7 @@ def test_generator_reproduces_the_committed_csvs_byte_for_byte(tmp_path):
     written = sorted(p.name for p in tmp_path.glob("*.csv"))
     assert written == sorted(f"{name}.csv" for name in COLUMNS)
     for name in written:
-        assert sha256(tmp_path / name) == sha256(DATA / name), (
-            f"{name} differs: rerun sample_data/generate.py"
-        )
+        assert sha256(tmp_path / name) == sha256(DATA / name), f"{name} differs: rerun sample_data/generate.py"
     for name in COLUMNS:
         assert name in result.stdout  # prints the row count per table
 
@@ -160,14 +159,9 @@ def test_baselines_match_the_data_for_their_period(workspace, db):
 
 def test_driver_tree_multiplies_out_to_web_revenue(workspace, db):
     tree = workspace.kpi("web_revenue")
-    assert (
-        tree.source is None
-        and tree.expression == "sessions * conversion_rate * average_order_value"
-    )
+    assert tree.source is None and tree.expression == "sessions * conversion_rate * average_order_value"
     parts = {
-        k.id: k.baseline.value
-        for k in workspace.kpis
-        if k.id in ("sessions", "conversion_rate", "average_order_value")
+        k.id: k.baseline.value for k in workspace.kpis if k.id in ("sessions", "conversion_rate", "average_order_value")
     }
     assert all(workspace.kpi(kpi_id).source for kpi_id in parts)
     product = parts["sessions"] * parts["conversion_rate"] * parts["average_order_value"]
@@ -201,9 +195,7 @@ def test_mqls_lead_won_deals_by_two_months(db):
 
     def lagged(lag: int) -> float:
         pairs = [
-            (mqls[m], won[months[i + lag]])
-            for i, m in enumerate(months[: len(months) - lag])
-            if months[i + lag] in won
+            (mqls[m], won[months[i + lag]]) for i, m in enumerate(months[: len(months) - lag]) if months[i + lag] in won
         ]
         assert len(pairs) >= 18
         return correlation([p[0] for p in pairs], [p[1] for p in pairs])
@@ -215,11 +207,12 @@ def test_mqls_lead_won_deals_by_two_months(db):
 def test_cheaper_supplier_raises_savings_then_defects_then_defect_returns(db):
     def mean_over(table_sql: str, first: str, last: str) -> float:
         values = monthly(db, table_sql)
-        return statistics.fmean(
-            v for m, v in values.items() if first <= m.strftime("%Y-%m") <= last
-        )
+        return statistics.fmean(v for m, v in values.items() if first <= m.strftime("%Y-%m") <= last)
 
-    savings = "SELECT date_trunc('month', po_date), sum((list_price - paid_price) * quantity) / sum(list_price * quantity) FROM purchases GROUP BY ALL"
+    savings = (
+        "SELECT date_trunc('month', po_date), sum((list_price - paid_price) * quantity) / sum(list_price * quantity) "
+        "FROM purchases GROUP BY ALL"
+    )
     defects = "SELECT date_trunc('month', po_date), sum(defects_found) / sum(quantity) FROM purchases GROUP BY ALL"
     returns = (
         "SELECT date_trunc('month', order_date), count(*) FILTER (WHERE return_reason = 'defect') / count(*) "
@@ -238,7 +231,8 @@ def test_cheaper_supplier_raises_savings_then_defects_then_defect_returns(db):
 
 def test_slow_first_response_months_have_lower_csat(db):
     rows = db.execute(
-        "SELECT avg(date_diff('minute', opened_at, first_response_at)), avg(csat) FROM support_tickets GROUP BY date_trunc('month', opened_at)"
+        "SELECT avg(date_diff('minute', opened_at, first_response_at)), avg(csat) FROM support_tickets "
+        "GROUP BY date_trunc('month', opened_at)"
     ).fetchall()
     assert correlation([r[0] for r in rows], [r[1] for r in rows]) < -0.6
 
@@ -248,9 +242,7 @@ def test_seasonality_and_growth(db):
         db,
         "SELECT strftime(order_date, '%Y-%m'), sum(amount) FROM orders WHERE status = 'completed' GROUP BY ALL",
     )
-    assert revenue["2025-12"] > 1.3 * statistics.fmean(
-        revenue[f"2025-{m:02d}"] for m in range(1, 10)
-    )
+    assert revenue["2025-12"] > 1.3 * statistics.fmean(revenue[f"2025-{m:02d}"] for m in range(1, 10))
     first_year = sum(v for m, v in revenue.items() if "2024-11" <= m <= "2025-10")
     second_year = sum(v for m, v in revenue.items() if "2025-11" <= m <= "2026-10")
     assert second_year > 1.1 * first_year
@@ -297,9 +289,7 @@ def test_documented_flaws_are_present(workspace):
     financial = workspace.kpis_of("profitable-growth")
     assert len(financial) >= 3 and all(k.category == Category.FINANCIAL for k in financial)
     assert [
-        g.id
-        for g in workspace.goals
-        if all(k.category == Category.FINANCIAL for k in workspace.kpis_of(g.id))
+        g.id for g in workspace.goals if all(k.category == Category.FINANCIAL for k in workspace.kpis_of(g.id))
     ] == ["profitable-growth"]
     # unpaired-leading-lagging: a goal with lagging KPIs and no leading one
     sourcing = workspace.kpis_of("cheaper-sourcing")
@@ -309,10 +299,7 @@ def test_documented_flaws_are_present(workspace):
         workspace.kpi("purchase_price_savings"),
         workspace.kpi("defect_return_rate"),
     )
-    assert (
-        workspace.unit_of_kpi(savings).id == "operations"
-        and workspace.unit_of_kpi(defect_returns).id == "service"
-    )
+    assert workspace.unit_of_kpi(savings).id == "operations" and workspace.unit_of_kpi(defect_returns).id == "service"
     assert savings.template == "purchase_price_savings" and defect_returns.template == "return_rate"
     assert (savings.direction.value, defect_returns.direction.value) == ("up", "down")
     # goal-kpi-count
@@ -320,21 +307,15 @@ def test_documented_flaws_are_present(workspace):
     assert counts.pop("grow-web-revenue") == 7
     assert all(3 <= n <= 5 for n in counts.values()), counts
     # target-not-time-bound
-    assert [k.id for k in workspace.kpis if k.target and k.target.due is None] == [
-        "asset_utilisation"
-    ]
+    assert [k.id for k in workspace.kpis if k.target and k.target.due is None] == ["asset_utilisation"]
     # missing-source: neither a source nor a formula
-    assert [k.id for k in workspace.kpis if not k.source and not k.expression] == [
-        "cart_abandonment_rate"
-    ]
+    assert [k.id for k in workspace.kpis if not k.source and not k.expression] == ["cart_abandonment_rate"]
 
 
 def test_everything_else_is_complete(workspace):
     for kpi in workspace.kpis:
         assert kpi.goal and kpi.category and kpi.kind and kpi.direction and kpi.cadence, kpi.id
-        assert (
-            kpi.baseline and kpi.baseline.period and kpi.target and kpi.thresholds and kpi.action
-        ), kpi.id
+        assert kpi.baseline and kpi.baseline.period and kpi.target and kpi.thresholds and kpi.action, kpi.id
         if kpi.pairs_with:
             partner = workspace.kpi(kpi.pairs_with)
             assert partner.goal == kpi.goal and partner.kind != kpi.kind, kpi.id

@@ -27,9 +27,12 @@ def test_valid_workspace_parses(small_workspace):
 
 
 def test_unknown_goal_names_path_and_suggestion():
-    data = {**BASE, "kpis": [{"id": "a", "name": "A", "goal": "grow-repeat"}] * 0
-            + [{"id": f"k{i}", "name": "K", "goal": "grow-repeat"} for i in range(3)]
-            + [{"id": "k9", "name": "K", "goal": "grow-repat"}]}
+    data = {
+        **BASE,
+        "kpis": [{"id": "a", "name": "A", "goal": "grow-repeat"}] * 0
+        + [{"id": f"k{i}", "name": "K", "goal": "grow-repeat"} for i in range(3)]
+        + [{"id": "k9", "name": "K", "goal": "grow-repat"}],
+    }
     assert problems_of(data) == ["kpis[3].goal: unknown goal 'grow-repat' — did you mean 'grow-repeat'?"]
 
 

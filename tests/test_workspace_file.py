@@ -13,8 +13,20 @@ from hypothesis import strategies as st
 from kpi_model import workspace_file
 from kpi_model.errors import WorkspaceError
 from kpi_model.models import (
-    Baseline, Cadence, Category, Direction, Goal, Kind, Kpi, Measure, Source, Target, Thresholds, Unit,
-    UnitOfMeasure, Workspace,
+    Baseline,
+    Cadence,
+    Category,
+    Direction,
+    Goal,
+    Kind,
+    Kpi,
+    Measure,
+    Source,
+    Target,
+    Thresholds,
+    Unit,
+    UnitOfMeasure,
+    Workspace,
 )
 
 # Text that YAML must keep as text: numbers, dates, 'yes', '#', ':' and unicode included.
@@ -22,9 +34,7 @@ tricky_text = st.one_of(
     st.text(min_size=1, max_size=30).map(str.strip).filter(bool),
     st.sampled_from(["yes", "no", "null", "~", "2027-01-01", "0.30", "1e3", "a: b", "# not a comment", "Ünïcødé ✓"]),
 )
-slugs = st.text(string.ascii_lowercase + string.digits + "-_", min_size=1, max_size=12).filter(
-    lambda s: s[0].isalnum()
-)
+slugs = st.text(string.ascii_lowercase + string.digits + "-_", min_size=1, max_size=12).filter(lambda s: s[0].isalnum())
 kpi_ids = st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True)
 numbers = st.floats(allow_nan=False, allow_infinity=False, width=64)
 dates = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 12, 31))
@@ -43,35 +53,67 @@ def maybe(strategy):
 
 @st.composite
 def workspaces(draw) -> Workspace:
-    units = draw(st.lists(st.builds(Unit, id=slugs, name=tricky_text, owner=maybe(tricky_text)),
-                          max_size=3, unique_by=lambda u: u.id))
+    units = draw(
+        st.lists(
+            st.builds(Unit, id=slugs, name=tricky_text, owner=maybe(tricky_text)), max_size=3, unique_by=lambda u: u.id
+        )
+    )
     goals = []
     if units:
-        goals = draw(st.lists(st.builds(Goal, id=slugs, unit=st.sampled_from([u.id for u in units]),
-                                        statement=tricky_text, due=maybe(dates)),
-                              max_size=4, unique_by=lambda g: g.id))
-    sources = draw(st.lists(st.builds(Source, name=st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
-                                      path=maybe(tricky_text), system=maybe(tricky_text)),
-                            max_size=2, unique_by=lambda s: s.name))
+        goals = draw(
+            st.lists(
+                st.builds(
+                    Goal, id=slugs, unit=st.sampled_from([u.id for u in units]), statement=tricky_text, due=maybe(dates)
+                ),
+                max_size=4,
+                unique_by=lambda g: g.id,
+            )
+        )
+    sources = draw(
+        st.lists(
+            st.builds(
+                Source,
+                name=st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+                path=maybe(tricky_text),
+                system=maybe(tricky_text),
+            ),
+            max_size=2,
+            unique_by=lambda s: s.name,
+        )
+    )
     ids = draw(st.lists(kpi_ids, max_size=5, unique=True))
     kpis = []
     for kpi_id in ids:
-        kpis.append(Kpi(
-            id=kpi_id, name=draw(tricky_text),
-            goal=draw(maybe(st.sampled_from([g.id for g in goals]))) if goals else None,
-            owner=draw(maybe(tricky_text)), category=draw(maybe(st.sampled_from(Category))),
-            kind=draw(maybe(st.sampled_from(Kind))), measure=draw(st.sampled_from(Measure)),
-            source=draw(maybe(st.sampled_from([s.name for s in sources]))) if sources else None,
-            expression=draw(maybe(tricky_text)), unit_of_measure=draw(maybe(st.sampled_from(UnitOfMeasure))),
-            direction=draw(maybe(st.sampled_from(Direction))), cadence=draw(maybe(st.sampled_from(Cadence))),
-            baseline=draw(maybe(st.builds(Baseline, value=numbers, period=maybe(periods)))),
-            target=draw(maybe(st.builds(Target, value=maybe(numbers), due=maybe(dates)))),
-            thresholds=draw(maybe(st.builds(Thresholds, warning=maybe(numbers), critical=maybe(numbers)))),
-            pairs_with=draw(maybe(st.sampled_from([i for i in ids if i != kpi_id]))) if len(ids) > 1 else None,
-            review_date=draw(maybe(dates)), action=draw(maybe(tricky_text)),
-        ))
-    return Workspace(name=draw(tricky_text), description=draw(maybe(tricky_text)), units=units, goals=goals,
-                     sources=sources, kpis=kpis)
+        kpis.append(
+            Kpi(
+                id=kpi_id,
+                name=draw(tricky_text),
+                goal=draw(maybe(st.sampled_from([g.id for g in goals]))) if goals else None,
+                owner=draw(maybe(tricky_text)),
+                category=draw(maybe(st.sampled_from(Category))),
+                kind=draw(maybe(st.sampled_from(Kind))),
+                measure=draw(st.sampled_from(Measure)),
+                source=draw(maybe(st.sampled_from([s.name for s in sources]))) if sources else None,
+                expression=draw(maybe(tricky_text)),
+                unit_of_measure=draw(maybe(st.sampled_from(UnitOfMeasure))),
+                direction=draw(maybe(st.sampled_from(Direction))),
+                cadence=draw(maybe(st.sampled_from(Cadence))),
+                baseline=draw(maybe(st.builds(Baseline, value=numbers, period=maybe(periods)))),
+                target=draw(maybe(st.builds(Target, value=maybe(numbers), due=maybe(dates)))),
+                thresholds=draw(maybe(st.builds(Thresholds, warning=maybe(numbers), critical=maybe(numbers)))),
+                pairs_with=draw(maybe(st.sampled_from([i for i in ids if i != kpi_id]))) if len(ids) > 1 else None,
+                review_date=draw(maybe(dates)),
+                action=draw(maybe(tricky_text)),
+            )
+        )
+    return Workspace(
+        name=draw(tricky_text),
+        description=draw(maybe(tricky_text)),
+        units=units,
+        goals=goals,
+        sources=sources,
+        kpis=kpis,
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -28,8 +28,9 @@ def show_error(error: Exception, *, headline: str | None = None) -> None:
     """Show a library error as a message listing each problem."""
     if isinstance(error, WorkspaceError):
         title = headline or "That did not work — nothing was changed. Fix these and try again:"
-        lines = "\n".join(f"- `{p.path}` — {md_escape(p.message)}" if p.path else f"- {md_escape(p.message)}"
-                          for p in error.problems)
+        lines = "\n".join(
+            f"- `{p.path}` — {md_escape(p.message)}" if p.path else f"- {md_escape(p.message)}" for p in error.problems
+        )
         st.error(f"{md_escape(title)}\n\n{lines}", icon=":material/error:")
     else:
         prefix = f"{md_escape(headline)} " if headline else ""

@@ -6,7 +6,18 @@ from typing import Any
 
 import streamlit as st
 
-from kpi_model.models import Cadence, Category, Direction, Goal, Kind, Kpi, Measure, Unit, UnitOfMeasure, Workspace
+from kpi_model.models import (
+    Cadence,
+    Category,
+    Direction,
+    Goal,
+    Kind,
+    Kpi,
+    Measure,
+    Unit,
+    UnitOfMeasure,
+    Workspace,
+)
 
 _NONE = "—"
 
@@ -26,37 +37,67 @@ def _choice(label: str, options: list[str], current: str | None, key: str, help:
 def unit_form(key: str, unit: Unit | None = None) -> dict[str, Any] | None:
     """Fields of a unit; ``unit`` pre-fills them for editing."""
     with st.form(key, border=True):
-        name = st.text_input("Unit name", value=unit.name if unit else "", key=f"{key}_name",
-                             placeholder="e.g. Sales & Marketing")
-        unit_id = st.text_input("Id", value=unit.id if unit else "", key=f"{key}_id",
-                                help="Short id used in the file; left empty, it is made from the name.")
+        name = st.text_input(
+            "Unit name", value=unit.name if unit else "", key=f"{key}_name", placeholder="e.g. Sales & Marketing"
+        )
+        unit_id = st.text_input(
+            "Id",
+            value=unit.id if unit else "",
+            key=f"{key}_id",
+            help="Short id used in the file; left empty, it is made from the name.",
+        )
         owner = st.text_input("Head of unit", value=(unit.owner or "") if unit else "", key=f"{key}_owner")
-        description = st.text_area("Description", value=(unit.description or "") if unit else "",
-                                    key=f"{key}_description", height=68)
+        description = st.text_area(
+            "Description", value=(unit.description or "") if unit else "", key=f"{key}_description", height=68
+        )
         if not st.form_submit_button("Save unit" if unit else "Add unit", type="primary"):
             return None
-    return {"id": unit_id.strip(), "name": name.strip(), "owner": _blank_to_none(owner),
-            "description": _blank_to_none(description)}
+    return {
+        "id": unit_id.strip(),
+        "name": name.strip(),
+        "owner": _blank_to_none(owner),
+        "description": _blank_to_none(description),
+    }
 
 
-def goal_form(key: str, workspace: Workspace, goal: Goal | None = None,
-              unit_id: str | None = None) -> dict[str, Any] | None:
+def goal_form(
+    key: str, workspace: Workspace, goal: Goal | None = None, unit_id: str | None = None
+) -> dict[str, Any] | None:
     """Fields of a goal; ``goal`` pre-fills them for editing."""
     units = {u.id: u.name for u in workspace.units}
     current_unit = goal.unit if goal else unit_id
     with st.form(key, border=True):
-        unit = st.selectbox("Unit", list(units), format_func=units.get, key=f"{key}_unit",
-                            index=list(units).index(current_unit) if current_unit in units else 0)
-        statement = st.text_area("Strategic goal", value=goal.statement if goal else "", key=f"{key}_statement",
-                                 height=68, placeholder="e.g. Grow repeat revenue from existing customers")
-        goal_id = st.text_input("Id", value=goal.id if goal else "", key=f"{key}_id",
-                                help="Short id used in the file; left empty, it is made from the statement.")
+        unit = st.selectbox(
+            "Unit",
+            list(units),
+            format_func=units.get,
+            key=f"{key}_unit",
+            index=list(units).index(current_unit) if current_unit in units else 0,
+        )
+        statement = st.text_area(
+            "Strategic goal",
+            value=goal.statement if goal else "",
+            key=f"{key}_statement",
+            height=68,
+            placeholder="e.g. Grow repeat revenue from existing customers",
+        )
+        goal_id = st.text_input(
+            "Id",
+            value=goal.id if goal else "",
+            key=f"{key}_id",
+            help="Short id used in the file; left empty, it is made from the statement.",
+        )
         due = st.date_input("Achieve by", value=goal.due if goal else None, key=f"{key}_due")
         owner = st.text_input("Goal owner", value=(goal.owner or "") if goal else "", key=f"{key}_owner")
         if not st.form_submit_button("Save goal" if goal else "Add goal", type="primary"):
             return None
-    return {"id": goal_id.strip(), "unit": unit, "statement": statement.strip(), "due": due,
-            "owner": _blank_to_none(owner)}
+    return {
+        "id": goal_id.strip(),
+        "unit": unit,
+        "statement": statement.strip(),
+        "due": due,
+        "owner": _blank_to_none(owner),
+    }
 
 
 def kpi_form(key: str, workspace: Workspace, kpi: Kpi) -> dict[str, Any] | None:
@@ -66,88 +107,170 @@ def kpi_form(key: str, workspace: Workspace, kpi: Kpi) -> dict[str, Any] | None:
         st.markdown("**What and who**")
         left, right = st.columns(2)
         name = left.text_input("Name", value=kpi.name, key=f"{key}_name")
-        kpi_id = right.text_input("Id", value=kpi.id, key=f"{key}_id",
-                                  help="Used in formulas of derived KPIs: lower-case letters, digits and '_'.")
-        goal = left.selectbox("Goal", [_NONE, *goals], index=[_NONE, *goals].index(kpi.goal) if kpi.goal in goals else 0,
-                              format_func=lambda g: goals.get(g, g), key=f"{key}_goal")
+        kpi_id = right.text_input(
+            "Id",
+            value=kpi.id,
+            key=f"{key}_id",
+            help="Used in formulas of derived KPIs: lower-case letters, digits and '_'.",
+        )
+        goal = left.selectbox(
+            "Goal",
+            [_NONE, *goals],
+            index=[_NONE, *goals].index(kpi.goal) if kpi.goal in goals else 0,
+            format_func=lambda g: goals.get(g, g),
+            key=f"{key}_goal",
+        )
         owner = right.text_input("Owner (a person or role)", value=kpi.owner or "", key=f"{key}_owner")
         description = st.text_area("Definition", value=kpi.description or "", key=f"{key}_description", height=68)
         c1, c2, c3 = st.columns(3)
         with c1:
             category = _choice("Category", [c.value for c in Category], kpi.category, f"{key}_category")
         with c2:
-            kind = _choice("Kind", [k.value for k in Kind], kpi.kind, f"{key}_kind",
-                           help="Leading indicators move first; lagging ones record the outcome.")
+            kind = _choice(
+                "Kind",
+                [k.value for k in Kind],
+                kpi.kind,
+                f"{key}_kind",
+                help="Leading indicators move first; lagging ones record the outcome.",
+            )
         measures = [m.value for m in Measure]
-        measure = c3.selectbox("Measure", measures, index=measures.index(kpi.measure), key=f"{key}_measure",
-                               help="Qualitative = collected by survey on a scale.")
+        measure = c3.selectbox(
+            "Measure",
+            measures,
+            index=measures.index(kpi.measure),
+            key=f"{key}_measure",
+            help="Qualitative = collected by survey on a scale.",
+        )
         st.markdown("**How it is computed**")
         sources = [s.name for s in workspace.sources]
         left, right = st.columns(2)
         with left:
-            source = _choice("Data source", sources, kpi.source, f"{key}_source",
-                             help="Declared under sources: a file or a SQL view. Derived KPIs have none.")
+            source = _choice(
+                "Data source",
+                sources,
+                kpi.source,
+                f"{key}_source",
+                help="Declared under sources: a file or a SQL view. Derived KPIs have none.",
+            )
         time_column = right.text_input("Time column", value=kpi.time_column or "", key=f"{key}_time_column")
-        expression = st.text_area("Formula (one SQL aggregate expression)", value=kpi.expression or "",
-                                  key=f"{key}_expression", height=68,
-                                  placeholder="e.g. sum(amount) / nullif(count(DISTINCT order_id), 0)")
-        row_filter = st.text_input("Row filter (optional)", value=kpi.filter or "", key=f"{key}_filter",
-                                   placeholder="e.g. status <> 'cancelled'")
+        expression = st.text_area(
+            "Formula (one SQL aggregate expression)",
+            value=kpi.expression or "",
+            key=f"{key}_expression",
+            height=68,
+            placeholder="e.g. sum(amount) / nullif(count(DISTINCT order_id), 0)",
+        )
+        row_filter = st.text_input(
+            "Row filter (optional)",
+            value=kpi.filter or "",
+            key=f"{key}_filter",
+            placeholder="e.g. status <> 'cancelled'",
+        )
         c1, c2, c3, c4 = st.columns(4)
         with c1:
-            unit_of_measure = _choice("Unit of measure", [u.value for u in UnitOfMeasure], kpi.unit_of_measure,
-                                      f"{key}_uom")
+            unit_of_measure = _choice(
+                "Unit of measure", [u.value for u in UnitOfMeasure], kpi.unit_of_measure, f"{key}_uom"
+            )
         with c2:
-            direction = _choice("Better when", [d.value for d in Direction], kpi.direction, f"{key}_direction",
-                                help="up: higher is better; down: lower is better; range: stay between low and high.")
+            direction = _choice(
+                "Better when",
+                [d.value for d in Direction],
+                kpi.direction,
+                f"{key}_direction",
+                help="up: higher is better; down: lower is better; range: stay between low and high.",
+            )
         with c3:
             cadence = _choice("Review cadence", [c.value for c in Cadence], kpi.cadence, f"{key}_cadence")
-        scale = c4.text_input("Survey scale", value=kpi.scale or "", key=f"{key}_scale",
-                              help="For qualitative KPIs, e.g. '0-10' or '1-5'.")
+        scale = c4.text_input(
+            "Survey scale",
+            value=kpi.scale or "",
+            key=f"{key}_scale",
+            help="For qualitative KPIs, e.g. '0-10' or '1-5'.",
+        )
         st.markdown("**Baseline, target and thresholds**")
         c1, c2, c3, c4 = st.columns(4)
-        baseline_value = c1.number_input("Baseline value", value=kpi.baseline.value if kpi.baseline else None,
-                                         key=f"{key}_baseline_value", format="%g")
-        baseline_period = c2.text_input("Baseline period", value=(kpi.baseline.period or "") if kpi.baseline else "",
-                                        key=f"{key}_baseline_period", help="2026-12, 2026-Q4, 2026-W07, 2026 or a date.")
+        baseline_value = c1.number_input(
+            "Baseline value",
+            value=kpi.baseline.value if kpi.baseline else None,
+            key=f"{key}_baseline_value",
+            format="%g",
+        )
+        baseline_period = c2.text_input(
+            "Baseline period",
+            value=(kpi.baseline.period or "") if kpi.baseline else "",
+            key=f"{key}_baseline_period",
+            help="2026-12, 2026-Q4, 2026-W07, 2026 or a date.",
+        )
         target = kpi.target
-        target_value = c3.number_input("Target value", value=target.value if target else None,
-                                       key=f"{key}_target_value", format="%g")
+        target_value = c3.number_input(
+            "Target value", value=target.value if target else None, key=f"{key}_target_value", format="%g"
+        )
         target_due = c4.date_input("Target due", value=target.due if target else None, key=f"{key}_target_due")
         c1, c2, c3, c4 = st.columns(4)
-        target_low = c1.number_input("Range low", value=target.low if target else None, key=f"{key}_target_low",
-                                     format="%g", help="Only for 'range' KPIs.")
-        target_high = c2.number_input("Range high", value=target.high if target else None, key=f"{key}_target_high",
-                                      format="%g", help="Only for 'range' KPIs.")
+        target_low = c1.number_input(
+            "Range low",
+            value=target.low if target else None,
+            key=f"{key}_target_low",
+            format="%g",
+            help="Only for 'range' KPIs.",
+        )
+        target_high = c2.number_input(
+            "Range high",
+            value=target.high if target else None,
+            key=f"{key}_target_high",
+            format="%g",
+            help="Only for 'range' KPIs.",
+        )
         thresholds = kpi.thresholds
-        warning = c3.number_input("Warning at", value=thresholds.warning if thresholds else None,
-                                  key=f"{key}_warning", format="%g")
-        critical = c4.number_input("Critical at", value=thresholds.critical if thresholds else None,
-                                   key=f"{key}_critical", format="%g")
+        warning = c3.number_input(
+            "Warning at", value=thresholds.warning if thresholds else None, key=f"{key}_warning", format="%g"
+        )
+        critical = c4.number_input(
+            "Critical at", value=thresholds.critical if thresholds else None, key=f"{key}_critical", format="%g"
+        )
         st.markdown("**Acting on it**")
         others = [k.id for k in workspace.kpis if k.id != kpi.id]
         left, right = st.columns(2)
         with left:
             pairs_with = _choice("Paired leading/lagging KPI", others, kpi.pairs_with, f"{key}_pairs_with")
         review_date = right.date_input("Last reviewed", value=kpi.review_date, key=f"{key}_review_date")
-        action = st.text_area("Action when off track", value=kpi.action or "", key=f"{key}_action", height=68,
-                              placeholder="e.g. Sales runs a win-back campaign when below warning")
+        action = st.text_area(
+            "Action when off track",
+            value=kpi.action or "",
+            key=f"{key}_action",
+            height=68,
+            placeholder="e.g. Sales runs a win-back campaign when below warning",
+        )
         if not st.form_submit_button("Save KPI", type="primary"):
             return None
     has_target = any(v is not None for v in (target_value, target_low, target_high, target_due))
     has_thresholds = warning is not None or critical is not None
     return {
-        "id": kpi_id.strip(), "name": name.strip(), "goal": None if goal == _NONE else goal,
-        "description": _blank_to_none(description), "owner": _blank_to_none(owner), "category": category,
-        "kind": kind, "measure": measure, "source": source,
-        "expression": _blank_to_none(expression), "filter": _blank_to_none(row_filter),
-        "time_column": _blank_to_none(time_column), "unit_of_measure": unit_of_measure, "direction": direction,
-        "cadence": cadence, "scale": _blank_to_none(scale),
+        "id": kpi_id.strip(),
+        "name": name.strip(),
+        "goal": None if goal == _NONE else goal,
+        "description": _blank_to_none(description),
+        "owner": _blank_to_none(owner),
+        "category": category,
+        "kind": kind,
+        "measure": measure,
+        "source": source,
+        "expression": _blank_to_none(expression),
+        "filter": _blank_to_none(row_filter),
+        "time_column": _blank_to_none(time_column),
+        "unit_of_measure": unit_of_measure,
+        "direction": direction,
+        "cadence": cadence,
+        "scale": _blank_to_none(scale),
         "baseline": {"value": baseline_value, "period": _blank_to_none(baseline_period)}
-        if baseline_value is not None or baseline_period.strip() else None,
+        if baseline_value is not None or baseline_period.strip()
+        else None,
         "target": {"value": target_value, "low": target_low, "high": target_high, "due": target_due}
-        if has_target else None,
+        if has_target
+        else None,
         "thresholds": {"warning": warning, "critical": critical} if has_thresholds else None,
-        "pairs_with": pairs_with, "action": _blank_to_none(action), "review_date": review_date,
+        "pairs_with": pairs_with,
+        "action": _blank_to_none(action),
+        "review_date": review_date,
         "template": kpi.template,
     }

@@ -16,8 +16,12 @@ def render() -> None:
             st.caption("No workspace open — start one on the Start page.")
             return
         st.markdown(f"**{md_escape(workspace.name)}**")
-        st.caption(" · ".join(plural(len(items), noun) for items, noun in
-                              ((workspace.units, "unit"), (workspace.goals, "goal"), (workspace.kpis, "KPI"))))
+        st.caption(
+            " · ".join(
+                plural(len(items), noun)
+                for items, noun in ((workspace.units, "unit"), (workspace.goals, "goal"), (workspace.kpis, "KPI"))
+            )
+        )
         if state.workspace_id():
             st.caption(":material/cloud_done: Saved automatically after every change.")
         else:

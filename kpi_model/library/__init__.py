@@ -76,7 +76,7 @@ DUCKDB_KEYWORDS = frozenset(
     unique unpack unpivot using values varchar variadic verbose when where window with
     xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi
     xmlroot xmlserialize xmltable
-    """.split()  # noqa: SIM905 - a word list reads better than 160 quoted strings
+    """.split()
 )
 
 
@@ -117,9 +117,7 @@ class Template(BaseModel):
     unit_of_measure: UnitOfMeasure
     cadence: Cadence
     measure: Measure = Measure.QUANTITATIVE
-    scale: str | None = Field(
-        default=None, description="Answer scale of a survey template, e.g. '0-10'."
-    )
+    scale: str | None = Field(default=None, description="Answer scale of a survey template, e.g. '0-10'.")
     expression: str = Field(min_length=1)
     filter: str | None = None
     roles: dict[str, str]
@@ -136,15 +134,10 @@ class Template(BaseModel):
         used = set(placeholders(self.expression)) | set(placeholders(self.filter))
         undeclared = sorted(used - set(self.roles))
         if undeclared:
-            raise ValueError(
-                f"placeholders {undeclared} are not declared under roles; "
-                "add them with a description"
-            )
+            raise ValueError(f"placeholders {undeclared} are not declared under roles; add them with a description")
         unused = sorted(set(self.roles) - used - {"date"})
         if unused:
-            raise ValueError(
-                f"roles {unused} are declared but not used in expression or filter; remove them"
-            )
+            raise ValueError(f"roles {unused} are declared but not used in expression or filter; remove them")
         if self.id in self.partners:
             raise ValueError("a template cannot be its own partner")
         return self
@@ -209,9 +202,7 @@ class Template(BaseModel):
                 template=self.id,
             )
         except ValidationError as error:
-            raise TemplateError(
-                f"Cannot make a KPI from template '{self.id}': {_problems(error, Kpi)}"
-            ) from None
+            raise TemplateError(f"Cannot make a KPI from template '{self.id}': {_problems(error, Kpi)}") from None
 
     def search_text(self) -> tuple[str, str]:
         """(title text, definition text), lower-cased, as :func:`search_templates` matches them."""
@@ -229,9 +220,7 @@ def parse_templates(text: str, *, filename: str) -> list[Template]:
     except yaml.YAMLError as error:
         raise TemplateError(f"{filename}: not valid YAML: {error}") from None
     if not isinstance(data, list):
-        raise TemplateError(
-            f"{filename}: expected a list of templates, found {type(data).__name__}"
-        )
+        raise TemplateError(f"{filename}: expected a list of templates, found {type(data).__name__}")
     templates = []
     for index, raw in enumerate(data):
         label = f"{filename}: template #{index + 1}"
@@ -257,8 +246,7 @@ def check_library(templates: Iterable[Template], origin: Mapping[str, str] | Non
     for template in templates:
         if template.id in by_id:
             raise TemplateError(
-                f"{where.get(template.id, 'library')}: duplicate template id "
-                f"'{template.id}'; ids must be unique"
+                f"{where.get(template.id, 'library')}: duplicate template id '{template.id}'; ids must be unique"
             )
         by_id[template.id] = template
     ids = list(by_id)
@@ -267,9 +255,7 @@ def check_library(templates: Iterable[Template], origin: Mapping[str, str] | Non
         for partner in template.partners:
             other = by_id.get(partner)
             if other is None:
-                raise TemplateError(
-                    f"{prefix}: unknown partner '{partner}'{did_you_mean(partner, ids)}"
-                )
+                raise TemplateError(f"{prefix}: unknown partner '{partner}'{did_you_mean(partner, ids)}")
             # Partners pair a leading indicator with the lagging outcome it predicts.
             if other.kind == template.kind:
                 raise TemplateError(
@@ -281,8 +267,7 @@ def check_library(templates: Iterable[Template], origin: Mapping[str, str] | Non
                 raise TemplateError(f"{prefix}: decomposes_into cannot use the template itself")
             if name not in by_id:
                 raise TemplateError(
-                    f"{prefix}: decomposes_into uses '{name}', which is not a template id"
-                    f"{did_you_mean(name, ids)}"
+                    f"{prefix}: decomposes_into uses '{name}', which is not a template id{did_you_mean(name, ids)}"
                 )
 
 
@@ -335,8 +320,7 @@ def _as_enum(value: Any, enum: type[Category | Kind], label: str) -> Any:
     except ValueError:
         choices = [member.value for member in enum]
         raise TemplateError(
-            f"'{value}' is not a {label}{did_you_mean(str(value), choices)} "
-            f"Use one of: {', '.join(choices)}."
+            f"'{value}' is not a {label}{did_you_mean(str(value), choices)} Use one of: {', '.join(choices)}."
         ) from None
 
 

@@ -1,0 +1,61 @@
+"""Take the README's screenshots: the app on the sample workspace in headless Chromium.
+
+Run from the repo root: ``make screenshots`` (writes docs/img/*.png).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+OUT = REPO / "docs" / "img"
+
+
+def main() -> None:
+    """Visit each page and save a PNG of it."""
+    sys.path.insert(0, str(REPO))  # the browser helpers live with the tests
+    from tests.browser import browser_page, running_app, wait_idle
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory() as home,
+        running_app(Path(home) / "store", open_workspace=REPO / "sample_data" / "workspace.yaml") as url,
+        browser_page(width=1400, height=1300) as page,
+    ):
+        page.goto(url)
+        page.get_by_role("heading", name="KPI Wizard").wait_for()
+        wait_idle(page)
+        page.screenshot(path=str(OUT / "start.png"))
+
+        page.get_by_role("link", name="Goals").first.click()
+        page.get_by_role("heading", name="Units and strategic goals").wait_for()
+        page.get_by_role("tab", name="Goals").click()
+        page.get_by_text("Add a goal").wait_for()
+        wait_idle(page)
+        page.screenshot(path=str(OUT / "goals.png"))
+
+        page.get_by_role("link", name="KPIs").first.click()
+        page.get_by_role("heading", name="KPIs per goal").wait_for()
+        page.get_by_label("Search templates", exact=True).fill("churn")
+        page.get_by_label("Search templates", exact=True).press("Enter")
+        wait_idle(page)
+        page.screenshot(path=str(OUT / "kpis.png"))
+        kpi_card = page.locator("[data-testid='stExpander']").filter(has_text="% complete").first
+        kpi_card.locator("summary").click()
+        page.get_by_role("button", name="Save KPI").first.wait_for()
+        wait_idle(page)
+        kpi_card.screenshot(path=str(OUT / "kpi-form.png"))
+
+        page.get_by_role("link", name="Review").first.click()
+        page.get_by_role("heading", name="Review").wait_for()
+        wait_idle(page)
+        page.wait_for_timeout(1000)  # data grids draw on a canvas after the run ends
+        page.screenshot(path=str(OUT / "review.png"))
+    print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.png')))} to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
