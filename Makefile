@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run test browser schema sample screenshots clean
+.PHONY: install run test lint browser schema sample screenshots clean
 
 install: $(STAMP)
 
@@ -34,7 +34,12 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 test: install browser
+	$(BIN)/ruff check .
 	KPI_WIZARD_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 schema: install
 	$(BIN)/kpi-wizard schema -o docs/workspace.schema.json
