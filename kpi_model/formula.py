@@ -1,17 +1,323 @@
-"""KPI expressions: DuckDB SQL aggregate expressions, parsed with sqlglot."""
+"""KPI formulas: one DuckDB aggregate expression, checked with sqlglot before anything runs.
+
+A formula is parsed into a sqlglot tree and every node is checked against an allow-list:
+plain arithmetic, comparisons, CASE, a fixed set of aggregate and scalar functions. No
+statements, subqueries, table functions, parameters or window functions get through, and
+anything rejected is reported with its position and a fix. The checked tree is then
+compiled into the per-period query (safe division, explicit parentheses) and transpiled
+to other SQL dialects for export. The engine's locked DuckDB session is the second wall.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
+
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Kpi, Workspace
+
+Grain = Literal["day", "week", "month", "quarter", "year"]
+GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter", "year")
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark", "tsql")
+MAX_FORMULA_LENGTH = 4000
+
+# sqlglot logs a warning for every statement it falls back to parsing as a raw command.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+AGGREGATES: tuple[type[exp.Expression], ...] = (
+    exp.Sum, exp.Count, exp.Avg, exp.Min, exp.Max, exp.Median, exp.PercentileCont, exp.PercentileDisc,
+    exp.Stddev, exp.StddevSamp, exp.StddevPop, exp.Variance, exp.VariancePop, exp.CountIf,
+    exp.LogicalAnd, exp.LogicalOr, exp.AnyValue, exp.ArgMax, exp.ArgMin, exp.ApproxDistinct, exp.Mode,
+    exp.Corr, exp.CovarSamp, exp.CovarPop, exp.First, exp.Last,
+)  # fmt: skip
+SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+    exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Greatest, exp.Least, exp.Ln, exp.Log, exp.Exp, exp.Sqrt,
+    exp.Pow, exp.Sign, exp.Coalesce, exp.Nullif, exp.If, exp.Case, exp.Cast, exp.TryCast, exp.Lower,
+    exp.Upper, exp.Trim, exp.Length, exp.Substring, exp.DPipe, exp.Concat, exp.TimeToUnix, exp.DateDiff,
+    exp.TimestampTrunc, exp.DateTrunc, exp.Extract, exp.TimeToStr, exp.RegexpLike, exp.CurrentDate,
+    exp.Interval, exp.IgnoreNulls,
+)  # fmt: skip
+OPERATORS: tuple[type[exp.Expression], ...] = (
+    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv, exp.Neg, exp.Paren, exp.EQ, exp.NEQ, exp.GT,
+    exp.GTE, exp.LT, exp.LTE, exp.And, exp.Or, exp.Not, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike,
+    exp.Filter, exp.Where, exp.Distinct, exp.Column, exp.Identifier, exp.Literal, exp.Null, exp.Boolean,
+    exp.DataType, exp.DataTypeParam, exp.Tuple,
+)  # fmt: skip
+# DuckDB functions sqlglot does not model; harmless, so allowed by name.
+ANONYMOUS_FUNCTIONS = frozenset({"date_part", "datepart", "product", "fsum", "favg", "kurtosis", "skewness"})
+_ALLOWED = AGGREGATES + SCALAR_FUNCTIONS + OPERATORS
+# Views may also number, shift and parse rows; none of these reach outside the database.
+_VIEW_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+    exp.RowNumber, exp.Lag, exp.Lead, exp.StrToDate, exp.StrToTime, exp.DateAdd, exp.DateSub, exp.Date,
+    exp.TsOrDsToDate, exp.Explode, exp.Unnest,
+)  # fmt: skip
+_STATEMENTS: tuple[type[exp.Expression], ...] = (
+    exp.Command, exp.Copy, exp.Attach, exp.Detach, exp.Install, exp.Pragma, exp.Set, exp.Insert, exp.Create,
+    exp.Drop, exp.Update, exp.Delete, exp.Use, exp.Describe, exp.Alter, exp.Merge, exp.Transaction, exp.Commit,
+)  # fmt: skip
+# A Var is a bare word; only the unit argument of date functions may be one.
+_UNIT_PARENTS = (exp.Interval, exp.DateDiff, exp.TimestampTrunc, exp.DateTrunc, exp.Extract)
+_ALLOWED_FUNCTION_NAMES = sorted(
+    {"sum", "count", "avg", "min", "max", "median", "quantile_cont", "quantile_disc", "stddev", "variance",
+     "count_if", "bool_and", "bool_or", "any_value", "arg_max", "arg_min", "approx_count_distinct", "mode",
+     "corr", "first", "last", "abs", "round", "floor", "ceil", "greatest", "least", "ln", "log", "exp", "sqrt",
+     "power", "sign", "coalesce", "nullif", "if", "cast", "try_cast", "lower", "upper", "trim", "length",
+     "substring", "concat", "epoch", "date_diff", "date_trunc", "extract", "strftime", "regexp_matches",
+     "current_date", *ANONYMOUS_FUNCTIONS}
+)  # fmt: skip
+
+
+class FormulaError(KpiWizardError):
+    """A formula that will not be run: ``problem`` says what is wrong, ``fix`` what to do."""
+
+    def __init__(self, problem: str, fix: str, *, position: int | None = None, text: str | None = None) -> None:
+        self.problem = problem
+        self.fix = fix
+        self.position = position
+        where = ""
+        if position is not None and text is not None:
+            snippet = text[max(0, position - 10) : position + 20].replace("\n", " ")
+            where = f" (at character {position + 1}: …{snippet}…)"
+        super().__init__(f"{problem}{where}. Fix: {fix}")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A formula that passed the checks: its tree (comments stripped) and the columns it uses."""
+
+    text: str
+    tree: exp.Expression
+    columns: frozenset[str]
+
+    @property
+    def sql(self) -> str:
+        """The checked formula as DuckDB SQL."""
+        return self.tree.sql(dialect="duckdb", comments=False)
+
+
+def _position(node: exp.Expression, text: str) -> int | None:
+    meta_start = node.meta.get("start") if node.meta else None
+    if isinstance(meta_start, int):
+        return meta_start
+    for child in node.walk():
+        if child.meta and isinstance(child.meta.get("start"), int):
+            return int(child.meta["start"])
+    name = node.sql_name() if isinstance(node, exp.Func) else None
+    if name:
+        found = text.lower().find(name.lower())
+        return found if found >= 0 else None
+    return None
+
+
+def _function_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name)
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return type(node).__name__.lower()
+
+
+def _reject_node(node: exp.Expression, text: str, what: str) -> FormulaError:
+    position = _position(node, text)
+    if isinstance(node, exp.Window):
+        return FormulaError(
+            "window functions (OVER …) are not allowed", f"write a plain aggregate; the {what} is grouped by period",
+            position=position, text=text,
+        )  # fmt: skip
+    if isinstance(node, (exp.Subquery, exp.Select, exp.Union, exp.Table, exp.Join, exp.With, exp.From)):
+        return FormulaError(
+            "subqueries and tables are not allowed inside a formula",
+            "define the join or subquery once as a SQL view source, then point the KPI at that source",
+            position=position, text=text,
+        )  # fmt: skip
+    if isinstance(node, (exp.Placeholder, exp.Parameter)):
+        return FormulaError(
+            "parameters ($1, ?) are not allowed", "write the value itself", position=position, text=text
+        )
+    if isinstance(node, exp.Star):
+        return FormulaError("'*' is only allowed in count(*)", "name the columns", position=position, text=text)
+    if isinstance(node, exp.Var):
+        return FormulaError(
+            f"'{node.name}' is not a column or a value",
+            "quote text values with single quotes ('web'), or check the column name",
+            position=position, text=text,
+        )  # fmt: skip
+    if isinstance(node, exp.Func) or isinstance(node, exp.Anonymous):
+        name = _function_name(node)
+        if not name.isascii():
+            ascii_guess = difflib.get_close_matches(
+                name.encode("ascii", "replace").decode(), _ALLOWED_FUNCTION_NAMES, 1
+            )
+            hint = f" (a look-alike of '{ascii_guess[0]}'?)" if ascii_guess else ""
+            return FormulaError(
+                f"function '{name}' contains non-ASCII characters{hint}",
+                "retype the function name with plain letters", position=position, text=text,
+            )  # fmt: skip
+        suggestion = difflib.get_close_matches(name, _ALLOWED_FUNCTION_NAMES, n=1, cutoff=0.75)
+        fix = f"did you mean '{suggestion[0]}'? " if suggestion else ""
+        return FormulaError(
+            f"function '{name}' is not allowed in a KPI {what}",
+            f"{fix}use aggregates such as sum, count, avg, min, max, median and plain arithmetic "
+            "(the full list is in docs/formulas.md)", position=position, text=text,
+        )  # fmt: skip
+    if isinstance(node, _STATEMENTS):
+        keyword = node.sql(dialect="duckdb").split(" ", 1)[0].upper() or type(node).__name__.upper()
+        return FormulaError(
+            f"{keyword} is a statement, and statements are never run", f"a KPI {what} is one expression, e.g. sum(amount)",
+            position=position, text=text,
+        )  # fmt: skip
+    return FormulaError(
+        f"'{node.sql(dialect='duckdb')[:40]}' ({type(node).__name__}) is not allowed in a KPI {what}",
+        "use columns, numbers, arithmetic, comparisons, CASE and the allowed functions", position=position, text=text,
+    )  # fmt: skip
+
+
+def parse(text: str | None, *, what: str = "formula") -> exp.Expression:
+    """Parse one expression and check every node against the allow-list; raise :class:`FormulaError`."""
+    if text is None or not text.strip():
+        raise FormulaError(f"the {what} is empty", "write an aggregate such as sum(amount) or count(*)")
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise FormulaError(f"the {what} is {len(text)} characters long", f"keep it under {MAX_FORMULA_LENGTH}")
+    if "\x00" in text:
+        raise FormulaError(f"the {what} contains a NUL character", "retype it as plain text")
+    try:
+        statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
+    except (ParseError, TokenError) as error:
+        details = getattr(error, "errors", None) or []
+        first = details[0] if details else {}
+        column = first.get("col")
+        description = first.get("description") or str(error).splitlines()[0]
+        if "Required keyword" in description or "Expected" in description:
+            description = "it ends too early or misses an operand"
+        return_position = column - 1 if isinstance(column, int) and first.get("line") == 1 else None
+        raise FormulaError(
+            f"the {what} does not parse: {description}",
+            "check brackets and quotes; text values go in single quotes ('web'), column names with spaces in double"
+            ' quotes ("Order Value")',
+            position=return_position, text=text,
+        ) from None  # fmt: skip
+    if len(statements) != 1:
+        raise FormulaError(
+            f"the {what} holds {len(statements)} statements separated by ';'",
+            "write exactly one expression; nothing after a ';' is ever run",
+        )
+    tree = statements[0]
+    for node in tree.walk():
+        node.comments = None
+        if isinstance(node, exp.Var) and isinstance(node.parent, _UNIT_PARENTS):
+            continue
+        if isinstance(node, exp.Star) and isinstance(node.parent, exp.Count):
+            continue
+        if isinstance(node, exp.Anonymous) and str(node.name).lower() in ANONYMOUS_FUNCTIONS:
+            continue
+        if isinstance(node, exp.In) and node.args.get("query") is not None:
+            raise _reject_node(node.args["query"], text, what)
+        if not isinstance(node, _ALLOWED) or isinstance(node, exp.Anonymous):
+            raise _reject_node(node, text, what)
+    return tree
+
+
+def _inside_aggregate(node: exp.Expression) -> bool:
+    child, parent = node, node.parent
+    while parent is not None:
+        if isinstance(parent, AGGREGATES):
+            return True
+        # FILTER (WHERE …) hangs beside its aggregate in the tree, but belongs to it.
+        if isinstance(parent, exp.Filter) and child is parent.args.get("expression"):
+            return True
+        child, parent = parent, parent.parent
+    return False
+
+
+def _check_columns(tree: exp.Expression, text: str, columns: Collection[str] | None, where: str) -> frozenset[str]:
+    used: set[str] = set()
+    lookup = {c.lower(): c for c in columns} if columns is not None else None
+    for column in tree.find_all(exp.Column):
+        if column.table:
+            raise FormulaError(
+                f"'{column.sql()}' names a table", f"write the column alone: {column.name}",
+                position=_position(column, text), text=text,
+            )  # fmt: skip
+        name = column.name
+        if lookup is not None and name.lower() not in lookup:
+            match = difflib.get_close_matches(name.lower(), list(lookup), n=1, cutoff=0.6)
+            fix = (
+                f"did you mean '{lookup[match[0]]}'?"
+                if match
+                else f"columns there: {', '.join(sorted(lookup.values())[:15])}"
+            )
+            raise FormulaError(f"unknown column '{name}' in {where}", fix, position=_position(column, text), text=text)
+        used.add(lookup[name.lower()] if lookup is not None else name)
+    return frozenset(used)
+
+
+def check_aggregate(text: str | None, columns: Collection[str] | None = None, *, source: str = "the source") -> Checked:
+    """Check a KPI formula: allowed nodes, known columns, aggregated, no nested aggregates."""
+    tree = parse(text, what="formula")
+    assert text is not None
+    used = _check_columns(tree, text, columns, source)
+    aggregates = list(tree.find_all(*AGGREGATES))
+    if not aggregates:
+        raise FormulaError(
+            "the formula does not aggregate",
+            "a KPI summarises the rows of each period: use sum(…), count(*), avg(…), count(DISTINCT …) …",
+        )
+    for aggregate in aggregates:
+        if _inside_aggregate(aggregate):
+            raise FormulaError(
+                "aggregates cannot be nested", "compute the inner value as its own KPI and combine KPIs in a derived KPI",
+                position=_position(aggregate, text), text=text,
+            )  # fmt: skip
+    for column in tree.find_all(exp.Column):
+        if not _inside_aggregate(column):
+            raise FormulaError(
+                f"column '{column.name}' is used outside an aggregate",
+                f"wrap it in one, e.g. sum({column.name}) or max({column.name})",
+                position=_position(column, text), text=text,
+            )  # fmt: skip
+    return Checked(text, tree, used)
+
+
+def check_filter(text: str | None, columns: Collection[str] | None = None, *, source: str = "the source") -> Checked:
+    """Check a row filter: allowed nodes, known columns, and no aggregates (it applies to single rows)."""
+    tree = parse(text, what="filter")
+    assert text is not None
+    used = _check_columns(tree, text, columns, source)
+    if any(True for _ in tree.find_all(*AGGREGATES)):
+        raise FormulaError(
+            "a filter cannot contain aggregates", "filter rows with plain conditions, e.g. status <> 'x'"
+        )
+    return Checked(text, tree, used)
+
+
+def check_derived(text: str | None, kpi_ids: Collection[str]) -> Checked:
+    """Check a derived KPI: arithmetic over other KPI ids, no aggregates, no columns."""
+    tree = parse(text, what="formula")
+    assert text is not None
+    used = _check_columns(tree, text, kpi_ids, "the workspace's KPIs")
+    if any(True for _ in tree.find_all(*AGGREGATES)):
+        raise FormulaError(
+            "a derived KPI combines other KPIs and cannot aggregate",
+            "write arithmetic over KPI ids, e.g. sessions * conversion_rate, or give the KPI a source",
+        )
+    if not used:
+        raise FormulaError("a derived KPI must name at least one other KPI", "e.g. sessions * conversion_rate")
+    return Checked(text, tree, used)
 
 
 def referenced_names(expression: str) -> set[str]:
     """Column (or, in a derived KPI, KPI) names an expression refers to; empty if it does not parse."""
     try:
         tree = sqlglot.parse_one(expression, read="duckdb")
-    except (ParseError, ValueError):
+    except (ParseError, TokenError, ValueError):
         return set()
     return {column.name for column in tree.find_all(exp.Column)}
 
@@ -22,3 +328,249 @@ def is_derived(expression: str | None, source: str | None, kpi_ids: set[str]) ->
         return False
     names = referenced_names(expression)
     return bool(names) and names <= kpi_ids
+
+
+def safe_division(tree: exp.Expression) -> exp.Expression:
+    """Every ``a / b`` becomes ``a / NULLIF(b, 0)`` (unless ``b`` is a non-zero number or already guarded)."""
+
+    def guard(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Div):
+            return node
+        denominator = node.expression
+        inner = denominator.unnest() if isinstance(denominator, exp.Paren) else denominator
+        if isinstance(inner, exp.Nullif):
+            return node
+        if isinstance(inner, exp.Literal) and inner.is_number and float(inner.this) != 0:
+            return node
+        node.set("expression", exp.Nullif(this=denominator.copy(), expression=exp.Literal.number(0)))
+        return node
+
+    return tree.copy().transform(guard)
+
+
+def ratio_parts(tree: exp.Expression) -> tuple[exp.Expression, exp.Expression] | None:
+    """``(numerator, denominator)`` when the formula is one division of aggregates at the top, else None.
+
+    Dividing by a constant (``… / 60.0`` for hours) is a unit conversion, not a ratio.
+    """
+    top = tree.unnest() if isinstance(tree, exp.Paren) else tree
+    if isinstance(top, exp.Div) and top.expression.find(*AGGREGATES) is not None:
+        return top.this, top.expression
+    return None
+
+
+def validate_view(sql: str, tables: set[str]) -> str:
+    """Check a source view: one SELECT (joins, unions, CTEs allowed) over known tables only.
+
+    Returns the view's SQL normalised for DuckDB. Table functions (read_csv …), file paths and
+    anything but SELECT are refused, so a view can never reach outside the database.
+    """
+    if not sql or not sql.strip():
+        raise FormulaError("the view's SQL is empty", "write a SELECT over your tables")
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except (ParseError, TokenError) as error:
+        raise FormulaError(f"the view does not parse: {str(error).splitlines()[0]}", "check the SQL syntax") from None
+    if len(statements) != 1:
+        raise FormulaError(f"the view holds {len(statements)} statements", "write exactly one SELECT")
+    tree = statements[0]
+    if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
+        raise FormulaError(f"a view must be a SELECT, not {type(tree).__name__.upper()}", "write one SELECT … FROM …")
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    known = {t.lower() for t in tables}
+    for node in tree.walk():
+        node.comments = None
+        if isinstance(node, (exp.Placeholder, exp.Parameter)):
+            raise FormulaError("parameters are not allowed in a view", "write the values themselves")
+        if isinstance(node, _STATEMENTS):
+            raise _reject_node(node, sql, "view")
+        if isinstance(node, exp.Table):
+            _check_view_table(node, known | cte_names)
+        elif isinstance(node, exp.Anonymous):
+            if str(node.name).lower() not in ANONYMOUS_FUNCTIONS:
+                raise _reject_node(node, sql, "view")
+        elif isinstance(node, exp.Func) and not isinstance(node, _ALLOWED + _VIEW_FUNCTIONS):
+            raise _reject_node(node, sql, "view")
+    return tree.sql(dialect="duckdb", comments=False)
+
+
+def _check_view_table(node: exp.Table, known: set[str]) -> None:
+    if not isinstance(node.this, exp.Identifier) or node.args.get("db") or node.args.get("catalog"):
+        raise FormulaError(
+            f"'{node.sql(dialect='duckdb')}' is not a table of this workspace",
+            "read only from uploaded tables and other sources, by name (no files, no table functions)",
+        )
+    if node.name.lower() not in known:
+        match = difflib.get_close_matches(node.name.lower(), sorted(known), n=1)
+        fix = f"did you mean '{match[0]}'?" if match else f"tables: {', '.join(sorted(known)) or 'none yet'}"
+        raise FormulaError(f"unknown table '{node.name}' in the view", fix)
+
+
+def quote(name: str) -> str:
+    """A DuckDB identifier, double-quoted so any column or table name is safe."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class SeriesRequest:
+    """What to compute: the grain, an optional dimension to break down by, an optional date range."""
+
+    grain: Grain = "month"
+    by: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.grain not in GRAINS:
+            raise FormulaError(f"'{self.grain}' is not a grain", f"use one of: {', '.join(GRAINS)}")
+        if self.start and self.end and self.start > self.end:
+            raise FormulaError(f"the date range starts ({self.start}) after it ends ({self.end})", "swap the dates")
+
+
+class Compiler:
+    """Compiles a workspace's KPIs into per-period SELECTs, with derived KPIs resolved as a graph.
+
+    ``columns`` maps each source name to its column names (from the loaded data); without it
+    column names are not checked.
+    """
+
+    def __init__(self, workspace: Workspace, columns: Mapping[str, Collection[str]] | None = None) -> None:
+        self.workspace = workspace
+        self.columns = columns
+        self._kpi_ids = {k.id for k in workspace.kpis}
+
+    def dependencies(self, kpi_id: str) -> list[str]:
+        """KPI ids a derived KPI needs, leaves first, ``kpi_id`` last; raises on a cycle."""
+        order: list[str] = []
+        self._visit(kpi_id, [], order)
+        return order
+
+    def _visit(self, kpi_id: str, path: list[str], order: list[str]) -> None:
+        if kpi_id in path:
+            cycle = " → ".join([*path[path.index(kpi_id) :], kpi_id])
+            raise FormulaError(f"derived KPIs refer to each other in a cycle: {cycle}", "break the cycle")
+        if kpi_id in order:
+            return
+        kpi = self._kpi(kpi_id)
+        if self.is_derived(kpi):
+            for name in sorted(check_derived(kpi.expression, self._kpi_ids - {kpi.id}).columns):
+                self._visit(name, [*path, kpi_id], order)
+        order.append(kpi_id)
+
+    def _kpi(self, kpi_id: str) -> Kpi:
+        kpi = self.workspace.kpi(kpi_id)
+        if kpi is None:
+            match = difflib.get_close_matches(kpi_id, sorted(self._kpi_ids), n=1)
+            raise FormulaError(f"unknown KPI '{kpi_id}'", f"did you mean '{match[0]}'?" if match else "check the id")
+        return kpi
+
+    def is_derived(self, kpi: Kpi) -> bool:
+        """A KPI without a source whose formula names other KPIs."""
+        return not kpi.source and bool(kpi.expression) and is_derived(kpi.expression, None, self._kpi_ids - {kpi.id})
+
+    def _source_columns(self, kpi: Kpi) -> Collection[str] | None:
+        if self.columns is None or kpi.source is None:
+            return None
+        if kpi.source not in self.columns:
+            raise FormulaError(
+                f"source '{kpi.source}' of KPI '{kpi.id}' has no data loaded",
+                f"upload its file on the Data page, or give the CLI --data {kpi.source}=PATH",
+            )
+        return self.columns[kpi.source]
+
+    def base_select(self, kpi: Kpi, request: SeriesRequest) -> exp.Select:
+        """The per-period SELECT of a KPI computed from its own source."""
+        if not kpi.source:
+            raise FormulaError(f"KPI '{kpi.id}' has no data source", "choose its source, or make it a derived KPI")
+        if not kpi.time_column:
+            raise FormulaError(f"KPI '{kpi.id}' has no time column", "name the date column its periods come from")
+        columns = self._source_columns(kpi)
+        where = f"source '{kpi.source}'"
+        formula = check_aggregate(kpi.expression, columns, source=where)
+        _check_columns(exp.column(kpi.time_column), kpi.time_column, columns, where)
+        if request.by:
+            _check_columns(exp.column(request.by), request.by, columns, where)
+        period = f"CAST(date_trunc('{request.grain}', {quote(kpi.time_column)}) AS DATE)"
+        value = safe_division(formula.tree)
+        parts = ratio_parts(formula.tree)
+        select_list = [f"{period} AS period"]
+        group_by = [period]
+        if request.by:
+            select_list.append(f"CAST({quote(request.by)} AS VARCHAR) AS dimension")
+            group_by.append(f"CAST({quote(request.by)} AS VARCHAR)")
+        select_list.append(f"{exp.paren(value, copy=False).sql(dialect='duckdb')} AS value")
+        if parts:
+            numerator, denominator = parts
+            select_list.append(f"{exp.paren(numerator.copy()).sql(dialect='duckdb')} AS numerator")
+            select_list.append(f"{exp.paren(denominator.copy()).sql(dialect='duckdb')} AS denominator")
+        select_list.append("count(*) AS row_count")
+        conditions = [f"{quote(kpi.time_column)} IS NOT NULL"]
+        if kpi.filter:
+            conditions.append(exp.paren(check_filter(kpi.filter, columns, source=where).tree).sql(dialect="duckdb"))
+        if request.start:
+            conditions.append(f"{quote(kpi.time_column)} >= CAST('{request.start.isoformat()}' AS DATE)")
+        if request.end:
+            conditions.append(
+                f"{quote(kpi.time_column)} < CAST('{(request.end + dt.timedelta(days=1)).isoformat()}' AS DATE)"
+            )
+        sql = (
+            f"SELECT {', '.join(select_list)} FROM {quote(kpi.source)} WHERE {' AND '.join(conditions)} "
+            f"GROUP BY {', '.join(group_by)}"
+        )
+        return sqlglot.parse_one(sql, read="duckdb")  # type: ignore[return-value]
+
+    def select(self, kpi_id: str, request: SeriesRequest | None = None) -> exp.Select:
+        """The full SELECT for one KPI (a CTE chain for derived KPIs), ordered by period."""
+        request = request or SeriesRequest()
+        order = self.dependencies(kpi_id)
+        target = self._kpi(kpi_id)
+        if not self.is_derived(target):
+            return self.base_select(target, request).order_by("period")
+        ctes: list[tuple[str, exp.Expression]] = []
+        for name in order:
+            kpi = self._kpi(name)
+            body = self._derived_select(kpi, request) if self.is_derived(kpi) else self.base_select(kpi, request)
+            ctes.append((f"k_{name}", body))
+        final = exp.select("*").from_(f"k_{kpi_id}").order_by("period")
+        for alias, body in ctes:
+            final = final.with_(alias, as_=body)
+        return final
+
+    def _derived_select(self, kpi: Kpi, request: SeriesRequest) -> exp.Select:
+        checked = check_derived(kpi.expression, self._kpi_ids - {kpi.id})
+        components = [f"k_{name}" for name in sorted(checked.columns)]
+
+        def to_value(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column):
+                return exp.paren(exp.column("value", table=f"k_{node.name}"))
+            return node
+
+        value = safe_division(checked.tree).transform(to_value)
+        first = components[0]
+        keys = ["period", "dimension"] if request.by else ["period"]
+        row_counts = [exp.column("row_count", table=c) for c in components]
+        select = exp.select(
+            *[exp.column(key, table=first).as_(key) for key in keys],
+            exp.paren(value).as_("value"),
+            (exp.func("least", *row_counts) if len(row_counts) > 1 else row_counts[0]).as_("row_count"),
+        ).from_(first)
+        for other in components[1:]:
+            condition = exp.and_(*[exp.column(key, table=first).eq(exp.column(key, table=other)) for key in keys])
+            select = select.join(other, on=condition, join_type="inner")
+        return select
+
+
+def compile_sql(
+    workspace: Workspace,
+    kpi_id: str,
+    request: SeriesRequest | None = None,
+    *,
+    columns: Mapping[str, Collection[str]] | None = None,
+    dialect: str = "duckdb",
+    pretty: bool = True,
+) -> str:
+    """The SQL that computes one KPI per period, in the given dialect."""
+    if dialect not in DIALECTS:
+        raise FormulaError(f"'{dialect}' is not a supported dialect", f"use one of: {', '.join(DIALECTS)}")
+    tree = Compiler(workspace, columns).select(kpi_id, request)
+    return tree.sql(dialect=dialect, pretty=pretty, comments=False)

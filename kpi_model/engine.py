@@ -1,0 +1,245 @@
+"""The sandboxed DuckDB session that computes KPIs.
+
+Data is loaded first (by :mod:`kpi_model.sources`, on an ordinary connection); then the
+session is locked: no file or network access, no extension installs, memory and thread
+limits, and ``lock_configuration`` so a query cannot undo any of it. Every query runs with
+a time limit and is interrupted when it passes it. User formulas only ever run here, and
+only after :mod:`kpi_model.formula` has checked them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from kpi_model.errors import KpiWizardError
+from kpi_model.formula import Compiler, FormulaError, SeriesRequest, quote
+from kpi_model.models import Workspace
+
+DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_THREADS = 2
+DEFAULT_TIMEOUT_S = 30.0
+_CACHE_SIZE = 256
+
+
+class QueryTimeout(KpiWizardError):
+    """A query ran past the time limit and was interrupted."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One period of a KPI series (``dimension`` set when broken down by a column)."""
+
+    period: dt.date
+    value: float | None
+    rows: int | None
+    numerator: float | None = None
+    denominator: float | None = None
+    dimension: str | None = None
+
+
+@dataclass(frozen=True)
+class Series:
+    """A KPI computed per period, with the SQL that produced it."""
+
+    kpi_id: str
+    request: SeriesRequest
+    points: list[Point] = field(default_factory=list)
+    sql: str = ""
+
+    def as_records(self) -> list[dict[str, Any]]:
+        """Plain dicts, period as an ISO date (what the CLI prints and the pages tabulate)."""
+        records = []
+        for point in self.points:
+            record: dict[str, Any] = {"period": point.period.isoformat(), "value": point.value, "rows": point.rows}
+            if point.dimension is not None or self.request.by:
+                record["dimension"] = point.dimension
+            if point.denominator is not None or point.numerator is not None:
+                record["numerator"] = point.numerator
+                record["denominator"] = point.denominator
+            records.append(record)
+        return records
+
+
+def lock(connection: duckdb.DuckDBPyConnection, *, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+         threads: int = DEFAULT_THREADS) -> None:  # fmt: skip
+    """Lock a connection down: after this, queries cannot touch files, the network or settings."""
+    for statement in (
+        f"SET memory_limit = '{memory_limit}'",
+        f"SET threads = {int(threads)}",
+        "SET autoinstall_known_extensions = false",
+        "SET autoload_known_extensions = false",
+        "SET enable_external_access = false",
+        "SET lock_configuration = true",
+    ):
+        connection.execute(statement)
+
+
+def _to_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class Engine:
+    """A locked DuckDB session plus the KPI compiler; results cached per definition and data version."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 data_version: str = "", locked: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+                 threads: int = DEFAULT_THREADS) -> None:  # fmt: skip
+        if not locked:
+            lock(connection, memory_limit=memory_limit, threads=threads)
+        self._connection = connection
+        self.timeout_s = timeout_s
+        self.data_version = data_version
+        self._cache: OrderedDict[str, Series] = OrderedDict()
+        self._columns: dict[str, list[str]] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_workspace(cls, workspace: Workspace, base_dir: str | Path, overrides: Mapping[str, Path] | None = None,
+                      *, confine: bool = False, timeout_s: float = DEFAULT_TIMEOUT_S) -> Engine:  # fmt: skip
+        """An in-memory session with the workspace's file sources loaded (CLI and tests)."""
+        from kpi_model.sources import load_workspace_sources
+
+        connection = duckdb.connect()
+        try:
+            profiles = load_workspace_sources(connection, workspace, Path(base_dir), overrides, confine=confine)
+        except BaseException:
+            connection.close()
+            raise
+        version = hashlib.sha256(
+            json.dumps({name: p.rows for name, p in sorted(profiles.items())}).encode()
+        ).hexdigest()[:16]
+        return cls(connection, timeout_s=timeout_s, data_version=version)
+
+    @classmethod
+    def open_database(cls, path: str | Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Engine:
+        """A read-only, locked session on a workspace's DuckDB file (the app's uploaded data)."""
+        file = Path(path)
+        stat = file.stat()
+        connection = duckdb.connect(str(file), read_only=True)
+        return cls(connection, timeout_s=timeout_s, data_version=f"{stat.st_mtime_ns}-{stat.st_size}")
+
+    def close(self) -> None:
+        """Close the session."""
+        self._connection.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def columns(self) -> dict[str, list[str]]:
+        """Column names of every table and view, by name."""
+        if self._columns is None:
+            rows = self._run(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+            )[1]
+            found: dict[str, list[str]] = {}
+            for table, column in rows:
+                found.setdefault(table, []).append(column)
+            self._columns = found
+        return self._columns
+
+    def compiler(self, workspace: Workspace) -> Compiler:
+        """A compiler that checks formulas against the loaded tables' columns."""
+        return Compiler(workspace, self.columns())
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one query in the locked session (column names, rows), interrupted at the time limit."""
+        return self._run(sql)
+
+    def _run(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self._lock:
+            cursor = self._connection.cursor()
+            timer = threading.Timer(self.timeout_s, cursor.interrupt)
+            timer.start()
+            try:
+                result = cursor.execute(sql)
+                names = [d[0] for d in result.description or []]
+                return names, result.fetchall()
+            except duckdb.InterruptException:
+                raise QueryTimeout(
+                    f"the query ran longer than {self.timeout_s:g} s and was stopped; "
+                    "narrow the date range or simplify the formula"
+                ) from None
+            finally:
+                timer.cancel()
+                cursor.close()
+
+    def compute(self, workspace: Workspace, kpi_id: str, request: SeriesRequest | None = None) -> Series:
+        """A KPI per period. Raises :class:`FormulaError` when it cannot be computed, saying why."""
+        request = request or SeriesRequest()
+        compiler = self.compiler(workspace)
+        key = self._cache_key(workspace, compiler.dependencies(kpi_id), request)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        sql = compiler.select(kpi_id, request).sql(dialect="duckdb")
+        try:
+            names, rows = self._run(sql)
+        except duckdb.Error as error:
+            raise FormulaError(
+                f"KPI '{kpi_id}' did not compute: {_first_line(error)}",
+                "check that the columns have the types the formula expects (fix types on the Data page)",
+            ) from None
+        series = Series(kpi_id, request, [self._point(dict(zip(names, row, strict=True))) for row in rows], sql)
+        self._cache[key] = series
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return series
+
+    def compute_many(self, workspace: Workspace, kpi_ids: Collection[str] | None = None,
+                     request: SeriesRequest | None = None) -> dict[str, Series | KpiWizardError]:  # fmt: skip
+        """Every computable KPI (or the ones named); a KPI that fails gives its error, not a crash."""
+        results: dict[str, Series | KpiWizardError] = {}
+        for kpi in workspace.kpis:
+            if kpi_ids is not None and kpi.id not in kpi_ids:
+                continue
+            try:
+                results[kpi.id] = self.compute(workspace, kpi.id, request)
+            except KpiWizardError as error:
+                results[kpi.id] = error
+        return results
+
+    def _cache_key(self, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest) -> str:
+        definitions = [workspace.kpi(i).model_dump(mode="json") for i in kpi_ids]  # type: ignore[union-attr]
+        sources = sorted({d.get("source") or "" for d in definitions})
+        views = [s.model_dump(mode="json") for s in workspace.sources if s.name in sources]
+        payload = json.dumps([definitions, views, request.__dict__, self.data_version], default=str, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    @staticmethod
+    def _point(row: dict[str, Any]) -> Point:
+        period = row["period"]
+        if isinstance(period, dt.datetime):
+            period = period.date()
+        return Point(
+            period=period,
+            value=_to_float(row.get("value")),
+            rows=None if row.get("row_count") is None else int(row["row_count"]),
+            numerator=_to_float(row.get("numerator")),
+            denominator=_to_float(row.get("denominator")),
+            dimension=row.get("dimension"),
+        )
+
+    def preview_table(self, table: str, limit: int = 20) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The first rows of a table, for the Data page."""
+        if table not in self.columns():
+            raise KpiWizardError(f"no table '{table}' is loaded")
+        return self._run(f"SELECT * FROM {quote(table)} LIMIT {int(limit)}")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text[:300]

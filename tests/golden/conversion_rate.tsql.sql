@@ -1,0 +1,19 @@
+SELECT
+  CAST(DATETRUNC(MONTH, [session_date]) AS DATE) AS period,
+  (
+    CAST(COUNT(IIF(converted = 1, 1, NULL)) AS FLOAT) / NULLIF(COUNT_BIG(*), 0)
+  ) AS value,
+  (
+    COUNT(IIF(converted = 1, 1, NULL))
+  ) AS numerator,
+  (
+    COUNT_BIG(*)
+  ) AS denominator,
+  COUNT_BIG(*) AS row_count
+FROM [web_sessions]
+WHERE
+  NOT [session_date] IS NULL
+GROUP BY
+  CAST(DATETRUNC(MONTH, [session_date]) AS DATE)
+ORDER BY
+  period

@@ -1,0 +1,74 @@
+WITH k_average_order_value AS (
+  SELECT
+    CAST(TIMESTAMP_TRUNC(`order_date`, MONTH) AS DATE) AS period,
+    (
+      SUM(amount) / NULLIF(COUNT(DISTINCT order_id), 0)
+    ) AS value,
+    (
+      SUM(amount)
+    ) AS numerator,
+    (
+      COUNT(DISTINCT order_id)
+    ) AS denominator,
+    COUNT(*) AS row_count
+  FROM `orders`
+  WHERE
+    NOT `order_date` IS NULL AND (
+      channel = 'web'
+    )
+  GROUP BY
+    CAST(TIMESTAMP_TRUNC(`order_date`, MONTH) AS DATE)
+), k_conversion_rate AS (
+  SELECT
+    CAST(TIMESTAMP_TRUNC(`session_date`, MONTH) AS DATE) AS period,
+    (
+      COUNTIF(converted = 1) / NULLIF(COUNT(*), 0)
+    ) AS value,
+    (
+      COUNTIF(converted = 1)
+    ) AS numerator,
+    (
+      COUNT(*)
+    ) AS denominator,
+    COUNT(*) AS row_count
+  FROM `web_sessions`
+  WHERE
+    NOT `session_date` IS NULL
+  GROUP BY
+    CAST(TIMESTAMP_TRUNC(`session_date`, MONTH) AS DATE)
+), k_sessions AS (
+  SELECT
+    CAST(TIMESTAMP_TRUNC(`session_date`, MONTH) AS DATE) AS period,
+    (
+      COUNT(*)
+    ) AS value,
+    COUNT(*) AS row_count
+  FROM `web_sessions`
+  WHERE
+    NOT `session_date` IS NULL
+  GROUP BY
+    CAST(TIMESTAMP_TRUNC(`session_date`, MONTH) AS DATE)
+), k_web_revenue AS (
+  SELECT
+    k_average_order_value.period AS period,
+    (
+      (
+        k_sessions.value
+      ) * (
+        k_conversion_rate.value
+      ) * (
+        k_average_order_value.value
+      )
+    ) AS value,
+    LEAST(k_average_order_value.row_count, k_conversion_rate.row_count, k_sessions.row_count) AS row_count
+  FROM k_average_order_value
+  INNER JOIN k_conversion_rate
+    ON k_average_order_value.period = k_conversion_rate.period
+  INNER JOIN k_sessions
+    ON k_average_order_value.period = k_sessions.period
+)
+SELECT
+  *
+FROM k_web_revenue
+ORDER BY
+  period

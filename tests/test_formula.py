@@ -1,0 +1,267 @@
+"""Formula checks and compilation: what is accepted, what is refused and why, and the SQL produced."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlglot
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kpi_model.formula import (
+    DIALECTS,
+    Compiler,
+    FormulaError,
+    SeriesRequest,
+    check_aggregate,
+    check_derived,
+    check_filter,
+    compile_sql,
+    safe_division,
+    validate_view,
+)
+from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
+from kpi_model.workspace_file import load
+
+from .conftest import REPO, SAMPLE_WORKSPACE
+from .hostile_formulas import HOSTILE_FORMULAS
+
+COLUMNS = ["amount", "cost", "order_id", "customer_id", "status", "order_date", "channel"]
+GOLDEN = REPO / "tests" / "golden"
+
+
+def test_the_hostile_corpus_is_large_enough():
+    assert len(HOSTILE_FORMULAS) >= 40
+    assert len({label for label, _ in HOSTILE_FORMULAS}) == len(HOSTILE_FORMULAS)
+
+
+@pytest.mark.parametrize(("label", "formula"), HOSTILE_FORMULAS, ids=[label for label, _ in HOSTILE_FORMULAS])
+def test_hostile_formulas_are_rejected_before_execution(label, formula):
+    with pytest.raises(FormulaError) as caught:
+        check_aggregate(formula, COLUMNS, source="source 'orders'")
+    message = str(caught.value)
+    assert "Fix:" in message, "every rejection says how to fix it"
+    assert len(message) < 600
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("read_csv('/etc/passwd')", "function 'read_csv' is not allowed"),
+        ("sum(amount); DROP TABLE t", "2 statements"),
+        ("\u0455um(amount)", "look-alike of 'sum'"),
+        ("sum(amount) OVER ()", "window functions"),
+        ("amount", "does not aggregate"),
+        ("sum(amount) + cost", "column 'cost' is used outside an aggregate"),
+        ("sum(avg(amount))", "cannot be nested"),
+        ("sum(amout)", "did you mean 'amount'?"),
+        ("(SELECT 1)", "define the join or subquery once as a SQL view"),
+        ("sum(amount) +", "does not parse"),
+        ("summ(amount)", "did you mean 'sum'?"),
+        ("COPY orders TO 'x.csv'", "statements are never run"),
+        ("", "is empty"),
+        ("sum(amount) FILTER (WHERE status = web)", "unknown column 'web'"),
+    ],
+)
+def test_rejections_name_the_problem_and_fix(formula, expected):
+    with pytest.raises(FormulaError, match="Fix:") as caught:
+        check_aggregate(formula, COLUMNS)
+    assert expected in str(caught.value)
+
+
+def test_position_points_at_the_problem():
+    text = "sum(amount) + read_csv('x')"
+    with pytest.raises(FormulaError) as caught:
+        check_aggregate(text, COLUMNS)
+    assert caught.value.position == text.index("read_csv")
+    assert "at character 15" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "sum(amount)",
+        "count(*)",
+        "sum(amount) - sum(cost)",
+        "count(DISTINCT customer_id) FILTER (WHERE status <> 'cancelled') / count(DISTINCT customer_id)",
+        "avg(CASE WHEN status = 'returned' THEN 1 ELSE 0 END)",
+        "median(amount)",
+        "quantile_cont(amount, 0.9)",
+        "sum(amount) / nullif(count(DISTINCT order_id), 0)",
+        "avg(date_diff('day', order_date, order_date))",
+        "count_if(amount > 100) * 1.0 / count(*)",
+        'sum("amount") -- a comment is fine',
+        "round(100.0 * sum(amount) / sum(cost), 1)",
+        "max(order_date) - min(order_date)",
+        "sum(amount) FILTER (WHERE channel IN ('web', 'b2b') AND order_date >= DATE '2025-01-01')",
+    ],
+)
+def test_ordinary_formulas_are_accepted(formula):
+    checked = check_aggregate(formula, COLUMNS)
+    assert checked.columns <= set(COLUMNS)
+    assert "--" not in checked.sql, "comments are stripped from what runs"
+
+
+def test_column_names_are_matched_case_insensitively_and_reported_as_in_the_source():
+    assert check_aggregate("sum(AMOUNT)", ["Amount"]).columns == {"Amount"}
+
+
+def test_filter_rules():
+    assert check_filter("status <> 'cancelled' AND amount > 0", COLUMNS).columns == {"status", "amount"}
+    with pytest.raises(FormulaError, match="cannot contain aggregates"):
+        check_filter("sum(amount) > 0", COLUMNS)
+    with pytest.raises(FormulaError, match="not allowed"):
+        check_filter("getenv('x') = 'y'", COLUMNS)
+
+
+def test_derived_rules():
+    assert check_derived("sessions * conversion_rate", {"sessions", "conversion_rate"}).columns == {
+        "sessions",
+        "conversion_rate",
+    }
+    with pytest.raises(FormulaError, match="cannot aggregate"):
+        check_derived("sum(sessions)", {"sessions"})
+    with pytest.raises(FormulaError, match="did you mean 'sessions'"):
+        check_derived("sesions * 2", {"sessions"})
+
+
+def test_safe_division_guards_every_denominator_once():
+    tree = check_aggregate("sum(amount) / count(*) + sum(cost) / nullif(count(*), 0) + sum(cost) / 2", COLUMNS).tree
+    sql = safe_division(tree).sql(dialect="duckdb")
+    assert sql == "SUM(amount) / NULLIF(COUNT(*), 0) + SUM(cost) / NULLIF(COUNT(*), 0) + SUM(cost) / 2"
+
+
+def test_safe_division_keeps_parentheses_of_compound_denominators():
+    tree = check_aggregate("sum(amount) / (sum(cost) + sum(amount))", COLUMNS).tree
+    assert safe_division(tree).sql(dialect="duckdb") == "SUM(amount) / NULLIF((SUM(cost) + SUM(amount)), 0)"
+
+
+def _derived_workspace(expression_of_c: str) -> Workspace:
+    return Workspace(
+        name="w",
+        units=[Unit(id="u", name="U")],
+        goals=[Goal(id="g", unit="u", statement="G")],
+        sources=[Source(name="t")],
+        kpis=[
+            Kpi(id="a", name="A", source="t", expression="sum(x)", time_column="d"),
+            Kpi(id="b", name="B", source="t", expression="sum(y) + sum(x)", time_column="d"),
+            Kpi(id="c", name="C", expression=expression_of_c),
+            Kpi(id="d", name="D", expression="c * 2"),
+        ],
+    )
+
+
+def test_derived_dependencies_leaves_first():
+    compiler = Compiler(_derived_workspace("a / b"))
+    assert compiler.dependencies("d") == ["a", "b", "c", "d"]
+
+
+def test_derived_parenthesises_substituted_kpis():
+    sql = compile_sql(_derived_workspace("a / b"), "c", pretty=False)
+    assert "(k_a.value) / NULLIF((k_b.value), 0)" in sql
+    assert "(SUM(y) + SUM(x)) AS value" in sql, "a compound KPI is wrapped before it is combined"
+
+
+def test_derived_cycle_is_named():
+    workspace = _derived_workspace("d + a")
+    with pytest.raises(FormulaError, match=r"cycle: c → d → c"):
+        Compiler(workspace).dependencies("c")
+
+
+def test_request_validation():
+    with pytest.raises(FormulaError, match="not a grain"):
+        SeriesRequest(grain="fortnight")  # type: ignore[arg-type]
+    import datetime as dt
+
+    with pytest.raises(FormulaError, match="swap the dates"):
+        SeriesRequest(start=dt.date(2026, 1, 2), end=dt.date(2026, 1, 1))
+
+
+def test_unknown_source_columns_are_reported():
+    workspace = load(SAMPLE_WORKSPACE)
+    with pytest.raises(FormulaError, match="has no data loaded"):
+        Compiler(workspace, {"orders": ["order_date"]}).select("sessions")
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT * FROM read_csv('/etc/passwd')", "not a table of this workspace"),
+        ("SELECT * FROM '/etc/passwd'", "unknown table '/etc/passwd'"),
+        ("SELECT * FROM other.db.t", "not a table of this workspace"),
+        ("SELECT 1; DROP TABLE orders", "2 statements"),
+        ("COPY orders TO 'x'", "must be a SELECT"),
+        ("SELECT * FROM orderz", "did you mean 'orders'"),
+        ("SELECT getenv('HOME')", "not allowed"),
+    ],
+)
+def test_view_validation_refuses(sql, message):
+    with pytest.raises(FormulaError, match=message):
+        validate_view(sql, {"orders", "leads"})
+
+
+def test_view_validation_accepts_joins_unions_and_ctes():
+    sql = (
+        "WITH won AS (SELECT * FROM leads WHERE stage = 'won') "
+        "SELECT o.*, w.lead_id FROM orders o LEFT JOIN won w ON o.customer_id = w.lead_id "
+        "UNION ALL BY NAME SELECT * FROM orders"
+    )
+    assert "LEFT JOIN" in validate_view(sql, {"orders", "leads"})
+
+
+GOLDEN_KPIS = ["revenue", "conversion_rate", "first_response_time", "web_revenue"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("kpi_id", GOLDEN_KPIS)
+def test_golden_sql_per_dialect_parses_back(kpi_id, dialect):
+    workspace = load(SAMPLE_WORKSPACE)
+    sql = compile_sql(workspace, kpi_id, dialect=dialect)
+    golden = GOLDEN / f"{kpi_id}.{dialect}.sql"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.write_text(sql + "\n", encoding="utf-8")
+    assert sql + "\n" == golden.read_text(encoding="utf-8"), "SQL changed; review, then UPDATE_GOLDEN=1"
+    reparsed = sqlglot.parse_one(sql, read=dialect)
+    assert reparsed.find(sqlglot.exp.Select) is not None
+
+
+def test_breakdown_and_range_in_sql():
+    import datetime as dt
+
+    workspace = load(SAMPLE_WORKSPACE)
+    request = SeriesRequest(grain="quarter", by="channel", start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
+    sql = compile_sql(workspace, "revenue", request, pretty=False)
+    assert "DATE_TRUNC('QUARTER'" in sql
+    assert 'CAST("channel" AS TEXT) AS dimension' in sql
+    assert "\"order_date\" < CAST('2026-01-01' AS DATE)" in sql
+
+
+# Arithmetic trees built at random: compiling must keep their meaning (no lost parentheses).
+numbers = st.integers(min_value=1, max_value=9).map(str)
+trees = st.recursive(
+    numbers,
+    lambda inner: st.tuples(inner, st.sampled_from(["+", "-", "*"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(left=trees, right=trees)
+def test_derived_compilation_preserves_arithmetic(left, right):
+    import duckdb
+
+    workspace = Workspace(
+        name="w",
+        sources=[Source(name="t")],
+        kpis=[
+            Kpi(id="p", name="P", source="t", expression=f"max({left})", time_column="d"),
+            Kpi(id="q", name="Q", source="t", expression=f"max({right})", time_column="d"),
+            Kpi(id="r", name="R", expression="p - q * p"),
+        ],
+    )
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE t AS SELECT DATE '2026-01-15' AS d")
+    (value,) = connection.execute(f"SELECT value FROM ({compile_sql(workspace, 'r', pretty=False)})").fetchone()
+    p, q = eval(left), eval(right)
+    assert value == p - q * p
