@@ -33,46 +33,200 @@ MAX_FORMULA_LENGTH = 4000
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 AGGREGATES: tuple[type[exp.Expression], ...] = (
-    exp.Sum, exp.Count, exp.Avg, exp.Min, exp.Max, exp.Median, exp.PercentileCont, exp.PercentileDisc,
-    exp.Stddev, exp.StddevSamp, exp.StddevPop, exp.Variance, exp.VariancePop, exp.CountIf,
-    exp.LogicalAnd, exp.LogicalOr, exp.AnyValue, exp.ArgMax, exp.ArgMin, exp.ApproxDistinct, exp.Mode,
-    exp.Corr, exp.CovarSamp, exp.CovarPop, exp.First, exp.Last,
-)  # fmt: skip
+    exp.Sum,
+    exp.Count,
+    exp.Avg,
+    exp.Min,
+    exp.Max,
+    exp.Median,
+    exp.PercentileCont,
+    exp.PercentileDisc,
+    exp.Stddev,
+    exp.StddevSamp,
+    exp.StddevPop,
+    exp.Variance,
+    exp.VariancePop,
+    exp.CountIf,
+    exp.LogicalAnd,
+    exp.LogicalOr,
+    exp.AnyValue,
+    exp.ArgMax,
+    exp.ArgMin,
+    exp.ApproxDistinct,
+    exp.Mode,
+    exp.Corr,
+    exp.CovarSamp,
+    exp.CovarPop,
+    exp.First,
+    exp.Last,
+)
 SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
-    exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Greatest, exp.Least, exp.Ln, exp.Log, exp.Exp, exp.Sqrt,
-    exp.Pow, exp.Sign, exp.Coalesce, exp.Nullif, exp.If, exp.Case, exp.Cast, exp.TryCast, exp.Lower,
-    exp.Upper, exp.Trim, exp.Length, exp.Substring, exp.DPipe, exp.Concat, exp.TimeToUnix, exp.DateDiff,
-    exp.TimestampTrunc, exp.DateTrunc, exp.Extract, exp.TimeToStr, exp.RegexpLike, exp.CurrentDate,
-    exp.Interval, exp.IgnoreNulls,
-)  # fmt: skip
+    exp.Abs,
+    exp.Round,
+    exp.Floor,
+    exp.Ceil,
+    exp.Greatest,
+    exp.Least,
+    exp.Ln,
+    exp.Log,
+    exp.Exp,
+    exp.Sqrt,
+    exp.Pow,
+    exp.Sign,
+    exp.Coalesce,
+    exp.Nullif,
+    exp.If,
+    exp.Case,
+    exp.Cast,
+    exp.TryCast,
+    exp.Lower,
+    exp.Upper,
+    exp.Trim,
+    exp.Length,
+    exp.Substring,
+    exp.DPipe,
+    exp.Concat,
+    exp.TimeToUnix,
+    exp.DateDiff,
+    exp.TimestampTrunc,
+    exp.DateTrunc,
+    exp.Extract,
+    exp.TimeToStr,
+    exp.RegexpLike,
+    exp.CurrentDate,
+    exp.Interval,
+    exp.IgnoreNulls,
+)
 OPERATORS: tuple[type[exp.Expression], ...] = (
-    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv, exp.Neg, exp.Paren, exp.EQ, exp.NEQ, exp.GT,
-    exp.GTE, exp.LT, exp.LTE, exp.And, exp.Or, exp.Not, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike,
-    exp.Filter, exp.Where, exp.Distinct, exp.Column, exp.Identifier, exp.Literal, exp.Null, exp.Boolean,
-    exp.DataType, exp.DataTypeParam, exp.Tuple,
-)  # fmt: skip
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.Mod,
+    exp.IntDiv,
+    exp.Neg,
+    exp.Paren,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Is,
+    exp.In,
+    exp.Between,
+    exp.Like,
+    exp.ILike,
+    exp.Filter,
+    exp.Where,
+    exp.Distinct,
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Null,
+    exp.Boolean,
+    exp.DataType,
+    exp.DataTypeParam,
+    exp.Tuple,
+)
 # DuckDB functions sqlglot does not model; harmless, so allowed by name.
 ANONYMOUS_FUNCTIONS = frozenset({"date_part", "datepart", "product", "fsum", "favg", "kurtosis", "skewness"})
 _ALLOWED = AGGREGATES + SCALAR_FUNCTIONS + OPERATORS
 # Views may also number, shift and parse rows; none of these reach outside the database.
 _VIEW_FUNCTIONS: tuple[type[exp.Expression], ...] = (
-    exp.RowNumber, exp.Lag, exp.Lead, exp.StrToDate, exp.StrToTime, exp.DateAdd, exp.DateSub, exp.Date,
-    exp.TsOrDsToDate, exp.Explode, exp.Unnest,
-)  # fmt: skip
+    exp.RowNumber,
+    exp.Lag,
+    exp.Lead,
+    exp.StrToDate,
+    exp.StrToTime,
+    exp.DateAdd,
+    exp.DateSub,
+    exp.Date,
+    exp.TsOrDsToDate,
+    exp.Explode,
+    exp.Unnest,
+)
 _STATEMENTS: tuple[type[exp.Expression], ...] = (
-    exp.Command, exp.Copy, exp.Attach, exp.Detach, exp.Install, exp.Pragma, exp.Set, exp.Insert, exp.Create,
-    exp.Drop, exp.Update, exp.Delete, exp.Use, exp.Describe, exp.Alter, exp.Merge, exp.Transaction, exp.Commit,
-)  # fmt: skip
+    exp.Command,
+    exp.Copy,
+    exp.Attach,
+    exp.Detach,
+    exp.Install,
+    exp.Pragma,
+    exp.Set,
+    exp.Insert,
+    exp.Create,
+    exp.Drop,
+    exp.Update,
+    exp.Delete,
+    exp.Use,
+    exp.Describe,
+    exp.Alter,
+    exp.Merge,
+    exp.Transaction,
+    exp.Commit,
+)
 # A Var is a bare word; only the unit argument of date functions may be one.
 _UNIT_PARENTS = (exp.Interval, exp.DateDiff, exp.TimestampTrunc, exp.DateTrunc, exp.Extract)
 _ALLOWED_FUNCTION_NAMES = sorted(
-    {"sum", "count", "avg", "min", "max", "median", "quantile_cont", "quantile_disc", "stddev", "variance",
-     "count_if", "bool_and", "bool_or", "any_value", "arg_max", "arg_min", "approx_count_distinct", "mode",
-     "corr", "first", "last", "abs", "round", "floor", "ceil", "greatest", "least", "ln", "log", "exp", "sqrt",
-     "power", "sign", "coalesce", "nullif", "if", "cast", "try_cast", "lower", "upper", "trim", "length",
-     "substring", "concat", "epoch", "date_diff", "date_trunc", "extract", "strftime", "regexp_matches",
-     "current_date", *ANONYMOUS_FUNCTIONS}
-)  # fmt: skip
+    {
+        "sum",
+        "count",
+        "avg",
+        "min",
+        "max",
+        "median",
+        "quantile_cont",
+        "quantile_disc",
+        "stddev",
+        "variance",
+        "count_if",
+        "bool_and",
+        "bool_or",
+        "any_value",
+        "arg_max",
+        "arg_min",
+        "approx_count_distinct",
+        "mode",
+        "corr",
+        "first",
+        "last",
+        "abs",
+        "round",
+        "floor",
+        "ceil",
+        "greatest",
+        "least",
+        "ln",
+        "log",
+        "exp",
+        "sqrt",
+        "power",
+        "sign",
+        "coalesce",
+        "nullif",
+        "if",
+        "cast",
+        "try_cast",
+        "lower",
+        "upper",
+        "trim",
+        "length",
+        "substring",
+        "concat",
+        "epoch",
+        "date_diff",
+        "date_trunc",
+        "extract",
+        "strftime",
+        "regexp_matches",
+        "current_date",
+        *ANONYMOUS_FUNCTIONS,
+    }
+)
 
 
 class FormulaError(KpiWizardError):
@@ -129,15 +283,18 @@ def _reject_node(node: exp.Expression, text: str, what: str) -> FormulaError:
     position = _position(node, text)
     if isinstance(node, exp.Window):
         return FormulaError(
-            "window functions (OVER …) are not allowed", f"write a plain aggregate; the {what} is grouped by period",
-            position=position, text=text,
-        )  # fmt: skip
+            "window functions (OVER …) are not allowed",
+            f"write a plain aggregate; the {what} is grouped by period",
+            position=position,
+            text=text,
+        )
     if isinstance(node, (exp.Subquery, exp.Select, exp.Union, exp.Table, exp.Join, exp.With, exp.From)):
         return FormulaError(
             "subqueries and tables are not allowed inside a formula",
             "define the join or subquery once as a SQL view source, then point the KPI at that source",
-            position=position, text=text,
-        )  # fmt: skip
+            position=position,
+            text=text,
+        )
     if isinstance(node, (exp.Placeholder, exp.Parameter)):
         return FormulaError(
             "parameters ($1, ?) are not allowed", "write the value itself", position=position, text=text
@@ -148,8 +305,9 @@ def _reject_node(node: exp.Expression, text: str, what: str) -> FormulaError:
         return FormulaError(
             f"'{node.name}' is not a column or a value",
             "quote text values with single quotes ('web'), or check the column name",
-            position=position, text=text,
-        )  # fmt: skip
+            position=position,
+            text=text,
+        )
     if isinstance(node, exp.Func) or isinstance(node, exp.Anonymous):
         name = _function_name(node)
         if not name.isascii():
@@ -159,25 +317,33 @@ def _reject_node(node: exp.Expression, text: str, what: str) -> FormulaError:
             hint = f" (a look-alike of '{ascii_guess[0]}'?)" if ascii_guess else ""
             return FormulaError(
                 f"function '{name}' contains non-ASCII characters{hint}",
-                "retype the function name with plain letters", position=position, text=text,
-            )  # fmt: skip
+                "retype the function name with plain letters",
+                position=position,
+                text=text,
+            )
         suggestion = difflib.get_close_matches(name, _ALLOWED_FUNCTION_NAMES, n=1, cutoff=0.75)
         fix = f"did you mean '{suggestion[0]}'? " if suggestion else ""
         return FormulaError(
             f"function '{name}' is not allowed in a KPI {what}",
             f"{fix}use aggregates such as sum, count, avg, min, max, median and plain arithmetic "
-            "(the full list is in docs/formulas.md)", position=position, text=text,
-        )  # fmt: skip
+            "(the full list is in docs/formulas.md)",
+            position=position,
+            text=text,
+        )
     if isinstance(node, _STATEMENTS):
         keyword = node.sql(dialect="duckdb").split(" ", 1)[0].upper() or type(node).__name__.upper()
         return FormulaError(
-            f"{keyword} is a statement, and statements are never run", f"a KPI {what} is one expression, e.g. sum(amount)",
-            position=position, text=text,
-        )  # fmt: skip
+            f"{keyword} is a statement, and statements are never run",
+            f"a KPI {what} is one expression, e.g. sum(amount)",
+            position=position,
+            text=text,
+        )
     return FormulaError(
         f"'{node.sql(dialect='duckdb')[:40]}' ({type(node).__name__}) is not allowed in a KPI {what}",
-        "use columns, numbers, arithmetic, comparisons, CASE and the allowed functions", position=position, text=text,
-    )  # fmt: skip
+        "use columns, numbers, arithmetic, comparisons, CASE and the allowed functions",
+        position=position,
+        text=text,
+    )
 
 
 def parse(text: str | None, *, what: str = "formula") -> exp.Expression:
@@ -202,8 +368,9 @@ def parse(text: str | None, *, what: str = "formula") -> exp.Expression:
             f"the {what} does not parse: {description}",
             "check brackets and quotes; text values go in single quotes ('web'), column names with spaces in double"
             ' quotes ("Order Value")',
-            position=return_position, text=text,
-        ) from None  # fmt: skip
+            position=return_position,
+            text=text,
+        ) from None
     if len(statements) != 1:
         raise FormulaError(
             f"the {what} holds {len(statements)} statements separated by ';'",
@@ -243,9 +410,11 @@ def _check_columns(tree: exp.Expression, text: str, columns: Collection[str] | N
     for column in tree.find_all(exp.Column):
         if column.table:
             raise FormulaError(
-                f"'{column.sql()}' names a table", f"write the column alone: {column.name}",
-                position=_position(column, text), text=text,
-            )  # fmt: skip
+                f"'{column.sql()}' names a table",
+                f"write the column alone: {column.name}",
+                position=_position(column, text),
+                text=text,
+            )
         name = column.name
         if lookup is not None and name.lower() not in lookup:
             match = difflib.get_close_matches(name.lower(), list(lookup), n=1, cutoff=0.6)
@@ -273,16 +442,19 @@ def check_aggregate(text: str | None, columns: Collection[str] | None = None, *,
     for aggregate in aggregates:
         if _inside_aggregate(aggregate):
             raise FormulaError(
-                "aggregates cannot be nested", "compute the inner value as its own KPI and combine KPIs in a derived KPI",
-                position=_position(aggregate, text), text=text,
-            )  # fmt: skip
+                "aggregates cannot be nested",
+                "compute the inner value as its own KPI and combine KPIs in a derived KPI",
+                position=_position(aggregate, text),
+                text=text,
+            )
     for column in tree.find_all(exp.Column):
         if not _inside_aggregate(column):
             raise FormulaError(
                 f"column '{column.name}' is used outside an aggregate",
                 f"wrap it in one, e.g. sum({column.name}) or max({column.name})",
-                position=_position(column, text), text=text,
-            )  # fmt: skip
+                position=_position(column, text),
+                text=text,
+            )
     return Checked(text, tree, used)
 
 

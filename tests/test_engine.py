@@ -208,7 +208,7 @@ def test_locked_session_holds_even_when_validation_is_bypassed(sandbox, label, f
 
 
 def test_long_queries_are_interrupted(sandbox):
-    with pytest.raises(QueryTimeout, match="longer than 1.5 s"):
+    with pytest.raises(QueryTimeout, match=r"longer than 1\.5 s"):
         sandbox.query("SELECT count(*) FROM orders a, orders b, orders c, orders d")
 
 
