@@ -11,6 +11,9 @@ navigation = st.navigation(
         st.Page("pages/start.py", title="Start", icon=":material/home:", default=True),
         st.Page("pages/goals.py", title="Goals", icon=":material/flag:", url_path="goals"),
         st.Page("pages/kpis.py", title="KPIs", icon=":material/speed:", url_path="kpis"),
+        st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
+        st.Page("pages/preview.py", title="Preview", icon=":material/monitoring:", url_path="preview"),
+        st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", url_path="dashboard"),
         st.Page("pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
     ]
 )

@@ -49,6 +49,27 @@ def main() -> None:
         wait_idle(page)
         kpi_card.screenshot(path=str(OUT / "kpi-form.png"))
 
+        page.get_by_role("link", name="Data").first.click()
+        page.get_by_role("heading", name="Data").wait_for()
+        page.get_by_text("Loaded tables").wait_for(timeout=120_000)
+        page.locator("[data-testid='stExpander'] summary").first.click()
+        wait_idle(page)
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(OUT / "data.png"))
+
+        page.get_by_role("link", name="Preview").first.click()
+        page.get_by_role("heading", name="Preview").wait_for()
+        wait_idle(page)
+        page.locator("[data-testid='stVegaLiteChart']").first.wait_for()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(OUT / "preview.png"))
+
+        page.get_by_role("link", name="Dashboard").first.click()
+        page.get_by_role("heading", name="Dashboard").wait_for()
+        wait_idle(page)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(OUT / "dashboard.png"))
+
         page.get_by_role("link", name="Review").first.click()
         page.get_by_role("heading", name="Review").wait_for()
         wait_idle(page)

@@ -7,6 +7,7 @@ them, so ``kpi-wizard --help`` and ``validate`` start fast.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -15,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kpi_model import __version__
-from kpi_model.errors import KpiWizardError, WorkspaceError
+from kpi_model.errors import KpiWizardError, Problem, WorkspaceError
+from kpi_model.validation import did_you_mean
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
@@ -79,6 +81,92 @@ def _cmd_templates(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _data_overrides(pairs: Sequence[str]) -> dict[str, Path]:
+    overrides: dict[str, Path] = {}
+    for pair in pairs:
+        name, separator, path = pair.partition("=")
+        if not separator or not name.strip() or not path.strip():
+            raise KpiWizardError(f"--data expects NAME=PATH (e.g. orders=data/orders.csv), got '{pair}'")
+        overrides[name.strip()] = Path(path.strip())
+    return overrides
+
+
+def _request(args: argparse.Namespace):  # noqa: ANN202 - SeriesRequest is imported lazily
+    from kpi_model.formula import SeriesRequest
+
+    return SeriesRequest(grain=args.grain, by=args.by, start=args.start, end=args.end)
+
+
+def _has_formula(kpi) -> bool:  # noqa: ANN001
+    return bool(kpi.expression)
+
+
+def _cmd_compute(args: argparse.Namespace) -> int:
+    import csv
+
+    from kpi_model import workspace_file
+    from kpi_model.engine import Engine
+
+    workspace = workspace_file.load(args.workspace)
+    request = _request(args)
+    unknown = [k for k in args.kpi if workspace.kpi(k) is None]
+    if unknown:
+        raise WorkspaceError([Problem("--kpi", f"unknown KPI '{k}'{did_you_mean(k, [x.id for x in workspace.kpis])}")
+                              for k in unknown])  # fmt: skip
+    wanted = args.kpi or [k.id for k in workspace.kpis if _has_formula(k)]
+    skipped = [k.id for k in workspace.kpis if not args.kpi and not _has_formula(k)]
+    with Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data)) as engine:
+        results = engine.compute_many(workspace, wanted, request)
+    failed = {kpi_id: str(r) for kpi_id, r in results.items() if isinstance(r, Exception)}
+    if args.format == "json":
+        out = []
+        for kpi_id, result in results.items():
+            if isinstance(result, Exception):
+                out.append({"id": kpi_id, "error": str(result)})
+            else:
+                out.append({"id": kpi_id, "grain": request.grain, "series": result.as_records()})
+        out += [{"id": kpi_id, "skipped": "no formula yet"} for kpi_id in skipped]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        by = ["dimension"] if request.by else []
+        writer.writerow(["kpi_id", "period", *by, "value", "rows"])
+        for kpi_id, result in results.items():
+            if isinstance(result, Exception):
+                continue
+            for record in result.as_records():
+                dimension = [record.get("dimension")] if request.by else []
+                writer.writerow([kpi_id, record["period"], *dimension, record["value"], record["rows"]])
+    for kpi_id, message in failed.items():
+        print(f"{kpi_id}: {message}", file=sys.stderr)
+    for kpi_id in skipped:
+        print(f"{kpi_id}: skipped, no formula yet", file=sys.stderr)
+    return EXIT_INVALID if failed else EXIT_OK
+
+
+def _cmd_sql(args: argparse.Namespace) -> int:
+    from kpi_model import workspace_file
+    from kpi_model.formula import Compiler
+
+    workspace = workspace_file.load(args.workspace)
+    request = _request(args)
+    compiler = Compiler(workspace)
+    ids = args.kpi or [k.id for k in workspace.kpis if _has_formula(k)]
+    failed = 0
+    for kpi_id in ids:
+        kpi = workspace.kpi(kpi_id)
+        if kpi is None:
+            raise KpiWizardError(f"unknown KPI '{kpi_id}'{did_you_mean(kpi_id, [k.id for k in workspace.kpis])}")
+        try:
+            sql = compiler.select(kpi_id, request).sql(dialect=args.dialect, pretty=True)
+        except KpiWizardError as error:
+            print(f"{kpi_id}: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"-- {kpi.id}: {kpi.name} ({request.grain}, {args.dialect})\n{sql};\n")
+    return EXIT_INVALID if failed else EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     if not APP_SCRIPT.is_file():
         raise KpiWizardError(f"app.py not found next to the package ({APP_SCRIPT}); run serve from a source checkout")
@@ -136,6 +224,24 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the workspace JSON Schema")
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
     schema.set_defaults(run=_cmd_schema)
+
+    compute = commands.add_parser("compute", help="compute KPIs per period on the workspace's data")
+    compute.add_argument("workspace")
+    compute.add_argument("--format", choices=["csv", "json"], default="csv")
+    sql = commands.add_parser("sql", help="print the SQL that computes KPIs, for your warehouse")
+    sql.add_argument("workspace")
+    sql.add_argument("--dialect", choices=["duckdb", "postgres", "snowflake", "bigquery", "spark", "tsql"],
+                     default="duckdb")  # fmt: skip
+    for sub in (compute, sql):
+        sub.add_argument("--kpi", action="append", default=[], metavar="ID", help="only this KPI (repeatable)")
+        sub.add_argument("--grain", choices=["day", "week", "month", "quarter", "year"], default="month")
+        sub.add_argument("--by", metavar="COLUMN", help="break down by this column")
+        sub.add_argument("--from", dest="start", type=dt.date.fromisoformat, metavar="DATE", help="first day")
+        sub.add_argument("--to", dest="end", type=dt.date.fromisoformat, metavar="DATE", help="last day")
+    compute.add_argument("--data", action="append", default=[], metavar="NAME=PATH",
+                         help="load this file as source NAME (repeatable)")  # fmt: skip
+    compute.set_defaults(run=_cmd_compute)
+    sql.set_defaults(run=_cmd_sql)
 
     templates = commands.add_parser("templates", help="list KPI templates")
     templates.add_argument("--category", choices=["financial", "customer", "process", "marketing", "people"])

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kpi_model.errors import KpiWizardError, WorkspaceError
-from kpi_model.models import Goal, Kpi, Unit, Workspace
+from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
 from kpi_model.validation import did_you_mean, reference_problems, structure_problems
 
 MIN_KPIS_PER_GOAL = 3
@@ -64,11 +64,12 @@ def _with(workspace: Workspace, **lists: list[Any]) -> Workspace:
     return result
 
 
-def _place(items: list[Any], new: Any, old_id: str | None, label: str) -> list[Any]:
+def _place(items: list[Any], new: Any, old_id: str | None, label: str, key: str = "id") -> list[Any]:
     """``items`` with ``new`` appended (``old_id`` None) or put in place of ``old_id``; ids stay unique."""
-    index = None if old_id is None else next((i for i, item in enumerate(items) if item.id == old_id), None)
-    if any(item.id == new.id for i, item in enumerate(items) if i != index):
-        raise EditError(f"a {label} with id '{new.id}' exists already; choose another id")
+    new_id = getattr(new, key)
+    index = None if old_id is None else next((i for i, item in enumerate(items) if getattr(item, key) == old_id), None)
+    if any(getattr(item, key) == new_id for i, item in enumerate(items) if i != index):
+        raise EditError(f"a {label} with {key} '{new_id}' exists already; choose another {key}")
     placed = list(items)
     if index is None:
         placed.append(new)
@@ -129,6 +130,15 @@ def upsert_kpi(workspace: Workspace, kpi: Kpi, *, old_id: str | None = None) -> 
 def delete_kpi(workspace: Workspace, kpi_id: str) -> Workspace:
     """Remove a KPI and any pairing that pointed at it."""
     return _with(workspace, kpis=[_unpair(k, {kpi_id}) for k in workspace.kpis if k.id != kpi_id])
+
+
+def upsert_source(workspace: Workspace, source: Source, *, old_name: str | None = None) -> Workspace:
+    """Add a data source, or replace the one named ``old_name`` (its KPIs follow a rename)."""
+    sources = _place(workspace.sources, source, old_name, "source", key="name")
+    kpis = [
+        k.model_copy(update={"source": source.name}) if old_name and k.source == old_name else k for k in workspace.kpis
+    ]
+    return _with(workspace, sources=sources, kpis=kpis)
 
 
 def kpi_count_hint(count: int) -> tuple[str, str]:

@@ -17,13 +17,16 @@ from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler, FormulaError, SeriesRequest, quote
 from kpi_model.models import Workspace
+
+if TYPE_CHECKING:
+    from kpi_model.sources import TableProfile
 
 DEFAULT_MEMORY_LIMIT = "2GB"
 DEFAULT_THREADS = 2
@@ -129,8 +132,9 @@ class Engine:
         return cls(connection, timeout_s=timeout_s, data_version=f"{stat.st_mtime_ns}-{stat.st_size}")
 
     def close(self) -> None:
-        """Close the session."""
-        self._connection.close()
+        """Close the session (waits for a running query to finish or time out)."""
+        with self._lock:
+            self._connection.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -233,11 +237,60 @@ class Engine:
             dimension=row.get("dimension"),
         )
 
+    def profile(self, table: str) -> TableProfile:
+        """Rows, types, nulls, distinct counts and ranges of a loaded table or view."""
+        from kpi_model.sources import profile_table
+
+        if table not in self.columns():
+            raise KpiWizardError(f"no table '{table}' is loaded")
+        with self._lock:
+            cursor = self._connection.cursor()
+            try:
+                return profile_table(cursor, table)
+            finally:
+                cursor.close()
+
     def preview_table(self, table: str, limit: int = 20) -> tuple[list[str], list[tuple[Any, ...]]]:
         """The first rows of a table, for the Data page."""
         if table not in self.columns():
             raise KpiWizardError(f"no table '{table}' is loaded")
         return self._run(f"SELECT * FROM {quote(table)} LIMIT {int(limit)}")
+
+
+class EnginePool:
+    """One locked, read-only engine per workspace database file, shared by the sessions of a server.
+
+    Queries take their own cursor, so sessions do not share a connection. Before a file is
+    written (an upload), :meth:`release` closes its engine; the next :meth:`get` opens a new one
+    on the new data, so cached results never outlive the data they came from.
+    """
+
+    def __init__(self, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.timeout_s = timeout_s
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: str | Path) -> Engine:
+        """The engine for a database file, opened (or reopened after a change) as needed."""
+        file = Path(path).resolve()
+        stat = file.stat()
+        version = f"{stat.st_mtime_ns}-{stat.st_size}"
+        with self._lock:
+            engine = self._engines.get(str(file))
+            if engine is not None and engine.data_version == version:
+                return engine
+            if engine is not None:
+                engine.close()
+            engine = Engine.open_database(file, timeout_s=self.timeout_s)
+            self._engines[str(file)] = engine
+            return engine
+
+    def release(self, path: str | Path) -> None:
+        """Close the engine of a database file so that the file can be written."""
+        with self._lock:
+            engine = self._engines.pop(str(Path(path).resolve()), None)
+        if engine is not None:
+            engine.close()
 
 
 def _first_line(error: Exception) -> str:

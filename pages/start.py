@@ -39,7 +39,7 @@ with sample_col, st.container(border=True):
     )
     if st.button("Open sample workspace", key="open_sample"):
         try:
-            state.set_workspace(workspace_file.load(state.SAMPLE_WORKSPACE))
+            state.set_workspace(workspace_file.load(state.SAMPLE_WORKSPACE), origin=state.SAMPLE_WORKSPACE.parent)
         except KpiWizardError as problem:
             show_error(problem)
         else:

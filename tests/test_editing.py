@@ -88,3 +88,14 @@ def test_ids_from_names_and_uniqueness():
 @pytest.mark.parametrize(("count", "level"), [(0, "low"), (2, "low"), (3, "ok"), (5, "ok"), (6, "high"), (7, "high")])
 def test_kpi_count_hint(count, level):
     assert editing.kpi_count_hint(count)[0] == level
+
+
+def test_sources_added_and_renamed_with_their_kpis(small_workspace):
+    from kpi_model.models import Source
+
+    added = editing.upsert_source(small_workspace, Source(name="leads", path="files/leads.csv"))
+    assert [s.name for s in added.sources] == ["orders", "leads"]
+    renamed = editing.upsert_source(added, Source(name="sales_orders", path="data/orders.csv"), old_name="orders")
+    assert renamed.kpi("repeat_rate").source == "sales_orders"
+    with pytest.raises(editing.EditError, match="name 'leads' exists already"):
+        editing.upsert_source(renamed, Source(name="leads"))

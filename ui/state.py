@@ -8,6 +8,7 @@ A workspace opened but not yet edited is not copied into the store.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 import streamlit as st
 
 from kpi_model import workspace_file
+from kpi_model.datastore import DataStore
+from kpi_model.engine import EnginePool
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
 from kpi_model.store import WorkspaceStore, is_valid_id
@@ -24,6 +27,7 @@ _WORKSPACE_ID = "kw_workspace_id"
 _FLASH = "kw_flash"
 _INITIALISED = "kw_initialised"
 _STARTUP_ERROR = "kw_startup_error"
+_ORIGIN = "kw_origin"
 QUERY_KEY = "ws"
 SAMPLE_WORKSPACE = Path(__file__).resolve().parent.parent / "sample_data" / "workspace.yaml"
 
@@ -62,7 +66,8 @@ def init() -> None:
         if wanted and is_valid_id(wanted) and store().exists(wanted):
             set_workspace(store().load(wanted), workspace_id=wanted)
         elif os.environ.get("KPI_WIZARD_OPEN"):
-            set_workspace(workspace_file.load(os.environ["KPI_WIZARD_OPEN"]))
+            startup = Path(os.environ["KPI_WIZARD_OPEN"])
+            set_workspace(workspace_file.load(startup), origin=startup.parent)
     except KpiWizardError as error:
         st.session_state[_STARTUP_ERROR] = str(error)
     _sync_url()
@@ -90,10 +95,15 @@ def workspace_id() -> str | None:
     return st.session_state.get(_WORKSPACE_ID)
 
 
-def set_workspace(new: Workspace, *, workspace_id: str | None = None) -> None:
-    """Open a workspace without saving it (nothing is stored until it is edited)."""
+def set_workspace(new: Workspace, *, workspace_id: str | None = None, origin: Path | None = None) -> None:
+    """Open a workspace without saving it (nothing is stored until it is edited).
+
+    ``origin`` is the trusted folder its file sources are read from: the bundled sample's, or
+    the one the operator started the server with. Uploaded workspaces have none.
+    """
     st.session_state[_WORKSPACE] = new
     st.session_state[_WORKSPACE_ID] = workspace_id
+    st.session_state[_ORIGIN] = origin
     if workspace_id:
         st.query_params[QUERY_KEY] = workspace_id
     elif QUERY_KEY in st.query_params:
@@ -101,16 +111,71 @@ def set_workspace(new: Workspace, *, workspace_id: str | None = None) -> None:
 
 
 def commit(new: Workspace) -> None:
-    """Make ``new`` the open workspace and autosave it as a new version."""
-    workspace_id = st.session_state.get(_WORKSPACE_ID) or store().new_id()
+    """Make ``new`` the open workspace and autosave it as a new version.
+
+    The first save of an opened sample copies its loaded data along, so the saved workspace
+    keeps computing.
+    """
+    workspace_id = st.session_state.get(_WORKSPACE_ID)
+    if workspace_id is None:
+        workspace_id = store().new_id()
+        opened_data = datastore()
+        if opened_data is not None and opened_data.db_path.is_file():
+            opened_data.copy_to(store().root / workspace_id)
     store().save(workspace_id, new)
-    set_workspace(new, workspace_id=workspace_id)
+    set_workspace(new, workspace_id=workspace_id, origin=st.session_state.get(_ORIGIN))
 
 
 def commit_as_new(new: Workspace) -> None:
     """Save ``new`` as a workspace of its own (the one open before stays in the store untouched)."""
     st.session_state[_WORKSPACE_ID] = None
+    st.session_state[_ORIGIN] = None
     commit(new)
+
+
+@st.cache_resource
+def engine_pool() -> EnginePool:
+    """The server's pool of locked engines, one per workspace database file."""
+    return EnginePool()
+
+
+def origin() -> Path | None:
+    """The trusted folder the open workspace's files come from, if any."""
+    return st.session_state.get(_ORIGIN)
+
+
+def _opened_key(workspace: Workspace, folder: Path) -> str:
+    # Keyed on the files the sources name, so an edited data file is loaded again.
+    parts = [str(folder.resolve())]
+    for source in workspace.sources:
+        if source.path:
+            file = folder / source.path
+            stat = file.stat() if file.is_file() else None
+            parts.append(f"{source.name}:{source.path}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def datastore() -> DataStore | None:
+    """The data folder of the open workspace: its own in the store, or a shared one for an opened sample."""
+    workspace_id = st.session_state.get(_WORKSPACE_ID)
+    if workspace_id:
+        return DataStore(store().root / workspace_id, engine_pool())
+    folder, opened = origin(), workspace()
+    if folder is not None and opened is not None:
+        return DataStore(store().root / "_opened" / _opened_key(opened, folder), engine_pool())
+    return None
+
+
+def ensure_data_loaded() -> DataStore | None:
+    """The open workspace's data, loading an opened sample's files on first use (with progress)."""
+    data, opened, folder = datastore(), workspace(), origin()
+    if data is None or opened is None:
+        return data
+    if folder is not None and not data.db_path.is_file() and any(s.path for s in opened.sources):
+        with st.status("Loading the workspace's data files into DuckDB…", expanded=False) as progress:
+            profiles = data.import_sources(opened, folder, confine=True)
+            progress.update(label=f"Loaded {len(profiles)} tables", state="complete")
+    return data
 
 
 def close() -> None:

@@ -1,0 +1,796 @@
+"""File ingestion into DuckDB: load CSV/TSV/Parquet/JSON/XLSX as tables, profile them, fix column types.
+
+Ingestion runs on an ordinary connection the caller passes in, *before* the compute
+connection is locked down; no user formula ever runs here. Every load goes into a
+staging table first and replaces the target in one transaction, so a bad file never
+damages what was loaded before.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import graphlib
+import os
+import re
+import tempfile
+import unicodedata
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from kpi_model import formula
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import SOURCE_NAME_PATTERN, Workspace
+
+
+class SourceError(KpiWizardError):
+    """A data file or source that cannot be loaded; the message names the problem and the fix."""
+
+
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".json", ".ndjson", ".jsonl", ".xlsx")
+DEFAULT_MAX_BYTES = 2 * 1024**3
+COLUMN_TYPES = ("DATE", "TIMESTAMP", "DOUBLE", "BIGINT", "VARCHAR", "BOOLEAN")
+STAGING_PREFIX = "_kpiw_staging_"
+
+_IDENTIFIER = re.compile(SOURCE_NAME_PATTERN)
+_HEAD_BYTES = 64 * 1024
+# Up to this size the type sniffer reads the whole file: DuckDB silently rounds "19.99" to 20
+# when a column looked like whole numbers in the sample, and a full scan costs little here.
+_FULL_SNIFF_BYTES = 64 * 1024**2
+_EXACT_DISTINCT_ROWS = 1_000_000
+_XLSX_CHECK_EVERY = 10_000
+_MAX_NAME = 63
+_MINMAX_TYPE = re.compile(r"^(DATE|TIMESTAMP.*|U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|REAL|DOUBLE|DECIMAL.*)$")
+_LINE = re.compile(r"Line: (\d+)")
+_COMMON_FORMATS = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%Y/%m/%d",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%Y%m%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%d.%m.%Y %H:%M",
+)
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """One column of a loaded table: DuckDB type, share of NULLs, distinct values, range."""
+
+    name: str
+    type: str
+    null_share: float
+    distinct: int
+    min: str | None
+    max: str | None
+
+
+@dataclass(frozen=True)
+class TableProfile:
+    """A loaded table (or view): its row count and a profile of every column."""
+
+    name: str
+    rows: int
+    columns: list[ColumnProfile]
+
+    def column(self, name: str) -> ColumnProfile | None:
+        """The column with this name (case-insensitive, like DuckDB), if any."""
+        wanted = name.lower()
+        return next((c for c in self.columns if c.name.lower() == wanted), None)
+
+    @property
+    def column_names(self) -> list[str]:
+        """Column names in table order."""
+        return [c.name for c in self.columns]
+
+
+# ---------------------------------------------------------------------------- names and SQL text
+
+
+def _ident(name: str) -> str:
+    """A double-quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    """A single-quoted SQL string literal (for statements that take no parameters, like ALTER)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _check_table_name(table: str) -> None:
+    if not _IDENTIFIER.match(table):
+        raise SourceError(
+            f"'{table}' cannot be a table name: use letters, digits and underscores, "
+            "starting with a letter or underscore (e.g. 'orders_2025')"
+        )
+
+
+@cache
+def _reserved_words() -> frozenset[str]:
+    # A table called "order" would need quoting in every formula; ask DuckDB which words those are.
+    with duckdb.connect() as con:
+        rows = con.execute("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'").fetchall()
+    return frozenset(row[0].lower() for row in rows)
+
+
+def table_name_for(filename: str, taken: Iterable[str] = ()) -> str:
+    """A safe, lower-case table name for an uploaded file name ('Orders 2025 (v2).csv' -> 'orders_2025_v2').
+
+    Names in ``taken`` are avoided (case-insensitively, as in DuckDB) by adding ``_2``, ``_3`` …
+    The result is an identifier only; it is never used as a path.
+    """
+    base = re.split(r"[\\/]", filename)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^a-z0-9]+", "_", ascii_stem.lower()).strip("_") or "data"
+    if name[0].isdigit() or name in _reserved_words():
+        name = f"t_{name}"
+    name = name[:_MAX_NAME].rstrip("_")
+    used = {t.lower() for t in taken}
+    candidate, n = name, 1
+    while candidate in used:
+        n += 1
+        suffix = f"_{n}"
+        candidate = name[: _MAX_NAME - len(suffix)] + suffix
+    return candidate
+
+
+def _size_text(n: int) -> str:
+    units = ("bytes", "KB", "MB", "GB", "TB")
+    power = 0
+    while n >= 1024 ** (power + 1) and power < len(units) - 1:
+        power += 1
+    return f"{n} bytes" if power == 0 else f"{n / 1024**power:.1f} {units[power]}"
+
+
+def _reason(message: str, path: Path | None = None) -> str:
+    """DuckDB's first line without its "Invalid Input Error:" prefix (and without server paths)."""
+    line = (message.strip().splitlines() or [""])[0]
+    line = re.sub(r"^[A-Za-z ]*Error: ", "", line).strip().rstrip(".")
+    return line.replace(str(path), path.name) if path else line
+
+
+# ---------------------------------------------------------------------------- catalog helpers
+
+
+def _first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row of a query, fetched to the end.
+
+    After a bare ``fetchone()`` DuckDB 2.0 refuses the caller's next ``con.sql()``
+    ("connection has an unfinished result"), so nothing here leaves a result open.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def _relation_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """'TABLE', 'VIEW' or None for a name in the current schema (case-insensitive, like DuckDB)."""
+    row = _first_row(
+        con,
+        """
+        SELECT 'TABLE' FROM duckdb_tables()
+         WHERE database_name = current_database() AND schema_name = current_schema() AND lower(table_name) = lower(?)
+        UNION ALL
+        SELECT 'VIEW' FROM duckdb_views()
+         WHERE database_name = current_database() AND schema_name = current_schema() AND lower(view_name) = lower(?)
+           AND NOT internal
+        """,
+        [name, name],
+    )
+    return row[0] if row else None
+
+
+def list_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Tables and views of the current schema, sorted, without ingestion's staging tables."""
+    rows = con.execute(
+        """
+        SELECT table_name FROM duckdb_tables()
+         WHERE database_name = current_database() AND schema_name = current_schema()
+           AND NOT internal AND NOT starts_with(table_name, ?)
+        UNION ALL
+        SELECT view_name FROM duckdb_views()
+         WHERE database_name = current_database() AND schema_name = current_schema() AND NOT internal
+        ORDER BY 1
+        """,
+        [STAGING_PREFIX],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of each column, in order; a clear error if there is no such table."""
+    rows = con.execute(
+        """
+        SELECT column_name, data_type FROM information_schema.columns
+         WHERE table_catalog = current_database() AND table_schema = current_schema() AND lower(table_name) = lower(?)
+         ORDER BY ordinal_position
+        """,
+        [table],
+    ).fetchall()
+    if not rows:
+        known = ", ".join(list_tables(con)) or "none yet"
+        raise SourceError(f"There is no table '{table}'; loaded tables: {known}. Load the file first.")
+    return [(name, data_type) for name, data_type in rows]
+
+
+# ---------------------------------------------------------------------------- profiling
+
+
+def profile_table(con: duckdb.DuckDBPyConnection, table: str) -> TableProfile:
+    """Rows, and per column type, null share, distinct count and (dates, numbers) min/max — in one scan."""
+    columns = _columns(con, table)
+    estimate = _first_row(
+        con,
+        """
+        SELECT estimated_size FROM duckdb_tables()
+         WHERE database_name = current_database() AND schema_name = current_schema() AND lower(table_name) = lower(?)
+        """,
+        [table],
+    )
+    # Exact distinct counts cost a hash table per column; fine for small tables, too slow for 10M rows.
+    # Views have no size estimate, so they get the approximate (HyperLogLog) count.
+    exact = estimate is not None and estimate[0] <= _EXACT_DISTINCT_ROWS
+    parts = ["count(*)"]
+    for name, data_type in columns:
+        col = _ident(name)
+        parts.append(f"count({col})")
+        parts.append(f"count(DISTINCT {col})" if exact else f"approx_count_distinct({col})")
+        if _MINMAX_TYPE.match(data_type):
+            parts.append(f"CAST(min({col}) AS VARCHAR)")
+            parts.append(f"CAST(max({col}) AS VARCHAR)")
+    row = _first_row(con, f"SELECT {', '.join(parts)} FROM {_ident(table)}")
+    assert row is not None  # an aggregate without GROUP BY always returns one row
+    values = iter(row)
+    rows = int(next(values))
+    profiles = []
+    for name, data_type in columns:
+        non_null, distinct = next(values), next(values)
+        low, high = (next(values), next(values)) if _MINMAX_TYPE.match(data_type) else (None, None)
+        null_share = (rows - non_null) / rows if rows else 0.0
+        profiles.append(ColumnProfile(name, data_type, null_share, int(distinct), low, high))
+    return TableProfile(table, rows, profiles)
+
+
+# ---------------------------------------------------------------------------- ingestion
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    sheet: str | None = None,
+) -> TableProfile:
+    """Load one file into ``table`` (replacing it atomically) and return the table's profile.
+
+    CSV/TSV/TXT, Parquet and JSON are read by DuckDB itself; XLSX is streamed with openpyxl.
+    On any error a :class:`SourceError` says what is wrong and how to fix it, and existing
+    tables — including an earlier ``table`` — are left as they were.
+    """
+    _check_table_name(table)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        hint = (
+            " Open it in Excel and save it as .xlsx (or as CSV UTF-8)." if suffix in (".xls", ".xlsm", ".ods") else ""
+        )
+        raise SourceError(
+            f"{path.name}: '{suffix or 'no extension'}' files are not supported; "
+            f"use one of {', '.join(SUPPORTED_SUFFIXES)}.{hint}"
+        )
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "was not found"
+        raise SourceError(f"{path} {what}: check the path (it is read relative to the workspace folder).")
+    size = path.stat().st_size
+    if size == 0:
+        raise SourceError(f"{path.name} is empty (0 bytes): export the data again, with a header row and data rows.")
+    if size > max_bytes:
+        raise SourceError(
+            f"{path.name} is {_size_text(size)}, over the {_size_text(max_bytes)} limit: "
+            "load a smaller extract (fewer columns or a shorter period), or convert it to Parquet."
+        )
+    if sheet is not None and suffix != ".xlsx":
+        raise SourceError(
+            f"{path.name}: a sheet name only applies to .xlsx workbooks; leave it out for {suffix} files."
+        )
+
+    staging = STAGING_PREFIX + uuid.uuid4().hex[:12]
+    try:
+        if suffix == ".xlsx":
+            _stage_xlsx(con, path, staging, sheet, max_bytes)
+        elif suffix == ".parquet":
+            _stage_parquet(con, path, staging)
+        else:
+            _stage_text(con, path, staging, suffix, size)
+        row = _first_row(con, f"SELECT count(*) FROM {_ident(staging)}")
+        if row is None or row[0] == 0:
+            where = f" (sheet '{sheet}')" if sheet else ""
+            raise SourceError(
+                f"{path.name}{where} has no data rows (only a header, or nothing): export it again with the data."
+            )
+        _replace(con, staging, table)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_ident(staging)}")
+    return profile_table(con, table)
+
+
+def _replace(con: duckdb.DuckDBPyConnection, staging: str, table: str) -> None:
+    """Swap the staging table in under ``table``'s name, in one transaction."""
+    kind = _relation_kind(con, table)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if kind:
+            con.execute(f"DROP {kind} {_ident(table)}")
+        con.execute(f"ALTER TABLE {_ident(staging)} RENAME TO {_ident(table)}")
+        con.execute("COMMIT")
+    except duckdb.Error as err:
+        con.execute("ROLLBACK")
+        raise SourceError(f"Could not replace table '{table}': {_reason(str(err))}. It is unchanged.") from err
+
+
+def _create(con: duckdb.DuckDBPyConnection, staging: str, reader: str, path: Path, options: Mapping[str, Any]) -> None:
+    named = "".join(f", {key} = ?" for key in options)
+    con.execute(
+        f"CREATE TABLE {_ident(staging)} AS SELECT * FROM {reader}(?{named})",
+        [str(path), *options.values()],
+    )
+
+
+def _create_typed(
+    con: duckdb.DuckDBPyConnection, staging: str, reader: str, path: Path, options: Mapping[str, Any], size: int
+) -> None:
+    """Create the staging table; on a big file whose later rows break the sampled types, retry with a full scan."""
+    full = size <= _FULL_SNIFF_BYTES
+    try:
+        _create(con, staging, reader, path, {**options, "sample_size": -1 if full else 20480})
+    except duckdb.Error as err:
+        if full or not (isinstance(err, duckdb.ConversionException) or "transform error" in str(err)):
+            raise
+        _create(con, staging, reader, path, {**options, "sample_size": -1})
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, staging: str) -> None:
+    try:
+        _create(con, staging, "read_parquet", path, {})
+    except duckdb.Error as err:
+        raise SourceError(
+            f"{path.name} is not a valid Parquet file ({_reason(str(err), path)}); "
+            "it may be truncated or not Parquet at all: export it again."
+        ) from None
+
+
+def _stage_text(con: duckdb.DuckDBPyConnection, path: Path, staging: str, suffix: str, size: int) -> None:
+    """CSV/TSV/TXT and JSON: check the first bytes, then let DuckDB read the file."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+    is_json = suffix in (".json", ".ndjson", ".jsonl")
+    if head.startswith(b"\xfe\xff") or (is_json and head.startswith(b"\xff\xfe")):
+        raise SourceError(f"{path.name} is UTF-16 text: save it as UTF-8 (in Excel: 'CSV UTF-8') and upload it again.")
+    utf16 = head.startswith(b"\xff\xfe")  # little-endian UTF-16 with BOM: Excel's "Unicode text"; DuckDB reads it
+    if not utf16 and b"\x00" in head:
+        raise SourceError(
+            f"{path.name} contains binary data (NUL bytes), so it is not a {suffix} text file: "
+            "check that you picked the right file, or export it again as CSV UTF-8."
+        )
+    if not utf16 and size <= len(head) and not head.strip():
+        raise SourceError(f"{path.name} holds only blank lines: export the data again, with a header row.")
+    if is_json:
+        json_options = {"format": "newline_delimited"} if suffix != ".json" else {}
+        try:
+            _create_typed(con, staging, "read_json_auto", path, json_options, size)
+        except duckdb.Error as err:
+            raise _json_error(path, str(err)) from None
+        # A key that is null in every record gets DuckDB's type "NULL", which nothing downstream expects.
+        for name, data_type in _columns(con, staging):
+            if data_type == '"NULL"':
+                con.execute(f"ALTER TABLE {_ident(staging)} ALTER {_ident(name)} SET DATA TYPE VARCHAR")
+        return
+    encoding = "utf-16" if utf16 else "utf-8"
+    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    header = (text.splitlines() or [""])[0]
+    delim = "\t" if suffix == ".tsv" else _guess_delimiter(header)
+    # Header and delimiter are fixed, so DuckDB's sniffer cannot "explain away" ragged rows by
+    # choosing another delimiter or skipping leading lines (it does both on its own).
+    options: dict[str, Any] = {
+        "delim": delim,
+        "header": True,
+        "skip": 0,
+        "strict_mode": True,
+        "ignore_errors": False,
+        "null_padding": False,
+        "encoding": encoding,
+    }
+    # Semicolon-separated files often come from locales that write decimals as 1,5: if a field in
+    # the first lines is such a number, read numbers that way (DuckDB would otherwise keep them as text).
+    if delim == ";" and re.search(r'(?:^|;)"?-?\d+,\d+"?(?=;|$)', text, re.MULTILINE):
+        options["decimal_separator"] = ","
+    try:
+        _create_typed(con, staging, "read_csv", path, options, size)
+    except duckdb.Error as err:
+        raise _csv_error(con, path, str(err), header, delim, encoding) from None
+
+
+def _guess_delimiter(header: str) -> str:
+    """The most frequent of , ; TAB | in the header line (outside quotes); ',' when none occurs."""
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = {d: unquoted.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _csv_error(
+    con: duckdb.DuckDBPyConnection, path: Path, message: str, header: str, delim: str, encoding: str
+) -> SourceError:
+    known = _known_csv_problem(path, message, delim)
+    if known:
+        return known
+    if "sniffing" in message:
+        # The sniffer only says it failed; a plain read with fixed columns finds the offending line.
+        width = len(next(csv.reader([header], delimiter=delim)))
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+        try:
+            con.execute(
+                f"SELECT count(*) FROM read_csv(?, auto_detect = false, columns = {columns}, delim = ?, quote = '\"', "
+                "escape = '\"', header = true, skip = 0, strict_mode = true, encoding = ?)",
+                [str(path), delim, encoding],
+            )
+        except duckdb.Error as err:
+            known = _known_csv_problem(path, str(err), delim)
+            if known:
+                return known
+    shown = "TAB" if delim == "\t" else f"'{delim}'"
+    return SourceError(
+        f"{path.name} could not be read as a table of values separated by {shown} ({_reason(message, path)}): "
+        "check that it is a CSV export with one header row and the same number of fields on every line."
+    )
+
+
+def _known_csv_problem(path: Path, message: str, delim: str) -> SourceError | None:
+    line = _LINE.search(message)
+    at_line = f" on line {line.group(1)}" if line else ""
+    if "utf-8" in message.lower() and ("invalid unicode" in message.lower() or "not utf-8" in message.lower()):
+        return SourceError(
+            f"{path.name} is not UTF-8 text (first bad byte{at_line}): it was probably saved as Latin-1/Windows-1252. "
+            "Save it as 'CSV UTF-8' in Excel, or convert it, e.g. `iconv -f WINDOWS-1252 -t UTF-8`."
+        )
+    fields = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if fields:
+        expected, found = fields.groups()
+        shown = "TAB" if delim == "\t" else f"'{delim}'"
+        return SourceError(
+            f"{path.name}{at_line} has {found} fields but the header has {expected} (separated by {shown}): "
+            "fix that row (a missing or extra separator, or an unquoted separator inside a value); "
+            "no rows were loaded."
+        )
+    return None
+
+
+def _json_error(path: Path, message: str) -> SourceError:
+    if "invalid UTF-8" in message:
+        return SourceError(f"{path.name} is not UTF-8 text: save the JSON as UTF-8 and upload it again.")
+    detail = re.search(r"at byte (\d+) in (record/value|line) (\d+): (.*)$", _reason(message))
+    # DuckDB 2.0 numbers the line (NDJSON) or record (array element) one past the bad one: a bad
+    # line 2 is "line 3". Its byte is the character within that line or record. Tests pin this down.
+    where = "line" if detail and detail[2] == "line" else "record"
+    reason = f"{where} {int(detail[3]) - 1}, character {detail[1]}: {detail[4]}" if detail else _reason(message, path)
+    expected = "one JSON object per line" if path.suffix.lower() != ".json" else "a JSON array of objects"
+    return SourceError(f"{path.name} is not valid JSON ({reason}): fix the file so it holds {expected}.")
+
+
+# ---------------------------------------------------------------------------- Excel
+
+
+def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, staging: str, sheet: str | None, max_bytes: int) -> None:
+    """Stream one sheet row by row into a temporary CSV, then let DuckDB read that with type detection."""
+    from openpyxl import load_workbook  # imported here: openpyxl is slow to import and only Excel needs it
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises many kinds (BadZipFile, KeyError …) for a broken file
+        raise SourceError(
+            f"{path.name} is not a readable .xlsx workbook ({type(err).__name__}: {err}); "
+            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'."
+        ) from None
+    try:
+        names = [ws.title for ws in workbook.worksheets]
+        if not names:
+            raise SourceError(f"{path.name} has no worksheets: add a sheet with a header row and data.")
+        if sheet is not None and sheet not in names:
+            raise SourceError(
+                f"{path.name} has no sheet named '{sheet}'; its sheets are: {', '.join(repr(n) for n in names)}."
+            )
+        worksheet = workbook.worksheets[names.index(sheet) if sheet is not None else 0]
+        # Some writers record a wrong used range; without this, read-only mode would cut rows off.
+        worksheet.reset_dimensions()
+        with tempfile.TemporaryDirectory(prefix="kpiw-xlsx-") as tmp:
+            csv_path = Path(tmp) / "sheet.csv"
+            with csv_path.open("w", newline="", encoding="utf-8") as out:
+                date_columns = _write_sheet_csv(
+                    worksheet.iter_rows(min_row=1, values_only=True),
+                    out,
+                    f"{path.name} (sheet '{worksheet.title}')",
+                    max_bytes,
+                )
+            if date_columns is None:
+                raise SourceError(
+                    f"{path.name}: sheet '{worksheet.title}' is empty: put a header row and data on it, "
+                    f"or pick another sheet ({', '.join(repr(n) for n in names)})."
+                )
+            options = {"delim": ",", "quote": '"', "escape": '"', "header": True, "skip": 0, "strict_mode": True}
+            try:
+                _create_typed(con, staging, "read_csv", csv_path, options, csv_path.stat().st_size)
+            except duckdb.Error as err:
+                raise SourceError(f"{path.name}: the sheet could not be loaded ({_reason(str(err))}).") from None
+    finally:
+        workbook.close()
+    # Excel stores dates as date-times; a column whose times are all midnight is a DATE column.
+    for index, (name, data_type) in enumerate(_columns(con, staging)):
+        if index in date_columns and data_type == "TIMESTAMP":
+            con.execute(f"ALTER TABLE {_ident(staging)} ALTER {_ident(name)} SET DATA TYPE DATE")
+
+
+def _write_sheet_csv(rows: Iterable[tuple[Any, ...]], out: Any, where: str, max_bytes: int) -> set[int] | None:
+    """Write header + data rows as CSV; return indexes of date-only columns, or None for an empty sheet."""
+    writer = csv.writer(out)
+    width = 0
+    datetimes: set[int] = set()
+    timed: set[int] = set()
+    for number, row in enumerate(rows, start=1):
+        if all(cell is None or cell == "" for cell in row):
+            continue  # blank rows carry no data (Excel keeps formatted empty rows around)
+        if not width:
+            header = list(row)
+            while header and header[-1] in (None, ""):
+                header.pop()
+            width = len(header)
+            writer.writerow(["" if cell is None else str(cell).strip() for cell in header])
+            continue
+        extra = next((i for i in range(width, len(row)) if row[i] not in (None, "")), None)
+        if extra is not None:
+            raise SourceError(
+                f"{where}: row {number} has a value in column {_excel_column(extra)}, which has no header: "
+                "add a header for that column or delete the stray value."
+            )
+        values = []
+        for index in range(width):
+            cell = row[index] if index < len(row) else None
+            if isinstance(cell, dt.datetime):
+                datetimes.add(index)
+                if cell.time() != dt.time(0):
+                    timed.add(index)
+            values.append(_cell_text(cell))
+        writer.writerow(values)
+        if number % _XLSX_CHECK_EVERY == 0 and out.tell() > max_bytes:
+            raise SourceError(
+                f"{where} unpacks to more than the {_size_text(max_bytes)} limit: load a smaller extract."
+            )
+    return datetimes - timed if width else None
+
+
+def _cell_text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, bool):  # before int: bool is an int subclass
+        return "true" if cell else "false"
+    if isinstance(cell, dt.datetime):
+        return cell.isoformat(sep=" ")
+    if isinstance(cell, dt.date | dt.time):
+        return cell.isoformat()
+    if isinstance(cell, float):
+        return repr(cell)
+    return str(cell)
+
+
+def _excel_column(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+# ---------------------------------------------------------------------------- type fixes
+
+
+def set_column_type(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, new_type: str, *, date_format: str | None = None
+) -> TableProfile:
+    """Change one column's type after checking every value converts; return the new profile.
+
+    ``date_format`` (strptime codes, e.g. ``'%d/%m/%Y'``) reads text as DATE/TIMESTAMP. If any
+    non-NULL value would not convert, nothing changes and the error quotes examples.
+    """
+    wanted = new_type.strip().upper()
+    if wanted not in COLUMN_TYPES:
+        raise SourceError(f"'{new_type}' is not a type you can pick; use one of {', '.join(COLUMN_TYPES)}.")
+    if date_format is not None and wanted not in ("DATE", "TIMESTAMP"):
+        raise SourceError(f"A date format only applies to DATE or TIMESTAMP, not {wanted}: leave it out.")
+    kind = _relation_kind(con, table)
+    if kind == "VIEW":
+        raise SourceError(f"'{table}' is a view defined by SQL: change the type in its SQL with CAST(… AS {wanted}).")
+    columns = _columns(con, table)
+    name = next((n for n, _ in columns if n.lower() == column.lower()), None)
+    if name is None:
+        close = difflib.get_close_matches(column, [n for n, _ in columns], n=1)
+        hint = f" — did you mean '{close[0]}'?" if close else f"; its columns are: {', '.join(n for n, _ in columns)}"
+        raise SourceError(f"Table '{table}' has no column '{column}'{hint}")
+    col, tbl = _ident(name), _ident(table)
+    if date_format is not None:
+        parsed = f"strptime(CAST({col} AS VARCHAR), {_literal(date_format)})"
+        strict = f"CAST({parsed} AS DATE)" if wanted == "DATE" else parsed
+        tried = f"CAST(try_{parsed} AS DATE)" if wanted == "DATE" else f"try_{parsed}"
+    else:
+        strict, tried = f"CAST({col} AS {wanted})", f"TRY_CAST({col} AS {wanted})"
+    bad = f"{col} IS NOT NULL AND ({tried} IS NULL"
+    # DuckDB rounds 19.99 to 20 when casting to BIGINT; losing decimals counts as a failed conversion.
+    bad += f" OR TRY_CAST({col} AS DOUBLE) <> {tried})" if wanted == "BIGINT" else ")"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        try:
+            counts = _first_row(con, f"SELECT count(*) FILTER (WHERE {bad}), count({col}) FROM {tbl}")
+        except duckdb.Error as err:
+            problem = (
+                f"'{date_format}' is not a usable date format; use strptime codes such as %d/%m/%Y or %Y-%m-%d %H:%M"
+                if date_format
+                else f"{table}.{name} cannot be converted to {wanted}"
+            )
+            raise SourceError(f"{problem} ({_reason(str(err))}). Nothing was changed.") from None
+        assert counts is not None  # an aggregate without GROUP BY always returns one row
+        failed, total = counts
+        if failed:
+            examples = [
+                row[0]
+                for row in con.execute(
+                    f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM {tbl} WHERE {bad} ORDER BY 1 LIMIT 3"
+                ).fetchall()
+            ]
+            fmt = f" with format '{date_format}'" if date_format else ""
+            raise SourceError(
+                f"{failed} of {total} values in {table}.{name} cannot be read as {wanted}{fmt}, e.g. "
+                f"{', '.join(repr(e) for e in examples)}. {_conversion_hint(con, tbl, col, wanted, date_format)} "
+                "Nothing was changed."
+            )
+        con.execute(f"ALTER TABLE {tbl} ALTER {col} SET DATA TYPE {wanted} USING {strict}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return profile_table(con, table)
+
+
+def _conversion_hint(con: duckdb.DuckDBPyConnection, tbl: str, col: str, wanted: str, date_format: str | None) -> str:
+    """Suggest a date format under which every value reads, checked in one scan; else say what to fix."""
+    if wanted in ("DATE", "TIMESTAMP"):
+        checks = ", ".join(f"count(*) FILTER (WHERE try_strptime(v, {_literal(f)}) IS NULL)" for f in _COMMON_FORMATS)
+        row = _first_row(
+            con, f"SELECT {checks} FROM (SELECT CAST({col} AS VARCHAR) AS v FROM {tbl} WHERE {col} IS NOT NULL)"
+        )
+        fitting = [f for f, misses in zip(_COMMON_FORMATS, row or (), strict=True) if misses == 0 and f != date_format]
+        if fitting:
+            also = f" (they also read as '{fitting[1]}': check which is meant)" if len(fitting) > 1 else ""
+            return f"They all read with date_format='{fitting[0]}'{also}."
+        return "Fix or clear these values, or give the date_format they are written in (e.g. '%d/%m/%Y')."
+    return "Fix or clear these values, or keep the column as VARCHAR."
+
+
+# ---------------------------------------------------------------------------- workspace sources
+
+
+def resolve_source_path(base_dir: Path, relative: str, *, confine: bool = True) -> Path:
+    """The file a source's ``path`` names, resolved against ``base_dir``.
+
+    With ``confine`` (the app), absolute paths, ``..`` escapes and symlinks leading out of
+    ``base_dir`` are refused; without it (the local CLI) any path is allowed.
+    """
+    if not relative.strip() or "\x00" in relative:
+        raise SourceError(f"'{relative}' is not a file path: give the data file's path, e.g. data/orders.csv.")
+    base = Path(base_dir).resolve()
+    given = Path(relative)
+    if not confine:
+        return (base / given.expanduser()).resolve()
+    outside = (
+        f"is outside the workspace folder; put the file inside {base} and give its path relative to it "
+        "(e.g. data/orders.csv), or use the CLI's --data"
+    )
+    if given.is_absolute():
+        raise SourceError(f"'{relative}' is an absolute path and {outside}.")
+    if not Path(os.path.normpath(base / given)).is_relative_to(base):
+        raise SourceError(f"'{relative}' climbs out with '..' and {outside}.")
+    resolved = (base / given).resolve()
+    if not resolved.is_relative_to(base):
+        raise SourceError(f"'{relative}' is a link to {resolved}, which {outside}.")
+    return resolved
+
+
+def load_workspace_sources(
+    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
+    base_dir: Path,
+    overrides: Mapping[str, Path] | None = None,
+    *,
+    confine: bool = True,
+) -> dict[str, TableProfile]:
+    """Load every file source as a table and create every SQL source as a view; return their profiles.
+
+    ``overrides`` maps a source name to a file to load instead (the CLI's ``--data`` or an
+    upload); it is the caller's path, so it is not confined. Sources naming only a ``system``
+    have no data yet and are skipped.
+    """
+    overrides = dict(overrides or {})
+    known = [s.name for s in workspace.sources]
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise SourceError(
+            f"No source named {', '.join(repr(u) for u in unknown)} in the workspace; "
+            f"its sources are: {', '.join(known) or 'none'}."
+        )
+    profiles: dict[str, TableProfile] = {}
+    views: dict[str, str] = {}
+    for source in workspace.sources:
+        if source.name in overrides:
+            path = Path(overrides[source.name])
+        elif source.path:
+            try:
+                path = resolve_source_path(base_dir, source.path, confine=confine)
+            except SourceError as err:
+                raise SourceError(f"Source '{source.name}': {err}") from err
+        else:
+            if source.sql:
+                views[source.name] = source.sql
+            continue
+        try:
+            profiles[source.name] = ingest_file(con, path, source.name)
+        except SourceError as err:
+            raise SourceError(f"Source '{source.name}': {err}") from err
+    available = set(profiles)
+    for name in _view_order(views):
+        try:
+            sql = formula.validate_view(views[name], available)
+            con.execute(f"CREATE OR REPLACE VIEW {_ident(name)} AS {sql}")
+        except KpiWizardError as err:
+            raise SourceError(f"Source '{name}' (a SQL view): {err}") from err
+        except duckdb.Error as err:
+            raise SourceError(f"Source '{name}' (a SQL view) does not run: {_reason(str(err))}") from err
+        available.add(name)
+        profiles[name] = profile_table(con, name)
+    return profiles
+
+
+def _view_order(views: Mapping[str, str]) -> list[str]:
+    """View names ordered so that a view comes after the views it selects from."""
+    graph: dict[str, set[str]] = {}
+    for name, sql in views.items():
+        try:
+            tree = sqlglot.parse_one(sql, read="duckdb")
+        except SqlglotError:
+            graph[name] = set()  # validate_view reports the syntax error with its position
+            continue
+        ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+        used = {t.name.lower() for t in tree.find_all(exp.Table)} - ctes
+        graph[name] = {v for v in views if v.lower() in used and v != name}
+    try:
+        return list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as err:
+        cycle = " -> ".join(err.args[1])
+        raise SourceError(f"SQL sources select from each other in a circle ({cycle}): break the loop.") from None

@@ -1,0 +1,99 @@
+"""Reading a KPI value against its target and thresholds: status colour and display text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from kpi_model.models import Direction, Kpi, UnitOfMeasure
+
+
+class Status(StrEnum):
+    """Traffic-light status of a value."""
+
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+    UNKNOWN = "unknown"
+
+
+def status(kpi: Kpi, value: float | None) -> Status:
+    """Red below critical, amber below warning, else green (mirrored for ``down``; a band for ``range``).
+
+    Without thresholds the target decides: on or past it is green, short of it amber.
+    """
+    if value is None:
+        return Status.UNKNOWN
+    direction = kpi.direction or Direction.UP
+    target = kpi.target
+    if direction == Direction.RANGE:
+        if target is None or target.low is None or target.high is None:
+            return Status.UNKNOWN
+        return Status.GREEN if target.low <= value <= target.high else Status.RED
+    sign = 1 if direction == Direction.UP else -1
+    thresholds = kpi.thresholds
+    if thresholds and (thresholds.critical is not None or thresholds.warning is not None):
+        if thresholds.critical is not None and sign * value < sign * thresholds.critical:
+            return Status.RED
+        if thresholds.warning is not None and sign * value < sign * thresholds.warning:
+            return Status.AMBER
+        return Status.GREEN
+    if target is not None and target.value is not None:
+        return Status.GREEN if sign * value >= sign * target.value else Status.AMBER
+    return Status.UNKNOWN
+
+
+def format_value(value: float | None, unit: UnitOfMeasure | None) -> str:
+    """A value as people read it: percents as %, counts without decimals, money with separators."""
+    if value is None:
+        return "—"
+    if unit == UnitOfMeasure.PERCENT:
+        return f"{value:.1%}"
+    if unit == UnitOfMeasure.COUNT:
+        return f"{value:,.0f}"
+    if unit == UnitOfMeasure.CURRENCY:
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def gap_to_target(kpi: Kpi, value: float | None) -> str | None:
+    """``'12% below target'`` style text, or None without a target."""
+    target = kpi.target.value if kpi.target else None
+    if value is None or target is None:
+        return None
+    if target == 0:
+        return "at target" if value == 0 else f"{format_value(value - target, kpi.unit_of_measure)} from target"
+    change = (value - target) / abs(target)
+    if abs(change) < 0.005:
+        return "at target"
+    return f"{abs(change):.0%} {'above' if change > 0 else 'below'} target"
+
+
+def bands(kpi: Kpi, low: float, high: float) -> list[tuple[float, float, Status]]:
+    """Red/amber/green bands between ``low`` and ``high`` (the chart's value range), by :func:`status`'s rules."""
+    direction = kpi.direction or Direction.UP
+    target = kpi.target
+    if direction == Direction.RANGE:
+        if target is None or target.low is None or target.high is None:
+            return []
+        cuts = [(low, target.low, Status.RED), (target.low, target.high, Status.GREEN), (target.high, high, Status.RED)]
+    else:
+        thresholds = kpi.thresholds
+        warning = thresholds.warning if thresholds else None
+        critical = thresholds.critical if thresholds else None
+        if warning is None and critical is None:
+            if target is None or target.value is None:
+                return []
+            warning = target.value
+        edges = [e for e in (critical, warning) if e is not None]
+        if direction == Direction.UP:
+            levels = [Status.RED, Status.AMBER, Status.GREEN] if critical is not None else [Status.AMBER, Status.GREEN]
+            points = [low, *edges, high]
+        else:
+            levels = [Status.GREEN, Status.AMBER, Status.RED] if critical is not None else [Status.GREEN, Status.AMBER]
+            points = [low, *sorted(edges), high]
+        if critical is not None and warning is None:
+            levels = [Status.RED, Status.GREEN] if direction == Direction.UP else [Status.GREEN, Status.RED]
+        cuts = list(zip(points[:-1], points[1:], levels, strict=True))
+    return [(max(a, low), min(b, high), level) for a, b, level in cuts if min(b, high) > max(a, low)]

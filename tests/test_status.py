@@ -1,0 +1,67 @@
+"""Traffic lights and value formatting."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpi_model.models import Kpi
+from kpi_model.status import Status, format_value, gap_to_target, status
+
+
+def kpi(**fields) -> Kpi:
+    return Kpi(id="k", name="K", **fields)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.31, Status.GREEN), (0.27, Status.GREEN), (0.26, Status.AMBER), (0.24, Status.AMBER), (0.2, Status.RED)],
+)
+def test_up_thresholds(value, expected):
+    assert status(kpi(direction="up", thresholds={"warning": 0.27, "critical": 0.24}), value) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(3.0, Status.GREEN), (4.5, Status.AMBER), (7.0, Status.RED)])
+def test_down_thresholds_are_mirrored(value, expected):
+    assert status(kpi(direction="down", thresholds={"warning": 4, "critical": 6}), value) == expected
+
+
+def test_range_and_target_only_and_unknown():
+    ranged = kpi(direction="range", target={"low": 1, "high": 3})
+    assert status(ranged, 2) == Status.GREEN and status(ranged, 4) == Status.RED
+    target_only = kpi(direction="up", target={"value": 10})
+    assert status(target_only, 12) == Status.GREEN and status(target_only, 8) == Status.AMBER
+    assert status(kpi(), 5) == Status.UNKNOWN and status(target_only, None) == Status.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [(0.1234, "percent", "12.3%"), (12345.6, "count", "12,346"), (1234567.8, "currency", "1,234,568"),
+     (12.5, "currency", "12.50"), (None, "count", "—"), (4.25, "score", "4.25"), (0.01234, "ratio", "0.0123")],
+)  # fmt: skip
+def test_format_value(value, unit, text):
+    assert format_value(value, unit) == text
+
+
+def test_gap_to_target():
+    assert gap_to_target(kpi(target={"value": 100}), 88) == "12% below target"
+    assert gap_to_target(kpi(target={"value": 100}), 110) == "10% above target"
+    assert gap_to_target(kpi(target={"value": 100}), 100.2) == "at target"
+    assert gap_to_target(kpi(), 5) is None
+
+
+def test_bands_follow_the_status_rules():
+    from kpi_model.status import bands
+
+    up = kpi(direction="up", thresholds={"warning": 0.27, "critical": 0.24})
+    assert bands(up, 0.0, 0.5) == [(0.0, 0.24, Status.RED), (0.24, 0.27, Status.AMBER), (0.27, 0.5, Status.GREEN)]
+    down = kpi(direction="down", thresholds={"warning": 4, "critical": 6})
+    assert bands(down, 0, 10) == [(0, 4, Status.GREEN), (4, 6, Status.AMBER), (6, 10, Status.RED)]
+    ranged = kpi(direction="range", target={"low": 1, "high": 3})
+    assert [b[2] for b in bands(ranged, 0, 5)] == [Status.RED, Status.GREEN, Status.RED]
+    assert bands(kpi(direction="up", target={"value": 10}), 0, 20) == [(0, 10, Status.AMBER), (10, 20, Status.GREEN)]
+    assert bands(kpi(), 0, 1) == []
+    clipped = bands(up, 0.25, 0.5)
+    assert clipped[0] == (0.25, 0.27, Status.AMBER), "bands outside the visible range are dropped or clipped"
+    for value in (0.1, 0.25, 0.3):
+        (level,) = [b[2] for b in bands(up, 0.0, 0.5) if b[0] <= value < b[1]]
+        assert level == status(up, value), "a band's colour is the status of the values inside it"

@@ -1,0 +1,91 @@
+"""Altair charts of KPI series: the values, with baseline, target line and red/amber/green bands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from kpi_model.engine import Series
+from kpi_model.models import Kpi, UnitOfMeasure
+from kpi_model.status import Status, bands
+
+STATUS_COLOURS = {Status.GREEN: "#2e7d32", Status.AMBER: "#f9a825", Status.RED: "#c62828", Status.UNKNOWN: "#9e9e9e"}
+_AXIS_FORMAT = {UnitOfMeasure.PERCENT: ".0%", UnitOfMeasure.COUNT: ",.0f", UnitOfMeasure.CURRENCY: ",.0f"}
+
+
+def series_frame(series: Series) -> pd.DataFrame:
+    """The series as a DataFrame with a datetime ``period`` (what Altair and tables want)."""
+    frame = pd.DataFrame(series.as_records())
+    if frame.empty:
+        return pd.DataFrame(columns=["period", "value", "rows"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    return frame
+
+
+def _reference_values(kpi: Kpi) -> list[float]:
+    values: list[float] = []
+    if kpi.target:
+        values += [v for v in (kpi.target.value, kpi.target.low, kpi.target.high) if v is not None]
+    if kpi.thresholds:
+        values += [v for v in (kpi.thresholds.warning, kpi.thresholds.critical) if v is not None]
+    if kpi.baseline:
+        values.append(kpi.baseline.value)
+    return values
+
+
+def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
+    """Line (or one line per dimension) over time, with bands, target and baseline rules."""
+    frame = series_frame(series)
+    values = [v for v in frame["value"].dropna().tolist()] + _reference_values(kpi)
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    margin = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
+    low, high = low - margin, high + margin
+    y_axis = alt.Axis(format=_AXIS_FORMAT.get(kpi.unit_of_measure, ",.3~g"), title=kpi.name)
+    y_scale = alt.Scale(domain=[low, high], nice=False, zero=False)
+    line_encoding: dict[str, Any] = {
+        "x": alt.X("period:T", title=None),
+        "y": alt.Y("value:Q", axis=y_axis, scale=y_scale),
+        "tooltip": [alt.Tooltip("period:T", title="Period"), alt.Tooltip("value:Q", format=",.4~g"),
+                    alt.Tooltip("rows:Q", title="Rows")],  # fmt: skip
+    }
+    if "dimension" in frame.columns:
+        line_encoding["color"] = alt.Color("dimension:N", title=series.request.by)
+        line_encoding["tooltip"].append(alt.Tooltip("dimension:N", title=series.request.by))
+    layers: list[alt.Chart] = []
+    band_rows = [{"from": a, "to": b, "status": s.value} for a, b, s in bands(kpi, low, high)]
+    if band_rows:
+        layers.append(
+            alt.Chart(pd.DataFrame(band_rows))
+            .mark_rect(opacity=0.12)
+            .encode(
+                y=alt.Y("from:Q", scale=y_scale, axis=y_axis),
+                y2="to:Q",
+                color=alt.Color("status:N", legend=None, scale=alt.Scale(
+                    domain=[s.value for s in STATUS_COLOURS], range=list(STATUS_COLOURS.values()))),
+            )  # fmt: skip
+        )
+    layers.append(alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(**line_encoding))
+    rules = []
+    if kpi.target and kpi.target.value is not None:
+        due = f" by {kpi.target.due:%Y-%m-%d}" if kpi.target.due else ""
+        rules.append({"y": kpi.target.value, "label": f"Target{due}", "dash": "target"})
+    if kpi.baseline:
+        rules.append({"y": kpi.baseline.value, "label": f"Baseline {kpi.baseline.period or ''}".strip(), "dash": "baseline"})
+    if rules:
+        rule_frame = pd.DataFrame(rules)
+        rule_base = alt.Chart(rule_frame).encode(y=alt.Y("y:Q", scale=y_scale, axis=y_axis))
+        layers.append(
+            rule_base.mark_rule(strokeWidth=1.5).encode(
+                strokeDash=alt.StrokeDash("dash:N", legend=None, scale=alt.Scale(
+                    domain=["target", "baseline"], range=[[6, 4], [2, 2]])),
+                color=alt.value("#37474f"),
+            )  # fmt: skip
+        )
+        layers.append(
+            rule_base.mark_text(align="left", dx=4, dy=-6, color="#37474f").encode(
+                text="label:N", x=alt.value(0)
+            )
+        )
+    return alt.layer(*layers).properties(height=height).resolve_scale(color="independent")

@@ -1,0 +1,53 @@
+"""Dashboard tiles: one per KPI, with latest value, target gap, status and trend."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kpi_model.engine import Engine, Series
+from kpi_model.errors import KpiWizardError
+from kpi_model.formula import SeriesRequest
+from kpi_model.models import Kpi, Workspace
+from kpi_model.status import Status, format_value, gap_to_target, status
+from ui.feedback import md_escape
+from ui.preview_views import GRAIN_OF_CADENCE
+
+_BADGE = {Status.GREEN: "green", Status.AMBER: "orange", Status.RED: "red", Status.UNKNOWN: "gray"}
+_LABEL = {Status.GREEN: "on track", Status.AMBER: "warning", Status.RED: "critical", Status.UNKNOWN: "no thresholds"}
+
+
+def compute_unit(engine: Engine, workspace: Workspace, kpis: list[Kpi]) -> dict[str, Series | KpiWizardError]:
+    """Each KPI at its own review cadence (monthly when none is set)."""
+    results: dict[str, Series | KpiWizardError] = {}
+    for kpi in kpis:
+        grain = GRAIN_OF_CADENCE.get(kpi.cadence, "month") if kpi.cadence else "month"
+        try:
+            results[kpi.id] = engine.compute(workspace, kpi.id, SeriesRequest(grain=grain))
+        except KpiWizardError as error:
+            results[kpi.id] = error
+    return results
+
+
+def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
+    """One KPI: value of the latest period, its distance to target, status badge and sparkline."""
+    with st.container(border=True, height="stretch"):
+        if not isinstance(result, Series) or not [p for p in result.points if p.value is not None]:
+            st.markdown(f"**{md_escape(kpi.name)}**")
+            reason = str(result) if isinstance(result, KpiWizardError) else "no formula or data yet"
+            st.caption(f":material/block: Not computed: {md_escape(reason)}")
+            return
+        points = [p for p in result.points if p.value is not None]
+        latest = points[-1]
+        level = status(kpi, latest.value)
+        st.metric(
+            kpi.name,
+            format_value(latest.value, kpi.unit_of_measure),
+            delta=gap_to_target(kpi, latest.value),
+            delta_color="off",
+            delta_arrow="off",
+            chart_data=[p.value for p in points[-24:]],
+            chart_type="line",
+            help=kpi.description,
+        )
+        st.markdown(f":{_BADGE[level]}-badge[{_LABEL[level]}] · {latest.period:%Y-%m-%d} · owner: "
+                    f"{md_escape(kpi.owner) if kpi.owner else 'nobody'}")  # fmt: skip

@@ -1,0 +1,132 @@
+"""The Data page's sections: upload, the loaded tables, type fixes and SQL view sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from kpi_model import editing, sources
+from kpi_model.datastore import DataStore
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Source, Workspace
+from kpi_model.sources import TableProfile
+from ui import state
+from ui.feedback import md_escape, plural, show_error
+
+_NEW_TABLE = "A new source named after the file"
+
+
+def open_data() -> DataStore | None:
+    """The open workspace's data, loaded on first use; a loading problem is shown, not raised."""
+    try:
+        return state.ensure_data_loaded()
+    except KpiWizardError as error:
+        show_error(error, headline="The workspace's data files could not be loaded.")
+        return None
+
+
+def missing_sources(workspace: Workspace, tables: dict[str, TableProfile]) -> list[Source]:
+    """Sources the KPIs name that have no table loaded yet."""
+    return [s for s in workspace.sources if s.name not in tables]
+
+
+def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, TableProfile]) -> None:
+    """Upload a file as a new source or as the data of a declared one."""
+    upload = st.file_uploader("CSV, TSV, Parquet, JSON/NDJSON or Excel (.xlsx)", key="data_upload",
+                              type=[s.lstrip(".") for s in sources.SUPPORTED_SUFFIXES])  # fmt: skip
+    targets = [_NEW_TABLE, *[s.name for s in workspace.sources]]
+    left, right = st.columns([2, 1])
+    target = left.selectbox("Load it as", targets, key="data_upload_target",
+                            help="Pick a declared source to give it data, or load the file as a new source.")  # fmt: skip
+    sheet = right.text_input("Sheet (Excel only)", key="data_upload_sheet", placeholder="first sheet")
+    if upload is None or not st.button("Load file", key="data_upload_button", type="primary"):
+        return
+    if state.workspace_id() is None:
+        state.commit(workspace)  # an opened sample gets its own folder before its data changes
+        data = state.datastore() or data
+    table = None if target == _NEW_TABLE else target
+    try:
+        with st.status(f"Loading {upload.name}…", expanded=False) as progress:
+            profile = data.upload(upload.name, upload, table=table, sheet=sheet.strip() or None)
+            progress.update(label=f"Loaded {profile.rows:,} rows into '{profile.name}'", state="complete")
+        if workspace.source(profile.name) is None:
+            source = Source(name=profile.name, path=f"files/{profile.name}{Path(upload.name).suffix.lower()}")
+            state.commit(editing.upsert_source(workspace, source))
+    except KpiWizardError as error:
+        show_error(error, headline=f"{upload.name} was not loaded; your data is unchanged.")
+        return
+    state.flash("success", f"Loaded {profile.rows:,} rows from {upload.name} as '{profile.name}'.")
+    st.rerun()
+
+
+def profile_frame(profile: TableProfile) -> pd.DataFrame:
+    """One row per column: type, null share, distinct values, range."""
+    return pd.DataFrame(
+        [{"Column": c.name, "Type": c.type, "Empty": c.null_share, "Distinct": c.distinct, "Min": c.min, "Max": c.max}
+         for c in profile.columns]  # fmt: skip
+    )
+
+
+def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
+    """Each loaded table: its schema profile and first rows."""
+    for name, profile in tables.items():
+        label = f"{md_escape(name)} — {profile.rows:,} rows, {plural(len(profile.columns), 'column')}"
+        with st.expander(label):
+            st.dataframe(profile_frame(profile), hide_index=True, width="stretch", key=f"profile_{name}",
+                         column_config={"Empty": st.column_config.ProgressColumn("Empty", format="percent",
+                                                                                 min_value=0, max_value=1)})  # fmt: skip
+            columns, rows = data.engine().preview_table(name, limit=10)
+            st.caption("First rows")
+            st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, key=f"preview_{name}")
+
+
+def type_fix_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
+    """Change a column's type, e.g. text that holds dates."""
+    names = [n for n in tables if n in _base_tables(data)]
+    if not names:
+        return
+    left, middle, right, last = st.columns(4)
+    table = left.selectbox("Table", names, key="fix_table")
+    column = middle.selectbox("Column", tables[table].column_names, key="fix_column")
+    new_type = right.selectbox("New type", sources.COLUMN_TYPES, key="fix_type")
+    date_format = last.text_input("Date format (for text dates)", key="fix_format", placeholder="%d/%m/%Y")
+    if st.button("Change type", key="fix_button"):
+        try:
+            with st.spinner(f"Converting {column}…"):
+                data.set_column_type(table, column, new_type, date_format=date_format.strip() or None)
+        except KpiWizardError as error:
+            show_error(error, headline="The type was not changed.")
+            return
+        state.flash("success", f"'{column}' in '{table}' is now {new_type}.")
+        st.rerun()
+
+
+def _base_tables(data: DataStore) -> set[str]:
+    views = {name for name, _ in data.engine().query(
+        "SELECT view_name, 1 FROM duckdb_views() WHERE NOT internal")[1]}  # fmt: skip
+    return set(data.engine().columns()) - views
+
+
+def view_section(workspace: Workspace, data: DataStore) -> None:
+    """Define a SQL view (joins, unions, filters) over loaded tables as a new source."""
+    with st.form("view_form"):
+        name = st.text_input("Source name", key="view_name", placeholder="e.g. won_deals")
+        sql = st.text_area("SELECT …", key="view_sql", height=120,
+                           placeholder="SELECT l.*, d.deal_value FROM leads l LEFT JOIN deals d USING (lead_id)")
+        if not st.form_submit_button("Create view source"):
+            return
+    if state.workspace_id() is None:
+        state.commit(workspace)
+        data = state.datastore() or data
+    try:
+        profile = data.create_view(name.strip(), sql)
+        existing = workspace.source(profile.name)
+        updated = Source(name=profile.name, sql=sql.strip(), system=existing.system if existing else None)
+        state.commit(editing.upsert_source(workspace, updated, old_name=profile.name if existing else None))
+    except KpiWizardError as error:
+        show_error(error, headline="The view was not created.")
+        return
+    state.flash("success", f"Created the view source '{profile.name}' ({profile.rows:,} rows).")
+    st.rerun()

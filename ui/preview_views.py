@@ -1,0 +1,102 @@
+"""Pieces of the Preview page: the controls, the live formula check and the results."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from kpi_model.engine import Engine, Series
+from kpi_model.errors import KpiWizardError
+from kpi_model.formula import DIALECTS, GRAINS, SeriesRequest, check_aggregate, check_derived, check_filter, compile_sql
+from kpi_model.models import Cadence, Kpi, Workspace
+from kpi_model.status import format_value, gap_to_target, status
+from ui.charts import STATUS_COLOURS, kpi_chart, series_frame
+from ui.feedback import show_error
+
+GRAIN_OF_CADENCE = {Cadence.DAILY: "day", Cadence.WEEKLY: "week", Cadence.MONTHLY: "month",
+                    Cadence.QUARTERLY: "quarter", Cadence.YEARLY: "year"}  # fmt: skip
+_NO_BREAKDOWN = "—"
+
+
+def request_controls(kpi: Kpi, columns: list[str]) -> SeriesRequest | None:
+    """Grain, breakdown and date range; None (with the problem shown) when they do not fit together."""
+    grain_col, by_col, from_col, to_col = st.columns(4)
+    default = GRAIN_OF_CADENCE.get(kpi.cadence, "month") if kpi.cadence else "month"
+    grain = grain_col.selectbox("Per", GRAINS, index=GRAINS.index(default), key=f"preview_grain_{kpi.id}")
+    by = by_col.selectbox("Break down by", [_NO_BREAKDOWN, *columns], key=f"preview_by_{kpi.id}",
+                          disabled=not columns, help="One line per value of this column.")  # fmt: skip
+    start = from_col.date_input("From", value=None, key=f"preview_from_{kpi.id}")
+    end = to_col.date_input("To", value=None, key=f"preview_to_{kpi.id}")
+    try:
+        return SeriesRequest(grain=grain, by=None if by == _NO_BREAKDOWN else by,
+                             start=start if isinstance(start, dt.date) else None,
+                             end=end if isinstance(end, dt.date) else None)  # fmt: skip
+    except KpiWizardError as error:
+        show_error(error)
+        return None
+
+
+def formula_editor(kpi: Kpi, workspace: Workspace, columns: list[str] | None, derived: bool) -> tuple[Kpi, bool]:
+    """Formula and filter inputs, checked as you type; returns the KPI with the edited text and whether it checks."""
+    expression = st.text_area("Formula", value=kpi.expression or "", key=f"preview_formula_{kpi.id}", height=80)
+    row_filter = "" if derived else st.text_input("Row filter", value=kpi.filter or "", key=f"preview_filter_{kpi.id}")
+    edited = kpi.model_copy(update={"expression": expression.strip() or None, "filter": row_filter.strip() or None})
+    try:
+        if derived:
+            check_derived(edited.expression, {k.id for k in workspace.kpis} - {kpi.id})
+        else:
+            check_aggregate(edited.expression, columns, source=f"source '{kpi.source}'")
+            if edited.filter:
+                check_filter(edited.filter, columns, source=f"source '{kpi.source}'")
+    except KpiWizardError as error:
+        show_error(error)
+        return edited, False
+    st.caption(":material/check_circle: The formula checks out.")
+    return edited, True
+
+
+def headline(kpi: Kpi, series: Series) -> None:
+    """Latest value, change on the period before, distance to target and status."""
+    points = [p for p in series.points if p.value is not None and p.dimension is None]
+    if not points:
+        return
+    latest = points[-1]
+    previous = points[-2].value if len(points) > 1 else None
+    delta = None if previous is None else format_value(latest.value - previous, kpi.unit_of_measure)  # type: ignore[operator]
+    level = status(kpi, latest.value)
+    left, middle, right = st.columns(3)
+    left.metric(f"Latest ({latest.period:%Y-%m-%d})", format_value(latest.value, kpi.unit_of_measure), delta,
+                delta_color="inverse" if kpi.direction == "down" else "normal")  # fmt: skip
+    middle.metric("Against target", gap_to_target(kpi, latest.value) or "no target set")
+    right.markdown(f"**Status**  \n:{_badge_colour(level.value)}-badge[{level.value}]")
+
+
+def _badge_colour(level: str) -> str:
+    return {"green": "green", "amber": "orange", "red": "red"}.get(level, "gray")
+
+
+def results(kpi: Kpi, series: Series) -> None:
+    """The chart, the values table and its CSV download."""
+    if not series.points:
+        st.info("The formula ran but returned no periods: check the row filter and the date range.")
+        return
+    st.altair_chart(kpi_chart(kpi, series), width="stretch", key=f"preview_chart_{kpi.id}")
+    st.caption("Bands: " + ", ".join(f"{name}" for name in STATUS_COLOURS if name != "unknown")
+               + " by the KPI's thresholds; dashed line: target; dotted: baseline.")  # fmt: skip
+    frame = series_frame(series)
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"preview_table_{kpi.id}",
+                 column_config={"period": st.column_config.DateColumn("Period"),
+                                "value": st.column_config.NumberColumn("Value", format="%.4g"),
+                                "rows": st.column_config.NumberColumn("Rows")})  # fmt: skip
+    st.download_button("Download values (CSV)", frame.to_csv(index=False), file_name=f"{kpi.id}.csv",
+                       mime="text/csv", key=f"preview_download_{kpi.id}")  # fmt: skip
+
+
+def sql_panel(workspace: Workspace, kpi: Kpi, request: SeriesRequest, engine: Engine) -> None:
+    """The generated SQL, in any supported dialect."""
+    dialect = st.selectbox("Dialect", DIALECTS, key="preview_dialect")
+    try:
+        st.code(compile_sql(workspace, kpi.id, request, columns=engine.columns(), dialect=dialect), language="sql")
+    except KpiWizardError as error:
+        show_error(error)
