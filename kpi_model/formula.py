@@ -578,6 +578,11 @@ def _check_view_table(node: exp.Table, known: set[str]) -> None:
         raise FormulaError(f"unknown table '{node.name}' in the view", fix)
 
 
+def _wrapped(node: exp.Expression) -> exp.Expression:
+    """``node`` in parentheses, once (sqlglot only prints the parentheses it finds in the tree)."""
+    return node if isinstance(node, exp.Paren) else exp.paren(node, copy=False)
+
+
 def quote(name: str) -> str:
     """A DuckDB identifier, double-quoted so any column or table name is safe."""
     return '"' + name.replace('"', '""') + '"'
@@ -670,11 +675,11 @@ class Compiler:
         if request.by:
             select_list.append(f"CAST({quote(request.by)} AS VARCHAR) AS dimension")
             group_by.append(f"CAST({quote(request.by)} AS VARCHAR)")
-        select_list.append(f"{exp.paren(value, copy=False).sql(dialect='duckdb')} AS value")
+        select_list.append(f"{_wrapped(value).sql(dialect='duckdb')} AS value")
         if parts:
             numerator, denominator = parts
-            select_list.append(f"{exp.paren(numerator.copy()).sql(dialect='duckdb')} AS numerator")
-            select_list.append(f"{exp.paren(denominator.copy()).sql(dialect='duckdb')} AS denominator")
+            select_list.append(f"{_wrapped(numerator.copy()).sql(dialect='duckdb')} AS numerator")
+            select_list.append(f"{_wrapped(denominator.copy()).sql(dialect='duckdb')} AS denominator")
         select_list.append("count(*) AS row_count")
         conditions = [f"{quote(kpi.time_column)} IS NOT NULL"]
         if kpi.filter:
