@@ -91,13 +91,13 @@ def _data_overrides(pairs: Sequence[str]) -> dict[str, Path]:
     return overrides
 
 
-def _request(args: argparse.Namespace):  # noqa: ANN202 - SeriesRequest is imported lazily
+def _request(args: argparse.Namespace):
     from kpi_model.formula import SeriesRequest
 
     return SeriesRequest(grain=args.grain, by=args.by, start=args.start, end=args.end)
 
 
-def _has_formula(kpi) -> bool:  # noqa: ANN001
+def _has_formula(kpi) -> bool:
     return bool(kpi.expression)
 
 
@@ -111,8 +111,9 @@ def _cmd_compute(args: argparse.Namespace) -> int:
     request = _request(args)
     unknown = [k for k in args.kpi if workspace.kpi(k) is None]
     if unknown:
-        raise WorkspaceError([Problem("--kpi", f"unknown KPI '{k}'{did_you_mean(k, [x.id for x in workspace.kpis])}")
-                              for k in unknown])  # fmt: skip
+        raise WorkspaceError(
+            [Problem("--kpi", f"unknown KPI '{k}'{did_you_mean(k, [x.id for x in workspace.kpis])}") for k in unknown]
+        )
     wanted = args.kpi or [k.id for k in workspace.kpis if _has_formula(k)]
     skipped = [k.id for k in workspace.kpis if not args.kpi and not _has_formula(k)]
     with Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data)) as engine:
@@ -230,16 +231,18 @@ def build_parser() -> argparse.ArgumentParser:
     compute.add_argument("--format", choices=["csv", "json"], default="csv")
     sql = commands.add_parser("sql", help="print the SQL that computes KPIs, for your warehouse")
     sql.add_argument("workspace")
-    sql.add_argument("--dialect", choices=["duckdb", "postgres", "snowflake", "bigquery", "spark", "tsql"],
-                     default="duckdb")  # fmt: skip
+    sql.add_argument(
+        "--dialect", choices=["duckdb", "postgres", "snowflake", "bigquery", "spark", "tsql"], default="duckdb"
+    )
     for sub in (compute, sql):
         sub.add_argument("--kpi", action="append", default=[], metavar="ID", help="only this KPI (repeatable)")
         sub.add_argument("--grain", choices=["day", "week", "month", "quarter", "year"], default="month")
         sub.add_argument("--by", metavar="COLUMN", help="break down by this column")
         sub.add_argument("--from", dest="start", type=dt.date.fromisoformat, metavar="DATE", help="first day")
         sub.add_argument("--to", dest="end", type=dt.date.fromisoformat, metavar="DATE", help="last day")
-    compute.add_argument("--data", action="append", default=[], metavar="NAME=PATH",
-                         help="load this file as source NAME (repeatable)")  # fmt: skip
+    compute.add_argument(
+        "--data", action="append", default=[], metavar="NAME=PATH", help="load this file as source NAME (repeatable)"
+    )
     compute.set_defaults(run=_cmd_compute)
     sql.set_defaults(run=_cmd_sql)
 

@@ -74,8 +74,15 @@ class DataStore:
         engine = self.engine()
         return {name: engine.profile(name) for name in engine.columns()}
 
-    def upload(self, filename: str, stream: BinaryIO, *, table: str | None = None,
-               max_bytes: int = sources.DEFAULT_MAX_BYTES, sheet: str | None = None) -> TableProfile:  # fmt: skip
+    def upload(
+        self,
+        filename: str,
+        stream: BinaryIO,
+        *,
+        table: str | None = None,
+        max_bytes: int = sources.DEFAULT_MAX_BYTES,
+        sheet: str | None = None,
+    ) -> TableProfile:
         """Store an uploaded file under a safe name and load it as ``table`` (default: from the file name).
 
         The file is streamed to disk in chunks; on any error it is removed and the database is
@@ -129,7 +136,9 @@ class DataStore:
                 self.db_path.unlink(missing_ok=True)
             raise
 
-    def set_column_type(self, table: str, column: str, new_type: str, *, date_format: str | None = None) -> TableProfile:
+    def set_column_type(
+        self, table: str, column: str, new_type: str, *, date_format: str | None = None
+    ) -> TableProfile:
         """Change a column's type (e.g. text that holds dates); nothing changes if a value would not convert."""
         with self._writing() as connection:
             return sources.set_column_type(connection, table, column, new_type, date_format=date_format)

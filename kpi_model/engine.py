@@ -73,8 +73,9 @@ class Series:
         return records
 
 
-def lock(connection: duckdb.DuckDBPyConnection, *, memory_limit: str = DEFAULT_MEMORY_LIMIT,
-         threads: int = DEFAULT_THREADS) -> None:  # fmt: skip
+def lock(
+    connection: duckdb.DuckDBPyConnection, *, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int = DEFAULT_THREADS
+) -> None:
     """Lock a connection down: after this, queries cannot touch files, the network or settings."""
     for statement in (
         f"SET memory_limit = '{memory_limit}'",
@@ -94,9 +95,16 @@ def _to_float(value: Any) -> float | None:
 class Engine:
     """A locked DuckDB session plus the KPI compiler; results cached per definition and data version."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 data_version: str = "", locked: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT,
-                 threads: int = DEFAULT_THREADS) -> None:  # fmt: skip
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        data_version: str = "",
+        locked: bool = False,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        threads: int = DEFAULT_THREADS,
+    ) -> None:
         if not locked:
             lock(connection, memory_limit=memory_limit, threads=threads)
         self._connection = connection
@@ -107,8 +115,15 @@ class Engine:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_workspace(cls, workspace: Workspace, base_dir: str | Path, overrides: Mapping[str, Path] | None = None,
-                      *, confine: bool = False, timeout_s: float = DEFAULT_TIMEOUT_S) -> Engine:  # fmt: skip
+    def for_workspace(
+        cls,
+        workspace: Workspace,
+        base_dir: str | Path,
+        overrides: Mapping[str, Path] | None = None,
+        *,
+        confine: bool = False,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> Engine:
         """An in-memory session with the workspace's file sources loaded (CLI and tests)."""
         from kpi_model.sources import load_workspace_sources
 
@@ -203,8 +218,9 @@ class Engine:
             self._cache.popitem(last=False)
         return series
 
-    def compute_many(self, workspace: Workspace, kpi_ids: Collection[str] | None = None,
-                     request: SeriesRequest | None = None) -> dict[str, Series | KpiWizardError]:  # fmt: skip
+    def compute_many(
+        self, workspace: Workspace, kpi_ids: Collection[str] | None = None, request: SeriesRequest | None = None
+    ) -> dict[str, Series | KpiWizardError]:
         """Every computable KPI (or the ones named); a KPI that fails gives its error, not a crash."""
         results: dict[str, Series | KpiWizardError] = {}
         for kpi in workspace.kpis:

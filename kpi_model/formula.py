@@ -751,3 +751,17 @@ def compile_sql(
         raise FormulaError(f"'{dialect}' is not a supported dialect", f"use one of: {', '.join(DIALECTS)}")
     tree = Compiler(workspace, columns).select(kpi_id, request)
     return tree.sql(dialect=dialect, pretty=pretty, comments=False)
+
+
+def check_kpi_text(workspace: Workspace, kpi: Kpi, columns: Collection[str] | None = None) -> None:
+    """Check a KPI's formula and filter as written (before any data is loaded); raise :class:`FormulaError`.
+
+    A formula without a source that names only other KPIs is checked as a derived KPI.
+    """
+    other_ids = {k.id for k in workspace.kpis} - {kpi.id}
+    if kpi.expression and not kpi.source and is_derived(kpi.expression, None, other_ids):
+        check_derived(kpi.expression, other_ids)
+    elif kpi.expression:
+        check_aggregate(kpi.expression, columns, source=f"source '{kpi.source}'" if kpi.source else "the source")
+    if kpi.filter:
+        check_filter(kpi.filter, columns, source=f"source '{kpi.source}'" if kpi.source else "the source")

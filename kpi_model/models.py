@@ -102,7 +102,7 @@ def parse_period(label: str) -> str:
 
     Accepted: ``2025``, ``2025-Q4``, ``2025-12``, ``2025-W07`` and ``2025-12-31``.
     """
-    text = label.strip()
+    text = label.strip().upper()
     if any(pattern.match(text) for pattern, _ in _PERIOD_FORMS):
         return text
     try:

@@ -12,6 +12,7 @@ can never name a path outside the root.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -26,6 +27,15 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 _STAMP_RE = re.compile(r"^\d{8}T\d{12}$")
 _STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
 CURRENT_FILE = "workspace.yaml"
+
+
+class ConflictError(StoreError):
+    """The workspace changed on disk since this session loaded it (another tab or person saved)."""
+
+
+def content_hash(text: str) -> str:
+    """A short fingerprint of a saved version, to notice saves by others."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class Version:
     saved: dt.datetime
     name: str
     kpi_count: int
+    note: str = ""
 
 
 def is_valid_id(workspace_id: str) -> bool:
@@ -72,16 +83,32 @@ class WorkspaceStore:
         """Whether the store holds this workspace."""
         return is_valid_id(workspace_id) and (self.root / workspace_id / CURRENT_FILE).is_file()
 
-    def save(self, workspace_id: str, workspace: Workspace) -> bool:
-        """Save a new version; returns False when nothing changed since the last save."""
+    def current_hash(self, workspace_id: str) -> str | None:
+        """Fingerprint of the current version, or None when there is none."""
+        current = self._folder(workspace_id) / CURRENT_FILE
+        return content_hash(current.read_text(encoding="utf-8")) if current.is_file() else None
+
+    def save(self, workspace_id: str, workspace: Workspace, *, expected: str | None = None, note: str = "") -> str:
+        """Save a new version and return its fingerprint (unchanged content adds no version).
+
+        With ``expected`` (the fingerprint this session last saw), a save over a version someone
+        else wrote meanwhile raises :class:`ConflictError` instead of silently replacing it.
+        """
         folder = self._folder(workspace_id)
         text = workspace_file.dumps(workspace)
         current = folder / CURRENT_FILE
         try:
-            if current.is_file() and current.read_text(encoding="utf-8") == text:
-                return False
+            on_disk = current.read_text(encoding="utf-8") if current.is_file() else None
+            if on_disk == text:
+                return content_hash(text)
+            if expected is not None and on_disk is not None and content_hash(on_disk) != expected:
+                raise ConflictError(
+                    "this workspace was changed in another tab or by someone else since you opened it; "
+                    "your last change was not saved. Reload the page to get the latest version and redo it"
+                )
             history = folder / "history"
-            workspace_file.atomic_write_text(history / f"{self._stamp(history)}.yaml", text)
+            header = f"# {note.splitlines()[0][:200]}\n" if note.strip() else ""
+            workspace_file.atomic_write_text(history / f"{self._stamp(history)}.yaml", header + text)
             workspace_file.atomic_write_text(current, text)
             self._prune(history)
         except OSError as error:
@@ -89,7 +116,7 @@ class WorkspaceStore:
                 f"could not save the workspace to {folder}: {error.strerror or error}; "
                 "check free disk space and permissions — the previous version is unchanged"
             ) from None
-        return True
+        return content_hash(text)
 
     def load(self, workspace_id: str) -> Workspace:
         """The current version of a stored workspace."""
@@ -129,7 +156,10 @@ class WorkspaceStore:
             except WorkspaceError:
                 continue
             saved = dt.datetime.strptime(file.stem, _STAMP_FORMAT)
-            versions.append(Version(file.stem, saved, workspace.name, len(workspace.kpis)))
+            with open(file, encoding="utf-8") as stream:
+                first = stream.readline()
+            note = first[1:].strip() if first.startswith("#") else ""
+            versions.append(Version(file.stem, saved, workspace.name, len(workspace.kpis), note))
         return versions
 
     def load_version(self, workspace_id: str, version_id: str) -> Workspace:
@@ -144,7 +174,8 @@ class WorkspaceStore:
     def restore(self, workspace_id: str, version_id: str) -> Workspace:
         """Make an old version current again, saved as a new version so nothing is lost."""
         workspace = self.load_version(workspace_id, version_id)
-        self.save(workspace_id, workspace)
+        saved = dt.datetime.strptime(version_id, _STAMP_FORMAT)
+        self.save(workspace_id, workspace, note=f"Restored the version of {saved:%Y-%m-%d %H:%M:%S}")
         return workspace
 
     def delete(self, workspace_id: str) -> None:

@@ -17,8 +17,12 @@ data = open_data()
 if data is None:
     st.stop()
 names = {u.id: u.name for u in workspace.units}
-unit_id = st.segmented_control("Unit", list(names), format_func=names.get, default=workspace.units[0].id,
-                               key="dashboard_unit") or workspace.units[0].id  # fmt: skip
+unit_id = (
+    st.segmented_control(
+        "Unit", list(names), format_func=names.get, default=workspace.units[0].id, key="dashboard_unit"
+    )
+    or workspace.units[0].id
+)
 unit = workspace.unit(unit_id)
 st.caption(f"Head: {md_escape(unit.owner)}" if unit and unit.owner else "Each KPI at its review cadence.")
 engine = data.engine()

@@ -18,8 +18,10 @@ tables = data.tables()
 for source in missing_sources(workspace, tables):
     expects = f" (expects {md_escape(source.path)})" if source.path else ""
     system = f" from {md_escape(source.system)}" if source.system else ""
-    st.warning(f"Source **{md_escape(source.name)}**{system} has no data yet{expects}: upload it below.",
-               icon=":material/database:")  # fmt: skip
+    st.warning(
+        f"Source **{md_escape(source.name)}**{system} has no data yet{expects}: upload it below.",
+        icon=":material/database:",
+    )
 
 st.subheader("Upload a file")
 upload_section(workspace, data, tables)

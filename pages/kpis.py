@@ -3,12 +3,10 @@
 import streamlit as st
 
 from kpi_model import editing
-from kpi_model.completeness import completeness
 from kpi_model.models import Kpi
-from kpi_model.validation import parse_part
-from ui.feedback import apply_edit, md_escape, show_flashes
-from ui.forms import kpi_form
+from ui.feedback import apply_edit, show_flashes
 from ui.guards import require_workspace
+from ui.kpi_editor import kpi_card
 from ui.template_picker import column_mapping, template_picker
 
 st.title("KPIs per goal")
@@ -20,11 +18,20 @@ if not workspace.goals:
     st.page_link("pages/goals.py", label="Go to Goals", icon=":material/flag:")
     st.stop()
 
+_NO_GOAL = "__no_goal__"
 labels = {
     g.id: f"{(workspace.unit(g.unit).name if workspace.unit(g.unit) else g.unit)} · {g.statement}"
     for g in workspace.goals
 }
+orphans = [k for k in workspace.kpis if k.goal is None or workspace.goal(k.goal) is None]
+if orphans:
+    labels[_NO_GOAL] = f"KPIs without a goal ({len(orphans)})"
 goal_id = st.selectbox("Goal", list(labels), format_func=labels.get, key="kpi_goal_choice")
+if goal_id == _NO_GOAL:
+    st.warning("These KPIs measure no goal: pick one for each in its Goal field, or delete it.")
+    for kpi in orphans:
+        kpi_card(workspace, kpi, only_one=len(orphans) == 1)
+    st.stop()
 kpis = workspace.kpis_of(goal_id)
 level, hint = editing.kpi_count_hint(len(kpis))
 {"ok": st.success, "low": st.warning, "high": st.warning}[level](hint, icon=":material/speed:")
@@ -40,6 +47,7 @@ with library_tab:
         new_kpi = template.to_kpi(
             editing.unique_id(template.id, taken, separator="_"), goal=goal_id, roles=roles, source=source
         )
+        st.session_state["kpis_open_card"] = new_kpi.id
         apply_edit(
             lambda: editing.upsert_kpi(workspace, new_kpi),
             f"Added '{template.name}'. Fill in its owner, source, formula and target below.",
@@ -51,24 +59,16 @@ with custom_tab, st.form("add_custom_kpi"):
             st.error("Give the KPI a name.")
         else:
             new_id = editing.unique_id(editing.kpi_id_from(name), taken, separator="_")
+            st.session_state["kpis_open_card"] = new_id
             apply_edit(
                 lambda: editing.upsert_kpi(workspace, Kpi(id=new_id, name=name.strip(), goal=goal_id)),
                 f"Added '{name.strip()}'. Fill in its fields below.",
+                reset=["custom_kpi_name"],
             )
 
 st.subheader("KPIs of this goal")
 if not kpis:
     st.info("No KPIs yet for this goal. Add one from the library above.")
 for kpi in kpis:
-    share = completeness(kpi, workspace)
-    with st.expander(f"{md_escape(kpi.name)} — {share:.0%} complete", expanded=len(kpis) == 1):
-        data = kpi_form(f"kpi_{kpi.id}", workspace, kpi)
-        if data is not None:
-            position = ("kpis", workspace.kpis.index(kpi))
-            apply_edit(
-                lambda d=data, p=position, old=kpi.id: editing.upsert_kpi(workspace, parse_part(Kpi, d, p), old_id=old),
-                f"Saved '{data['name']}'.",
-            )
-        if st.button("Delete this KPI", key=f"delete_kpi_{kpi.id}"):
-            apply_edit(lambda old=kpi.id: editing.delete_kpi(workspace, old), f"Deleted '{kpi.name}'.")
+    kpi_card(workspace, kpi, only_one=len(kpis) == 1)
 st.page_link("pages/review.py", label="Next: review the whole set", icon=":material/arrow_forward:")

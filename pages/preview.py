@@ -32,7 +32,11 @@ if not derived and source_columns is None:
     st.warning(f"'{kpi.name}' has no data yet: give it a source with loaded data (Data page).")
     st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
     st.stop()
-st.caption(f"Derived from other KPIs: {kpi.expression}" if derived else f"Source: {kpi.source} · time column: {kpi.time_column}")
+st.caption(
+    f"Derived from other KPIs: {kpi.expression}"
+    if derived
+    else f"Source: {kpi.source} · time column: {kpi.time_column}"
+)
 
 edited, formula_ok = formula_editor(kpi, workspace, source_columns, derived)
 if not formula_ok:

@@ -71,7 +71,7 @@ if saved:
             name_col.write(md_escape(item.name))
             info_col.caption(f"{item.kpi_count} KPIs · {item.modified:%Y-%m-%d %H:%M}")
             if open_col.button("Open", key=f"open_saved_{item.id}", disabled=item.id == state.workspace_id()):
-                state.set_workspace(state.store().load(item.id), workspace_id=item.id)
+                state.open_stored(item.id)
                 st.rerun()
 
 if state.workspace_id():
@@ -81,7 +81,7 @@ if state.workspace_id():
             labels = {v.id: f"{v.saved:%Y-%m-%d %H:%M:%S} — {v.kpi_count} KPIs" for v in versions}
             chosen = st.selectbox("Saved version", list(labels), format_func=labels.get, key="restore_version")
             if st.button("Restore this version", key="restore_button", disabled=chosen == versions[0].id):
-                restored = state.store().restore(state.workspace_id(), chosen)
-                state.set_workspace(restored, workspace_id=state.workspace_id())
+                state.store().restore(state.workspace_id(), chosen)
+                state.open_stored(state.workspace_id())
                 state.flash("success", f"Restored the version of {labels[chosen]}; the newer ones are still kept.")
                 st.rerun()

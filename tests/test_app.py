@@ -90,7 +90,7 @@ def test_workshop_flow_create_unit_goal_kpi_edit_save_reload(home):
 
     prefix = f"kpi_{kpi.id}"
     at.text_input(key=f"{prefix}_owner").input("Head of Sales")
-    at.number_input(key=f"{prefix}_target_value").set_value(0.3)
+    at.text_input(key=f"{prefix}_target_value").input("0,3")
     at.text_area(key=f"{prefix}_action").input("Win-back campaign below warning")
     click(at, "Save KPI")
     _, saved = stored(home)
@@ -128,7 +128,20 @@ def test_invalid_kpi_edit_is_refused_and_nothing_lost(home):
     at.text_input(key="kpi_on_time_delivery_baseline_period").input("Dec 2026")
     click(at, "Save KPI")
     errors = " ".join(e.value for e in at.error)
-    assert "is not a valid id" in errors and "is not a period" in errors
+    assert "give the baseline's value too" in errors, "a period without a value is caught before saving"
+    at.text_input(key="kpi_on_time_delivery_baseline_value").input("1,234")
+    click(at, "Save KPI")
+    assert "ambiguous" in " ".join(e.value for e in at.error), "1,234 could be 1234 or 1.234: asked, not guessed"
+    at.text_input(key="kpi_on_time_delivery_baseline_value").input("0,92")
+    at.text_area(key="kpi_on_time_delivery_expression").input("sum(reopened / count(")
+    click(at, "Save KPI")
+    errors = " ".join(e.value for e in at.error)
+    assert "**Id**" in errors and "is not a valid id" in errors, "problems name the form field"
+    assert "**Baseline period**" in errors and "is not a period" in errors
+    at.text_input(key="kpi_on_time_delivery_id").input("on_time_delivery")
+    at.text_input(key="kpi_on_time_delivery_baseline_period").input("2026-q4")
+    click(at, "Save KPI")
+    assert "does not parse" in " ".join(e.value for e in at.error), "a broken formula is not saved"
     _, saved = stored(home)
     assert [k.id for k in saved.kpis] == ["on_time_delivery"], "the stored workspace is unchanged"
 

@@ -17,8 +17,12 @@ from .conftest import SAMPLE_WORKSPACE
 from .hostile_formulas import HOSTILE_FORMULAS
 
 DATA = SAMPLE_WORKSPACE.parent / "data"
-CANARIES = [Path("/tmp/kw_canary_copy.csv"), Path("/tmp/kw_canary_copy2.csv"), Path("/tmp/kw_canary.duckdb"),
-            Path("/tmp/kw_canary_export")]  # fmt: skip
+CANARIES = [
+    Path("/tmp/kw_canary_copy.csv"),
+    Path("/tmp/kw_canary_copy2.csv"),
+    Path("/tmp/kw_canary.duckdb"),
+    Path("/tmp/kw_canary_export"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -81,27 +85,41 @@ def pandas_reference(f: dict[str, pd.DataFrame]) -> dict[str, dict[str, float]]:
         "conversion_rate": monthly(sessions, "session_date", lambda g: share(g.converted == 1)),
         "average_order_value": monthly(web, "order_date", lambda g: g.amount.sum() / g.order_id.nunique()),
         "page_views": monthly(sessions, "session_date", lambda g: g.pages_viewed.sum()),
-        "nps": monthly(f["survey_responses"], "response_date",
-                       lambda g: 100.0 * ((g.nps_score >= 9).sum() - (g.nps_score <= 6).sum()) / len(g)),
+        "nps": monthly(
+            f["survey_responses"],
+            "response_date",
+            lambda g: 100.0 * ((g.nps_score >= 9).sum() - (g.nps_score <= 6).sum()) / len(g),
+        ),
         "mqls": monthly(mql, "mql_date", len),
         "deals_won": monthly(leads[leads.stage == "won"], "won_date", len),
-        "win_rate": monthly(mql, "mql_date", lambda g: (g.stage == "won").sum() / g.stage.isin(["won", "lost"]).sum()
-                            if g.stage.isin(["won", "lost"]).sum() else math.nan),
+        "win_rate": monthly(
+            mql,
+            "mql_date",
+            lambda g: (
+                (g.stage == "won").sum() / g.stage.isin(["won", "lost"]).sum()
+                if g.stage.isin(["won", "lost"]).sum()
+                else math.nan
+            ),
+        ),
         "revenue": monthly(completed, "order_date", lambda g: g.amount.sum()),
         "gross_margin": monthly(completed, "order_date", lambda g: (g.amount.sum() - g.cost.sum()) / g.amount.sum()),
-        "discount_rate": monthly(not_cancelled, "order_date",
-                                 lambda g: g.discount.sum() / (g.amount.sum() + g.discount.sum())),
+        "discount_rate": monthly(
+            not_cancelled, "order_date", lambda g: g.discount.sum() / (g.amount.sum() + g.discount.sum())
+        ),
         "purchase_price_savings": monthly(
-            f["purchases"], "po_date",
-            lambda g: ((g.list_price - g.paid_price) * g.quantity).sum() / (g.list_price * g.quantity).sum()),
+            f["purchases"],
+            "po_date",
+            lambda g: ((g.list_price - g.paid_price) * g.quantity).sum() / (g.list_price * g.quantity).sum(),
+        ),
         "on_time_delivery": monthly(deliveries, "order_date", lambda g: share(g.delivered_date <= g.promised_date)),
         "asset_utilisation": monthly(f["machine_log"], "log_date", lambda g: g.run_hours.sum() / g.planned_hours.sum()),
-        "first_response_time": monthly(tickets, "opened_at",
-                                       lambda g: minutes_between(g.opened_at, g.first_response_at).mean() / 60.0),
+        "first_response_time": monthly(
+            tickets, "opened_at", lambda g: minutes_between(g.opened_at, g.first_response_at).mean() / 60.0
+        ),
         "csat": monthly(tickets, "opened_at", lambda g: g.csat.mean()),
         "defect_ticket_share": monthly(tickets, "opened_at", lambda g: share(g.category == "product defect")),
         "defect_return_rate": monthly(not_cancelled, "order_date", lambda g: share(g.return_reason == "defect")),
-    }  # fmt: skip
+    }
 
 
 def test_every_sample_kpi_matches_pandas(workspace, engine, frames):

@@ -265,3 +265,17 @@ def test_derived_compilation_preserves_arithmetic(left, right):
     (value,) = connection.execute(f"SELECT value FROM ({compile_sql(workspace, 'r', pretty=False)})").fetchone()
     p, q = eval(left), eval(right)
     assert value == p - q * p
+
+
+def test_check_kpi_text_knows_derived_from_aggregate_formulas():
+    from kpi_model.formula import check_kpi_text
+
+    workspace = load(SAMPLE_WORKSPACE)
+    check_kpi_text(workspace, workspace.kpi("web_revenue"))
+    check_kpi_text(workspace, workspace.kpi("revenue"))
+    broken = workspace.kpi("revenue").model_copy(update={"expression": "sum(reopened / count("})
+    with pytest.raises(FormulaError, match="does not parse"):
+        check_kpi_text(workspace, broken)
+    bad_filter = workspace.kpi("revenue").model_copy(update={"filter": "sum(amount) > 0"})
+    with pytest.raises(FormulaError, match="cannot contain aggregates"):
+        check_kpi_text(workspace, bad_filter)

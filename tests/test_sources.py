@@ -332,6 +332,17 @@ def test_bad_files_are_refused_and_change_nothing(con, tmp_path, case):
     assert list_tables(con) == ["orders", "other"]
 
 
+def test_xlsx_that_unpacks_past_the_limit_is_refused(con, tmp_path):
+    # A repeated shared string compresses to almost nothing in the .xlsx but not in the unpacked rows.
+    path = _xlsx(tmp_path / "bomb.xlsx", [("text",)] + [("x" * 100,)] * 10_500)
+    limit = 300_000
+    assert path.stat().st_size < limit
+    with pytest.raises(SourceError, match=r"unpacks to more than the 293\.0 KB limit"):
+        ingest_file(con, path, "bomb", max_bytes=limit)
+    assert list_tables(con) == []
+    assert _staging_left(con) == []
+
+
 def test_unsupported_suffix_lists_every_supported_one(con, tmp_path):
     path = tmp_path / "data.gz"
     path.write_bytes(b"x")

@@ -35,9 +35,16 @@ def test_range_and_target_only_and_unknown():
 
 @pytest.mark.parametrize(
     ("value", "unit", "text"),
-    [(0.1234, "percent", "12.3%"), (12345.6, "count", "12,346"), (1234567.8, "currency", "1,234,568"),
-     (12.5, "currency", "12.50"), (None, "count", "—"), (4.25, "score", "4.25"), (0.01234, "ratio", "0.0123")],
-)  # fmt: skip
+    [
+        (0.1234, "percent", "12.3%"),
+        (12345.6, "count", "12,346"),
+        (1234567.8, "currency", "1,234,568"),
+        (12.5, "currency", "12.50"),
+        (None, "count", "—"),
+        (4.25, "score", "4.25"),
+        (0.01234, "ratio", "0.0123"),
+    ],
+)
 def test_format_value(value, unit, text):
     assert format_value(value, unit) == text
 

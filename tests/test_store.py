@@ -11,10 +11,10 @@ from kpi_model.store import HISTORY_LIMIT, WorkspaceStore, is_valid_id
 def test_save_load_and_skip_unchanged(tmp_path, small_workspace):
     store = WorkspaceStore(tmp_path)
     ws_id = store.new_id()
-    assert store.save(ws_id, small_workspace) is True
-    assert store.save(ws_id, small_workspace) is False, "an unchanged workspace must not add a version"
+    first = store.save(ws_id, small_workspace, note="Created it")
+    assert store.save(ws_id, small_workspace) == first, "an unchanged workspace must not add a version"
     assert store.load(ws_id) == small_workspace
-    assert len(store.versions(ws_id)) == 1
+    assert [v.note for v in store.versions(ws_id)] == ["Created it"]
     (listed,) = store.list_workspaces()
     assert (listed.id, listed.name, listed.kpi_count) == (ws_id, "Acme 2027 scorecard", 3)
 
@@ -95,3 +95,27 @@ def test_delete_removes_everything(tmp_path, small_workspace):
     store.delete(ws_id)
     assert not store.exists(ws_id)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_save_over_someone_elses_version_is_refused(tmp_path, small_workspace):
+    from kpi_model.store import ConflictError
+
+    store = WorkspaceStore(tmp_path)
+    ws_id = store.new_id()
+    seen = store.save(ws_id, small_workspace)
+    theirs = store.save(ws_id, small_workspace.model_copy(update={"name": "Theirs"}), expected=seen)
+    with pytest.raises(ConflictError, match="changed in another tab"):
+        store.save(ws_id, small_workspace.model_copy(update={"name": "Mine"}), expected=seen)
+    assert store.load(ws_id).name == "Theirs"
+    store.save(ws_id, small_workspace.model_copy(update={"name": "Mine"}), expected=theirs)
+    assert store.load(ws_id).name == "Mine"
+
+
+def test_restore_notes_what_it_did(tmp_path, small_workspace):
+    store = WorkspaceStore(tmp_path)
+    ws_id = store.new_id()
+    store.save(ws_id, small_workspace)
+    store.save(ws_id, small_workspace.model_copy(update={"name": "later"}))
+    oldest = store.versions(ws_id)[-1]
+    store.restore(ws_id, oldest.id)
+    assert store.versions(ws_id)[0].note.startswith("Restored the version of ")

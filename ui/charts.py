@@ -47,8 +47,11 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
     line_encoding: dict[str, Any] = {
         "x": alt.X("period:T", title=None),
         "y": alt.Y("value:Q", axis=y_axis, scale=y_scale),
-        "tooltip": [alt.Tooltip("period:T", title="Period"), alt.Tooltip("value:Q", format=",.4~g"),
-                    alt.Tooltip("rows:Q", title="Rows")],  # fmt: skip
+        "tooltip": [
+            alt.Tooltip("period:T", title="Period"),
+            alt.Tooltip("value:Q", format=",.4~g"),
+            alt.Tooltip("rows:Q", title="Rows"),
+        ],
     }
     if "dimension" in frame.columns:
         line_encoding["color"] = alt.Color("dimension:N", title=series.request.by)
@@ -62,9 +65,12 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
             .encode(
                 y=alt.Y("from:Q", scale=y_scale, axis=y_axis),
                 y2="to:Q",
-                color=alt.Color("status:N", legend=None, scale=alt.Scale(
-                    domain=[s.value for s in STATUS_COLOURS], range=list(STATUS_COLOURS.values()))),
-            )  # fmt: skip
+                color=alt.Color(
+                    "status:N",
+                    legend=None,
+                    scale=alt.Scale(domain=[s.value for s in STATUS_COLOURS], range=list(STATUS_COLOURS.values())),
+                ),
+            )
         )
     layers.append(alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(**line_encoding))
     rules = []
@@ -72,20 +78,21 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
         due = f" by {kpi.target.due:%Y-%m-%d}" if kpi.target.due else ""
         rules.append({"y": kpi.target.value, "label": f"Target{due}", "dash": "target"})
     if kpi.baseline:
-        rules.append({"y": kpi.baseline.value, "label": f"Baseline {kpi.baseline.period or ''}".strip(), "dash": "baseline"})
+        rules.append(
+            {"y": kpi.baseline.value, "label": f"Baseline {kpi.baseline.period or ''}".strip(), "dash": "baseline"}
+        )
     if rules:
         rule_frame = pd.DataFrame(rules)
         rule_base = alt.Chart(rule_frame).encode(y=alt.Y("y:Q", scale=y_scale, axis=y_axis))
         layers.append(
             rule_base.mark_rule(strokeWidth=1.5).encode(
-                strokeDash=alt.StrokeDash("dash:N", legend=None, scale=alt.Scale(
-                    domain=["target", "baseline"], range=[[6, 4], [2, 2]])),
+                strokeDash=alt.StrokeDash(
+                    "dash:N", legend=None, scale=alt.Scale(domain=["target", "baseline"], range=[[6, 4], [2, 2]])
+                ),
                 color=alt.value("#37474f"),
-            )  # fmt: skip
+            )
         )
         layers.append(
-            rule_base.mark_text(align="left", dx=4, dy=-6, color="#37474f").encode(
-                text="label:N", x=alt.value(0)
-            )
+            rule_base.mark_text(align="left", dx=4, dy=-6, color="#37474f").encode(text="label:N", x=alt.value(0))
         )
     return alt.layer(*layers).properties(height=height).resolve_scale(color="independent")

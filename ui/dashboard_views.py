@@ -49,5 +49,7 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
             chart_type="line",
             help=kpi.description,
         )
-        st.markdown(f":{_BADGE[level]}-badge[{_LABEL[level]}] · {latest.period:%Y-%m-%d} · owner: "
-                    f"{md_escape(kpi.owner) if kpi.owner else 'nobody'}")  # fmt: skip
+        st.markdown(
+            f":{_BADGE[level]}-badge[{_LABEL[level]}] · {latest.period:%Y-%m-%d} · owner: "
+            f"{md_escape(kpi.owner) if kpi.owner else 'nobody'}"
+        )

@@ -34,12 +34,19 @@ def missing_sources(workspace: Workspace, tables: dict[str, TableProfile]) -> li
 
 def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, TableProfile]) -> None:
     """Upload a file as a new source or as the data of a declared one."""
-    upload = st.file_uploader("CSV, TSV, Parquet, JSON/NDJSON or Excel (.xlsx)", key="data_upload",
-                              type=[s.lstrip(".") for s in sources.SUPPORTED_SUFFIXES])  # fmt: skip
+    upload = st.file_uploader(
+        "CSV, TSV, Parquet, JSON/NDJSON or Excel (.xlsx)",
+        key="data_upload",
+        type=[s.lstrip(".") for s in sources.SUPPORTED_SUFFIXES],
+    )
     targets = [_NEW_TABLE, *[s.name for s in workspace.sources]]
     left, right = st.columns([2, 1])
-    target = left.selectbox("Load it as", targets, key="data_upload_target",
-                            help="Pick a declared source to give it data, or load the file as a new source.")  # fmt: skip
+    target = left.selectbox(
+        "Load it as",
+        targets,
+        key="data_upload_target",
+        help="Pick a declared source to give it data, or load the file as a new source.",
+    )
     sheet = right.text_input("Sheet (Excel only)", key="data_upload_sheet", placeholder="first sheet")
     if upload is None or not st.button("Load file", key="data_upload_button", type="primary"):
         return
@@ -64,8 +71,17 @@ def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, Tabl
 def profile_frame(profile: TableProfile) -> pd.DataFrame:
     """One row per column: type, null share, distinct values, range."""
     return pd.DataFrame(
-        [{"Column": c.name, "Type": c.type, "Empty": c.null_share, "Distinct": c.distinct, "Min": c.min, "Max": c.max}
-         for c in profile.columns]  # fmt: skip
+        [
+            {
+                "Column": c.name,
+                "Type": c.type,
+                "Empty": c.null_share,
+                "Distinct": c.distinct,
+                "Min": c.min,
+                "Max": c.max,
+            }
+            for c in profile.columns
+        ]
     )
 
 
@@ -74,9 +90,15 @@ def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
     for name, profile in tables.items():
         label = f"{md_escape(name)} — {profile.rows:,} rows, {plural(len(profile.columns), 'column')}"
         with st.expander(label):
-            st.dataframe(profile_frame(profile), hide_index=True, width="stretch", key=f"profile_{name}",
-                         column_config={"Empty": st.column_config.ProgressColumn("Empty", format="percent",
-                                                                                 min_value=0, max_value=1)})  # fmt: skip
+            st.dataframe(
+                profile_frame(profile),
+                hide_index=True,
+                width="stretch",
+                key=f"profile_{name}",
+                column_config={
+                    "Empty": st.column_config.ProgressColumn("Empty", format="percent", min_value=0, max_value=1)
+                },
+            )
             columns, rows = data.engine().preview_table(name, limit=10)
             st.caption("First rows")
             st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, key=f"preview_{name}")
@@ -104,8 +126,7 @@ def type_fix_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
 
 
 def _base_tables(data: DataStore) -> set[str]:
-    views = {name for name, _ in data.engine().query(
-        "SELECT view_name, 1 FROM duckdb_views() WHERE NOT internal")[1]}  # fmt: skip
+    views = {name for name, _ in data.engine().query("SELECT view_name, 1 FROM duckdb_views() WHERE NOT internal")[1]}
     return set(data.engine().columns()) - views
 
 
@@ -113,8 +134,12 @@ def view_section(workspace: Workspace, data: DataStore) -> None:
     """Define a SQL view (joins, unions, filters) over loaded tables as a new source."""
     with st.form("view_form"):
         name = st.text_input("Source name", key="view_name", placeholder="e.g. won_deals")
-        sql = st.text_area("SELECT …", key="view_sql", height=120,
-                           placeholder="SELECT l.*, d.deal_value FROM leads l LEFT JOIN deals d USING (lead_id)")
+        sql = st.text_area(
+            "SELECT …",
+            key="view_sql",
+            height=120,
+            placeholder="SELECT l.*, d.deal_value FROM leads l LEFT JOIN deals d USING (lead_id)",
+        )
         if not st.form_submit_button("Create view source"):
             return
     if state.workspace_id() is None:

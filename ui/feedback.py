@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 import streamlit as st
 
@@ -24,12 +24,24 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def show_error(error: Exception, *, headline: str | None = None) -> None:
-    """Show a library error as a message listing each problem."""
+_ITEM_PREFIX = re.compile(r"^(units|goals|sources|kpis)\[\d+\]\.")
+
+
+def _where(path: str, labels: Mapping[str, str] | None) -> str:
+    """A problem's path as the form field a person sees, when the form has one."""
+    field = _ITEM_PREFIX.sub("", path)
+    if labels and field in labels:
+        return f"**{labels[field]}**"
+    return f"`{path}`"
+
+
+def show_error(error: Exception, *, headline: str | None = None, labels: Mapping[str, str] | None = None) -> None:
+    """Show a library error as a message listing each problem (by form label when ``labels`` maps the path)."""
     if isinstance(error, WorkspaceError):
         title = headline or "That did not work — nothing was changed. Fix these and try again:"
         lines = "\n".join(
-            f"- `{p.path}` — {md_escape(p.message)}" if p.path else f"- {md_escape(p.message)}" for p in error.problems
+            f"- {_where(p.path, labels)} — {md_escape(p.message)}" if p.path else f"- {md_escape(p.message)}"
+            for p in error.problems
         )
         st.error(f"{md_escape(title)}\n\n{lines}", icon=":material/error:")
     else:
@@ -44,13 +56,21 @@ def show_flashes() -> None:
         show(md_escape(message.text))
 
 
-def apply_edit(edit: Callable[[], Workspace], success: str) -> None:
-    """Run an edit, autosave the result and rerun; on a problem show it and keep the old workspace."""
+def apply_edit(
+    edit: Callable[[], Workspace], success: str, *, labels: Mapping[str, str] | None = None, reset: Iterable[str] = ()
+) -> None:
+    """Run an edit, autosave the result and rerun; on a problem show it and keep the old workspace.
+
+    ``reset`` names widget keys to clear after success (an "add" form starts empty again);
+    on failure they keep what the person typed.
+    """
     try:
         new = edit()
-        state.commit(new)
+        state.commit(new, note=success)
     except KpiWizardError as error:
-        show_error(error)
+        show_error(error, labels=labels)
         return
+    for key in reset:
+        st.session_state.pop(key, None)
     state.flash("success", success)
     st.rerun()

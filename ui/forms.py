@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from kpi_model.errors import Problem, WorkspaceError
 from kpi_model.models import (
     Cadence,
     Category,
@@ -18,8 +19,50 @@ from kpi_model.models import (
     UnitOfMeasure,
     Workspace,
 )
+from kpi_model.numbers import parse_number
+from ui.feedback import show_error
 
 _NONE = "—"
+_NUMBER_HELP = "A plain number: 0.3 for 30%; a decimal comma (0,3) works too."
+
+# Form labels by the path a validation problem names, so errors point at what people see.
+UNIT_LABELS = {"id": "Id", "name": "Unit name", "owner": "Head of unit", "description": "Description"}
+GOAL_LABELS = {"id": "Id", "unit": "Unit", "statement": "Strategic goal", "due": "Achieve by", "owner": "Goal owner"}
+KPI_LABELS = {
+    "id": "Id",
+    "name": "Name",
+    "goal": "Goal",
+    "owner": "Owner",
+    "description": "Definition",
+    "category": "Category",
+    "kind": "Kind",
+    "measure": "Measure",
+    "source": "Data source",
+    "time_column": "Time column",
+    "expression": "Formula",
+    "filter": "Row filter",
+    "unit_of_measure": "Unit of measure",
+    "direction": "Better when",
+    "cadence": "Review cadence",
+    "scale": "Survey scale",
+    "baseline.value": "Baseline value",
+    "baseline.period": "Baseline period",
+    "target": "Target",
+    "target.value": "Target value",
+    "target.due": "Target due",
+    "target.low": "Range low",
+    "target.high": "Range high",
+    "thresholds.warning": "Warning at",
+    "thresholds.critical": "Critical at",
+    "pairs_with": "Paired leading/lagging KPI",
+    "action": "Action when off track",
+    "review_date": "Last reviewed",
+}
+
+
+def _shown(value: float | None) -> str:
+    """A stored number as text for an input (no trailing .0 noise)."""
+    return "" if value is None else f"{value:g}" if abs(value) < 1e15 else str(value)
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -189,44 +232,48 @@ def kpi_form(key: str, workspace: Workspace, kpi: Kpi) -> dict[str, Any] | None:
         )
         st.markdown("**Baseline, target and thresholds**")
         c1, c2, c3, c4 = st.columns(4)
-        baseline_value = c1.number_input(
-            "Baseline value",
-            value=kpi.baseline.value if kpi.baseline else None,
-            key=f"{key}_baseline_value",
-            format="%g",
-        )
+        numbers = {
+            "baseline.value": c1.text_input(
+                "Baseline value",
+                value=_shown(kpi.baseline.value if kpi.baseline else None),
+                key=f"{key}_baseline_value",
+            ),
+        }
         baseline_period = c2.text_input(
             "Baseline period",
             value=(kpi.baseline.period or "") if kpi.baseline else "",
             key=f"{key}_baseline_period",
             help="2026-12, 2026-Q4, 2026-W07, 2026 or a date.",
         )
-        target = kpi.target
-        target_value = c3.number_input(
-            "Target value", value=target.value if target else None, key=f"{key}_target_value", format="%g"
+        target, thresholds = kpi.target, kpi.thresholds
+        numbers["target.value"] = c3.text_input(
+            "Target value", value=_shown(target.value if target else None), key=f"{key}_target_value", help=_NUMBER_HELP
         )
         target_due = c4.date_input("Target due", value=target.due if target else None, key=f"{key}_target_due")
         c1, c2, c3, c4 = st.columns(4)
-        target_low = c1.number_input(
+        numbers["target.low"] = c1.text_input(
             "Range low",
-            value=target.low if target else None,
+            value=_shown(target.low if target else None),
             key=f"{key}_target_low",
-            format="%g",
             help="Only for 'range' KPIs.",
         )
-        target_high = c2.number_input(
+        numbers["target.high"] = c2.text_input(
             "Range high",
-            value=target.high if target else None,
+            value=_shown(target.high if target else None),
             key=f"{key}_target_high",
-            format="%g",
             help="Only for 'range' KPIs.",
         )
-        thresholds = kpi.thresholds
-        warning = c3.number_input(
-            "Warning at", value=thresholds.warning if thresholds else None, key=f"{key}_warning", format="%g"
+        numbers["thresholds.warning"] = c3.text_input(
+            "Warning at",
+            value=_shown(thresholds.warning if thresholds else None),
+            key=f"{key}_warning",
+            help="Amber from here: below it when higher is better, above it when lower is better.",
         )
-        critical = c4.number_input(
-            "Critical at", value=thresholds.critical if thresholds else None, key=f"{key}_critical", format="%g"
+        numbers["thresholds.critical"] = c4.text_input(
+            "Critical at",
+            value=_shown(thresholds.critical if thresholds else None),
+            key=f"{key}_critical",
+            help="Red from here.",
         )
         st.markdown("**Acting on it**")
         others = [k.id for k in workspace.kpis if k.id != kpi.id]
@@ -243,6 +290,20 @@ def kpi_form(key: str, workspace: Workspace, kpi: Kpi) -> dict[str, Any] | None:
         )
         if not st.form_submit_button("Save KPI", type="primary"):
             return None
+    parsed: dict[str, float | None] = {}
+    problems = []
+    for path, text in numbers.items():
+        try:
+            parsed[path] = parse_number(text, label=KPI_LABELS[path])
+        except ValueError as error:
+            problems.append(Problem(path, str(error).split(": ", 1)[-1]))
+    if parsed.get("baseline.value") is None and baseline_period.strip() and not problems:
+        problems.append(Problem("baseline.value", "give the baseline's value too (or clear its period)"))
+    if problems:
+        show_error(WorkspaceError(problems), labels=KPI_LABELS)
+        return None
+    target_value, target_low, target_high = parsed["target.value"], parsed["target.low"], parsed["target.high"]
+    warning, critical = parsed["thresholds.warning"], parsed["thresholds.critical"]
     has_target = any(v is not None for v in (target_value, target_low, target_high, target_due))
     has_thresholds = warning is not None or critical is not None
     return {
@@ -262,8 +323,8 @@ def kpi_form(key: str, workspace: Workspace, kpi: Kpi) -> dict[str, Any] | None:
         "direction": direction,
         "cadence": cadence,
         "scale": _blank_to_none(scale),
-        "baseline": {"value": baseline_value, "period": _blank_to_none(baseline_period)}
-        if baseline_value is not None or baseline_period.strip()
+        "baseline": {"value": parsed["baseline.value"], "period": _blank_to_none(baseline_period)}
+        if parsed["baseline.value"] is not None
         else None,
         "target": {"value": target_value, "low": target_low, "high": target_high, "due": target_due}
         if has_target

@@ -14,8 +14,13 @@ from kpi_model.status import format_value, gap_to_target, status
 from ui.charts import STATUS_COLOURS, kpi_chart, series_frame
 from ui.feedback import show_error
 
-GRAIN_OF_CADENCE = {Cadence.DAILY: "day", Cadence.WEEKLY: "week", Cadence.MONTHLY: "month",
-                    Cadence.QUARTERLY: "quarter", Cadence.YEARLY: "year"}  # fmt: skip
+GRAIN_OF_CADENCE = {
+    Cadence.DAILY: "day",
+    Cadence.WEEKLY: "week",
+    Cadence.MONTHLY: "month",
+    Cadence.QUARTERLY: "quarter",
+    Cadence.YEARLY: "year",
+}
 _NO_BREAKDOWN = "—"
 
 
@@ -24,14 +29,22 @@ def request_controls(kpi: Kpi, columns: list[str]) -> SeriesRequest | None:
     grain_col, by_col, from_col, to_col = st.columns(4)
     default = GRAIN_OF_CADENCE.get(kpi.cadence, "month") if kpi.cadence else "month"
     grain = grain_col.selectbox("Per", GRAINS, index=GRAINS.index(default), key=f"preview_grain_{kpi.id}")
-    by = by_col.selectbox("Break down by", [_NO_BREAKDOWN, *columns], key=f"preview_by_{kpi.id}",
-                          disabled=not columns, help="One line per value of this column.")  # fmt: skip
+    by = by_col.selectbox(
+        "Break down by",
+        [_NO_BREAKDOWN, *columns],
+        key=f"preview_by_{kpi.id}",
+        disabled=not columns,
+        help="One line per value of this column.",
+    )
     start = from_col.date_input("From", value=None, key=f"preview_from_{kpi.id}")
     end = to_col.date_input("To", value=None, key=f"preview_to_{kpi.id}")
     try:
-        return SeriesRequest(grain=grain, by=None if by == _NO_BREAKDOWN else by,
-                             start=start if isinstance(start, dt.date) else None,
-                             end=end if isinstance(end, dt.date) else None)  # fmt: skip
+        return SeriesRequest(
+            grain=grain,
+            by=None if by == _NO_BREAKDOWN else by,
+            start=start if isinstance(start, dt.date) else None,
+            end=end if isinstance(end, dt.date) else None,
+        )
     except KpiWizardError as error:
         show_error(error)
         return None
@@ -66,8 +79,12 @@ def headline(kpi: Kpi, series: Series) -> None:
     delta = None if previous is None else format_value(latest.value - previous, kpi.unit_of_measure)  # type: ignore[operator]
     level = status(kpi, latest.value)
     left, middle, right = st.columns(3)
-    left.metric(f"Latest ({latest.period:%Y-%m-%d})", format_value(latest.value, kpi.unit_of_measure), delta,
-                delta_color="inverse" if kpi.direction == "down" else "normal")  # fmt: skip
+    left.metric(
+        f"Latest ({latest.period:%Y-%m-%d})",
+        format_value(latest.value, kpi.unit_of_measure),
+        delta,
+        delta_color="inverse" if kpi.direction == "down" else "normal",
+    )
     middle.metric("Against target", gap_to_target(kpi, latest.value) or "no target set")
     right.markdown(f"**Status**  \n:{_badge_colour(level.value)}-badge[{level.value}]")
 
@@ -82,15 +99,30 @@ def results(kpi: Kpi, series: Series) -> None:
         st.info("The formula ran but returned no periods: check the row filter and the date range.")
         return
     st.altair_chart(kpi_chart(kpi, series), width="stretch", key=f"preview_chart_{kpi.id}")
-    st.caption("Bands: " + ", ".join(f"{name}" for name in STATUS_COLOURS if name != "unknown")
-               + " by the KPI's thresholds; dashed line: target; dotted: baseline.")  # fmt: skip
+    st.caption(
+        "Bands: "
+        + ", ".join(f"{name}" for name in STATUS_COLOURS if name != "unknown")
+        + " by the KPI's thresholds; dashed line: target; dotted: baseline."
+    )
     frame = series_frame(series)
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"preview_table_{kpi.id}",
-                 column_config={"period": st.column_config.DateColumn("Period"),
-                                "value": st.column_config.NumberColumn("Value", format="%.4g"),
-                                "rows": st.column_config.NumberColumn("Rows")})  # fmt: skip
-    st.download_button("Download values (CSV)", frame.to_csv(index=False), file_name=f"{kpi.id}.csv",
-                       mime="text/csv", key=f"preview_download_{kpi.id}")  # fmt: skip
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key=f"preview_table_{kpi.id}",
+        column_config={
+            "period": st.column_config.DateColumn("Period"),
+            "value": st.column_config.NumberColumn("Value", format="%.4g"),
+            "rows": st.column_config.NumberColumn("Rows"),
+        },
+    )
+    st.download_button(
+        "Download values (CSV)",
+        frame.to_csv(index=False),
+        file_name=f"{kpi.id}.csv",
+        mime="text/csv",
+        key=f"preview_download_{kpi.id}",
+    )
 
 
 def sql_panel(workspace: Workspace, kpi: Kpi, request: SeriesRequest, engine: Engine) -> None:

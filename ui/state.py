@@ -28,6 +28,7 @@ _FLASH = "kw_flash"
 _INITIALISED = "kw_initialised"
 _STARTUP_ERROR = "kw_startup_error"
 _ORIGIN = "kw_origin"
+_BASE = "kw_base"  # fingerprint of the stored version this session last saw
 QUERY_KEY = "ws"
 SAMPLE_WORKSPACE = Path(__file__).resolve().parent.parent / "sample_data" / "workspace.yaml"
 
@@ -64,7 +65,7 @@ def init() -> None:
     wanted = st.query_params.get(QUERY_KEY)
     try:
         if wanted and is_valid_id(wanted) and store().exists(wanted):
-            set_workspace(store().load(wanted), workspace_id=wanted)
+            open_stored(wanted)
         elif os.environ.get("KPI_WIZARD_OPEN"):
             startup = Path(os.environ["KPI_WIZARD_OPEN"])
             set_workspace(workspace_file.load(startup), origin=startup.parent)
@@ -110,11 +111,18 @@ def set_workspace(new: Workspace, *, workspace_id: str | None = None, origin: Pa
         del st.query_params[QUERY_KEY]
 
 
-def commit(new: Workspace) -> None:
-    """Make ``new`` the open workspace and autosave it as a new version.
+def open_stored(workspace_id: str) -> None:
+    """Open a workspace from the store, remembering which version this session saw."""
+    set_workspace(store().load(workspace_id), workspace_id=workspace_id)
+    st.session_state[_BASE] = store().current_hash(workspace_id)
+
+
+def commit(new: Workspace, *, note: str = "") -> None:
+    """Make ``new`` the open workspace and autosave it as a new version (``note`` labels the version).
 
     The first save of an opened sample copies its loaded data along, so the saved workspace
-    keeps computing.
+    keeps computing. A save over a version written meanwhile by another tab raises
+    :class:`~kpi_model.store.ConflictError` and changes nothing.
     """
     workspace_id = st.session_state.get(_WORKSPACE_ID)
     if workspace_id is None:
@@ -122,15 +130,17 @@ def commit(new: Workspace) -> None:
         opened_data = datastore()
         if opened_data is not None and opened_data.db_path.is_file():
             opened_data.copy_to(store().root / workspace_id)
-    store().save(workspace_id, new)
+        st.session_state[_BASE] = None
+    fingerprint = store().save(workspace_id, new, expected=st.session_state.get(_BASE), note=note)
     set_workspace(new, workspace_id=workspace_id, origin=st.session_state.get(_ORIGIN))
+    st.session_state[_BASE] = fingerprint
 
 
-def commit_as_new(new: Workspace) -> None:
+def commit_as_new(new: Workspace, *, note: str = "") -> None:
     """Save ``new`` as a workspace of its own (the one open before stays in the store untouched)."""
     st.session_state[_WORKSPACE_ID] = None
     st.session_state[_ORIGIN] = None
-    commit(new)
+    commit(new, note=note)
 
 
 @st.cache_resource
