@@ -32,7 +32,6 @@ def main() -> None:
 
         page.get_by_role("link", name="Goals").first.click()
         page.get_by_role("heading", name="Units and strategic goals").wait_for()
-        page.get_by_role("tab", name="Goals").click()
         page.get_by_text("Add a goal").wait_for()
         wait_idle(page)
         page.screenshot(path=str(OUT / "goals.png"))

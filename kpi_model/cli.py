@@ -10,7 +10,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -193,10 +192,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "false",
     ]
     print(f"KPI Wizard on http://localhost:{args.port}  (Ctrl+C to stop)", flush=True)
-    try:
-        return subprocess.call(command, env=env, cwd=APP_SCRIPT.parent)
-    except KeyboardInterrupt:
-        return EXIT_OK
+    # Become the server process, so stopping kpi-wizard stops Streamlit too (no orphan child).
+    os.chdir(APP_SCRIPT.parent)
+    os.execve(sys.executable, command, env)
 
 
 def _has_display() -> bool:
@@ -246,7 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     compute.set_defaults(run=_cmd_compute)
     sql.set_defaults(run=_cmd_sql)
 
-    templates = commands.add_parser("templates", help="list KPI templates")
+    templates = commands.add_parser(
+        "templates",
+        help="list KPI templates",
+        description="List the KPI template library, optionally filtered; JSON gives every field of each template.",
+    )
     templates.add_argument("--category", choices=["financial", "customer", "process", "marketing", "people"])
     templates.add_argument("--kind", choices=["leading", "lagging"])
     templates.add_argument("--search", help="words that must all match (name, keywords, definition)")
@@ -263,6 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KpiWizardError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNUSABLE if not isinstance(error, WorkspaceError) else EXIT_INVALID
+    except BrokenPipeError:
+        # The reader (head, less) stopped early: not an error; keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as error:
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":

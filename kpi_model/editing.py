@@ -88,8 +88,8 @@ def upsert_unit(workspace: Workspace, unit: Unit, *, old_id: str | None = None) 
 def delete_unit(workspace: Workspace, unit_id: str) -> Workspace:
     """Remove a unit that has no goals left."""
     if workspace.goals_of(unit_id):
-        names = ", ".join(g.id for g in workspace.goals_of(unit_id))
-        raise EditError(f"unit '{unit_id}' still has goals ({names}); move or delete them first")
+        names = "; ".join(f"'{g.statement}'" for g in workspace.goals_of(unit_id))
+        raise EditError(f"this unit still has goals: {names}. Move them to another unit or delete them first")
     return _with(workspace, units=[u for u in workspace.units if u.id != unit_id])
 
 

@@ -134,6 +134,8 @@ def dumps(workspace: Workspace, fmt: Format = "yaml") -> str:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never a partial one."""
     target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(21, "is a folder; give a file name inside it", str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

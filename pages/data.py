@@ -2,7 +2,15 @@
 
 import streamlit as st
 
-from ui.data_views import missing_sources, open_data, tables_section, type_fix_section, upload_section, view_section
+from ui.data_views import (
+    declare_section,
+    missing_sources,
+    open_data,
+    tables_section,
+    type_fix_section,
+    upload_section,
+    view_section,
+)
 from ui.feedback import md_escape, show_flashes
 from ui.guards import require_workspace
 
@@ -38,4 +46,7 @@ else:
 st.subheader("SQL view sources")
 st.caption("Join or filter loaded tables into a new source (one SELECT; no files, no table functions).")
 view_section(workspace, data)
+with st.expander("Declare a source without data yet"):
+    st.caption("Say where a KPI's data will come from (system and table) before you have the file.")
+    declare_section(workspace)
 st.page_link("pages/preview.py", label="Next: preview your KPIs on this data", icon=":material/arrow_forward:")

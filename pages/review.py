@@ -14,6 +14,10 @@ show_flashes()
 workspace = require_workspace()
 
 
+# The owner has a column of its own; the goal is the table's heading (orphans get their own table).
+_ELSEWHERE = {"owner", "goal"}
+
+
 def kpi_rows(items: list[Kpi], ws: Workspace) -> list[dict[str, object]]:
     """One table row per KPI: name, owner, overall completeness and a mark per field."""
     return [
@@ -21,7 +25,7 @@ def kpi_rows(items: list[Kpi], ws: Workspace) -> list[dict[str, object]]:
             "KPI": k.name,
             "Owner": k.owner or "—",
             "Complete": round(100 * completeness(k, ws)),
-            **{label: "✓" if filled else "✗" for label, filled in field_status(k, ws).items() if label != "owner"},
+            **{label: "✓" if ok else "✗" for label, ok in field_status(k, ws).items() if label not in _ELSEWHERE},
         }
         for k in items
     ]
@@ -30,7 +34,7 @@ def kpi_rows(items: list[Kpi], ws: Workspace) -> list[dict[str, object]]:
 column_config = {
     "KPI": st.column_config.TextColumn("KPI", pinned=True),
     "Complete": st.column_config.ProgressColumn("Complete", format="%d%%", min_value=0, max_value=100),
-    **{label: st.column_config.TextColumn(label, width="small") for label in FIELD_CHECKS if label != "owner"},
+    **{label: st.column_config.TextColumn(label) for label in FIELD_CHECKS if label not in _ELSEWHERE},
 }
 total = len(workspace.kpis)
 ready = sum(1 for k in workspace.kpis if completeness(k, workspace) == 1)

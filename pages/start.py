@@ -5,8 +5,9 @@ import streamlit as st
 from kpi_model import workspace_file
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
+from kpi_model.validation import parse_part
 from ui import state
-from ui.feedback import md_escape, show_error, show_flashes
+from ui.feedback import apply_edit, md_escape, show_error, show_flashes
 
 st.title("KPI Wizard")
 st.caption("From a strategic goal to 3–5 KPIs that have an owner, a formula that computes and a target with a date.")
@@ -17,7 +18,16 @@ if error := state.startup_error():
 workspace = state.workspace()
 if workspace is not None:
     st.success(f"Open: **{md_escape(workspace.name)}** — {len(workspace.goals)} goals, {len(workspace.kpis)} KPIs.")
-    st.page_link("pages/goals.py", label="Continue with goals", icon=":material/arrow_forward:")
+    go_col, rename_col = st.columns([3, 1])
+    go_col.page_link("pages/goals.py", label="Continue with goals", icon=":material/arrow_forward:")
+    with rename_col.popover("Rename", icon=":material/edit:"), st.form("rename_workspace", border=False):
+        new_name = st.text_input("New name", value=workspace.name, key="rename_workspace_name")
+        if st.form_submit_button("Rename"):
+            apply_edit(
+                lambda: parse_part(Workspace, {**workspace.model_dump(), "name": new_name}),
+                f"Renamed the workspace to '{new_name.strip()}'.",
+                labels={"name": "New name"},
+            )
 
 new_col, sample_col = st.columns(2)
 with new_col, st.form("new_workspace", border=True):
@@ -70,7 +80,8 @@ if saved:
             name_col, info_col, open_col = st.columns([3, 2, 1])
             name_col.write(md_escape(item.name))
             info_col.caption(f"{item.kpi_count} KPIs · {item.modified:%Y-%m-%d %H:%M}")
-            if open_col.button("Open", key=f"open_saved_{item.id}", disabled=item.id == state.workspace_id()):
+            is_open = item.id == state.workspace_id()
+            if open_col.button("Open" if not is_open else "Open now", key=f"open_saved_{item.id}", disabled=is_open):
                 state.open_stored(item.id)
                 st.rerun()
 
@@ -78,7 +89,7 @@ if state.workspace_id():
     versions = state.store().versions(state.workspace_id())
     if len(versions) > 1:
         with st.expander(f"Version history ({len(versions)} kept)"):
-            labels = {v.id: f"{v.saved:%Y-%m-%d %H:%M:%S} — {v.kpi_count} KPIs" for v in versions}
+            labels = {v.id: f"{v.saved:%Y-%m-%d %H:%M:%S} — {v.note or f'{v.kpi_count} KPIs'}" for v in versions}
             chosen = st.selectbox("Saved version", list(labels), format_func=labels.get, key="restore_version")
             if st.button("Restore this version", key="restore_button", disabled=chosen == versions[0].id):
                 state.store().restore(state.workspace_id(), chosen)

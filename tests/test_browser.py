@@ -23,7 +23,6 @@ def test_workshop_in_a_real_browser(tmp_path):
         page.get_by_role("button", name="Add unit").click()
         page.get_by_text("Added unit 'Customer Service'").wait_for()
 
-        page.get_by_role("tab", name="Goals").click()
         page.get_by_label("Strategic goal", exact=True).first.fill("Resolve issues on first contact")
         page.get_by_role("button", name="Add goal").click()
         page.get_by_text("Added the goal").wait_for()

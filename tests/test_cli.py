@@ -133,3 +133,69 @@ def test_unknown_command_is_a_usage_error():
 def test_help_works(args):
     result = cli(*args)
     assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_os_errors_are_messages_not_tracebacks(tmp_path):
+    result = cli("schema", "-o", str(tmp_path))
+    assert result.returncode == 2
+    assert "is a folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_compute_json_on_the_sample():
+    result = cli("compute", str(SAMPLE_WORKSPACE), "--kpi", "web_revenue", "--kpi", "csat", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    out = {item["id"]: item for item in json.loads(result.stdout)}
+    assert set(out) == {"web_revenue", "csat"}
+    series = out["web_revenue"]["series"]
+    assert len(series) >= 20
+    assert series[0]["period"] == "2024-11-01" and series[0]["rows"] > 0
+    assert all(1 <= point["value"] <= 5 for point in out["csat"]["series"])
+
+
+def test_compute_csv_all_kpis_reports_skipped(tmp_path):
+    result = cli("compute", str(SAMPLE_WORKSPACE), "--grain", "quarter")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "kpi_id,period,value,rows"
+    assert {line.split(",")[0] for line in lines[1:]} >= {"revenue", "web_revenue", "nps"}
+    assert "cart_abandonment_rate: skipped" in result.stderr
+
+
+def test_compute_with_data_override(tmp_path):
+    orders = tmp_path / "mini.csv"
+    orders.write_text(
+        "order_id,order_date,amount,status,cost,discount,channel\n"
+        "a,2026-01-05,10,completed,4,0,web\nb,2026-01-20,5,completed,2,0,web\n"
+        "c,2026-02-02,7,cancelled,3,0,web\n"
+    )
+    result = cli("compute", str(SAMPLE_WORKSPACE), "--kpi", "revenue", "--data", f"orders={orders}",
+                 "--format", "json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (item,) = json.loads(result.stdout)
+    assert item["series"] == [{"period": "2026-01-01", "value": 15.0, "rows": 2}]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kpi", "revenu"], "did you mean 'revenue'"),
+        (["--data", "orders"], "NAME=PATH"),
+        (["--data", "nosuch=x.csv"], "No source named 'nosuch'"),
+    ],
+)
+def test_compute_input_errors(args, message):
+    result = cli("compute", str(SAMPLE_WORKSPACE), *args)
+    assert result.returncode in (1, 2)
+    assert message in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery", "spark", "tsql"])
+def test_sql_for_every_dialect_parses_back(dialect):
+    import sqlglot
+
+    result = cli("sql", str(SAMPLE_WORKSPACE), "--dialect", dialect)
+    assert result.returncode == 0, result.stderr
+    statements = [s for s in result.stdout.split(";\n") if s.strip()]
+    assert len(statements) == 19, "every KPI with a formula"
+    for statement in statements:
+        sqlglot.parse_one(statement, read=dialect)

@@ -509,3 +509,9 @@ def test_library_references_checked(extra: Template, message: str) -> None:
     check_library([*TEMPLATES, _with()])  # the good one passes
     with pytest.raises(TemplateError, match=re.escape(message)):
         check_library([*TEMPLATES, extra], {extra.id: "extra.yaml"})
+
+
+def test_hyphens_and_phrases_search_alike():
+    from kpi_model.library import search_templates
+
+    assert search_templates("on time")[0].id == search_templates("on-time")[0].id == "on_time_delivery"

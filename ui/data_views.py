@@ -12,8 +12,9 @@ from kpi_model.datastore import DataStore
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Source, Workspace
 from kpi_model.sources import TableProfile
+from kpi_model.validation import parse_part
 from ui import state
-from ui.feedback import md_escape, plural, show_error
+from ui.feedback import apply_edit, md_escape, plural, show_error
 
 _NEW_TABLE = "A new source named after the file"
 
@@ -155,3 +156,26 @@ def view_section(workspace: Workspace, data: DataStore) -> None:
         return
     state.flash("success", f"Created the view source '{profile.name}' ({profile.rows:,} rows).")
     st.rerun()
+
+
+def declare_section(workspace: Workspace) -> None:
+    """Name a source and its system before its data is at hand (the audit asks where data comes from)."""
+    with st.form("declare_source"):
+        left, right = st.columns(2)
+        name = left.text_input("Source name", key="declare_name", placeholder="e.g. crm_deals")
+        system = right.text_input("System it comes from", key="declare_system", placeholder="e.g. Salesforce")
+        description = st.text_input("What it holds", key="declare_description", placeholder="one row per deal")
+        if not st.form_submit_button("Declare source"):
+            return
+    apply_edit(
+        lambda: editing.upsert_source(
+            workspace,
+            parse_part(
+                Source,
+                {"name": name.strip(), "system": system.strip() or None, "description": description.strip() or None},
+            ),
+        ),
+        f"Declared the source '{name.strip()}'. KPIs can name it now; upload its data when you have it.",
+        labels={"name": "Source name", "system": "System it comes from", "description": "What it holds"},
+        reset=["declare_name", "declare_system", "declare_description"],
+    )

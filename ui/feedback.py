@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -57,12 +58,18 @@ def show_flashes() -> None:
 
 
 def apply_edit(
-    edit: Callable[[], Workspace], success: str, *, labels: Mapping[str, str] | None = None, reset: Iterable[str] = ()
+    edit: Callable[[], Workspace],
+    success: str,
+    *,
+    labels: Mapping[str, str] | None = None,
+    reset: Iterable[str] = (),
+    then: Mapping[str, Any] | None = None,
 ) -> None:
     """Run an edit, autosave the result and rerun; on a problem show it and keep the old workspace.
 
-    ``reset`` names widget keys to clear after success (an "add" form starts empty again);
-    on failure they keep what the person typed.
+    ``reset`` names widget keys to clear after success (an "add" form starts empty again) and
+    ``then`` sets plain session keys (not widget keys: Streamlit refuses those once drawn), e.g. the
+    item to keep selected; on failure nothing moves and the inputs keep what the person typed.
     """
     try:
         new = edit()
@@ -70,7 +77,8 @@ def apply_edit(
     except KpiWizardError as error:
         show_error(error, labels=labels)
         return
-    for key in reset:
+    for key in reset:  # deleting a drawn widget's value is allowed; assigning one is not
         st.session_state.pop(key, None)
+    st.session_state.update(then or {})
     state.flash("success", success)
     st.rerun()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kpi_model.library import Template, search_templates
+from kpi_model.library import Template, get_template, search_templates
 from kpi_model.models import Category, Kind
-from ui.feedback import md_escape
+from ui.feedback import md_escape, plural
 
 _ALL = "all"
 
@@ -27,7 +27,7 @@ def template_picker() -> Template | None:
         return None
     by_id = {t.id: t for t in found}
     chosen = st.selectbox(
-        f"{len(found)} matching templates",
+        f"{plural(len(found), 'matching template')}",
         list(by_id),
         key="template_choice",
         format_func=lambda i: f"{by_id[i].name} · {by_id[i].category.value} · {by_id[i].kind.value}",
@@ -39,11 +39,12 @@ def template_picker() -> Template | None:
             f"{template.kind.value.capitalize()} · {template.category.value} · better when {template.direction.value}"
             f" · {template.unit_of_measure.value} · reviewed {template.cadence.value}"
         )
-        st.code(template.expression, language="sql")
+        st.code(template.expression, language="sql", wrap_lines=True)
         roles = ", ".join(f"{name} ({md_escape(description)})" for name, description in template.roles.items())
         st.caption(f"Columns it needs: {roles}")
         if template.partners:
-            st.caption(f"Pair it with: {', '.join(template.partners)}")
+            partners = ", ".join(get_template(p).name for p in template.partners)
+            st.caption(f"Pair it with: {md_escape(partners)}")
         if template.vanity_risk:
             st.warning(f"Vanity risk: {md_escape(template.vanity_risk)}", icon=":material/warning:")
     return template

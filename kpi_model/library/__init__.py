@@ -206,8 +206,8 @@ class Template(BaseModel):
 
     def search_text(self) -> tuple[str, str]:
         """(title text, definition text), lower-cased, as :func:`search_templates` matches them."""
-        title = " ".join([self.id, self.id.replace("_", " "), self.name, *self.keywords]).lower()
-        return title, self.definition.lower()
+        title = " ".join([self.id, self.id.replace("_", " "), self.name, *self.keywords])
+        return _normalise(title), _normalise(self.definition)
 
 
 def parse_templates(text: str, *, filename: str) -> list[Template]:
@@ -324,6 +324,11 @@ def _as_enum(value: Any, enum: type[Category | Kind], label: str) -> Any:
         ) from None
 
 
+def _normalise(text: str) -> str:
+    # "on-time", "on time" and "on_time" are the same search.
+    return re.sub(r"[-_/]+", " ", text.lower())
+
+
 def search_templates(
     text: str | None = None,
     *,
@@ -339,8 +344,9 @@ def search_templates(
     """
     wanted_category = _as_enum(category, Category, "category")
     wanted_kind = _as_enum(kind, Kind, "kind")
-    words = (text or "").lower().split()
-    scored: list[tuple[tuple[int, int, int], Template]] = []
+    words = _normalise(text or "").split()
+    phrase = " ".join(words)
+    scored: list[tuple[tuple[int, int, int, int], Template]] = []
     for template in _library()[0]:
         if wanted_category is not None and template.category != wanted_category:
             continue
@@ -353,8 +359,9 @@ def search_templates(
         tokens = set(re.split(r"[^a-z0-9]+", title))
         whole = sum(word in tokens for word in words)
         leading = int(bool(words) and template.name.lower().startswith(words[0]))
-        # Sort key: all words in the title first, then more whole-word hits, then a name
-        # that starts with the query; ties keep library order (stable sort).
-        scored.append(((-(in_title == len(words)), -whole, -leading), template))
+        phrase_hit = int(len(words) > 1 and phrase in title)
+        # Sort key: the query as a phrase in the title first, then all words in the title, then
+        # more whole-word hits, then a name that starts with the query; ties keep library order.
+        scored.append(((-phrase_hit, -(in_title == len(words)), -whole, -leading), template))
     scored.sort(key=lambda item: item[0])
     return [template for _, template in scored]
