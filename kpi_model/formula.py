@@ -59,6 +59,8 @@ AGGREGATES: tuple[type[exp.Expression], ...] = (
     exp.CovarPop,
     exp.First,
     exp.Last,
+    exp.Kurtosis,
+    exp.Skewness,
 )
 SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
     exp.Abs,
@@ -133,7 +135,8 @@ OPERATORS: tuple[type[exp.Expression], ...] = (
     exp.Tuple,
 )
 # DuckDB functions sqlglot does not model; harmless, so allowed by name.
-ANONYMOUS_FUNCTIONS = frozenset({"date_part", "datepart", "product", "fsum", "favg", "kurtosis", "skewness"})
+ANONYMOUS_AGGREGATES = frozenset({"product", "fsum", "favg"})
+ANONYMOUS_FUNCTIONS = frozenset({"date_part", "datepart"}) | ANONYMOUS_AGGREGATES
 _ALLOWED = AGGREGATES + SCALAR_FUNCTIONS + OPERATORS
 # Views may also number, shift and parse rows; none of these reach outside the database.
 _VIEW_FUNCTIONS: tuple[type[exp.Expression], ...] = (
@@ -392,10 +395,20 @@ def parse(text: str | None, *, what: str = "formula") -> exp.Expression:
     return tree
 
 
+def _is_aggregate(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower() in ANONYMOUS_AGGREGATES
+    return isinstance(node, AGGREGATES)
+
+
+def _aggregates(tree: exp.Expression) -> list[exp.Expression]:
+    return [node for node in tree.walk() if _is_aggregate(node)]
+
+
 def _inside_aggregate(node: exp.Expression) -> bool:
     child, parent = node, node.parent
     while parent is not None:
-        if isinstance(parent, AGGREGATES):
+        if _is_aggregate(parent):
             return True
         # FILTER (WHERE …) hangs beside its aggregate in the tree, but belongs to it.
         if isinstance(parent, exp.Filter) and child is parent.args.get("expression"):
@@ -433,7 +446,7 @@ def check_aggregate(text: str | None, columns: Collection[str] | None = None, *,
     tree = parse(text, what="formula")
     assert text is not None
     used = _check_columns(tree, text, columns, source)
-    aggregates = list(tree.find_all(*AGGREGATES))
+    aggregates = _aggregates(tree)
     if not aggregates:
         raise FormulaError(
             "the formula does not aggregate",
@@ -463,7 +476,7 @@ def check_filter(text: str | None, columns: Collection[str] | None = None, *, so
     tree = parse(text, what="filter")
     assert text is not None
     used = _check_columns(tree, text, columns, source)
-    if any(True for _ in tree.find_all(*AGGREGATES)):
+    if _aggregates(tree):
         raise FormulaError(
             "a filter cannot contain aggregates", "filter rows with plain conditions, e.g. status <> 'x'"
         )
@@ -475,7 +488,7 @@ def check_derived(text: str | None, kpi_ids: Collection[str]) -> Checked:
     tree = parse(text, what="formula")
     assert text is not None
     used = _check_columns(tree, text, kpi_ids, "the workspace's KPIs")
-    if any(True for _ in tree.find_all(*AGGREGATES)):
+    if _aggregates(tree):
         raise FormulaError(
             "a derived KPI combines other KPIs and cannot aggregate",
             "write arithmetic over KPI ids, e.g. sessions * conversion_rate, or give the KPI a source",
@@ -526,7 +539,7 @@ def ratio_parts(tree: exp.Expression) -> tuple[exp.Expression, exp.Expression] |
     Dividing by a constant (``… / 60.0`` for hours) is a unit conversion, not a ratio.
     """
     top = tree.unnest() if isinstance(tree, exp.Paren) else tree
-    if isinstance(top, exp.Div) and top.expression.find(*AGGREGATES) is not None:
+    if isinstance(top, exp.Div) and _aggregates(top.expression):
         return top.this, top.expression
     return None
 

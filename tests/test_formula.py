@@ -279,3 +279,31 @@ def test_check_kpi_text_knows_derived_from_aggregate_formulas():
     bad_filter = workspace.kpi("revenue").model_copy(update={"filter": "sum(amount) > 0"})
     with pytest.raises(FormulaError, match="cannot contain aggregates"):
         check_kpi_text(workspace, bad_filter)
+
+
+def test_docs_list_every_allowed_function_and_each_one_is_accepted():
+    from kpi_model.formula import _ALLOWED_FUNCTION_NAMES
+
+    docs = (REPO / "docs" / "formulas.md").read_text(encoding="utf-8")
+    missing = [name for name in _ALLOWED_FUNCTION_NAMES if f"`{name}`" not in docs]
+    assert missing == [], "docs/formulas.md must list every allowed function"
+    calls = {
+        "arg_max": "arg_max(amount, cost)", "arg_min": "arg_min(amount, cost)", "corr": "corr(amount, cost)",
+        "quantile_cont": "quantile_cont(amount, 0.5)", "quantile_disc": "quantile_disc(amount, 0.5)",
+        "date_diff": "date_diff('day', order_date, order_date)", "date_trunc": "date_trunc('month', order_date)",
+        "date_part": "date_part('year', order_date)", "datepart": "datepart('year', order_date)",
+        "extract": "extract(year FROM order_date)", "strftime": "strftime(order_date, '%Y')",
+        "cast": "CAST(amount AS DOUBLE)", "try_cast": "TRY_CAST(amount AS DOUBLE)", "if": "if(amount > 1, 1, 0)",
+        "regexp_matches": "regexp_matches(status, 'x')", "substring": "substring(status, 1, 2)",
+        "current_date": "current_date", "concat": "concat(status, 'x')", "round": "round(amount, 1)",
+        "power": "power(amount, 2)", "greatest": "greatest(amount, cost)", "least": "least(amount, cost)",
+        "coalesce": "coalesce(amount, 0)", "nullif": "nullif(amount, 0)", "epoch": "epoch(order_date)",
+    }  # fmt: skip
+    for name in _ALLOWED_FUNCTION_NAMES:
+        call = calls.get(name, f"{name}(amount)")
+        formula = f"max({call})" if name not in {"count", "sum", "avg", "min", "max"} else call
+        if name in {"any_value", "approx_count_distinct", "arg_max", "arg_min", "bool_and", "bool_or", "corr",
+                    "count_if", "favg", "first", "fsum", "kurtosis", "last", "median", "mode", "product",
+                    "quantile_cont", "quantile_disc", "skewness", "stddev", "variance"}:  # fmt: skip
+            formula = call if name != "bool_and" and name != "bool_or" else f"{name}(amount > 0)"
+        check_aggregate(formula, COLUMNS)
