@@ -30,13 +30,13 @@ def main() -> None:
         wait_idle(page)
         page.screenshot(path=str(OUT / "start.png"))
 
-        page.get_by_role("link", name="Goals").first.click()
+        page.get_by_role("link", name="Goals", exact=True).first.click()
         page.get_by_role("heading", name="Units and strategic goals").wait_for()
         page.get_by_text("Add a goal").wait_for()
         wait_idle(page)
         page.screenshot(path=str(OUT / "goals.png"))
 
-        page.get_by_role("link", name="KPIs").first.click()
+        page.get_by_role("link", name="KPIs", exact=True).first.click()
         page.get_by_role("heading", name="KPIs per goal").wait_for()
         page.get_by_label("Search templates", exact=True).fill("churn")
         page.get_by_label("Search templates", exact=True).press("Enter")
@@ -48,7 +48,7 @@ def main() -> None:
         wait_idle(page)
         kpi_card.screenshot(path=str(OUT / "kpi-form.png"))
 
-        page.get_by_role("link", name="Data").first.click()
+        page.get_by_role("link", name="Data", exact=True).first.click()
         page.get_by_role("heading", name="Data").wait_for()
         page.get_by_text("Loaded tables").wait_for(timeout=120_000)
         page.locator("[data-testid='stExpander'] summary").first.click()
@@ -56,20 +56,20 @@ def main() -> None:
         page.wait_for_timeout(800)
         page.screenshot(path=str(OUT / "data.png"))
 
-        page.get_by_role("link", name="Preview").first.click()
+        page.get_by_role("link", name="Preview", exact=True).first.click()
         page.get_by_role("heading", name="Preview").wait_for()
         wait_idle(page)
         page.locator("[data-testid='stVegaLiteChart']").first.wait_for()
         page.wait_for_timeout(1000)
         page.screenshot(path=str(OUT / "preview.png"))
 
-        page.get_by_role("link", name="Dashboard").first.click()
+        page.get_by_role("link", name="Dashboard", exact=True).first.click()
         page.get_by_role("heading", name="Dashboard").wait_for()
         wait_idle(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=str(OUT / "dashboard.png"))
 
-        page.get_by_role("link", name="Review").first.click()
+        page.get_by_role("link", name="Review", exact=True).first.click()
         page.get_by_role("heading", name="Review").wait_for()
         wait_idle(page)
         page.wait_for_timeout(1000)  # data grids draw on a canvas after the run ends

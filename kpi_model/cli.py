@@ -1,6 +1,6 @@
 """The ``kpi-wizard`` command line: a thin layer over the library.
 
-Heavy modules (streamlit, duckdb, sqlglot) are imported inside the commands that need
+Heavy modules (duckdb, sqlglot) are imported inside the commands that need
 them, so ``kpi-wizard --help`` and ``validate`` start fast.
 """
 
@@ -178,23 +178,19 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         env["KPI_WIZARD_OPEN"] = str(Path(args.workspace).resolve())
     # The server runs from the repo root (for .streamlit/config.toml); keep the store where the user is.
     env["KPI_WIZARD_HOME"] = str(Path(args.home or env.get("KPI_WIZARD_HOME") or "workspaces").resolve())
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP_SCRIPT),
-        "--server.port",
-        str(args.port),
-        "--server.headless",
-        "true" if args.headless or not _has_display() else "false",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    print(f"KPI Wizard on http://localhost:{args.port}  (Ctrl+C to stop)", flush=True)
-    # Become the server process, so stopping kpi-wizard stops Streamlit too (no orphan child).
+    arguments = [
+        "run", str(APP_SCRIPT),
+        "--server.port", str(args.port),
+        "--server.headless", "true" if args.headless or not _has_display() else "false",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    if args.address:
+        arguments += ["--server.address", args.address]
+    print(f"KPI Wizard on http://{args.address or 'localhost'}:{args.port}  (Ctrl+C to stop)", flush=True)
+    # Become the server process (stopping kpi-wizard stops Streamlit; no orphan child). The
+    # launcher lives in ui/, beside app.py: the library itself never imports streamlit.
     os.chdir(APP_SCRIPT.parent)
-    os.execve(sys.executable, command, env)
+    os.execve(sys.executable, [sys.executable, "-m", "ui.serve", *arguments], env)
 
 
 def _has_display() -> bool:
@@ -213,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8501)
     serve.add_argument("--home", help="folder where the app keeps workspaces (default: ./workspaces)")
     serve.add_argument("--headless", action="store_true", help="do not open a browser window")
+    serve.add_argument("--address", help="address to listen on (default: all; 127.0.0.1 for this machine only)")
     serve.set_defaults(run=_cmd_serve)
 
     validate = commands.add_parser("validate", help="check a workspace file (exit 1 if invalid)")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from kpi_model.models import Direction, Kpi, UnitOfMeasure
+
+if TYPE_CHECKING:
+    from kpi_model.engine import Point
 
 
 class Status(StrEnum):
@@ -14,6 +20,25 @@ class Status(StrEnum):
     AMBER = "amber"
     RED = "red"
     UNKNOWN = "unknown"
+
+
+STATUS_LABELS = {
+    Status.GREEN: "on track",
+    Status.AMBER: "warning",
+    Status.RED: "critical",
+    Status.UNKNOWN: "no thresholds",
+}
+
+
+def latest_point(points: Iterable[Point], today: dt.date | None = None) -> Point | None:
+    """The most recent period with a value, ignoring periods that start after ``today``.
+
+    A period in the future can only come from mistyped dates (2027 for 2025); it must not
+    pose as the latest figure (the audit reports such rows).
+    """
+    today = today or dt.date.today()
+    current = [p for p in points if p.value is not None and p.dimension is None and p.period <= today]
+    return current[-1] if current else None
 
 
 def status(kpi: Kpi, value: float | None) -> Status:

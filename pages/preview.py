@@ -1,5 +1,7 @@
 """Preview: compute one KPI on the loaded data, per period, against its target and thresholds."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from kpi_model import editing
@@ -54,7 +56,8 @@ try:
 except KpiWizardError as error:
     show_error(error, headline="This KPI does not compute yet.")
     st.stop()
-headline(edited, series)
+total = engine.compute(trial, kpi.id, replace(request, by=None)) if request.by else series
+headline(edited, total)
 results(edited, series)
 with st.expander("SQL"):
     sql_panel(trial, edited, request, engine)

@@ -49,27 +49,25 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_app(home: Path, *, open_workspace: Path | None = None, timeout: float = 60) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port; yields the base URL, stops the server after."""
+    """`kpi-wizard serve` (as `make run` starts it) on a free loopback port; yields the base URL."""
     port = free_port()
     env = {**os.environ, "KPI_WIZARD_HOME": str(home)}
     env.pop("KPI_WIZARD_OPEN", None)
-    if open_workspace:
-        env["KPI_WIZARD_OPEN"] = str(open_workspace)
     command = [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        str(REPO / "app.py"),
-        "--server.port",
+        "kpi_model.cli",
+        "serve",
+        "--headless",
+        "--port",
         str(port),
-        "--server.address",
+        "--address",
         "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
+        "--home",
+        str(home),
     ]
+    if open_workspace:
+        command.append(str(open_workspace))
     log = home.parent / f"streamlit-{port}.log"
     with open(log, "w") as log_file:
         server = subprocess.Popen(command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)

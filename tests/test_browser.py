@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import yaml
 
 from .browser import browser_page, require_chromium, running_app, wait_idle
@@ -9,8 +12,8 @@ from .browser import browser_page, require_chromium, running_app, wait_idle
 
 def test_workshop_in_a_real_browser(tmp_path):
     require_chromium()
-    artifacts = tmp_path / "shots"
-    artifacts.mkdir()
+    artifacts = Path(os.environ.get("KPI_WIZARD_SHOTS") or tmp_path / "shots")
+    artifacts.mkdir(parents=True, exist_ok=True)
     with running_app(tmp_path / "store") as url, browser_page() as page:
         page.goto(url)
         page.get_by_role("heading", name="KPI Wizard").wait_for()
@@ -27,7 +30,7 @@ def test_workshop_in_a_real_browser(tmp_path):
         page.get_by_role("button", name="Add goal").click()
         page.get_by_text("Added the goal").wait_for()
 
-        page.get_by_role("link", name="KPIs").first.click()
+        page.get_by_role("link", name="KPIs", exact=True).first.click()
         page.get_by_role("heading", name="KPIs per goal").wait_for()
         page.get_by_label("Search templates", exact=True).fill("first contact")
         page.get_by_label("Search templates", exact=True).press("Enter")
@@ -40,8 +43,10 @@ def test_workshop_in_a_real_browser(tmp_path):
         page.get_by_text("Saved '").wait_for()
         page.screenshot(path=str(artifacts / "kpis.png"), full_page=True)
 
-        page.get_by_role("link", name="Review").first.click()
+        page.get_by_role("link", name="Review", exact=True).first.click()
         page.get_by_role("heading", name="Review").wait_for()
+        wait_idle(page)
+        page.screenshot(path=str(artifacts / "review.png"), full_page=True)
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download YAML").click()
         downloaded = tmp_path / "download.yaml"

@@ -72,3 +72,19 @@ def test_bands_follow_the_status_rules():
     for value in (0.1, 0.25, 0.3):
         (level,) = [b[2] for b in bands(up, 0.0, 0.5) if b[0] <= value < b[1]]
         assert level == status(up, value), "a band's colour is the status of the values inside it"
+
+
+def test_latest_point_ignores_future_and_empty_periods():
+    import datetime as dt
+
+    from kpi_model.engine import Point
+    from kpi_model.status import latest_point
+
+    points = [
+        Point(dt.date(2026, 9, 1), 5.0, 10),
+        Point(dt.date(2026, 10, 1), 6.0, 12),
+        Point(dt.date(2026, 11, 1), None, 0),
+        Point(dt.date(2027, 3, 1), 238.0, 1),
+    ]
+    assert latest_point(points, today=dt.date(2026, 11, 23)).period == dt.date(2026, 10, 1)
+    assert latest_point(points[2:3], today=dt.date(2026, 11, 23)) is None

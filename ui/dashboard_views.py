@@ -8,12 +8,9 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Workspace
-from kpi_model.status import Status, format_value, gap_to_target, status
+from kpi_model.status import format_value, gap_to_target, latest_point, status
 from ui.feedback import md_escape
-from ui.preview_views import GRAIN_OF_CADENCE
-
-_BADGE = {Status.GREEN: "green", Status.AMBER: "orange", Status.RED: "red", Status.UNKNOWN: "gray"}
-_LABEL = {Status.GREEN: "on track", Status.AMBER: "warning", Status.RED: "critical", Status.UNKNOWN: "no thresholds"}
+from ui.preview_views import GRAIN_OF_CADENCE, status_badge
 
 
 def compute_unit(engine: Engine, workspace: Workspace, kpis: list[Kpi]) -> dict[str, Series | KpiWizardError]:
@@ -31,13 +28,13 @@ def compute_unit(engine: Engine, workspace: Workspace, kpis: list[Kpi]) -> dict[
 def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
     """One KPI: value of the latest period, its distance to target, status badge and sparkline."""
     with st.container(border=True, height="stretch"):
-        if not isinstance(result, Series) or not [p for p in result.points if p.value is not None]:
+        latest = latest_point(result.points) if isinstance(result, Series) else None
+        if latest is None:
             st.markdown(f"**{md_escape(kpi.name)}**")
             reason = str(result) if isinstance(result, KpiWizardError) else "no formula or data yet"
             st.caption(f":material/block: Not computed: {md_escape(reason)}")
             return
-        points = [p for p in result.points if p.value is not None]
-        latest = points[-1]
+        points = [p for p in result.points if p.value is not None and p.period <= latest.period]
         level = status(kpi, latest.value)
         st.metric(
             kpi.name,
@@ -50,6 +47,6 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
             help=kpi.description,
         )
         st.markdown(
-            f":{_BADGE[level]}-badge[{_LABEL[level]}] · {latest.period:%Y-%m-%d} · owner: "
+            f"{status_badge(level)} · {latest.period:%Y-%m-%d} · owner: "
             f"{md_escape(kpi.owner) if kpi.owner else 'nobody'}"
         )

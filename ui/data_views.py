@@ -37,7 +37,7 @@ def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, Tabl
     """Upload a file as a new source or as the data of a declared one."""
     upload = st.file_uploader(
         "CSV, TSV, Parquet, JSON/NDJSON or Excel (.xlsx)",
-        key="data_upload",
+        key=f"data_upload_{st.session_state.get('data_upload_round', 0)}",
         type=[s.lstrip(".") for s in sources.SUPPORTED_SUFFIXES],
     )
     targets = [_NEW_TABLE, *[s.name for s in workspace.sources]]
@@ -58,14 +58,19 @@ def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, Tabl
     try:
         with st.status(f"Loading {upload.name}…", expanded=False) as progress:
             profile = data.upload(upload.name, upload, table=table, sheet=sheet.strip() or None)
-            progress.update(label=f"Loaded {profile.rows:,} rows into '{profile.name}'", state="complete")
-        if workspace.source(profile.name) is None:
-            source = Source(name=profile.name, path=f"files/{profile.name}{Path(upload.name).suffix.lower()}")
-            state.commit(editing.upsert_source(workspace, source))
+            progress.update(label=f"Loaded {plural(profile.rows, 'row')} into '{profile.name}'", state="complete")
+        stored_as = f"files/{profile.name}{Path(upload.name).suffix.lower()}"
+        declared = workspace.source(profile.name)
+        if declared is None:
+            state.commit(editing.upsert_source(workspace, Source(name=profile.name, path=stored_as)))
+        elif not declared.path and not declared.sql:
+            with_path = declared.model_copy(update={"path": stored_as})
+            state.commit(editing.upsert_source(workspace, with_path, old_name=declared.name))
     except KpiWizardError as error:
         show_error(error, headline=f"{upload.name} was not loaded; your data is unchanged.")
         return
-    state.flash("success", f"Loaded {profile.rows:,} rows from {upload.name} as '{profile.name}'.")
+    state.flash("success", f"Loaded {plural(profile.rows, 'row')} from {upload.name} as '{profile.name}'.")
+    st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1  # an empty uploader
     st.rerun()
 
 
@@ -89,7 +94,7 @@ def profile_frame(profile: TableProfile) -> pd.DataFrame:
 def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
     """Each loaded table: its schema profile and first rows."""
     for name, profile in tables.items():
-        label = f"{md_escape(name)} — {profile.rows:,} rows, {plural(len(profile.columns), 'column')}"
+        label = f"{md_escape(name)} — {plural(profile.rows, 'row')}, {plural(len(profile.columns), 'column')}"
         with st.expander(label):
             st.dataframe(
                 profile_frame(profile),
@@ -116,6 +121,9 @@ def type_fix_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
     new_type = right.selectbox("New type", sources.COLUMN_TYPES, key="fix_type")
     date_format = last.text_input("Date format (for text dates)", key="fix_format", placeholder="%d/%m/%Y")
     if st.button("Change type", key="fix_button"):
+        if state.workspace_id() is None:
+            state.commit(state.workspace())  # an opened sample gets its own copy before its data changes
+            data = state.datastore() or data
         try:
             with st.spinner(f"Converting {column}…"):
                 data.set_column_type(table, column, new_type, date_format=date_format.strip() or None)

@@ -22,7 +22,7 @@ def md_escape(text: object) -> str:
 
 def plural(count: int, noun: str) -> str:
     """``1 goal``, ``2 goals``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 _ITEM_PREFIX = re.compile(r"^(units|goals|sources|kpis)\[\d+\]\.")

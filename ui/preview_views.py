@@ -10,7 +10,7 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import DIALECTS, GRAINS, SeriesRequest, check_aggregate, check_derived, check_filter, compile_sql
 from kpi_model.models import Cadence, Kpi, Workspace
-from kpi_model.status import format_value, gap_to_target, status
+from kpi_model.status import STATUS_LABELS, Status, format_value, gap_to_target, latest_point, status
 from ui.charts import STATUS_COLOURS, kpi_chart, series_frame
 from ui.feedback import show_error
 
@@ -71,11 +71,11 @@ def formula_editor(kpi: Kpi, workspace: Workspace, columns: list[str] | None, de
 
 def headline(kpi: Kpi, series: Series) -> None:
     """Latest value, change on the period before, distance to target and status."""
-    points = [p for p in series.points if p.value is not None and p.dimension is None]
-    if not points:
+    latest = latest_point(series.points)
+    if latest is None:
         return
-    latest = points[-1]
-    previous = points[-2].value if len(points) > 1 else None
+    earlier = [p for p in series.points if p.value is not None and p.period < latest.period]
+    previous = earlier[-1].value if earlier else None
     delta = None if previous is None else format_value(latest.value - previous, kpi.unit_of_measure)  # type: ignore[operator]
     level = status(kpi, latest.value)
     left, middle, right = st.columns(3)
@@ -86,11 +86,13 @@ def headline(kpi: Kpi, series: Series) -> None:
         delta_color="inverse" if kpi.direction == "down" else "normal",
     )
     middle.metric("Against target", gap_to_target(kpi, latest.value) or "no target set")
-    right.markdown(f"**Status**  \n:{_badge_colour(level.value)}-badge[{level.value}]")
+    right.markdown(f"**Status**  \n{status_badge(level)}")
 
 
-def _badge_colour(level: str) -> str:
-    return {"green": "green", "amber": "orange", "red": "red"}.get(level, "gray")
+def status_badge(level: Status) -> str:
+    """A coloured Markdown badge with the status in words."""
+    colour = {Status.GREEN: "green", Status.AMBER: "orange", Status.RED: "red"}.get(level, "gray")
+    return f":{colour}-badge[{STATUS_LABELS[level]}]"
 
 
 def results(kpi: Kpi, series: Series) -> None:
@@ -112,7 +114,7 @@ def results(kpi: Kpi, series: Series) -> None:
         key=f"preview_table_{kpi.id}",
         column_config={
             "period": st.column_config.DateColumn("Period"),
-            "value": st.column_config.NumberColumn("Value", format="%.4g"),
+            "value": st.column_config.NumberColumn("Value"),
             "rows": st.column_config.NumberColumn("Rows"),
         },
     )
