@@ -1,0 +1,124 @@
+"""The shapes every quality rule shares: findings, rules and what a rule can look at.
+
+A rule is a small named unit with a stable id (``KPI001``) and slug (``missing-owner``), a
+severity, a one-line rationale, and a function that yields findings. A finding always says
+**what** (the object), **the problem** (``message``) and **the fix**.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Goal, Kpi, Unit, Workspace
+
+if TYPE_CHECKING:
+    from kpi_model.engine import Engine, Series
+    from kpi_model.sources import TableProfile
+
+ObjectKind = Literal["kpi", "goal", "unit", "source", "workspace"]
+
+
+class Severity(StrEnum):
+    """How much a finding matters."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """2 for error, 1 for warning, 0 for info (for ``--fail-on`` and sorting)."""
+        return {"error": 2, "warning": 1, "info": 0}[self.value]
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """What a finding is about."""
+
+    kind: ObjectKind
+    id: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with one object: what, the problem, the fix."""
+
+    rule: str
+    slug: str
+    severity: Severity
+    object: ObjectRef
+    message: str
+    fix: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the CLI's ``findings`` items)."""
+        return {
+            "rule": self.rule,
+            "slug": self.slug,
+            "severity": self.severity.value,
+            "object": {"kind": self.object.kind, "id": self.object.id},
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """Tunable limits of the rules (documented in docs/quality_rules.md)."""
+
+    unit_kpi_limit: int = 12
+    min_kpis_per_goal: int = 3
+    max_kpis_per_goal: int = 5
+    min_sample: int = 30
+    stale_after_days: int = 92
+
+
+@dataclass
+class AuditContext:
+    """Everything a rule may look at. ``series``/``columns``/``profiles`` are None without data."""
+
+    workspace: Workspace
+    today: dt.date
+    options: AuditOptions = field(default_factory=AuditOptions)
+    engine: Engine | None = None
+    columns: Mapping[str, list[str]] | None = None
+    profiles: Mapping[str, TableProfile] | None = None
+    series: Mapping[str, Series | KpiWizardError] | None = None
+
+    @property
+    def has_data(self) -> bool:
+        """Whether data is loaded (data rules run only then)."""
+        return self.columns is not None
+
+    def unit_of(self, kpi: Kpi) -> Unit | None:
+        """The unit a KPI belongs to through its goal."""
+        return self.workspace.unit_of_kpi(kpi)
+
+    def goal_of(self, kpi: Kpi) -> Goal | None:
+        """The goal a KPI measures."""
+        return self.workspace.goal(kpi.goal) if kpi.goal else None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A quality rule. ``check`` yields findings; ``example`` and ``fix`` are for the docs."""
+
+    id: str
+    slug: str
+    severity: Severity
+    rationale: str
+    example: str
+    fix: str
+    check: Callable[[AuditContext], Iterable[Finding]]
+    needs_data: bool = False
+
+    def finding(self, kind: ObjectKind, object_id: str, message: str, fix: str | None = None,
+                severity: Severity | None = None) -> Finding:  # fmt: skip
+        """A finding of this rule (its default fix and severity unless given)."""
+        return Finding(self.id, self.slug, severity or self.severity, ObjectRef(kind, object_id), message,
+                       fix or self.fix)  # fmt: skip
