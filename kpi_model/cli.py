@@ -62,6 +62,100 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_for_audit(args: argparse.Namespace):
+    from kpi_model.importers import import_file, load_mapping
+
+    mapping = load_mapping(Path(args.mapping)) if args.mapping else None
+    return import_file(Path(args.file), mapping=mapping, sheet=args.sheet)
+
+
+def _audit_engine(args: argparse.Namespace, workspace):
+    """An engine on the workspace's data, or None (with a note) when there is none to load."""
+    from kpi_model.engine import Engine
+
+    overrides = _data_overrides(args.data)
+    base = Path(args.file).parent if Path(args.file).is_file() else Path(args.file)
+    if not overrides and not any(s.path for s in workspace.sources):
+        return None
+    try:
+        return Engine.for_workspace(workspace, base, overrides)
+    except KpiWizardError as error:
+        if overrides:
+            raise
+        print(f"note: auditing without data — {error}", file=sys.stderr)
+        return None
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from kpi_model.checks import Severity, audit
+
+    try:
+        imported = _load_for_audit(args)
+        engine = _audit_engine(args, imported.workspace)
+    except KpiWizardError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    for note in imported.notes:
+        print(f"note: {note}", file=sys.stderr)
+    try:
+        report = audit(imported.workspace, engine=engine, ignore=set(args.ignore))
+    finally:
+        if engine is not None:
+            engine.close()
+    rendered = {"json": report.to_json, "markdown": report.to_markdown, "text": report.to_text}[args.format]()
+    sys.stdout.write(rendered)
+    if args.fail_on == "never":
+        return EXIT_OK
+    threshold = Severity(args.fail_on).rank
+    return EXIT_INVALID if any(f.severity.rank >= threshold for f in report.findings) else EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from kpi_model import workspace_file
+
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise KpiWizardError(f"{output} exists; choose another file or add --force to replace it")
+    try:
+        imported = _load_for_audit(args)
+    except KpiWizardError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    workspace_file.save(imported.workspace, output)
+    for note in imported.notes:
+        print(f"note: {note}", file=sys.stderr)
+    ws = imported.workspace
+    print(
+        f"wrote {output}: {len(ws.units)} units, {len(ws.goals)} goals, {len(ws.sources)} sources, {len(ws.kpis)} KPIs"
+    )
+    return EXIT_OK
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from kpi_model.checks import rules, rules_reference
+
+    if args.format == "markdown":
+        sys.stdout.write(rules_reference())
+    elif args.format == "json":
+        rows = [
+            {
+                "id": r.id,
+                "slug": r.slug,
+                "severity": r.severity.value,
+                "needs_data": r.needs_data,
+                "rationale": r.rationale,
+                "example": r.example,
+                "fix": r.fix,
+            }
+            for r in rules()
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for rule in rules():
+            print(f"{rule.id}  {rule.slug:28} {rule.severity.value:8} {rule.rationale}")
+    return EXIT_OK
+
+
 def _cmd_templates(args: argparse.Namespace) -> int:
     from kpi_model.library import search_templates
 
@@ -179,11 +273,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # The server runs from the repo root (for .streamlit/config.toml); keep the store where the user is.
     env["KPI_WIZARD_HOME"] = str(Path(args.home or env.get("KPI_WIZARD_HOME") or "workspaces").resolve())
     arguments = [
-        "run", str(APP_SCRIPT),
-        "--server.port", str(args.port),
-        "--server.headless", "true" if args.headless or not _has_display() else "false",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
+        "run",
+        str(APP_SCRIPT),
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true" if args.headless or not _has_display() else "false",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     if args.address:
         arguments += ["--server.address", args.address]
     print(f"KPI Wizard on http://{args.address or 'localhost'}:{args.port}  (Ctrl+C to stop)", flush=True)
@@ -240,6 +338,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compute.set_defaults(run=_cmd_compute)
     sql.set_defaults(run=_cmd_sql)
+
+    audit = commands.add_parser(
+        "audit",
+        help="check a KPI set for quality problems (workspace, spreadsheet or dbt YAML)",
+        description="Audit a KPI set. FILE is a workspace (YAML/JSON), a spreadsheet (CSV/XLSX, with --mapping "
+        "if its headers are not recognised) or a dbt semantic-layer YAML file or folder. Exit 1 when a "
+        "finding at or above --fail-on exists, 2 when the input cannot be used.",
+    )
+    audit.add_argument("file")
+    audit.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="load this file as source NAME (repeatable); data rules run only with data",
+    )
+    audit.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    audit.add_argument("--fail-on", choices=["error", "warning", "info", "never"], default="error")
+    audit.add_argument("--ignore", action="append", default=[], metavar="SLUG", help="skip a rule (repeatable)")
+    imported = commands.add_parser("import", help="convert a spreadsheet or dbt YAML into a workspace file")
+    imported.add_argument("file")
+    imported.add_argument("-o", "--output", required=True, help="the workspace file to write (.yaml or .json)")
+    imported.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    for sub in (audit, imported):
+        sub.add_argument("--mapping", help="YAML/JSON file mapping fields to spreadsheet headers, e.g. {name: Metric}")
+        sub.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
+    audit.set_defaults(run=_cmd_audit)
+    imported.set_defaults(run=_cmd_import)
+    rule_list = commands.add_parser("rules", help="list the quality rules")
+    rule_list.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    rule_list.set_defaults(run=_cmd_rules)
 
     templates = commands.add_parser(
         "templates",

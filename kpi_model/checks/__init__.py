@@ -40,6 +40,7 @@ __all__ = [
     "Severity",
     "audit",
     "rules",
+    "rules_reference",
 ]
 
 KPI_PENALTY = {Severity.ERROR: 20, Severity.WARNING: 8, Severity.INFO: 2}
@@ -155,9 +156,32 @@ class AuditReport:
             f"{self.count(Severity.WARNING)} warnings, {self.count(Severity.INFO)} notes"
         ]
         for f in self.findings:
-            lines.append(f"{f.severity.value.upper():7} {f.rule} {f.slug:26} {f.object.kind} {f.object.id}: {f.message}")
+            lines.append(
+                f"{f.severity.value.upper():7} {f.rule} {f.slug:26} {f.object.kind} {f.object.id}: {f.message}"
+            )
             lines.append(f"{'':8}fix: {f.fix}")
         return "\n".join(lines) + "\n"
+
+
+def rules_reference() -> str:
+    """The rule reference in docs/quality_rules.md: a table, then each rule's example and fix."""
+    lines = ["| id | slug | severity | needs data | rationale |", "|---|---|---|---|---|"]
+    for rule in rules():
+        data = "yes" if rule.needs_data else ""
+        lines.append(f"| {rule.id} | `{rule.slug}` | {rule.severity.value} | {data} | {_md(rule.rationale)} |")
+    lines.append("")
+    for rule in rules():
+        lines += [
+            f"### {rule.id} `{rule.slug}`",
+            "",
+            f"{rule.rationale}",
+            "",
+            f"- **Severity:** {rule.severity.value}" + (" (runs only with data loaded)" if rule.needs_data else ""),
+            f"- **Example:** {rule.example}",
+            f"- **Fix:** {rule.fix}",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 def _md(text: str) -> str:
@@ -212,7 +236,7 @@ def audit(
             continue
         try:
             findings.extend(rule.check(context))
-        except Exception as error:  # noqa: BLE001 - a crashing rule must not crash the audit
+        except Exception as error:
             findings.append(
                 rule.finding(
                     "workspace", workspace.name, f"the rule {rule.slug} failed: {type(error).__name__}: {error}",

@@ -1,0 +1,56 @@
+"""Audit: the quality findings of the open KPI set, or of one imported from a spreadsheet or dbt."""
+
+import streamlit as st
+
+from kpi_model.checks import Severity, audit, rules
+from kpi_model.errors import KpiWizardError
+from ui import state
+from ui.audit_views import exports, findings_section, import_section, score_delta, summary
+from ui.data_views import open_data
+from ui.feedback import show_error, show_flashes
+
+st.title("Audit")
+st.caption("What would a sceptical reviewer say about these KPIs? Every finding names the problem and the fix.")
+show_flashes()
+workspace = state.workspace()
+with st.expander("Audit an existing KPI set: import a spreadsheet or dbt metrics", expanded=workspace is None):
+    import_section()
+if workspace is None:
+    st.info("Or open a workspace on the Start page (the sample has deliberate flaws to find).")
+    st.stop()
+
+slugs = [rule.slug for rule in rules()]
+left, right = st.columns([1, 2])
+use_data = left.toggle(
+    "Use the loaded data",
+    value=True,
+    key="audit_use_data",
+    help="Data rules (small samples, data quality, formulas that fail on the data) need it.",
+)
+ignored = right.multiselect("Skip rules", slugs, key="audit_ignore", placeholder="none skipped")
+engine = None
+if use_data:
+    data = open_data()
+    engine = data.engine() if data is not None and data.has_data() else None
+try:
+    with st.spinner("Auditing…"):
+        report = audit(workspace, engine=engine, ignore=set(ignored))
+except KpiWizardError as error:
+    show_error(error, headline="The audit could not run.")
+    st.stop()
+summary(report, score_delta(workspace, report))
+
+st.subheader("Findings")
+severity_col, slug_col = st.columns([1, 2])
+severities = severity_col.multiselect(
+    "Severity", [s.value for s in Severity], default=["error", "warning"], key="audit_severity"
+)
+only = slug_col.multiselect(
+    "Only these rules", sorted({f.slug for f in report.findings}), key="audit_only", placeholder="all rules"
+)
+shown = [f for f in report.findings if f.severity.value in severities and (not only or f.slug in only)]
+if not shown:
+    st.success("Nothing to show with these filters.")
+findings_section(report, shown)
+st.subheader("Export")
+exports(report)

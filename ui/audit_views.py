@@ -1,0 +1,162 @@
+"""The Audit page's pieces: importing a KPI set, the summary, the findings and the exports."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from kpi_model import workspace_file
+from kpi_model.checks import AuditReport, Finding, Severity
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Workspace
+from ui import state
+from ui.feedback import md_escape, plural, show_error
+
+_SEVERITY_BADGE = {
+    Severity.ERROR: ":red-badge[error]",
+    Severity.WARNING: ":orange-badge[warning]",
+    Severity.INFO: ":gray-badge[info]",
+}
+_NOT_MAPPED = "—"
+_HISTORY = "audit_score_history"
+
+
+def import_section() -> None:
+    """Upload a spreadsheet or dbt YAML, confirm the column mapping, import it as a new workspace."""
+    from kpi_model.importers import FIELDS, guess_mapping, import_file, import_spreadsheet, read_table
+
+    upload = st.file_uploader(
+        "A KPI spreadsheet (CSV, XLSX) or dbt semantic-layer YAML",
+        key="audit_upload",
+        type=["csv", "tsv", "xlsx", "yml", "yaml", "json"],
+    )
+    if upload is None:
+        return
+    suffix = Path(upload.name).suffix.lower()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"  # never the uploader's name as a path
+        path.write_bytes(upload.getvalue())
+        try:
+            if suffix in {".csv", ".tsv", ".xlsx"}:
+                headers, rows = read_table(path)
+                st.caption(f"{plural(len(rows), 'row')}. Check which column holds what; change any guess.")
+                guessed = guess_mapping(headers)
+                columns = st.columns(4)
+                mapping = {}
+                for index, field in enumerate(FIELDS):
+                    options = [_NOT_MAPPED, *headers]
+                    chosen = columns[index % 4].selectbox(
+                        field.replace("_", " "),
+                        options,
+                        key=f"audit_map_{field}",
+                        index=options.index(guessed[field]) if field in guessed else 0,
+                    )
+                    if chosen != _NOT_MAPPED:
+                        mapping[field] = chosen
+                if not st.button("Import and audit", key="audit_import", type="primary"):
+                    return
+                result = import_spreadsheet(path, mapping=mapping, name=Path(upload.name).stem)
+            else:
+                if not st.button("Import and audit", key="audit_import", type="primary"):
+                    return
+                result = import_file(path)
+        except KpiWizardError as error:
+            show_error(error, headline=f"{upload.name} could not be imported.")
+            return
+    state.commit_as_new(result.workspace, note=f"Imported from {upload.name}")
+    notes = "; ".join(result.notes[:8]) + (f" … and {len(result.notes) - 8} more" if len(result.notes) > 8 else "")
+    state.flash("success", f"Imported {plural(len(result.workspace.kpis), 'KPI')} from {upload.name}.")
+    if notes:
+        state.flash("info", f"Import notes: {notes}")
+    st.rerun()
+
+
+def score_delta(workspace: Workspace, report: AuditReport) -> int | None:
+    """The change in score since the audit of the previous version of this workspace in this session."""
+    fingerprint = hashlib.sha256(workspace_file.dumps(workspace).encode()).hexdigest()
+    history: list[tuple[str, int]] = st.session_state.setdefault(_HISTORY, [])
+    if not history or history[-1][0] != fingerprint:
+        history.append((fingerprint, report.score))
+    return history[-1][1] - history[-2][1] if len(history) > 1 else None
+
+
+def summary(report: AuditReport, delta: int | None) -> None:
+    """Score, counts by severity, and counts by unit."""
+    score_col, error_col, warning_col, info_col = st.columns(4)
+    score_col.metric(
+        "Quality score", f"{report.score}/100", delta=None if delta is None else f"{delta:+d} since last audit"
+    )
+    error_col.metric("Errors", report.count(Severity.ERROR))
+    warning_col.metric("Warnings", report.count(Severity.WARNING))
+    info_col.metric("Notes", report.count(Severity.INFO))
+    if not report.ran_with_data:
+        st.caption("Audited without data: the data rules were skipped. Load the data on the Data page to run them.")
+    names = {u.id: u.name for u in report.workspace.units}
+    rows = [
+        {"Unit": names.get(unit, unit), **{s.value: counts.get(s.value, 0) for s in Severity}}
+        for unit, counts in report.unit_counts().items()
+    ]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="audit_by_unit")
+
+
+def _about(report: AuditReport, finding: Finding) -> str:
+    ws = report.workspace
+    kind, object_id = finding.object.kind, finding.object.id
+    if kind == "kpi" and (kpi := ws.kpi(object_id)):
+        goal = ws.goal(kpi.goal) if kpi.goal else None
+        where = f" (goal: {goal.statement})" if goal else " (no goal)"
+        return f"KPI **{md_escape(kpi.name)}**{md_escape(where)}"
+    if kind == "goal" and (goal := ws.goal(object_id)):
+        return f"Goal **{md_escape(goal.statement)}**"
+    if kind == "unit" and (unit := ws.unit(object_id)):
+        return f"Unit **{md_escape(unit.name)}**"
+    return f"{kind} **{md_escape(object_id)}**"
+
+
+def findings_section(report: AuditReport, findings: list[Finding]) -> None:
+    """Findings grouped by unit, each with its fix and, for KPIs, a jump to edit it."""
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(report.unit_of(finding.object) or "", []).append(finding)
+    order = [u.id for u in report.workspace.units if u.id in groups] + ([""] if "" in groups else [])
+    for position, unit_id in enumerate(order):
+        unit = report.workspace.unit(unit_id)
+        title = unit.name if unit else "Across the set"
+        with st.expander(f"{md_escape(title)} — {plural(len(groups[unit_id]), 'finding')}", expanded=position == 0):
+            for index, finding in enumerate(groups[unit_id]):
+                _finding_row(report, finding, f"{unit_id}_{index}")
+
+
+def _finding_row(report: AuditReport, finding: Finding, key: str) -> None:
+    text_col, action_col = st.columns([6, 1])
+    text_col.markdown(
+        f"{_SEVERITY_BADGE[finding.severity]} `{finding.slug}` · {_about(report, finding)}  \n"
+        f"{md_escape(finding.message)}  \n**Fix:** {md_escape(finding.fix)}"
+    )
+    kpi = report.workspace.kpi(finding.object.id) if finding.object.kind == "kpi" else None
+    if kpi is not None and action_col.button("Edit", key=f"audit_edit_{key}", icon=":material/edit:"):
+        st.session_state["kpi_goal_choice"] = (
+            kpi.goal if kpi.goal and report.workspace.goal(kpi.goal) else "__no_goal__"
+        )
+        st.session_state["kpis_open_card"] = kpi.id
+        st.switch_page("pages/kpis.py")
+
+
+def exports(report: AuditReport) -> None:
+    """The findings as CSV, JSON and Markdown."""
+    stem = "kpi-audit"
+    csv_col, json_col, md_col = st.columns(3)
+    csv_col.download_button(
+        "Findings as CSV", report.to_csv(), file_name=f"{stem}.csv", mime="text/csv", key="audit_csv"
+    )
+    json_col.download_button(
+        "Findings as JSON", report.to_json(), file_name=f"{stem}.json", mime="application/json", key="audit_json"
+    )
+    md_col.download_button(
+        "Report as Markdown", report.to_markdown(), file_name=f"{stem}.md", mime="text/markdown", key="audit_md"
+    )
