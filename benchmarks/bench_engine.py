@@ -403,7 +403,7 @@ def time_compute(
                 for impl in order:
                     gc.collect()
                     if impl == "engine":
-                        engine._cache.clear()  # force real computation: the cache is keyed on the definition
+                        _clear_result_cache(engine)  # force real computation: the cache is keyed on the definition
                         start = time.perf_counter()
                         series = engine.compute(ws, shape.kpi_id, request)
                         elapsed = time.perf_counter() - start
@@ -455,6 +455,13 @@ def time_compute(
     return results, round_load
 
 
+def _clear_result_cache(engine: Any) -> None:
+    cache = getattr(engine, "_cache", None)
+    if cache is None or not hasattr(cache, "clear"):
+        raise SystemExit("Engine has no _cache to clear any more: update bench_engine.py so it times real computation")
+    cache.clear()
+
+
 def profile_engine(db_path: Path, hand_db_path: Path) -> str:
     """EXPLAIN ANALYZE of the engine's and the hand-written SQL, and a cProfile of Engine.compute."""
     import duckdb
@@ -470,7 +477,7 @@ def profile_engine(db_path: Path, hand_db_path: Path) -> str:
         for shape in SHAPES:
             request = SeriesRequest(grain="month", by=shape.by)
             engine.compute(ws, shape.kpi_id, request)
-            engine._cache.clear()
+            _clear_result_cache(engine)
             profiler = cProfile.Profile()
             profiler.enable()
             series = engine.compute(ws, shape.kpi_id, request)
@@ -965,6 +972,7 @@ class Report:
             ".venv/bin/python benchmarks/bench_engine.py               # 10M rows, --repeat 3; prints this report",
             ".venv/bin/python benchmarks/bench_engine.py --quick       # 1M rows",
             ".venv/bin/python benchmarks/bench_engine.py --write-doc   # and rewrites docs/benchmarks.md",
+            ".venv/bin/python benchmarks/bench_engine.py --repeat 7 --wait-quiet 150 --write-doc   # shared machine",
             ".venv/bin/python benchmarks/bench_engine.py --profile     # plus EXPLAIN ANALYZE and cProfile",
             "```",
             "",
@@ -1021,7 +1029,7 @@ def main(argv: list[str] | None = None) -> int:
         help="on a shared machine: wait up to this long in all for other processes to go quiet before timed rounds",
     )
     parser.add_argument("--reruns", type=int, default=RERUNS, help="timed app reruns (median)")
-    parser.add_argument("--write-doc", action="store_true", help=f"rewrite {DOC.relative_to(REPO)}")
+    parser.add_argument("--write-doc", action="store_true", help="rewrite docs/benchmarks.md")
     parser.add_argument("--json", type=Path, help="also write the raw figures to this JSON file")
     parser.add_argument("--profile", action="store_true", help="print EXPLAIN ANALYZE and a cProfile per KPI")
     parser.add_argument("--workdir", type=Path, help="keep the CSV and databases here (default: a temp folder)")
@@ -1121,7 +1129,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n# Profiles\n" + profile)
     if args.write_doc:
         DOC.write_text(text, encoding="utf-8")
-        print(f"wrote {DOC.relative_to(REPO)}", file=sys.stderr)
+        print(f"wrote {DOC}", file=sys.stderr)
     if args.json:
         raw = {
             "rows": rows,

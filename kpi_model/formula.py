@@ -591,6 +591,25 @@ def _check_view_table(node: exp.Table, known: set[str]) -> None:
         raise FormulaError(f"unknown table '{node.name}' in the view", fix)
 
 
+def period_sql(column: str, grain: Grain, *, portable: bool = False) -> str:
+    """SQL for the start date of the period holding ``column`` (a quoted DATE or TIMESTAMP column).
+
+    ``date_trunc`` transpiles to every dialect, but in DuckDB it goes through a TIMESTAMP and costs
+    about four times the date arithmetic below on a monthly sum (10M rows: 178 ms against 42 ms, see
+    docs/benchmarks.md). The engine runs DuckDB, so it gets the arithmetic; exports get date_trunc.
+    """
+    if portable:
+        return f"CAST(date_trunc('{grain}', {column}) AS DATE)"
+    day = f"CAST({column} AS DATE)"
+    return {
+        "day": day,
+        "week": f"{day} - CAST(isodow({column}) - 1 AS INTEGER)",
+        "month": f"{day} - CAST(day({column}) - 1 AS INTEGER)",
+        "quarter": f"make_date(year({column}), 3 * quarter({column}) - 2, 1)",
+        "year": f"make_date(year({column}), 1, 1)",
+    }[grain]
+
+
 def _wrapped(node: exp.Expression) -> exp.Expression:
     """``node`` in parentheses, once (sqlglot only prints the parentheses it finds in the tree)."""
     return node if isinstance(node, exp.Paren) else exp.paren(node, copy=False)
@@ -624,9 +643,12 @@ class Compiler:
     column names are not checked.
     """
 
-    def __init__(self, workspace: Workspace, columns: Mapping[str, Collection[str]] | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, columns: Mapping[str, Collection[str]] | None = None, *, portable: bool = False
+    ) -> None:
         self.workspace = workspace
         self.columns = columns
+        self.portable = portable
         self._kpi_ids = {k.id for k in workspace.kpis}
 
     def dependencies(self, kpi_id: str) -> list[str]:
@@ -680,7 +702,7 @@ class Compiler:
         _check_columns(exp.column(kpi.time_column), kpi.time_column, columns, where)
         if request.by:
             _check_columns(exp.column(request.by), request.by, columns, where)
-        period = f"CAST(date_trunc('{request.grain}', {quote(kpi.time_column)}) AS DATE)"
+        period = period_sql(quote(kpi.time_column), request.grain, portable=self.portable)
         value = safe_division(formula.tree)
         parts = ratio_parts(formula.tree)
         select_list = [f"{period} AS period"]
@@ -762,7 +784,7 @@ def compile_sql(
     """The SQL that computes one KPI per period, in the given dialect."""
     if dialect not in DIALECTS:
         raise FormulaError(f"'{dialect}' is not a supported dialect", f"use one of: {', '.join(DIALECTS)}")
-    tree = Compiler(workspace, columns).select(kpi_id, request)
+    tree = Compiler(workspace, columns, portable=dialect != "duckdb").select(kpi_id, request)
     return tree.sql(dialect=dialect, pretty=pretty, comments=False)
 
 

@@ -232,7 +232,7 @@ def test_breakdown_and_range_in_sql():
     workspace = load(SAMPLE_WORKSPACE)
     request = SeriesRequest(grain="quarter", by="channel", start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
     sql = compile_sql(workspace, "revenue", request, pretty=False)
-    assert "DATE_TRUNC('QUARTER'" in sql
+    assert 'MAKE_DATE(YEAR("order_date"), 3 * QUARTER("order_date") - 2, 1)' in sql
     assert 'CAST("channel" AS TEXT) AS dimension' in sql
     assert "\"order_date\" < CAST('2026-01-01' AS DATE)" in sql
 
@@ -307,3 +307,22 @@ def test_docs_list_every_allowed_function_and_each_one_is_accepted():
                     "quantile_cont", "quantile_disc", "skewness", "stddev", "variance"}:  # fmt: skip
             formula = call if name != "bool_and" and name != "bool_or" else f"{name}(amount > 0)"
         check_aggregate(formula, COLUMNS)
+
+
+@pytest.mark.parametrize("grain", ["day", "week", "month", "quarter", "year"])
+def test_fast_period_arithmetic_equals_date_trunc(grain):
+    import duckdb
+
+    from kpi_model.formula import period_sql
+
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE TABLE t AS SELECT DATE '2023-12-25' + CAST(range AS INTEGER) AS d, "
+        "TIMESTAMP '2023-12-25 13:45:00' + INTERVAL (range) HOUR * 13 AS ts FROM range(1200)"
+    )
+    for column in ("d", "ts"):
+        fast, portable = period_sql(column, grain), period_sql(column, grain, portable=True)
+        (mismatches,) = connection.execute(
+            f"SELECT count(*) FROM t WHERE ({fast}) IS DISTINCT FROM ({portable})"
+        ).fetchone()
+        assert mismatches == 0, (grain, column)

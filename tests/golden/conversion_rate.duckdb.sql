@@ -1,5 +1,5 @@
 SELECT
-  CAST(DATE_TRUNC('MONTH', "session_date") AS DATE) AS period,
+  CAST("session_date" AS DATE) - CAST(DAY("session_date") - 1 AS INT) AS period,
   (
     COUNT(*) FILTER(WHERE
       converted = 1) / NULLIF(COUNT(*), 0)
@@ -16,6 +16,6 @@ FROM "web_sessions"
 WHERE
   NOT "session_date" IS NULL
 GROUP BY
-  CAST(DATE_TRUNC('MONTH', "session_date") AS DATE)
+  CAST("session_date" AS DATE) - CAST(DAY("session_date") - 1 AS INT)
 ORDER BY
   period NULLS FIRST

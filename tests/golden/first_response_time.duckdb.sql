@@ -1,5 +1,5 @@
 SELECT
-  CAST(DATE_TRUNC('MONTH', "opened_at") AS DATE) AS period,
+  CAST("opened_at" AS DATE) - CAST(DAY("opened_at") - 1 AS INT) AS period,
   (
     AVG(DATE_DIFF('MINUTE', opened_at, first_response_at)) / 60.0
   ) AS value,
@@ -8,6 +8,6 @@ FROM "support_tickets"
 WHERE
   NOT "opened_at" IS NULL
 GROUP BY
-  CAST(DATE_TRUNC('MONTH', "opened_at") AS DATE)
+  CAST("opened_at" AS DATE) - CAST(DAY("opened_at") - 1 AS INT)
 ORDER BY
   period NULLS FIRST

@@ -1,5 +1,5 @@
 SELECT
-  CAST(DATE_TRUNC('MONTH', "order_date") AS DATE) AS period,
+  CAST("order_date" AS DATE) - CAST(DAY("order_date") - 1 AS INT) AS period,
   (
     SUM(amount)
   ) AS value,
@@ -10,6 +10,6 @@ WHERE
     status = 'completed'
   )
 GROUP BY
-  CAST(DATE_TRUNC('MONTH', "order_date") AS DATE)
+  CAST("order_date" AS DATE) - CAST(DAY("order_date") - 1 AS INT)
 ORDER BY
   period NULLS FIRST

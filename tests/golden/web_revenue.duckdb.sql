@@ -1,6 +1,6 @@
 WITH k_average_order_value AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', "order_date") AS DATE) AS period,
+    CAST("order_date" AS DATE) - CAST(DAY("order_date") - 1 AS INT) AS period,
     (
       SUM(amount) / NULLIF(COUNT(DISTINCT order_id), 0)
     ) AS value,
@@ -17,10 +17,10 @@ WITH k_average_order_value AS (
       channel = 'web'
     )
   GROUP BY
-    CAST(DATE_TRUNC('MONTH', "order_date") AS DATE)
+    CAST("order_date" AS DATE) - CAST(DAY("order_date") - 1 AS INT)
 ), k_conversion_rate AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', "session_date") AS DATE) AS period,
+    CAST("session_date" AS DATE) - CAST(DAY("session_date") - 1 AS INT) AS period,
     (
       COUNT(*) FILTER(WHERE
         converted = 1) / NULLIF(COUNT(*), 0)
@@ -37,10 +37,10 @@ WITH k_average_order_value AS (
   WHERE
     NOT "session_date" IS NULL
   GROUP BY
-    CAST(DATE_TRUNC('MONTH', "session_date") AS DATE)
+    CAST("session_date" AS DATE) - CAST(DAY("session_date") - 1 AS INT)
 ), k_sessions AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', "session_date") AS DATE) AS period,
+    CAST("session_date" AS DATE) - CAST(DAY("session_date") - 1 AS INT) AS period,
     (
       COUNT(*)
     ) AS value,
@@ -49,7 +49,7 @@ WITH k_average_order_value AS (
   WHERE
     NOT "session_date" IS NULL
   GROUP BY
-    CAST(DATE_TRUNC('MONTH', "session_date") AS DATE)
+    CAST("session_date" AS DATE) - CAST(DAY("session_date") - 1 AS INT)
 ), k_web_revenue AS (
   SELECT
     k_average_order_value.period AS period,
