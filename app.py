@@ -14,6 +14,7 @@ navigation = st.navigation(
         st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
         st.Page("pages/preview.py", title="Preview", icon=":material/monitoring:", url_path="preview"),
         st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", url_path="dashboard"),
+        st.Page("pages/whatif.py", title="What-if", icon=":material/query_stats:", url_path="whatif"),
         st.Page("pages/audit.py", title="Audit", icon=":material/rule:", url_path="audit"),
         st.Page("pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
     ]

@@ -156,6 +156,91 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _kpi_grain(kpi, override: str | None) -> str:
+    from kpi_model.whatif import normalise_grain
+
+    return normalise_grain(override or (kpi.cadence.value if kpi.cadence else "monthly"))
+
+
+def _series_for(workspace, engine, kpi_id: str, grain: str):
+    from kpi_model.formula import SeriesRequest
+
+    if workspace.kpi(kpi_id) is None:
+        raise KpiWizardError(f"unknown KPI '{kpi_id}'{did_you_mean(kpi_id, [k.id for k in workspace.kpis])}")
+    return engine.compute(workspace, kpi_id, SeriesRequest(grain=grain))  # type: ignore[arg-type]
+
+
+def _cmd_whatif(args: argparse.Namespace) -> int:
+    from kpi_model import workspace_file
+    from kpi_model.engine import Engine
+    from kpi_model.status import format_value
+    from kpi_model.whatif import target_preview
+
+    workspace = workspace_file.load(args.workspace)
+    kpi = workspace.kpi(args.kpi)
+    if kpi is None:
+        raise KpiWizardError(f"unknown KPI '{args.kpi}'{did_you_mean(args.kpi, [k.id for k in workspace.kpis])}")
+    grain = _kpi_grain(kpi, args.grain)
+    with Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data)) as engine:
+        series = _series_for(workspace, engine, kpi.id, grain)
+    preview = target_preview(
+        kpi, series.points, target=args.target, due=args.by, baseline_period=args.baseline_period, grain=grain
+    )
+    result = preview.as_dict()
+    if args.format == "json":
+        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+        return EXIT_OK
+    change = result["required_change_per_period"]
+    compound = "n/a" if change["compound"] is None else f"{change['compound']:+.2%}"
+    unit = kpi.unit_of_measure
+    baseline = result["baseline"]
+    lines = [
+        f"{kpi.name}: {format_value(baseline['value'], unit)} in {baseline['label']} → "
+        f"{format_value(args.target, unit)} by {args.by}",
+        f"  {result['periods_remaining']} {grain}s to go: {format_value(change['linear'], unit)} per {grain} "
+        f"(linear), {compound} (compound)",
+        f"  met in {result['historical_attainment']:.0%} of past periods; "
+        f"changes that large in {result['historical_change_attainment'] or 0:.0%} of them",
+        f"  verdict: {result['verdict']} ({result['method']})",
+        *[f"  note: {note}" for note in result["notes"]],
+    ]
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _cmd_leadlag(args: argparse.Namespace) -> int:
+    from kpi_model import workspace_file
+    from kpi_model.engine import Engine
+    from kpi_model.whatif import lead_lag
+
+    workspace = workspace_file.load(args.workspace)
+    leading, lagging = workspace.kpi(args.leading), workspace.kpi(args.lagging)
+    for given, kpi in ((args.leading, leading), (args.lagging, lagging)):
+        if kpi is None:
+            raise KpiWizardError(f"unknown KPI '{given}'{did_you_mean(given, [k.id for k in workspace.kpis])}")
+    grain = _kpi_grain(lagging, args.grain)
+    with Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data)) as engine:
+        lead_series = _series_for(workspace, engine, args.leading, grain)
+        lag_series = _series_for(workspace, engine, args.lagging, grain)
+    result = lead_lag(
+        lead_series.points,
+        lag_series.points,
+        max_lag=args.max_lag,
+        cadence=grain,
+        differenced=args.differenced,
+        leading_name=leading.name,
+        lagging_name=lagging.name,
+    )
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        print(result.message)
+        for row in result.as_dict()["by_lag"]:
+            r = "—" if row["correlation"] is None else f"{row['correlation']:+.2f}"
+            print(f"  lag {row['lag']}: r = {r} over {row['periods']} periods")
+    return EXIT_OK
+
+
 def _cmd_templates(args: argparse.Namespace) -> int:
     from kpi_model.library import search_templates
 
@@ -369,6 +454,25 @@ def build_parser() -> argparse.ArgumentParser:
     rule_list = commands.add_parser("rules", help="list the quality rules")
     rule_list.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     rule_list.set_defaults(run=_cmd_rules)
+
+    whatif = commands.add_parser("whatif", help="what a target means against the KPI's history")
+    whatif.add_argument("workspace")
+    whatif.add_argument("--kpi", required=True, metavar="ID")
+    whatif.add_argument("--target", required=True, type=float, metavar="VALUE")
+    whatif.add_argument("--by", required=True, type=dt.date.fromisoformat, metavar="DATE", help="due date")
+    whatif.add_argument("--baseline-period", metavar="P", help="e.g. 2026-10, 2026-Q3 (default: latest complete)")
+    leadlag = commands.add_parser("leadlag", help="does a leading KPI really lead its lagging outcome?")
+    leadlag.add_argument("workspace")
+    leadlag.add_argument("--leading", required=True, metavar="ID")
+    leadlag.add_argument("--lagging", required=True, metavar="ID")
+    leadlag.add_argument("--max-lag", type=int, metavar="N", help="periods to try (default by cadence)")
+    leadlag.add_argument("--differenced", action="store_true", help="correlate period-to-period changes")
+    for sub in (whatif, leadlag):
+        sub.add_argument("--grain", choices=["day", "week", "month", "quarter", "year"])
+        sub.add_argument("--data", action="append", default=[], metavar="NAME=PATH")
+        sub.add_argument("--format", choices=["text", "json"], default="text")
+    whatif.set_defaults(run=_cmd_whatif)
+    leadlag.set_defaults(run=_cmd_leadlag)
 
     templates = commands.add_parser(
         "templates",

@@ -10,6 +10,7 @@ import pandas as pd
 from kpi_model.engine import Series
 from kpi_model.models import Kpi, UnitOfMeasure
 from kpi_model.status import Status, bands
+from kpi_model.whatif import TargetPreview, period_start
 
 STATUS_COLOURS = {Status.GREEN: "#2e7d32", Status.AMBER: "#f9a825", Status.RED: "#c62828", Status.UNKNOWN: "#9e9e9e"}
 _AXIS_FORMAT = {UnitOfMeasure.PERCENT: ".0%", UnitOfMeasure.COUNT: ",.0f", UnitOfMeasure.CURRENCY: ",.0f"}
@@ -96,3 +97,50 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
             rule_base.mark_text(align="left", dx=4, dy=-6, color="#37474f").encode(text="label:N", x=alt.value(0))
         )
     return alt.layer(*layers).properties(height=height).resolve_scale(color="independent")
+
+
+def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360) -> alt.LayerChart:
+    """History, baseline, target at its due period, and the trend's projection with its 80% band."""
+    history = pd.DataFrame({"period": pd.to_datetime(list(preview.history)), "value": list(preview.history.values())})
+    projection = pd.DataFrame([p.as_dict() for p in preview.projection])
+    values = [*history["value"].tolist(), preview.target, preview.baseline_value]
+    if not projection.empty:
+        projection["period"] = pd.to_datetime(projection["period"])
+        values += [v for column in ("low", "high") for v in projection[column].dropna().tolist()]
+    low, high = min(values), max(values)
+    margin = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
+    y_scale = alt.Scale(domain=[low - margin, high + margin], nice=False, zero=False)
+    y_axis = alt.Axis(format=_AXIS_FORMAT.get(kpi.unit_of_measure, ",.3~g"), title=kpi.name)
+    x = alt.X("period:T", title=None)
+    layers: list[alt.Chart] = [
+        alt.Chart(history)
+        .mark_line(point=True, strokeWidth=2)
+        .encode(x=x, y=alt.Y("value:Q", scale=y_scale, axis=y_axis))
+    ]
+    if not projection.empty:
+        band = projection.dropna(subset=["low", "high"])
+        if not band.empty:
+            layers.append(alt.Chart(band).mark_area(opacity=0.18, color="#1f6f8b").encode(x=x, y="low:Q", y2="high:Q"))
+        layers.append(alt.Chart(projection).mark_line(strokeDash=[4, 3], color="#1f6f8b").encode(x=x, y="mid:Q"))
+    markers = pd.DataFrame(
+        [
+            {"period": pd.Timestamp(preview.baseline_period), "value": preview.baseline_value, "label": "Baseline"},
+            {
+                "period": pd.Timestamp(period_start(preview.due, preview.grain)),
+                "value": preview.target,
+                "label": "Target",
+            },
+        ]
+    )
+    layers.append(
+        alt.Chart(markers)
+        .mark_point(size=140, filled=True)
+        .encode(
+            x=x,
+            y="value:Q",
+            shape=alt.Shape("label:N", title=None),
+            color=alt.Color("label:N", title=None, scale=alt.Scale(range=["#37474f", "#c62828"])),
+        )
+    )
+    layers.append(alt.Chart(markers).mark_text(dy=-14, color="#37474f").encode(x=x, y="value:Q", text="label:N"))
+    return alt.layer(*layers).properties(height=height)

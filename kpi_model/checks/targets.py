@@ -1,7 +1,366 @@
-"""Quality rules (being written)."""
+"""Target rules (KPI020–KPI025): is every KPI managed toward a dated target by someone who can act?
+
+They read the workspace only (no data): target, baseline, direction, thresholds, owner, action
+and the leading/lagging structure. Any of those may be missing in a draft.
+"""
 
 from __future__ import annotations
 
-from kpi_model.checks.base import Rule
+from collections.abc import Iterator
 
-RULES: list[Rule] = []
+from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.checks.structure import goal_label, kpi_label
+from kpi_model.models import Direction, Kind, Kpi
+
+
+def _num(value: float) -> str:
+    """A number as the user typed it: 0.045, 12500, 1.5 (no exponent, no thousands separator)."""
+    text = f"{value:.10f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _has_target(kpi: Kpi) -> bool:
+    """Whether the KPI states a target in the form its direction needs."""
+    target = kpi.target
+    if target is None:
+        return False
+    if kpi.direction == Direction.RANGE:
+        return target.low is not None and target.high is not None
+    if kpi.direction is None and target.low is not None and target.high is not None:
+        return True  # a range target on a KPI without direction: KPI024 asks for the direction
+    return target.value is not None
+
+
+def _target_text(kpi: Kpi) -> str:
+    target = kpi.target
+    if target is None:
+        return "none"
+    if target.value is not None:
+        return _num(target.value)
+    return (
+        f"{_num(target.low) if target.low is not None else '?'}–{_num(target.high) if target.high is not None else '?'}"
+    )
+
+
+# ---------------------------------------------------------------- KPI020 missing-target
+
+
+def _missing_target(ctx: AuditContext) -> Iterator[Finding]:
+    for kpi in ctx.workspace.kpis:
+        label, baseline = kpi_label(kpi), kpi.baseline
+        if not _has_target(kpi):
+            if kpi.direction == Direction.RANGE:
+                missing = [n for n in ("low", "high") if kpi.target is None or getattr(kpi.target, n) is None]
+                yield MISSING_TARGET.finding(
+                    "kpi", kpi.id,
+                    f"KPI {label} should stay inside a range but has no target {' or '.join(missing)}: a KPI without "
+                    "a target is a number to watch, not to manage",
+                    "set target low and high (the band it should stay in)"
+                    + (f", e.g. around the baseline {_num(baseline.value)}" if baseline else ""),
+                )  # fmt: skip
+            else:
+                hint = ""
+                if baseline is not None:
+                    side = (
+                        "above"
+                        if kpi.direction == Direction.UP
+                        else "below"
+                        if kpi.direction == Direction.DOWN
+                        else "away from"
+                    )
+                    hint = f", {side} the baseline {_num(baseline.value)}"
+                yield MISSING_TARGET.finding(
+                    "kpi", kpi.id,
+                    f"KPI {label} has no target value: a KPI without a target is a number to watch, not to manage",
+                    f"set the value it should reach{hint}, and by when",
+                )  # fmt: skip
+        if baseline is None:
+            yield MISSING_TARGET.finding(
+                "kpi", kpi.id,
+                f"KPI {label} has no baseline: nobody can tell whether its target "
+                f"({_target_text(kpi)}) is ambitious, timid or already met",
+                "record today's value and the period it was measured in, e.g. baseline {value: …, period: 2026-10}",
+                severity=Severity.WARNING,
+            )  # fmt: skip
+
+
+MISSING_TARGET = Rule(
+    id="KPI020",
+    slug="missing-target",
+    severity=Severity.ERROR,
+    rationale="A KPI without a target is a number to watch, not to manage; without a baseline the target is a guess.",
+    example="KPI 'Web shop sessions' with a baseline of 10359 and no target.",
+    fix="Set a target value (low and high for a range) and record the baseline it is judged against.",
+    check=_missing_target,
+)
+
+
+# ---------------------------------------------------------------- KPI021 target-not-time-bound
+
+
+def _target_not_time_bound(ctx: AuditContext) -> Iterator[Finding]:
+    for kpi in ctx.workspace.kpis:
+        target = kpi.target
+        if target is None or (target.value is None and target.low is None and target.high is None):
+            continue  # no target at all is KPI020's
+        label = kpi_label(kpi)
+        if target.due is None:
+            goal = ctx.goal_of(kpi)
+            hint = f", e.g. the goal's due date {goal.due.isoformat()}" if goal and goal.due else ""
+            yield TARGET_NOT_TIME_BOUND.finding(
+                "kpi", kpi.id,
+                f"KPI {label} has target {_target_text(kpi)} but no due date: without one it can never be missed",
+                f"add target due, the date by which it must be reached{hint}",
+            )  # fmt: skip
+        elif target.due < ctx.today:
+            days = (ctx.today - target.due).days
+            yield TARGET_NOT_TIME_BOUND.finding(
+                "kpi", kpi.id,
+                f"KPI {label}: its target {_target_text(kpi)} was due on {target.due.isoformat()}, {days} days ago",
+                "record whether it was met, then set the next target and its due date",
+                severity=Severity.INFO,
+            )  # fmt: skip
+
+
+TARGET_NOT_TIME_BOUND = Rule(
+    id="KPI021",
+    slug="target-not-time-bound",
+    severity=Severity.WARNING,
+    rationale="A target without a date can never be missed, so it never drives action.",
+    example="KPI 'Warehouse machine utilisation' with target {value: 0.9} and no due.",
+    fix="Add the date by which the target must be reached (often the goal's due date).",
+    check=_target_not_time_bound,
+)
+
+
+# ---------------------------------------------------------------- KPI022 target-direction
+
+
+def _target_direction(ctx: AuditContext) -> Iterator[Finding]:
+    for kpi in ctx.workspace.kpis:
+        direction = kpi.direction
+        target = kpi.target.value if kpi.target else None
+        baseline = kpi.baseline.value if kpi.baseline else None
+        # A range only asks to get inside [low, high]; a baseline outside it is the point.
+        if direction not in (Direction.UP, Direction.DOWN) or target is None or baseline is None:
+            continue
+        label = kpi_label(kpi)
+        if target == baseline:
+            yield TARGET_DIRECTION.finding(
+                "kpi", kpi.id,
+                f"KPI {label}: its target {_num(target)} equals its baseline, so it asks for no change",
+                f"set a target {'above' if direction == Direction.UP else 'below'} {_num(baseline)}, or, if holding "
+                "the level is the goal, make it direction: range with low and high around it",
+                severity=Severity.WARNING,
+            )  # fmt: skip
+        elif (direction == Direction.UP and target < baseline) or (direction == Direction.DOWN and target > baseline):
+            worse = "below" if direction == Direction.UP else "above"
+            other = "down" if direction == Direction.UP else "up"
+            yield TARGET_DIRECTION.finding(
+                "kpi", kpi.id,
+                f"KPI {label} should go {direction.value}, but its target {_num(target)} is "
+                f"{worse} its baseline {_num(baseline)}: reaching it means getting worse",
+                f"set a target {'above' if direction == Direction.UP else 'below'} {_num(baseline)}, or set "
+                f"direction: {other} if {'lower' if direction == Direction.UP else 'higher'} is better",
+            )  # fmt: skip
+
+
+TARGET_DIRECTION = Rule(
+    id="KPI022",
+    slug="target-direction",
+    severity=Severity.ERROR,
+    rationale="A target on the wrong side of the baseline rewards getting worse.",
+    example="KPI 'Discount rate' (direction down) with baseline 0.078 and target 0.09.",
+    fix="Move the target to the better side of the baseline, or correct the direction.",
+    check=_target_direction,
+)
+
+
+# ---------------------------------------------------------------- KPI023 threshold-order
+
+
+def _threshold_order(ctx: AuditContext) -> Iterator[Finding]:
+    for kpi in ctx.workspace.kpis:
+        thresholds = kpi.thresholds
+        warning = thresholds.warning if thresholds else None
+        critical = thresholds.critical if thresholds else None
+        if (warning is None and critical is None) or kpi.direction is None:
+            continue  # nothing to order, or no way to know the order (KPI024 asks for a direction)
+        label = kpi_label(kpi)
+        if kpi.direction == Direction.RANGE:
+            band = kpi.target
+            if band is None or band.low is None or band.high is None:
+                yield THRESHOLD_ORDER.finding(
+                    "kpi", kpi.id,
+                    f"KPI {label} stays inside a range but has thresholds and no complete range (low and high): "
+                    "the thresholds have nothing to be read against",
+                    "set target low and high; a range KPI is red outside them, so the thresholds can go",
+                    severity=Severity.INFO,
+                )  # fmt: skip
+            continue
+        up = kpi.direction == Direction.UP
+        # Mirror a 'down' KPI so that one set of comparisons covers both: bigger is better.
+        sign = 1 if up else -1
+        below, above = ("below", "above") if up else ("above", "below")
+        if warning is not None and critical is not None:
+            if critical == warning:
+                yield THRESHOLD_ORDER.finding(
+                    "kpi", kpi.id,
+                    f"KPI {label}: its warning and critical thresholds are both {_num(warning)}, so there is no amber "
+                    "zone: it goes straight from green to red",
+                    f"set critical {below} warning {_num(warning)}, at the level where the KPI is in real trouble",
+                )  # fmt: skip
+            elif sign * critical > sign * warning:
+                yield THRESHOLD_ORDER.finding(
+                    "kpi", kpi.id,
+                    f"KPI {label}: its thresholds are swapped: critical {_num(critical)} is {above} warning "
+                    f"{_num(warning)}, but for a KPI that should go {kpi.direction.value} red must come {below} amber",
+                    f"swap them: warning {_num(critical)}, critical {_num(warning)}",
+                )  # fmt: skip
+        target = kpi.target.value if kpi.target else None
+        if target is None:
+            continue
+        beyond = []
+        if warning is not None and sign * warning > sign * target:
+            beyond.append(f"warning {_num(warning)}")
+        if critical is not None and sign * critical >= sign * target:
+            beyond.append(f"critical {_num(critical)}")
+        if beyond:
+            colour = "red" if critical is not None and sign * critical >= sign * target else "amber"
+            yield THRESHOLD_ORDER.finding(
+                "kpi", kpi.id,
+                f"KPI {label}: {' and '.join(beyond)} {'are' if len(beyond) > 1 else 'is'} {above} the target "
+                f"{_num(target)} (direction {kpi.direction.value}), so the KPI shows {colour} even when it reaches "
+                "its target",
+                f"put the thresholds {below} the target {_num(target)}: warning between target and critical, "
+                f"critical further {below}",
+            )  # fmt: skip
+
+
+THRESHOLD_ORDER = Rule(
+    id="KPI023",
+    slug="threshold-order",
+    severity=Severity.WARNING,
+    rationale="Thresholds in the wrong order show red when all is well, or green when it is not.",
+    example="KPI 'Web conversion rate' (up) with target 0.045, warning 0.05 and critical 0.033.",
+    fix="For 'up' keep critical < warning ≤ target; for 'down', critical > warning ≥ target.",
+    check=_threshold_order,
+)
+
+
+# ---------------------------------------------------------------- KPI024 not-actionable
+
+
+def _norm(name: str | None) -> str:
+    return (name or "").strip().casefold()
+
+
+def _not_actionable(ctx: AuditContext) -> Iterator[Finding]:
+    heads: dict[str, list[str]] = {}
+    for head in ctx.workspace.units:
+        if _norm(head.owner):
+            heads.setdefault(_norm(head.owner), []).append(head.id)
+    for kpi in ctx.workspace.kpis:
+        label = kpi_label(kpi)
+        if kpi.direction is None:
+            yield NOT_ACTIONABLE.finding(
+                "kpi", kpi.id, f"KPI {label} has no direction: nobody can tell whether a rise is good news",
+                "set direction: up (higher is better), down (lower is better) or range (stay inside low–high)",
+            )  # fmt: skip
+        if not kpi.action:
+            who = kpi.owner or "its owner"
+            yield NOT_ACTIONABLE.finding(
+                "kpi", kpi.id, f"KPI {label} has no action: nobody has agreed what {who} does when it goes off track",
+                "write the first thing the owner does when it crosses the warning threshold, e.g. 'review the "
+                "three weakest product pages'",
+            )  # fmt: skip
+        unit = ctx.unit_of(kpi)
+        headed = heads.get(_norm(kpi.owner), [])
+        if unit is not None and headed and unit.id not in headed:
+            other = ctx.workspace.unit(headed[0])
+            other_name = other.name if other else headed[0]
+            yield NOT_ACTIONABLE.finding(
+                "kpi", kpi.id,
+                f"KPI {label} belongs to unit '{unit.name}' but is owned by {kpi.owner}, the head of "
+                f"'{other_name}': the owner cannot act on it",
+                f"give it an owner in '{unit.name}'" + (f", e.g. {unit.owner}" if unit.owner else "")
+                + f", or move it to a goal of '{other_name}'",
+            )  # fmt: skip
+
+
+NOT_ACTIONABLE = Rule(
+    id="KPI024",
+    slug="not-actionable",
+    severity=Severity.WARNING,
+    rationale="A KPI nobody knows how to act on (no direction, no agreed action, an owner outside the unit) "
+    "is reported, not managed.",
+    example="KPI 'Net revenue' with no action, or owned by the head of another unit.",
+    fix="Set the direction, the owner's action when off track, and an owner inside the KPI's unit.",
+    check=_not_actionable,
+)
+
+
+# ---------------------------------------------------------------- KPI025 unpaired-leading-lagging
+
+
+def _unpaired_leading_lagging(ctx: AuditContext) -> Iterator[Finding]:
+    ws = ctx.workspace
+    for goal in ws.goals:
+        kinds = [k.kind for k in ws.kpis_of(goal.id) if k.kind is not None]
+        if kinds and all(kind == Kind.LAGGING for kind in kinds):
+            yield UNPAIRED_LEADING_LAGGING.finding(
+                "goal", goal.id,
+                f"{_first_upper(goal_label(goal))} has only lagging KPIs ({len(kinds)}): they report the result "
+                "after the fact, and nothing warns in time",
+                "add a leading KPI that moves before the outcome (e.g. supplier defect rate ahead of returns) and "
+                "pair it with the lagging KPI it drives (pairs_with)",
+            )  # fmt: skip
+    for kpi in ws.kpis:
+        if kpi.kind is None:
+            continue
+        partner = ws.kpi(kpi.pairs_with) if kpi.pairs_with else None
+        if partner is not None and partner.kind == kpi.kind:
+            opposite = Kind.LAGGING if kpi.kind == Kind.LEADING else Kind.LEADING
+            yield UNPAIRED_LEADING_LAGGING.finding(
+                "kpi", kpi.id,
+                f"KPI {kpi_label(kpi)} is {kpi.kind.value} and pairs with {kpi_label(partner)}, which is "
+                f"{kpi.kind.value} too: a pair links a leading indicator to the lagging outcome it drives",
+                f"pair it with a {opposite.value} KPI, or correct the kind of one of the two",
+            )  # fmt: skip
+            continue
+        if kpi.kind != Kind.LEADING:
+            continue
+        paired = partner is not None and partner.kind == Kind.LAGGING
+        in_goal = bool(kpi.goal) and any(k.kind == Kind.LAGGING for k in ws.kpis_of(kpi.goal or ""))
+        if not paired and not in_goal:
+            yield UNPAIRED_LEADING_LAGGING.finding(
+                "kpi", kpi.id,
+                f"KPI {kpi_label(kpi)} is leading but drives no lagging outcome: nothing shows whether moving it "
+                "pays off",
+                "pair it (pairs_with) with the lagging KPI it should move, or add that outcome to its goal",
+            )  # fmt: skip
+
+
+UNPAIRED_LEADING_LAGGING = Rule(
+    id="KPI025",
+    slug="unpaired-leading-lagging",
+    severity=Severity.WARNING,
+    rationale="Lagging KPIs alone warn too late; leading KPIs alone may move without paying off.",
+    example="Goal 'Cut component cost' whose three KPIs are all lagging.",
+    fix="Give each goal a leading indicator and pair it with the lagging outcome it drives.",
+    check=_unpaired_leading_lagging,
+)
+
+
+RULES: list[Rule] = [
+    MISSING_TARGET,
+    TARGET_NOT_TIME_BOUND,
+    TARGET_DIRECTION,
+    THRESHOLD_ORDER,
+    NOT_ACTIONABLE,
+    UNPAIRED_LEADING_LAGGING,
+]

@@ -1,0 +1,146 @@
+"""Lead/lag rule: does a leading KPI actually lead the lagging KPI it is paired with?
+
+A leading KPI earns its place by moving before its outcome. With data loaded, each leading
+KPI whose ``pairs_with`` names a lagging KPI is correlated with it at lags 0..n periods
+(:func:`kpi_model.whatif.lead_lag`). What the rule says, by verdict:
+
+- ``leads`` (|r| ≥ 0.5 at a lag > 0) — nothing: the pairing is supported.
+- ``coincident`` (|r| ≥ 0.5 in the same period) — nothing: at a monthly cadence a driver read
+  weekly still moves before the month's outcome is booked (first-response time and CSAT).
+- ``weak`` (best |r| in 0.3..0.5) — info: some relation, too faint to bet on yet.
+- ``no-relation`` (|r| < 0.3 at every lag) — warning: the data do not support the pairing.
+- ``too-little-data`` (fewer than 6 overlapping periods, or a constant series) — info.
+
+Pairs are skipped when the leading KPI is a driver of its partner's formula (or the other way
+round): ``sessions`` in ``web_revenue = sessions * …`` is related by definition. Only
+complete periods up to the audit date count. When the two KPIs have different cadences, both
+are recomputed at the coarser one (with the audit's engine) so that periods line up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Kind, Kpi
+from kpi_model.whatif import driver_tree, lead_lag, shift_period
+
+if TYPE_CHECKING:
+    from kpi_model.engine import Point, Series
+
+_GRAINS = ("day", "week", "month", "quarter", "year")
+
+
+def _complete(series: Series, grain: str, ctx: AuditContext) -> list[Point]:
+    # An incomplete current period (or a mistyped future date) would fake a drop at the end.
+    return [p for p in series.points if p.dimension is None and shift_period(p.period, 1, grain) <= ctx.today]
+
+
+def _in_formula(ctx: AuditContext, outer: Kpi, inner: Kpi) -> bool:
+    """Whether ``inner`` is in the driver tree of ``outer`` (a relation by definition)."""
+    try:
+        return inner.id in driver_tree(ctx.workspace, outer.id).ids()
+    except KpiWizardError:
+        return False  # a broken formula is other rules' business
+
+
+def _aligned(ctx: AuditContext, leading: Kpi, lagging: Kpi) -> tuple[Series, Series] | str | None:
+    """Both series at one grain; a reason (str) when they cannot be aligned; None to skip quietly."""
+    assert ctx.series is not None
+    first, second = ctx.series.get(leading.id), ctx.series.get(lagging.id)
+    if first is None or second is None or isinstance(first, Exception) or isinstance(second, Exception):
+        return None  # not computable: the data rules report why
+    if first.request.grain == second.request.grain:
+        return first, second
+    grain = max(first.request.grain, second.request.grain, key=_GRAINS.index)
+    if ctx.engine is None:
+        return f"'{leading.id}' is by {first.request.grain} and '{lagging.id}' by {second.request.grain}"
+    try:
+        return (
+            ctx.engine.compute(ctx.workspace, leading.id, replace(first.request, grain=grain)),
+            ctx.engine.compute(ctx.workspace, lagging.id, replace(second.request, grain=grain)),
+        )
+    except KpiWizardError:
+        return None
+
+
+def _pairs(ctx: AuditContext) -> Iterator[tuple[Kpi, Kpi]]:
+    for kpi in ctx.workspace.kpis:
+        if kpi.kind != Kind.LEADING or not kpi.pairs_with:
+            continue
+        partner = ctx.workspace.kpi(kpi.pairs_with)
+        if partner is None or partner.kind != Kind.LAGGING:
+            continue  # dangling or same-kind pairs are the structure rules' findings
+        yield kpi, partner
+
+
+def _check(ctx: AuditContext) -> Iterator[Finding]:
+    if ctx.series is None:
+        return
+    for leading, lagging in _pairs(ctx):
+        if _in_formula(ctx, lagging, leading) or _in_formula(ctx, leading, lagging):
+            continue
+        aligned = _aligned(ctx, leading, lagging)
+        if aligned is None:
+            continue
+        if isinstance(aligned, str):
+            yield UNVALIDATED_LEADING.finding(
+                "kpi", leading.id,
+                f"Leading KPI '{leading.id}' could not be compared with its lagging partner '{lagging.id}': "
+                f"{aligned}",
+                "run the audit with data loaded so both can be computed at the coarser cadence",
+                severity=Severity.INFO,
+            )  # fmt: skip
+            continue
+        first, second = aligned
+        grain = first.request.grain
+        result = lead_lag(
+            _complete(first, grain, ctx),
+            _complete(second, grain, ctx),
+            cadence=grain,
+            leading_name=f"'{leading.id}' ({leading.name})",
+            lagging_name=f"'{lagging.id}' ({lagging.name})",
+        )
+        if result.verdict == "no-relation":
+            yield UNVALIDATED_LEADING.finding(
+                "kpi", leading.id, f"Leading KPI '{leading.id}' is not supported by the data. {result.message}."
+            )
+        elif result.verdict == "weak":
+            yield UNVALIDATED_LEADING.finding(
+                "kpi", leading.id,
+                f"Leading KPI '{leading.id}' is only weakly supported by the data. {result.message}.",
+                "watch the pairing as more periods come in; if it stays weak, pick a driver the outcome follows",
+                severity=Severity.INFO,
+            )  # fmt: skip
+        elif result.verdict == "too-little-data":
+            yield UNVALIDATED_LEADING.finding(
+                "kpi", leading.id,
+                f"Leading KPI '{leading.id}' is not validated against '{lagging.id}' yet. {result.message}.",
+                "re-run the audit once both KPIs have at least 6 overlapping periods of varying values",
+                severity=Severity.INFO,
+            )  # fmt: skip
+
+
+UNVALIDATED_LEADING = Rule(
+    id="KPI080",
+    slug="unvalidated-leading",
+    severity=Severity.WARNING,
+    rationale=(
+        "A leading KPI is worth managing only if its outcome follows it; the data should show the relation at some lag."
+    ),
+    example=(
+        "page_views (leading) paired with deals_won shows |r| < 0.3 at every lag from 0 to 3 months over "
+        "22 months of data."
+    ),
+    fix=(
+        "pair the leading KPI with the outcome it really drives, or replace it with a driver the data support "
+        "(the lag analysis on the What-if page shows r per lag)"
+    ),
+    check=_check,
+    needs_data=True,
+)
+
+RULES = [UNVALIDATED_LEADING]

@@ -1,0 +1,513 @@
+"""What-if: periods, target previews, driver trees and lead/lag, against hand calculations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import random
+
+import pytest
+
+from kpi_model.engine import Point
+from kpi_model.models import Kpi, Source, Target, Workspace
+from kpi_model.whatif import (
+    WhatIfError,
+    decomposition_suggestions,
+    driver_tree,
+    evaluate,
+    latest_values,
+    lead_lag,
+    parse_baseline_period,
+    periods_between,
+    sensitivity,
+    shift_period,
+    target_preview,
+    what_if,
+)
+from kpi_model.workspace_file import load
+
+from .conftest import SAMPLE_WORKSPACE
+
+D = dt.date
+TODAY = D(2026, 11, 15)
+
+
+START = D(2026, 1, 1)
+
+
+def points(values, start=START, grain="month"):
+    """One point per consecutive period from ``start``."""
+    return [Point(shift_period(start, i, grain), v, 1) for i, v in enumerate(values)]
+
+
+def no_nan(payload) -> None:
+    json.dumps(payload, allow_nan=False)  # raises on NaN or infinity
+
+
+# ----------------------------------------------------------------------------------- periods
+
+
+@pytest.mark.parametrize(
+    ("baseline", "due", "grain", "expected"),
+    [
+        (D(2026, 10, 1), D(2026, 12, 31), "month", 2),  # November, December
+        (D(2026, 10, 1), D(2026, 12, 1), "monthly", 2),  # the first day of the due month counts
+        (D(2026, 10, 1), D(2026, 10, 31), "month", 0),  # due inside the baseline period
+        (D(2026, 10, 1), D(2027, 12, 31), "month", 14),
+        (D(2026, 7, 1), D(2027, 3, 31), "quarter", 2),  # Q4 2026, Q1 2027
+        (D(2026, 2, 9), D(2026, 2, 22), "week", 1),  # W07 → Sunday of W08
+        (D(2026, 2, 9), D(2026, 2, 23), "week", 2),  # Monday of W09
+        (D(2025, 12, 22), D(2026, 1, 1), "week", 1),  # 2025-W52 → 2026-W01 (starts Mon 2025-12-29)
+        (D(2026, 1, 1), D(2028, 6, 30), "year", 2),
+        (D(2026, 10, 1), D(2026, 10, 31), "day", 30),
+    ],
+)
+def test_periods_between(baseline, due, grain, expected):
+    assert periods_between(baseline, due, grain) == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "grain", "expected"),
+    [
+        ("2026-10", "month", D(2026, 10, 1)),
+        ("2026-Q3", "quarter", D(2026, 7, 1)),
+        ("2026-q4", "quarterly", D(2026, 10, 1)),
+        ("2026-W07", "week", D(2026, 2, 9)),  # ISO week 7 of 2026 starts on Monday 9 February
+        ("2021-W01", "week", D(2021, 1, 4)),  # 2021-01-01 is a Friday of 2020-W53
+        ("2020-W53", "week", D(2020, 12, 28)),
+        ("2026", "year", D(2026, 1, 1)),
+        ("2026-10-15", "month", D(2026, 10, 1)),
+        ("2026-10-15", "week", D(2026, 10, 12)),  # Thursday → its Monday
+        ("2026-10-15", "quarter", D(2026, 10, 1)),
+        ("2026-10-15", "day", D(2026, 10, 15)),
+        ("2026-01-01", "week", D(2025, 12, 29)),  # the ISO week can start in the year before
+        ("2026-11", "quarter", D(2026, 10, 1)),  # a finer label is widened to its quarter
+        ("2026-W07", "month", D(2026, 2, 1)),
+        (D(2026, 5, 20), "quarter", D(2026, 4, 1)),
+    ],
+)
+def test_parse_baseline_period(label, grain, expected):
+    assert parse_baseline_period(label, grain) == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "grain", "words"),
+    [
+        ("2026-Q3", "month", "names a quarter"),  # a monthly history has no single "2026-Q3"
+        ("2026", "quarter", "names a year"),
+        ("2025-W53", "week", "has no week 53"),  # 2025 has 52 ISO weeks
+        ("October", "month", "not a period"),
+        ("2026-10", "fortnight", "not a period grain"),
+    ],
+)
+def test_parse_baseline_period_refuses(label, grain, words):
+    with pytest.raises(WhatIfError, match=words):
+        parse_baseline_period(label, grain)
+
+
+# ----------------------------------------------------------------------------- target preview
+
+UP = Kpi(id="orders", name="Orders", direction="up")
+DOWN = Kpi(id="returns", name="Returns", direction="down")
+# 2026-01 … 2026-10, baseline 100 in 2026-10.
+HISTORY = [80, 85, 90, 95, 100, 105, 110, 125, 115, 100]
+
+
+def test_required_change_matches_hand_calculation():
+    preview = target_preview(UP, points(HISTORY), target=121, due=D(2026, 12, 31), today=TODAY)
+    data = preview.as_dict()
+    assert data["baseline"] == {"period": "2026-10-01", "label": "2026-10", "value": 100}
+    assert data["due"] == "2026-12-31"
+    assert data["periods_remaining"] == 2
+    assert data["required_change"]["absolute"] == pytest.approx(21)
+    assert data["required_change"]["relative"] == pytest.approx(0.21)
+    assert data["required_change_per_period"]["linear"] == pytest.approx(10.5)  # 21 / 2
+    assert data["required_change_per_period"]["compound"] == pytest.approx(0.10)  # 1.1² = 1.21
+    # Only 125 (2026-08) of the 10 periods reached 121.
+    assert data["historical_attainment"] == pytest.approx(1 / 10)
+    # Changes: +5 ×6, +15, −10, −15; only +15 is at least +10.5 → 1 of 9.
+    assert data["historical_change_attainment"] == pytest.approx(1 / 9)
+    assert [p["period"] for p in data["projection"]] == ["2026-11-01", "2026-12-01"]
+    no_nan(data)
+
+
+def test_down_direction_and_thresholds():
+    data = target_preview(DOWN, points(HISTORY), target=90, due=D(2026, 12, 31), today=TODAY).as_dict()
+    # 80, 85 and 90 are at or below 90 → 3 of 10.
+    assert data["historical_attainment"] == pytest.approx(3 / 10)
+    # Needed: −5 per period; changes of −10 and −15 qualify → 2 of 9.
+    assert data["historical_change_attainment"] == pytest.approx(2 / 9)
+    assert data["required_change_per_period"]["compound"] == pytest.approx((0.9**0.5) - 1)
+
+
+def test_suggested_thresholds_are_percentiles():
+    values = list(range(1, 11))  # 1 … 10
+    up = target_preview(UP, points(values), target=12, due=D(2026, 12, 31), today=TODAY).as_dict()
+    # Linear interpolation: P25 = 1 + 9·0.25 = 3.25, P10 = 1 + 9·0.1 = 1.9.
+    assert up["suggested_thresholds"] == {"warning": pytest.approx(3.25), "critical": pytest.approx(1.9)}
+    down = target_preview(DOWN, points(values), target=5, due=D(2026, 12, 31), today=TODAY).as_dict()
+    assert down["suggested_thresholds"] == {"warning": pytest.approx(7.75), "critical": pytest.approx(9.1)}
+
+
+def test_range_direction_uses_the_band():
+    kpi = Kpi(id="fill", name="Fill rate", direction="range", target=Target(low=95, high=110))
+    data = target_preview(kpi, points(HISTORY), target=999, due=D(2026, 12, 31), today=TODAY).as_dict()
+    # 95, 100, 105, 110, 100 are inside 95..110 → 5 of 10; the baseline (100) is inside: no change needed.
+    assert data["historical_attainment"] == pytest.approx(5 / 10)
+    assert data["target"] == 100
+    assert data["target_range"] == {"low": 95, "high": 110}
+    assert data["required_change"]["absolute"] == 0
+    assert data["historical_change_attainment"] is None
+    assert data["suggested_thresholds"] == {"warning": None, "critical": None}
+    # The trend rises ~4 a month: its band at 2026-12 (≈ 111..139) has left 95..110, but the
+    # history has been inside the band → stretch. A flat history stays inside → within-trend.
+    assert data["verdict"] == "stretch"
+    flat = [100, 104, 98, 103, 101, 106, 99, 102, 97, 100]
+    assert target_preview(kpi, points(flat), target=0, due=D(2026, 12, 31), today=TODAY).verdict == "within-trend"
+    below = target_preview(
+        kpi.model_copy(update={"target": Target(low=120, high=130)}),
+        points(HISTORY),
+        target=0,
+        due=D(2026, 12, 31),
+        today=TODAY,
+    ).as_dict()
+    assert below["target"] == 120  # the nearest point of the band
+    assert below["required_change_per_period"]["linear"] == pytest.approx(10)
+    range_without_band = Kpi(id="x", name="X", direction="range")
+    with pytest.raises(WhatIfError, match="low and high"):
+        target_preview(range_without_band, points(HISTORY), target=1, due=D(2026, 12, 31), today=TODAY)
+
+
+def test_baseline_choice_and_incomplete_periods():
+    series = [*points(HISTORY), Point(D(2026, 11, 1), 500, 1), Point(D(2027, 2, 1), 3, 1)]
+    preview = target_preview(UP, series, target=121, due=D(2026, 12, 31), today=TODAY)
+    assert preview.baseline_period == D(2026, 10, 1)  # 2026-11 is not complete on 2026-11-15
+    assert any("2 periods not complete" in note for note in preview.notes)
+    older = target_preview(UP, series, target=121, due=D(2026, 12, 31), baseline_period="2026-08", today=TODAY)
+    assert older.baseline_value == 125 and older.periods_remaining == 4
+    assert len(older.projection) == 4
+    with pytest.raises(WhatIfError, match=r"no value for it \(the history runs 2026-01 to 2026-10\)"):
+        target_preview(UP, series, target=121, due=D(2026, 12, 31), baseline_period="2025-05", today=TODAY)
+    with pytest.raises(WhatIfError, match="not complete yet"):
+        target_preview(UP, series, target=121, due=D(2026, 12, 31), baseline_period="2026-11", today=TODAY)
+    with pytest.raises(WhatIfError, match="not after the baseline period"):
+        target_preview(UP, series, target=121, due=D(2026, 10, 20), today=TODAY)
+    with pytest.raises(WhatIfError, match="no complete month"):
+        target_preview(UP, [], target=1, due=D(2026, 12, 31), today=TODAY)
+
+
+def test_compound_rate_undefined_cases_say_why():
+    negative = target_preview(UP, points([-80, -60, -50]), target=10, due=D(2026, 12, 31), today=TODAY)
+    assert negative.compound_per_period is None
+    assert any("negative" in note for note in negative.notes)
+    assert negative.required_relative == pytest.approx(60 / 50)  # measured against the baseline's size
+    signs = target_preview(DOWN, points([30, 20, 10]), target=-5, due=D(2026, 12, 31), today=TODAY)
+    assert signs.compound_per_period is None
+    assert any("different signs" in note for note in signs.notes)
+    zero = target_preview(UP, points([3, 2, 0]), target=5, due=D(2026, 12, 31), today=TODAY)
+    assert zero.compound_per_period is None and zero.required_relative is None
+    no_nan(zero.as_dict())
+
+
+def test_band_formula_by_hand():
+    # x = 0..3, y = 0, 2, 1, 3: slope 0.8, intercept 0.3, residuals −0.3, 0.9, −0.9, 0.3 → SSR 1.8,
+    # s = √(1.8/2) = √0.9. At x = 4: mid 3.5, half = 1.28·√0.9·√(1 + 1/4 + 2.5²/5) = 1.28·√2.25 = 1.92.
+    preview = target_preview(UP, points([0, 2, 1, 3]), target=5, due=D(2026, 5, 31), today=TODAY)
+    (only,) = preview.projection
+    assert only.period == D(2026, 5, 1)
+    assert only.mid == pytest.approx(3.5)
+    assert (only.low, only.high) == (pytest.approx(1.58), pytest.approx(5.42))
+    assert preview.verdict == "within-trend"  # 5 is inside 1.58..5.42
+    beyond = target_preview(UP, points([0, 2, 1, 3]), target=6, due=D(2026, 5, 31), today=TODAY)
+    assert beyond.verdict == "beyond-history"  # above the band and above the best ever (3)
+    assert "least squares" in beyond.method and "1.28" in beyond.method
+
+
+def test_noiseless_trend_is_projected_exactly():
+    line = [10 + 2.5 * i for i in range(12)]  # 2026-01 … 2026-12
+    preview = target_preview(UP, points(line), target=60, due=D(2027, 6, 30), today=D(2027, 1, 10))
+    assert len(preview.projection) == 6
+    for step, point in enumerate(preview.projection, start=12):
+        expected = 10 + 2.5 * step
+        assert point.mid == pytest.approx(expected)
+        assert point.low is not None and point.high is not None
+        assert point.low - 1e-9 <= expected <= point.high + 1e-9
+        assert point.high - point.low == pytest.approx(0, abs=1e-9)
+    # At 2027-06 the line is at 10 + 2.5·17 = 52.5: a target of 52.5 is on trend, 60 is not.
+    on_trend = target_preview(UP, points(line), target=52.5, due=D(2027, 6, 30), today=D(2027, 1, 10))
+    assert on_trend.verdict == "within-trend" and on_trend.target_position == "in-band"
+    assert preview.verdict == "beyond-history"
+
+
+def test_verdicts_up():
+    values = [100, 104, 98, 103, 101, 126, 99, 102, 97, 100]  # flat, one spike to 126
+    preview = target_preview(UP, points(values), target=102, due=D(2026, 12, 31), today=TODAY)
+    band = preview.projection[-1]
+    assert band.low is not None and band.high is not None
+    assert band.low < 102 < band.high < 120 < 126
+    assert preview.verdict == "within-trend"
+    stretch = target_preview(UP, points(values), target=120, due=D(2026, 12, 31), today=TODAY)
+    assert (stretch.verdict, stretch.target_position) == ("stretch", "above-band")
+    beyond = target_preview(UP, points(values), target=130, due=D(2026, 12, 31), today=TODAY)
+    assert beyond.verdict == "beyond-history"
+    easy = target_preview(UP, points(values), target=band.low - 1, due=D(2026, 12, 31), today=TODAY)
+    assert (easy.verdict, easy.target_position) == ("within-trend", "below-band")
+    assert any("more ambitious" in note for note in easy.notes)
+
+
+def test_verdicts_down():
+    values = [100, 96, 102, 97, 99, 74, 101, 98, 103, 100]  # flat, one dip to 74
+    preview = target_preview(DOWN, points(values), target=80, due=D(2026, 12, 31), today=TODAY)
+    band = preview.projection[-1]
+    assert band.low is not None and 74 < 80 < band.low
+    assert preview.verdict == "stretch"
+    assert target_preview(DOWN, points(values), target=70, due=D(2026, 12, 31), today=TODAY).verdict == (
+        "beyond-history"
+    )
+    easy = target_preview(DOWN, points(values), target=130, due=D(2026, 12, 31), today=TODAY)
+    assert (easy.verdict, easy.target_position) == ("within-trend", "above-band")
+
+
+def test_short_history_verdict_from_min_and_max():
+    three = points([90, 95, 100])  # 2026-01 … 2026-03
+    due = D(2026, 6, 30)
+    preview = target_preview(UP, three, target=121, due=due, today=TODAY)
+    assert any("Only 3 periods" in note for note in preview.notes)
+    assert preview.verdict == "beyond-history"  # nothing so far reached 121
+    assert len(preview.projection) == 3  # still computed: what is possible
+    assert target_preview(UP, three, target=95, due=due, today=TODAY).verdict == "within-trend"  # 100 ≥ 95
+    assert target_preview(DOWN, three, target=92, due=due, today=TODAY).verdict == "stretch"  # 90 once
+    two = target_preview(UP, points([90, 95]), target=99, due=due, today=TODAY)
+    assert two.projection == [] and "No trend" in two.method
+    one = target_preview(UP, points([90]), target=99, due=due, today=TODAY)
+    assert one.historical_change_attainment is None
+    assert one.as_dict()["history"]["periods"] == 1
+    no_nan(one.as_dict())
+
+
+def test_weekly_and_quarterly_grains():
+    weekly = points([10, 11, 12, 13, 14], start=D(2026, 9, 7), grain="week")  # W37 … W41
+    preview = target_preview(UP, weekly, target=20, due=D(2026, 11, 1), grain="week", today=TODAY)
+    assert preview.as_dict()["baseline"]["label"] == "2026-W41"
+    assert preview.periods_remaining == 3  # W42, W43, W44 (Sun 1 Nov is in W44)
+    assert preview.linear_per_period == pytest.approx(2)
+    quarterly = points([50, 55, 60, 65], start=D(2025, 10, 1), grain="quarter")
+    preview = target_preview(UP, quarterly, target=80, due=D(2027, 3, 31), grain="quarterly", today=TODAY)
+    assert preview.as_dict()["baseline"]["label"] == "2026-Q3"  # 2026-Q4 is not complete on 15 Nov
+    assert preview.periods_remaining == 2
+    assert preview.projection[-1].mid == pytest.approx(75)  # +5 per quarter, exactly linear
+
+
+# ----------------------------------------------------------------------------------- drivers
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load(SAMPLE_WORKSPACE)
+
+
+SAMPLE_VALUES = {"sessions": 10359.0, "conversion_rate": 0.0379, "average_order_value": 130.47}
+
+
+def test_sample_driver_tree(sample):
+    tree = driver_tree(sample, "web_revenue")
+    assert tree.leaves() == ["sessions", "conversion_rate", "average_order_value"]
+    assert tree.expression == "sessions * conversion_rate * average_order_value"
+    assert all(child.is_leaf for child in tree.children)
+    assert tree.as_dict()["children"][0] == {"id": "sessions", "name": "Web shop sessions", "expression": None,
+                                             "children": []}  # fmt: skip
+    assert driver_tree(sample, "mqls").is_leaf
+
+
+def test_evaluate_is_the_product(sample):
+    assert evaluate(sample, "web_revenue", SAMPLE_VALUES) == pytest.approx(10359 * 0.0379 * 130.47)
+    with pytest.raises(WhatIfError, match="no value for driver 'average_order_value'"):
+        evaluate(sample, "web_revenue", {"sessions": 1, "conversion_rate": 1})
+    with pytest.raises(WhatIfError, match="did you mean 'web_revenue'"):
+        evaluate(sample, "web_revenu", SAMPLE_VALUES)
+
+
+def test_sensitivity_of_a_pure_product_is_one(sample):
+    results = sensitivity(sample, "web_revenue", SAMPLE_VALUES)
+    assert {r.driver for r in results} == set(SAMPLE_VALUES)
+    revenue = 10359 * 0.0379 * 130.47
+    for result in results:
+        assert result.relative == pytest.approx(0.01)  # +1 % in any factor is +1 % in the product
+        assert result.elasticity == pytest.approx(1.0)
+        assert result.absolute == pytest.approx(revenue * 0.01)
+
+
+def test_what_if_relative_and_absolute(sample):
+    revenue = 10359 * 0.0379 * 130.47
+    moved = what_if(sample, "web_revenue", SAMPLE_VALUES, {"sessions": 0.10, "conversion_rate": 0.05}, relative=True)
+    assert moved["web_revenue"] == (pytest.approx(revenue), pytest.approx(revenue * 1.10 * 1.05))
+    assert moved["sessions"] == (10359, pytest.approx(11394.9))
+    assert moved["average_order_value"] == (130.47, 130.47)
+    plus = what_if(sample, "web_revenue", SAMPLE_VALUES, {"sessions": 1000}, relative=False)
+    assert plus["web_revenue"][1] - plus["web_revenue"][0] == pytest.approx(1000 * 0.0379 * 130.47)
+    with pytest.raises(WhatIfError, match="not in the driver tree"):
+        what_if(sample, "web_revenue", SAMPLE_VALUES, {"mqls": 0.1}, relative=True)
+
+
+def _workspace(**formulas: str) -> Workspace:
+    """Leaves a, b, c (computed from a source) and the given derived KPIs."""
+    leaves = [Kpi(id=name, name=name.upper(), source="t", expression="sum(x)", time_column="d") for name in "abc"]
+    derived = [Kpi(id=kpi_id, name=kpi_id, expression=text) for kpi_id, text in formulas.items()]
+    return Workspace(name="w", sources=[Source(name="t")], kpis=[*leaves, *derived])
+
+
+def test_divide_by_zero_gives_none():
+    ws = _workspace(ratio="a / b", top="ratio * c")
+    assert evaluate(ws, "ratio", {"a": 6, "b": 3}) == 2
+    assert evaluate(ws, "ratio", {"a": 6, "b": 0}) is None
+    assert evaluate(ws, "top", {"a": 6, "b": 0, "c": 2}) is None  # NULL propagates, as in SQL
+    moved = what_if(ws, "top", {"a": 6, "b": 3, "c": 2}, {"b": -3}, relative=False)
+    assert moved["top"] == (4, None) and moved["ratio"] == (2, None)
+    results = sensitivity(ws, "top", {"a": 6, "b": 0, "c": 2})
+    assert all(r.elasticity is None for r in results)
+
+
+def test_evaluator_functions():
+    ws = _workspace(
+        f="-(a - b) * 2 + abs(-c) / 4",
+        g="coalesce(a / b, c) + greatest(a, b, c) - least(a, c)",
+        h="nullif(a, b) + 1",
+        i="round(a)",
+    )
+    # −(5 − 3)·2 + |−8|/4 = −4 + 2 = −2
+    assert evaluate(ws, "f", {"a": 5, "b": 3, "c": 8}) == pytest.approx(-2)
+    # b = 0: coalesce(NULL, 8) = 8; greatest(5, 0, 8) = 8; least(5, 8) = 5 → 11
+    assert evaluate(ws, "g", {"a": 5, "b": 0, "c": 8}) == pytest.approx(11)
+    assert evaluate(ws, "h", {"a": 5, "b": 5}) is None  # nullif(5, 5) is NULL
+    assert evaluate(ws, "h", {"a": 5, "b": 4}) == 6
+    with pytest.raises(WhatIfError, match="'round' cannot be evaluated"):
+        evaluate(ws, "i", {"a": 5})
+
+
+def test_nested_tree_and_moving_a_derived_kpi():
+    ws = _workspace(mid="a + b", top="mid * c")
+    tree = driver_tree(ws, "top")
+    assert tree.leaves() == ["a", "b", "c"]
+    assert tree.ids() == ["top", "mid", "a", "b", "c"]
+    base = {"a": 1, "b": 3, "c": 10}
+    assert evaluate(ws, "top", base) == 40
+    moved = what_if(ws, "top", base, {"mid": 0.5}, relative=True)  # mid 4 → 6, pinned
+    assert moved["top"] == (40, 60) and moved["a"] == (1, 1)
+    elasticities = {r.driver: r.elasticity for r in sensitivity(ws, "top", base)}
+    # top = (a + b)·c: +1 % in a adds 0.01 to mid (4 → 4.01), i.e. +0.25 % → elasticity 0.25.
+    assert elasticities == {"c": pytest.approx(1.0), "b": pytest.approx(0.75), "a": pytest.approx(0.25)}
+
+
+def test_decomposition_suggestions(sample):
+    revenue = sample.kpi("revenue")
+    assert decomposition_suggestions(revenue) == ["sessions * conversion_rate * average_order_value"]
+    assert decomposition_suggestions(sample.kpi("mqls")) == []  # its template has no decomposition
+    by_name = Kpi(id="gm_total", name="Gross margin of all stores")
+    assert decomposition_suggestions(by_name) == ["(revenue - cost_of_goods_sold) / revenue"]
+    assert decomposition_suggestions(Kpi(id="headcount", name="Headcount")) == []
+
+
+def test_latest_values_skip_incomplete_and_errors():
+    series = {
+        "a": points([1, 2, 3, 99], start=D(2026, 8, 1)),  # 2026-11 is not complete on 15 Nov
+        "b": WhatIfError("no data"),
+        "c": [],
+    }
+    assert latest_values(series, today=TODAY) == {"a": 3}
+
+
+# ---------------------------------------------------------------------------------- lead/lag
+
+
+def shifted_pair(lag: int, *, seed: int, periods: int = 36, noise: float = 0.3, grain: str = "month"):
+    """lagging[t + lag] = 2·leading[t] + 10 + noise: the answer is ``lag``."""
+    rng = random.Random(seed)
+    x = [rng.gauss(0, 1) for _ in range(periods)]
+    leading = points(x, start=D(2024, 1, 1), grain=grain)
+    lagging = [Point(shift_period(p.period, lag, grain), 2 * p.value + 10 + rng.gauss(0, noise), 1) for p in leading]
+    return leading, lagging
+
+
+@pytest.mark.parametrize("lag", [1, 2, 3])
+def test_shifted_series_found_at_its_lag(lag):
+    leading, lagging = shifted_pair(lag, seed=lag)
+    # Aligned by date, not by position: drop some lagging periods and shuffle the rest.
+    lagging = lagging[4:]
+    random.Random(0).shuffle(lagging)
+    result = lead_lag(leading, lagging, leading_name="MQLs", lagging_name="deals won")
+    assert result.best_lag == lag
+    assert result.correlation is not None and result.correlation > 0.9
+    assert result.verdict == "leads"
+    assert result.message.startswith(f"MQLs leads deals won by {lag} month")
+    assert "on levels" in result.message
+    assert [item.lag for item in result.by_lag] == [0, 1, 2, 3]
+    assert result.as_dict()["by_lag"][lag]["periods"] == 32  # 36 − 4 dropped
+    no_nan(result.as_dict())
+
+
+def test_weekly_defaults_and_lag():
+    leading, lagging = shifted_pair(5, seed=5, periods=60, grain="week")
+    result = lead_lag(leading, lagging, cadence="weekly")
+    assert (result.max_lag, result.focus) == (6, (4, 6))
+    assert result.best_lag == 5 and result.verdict == "leads"
+    assert "by 5 weeks" in result.message
+    quarterly = lead_lag(*shifted_pair(1, seed=1, periods=12, grain="quarter"), cadence="quarterly")
+    assert quarterly.max_lag == 2 and quarterly.best_lag == 1
+
+
+def test_random_pair_has_no_relation():
+    rng = random.Random(42)
+    x = points([rng.gauss(0, 1) for _ in range(120)], start=D(2010, 1, 1))
+    y = points([rng.gauss(0, 1) for _ in range(120)], start=D(2010, 1, 1))
+    result = lead_lag(x, y, leading_name="noise", lagging_name="other noise")
+    assert result.verdict == "no-relation"
+    assert all(abs(item.correlation or 0) < 0.3 for item in result.by_lag)
+    assert result.message.startswith("No relation between noise and other noise")
+
+
+def test_coincident_and_weak():
+    rng = random.Random(7)
+    x = [rng.gauss(0, 1) for _ in range(48)]
+    same = lead_lag(points(x), points([v + rng.gauss(0, 0.2) for v in x]))
+    assert (same.verdict, same.best_lag) == ("coincident", 0)
+    rng = random.Random(0)
+    x = [rng.gauss(0, 1) for _ in range(120)]
+    faint = lead_lag(points(x), points([0.45 * v + rng.gauss(0, 1) for v in x]))
+    assert faint.verdict == "weak"
+    assert faint.correlation is not None and 0.3 <= abs(faint.correlation) < 0.5
+
+
+def test_constant_series_is_too_little_data_not_a_crash():
+    leading = points([5.0] * 24)
+    lagging = points([float(i % 7) for i in range(24)])
+    result = lead_lag(leading, lagging, leading_name="flat", lagging_name="wavy")
+    assert result.verdict == "too-little-data"
+    assert result.best_lag is None and result.correlation is None
+    assert all(item.correlation is None for item in result.by_lag)
+    assert "flat does not change" in result.message
+    no_nan(result.as_dict())
+
+
+def test_two_periods_is_too_little_data():
+    result = lead_lag(points([1.0, 2.0]), points([3.0, 5.0]))
+    assert result.verdict == "too-little-data"
+    assert result.message == (
+        "Too little data to tell: only 2 periods overlap (at lags of 0 to 3 months; at least 6 are needed)"
+    )
+    assert lead_lag([], []).periods == 0
+    with pytest.raises(WhatIfError):
+        lead_lag([], [], max_lag=-1)
+
+
+def test_differencing_removes_a_shared_trend():
+    rng = random.Random(3)
+    # Both grow steadily; their month-to-month wiggles are unrelated.
+    a = points([100 + 5 * i + rng.gauss(0, 2) for i in range(40)])
+    b = points([50 + 3 * i + rng.gauss(0, 2) for i in range(40)])
+    levels = lead_lag(a, b)
+    assert levels.verdict == "coincident" and levels.correlation is not None and levels.correlation > 0.9
+    changes = lead_lag(a, b, differenced=True)
+    assert changes.verdict == "no-relation" and changes.differenced
+    assert "period-to-period changes" in changes.message
+    assert math.isclose(changes.by_lag[0].periods, 39)

@@ -1,0 +1,273 @@
+"""The What-if page's three tools: target preview, driver tree, and leading/lagging validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from kpi_model import editing
+from kpi_model.engine import Engine, Series
+from kpi_model.errors import KpiWizardError
+from kpi_model.formula import Compiler, SeriesRequest
+from kpi_model.models import Baseline, Kpi, Target, Thresholds, Workspace
+from kpi_model.numbers import parse_number
+from kpi_model.status import format_value
+from kpi_model.whatif import (
+    driver_tree,
+    latest_values,
+    lead_lag,
+    normalise_grain,
+    period_label,
+    sensitivity,
+    target_preview,
+    what_if,
+)
+from ui.charts import target_preview_chart
+from ui.feedback import apply_edit, md_escape, show_error
+
+VERDICT_TEXT = {
+    "within-trend": "The trend alone gets there: the target lies within (or short of) the projected band.",
+    "stretch": "A stretch: beyond the trend's band, but the history has reached it before.",
+    "beyond-history": "Beyond anything the history shows: check the target, or plan what will change.",
+}
+
+
+def grain_of(kpi: Kpi) -> str:
+    """The period grain of a KPI's review cadence (monthly when none is set)."""
+    return normalise_grain(kpi.cadence.value if kpi.cadence else "monthly")
+
+
+def compute(engine: Engine, workspace: Workspace, kpi_id: str, grain: str) -> Series | None:
+    """A KPI's series at a grain, or None with the reason shown."""
+    try:
+        return engine.compute(workspace, kpi_id, SeriesRequest(grain=grain))  # type: ignore[arg-type]
+    except KpiWizardError as error:
+        show_error(error, headline=f"'{kpi_id}' does not compute yet.")
+        return None
+
+
+def target_section(workspace: Workspace, engine: Engine) -> None:
+    """Try a target: what it means against the history, and save it if it holds up."""
+    candidates = {k.id: k for k in workspace.kpis if k.expression}
+    if not candidates:
+        st.info("No KPI has a formula yet.")
+        return
+    kpi_id = st.selectbox("KPI", list(candidates), format_func=lambda i: candidates[i].name, key="whatif_kpi")
+    kpi = candidates[kpi_id]
+    grain = grain_of(kpi)
+    series = compute(engine, workspace, kpi.id, grain)
+    if series is None:
+        return
+    target_col, due_col, baseline_col = st.columns(3)
+    default_target = kpi.target.value if kpi.target and kpi.target.value is not None else None
+    target_text = target_col.text_input(
+        "Target",
+        value="" if default_target is None else f"{default_target:g}",
+        key=f"whatif_target_{kpi.id}",
+        help="A plain number; 0.3 for 30%.",
+    )
+    default_due = kpi.target.due if kpi.target and kpi.target.due else dt.date.today().replace(month=12, day=31)
+    due = due_col.date_input("Due", value=default_due, key=f"whatif_due_{kpi.id}")
+    baseline_text = baseline_col.text_input(
+        "Baseline period",
+        key=f"whatif_baseline_{kpi.id}",
+        placeholder="latest complete period",
+        help="e.g. 2026-10 or 2026-Q3",
+    )
+    try:
+        target = parse_number(target_text, label="Target")
+        if target is None and kpi.direction != "range":
+            st.info("Type a target to see what it means.")
+            return
+        preview = target_preview(
+            kpi,
+            series.points,
+            target=target or 0.0,
+            due=due,
+            baseline_period=baseline_text.strip() or None,
+            grain=grain,
+        )
+    except (KpiWizardError, ValueError) as error:
+        show_error(error)
+        return
+    _preview_figures(kpi, preview)
+    st.altair_chart(target_preview_chart(kpi, preview), width="stretch", key=f"whatif_chart_{kpi.id}")
+    st.caption(f"Method: {preview.method}")
+    for note in preview.notes:
+        st.caption(f":material/info: {note}")
+    _save_target(workspace, kpi, preview)
+
+
+def _preview_figures(kpi: Kpi, preview) -> None:
+    unit = kpi.unit_of_measure
+    first, second, third, fourth = st.columns(4)
+    first.metric(
+        f"Baseline {period_label(preview.baseline_period, preview.grain)}", format_value(preview.baseline_value, unit)
+    )
+    second.metric(
+        f"Needed per {preview.grain}",
+        format_value(preview.linear_per_period, unit),
+        delta=None if preview.compound_per_period is None else f"{preview.compound_per_period:+.2%} compound",
+        delta_arrow="off",
+        delta_color="off",
+        help=f"{preview.periods_remaining} periods to go",
+    )
+    attainment = preview.historical_attainment
+    third.metric("Met in the past", "—" if attainment is None else f"{attainment:.0%} of periods")
+    changes = preview.historical_change_attainment
+    fourth.metric("Steps that large", "—" if changes is None else f"{changes:.0%} of changes")
+    verdict = {"within-trend": st.success, "stretch": st.warning}.get(preview.verdict, st.error)
+    verdict(f"**{preview.verdict}** — {VERDICT_TEXT.get(preview.verdict, '')}")
+
+
+def _save_target(workspace: Workspace, kpi: Kpi, preview) -> None:
+    warning, critical = preview.suggested_warning, preview.suggested_critical
+    use_suggested = False
+    if warning is not None or critical is not None:
+        use_suggested = st.checkbox(
+            f"Also set the thresholds suggested by the history: warning {format_value(warning, kpi.unit_of_measure)}, "
+            f"critical {format_value(critical, kpi.unit_of_measure)}",
+            key=f"whatif_use_thresholds_{kpi.id}",
+        )
+    if not st.button("Save this target to the KPI", key=f"whatif_save_{kpi.id}", type="primary"):
+        return
+    update: dict = {
+        "target": Target(
+            value=preview.target if kpi.direction != "range" else None,
+            low=preview.target_low,
+            high=preview.target_high,
+            due=preview.due,
+        ),
+        "baseline": Baseline(value=preview.baseline_value, period=period_label(preview.baseline_period, preview.grain)),
+    }
+    if use_suggested:
+        update["thresholds"] = Thresholds(warning=warning, critical=critical)
+    apply_edit(
+        lambda: editing.upsert_kpi(workspace, kpi.model_copy(update=update), old_id=kpi.id),
+        f"Saved the target of '{kpi.name}'.",
+    )
+
+
+def _tree_dot(node, workspace: Workspace) -> str:
+    lines = ["digraph drivers {", "rankdir=TB; node [shape=box, style=rounded, fontname=Helvetica];"]
+    seen: set[str] = set()
+
+    def visit(current) -> None:
+        if current.kpi_id not in seen:
+            seen.add(current.kpi_id)
+            label = workspace.kpi(current.kpi_id).name if workspace.kpi(current.kpi_id) else current.kpi_id
+            lines.append(f'"{current.kpi_id}" [label="{label.replace(chr(34), chr(39))}"];')
+        for child in current.children:
+            lines.append(f'"{current.kpi_id}" -> "{child.kpi_id}";')
+            visit(child)
+
+    visit(node)
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def driver_section(workspace: Workspace, engine: Engine) -> None:
+    """Draw a derived KPI's driver tree; move drivers and see every KPI above them move."""
+    compiler = Compiler(workspace)
+    derived = {k.id: k for k in workspace.kpis if compiler.is_derived(k)}
+    if not derived:
+        st.info(
+            "No derived KPI yet. Write one as arithmetic over other KPIs, e.g. "
+            "`sessions * conversion_rate * average_order_value`."
+        )
+        return
+    top_id = st.selectbox("Derived KPI", list(derived), format_func=lambda i: derived[i].name, key="driver_kpi")
+    try:
+        tree = driver_tree(workspace, top_id)
+    except KpiWizardError as error:
+        show_error(error)
+        return
+    st.graphviz_chart(_tree_dot(tree, workspace))
+    grain = grain_of(derived[top_id])
+    series = {kpi_id: s for kpi_id in tree.leaves() if (s := compute(engine, workspace, kpi_id, grain))}
+    base = latest_values(series, grain=grain)
+    relative = st.toggle("Move drivers by %", value=True, key="driver_relative")
+    changes: dict[str, float] = {}
+    columns = st.columns(min(3, len(tree.leaves())) or 1)
+    for index, leaf in enumerate(tree.leaves()):
+        name = workspace.kpi(leaf).name if workspace.kpi(leaf) else leaf
+        with columns[index % len(columns)]:
+            if relative:
+                moved = st.slider(name, -50, 50, 0, format="%d%%", key=f"driver_pct_{top_id}_{leaf}")
+                changes[leaf] = moved / 100
+            else:
+                changes[leaf] = st.number_input(name, value=0.0, key=f"driver_abs_{top_id}_{leaf}")
+    results = what_if(workspace, top_id, base, changes, relative=relative)
+    rows = []
+    for kpi_id, (before, after) in results.items():
+        kpi = workspace.kpi(kpi_id)
+        unit = kpi.unit_of_measure if kpi else None
+        change = None if before in (None, 0) or after is None else (after - before) / abs(before)
+        rows.append(
+            {
+                "KPI": kpi.name if kpi else kpi_id,
+                "Now": format_value(before, unit),
+                "After": format_value(after, unit),
+                "Change": "—" if change is None else f"{change:+.1%}",
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="driver_results")
+    st.markdown("**Sensitivity:** the effect on the top KPI of +1% in each driver")
+    sens = [
+        {
+            "Driver": workspace.kpi(s.driver).name if workspace.kpi(s.driver) else s.driver,
+            "Effect of +1%": "—" if s.relative is None else f"{s.relative:+.2%}",
+            "Elasticity": "—" if s.elasticity is None else f"{s.elasticity:.2f}",
+        }
+        for s in sensitivity(workspace, top_id, base)
+    ]
+    st.dataframe(pd.DataFrame(sens), hide_index=True, key="driver_sensitivity")
+
+
+def leadlag_section(workspace: Workspace, engine: Engine) -> None:
+    """Does a leading KPI really move before its lagging outcome? Correlation by lag."""
+    lagging = {k.id: k for k in workspace.kpis if k.kind == "lagging" and k.expression}
+    compiler = Compiler(workspace)
+
+    def validating_pair_first(kpi: Kpi) -> int:
+        # A pair worth testing: paired with a lagging KPI that is not computed from it.
+        partner = kpi.pairs_with
+        return 0 if partner in lagging and kpi.id not in compiler.dependencies(partner)[:-1] else 1
+
+    leading = {
+        k.id: k
+        for k in sorted((k for k in workspace.kpis if k.kind == "leading" and k.expression), key=validating_pair_first)
+    }
+    if not leading or not lagging:
+        st.info("Mark KPIs as leading and lagging (and pair them) to test whether one leads the other.")
+        return
+    left, right = st.columns(2)
+    lead_id = left.selectbox("Leading KPI", list(leading), format_func=lambda i: leading[i].name, key="leadlag_lead")
+    paired = leading[lead_id].pairs_with
+    options = list(lagging)
+    lag_id = right.selectbox(
+        "Lagging KPI",
+        options,
+        format_func=lambda i: lagging[i].name,
+        key=f"leadlag_lag_{lead_id}",
+        index=options.index(paired) if paired in options else 0,
+    )
+    grain = grain_of(lagging[lag_id])
+    lead_series, lag_series = compute(engine, workspace, lead_id, grain), compute(engine, workspace, lag_id, grain)
+    if lead_series is None or lag_series is None:
+        return
+    result = lead_lag(
+        lead_series.points,
+        lag_series.points,
+        cadence=grain,
+        leading_name=leading[lead_id].name,
+        lagging_name=lagging[lag_id].name,
+    )
+    show = {"leads": st.success, "coincident": st.info, "weak": st.warning}.get(result.verdict, st.warning)
+    show(md_escape(result.message))
+    frame = pd.DataFrame(result.as_dict()["by_lag"])
+    if not frame.empty:
+        st.bar_chart(frame, x="lag", y="correlation", height=220)
+        st.dataframe(frame, hide_index=True, key="leadlag_table")
