@@ -232,9 +232,11 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
     compiler = Compiler(workspace)
 
     def validating_pair_first(kpi: Kpi) -> int:
-        # A pair worth testing: paired with a lagging KPI that is not computed from it.
+        # Worth testing first: paired (both ways, best) with a lagging KPI that is not computed from it.
         partner = kpi.pairs_with
-        return 0 if partner in lagging and kpi.id not in compiler.dependencies(partner)[:-1] else 1
+        if partner not in lagging or kpi.id in compiler.dependencies(partner)[:-1]:
+            return 2
+        return 0 if lagging[partner].pairs_with == kpi.id else 1
 
     leading = {
         k.id: k

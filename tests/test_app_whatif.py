@@ -1,0 +1,118 @@
+"""The What-if page and the whatif/leadlag commands, on the sample company."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kpi_model.store import WorkspaceStore
+
+from .conftest import REPO, SAMPLE_WORKSPACE
+
+
+@pytest.fixture
+def sample_app(tmp_path, monkeypatch):
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(tmp_path / "store"))
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(SAMPLE_WORKSPACE))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/whatif.py").run()
+    assert not at.exception
+    return at, tmp_path / "store"
+
+
+def messages(at) -> str:
+    return " ".join(m.value for m in [*at.success, *at.warning, *at.error, *at.info])
+
+
+def test_target_preview_and_saving_the_target(sample_app):
+    at, store = sample_app
+    at.selectbox(key="whatif_kpi").set_value("revenue").run()
+    at.text_input(key="whatif_target_revenue").input("196663").run()
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["Baseline 2026-10"] == "163,886"
+    assert figures["Met in the past"].endswith("of periods")
+    assert any(v in messages(at) for v in ("within-trend", "stretch", "beyond-history"))
+    assert at.get("vega_lite_chart"), "history, projection band and target on one chart"
+    at.checkbox(key="whatif_use_thresholds_revenue").check().run()
+    at.button(key="whatif_save_revenue").click().run()
+    assert "Saved the target of 'Net revenue'" in messages(at).replace("\\", "")
+    (saved,) = WorkspaceStore(store).list_workspaces()
+    kpi = WorkspaceStore(store).load(saved.id).kpi("revenue")
+    assert kpi.target.value == 196663 and kpi.baseline.period == "2026-10"
+    assert kpi.thresholds.warning is not None and kpi.thresholds.warning < kpi.baseline.value
+
+
+def test_bad_target_and_baseline_are_explained(sample_app):
+    at, _ = sample_app
+    at.text_input(key="whatif_target_sessions").input("lots").run()
+    assert "not a number" in messages(at)
+    at.text_input(key="whatif_target_sessions").input("12000").run()
+    at.text_input(key="whatif_baseline_sessions").input("1999-01").run()
+    assert at.error, "a baseline period outside the history is refused with a message"
+
+
+def test_driver_tree_moves_the_kpis_above_a_driver(sample_app):
+    at, _ = sample_app
+    at.segmented_control(key="whatif_tool").set_value("Driver tree").run()
+    assert at.get("graphviz_chart")
+    at.slider(key="driver_pct_web_revenue_sessions").set_value(10).run()
+    table = at.dataframe[0].value.set_index("KPI")
+    assert table.loc["Web order revenue", "Change"] == "+10.0%"
+    assert table.loc["Web conversion rate", "Change"] == "+0.0%"
+    sensitivity = at.dataframe[1].value
+    assert set(sensitivity["Elasticity"]) == {"1.00"}, "a pure product: +1% in any driver is +1% on top"
+
+
+def test_lead_lag_defaults_to_a_real_pair_and_finds_the_lag(sample_app):
+    at, _ = sample_app
+    at.segmented_control(key="whatif_tool").set_value("Leading vs lagging").run()
+    assert at.selectbox(key="leadlag_lead").value == "mqls"
+    assert "by 2 months" in messages(at)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kpi_model.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_whatif_json_fields():
+    result = cli(
+        "whatif",
+        str(SAMPLE_WORKSPACE),
+        "--kpi",
+        "revenue",
+        "--target",
+        "196663",
+        "--by",
+        "2027-12-31",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["baseline"]["period"] == "2026-10-01" and data["periods_remaining"] == 14
+    assert data["required_change_per_period"]["linear"] == pytest.approx((196663 - data["baseline"]["value"]) / 14)
+    assert data["verdict"] in {"within-trend", "stretch", "beyond-history"}
+    assert len(data["projection"]) == 14 and {"period", "low", "mid", "high"} == set(data["projection"][0])
+    assert 0 <= data["historical_attainment"] <= 1
+
+
+def test_cli_leadlag_json_and_errors():
+    result = cli("leadlag", str(SAMPLE_WORKSPACE), "--leading", "mqls", "--lagging", "deals_won", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["best_lag"] == 2 and data["correlation"] > 0.8 and data["periods"] >= 20
+    assert [row["lag"] for row in data["by_lag"]] == [0, 1, 2, 3]
+    bad = cli("leadlag", str(SAMPLE_WORKSPACE), "--leading", "mql", "--lagging", "deals_won")
+    assert bad.returncode == 2 and "did you mean 'mqls'" in bad.stderr
