@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run test lint browser schema sample screenshots clean
+.PHONY: install run test lint browser schema rules-doc sample screenshots clean
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ lint: install
 
 schema: install
 	$(BIN)/kpi-wizard schema -o docs/workspace.schema.json
+
+# The rule reference in docs/quality_rules.md is generated from the registry (a test compares them).
+rules-doc: install
+	$(BIN)/python -c "import re, pathlib; from kpi_model.checks import rules_reference as r; p = pathlib.Path('docs/quality_rules.md'); s = p.read_text(); p.write_text(re.sub(r'(<!-- rules:start -->\n).*(<!-- rules:end -->)', lambda m: m.group(1) + r() + m.group(2), s, flags=re.S))"
 
 screenshots: install browser
 	$(BIN)/python docs/screenshots.py

@@ -94,6 +94,9 @@ class AuditReport:
             kpi = ws.kpi(ref.id)
             unit = ws.unit_of_kpi(kpi) if kpi else None
             return unit.id if unit else None
+        if ref.kind == "source":  # a source belongs to a unit when only that unit's KPIs read it
+            units = {u.id for k in ws.kpis if k.source == ref.id and (u := ws.unit_of_kpi(k))}
+            return units.pop() if len(units) == 1 else None
         return None
 
     def as_dict(self) -> dict[str, Any]:

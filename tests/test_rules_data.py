@@ -1,0 +1,212 @@
+"""Data rules: small samples per period and data-quality warts, on tiny engines and on the sample data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from kpi_model.checks import AuditOptions, Severity, audit
+from kpi_model.checks.data_rules import DATA_QUALITY, SMALL_SAMPLE
+from kpi_model.engine import Engine
+from kpi_model.models import Goal, Kpi, Target, Unit, Workspace
+from kpi_model.workspace_file import load
+
+from .conftest import SAMPLE_WORKSPACE
+
+TODAY = dt.date(2026, 11, 23)
+
+
+def workspace(*kpis: Kpi) -> Workspace:
+    return Workspace(
+        name="test",
+        units=[Unit(id="u", name="U")],
+        goals=[Goal(id="g", unit="u", statement="G")],
+        kpis=list(kpis),
+    )
+
+
+def kpi(kpi_id: str, **fields) -> Kpi:
+    fields.setdefault("time_column", "day")
+    fields.setdefault("cadence", "monthly")
+    return Kpi(id=kpi_id, name=kpi_id.replace("_", " ").title(), goal="g", target=Target(value=1), **fields)
+
+
+def engine_with(*statements: str) -> Engine:
+    connection = duckdb.connect()
+    for statement in statements:
+        connection.execute(statement)
+    return Engine(connection)
+
+
+def run(ws: Workspace, engine: Engine, rule, **kwargs):
+    return [f for f in audit(ws, engine=engine, registry=[rule], today=TODAY, **kwargs).findings if f.slug == rule.slug]
+
+
+# ---------------------------------------------------------------------------- small-sample
+
+# Tickets: 100 a month from January to June 2026, except 12 in March; 'solved' on every other one.
+TICKETS = (
+    "CREATE TABLE tickets AS SELECT DATE '2026-01-01' + INTERVAL (m) MONTH + INTERVAL (i % 27) DAY AS day, "
+    "i % 2 = 0 AS solved, i AS ticket_id, 5.0 AS minutes "
+    "FROM range(6) r(m), range(100) s(i) WHERE m <> 2 OR i < 12"
+)
+
+
+def test_small_sample_fires_on_a_ratio_with_thin_periods():
+    ws = workspace(
+        kpi("solve_rate", source="tickets", expression="count(*) FILTER (WHERE solved) / count(*)",
+            unit_of_measure="percent"),
+        kpi("avg_minutes", source="tickets", expression="avg(minutes)", unit_of_measure="duration"),
+    )  # fmt: skip
+    with engine_with(TICKETS) as engine:
+        found = run(ws, engine, SMALL_SAMPLE)
+        assert [f.object.id for f in found] == ["solve_rate"]
+        assert found[0].severity == Severity.WARNING
+        message = found[0].message
+        assert "fewer than 30 counted items" in message and "1 of 6 monthly periods (2026-03)" in message
+        assert "smallest is 12 in 2026-03" in message and "quarterly" in found[0].fix
+        assert run(ws, engine, SMALL_SAMPLE, options=AuditOptions(min_sample=10)) == []
+
+
+def test_small_sample_uses_rows_when_the_denominator_is_money_and_notes_edge_periods():
+    ws = workspace(
+        kpi("margin", source="sales", expression="(sum(amount) - sum(cost)) / sum(amount)", unit_of_measure="percent"),
+    )
+    sales = (
+        "CREATE TABLE sales AS SELECT DATE '2026-01-01' + INTERVAL (m) MONTH AS day, 1000.0 AS amount, 600.0 AS cost "
+        "FROM range(5) r(m), range(40) s(i) WHERE m < 4 OR i < 3"
+    )
+    with engine_with(sales) as engine:
+        found = run(ws, engine, SMALL_SAMPLE)
+    assert len(found) == 1 and found[0].severity == Severity.INFO
+    assert "fewer than 30 rows" in found[0].message and "partial period" in found[0].message
+    assert "smallest is 3 in 2026-05" in found[0].message
+
+
+def test_small_sample_ignores_counts_and_ample_ratios():
+    ws = workspace(
+        kpi("tickets", source="tickets", expression="count(*)", unit_of_measure="count"),
+        kpi("solved_share", source="tickets", expression="avg(CASE WHEN solved THEN 1 ELSE 0 END)",
+            unit_of_measure="percent", filter="day < DATE '2026-03-01'"),
+        kpi("broken", source="tickets", expression="count(nope) / count(*)", unit_of_measure="percent"),
+    )  # fmt: skip
+    with engine_with(TICKETS) as engine:
+        assert run(ws, engine, SMALL_SAMPLE) == []
+
+
+# ---------------------------------------------------------------------------- data-quality
+
+ORDERS = """
+CREATE TABLE orders AS SELECT * FROM (VALUES
+  ('O-1', DATE '2026-09-01', 'C-1', 100.0, 4),
+  ('O-2', DATE '2026-09-02', 'C-2', 80.0, NULL),
+  ('O-2', DATE '2026-09-02', 'C-2', 80.0, NULL),
+  ('O-3', DATE '2026-10-03', NULL, 50.0, 5),
+  ('O-4', DATE '2026-10-04', 'C-3', -20.0, 3),
+  ('O-5', NULL, 'C-4', 70.0, 4),
+  ('O-6', DATE '2027-10-05', 'C-5', 60.0, 5),
+  ('O-7', DATE '2026-10-06', 'C-1', 90.0, 2),
+  ('O-8', DATE '2026-10-07', 'C-2', 30.0, 1),
+  ('O-9', DATE '2026-10-08', 'C-3', 40.0, 4),
+  ('O-10', DATE '2026-10-09', 'C-4', 20.0, 5),
+  ('O-11', DATE '2026-10-10', 'C-5', 25.0, 5)
+) t(order_id, day, customer_id, amount, rating)
+"""
+CLEAN = """
+CREATE TABLE clean AS SELECT 'O-' || i AS order_id, DATE '2026-01-01' + INTERVAL (i % 200) DAY AS day,
+  'C-' || (i % 7) AS customer_id, 10.0 + i AS amount, NULL::INTEGER AS rating, NULL::VARCHAR AS session_id
+FROM range(300) t(i)
+"""
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with engine_with(ORDERS, CLEAN) as locked:
+        yield locked
+
+
+def test_data_quality_finds_each_wart_once_per_source(engine):
+    ws = workspace(
+        kpi("revenue", source="orders", expression="sum(amount)", unit_of_measure="currency"),
+        kpi("aov", source="orders", expression="sum(amount) / count(DISTINCT order_id)", unit_of_measure="currency"),
+        kpi("rating", source="orders", expression="avg(rating)", unit_of_measure="score"),
+    )
+    found = run(ws, engine, DATA_QUALITY)
+    assert {(f.object.kind, f.object.id) for f in found} == {("source", "orders")}
+    text = "\n".join(f.message for f in found)
+    assert "day, the time column, is empty in 1 of 12 rows (8.3%)" in text
+    assert "rating is empty in 2 of 11 rows" in text and "KPI 'Rating' (rating) aggregates" in text
+    assert "1 rows have day after today (2026-11-23): 2027-10-05, e.g. order_id O-6" in text
+    assert (
+        "amount has 1 negative values (smallest -20.00)" in text and "KPIs 'Revenue' (revenue) and 'Aov' (aov)" in text
+    )
+    assert "order_id identifies a row but 1 rows repeat" in text
+    assert "customer_id is empty in 1 of 12 rows" in text
+    assert len(found) == 6, "one finding per problem and column, not one per KPI"
+    assert all(f.fix and f.severity == Severity.WARNING for f in found)
+
+
+def test_data_quality_respects_the_kpi_filter_and_count_semantics(engine):
+    ws = workspace(
+        # The filter keeps only rows with a rating and a date, so neither is ever empty for this KPI.
+        kpi("rated", source="orders", expression="avg(rating)", filter="rating IS NOT NULL AND day IS NOT NULL"),
+        # count() skips nulls on purpose and coalesce() handles them: no "aggregates empty values" finding.
+        kpi("customers", source="orders", expression="count(DISTINCT customer_id)", filter="day IS NOT NULL"),
+        kpi("safe", source="orders", expression="sum(coalesce(rating, 0))", filter="day IS NOT NULL"),
+    )
+    messages = [f.message for f in run(ws, engine, DATA_QUALITY)]
+    assert not any("aggregate" in m or "the time column, is empty" in m for m in messages)
+    assert not any("negative" in m for m in messages), "no currency KPI sums amount"
+    assert sum("customer_id is empty" in m for m in messages) == 1, "the id gap is still reported, once"
+
+
+def test_data_quality_is_quiet_on_clean_data_and_survives_broken_kpis(engine):
+    ws = workspace(
+        kpi("revenue", source="clean", expression="sum(amount)", unit_of_measure="currency"),
+        kpi("customers", source="clean", expression="count(DISTINCT customer_id)", unit_of_measure="count"),
+        kpi("sessions", source="clean", expression="count(DISTINCT session_id)"),  # empty everywhere: not an id gap
+        kpi("bad_filter", source="clean", expression="sum(amount)", filter="nope = 1"),
+        kpi("bad_formula", source="clean", expression="sum("),
+        kpi("no_data", source="missing", expression="sum(amount)"),
+        Kpi(id="draft", name="Draft", source="clean"),
+    )
+    report = audit(ws, engine=engine, registry=[DATA_QUALITY], today=TODAY)
+    assert report.findings == []
+
+
+# ---------------------------------------------------------------------------- the sample workspace with its data
+
+
+@pytest.fixture(scope="module")
+def sample_report():
+    ws = load(SAMPLE_WORKSPACE)
+    connection = duckdb.connect()
+    for source in ws.sources:
+        if source.path:
+            connection.execute(
+                f"CREATE TABLE {source.name} AS SELECT * FROM read_csv('{SAMPLE_WORKSPACE.parent / source.path}')"
+            )
+    with Engine(connection, timeout_s=20) as locked:
+        yield audit(ws, engine=locked, today=TODAY)
+
+
+def test_sample_data_quality_finds_the_documented_warts(sample_report):
+    found = [f for f in sample_report.findings if f.slug == "data-quality"]
+    orders = "\n".join(f.message for f in found if f.object.id == "orders")
+    tickets = "\n".join(f.message for f in found if f.object.id == "support_tickets")
+    assert "customer_id is empty in 171 of 18,616 rows" in orders
+    assert "order_id identifies a row but 8 rows repeat" in orders
+    assert "amount has 12 negative values" in orders
+    assert "3 rows have order_date after today (2026-11-23): 2027-02-09 to 2027-03-27" in orders
+    assert "first_response_at is empty in 64 of 6,566 rows" in tickets
+    assert all(f.object.kind == "source" for f in found)
+
+
+def test_sample_small_sample_is_sensible(sample_report):
+    found = [f for f in sample_report.findings if f.slug == "small-sample"]
+    # Monthly volumes are in the hundreds or more; only the current, partial quarter of win_rate is thin.
+    assert [(f.object.id, f.severity) for f in found] == [("win_rate", Severity.INFO)]
+    assert "2026-Q4" in found[0].message
+    assert not any("2027" in f.message for f in found), "mis-dated future rows are data-quality, not small samples"
