@@ -44,7 +44,7 @@ def import_section() -> None:
             if suffix in {".csv", ".tsv", ".xlsx"}:
                 headers, rows = read_table(path)
                 st.caption(f"{plural(len(rows), 'row')}. Check which column holds what; change any guess.")
-                guessed = guess_mapping(headers)
+                guessed = guess_mapping(headers, rows)
                 columns = st.columns(4)
                 mapping = {}
                 for index, field in enumerate(FIELDS):
@@ -55,8 +55,9 @@ def import_section() -> None:
                         key=f"audit_map_{field}",
                         index=options.index(guessed[field]) if field in guessed else 0,
                     )
-                    if chosen != _NOT_MAPPED:
-                        mapping[field] = chosen
+                    # An empty header tells the importer "leave this field out", so a guess the
+                    # person switched off stays off.
+                    mapping[field] = "" if chosen == _NOT_MAPPED else chosen
                 if not st.button("Import and audit", key="audit_import", type="primary"):
                     return
                 result = import_spreadsheet(path, mapping=mapping, name=Path(upload.name).stem)

@@ -1,0 +1,106 @@
+"""Bring an existing KPI set into KPI Wizard: a spreadsheet, dbt metrics, or a workspace file.
+
+Imports are faithful: what maps is mapped, and what does not is kept as text in the
+KPI's description and reported in :attr:`ImportResult.notes` — never guessed. The
+audit then says what the imported set lacks.
+
+    result = import_file(Path("kpis.xlsx"))
+    result.workspace   # a valid Workspace
+    result.notes       # one sentence per thing to check, naming the row or metric
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from kpi_model.importers.common import ImportFailed, ImportResult
+from kpi_model.importers.dbt import DBT_SUFFIXES, import_dbt
+from kpi_model.importers.spreadsheet import FIELDS, guess_mapping, import_spreadsheet
+from kpi_model.importers.tables import SPREADSHEET_SUFFIXES, read_table
+from kpi_model.validation import did_you_mean
+
+__all__ = [
+    "FIELDS",
+    "ImportFailed",
+    "ImportResult",
+    "guess_mapping",
+    "import_dbt",
+    "import_file",
+    "import_spreadsheet",
+    "load_mapping",
+    "read_table",
+]
+
+_WORKSPACE_KEYS = frozenset({"format_version", "units", "goals", "kpis", "sources"})
+_DBT_KEYS = frozenset({"semantic_models", "metrics"})
+
+
+def _is_workspace(path: Path) -> bool:
+    """Whether a YAML/JSON file is a KPI Wizard workspace rather than dbt YAML (by its top-level keys)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return False  # let the dbt reader report the problem with its line
+    return isinstance(data, dict) and not (_DBT_KEYS & set(data)) and bool(_WORKSPACE_KEYS & set(data))
+
+
+def import_file(path: Path, *, mapping: Mapping[str, str] | None = None, sheet: str | None = None) -> ImportResult:
+    """Import whatever ``path`` is: a folder or .yml/.yaml of dbt metrics, a workspace, or a spreadsheet.
+
+    A KPI Wizard workspace (YAML or JSON) is loaded as it is, with no notes; an invalid one
+    raises :class:`~kpi_model.errors.WorkspaceError` listing its problems.
+    """
+    from kpi_model import workspace_file
+
+    path = Path(path)
+    if not path.exists():
+        raise ImportFailed(f"no such file or folder: {path}")
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        return import_dbt(path)
+    if suffix == ".json" or (suffix in DBT_SUFFIXES and _is_workspace(path)):
+        return ImportResult(workspace_file.load(path), [])
+    if suffix in DBT_SUFFIXES:
+        return import_dbt(path)
+    if suffix in SPREADSHEET_SUFFIXES or suffix in (".xls", ".ods", ".numbers"):
+        return import_spreadsheet(path, mapping=mapping, sheet=sheet)
+    raise ImportFailed(
+        f"cannot import '{path.name}': give a spreadsheet (.csv, .tsv, .xlsx), dbt semantic-layer YAML "
+        "(a .yml/.yaml file or a folder of them), or a KPI Wizard workspace (.yaml/.json)"
+    )
+
+
+def load_mapping(path: Path) -> dict[str, str]:
+    """A column mapping file (YAML or JSON) of ``field: header``, e.g. ``{name: Metric, owner: Responsible}``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ImportFailed(f"no such mapping file: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ImportFailed(f"cannot read the mapping file {path}: {error}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise ImportFailed(f"the mapping file {path.name} is not valid YAML/JSON: {error}") from None
+    example = "write one 'field: column header' per line, e.g. name: Metric"
+    if not isinstance(data, dict) or not data:
+        raise ImportFailed(f"the mapping file {path.name} holds no mapping; {example}")
+    mapping: dict[str, str] = {}
+    for key, value in data.items():
+        field_name = str(key).strip()
+        if field_name not in FIELDS:
+            hint = did_you_mean(field_name, FIELDS)
+            if str(value) in FIELDS:  # written the other way round: header: field
+                hint = f" — it looks like 'header: field'; write '{value}: {key}' instead"
+            raise ImportFailed(
+                f"the mapping file {path.name} names unknown field '{field_name}'{hint}. Fields: {', '.join(FIELDS)}"
+            )
+        if value is not None and not isinstance(value, str | int | float):
+            raise ImportFailed(f"the mapping file {path.name}: '{field_name}' must name one column header; {example}")
+        mapping[field_name] = "" if value is None else str(value)
+    return mapping

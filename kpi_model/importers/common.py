@@ -1,0 +1,51 @@
+"""What every importer shares: the result, the error, and text normalisation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpi_model.errors import KpiWizardError, WorkspaceError
+from kpi_model.models import Workspace
+from kpi_model.validation import parse_workspace
+
+
+class ImportFailed(KpiWizardError):
+    """A file that cannot be imported at all; the message says why and what to do."""
+
+
+@dataclass
+class ImportResult:
+    """An imported workspace and the notes on what could not be mapped or was assumed.
+
+    Each note is one sentence naming the row, column or metric it is about, so that a
+    person can check it in the original file.
+    """
+
+    workspace: Workspace
+    notes: list[str] = field(default_factory=list)
+
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def norm(text: str) -> str:
+    """Lower-case ASCII words separated by single spaces: ``'KPI-Owner (Name)'`` → ``kpi owner name``.
+
+    Accents are dropped and ``ß`` becomes ``ss`` so that German, French and Spanish
+    headers and values compare like their plain spellings.
+    """
+    folded = unicodedata.normalize("NFKD", text.replace("ß", "ss")).encode("ascii", "ignore").decode()
+    return _NON_WORD.sub(" ", folded.lower()).strip()
+
+
+def finish(data: dict[str, Any], source: str) -> Workspace:
+    """Validate the assembled document; a failure here is a bug in the importer, reported plainly."""
+    try:
+        return parse_workspace(data, source=source)
+    except WorkspaceError as error:
+        raise ImportFailed(
+            f"the import of {source} produced an invalid workspace (please report this): {error}"
+        ) from None

@@ -1,0 +1,713 @@
+"""Import dbt semantic-layer metrics (MetricFlow YAML) as KPIs.
+
+Each semantic model becomes a source named after the table it refs; each metric a KPI
+whose id is the metric's name. Simple metrics become one aggregate over their model;
+ratios over one model become one expression (``FILTER (WHERE …)`` for per-side filters),
+ratios over two models a derived KPI. What KPI Wizard cannot express — cumulative
+windows, time offsets, conversion funnels, filters on joined models — is reported in a
+note and kept in the KPI's description, never approximated silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kpi_model.editing import kpi_id_from, slugify, unique_id
+from kpi_model.formula import FormulaError, check_aggregate, check_derived, check_filter, referenced_names
+from kpi_model.importers.common import ImportFailed, ImportResult, finish
+from kpi_model.models import KPI_ID_PATTERN, SOURCE_NAME_PATTERN
+
+DBT_SUFFIXES = (".yml", ".yaml")
+# Folders of a dbt project that hold installed packages, build output or tooling, not the project's metrics.
+_SKIPPED_FOLDERS = frozenset({"dbt_packages", "dbt_modules", "target", "logs", "node_modules", "venv", ".venv"})
+_GRAINS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
+_LOCAL_ENTITY_TYPES = frozenset({"primary", "unique", "natural"})
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Unmapped(Exception):
+    """Something in a metric KPI Wizard cannot express; the message says what."""
+
+
+class _LineDict(dict[str, Any]):
+    """A YAML mapping that remembers the line it starts on (for notes that point into the file)."""
+
+    line: int = 0
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose mappings carry their line number."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Iterator[_LineDict]:
+    data = _LineDict()
+    data.line = node.start_mark.line + 1
+    yield data
+    data.update({str(key): value for key, value in loader.construct_mapping(node).items()})
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)  # type: ignore[arg-type]
+
+
+def _line(item: Any) -> int:
+    return getattr(item, "line", 0)
+
+
+@dataclass
+class _Model:
+    """A semantic model: the table it reads, and its dimensions, entities and measures by name."""
+
+    name: str
+    source: str
+    file: str
+    default_time: str | None
+    dimensions: dict[str, dict[str, Any]]
+    entities: dict[str, dict[str, Any]]
+    measures: dict[str, dict[str, Any]]
+
+
+@dataclass
+class _Agg:
+    """A simple metric resolved to one aggregate over one model, with its row conditions."""
+
+    model: _Model
+    expression: str
+    conditions: list[str]
+    time_column: str | None
+    remarks: list[str] = field(default_factory=list)  # what the expression leaves out, for the description
+
+
+@dataclass
+class _Metric:
+    raw: dict[str, Any]
+    file: str
+    line: int
+    name: str = ""
+    kpi_id: str = ""
+    synthetic: bool = False  # made from a measure's create_metric: true
+
+
+def _where(file: str, line: int) -> str:
+    return f"{file} line {line}" if line else file
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value).strip() if value is not None else ""
+
+
+def _conjoin(conditions: list[str]) -> str:
+    if len(conditions) == 1:
+        return conditions[0]
+    return " AND ".join(f"({c})" for c in conditions)
+
+
+def _with_filter(expression: str, conditions: list[str]) -> str:
+    return f"{expression} FILTER (WHERE {_conjoin(conditions)})" if conditions else expression
+
+
+def _filters(value: Any) -> list[str]:
+    """A dbt ``filter:``, which may be one string or a list of them."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [_text(item) for item in items if _text(item)]
+
+
+def _ref_name(model: Any) -> str | None:
+    """``ref('orders')`` / ``ref('pkg', 'orders')`` → ``orders``."""
+    found = re.findall(r"""['"]([^'"]+)['"]""", _text(model).split("v=")[0].split("version=")[0])
+    return found[-1] if found else None
+
+
+_JINJA = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.S)
+_CALL = re.compile(
+    r"""^(Dimension|TimeDimension|Entity)\(\s*['"]([\w]+)['"]\s*(?:,\s*['"](\w+)['"]\s*)?\)"""
+    r"""((?:\s*\.\s*\w+\(\s*(?:['"]\w+['"])?\s*\))*)$"""
+)
+_METHOD = re.compile(r"""\.\s*(\w+)\(\s*(?:['"](\w+)['"])?\s*\)""")
+
+
+class DbtImport:
+    """Reads the YAML files, then turns every metric into KPIs, collecting notes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.models: dict[str, _Model] = {}
+        self.measures: dict[str, _Model] = {}  # measure name → its model
+        self.sources: dict[str, dict[str, Any]] = {}
+        self.metrics: list[_Metric] = []
+        self.by_name: dict[str, _Metric] = {}
+        self.kpis: list[dict[str, Any]] = []
+        self._notes: list[tuple[str, int, int, str]] = []  # (file, line, order, text): reported in file order
+        self.taken: set[str] = set()
+        self.remarks: list[str] = []  # collected while one metric's aggregate is built
+
+    # --- reading -------------------------------------------------------------------------
+
+    def files(self) -> list[Path]:
+        if self.root.is_file():
+            return [self.root]
+        found = [
+            p
+            for p in self.root.rglob("*")
+            if p.suffix.lower() in DBT_SUFFIXES
+            and p.is_file()
+            and not any(part in _SKIPPED_FOLDERS or part.startswith(".") for part in p.relative_to(self.root).parts)
+        ]
+        return sorted(found)
+
+    def label(self, path: Path) -> str:
+        return path.name if self.root.is_file() else str(path.relative_to(self.root))
+
+    def read(self) -> None:
+        for path in self.files():
+            file = self.label(path)
+            try:
+                documents = list(yaml.load_all(path.read_text(encoding="utf-8-sig"), Loader=_Loader))
+            except yaml.YAMLError as error:
+                mark = getattr(error, "problem_mark", None)
+                where = f" at line {mark.line + 1}" if mark else ""
+                problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+                message = f"{file} is not valid YAML{where}: {problem} (quote values that start with '{{{{')"
+                if self.root.is_file():
+                    raise ImportFailed(message) from None
+                # In a project folder one broken file (often not a metrics file) should not stop the rest.
+                self.add_note(file, 0, f"{message}; the file was skipped.")
+                continue
+            except (OSError, UnicodeDecodeError) as error:
+                raise ImportFailed(f"cannot read {file}: {error}") from None
+            for document in documents:
+                if not isinstance(document, dict):
+                    continue
+                for raw in document.get("semantic_models") or []:
+                    if isinstance(raw, dict):
+                        self.add_model(raw, file)
+                for raw in document.get("metrics") or []:
+                    if isinstance(raw, dict) and raw.get("name"):
+                        self.metrics.append(_Metric(raw, file, _line(raw), _text(raw["name"])))
+
+    def add_model(self, raw: dict[str, Any], file: str) -> None:
+        name = _text(raw.get("name"))
+        where = _where(file, _line(raw))
+        table = _ref_name(raw.get("model")) or name
+        if not raw.get("model"):
+            self.add_note(
+                file, _line(raw), f"Semantic model '{name}' ({where}) names no model; its source is '{name}'."
+            )
+        source = table
+        if not re.match(SOURCE_NAME_PATTERN, source) or len(source) > 63:
+            source = slugify(table, separator="_")
+            source = source if source[0].isalpha() else f"t_{source}"
+            self.add_note(
+                file,
+                _line(raw),
+                f"Semantic model '{name}' ({where}) reads '{table}', which is not a valid source name; "
+                f"the source is called '{source}'.",
+            )
+        if source not in self.sources:
+            self.sources[source] = {"name": source, "system": "dbt"}
+            if raw.get("description"):
+                self.sources[source]["description"] = _text(raw["description"])
+        defaults = raw.get("defaults") or {}
+        model = _Model(
+            name=name,
+            source=source,
+            file=file,
+            default_time=_text(defaults.get("agg_time_dimension")) or None,
+            dimensions={_text(d.get("name")): d for d in raw.get("dimensions") or [] if isinstance(d, dict)},
+            entities={_text(e.get("name")): e for e in raw.get("entities") or [] if isinstance(e, dict)},
+            measures={_text(m.get("name")): m for m in raw.get("measures") or [] if isinstance(m, dict)},
+        )
+        self.models[name] = model
+        for measure_name, measure in model.measures.items():
+            self.measures[measure_name] = model
+            if measure.get("create_metric"):
+                synthetic = _LineDict(
+                    name=measure_name,
+                    type="simple",
+                    label=measure.get("label") or measure_name,
+                    type_params={"measure": measure_name},
+                )
+                if measure.get("description"):
+                    synthetic["description"] = measure["description"]
+                synthetic.line = _line(measure)
+                self.metrics.append(_Metric(synthetic, file, _line(measure), measure_name, synthetic=True))
+
+    # --- ids -----------------------------------------------------------------------------
+
+    def assign_ids(self) -> None:
+        kept: dict[str, _Metric] = {}
+        for metric in self.metrics:
+            first = kept.get(metric.name)
+            if first is None:
+                kept[metric.name] = metric
+            elif first.synthetic and not metric.synthetic:
+                kept[metric.name] = metric  # an explicit metric wins over a measure's create_metric
+            else:
+                self.note(
+                    metric, f"a metric of this name is defined already ({_where(first.file, first.line)}); skipped."
+                )
+        self.by_name = kept
+        self.metrics = list(kept.values())
+        for metric in self.metrics:
+            base = metric.name
+            if not re.match(KPI_ID_PATTERN, base) or len(base) > 63:
+                base = kpi_id_from(metric.name)
+            metric.kpi_id = unique_id(base, self.taken, separator="_")
+            self.taken.add(metric.kpi_id)
+            if metric.kpi_id != metric.name:
+                self.note(metric, f"the name is not a valid KPI id, so the KPI's id is '{metric.kpi_id}'.")
+
+    def helper_id(self, base: str) -> str:
+        base = base[:60].rstrip("_")
+        chosen = unique_id(base, self.taken, separator="_")
+        self.taken.add(chosen)
+        return chosen
+
+    def note(self, metric: _Metric, text: str) -> None:
+        self.add_note(metric.file, metric.line, f"Metric '{metric.name}' ({_where(metric.file, metric.line)}): {text}")
+
+    def add_note(self, file: str, line: int, text: str) -> None:
+        self._notes.append((file, line, len(self._notes), text))
+
+    @property
+    def notes(self) -> list[str]:
+        """The notes in the order of the files and lines they are about."""
+        return [text for *_, text in sorted(self._notes)]
+
+    # --- expressions ---------------------------------------------------------------------
+
+    def column(self, model: _Model, reference: str, time_column: str | None) -> str:
+        """The column (or expression) a ``Dimension('entity__name')`` reference means on ``model``."""
+        parts = reference.split("__")
+        if parts[-1] == "metric_time":
+            if not time_column:
+                raise _Unmapped(f"'{reference}' needs a time column and the measure has none")
+            return time_column
+        if len(parts) > 2:
+            raise _Unmapped(f"'{reference}' reaches another model through several joins")
+        if len(parts) == 2:
+            entity = model.entities.get(parts[0])
+            if entity is None or _text(entity.get("type")).lower() not in _LOCAL_ENTITY_TYPES:
+                raise _Unmapped(
+                    f"'{reference}' is a dimension of the model behind entity '{parts[0]}', "
+                    f"not of semantic model '{model.name}' (dbt joins it in)"
+                )
+        name = parts[-1]
+        found = model.dimensions.get(name) or model.entities.get(name)
+        if found is None:
+            raise _Unmapped(f"semantic model '{model.name}' has no dimension '{name}'")
+        expr = _text(found.get("expr")) or name
+        return expr if _IDENTIFIER.match(expr) else f"({expr})"
+
+    def filter_sql(self, text: str, model: _Model, time_column: str | None) -> str:
+        """A dbt Jinja filter as a SQL condition on ``model``'s columns; raises :class:`_Unmapped`."""
+
+        def replace(match: re.Match[str]) -> str:
+            call = _CALL.match(match.group(1))
+            if call is None:
+                raise _Unmapped(f"'{{{{ {match.group(1)} }}}}' is not a Dimension, TimeDimension or Entity reference")
+            kind, reference, grain, methods = call.groups()
+            sql = self.column(model, reference, time_column)
+            for method, argument in _METHOD.findall(methods or ""):
+                if method == "grain" and argument:
+                    grain = argument
+                elif method == "date_part" and argument:
+                    sql = f"date_part('{argument}', {sql})"
+                else:
+                    raise _Unmapped(f"the method .{method}() in the filter has no SQL equivalent here")
+            if grain and kind != "Entity":
+                sql = f"date_trunc('{grain}', {sql})"
+            return sql
+
+        sql = " ".join(_JINJA.sub(replace, text).split())
+        try:
+            check_filter(sql)
+        except FormulaError as error:
+            raise _Unmapped(f"the filter '{sql}' is not a SQL condition KPI Wizard accepts ({error.problem})") from None
+        return sql
+
+    def aggregate(self, metric: _Metric, measure_name: str, model: _Model) -> str:
+        measure = model.measures[measure_name]
+        agg = _text(measure.get("agg")).lower()
+        expr = _text(measure.get("expr")) or measure_name
+        params = measure.get("agg_params") or {}
+        forms = {
+            "sum": "sum({})",
+            "count": "count({})",
+            "count_distinct": "count(DISTINCT {})",
+            "average": "avg({})",
+            "avg": "avg({})",
+            "min": "min({})",
+            "max": "max({})",
+            "median": "median({})",
+            "sum_boolean": "sum(CAST({} AS INTEGER))",
+        }
+        if agg == "percentile":
+            percentile = params.get("percentile")
+            if percentile is None:
+                raise _Unmapped(f"the percentile measure '{measure_name}' gives no agg_params.percentile")
+            function = "quantile_disc" if params.get("use_discrete_percentile") else "quantile_cont"
+            if params.get("use_approximate_percentile"):
+                self.note(
+                    metric, f"measure '{measure_name}' asks for an approximate percentile; it is computed exactly."
+                )
+            expression = f"{function}({expr}, {float(percentile)})"
+        elif agg in forms:
+            expression = forms[agg].format(expr)
+        else:
+            raise _Unmapped(f"measure '{measure_name}' has the aggregation '{agg}', which is not known")
+        non_additive = measure.get("non_additive_dimension")
+        if non_additive:
+            dimension = non_additive.get("name") if isinstance(non_additive, dict) else non_additive
+            self.note(
+                metric,
+                f"measure '{measure_name}' is non-additive over '{dimension}' (a balance-like value taken at one "
+                f"point in time); imported as a plain {agg}, which adds it up over the period — check the figures.",
+            )
+            self.remarks.append(f"dbt: the measure {measure_name} is non-additive over {dimension}.")
+        try:
+            check_aggregate(expression)
+        except FormulaError as error:
+            raise _Unmapped(
+                f"the measure gives '{expression}', which KPI Wizard does not accept ({error.problem})"
+            ) from None
+        return expression
+
+    def time_column(self, metric: _Metric, measure_name: str, model: _Model) -> str | None:
+        measure = model.measures[measure_name]
+        name = _text(measure.get("agg_time_dimension")) or model.default_time
+        if not name:
+            self.note(
+                metric, f"semantic model '{model.name}' names no agg_time_dimension, so the KPI has no time column."
+            )
+            return None
+        dimension = model.dimensions.get(name)
+        if dimension is None:
+            self.note(metric, f"the time dimension '{name}' is not a dimension of '{model.name}'; no time column set.")
+            return None
+        expr = _text(dimension.get("expr")) or name
+        if _IDENTIFIER.match(expr):
+            return expr
+        columns = sorted(referenced_names(expr))
+        if len(columns) == 1:
+            self.note(
+                metric, f"the time dimension '{name}' is the expression '{expr}'; its column '{columns[0]}' is used."
+            )
+            return columns[0]
+        self.note(metric, f"the time dimension '{name}' is the expression '{expr}', not a column; no time column set.")
+        return None
+
+    def measure_input(self, metric: _Metric, value: Any) -> tuple[str, list[str]]:
+        """A ``measure:`` (a name or a mapping) → its name and filters; notes what is not represented."""
+        if isinstance(value, dict):
+            name = _text(value.get("name"))
+            if value.get("fill_nulls_with") is not None or value.get("join_to_timespine"):
+                self.note(
+                    metric,
+                    "fill_nulls_with/join_to_timespine are not represented: a period without rows has no value "
+                    "rather than 0.",
+                )
+            return name, _filters(value.get("filter"))
+        return _text(value), []
+
+    def simple(self, metric: _Metric) -> _Agg:
+        """A simple (or cumulative) metric as one aggregate; raises :class:`_Unmapped` saying why not."""
+        self.remarks = []
+        params = metric.raw.get("type_params") or {}
+        name, measure_filters = self.measure_input(metric, params.get("measure"))
+        if not name:
+            raise _Unmapped("it names no measure")
+        model = self.measures.get(name)
+        if model is None:
+            raise _Unmapped(f"the measure '{name}' is not defined in any semantic model")
+        expression = self.aggregate(metric, name, model)
+        time_column = self.time_column(metric, name, model)
+        conditions = [
+            self.filter_sql(text, model, time_column) for text in measure_filters + _filters(metric.raw.get("filter"))
+        ]
+        return _Agg(model, expression, conditions, time_column, list(self.remarks))
+
+    # --- metric types --------------------------------------------------------------------
+
+    def base(self, metric: _Metric) -> dict[str, Any]:
+        raw = metric.raw
+        kpi: dict[str, Any] = {"id": metric.kpi_id, "name": _text(raw.get("label")) or metric.name}
+        if raw.get("description"):
+            kpi["description"] = _text(raw["description"])
+        meta = raw.get("meta") or (raw.get("config") or {}).get("meta") or {}
+        if isinstance(meta, dict) and isinstance(meta.get("owner"), str):
+            kpi["owner"] = meta["owner"].strip()
+        grain = _GRAINS.get(_text(raw.get("time_granularity")).lower())
+        if grain:
+            kpi["cadence"] = grain
+        return kpi
+
+    def keep(self, kpi: dict[str, Any], text: str) -> None:
+        kpi["description"] = f"{kpi['description']}\n{text}" if kpi.get("description") else text
+
+    def run(self) -> None:
+        for metric in self.metrics:
+            kpi = self.base(metric)
+            kind = _text(metric.raw.get("type")).lower()
+            handler = {
+                "simple": self.import_simple,
+                "cumulative": self.import_cumulative,
+                "ratio": self.import_ratio,
+                "derived": self.import_derived,
+                "conversion": self.import_conversion,
+            }.get(kind)
+            helpers: list[dict[str, Any]] = []
+            if handler is None:
+                self.note(metric, f"the metric type '{kind}' is not known; imported without an expression.")
+            else:
+                try:
+                    handler(metric, kpi, helpers)
+                except _Unmapped as reason:
+                    helpers.clear()
+                    for key in ("source", "expression", "filter", "time_column"):
+                        kpi.pop(key, None)
+                    self.note(metric, f"{reason}; imported without an expression.")
+                    self.keep(kpi, f"dbt {kind} metric: {_definition(metric.raw)}")
+            self.kpis.extend(helpers)
+            self.kpis.append(kpi)
+
+    def import_simple(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+        self.fill(kpi, self.simple(metric))
+
+    def fill(self, kpi: dict[str, Any], agg: _Agg) -> None:
+        kpi["source"] = agg.model.source
+        kpi["expression"] = agg.expression
+        if agg.conditions:
+            kpi["filter"] = _conjoin(agg.conditions)
+        if agg.time_column:
+            kpi["time_column"] = agg.time_column
+        for remark in agg.remarks:
+            self.keep(kpi, remark)
+
+    def import_cumulative(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+        params = metric.raw.get("type_params") or {}
+        nested = params.get("cumulative_type_params") or {}
+        window = nested.get("window") or params.get("window")
+        to_date = nested.get("grain_to_date") or params.get("grain_to_date")
+        self.fill(kpi, self.simple(metric))
+        what = f"the {window} window" if window else f"the {to_date}-to-date total" if to_date else "the running total"
+        self.note(
+            metric,
+            f"cumulative metric: {what} is not represented; imported as the plain measure per period.",
+        )
+        self.keep(kpi, f"dbt cumulative metric: {what} of the measure.")
+
+    def side(self, value: Any) -> tuple[_Metric, list[str]]:
+        name = _text(value.get("name")) if isinstance(value, dict) else _text(value)
+        filters = _filters(value.get("filter")) if isinstance(value, dict) else []
+        if name not in self.by_name:
+            raise _Unmapped(f"it refers to the metric '{name}', which is not defined")
+        return self.by_name[name], filters
+
+    def resolved(self, metric: _Metric) -> _Agg | None:
+        """A referenced metric as one aggregate, if it is a simple one that maps; else None."""
+        if _text(metric.raw.get("type")).lower() != "simple":
+            return None
+        notes_before = len(self._notes)
+        try:
+            return self.simple(metric)
+        except _Unmapped:
+            return None
+        finally:
+            del self._notes[notes_before:]  # the referenced metric's own import reports these
+
+    def import_ratio(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+        params = metric.raw.get("type_params") or {}
+        (num, num_filters), (den, den_filters) = (
+            self.side(params.get("numerator")),
+            self.side(params.get("denominator")),
+        )
+        shared_filters = _filters(metric.raw.get("filter"))
+        num_agg, den_agg = self.resolved(num), self.resolved(den)
+        if (
+            num_agg
+            and den_agg
+            and num_agg.model.source == den_agg.model.source
+            and num_agg.time_column == den_agg.time_column
+        ):
+            model, time_column = num_agg.model, num_agg.time_column
+            num_conditions = num_agg.conditions + [self.filter_sql(f, model, time_column) for f in num_filters]
+            den_conditions = den_agg.conditions + [self.filter_sql(f, model, time_column) for f in den_filters]
+            # Conditions both sides share filter the rows; the rest filter one aggregate each.
+            common = [c for c in num_conditions if c in den_conditions]
+            common += [self.filter_sql(f, model, time_column) for f in shared_filters]
+            numerator = _with_filter(num_agg.expression, [c for c in num_conditions if c not in common])
+            denominator = _with_filter(den_agg.expression, [c for c in den_conditions if c not in common])
+            remarks = num_agg.remarks + [r for r in den_agg.remarks if r not in num_agg.remarks]
+            self.fill(kpi, _Agg(model, f"{numerator} / {denominator}", common, time_column, remarks))
+            return
+        references = []
+        for role, side_metric, side_filters, agg in (
+            ("numerator", num, num_filters, num_agg),
+            ("denominator", den, den_filters, den_agg),
+        ):
+            extra = side_filters + shared_filters
+            if not extra:
+                references.append(side_metric.kpi_id)
+                continue
+            if agg is None:
+                raise _Unmapped(f"the {role} '{side_metric.name}' is filtered, but it is not a simple metric")
+            helper = self.helper(metric, role, side_metric, agg, extra)
+            helpers.append(helper)
+            references.append(helper["id"])
+        kpi["expression"] = f"{references[0]} / {references[1]}"
+        why = (
+            f"numerator and denominator come from different semantic models ({num_agg.model.name}, "
+            f"{den_agg.model.name})"
+            if num_agg and den_agg and num_agg.model.source != den_agg.model.source
+            else "numerator and denominator cannot be one expression over one table"
+        )
+        made = [h["id"] for h in helpers]
+        also = ""
+        if made:
+            also = (
+                f" (the helper KPIs {' and '.join(made)} hold the filtered sides)"
+                if len(made) > 1
+                else f" (the helper KPI {made[0]} holds the filtered side)"
+            )
+        self.note(metric, f"{why}; imported as the derived KPI {kpi['expression']}{also}.")
+
+    def helper(self, metric: _Metric, role: str, side: _Metric, agg: _Agg, filters: list[str]) -> dict[str, Any]:
+        """A KPI for one filtered side of a ratio or an input of a derived metric."""
+        conditions = agg.conditions + [self.filter_sql(f, agg.model, agg.time_column) for f in filters]
+        helper: dict[str, Any] = {
+            "id": self.helper_id(f"{metric.kpi_id}_{role}"),
+            "name": f"{_text(metric.raw.get('label')) or metric.name} — {role}",
+            "description": f"{side.name} as used in the {role} of {metric.name} (created by the dbt import).",
+        }
+        self.fill(helper, _Agg(agg.model, agg.expression, conditions, agg.time_column))
+        return helper
+
+    def import_derived(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+        import sqlglot
+        from sqlglot import exp
+
+        params = metric.raw.get("type_params") or {}
+        expr = _text(params.get("expr"))
+        names: dict[str, str] = {}
+        for value in params.get("metrics") or []:
+            side_metric, filters = self.side(value)
+            alias = _text(value.get("alias")) if isinstance(value, dict) else ""
+            if isinstance(value, dict) and (value.get("offset_window") or value.get("offset_to_grain")):
+                offset = value.get("offset_window") or f"start of {value.get('offset_to_grain')}"
+                raise _Unmapped(f"the input '{side_metric.name}' is offset by {offset}, which is not supported")
+            reference = side_metric.kpi_id
+            if filters:
+                agg = self.resolved(side_metric)
+                if agg is None:
+                    raise _Unmapped(f"the input '{side_metric.name}' is filtered, but it is not a simple metric")
+                helper = self.helper(metric, alias or side_metric.name, side_metric, agg, filters)
+                helpers.append(helper)
+                reference = helper["id"]
+                self.note(metric, f"the filtered input '{side_metric.name}' became the helper KPI '{reference}'.")
+            names[alias or side_metric.name] = reference
+        try:
+            tree = sqlglot.parse_one(expr, read="duckdb")
+        except Exception:  # sqlglot raises several error types for text that is not SQL
+            raise _Unmapped(f"the expression '{expr}' does not parse") from None
+        unknown = sorted({c.name for c in tree.find_all(exp.Column)} - set(names))
+        if unknown:
+            raise _Unmapped(f"the expression names {', '.join(repr(u) for u in unknown)}, not listed under metrics")
+        renamed = tree.transform(lambda n: exp.column(names[n.name]) if isinstance(n, exp.Column) else n)
+        kpi["expression"] = renamed.sql(dialect="duckdb")
+
+    def import_conversion(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+        self.note(
+            metric,
+            "conversion metrics (the share of base-measure entities that reach the conversion measure within a "
+            "window) cannot be one aggregate over one table; imported with the definition in its description and "
+            "no expression.",
+        )
+        self.keep(kpi, f"dbt conversion metric: {_definition(metric.raw)}")
+
+    # --- checks --------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Derived expressions must name existing KPIs; a derived KPI over one without a formula is noted."""
+        ids = {k["id"] for k in self.kpis}
+        by_id = {k["id"]: k for k in self.kpis}
+        origin = {m.kpi_id: m for m in self.metrics}
+        for kpi in self.kpis:
+            if kpi.get("source") or not kpi.get("expression"):
+                continue
+            try:
+                checked = check_derived(kpi["expression"], ids - {kpi["id"]})
+            except FormulaError as error:
+                self.note(origin[kpi["id"]], f"the expression is not usable ({error}); it was removed.")
+                self.keep(kpi, f"dbt expression: {kpi.pop('expression')}")
+                continue
+            missing = sorted(c for c in checked.columns if not by_id[c].get("expression"))
+            if missing:
+                self.note(
+                    origin[kpi["id"]],
+                    f"it is computed from {', '.join(missing)}, which has no expression, "
+                    "so it will not compute until that one does.",
+                )
+
+
+def _definition(raw: dict[str, Any]) -> str:
+    """A metric's type_params (and filter) in one readable line, for the description."""
+    params = dict(raw.get("type_params") or {})
+    for wrapper in ("conversion_type_params", "cumulative_type_params"):  # their keys read fine inline
+        inner = params.pop(wrapper, None)
+        if isinstance(inner, dict):
+            params.update(inner)
+    text = _render(params)
+    filters = _filters(raw.get("filter"))
+    return text + (f"; filter: {' AND '.join(filters)}" if filters else "")
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, dict):
+        if set(value) >= {"name"} and len(value) > 1:
+            rest = {k: v for k, v in value.items() if k != "name"}
+            return f"{value['name']} ({_render(rest)})"
+        return ", ".join(f"{k}: {_render(v)}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return "[" + "; ".join(_render(v) for v in value) + "]"
+    return _text(value)
+
+
+def import_dbt(path: Path) -> ImportResult:
+    """A workspace from dbt semantic-layer YAML: one file, or a folder searched recursively.
+
+    Every semantic model becomes a source (``system: dbt``), every metric a KPI without a
+    goal. Raises :class:`ImportFailed` when there is nothing to import.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImportFailed(f"no such file or folder: {path}")
+    if path.is_file() and path.suffix.lower() not in DBT_SUFFIXES:
+        raise ImportFailed(f"{path.name} is not a dbt YAML file (.yml or .yaml)")
+    work = DbtImport(path)
+    work.read()
+    if not work.metrics and not work.models:
+        where = "in any .yml/.yaml file under " if path.is_dir() else "in "
+        raise ImportFailed(
+            f"no dbt semantic_models or metrics found {where}{path}; "
+            "the import reads dbt semantic-layer YAML (semantic_models: and metrics:)"
+        )
+    work.assign_ids()
+    work.run()
+    work.check()
+    document = {
+        "name": f"dbt metrics from {path.name}",
+        "description": f"Imported from dbt semantic-layer YAML ({path.name}).",
+        "sources": list(work.sources.values()),
+        "kpis": work.kpis,
+    }
+    return ImportResult(finish(document, path.name), work.notes)

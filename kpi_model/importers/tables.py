@@ -1,0 +1,250 @@
+"""Read a KPI list from a CSV, TSV or XLSX file into headers and rows of text.
+
+The header row is found even below a title block; blank rows are dropped but every row
+keeps its number in the sheet, so that notes can point at it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kpi_model.importers.common import ImportFailed
+
+SPREADSHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 20_000
+MAX_COLUMNS = 200
+_HEADER_SEARCH_ROWS = 30
+_CSV_DELIMITERS = (",", ";", "\t", "|")
+_UNSUPPORTED = {
+    ".xls": "the old Excel format (.xls) cannot be read; save it as .xlsx or CSV and import that",
+    ".ods": "OpenDocument spreadsheets cannot be read; save it as .xlsx or CSV and import that",
+    ".numbers": "Numbers files cannot be read; export it as .xlsx or CSV and import that",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """Headers and the non-blank rows below them, each with its row number in the sheet."""
+
+    headers: list[str]
+    rows: list[tuple[int, list[str]]]
+    where: str  # "kpis.xlsx, sheet 'KPIs'": how messages name the table
+    sheet: str | None = None
+    first_sheet: bool = True  # False when a workbook's first sheet was passed over
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: ``100.0`` → ``100``, a midnight datetime → ``2027-06-30``, None → ``''``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:.15g}"  # 0.30000000000000004 → 0.3, 100.0 → 100
+    return " ".join(str(value).split()) if "\n" in str(value) else str(value).strip()
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _check_file(path: Path) -> str:
+    """The file's lower-case suffix, after refusing what cannot be read with a message that says why."""
+    if not path.exists():
+        raise ImportFailed(f"no such file: {path}")
+    if path.is_dir():
+        raise ImportFailed(f"{path} is a folder; give a spreadsheet file (CSV, TSV or XLSX)")
+    suffix = path.suffix.lower()
+    if suffix in _UNSUPPORTED:
+        raise ImportFailed(f"{path.name}: {_UNSUPPORTED[suffix]}")
+    if suffix not in SPREADSHEET_SUFFIXES:
+        raise ImportFailed(
+            f"cannot import '{path.name}': give a spreadsheet (.csv, .tsv, .xlsx), "
+            "a dbt semantic-layer YAML file or folder (.yml/.yaml), or a KPI Wizard workspace"
+        )
+    if path.stat().st_size > MAX_BYTES:
+        raise ImportFailed(
+            f"{path.name} is larger than {MAX_BYTES // 1024 // 1024} MB: that is data, not a KPI list; "
+            "load data on the Data page and import only the list of KPIs"
+        )
+    return suffix
+
+
+def _decode(raw: bytes) -> str:
+    # Excel on Windows saves "CSV" in the ANSI code page; UTF-8 is tried first because it fails loudly.
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _csv_rows(path: Path, suffix: str) -> list[list[str]]:
+    text = _decode(path.read_bytes())
+    if "\x00" in text:
+        raise ImportFailed(f"{path.name} is not a text file; export the sheet as CSV or XLSX")
+    if suffix == ".tsv":
+        delimiter = "\t"
+    else:
+        # The delimiter that splits the widest of the first lines: ';' in German/French exports.
+        sample = text.splitlines()[:20]
+        widths = {d: max((len(r) for r in csv.reader(sample, delimiter=d)), default=0) for d in _CSV_DELIMITERS}
+        delimiter = max(_CSV_DELIMITERS, key=lambda d: (widths[d], d == ","))
+    try:
+        return [[cell_text(cell) for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    except csv.Error as error:
+        raise ImportFailed(f"{path.name} is not a readable CSV file: {error}") from None
+
+
+def _open_workbook(path: Path) -> Any:
+    import zipfile
+
+    import openpyxl  # lazily: the CLI should not pay for it unless a workbook is read
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
+        raise ImportFailed(f"{path.name} is not a readable XLSX workbook ({error}); save it again from Excel") from None
+
+
+def _sheet_rows(worksheet: Any) -> list[list[str]]:
+    if worksheet.max_row is None:  # a writer that left out the sheet's dimension
+        worksheet.reset_dimensions()
+    rows = []
+    for values in worksheet.iter_rows(values_only=True):
+        rows.append([cell_text(value) for value in values[:MAX_COLUMNS]])
+        if len(rows) > MAX_ROWS + _HEADER_SEARCH_ROWS:
+            break
+    return rows
+
+
+def _header_index(rows: list[list[str]], is_header: Callable[[list[str]], bool]) -> int | None:
+    """The header row: the first that ``is_header`` accepts, else the first with two or more cells."""
+    filled = [i for i, row in enumerate(rows[:_HEADER_SEARCH_ROWS]) if any(row)]
+    if not filled:
+        return None
+    for index in filled[:10]:
+        if is_header(rows[index]):
+            return index
+    # A title block ("KPI register 2027") has one cell per row; headers have several.
+    return next((i for i in filled if sum(bool(c) for c in rows[i]) >= 2), filled[0])
+
+
+def _table(
+    rows: list[list[str]],
+    where: str,
+    sheet: str | None,
+    is_header: Callable[[list[str]], bool],
+    first_sheet: bool = True,
+) -> Table:
+    header_at = _header_index(rows, is_header)
+    if header_at is None:
+        raise ImportFailed(f"{where} is empty: put the KPIs one per row below a header row")
+    body = [(number, row) for number, row in enumerate(rows[header_at + 1 :], start=header_at + 2) if any(row)]
+    if len(body) > MAX_ROWS:
+        raise ImportFailed(
+            f"{where} has more than {MAX_ROWS} rows: that is data, not a KPI list; "
+            "load data on the Data page and import only the list of KPIs"
+        )
+    width = max([len(rows[header_at])] + [max((i + 1 for i, c in enumerate(r) if c), default=0) for _, r in body])
+    raw_headers = rows[header_at] + [""] * (width - len(rows[header_at]))
+    headers: list[str] = []
+    for index, raw in enumerate(raw_headers[:width]):
+        header = " ".join(raw.split()) or f"Column {_column_letter(index)}"
+        number = 2
+        base = header
+        while header in headers:  # two "Target" columns stay apart: "Target (2)"
+            header = f"{base} ({number})"
+            number += 1
+        headers.append(header)
+    padded = [(number, (row + [""] * width)[:width]) for number, row in body]
+    return Table(headers, padded, where, sheet, first_sheet)
+
+
+def _never(_: list[str]) -> bool:
+    return False
+
+
+def load_table(
+    path: Path, *, sheet: str | None = None, is_header: Callable[[list[str]], bool] = _never, pick: bool = False
+) -> Table:
+    """Read a spreadsheet into a :class:`Table`; raises :class:`ImportFailed` saying what to do.
+
+    With ``pick`` and no ``sheet``, a workbook's first sheet whose header row ``is_header``
+    accepts is read (a cover sheet before the KPI list is common); else its first sheet.
+    """
+    suffix = _check_file(path)
+    if suffix not in (".xlsx", ".xlsm"):
+        if sheet:
+            raise ImportFailed(f"{path.name} is a {suffix[1:].upper()} file and has no sheets; leave out the sheet")
+        return _table(_csv_rows(path, suffix), path.name, None, is_header)
+    workbook = _open_workbook(path)
+    try:
+        names = list(workbook.sheetnames)
+        if sheet is not None:
+            if sheet not in names:
+                raise ImportFailed(
+                    f"{path.name} has no sheet '{sheet}'; its sheets: {', '.join(repr(n) for n in names)}"
+                )
+            chosen = [sheet]
+        else:
+            chosen = names if pick else names[:1]
+        first: Table | None = None
+        for name in chosen:
+            where = f"{path.name}, sheet '{name}'"
+            rows = _sheet_rows(workbook[name])
+            if not any(any(row) for row in rows):
+                continue
+            table = _table(rows, where, name, is_header, first_sheet=name == names[0])
+            if first is None:
+                first = table
+            if not pick or is_header(table.headers):
+                return table
+        if first is None:
+            empty = f"sheet '{sheet}' of {path.name}" if sheet else path.name
+            raise ImportFailed(f"{empty} is empty: put the KPIs one per row below a header row")
+        return first
+    finally:
+        workbook.close()
+
+
+def iter_column(table: Table, index: int) -> Iterator[str]:
+    """The non-blank cells of one column."""
+    for _, row in table.rows:
+        if row[index].strip():
+            yield row[index]
+
+
+def read_table(path: Path, *, sheet: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """Headers and the non-blank rows (as text) of a CSV, TSV or XLSX file.
+
+    Without ``sheet``, a workbook's first sheet with a column of KPI names is read (else its
+    first sheet) — the same table :func:`import_spreadsheet` reads.
+    """
+    from kpi_model.importers.spreadsheet import guess_mapping  # the header row is the one naming a KPI column
+
+    table = load_table(Path(path), sheet=sheet, is_header=lambda row: "name" in guess_mapping(row), pick=True)
+    return table.headers, [row for _, row in table.rows]
+
+
+def column_names(headers: Sequence[str]) -> str:
+    """Headers quoted and joined, for messages."""
+    return ", ".join(f"'{h}'" for h in headers)

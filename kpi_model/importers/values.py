@@ -1,0 +1,377 @@
+"""Cell values as people type them in KPI spreadsheets, read into workspace values.
+
+Every reader either returns a value or raises ``ValueError`` with a message that says
+what the text was and how to write it; nothing is guessed where two readings are possible
+(``03/04/2027``, ``1,234``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from kpi_model.importers.common import norm
+from kpi_model.models import Cadence, Category, Direction, Kind, UnitOfMeasure
+from kpi_model.numbers import parse_number
+
+# Cells that say "nothing here" in words; treated as blank rather than as a value.
+PLACEHOLDERS = frozenset({"", "-", "–", "—", "n/a", "na", "#n/a", "tbd", "tbc", "?", "none", "null", "nan", "…", "..."})
+
+
+def is_blank(text: str) -> bool:
+    """Whether a cell is empty or only holds a placeholder such as ``TBD`` or ``n/a``."""
+    return text.strip().lower() in PLACEHOLDERS
+
+
+def _words(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {norm(word): value for value, words in table.items() for word in words}
+
+
+_CADENCE = _words(
+    {
+        "daily": ("daily", "day", "d", "every day", "per day", "taglich", "quotidien", "quotidienne", "diario"),
+        "weekly": ("weekly", "week", "w", "wk", "every week", "per week", "wochentlich", "hebdomadaire", "semanal"),
+        "monthly": ("monthly", "month", "m", "mo", "every month", "per month", "monatlich", "mensuel", "mensual"),
+        "quarterly": (
+            "quarterly",
+            "quarter",
+            "q",
+            "qtr",
+            "every quarter",
+            "per quarter",
+            "quartalsweise",
+            "vierteljahrlich",
+            "quartal",
+            "trimestriel",
+            "trimestral",
+        ),
+        "yearly": (
+            "yearly",
+            "annual",
+            "annually",
+            "year",
+            "y",
+            "yr",
+            "every year",
+            "per year",
+            "jahrlich",
+            "annuel",
+            "annuelle",
+            "anual",
+        ),
+    }
+)
+_DIRECTION = _words(
+    {
+        "up": (
+            "up",
+            "higher is better",
+            "higher",
+            "high",
+            "increase",
+            "increasing",
+            "maximise",
+            "maximize",
+            "max",
+            "more is better",
+            "positive",
+            "hoher ist besser",
+            "steigend",
+            "plus haut est mieux",
+            "hausse",
+            "mayor es mejor",
+        ),
+        "down": (
+            "down",
+            "lower is better",
+            "lower",
+            "low",
+            "decrease",
+            "decreasing",
+            "reduce",
+            "minimise",
+            "minimize",
+            "min",
+            "less is better",
+            "negative",
+            "niedriger ist besser",
+            "sinkend",
+            "plus bas est mieux",
+            "baisse",
+            "menor es mejor",
+        ),
+        "range": ("range", "between", "within range", "target range", "in range", "stable", "on target", "corridor"),
+    }
+)
+_ARROWS = {"↑": "up", "⬆": "up", "▲": "up", "↗": "up", "↓": "down", "⬇": "down", "▼": "down", "↘": "down", "↔": "range"}
+_CATEGORY = _words(
+    {
+        "financial": ("financial", "finance", "financials", "finanzen", "finanziell", "financier", "financiero"),
+        "customer": ("customer", "customers", "client", "clients", "market", "kunde", "kunden", "cliente", "clientes"),
+        "process": (
+            "process",
+            "processes",
+            "internal",
+            "internal process",
+            "internal processes",
+            "internal business process",
+            "internal business processes",
+            "operations",
+            "operational",
+            "ops",
+            "prozess",
+            "prozesse",
+            "processus",
+            "procesos",
+        ),
+        "marketing": ("marketing", "sales and marketing", "growth marketing", "mercadotecnia"),
+        "people": (
+            "people",
+            "hr",
+            "employee",
+            "employees",
+            "staff",
+            "learning and growth",
+            "learning growth",
+            "learning",
+            "human resources",
+            "mitarbeiter",
+            "personal",
+            "personnel",
+            "rh",
+            "personas",
+        ),
+    }
+)
+_KIND = _words(
+    {
+        "leading": ("leading", "lead", "leading indicator", "driver", "input", "fruhindikator", "avance", "adelantado"),
+        "lagging": ("lagging", "lag", "lagging indicator", "outcome", "result", "output", "spatindikator", "retard"),
+    }
+)
+_UNIT_OF_MEASURE = _words(
+    {
+        "percent": ("percent", "percentage", "pct", "prozent", "pourcentage", "porcentaje"),
+        "currency": ("currency", "money", "eur", "euro", "euros", "usd", "dollar", "dollars", "gbp", "chf", "waehrung"),
+        "count": ("count", "number", "no", "qty", "quantity", "units", "items", "anzahl", "nombre", "cantidad"),
+        "ratio": ("ratio", "factor", "multiple", "x", "quote", "verhaltnis"),
+        "duration": ("duration", "days", "day", "hours", "hour", "h", "minutes", "min", "seconds", "sec", "time"),
+        "score": ("score", "points", "pts", "index", "rating", "nps", "punkte", "note"),
+    }
+)
+_UOM_SYMBOLS = {"%": "percent", "€": "currency", "$": "currency", "£": "currency", "¥": "currency", "#": "count"}
+
+
+_MODIFIERS = frozenset({"bi", "semi", "half", "twice", "tri", "fortnightly", "not", "no", "2", "3", "4", "6"})
+
+
+def _lookup(text: str, table: dict[str, str], label: str, allowed: list[str]) -> str:
+    key = norm(text)
+    if key in table:
+        return table[key]
+    # "Monthly (reviewed in the MBR)": exactly one known word among several is still clear,
+    # unless another word changes its meaning ("bi-weekly", "semi-annual", "every 2 weeks").
+    words = key.split()
+    found = {table[word] for word in words if word in table and len(word) > 2}
+    if len(found) == 1 and not _MODIFIERS & set(words):
+        return found.pop()
+    raise ValueError(f"{label} '{text.strip()}' is not one of {', '.join(allowed)}")
+
+
+def read_cadence(text: str) -> Cadence:
+    """``'Monthly'``, ``'M'``, ``'monatlich'`` → monthly; anything else raises."""
+    return Cadence(_lookup(text, _CADENCE, "cadence", [c.value for c in Cadence]))
+
+
+def read_direction(text: str) -> Direction:
+    """``'Higher is better'``, ``'↑'``, ``'increase'`` → up; ``'reduce'`` → down; ``'between'`` → range."""
+    stripped = text.strip()
+    if stripped in _ARROWS:
+        return Direction(_ARROWS[stripped])
+    return Direction(_lookup(text, _DIRECTION, "direction", [d.value for d in Direction]))
+
+
+def read_category(text: str) -> Category:
+    """``'Finance'``, ``'Learning & growth'`` … → a category; anything else raises."""
+    return Category(_lookup(text, _CATEGORY, "category", [c.value for c in Category]))
+
+
+def read_kind(text: str) -> Kind:
+    """``'Leading indicator'`` → leading, ``'Lag'`` → lagging."""
+    return Kind(_lookup(text, _KIND, "kind", [k.value for k in Kind]))
+
+
+def read_unit_of_measure(text: str) -> UnitOfMeasure:
+    """``'%'`` → percent, ``'EUR'`` → currency, ``'days'`` → duration …"""
+    stripped = text.strip()
+    if stripped in _UOM_SYMBOLS:
+        return UnitOfMeasure(_UOM_SYMBOLS[stripped])
+    return UnitOfMeasure(_lookup(text, _UNIT_OF_MEASURE, "unit of measure", [u.value for u in UnitOfMeasure]))
+
+
+def looks_like_unit_of_measure(text: str) -> bool:
+    """Whether a cell reads as a unit of measure (used to tell a 'Unit' column's meaning)."""
+    try:
+        read_unit_of_measure(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A number read from a cell, with what the cell said besides the number."""
+
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    percent: bool = False
+    currency: bool = False
+    better: Direction | None = None  # from '≥ 95%' (up) or '< 2 days' (down)
+    dropped: str | None = None  # a unit word that is not part of the value ('days')
+
+
+_COMPARATORS = (
+    (re.compile(r"^(>=|=>|≥|>|at least|minimum|min\.?|mindestens|au moins|al menos)\s*", re.I), Direction.UP),
+    (
+        re.compile(r"^(<=|=<|≤|<|at most|maximum|max\.?|hochstens|höchstens|au plus|como maximo)\s*", re.I),
+        Direction.DOWN,
+    ),
+)
+_CURRENCY = re.compile(r"^(?:[€$£¥]|eur|usd|gbp|chf)\s*|\s*(?:[€$£¥]|eur|usd|gbp|chf)$", re.I)
+_PERCENT = re.compile(r"\s*(?:%|percent|pct)\s*", re.I)
+_BETWEEN = re.compile(r"^(?:between|zwischen|entre)\s+(.+?)\s+(?:and|und|et|y)\s+(.+)$", re.I)
+_RANGE = re.compile(r"^(\d[\d.,\s']*?)\s*(?:–|—|-|to|bis|à|a)\s*(\d[\d.,\s']*)$", re.I)
+# The word after a number must start with a letter: '2027-06-30' is a date, not 2027 and '-06-30'.
+_NUMBER_AND_WORD = re.compile(r"^([+-]?[\d.,\s'\u00a0]*\d)\s*([^\W\d_].*)?$")
+_MULTIPLIERS = {"k": 1e3, "tsd": 1e3, "mio": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6, "bn": 1e9, "billion": 1e9}
+# "m" is millions in an amount of money, but minutes or months elsewhere: only read with money.
+_MONEY_MULTIPLIERS = {"m": 1e6, "mm": 1e6, "b": 1e9}
+
+
+def _number(text: str, label: str, money: bool = False) -> tuple[float, str | None]:
+    """A number with an optional multiplier (``5k``) or a trailing unit word, which is returned."""
+    match = _NUMBER_AND_WORD.match(text.strip())
+    if not match:
+        raise ValueError(f"{label} '{text.strip()}' is not a number")
+    value = parse_number(match.group(1), label=label)
+    assert value is not None
+    word = (match.group(2) or "").strip()
+    if not word:
+        return value, None
+    factor = _MULTIPLIERS.get(word.lower().rstrip(".")) or (money and _MONEY_MULTIPLIERS.get(word.lower()))
+    if factor:
+        return value * factor, None
+    return value, word
+
+
+def has_currency(text: str) -> bool:
+    """Whether a cell carries a currency sign or code (``€1.2m``, ``1,200 EUR``)."""
+    return bool(_CURRENCY.search(text.strip()))
+
+
+def read_amount(text: str, label: str = "value", *, money: bool = False) -> Amount:
+    """``'30%'`` → 0.3 (percent), ``'≥ 95%'`` → 0.95 and up, ``'2–3 days'`` → low 2, high 3, ``'€1.2k'`` → 1200.
+
+    ``money`` says the KPI is an amount of money (its unit of measure, or a currency sign in
+    the row), so that ``1.5m`` reads as 1,500,000.
+    """
+    raw = text.strip()
+    rest = raw
+    better = None
+    for pattern, direction in _COMPARATORS:
+        stripped = pattern.sub("", rest, count=1)
+        if stripped != rest:
+            rest, better = stripped, direction
+            break
+    currency = False
+    while _CURRENCY.search(rest):  # leading and trailing symbol or code
+        rest, currency = _CURRENCY.sub("", rest, count=1).strip(), True
+    percent = bool(_PERCENT.search(rest))
+    rest = _PERCENT.sub("", rest).strip()
+    money = money or currency
+
+    def scaled(number: float) -> float:
+        return round(number / 100, 12) if percent else number  # 95 / 100, not 95 * 0.01 (0.9500000000000001)
+
+    between = _BETWEEN.match(rest) or _RANGE.match(rest)
+    if between:
+        low, low_word = _number(between.group(1), label, money)
+        high, dropped = _number(between.group(2), label, money)
+        return Amount(
+            low=scaled(low),
+            high=scaled(high),
+            percent=percent,
+            currency=currency,
+            dropped=dropped or low_word,
+        )
+    if not rest:
+        raise ValueError(f"{label} '{raw}' holds no number")
+    value, dropped = _number(rest, label, money)
+    return Amount(value=scaled(value), percent=percent, currency=currency, better=better, dropped=dropped)
+
+
+_MONTHS = {norm(calendar.month_name[i]): i for i in range(1, 13)} | {
+    norm(calendar.month_abbr[i]): i for i in range(1, 13)
+}
+_MONTH_YEAR = re.compile(r"^([a-z]+)\.?\s+(\d{4})$")
+_QUARTER = re.compile(r"^(?:q([1-4])\s*(\d{4})|(\d{4})\s*q([1-4]))$")
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def read_date(text: str, label: str = "date") -> tuple[dt.date, str | None]:
+    """A due date and, when the cell named a period rather than a day, how it was read.
+
+    ``2027-06-30``, ``30.06.2027``, ``30/06/2027`` and ``June 30, 2027`` are days;
+    ``2027``, ``Q2 2027``, ``2027-06`` and ``June 2027`` are read as the period's last day.
+    ``03/04/2027`` (day and month both ≤ 12) is refused: it is read differently in the US and Europe.
+    """
+    raw = text.strip()
+    key = norm(raw)
+    try:
+        return dt.date.fromisoformat(raw[:10]), None
+    except ValueError:
+        pass
+    if re.fullmatch(r"\d{4}", raw):
+        return dt.date(int(raw), 12, 31), f"the year {raw} read as its last day"
+    quarter = _QUARTER.match(key.replace(" ", "")) or _QUARTER.match(key)
+    if quarter:
+        number, year = (
+            (quarter.group(1), quarter.group(2)) if quarter.group(1) else (quarter.group(4), quarter.group(3))
+        )
+        return _month_end(int(year), int(number) * 3), f"the quarter '{raw}' read as its last day"
+    month_year = re.fullmatch(r"(\d{4})[-/.](\d{1,2})|(\d{1,2})[-/.](\d{4})", raw)
+    if month_year:
+        year, month = (month_year.group(1), month_year.group(2)) if month_year.group(1) else month_year.group(4, 3)
+        if 1 <= int(month) <= 12:
+            return _month_end(int(year), int(month)), f"the month '{raw}' read as its last day"
+    named = _MONTH_YEAR.match(key)
+    if named and named.group(1) in _MONTHS:
+        return _month_end(int(named.group(2)), _MONTHS[named.group(1)]), f"the month '{raw}' read as its last day"
+    parts = re.fullmatch(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})", raw)
+    if parts:
+        first, separator, second, year = int(parts.group(1)), parts.group(2), int(parts.group(3)), int(parts.group(4))
+        if separator == "." or first > 12:  # 30.06.2027 is German; 30/06 can only be day first
+            day, month = first, second
+        elif second > 12 or first == second:
+            day, month = second, first
+        else:
+            raise ValueError(
+                f"{label} '{raw}' could be {first} {calendar.month_name[second]} or "
+                f"{calendar.month_name[first]} {second}; write it as YYYY-MM-DD"
+            )
+        try:
+            return dt.date(year, month, day), None
+        except ValueError:
+            raise ValueError(f"{label} '{raw}' is not a calendar date") from None
+    for form in ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y"):
+        try:
+            return dt.datetime.strptime(raw.replace(",", ""), form).date(), None
+        except ValueError:
+            continue
+    raise ValueError(f"{label} '{raw}' is not a date; write it as YYYY-MM-DD, e.g. 2027-06-30")
