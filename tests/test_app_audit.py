@@ -1,0 +1,126 @@
+"""The Audit page: findings of the open set, imports of spreadsheets and dbt YAML, edits and re-audits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kpi_model.store import WorkspaceStore
+
+from .conftest import REPO, SAMPLE_WORKSPACE
+
+OLIST_DBT = REPO.parent / "shared" / "external" / "olist-funnel" / "dbt"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(tmp_path / "store"))
+    monkeypatch.delenv("KPI_WIZARD_OPEN", raising=False)
+    return tmp_path / "store"
+
+
+def audit_page(open_sample: bool, monkeypatch) -> AppTest:
+    if open_sample:
+        monkeypatch.setenv("KPI_WIZARD_OPEN", str(SAMPLE_WORKSPACE))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at) -> str:
+    return " ".join(m.value for m in at.markdown).replace("\\", "")
+
+
+def test_sample_audit_shows_score_and_the_documented_flaws(home, monkeypatch):
+    at = audit_page(True, monkeypatch)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Quality score"].endswith("/100") and int(metrics["Errors"]) > 0
+    shown = texts(at)
+    for slug in (
+        "missing-owner",
+        "goal-kpi-count",
+        "financial-only",
+        "cross-unit-conflict",
+        "vanity-metric",
+        "missing-source",
+        "target-not-time-bound",
+        "unpaired-leading-lagging",
+    ):
+        assert f"`{slug}`" in shown, slug
+    assert "Fix:" in shown
+
+
+def test_filters_and_exports(home, monkeypatch):
+    at = audit_page(True, monkeypatch)
+    at.multiselect(key="audit_only").set_value(["vanity-metric"]).run()
+    shown = texts(at)
+    assert "`vanity-metric`" in shown and "`missing-owner`" not in shown
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"Findings as CSV", "Findings as JSON", "Report as Markdown"} <= labels
+
+
+def test_edit_jump_and_re_audit_score_change(home, monkeypatch):
+    at = audit_page(True, monkeypatch)
+    before = int(at.metric[0].value.split("/")[0])
+    edit = [b for b in at.button if b.key and b.key.startswith("audit_edit_")]
+    assert edit, "KPI findings offer a jump to edit"
+    edit[0].click().run()
+    assert at.title[0].value == "KPIs per goal", "Edit opens the KPI on the KPIs page"
+    assert any(e.proto.expanded for e in at.expander), "with its card open"
+    # Fix the owner-less KPI on the KPIs page, then come back.
+    at.session_state["kpi_goal_choice"] = "happier-customers"
+    at.session_state["kpis_open_card"] = "defect_ticket_share"
+    at.switch_page("pages/kpis.py").run()
+    at.text_input(key="kpi_defect_ticket_share_owner").input("Quality Lead")
+    next(b for b in at.button if b.key == "FormSubmitter:kpi_defect_ticket_share-Save KPI").click().run()
+    at.switch_page("pages/audit.py").run()
+    after_metric = at.metric[0]
+    after = int(after_metric.value.split("/")[0])
+    assert after > before, "fixing a finding raises the score"
+    assert "since last audit" in (after_metric.delta or "")
+
+
+def test_import_a_spreadsheet_with_a_corrected_mapping(home, monkeypatch):
+    at = audit_page(False, monkeypatch)
+    csv = (
+        b"Metric,Responsible,Dept,Objective,Target,Frequency,Calculation\n"
+        b"Net revenue,CFO,Finance,Grow profitably,1200000,Monthly,sum(amount)\n"
+        b"Page views,,Marketing,Grow reach,,Weekly,count(*)\n"
+        b"Churn rate,Head of CS,Customer Success,Keep customers,5%,Monthly,Churned / Customers\n"
+    )
+    at.file_uploader(key="audit_upload").upload("kpis.csv", csv, "text/csv").run()
+    assert at.selectbox(key="audit_map_name").value == "Metric"
+    assert at.selectbox(key="audit_map_owner").value == "Responsible"
+    at.selectbox(key="audit_map_unit").set_value("Dept").run()
+    at.button(key="audit_import").click().run()
+    assert not at.exception
+    (stored,) = WorkspaceStore(home).list_workspaces()
+    workspace = WorkspaceStore(home).load(stored.id)
+    assert [k.name for k in workspace.kpis] == ["Net revenue", "Page views", "Churn rate"]
+    assert {u.name for u in workspace.units} == {"Finance", "Marketing", "Customer Success"}
+    assert workspace.kpi("churn_rate").target.value == pytest.approx(0.05)
+    assert "`missing-owner`" in texts(at), "the imported set is audited at once"
+
+
+def test_broken_upload_is_explained(home, monkeypatch):
+    at = audit_page(False, monkeypatch)
+    at.file_uploader(key="audit_upload").upload("kpis.csv", b"just,one,row\n", "text/csv").run()
+    at.button(key="audit_import").click().run()
+    assert at.error and WorkspaceStore(home).list_workspaces() == []
+
+
+@pytest.mark.skipif(not OLIST_DBT.is_dir(), reason="shared/external/olist-funnel is not present")
+def test_import_dbt_yaml_from_the_olist_project(home, monkeypatch):
+    at = audit_page(False, monkeypatch)
+    data = Path(OLIST_DBT / "olist_marketing_qualified_leads.yaml").read_bytes()
+    at.file_uploader(key="audit_upload").upload("olist_mqls.yaml", data, "application/yaml").run()
+    at.button(key="audit_import").click().run()
+    assert not at.exception
+    (stored,) = WorkspaceStore(home).list_workspaces()
+    assert WorkspaceStore(home).load(stored.id).kpi("mqls") is not None
+    assert "`orphan-kpi`" in texts(at), "dbt metrics have no goals yet"
