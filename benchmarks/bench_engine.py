@@ -1002,6 +1002,15 @@ class Report:
         return "\n".join(lines)
 
 
+def kept_audit_section(path: Path) -> str:
+    """The audit benchmark's section (written by bench_audit.py), kept across rewrites."""
+    start, end = "<!-- audit:start -->", "<!-- audit:end -->"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if start in text and end in text:
+        return "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    return ""
+
+
 def kept_notes(path: Path) -> str | None:
     """The hand-written notes section of an existing doc (kept across rewrites)."""
     if not path.is_file():
@@ -1123,7 +1132,7 @@ def main(argv: list[str] | None = None) -> int:
             holder.cleanup()
 
     notes = kept_notes(DOC)
-    text = report.markdown(notes)
+    text = report.markdown(notes) + kept_audit_section(DOC)
     print(text)
     if profile:
         print("\n# Profiles\n" + profile)

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -237,21 +238,44 @@ class Workspace(_Model):
     sources: list[Source] = Field(default_factory=list)
     kpis: list[Kpi] = Field(default_factory=list)
 
+    _lookups: dict[str, tuple[list[Any], int, dict[str, Any]]] = PrivateAttr(default_factory=dict)
+
+    def _lookup(self, attribute: str, key: str, wanted: str) -> Any:
+        # Audits look objects up by id thousands of times. The index remembers the list it was
+        # built from (and its length): a replaced or grown list is indexed again, never misread.
+        items = getattr(self, attribute)
+        cached = self._lookups.get(attribute)
+        if cached is None or cached[0] is not items or cached[1] != len(items):
+            index: dict[str, Any] = {}
+            for item in items:
+                index.setdefault(getattr(item, key), item)  # the first wins, as a linear search would
+            cached = (items, len(items), index)
+            self._lookups[attribute] = cached
+        return cached[2].get(wanted)
+
+    def __eq__(self, other: object) -> bool:
+        # Equal documents are equal workspaces: the lookup index is a cache, not content.
+        if not isinstance(other, Workspace):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like every pydantic model
+
     def unit(self, unit_id: str) -> Unit | None:
         """The unit with this id, if any."""
-        return next((u for u in self.units if u.id == unit_id), None)
+        return self._lookup("units", "id", unit_id)
 
     def goal(self, goal_id: str) -> Goal | None:
         """The goal with this id, if any."""
-        return next((g for g in self.goals if g.id == goal_id), None)
+        return self._lookup("goals", "id", goal_id)
 
     def kpi(self, kpi_id: str) -> Kpi | None:
         """The KPI with this id, if any."""
-        return next((k for k in self.kpis if k.id == kpi_id), None)
+        return self._lookup("kpis", "id", kpi_id)
 
     def source(self, name: str) -> Source | None:
         """The source with this name, if any."""
-        return next((s for s in self.sources if s.name == name), None)
+        return self._lookup("sources", "name", name)
 
     def goals_of(self, unit_id: str) -> list[Goal]:
         """The goals of one unit, in file order."""

@@ -10,15 +10,14 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
 from kpi_model.errors import KpiWizardError
-from kpi_model.formula import FormulaError, check_aggregate, check_filter, quote, ratio_parts
+from kpi_model.formula import FormulaError, check_aggregate, check_filter, parse_tree, quote, ratio_parts
 from kpi_model.models import Kpi, UnitOfMeasure
 
 # ---------------------------------------------------------------------------- KPI060 small-sample
@@ -48,7 +47,7 @@ def _day(period: Any) -> dt.date:
 def _counts_its_denominator(kpi: Kpi) -> bool:
     """Whether the denominator is a count (of sessions, tickets …); a sum of money or hours is no sample size."""
     try:
-        tree = cast(exp.Expression, sqlglot.parse_one(kpi.expression or "", read="duckdb"))
+        tree = parse_tree(kpi.expression or "")
     except (SqlglotError, ValueError):
         return False
     parts = ratio_parts(tree)

@@ -7,22 +7,22 @@ any field may be missing. The vanity rule also uses computed series when data is
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from itertools import pairwise
-from typing import Any, cast
+from typing import Any
 
-import sqlglot
 import yaml
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
 from kpi_model.errors import KpiWizardError
-from kpi_model.formula import is_derived, ratio_parts, referenced_names, safe_division
+from kpi_model.formula import is_derived, parse_tree, ratio_parts, referenced_names, safe_division
 from kpi_model.library import Template, load_templates
 from kpi_model.models import Category, Kind, Kpi, UnitOfMeasure, Workspace
 
@@ -34,6 +34,7 @@ MIN_MONOTONE_PERIODS = 6
 # ---------------------------------------------------------------------------- shared helpers
 
 
+@functools.lru_cache(maxsize=8192)
 def _norm(text: str | None) -> str:
     """Lower-case words joined by single spaces: "On-time_Delivery (OTD)" -> "on time delivery otd"."""
     return " ".join(re.findall(r"[a-z0-9]+", (text or "").lower()))
@@ -54,7 +55,7 @@ def _tree(text: str | None) -> exp.Expression | None:
     if not text or not text.strip():
         return None
     try:
-        return cast(exp.Expression, sqlglot.parse_one(text, read="duckdb"))
+        return parse_tree(text, copy=False)
     except (SqlglotError, ValueError):
         return None
 
@@ -440,12 +441,18 @@ class Family:
     templates: frozenset[str]
     names: tuple[str, ...]
     columns: tuple[str, ...]
+    not_names: tuple[str, ...] = ()
 
     def matches(self, kpi: Kpi, columns: set[str]) -> bool:
-        """Whether the KPI belongs here: by template (or id), whole words of its name, or a column keyword."""
+        """Whether the KPI belongs here: by template (or id), whole words of its name, or a column keyword.
+
+        ``not_names`` words rule a name out (a *supplier's* on-time delivery is not the customer's).
+        """
         if (kpi.template and kpi.template in self.templates) or kpi.id in self.templates:
             return True
         name = _norm(kpi.name)
+        if any(_has_phrase(name, word) for word in self.not_names):
+            return False
         if any(_has_phrase(name, phrase) for phrase in self.names):
             return True
         return any(keyword in column for keyword in self.columns for column in columns)
@@ -465,21 +472,22 @@ class Conflict:
 def _family(raw: Any, where: str) -> Family:
     if not isinstance(raw, dict):
         raise ConflictCatalogueError(f"{where}: expected a mapping with templates, names and columns")
-    unknown = set(raw) - {"templates", "names", "columns"}
+    unknown = set(raw) - {"templates", "names", "columns", "not_names"}
     if unknown:
         raise ConflictCatalogueError(f"{where}: unknown keys {sorted(unknown)}")
     lists: dict[str, list[str]] = {}
-    for key in ("templates", "names", "columns"):
+    for key in ("templates", "names", "columns", "not_names"):
         value = raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConflictCatalogueError(f"{where}.{key}: expected a list of non-empty strings")
         lists[key] = value
-    if not any(lists.values()):
+    if not any(lists[key] for key in ("templates", "names", "columns")):
         raise ConflictCatalogueError(f"{where}: give at least one template, name or column keyword")
     return Family(
         frozenset(lists["templates"]),
         tuple(_norm(n) for n in lists["names"]),
         tuple(c.lower() for c in lists["columns"]),
+        tuple(_norm(n) for n in lists["not_names"]),
     )
 
 
@@ -604,49 +612,103 @@ def _formula_key(kpi: Kpi) -> tuple[str, str, str, str] | None:
     )
 
 
-def _similar_names(a: str, b: str) -> bool:
-    left, right = _norm(a), _norm(b)
+def _similar_names(left: str, right: str) -> bool:
+    """Names (already normalised, see :func:`_name_key`) that are equal or differ by a few characters."""
     if not left or not right:
         return False
     if left == right:
         return True
-    matcher = difflib.SequenceMatcher(None, left, right)
-    return matcher.real_quick_ratio() >= NAME_SIMILARITY and matcher.ratio() >= NAME_SIMILARITY
+    # The ratio can only reach the bar when the lengths are close: skip the matcher otherwise.
+    if 2 * min(len(left), len(right)) / (len(left) + len(right)) < NAME_SIMILARITY:
+        return False
+    matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
+    return matcher.quick_ratio() >= NAME_SIMILARITY and matcher.ratio() >= NAME_SIMILARITY
+
+
+def _name_key(name: str) -> str:
+    # "Time to hire (days)" and "Time to hire" name one measure: a bracketed unit or note is
+    # not a difference a reader would see as a second KPI.
+    return _norm(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", name)) or _norm(name)
+
+
+def _trigrams(text: str) -> set[str]:
+    padded = f"  {text} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _name_candidates(names: list[str]) -> Iterator[tuple[int, int]]:
+    """Pairs of names worth comparing: equal ones, or ones sharing most of their trigrams.
+
+    A similarity of 0.9 leaves room for a few edits only, and each edit breaks at most three
+    trigrams, so near-identical names share well over half of them. An inverted index finds
+    those pairs without comparing every name with every other (1,000 KPIs: 500,000 pairs).
+    """
+    grams = [_trigrams(name) if name else set() for name in names]
+    postings: dict[str, list[int]] = {}
+    for index, own in enumerate(grams):
+        for gram in own:
+            postings.setdefault(gram, []).append(index)
+    for j, own in enumerate(grams):
+        if not own:
+            continue
+        shared: dict[int, int] = {}
+        for gram in own:
+            for i in postings[gram]:
+                if i < j:
+                    shared[i] = shared.get(i, 0) + 1
+        for i, count in shared.items():
+            if count * 2 >= min(len(own), len(grams[i])):
+                yield i, j
 
 
 def _duplicates(ctx: AuditContext) -> Iterator[Finding]:
+    # One finding per KPI that repeats earlier ones, naming them; formulas are matched by key
+    # (linear), names pairwise only between names of similar length.
     kpis = ctx.workspace.kpis
     keys = [_formula_key(k) for k in kpis]
-    for j, later in enumerate(kpis):
-        for i in range(j):
-            earlier = kpis[i]
-            same_formula = keys[i] is not None and keys[i] == keys[j]
-            same_name = _similar_names(earlier.name, later.name)
-            if not (same_formula or same_name):
-                continue
-            problems = []
-            if same_formula:
-                where = f"source '{later.source}'" if later.source else "the same KPIs (derived)"
-                problems.append(
-                    f"computes the same formula `{' '.join((later.expression or '').split())}` on {where} with the "
-                    "same filter and time column"
-                )
-            if same_name:
-                problems.append(f"has nearly the same name ('{later.name}' vs '{earlier.name}')")
-            fix = (
-                f"Keep one: delete {later.id} or {earlier.id} and measure both goals with the other; if they are "
-                "meant to differ, make the difference explicit in the filter (e.g. a channel) and in the name."
-                if same_formula
-                else f"Rename one so that the names say how they differ (scope, filter, unit), or merge {later.id} "
-                f"into {earlier.id} if they measure the same thing."
+    names = [_name_key(k.name) for k in kpis]
+    first_with_key: dict[tuple[str, str, str, str], list[int]] = {}
+    similar: dict[int, set[int]] = {}
+    for i, j in _name_candidates(names):
+        if _similar_names(names[i], names[j]):
+            similar.setdefault(max(i, j), set()).add(min(i, j))
+    for index, later in enumerate(kpis):
+        same_formula = first_with_key.setdefault(keys[index], []) if keys[index] is not None else []
+        earlier_formula = list(same_formula)
+        if keys[index] is not None:
+            same_formula.append(index)
+        earlier_name = sorted(similar.get(index, set()))
+        if not earlier_formula and not earlier_name:
+            continue
+        problems = []
+        if earlier_formula:
+            where = f"source '{later.source}'" if later.source else "the same KPIs (derived)"
+            problems.append(
+                f"computes the same formula `{' '.join((later.expression or '').split())}` on {where} with the same "
+                f"filter and time column as {_names(kpis, earlier_formula)}"
             )
-            yield DUPLICATE.finding(
-                "kpi",
-                later.id,
-                f"KPI {_label(later)} duplicates {_label(earlier)}: it {' and '.join(problems)}; two numbers for "
-                "one thing invite arguing about which is right.",
-                fix,
-            )
+        if earlier_name:
+            problems.append(f"has nearly the same name as {_names(kpis, earlier_name)}")
+        other = kpis[(earlier_formula or earlier_name)[0]]
+        fix = (
+            f"Keep one: delete {later.id} or {other.id} and measure both goals with the other; if they are "
+            "meant to differ, make the difference explicit in the filter (e.g. a channel) and in the name."
+            if earlier_formula
+            else f"Rename one so that the names say how they differ (scope, filter, unit), or merge {later.id} "
+            f"into {other.id} if they measure the same thing."
+        )
+        yield DUPLICATE.finding(
+            "kpi",
+            later.id,
+            f"KPI {_label(later)} {' and '.join(problems)}; two numbers for one thing invite arguing about which "
+            "is right.",
+            fix,
+        )
+
+
+def _names(kpis: list[Kpi], indexes: list[int]) -> str:
+    shown = ", ".join(_label(kpis[i]) for i in indexes[:3])
+    return shown + (f" and {len(indexes) - 3} more" if len(indexes) > 3 else "")
 
 
 DUPLICATE = Rule(

@@ -62,8 +62,19 @@ def _listing(names: Sequence[str], limit: int = 8) -> str:
     return shown + (f" … ({len(names)} in all)" if len(names) > limit else "")
 
 
+_ID_CACHE: list[tuple[list[Kpi], frozenset[str]]] = []
+
+
+def _kpi_ids(workspace: Workspace) -> frozenset[str]:
+    # Rules ask for "the other KPI ids" once per KPI; rebuilding the set each time is quadratic.
+    # The cache holds the list it was built from, so a different workspace never reuses it.
+    if not _ID_CACHE or _ID_CACHE[0][0] is not workspace.kpis:
+        _ID_CACHE[:] = [(workspace.kpis, frozenset(k.id for k in workspace.kpis))]
+    return _ID_CACHE[0][1]
+
+
 def _other_ids(workspace: Workspace, kpi: Kpi) -> set[str]:
-    return {k.id for k in workspace.kpis} - {kpi.id}
+    return set(_kpi_ids(workspace) - {kpi.id})
 
 
 def _named_kpis(workspace: Workspace, kpi: Kpi) -> set[str]:
@@ -207,7 +218,7 @@ def _invalid_formula(ctx: AuditContext) -> Iterator[Finding]:
             )  # fmt: skip
             continue
         try:
-            check_kpi_text(ws, kpi, _loaded_columns(ctx, kpi))
+            check_kpi_text(ws, kpi, _loaded_columns(ctx, kpi), kpi_ids=_kpi_ids(ws))
         except FormulaError as error:
             if not _leave_to_unknown_column(ctx, error):
                 yield INVALID_FORMULA.finding("kpi", kpi.id, f"KPI {label}: {_formula_problem(error)}", error.fix)
@@ -237,7 +248,8 @@ INVALID_FORMULA = Rule(
     id="KPI003",
     slug="invalid-formula",
     severity=Severity.ERROR,
-    rationale="A KPI whose formula is missing, invalid or fails on its data produces no number.",
+    rationale="A KPI whose formula is missing, invalid or fails on its data, or that has no time column to split it "
+    "into periods, produces no number to track.",
     example="KPI 'Net revenue' with source orders and formula 'amount' (no aggregate), or no formula at all.",
     fix="Write one aggregate over the source's rows, e.g. sum(amount) FILTER (WHERE status = 'completed').",
     check=_invalid_formula,

@@ -130,7 +130,8 @@ TARGET_NOT_TIME_BOUND = Rule(
     id="KPI021",
     slug="target-not-time-bound",
     severity=Severity.WARNING,
-    rationale="A target without a date can never be missed, so it never drives action.",
+    rationale="A target without a date can never be missed, so it never drives action (a date already past "
+    "is noted too: the target needs renewing).",
     example="KPI 'Warehouse machine utilisation' with target {value: 0.9} and no due.",
     fix="Add the date by which the target must be reached (often the goal's due date).",
     check=_target_not_time_bound,
@@ -173,7 +174,8 @@ TARGET_DIRECTION = Rule(
     id="KPI022",
     slug="target-direction",
     severity=Severity.ERROR,
-    rationale="A target on the wrong side of the baseline rewards getting worse.",
+    rationale="A target on the wrong side of the baseline rewards getting worse; one equal to the baseline asks "
+    "for no change (a warning: say so if holding the level is the point).",
     example="KPI 'Discount rate' (direction down) with baseline 0.078 and target 0.09.",
     fix="Move the target to the better side of the baseline, or correct the direction.",
     check=_target_direction,
