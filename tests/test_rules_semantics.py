@@ -354,3 +354,13 @@ def test_sample_cross_unit_conflict_between_savings_and_defect_returns(sample_fi
 
 def test_sample_has_no_duplicates(sample_findings):
     assert not [f for f in sample_findings if f.slug == "duplicate-kpi"]
+
+
+def test_a_unit_in_brackets_does_not_make_a_name_different():
+    ws = workspace(
+        kpi("time_to_hire", "Time to hire"),
+        kpi("days_to_hire", "Time to hire (days)"),
+        kpi("margin_eur", "Gross margin [EUR]"),
+        kpi("margin", "Gross margin (by region)"),
+    )
+    assert sorted(f.object.id for f in findings(ws, DUPLICATE)) == ["days_to_hire"]

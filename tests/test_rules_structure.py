@@ -338,11 +338,10 @@ def test_sample_workspace_flaws_are_found_and_clean_kpis_stay_clean() -> None:
     ws = load(SAMPLE_WORKSPACE)
     report = audit(ws, today=TODAY)
     findings = [f for f in report.findings if f.slug in MINE and f.object.kind != "workspace"]
-    # No KPI of the sample has a review date: a freshly drafted scorecard has never been reviewed,
-    # which is worth a note (info) on every KPI, not a flaw.
-    never_reviewed = [f for f in findings if f.slug == "stale-review"]
-    assert {f.object.id for f in never_reviewed} == {k.id for k in ws.kpis}
-    assert all(f.severity == Severity.INFO and "never been reviewed" in f.message for f in never_reviewed)
+    # Every KPI was reviewed on 2026-11-16 except csat, the documented stale-review flaw.
+    stale = [f for f in findings if f.slug == "stale-review"]
+    assert [(f.object.id, f.severity) for f in stale] == [("csat", Severity.WARNING)]
+    assert "2026-03-31" in stale[0].message
     rest = [f for f in findings if f.slug != "stale-review"]
     assert {(f.slug, f.object.kind, f.object.id) for f in rest} == SAMPLE_FINDINGS
     assert len(rest) == len(SAMPLE_FINDINGS)

@@ -625,10 +625,17 @@ def _similar_names(left: str, right: str) -> bool:
     return matcher.quick_ratio() >= NAME_SIMILARITY and matcher.ratio() >= NAME_SIMILARITY
 
 
+_UNIT_IN_BRACKETS = re.compile(
+    r"[(\[]\s*(?:in\s+)?(?:days?|hours?|hrs?|h|minutes?|mins?|weeks?|months?|years?|%|percent|pct|eur|usd|gbp|€|\$|"
+    r"£|k€|count|number|no\.?|#|ratio|rate|score|points?|fte)\s*[)\]]",
+    re.IGNORECASE,
+)
+
+
 def _name_key(name: str) -> str:
-    # "Time to hire (days)" and "Time to hire" name one measure: a bracketed unit or note is
-    # not a difference a reader would see as a second KPI.
-    return _norm(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", name)) or _norm(name)
+    # "Time to hire (days)" and "Time to hire" name one measure: a unit in brackets is not a
+    # difference a reader would see as a second KPI ("(legacy spelling)" is, so only units go).
+    return _norm(_UNIT_IN_BRACKETS.sub(" ", name)) or _norm(name)
 
 
 def _trigrams(text: str) -> set[str]:
