@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from kpi_model.checks import audit  # noqa: E402 - after the path set-up above
 from kpi_model.library import load_templates  # noqa: E402
-from kpi_model.models import Goal, Kpi, Source, Unit, Workspace  # noqa: E402
+from kpi_model.models import Baseline, Goal, Kpi, Source, Target, Unit, Workspace  # noqa: E402
 
 DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- audit:start -->", "<!-- audit:end -->"
@@ -57,8 +57,8 @@ def build(kpi_count: int, seed: int = 7) -> Workspace:
         kpi = kpi.model_copy(
             update={
                 "owner": None if flawed and rng.random() < 0.3 else kpi.owner,
-                "target": None if flawed else {"value": 1.0, "due": dt.date(2027, 12, 31)},
-                "baseline": {"value": 0.8, "period": "2026-10"},
+                "target": None if flawed else Target(value=1.0, due=dt.date(2027, 12, 31)),
+                "baseline": Baseline(value=0.8, period="2026-10"),
                 "action": None if flawed else "Owner reviews causes and acts when below warning",
                 "review_date": dt.date(2026, 10, 1),
             }
@@ -90,7 +90,7 @@ def section(kpi_count: int, times: list[float], findings: int) -> str:
             START,
             "## Audit without data",
             "",
-            f"`benchmarks/bench_audit.py`: {kpi_count:,} KPIs (20 units, 100 goals, about a third with flaws), every rule "
+            f"`benchmarks/bench_audit.py`: {kpi_count:,} KPIs (20 units, 100 goals, a third with flaws), every rule "
             f"of the registry, median of {len(times)} runs after a warm-up, on {platform.machine()} with "
             f"Python {platform.python_version()}.",
             "",
