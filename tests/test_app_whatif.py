@@ -35,7 +35,7 @@ def test_target_preview_and_saving_the_target(sample_app):
     at.text_input(key="whatif_target_revenue").input("196663").run()
     figures = {m.label: m.value for m in at.metric}
     assert figures["Baseline 2026-10"] == "163,886"
-    assert figures["Met in the past"].endswith("of periods")
+    assert figures["Past periods that met it"].endswith("%")
     assert any(v in messages(at) for v in ("within-trend", "stretch", "beyond-history"))
     assert at.get("vega_lite_chart"), "history, projection band and target on one chart"
     at.checkbox(key="whatif_use_thresholds_revenue").check().run()
@@ -61,10 +61,13 @@ def test_driver_tree_moves_the_kpis_above_a_driver(sample_app):
     at.segmented_control(key="whatif_tool").set_value("Driver tree").run()
     assert at.get("graphviz_chart")
     at.slider(key="driver_pct_web_revenue_sessions").set_value(10).run()
-    table = at.dataframe[0].value.set_index("KPI")
+    frames = [df.value for df in at.dataframe]
+    table = next(f for f in frames if "Change" in f.columns).set_index("KPI")
     assert table.loc["Web order revenue", "Change"] == "+10.0%"
     assert table.loc["Web conversion rate", "Change"] == "+0.0%"
-    sensitivity = at.dataframe[1].value
+    sensitivity = next(f for f in frames if "Elasticity" in f.columns)
+    hints = next(f for f in frames if "Decompose into" in f.columns).set_index("KPI")
+    assert hints.loc["Gross margin", "Decompose into"] == "(revenue - cost_of_goods_sold) / revenue"
     assert set(sensitivity["Elasticity"]) == {"1.00"}, "a pure product: +1% in any driver is +1% on top"
 
 

@@ -98,7 +98,7 @@ def summary(report: AuditReport, delta: int | None) -> None:
         st.caption("Audited without data: the data rules were skipped. Load the data on the Data page to run them.")
     names = {u.id: u.name for u in report.workspace.units}
     rows = [
-        {"Unit": names.get(unit, unit), **{s.value: counts.get(s.value, 0) for s in Severity}}
+        {"Unit": names.get(unit, unit) or "Across the set", **{s.value: counts.get(s.value, 0) for s in Severity}}
         for unit, counts in report.unit_counts().items()
     ]
     if rows:

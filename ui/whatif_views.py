@@ -15,6 +15,7 @@ from kpi_model.models import Baseline, Kpi, Target, Thresholds, Workspace
 from kpi_model.numbers import parse_number
 from kpi_model.status import format_value
 from kpi_model.whatif import (
+    decomposition_suggestions,
     driver_tree,
     latest_values,
     lead_lag,
@@ -115,9 +116,17 @@ def _preview_figures(kpi: Kpi, preview) -> None:
         help=f"{preview.periods_remaining} periods to go",
     )
     attainment = preview.historical_attainment
-    third.metric("Met in the past", "—" if attainment is None else f"{attainment:.0%} of periods")
+    third.metric(
+        "Past periods that met it",
+        "—" if attainment is None else f"{attainment:.0%}",
+        help="Share of the history's periods (baseline included) already at or past the target.",
+    )
     changes = preview.historical_change_attainment
-    fourth.metric("Steps that large", "—" if changes is None else f"{changes:.0%} of changes")
+    fourth.metric(
+        "Past steps that large",
+        "—" if changes is None else f"{changes:.0%}",
+        help=f"Share of period-to-period changes at least as large as the one needed per {preview.grain}.",
+    )
     verdict = {"within-trend": st.success, "stretch": st.warning}.get(preview.verdict, st.error)
     verdict(f"**{preview.verdict}** — {VERDICT_TEXT.get(preview.verdict, '')}")
 
@@ -168,8 +177,24 @@ def _tree_dot(node, workspace: Workspace) -> str:
     return "\n".join(lines)
 
 
+def decomposition_hints(workspace: Workspace) -> None:
+    """Financial KPIs the template library knows how to break into drivers, with the formula."""
+    compiler = Compiler(workspace)
+    rows = [
+        {"KPI": kpi.name, "Decompose into": formula}
+        for kpi in workspace.kpis
+        if kpi.category == "financial" and not compiler.is_derived(kpi)
+        for formula in decomposition_suggestions(kpi)[:1]
+    ]
+    if rows:
+        with st.expander("Decompose a financial KPI into the drivers that move it"):
+            st.caption("From the template library: add the drivers as KPIs, then a derived KPI with this formula.")
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key="driver_decompositions")
+
+
 def driver_section(workspace: Workspace, engine: Engine) -> None:
     """Draw a derived KPI's driver tree; move drivers and see every KPI above them move."""
+    decomposition_hints(workspace)
     compiler = Compiler(workspace)
     derived = {k.id: k for k in workspace.kpis if compiler.is_derived(k)}
     if not derived:

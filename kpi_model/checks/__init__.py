@@ -75,10 +75,10 @@ class AuditReport:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
 
     def unit_counts(self) -> dict[str, Counter[str]]:
-        """Findings per unit (by the unit of the KPI or goal they concern), by severity."""
+        """Findings per unit id (by the unit of what they concern; "" for the set as a whole), by severity."""
         counts: dict[str, Counter[str]] = {}
         for finding in self.findings:
-            unit = self.unit_of(finding.object) or "(no unit)"
+            unit = self.unit_of(finding.object) or ""
             counts.setdefault(unit, Counter())[finding.severity.value] += 1
         return counts
 
