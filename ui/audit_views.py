@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 import tempfile
 from pathlib import Path
 
@@ -119,10 +120,31 @@ def _about(report: AuditReport, finding: Finding) -> str:
     return f"{kind} **{md_escape(object_id)}**"
 
 
+def _placer(report: AuditReport) -> Callable[[Finding], tuple[int, int, int, int]]:
+    """Sort key: the unit's own findings, then goal by goal in file order, each goal's KPIs in order."""
+    ws = report.workspace
+    goal_order = {g.id: i for i, g in enumerate(ws.goals)}
+    kpi_order = {k.id: i for i, k in enumerate(ws.kpis)}
+    return lambda finding: _place(ws, goal_order, kpi_order, finding)
+
+
+def _place(
+    ws: Workspace, goal_order: dict[str, int], kpi_order: dict[str, int], finding: Finding
+) -> tuple[int, int, int, int]:
+    ref = finding.object
+    if ref.kind == "kpi":
+        kpi = ws.kpi(ref.id)
+        goal_rank = goal_order.get(kpi.goal or "", len(goal_order)) if kpi else len(goal_order)
+        return (1, goal_rank, kpi_order.get(ref.id, 0), -finding.severity.rank)
+    if ref.kind == "goal":
+        return (1, goal_order.get(ref.id, 0), -1, -finding.severity.rank)
+    return (0, 0, 0, -finding.severity.rank)
+
+
 def findings_section(report: AuditReport, findings: list[Finding]) -> None:
-    """Findings grouped by unit, each with its fix and, for KPIs, a jump to edit it."""
+    """Findings by unit → goal → KPI, each with its fix and, for KPIs, a jump to edit it."""
     groups: dict[str, list[Finding]] = {}
-    for finding in findings:
+    for finding in sorted(findings, key=_placer(report)):
         groups.setdefault(report.unit_of(finding.object) or "", []).append(finding)
     order = [u.id for u in report.workspace.units if u.id in groups] + ([""] if "" in groups else [])
     for position, unit_id in enumerate(order):

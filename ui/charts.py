@@ -112,11 +112,24 @@ def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360)
     y_scale = alt.Scale(domain=[low - margin, high + margin], nice=False, zero=False)
     y_axis = alt.Axis(format=_AXIS_FORMAT.get(kpi.unit_of_measure, ",.3~g"), title=kpi.name)
     x = alt.X("period:T", title=None)
-    layers: list[alt.Chart] = [
+    layers: list[alt.Chart] = []
+    band_rows = [{"from": a, "to": b, "status": s.value} for a, b, s in bands(kpi, low - margin, high + margin)]
+    if band_rows:  # the KPI's own thresholds, as on the Preview page
+        colours = alt.Scale(domain=[s.value for s in STATUS_COLOURS], range=list(STATUS_COLOURS.values()))
+        layers.append(
+            alt.Chart(pd.DataFrame(band_rows))
+            .mark_rect(opacity=0.10)
+            .encode(
+                y=alt.Y("from:Q", scale=y_scale, axis=y_axis),
+                y2="to:Q",
+                color=alt.Color("status:N", legend=None, scale=colours),
+            )
+        )
+    layers.append(
         alt.Chart(history)
         .mark_line(point=True, strokeWidth=2)
         .encode(x=x, y=alt.Y("value:Q", scale=y_scale, axis=y_axis))
-    ]
+    )
     if not projection.empty:
         band = projection.dropna(subset=["low", "high"])
         if not band.empty:
@@ -143,4 +156,4 @@ def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360)
         )
     )
     layers.append(alt.Chart(markers).mark_text(dy=-14, color="#37474f").encode(x=x, y="value:Q", text="label:N"))
-    return alt.layer(*layers).properties(height=height)
+    return alt.layer(*layers).properties(height=height).resolve_scale(color="independent")
