@@ -174,7 +174,7 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
     from kpi_model.engine import Engine
     from kpi_model.status import format_value
-    from kpi_model.whatif import target_preview
+    from kpi_model.whatif import target_concerns, target_preview
 
     workspace = workspace_file.load(args.workspace)
     kpi = workspace.kpi(args.kpi)
@@ -201,7 +201,8 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
         f"(linear), {compound} (compound)",
         f"  met in {result['historical_attainment']:.0%} of past periods; "
         f"changes that large in {result['historical_change_attainment'] or 0:.0%} of them",
-        f"  verdict: {result['verdict']} ({result['method']})",
+        f"  verdict: {result['verdict']}",
+        *[f"  {level}: {message}" for level, message in target_concerns(kpi, baseline["value"], args.target)],
         *[f"  note: {note}" for note in result["notes"]],
     ]
     print("\n".join(lines))
@@ -218,6 +219,8 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
     for given, kpi in ((args.leading, leading), (args.lagging, lagging)):
         if kpi is None:
             raise KpiWizardError(f"unknown KPI '{given}'{did_you_mean(given, [k.id for k in workspace.kpis])}")
+    if args.leading == args.lagging:
+        raise KpiWizardError("give two different KPIs: a KPI always 'leads' itself at lag 0")
     grain = _kpi_grain(lagging, args.grain)
     with Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data)) as engine:
         lead_series = _series_for(workspace, engine, args.leading, grain)
@@ -236,6 +239,8 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
     else:
         print(result.message)
         for row in result.as_dict()["by_lag"]:
+            if not row["periods"]:
+                continue  # lags longer than the overlapping history say nothing
             r = "—" if row["correlation"] is None else f"{row['correlation']:+.2f}"
             print(f"  lag {row['lag']}: r = {r} over {row['periods']} periods")
     return EXIT_OK
@@ -329,7 +334,7 @@ def _cmd_sql(args: argparse.Namespace) -> int:
 
     workspace = workspace_file.load(args.workspace)
     request = _request(args)
-    compiler = Compiler(workspace)
+    compiler = Compiler(workspace, portable=args.dialect != "duckdb")
     ids = args.kpi or [k.id for k in workspace.kpis if _has_formula(k)]
     failed = 0
     for kpi_id in ids:

@@ -30,15 +30,26 @@ STATUS_LABELS = {
 }
 
 
-def latest_point(points: Iterable[Point], today: dt.date | None = None) -> Point | None:
-    """The most recent period with a value, ignoring periods that start after ``today``.
+_NEXT_PERIOD = {
+    "day": lambda d: d + dt.timedelta(days=1),
+    "week": lambda d: d + dt.timedelta(days=7),
+    "month": lambda d: (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1),
+    "quarter": lambda d: dt.date(d.year + (d.month + 2) // 12, (d.month + 2) % 12 + 1, 1),
+    "year": lambda d: dt.date(d.year + 1, 1, 1),
+}
 
-    A period in the future can only come from mistyped dates (2027 for 2025); it must not
-    pose as the latest figure (the audit reports such rows).
+
+def latest_point(points: Iterable[Point], grain: str = "month", today: dt.date | None = None) -> Point | None:
+    """The most recent *complete* period with a value.
+
+    A period still running (the quarter that began in October) shows a fraction of its volume
+    and would pose as an alarm; a period in the future can only come from mistyped dates. Both
+    are skipped.
     """
     today = today or dt.date.today()
-    current = [p for p in points if p.value is not None and p.dimension is None and p.period <= today]
-    return current[-1] if current else None
+    next_start = _NEXT_PERIOD.get(grain, _NEXT_PERIOD["month"])
+    complete = [p for p in points if p.value is not None and p.dimension is None and next_start(p.period) <= today]
+    return complete[-1] if complete else None
 
 
 def status(kpi: Kpi, value: float | None) -> Status:

@@ -1069,3 +1069,35 @@ def lead_lag(
     if message.startswith("the "):  # the default names; a KPI id keeps its own spelling
         message = "T" + message[1:]
     return LeadLag(verdict, best.lag, r, best.periods, by_lag, grain, top, focus, differenced, message)
+
+
+NON_NEGATIVE_UNITS = {"count", "currency", "percent", "ratio", "duration"}
+
+
+def target_concerns(kpi: Kpi, baseline: float | None, target: float) -> list[tuple[str, str]]:
+    """``(level, message)`` pairs about a proposed target before anyone commits to it.
+
+    ``error``: the value cannot be meant (a negative count); ``warning``: it is possible but
+    asks for nothing (already met by the baseline) or looks like a unit slip (30 for 30%).
+    """
+    concerns: list[tuple[str, str]] = []
+    unit = kpi.unit_of_measure.value if kpi.unit_of_measure else None
+    if unit in NON_NEGATIVE_UNITS and target < 0:
+        concerns.append(("error", f"a {unit} KPI cannot be below zero; a target of {target:g} cannot be reached"))
+    if unit == "percent" and target > 1.5:
+        concerns.append(
+            ("warning", f"percent KPIs are stored as fractions: did you mean {target / 100:g} for {target:g}%?")
+        )
+    direction = kpi.direction.value if kpi.direction else "up"
+    if baseline is not None and direction in ("up", "down"):
+        already = target <= baseline if direction == "up" else target >= baseline
+        if already:
+            side = "below" if direction == "up" else "above"
+            concerns.append(
+                (
+                    "warning",
+                    f"the baseline ({baseline:,.6g}) already meets it: a target {side} today's value asks for "
+                    "no improvement (fine only if holding the level is the point)",
+                )
+            )
+    return concerns

@@ -11,7 +11,15 @@ from ui import state
 from ui.data_views import open_data
 from ui.feedback import apply_edit, show_error, show_flashes
 from ui.guards import require_workspace
-from ui.preview_views import formula_editor, headline, request_controls, results, sql_panel
+from ui.preview_views import (
+    GRAIN_OF_CADENCE,
+    formula_editor,
+    headline,
+    request_controls,
+    results,
+    sql_panel,
+    without_targets,
+)
 
 st.title("Preview")
 st.caption("A KPI computed on your data: does it say what you meant, and what would the target have meant?")
@@ -57,8 +65,17 @@ except KpiWizardError as error:
     show_error(error, headline="This KPI does not compute yet.")
     st.stop()
 total = engine.compute(trial, kpi.id, replace(request, by=None)) if request.by else series
-headline(edited, total)
-results(edited, series)
+at_cadence = request.grain == GRAIN_OF_CADENCE.get(kpi.cadence, "month")
+# Target, thresholds and baseline are per review period and for the whole KPI: against weekly
+# values of a monthly KPI, or one category's line, they would mislead.
+judged = edited if at_cadence else without_targets(edited)
+if not at_cadence:
+    st.caption(
+        f"Target and status are set per {GRAIN_OF_CADENCE.get(kpi.cadence, 'month')}: choose that "
+        "period to compare with them."
+    )
+headline(judged, total)
+results(judged if not request.by else without_targets(judged), series)
 with st.expander("SQL"):
     sql_panel(trial, edited, request, engine)
 if state.workspace_id() is None:

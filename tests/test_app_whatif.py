@@ -119,3 +119,26 @@ def test_cli_leadlag_json_and_errors():
     assert [row["lag"] for row in data["by_lag"]] == [0, 1, 2, 3]
     bad = cli("leadlag", str(SAMPLE_WORKSPACE), "--leading", "mql", "--lagging", "deals_won")
     assert bad.returncode == 2 and "did you mean 'mqls'" in bad.stderr
+
+
+def test_a_target_that_makes_no_sense_is_stopped_before_saving(sample_app):
+    at, _ = sample_app
+    at.text_input(key="whatif_target_sessions").input("-500").run()
+    assert "cannot be below zero" in messages(at)
+    assert "whatif_save_sessions" not in [b.key for b in at.button], "nothing to save"
+    at.text_input(key="whatif_target_sessions").input("9000").run()
+    assert "already meets it" in messages(at), "a target below today's value for an up KPI asks for nothing"
+    assert "whatif_save_sessions" in [b.key for b in at.button], "possible, so it may still be saved"
+
+
+def test_target_concerns():
+    from kpi_model.models import Kpi
+    from kpi_model.whatif import target_concerns
+
+    rate = Kpi(id="r", name="R", unit_of_measure="percent", direction="up")
+    assert [level for level, _ in target_concerns(rate, 0.2, 30)] == ["warning"]
+    assert "0.3 for 30%" in target_concerns(rate, 0.2, 30)[0][1]
+    assert target_concerns(rate, 0.2, 0.25) == []
+    down = Kpi(id="d", name="D", unit_of_measure="duration", direction="down")
+    assert [level for level, _ in target_concerns(down, 4.0, 5.0)] == ["warning"]
+    assert [level for level, _ in target_concerns(down, 4.0, -1.0)] == ["error"]

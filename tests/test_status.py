@@ -88,3 +88,8 @@ def test_latest_point_ignores_future_and_empty_periods():
     ]
     assert latest_point(points, today=dt.date(2026, 11, 23)).period == dt.date(2026, 10, 1)
     assert latest_point(points[2:3], today=dt.date(2026, 11, 23)) is None
+    quarters = [Point(dt.date(2026, 7, 1), 0.3, 90), Point(dt.date(2026, 10, 1), 0.0, 3)]
+    assert latest_point(quarters, "quarter", today=dt.date(2026, 11, 23)).period == dt.date(2026, 7, 1), (
+        "the running quarter is not the latest figure"
+    )
+    assert latest_point(quarters, "quarter", today=dt.date(2027, 1, 1)).period == dt.date(2026, 10, 1)

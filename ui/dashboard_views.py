@@ -28,7 +28,7 @@ def compute_unit(engine: Engine, workspace: Workspace, kpis: list[Kpi]) -> dict[
 def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
     """One KPI: value of the latest period, its distance to target, status badge and sparkline."""
     with st.container(border=True, height="stretch"):
-        latest = latest_point(result.points) if isinstance(result, Series) else None
+        latest = latest_point(result.points, result.request.grain) if isinstance(result, Series) else None
         if latest is None:
             st.markdown(f"**{md_escape(kpi.name)}**")
             reason = str(result) if isinstance(result, KpiWizardError) else "no formula or data yet"

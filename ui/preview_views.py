@@ -11,7 +11,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.formula import DIALECTS, GRAINS, SeriesRequest, check_aggregate, check_derived, check_filter, compile_sql
 from kpi_model.models import Cadence, Kpi, Workspace
 from kpi_model.status import STATUS_LABELS, Status, format_value, gap_to_target, latest_point, status
-from ui.charts import STATUS_COLOURS, kpi_chart, series_frame
+from ui.charts import kpi_chart, series_frame
 from ui.feedback import show_error
 
 GRAIN_OF_CADENCE = {
@@ -71,7 +71,7 @@ def formula_editor(kpi: Kpi, workspace: Workspace, columns: list[str] | None, de
 
 def headline(kpi: Kpi, series: Series) -> None:
     """Latest value, change on the period before, distance to target and status."""
-    latest = latest_point(series.points)
+    latest = latest_point(series.points, series.request.grain)
     if latest is None:
         return
     earlier = [p for p in series.points if p.value is not None and p.period < latest.period]
@@ -95,17 +95,27 @@ def status_badge(level: Status) -> str:
     return f":{colour}-badge[{STATUS_LABELS[level]}]"
 
 
+def without_targets(kpi: Kpi) -> Kpi:
+    """The KPI with no target, thresholds or baseline (for views they do not apply to)."""
+    return kpi.model_copy(update={"target": None, "thresholds": None, "baseline": None})
+
+
 def results(kpi: Kpi, series: Series) -> None:
     """The chart, the values table and its CSV download."""
     if not series.points:
         st.info("The formula ran but returned no periods: check the row filter and the date range.")
         return
+    if all(p.value is None for p in series.points):
+        st.warning(
+            "Every period is empty: the formula returns no value anywhere. A division by zero (every `/ 0` "
+            "becomes empty) or a FILTER that matches no row are the usual causes."
+        )
     st.altair_chart(kpi_chart(kpi, series), width="stretch", key=f"preview_chart_{kpi.id}")
-    st.caption(
-        "Bands: "
-        + ", ".join(f"{name}" for name in STATUS_COLOURS if name != "unknown")
-        + " by the KPI's thresholds; dashed line: target; dotted: baseline."
-    )
+    if kpi.target or kpi.thresholds or kpi.baseline:
+        st.caption(
+            "Bands: red, amber and green by the KPI's thresholds (by its target when it has none); "
+            "dashed line: target; dotted line: baseline."
+        )
     frame = series_frame(series)
     st.dataframe(
         frame,

@@ -15,6 +15,7 @@ from kpi_model.models import Baseline, Kpi, Target, Thresholds, Workspace
 from kpi_model.numbers import parse_number
 from kpi_model.status import format_value
 from kpi_model.whatif import (
+    TargetPreview,
     decomposition_suggestions,
     driver_tree,
     latest_values,
@@ -22,6 +23,7 @@ from kpi_model.whatif import (
     normalise_grain,
     period_label,
     sensitivity,
+    target_concerns,
     target_preview,
     what_if,
 )
@@ -93,15 +95,20 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
     except (KpiWizardError, ValueError) as error:
         show_error(error)
         return
-    _preview_figures(kpi, preview)
+    concerns = target_concerns(kpi, preview.baseline_value, preview.target)
+    for level, message in concerns:
+        (st.error if level == "error" else st.warning)(f"This target: {message}.", icon=":material/report:")
+    _preview_figures(kpi, preview, concerned=bool(concerns))
     st.altair_chart(target_preview_chart(kpi, preview), width="stretch", key=f"whatif_chart_{kpi.id}")
     st.caption(f"Method: {preview.method}")
     for note in preview.notes:
         st.caption(f":material/info: {note}")
+    if any(level == "error" for level, _ in concerns):
+        return
     _save_target(workspace, kpi, preview)
 
 
-def _preview_figures(kpi: Kpi, preview) -> None:
+def _preview_figures(kpi: Kpi, preview: TargetPreview, *, concerned: bool) -> None:
     unit = kpi.unit_of_measure
     first, second, third, fourth = st.columns(4)
     first.metric(
@@ -127,6 +134,9 @@ def _preview_figures(kpi: Kpi, preview) -> None:
         "—" if changes is None else f"{changes:.0%}",
         help=f"Share of period-to-period changes at least as large as the one needed per {preview.grain}.",
     )
+    if concerned:  # a green "within trend" beside a target that makes no sense would mislead
+        st.info(f"Trend verdict: **{preview.verdict}** — read it with the concerns above.")
+        return
     verdict = {"within-trend": st.success, "stretch": st.warning}.get(preview.verdict, st.error)
     verdict(f"**{preview.verdict}** — {VERDICT_TEXT.get(preview.verdict, '')}")
 
@@ -223,7 +233,13 @@ def driver_section(workspace: Workspace, engine: Engine) -> None:
                 moved = st.slider(name, -50, 50, 0, format="%d%%", key=f"driver_pct_{top_id}_{leaf}")
                 changes[leaf] = moved / 100
             else:
-                changes[leaf] = st.number_input(name, value=0.0, key=f"driver_abs_{top_id}_{leaf}")
+                changes[leaf] = st.number_input(
+                    f"Change in {name}",
+                    value=0.0,
+                    key=f"driver_abs_{top_id}_{leaf}",
+                    format="%g",
+                    help="Added to today's value, in the KPI's own unit (0.01 on a rate is one percentage point).",
+                )
     results = what_if(workspace, top_id, base, changes, relative=relative)
     rows = []
     for kpi_id, (before, after) in results.items():
