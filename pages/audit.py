@@ -5,7 +5,15 @@ import streamlit as st
 from kpi_model.checks import Severity, audit, rules
 from kpi_model.errors import KpiWizardError
 from ui import state
-from ui.audit_views import exports, findings_section, import_section, score_delta, summary
+from ui.audit_views import (
+    exports,
+    findings_section,
+    forget_filters_of_another_workspace,
+    import_notes,
+    import_section,
+    score_delta,
+    summary,
+)
 from ui.data_views import open_data
 from ui.feedback import show_error, show_flashes
 
@@ -13,12 +21,14 @@ st.title("Audit")
 st.caption("What would a sceptical reviewer say about these KPIs? Every finding names the problem and the fix.")
 show_flashes()
 workspace = state.workspace()
+forget_filters_of_another_workspace()
 with st.expander("Audit an existing KPI set: import a spreadsheet or dbt metrics", expanded=workspace is None):
     import_section()
 if workspace is None:
     st.info("Or open a workspace on the Start page (the sample has deliberate flaws to find).")
     st.stop()
 
+import_notes()
 slugs = [rule.slug for rule in rules()]
 left, right = st.columns([1, 2])
 use_data = left.toggle(

@@ -1091,3 +1091,12 @@ def test_olist_dbt_metrics_import_and_compute_on_the_real_data():
             assert all(p.value is not None and p.value > 0 for p in points), kpi_id
         total_mqls = sum(p.value for p in engine.compute(workspace, "mqls").points)
     assert total_mqls == 8000  # every lead counted once, in the month of its first contact
+
+
+def test_capital_m_and_b_are_millions_and_billions_whatever_the_unit():
+    from kpi_model.importers.values import read_amount
+
+    assert read_amount("1.2M").value == 1_200_000
+    assert read_amount("2B").value == 2_000_000_000
+    assert read_amount("1.5m").value == 1.5, "lower-case m may be minutes or months outside money"
+    assert read_amount("1.5m", money=True).value == 1_500_000

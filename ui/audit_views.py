@@ -24,12 +24,17 @@ _SEVERITY_BADGE = {
 }
 _NOT_MAPPED = "—"
 _HISTORY = "audit_score_history"
+_IMPORT_NOTES = "audit_import_notes"
+_AUDITED = "audit_last_workspace"
 
 
 def import_section() -> None:
     """Upload a spreadsheet or dbt YAML, confirm the column mapping, import it as a new workspace."""
     from kpi_model.importers import FIELDS, guess_mapping, import_file, import_spreadsheet, read_table
 
+    st.caption(
+        "The imported set opens as a new workspace; the one open now stays saved (Start → Your saved workspaces)."
+    )
     upload = st.file_uploader(
         "A KPI spreadsheet (CSV, XLSX) or dbt semantic-layer YAML",
         key="audit_upload",
@@ -70,17 +75,37 @@ def import_section() -> None:
             show_error(error, headline=f"{upload.name} could not be imported.")
             return
     state.commit_as_new(result.workspace, note=f"Imported from {upload.name}")
-    notes = "; ".join(result.notes[:8]) + (f" … and {len(result.notes) - 8} more" if len(result.notes) > 8 else "")
+    st.session_state[_IMPORT_NOTES] = (state.workspace_id(), upload.name, list(result.notes))
     state.flash("success", f"Imported {plural(len(result.workspace.kpis), 'KPI')} from {upload.name}.")
-    if notes:
-        state.flash("info", f"Import notes: {notes}")
     st.rerun()
+
+
+def import_notes() -> None:
+    """What the last import could not map, one line each (for the workspace it created)."""
+    saved = st.session_state.get(_IMPORT_NOTES)
+    if not saved or saved[0] != state.workspace_id() or not saved[2]:
+        return
+    _, name, notes = saved
+    with st.expander(f"Import notes for {md_escape(name)} ({len(notes)}): what could not be mapped as written"):
+        st.markdown("\n".join(f"- {md_escape(note)}" for note in notes))
+
+
+def forget_filters_of_another_workspace() -> None:
+    """Filters chosen for one workspace must not silently hide findings of the next one."""
+    workspace = state.workspace()
+    current = workspace.name if workspace else None
+    if st.session_state.get(_AUDITED) != current:
+        for key in ("audit_only", "audit_ignore"):
+            st.session_state.pop(key, None)
+        st.session_state[_AUDITED] = current
 
 
 def score_delta(workspace: Workspace, report: AuditReport) -> int | None:
     """The change in score since the audit of the previous version of this workspace in this session."""
     fingerprint = hashlib.sha256(workspace_file.dumps(workspace).encode()).hexdigest()
-    history: list[tuple[str, int]] = st.session_state.setdefault(_HISTORY, [])
+    per_workspace: dict[str, list[tuple[str, int]]] = st.session_state.setdefault(_HISTORY, {})
+    # Keyed by name: an opened sample saved as a copy on its first edit is still the same work.
+    history = per_workspace.setdefault(workspace.name, [])
     if not history or history[-1][0] != fingerprint:
         history.append((fingerprint, report.score))
     return history[-1][1] - history[-2][1] if len(history) > 1 else None
@@ -103,7 +128,8 @@ def summary(report: AuditReport, delta: int | None) -> None:
         for unit, counts in report.unit_counts().items()
     ]
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="audit_by_unit")
+        frame = pd.DataFrame(rows).rename(columns={"error": "Errors", "warning": "Warnings", "info": "Notes"})
+        st.dataframe(frame, hide_index=True, key="audit_by_unit")
 
 
 def _about(report: AuditReport, finding: Finding) -> str:

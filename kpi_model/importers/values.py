@@ -248,7 +248,9 @@ _RANGE = re.compile(r"^(\d[\d.,\s']*?)\s*(?:–|—|-|to|bis|à|a)\s*(\d[\d.,\s'
 _NUMBER_AND_WORD = re.compile(r"^([+-]?[\d.,\s'\u00a0]*\d)\s*([^\W\d_].*)?$")
 _MULTIPLIERS = {"k": 1e3, "tsd": 1e3, "mio": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6, "bn": 1e9, "billion": 1e9}
 # "m" is millions in an amount of money, but minutes or months elsewhere: only read with money.
+# A capital "M" or "B" after a number is the spreadsheet habit for millions and billions ("1.2M").
 _MONEY_MULTIPLIERS = {"m": 1e6, "mm": 1e6, "b": 1e9}
+_CAPITAL_MULTIPLIERS = {"M": 1e6, "MM": 1e6, "B": 1e9, "BN": 1e9}
 
 
 def _number(text: str, label: str, money: bool = False) -> tuple[float, str | None]:
@@ -261,7 +263,11 @@ def _number(text: str, label: str, money: bool = False) -> tuple[float, str | No
     word = (match.group(2) or "").strip()
     if not word:
         return value, None
-    factor = _MULTIPLIERS.get(word.lower().rstrip(".")) or (money and _MONEY_MULTIPLIERS.get(word.lower()))
+    factor = (
+        _MULTIPLIERS.get(word.lower().rstrip("."))
+        or _CAPITAL_MULTIPLIERS.get(word.rstrip("."))
+        or (money and _MONEY_MULTIPLIERS.get(word.lower()))
+    )
     if factor:
         return value * factor, None
     return value, word
