@@ -620,7 +620,7 @@ def test_dashboard_values_status_and_the_kpi_without_formula(sample_home):
     assert "cart_abandonment_rate" in reason and "no data source" in reason
     assert any(unescape(m.value) == "**Checkout abandonment rate**" for m in at.markdown)
     badges = [unescape(m.value) for m in at.markdown if "-badge[" in m.value]
-    assert badges[0] == ":green-badge[on track] · 2026-10-01 · owner: Performance Marketing Lead"
+    assert badges[0] == ":green-badge[on track] · 2026-10 · owner: Performance Marketing Lead"
     assert len(badges) == len(shown)
 
     at.segmented_control(key="dashboard_unit").set_value("operations")

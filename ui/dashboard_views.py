@@ -9,6 +9,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Workspace
 from kpi_model.status import format_value, gap_to_target, latest_point, status
+from kpi_model.whatif import period_label
 from ui.feedback import md_escape
 from ui.preview_views import GRAIN_OF_CADENCE, status_badge
 
@@ -36,17 +37,19 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
             return
         points = [p for p in result.points if p.value is not None and p.period <= latest.period]
         level = status(kpi, latest.value)
+        gap = gap_to_target(kpi, latest.value)
+        # Sign the gap so the colour means good or bad: above target is good when higher is better.
+        colour = {"up": "normal", "down": "inverse"}.get(kpi.direction.value if kpi.direction else "", "off")
+        signed = None if gap is None else ("-" if " below " in f" {gap} " else "+") + gap.replace(" target", "")
         st.metric(
             kpi.name,
             format_value(latest.value, kpi.unit_of_measure),
-            delta=gap_to_target(kpi, latest.value),
-            delta_color="off",
+            delta=None if signed is None else f"{signed} target" if gap != "at target" else "at target",
+            delta_color=colour if gap != "at target" else "off",
             delta_arrow="off",
             chart_data=[p.value for p in points[-24:]],
             chart_type="line",
             help=kpi.description,
         )
-        st.markdown(
-            f"{status_badge(level)} · {latest.period:%Y-%m-%d} · owner: "
-            f"{md_escape(kpi.owner) if kpi.owner else 'nobody'}"
-        )
+        owner = f"owner: {md_escape(kpi.owner)}" if kpi.owner else ":red[**no owner**]"
+        st.markdown(f"{status_badge(level)} · {period_label(latest.period, result.request.grain)} · {owner}")
