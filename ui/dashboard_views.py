@@ -37,15 +37,13 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
             return
         points = [p for p in result.points if p.value is not None and p.period <= latest.period]
         level = status(kpi, latest.value)
-        gap = gap_to_target(kpi, latest.value)
-        # Sign the gap so the colour means good or bad: above target is good when higher is better.
-        colour = {"up": "normal", "down": "inverse"}.get(kpi.direction.value if kpi.direction else "", "off")
-        signed = None if gap is None else ("-" if " below " in f" {gap} " else "+") + gap.replace(" target", "")
+        # The status badge says good or bad (thresholds); the gap to a target due next year is
+        # information, not an alarm, so it stays grey.
         st.metric(
             kpi.name,
             format_value(latest.value, kpi.unit_of_measure),
-            delta=None if signed is None else f"{signed} target" if gap != "at target" else "at target",
-            delta_color=colour if gap != "at target" else "off",
+            delta=gap_to_target(kpi, latest.value),
+            delta_color="off",
             delta_arrow="off",
             chart_data=[p.value for p in points[-24:]],
             chart_type="line",
