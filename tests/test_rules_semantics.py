@@ -364,3 +364,12 @@ def test_a_unit_in_brackets_does_not_make_a_name_different():
         kpi("margin", "Gross margin (by region)"),
     )
     assert sorted(f.object.id for f in findings(ws, DUPLICATE)) == ["days_to_hire"]
+
+
+def test_a_name_alone_can_betray_a_vanity_count():
+    ws = workspace(
+        kpi("fb", "Number of Facebook likes"),
+        kpi("visits", "Website visits"),
+        kpi("engagement", "Facebook engagement rate"),
+    )
+    assert sorted(f.object.id for f in findings(ws, VANITY)) == ["fb", "visits"]

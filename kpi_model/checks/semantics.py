@@ -140,6 +140,33 @@ def _unwrap(node: exp.Expression) -> exp.Expression:
     return node
 
 
+_NOT_A_COUNT_WORDS = frozenset(
+    {
+        "rate",
+        "ratio",
+        "share",
+        "percent",
+        "percentage",
+        "pct",
+        "per",
+        "average",
+        "avg",
+        "mean",
+        "median",
+        "index",
+        "score",
+        "conversion",
+        "cost",
+        "roi",
+        "roas",
+        "margin",
+        "value",
+        "time",
+        "duration",
+    }
+)
+
+
 def _is_raw_count(kpi: Kpi) -> bool:
     """A count (or plain sum) with no denominator: unit ``count``, or a bare count/sum formula."""
     if kpi.unit_of_measure is not None:
@@ -147,7 +174,10 @@ def _is_raw_count(kpi: Kpi) -> bool:
     tree = _tree(kpi.expression)
     if tree is None:
         template = _template(kpi)
-        return template is not None and template.unit_of_measure == UnitOfMeasure.COUNT
+        if template is not None:
+            return template.unit_of_measure == UnitOfMeasure.COUNT
+        # An imported KPI often has only a name: "Number of Facebook likes" is a count, "Like rate" is not.
+        return not (set(_norm(kpi.name).split()) & _NOT_A_COUNT_WORDS)
     return ratio_parts(tree) is None and isinstance(_unwrap(tree), (exp.Count, exp.Sum))
 
 
@@ -513,9 +543,14 @@ def parse_conflicts(text: str, *, filename: str = CONFLICTS_FILE) -> tuple[Confl
         if not isinstance(raw["why"], str) or not isinstance(raw["fix"], str):
             raise ConflictCatalogueError(f"{where}: why and fix must be sentences")
         conflicts.append(
-            Conflict(str(raw["id"]), _family(raw["a"], f"{where}.a"), _family(raw["b"], f"{where}.b"),
-                     " ".join(raw["why"].split()), " ".join(raw["fix"].split()))
-        )  # fmt: skip
+            Conflict(
+                str(raw["id"]),
+                _family(raw["a"], f"{where}.a"),
+                _family(raw["b"], f"{where}.b"),
+                " ".join(raw["why"].split()),
+                " ".join(raw["fix"].split()),
+            )
+        )
     return tuple(conflicts)
 
 
