@@ -21,6 +21,7 @@ st.title("Audit")
 st.caption("What would a sceptical reviewer say about these KPIs? Every finding names the problem and the fix.")
 show_flashes()
 workspace = state.workspace()
+st.session_state.pop("kpis_from_audit", None)
 forget_filters_of_another_workspace()
 with st.expander("Audit an existing KPI set: import a spreadsheet or dbt metrics", expanded=workspace is None):
     import_section()

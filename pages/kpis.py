@@ -12,6 +12,8 @@ from ui.template_picker import column_mapping, template_picker
 st.title("KPIs per goal")
 st.caption("Three to five KPIs per goal: each with an owner, a formula on real data and a target with a date.")
 show_flashes()
+if st.session_state.get("kpis_from_audit"):  # set by Audit → Edit, cleared when the audit shows again
+    st.page_link("pages/audit.py", label="Back to the audit (it re-runs with your changes)", icon=":material/undo:")
 workspace = require_workspace()
 if not workspace.goals:
     st.info("Add a strategic goal first: every KPI measures one goal.")
