@@ -113,3 +113,13 @@ def wait_idle(page) -> None:
     """Wait until Streamlit has finished the current run (the status widget disappears)."""
     page.wait_for_timeout(300)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+
+
+def eventually(page, read, expected, *, timeout: float = 30.0):
+    """Poll ``read()`` until it equals ``expected`` (Streamlit draws a page in several passes)."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        value = read()
+    return value

@@ -627,3 +627,12 @@ def test_dashboard_values_status_and_the_kpi_without_formula(sample_home):
     run(at)
     assert set(metrics(at)) == {"Purchase price savings", "On-time delivery", "Warehouse machine utilisation"}
     assert not [c for c in at.caption if "Not computed" in c.value]
+
+
+def test_kpi_form_offers_the_loaded_columns_as_time_column(sample_home):
+    at = new_app("pages/data.py")  # loads the sample's tables
+    at.switch_page("pages/kpis.py").run()
+    assert not at.exception
+    chooser = at.selectbox(key="kpi_sessions_time_column")
+    assert chooser.value == "session_date"
+    assert {"session_date", "channel", "device"} <= set(chooser.options)

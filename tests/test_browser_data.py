@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from kpi_model import workspace_file
 from kpi_model.store import WorkspaceStore
 
-from .browser import browser_page, require_chromium, running_app, wait_idle
+from .browser import browser_page, eventually, require_chromium, running_app, wait_idle
 from .conftest import SAMPLE_WORKSPACE
 
 SAMPLE = workspace_file.load(SAMPLE_WORKSPACE)
@@ -84,7 +86,11 @@ def test_data_preview_dashboard_in_a_real_browser(tmp_path):
         page.get_by_text("Saved the formula of 'Web shop sessions'.").wait_for()
         chart.first.wait_for()
         wait_idle(page)
-        mobile = page.locator("[data-testid='stMetricValue']").first.inner_text()
+        first_value = page.locator("[data-testid='stMetricValue']").first
+        deadline = time.monotonic() + 30
+        while first_value.inner_text() in ("10,359", "") and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        mobile = first_value.inner_text()
         assert mobile not in ("10,359", ""), mobile
         assert WorkspaceStore(home).load(item.id).kpi("sessions").expression == mobile_formula
 
@@ -95,18 +101,22 @@ def test_data_preview_dashboard_in_a_real_browser(tmp_path):
         wait_idle(page)
         sales_goals = {g.id for g in SAMPLE.goals if g.unit == "sales"}
         computable = [k.name for k in SAMPLE.kpis if k.goal in sales_goals and k.expression]
-        labels = page.locator("[data-testid='stMetricLabel']").all_inner_texts()
-        assert [label.strip() for label in labels] == computable
+
+        def labels() -> list[str]:
+            return [label.strip() for label in page.locator("[data-testid='stMetricLabel']").all_inner_texts()]
+
+        assert eventually(page, labels, computable) == computable
         assert page.get_by_text("Checkout abandonment rate").count() >= 1
-        assert page.locator("[data-testid='stMetric'] svg, [data-testid='stMetric'] canvas").count() >= len(computable)
+        sparklines = page.locator("[data-testid='stMetric'] svg, [data-testid='stMetric'] canvas")
+        assert eventually(page, lambda: sparklines.count() >= len(computable), True), "a trend line on every tile"
         page.screenshot(path=str(shots / "5-dashboard.png"), full_page=True)
 
         page.get_by_role("radio", name="Customer Service").click()
         page.get_by_text("Customer satisfaction (CSAT)").first.wait_for()
         wait_idle(page)
-        labels = page.locator("[data-testid='stMetricLabel']").all_inner_texts()
         service_goals = {g.id for g in SAMPLE.goals if g.unit == "service"}
-        assert [label.strip() for label in labels] == [k.name for k in SAMPLE.kpis if k.goal in service_goals]
+        service = [k.name for k in SAMPLE.kpis if k.goal in service_goals]
+        assert eventually(page, labels, service) == service
         page.screenshot(path=str(shots / "6-dashboard-service.png"), full_page=True)
         assert console_errors == [], console_errors
 
@@ -123,4 +133,4 @@ def test_bookmarked_data_page_after_a_restart_reopens_the_workspace(tmp_path):
         wait_idle(page)
         page.screenshot(path=str(tmp_path / "deep-link.png"), full_page=True)
         assert page.get_by_text("No workspace is open yet").count() == 0
-        assert page.get_by_text(SAMPLE.name).count() >= 1
+        page.get_by_text(SAMPLE.name).first.wait_for()

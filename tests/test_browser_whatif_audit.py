@@ -23,7 +23,7 @@ def test_whatif_saves_a_target_and_audit_shows_findings(tmp_path):
         page.get_by_text("Needed per month").wait_for(timeout=120_000)
         wait_idle(page)
         page.locator("[data-testid='stVegaLiteChart']").first.wait_for()
-        assert page.get_by_text("Past periods that met it").count() == 1
+        page.get_by_text("Past periods that met it").wait_for()
         page.screenshot(path=str(shots / "whatif.png"))
 
         needed = page.get_by_test_id("stMetricValue").nth(1)
@@ -53,5 +53,5 @@ def test_whatif_saves_a_target_and_audit_shows_findings(tmp_path):
         page.get_by_role("heading", name="Audit").wait_for()
         page.get_by_text("Quality score").wait_for(timeout=120_000)
         wait_idle(page)
-        assert page.get_by_text("missing-owner").count() >= 1
+        page.get_by_text("goal-kpi-count").first.wait_for()  # in the first unit, shown open
         page.screenshot(path=str(shots / "audit.png"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
@@ -143,7 +144,9 @@ def goal_form(
     }
 
 
-def kpi_form(key: str, workspace: Workspace, kpi: Kpi) -> dict[str, Any] | None:
+def kpi_form(
+    key: str, workspace: Workspace, kpi: Kpi, columns: Mapping[str, list[str]] | None = None
+) -> dict[str, Any] | None:
     """Every field of a KPI, grouped as a person fills them in."""
     goals = {g.id: g.statement for g in workspace.goals}
     with st.form(key, border=False):
@@ -195,7 +198,22 @@ def kpi_form(key: str, workspace: Workspace, kpi: Kpi) -> dict[str, Any] | None:
                 f"{key}_source",
                 help="Declared under sources: a file or a SQL view. Derived KPIs have none.",
             )
-        time_column = right.text_input("Time column", value=kpi.time_column or "", key=f"{key}_time_column")
+        known = (columns or {}).get(kpi.source or "")
+        if known:  # the source's data is loaded: offer its columns instead of free typing
+            choices = [*known, *([kpi.time_column] if kpi.time_column and kpi.time_column not in known else [])]
+            with right:
+                time_column = (
+                    _choice(
+                        "Time column",
+                        choices,
+                        kpi.time_column,
+                        f"{key}_time_column",
+                        help=f"A date column of '{kpi.source}'.",
+                    )
+                    or ""
+                )
+        else:
+            time_column = right.text_input("Time column", value=kpi.time_column or "", key=f"{key}_time_column")
         expression = st.text_area(
             "Formula (one SQL aggregate expression)",
             value=kpi.expression or "",

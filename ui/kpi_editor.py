@@ -6,13 +6,26 @@ import streamlit as st
 
 from kpi_model import editing
 from kpi_model.completeness import completeness
+from kpi_model.errors import KpiWizardError
 from kpi_model.formula import check_kpi_text
 from kpi_model.models import Kpi, Workspace
 from kpi_model.validation import parse_part
+from ui import state
 from ui.feedback import apply_edit, md_escape
 from ui.forms import KPI_LABELS, kpi_form
 
 _OPEN_CARD = "kpis_open_card"
+
+
+def loaded_columns() -> dict[str, list[str]]:
+    """Columns of the open workspace's loaded tables, without loading anything."""
+    data = state.datastore()
+    if data is None or not data.db_path.is_file():
+        return {}
+    try:
+        return data.engine().columns()
+    except KpiWizardError:
+        return {}
 
 
 def _saved(workspace: Workspace, data: dict, position: tuple[str, int], old_id: str) -> Workspace:
@@ -26,7 +39,7 @@ def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
     share = completeness(kpi, workspace)
     expanded = only_one or st.session_state.get(_OPEN_CARD) == kpi.id
     with st.expander(f"{md_escape(kpi.name)} — {share:.0%} complete", expanded=expanded):
-        data = kpi_form(f"kpi_{kpi.id}", workspace, kpi)
+        data = kpi_form(f"kpi_{kpi.id}", workspace, kpi, loaded_columns())
         if data is not None:
             st.session_state[_OPEN_CARD] = data["id"]
             moved = data["goal"] != kpi.goal and data["goal"] is not None
