@@ -25,7 +25,7 @@ FIELD_CHECKS: dict[str, Callable[[Kpi, bool], bool]] = {
     "direction": lambda k, derived: k.direction is not None,
     "cadence": lambda k, derived: k.cadence is not None,
     "baseline": lambda k, derived: k.baseline is not None,
-    "target": lambda k, derived: _has_target_value(k),
+    "target": lambda k, derived: has_target(k),
     "due date": lambda k, derived: k.target is not None and k.target.due is not None,
     "thresholds": lambda k, derived: (
         k.thresholds is not None and (k.thresholds.warning is not None or k.thresholds.critical is not None)
@@ -35,12 +35,15 @@ FIELD_CHECKS: dict[str, Callable[[Kpi, bool], bool]] = {
 }
 
 
-def _has_target_value(kpi: Kpi) -> bool:
+def has_target(kpi: Kpi) -> bool:
+    """Whether the KPI states a target in the form its direction needs (low and high for a range)."""
     target = kpi.target
     if target is None:
         return False
     if kpi.direction == Direction.RANGE:
         return target.low is not None and target.high is not None
+    if kpi.direction is None and target.low is not None and target.high is not None:
+        return True  # a range given before the direction is set: the direction is what is missing
     return target.value is not None
 
 

@@ -30,15 +30,6 @@ STATUS_LABELS = {
 }
 
 
-_NEXT_PERIOD = {
-    "day": lambda d: d + dt.timedelta(days=1),
-    "week": lambda d: d + dt.timedelta(days=7),
-    "month": lambda d: (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1),
-    "quarter": lambda d: dt.date(d.year + (d.month + 2) // 12, (d.month + 2) % 12 + 1, 1),
-    "year": lambda d: dt.date(d.year + 1, 1, 1),
-}
-
-
 def latest_point(points: Iterable[Point], grain: str = "month", today: dt.date | None = None) -> Point | None:
     """The most recent *complete* period with a value.
 
@@ -46,9 +37,12 @@ def latest_point(points: Iterable[Point], grain: str = "month", today: dt.date |
     and would pose as an alarm; a period in the future can only come from mistyped dates. Both
     are skipped.
     """
+    from kpi_model.whatif import shift_period  # period arithmetic lives with the what-if maths
+
     today = today or dt.date.today()
-    next_start = _NEXT_PERIOD.get(grain, _NEXT_PERIOD["month"])
-    complete = [p for p in points if p.value is not None and p.dimension is None and next_start(p.period) <= today]
+    complete = [
+        p for p in points if p.value is not None and p.dimension is None and shift_period(p.period, 1, grain) <= today
+    ]
     return complete[-1] if complete else None
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
 from kpi_model.checks.structure import goal_label, kpi_label
+from kpi_model.completeness import has_target
 from kpi_model.models import Direction, Kind, Kpi
 
 
@@ -21,18 +22,6 @@ def _num(value: float) -> str:
 
 def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _has_target(kpi: Kpi) -> bool:
-    """Whether the KPI states a target in the form its direction needs."""
-    target = kpi.target
-    if target is None:
-        return False
-    if kpi.direction == Direction.RANGE:
-        return target.low is not None and target.high is not None
-    if kpi.direction is None and target.low is not None and target.high is not None:
-        return True  # a range target on a KPI without direction: KPI024 asks for the direction
-    return target.value is not None
 
 
 def _target_text(kpi: Kpi) -> str:
@@ -52,7 +41,7 @@ def _target_text(kpi: Kpi) -> str:
 def _missing_target(ctx: AuditContext) -> Iterator[Finding]:
     for kpi in ctx.workspace.kpis:
         label, baseline = kpi_label(kpi), kpi.baseline
-        if not _has_target(kpi):
+        if not has_target(kpi):
             if kpi.direction == Direction.RANGE:
                 missing = [n for n in ("low", "high") if kpi.target is None or getattr(kpi.target, n) is None]
                 yield MISSING_TARGET.finding(
