@@ -36,15 +36,40 @@ def _reference_values(kpi: Kpi) -> list[float]:
     return values
 
 
+def _value_scale(kpi: Kpi, values: list[float]) -> tuple[float, float, alt.Scale, alt.Axis]:
+    """The y range (values plus a margin) with its scale and axis, shared by every layer of a chart."""
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    margin = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
+    low, high = low - margin, high + margin
+    scale = alt.Scale(domain=[low, high], nice=False, zero=False)
+    axis = alt.Axis(format=_AXIS_FORMAT.get(kpi.unit_of_measure, ",.3~g"), title=kpi.name)
+    return low, high, scale, axis
+
+
+def _band_layer(
+    kpi: Kpi, low: float, high: float, scale: alt.Scale, axis: alt.Axis, *, opacity: float
+) -> alt.Chart | None:
+    """Red/amber/green rectangles by the KPI's thresholds (or target), or None when it has neither."""
+    rows = [{"from": a, "to": b, "status": s.value} for a, b, s in bands(kpi, low, high)]
+    if not rows:
+        return None
+    colours = alt.Scale(domain=[s.value for s in STATUS_COLOURS], range=list(STATUS_COLOURS.values()))
+    return (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_rect(opacity=opacity)
+        .encode(
+            y=alt.Y("from:Q", scale=scale, axis=axis),
+            y2="to:Q",
+            color=alt.Color("status:N", legend=None, scale=colours),
+        )
+    )
+
+
 def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
     """Line (or one line per dimension) over time, with bands, target and baseline rules."""
     frame = series_frame(series)
     values = [v for v in frame["value"].dropna().tolist()] + _reference_values(kpi)
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    margin = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
-    low, high = low - margin, high + margin
-    y_axis = alt.Axis(format=_AXIS_FORMAT.get(kpi.unit_of_measure, ",.3~g"), title=kpi.name)
-    y_scale = alt.Scale(domain=[low, high], nice=False, zero=False)
+    low, high, y_scale, y_axis = _value_scale(kpi, values)
     line_encoding: dict[str, Any] = {
         "x": alt.X("period:T", title=None),
         "y": alt.Y("value:Q", axis=y_axis, scale=y_scale),
@@ -57,22 +82,7 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
     if "dimension" in frame.columns:
         line_encoding["color"] = alt.Color("dimension:N", title=series.request.by)
         line_encoding["tooltip"].append(alt.Tooltip("dimension:N", title=series.request.by))
-    layers: list[alt.Chart] = []
-    band_rows = [{"from": a, "to": b, "status": s.value} for a, b, s in bands(kpi, low, high)]
-    if band_rows:
-        layers.append(
-            alt.Chart(pd.DataFrame(band_rows))
-            .mark_rect(opacity=0.12)
-            .encode(
-                y=alt.Y("from:Q", scale=y_scale, axis=y_axis),
-                y2="to:Q",
-                color=alt.Color(
-                    "status:N",
-                    legend=None,
-                    scale=alt.Scale(domain=[s.value for s in STATUS_COLOURS], range=list(STATUS_COLOURS.values())),
-                ),
-            )
-        )
+    layers: list[alt.Chart] = [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.12)) else []
     layers.append(alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(**line_encoding))
     rules = []
     if kpi.target and kpi.target.value is not None:
@@ -107,24 +117,10 @@ def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360)
     if not projection.empty:
         projection["period"] = pd.to_datetime(projection["period"])
         values += [v for column in ("low", "high") for v in projection[column].dropna().tolist()]
-    low, high = min(values), max(values)
-    margin = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
-    y_scale = alt.Scale(domain=[low - margin, high + margin], nice=False, zero=False)
-    y_axis = alt.Axis(format=_AXIS_FORMAT.get(kpi.unit_of_measure, ",.3~g"), title=kpi.name)
+    low, high, y_scale, y_axis = _value_scale(kpi, values)
     x = alt.X("period:T", title=None)
-    layers: list[alt.Chart] = []
-    band_rows = [{"from": a, "to": b, "status": s.value} for a, b, s in bands(kpi, low - margin, high + margin)]
-    if band_rows:  # the KPI's own thresholds, as on the Preview page
-        colours = alt.Scale(domain=[s.value for s in STATUS_COLOURS], range=list(STATUS_COLOURS.values()))
-        layers.append(
-            alt.Chart(pd.DataFrame(band_rows))
-            .mark_rect(opacity=0.10)
-            .encode(
-                y=alt.Y("from:Q", scale=y_scale, axis=y_axis),
-                y2="to:Q",
-                color=alt.Color("status:N", legend=None, scale=colours),
-            )
-        )
+    # The KPI's own thresholds, as on the Preview page.
+    layers: list[alt.Chart] = [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.10)) else []
     layers.append(
         alt.Chart(history)
         .mark_line(point=True, strokeWidth=2)
