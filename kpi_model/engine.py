@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from kpi_model.errors import KpiWizardError
-from kpi_model.formula import Compiler, FormulaError, SeriesRequest, quote
+from kpi_model.formula import (
+    Compiler,
+    FormulaError,
+    Grain,
+    SeriesRequest,
+    check_aggregate,
+    distinct_count_columns,
+    quote,
+)
 from kpi_model.models import Workspace
 
 if TYPE_CHECKING:
@@ -32,6 +40,14 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 DEFAULT_THREADS = 2
 DEFAULT_TIMEOUT_S = 30.0
 _CACHE_SIZE = 256
+
+# count(DISTINCT) of an integer column as bitmaps (formula.bitmap_distinct_counts): worth it while the
+# bitmaps stay small beside the data. On 10M rows a month's 500k-wide bitmaps ran 6x faster than the hash
+# table, 5M-wide ones 2x, 50M-wide ones no faster; and every thread holds its own copy of each group's bitmap.
+BITMAP_BYTES_PER_ROW = 8
+BITMAP_MEMORY_BYTES = 256 * 2**20
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+_DAYS_IN: dict[Grain, int] = {"day": 1, "week": 7, "month": 28, "quarter": 90, "year": 365}
 
 
 class QueryTimeout(KpiWizardError):
@@ -88,6 +104,21 @@ def lock(
         connection.execute(statement)
 
 
+def bitmap_fits(rows: int, low: int, high: int, groups: int, threads: int) -> bool:
+    """Whether per-group bitmaps of the values ``low..high`` beat a hash table on ``rows`` rows and fit in memory."""
+    bitmap_bytes = groups * ((high - low + 1 + 7) // 8)
+    return bitmap_bytes <= BITMAP_BYTES_PER_ROW * rows and bitmap_bytes * (threads + 1) <= BITMAP_MEMORY_BYTES
+
+
+def estimated_periods(first: Any, last: Any, grain: Grain) -> int | None:
+    """At most how many periods of ``grain`` the dates ``first..last`` span; None when they are not dates."""
+    if not isinstance(first, dt.date) or not isinstance(last, dt.date):
+        return None
+    first = first.date() if isinstance(first, dt.datetime) else first
+    last = last.date() if isinstance(last, dt.datetime) else last
+    return (last - first).days // _DAYS_IN[grain] + 2
+
+
 def _to_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -110,8 +141,11 @@ class Engine:
         self._connection = connection
         self.timeout_s = timeout_s
         self.data_version = data_version
+        self.threads = threads
         self._cache: OrderedDict[str, Series] = OrderedDict()
         self._columns: dict[str, list[str]] | None = None
+        self._integer_columns: dict[str, set[str]] | None = None
+        self._bitmap_ranges: dict[tuple[str, str, str, Grain, str | None], tuple[int, int] | None] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -200,13 +234,28 @@ class Engine:
         """A KPI per period. Raises :class:`FormulaError` when it cannot be computed, saying why."""
         request = request or SeriesRequest()
         compiler = self.compiler(workspace)
-        key = self._cache_key(workspace, compiler.dependencies(kpi_id), request)
+        kpi_ids = compiler.dependencies(kpi_id)
+        key = self._cache_key(workspace, kpi_ids, request)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         sql = compiler.select(kpi_id, request).sql(dialect="duckdb")
+        ranges = self._distinct_ranges(workspace, kpi_ids, request)
         try:
-            names, rows = self._run(sql)
+            if ranges:
+                fast_sql = (
+                    Compiler(workspace, self.columns(), distinct_ranges=ranges)
+                    .select(kpi_id, request)
+                    .sql(dialect="duckdb")
+                )
+                try:
+                    names, rows = self._run(fast_sql)
+                    sql = fast_sql
+                except duckdb.Error:
+                    # The ranges come from statistics read earlier; should the data disagree, count the usual way.
+                    names, rows = self._run(sql)
+            else:
+                names, rows = self._run(sql)
         except duckdb.Error as error:
             raise FormulaError(
                 f"KPI '{kpi_id}' did not compute: {_first_line(error)}",
@@ -231,6 +280,59 @@ class Engine:
             except KpiWizardError as error:
                 results[kpi.id] = error
         return results
+
+    def _distinct_ranges(
+        self, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest
+    ) -> dict[str, dict[str, tuple[int, int]]]:
+        """Source → column → value range of the distinct counts these KPIs may compute as bitmaps."""
+        ranges: dict[str, dict[str, tuple[int, int]]] = {}
+        for kpi_id in kpi_ids:
+            kpi = workspace.kpi(kpi_id)
+            if kpi is None or not kpi.source or not kpi.expression or not kpi.time_column:
+                continue
+            try:
+                counted = distinct_count_columns(check_aggregate(kpi.expression).tree)
+            except FormulaError:
+                continue
+            for column in counted:
+                key = (kpi.source, column, kpi.time_column, request.grain, request.by)
+                if key not in self._bitmap_ranges:
+                    self._bitmap_ranges[key] = self._bitmap_range(*key)
+                if (found := self._bitmap_ranges[key]) is not None:
+                    ranges.setdefault(kpi.source, {})[column] = found
+        return ranges
+
+    def _bitmap_range(
+        self, source: str, column: str, time_column: str, grain: Grain, by: str | None
+    ) -> tuple[int, int] | None:
+        """The value range of an integer column of a table when its bitmaps pay off (see :func:`bitmap_fits`)."""
+        if self._integer_columns is None:
+            # Views are left out: their min and max would cost a full run of the view.
+            rows = self._run(
+                "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
+                "JOIN information_schema.tables t USING (table_schema, table_name) "
+                "WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'"
+            )[1]
+            self._integer_columns = {}
+            for table, name, data_type in rows:
+                if str(data_type).upper() in INTEGER_TYPES:
+                    self._integer_columns.setdefault(table.lower(), set()).add(name.lower())
+        if column not in self._integer_columns.get(source.lower(), set()):
+            return None
+        values = f"approx_count_distinct({quote(by)})" if by else "1"
+        try:
+            stats = self._run(
+                f"SELECT count(*), min({quote(column)}), max({quote(column)}), min({quote(time_column)}), "
+                f"max({quote(time_column)}), {values} FROM {quote(source)}"
+            )[1][0]
+        except (duckdb.Error, KpiWizardError):
+            return None
+        rows, low, high, first, last, dimension_values = stats
+        if not rows or low is None:
+            return None
+        periods = estimated_periods(first, last, grain) or rows
+        groups = min(rows, periods * max(int(dimension_values or 1), 1))
+        return (int(low), int(high)) if bitmap_fits(rows, int(low), int(high), groups, self.threads) else None
 
     def _cache_key(self, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest) -> str:
         definitions = [workspace.kpi(i).model_dump(mode="json") for i in kpi_ids]  # type: ignore[union-attr]

@@ -554,6 +554,46 @@ def safe_division(tree: exp.Expression) -> exp.Expression:
     return tree.copy().transform(guard)
 
 
+def _distinct_count_column(node: exp.Expression) -> exp.Column | None:
+    """The column of a ``count(DISTINCT column)`` node, else None."""
+    if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
+        counted = node.this.expressions
+        if len(counted) == 1 and isinstance(counted[0], exp.Column):
+            return counted[0]
+    return None
+
+
+def distinct_count_columns(tree: exp.Expression) -> set[str]:
+    """Lower-cased names of the columns a formula counts as ``count(DISTINCT column)``."""
+    return {column.name.lower() for node in tree.walk() if (column := _distinct_count_column(node)) is not None}
+
+
+def bitmap_distinct_counts(tree: exp.Expression, ranges: Mapping[str, tuple[int, int]]) -> exp.Expression:
+    """``count(DISTINCT c)`` as the number of bits set in a bitmap of ``c``'s values, for the integer columns in
+    ``ranges`` (lower-cased name → lowest and highest value in the data).
+
+    Exact like the hash table DuckDB otherwise builds, and several times faster when the value range is small
+    beside the row count (10M orders, 500k customers: 114 ms against 745 ms, see docs/benchmarks.md). DuckDB only.
+    """
+
+    def bitmap_count(node: exp.Expression) -> exp.Expression:
+        counted = node.this if isinstance(node, exp.Filter) else node
+        column = _distinct_count_column(counted)
+        if column is None or column.name.lower() not in ranges or isinstance(node.parent, exp.Filter):
+            return node
+        low, high = ranges[column.name.lower()]
+        bitmap: exp.Expression = exp.Anonymous(
+            this="bitstring_agg",
+            expressions=[column.copy(), exp.Literal.number(low), exp.Literal.number(high)],
+        )
+        if isinstance(node, exp.Filter):
+            bitmap = exp.Filter(this=bitmap, expression=node.expression.copy())
+        # An empty group has no bitmap (NULL) where count(DISTINCT) says 0.
+        return exp.func("coalesce", exp.Anonymous(this="bit_count", expressions=[bitmap]), exp.Literal.number(0))
+
+    return tree.copy().transform(bitmap_count)
+
+
 def ratio_parts(tree: exp.Expression) -> tuple[exp.Expression, exp.Expression] | None:
     """``(numerator, denominator)`` when the formula is one division of aggregates at the top, else None.
 
@@ -661,15 +701,22 @@ class Compiler:
     """Compiles a workspace's KPIs into per-period SELECTs, with derived KPIs resolved as a graph.
 
     ``columns`` maps each source name to its column names (from the loaded data); without it
-    column names are not checked.
+    column names are not checked. ``distinct_ranges`` (source → column → value range, from the engine)
+    names the integer columns whose distinct counts may be computed as bitmaps; exports never get them.
     """
 
     def __init__(
-        self, workspace: Workspace, columns: Mapping[str, Collection[str]] | None = None, *, portable: bool = False
+        self,
+        workspace: Workspace,
+        columns: Mapping[str, Collection[str]] | None = None,
+        *,
+        portable: bool = False,
+        distinct_ranges: Mapping[str, Mapping[str, tuple[int, int]]] | None = None,
     ) -> None:
         self.workspace = workspace
         self.columns = columns
         self.portable = portable
+        self.distinct_ranges = {} if portable or distinct_ranges is None else distinct_ranges
         self._kpi_ids = {k.id for k in workspace.kpis}
 
     def dependencies(self, kpi_id: str) -> list[str]:
@@ -724,8 +771,11 @@ class Compiler:
         if request.by:
             _check_columns(exp.column(request.by), request.by, columns, where)
         period = period_sql(quote(kpi.time_column), request.grain, portable=self.portable)
-        value = safe_division(formula.tree)
-        parts = ratio_parts(formula.tree)
+        tree = formula.tree
+        if self.distinct_ranges.get(kpi.source):
+            tree = bitmap_distinct_counts(tree, self.distinct_ranges[kpi.source])
+        value = safe_division(tree)
+        parts = ratio_parts(tree)
         select_list = [f"{period} AS period"]
         group_by = [period]
         if request.by:
