@@ -7,9 +7,10 @@ One run:
    and writes it to a CSV in a temporary folder (not timed);
 2. ingests the CSV with ``kpi_model.sources.ingest_file`` into a DuckDB database file, in a
    child process, and records the wall time and the child's peak RSS;
-3. times four KPI shapes three ways — ``Engine.compute`` (result cache cleared before every
-   repetition), the same KPI as hand-written SQL on an unlocked DuckDB connection, and pandas
-   on a DataFrame already in memory — and checks that all three return the same numbers;
+3. times four KPI shapes three ways — ``Engine.compute`` (``Engine.forget()`` before every
+   repetition: no cached result, column list or statistics), the same KPI as hand-written SQL
+   on an unlocked DuckDB connection, and pandas on a DataFrame already in memory — and checks
+   that all three return the same numbers;
 4. times a Streamlit rerun of a preview page whose KPI result is cached (``AppTest``);
 5. prints a Markdown report and, with ``--write-doc``, rewrites ``docs/benchmarks.md``.
 
@@ -403,7 +404,7 @@ def time_compute(
                 for impl in order:
                     gc.collect()
                     if impl == "engine":
-                        _clear_result_cache(engine)  # force real computation: the cache is keyed on the definition
+                        _forget(engine)  # force real computation: the cache is keyed on the definition
                         start = time.perf_counter()
                         series = engine.compute(ws, shape.kpi_id, request)
                         elapsed = time.perf_counter() - start
@@ -455,11 +456,10 @@ def time_compute(
     return results, round_load
 
 
-def _clear_result_cache(engine: Any) -> None:
-    cache = getattr(engine, "_cache", None)
-    if cache is None or not hasattr(cache, "clear"):
-        raise SystemExit("Engine has no _cache to clear any more: update bench_engine.py so it times real computation")
-    cache.clear()
+def _forget(engine: Any) -> None:
+    if not hasattr(engine, "forget"):
+        raise SystemExit("Engine has no forget() any more: update bench_engine.py so it times real computation")
+    engine.forget()
 
 
 def profile_engine(db_path: Path, hand_db_path: Path) -> str:
@@ -477,7 +477,7 @@ def profile_engine(db_path: Path, hand_db_path: Path) -> str:
         for shape in SHAPES:
             request = SeriesRequest(grain="month", by=shape.by)
             engine.compute(ws, shape.kpi_id, request)
-            _clear_result_cache(engine)
+            _forget(engine)
             profiler = cProfile.Profile()
             profiler.enable()
             series = engine.compute(ws, shape.kpi_id, request)
@@ -867,8 +867,9 @@ class Report:
             "",
             "## KPI computation",
             "",
-            f"Median of {self.repeat} repetitions, in milliseconds (min–max in brackets). The engine's result cache "
-            "is cleared before every `Engine.compute`, so each one compiles and runs its query. Ratios are of the "
+            f"Median of {self.repeat} repetitions, in milliseconds (min–max in brackets). `Engine.forget()` runs "
+            "before every `Engine.compute`, so each one reads the column lists and statistics it needs, compiles "
+            "and runs its query. Ratios are of the "
             "medians (the goals); *best* is the ratio of the fastest runs, a check on interference from other "
             f"processes, which kept {self.others_cores:.2f} of the {self.machine['cores']} cores busy on average "
             "during these timings.",

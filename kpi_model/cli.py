@@ -330,7 +330,7 @@ def _cmd_compute(args: argparse.Namespace) -> int:
 
 def _cmd_sql(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
-    from kpi_model.formula import Compiler
+    from kpi_model.formula import Compiler, render_sql
 
     workspace = workspace_file.load(args.workspace)
     request = _request(args)
@@ -342,7 +342,7 @@ def _cmd_sql(args: argparse.Namespace) -> int:
         if kpi is None:
             raise KpiWizardError(f"unknown KPI '{kpi_id}'{did_you_mean(kpi_id, [k.id for k in workspace.kpis])}")
         try:
-            sql = compiler.select(kpi_id, request).sql(dialect=args.dialect, pretty=True)
+            sql = render_sql(compiler.select(kpi_id, request), args.dialect)
         except KpiWizardError as error:
             print(f"{kpi_id}: {error}", file=sys.stderr)
             failed += 1

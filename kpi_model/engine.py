@@ -191,6 +191,14 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def forget(self) -> None:
+        """Drop cached results, column lists and data statistics: the next compute starts from scratch."""
+        with self._lock:
+            self._cache.clear()
+            self._columns = None
+            self._integer_columns = None
+            self._bitmap_ranges.clear()
+
     def columns(self) -> dict[str, list[str]]:
         """Column names of every table and view, by name."""
         if self._columns is None:

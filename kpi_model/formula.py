@@ -843,6 +843,45 @@ class Compiler:
         return select
 
 
+# T-SQL before SQL Server 2022 has neither DATETRUNC nor LEAST; the forms below run on 2008 and later.
+_TSQL_EPOCH = "1900-01-01"  # a Monday; the same date whatever SET DATEFORMAT says
+
+
+def _tsql(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _tsql_portable(tree: exp.Expression) -> exp.Expression:
+    """``tree`` with period truncation and LEAST written for every SQL Server still in use."""
+    epoch = exp.Literal.string(_TSQL_EPOCH)
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
+            unit, value = node.text("unit").upper(), node.this
+            if unit == "DAY":
+                inside_date_cast = isinstance(node.parent, exp.Cast) and node.parent.to.is_type("date")
+                return value if inside_date_cast else exp.cast(value, "DATE")
+            if unit == "WEEK":  # ISO weeks start on Monday; DATEDIFF(WEEK, …) counts Sundays.
+                days = _tsql("DATEDIFF", exp.var("DAY"), epoch, value)
+                since_monday = exp.Mod(this=days, expression=exp.Literal.number(7))
+                return _tsql("DATEADD", exp.var("DAY"), exp.Neg(this=exp.paren(since_monday)), value)
+            if unit in ("MONTH", "QUARTER", "YEAR"):
+                return _tsql("DATEADD", exp.var(unit), _tsql("DATEDIFF", exp.var(unit), epoch, value), epoch)
+        if isinstance(node, exp.Least):
+            rows = ", ".join(f"({value.sql(dialect='tsql')})" for value in [node.this, *node.expressions])
+            return sqlglot.parse_one(f"(SELECT MIN(v) FROM (VALUES {rows}) AS row_counts(v))", read="tsql")
+        return node
+
+    return tree.transform(rewrite)
+
+
+def render_sql(tree: exp.Expression, dialect: str, *, pretty: bool = True) -> str:
+    """A compiled KPI query as SQL of ``dialect`` (T-SQL that runs on SQL Server 2008 and later)."""
+    if dialect == "tsql":
+        tree = _tsql_portable(tree)
+    return tree.sql(dialect=dialect, pretty=pretty, comments=False)
+
+
 def compile_sql(
     workspace: Workspace,
     kpi_id: str,
@@ -856,7 +895,7 @@ def compile_sql(
     if dialect not in DIALECTS:
         raise FormulaError(f"'{dialect}' is not a supported dialect", f"use one of: {', '.join(DIALECTS)}")
     tree = Compiler(workspace, columns, portable=dialect != "duckdb").select(kpi_id, request)
-    return tree.sql(dialect=dialect, pretty=pretty, comments=False)
+    return render_sql(tree, dialect, pretty=pretty)
 
 
 def check_kpi_text(

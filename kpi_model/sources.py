@@ -709,9 +709,10 @@ def resolve_source_path(base_dir: Path, relative: str, *, confine: bool = True) 
     given = Path(relative)
     if not confine:
         return (base / given.expanduser()).resolve()
+    # The app shows these messages to its users, so they name no server path.
     outside = (
-        f"is outside the workspace folder; put the file inside {base} and give its path relative to it "
-        "(e.g. data/orders.csv), or use the CLI's --data"
+        "is outside the workspace folder; put the file in the folder that holds the workspace file and give "
+        "its path relative to it (e.g. data/orders.csv), or use the CLI's --data"
     )
     if given.is_absolute():
         raise SourceError(f"'{relative}' is an absolute path and {outside}.")
@@ -719,7 +720,7 @@ def resolve_source_path(base_dir: Path, relative: str, *, confine: bool = True) 
         raise SourceError(f"'{relative}' climbs out with '..' and {outside}.")
     resolved = (base / given).resolve()
     if not resolved.is_relative_to(base):
-        raise SourceError(f"'{relative}' is a link to {resolved}, which {outside}.")
+        raise SourceError(f"'{relative}' is a link to a file which {outside}.")
     return resolved
 
 

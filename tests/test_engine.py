@@ -8,9 +8,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+import sqlglot
 
 from kpi_model.engine import Engine, QueryTimeout, lock
-from kpi_model.formula import FormulaError, SeriesRequest
+from kpi_model.formula import GRAINS, FormulaError, SeriesRequest, compile_sql
 from kpi_model.workspace_file import load
 
 from .conftest import SAMPLE_WORKSPACE
@@ -175,6 +176,31 @@ def test_grain_and_date_range(workspace, engine):
     request = SeriesRequest(grain="quarter", start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
     series = engine.compute(workspace, "revenue", request)
     assert [p.period for p in series.points] == [dt.date(2025, m, 1) for m in (1, 4, 7, 10)]
+
+
+@pytest.mark.parametrize("grain", GRAINS)
+@pytest.mark.parametrize("kpi_id", ["revenue", "first_response_time", "web_revenue"])
+def test_tsql_export_computes_what_the_engine_computes(workspace, engine, kpi_id, grain):
+    """T-SQL has no SQL Server 2022 functions, and read back by sqlglot its periods and values are the engine's."""
+    tsql = compile_sql(workspace, kpi_id, SeriesRequest(grain=grain), dialect="tsql")
+    assert "DATETRUNC" not in tsql and "LEAST(" not in tsql.upper()
+    names, rows = engine.query(sqlglot.transpile(tsql, read="tsql", write="duckdb")[0])
+    exported = {row[names.index("period")]: row[names.index("value")] for row in rows}
+    computed = {p.period: p.value for p in engine.compute(workspace, kpi_id, SeriesRequest(grain=grain)).points}
+    assert len(computed) > 1
+    assert {_as_date(period) for period in exported} == set(computed)
+    for period, value in exported.items():
+        assert value == pytest.approx(computed[_as_date(period)]), period
+    if kpi_id == "web_revenue":
+        counts = {_as_date(row[names.index("period")]): row[names.index("row_count")] for row in rows}
+        series = engine.compute(workspace, kpi_id, SeriesRequest(grain=grain))
+        assert counts == {p.period: p.rows for p in series.points}
+
+
+def _as_date(value):
+    import datetime as dt
+
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def test_results_are_cached_per_definition(workspace, engine):

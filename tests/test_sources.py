@@ -507,6 +507,7 @@ def test_confined_paths_refuse_escapes(tmp_path, relative, expected):
     if relative.strip("\x00ab"):
         assert "is outside the workspace folder" in str(caught.value)
         assert "--data" in str(caught.value)
+        assert str(tmp_path) not in str(caught.value)
 
 
 def test_symlink_out_of_the_folder_is_refused_but_one_inside_is_fine(tmp_path):
@@ -519,8 +520,9 @@ def test_symlink_out_of_the_folder_is_refused_but_one_inside_is_fine(tmp_path):
     os.symlink(outside, workspace / "linkdir")
     os.symlink(workspace / "inside.csv", workspace / "alias.csv")
     for relative in ("link.csv", "linkdir/secret.csv"):
-        with pytest.raises(SourceError, match=r"is a link to .* which is outside the workspace folder"):
+        with pytest.raises(SourceError, match=r"is a link to a file which is outside the workspace folder") as caught:
             resolve_source_path(workspace, relative)
+        assert str(tmp_path) not in str(caught.value)
     assert resolve_source_path(workspace, "alias.csv") == (workspace / "inside.csv").resolve()
 
 

@@ -1,5 +1,5 @@
 SELECT
-  CAST(DATETRUNC(MONTH, [session_date]) AS DATE) AS period,
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [session_date]), '1900-01-01') AS DATE) AS period,
   (
     CAST(COUNT(IIF(converted = 1, 1, NULL)) AS FLOAT) / NULLIF(COUNT_BIG(*), 0)
   ) AS value,
@@ -14,6 +14,6 @@ FROM [web_sessions]
 WHERE
   NOT [session_date] IS NULL
 GROUP BY
-  CAST(DATETRUNC(MONTH, [session_date]) AS DATE)
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [session_date]), '1900-01-01') AS DATE)
 ORDER BY
   period

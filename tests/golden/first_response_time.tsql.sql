@@ -1,5 +1,5 @@
 SELECT
-  CAST(DATETRUNC(MONTH, [opened_at]) AS DATE) AS period,
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [opened_at]), '1900-01-01') AS DATE) AS period,
   (
     CAST(AVG(DATEDIFF(MINUTE, opened_at, first_response_at)) AS FLOAT) / 60.0
   ) AS value,
@@ -8,6 +8,6 @@ FROM [support_tickets]
 WHERE
   NOT [opened_at] IS NULL
 GROUP BY
-  CAST(DATETRUNC(MONTH, [opened_at]) AS DATE)
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [opened_at]), '1900-01-01') AS DATE)
 ORDER BY
   period

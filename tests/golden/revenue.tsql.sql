@@ -1,5 +1,5 @@
 SELECT
-  CAST(DATETRUNC(MONTH, [order_date]) AS DATE) AS period,
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [order_date]), '1900-01-01') AS DATE) AS period,
   (
     SUM(amount)
   ) AS value,
@@ -10,6 +10,6 @@ WHERE
     status = 'completed'
   )
 GROUP BY
-  CAST(DATETRUNC(MONTH, [order_date]) AS DATE)
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [order_date]), '1900-01-01') AS DATE)
 ORDER BY
   period

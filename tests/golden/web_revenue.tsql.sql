@@ -1,6 +1,6 @@
 WITH k_average_order_value AS (
   SELECT
-    CAST(DATETRUNC(MONTH, [order_date]) AS DATE) AS period,
+    CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [order_date]), '1900-01-01') AS DATE) AS period,
     (
       CAST(SUM(amount) AS FLOAT) / NULLIF(COUNT_BIG(DISTINCT order_id), 0)
     ) AS value,
@@ -17,10 +17,10 @@ WITH k_average_order_value AS (
       channel = 'web'
     )
   GROUP BY
-    CAST(DATETRUNC(MONTH, [order_date]) AS DATE)
+    CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [order_date]), '1900-01-01') AS DATE)
 ), k_conversion_rate AS (
   SELECT
-    CAST(DATETRUNC(MONTH, [session_date]) AS DATE) AS period,
+    CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [session_date]), '1900-01-01') AS DATE) AS period,
     (
       CAST(COUNT(IIF(converted = 1, 1, NULL)) AS FLOAT) / NULLIF(COUNT_BIG(*), 0)
     ) AS value,
@@ -35,10 +35,10 @@ WITH k_average_order_value AS (
   WHERE
     NOT [session_date] IS NULL
   GROUP BY
-    CAST(DATETRUNC(MONTH, [session_date]) AS DATE)
+    CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [session_date]), '1900-01-01') AS DATE)
 ), k_sessions AS (
   SELECT
-    CAST(DATETRUNC(MONTH, [session_date]) AS DATE) AS period,
+    CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [session_date]), '1900-01-01') AS DATE) AS period,
     (
       COUNT_BIG(*)
     ) AS value,
@@ -47,7 +47,7 @@ WITH k_average_order_value AS (
   WHERE
     NOT [session_date] IS NULL
   GROUP BY
-    CAST(DATETRUNC(MONTH, [session_date]) AS DATE)
+    CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [session_date]), '1900-01-01') AS DATE)
 ), k_web_revenue AS (
   SELECT
     k_average_order_value.period AS period,
@@ -60,7 +60,14 @@ WITH k_average_order_value AS (
         k_average_order_value.value
       )
     ) AS value,
-    LEAST(k_average_order_value.row_count, k_conversion_rate.row_count, k_sessions.row_count) AS row_count
+    (
+      SELECT
+        MIN(v)
+      FROM (VALUES
+        (k_average_order_value.row_count),
+        (k_conversion_rate.row_count),
+        (k_sessions.row_count)) AS row_counts(v)
+    ) AS row_count
   FROM k_average_order_value
   INNER JOIN k_conversion_rate
     ON k_average_order_value.period = k_conversion_rate.period
