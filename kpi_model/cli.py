@@ -13,10 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kpi_model import __version__
 from kpi_model.errors import KpiWizardError, Problem, WorkspaceError
 from kpi_model.validation import did_you_mean
+
+if TYPE_CHECKING:
+    from kpi_model.engine import Engine
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
@@ -69,6 +73,13 @@ def _load_for_audit(args: argparse.Namespace):
     return import_file(Path(args.file), mapping=mapping, sheet=args.sheet)
 
 
+def _noted(engine: Engine) -> Engine:
+    """The engine, after printing what the user should know about the data it loaded."""
+    for note in engine.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return engine
+
+
 def _audit_engine(args: argparse.Namespace, workspace):
     """An engine on the workspace's data, or None (with a note) when there is none to load."""
     from kpi_model.engine import Engine
@@ -78,7 +89,7 @@ def _audit_engine(args: argparse.Namespace, workspace):
     if not overrides and not any(s.path for s in workspace.sources):
         return None
     try:
-        return Engine.for_workspace(workspace, base, overrides)
+        return _noted(Engine.for_workspace(workspace, base, overrides))
     except KpiWizardError as error:
         if overrides:
             raise
@@ -181,7 +192,7 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     if kpi is None:
         raise KpiWizardError(f"unknown KPI '{args.kpi}'{did_you_mean(args.kpi, [k.id for k in workspace.kpis])}")
     grain = _kpi_grain(kpi, args.grain)
-    with Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data)) as engine:
+    with _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data))) as engine:
         series = _series_for(workspace, engine, kpi.id, grain)
     preview = target_preview(
         kpi, series.points, target=args.target, due=args.by, baseline_period=args.baseline_period, grain=grain
@@ -222,7 +233,7 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
     if args.leading == args.lagging:
         raise KpiWizardError("give two different KPIs: a KPI always 'leads' itself at lag 0")
     grain = _kpi_grain(lagging, args.grain)
-    with Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data)) as engine:
+    with _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data))) as engine:
         lead_series = _series_for(workspace, engine, args.leading, grain)
         lag_series = _series_for(workspace, engine, args.lagging, grain)
     result = lead_lag(
@@ -299,7 +310,7 @@ def _cmd_compute(args: argparse.Namespace) -> int:
         )
     wanted = args.kpi or [k.id for k in workspace.kpis if _has_formula(k)]
     skipped = [k.id for k in workspace.kpis if not args.kpi and not _has_formula(k)]
-    with Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data)) as engine:
+    with _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data))) as engine:
         results = engine.compute_many(workspace, wanted, request)
     failed = {kpi_id: str(r) for kpi_id, r in results.items() if isinstance(r, Exception)}
     if args.format == "json":

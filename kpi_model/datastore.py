@@ -82,6 +82,7 @@ class DataStore:
         table: str | None = None,
         max_bytes: int = sources.DEFAULT_MAX_BYTES,
         sheet: str | None = None,
+        date_format: str | None = None,
     ) -> TableProfile:
         """Store an uploaded file under a safe name and load it as ``table`` (default: from the file name).
 
@@ -112,7 +113,9 @@ class DataStore:
                     out.write(chunk)
             with self._writing() as connection:
                 try:
-                    profile = sources.ingest_file(connection, partial, name, max_bytes=max_bytes, sheet=sheet)
+                    profile = sources.ingest_file(
+                        connection, partial, name, max_bytes=max_bytes, sheet=sheet, date_format=date_format
+                    )
                 except SourceError as error:  # speak of the user's file, not of our temporary name
                     raise SourceError(str(error).replace(partial.name, filename)) from None
             for old in uploads.glob(f"{name}.*"):
@@ -142,6 +145,11 @@ class DataStore:
         """Change a column's type (e.g. text that holds dates); nothing changes if a value would not convert."""
         with self._writing() as connection:
             return sources.set_column_type(connection, table, column, new_type, date_format=date_format)
+
+    def settle_date_order(self, table: str, date_format: str) -> TableProfile:
+        """Keep or swap day and month of a table's ambiguous dates (see :func:`sources.settle_date_order`)."""
+        with self._writing() as connection:
+            return sources.settle_date_order(connection, table, date_format)
 
     def create_view(self, name: str, sql: str) -> TableProfile:
         """Create (or replace) a SELECT-only view source over loaded tables."""

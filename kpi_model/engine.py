@@ -142,6 +142,7 @@ class Engine:
         self.timeout_s = timeout_s
         self.data_version = data_version
         self.threads = threads
+        self.notes: list[str] = []  # what a user should know about the data loaded (CLI prints them)
         self._cache: OrderedDict[str, Series] = OrderedDict()
         self._columns: dict[str, list[str]] | None = None
         self._integer_columns: dict[str, set[str]] | None = None
@@ -159,7 +160,7 @@ class Engine:
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> Engine:
         """An in-memory session with the workspace's file sources loaded (CLI and tests)."""
-        from kpi_model.sources import load_workspace_sources
+        from kpi_model.sources import date_order_notes, load_workspace_sources
 
         connection = duckdb.connect()
         try:
@@ -170,7 +171,9 @@ class Engine:
         version = hashlib.sha256(
             json.dumps({name: p.rows for name, p in sorted(profiles.items())}).encode()
         ).hexdigest()[:16]
-        return cls(connection, timeout_s=timeout_s, data_version=version)
+        engine = cls(connection, timeout_s=timeout_s, data_version=version)
+        engine.notes = date_order_notes(profiles)
+        return engine
 
     @classmethod
     def open_database(cls, path: str | Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Engine:

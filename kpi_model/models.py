@@ -153,11 +153,19 @@ class Source(_Model):
     sql: Text | None = None
     system: Text | None = None
     description: Text | None = None
+    date_format: Text | None = Field(
+        default=None,
+        description="How the file's text dates are written, in strptime codes (e.g. %m/%d/%Y); detected when unset.",
+    )
 
     @model_validator(mode="after")
     def _path_or_sql(self) -> Source:
         if self.path and self.sql:
             raise ValueError("give either path (a file) or sql (a view), not both")
+        if self.date_format is not None and not re.search(r"%[dmYyjbBU]", self.date_format):
+            raise ValueError(
+                f"date_format '{self.date_format}' has no date codes: write it in strptime codes, e.g. %d/%m/%Y"
+            )
         return self
 
 

@@ -52,6 +52,9 @@ _XLSX_CHECK_EVERY = 10_000
 _MAX_NAME = 63
 _MINMAX_TYPE = re.compile(r"^(DATE|TIMESTAMP.*|U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|REAL|DOUBLE|DECIMAL.*)$")
 _LINE = re.compile(r"Line: (\d+)")
+# Column comment on a table whose dates read both ways; the format they were read with follows it.
+_AMBIGUOUS_NOTE = "kpi-wizard: dates that also read with day and month swapped, read as "
+_TIME_CODES = re.compile(r"%[HIMSpfzZTXcr]")
 _COMMON_FORMATS = (
     "%Y-%m-%d",
     "%d/%m/%Y",
@@ -82,6 +85,9 @@ class ColumnProfile:
     distinct: int
     min: str | None
     max: str | None
+    # The format text dates were read with when every one of them also reads with day and month swapped
+    # (03/04/2025): the file alone cannot say which was meant. None once settled, or when unambiguous.
+    ambiguous_date_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,11 @@ class TableProfile:
     def column_names(self) -> list[str]:
         """Column names in table order."""
         return [c.name for c in self.columns]
+
+    @property
+    def ambiguous_dates(self) -> list[ColumnProfile]:
+        """Date columns that read both day-first and month-first (see :func:`settle_date_order`)."""
+        return [c for c in self.columns if c.ambiguous_date_format]
 
 
 # ---------------------------------------------------------------------------- names and SQL text
@@ -218,9 +229,13 @@ def list_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
     """(name, DuckDB type) of each column, in order; a clear error if there is no such table."""
+    return [(name, data_type) for name, data_type, _ in _columns_and_comments(con, table)]
+
+
+def _columns_and_comments(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, str | None]]:
     rows = con.execute(
         """
-        SELECT column_name, data_type FROM information_schema.columns
+        SELECT column_name, data_type, column_comment FROM information_schema.columns
          WHERE table_catalog = current_database() AND table_schema = current_schema() AND lower(table_name) = lower(?)
          ORDER BY ordinal_position
         """,
@@ -229,7 +244,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]
     if not rows:
         known = ", ".join(list_tables(con)) or "none yet"
         raise SourceError(f"There is no table '{table}'; loaded tables: {known}. Load the file first.")
-    return [(name, data_type) for name, data_type in rows]
+    return [(name, data_type, comment) for name, data_type, comment in rows]
 
 
 # ---------------------------------------------------------------------------- profiling
@@ -237,7 +252,8 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]
 
 def profile_table(con: duckdb.DuckDBPyConnection, table: str) -> TableProfile:
     """Rows, and per column type, null share, distinct count and (dates, numbers) min/max — in one scan."""
-    columns = _columns(con, table)
+    described = _columns_and_comments(con, table)
+    columns = [(name, data_type) for name, data_type, _ in described]
     estimate = _first_row(
         con,
         """
@@ -262,11 +278,13 @@ def profile_table(con: duckdb.DuckDBPyConnection, table: str) -> TableProfile:
     values = iter(row)
     rows = int(next(values))
     profiles = []
-    for name, data_type in columns:
+    for name, data_type, comment in described:
         non_null, distinct = next(values), next(values)
         low, high = (next(values), next(values)) if _MINMAX_TYPE.match(data_type) else (None, None)
         null_share = (rows - non_null) / rows if rows else 0.0
-        profiles.append(ColumnProfile(name, data_type, null_share, int(distinct), low, high))
+        noted = comment and comment.startswith(_AMBIGUOUS_NOTE) and data_type in ("DATE", "TIMESTAMP")
+        ambiguous = comment[len(_AMBIGUOUS_NOTE) :] if noted else None
+        profiles.append(ColumnProfile(name, data_type, null_share, int(distinct), low, high, ambiguous))
     return TableProfile(table, rows, profiles)
 
 
@@ -280,10 +298,14 @@ def ingest_file(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     sheet: str | None = None,
+    date_format: str | None = None,
 ) -> TableProfile:
     """Load one file into ``table`` (replacing it atomically) and return the table's profile.
 
     CSV/TSV/TXT, Parquet and JSON are read by DuckDB itself; XLSX is streamed with openpyxl.
+    ``date_format`` (strptime codes) is how a CSV's or sheet's text dates are written; without it
+    they are detected, and dates that read both day-first and month-first are marked (see
+    :attr:`ColumnProfile.ambiguous_date_format`).
     On any error a :class:`SourceError` says what is wrong and how to fix it, and existing
     tables — including an earlier ``table`` — are left as they were.
     """
@@ -317,11 +339,11 @@ def ingest_file(
     staging = STAGING_PREFIX + uuid.uuid4().hex[:12]
     try:
         if suffix == ".xlsx":
-            _stage_xlsx(con, path, staging, sheet, max_bytes)
+            _stage_xlsx(con, path, staging, sheet, max_bytes, date_format)
         elif suffix == ".parquet":
             _stage_parquet(con, path, staging)
         else:
-            _stage_text(con, path, staging, suffix, size)
+            _stage_text(con, path, staging, suffix, size, date_format)
         row = _first_row(con, f"SELECT count(*) FROM {_ident(staging)}")
         if row is None or row[0] == 0:
             where = f" (sheet '{sheet}')" if sheet else ""
@@ -379,7 +401,9 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, staging: str) -> 
         ) from None
 
 
-def _stage_text(con: duckdb.DuckDBPyConnection, path: Path, staging: str, suffix: str, size: int) -> None:
+def _stage_text(
+    con: duckdb.DuckDBPyConnection, path: Path, staging: str, suffix: str, size: int, date_format: str | None
+) -> None:
     """CSV/TSV/TXT and JSON: check the first bytes, then let DuckDB read the file."""
     with path.open("rb") as handle:
         head = handle.read(_HEAD_BYTES)
@@ -424,10 +448,127 @@ def _stage_text(con: duckdb.DuckDBPyConnection, path: Path, staging: str, suffix
     # the first lines is such a number, read numbers that way (DuckDB would otherwise keep them as text).
     if delim == ";" and re.search(r'(?:^|;)"?-?\d+,\d+"?(?=;|$)', text, re.MULTILINE):
         options["decimal_separator"] = ","
+    options.update(_date_options(con, path, options, date_format))
     try:
         _create_typed(con, staging, "read_csv", path, options, size)
     except duckdb.Error as err:
         raise _csv_error(con, path, str(err), header, delim, encoding) from None
+    _note_ambiguous_dates(con, staging, path, options)
+
+
+def _date_options(
+    con: duckdb.DuckDBPyConnection, path: Path, options: Mapping[str, Any], date_format: str | None
+) -> dict[str, str]:
+    """read_csv options for a declared date format. A format without time codes also settles the
+    day/month order of date-times the sniffer would read both ways."""
+    if not date_format:
+        return {}
+    if _TIME_CODES.search(date_format):
+        return {"timestampformat": date_format, "dateformat": date_format.split(" ")[0]}
+    found = _sniffed_formats(con, path, options)[1]
+    if found and _reads_both_ways(found) and _reads_both_ways(date_format):
+        day_first = date_format.index("%d") < date_format.index("%m")
+        if day_first != (found.index("%d") < found.index("%m")):
+            found = day_month_swapped(found)
+        return {"dateformat": date_format, "timestampformat": found}
+    return {"dateformat": date_format}
+
+
+def _sniffed_formats(
+    con: duckdb.DuckDBPyConnection, path: Path, options: Mapping[str, Any]
+) -> tuple[str | None, str | None]:
+    """The date and date-time formats DuckDB's sniffer finds in a CSV (None where it finds none)."""
+    sniff_options = {k: v for k, v in options.items() if k not in ("dateformat", "timestampformat")}
+    named = "".join(f", {key} = ?" for key in sniff_options)
+    try:
+        found = _first_row(
+            con, f"SELECT DateFormat, TimestampFormat FROM sniff_csv(?{named})", [str(path), *sniff_options.values()]
+        )
+    except duckdb.Error:
+        return None, None
+    return (found[0], found[1]) if found else (None, None)
+
+
+def day_month_swapped(date_format: str) -> str:
+    """``date_format`` with its day and month codes swapped: ``%d/%m/%Y`` ↔ ``%m/%d/%Y``."""
+    return date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def _reads_both_ways(date_format: str) -> bool:
+    # Year-first formats are ISO-like: nobody writes 2025-13-01 for 1 December.
+    return "%d" in date_format and "%m" in date_format and not date_format.startswith(("%Y", "%y"))
+
+
+def _note_ambiguous_dates(con: duckdb.DuckDBPyConnection, staging: str, path: Path, options: Mapping[str, Any]) -> None:
+    """Mark the date columns whose every value also reads with day and month swapped (01/02/2025 is
+    1 February or 2 January): DuckDB picks day-first then, and only the user knows which is meant."""
+    columns = _columns(con, staging)
+    if not any(data_type in ("DATE", "TIMESTAMP") for _, data_type in columns):
+        return
+    formats = _sniffed_formats(con, path, options)
+    for kind, option, found in (("DATE", "dateformat", formats[0]), ("TIMESTAMP", "timestampformat", formats[1])):
+        names = [name for name, data_type in columns if data_type == kind]
+        if not names or option in options or not found or not _reads_both_ways(found):
+            continue
+        highest = _first_row(con, f"SELECT {', '.join(f'max(day({_ident(n)}))' for n in names)} FROM {_ident(staging)}")
+        if highest is None or any(day is not None and day > 12 for day in highest):
+            continue  # a day past the 12th settles the order for the whole file
+        for name, day in zip(names, highest, strict=True):
+            if day is not None:
+                con.execute(
+                    f"COMMENT ON COLUMN {_ident(staging)}.{_ident(name)} IS {_literal(_AMBIGUOUS_NOTE + found)}"
+                )
+
+
+def date_order_notes(profiles: Mapping[str, TableProfile]) -> list[str]:
+    """One line per loaded source whose dates read both ways: what was assumed and how to say otherwise."""
+    notes = []
+    for name, profile in profiles.items():
+        ambiguous = profile.ambiguous_dates
+        read_as = ambiguous[0].ambiguous_date_format if ambiguous else None
+        if read_as is None:
+            continue
+        columns = ", ".join(c.name for c in ambiguous)
+        notes.append(
+            f"source '{name}': every date in {columns} reads both day-first and month-first; they were read as "
+            f"{read_as}. If the file is written {day_month_swapped(read_as)}, set date_format: "
+            f"'{day_month_swapped(read_as)}' on the source (or date_format: '{read_as}' to confirm)."
+        )
+    return notes
+
+
+def settle_date_order(con: duckdb.DuckDBPyConnection, table: str, date_format: str) -> TableProfile:
+    """Say which order a table's ambiguous dates are in: ``date_format`` is either the format they were read
+    with (they stay) or that format with day and month swapped (every one of them is swapped). Either way
+    they are no longer marked ambiguous. Returns the new profile."""
+    ambiguous = profile_table(con, table).ambiguous_dates
+    if not ambiguous:
+        raise SourceError(f"The dates in '{table}' read only one way: there is no order to settle.")
+    read_as = ambiguous[0].ambiguous_date_format
+    assert read_as is not None
+    if date_format not in (read_as, day_month_swapped(read_as)):
+        raise SourceError(
+            f"'{date_format}' is not an order for these dates: pick '{read_as}' (as read) "
+            f"or '{day_month_swapped(read_as)}' (day and month swapped)."
+        )
+    tbl = _ident(table)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for column in ambiguous:
+            col = _ident(column.name)
+            if date_format != read_as:
+                swapped = f"make_date(year({col}), day({col}), month({col}))"
+                if column.type == "TIMESTAMP":
+                    swapped = f"CAST({swapped} AS TIMESTAMP) + ({col} - date_trunc('day', {col}))"
+                con.execute(f"UPDATE {tbl} SET {col} = {swapped} WHERE {col} IS NOT NULL")
+            con.execute(f"COMMENT ON COLUMN {tbl}.{col} IS NULL")
+        con.execute("COMMIT")
+    except duckdb.Error as err:
+        con.execute("ROLLBACK")
+        raise SourceError(
+            f"The dates in '{table}' could not be swapped ({_reason(str(err))}). Nothing was changed."
+        ) from None
+    return profile_table(con, table)
 
 
 def _guess_delimiter(header: str) -> str:
@@ -500,7 +641,9 @@ def _json_error(path: Path, message: str) -> SourceError:
 # ---------------------------------------------------------------------------- Excel
 
 
-def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, staging: str, sheet: str | None, max_bytes: int) -> None:
+def _stage_xlsx(
+    con: duckdb.DuckDBPyConnection, path: Path, staging: str, sheet: str | None, max_bytes: int, date_format: str | None
+) -> None:
     """Stream one sheet row by row into a temporary CSV, then let DuckDB read that with type detection."""
     from openpyxl import load_workbook  # imported here: openpyxl is slow to import and only Excel needs it
 
@@ -537,10 +680,12 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, staging: str, sheet:
                     f"or pick another sheet ({', '.join(repr(n) for n in names)})."
                 )
             options = {"delim": ",", "quote": '"', "escape": '"', "header": True, "skip": 0, "strict_mode": True}
+            options.update(_date_options(con, csv_path, options, date_format))
             try:
                 _create_typed(con, staging, "read_csv", csv_path, options, csv_path.stat().st_size)
             except duckdb.Error as err:
                 raise SourceError(f"{path.name}: the sheet could not be loaded ({_reason(str(err))}).") from None
+            _note_ambiguous_dates(con, staging, csv_path, options)
     finally:
         workbook.close()
     # Excel stores dates as date-times; a column whose times are all midnight is a DATE column.
@@ -761,7 +906,7 @@ def load_workspace_sources(
                 views[source.name] = source.sql
             continue
         try:
-            profiles[source.name] = ingest_file(con, path, source.name)
+            profiles[source.name] = ingest_file(con, path, source.name, date_format=source.date_format)
         except SourceError as err:
             raise SourceError(f"Source '{source.name}': {err}") from err
     available = set(profiles)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.data_views import (
+    date_order_section,
     declare_section,
     missing_sources,
     open_data,
@@ -30,6 +31,8 @@ for source in missing_sources(workspace, tables):
         f"Source **{md_escape(source.name)}**{system} has no data yet{expects}: upload it below.",
         icon=":material/database:",
     )
+
+date_order_section(workspace, data, tables)
 
 st.subheader("Upload a file")
 upload_section(workspace, data, tables)

@@ -636,3 +636,24 @@ def test_kpi_form_offers_the_loaded_columns_as_time_column(sample_home):
     chooser = at.selectbox(key="kpi_sessions_time_column")
     assert chooser.value == "session_date"
     assert {"session_date", "channel", "device"} <= set(chooser.options)
+
+
+def test_dates_that_read_both_ways_ask_for_their_order_and_remember_it(home):
+    at = fresh_workspace()
+    upload(at, "us_sales.csv", b"day,amount\n01/02/2025,10\n03/04/2025,20\n")
+    (warning,) = [unescape(w.value) for w in at.warning]
+    assert "**us_sales**: every date in **day** reads both day-first and month-first" in warning
+    assert "Its 01/02/2025 was read as 1 February 2025; month/day/year, it is 2 January 2025." in warning
+    assert [b.label for b in at.button if b.key and b.key.startswith("date_")] == [
+        "Day/month/year, as read",
+        "Month/day/year: swap them",
+    ]
+    click(at, "Month/day/year: swap them")
+    assert "read as month/day/year (%m/%d/%Y) from now on" in successes(at)
+    assert not at.warning
+    _, workspace = saved(home)
+    assert workspace.source("us_sales").date_format == "%m/%d/%Y"
+    (expander,) = [e for e in at.expander if unescape(e.label).startswith("us_sales — ")]
+    frame = expander.dataframe[0].value
+    day = frame[frame["Column"] == "day"].iloc[0]
+    assert (day["Min"], day["Max"]) == ("2025-01-02", "2025-03-04")

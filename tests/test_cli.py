@@ -199,3 +199,30 @@ def test_sql_for_every_dialect_parses_back(dialect):
     assert len(statements) == 19, "every KPI with a formula"
     for statement in statements:
         sqlglot.parse_one(statement, read=dialect)
+
+
+def test_compute_notes_dates_that_read_both_ways_and_follows_a_declared_format(tmp_path):
+    (tmp_path / "sales.csv").write_text("day,amount\n01/02/2025,10\n03/04/2025,20\n01/04/2025,5\n")
+    workspace = {
+        "name": "US sales",
+        "sources": [{"name": "sales", "path": "sales.csv"}],
+        "kpis": [
+            {"id": "revenue", "name": "Revenue", "source": "sales", "expression": "sum(amount)", "time_column": "day"}
+        ],
+    }
+    path = tmp_path / "workspace.yaml"
+    path.write_text(yaml.safe_dump(workspace), encoding="utf-8")
+    result = cli("compute", str(path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "note: source 'sales': every date in day reads both day-first and month-first" in result.stderr
+    assert "set date_format: '%m/%d/%Y' on the source" in result.stderr
+    periods = {p["period"]: p["value"] for p in json.loads(result.stdout)[0]["series"]}
+    assert periods == {"2025-02-01": 10, "2025-04-01": 25}
+
+    workspace["sources"][0]["date_format"] = "%m/%d/%Y"
+    path.write_text(yaml.safe_dump(workspace), encoding="utf-8")
+    result = cli("compute", str(path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "note:" not in result.stderr
+    periods = {p["period"]: p["value"] for p in json.loads(result.stdout)[0]["series"]}
+    assert periods == {"2025-01-01": 15, "2025-03-01": 20}

@@ -622,3 +622,104 @@ def test_real_olist_closed_deals(con):
     assert 0 < has_company.null_share < 1, "empty fields must load as NULL"
     empties = con.execute("SELECT count(*) FROM closed_deals WHERE business_segment = ''").fetchone()
     assert empties == (0,)
+
+
+# ---------------------------------------------------------------------------- day/month order
+
+AMBIGUOUS_CSV = "day,at,amount\n01/02/2025,01/03/2025 09:30:00,10\n03/04/2025,05/06/2025 18:00:00,20\n12/11/2025,,30\n"
+
+
+def _dates(con, table: str, column: str) -> list:
+    return [row[0] for row in con.execute(f'SELECT "{column}" FROM "{table}" ORDER BY amount').fetchall()]
+
+
+def test_dates_that_read_both_ways_are_marked_with_the_format_used(tmp_path):
+    con = duckdb.connect()
+    path = tmp_path / "sales.csv"
+    path.write_text(AMBIGUOUS_CSV)
+    profile = ingest_file(con, path, "sales")
+    assert {c.name: c.ambiguous_date_format for c in profile.ambiguous_dates} == {
+        "day": "%d/%m/%Y",
+        "at": "%d/%m/%Y %H:%M:%S",
+    }
+    assert _dates(con, "sales", "day") == [dt.date(2025, 2, 1), dt.date(2025, 4, 3), dt.date(2025, 11, 12)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "day,amount\n2025-01-02,1\n2025-03-04,2\n",  # ISO: one reading only
+        "day,amount\n01/02/2025,1\n13/04/2025,2\n",  # the 13 settles it: day first
+        "day,amount\n01/02/2025,1\n04/13/2025,2\n",  # month first
+    ],
+)
+def test_dates_with_one_reading_are_not_marked(tmp_path, text):
+    path = tmp_path / "sales.csv"
+    path.write_text(text)
+    assert ingest_file(duckdb.connect(), path, "sales").ambiguous_dates == []
+
+
+def test_a_declared_date_format_reads_the_dates_that_way(tmp_path):
+    con = duckdb.connect()
+    path = tmp_path / "sales.csv"
+    path.write_text(AMBIGUOUS_CSV)
+    profile = ingest_file(con, path, "sales", date_format="%m/%d/%Y %H:%M:%S")
+    assert profile.ambiguous_dates == []
+    assert _dates(con, "sales", "day") == [dt.date(2025, 1, 2), dt.date(2025, 3, 4), dt.date(2025, 12, 11)]
+    assert _dates(con, "sales", "at")[:2] == [dt.datetime(2025, 1, 3, 9, 30), dt.datetime(2025, 5, 6, 18, 0)]
+
+
+def test_excel_text_dates_are_checked_too(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["day", "amount"])
+    sheet.append(["01/02/2025", 1])
+    sheet.append(["03/04/2025", 2])
+    book.save(tmp_path / "sales.xlsx")
+    profile = ingest_file(duckdb.connect(), tmp_path / "sales.xlsx", "sales")
+    assert [c.ambiguous_date_format for c in profile.ambiguous_dates] == ["%d/%m/%Y"]
+
+
+def test_settling_the_order_keeps_or_swaps_every_date_and_persists(tmp_path):
+    from kpi_model.sources import settle_date_order
+
+    path = tmp_path / "sales.csv"
+    path.write_text(AMBIGUOUS_CSV)
+    database = tmp_path / "data.duckdb"
+    with duckdb.connect(str(database)) as con:
+        ingest_file(con, path, "sales")
+        ingest_file(con, path, "kept")
+    with duckdb.connect(str(database)) as con:  # the mark is stored with the table
+        assert len(profile_table(con, "sales").ambiguous_dates) == 2
+        with pytest.raises(SourceError, match=r"pick '%d/%m/%Y' \(as read\) or '%m/%d/%Y'"):
+            settle_date_order(con, "sales", "%Y-%m-%d")
+        assert settle_date_order(con, "sales", "%m/%d/%Y").ambiguous_dates == []
+        assert _dates(con, "sales", "day") == [dt.date(2025, 1, 2), dt.date(2025, 3, 4), dt.date(2025, 12, 11)]
+        assert _dates(con, "sales", "at") == [dt.datetime(2025, 1, 3, 9, 30), dt.datetime(2025, 5, 6, 18, 0), None]
+        assert settle_date_order(con, "kept", "%d/%m/%Y").ambiguous_dates == []
+        assert _dates(con, "kept", "day") == [dt.date(2025, 2, 1), dt.date(2025, 4, 3), dt.date(2025, 11, 12)]
+        with pytest.raises(SourceError, match="read only one way"):
+            settle_date_order(con, "kept", "%m/%d/%Y")
+
+
+def test_workspace_sources_use_their_date_format_and_note_the_ambiguous_ones(tmp_path):
+    from kpi_model.sources import date_order_notes
+
+    (tmp_path / "a.csv").write_text(AMBIGUOUS_CSV)
+    (tmp_path / "b.csv").write_text(AMBIGUOUS_CSV)
+    workspace = Workspace(
+        name="w",
+        sources=[Source(name="a", path="a.csv"), Source(name="b", path="b.csv", date_format="%m/%d/%Y")],
+    )
+    con = duckdb.connect()
+    profiles = load_workspace_sources(con, workspace, tmp_path)
+    (note,) = date_order_notes(profiles)
+    assert note.startswith("source 'a': every date in day, at reads both day-first and month-first")
+    assert "set date_format: '%m/%d/%Y' on the source" in note
+    assert _dates(con, "b", "day")[0] == dt.date(2025, 1, 2)
+    assert _dates(con, "b", "at")[0] == dt.datetime(2025, 1, 3, 9, 30), "date-times follow the declared order"
+
+
+def test_date_format_without_date_codes_is_refused():
+    with pytest.raises(ValueError, match="has no date codes"):
+        Source(name="a", path="a.csv", date_format="dd/mm/yyyy")

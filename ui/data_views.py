@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -55,9 +56,12 @@ def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, Tabl
         state.commit(workspace)  # an opened sample gets its own folder before its data changes
         data = state.datastore() or data
     table = None if target == _NEW_TABLE else target
+    declared_format = workspace.source(table).date_format if table and workspace.source(table) else None
     try:
         with st.status(f"Loading {upload.name}…", expanded=False) as progress:
-            profile = data.upload(upload.name, upload, table=table, sheet=sheet.strip() or None)
+            profile = data.upload(
+                upload.name, upload, table=table, sheet=sheet.strip() or None, date_format=declared_format
+            )
             progress.update(label=f"Loaded {plural(profile.rows, 'row')} into '{profile.name}'", state="complete")
         stored_as = f"files/{profile.name}{Path(upload.name).suffix.lower()}"
         declared = workspace.source(profile.name)
@@ -108,6 +112,65 @@ def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
             columns, rows = data.engine().preview_table(name, limit=10)
             st.caption("First rows")
             st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, key=f"preview_{name}")
+
+
+def date_order_section(workspace: Workspace, data: DataStore, tables: dict[str, TableProfile]) -> None:
+    """Ask which comes first, day or month, in a table whose dates read both ways (03/04/2025)."""
+    for name, profile in tables.items():
+        ambiguous = profile.ambiguous_dates
+        read_as = ambiguous[0].ambiguous_date_format if ambiguous else None
+        if read_as is None:
+            continue
+        swapped = sources.day_month_swapped(read_as)
+        columns = ", ".join(f"**{md_escape(c.name)}**" for c in ambiguous)
+        with st.container(border=True):
+            st.warning(
+                f"**{md_escape(name)}**: every date in {columns} reads both day-first and month-first, so the "
+                f"file alone cannot say which is meant. {_reading_example(ambiguous[0].min, read_as)} "
+                "Which order is the file in?",
+                icon=":material/event:",
+            )
+            keep, swap = st.columns(2)
+            if keep.button(f"{_order_name(read_as)}, as read", key=f"date_keep_{name}", width="stretch"):
+                _settle_date_order(workspace, data, name, read_as)
+            if swap.button(f"{_order_name(swapped)}: swap them", key=f"date_swap_{name}", width="stretch"):
+                _settle_date_order(workspace, data, name, swapped)
+
+
+def _order_name(date_format: str) -> str:
+    return "Day/month/year" if date_format.index("%d") < date_format.index("%m") else "Month/day/year"
+
+
+def _reading_example(earliest: str | None, read_as: str) -> str:
+    """'Its 01/02/2025 was read as 1 February 2025; month-first it is 2 January 2025.'"""
+    try:
+        day = dt.date.fromisoformat((earliest or "")[:10])
+        other = dt.date(day.year, day.day, day.month)
+    except ValueError:
+        return f"They were read as {read_as}."
+    text = day.strftime(read_as.split(" ")[0])
+    return (
+        f"Its {text} was read as {day:%-d %B %Y}; {_order_name(sources.day_month_swapped(read_as)).lower()}, "
+        f"it is {other:%-d %B %Y}."
+    )
+
+
+def _settle_date_order(workspace: Workspace, data: DataStore, table: str, date_format: str) -> None:
+    if state.workspace_id() is None:
+        state.commit(workspace)  # an opened sample gets its own copy before its data changes
+        data = state.datastore() or data
+    try:
+        data.settle_date_order(table, date_format)
+        declared = workspace.source(table)
+        if declared is not None and declared.path:  # the next load of the file reads it the same way
+            remembered = declared.model_copy(update={"date_format": date_format})
+            state.commit(editing.upsert_source(workspace, remembered, old_name=table))
+    except KpiWizardError as error:
+        show_error(error, headline="The dates were not changed.")
+        return
+    order = _order_name(date_format).lower()
+    state.flash("success", f"The dates in '{table}' are read as {order} ({date_format}) from now on.")
+    st.rerun()
 
 
 def type_fix_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
