@@ -13,8 +13,10 @@ write connection: formulas only run in the locked engine.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,15 @@ from kpi_model.sources import SourceError, TableProfile
 DATA_FILE = "data.duckdb"
 UPLOADS = "files"
 _CHUNK = 1024 * 1024
+
+# The app's sessions are threads of one process; DuckDB lets only one of them write a file at a time.
+_FILE_LOCKS: dict[str, threading.RLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.RLock:
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(str(path.resolve()), threading.RLock())
 
 
 class DataStore:
@@ -52,13 +63,14 @@ class DataStore:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.pool.release(self.db_path)
-        connection = duckdb.connect(str(self.db_path))
-        try:
-            yield connection
-            connection.execute("CHECKPOINT")
-        finally:
-            connection.close()
+        with _lock_for(self.db_path):
+            self.pool.release(self.db_path)
+            connection = duckdb.connect(str(self.db_path))
+            try:
+                yield connection
+                connection.execute("CHECKPOINT")
+            finally:
+                connection.close()
 
     def engine(self) -> Engine:
         """The locked engine on this data (creates an empty database the first time)."""
@@ -125,19 +137,33 @@ class DataStore:
             partial.unlink(missing_ok=True)
         return profile
 
-    def import_sources(self, workspace: Workspace, base_dir: Path, *, confine: bool = True) -> dict[str, TableProfile]:
+    def import_sources(
+        self, workspace: Workspace, base_dir: Path, *, confine: bool = True, only_if_missing: bool = False
+    ) -> dict[str, TableProfile] | None:
         """Load the workspace's file sources (paths relative to ``base_dir``) and create its views.
 
-        A first import that fails leaves no database behind, so the next attempt starts clean.
+        A first import builds the database under a temporary name and moves it into place when it is
+        complete, so no other session sees half of it and a failed one leaves nothing behind. With
+        ``only_if_missing`` it does nothing (and returns None) once the database exists, for instance
+        because another session loaded it while this one waited.
         """
-        fresh = not self.db_path.is_file()
-        try:
-            with self._writing() as connection:
-                return sources.load_workspace_sources(connection, workspace, base_dir, confine=confine)
-        except BaseException:
-            if fresh:
-                self.db_path.unlink(missing_ok=True)
-            raise
+        with _lock_for(self.db_path):
+            if self.db_path.is_file():
+                if only_if_missing:
+                    return None
+                with self._writing() as connection:
+                    return sources.load_workspace_sources(connection, workspace, base_dir, confine=confine)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            building = self.folder / f".{DATA_FILE}.{uuid.uuid4().hex}"
+            try:
+                with duckdb.connect(str(building)) as connection:
+                    profiles = sources.load_workspace_sources(connection, workspace, base_dir, confine=confine)
+                    connection.execute("CHECKPOINT")
+                os.replace(building, self.db_path)
+            finally:
+                building.unlink(missing_ok=True)
+                building.with_name(building.name + ".wal").unlink(missing_ok=True)
+            return profiles
 
     def set_column_type(
         self, table: str, column: str, new_type: str, *, date_format: str | None = None

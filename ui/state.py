@@ -183,8 +183,9 @@ def ensure_data_loaded() -> DataStore | None:
         return data
     if folder is not None and not data.db_path.is_file() and any(s.path for s in opened.sources):
         with st.status("Loading the workspace's data files into DuckDB…", expanded=False) as progress:
-            profiles = data.import_sources(opened, folder, confine=True)
-            progress.update(label=f"Loaded {len(profiles)} tables", state="complete")
+            profiles = data.import_sources(opened, folder, confine=True, only_if_missing=True)
+            done = f"Loaded {len(profiles)} tables" if profiles is not None else "Another session loaded the data"
+            progress.update(label=done, state="complete")
     return data
 
 
