@@ -90,11 +90,12 @@ class UnitOfMeasure(StrEnum):
     SCORE = "score"
 
 
-_PERIOD_FORMS = (
-    (re.compile(r"^\d{4}$"), "yearly"),
-    (re.compile(r"^\d{4}-Q[1-4]$"), "quarterly"),
-    (re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"), "monthly"),
-    (re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"), "weekly"),
+# Period labels (upper-cased) and the grain each names; the year, and the quarter, month or week, are groups.
+PERIOD_LABEL_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(\d{4})$"), "year"),
+    (re.compile(r"^(\d{4})-Q([1-4])$"), "quarter"),
+    (re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"), "month"),
+    (re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$"), "week"),
 )
 
 
@@ -104,7 +105,7 @@ def parse_period(label: str) -> str:
     Accepted: ``2025``, ``2025-Q4``, ``2025-12``, ``2025-W07`` and ``2025-12-31``.
     """
     text = label.strip().upper()
-    if any(pattern.match(text) for pattern, _ in _PERIOD_FORMS):
+    if any(pattern.match(text) for pattern, _ in PERIOD_LABEL_FORMS):
         return text
     try:
         dt.date.fromisoformat(text)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.errors import KpiWizardError
-from kpi_model.models import Direction, Kpi, Workspace
+from kpi_model.models import PERIOD_LABEL_FORMS, Direction, Kpi, Workspace
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -76,12 +76,6 @@ _GRAIN_ALIASES = {
     "yearly": "year",
     "annual": "year",
 }
-_LABEL_FORMS = (
-    (re.compile(r"^(\d{4})$"), "year"),
-    (re.compile(r"^(\d{4})-Q([1-4])$"), "quarter"),
-    (re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"), "month"),
-    (re.compile(r"^(\d{4})-W(\d{2})$"), "week"),
-)
 
 
 def normalise_grain(grain: str) -> str:
@@ -166,7 +160,7 @@ def parse_baseline_period(label: str | dt.date, grain: str) -> dt.date:
     if isinstance(label, dt.date):
         return period_start(label, grain)
     text = str(label).strip().upper()
-    for pattern, label_grain in _LABEL_FORMS:
+    for pattern, label_grain in PERIOD_LABEL_FORMS:
         match = pattern.match(text)
         if not match:
             continue

@@ -71,6 +71,8 @@ def test_edit_jump_and_re_audit_score_change(home, monkeypatch):
     edit[0].click().run()
     assert at.title[0].value == "KPIs per goal", "Edit opens the KPI on the KPIs page"
     assert any(e.proto.expanded for e in at.expander), "with its card open"
+    (callout,) = [w.value for w in at.warning if "From the audit" in w.value]
+    assert "**Fix:**" in callout and "`" in callout, "the card says which finding brought the user here"
     assert any("Back to the audit" in link.proto.label for link in at.get("page_link"))
     # Fix the owner-less KPI on the KPIs page, then come back.
     at.session_state["kpi_goal_choice"] = "happier-customers"

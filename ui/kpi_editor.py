@@ -39,6 +39,13 @@ def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
     share = completeness(kpi, workspace)
     expanded = only_one or st.session_state.get(_OPEN_CARD) == kpi.id
     with st.expander(f"{md_escape(kpi.name)} — {share:.0%} complete", expanded=expanded):
+        finding = st.session_state.get("kpis_from_audit")  # set by Audit → Edit
+        if isinstance(finding, dict) and finding.get("object", {}).get("id") == kpi.id:
+            st.warning(
+                f"**From the audit** ({finding['rule']} `{finding['slug']}`): {md_escape(finding['message'])}  \n"
+                f"**Fix:** {md_escape(finding['fix'])}",
+                icon=":material/fact_check:",
+            )
         data = kpi_form(f"kpi_{kpi.id}", workspace, kpi, loaded_columns())
         if data is not None:
             st.session_state[_OPEN_CARD] = data["id"]
