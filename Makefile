@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run test lint browser schema rules-doc sample screenshots clean
+.PHONY: install run test lint browser schema rules-doc sample screenshots clean constraints
 
 install: $(STAMP)
 
 # Debian ships venv support separately (python3-venv); install it only when missing.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x $(BIN)/python ]; then \
 	  $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	    echo "python3-venv is missing: installing it with apt-get"; rm -rf $(VENV); \
@@ -21,8 +21,13 @@ $(STAMP): pyproject.toml
 	    $(PYTHON) -m venv $(VENV); }; \
 	fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $(STAMP)
+
+# Re-pin constraints.txt to what the virtual environment holds now (after upgrading and testing).
+constraints: install
+	@{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt
 
 run: install
 	$(BIN)/kpi-wizard serve sample_data/workspace.yaml --port $(PORT)
@@ -35,11 +40,13 @@ browser:
 
 test: install browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	KPI_WIZARD_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 schema: install
 	$(BIN)/kpi-wizard schema -o docs/workspace.schema.json

@@ -226,10 +226,11 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
     from kpi_model.whatif import lead_lag
 
     workspace = workspace_file.load(args.workspace)
+    known = [k.id for k in workspace.kpis]
     leading, lagging = workspace.kpi(args.leading), workspace.kpi(args.lagging)
-    for given, kpi in ((args.leading, leading), (args.lagging, lagging)):
-        if kpi is None:
-            raise KpiWizardError(f"unknown KPI '{given}'{did_you_mean(given, [k.id for k in workspace.kpis])}")
+    if leading is None or lagging is None:
+        given = args.leading if leading is None else args.lagging
+        raise KpiWizardError(f"unknown KPI '{given}'{did_you_mean(given, known)}")
     if args.leading == args.lagging:
         raise KpiWizardError("give two different KPIs: a KPI always 'leads' itself at lag 0")
     grain = _kpi_grain(lagging, args.grain)
@@ -314,7 +315,7 @@ def _cmd_compute(args: argparse.Namespace) -> int:
         results = engine.compute_many(workspace, wanted, request)
     failed = {kpi_id: str(r) for kpi_id, r in results.items() if isinstance(r, Exception)}
     if args.format == "json":
-        out = []
+        out: list[dict[str, object]] = []
         for kpi_id, result in results.items():
             if isinstance(result, Exception):
                 out.append({"id": kpi_id, "error": str(result)})

@@ -33,7 +33,7 @@ MAX_FORMULA_LENGTH = 4000
 # sqlglot logs a warning for every statement it falls back to parsing as a raw command.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
-AGGREGATES: tuple[type[exp.Expression], ...] = (
+AGGREGATES: tuple[type[exp.Expr], ...] = (
     exp.Sum,
     exp.Count,
     exp.Avg,
@@ -63,7 +63,7 @@ AGGREGATES: tuple[type[exp.Expression], ...] = (
     exp.Kurtosis,
     exp.Skewness,
 )
-SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+SCALAR_FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Abs,
     exp.Round,
     exp.Floor,
@@ -100,7 +100,7 @@ SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
     exp.Interval,
     exp.IgnoreNulls,
 )
-OPERATORS: tuple[type[exp.Expression], ...] = (
+OPERATORS: tuple[type[exp.Expr], ...] = (
     exp.Add,
     exp.Sub,
     exp.Mul,
@@ -140,7 +140,7 @@ ANONYMOUS_AGGREGATES = frozenset({"product", "fsum", "favg"})
 ANONYMOUS_FUNCTIONS = frozenset({"date_part", "datepart"}) | ANONYMOUS_AGGREGATES
 _ALLOWED = AGGREGATES + SCALAR_FUNCTIONS + OPERATORS
 # Views may also number, shift and parse rows; none of these reach outside the database.
-_VIEW_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+_VIEW_FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.RowNumber,
     exp.Lag,
     exp.Lead,
@@ -153,7 +153,7 @@ _VIEW_FUNCTIONS: tuple[type[exp.Expression], ...] = (
     exp.Explode,
     exp.Unnest,
 )
-_STATEMENTS: tuple[type[exp.Expression], ...] = (
+_STATEMENTS: tuple[type[exp.Expr], ...] = (
     exp.Command,
     exp.Copy,
     exp.Attach,
@@ -252,7 +252,7 @@ class Checked:
     """A formula that passed the checks: its tree (comments stripped) and the columns it uses."""
 
     text: str
-    tree: exp.Expression
+    tree: exp.Expr
     columns: frozenset[str]
 
     @property
@@ -261,7 +261,7 @@ class Checked:
         return self.tree.sql(dialect="duckdb", comments=False)
 
 
-def _position(node: exp.Expression, text: str) -> int | None:
+def _position(node: exp.Expr, text: str) -> int | None:
     meta_start = node.meta.get("start") if node.meta else None
     if isinstance(meta_start, int):
         return meta_start
@@ -275,7 +275,7 @@ def _position(node: exp.Expression, text: str) -> int | None:
     return None
 
 
-def _function_name(node: exp.Expression) -> str:
+def _function_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.name)
     if isinstance(node, exp.Func):
@@ -283,7 +283,7 @@ def _function_name(node: exp.Expression) -> str:
     return type(node).__name__.lower()
 
 
-def _reject_node(node: exp.Expression, text: str, what: str) -> FormulaError:
+def _reject_node(node: exp.Expr, text: str, what: str) -> FormulaError:
     position = _position(node, text)
     if isinstance(node, exp.Window):
         return FormulaError(
@@ -351,13 +351,13 @@ def _reject_node(node: exp.Expression, text: str, what: str) -> FormulaError:
 
 
 @functools.lru_cache(maxsize=4096)
-def _statements(text: str) -> tuple[exp.Expression, ...]:
+def _statements(text: str) -> tuple[exp.Expr, ...]:
     # Parsing is the costly step and an audit reads each formula in several rules: parse once,
     # hand out copies (a copy costs about a quarter of a parse). Errors are not cached.
     return tuple(s for s in sqlglot.parse(text, read="duckdb") if s is not None)
 
 
-def parse_tree(text: str, *, copy: bool = True) -> exp.Expression:
+def parse_tree(text: str, *, copy: bool = True) -> exp.Expr:
     """The parsed tree of one SQL expression (cached parse; raises sqlglot errors).
 
     ``copy=False`` hands out the shared cached tree, for callers that only read it.
@@ -368,7 +368,7 @@ def parse_tree(text: str, *, copy: bool = True) -> exp.Expression:
     return statements[0].copy() if copy else statements[0]
 
 
-def parse(text: str | None, *, what: str = "formula") -> exp.Expression:
+def parse(text: str | None, *, what: str = "formula") -> exp.Expr:
     """Parse one expression and check every node against the allow-list; raise :class:`FormulaError`."""
     if text is None or not text.strip():
         raise FormulaError(f"the {what} is empty", "write an aggregate such as sum(amount) or count(*)")
@@ -414,17 +414,17 @@ def parse(text: str | None, *, what: str = "formula") -> exp.Expression:
     return tree
 
 
-def _is_aggregate(node: exp.Expression) -> bool:
+def _is_aggregate(node: exp.Expr) -> bool:
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower() in ANONYMOUS_AGGREGATES
     return isinstance(node, AGGREGATES)
 
 
-def _aggregates(tree: exp.Expression) -> list[exp.Expression]:
+def _aggregates(tree: exp.Expr) -> list[exp.Expr]:
     return [node for node in tree.walk() if _is_aggregate(node)]
 
 
-def _inside_aggregate(node: exp.Expression) -> bool:
+def _inside_aggregate(node: exp.Expr) -> bool:
     child, parent = node, node.parent
     while parent is not None:
         if _is_aggregate(parent):
@@ -436,7 +436,7 @@ def _inside_aggregate(node: exp.Expression) -> bool:
     return False
 
 
-def _check_columns(tree: exp.Expression, text: str, columns: Collection[str] | None, where: str) -> frozenset[str]:
+def _check_columns(tree: exp.Expr, text: str, columns: Collection[str] | None, where: str) -> frozenset[str]:
     used: set[str] = set()
     lookup = {c.lower(): c for c in columns} if columns is not None else None
     for column in tree.find_all(exp.Column):
@@ -536,10 +536,10 @@ def is_derived(expression: str | None, source: str | None, kpi_ids: set[str]) ->
     return bool(names) and names <= kpi_ids
 
 
-def safe_division(tree: exp.Expression) -> exp.Expression:
+def safe_division(tree: exp.Expr) -> exp.Expr:
     """Every ``a / b`` becomes ``a / NULLIF(b, 0)`` (unless ``b`` is a non-zero number or already guarded)."""
 
-    def guard(node: exp.Expression) -> exp.Expression:
+    def guard(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Div):
             return node
         denominator = node.expression
@@ -554,7 +554,7 @@ def safe_division(tree: exp.Expression) -> exp.Expression:
     return tree.copy().transform(guard)
 
 
-def _distinct_count_column(node: exp.Expression) -> exp.Column | None:
+def _distinct_count_column(node: exp.Expr) -> exp.Column | None:
     """The column of a ``count(DISTINCT column)`` node, else None."""
     if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
         counted = node.this.expressions
@@ -563,12 +563,12 @@ def _distinct_count_column(node: exp.Expression) -> exp.Column | None:
     return None
 
 
-def distinct_count_columns(tree: exp.Expression) -> set[str]:
+def distinct_count_columns(tree: exp.Expr) -> set[str]:
     """Lower-cased names of the columns a formula counts as ``count(DISTINCT column)``."""
     return {column.name.lower() for node in tree.walk() if (column := _distinct_count_column(node)) is not None}
 
 
-def bitmap_distinct_counts(tree: exp.Expression, ranges: Mapping[str, tuple[int, int]]) -> exp.Expression:
+def bitmap_distinct_counts(tree: exp.Expr, ranges: Mapping[str, tuple[int, int]]) -> exp.Expr:
     """``count(DISTINCT c)`` as the number of bits set in a bitmap of ``c``'s values, for the integer columns in
     ``ranges`` (lower-cased name → lowest and highest value in the data).
 
@@ -576,13 +576,13 @@ def bitmap_distinct_counts(tree: exp.Expression, ranges: Mapping[str, tuple[int,
     beside the row count (10M orders, 500k customers: 114 ms against 745 ms, see docs/benchmarks.md). DuckDB only.
     """
 
-    def bitmap_count(node: exp.Expression) -> exp.Expression:
+    def bitmap_count(node: exp.Expr) -> exp.Expr:
         counted = node.this if isinstance(node, exp.Filter) else node
         column = _distinct_count_column(counted)
         if column is None or column.name.lower() not in ranges or isinstance(node.parent, exp.Filter):
             return node
         low, high = ranges[column.name.lower()]
-        bitmap: exp.Expression = exp.Anonymous(
+        bitmap: exp.Expr = exp.Anonymous(
             this="bitstring_agg",
             expressions=[column.copy(), exp.Literal.number(low), exp.Literal.number(high)],
         )
@@ -594,7 +594,7 @@ def bitmap_distinct_counts(tree: exp.Expression, ranges: Mapping[str, tuple[int,
     return tree.copy().transform(bitmap_count)
 
 
-def ratio_parts(tree: exp.Expression) -> tuple[exp.Expression, exp.Expression] | None:
+def ratio_parts(tree: exp.Expr) -> tuple[exp.Expr, exp.Expr] | None:
     """``(numerator, denominator)`` when the formula is one division of aggregates at the top, else None.
 
     Dividing by a constant (``… / 60.0`` for hours) is a unit conversion, not a ratio.
@@ -671,7 +671,7 @@ def period_sql(column: str, grain: Grain, *, portable: bool = False) -> str:
     }[grain]
 
 
-def _wrapped(node: exp.Expression) -> exp.Expression:
+def _wrapped(node: exp.Expr) -> exp.Expr:
     """``node`` in parentheses, once (sqlglot only prints the parentheses it finds in the tree)."""
     return node if isinstance(node, exp.Paren) else exp.paren(node, copy=False)
 
@@ -809,21 +809,21 @@ class Compiler:
         target = self._kpi(kpi_id)
         if not self.is_derived(target):
             return self.base_select(target, request).order_by("period")
-        ctes: list[tuple[str, exp.Expression]] = []
+        ctes: list[tuple[str, exp.Expr]] = []
         for name in order:
             kpi = self._kpi(name)
             body = self._derived_select(kpi, request) if self.is_derived(kpi) else self.base_select(kpi, request)
             ctes.append((f"k_{name}", body))
         final = exp.select("*").from_(f"k_{kpi_id}").order_by("period")
-        for alias, body in ctes:
-            final = final.with_(alias, as_=body)
+        for alias, cte in ctes:
+            final.with_(alias, as_=cte, copy=False)
         return final
 
     def _derived_select(self, kpi: Kpi, request: SeriesRequest) -> exp.Select:
         checked = check_derived(kpi.expression, self._kpi_ids - {kpi.id})
         components = [f"k_{name}" for name in sorted(checked.columns)]
 
-        def to_value(node: exp.Expression) -> exp.Expression:
+        def to_value(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Column):
                 return exp.paren(exp.column("value", table=f"k_{node.name}"))
             return node
@@ -847,15 +847,15 @@ class Compiler:
 _TSQL_EPOCH = "1900-01-01"  # a Monday; the same date whatever SET DATEFORMAT says
 
 
-def _tsql(name: str, *args: exp.Expression) -> exp.Expression:
+def _tsql(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _tsql_portable(tree: exp.Expression) -> exp.Expression:
+def _tsql_portable(tree: exp.Expr) -> exp.Expr:
     """``tree`` with period truncation and LEAST written for every SQL Server still in use."""
     epoch = exp.Literal.string(_TSQL_EPOCH)
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
             unit, value = node.text("unit").upper(), node.this
             if unit == "DAY":
@@ -875,7 +875,7 @@ def _tsql_portable(tree: exp.Expression) -> exp.Expression:
     return tree.transform(rewrite)
 
 
-def render_sql(tree: exp.Expression, dialect: str, *, pretty: bool = True) -> str:
+def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """A compiled KPI query as SQL of ``dialect`` (T-SQL that runs on SQL Server 2008 and later)."""
     if dialect == "tsql":
         tree = _tsql_portable(tree)

@@ -642,7 +642,7 @@ class _Tree:
         compiler = Compiler(workspace)
         compiler.dependencies(kpi_id)  # raises FormulaError on a cycle before we recurse
         all_ids = {k.id for k in workspace.kpis}
-        self.expressions: dict[str, exp.Expression] = {}
+        self.expressions: dict[str, exp.Expr] = {}
         self.kpis: dict[str, Kpi] = {}
 
         def build(node_id: str) -> DriverNode:
@@ -690,11 +690,11 @@ class _Tree:
 _SUPPORTED = "+, -, *, /, parentheses, numbers, KPI ids, nullif, coalesce, greatest, least and abs"
 
 
-def _evaluate_node(node: exp.Expression, value_of: Callable[[str], float | None], kpi_id: str) -> float | None:
+def _evaluate_node(node: exp.Expr, value_of: Callable[[str], float | None], kpi_id: str) -> float | None:
     """Evaluate an arithmetic tree with SQL's NULL rules: x / 0 is NULL (the compiler's NULLIF)."""
     from sqlglot import exp
 
-    def ev(item: exp.Expression) -> float | None:
+    def ev(item: exp.Expr) -> float | None:
         if isinstance(item, exp.Paren):
             return ev(item.this)
         if isinstance(item, exp.Literal):

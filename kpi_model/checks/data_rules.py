@@ -128,7 +128,7 @@ def _is_id(name: str) -> bool:
     return bool(re.search(r"(?:^|_)id$", name, re.IGNORECASE) or _CAMEL_ID.search(name) or name.lower() == "id")
 
 
-def _value_columns(node: exp.Expression, *, keep_coalesce: bool) -> set[str]:
+def _value_columns(node: exp.Expr, *, keep_coalesce: bool) -> set[str]:
     """Columns whose values an aggregate consumes: not conditions (CASE WHEN, FILTER) nor, unless asked, coalesce."""
     if isinstance(node, exp.Column):
         return {node.name}
@@ -146,7 +146,7 @@ def _value_columns(node: exp.Expression, *, keep_coalesce: bool) -> set[str]:
     return found
 
 
-def _aggregated(tree: exp.Expression, kinds: tuple[type, ...], *, keep_coalesce: bool) -> set[str]:
+def _aggregated(tree: exp.Expr, kinds: tuple[type, ...], *, keep_coalesce: bool) -> set[str]:
     """Columns consumed by aggregates of ``kinds`` (count() is left out: it skips nulls on purpose)."""
     from kpi_model.formula import AGGREGATES
 

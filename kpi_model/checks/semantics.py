@@ -50,7 +50,7 @@ def _label(kpi: Kpi) -> str:
     return f"'{kpi.name}' ({kpi.id})"
 
 
-def _tree(text: str | None) -> exp.Expression | None:
+def _tree(text: str | None) -> exp.Expr | None:
     """The sqlglot tree of a formula, or None when it is empty or does not parse (other rules say why)."""
     if not text or not text.strip():
         return None
@@ -133,7 +133,7 @@ def _vanity_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(t.id for t in templates), frozenset(p for p in phrases if p and p not in _AMBIGUOUS_PHRASES)
 
 
-def _unwrap(node: exp.Expression) -> exp.Expression:
+def _unwrap(node: exp.Expr) -> exp.Expr:
     """The aggregate under parentheses and a FILTER clause."""
     while isinstance(node, (exp.Paren, exp.Filter)):
         node = node.this
@@ -715,9 +715,10 @@ def _duplicates(ctx: AuditContext) -> Iterator[Finding]:
         if _similar_names(names[i], names[j]):
             similar.setdefault(max(i, j), set()).add(min(i, j))
     for index, later in enumerate(kpis):
-        same_formula = first_with_key.setdefault(keys[index], []) if keys[index] is not None else []
+        key = keys[index]
+        same_formula = first_with_key.setdefault(key, []) if key is not None else []
         earlier_formula = list(same_formula)
-        if keys[index] is not None:
+        if key is not None:
             same_formula.append(index)
         earlier_name = sorted(similar.get(index, set()))
         if not earlier_formula and not earlier_name:
