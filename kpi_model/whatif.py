@@ -44,6 +44,7 @@ __all__ = [
     "TargetPreview",
     "WhatIfError",
     "decomposition_suggestions",
+    "default_max_lag",
     "driver_tree",
     "evaluate",
     "latest_values",
@@ -915,6 +916,11 @@ _DEFAULT_LAGS = {
     "quarter": (2, (1, 2)),
     "year": (1, (1, 1)),
 }
+
+
+def default_max_lag(cadence: str) -> int:
+    """The longest lag :func:`lead_lag` tests unless told otherwise: 6 weeks, 3 months, 2 quarters…"""
+    return _DEFAULT_LAGS[normalise_grain(cadence)][0]
 
 
 @dataclass(frozen=True)

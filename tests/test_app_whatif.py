@@ -71,11 +71,22 @@ def test_driver_tree_moves_the_kpis_above_a_driver(sample_app):
     assert set(sensitivity["Elasticity"]) == {"1.00"}, "a pure product: +1% in any driver is +1% on top"
 
 
+def lags_shown(at) -> list[int]:
+    table = next(d.value for d in at.dataframe if "lag" in d.value.columns)
+    return [int(lag) for lag in table["lag"]]
+
+
 def test_lead_lag_defaults_to_a_real_pair_and_finds_the_lag(sample_app):
     at, _ = sample_app
     at.segmented_control(key="whatif_tool").set_value("Leading vs lagging").run()
     assert at.selectbox(key="leadlag_lead").value == "mqls"
     assert "by 2 months" in messages(at)
+    assert lags_shown(at) == [0, 1, 2, 3]
+    at.number_input(key="leadlag_max_month").set_value(1).run()
+    assert lags_shown(at) == [0, 1], "the longest lag is the user's"
+    assert "by 2 months" not in messages(at)
+    at.toggle(key="leadlag_differenced").set_value(True).run()
+    assert "on period-to-period changes" in messages(at).replace("\\", "")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

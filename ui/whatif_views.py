@@ -17,6 +17,7 @@ from kpi_model.status import format_value
 from kpi_model.whatif import (
     TargetPreview,
     decomposition_suggestions,
+    default_max_lag,
     driver_tree,
     latest_values,
     lead_lag,
@@ -298,13 +299,30 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
         index=options.index(paired) if paired in options else 0,
     )
     grain = grain_of(lagging[lag_id])
+    left, right = st.columns(2)
+    max_lag = left.number_input(
+        f"Longest lag to test ({grain}s)",
+        min_value=0,
+        max_value=max(24, default_max_lag(grain)),
+        value=default_max_lag(grain),
+        key=f"leadlag_max_{grain}",
+        help="Each lag pairs the leading KPI with the lagging one that many periods later.",
+    )
+    differenced = right.toggle(
+        "Correlate changes, not levels",
+        key="leadlag_differenced",
+        help="Two KPIs that both grow over time correlate on levels even when neither drives the other; "
+        "period-to-period changes remove that shared trend.",
+    )
     lead_series, lag_series = compute(engine, workspace, lead_id, grain), compute(engine, workspace, lag_id, grain)
     if lead_series is None or lag_series is None:
         return
     result = lead_lag(
         lead_series.points,
         lag_series.points,
+        max_lag=int(max_lag),
         cadence=grain,
+        differenced=differenced,
         leading_name=leading[lead_id].name,
         lagging_name=lagging[lag_id].name,
     )
