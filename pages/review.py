@@ -9,7 +9,7 @@ from ui.feedback import md_escape, show_flashes
 from ui.guards import require_workspace
 
 st.title("Review")
-st.caption("Every KPI with a mark per field: a KPI is ready when it has an owner, a formula, a target and a date.")
+st.caption("Every KPI and what it still lacks: a KPI is ready when it has an owner, a formula, a target and a date.")
 show_flashes()
 workspace = require_workspace()
 
@@ -18,22 +18,24 @@ workspace = require_workspace()
 _ELSEWHERE = {"owner", "goal"}
 
 
-def kpi_rows(items: list[Kpi], ws: Workspace) -> list[dict[str, object]]:
-    """One table row per KPI: name, owner, overall completeness and a mark per field."""
-    return [
-        {
-            "KPI": k.name,
-            "Owner": k.owner or "—",
-            "Complete": round(100 * completeness(k, ws)),
-            **{label: "✓" if ok else "✗" for label, ok in field_status(k, ws).items() if label not in _ELSEWHERE},
-        }
-        for k in items
-    ]
+def kpi_rows(items: list[Kpi], ws: Workspace, *, every_field: bool) -> list[dict[str, object]]:
+    """One table row per KPI: name, owner, completeness, and what is missing (or a mark per field)."""
+    rows: list[dict[str, object]] = []
+    for k in items:
+        marks = {label: ok for label, ok in field_status(k, ws).items() if label not in _ELSEWHERE}
+        row: dict[str, object] = {"KPI": k.name, "Owner": k.owner or "—", "Complete": round(100 * completeness(k, ws))}
+        if every_field:
+            row |= {label: "✓" if ok else "✗" for label, ok in marks.items()}
+        else:
+            row["Missing"] = ", ".join(label for label, ok in marks.items() if not ok) or "—"
+        rows.append(row)
+    return rows
 
 
 column_config = {
     "KPI": st.column_config.TextColumn("KPI", pinned=True),
     "Complete": st.column_config.ProgressColumn("Complete", format="%d%%", min_value=0, max_value=100),
+    "Missing": st.column_config.TextColumn("Missing", width="large"),
     **{label: st.column_config.TextColumn(label) for label in FIELD_CHECKS if label not in _ELSEWHERE},
 }
 total = len(workspace.kpis)
@@ -45,6 +47,9 @@ right.metric(
     "Goals within 3–5 KPIs",
     f"{sum(1 for g in workspace.goals if editing.kpi_count_hint(len(workspace.kpis_of(g.id)))[0] == 'ok')}"
     f" of {len(workspace.goals)}",
+)
+every_field = st.toggle(
+    "A mark per field", key="review_every_field", help="One column per field instead of a list of what is missing."
 )
 
 for unit in workspace.units:
@@ -61,14 +66,22 @@ for unit in workspace.units:
         st.caption(f"{'Due ' + goal.due.isoformat() if goal.due else 'No due date'} · {hint}")
         if kpis:
             st.dataframe(
-                kpi_rows(kpis, workspace), hide_index=True, column_config=column_config, key=f"review_{goal.id}"
+                kpi_rows(kpis, workspace, every_field=every_field),
+                hide_index=True,
+                column_config=column_config,
+                key=f"review_{goal.id}",
             )
 
 orphans = [k for k in workspace.kpis if not k.goal or workspace.goal(k.goal) is None]
 if orphans:
     st.header("KPIs without a goal", divider="orange")
     st.warning("Each KPI should measure exactly one goal: assign these on the KPIs page or delete them.")
-    st.dataframe(kpi_rows(orphans, workspace), hide_index=True, column_config=column_config, key="review_orphans")
+    st.dataframe(
+        kpi_rows(orphans, workspace, every_field=every_field),
+        hide_index=True,
+        column_config=column_config,
+        key="review_orphans",
+    )
 
 st.header("Keep it", divider="gray")
 st.write("Download the workspace to keep it in git, share it, or open it again later with **Upload** on Start.")

@@ -156,6 +156,12 @@ def test_open_sample_and_review_marks_completeness(home):
     assert at.metric[0].value == str(len(sample.kpis))
     assert len(at.dataframe) >= len(sample.goals)
     assert any("without a goal" in h.value for h in at.header) == any(not k.goal for k in sample.kpis)
+    rows = {name: row for frame in at.dataframe for name, row in frame.value.set_index("KPI").iterrows()}
+    assert rows["Checkout abandonment rate"]["Missing"] == "source, formula, time column"
+    assert rows["Web shop sessions"]["Missing"] == "—"
+    at.toggle(key="review_every_field").set_value(True).run()
+    rows = {name: row for frame in at.dataframe for name, row in frame.value.set_index("KPI").iterrows()}
+    assert (rows["Checkout abandonment rate"]["source"], rows["Checkout abandonment rate"]["kind"]) == ("✗", "✓")
 
 
 def test_startup_workspace_from_environment(home, monkeypatch):
