@@ -901,14 +901,18 @@ def compile_sql(
 def check_kpi_text(
     workspace: Workspace, kpi: Kpi, columns: Collection[str] | None = None, *, kpi_ids: Collection[str] | None = None
 ) -> None:
-    """Check a KPI's formula and filter as written (before any data is loaded); raise :class:`FormulaError`.
+    """Check a KPI's formula, filter and time column; raise :class:`FormulaError`.
 
-    A formula without a source that names only other KPIs is checked as a derived KPI.
+    ``columns`` are the source's loaded columns; without them names are not checked. A formula
+    without a source that names only other KPIs is checked as a derived KPI.
     """
     other_ids = set(kpi_ids if kpi_ids is not None else (k.id for k in workspace.kpis)) - {kpi.id}
+    where = f"source '{kpi.source}'" if kpi.source else "the source"
     if kpi.expression and not kpi.source and is_derived(kpi.expression, None, other_ids):
         check_derived(kpi.expression, other_ids)
     elif kpi.expression:
-        check_aggregate(kpi.expression, columns, source=f"source '{kpi.source}'" if kpi.source else "the source")
+        check_aggregate(kpi.expression, columns, source=where)
     if kpi.filter:
-        check_filter(kpi.filter, columns, source=f"source '{kpi.source}'" if kpi.source else "the source")
+        check_filter(kpi.filter, columns, source=where)
+    if kpi.time_column and kpi.source and columns is not None:
+        _check_columns(exp.column(kpi.time_column), kpi.time_column, columns, where)

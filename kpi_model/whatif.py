@@ -1050,19 +1050,21 @@ def lead_lag(
     when = f"in the same {unit}" if best.lag == 0 else f"{_plural(best.lag, unit)} later"
     if all(abs(item.correlation or 0.0) < NO_RELATION_R for item in eligible):
         verdict = "no-relation"
+        tested = f"at every lag from 0 to {_plural(top, unit)}" if top else f"in the same {unit}, the only lag tested"
         message = (
-            f"No relation between {leading_name} and {lagging_name}: |r| < {NO_RELATION_R} at every lag "
-            f"from 0 to {_plural(top, unit)} (best: {when}, {stats})"
+            f"No relation between {leading_name} and {lagging_name}: |r| < {NO_RELATION_R} {tested} "
+            f"(best: {when}, {stats})"
         )
     elif abs(r) >= LEADS_R and best.lag > 0:
         verdict = "leads"
-        message = f"{leading_name} leads {lagging_name} by {_plural(best.lag, unit)}{inverse} ({stats})"
+        # Worded so that no KPI name has to agree with a verb ("Marketing-qualified leads leads …").
+        message = (
+            f"Changes in {leading_name} show up in {lagging_name} {_plural(best.lag, unit)} later{inverse} ({stats})"
+        )
     elif abs(r) >= LEADS_R:
         verdict = "coincident"
-        message = (
-            f"{leading_name} and {lagging_name} move in the same {unit}{inverse} ({stats}); "
-            f"no lag up to {_plural(top, unit)} does better"
-        )
+        better = f"; no lag up to {_plural(top, unit)} does better" if top else f" (only the same {unit} was tested)"
+        message = f"{leading_name} and {lagging_name} move in the same {unit}{inverse} ({stats}){better}"
     else:
         verdict = "weak"
         message = f"Only a weak relation between {leading_name} and {lagging_name}: best {when}{inverse} ({stats})"

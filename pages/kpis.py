@@ -37,6 +37,11 @@ if goal_id == _NO_GOAL:
 kpis = workspace.kpis_of(goal_id)
 level, hint = editing.kpi_count_hint(len(kpis))
 {"ok": st.success, "low": st.warning, "high": st.warning}[level](hint, icon=":material/speed:")
+# Audit → Edit: the KPI it pointed to comes first, open, above the fold.
+audit_kpi = next((k for k in kpis if k.id == st.session_state.get("kpis_from_audit")), None)
+if audit_kpi is not None:
+    st.subheader("The KPI the audit pointed to")
+    kpi_card(workspace, audit_kpi, only_one=True)
 
 st.subheader("Add a KPI")
 library_tab, custom_tab = st.tabs(["From the template library", "Custom KPI"])
@@ -72,5 +77,6 @@ st.subheader("KPIs of this goal")
 if not kpis:
     st.info("No KPIs yet for this goal. Add one from the library above.")
 for kpi in kpis:
-    kpi_card(workspace, kpi, only_one=len(kpis) == 1)
-st.page_link("pages/review.py", label="Next: review the whole set", icon=":material/arrow_forward:")
+    if kpi is not audit_kpi:
+        kpi_card(workspace, kpi, only_one=len(kpis) == 1)
+st.page_link("pages/data.py", label="Next: load the data your KPIs compute on", icon=":material/arrow_forward:")

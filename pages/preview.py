@@ -45,7 +45,7 @@ if not derived and source_columns is None:
 st.caption(
     f"Derived from other KPIs: {kpi.expression}"
     if derived
-    else f"Source: {kpi.source} · time column: {kpi.time_column}"
+    else f"Source: {kpi.source} · time column: {kpi.time_column or 'not set yet'}"
 )
 
 edited, formula_ok = formula_editor(kpi, workspace, source_columns, derived)

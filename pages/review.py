@@ -14,7 +14,7 @@ show_flashes()
 workspace = require_workspace()
 
 
-# The owner has a column of its own; the goal is the table's heading (orphans get their own table).
+# In the per-field view the owner has a column of its own and the goal is the table's heading.
 _ELSEWHERE = {"owner", "goal"}
 
 
@@ -22,12 +22,12 @@ def kpi_rows(items: list[Kpi], ws: Workspace, *, every_field: bool) -> list[dict
     """One table row per KPI: name, owner, completeness, and what is missing (or a mark per field)."""
     rows: list[dict[str, object]] = []
     for k in items:
-        marks = {label: ok for label, ok in field_status(k, ws).items() if label not in _ELSEWHERE}
+        status = field_status(k, ws)
         row: dict[str, object] = {"KPI": k.name, "Owner": k.owner or "—", "Complete": round(100 * completeness(k, ws))}
         if every_field:
-            row |= {label: "✓" if ok else "✗" for label, ok in marks.items()}
+            row |= {label: "✓" if ok else "✗" for label, ok in status.items() if label not in _ELSEWHERE}
         else:
-            row["Missing"] = ", ".join(label for label, ok in marks.items() if not ok) or "—"
+            row["Missing"] = ", ".join(label for label, ok in status.items() if not ok) or "—"
         rows.append(row)
     return rows
 

@@ -159,6 +159,7 @@ def test_open_sample_and_review_marks_completeness(home):
     rows = {name: row for frame in at.dataframe for name, row in frame.value.set_index("KPI").iterrows()}
     assert rows["Checkout abandonment rate"]["Missing"] == "source, formula, time column"
     assert rows["Web shop sessions"]["Missing"] == "—"
+    assert rows["Share of defect tickets"]["Missing"] == "owner", "a missing owner is missing, column or not"
     at.toggle(key="review_every_field").set_value(True).run()
     rows = {name: row for frame in at.dataframe for name, row in frame.value.set_index("KPI").iterrows()}
     assert (rows["Checkout abandonment rate"]["source"], rows["Checkout abandonment rate"]["kind"]) == ("✗", "✓")

@@ -71,6 +71,7 @@ def test_edit_jump_and_re_audit_score_change(home, monkeypatch):
     edit[0].click().run()
     assert at.title[0].value == "KPIs per goal", "Edit opens the KPI on the KPIs page"
     assert any(e.proto.expanded for e in at.expander), "with its card open"
+    assert at.subheader[0].value == "The KPI the audit pointed to", "its card comes first, above the fold"
     (callout,) = [w.value for w in at.warning if "From the audit" in w.value]
     assert "**Fix:**" in callout and "`" in callout, "the card says which finding brought the user here"
     assert any("Back to the audit" in link.proto.label for link in at.get("page_link"))
@@ -80,6 +81,7 @@ def test_edit_jump_and_re_audit_score_change(home, monkeypatch):
     at.switch_page("pages/kpis.py").run()
     at.text_input(key="kpi_defect_ticket_share_owner").input("Quality Lead")
     next(b for b in at.button if b.key == "FormSubmitter:kpi_defect_ticket_share-Save KPI").click().run()
+    assert not [w for w in at.warning if "From the audit" in w.value], "once saved, the finding is for the audit"
     at.switch_page("pages/audit.py").run()
     after_metric = at.metric[0]
     after = int(after_metric.value.split("/")[0])

@@ -642,14 +642,14 @@ def test_dates_that_read_both_ways_ask_for_their_order_and_remember_it(home):
     at = fresh_workspace()
     upload(at, "us_sales.csv", b"day,amount\n01/02/2025,10\n03/04/2025,20\n")
     (warning,) = [unescape(w.value) for w in at.warning]
-    assert "**us_sales**: every date in **day** reads both day-first and month-first" in warning
-    assert "Its 01/02/2025 was read as 1 February 2025; month/day/year, it is 2 January 2025." in warning
-    assert [b.label for b in at.button if b.key and b.key.startswith("date_")] == [
-        "Day/month/year, as read",
-        "Month/day/year: swap them",
+    assert warning.startswith("**us_sales**: does 01/02/2025 mean 1 February 2025 or 2 January 2025?")
+    assert "Every date in **day** reads both ways" in warning
+    assert [b.label for b in at.button if b.key and b.key.startswith("date_order_")] == [
+        "Day first: 01/02/2025 is 1 February 2025",
+        "Month first: 01/02/2025 is 2 January 2025",
     ]
-    click(at, "Month/day/year: swap them")
-    assert "read as month/day/year (%m/%d/%Y) from now on" in successes(at)
+    click(at, "Month first: 01/02/2025 is 2 January 2025")
+    assert "The dates in 'us_sales' are read month first: 01/02/2025 is 2 January 2025." in successes(at)
     assert not at.warning
     _, workspace = saved(home)
     assert workspace.source("us_sales").date_format == "%m/%d/%Y"
@@ -657,3 +657,14 @@ def test_dates_that_read_both_ways_ask_for_their_order_and_remember_it(home):
     frame = expander.dataframe[0].value
     day = frame[frame["Column"] == "day"].iloc[0]
     assert (day["Min"], day["Max"]) == ("2025-01-02", "2025-03-04")
+
+
+def test_saving_a_kpi_checks_its_formula_and_time_column_against_the_loaded_columns(sample_home):
+    at = new_app("pages/data.py")  # loads the sample's tables
+    at.switch_page("pages/kpis.py").run()
+    at.text_area(key="kpi_sessions_expression").input("count(DISTINCT sesion_id)")
+    next(b for b in at.button if b.key == "FormSubmitter:kpi_sessions-Save KPI").click().run()
+    assert "unknown column 'sesion_id' in source 'web_sessions'" in errors(at)
+    assert "did you mean 'session_id'?" in errors(at)
+    assert WorkspaceStore(sample_home).list_workspaces() == [], "nothing saved"
+    assert at.text_area(key="kpi_sessions_expression").value == "count(DISTINCT sesion_id)", "the edit is kept"

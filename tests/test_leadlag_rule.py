@@ -51,7 +51,7 @@ def test_sample_mqls_lead_deals_won_by_two_months(workspace, engine):
     assert result.best_lag == 2
     assert result.correlation is not None and result.correlation > 0.8  # the README says r ≈ 0.90
     assert result.verdict == "leads"
-    assert result.message.startswith("MQLs leads deals won by 2 months (r = 0.90")
+    assert result.message.startswith("Changes in MQLs show up in deals won 2 months later (r = 0.90")
     assert result.by_lag[0].correlation is not None and abs(result.by_lag[0].correlation) < 0.3  # r ≈ 0.11
 
 

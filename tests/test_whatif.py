@@ -439,7 +439,7 @@ def test_shifted_series_found_at_its_lag(lag):
     assert result.best_lag == lag
     assert result.correlation is not None and result.correlation > 0.9
     assert result.verdict == "leads"
-    assert result.message.startswith(f"MQLs leads deals won by {lag} month")
+    assert result.message.startswith(f"Changes in MQLs show up in deals won {lag} month")
     assert "on levels" in result.message
     assert [item.lag for item in result.by_lag] == [0, 1, 2, 3]
     assert result.as_dict()["by_lag"][lag]["periods"] == 32  # 36 − 4 dropped
@@ -451,7 +451,7 @@ def test_weekly_defaults_and_lag():
     result = lead_lag(leading, lagging, cadence="weekly")
     assert (result.max_lag, result.focus) == (6, (4, 6))
     assert result.best_lag == 5 and result.verdict == "leads"
-    assert "by 5 weeks" in result.message
+    assert "5 weeks later" in result.message
     quarterly = lead_lag(*shifted_pair(1, seed=1, periods=12, grain="quarter"), cadence="quarterly")
     assert quarterly.max_lag == 2 and quarterly.best_lag == 1
 
@@ -464,6 +464,8 @@ def test_random_pair_has_no_relation():
     assert result.verdict == "no-relation"
     assert all(abs(item.correlation or 0) < 0.3 for item in result.by_lag)
     assert result.message.startswith("No relation between noise and other noise")
+    only_now = lead_lag(x, y, max_lag=0, leading_name="noise", lagging_name="other noise")
+    assert "in the same month, the only lag tested" in only_now.message, "not 'every lag from 0 to 0 months'"
 
 
 def test_coincident_and_weak():

@@ -193,7 +193,8 @@ def _finding_row(report: AuditReport, finding: Finding, key: str) -> None:
             kpi.goal if kpi.goal and report.workspace.goal(kpi.goal) else "__no_goal__"
         )
         st.session_state["kpis_open_card"] = kpi.id
-        st.session_state["kpis_from_audit"] = finding.as_dict()
+        st.session_state["kpis_from_audit"] = kpi.id
+        st.session_state["kpis_audit_finding"] = finding.as_dict()
         st.switch_page("pages/kpis.py")
 
 

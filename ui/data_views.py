@@ -121,41 +121,39 @@ def date_order_section(workspace: Workspace, data: DataStore, tables: dict[str, 
         read_as = ambiguous[0].ambiguous_date_format if ambiguous else None
         if read_as is None:
             continue
-        swapped = sources.day_month_swapped(read_as)
+        example = _example_date(ambiguous[0].min)
+        text = example.strftime(read_as.split(" ")[0])
+        meanings = {
+            read_as: example,
+            sources.day_month_swapped(read_as): dt.date(example.year, example.day, example.month),
+        }
+        one, other = (f"{meant:%-d %B %Y}" for meant in meanings.values())
         columns = ", ".join(f"**{md_escape(c.name)}**" for c in ambiguous)
         with st.container(border=True):
             st.warning(
-                f"**{md_escape(name)}**: every date in {columns} reads both day-first and month-first, so the "
-                f"file alone cannot say which is meant. {_reading_example(ambiguous[0].min, read_as)} "
-                "Which order is the file in?",
+                f"**{md_escape(name)}**: does {text} mean {one} or {other}? Every date in {columns} reads both "
+                f"ways, so the file cannot tell. Until you choose, they are read {_order_name(read_as).lower()}.",
                 icon=":material/event:",
             )
-            keep, swap = st.columns(2)
-            if keep.button(f"{_order_name(read_as)}, as read", key=f"date_keep_{name}", width="stretch"):
-                _settle_date_order(workspace, data, name, read_as)
-            if swap.button(f"{_order_name(swapped)}: swap them", key=f"date_swap_{name}", width="stretch"):
-                _settle_date_order(workspace, data, name, swapped)
+            for column, (date_format, meant) in zip(st.columns(2), meanings.items(), strict=True):
+                label = f"{_order_name(date_format)}: {text} is {meant:%-d %B %Y}"
+                if column.button(label, key=f"date_order_{name}_{_order_name(date_format)}", width="stretch"):
+                    _settle_date_order(workspace, data, name, date_format, label)
+
+
+def _example_date(earliest: str | None) -> dt.date:
+    """The table's earliest date as read (its profile's minimum), or a stand-in when it has none."""
+    try:
+        return dt.date.fromisoformat((earliest or "")[:10])
+    except ValueError:
+        return dt.date(2025, 2, 1)
 
 
 def _order_name(date_format: str) -> str:
-    return "Day/month/year" if date_format.index("%d") < date_format.index("%m") else "Month/day/year"
+    return "Day first" if date_format.index("%d") < date_format.index("%m") else "Month first"
 
 
-def _reading_example(earliest: str | None, read_as: str) -> str:
-    """'Its 01/02/2025 was read as 1 February 2025; month-first it is 2 January 2025.'"""
-    try:
-        day = dt.date.fromisoformat((earliest or "")[:10])
-        other = dt.date(day.year, day.day, day.month)
-    except ValueError:
-        return f"They were read as {read_as}."
-    text = day.strftime(read_as.split(" ")[0])
-    return (
-        f"Its {text} was read as {day:%-d %B %Y}; {_order_name(sources.day_month_swapped(read_as)).lower()}, "
-        f"it is {other:%-d %B %Y}."
-    )
-
-
-def _settle_date_order(workspace: Workspace, data: DataStore, table: str, date_format: str) -> None:
+def _settle_date_order(workspace: Workspace, data: DataStore, table: str, date_format: str, choice: str) -> None:
     if state.workspace_id() is None:
         state.commit(workspace)  # an opened sample gets its own copy before its data changes
         data = state.datastore() or data
@@ -168,8 +166,7 @@ def _settle_date_order(workspace: Workspace, data: DataStore, table: str, date_f
     except KpiWizardError as error:
         show_error(error, headline="The dates were not changed.")
         return
-    order = _order_name(date_format).lower()
-    state.flash("success", f"The dates in '{table}' are read as {order} ({date_format}) from now on.")
+    state.flash("success", f"The dates in '{table}' are read {choice[0].lower()}{choice[1:]}.")
     st.rerun()
 
 

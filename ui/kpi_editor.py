@@ -15,6 +15,7 @@ from ui.feedback import apply_edit, md_escape
 from ui.forms import KPI_LABELS, kpi_form
 
 _OPEN_CARD = "kpis_open_card"
+_AUDIT_FINDING = "kpis_audit_finding"  # set by Audit → Edit: the finding that brought the user to a card
 
 
 def loaded_columns() -> dict[str, list[str]]:
@@ -30,7 +31,11 @@ def loaded_columns() -> dict[str, list[str]]:
 
 def _saved(workspace: Workspace, data: dict, position: tuple[str, int], old_id: str) -> Workspace:
     kpi = parse_part(Kpi, data, position)
-    check_kpi_text(workspace, kpi)
+    # Checked against the source's columns when its data is loaded: a typo is caught here, not on Preview.
+    columns = loaded_columns().get(kpi.source) if kpi.source else None
+    check_kpi_text(workspace, kpi, columns)
+    if st.session_state.get(_AUDIT_FINDING, {}).get("object", {}).get("id") == old_id:
+        st.session_state.pop(_AUDIT_FINDING)  # the finding may be fixed now; the audit re-runs on return
     return editing.upsert_kpi(workspace, kpi, old_id=old_id)
 
 
@@ -39,10 +44,10 @@ def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
     share = completeness(kpi, workspace)
     expanded = only_one or st.session_state.get(_OPEN_CARD) == kpi.id
     with st.expander(f"{md_escape(kpi.name)} — {share:.0%} complete", expanded=expanded):
-        finding = st.session_state.get("kpis_from_audit")  # set by Audit → Edit
+        finding = st.session_state.get(_AUDIT_FINDING)
         if isinstance(finding, dict) and finding.get("object", {}).get("id") == kpi.id:
             st.warning(
-                f"**From the audit** ({finding['rule']} `{finding['slug']}`): {md_escape(finding['message'])}  \n"
+                f"**From the audit** (`{finding['slug']}`): {md_escape(finding['message'])}  \n"
                 f"**Fix:** {md_escape(finding['fix'])}",
                 icon=":material/fact_check:",
             )

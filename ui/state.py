@@ -182,10 +182,13 @@ def ensure_data_loaded() -> DataStore | None:
     if data is None or opened is None:
         return data
     if folder is not None and not data.db_path.is_file() and any(s.path for s in opened.sources):
-        with st.status("Loading the workspace's data files into DuckDB…", expanded=False) as progress:
+        slot = st.empty()
+        with slot.status("Loading the workspace's data files into DuckDB…", expanded=False):
             profiles = data.import_sources(opened, folder, confine=True, only_if_missing=True)
-            done = f"Loaded {len(profiles)} tables" if profiles is not None else "Another session loaded the data"
-            progress.update(label=done, state="complete")
+        slot.empty()  # the page below shows the data; the box would only push it down
+        st.toast(
+            f"Loaded {len(profiles)} tables" if profiles is not None else "Data loaded", icon=":material/database:"
+        )
     return data
 
 
