@@ -1,10 +1,13 @@
 """KPI Wizard: the entry point. Navigation and the shared sidebar; nothing else."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import sidebar, state
 
-st.set_page_config(page_title="KPI Wizard", page_icon=":material/target:", layout="wide")
+# A local file: a Material icon as favicon would be fetched from Google's font servers on every page.
+st.set_page_config(page_title="KPI Wizard", page_icon=str(Path(__file__).parent / "ui" / "icon.png"), layout="wide")
 state.init()
 navigation = st.navigation(
     [

@@ -15,6 +15,8 @@ def test_workshop_in_a_real_browser(tmp_path):
     artifacts = Path(os.environ.get("KPI_WIZARD_SHOTS") or tmp_path / "shots")
     artifacts.mkdir(parents=True, exist_ok=True)
     with running_app(tmp_path / "store") as url, browser_page() as page:
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
         page.goto(url)
         page.get_by_role("heading", name="KPI Wizard").wait_for()
         page.get_by_label("Name", exact=True).fill("Browser Co 2027")
@@ -64,3 +66,7 @@ def test_workshop_in_a_real_browser(tmp_path):
         page.get_by_role("heading", name="Review").wait_for()
         page.get_by_text("Browser Co 2027").first.wait_for()
         page.get_by_role("heading", name="Resolve issues on first contact").wait_for()
+
+        # The data stays on this machine: the page fetches nothing from anywhere else (no fonts, no favicon).
+        served_here = (url.rstrip("/"), "data:", "blob:")
+        assert requested and [u for u in requested if not u.startswith(served_here)] == []
