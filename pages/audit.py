@@ -30,6 +30,13 @@ if workspace is None:
     st.stop()
 
 import_notes()
+if not workspace.kpis:
+    st.info(
+        "This workspace has no KPIs yet, so there is nothing to audit: add some on the KPIs page, "
+        "or import an existing set above."
+    )
+    st.page_link("pages/kpis.py", label="Go to KPIs", icon=":material/speed:")
+    st.stop()
 slugs = [rule.slug for rule in rules()]
 left, right = st.columns([1, 2])
 use_data = left.toggle(
@@ -59,8 +66,13 @@ severities = severity_col.multiselect(
 only = slug_col.multiselect(
     "Only these rules", sorted({f.slug for f in report.findings}), key="audit_only", placeholder="all rules"
 )
-shown = [f for f in report.findings if f.severity.value in severities and (not only or f.slug in only)]
-if not shown:
+of_rules = [f for f in report.findings if not only or f.slug in only]
+shown = [f for f in of_rules if f.severity.value in severities]
+hidden = {f.severity.value for f in of_rules if f.severity.value not in severities}
+if not shown and hidden:
+    counts = ", ".join(f"{sum(f.severity.value == h for f in of_rules)} at '{h}'" for h in sorted(hidden))
+    st.info(f"Nothing at the chosen severity; {counts} hidden: add it under Severity to read the findings.")
+elif not shown:
     st.success("Nothing to show with these filters.")
 findings_section(report, shown)
 st.subheader("Export")

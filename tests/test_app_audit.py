@@ -128,3 +128,21 @@ def test_import_dbt_yaml_from_the_olist_project(home, monkeypatch):
     (stored,) = WorkspaceStore(home).list_workspaces()
     assert WorkspaceStore(home).load(stored.id).kpi("mqls") is not None
     assert "`orphan-kpi`" in texts(at), "dbt metrics have no goals yet"
+
+
+def test_an_empty_workspace_says_there_is_nothing_to_audit_and_hidden_notes_are_announced(home, monkeypatch):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.text_input(key="new_workspace_name").input("Empty Co")
+    next(b for b in at.button if b.label == "Create workspace").click().run()
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception, at.exception
+    assert any("no KPIs yet, so there is nothing to audit" in i.value for i in at.info)
+    assert not at.metric, "no score for a set that does not exist"
+
+    sample = audit_page(True, monkeypatch)
+    sample.multiselect(key="audit_severity").set_value(["error"]).run()
+    sample.multiselect(key="audit_only").set_value(["vanity-metric"]).run()
+    (hint,) = [i.value for i in sample.info if "hidden" in i.value]
+    assert hint.startswith("Nothing at the chosen severity; ") and "at 'warning' hidden" in hint
+    assert "at 'info'" not in hint, "counts only the rules asked for"

@@ -72,8 +72,9 @@ def test_driver_tree_moves_the_kpis_above_a_driver(sample_app):
 
 
 def lags_shown(at) -> list[int]:
-    table = next(d.value for d in at.dataframe if "lag" in d.value.columns)
-    return [int(lag) for lag in table["lag"]]
+    table = next(d.value for d in at.dataframe if "Lag" in d.value.columns)
+    assert list(table.columns) == ["Lag", "r", "Pairs"]
+    return [int(lag) for lag in table["Lag"]]
 
 
 def test_lead_lag_defaults_to_a_real_pair_and_finds_the_lag(sample_app):

@@ -15,6 +15,7 @@ from kpi_model.models import Baseline, Kpi, Target, Thresholds, Workspace
 from kpi_model.numbers import parse_number
 from kpi_model.status import format_value
 from kpi_model.whatif import (
+    MIN_PAIRED_PERIODS,
     TargetPreview,
     decomposition_suggestions,
     default_max_lag,
@@ -330,5 +331,12 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
     show(md_escape(result.message))
     frame = pd.DataFrame(result.as_dict()["by_lag"])
     if not frame.empty:
-        st.bar_chart(frame, x="lag", y="correlation", height=220)
+        st.caption(
+            f"At lag k the leading KPI of each {grain} is paired with the lagging KPI k {grain}s later; r is their "
+            "correlation (1: they rise together, 0: no relation, −1: one rises as the other falls). "
+            f"A lag with fewer than {MIN_PAIRED_PERIODS} pairs does not count for the verdict."
+        )
+        frame = frame.rename(columns={"lag": "Lag", "correlation": "r", "periods": "Pairs"})
+        frame["r"] = frame["r"].round(2)
+        st.bar_chart(frame, x="Lag", y="r", height=220)
         st.dataframe(frame, hide_index=True, key="leadlag_table")
