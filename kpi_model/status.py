@@ -88,7 +88,11 @@ def format_value(value: float | None, unit: UnitOfMeasure | None) -> str:
 
 
 def gap_to_target(kpi: Kpi, value: float | None) -> str | None:
-    """``'12% below target'`` style text, or None without a target."""
+    """How far ``value`` is from the target, in words that say which side is good, or None without a target.
+
+    Higher is better: ``'12% short of target'`` / ``'10% past target'``; lower is better:
+    ``'19% over target'`` / ``'5% under target'``; otherwise ``above`` / ``below``.
+    """
     target = kpi.target.value if kpi.target else None
     if value is None or target is None:
         return None
@@ -97,7 +101,10 @@ def gap_to_target(kpi: Kpi, value: float | None) -> str | None:
     change = (value - target) / abs(target)
     if abs(change) < 0.005:
         return "at target"
-    return f"{abs(change):.0%} {'above' if change > 0 else 'below'} target"
+    words = {Direction.UP: ("past", "short of"), Direction.DOWN: ("over", "under")}.get(
+        kpi.direction or Direction.UP, ("above", "below")
+    )
+    return f"{abs(change):.0%} {words[0] if change > 0 else words[1]} target"
 
 
 def bands(kpi: Kpi, low: float, high: float) -> list[tuple[float, float, Status]]:

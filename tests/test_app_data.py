@@ -460,7 +460,7 @@ def test_preview_shows_chart_latest_value_and_monthly_values(sample_home):
     assert "line" in marks and "rect" in marks and "rule" in marks, "values, status bands and target line"
     shown = metrics(at)
     assert shown["Latest (2026-10-01)"] == ("10,359", "1,374"), "baseline month, change on 2026-09 (8,985)"
-    assert shown["Against target"][0] == "17% below target"
+    assert shown["Against target"][0] == "17% short of target"
     assert any("green-badge[on track]" in m.value for m in at.markdown)
     frame = at.dataframe[0].value
     assert len(frame) == 24, "two years of months"
