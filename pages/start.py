@@ -16,6 +16,19 @@ if error := state.startup_error():
     show_error(KpiWizardError(error), headline="The startup workspace could not be opened.")
 
 workspace = state.workspace()
+saved = state.store().list_workspaces()
+if saved and state.workspace_id() is None:
+    # A server started on the sample opens it unsaved in every new tab; earlier work is one click away.
+    latest = saved[0]
+    resume_col, button_col = st.columns([3, 1])
+    resume_col.info(
+        f"Continue where you left off? **{md_escape(latest.name)}**, {latest.kpi_count} KPIs, "
+        f"saved {latest.modified:%Y-%m-%d %H:%M}.",
+        icon=":material/history:",
+    )
+    if button_col.button("Open it", key="resume_latest", type="primary"):
+        state.open_stored(latest.id)
+        st.rerun()
 if workspace is not None:
     st.success(f"Open: **{md_escape(workspace.name)}** — {len(workspace.goals)} goals, {len(workspace.kpis)} KPIs.")
     go_col, rename_col = st.columns([3, 1])
@@ -72,7 +85,6 @@ with st.container(border=True):
             state.flash("success", f"Opened '{opened.name}' from {upload.name}.")
             st.rerun()
 
-saved = state.store().list_workspaces()
 if saved:
     with st.container(border=True):
         st.subheader("Your saved workspaces")

@@ -200,3 +200,19 @@ def test_version_history_restores_an_earlier_state(home):
     _, restored = stored(home)
     assert restored.units == [], "the first version had no units"
     assert len(WorkspaceStore(home).versions(ws_id)) == 3
+
+
+def test_a_new_tab_on_the_sample_server_offers_the_latest_saved_work(home, monkeypatch):
+    at = new_app()
+    at.text_input(key="new_workspace_name").input("Acme 2027")
+    click(at, "Create workspace")
+    ws_id, _ = stored(home)
+
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(SAMPLE_WORKSPACE))  # as `make run` starts the server
+    tab = new_app()
+    (offer,) = [i.value for i in tab.info if "Continue where you left off?" in i.value]
+    assert "**Acme 2027**, 0 KPIs" in offer
+    click(tab, "Open it")
+    assert any("Open: **Acme 2027**" in s.value for s in tab.success)
+    assert not [i for i in tab.info if "Continue where you left off?" in i.value], "no offer once saved work is open"
+    assert tab.query_params.get("ws") in (ws_id, [ws_id])

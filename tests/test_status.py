@@ -54,7 +54,9 @@ def test_gap_to_target():
     assert gap_to_target(kpi(target={"value": 100}), 110) == "10% past target"
     assert gap_to_target(kpi(direction="down", target={"value": 100}), 119) == "19% over target"
     assert gap_to_target(kpi(direction="down", target={"value": 100}), 95) == "5% under target"
-    assert gap_to_target(kpi(direction="range", target={"low": 90, "high": 110, "value": 100}), 88) == "12% below target"
+    assert (
+        gap_to_target(kpi(direction="range", target={"low": 90, "high": 110, "value": 100}), 88) == "12% below target"
+    )
     assert gap_to_target(kpi(target={"value": 100}), 100.2) == "at target"
     assert gap_to_target(kpi(), 5) is None
 
