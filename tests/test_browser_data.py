@@ -59,7 +59,7 @@ def test_data_preview_dashboard_in_a_real_browser(tmp_path):
         chart = page.locator("[data-testid='stVegaLiteChart']")
         chart.first.wait_for()
         chart.locator("canvas, svg").first.wait_for()
-        page.get_by_text("Latest (2026-10-01)").wait_for()
+        page.get_by_text("Latest (2026-10)").wait_for()
         metric_values = page.locator("[data-testid='stMetricValue']").all_inner_texts()
         assert metric_values[0] == "10,359", metric_values
         box = chart.first.bounding_box()

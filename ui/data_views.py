@@ -177,7 +177,14 @@ def type_fix_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
         return
     left, middle, right, last = st.columns(4)
     table = left.selectbox("Table", names, key="fix_table")
-    column = middle.selectbox("Column", tables[table].column_names, key="fix_column")
+    profile = tables[table]
+    text_columns = [i for i, c in enumerate(profile.columns) if c.type == "VARCHAR"]
+    column = middle.selectbox(
+        "Column",
+        profile.column_names,
+        index=text_columns[0] if text_columns else 0,  # text is what usually needs a type
+        key="fix_column",
+    )
     new_type = right.selectbox("New type", sources.COLUMN_TYPES, key="fix_type")
     date_format = last.text_input("Date format (for text dates)", key="fix_format", placeholder="%d/%m/%Y")
     if st.button("Change type", key="fix_button"):

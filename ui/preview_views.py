@@ -11,6 +11,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.formula import DIALECTS, GRAINS, SeriesRequest, check_aggregate, check_derived, check_filter, compile_sql
 from kpi_model.models import Cadence, Kpi, Workspace
 from kpi_model.status import STATUS_LABELS, Status, format_value, gap_to_target, latest_point, status
+from kpi_model.whatif import period_label
 from ui.charts import kpi_chart, series_frame
 from ui.feedback import show_error
 
@@ -80,13 +81,14 @@ def headline(kpi: Kpi, series: Series) -> None:
     level = status(kpi, latest.value)
     left, middle, right = st.columns(3)
     left.metric(
-        f"Latest ({latest.period:%Y-%m-%d})",
+        f"Latest ({period_label(latest.period, series.request.grain)})",
         format_value(latest.value, kpi.unit_of_measure),
         delta,
         delta_color="inverse" if kpi.direction == "down" else "normal",
+        help="The last complete period; the one still running is in the chart and the table.",
     )
     middle.metric("Against target", gap_to_target(kpi, latest.value) or "no target set")
-    right.markdown(f"**Status**  \n{status_badge(level)}")
+    right.markdown(f"Status  \n{status_badge(level)}")
 
 
 def status_badge(level: Status) -> str:
@@ -117,15 +119,21 @@ def results(kpi: Kpi, series: Series) -> None:
             "dashed line: target; dotted line: baseline."
         )
     frame = series_frame(series)
+    shown = frame.assign(period=[period_label(p.date(), series.request.grain) for p in frame["period"]])
+    by = series.request.by
     st.dataframe(
-        frame,
+        shown.rename(columns={"dimension": by}) if by else shown,
         hide_index=True,
         width="stretch",
         key=f"preview_table_{kpi.id}",
         column_config={
-            "period": st.column_config.DateColumn("Period"),
-            "value": st.column_config.NumberColumn("Value"),
-            "rows": st.column_config.NumberColumn("Rows"),
+            "period": st.column_config.TextColumn("Period"),
+            "value": st.column_config.NumberColumn(
+                "Value", format="percent" if kpi.unit_of_measure == "percent" else "localized"
+            ),
+            "rows": st.column_config.NumberColumn("Rows", format="localized"),
+            "numerator": st.column_config.NumberColumn("Numerator", format="localized"),
+            "denominator": st.column_config.NumberColumn("Denominator", format="localized"),
         },
     )
     st.download_button(
