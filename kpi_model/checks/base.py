@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 ObjectKind = Literal["kpi", "goal", "unit", "source", "workspace"]
 
+# How findings name the pairing field: the form's label, then the workspace file's key.
+PAIRING_FIELD = "Paired leading/lagging KPI (pairs_with)"
+
 
 class Severity(StrEnum):
     """How much a finding matters."""

@@ -20,7 +20,7 @@ import yaml
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import is_derived, parse_tree, ratio_parts, referenced_names, safe_division
 from kpi_model.library import Template, load_templates
@@ -262,12 +262,21 @@ def _family_signal(kpi: Kpi, workspace: Workspace, ids: set[str], feeds: Mapping
             return None  # a leading count paired with the outcome it should move is a driver
     why_not_paired = "".join(f"; {reason}" for reason in unpaired)
     total = " labelled as a total," if labelled_total else ""
+    if partner is not None and partner.kind == Kind.LAGGING:
+        as_driver = (
+            f"if it is meant as a driver of {_label(partner)}, make it one: use it in that KPI's formula, or pair "
+            f"it with the outcome it really moves ({PAIRING_FIELD})"
+        )
+    else:
+        as_driver = (
+            f"if it is meant as a driver, use it in a derived KPI or pair it with the lagging outcome it moves "
+            f"({PAIRING_FIELD})"
+        )
     return _Signal(
         f"it is a raw count{total} with no denominator, recognised by {family}; such counts grow with bots, "
         f"repeat visits and cheap volume as easily as with real demand{why_not_paired}",
         "report it as a rate against its base (per session, per visitor, per customer) or replace it with the "
-        "outcome it should lead to; if it is meant as a driver, use it in a derived KPI or pair it (pairs_with) "
-        f"with the lagging outcome it moves.{_advice(kpi)}",
+        f"outcome it should lead to; {as_driver}.{_advice(kpi)}",
     )
 
 
@@ -440,7 +449,7 @@ def _financial_only(ctx: AuditContext) -> Iterator[Finding]:
             f"Goal '{goal.statement}' ({goal.id}) is measured only by financial KPIs ({listed}): they report the "
             "result after the fact, but nothing shows what drives it or where to act during the year.",
             f"Add 2–3 non-monetary driver KPIs from the library, e.g. {examples}, and pair them with the "
-            "financial KPIs (pairs_with)."
+            f"financial KPIs ({PAIRING_FIELD})."
             if suggestions
             else FINANCIAL_ONLY.fix,
         )

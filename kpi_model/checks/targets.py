@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
 from kpi_model.checks.structure import goal_label, kpi_label
 from kpi_model.completeness import has_target
 from kpi_model.models import Direction, Kind, Kpi
@@ -308,7 +308,7 @@ def _unpaired_leading_lagging(ctx: AuditContext) -> Iterator[Finding]:
                 f"{_first_upper(goal_label(goal))} has only lagging KPIs ({len(kinds)}): they report the result "
                 "after the fact, and nothing warns in time",
                 "add a leading KPI that moves before the outcome (e.g. supplier defect rate ahead of returns) and "
-                "pair it with the lagging KPI it drives (pairs_with)",
+                f"pair it with the lagging KPI it drives ({PAIRING_FIELD})",
             )  # fmt: skip
     for kpi in ws.kpis:
         if kpi.kind is None:
@@ -332,7 +332,7 @@ def _unpaired_leading_lagging(ctx: AuditContext) -> Iterator[Finding]:
                 "kpi", kpi.id,
                 f"KPI {kpi_label(kpi)} is leading but drives no lagging outcome: nothing shows whether moving it "
                 "pays off",
-                "pair it (pairs_with) with the lagging KPI it should move, or add that outcome to its goal",
+                f"pair it with the lagging KPI it should move ({PAIRING_FIELD}), or add that outcome to its goal",
             )  # fmt: skip
 
 
