@@ -8,6 +8,10 @@ from ui.feedback import md_escape, show_flashes
 from ui.guards import require_workspace
 
 st.title("Dashboard")
+st.caption(
+    "One page per unit: each KPI's last complete period, how far it is from its target, and its status by "
+    "the KPI's thresholds (on track, warning, critical)."
+)
 show_flashes()
 workspace = require_workspace()
 if not workspace.units:

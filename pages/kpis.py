@@ -6,7 +6,7 @@ from kpi_model import editing
 from kpi_model.models import Kpi
 from ui.feedback import apply_edit, show_flashes
 from ui.guards import require_workspace
-from ui.kpi_editor import kpi_card
+from ui.kpi_editor import audit_callout, kpi_card
 from ui.template_picker import column_mapping, template_picker
 
 st.title("KPIs per goal")
@@ -37,7 +37,8 @@ if goal_id == _NO_GOAL:
 kpis = workspace.kpis_of(goal_id)
 level, hint = editing.kpi_count_hint(len(kpis))
 {"ok": st.success, "low": st.warning, "high": st.warning}[level](hint, icon=":material/speed:")
-# Audit → Edit: the KPI it pointed to comes first, open, above the fold.
+# Audit → Edit: the KPI it pointed to comes first, open, above the fold; a goal's finding heads the page.
+audit_callout("goal", goal_id)
 audit_kpi = next((k for k in kpis if k.id == st.session_state.get("kpis_from_audit")), None)
 if audit_kpi is not None:
     st.subheader("The KPI the audit pointed to")

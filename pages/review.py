@@ -86,7 +86,7 @@ if orphans:
 st.header("Keep it", divider="gray")
 st.write("Download the workspace to keep it in git, share it, or open it again later with **Upload** on Start.")
 stem = editing.slugify(workspace.name)
-yaml_col, json_col = st.columns(2)
+yaml_col, json_col, _ = st.columns([1, 1, 2])  # the two buttons side by side, not half a page apart
 yaml_col.download_button(
     "Download YAML",
     workspace_file.dumps(workspace, "yaml"),

@@ -31,7 +31,7 @@ if saved and state.workspace_id() is None:
         st.rerun()
 if workspace is not None:
     st.success(f"Open: **{md_escape(workspace.name)}** — {len(workspace.goals)} goals, {len(workspace.kpis)} KPIs.")
-    go_col, rename_col = st.columns([3, 1])
+    go_col, rename_col = st.columns([3, 1], vertical_alignment="center")
     go_col.page_link("pages/goals.py", label="Continue with goals", icon=":material/arrow_forward:")
     with rename_col.popover("Rename", icon=":material/edit:"), st.form("rename_workspace", border=False):
         new_name = st.text_input("New name", value=workspace.name, key="rename_workspace_name")

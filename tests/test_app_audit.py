@@ -66,6 +66,7 @@ def test_filters_and_exports(home, monkeypatch):
 def test_edit_jump_and_re_audit_score_change(home, monkeypatch):
     at = audit_page(True, monkeypatch)
     before = int(at.metric[0].value.split("/")[0])
+    at.multiselect(key="audit_only").set_value(["missing-owner"]).run()
     edit = [b for b in at.button if b.key and b.key.startswith("audit_edit_")]
     assert edit, "KPI findings offer a jump to edit"
     edit[0].click().run()
@@ -146,3 +147,15 @@ def test_an_empty_workspace_says_there_is_nothing_to_audit_and_hidden_notes_are_
     (hint,) = [i.value for i in sample.info if "hidden" in i.value]
     assert hint.startswith("Nothing at the chosen severity; ") and "at 'warning' hidden" in hint
     assert "at 'info'" not in hint, "counts only the rules asked for"
+
+
+def test_a_goal_finding_jumps_to_the_goal_s_kpis_with_the_finding_on_top(home, monkeypatch):
+    at = audit_page(True, monkeypatch)
+    at.multiselect(key="audit_only").set_value(["financial-only"]).run()
+    (edit,) = [b for b in at.button if b.key and b.key.startswith("audit_edit_")]
+    edit.click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "KPIs per goal"
+    assert at.selectbox(key="kpi_goal_choice").value == "profitable-growth"
+    (callout,) = [w.value.replace("\\", "") for w in at.warning if "From the audit" in w.value]
+    assert "`financial-only`" in callout and "Paired leading/lagging KPI (pairs_with)" in callout

@@ -188,12 +188,17 @@ def _finding_row(report: AuditReport, finding: Finding, key: str) -> None:
         f"{md_escape(finding.message)}  \n**Fix:** {md_escape(finding.fix)}"
     )
     kpi = report.workspace.kpi(finding.object.id) if finding.object.kind == "kpi" else None
-    if kpi is not None and action_col.button("Edit", key=f"audit_edit_{key}", icon=":material/edit:"):
-        st.session_state["kpi_goal_choice"] = (
-            kpi.goal if kpi.goal and report.workspace.goal(kpi.goal) else "__no_goal__"
-        )
-        st.session_state["kpis_open_card"] = kpi.id
-        st.session_state["kpis_from_audit"] = kpi.id
+    goal = report.workspace.goal(finding.object.id) if finding.object.kind == "goal" else None
+    # A goal's findings are about its set of KPIs, so both jump to the KPIs page.
+    if (kpi or goal) is not None and action_col.button("Edit", key=f"audit_edit_{key}", icon=":material/edit:"):
+        if kpi is not None:
+            st.session_state["kpi_goal_choice"] = (
+                kpi.goal if kpi.goal and report.workspace.goal(kpi.goal) else "__no_goal__"
+            )
+            st.session_state["kpis_open_card"] = kpi.id
+        elif goal is not None:
+            st.session_state["kpi_goal_choice"] = goal.id
+        st.session_state["kpis_from_audit"] = finding.object.id
         st.session_state["kpis_audit_finding"] = finding.as_dict()
         st.switch_page("pages/kpis.py")
 

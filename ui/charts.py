@@ -147,8 +147,9 @@ def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360)
         .encode(
             x=x,
             y="value:Q",
-            shape=alt.Shape("label:N", title=None),
-            color=alt.Color("label:N", title=None, scale=alt.Scale(range=["#37474f", "#c62828"])),
+            # The points carry their names as text labels, so a legend would only repeat them.
+            shape=alt.Shape("label:N", legend=None),
+            color=alt.Color("label:N", legend=None, scale=alt.Scale(range=["#37474f", "#c62828"])),
         )
     )
     layers.append(alt.Chart(markers).mark_text(dy=-14, color="#37474f").encode(x=x, y="value:Q", text="label:N"))

@@ -39,18 +39,23 @@ def _saved(workspace: Workspace, data: dict, position: tuple[str, int], old_id: 
     return editing.upsert_kpi(workspace, kpi, old_id=old_id)
 
 
+def audit_callout(kind: str, object_id: str) -> None:
+    """The audit finding that brought the user here (Audit → Edit), when it is about this KPI or goal."""
+    finding = st.session_state.get(_AUDIT_FINDING)
+    if isinstance(finding, dict) and finding.get("object") == {"kind": kind, "id": object_id}:
+        st.warning(
+            f"**From the audit** (`{finding['slug']}`): {md_escape(finding['message'])}  \n"
+            f"**Fix:** {md_escape(finding['fix'])}",
+            icon=":material/fact_check:",
+        )
+
+
 def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
     """An expander with every field of ``kpi``; stays open after it was saved."""
     share = completeness(kpi, workspace)
     expanded = only_one or st.session_state.get(_OPEN_CARD) == kpi.id
     with st.expander(f"{md_escape(kpi.name)} — {share:.0%} complete", expanded=expanded):
-        finding = st.session_state.get(_AUDIT_FINDING)
-        if isinstance(finding, dict) and finding.get("object", {}).get("id") == kpi.id:
-            st.warning(
-                f"**From the audit** (`{finding['slug']}`): {md_escape(finding['message'])}  \n"
-                f"**Fix:** {md_escape(finding['fix'])}",
-                icon=":material/fact_check:",
-            )
+        audit_callout("kpi", kpi.id)
         data = kpi_form(f"kpi_{kpi.id}", workspace, kpi, loaded_columns())
         if data is not None:
             st.session_state[_OPEN_CARD] = data["id"]

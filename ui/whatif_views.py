@@ -102,7 +102,10 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
         (st.error if level == "error" else st.warning)(f"This target: {message}.", icon=":material/report:")
     _preview_figures(kpi, preview, concerned=bool(concerns))
     st.altair_chart(target_preview_chart(kpi, preview), width="stretch", key=f"whatif_chart_{kpi.id}")
-    st.caption(f"Method: {preview.method}")
+    st.caption(
+        "Solid line: history; dashed line and shaded band: the trend projected to the due date with its 80% band; "
+        f"background: the red/amber/green bands. Method: {preview.method}"
+    )
     for note in preview.notes:
         st.caption(f":material/info: {note}")
     if any(level == "error" for level, _ in concerns):
