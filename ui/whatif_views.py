@@ -342,4 +342,9 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
         frame = frame.rename(columns={"lag": "Lag", "correlation": "r", "periods": "Pairs"})
         frame["r"] = frame["r"].round(2)
         st.bar_chart(frame, x="Lag", y="r", height=220)
-        st.dataframe(frame, hide_index=True, key="leadlag_table")
+        st.dataframe(
+            frame,
+            hide_index=True,
+            key="leadlag_table",
+            column_config={"r": st.column_config.NumberColumn(format="%.2f")},
+        )
