@@ -250,22 +250,17 @@ class Engine:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        sql = compiler.select(kpi_id, request).sql(dialect="duckdb")
         ranges = self._distinct_ranges(workspace, kpi_ids, request)
+        chosen = Compiler(workspace, self.columns(), distinct_ranges=ranges) if ranges else compiler
+        sql = chosen.select(kpi_id, request).sql(dialect="duckdb")
         try:
-            if ranges:
-                fast_sql = (
-                    Compiler(workspace, self.columns(), distinct_ranges=ranges)
-                    .select(kpi_id, request)
-                    .sql(dialect="duckdb")
-                )
-                try:
-                    names, rows = self._run(fast_sql)
-                    sql = fast_sql
-                except duckdb.Error:
-                    # The ranges come from statistics read earlier; should the data disagree, count the usual way.
-                    names, rows = self._run(sql)
-            else:
+            try:
+                names, rows = self._run(sql)
+            except duckdb.Error:
+                if not ranges:
+                    raise
+                # The ranges come from statistics read earlier; should the data disagree, count the usual way.
+                sql = compiler.select(kpi_id, request).sql(dialect="duckdb")
                 names, rows = self._run(sql)
         except duckdb.Error as error:
             raise FormulaError(

@@ -282,8 +282,9 @@ def profile_table(con: duckdb.DuckDBPyConnection, table: str) -> TableProfile:
         non_null, distinct = next(values), next(values)
         low, high = (next(values), next(values)) if _MINMAX_TYPE.match(data_type) else (None, None)
         null_share = (rows - non_null) / rows if rows else 0.0
-        noted = comment is not None and comment.startswith(_AMBIGUOUS_NOTE) and data_type in ("DATE", "TIMESTAMP")
-        ambiguous = comment[len(_AMBIGUOUS_NOTE) :] if comment is not None and noted else None
+        ambiguous = None
+        if comment and comment.startswith(_AMBIGUOUS_NOTE) and data_type in ("DATE", "TIMESTAMP"):
+            ambiguous = comment.removeprefix(_AMBIGUOUS_NOTE)
         profiles.append(ColumnProfile(name, data_type, null_share, int(distinct), low, high, ambiguous))
     return TableProfile(table, rows, profiles)
 

@@ -34,7 +34,7 @@ def _saved(workspace: Workspace, data: dict, position: tuple[str, int], old_id: 
     # Checked against the source's columns when its data is loaded: a typo is caught here, not on Preview.
     columns = loaded_columns().get(kpi.source) if kpi.source else None
     check_kpi_text(workspace, kpi, columns)
-    if st.session_state.get(_AUDIT_FINDING, {}).get("object", {}).get("id") == old_id:
+    if (st.session_state.get(_AUDIT_FINDING) or {}).get("object") == {"kind": "kpi", "id": old_id}:
         st.session_state.pop(_AUDIT_FINDING)  # the finding may be fixed now; the audit re-runs on return
     return editing.upsert_kpi(workspace, kpi, old_id=old_id)
 
