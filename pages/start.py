@@ -89,13 +89,23 @@ if saved:
     with st.container(border=True):
         st.subheader("Your saved workspaces")
         for item in saved[:10]:
-            name_col, info_col, open_col = st.columns([3, 2, 1])
+            name_col, info_col, open_col, delete_col = st.columns([3, 2, 1, 1], vertical_alignment="center")
             name_col.write(md_escape(item.name))
             info_col.caption(f"{item.kpi_count} KPIs · {item.modified:%Y-%m-%d %H:%M}")
             is_open = item.id == state.workspace_id()
             if open_col.button("Open" if not is_open else "Open now", key=f"open_saved_{item.id}", disabled=is_open):
                 state.open_stored(item.id)
                 st.rerun()
+            if is_open:
+                continue  # the open workspace is not deleted from under its own session
+            with delete_col.popover("Delete", icon=":material/delete:"):
+                st.write(f"Delete '{md_escape(item.name)}', its version history and its uploaded data? This is final.")
+                if st.button("Yes, delete it", key=f"delete_saved_{item.id}", type="primary"):
+                    state.delete_stored(item.id)
+                    state.flash("success", f"Deleted '{item.name}'.")
+                    st.rerun()
+        if len(saved) > 10:
+            st.caption(f"The 10 most recent of {len(saved)} are listed.")
 
 if state.workspace_id():
     versions = state.store().versions(state.workspace_id())

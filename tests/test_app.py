@@ -216,3 +216,21 @@ def test_a_new_tab_on_the_sample_server_offers_the_latest_saved_work(home, monke
     assert any("Open: **Acme 2027**" in s.value for s in tab.success)
     assert not [i for i in tab.info if "Continue where you left off?" in i.value], "no offer once saved work is open"
     assert tab.query_params.get("ws") in (ws_id, [ws_id])
+
+
+def test_a_saved_workspace_other_than_the_open_one_can_be_deleted(home):
+    at = new_app()
+    for name in ("Old draft", "Current plan"):
+        at.text_input(key="new_workspace_name").input(name)
+        click(at, "Create workspace")
+        at.switch_page("pages/start.py").run()
+    store = WorkspaceStore(home)
+    ids = {item.name: item.id for item in store.list_workspaces()}
+    data_folder = home / ids["Old draft"]
+    assert data_folder.is_dir()
+    assert f"delete_saved_{ids['Current plan']}" not in [b.key for b in at.button], "not the open one"
+    next(b for b in at.button if b.key == f"delete_saved_{ids['Old draft']}").click().run()
+    assert not at.exception, at.exception
+    assert [item.name for item in store.list_workspaces()] == ["Current plan"]
+    assert not data_folder.exists(), "its history and data go with it"
+    assert any("Deleted 'Old draft'" in s.value for s in at.success)

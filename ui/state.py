@@ -117,6 +117,12 @@ def open_stored(workspace_id: str) -> None:
     st.session_state[_BASE] = store().current_hash(workspace_id)
 
 
+def delete_stored(workspace_id: str) -> None:
+    """Remove a saved workspace with its version history and its data folder."""
+    engine_pool().release(DataStore(store().root / workspace_id, engine_pool()).db_path)
+    store().delete(workspace_id)
+
+
 def commit(new: Workspace, *, note: str = "") -> None:
     """Make ``new`` the open workspace and autosave it as a new version (``note`` labels the version).
 
