@@ -468,8 +468,7 @@ def _date_options(
         return {"timestampformat": date_format, "dateformat": date_format.split(" ")[0]}
     found = _sniffed_formats(con, path, options)[1]
     if found and _reads_both_ways(found) and _reads_both_ways(date_format):
-        day_first = date_format.index("%d") < date_format.index("%m")
-        if day_first != (found.index("%d") < found.index("%m")):
+        if is_day_first(date_format) != is_day_first(found):
             found = day_month_swapped(found)
         return {"dateformat": date_format, "timestampformat": found}
     return {"dateformat": date_format}
@@ -488,6 +487,11 @@ def _sniffed_formats(
     except duckdb.Error:
         return None, None
     return (found[0], found[1]) if found else (None, None)
+
+
+def is_day_first(date_format: str) -> bool:
+    """Whether a format with both a day and a month code writes the day first (``%d/%m/%Y``)."""
+    return date_format.index("%d") < date_format.index("%m")
 
 
 def day_month_swapped(date_format: str) -> str:

@@ -150,7 +150,7 @@ def _example_date(earliest: str | None) -> dt.date:
 
 
 def _order_name(date_format: str) -> str:
-    return "Day first" if date_format.index("%d") < date_format.index("%m") else "Month first"
+    return "Day first" if sources.is_day_first(date_format) else "Month first"
 
 
 def _settle_date_order(workspace: Workspace, data: DataStore, table: str, date_format: str, choice: str) -> None:
