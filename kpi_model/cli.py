@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -364,9 +365,20 @@ def _cmd_sql(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from kpi_model.access import MODE_VARIABLE
+
     if not APP_SCRIPT.is_file():
         raise KpiWizardError(f"app.py not found next to the package ({APP_SCRIPT}); run serve from a source checkout")
+    access = args.access or "local"
+    address = args.address or ("127.0.0.1" if access == "local" else None)
+    if args.access is None and address is not None and address not in _LOOPBACK:
+        raise KpiWizardError(
+            f"--address {address} serves other machines, and on a local server every visitor sees and can "
+            "delete every workspace; add --access team (private workspaces, opened by link or login), "
+            "or --access local to share everything on purpose"
+        )
     env = dict(os.environ)
+    env[MODE_VARIABLE] = access
     if args.workspace:
         from kpi_model import workspace_file
 
@@ -384,13 +396,31 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "--browser.gatherUsageStats",
         "false",
     ]
-    if args.address:
-        arguments += ["--server.address", args.address]
-    print(f"KPI Wizard on http://{args.address or 'localhost'}:{args.port}  (Ctrl+C to stop)", flush=True)
+    if address:
+        arguments += ["--server.address", address]
+    shown = "localhost" if address in (None, *_LOOPBACK) else address
+    print(f"KPI Wizard on http://{shown}:{args.port}  ({access} access; Ctrl+C to stop)", flush=True)
     # Become the server process (stopping kpi-wizard stops Streamlit; no orphan child). The
     # launcher lives in ui/, beside app.py: the library itself never imports streamlit.
     os.chdir(APP_SCRIPT.parent)
     os.execve(sys.executable, [sys.executable, "-m", "ui.serve", *arguments], env)
+
+
+def _cmd_link(args: argparse.Namespace) -> int:
+    from kpi_model.access import AccessControl
+    from kpi_model.store import WorkspaceStore
+
+    home = Path(args.home or os.environ.get("KPI_WIZARD_HOME") or "workspaces")
+    if not WorkspaceStore(home).exists(args.workspace_id):
+        raise KpiWizardError(
+            f"no saved workspace '{args.workspace_id}' in {home}; list the folders there, or give --home"
+        )
+    key = AccessControl(home, "team").grant(args.workspace_id, owner=args.owner)
+    print(f"?ws={args.workspace_id}&key={key}")
+    print(
+        "Append this to the server's address; any earlier link to this workspace no longer opens it.", file=sys.stderr
+    )
+    return EXIT_OK
 
 
 def _has_display() -> bool:
@@ -409,8 +439,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8501)
     serve.add_argument("--home", help="folder where the app keeps workspaces (default: ./workspaces)")
     serve.add_argument("--headless", action="store_true", help="do not open a browser window")
-    serve.add_argument("--address", help="address to listen on (default: all; 127.0.0.1 for this machine only)")
+    serve.add_argument(
+        "--address", help="address to listen on (default: this machine only with local access, all with team access)"
+    )
+    serve.add_argument(
+        "--access",
+        choices=["local", "team"],
+        help="local (default): one person, every workspace listed; team: private workspaces, opened by link or login",
+    )
     serve.set_defaults(run=_cmd_serve)
+
+    link = commands.add_parser("link", help="give a saved workspace a new private link (team servers)")
+    link.add_argument("workspace_id", help="the workspace's folder name in the store (e.g. ws-1a2b3c4d5e6f)")
+    link.add_argument("--home", help="folder where the app keeps workspaces (default: ./workspaces)")
+    link.add_argument("--owner", help="e-mail of the login that owns it (when the server uses login)")
+    link.set_defaults(run=_cmd_link)
 
     validate = commands.add_parser("validate", help="check a workspace file (exit 1 if invalid)")
     validate.add_argument("file")

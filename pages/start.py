@@ -6,17 +6,18 @@ from kpi_model import workspace_file
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
 from kpi_model.validation import parse_part
-from ui import state
+from ui import account, state
 from ui.feedback import apply_edit, md_escape, show_error, show_flashes
 
 st.title("KPI Wizard")
 st.caption("From a strategic goal to 3–5 KPIs that have an owner, a formula that computes and a target with a date.")
 show_flashes()
 if error := state.startup_error():
-    show_error(KpiWizardError(error), headline="The startup workspace could not be opened.")
+    show_error(KpiWizardError(error), headline="The workspace could not be opened.")
+account.render_login()
 
 workspace = state.workspace()
-saved = state.store().list_workspaces()
+saved = state.listed_workspaces()
 if saved and state.workspace_id() is None:
     # A server started on the sample opens it unsaved in every new tab; earlier work is one click away.
     latest = saved[0]
@@ -31,6 +32,7 @@ if saved and state.workspace_id() is None:
         st.rerun()
 if workspace is not None:
     st.success(f"Open: **{md_escape(workspace.name)}** — {len(workspace.goals)} goals, {len(workspace.kpis)} KPIs.")
+    account.render_private_link()
     go_col, rename_col = st.columns([3, 1], vertical_alignment="center")
     go_col.page_link("pages/goals.py", label="Continue with goals", icon=":material/arrow_forward:")
     with rename_col.popover("Rename", icon=":material/edit:"), st.form("rename_workspace", border=False):
@@ -101,9 +103,13 @@ if saved:
             with delete_col.popover("Delete", icon=":material/delete:"):
                 st.write(f"Delete '{md_escape(item.name)}', its version history and its uploaded data? This is final.")
                 if st.button("Yes, delete it", key=f"delete_saved_{item.id}", type="primary"):
-                    state.delete_stored(item.id)
-                    state.flash("success", f"Deleted '{item.name}'.")
-                    st.rerun()
+                    try:
+                        state.delete_stored(item.id)
+                    except KpiWizardError as problem:
+                        show_error(problem)
+                    else:
+                        state.flash("success", f"Deleted '{item.name}'.")
+                        st.rerun()
         if len(saved) > 10:
             st.caption(f"The 10 most recent of {len(saved)} are listed.")
 
@@ -114,7 +120,10 @@ if state.workspace_id():
             labels = {v.id: f"{v.saved:%Y-%m-%d %H:%M:%S} — {v.note or f'{v.kpi_count} KPIs'}" for v in versions}
             chosen = st.selectbox("Saved version", list(labels), format_func=labels.get, key="restore_version")
             if st.button("Restore this version", key="restore_button", disabled=chosen == versions[0].id):
-                state.store().restore(state.workspace_id(), chosen)
-                state.open_stored(state.workspace_id())
-                state.flash("success", f"Restored the version of {labels[chosen]}; the newer ones are still kept.")
-                st.rerun()
+                try:
+                    state.restore_version(chosen)
+                except KpiWizardError as problem:
+                    show_error(problem)
+                else:
+                    state.flash("success", f"Restored the version of {labels[chosen]}; the newer ones are still kept.")
+                    st.rerun()

@@ -2,8 +2,9 @@
 
 The open workspace lives in ``st.session_state``; every change goes through
 :func:`commit`, which validates, autosaves to the workspace store and records the id in
-the URL (``?ws=…``) so a browser reload or an app restart resumes the same work.
-A workspace opened but not yet edited is not copied into the store.
+the URL (``?ws=…``, plus ``&key=…`` on a team server) so a browser reload or an app restart
+resumes the same work. A workspace opened but not yet edited is not copied into the store.
+Who may open, list, delete or restore a stored workspace is decided by :mod:`kpi_model.access`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from pathlib import Path
 import streamlit as st
 
 from kpi_model import workspace_file
+from kpi_model.access import NO_ACCESS, AccessControl, AccessError, AccessMode, mode_from_environment
 from kpi_model.datastore import DataStore
 from kpi_model.engine import EnginePool
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
-from kpi_model.store import WorkspaceStore, is_valid_id
+from kpi_model.store import StoredWorkspace, WorkspaceStore, is_valid_id
 
 _WORKSPACE = "kw_workspace"
 _WORKSPACE_ID = "kw_workspace_id"
@@ -29,7 +31,9 @@ _INITIALISED = "kw_initialised"
 _STARTUP_ERROR = "kw_startup_error"
 _ORIGIN = "kw_origin"
 _BASE = "kw_base"  # fingerprint of the stored version this session last saw
+_KEYS = "kw_keys"  # workspace id -> link secret, for the workspaces this browser session holds links to
 QUERY_KEY = "ws"
+LINK_KEY = "key"
 SAMPLE_WORKSPACE = Path(__file__).resolve().parent.parent / "sample_data" / "workspace.yaml"
 
 
@@ -56,6 +60,56 @@ def store() -> WorkspaceStore:
     return _store(str(store_root().resolve()))
 
 
+@st.cache_resource
+def _access(root: str, mode: AccessMode) -> AccessControl:
+    return AccessControl(root, mode)
+
+
+def access() -> AccessControl:
+    """Who may open what on this server (``$KPI_WIZARD_ACCESS``: local or team)."""
+    return _access(str(store_root().resolve()), mode_from_environment())
+
+
+def current_user() -> str | None:
+    """The logged-in visitor's e-mail when the operator configured login (``st.login``), else None."""
+    try:
+        if st.user.is_logged_in:
+            email = st.user.get("email")
+            return str(email) if email else None
+    except (AttributeError, KeyError, RuntimeError):
+        pass
+    return None
+
+
+def login_configured() -> bool:
+    """Whether the operator set up OIDC login in ``.streamlit/secrets.toml`` (an ``[auth]`` section)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # Streamlit raises its own error types when there is no secrets file at all
+        return False
+
+
+def _keys() -> dict[str, str]:
+    return st.session_state.setdefault(_KEYS, {})
+
+
+def link_key(workspace_id: str) -> str | None:
+    """The link secret this session holds for a workspace, if any."""
+    return _keys().get(workspace_id)
+
+
+def may_open(workspace_id: str) -> bool:
+    """Whether this visitor may open (and so delete or restore) a stored workspace."""
+    return access().allows(workspace_id, key=link_key(workspace_id), user=current_user())
+
+
+def listed_workspaces() -> list[StoredWorkspace]:
+    """Saved workspaces this visitor may see: every one on a local server, their own on a team server."""
+    found = store().list_workspaces()
+    shown = set(access().visible([item.id for item in found], keys=_keys(), user=current_user()))
+    return [item for item in found if item.id in shown]
+
+
 def init() -> None:
     """Once per browser session: resume the workspace in the URL, or open the startup one."""
     if st.session_state.get(_INITIALISED):
@@ -63,7 +117,14 @@ def init() -> None:
         return
     st.session_state[_INITIALISED] = True
     wanted = st.query_params.get(QUERY_KEY)
+    if wanted and st.query_params.get(LINK_KEY) and is_valid_id(wanted):
+        _keys()[wanted] = st.query_params[LINK_KEY]
     try:
+        if wanted and access().is_private and not (store().exists(wanted) and may_open(wanted)):
+            # The same answer whether the workspace exists or not: a guessed id learns nothing.
+            del st.query_params[QUERY_KEY]
+            st.query_params.pop(LINK_KEY, None)
+            raise AccessError(access_refusal())
         if wanted and is_valid_id(wanted) and store().exists(wanted):
             open_stored(wanted)
         elif os.environ.get("KPI_WIZARD_OPEN"):
@@ -74,11 +135,19 @@ def init() -> None:
     _sync_url()
 
 
+def access_refusal() -> str:
+    """What a visitor without access is told (never whether the workspace exists)."""
+    return NO_ACCESS[0].upper() + NO_ACCESS[1:] + "."
+
+
 def _sync_url() -> None:
     # Page switches drop query parameters; putting the id back on every run keeps reloads working.
     workspace_id = st.session_state.get(_WORKSPACE_ID)
     if workspace_id and st.query_params.get(QUERY_KEY) != workspace_id:
         st.query_params[QUERY_KEY] = workspace_id
+    key = link_key(workspace_id) if workspace_id and access().is_private else None
+    if key and st.query_params.get(LINK_KEY) != key:
+        st.query_params[LINK_KEY] = key
 
 
 def startup_error() -> str | None:
@@ -105,22 +174,49 @@ def set_workspace(new: Workspace, *, workspace_id: str | None = None, origin: Pa
     st.session_state[_WORKSPACE] = new
     st.session_state[_WORKSPACE_ID] = workspace_id
     st.session_state[_ORIGIN] = origin
+    st.query_params.pop(LINK_KEY, None)
     if workspace_id:
         st.query_params[QUERY_KEY] = workspace_id
+        if access().is_private and (key := link_key(workspace_id)):
+            st.query_params[LINK_KEY] = key
     elif QUERY_KEY in st.query_params:
         del st.query_params[QUERY_KEY]
 
 
 def open_stored(workspace_id: str) -> None:
-    """Open a workspace from the store, remembering which version this session saw."""
+    """Open a workspace from the store, remembering which version this session saw (needs access)."""
+    if not may_open(workspace_id):
+        raise AccessError(access_refusal())
     set_workspace(store().load(workspace_id), workspace_id=workspace_id)
     st.session_state[_BASE] = store().current_hash(workspace_id)
 
 
 def delete_stored(workspace_id: str) -> None:
-    """Remove a saved workspace with its version history and its data folder."""
+    """Remove a saved workspace with its version history and its data folder (needs access)."""
+    if not may_open(workspace_id):
+        raise AccessError(access_refusal())
     engine_pool().release(DataStore(store().root / workspace_id, engine_pool()).db_path)
     store().delete(workspace_id)
+    _keys().pop(workspace_id, None)
+
+
+def restore_version(version_id: str) -> None:
+    """Make an older version of the open workspace current again (needs access) and reopen it."""
+    workspace_id = st.session_state.get(_WORKSPACE_ID)
+    if not workspace_id or not may_open(workspace_id):
+        raise AccessError(access_refusal())
+    store().restore(workspace_id, version_id)
+    open_stored(workspace_id)
+
+
+def private_link() -> str | None:
+    """The open workspace's private link on a team server (the page URL with ``ws`` and ``key``)."""
+    workspace_id = st.session_state.get(_WORKSPACE_ID)
+    key = link_key(workspace_id) if workspace_id and access().is_private else None
+    if not key:
+        return None
+    base = (st.context.url or "").split("?")[0]
+    return f"{base}?{QUERY_KEY}={workspace_id}&{LINK_KEY}={key}"
 
 
 def commit(new: Workspace, *, note: str = "") -> None:
@@ -133,6 +229,8 @@ def commit(new: Workspace, *, note: str = "") -> None:
     workspace_id = st.session_state.get(_WORKSPACE_ID)
     if workspace_id is None:
         workspace_id = store().new_id()
+        if access().is_private:
+            _keys()[workspace_id] = access().grant(workspace_id, owner=current_user())
         opened_data = datastore()
         if opened_data is not None and opened_data.db_path.is_file():
             opened_data.copy_to(store().root / workspace_id)
@@ -202,8 +300,8 @@ def close() -> None:
     """Close the open workspace (it stays in the store)."""
     st.session_state.pop(_WORKSPACE, None)
     st.session_state.pop(_WORKSPACE_ID, None)
-    if QUERY_KEY in st.query_params:
-        del st.query_params[QUERY_KEY]
+    st.query_params.pop(QUERY_KEY, None)
+    st.query_params.pop(LINK_KEY, None)
 
 
 def flash(kind: str, text: str) -> None:
