@@ -48,7 +48,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(home: Path, *, open_workspace: Path | None = None, timeout: float = 60) -> Iterator[str]:
+def running_app(
+    home: Path, *, open_workspace: Path | None = None, timeout: float = 60, access: str = "local"
+) -> Iterator[str]:
     """`kpi-wizard serve` (as `make run` starts it) on a free loopback port; yields the base URL."""
     port = free_port()
     env = {**os.environ, "KPI_WIZARD_HOME": str(home)}
@@ -65,6 +67,8 @@ def running_app(home: Path, *, open_workspace: Path | None = None, timeout: floa
         "127.0.0.1",
         "--home",
         str(home),
+        "--access",
+        access,
     ]
     if open_workspace:
         command.append(str(open_workspace))
