@@ -43,6 +43,7 @@ FIX_WORDS = (
     "replace",
     "delete",
     "did you mean",
+    "fix:",
 )
 
 
