@@ -9,41 +9,30 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from kpi_model import documents
 from kpi_model.errors import Problem, WorkspaceError
 from kpi_model.models import Workspace
 from kpi_model.validation import parse_workspace
 
 Format = Literal["yaml", "json"]
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases (alias bombs) and duplicate keys (silent data loss)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not allowed in a workspace; write the value out", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key '{key}' appears twice in the same mapping; keep one", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+MAX_DOCUMENT_BYTES = documents.MAX_BYTES
+LIMITS = documents.Limits(
+    what="a workspace",
+    hint=(
+        "a workspace is flat: units, goals, sources and KPIs are lists of mappings of plain values — "
+        "check that this is a KPI Wizard workspace file"
+    ),
+    size_hint="a workspace is a small text file — check that this is the workspace, not a data file",
+)
+FILE_MODE = 0o644  # a new file: readable by the team, writable by the server's user
+FOLDER_MODE = 0o755
 
 
 class _Dumper(yaml.SafeDumper):
@@ -67,32 +56,26 @@ def format_for(path: str | Path) -> Format:
 
 
 def decode(text: str, fmt: Format = "yaml", *, source: str | None = None) -> Any:
-    """Decode YAML/JSON text into Python data, or raise :class:`WorkspaceError` with the line."""
-    if len(text.encode("utf-8", errors="ignore")) > MAX_DOCUMENT_BYTES:
-        raise WorkspaceError(
-            [
-                Problem(
-                    "(document)",
-                    f"larger than {MAX_DOCUMENT_BYTES // 1024 // 1024} MB; a workspace is a small text file",
-                )
-            ],
-            source=source,
-        )
+    """Decode YAML/JSON text into Python data under :data:`LIMITS`, or raise :class:`WorkspaceError`.
+
+    Aliases, duplicate keys, nesting deeper than 64 levels and documents over 5 MB are refused.
+    """
     try:
         if fmt == "json":
-            return json.loads(text)
-        return yaml.load(text, Loader=_StrictLoader)
-    except json.JSONDecodeError as error:
-        where = f"line {error.lineno}, column {error.colno}"
-        raise WorkspaceError([Problem(where, f"not valid JSON: {error.msg}")], source=source) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
-        detail = getattr(error, "problem", None) or str(error)
-        raise WorkspaceError(
-            [Problem(where, f"not valid YAML: {detail} (check indentation and quote values containing ':' or '#')")],
-            source=source,
-        ) from None
+            return documents.load_json(text, LIMITS)
+        return documents.load_yaml(text, LIMITS)
+    except documents.DocumentError as error:
+        raise WorkspaceError([_problem(error, fmt)], source=source) from None
+
+
+def _problem(error: documents.DocumentError, fmt: Format) -> Problem:
+    if not error.syntax:
+        return Problem(error.where, error.problem)
+    if fmt == "json":
+        return Problem(error.where, f"not valid JSON: {error.problem}")
+    return Problem(
+        error.where, f"not valid YAML: {error.problem} (check indentation and quote values containing ':' or '#')"
+    )
 
 
 def loads(text: str, fmt: Format = "yaml", *, source: str | None = None) -> Workspace:
@@ -104,17 +87,13 @@ def load(path: str | Path) -> Workspace:
     """Load and validate a workspace file; raises :class:`WorkspaceError` naming every problem."""
     file = Path(path)
     try:
-        raw = file.read_bytes()
+        text = documents.read_text(file, LIMITS)
     except FileNotFoundError:
         raise WorkspaceError([Problem("(file)", f"no such file: {file}")], source=str(file)) from None
     except OSError as error:
         raise WorkspaceError([Problem("(file)", f"cannot read {file}: {error.strerror}")], source=str(file)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise WorkspaceError(
-            [Problem("(file)", "not UTF-8 text; save the workspace as UTF-8 YAML or JSON")], source=str(file)
-        ) from None
+    except documents.DocumentError as error:
+        raise WorkspaceError([Problem("(file)", error.problem)], source=str(file)) from None
     return loads(text, format_for(file), source=str(file))
 
 
@@ -132,14 +111,23 @@ def dumps(workspace: Workspace, fmt: Format = "yaml") -> str:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a partial one."""
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a partial one.
+
+    The file keeps the mode of the file it replaces, or gets :data:`FILE_MODE`; missing folders
+    are made with :data:`FOLDER_MODE`. Modes are set explicitly, never by changing the process
+    umask, which other threads share.
+    """
     target = Path(path)
     if target.is_dir():
         raise IsADirectoryError(21, "is a folder; give a file name inside it", str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = FILE_MODE
+    make_folder(target.parent)
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        os.chmod(temp_name, 0o666 & ~_umask())
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
             stream.flush()
@@ -151,10 +139,20 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     _fsync_directory(target.parent)
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+def make_folder(folder: Path) -> None:
+    """Make ``folder`` and its missing parents with :data:`FOLDER_MODE` (less what the umask masks)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for each in reversed(missing):
+        try:
+            each.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:
+            if not each.is_dir():
+                raise
 
 
 def _fsync_directory(folder: Path) -> None:
