@@ -16,10 +16,10 @@ from importlib import resources
 from itertools import pairwise
 from typing import Any
 
-import yaml
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from kpi_model import documents
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import is_derived, parse_tree, ratio_parts, referenced_names, safe_division
@@ -533,9 +533,9 @@ def _family(raw: Any, where: str) -> Family:
 def parse_conflicts(text: str, *, filename: str = CONFLICTS_FILE) -> tuple[Conflict, ...]:
     """Conflicts from the YAML text of a catalogue; :class:`ConflictCatalogueError` names any problem."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConflictCatalogueError(f"{filename}: not valid YAML: {error}") from None
+        data = documents.load_yaml(text, documents.Limits(what="a conflict catalogue"))
+    except documents.DocumentError as error:
+        raise ConflictCatalogueError(f"{filename}: {'not valid YAML: ' if error.syntax else ''}{error}") from None
     if not isinstance(data, list):
         raise ConflictCatalogueError(f"{filename}: expected a list of conflicts")
     conflicts: list[Conflict] = []

@@ -11,14 +11,12 @@ audit then says what the imported set lacks.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
+from kpi_model import documents
 from kpi_model.importers.common import ImportFailed, ImportResult
-from kpi_model.importers.dbt import DBT_SUFFIXES, import_dbt
+from kpi_model.importers.dbt import DBT_LIMITS, DBT_SUFFIXES, import_dbt
 from kpi_model.importers.spreadsheet import FIELDS, guess_mapping, import_spreadsheet
 from kpi_model.importers.tables import SPREADSHEET_SUFFIXES, read_table
 from kpi_model.validation import did_you_mean
@@ -37,15 +35,23 @@ __all__ = [
 
 _WORKSPACE_KEYS = frozenset({"format_version", "units", "goals", "kpis", "sources"})
 _DBT_KEYS = frozenset({"semantic_models", "metrics"})
+_MAPPING_LIMITS = documents.Limits(
+    what="a mapping file",
+    hint="a mapping file is one 'field: column header' per line, e.g. name: Metric — check the file",
+    size_hint="a mapping file is one 'field: column header' per line, e.g. name: Metric — check the file",
+)
 
 
 def _is_workspace(path: Path) -> bool:
-    """Whether a YAML/JSON file is a KPI Wizard workspace rather than dbt YAML (by its top-level keys)."""
+    """Whether a YAML file is a KPI Wizard workspace rather than dbt YAML (by its top-level keys).
+
+    The keys are read from the event stream, so nothing (an alias bomb, say) is built to tell.
+    """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        keys = documents.yaml_top_level_keys(documents.read_text(path, DBT_LIMITS), DBT_LIMITS)
+    except (documents.DocumentError, OSError):
         return False  # let the dbt reader report the problem with its line
-    return isinstance(data, dict) and not (_DBT_KEYS & set(data)) and bool(_WORKSPACE_KEYS & set(data))
+    return not (_DBT_KEYS & keys) and bool(_WORKSPACE_KEYS & keys)
 
 
 def import_file(path: Path, *, mapping: Mapping[str, str] | None = None, sheet: str | None = None) -> ImportResult:
@@ -78,15 +84,19 @@ def load_mapping(path: Path) -> dict[str, str]:
     """A column mapping file (YAML or JSON) of ``field: header``, e.g. ``{name: Metric, owner: Responsible}``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = documents.read_text(path, _MAPPING_LIMITS)
+        if path.suffix.lower() == ".json":
+            data = documents.load_json(text, _MAPPING_LIMITS)
+        else:
+            data = documents.load_yaml(text, _MAPPING_LIMITS)
     except FileNotFoundError:
         raise ImportFailed(f"no such mapping file: {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ImportFailed(f"cannot read the mapping file {path}: {error}") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise ImportFailed(f"the mapping file {path.name} is not valid YAML/JSON: {error}") from None
+    except OSError as error:
+        raise ImportFailed(f"cannot read the mapping file {path}: {error.strerror or error}") from None
+    except documents.DocumentError as error:
+        if error.syntax:
+            raise ImportFailed(f"the mapping file {path.name} is not valid YAML/JSON: {error}") from None
+        raise ImportFailed(f"the mapping file {path.name}: {error}") from None
     example = "write one 'field: column header' per line, e.g. name: Metric"
     if not isinstance(data, dict) or not data:
         raise ImportFailed(f"the mapping file {path.name} holds no mapping; {example}")

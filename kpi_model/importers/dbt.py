@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from kpi_model import documents
 from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_derived, check_filter, referenced_names
 from kpi_model.importers.common import ImportFailed, ImportResult, finish
@@ -29,6 +30,14 @@ _SKIPPED_FOLDERS = frozenset({"dbt_packages", "dbt_modules", "target", "logs", "
 _GRAINS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
 _LOCAL_ENTITY_TYPES = frozenset({"primary", "unique", "natural"})
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# dbt files legitimately use anchors (&name / *name), so aliases are allowed but their expansion is bounded.
+DBT_LIMITS = documents.Limits(
+    what="a dbt YAML file",
+    hint="dbt semantic-layer YAML is a few levels deep — check that this is a dbt metrics file",
+    size_hint="dbt YAML files are small text files — check that this is a dbt metrics file, or split it",
+    aliases=True,
+    duplicate_keys=True,  # as dbt itself reads them: the last value wins
+)
 
 
 class _Unmapped(Exception):
@@ -41,8 +50,8 @@ class _LineDict(dict[str, Any]):
     line: int = 0
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader whose mappings carry their line number."""
+class _Loader(documents.SafeLoader):
+    """Safe loader whose mappings carry their line number."""
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Iterator[_LineDict]:
@@ -171,20 +180,21 @@ class DbtImport:
         for path in self.files():
             file = self.label(path)
             try:
-                documents = list(yaml.load_all(path.read_text(encoding="utf-8-sig"), Loader=_Loader))
-            except yaml.YAMLError as error:
-                mark = getattr(error, "problem_mark", None)
-                where = f" at line {mark.line + 1}" if mark else ""
-                problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-                message = f"{file} is not valid YAML{where}: {problem} (quote values that start with '{{{{')"
+                loaded = documents.load_yaml_all(documents.read_text(path, DBT_LIMITS), DBT_LIMITS, loader=_Loader)
+            except documents.DocumentError as error:
+                if error.syntax:
+                    where = f" at line {error.line}" if error.line else ""
+                    message = f"{file} is not valid YAML{where}: {error.problem} (quote values that start with '{{{{')"
+                else:
+                    message = f"{_where(file, error.line or 0)}: {error.problem}"
                 if self.root.is_file():
                     raise ImportFailed(message) from None
                 # In a project folder one broken file (often not a metrics file) should not stop the rest.
                 self.add_note(file, 0, f"{message}; the file was skipped.")
                 continue
-            except (OSError, UnicodeDecodeError) as error:
-                raise ImportFailed(f"cannot read {file}: {error}") from None
-            for document in documents:
+            except OSError as error:
+                raise ImportFailed(f"cannot read {file}: {error.strerror or error}") from None
+            for document in loaded:
                 if not isinstance(document, dict):
                     continue
                 for raw in document.get("semantic_models") or []:

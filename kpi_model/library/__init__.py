@@ -18,9 +18,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kpi_model import documents
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import (
     KPI_ID_PATTERN,
@@ -49,6 +49,7 @@ __all__ = [
 
 TEMPLATE_PACKAGE = "kpi_model.library"
 TEMPLATE_DIR = "templates"
+_LIMITS = documents.Limits(what="a template library file", hint="a template file is a list of flat templates")
 
 # A placeholder is a role name in braces. Written as a regex rather than str.format
 # so that other braces in SQL (struct literals) can never be mistaken for one.
@@ -216,9 +217,9 @@ def parse_templates(text: str, *, filename: str) -> list[Template]:
     Raises :class:`TemplateError` naming ``filename``, the template and the problem.
     """
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise TemplateError(f"{filename}: not valid YAML: {error}") from None
+        data = documents.load_yaml(text, _LIMITS)
+    except documents.DocumentError as error:
+        raise TemplateError(f"{filename}: {'not valid YAML: ' if error.syntax else ''}{error}") from None
     if not isinstance(data, list):
         raise TemplateError(f"{filename}: expected a list of templates, found {type(data).__name__}")
     templates = []
