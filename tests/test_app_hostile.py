@@ -61,7 +61,8 @@ def _upload(at: AppTest, name: str, content: bytes, key_prefix: str = "data_uplo
     uploader = next(u for u in at.file_uploader if u.key and u.key.startswith(key_prefix))
     uploader.upload(name, content).run()
     assert not at.exception, at.exception
-    _click(at, {"data_upload_": "Load file", "upload_workspace": "Open uploaded file"}.get(key_prefix, "Import and audit"))
+    buttons = {"data_upload_": "Load file", "upload_workspace": "Open uploaded file"}
+    _click(at, buttons.get(key_prefix, "Import and audit"))
 
 
 def _good_table_intact(at: AppTest) -> bool:
@@ -119,8 +120,10 @@ VIEWS: list[tuple[str, Callable[[Canary], str]]] = [
     ("read_csv", lambda c: f"SELECT * FROM read_csv('{c.secret_file}')"),
     (
         "CTE scope trick",
-        lambda c: f'SELECT CAST(s.password AS INTEGER) FROM (WITH "{c.secret_file}" AS (SELECT 1 AS a) '
-        f'SELECT a FROM "{c.secret_file}") x, "{c.secret_file}" s',
+        lambda c: (
+            f'SELECT CAST(s.password AS INTEGER) FROM (WITH "{c.secret_file}" AS (SELECT 1 AS a) '
+            f'SELECT a FROM "{c.secret_file}") x, "{c.secret_file}" s'
+        ),
     ),
     ("other workspace", lambda c: f"SELECT * FROM '{c.other_workspace / 'data.duckdb'}'"),
     ("http", lambda c: "SELECT * FROM 'http://127.0.0.1:9/x.parquet'"),
