@@ -4,17 +4,26 @@ Layout under the store root::
 
     <workspace_id>/workspace.yaml          the current version
     <workspace_id>/history/<stamp>.yaml    every saved version, newest kept (``HISTORY_LIMIT``)
+    <workspace_id>/.lock                   held while a save, restore or delete changes the folder
 
 Workspace ids are generated here and checked on the way in, so an id taken from a URL
 can never name a path outside the root.
+
+A save compares the version on disk with the one its session last saw and writes, all
+under the workspace's lock, so two saves at the same moment are serialised: one wins,
+the other gets :class:`ConflictError`; none is acknowledged and then lost.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
+import os
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +36,7 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 _STAMP_RE = re.compile(r"^\d{8}T\d{12}$")
 _STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
 CURRENT_FILE = "workspace.yaml"
+LOCK_FILE = ".lock"
 
 
 class ConflictError(StoreError):
@@ -92,31 +102,68 @@ class WorkspaceStore:
         """Save a new version and return its fingerprint (unchanged content adds no version).
 
         With ``expected`` (the fingerprint this session last saw), a save over a version someone
-        else wrote meanwhile raises :class:`ConflictError` instead of silently replacing it.
+        else wrote meanwhile raises :class:`ConflictError` instead of silently replacing it. The
+        comparison and the write happen under the workspace's lock, so no other save comes between.
         """
         folder = self._folder(workspace_id)
         text = workspace_file.dumps(workspace)
-        current = folder / CURRENT_FILE
         try:
-            on_disk = current.read_text(encoding="utf-8") if current.is_file() else None
-            if on_disk == text:
-                return content_hash(text)
-            if expected is not None and on_disk is not None and content_hash(on_disk) != expected:
-                raise ConflictError(
-                    "this workspace was changed in another tab or by someone else since you opened it; "
-                    "your last change was not saved. Reload the page to get the latest version and redo it"
-                )
-            history = folder / "history"
-            header = f"# {note.splitlines()[0][:200]}\n" if note.strip() else ""
-            workspace_file.atomic_write_text(history / f"{self._stamp(history)}.yaml", header + text)
-            workspace_file.atomic_write_text(current, text)
-            self._prune(history)
+            with self._locked(folder):
+                return self._write(folder, text, expected=expected, note=note)
         except OSError as error:
-            raise StoreError(
-                f"could not save the workspace to {folder}: {error.strerror or error}; "
-                "check free disk space and permissions — the previous version is unchanged"
-            ) from None
+            raise self._write_failed(folder, error) from None
+
+    def _write(self, folder: Path, text: str, *, expected: str | None, note: str) -> str:
+        """Compare and write one version; the caller holds the lock."""
+        current = folder / CURRENT_FILE
+        on_disk = current.read_text(encoding="utf-8") if current.is_file() else None
+        if on_disk == text:
+            return content_hash(text)
+        if expected is not None and on_disk is not None and content_hash(on_disk) != expected:
+            raise ConflictError(
+                "this workspace was changed in another tab or by someone else since you opened it; "
+                "your last change was not saved. Reload the page to get the latest version and redo it"
+            )
+        history = folder / "history"
+        header = f"# {note.splitlines()[0][:200]}\n" if note.strip() else ""
+        workspace_file.atomic_write_text(history / f"{self._stamp(history)}.yaml", header + text)
+        workspace_file.atomic_write_text(current, text)
+        self._prune(history)
         return content_hash(text)
+
+    @staticmethod
+    def _write_failed(folder: Path, error: OSError) -> StoreError:
+        return StoreError(
+            f"could not save the workspace to {folder}: {error.strerror or error}; "
+            "check free disk space and permissions — the previous version is unchanged"
+        )
+
+    @staticmethod
+    @contextmanager
+    def _locked(folder: Path) -> Iterator[None]:
+        """Hold the workspace's lock: an exclusive ``flock`` on ``<folder>/.lock``, for one change.
+
+        The lock file is opened anew on every call because ``flock`` locks belong to an open file:
+        two opens exclude each other, whether they are threads of one server (Streamlit sessions)
+        or other processes (a second server, the CLI), and the kernel releases the lock when its
+        holder dies, even by ``kill -9``. A lock file that a delete removed while we waited is not
+        the one the next save uses, so the lock is taken again on the file now in place.
+        """
+        lock_path = folder / LOCK_FILE
+        while True:
+            workspace_file.make_folder(folder)
+            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                try:
+                    in_place = os.stat(lock_path).st_ino == os.fstat(descriptor).st_ino
+                except FileNotFoundError:
+                    in_place = False
+                if in_place:
+                    yield
+                    return
+            finally:
+                os.close(descriptor)  # releases the lock
 
     def load(self, workspace_id: str) -> Workspace:
         """The current version of a stored workspace."""
@@ -124,6 +171,22 @@ class WorkspaceStore:
         if not path.is_file():
             raise StoreError(f"no saved workspace '{workspace_id}'; start a new one or open the sample")
         return workspace_file.load(path)
+
+    def load_current(self, workspace_id: str) -> tuple[Workspace, str]:
+        """The current version and its fingerprint, from one read of the file.
+
+        Pass the fingerprint as ``expected`` to the next :meth:`save`. Calling :meth:`load` and
+        :meth:`current_hash` one after the other could pair one version's content with the next
+        version's fingerprint if someone saves in between, and that save would then be overwritten.
+        """
+        path = self._folder(workspace_id) / CURRENT_FILE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise StoreError(f"no saved workspace '{workspace_id}'; start a new one or open the sample") from None
+        except OSError as error:
+            raise StoreError(f"could not read the workspace '{workspace_id}': {error.strerror or error}") from None
+        return workspace_file.loads(text, source=CURRENT_FILE), content_hash(text)
 
     def list_workspaces(self) -> list[StoredWorkspace]:
         """Stored workspaces, most recently modified first; unreadable ones are skipped."""
@@ -173,17 +236,26 @@ class WorkspaceStore:
 
     def restore(self, workspace_id: str, version_id: str) -> Workspace:
         """Make an old version current again, saved as a new version so nothing is lost."""
-        workspace = self.load_version(workspace_id, version_id)
-        saved = dt.datetime.strptime(version_id, _STAMP_FORMAT)
-        self.save(workspace_id, workspace, note=f"Restored the version of {saved:%Y-%m-%d %H:%M:%S}")
+        folder = self._folder(workspace_id)
+        self.load_version(workspace_id, version_id)  # refuses unknown ids before anything is written
+        note = f"Restored the version of {dt.datetime.strptime(version_id, _STAMP_FORMAT):%Y-%m-%d %H:%M:%S}"
+        try:
+            with self._locked(folder):
+                workspace = self.load_version(workspace_id, version_id)  # again: a save may have pruned it
+                self._write(folder, workspace_file.dumps(workspace), expected=None, note=note)
+        except OSError as error:
+            raise self._write_failed(folder, error) from None
         return workspace
 
     def delete(self, workspace_id: str) -> None:
-        """Remove a workspace and its history."""
+        """Remove a workspace and its history (nothing happens when there is none)."""
         folder = self._folder(workspace_id)
-        for file in sorted(folder.rglob("*"), reverse=True):
-            file.rmdir() if file.is_dir() else file.unlink()
-        folder.rmdir()
+        if not folder.is_dir():
+            return
+        with self._locked(folder):  # not in the middle of a save
+            for file in sorted(folder.rglob("*"), reverse=True):
+                file.rmdir() if file.is_dir() else file.unlink()
+            folder.rmdir()
 
     @staticmethod
     def _stamp(history: Path) -> str:
