@@ -23,7 +23,11 @@ if data is None:
 names = {u.id: u.name for u in workspace.units}
 unit_id = (
     st.segmented_control(
-        "Unit", list(names), format_func=names.get, default=workspace.units[0].id, key="dashboard_unit"
+        "Unit",
+        list(names),
+        format_func=lambda i: md_escape(names[i]),  # segmented-control options are Markdown
+        default=workspace.units[0].id,
+        key="dashboard_unit",
     )
     or workspace.units[0].id
 )

@@ -64,7 +64,7 @@ if view == "Units":
                 then={"edit_unit_chosen": data["id"]},
             )
         with st.popover("Delete this unit", icon=":material/delete:"):
-            st.write(f"Delete the unit '{names[chosen]}'? Only a unit without goals can be deleted.")
+            st.write(f"Delete the unit '{md_escape(names[chosen])}'? Only a unit without goals can be deleted.")
             if st.button("Yes, delete it", key=f"delete_unit_{chosen}", type="primary"):
                 apply_edit(lambda: editing.delete_unit(workspace, chosen), f"Deleted unit '{names[chosen]}'.")
     st.stop()

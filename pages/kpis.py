@@ -4,7 +4,7 @@ import streamlit as st
 
 from kpi_model import editing
 from kpi_model.models import Kpi
-from ui.feedback import apply_edit, show_flashes
+from ui.feedback import apply_edit, md_escape, show_flashes
 from ui.guards import require_workspace
 from ui.kpi_editor import audit_callout, kpi_card
 from ui.template_picker import column_mapping, template_picker
@@ -51,7 +51,9 @@ with library_tab:
     template = template_picker()
     if template is not None:
         roles, source = column_mapping(template, [s.name for s in workspace.sources])
-    if template is not None and st.button(f"Add “{template.name}” to this goal", key="add_template", type="primary"):
+    if template is not None and st.button(
+        f"Add “{md_escape(template.name)}” to this goal", key="add_template", type="primary"
+    ):
         new_kpi = template.to_kpi(
             editing.unique_id(template.id, taken, separator="_"), goal=goal_id, roles=roles, source=source
         )

@@ -9,7 +9,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler
 from ui import state
 from ui.data_views import open_data
-from ui.feedback import apply_edit, show_error, show_flashes
+from ui.feedback import apply_edit, md_escape, show_error, show_flashes
 from ui.guards import require_workspace
 from ui.preview_views import (
     GRAIN_OF_CADENCE,
@@ -39,13 +39,13 @@ kpi = candidates[chosen]
 derived = Compiler(workspace).is_derived(kpi)
 source_columns = None if derived else columns.get(kpi.source or "")
 if not derived and source_columns is None:
-    st.warning(f"'{kpi.name}' has no data yet: give it a source with loaded data (Data page).")
+    st.warning(f"'{md_escape(kpi.name)}' has no data yet: give it a source with loaded data (Data page).")
     st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
     st.stop()
 st.caption(
-    f"Derived from other KPIs: {kpi.expression}"
+    f"Derived from other KPIs: {md_escape(kpi.expression)}"
     if derived
-    else f"Source: {kpi.source} · time column: {kpi.time_column or 'not set yet'}"
+    else f"Source: {md_escape(kpi.source)} · time column: {md_escape(kpi.time_column or 'not set yet')}"
 )
 
 edited, formula_ok = formula_editor(kpi, workspace, source_columns, derived)

@@ -40,14 +40,14 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
         # The status badge says good or bad (thresholds); the gap to a target due next year is
         # information, not an alarm, so it stays grey.
         st.metric(
-            kpi.name,
+            md_escape(kpi.name),
             format_value(latest.value, kpi.unit_of_measure),
             delta=gap_to_target(kpi, latest.value),
             delta_color="off",
             delta_arrow="off",
             chart_data=[p.value for p in points[-24:]],
             chart_type="line",
-            help=kpi.description,
+            help=md_escape(kpi.description) if kpi.description else None,
         )
         owner = f"owner: {md_escape(kpi.owner)}" if kpi.owner else ":red[**no owner**]"
         st.markdown(f"{status_badge(level)} · {period_label(latest.period, result.request.grain)} · {owner}")

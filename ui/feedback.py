@@ -12,11 +12,24 @@ from kpi_model.errors import KpiWizardError, WorkspaceError
 from kpi_model.models import Workspace
 from ui import state
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+# Every character that starts Markdown syntax in Streamlit: CommonMark (links, images, emphasis, code,
+# headings, lists, HTML), GFM (tables, strikethrough), LaTeX ($), entities (&) and Streamlit's own
+# directives (:red[…], :material/icon:, :emoji:, which a backslash before ':' and '/' switches off).
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:/=])")
 
 
 def md_escape(text: object) -> str:
-    """User text made inert for st.markdown: no links, images, HTML or formatting."""
+    """User text made inert wherever Streamlit renders Markdown: no links, images, HTML or formatting.
+
+    The one escape for workspace text (names, statements, descriptions, owners, notes, file and column
+    names, messages quoting them) in ``st.markdown``/``st.write``/``st.caption``, alerts and toasts, and
+    in widget labels, ``help=`` tooltips, tab/expander/popover labels, metric labels, radio and
+    segmented-control options and page links: Streamlit renders all of those as Markdown. Not for
+    plain-text places (selectbox/multiselect options, dataframe cells, text-input values, Altair
+    titles and tooltips, ``st.code``): there the backslashes would show. Escape only the user part
+    of a message that wants its own formatting (``f"**{md_escape(name)}**"``), and escape once.
+    A bare URL still shows as a link to itself (GitHub-flavoured autolinks): visible, never fetched.
+    """
     return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
 
 
@@ -33,7 +46,8 @@ def _where(path: str, labels: Mapping[str, str] | None) -> str:
     field = _ITEM_PREFIX.sub("", path)
     if labels and field in labels:
         return f"**{labels[field]}**"
-    return f"`{path}`"
+    # A path can quote a key from an uploaded file: a backtick in it would end the code span.
+    return f"`{path}`" if "`" not in path else md_escape(path)
 
 
 def show_error(error: Exception, *, headline: str | None = None, labels: Mapping[str, str] | None = None) -> None:

@@ -21,7 +21,7 @@ from kpi_model.models import (
     Workspace,
 )
 from kpi_model.numbers import parse_number
-from ui.feedback import show_error
+from ui.feedback import md_escape, show_error
 
 _NONE = "—"
 _NUMBER_HELP = "A plain number: 0.3 for 30%; a decimal comma (0,3) works too."
@@ -208,7 +208,7 @@ def kpi_form(
                         choices,
                         kpi.time_column,
                         f"{key}_time_column",
-                        help=f"A date column of '{kpi.source}'.",
+                        help=f"A date column of '{md_escape(kpi.source)}'.",
                     )
                     or ""
                 )

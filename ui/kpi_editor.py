@@ -65,7 +65,9 @@ def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
             position = ("kpis", workspace.kpis.index(kpi))
             apply_edit(lambda: _saved(workspace, data, position, kpi.id), message, labels=KPI_LABELS)
         with st.popover("Delete this KPI", icon=":material/delete:"):
-            partner = f" Its pairing with '{kpi.pairs_with}' is removed too." if kpi.pairs_with else ""
-            st.write(f"Delete '{kpi.name}'? You can bring it back from the version history on Start.{partner}")
+            partner = f" Its pairing with '{md_escape(kpi.pairs_with)}' is removed too." if kpi.pairs_with else ""
+            st.write(
+                f"Delete '{md_escape(kpi.name)}'? You can bring it back from the version history on Start.{partner}"
+            )
             if st.button("Yes, delete it", key=f"delete_kpi_{kpi.id}", type="primary"):
                 apply_edit(lambda: editing.delete_kpi(workspace, kpi.id), f"Deleted '{kpi.name}' ({kpi.id}).")

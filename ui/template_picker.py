@@ -40,7 +40,9 @@ def template_picker() -> Template | None:
             f" · {template.unit_of_measure.value} · reviewed {template.cadence.value}"
         )
         st.code(template.expression, language="sql", wrap_lines=True)
-        roles = ", ".join(f"{name} ({md_escape(description)})" for name, description in template.roles.items())
+        roles = ", ".join(
+            f"{md_escape(name)} ({md_escape(description)})" for name, description in template.roles.items()
+        )
         st.caption(f"Columns it needs: {roles}")
         if template.partners:
             partners = ", ".join(get_template(p).name for p in template.partners)

@@ -174,6 +174,14 @@ def _save_target(workspace: Workspace, kpi: Kpi, preview) -> None:
     )
 
 
+def dot_text(text: str) -> str:
+    """Text for a quoted Graphviz label: plain text only (no escape sequences, quotes or HTML label)."""
+    # In a quoted DOT string only '\\' and '"' are special (and '\\l', '\\N'… are label escapes):
+    # doubling the backslash and escaping the quote keeps a name from closing the string and adding
+    # attributes such as URL= or an HTML-like label.
+    return " ".join(text.replace("\\", "\\\\").replace('"', '\\"').split())
+
+
 def _tree_dot(node, workspace: Workspace) -> str:
     lines = ["digraph drivers {", "rankdir=TB; node [shape=box, style=rounded, fontname=Helvetica];"]
     seen: set[str] = set()
@@ -182,7 +190,7 @@ def _tree_dot(node, workspace: Workspace) -> str:
         if current.kpi_id not in seen:
             seen.add(current.kpi_id)
             label = workspace.kpi(current.kpi_id).name if workspace.kpi(current.kpi_id) else current.kpi_id
-            lines.append(f'"{current.kpi_id}" [label="{label.replace(chr(34), chr(39))}"];')
+            lines.append(f'"{current.kpi_id}" [label="{dot_text(label)}"];')
         for child in current.children:
             lines.append(f'"{current.kpi_id}" -> "{child.kpi_id}";')
             visit(child)
@@ -235,11 +243,11 @@ def driver_section(workspace: Workspace, engine: Engine) -> None:
         name = workspace.kpi(leaf).name if workspace.kpi(leaf) else leaf
         with columns[index % len(columns)]:
             if relative:
-                moved = st.slider(name, -50, 50, 0, format="%d%%", key=f"driver_pct_{top_id}_{leaf}")
+                moved = st.slider(md_escape(name), -50, 50, 0, format="%d%%", key=f"driver_pct_{top_id}_{leaf}")
                 changes[leaf] = moved / 100
             else:
                 changes[leaf] = st.number_input(
-                    f"Change in {name}",
+                    f"Change in {md_escape(name)}",
                     value=0.0,
                     key=f"driver_abs_{top_id}_{leaf}",
                     format="%g",
