@@ -28,6 +28,7 @@ FORMAT_VERSION = 1
 KPI_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SOURCE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+MAX_SOURCE_PATH = 1024  # characters; file systems refuse longer paths with an OSError
 
 # KPI ids double as identifiers in derived-KPI expressions, hence the stricter form.
 KpiId = Annotated[str, StringConstraints(pattern=KPI_ID_PATTERN, max_length=63)]
@@ -150,7 +151,11 @@ class Source(_Model):
     """
 
     name: SourceName
-    path: Text | None = None
+    path: Text | None = Field(
+        default=None,
+        description="The data file, relative to the workspace file's folder (e.g. data/orders.csv).",
+        json_schema_extra={"maxLength": MAX_SOURCE_PATH},
+    )
     sql: Text | None = None
     system: Text | None = None
     description: Text | None = None
@@ -158,6 +163,22 @@ class Source(_Model):
         default=None,
         description="How the file's text dates are written, in strptime codes (e.g. %m/%d/%Y); detected when unset.",
     )
+
+    @field_validator("path")
+    @classmethod
+    def _path_fits(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if len(value) > MAX_SOURCE_PATH:
+            raise ValueError(
+                f"the path is {len(value):,} characters long, more than the {MAX_SOURCE_PATH:,} allowed: "
+                "move the file to a shorter path in the workspace folder and give that, e.g. data/orders.csv"
+            )
+        if "\x00" in value:
+            raise ValueError(
+                "the path contains a NUL character; remove it and give the file's path, e.g. data/orders.csv"
+            )
+        return value
 
     @model_validator(mode="after")
     def _path_or_sql(self) -> Source:
