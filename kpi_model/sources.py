@@ -851,26 +851,40 @@ def resolve_source_path(base_dir: Path, relative: str, *, confine: bool = True) 
     """The file a source's ``path`` names, resolved against ``base_dir``.
 
     With ``confine`` (the app), absolute paths, ``..`` escapes and symlinks leading out of
-    ``base_dir`` are refused; without it (the local CLI) any path is allowed.
+    ``base_dir`` are refused; without it (the local CLI) any path is allowed. A path the file
+    system refuses (too long, say) is a :class:`SourceError` too, never an ``OSError``.
     """
+    shown = relative if len(relative) <= 80 else f"{relative[:60]}…"  # the user's text only, never a server path
     if not relative.strip() or "\x00" in relative:
-        raise SourceError(f"'{relative}' is not a file path: give the data file's path, e.g. data/orders.csv.")
-    base = Path(base_dir).resolve()
-    given = Path(relative)
-    if not confine:
-        return (base / given.expanduser()).resolve()
-    # The app shows these messages to its users, so they name no server path.
-    outside = (
-        "is outside the workspace folder; put the file in the folder that holds the workspace file and give "
-        "its path relative to it (e.g. data/orders.csv), or use the CLI's --data"
-    )
-    if given.is_absolute():
-        raise SourceError(f"'{relative}' is an absolute path and {outside}.")
-    if not Path(os.path.normpath(base / given)).is_relative_to(base):
-        raise SourceError(f"'{relative}' climbs out with '..' and {outside}.")
-    resolved = (base / given).resolve()
-    if not resolved.is_relative_to(base):
-        raise SourceError(f"'{relative}' is a link to a file which {outside}.")
+        raise SourceError(f"'{shown}' is not a file path: give the data file's path, e.g. data/orders.csv.")
+    try:
+        base = Path(base_dir).resolve()
+        given = Path(relative)
+        if not confine:
+            resolved = (base / given.expanduser()).resolve()
+        else:
+            # The app shows these messages to its users, so they name no server path.
+            outside = (
+                "is outside the workspace folder; put the file in the folder that holds the workspace file and "
+                "give its path relative to it (e.g. data/orders.csv), or use the CLI's --data"
+            )
+            if given.is_absolute():
+                raise SourceError(f"'{shown}' is an absolute path and {outside}.")
+            if not Path(os.path.normpath(base / given)).is_relative_to(base):
+                raise SourceError(f"'{shown}' climbs out with '..' and {outside}.")
+            resolved = (base / given).resolve()
+            if not resolved.is_relative_to(base):
+                raise SourceError(f"'{shown}' is a link to a file which {outside}.")
+        try:
+            resolved.stat()  # the file system's verdict now, while the message can still leave out server paths
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # a missing file is the caller's to report
+    except OSError as error:
+        reason = error.strerror or "the file system refused it"
+        raise SourceError(
+            f"'{shown}' cannot be used as a file path ({reason.lower()}): give a short path to a readable data "
+            "file inside the workspace folder, e.g. data/orders.csv."
+        ) from None
     return resolved
 
 
