@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
@@ -31,6 +32,7 @@ from kpi_model.formula import (
     distinct_count_columns,
     quote,
 )
+from kpi_model.isolation import database_lock
 from kpi_model.models import Workspace
 
 if TYPE_CHECKING:
@@ -90,18 +92,41 @@ class Series:
 
 
 def lock(
-    connection: duckdb.DuckDBPyConnection, *, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int = DEFAULT_THREADS
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    threads: int = DEFAULT_THREADS,
+    allowed_paths: Collection[str | Path] = (),
+    allowed_directories: Collection[str | Path] = (),
 ) -> None:
-    """Lock a connection down: after this, queries cannot touch files, the network or settings."""
-    for statement in (
-        f"SET memory_limit = '{memory_limit}'",
-        f"SET threads = {int(threads)}",
+    """Lock a connection down: after this, queries cannot touch files, the network or settings.
+
+    ``allowed_paths`` (files) and ``allowed_directories`` stay readable: an ingest job's connection
+    may read the one file it loads (and its own scratch folder), nothing else.
+    """
+    statements = [f"SET memory_limit = '{_setting(memory_limit)}'", f"SET threads = {int(threads)}"]
+    if allowed_paths:
+        statements.append(f"SET allowed_paths = [{', '.join(_string(p) for p in allowed_paths)}]")
+    if allowed_directories:
+        statements.append(f"SET allowed_directories = [{', '.join(_string(d) for d in allowed_directories)}]")
+    statements += [
         "SET autoinstall_known_extensions = false",
         "SET autoload_known_extensions = false",
         "SET enable_external_access = false",
         "SET lock_configuration = true",
-    ):
+    ]
+    for statement in statements:
         connection.execute(statement)
+
+
+def _string(value: str | Path) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _setting(value: str) -> str:
+    if not re.fullmatch(r"[0-9.]+ ?[KMGT]i?B", value.strip(), re.IGNORECASE):
+        raise ValueError(f"not a memory size: {value!r}")
+    return value.strip()
 
 
 def bitmap_fits(rows: int, low: int, high: int, groups: int, threads: int) -> bool:
@@ -362,7 +387,8 @@ class Engine:
         )
 
     def profile(self, table: str) -> TableProfile:
-        """Rows, types, nulls, distinct counts and ranges of a loaded table or view."""
+        """Rows, types, nulls, distinct counts and ranges of a loaded table or view (in this process, under
+        the query time limit; the app profiles in an isolated job instead, see :mod:`kpi_model.datastore`)."""
         from kpi_model.sources import profile_table
 
         if table not in self.columns():
@@ -370,7 +396,7 @@ class Engine:
         with self._lock:
             cursor = self._connection.cursor()
             try:
-                return profile_table(cursor, table)
+                return profile_table(cursor, table, timeout_s=self.timeout_s)
             finally:
                 cursor.close()
 
@@ -378,7 +404,13 @@ class Engine:
         """The first rows of a table, for the Data page."""
         if table not in self.columns():
             raise KpiWizardError(f"no table '{table}' is loaded")
-        return self._run(f"SELECT * FROM {quote(table)} LIMIT {int(limit)}")
+        try:
+            return self._run(f"SELECT * FROM {quote(table)} LIMIT {int(limit)}")
+        except duckdb.Error as error:
+            raise KpiWizardError(
+                f"'{table}' cannot be read ({_first_line(error)}): drop it, or load its file again "
+                "(for a view: fix its SQL)"
+            ) from None
 
 
 class EnginePool:
@@ -395,11 +427,18 @@ class EnginePool:
         self._lock = threading.Lock()
 
     def get(self, path: str | Path) -> Engine:
-        """The engine for a database file, opened (or reopened after a change) as needed."""
+        """The engine for a database file, opened (or reopened after a change) as needed.
+
+        Opening takes the file's :func:`~kpi_model.isolation.database_lock`, so it waits for a write
+        in progress (in this process or another) instead of opening the file halfway through it.
+        """
         file = Path(path).resolve()
-        stat = file.stat()
-        version = f"{stat.st_mtime_ns}-{stat.st_size}"
         with self._lock:
+            engine = self._engines.get(str(file))
+            if engine is not None and engine.data_version == _version(file):
+                return engine
+        with database_lock(file), self._lock:  # always the file's lock first, then the pool's
+            version = _version(file)
             engine = self._engines.get(str(file))
             if engine is not None and engine.data_version == version:
                 return engine
@@ -415,6 +454,11 @@ class EnginePool:
             engine = self._engines.pop(str(Path(path).resolve()), None)
         if engine is not None:
             engine.close()
+
+
+def _version(file: Path) -> str:
+    stat = file.stat()
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
 
 
 def _first_line(error: Exception) -> str:

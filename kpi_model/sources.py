@@ -1,13 +1,16 @@
 """File ingestion into DuckDB: load CSV/TSV/Parquet/JSON/XLSX as tables, profile them, fix column types.
 
-Ingestion runs on an ordinary connection the caller passes in, *before* the compute
-connection is locked down; no user formula ever runs here. Every load goes into a
-staging table first and replaces the target in one transaction, so a bad file never
-damages what was loaded before.
+Ingestion runs on a connection the caller passes in; no user formula ever runs here. In the
+app that connection lives in a child process (:mod:`kpi_model.isolation`) and is locked like the
+engine, except that it may read the one file being loaded. Every load goes into a staging table
+first and replaces the target in one transaction, so a bad file never damages what was loaded
+before. What a file may hold is bounded by :class:`Limits` (columns, values, unpacked size),
+checked before the table is created; profiling and views run under a time limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import difflib
@@ -15,10 +18,12 @@ import graphlib
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,12 +35,61 @@ from sqlglot.errors import SqlglotError
 
 from kpi_model import formula
 from kpi_model.errors import KpiWizardError
+from kpi_model.isolation import fault_point
 from kpi_model.models import SOURCE_NAME_PATTERN, Workspace
 
 
 class SourceError(KpiWizardError):
     """A data file or source that cannot be loaded; the message names the problem and the fix."""
 
+
+class ProfileTimeout(SourceError):
+    """Profiling a table or view ran past its time limit and was interrupted."""
+
+
+# ---------------------------------------------------------------------------- limits (docs/security.md)
+
+# Columns per table: the profile, the Data page and every KPI's column checks grow with them, and a
+# KPI needs a handful. Refused before the table is created.
+MAX_COLUMNS = 1_000
+# Values (rows x columns) per table: bounds the work of profiling and the size of the database.
+MAX_CELLS = 1_000_000_000
+# An .xlsx is a zip of XML: checked from its central directory before openpyxl opens it. The sizes
+# there bound what Python's zipfile unpacks (it stops at the declared size and checks the CRC).
+XLSX_MAX_UNPACKED_BYTES = 1024**3
+XLSX_MAX_RATIO = 100  # unpacked : packed, per member; real sheets pack 5-20 : 1, zip bombs 1000 : 1
+XLSX_RATIO_FROM_BYTES = 1024**2  # members unpacking to less than this are not ratio-checked
+XLSX_MAX_MEMBERS = 10_000
+# A Parquet file's metadata (sizes after decompression, rows, columns) is checked before it is read.
+PARQUET_MAX_UNPACKED_BYTES = 8 * 1024**3
+# Profiling reads this many columns per query: one query over thousands of aggregates made DuckDB
+# crash (3,000 columns) or take 72 s and 1.7 GB (1,000 columns); in chunks 1,000 columns take ~1 s.
+PROFILE_CHUNK_COLUMNS = 100
+PROFILE_TIMEOUT_S = 60.0  # one table's profile
+VIEW_TIMEOUT_S = 20.0  # a new view's first run (its profile); a view slower than this is not kept
+JOB_TIMEOUT_S = 600.0  # one isolated job: loading a file (a 2 GB CSV loads in about a minute here)
+JOB_MEMORY_LIMIT = "2GB"  # DuckDB's memory_limit in a job
+JOB_THREADS = 2
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds on a visitor's data; the defaults are the module constants above."""
+
+    max_columns: int = MAX_COLUMNS
+    max_cells: int = MAX_CELLS
+    xlsx_max_unpacked_bytes: int = XLSX_MAX_UNPACKED_BYTES
+    xlsx_max_ratio: float = XLSX_MAX_RATIO
+    xlsx_max_members: int = XLSX_MAX_MEMBERS
+    parquet_max_unpacked_bytes: int = PARQUET_MAX_UNPACKED_BYTES
+    profile_timeout_s: float = PROFILE_TIMEOUT_S
+    view_timeout_s: float = VIEW_TIMEOUT_S
+    job_timeout_s: float = JOB_TIMEOUT_S
+    memory_limit: str = JOB_MEMORY_LIMIT
+    threads: int = JOB_THREADS
+
+
+DEFAULT_LIMITS = Limits()
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".json", ".ndjson", ".jsonl", ".xlsx")
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -92,11 +146,16 @@ class ColumnProfile:
 
 @dataclass(frozen=True)
 class TableProfile:
-    """A loaded table (or view): its row count and a profile of every column."""
+    """A loaded table (or view): its row count and a profile of every column.
+
+    ``error`` is set (rows 0, no columns) for a table that is loaded but could not be profiled: it
+    says why and what to do (drop it, or load the file again).
+    """
 
     name: str
     rows: int
     columns: list[ColumnProfile]
+    error: str | None = field(default=None, kw_only=True)
 
     def column(self, name: str) -> ColumnProfile | None:
         """The column with this name (case-insensitive, like DuckDB), if any."""
@@ -112,6 +171,16 @@ class TableProfile:
     def ambiguous_dates(self) -> list[ColumnProfile]:
         """Date columns that read both day-first and month-first (see :func:`settle_date_order`)."""
         return [c for c in self.columns if c.ambiguous_date_format]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (the profile cache beside a workspace's database)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TableProfile:
+        """The profile :meth:`to_dict` wrote."""
+        columns = [ColumnProfile(**column) for column in data["columns"]]
+        return cls(str(data["name"]), int(data["rows"]), columns, error=data.get("error"))
 
 
 # ---------------------------------------------------------------------------- names and SQL text
@@ -250,10 +319,19 @@ def _columns_and_comments(con: duckdb.DuckDBPyConnection, table: str) -> list[tu
 # ---------------------------------------------------------------------------- profiling
 
 
-def profile_table(con: duckdb.DuckDBPyConnection, table: str) -> TableProfile:
-    """Rows, and per column type, null share, distinct count and (dates, numbers) min/max — in one scan."""
+def profile_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    timeout_s: float | None = None,
+    chunk: int = PROFILE_CHUNK_COLUMNS,
+) -> TableProfile:
+    """Rows, and per column type, null share, distinct count and (dates, numbers) min/max.
+
+    Columns are read ``chunk`` at a time (one scan each), never all in one query; with ``timeout_s``
+    the whole profile is interrupted after that many seconds (:class:`ProfileTimeout`).
+    """
     described = _columns_and_comments(con, table)
-    columns = [(name, data_type) for name, data_type, _ in described]
     estimate = _first_row(
         con,
         """
@@ -265,28 +343,70 @@ def profile_table(con: duckdb.DuckDBPyConnection, table: str) -> TableProfile:
     # Exact distinct counts cost a hash table per column; fine for small tables, too slow for 10M rows.
     # Views have no size estimate, so they get the approximate (HyperLogLog) count.
     exact = estimate is not None and estimate[0] <= _EXACT_DISTINCT_ROWS
-    parts = ["count(*)"]
-    for name, data_type in columns:
-        col = _ident(name)
-        parts.append(f"count({col})")
-        parts.append(f"count(DISTINCT {col})" if exact else f"approx_count_distinct({col})")
-        if _MINMAX_TYPE.match(data_type):
-            parts.append(f"CAST(min({col}) AS VARCHAR)")
-            parts.append(f"CAST(max({col}) AS VARCHAR)")
-    row = _first_row(con, f"SELECT {', '.join(parts)} FROM {_ident(table)}")
-    assert row is not None  # an aggregate without GROUP BY always returns one row
-    values = iter(row)
-    rows = int(next(values))
+    rows = 0
+    values: list[Any] = []
+    with time_limit(con, timeout_s, f"profiling '{table}'"):
+        for start in range(0, len(described), max(chunk, 1)):
+            parts = ["count(*)"] if start == 0 else []
+            for name, data_type, _ in described[start : start + max(chunk, 1)]:
+                col = _ident(name)
+                parts.append(f"count({col})")
+                parts.append(f"count(DISTINCT {col})" if exact else f"approx_count_distinct({col})")
+                if _MINMAX_TYPE.match(data_type):
+                    parts.append(f"CAST(min({col}) AS VARCHAR)")
+                    parts.append(f"CAST(max({col}) AS VARCHAR)")
+            try:
+                row = _first_row(con, f"SELECT {', '.join(parts)} FROM {_ident(table)}")
+            except (duckdb.InterruptException, duckdb.OutOfMemoryException):
+                raise
+            except duckdb.Error as err:
+                raise SourceError(
+                    f"'{table}' cannot be read ({_reason(str(err))}): drop it, or load its file again "
+                    "(for a view: fix its SQL)."
+                ) from None
+            assert row is not None  # an aggregate without GROUP BY always returns one row
+            if start == 0:
+                rows = int(row[0])
+                row = row[1:]
+            values.extend(row)
+    found = iter(values)
     profiles = []
     for name, data_type, comment in described:
-        non_null, distinct = next(values), next(values)
-        low, high = (next(values), next(values)) if _MINMAX_TYPE.match(data_type) else (None, None)
+        non_null, distinct = next(found), next(found)
+        low, high = (next(found), next(found)) if _MINMAX_TYPE.match(data_type) else (None, None)
         null_share = (rows - non_null) / rows if rows else 0.0
         ambiguous = None
         if comment and comment.startswith(_AMBIGUOUS_NOTE) and data_type in ("DATE", "TIMESTAMP"):
             ambiguous = comment.removeprefix(_AMBIGUOUS_NOTE)
         profiles.append(ColumnProfile(name, data_type, null_share, int(distinct), low, high, ambiguous))
     return TableProfile(table, rows, profiles)
+
+
+@contextlib.contextmanager
+def time_limit(con: duckdb.DuckDBPyConnection, timeout_s: float | None, what: str) -> Iterator[None]:
+    """Interrupt the connection's queries after ``timeout_s`` seconds (:class:`ProfileTimeout`, naming
+    ``what``); running out of DuckDB's memory limit becomes a :class:`SourceError` too."""
+    timer = threading.Timer(timeout_s, con.interrupt) if timeout_s else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    except duckdb.InterruptException:
+        raise ProfileTimeout(f"{what} ran longer than {timeout_s:g} s and was stopped") from None
+    except duckdb.OutOfMemoryException:
+        raise SourceError(
+            f"{what} needed more memory than the limit allows and was stopped: drop the table, or load a smaller "
+            "extract (fewer columns or a shorter period)"
+        ) from None
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def unprofiled(table: str, problem: str) -> TableProfile:
+    """The profile of a table that is loaded but could not be profiled: ``problem`` says why and what to do."""
+    return TableProfile(table, 0, [], error=problem)
 
 
 # ---------------------------------------------------------------------------- ingestion
@@ -300,6 +420,7 @@ def ingest_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     sheet: str | None = None,
     date_format: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> TableProfile:
     """Load one file into ``table`` (replacing it atomically) and return the table's profile.
 
@@ -308,7 +429,8 @@ def ingest_file(
     they are detected, and dates that read both day-first and month-first are marked (see
     :attr:`ColumnProfile.ambiguous_date_format`).
     On any error a :class:`SourceError` says what is wrong and how to fix it, and existing
-    tables — including an earlier ``table`` — are left as they were.
+    tables — including an earlier ``table`` — are left as they were. A file over ``limits``
+    (columns, values, unpacked size) is refused before its table is created.
     """
     _check_table_name(table)
     path = Path(path)
@@ -340,21 +462,42 @@ def ingest_file(
     staging = STAGING_PREFIX + uuid.uuid4().hex[:12]
     try:
         if suffix == ".xlsx":
-            _stage_xlsx(con, path, staging, sheet, max_bytes, date_format)
+            _stage_xlsx(con, path, staging, sheet, max_bytes, date_format, limits)
         elif suffix == ".parquet":
-            _stage_parquet(con, path, staging)
+            _stage_parquet(con, path, staging, limits)
         else:
-            _stage_text(con, path, staging, suffix, size, date_format)
+            _stage_text(con, path, staging, suffix, size, date_format, limits)
         row = _first_row(con, f"SELECT count(*) FROM {_ident(staging)}")
         if row is None or row[0] == 0:
             where = f" (sheet '{sheet}')" if sheet else ""
             raise SourceError(
                 f"{path.name}{where} has no data rows (only a header, or nothing): export it again with the data."
             )
+        width = len(_columns(con, staging))
+        _check_width(path.name, width, limits)
+        _check_cells(path.name, int(row[0]), width, limits)
+        fault_point("ingest:staged")
         _replace(con, staging, table)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {_ident(staging)}")
-    return profile_table(con, table)
+    return profile_table(con, table, timeout_s=limits.profile_timeout_s)
+
+
+def _check_width(name: str, columns: int, limits: Limits) -> None:
+    if columns > limits.max_columns:
+        raise SourceError(
+            f"{name} has {columns:,} columns, more than the {limits.max_columns:,} a table may have: "
+            "keep the columns KPIs need (delete the others before you export) and load it again."
+        )
+
+
+def _check_cells(name: str, rows: int, columns: int, limits: Limits) -> None:
+    if rows * columns > limits.max_cells:
+        raise SourceError(
+            f"{name} holds {rows:,} rows x {columns:,} columns = {rows * columns:,} values, more than the "
+            f"{limits.max_cells:,} a table may hold: keep the columns KPIs need and a shorter period, "
+            "then load it again."
+        )
 
 
 def _replace(con: duckdb.DuckDBPyConnection, staging: str, table: str) -> None:
@@ -392,8 +535,9 @@ def _create_typed(
         _create(con, staging, reader, path, {**options, "sample_size": -1})
 
 
-def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, staging: str) -> None:
+def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, staging: str, limits: Limits) -> None:
     try:
+        _check_parquet(con, path, limits)
         _create(con, staging, "read_parquet", path, {})
     except duckdb.Error as err:
         raise SourceError(
@@ -402,8 +546,29 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, staging: str) -> 
         ) from None
 
 
+def _check_parquet(con: duckdb.DuckDBPyConnection, path: Path, limits: Limits) -> None:
+    """Columns, rows and unpacked size from the file's metadata, before any data is read."""
+    width = len(con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall())
+    _check_width(path.name, width, limits)
+    rows = _first_row(con, "SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(path)])
+    _check_cells(path.name, int(rows[0] or 0) if rows else 0, width, limits)
+    unpacked = _first_row(con, "SELECT sum(total_uncompressed_size) FROM parquet_metadata(?)", [str(path)])
+    size = int(unpacked[0] or 0) if unpacked else 0
+    if size > limits.parquet_max_unpacked_bytes:
+        raise SourceError(
+            f"{path.name} unpacks to {_size_text(size)}, over the {_size_text(limits.parquet_max_unpacked_bytes)} "
+            "limit: export a smaller extract (the columns KPIs need, a shorter period)."
+        )
+
+
 def _stage_text(
-    con: duckdb.DuckDBPyConnection, path: Path, staging: str, suffix: str, size: int, date_format: str | None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    staging: str,
+    suffix: str,
+    size: int,
+    date_format: str | None,
+    limits: Limits,
 ) -> None:
     """CSV/TSV/TXT and JSON: check the first bytes, then let DuckDB read the file."""
     with path.open("rb") as handle:
@@ -422,6 +587,11 @@ def _stage_text(
     if is_json:
         json_options = {"format": "newline_delimited"} if suffix != ".json" else {}
         try:
+            named = "".join(f", {key} = ?" for key in json_options)
+            described = con.execute(
+                f"DESCRIBE SELECT * FROM read_json_auto(?{named})", [str(path), *json_options.values()]
+            ).fetchall()
+            _check_width(path.name, len(described), limits)
             _create_typed(con, staging, "read_json_auto", path, json_options, size)
         except duckdb.Error as err:
             raise _json_error(path, str(err)) from None
@@ -434,6 +604,7 @@ def _stage_text(
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
     header = (text.splitlines() or [""])[0]
     delim = "\t" if suffix == ".tsv" else _guess_delimiter(header)
+    _check_width(path.name, len(next(csv.reader([header], delimiter=delim), [])), limits)
     # Header and delimiter are fixed, so DuckDB's sniffer cannot "explain away" ragged rows by
     # choosing another delimiter or skipping leading lines (it does both on its own).
     options: dict[str, Any] = {
@@ -647,11 +818,18 @@ def _json_error(path: Path, message: str) -> SourceError:
 
 
 def _stage_xlsx(
-    con: duckdb.DuckDBPyConnection, path: Path, staging: str, sheet: str | None, max_bytes: int, date_format: str | None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    staging: str,
+    sheet: str | None,
+    max_bytes: int,
+    date_format: str | None,
+    limits: Limits,
 ) -> None:
     """Stream one sheet row by row into a temporary CSV, then let DuckDB read that with type detection."""
     from openpyxl import load_workbook  # imported here: openpyxl is slow to import and only Excel needs it
 
+    _check_xlsx_archive(path, limits)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many kinds (BadZipFile, KeyError …) for a broken file
@@ -678,6 +856,7 @@ def _stage_xlsx(
                     out,
                     f"{path.name} (sheet '{worksheet.title}')",
                     max_bytes,
+                    limits.max_columns,
                 )
             if date_columns is None:
                 raise SourceError(
@@ -699,7 +878,41 @@ def _stage_xlsx(
             con.execute(f"ALTER TABLE {_ident(staging)} ALTER {_ident(name)} SET DATA TYPE DATE")
 
 
-def _write_sheet_csv(rows: Iterable[tuple[Any, ...]], out: Any, where: str, max_bytes: int) -> set[int] | None:
+def _check_xlsx_archive(path: Path, limits: Limits) -> None:
+    """Refuse a workbook whose zip would unpack to too much (a zip bomb), before any of it is unpacked."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as err:
+        raise SourceError(
+            f"{path.name} is not a readable .xlsx workbook ({type(err).__name__}: {err}); "
+            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'."
+        ) from None
+    export = "export the sheet KPIs need as CSV UTF-8 and load that"
+    if len(members) > limits.xlsx_max_members:
+        raise SourceError(
+            f"{path.name} holds {len(members):,} parts, more than the {limits.xlsx_max_members:,} a workbook may "
+            f"have: {export}."
+        )
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > limits.xlsx_max_unpacked_bytes:
+        raise SourceError(
+            f"{path.name} unpacks to {_size_text(unpacked)}, over the {_size_text(limits.xlsx_max_unpacked_bytes)} "
+            f"limit: {export}, or save a smaller extract."
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size >= XLSX_RATIO_FROM_BYTES and ratio > limits.xlsx_max_ratio:
+            raise SourceError(
+                f"{path.name} has a part packed {ratio:,.0f} : 1 ({_size_text(member.compress_size)} unpacking to "
+                f"{_size_text(member.file_size)}), past the {limits.xlsx_max_ratio:g} : 1 a workbook may have "
+                f"(that is how zip bombs look): {export}."
+            )
+
+
+def _write_sheet_csv(
+    rows: Iterable[tuple[Any, ...]], out: Any, where: str, max_bytes: int, max_columns: int = MAX_COLUMNS
+) -> set[int] | None:
     """Write header + data rows as CSV; return indexes of date-only columns, or None for an empty sheet."""
     writer = csv.writer(out)
     width = 0
@@ -713,6 +926,11 @@ def _write_sheet_csv(rows: Iterable[tuple[Any, ...]], out: Any, where: str, max_
             while header and header[-1] in (None, ""):
                 header.pop()
             width = len(header)
+            if width > max_columns:
+                raise SourceError(
+                    f"{where} has {width:,} columns, more than the {max_columns:,} a table may have: "
+                    "keep the columns KPIs need (delete the others) and load it again."
+                )
             writer.writerow(["" if cell is None else str(cell).strip() for cell in header])
             continue
         extra = next((i for i in range(width, len(row)) if row[i] not in (None, "")), None)
@@ -888,20 +1106,16 @@ def resolve_source_path(base_dir: Path, relative: str, *, confine: bool = True) 
     return resolved
 
 
-def load_workspace_sources(
-    con: duckdb.DuckDBPyConnection,
+def plan_workspace_sources(
     workspace: Workspace,
     base_dir: Path,
     overrides: Mapping[str, Path] | None = None,
     *,
     confine: bool = True,
-) -> dict[str, TableProfile]:
-    """Load every file source as a table and create every SQL source as a view; return their profiles.
-
-    ``overrides`` maps a source name to a file to load instead (the CLI's ``--data`` or an
-    upload); it is the caller's path, so it is not confined. Sources naming only a ``system``
-    have no data yet and are skipped.
-    """
+) -> tuple[list[tuple[str, Path, str | None]], list[tuple[str, str]]]:
+    """What loading a workspace's sources takes: (name, file, date format) of each file source and
+    (name, SQL) of each view, views after the views they select from. Paths are resolved (and, with
+    ``confine``, kept inside ``base_dir``) here, so a bad path is refused before anything is read."""
     overrides = dict(overrides or {})
     known = [s.name for s in workspace.sources]
     unknown = sorted(set(overrides) - set(known))
@@ -910,7 +1124,7 @@ def load_workspace_sources(
             f"No source named {', '.join(repr(u) for u in unknown)} in the workspace; "
             f"its sources are: {', '.join(known) or 'none'}."
         )
-    profiles: dict[str, TableProfile] = {}
+    files: list[tuple[str, Path, str | None]] = []
     views: dict[str, str] = {}
     for source in workspace.sources:
         if source.name in overrides:
@@ -924,22 +1138,111 @@ def load_workspace_sources(
             if source.sql:
                 views[source.name] = source.sql
             continue
-        try:
-            profiles[source.name] = ingest_file(con, path, source.name, date_format=source.date_format)
-        except SourceError as err:
-            raise SourceError(f"Source '{source.name}': {err}") from err
-    available = set(profiles)
-    for name in _view_order(views):
-        try:
-            sql = formula.validate_view(views[name], available)
-            con.execute(f"CREATE OR REPLACE VIEW {_ident(name)} AS {sql}")
-        except KpiWizardError as err:
-            raise SourceError(f"Source '{name}' (a SQL view): {err}") from err
-        except duckdb.Error as err:
-            raise SourceError(f"Source '{name}' (a SQL view) does not run: {_reason(str(err))}") from err
-        available.add(name)
-        profiles[name] = profile_table(con, name)
+        files.append((source.name, path, source.date_format))
+    return files, [(name, views[name]) for name in _view_order(views)]
+
+
+def load_workspace_sources(
+    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
+    base_dir: Path,
+    overrides: Mapping[str, Path] | None = None,
+    *,
+    confine: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+) -> dict[str, TableProfile]:
+    """Load every file source as a table and create every SQL source as a view; return their profiles.
+
+    ``overrides`` maps a source name to a file to load instead (the CLI's ``--data`` or an
+    upload); it is the caller's path, so it is not confined. Sources naming only a ``system``
+    have no data yet and are skipped.
+    """
+    files, views = plan_workspace_sources(workspace, base_dir, overrides, confine=confine)
+    profiles: dict[str, TableProfile] = {}
+    for name, path, date_format in files:
+        profiles[name] = load_file_source(con, name, path, date_format, limits)
+    for name, sql in views:
+        profiles[name] = create_view_source(con, name, sql, set(profiles), limits)
     return profiles
+
+
+def load_file_source(
+    con: duckdb.DuckDBPyConnection, name: str, path: Path, date_format: str | None, limits: Limits = DEFAULT_LIMITS
+) -> TableProfile:
+    """One file source of a workspace as a table (errors name the source)."""
+    try:
+        return ingest_file(con, path, name, date_format=date_format, limits=limits)
+    except SourceError as err:
+        raise SourceError(f"Source '{name}': {err}") from err
+
+
+def create_view_source(
+    con: duckdb.DuckDBPyConnection, name: str, sql: str, available: set[str], limits: Limits = DEFAULT_LIMITS
+) -> TableProfile:
+    """One SQL source of a workspace as a view over ``available`` tables (errors name the source)."""
+    try:
+        return create_view(con, name, sql, tables=available, timeout_s=limits.view_timeout_s)
+    except KpiWizardError as err:
+        raise SourceError(f"Source '{name}' (a SQL view): {err}") from err
+
+
+def create_view(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    sql: str,
+    *,
+    tables: set[str] | None = None,
+    timeout_s: float | None = VIEW_TIMEOUT_S,
+) -> TableProfile:
+    """Create (or replace) a SELECT-only view over ``tables`` (default: every loaded table) and profile it.
+
+    The SQL is checked by :func:`formula.validate_view` first. The view is kept only if its profile
+    finishes within ``timeout_s``: a view that runs away (a recursion without end, a cross join of big
+    tables) is refused and an earlier view of that name stays as it was.
+    """
+    _check_table_name(name)
+    known = set(list_tables(con)) if tables is None else set(tables)
+    checked = formula.validate_view(sql, known - {name})
+    con.execute("BEGIN TRANSACTION")
+    try:
+        try:
+            con.execute(f"CREATE OR REPLACE VIEW {_ident(name)} AS {checked}")
+        except duckdb.Error as error:
+            raise SourceError(f"the view '{name}' does not run: {_reason(str(error))}") from None
+        try:
+            profile = profile_table(con, name, timeout_s=timeout_s)
+        except ProfileTimeout:
+            raise SourceError(
+                f"the view '{name}' ran longer than {timeout_s:g} s and was not kept: narrow it (filter the rows, "
+                "join on key columns, give a recursion an end) or simplify it, then try again"
+            ) from None
+        except SourceError as error:
+            raise SourceError(f"the view '{name}' does not run and was not kept: {error}") from None
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return profile
+
+
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Remove a table or view (nothing happens if there is none of that name)."""
+    _check_table_name(name)
+    kind = _relation_kind(con, name)
+    if kind:
+        con.execute(f"DROP {kind} IF EXISTS {_ident(name)}")
+
+
+def drop_staging(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Drop staging tables a crashed load left behind; return their names."""
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND starts_with(table_name, ?)",
+        [STAGING_PREFIX],
+    ).fetchall()
+    for (name,) in rows:
+        con.execute(f"DROP TABLE IF EXISTS {_ident(name)}")
+    return [row[0] for row in rows]
 
 
 def _view_order(views: Mapping[str, str]) -> list[str]:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from kpi_model.datastore import DATA_FILE, DataStore
+from kpi_model.datastore import DATA_FILE, PROFILES_FILE, DataStore
 from kpi_model.engine import EnginePool
 from kpi_model.models import Source, Workspace
 
@@ -44,7 +44,7 @@ def test_sessions_opening_the_same_data_at_once_load_it_once_and_all_see_it_whol
     assert failures == []
     assert sum(result is not None for result in loaded) == 1, "one session loads, the others find it loaded"
     assert seen == [{"orders": 20_000, "returns": 20_000, "visits": 20_000}] * 4
-    assert sorted(p.name for p in folder.iterdir()) == [DATA_FILE], "no temporary database left behind"
+    assert sorted(p.name for p in folder.iterdir()) == [DATA_FILE, PROFILES_FILE], "no temporary database left behind"
 
 
 def test_a_failed_first_load_leaves_no_database(tmp_path):
