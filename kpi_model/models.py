@@ -100,6 +100,11 @@ PERIOD_LABEL_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def _cut(text: str, limit: int = 60) -> str:
+    """User text as a message quotes it: at most ``limit`` characters, so a huge value stays a short message."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 def parse_period(label: str) -> str:
     """Return ``label`` if it is a period label or ISO date, else raise ``ValueError``.
 
@@ -112,7 +117,7 @@ def parse_period(label: str) -> str:
         dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f"'{label}' is not a period: write 2025 (year), 2025-Q4 (quarter), "
+            f"'{_cut(label)}' is not a period: write 2025 (year), 2025-Q4 (quarter), "
             "2025-12 (month), 2025-W07 (ISO week) or a date such as 2025-12-31"
         ) from None
     return text
@@ -186,7 +191,7 @@ class Source(_Model):
             raise ValueError("give either path (a file) or sql (a view), not both")
         if self.date_format is not None and not re.search(r"%[dmYyjbBU]", self.date_format):
             raise ValueError(
-                f"date_format '{self.date_format}' has no date codes: write it in strptime codes, e.g. %d/%m/%Y"
+                f"date_format '{_cut(self.date_format)}' has no date codes: write it in strptime codes, e.g. %d/%m/%Y"
             )
         return self
 

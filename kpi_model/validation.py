@@ -73,6 +73,12 @@ def _sentence(text: str, suggestion: str) -> str:
     return f"{text}{suggestion}" if suggestion else f"{text}."
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as a message quotes it: cut short, so a huge value never becomes a huge message."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def format_path(loc: Sequence[int | str]) -> str:
     """``('kpis', 3, 'goal')`` → ``kpis[3].goal``."""
     out = ""
@@ -80,7 +86,7 @@ def format_path(loc: Sequence[int | str]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{_shown(part)}" if out else _shown(part)
     return out
 
 
@@ -115,30 +121,40 @@ def _structure_problem(error: Any, root: type[BaseModel], prefix: tuple[int | st
     if kind == "enum":
         enum = _enum_of(model, field)
         choices = [m.value for m in enum] if enum else []
-        lead = _sentence(f"'{value}' is not a valid {field}", did_you_mean(str(value), choices))
+        lead = _sentence(f"'{_shown(value)}' is not a valid {field}", did_you_mean(_shown(value, 200), choices))
         return Problem(path, f"{lead} Use one of: {', '.join(choices)}.")
     if kind == "extra_forbidden":
         known = list(model.model_fields)
-        lead = _sentence(f"unknown key '{field}'", did_you_mean(field, known))
+        lead = _sentence(f"unknown key '{_shown(field)}'", did_you_mean(_shown(field, 200), known))
         return Problem(path, f"{lead} Keys allowed here: {', '.join(known)}.")
     if kind == "missing":
         return Problem(path, f"'{field}' is required here; add it")
     if kind == "string_pattern_mismatch":
-        return Problem(path, f"'{value}' is not a valid {field}: {_id_hint(model, field)}")
+        return Problem(path, f"'{_shown(value)}' is not a valid {field}: {_id_hint(model, field)}")
     if kind.startswith("date"):
-        return Problem(path, f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2027-06-30")
+        return Problem(path, f"'{_shown(value)}' is not a date; write it as YYYY-MM-DD, e.g. 2027-06-30")
     if kind.startswith(("float", "int")):
-        return Problem(path, f"'{value}' is not a number; write a plain number such as 0.3 (no % sign or units)")
+        return Problem(
+            path, f"'{_shown(value)}' is not a number; write a plain number such as 0.3 (no % sign or units)"
+        )
     if kind in {"list_type", "model_type", "dict_type"}:
         expected = {"list_type": "a list", "model_type": "a mapping of keys", "dict_type": "a mapping of keys"}[kind]
-        return Problem(path or "(document)", f"expected {expected}, found {type(value).__name__}")
+        form = "'- item'" if kind == "list_type" else "'key: value'"
+        return Problem(
+            path or "(document)",
+            f"expected {expected}, found {type(value).__name__}; check the indentation: write it as {form} lines",
+        )
     if kind == "value_error":
         message = str(error.get("ctx", {}).get("error", error["msg"]))
         return Problem(path or "(document)", message)
     if kind == "string_too_short":
         return Problem(path, f"'{field}' must not be empty")
-    if kind in {"string_type", "string_too_long"}:
-        return Problem(path, error["msg"].lower())
+    if kind == "string_type":
+        return Problem(
+            path, f"expected text, found {type(value).__name__}; write plain text (in quotes if it looks like a number)"
+        )
+    if kind == "string_too_long":
+        return Problem(path, f"{error['msg'].lower()}; shorten it")
     return Problem(path or "(document)", error["msg"])
 
 
