@@ -307,7 +307,12 @@ def load_yaml(text: str, limits: Limits, *, loader: type[SafeLoader] | None = No
 
 
 def yaml_top_level_keys(text: str, limits: Limits) -> set[str]:
-    """The keys of the first YAML document's top-level mapping, read from events (nothing is built)."""
+    """The keys of the first YAML document's top-level mapping, read from events (nothing is built).
+
+    Meant to tell kinds of documents apart from their first part: reading stops at the end of the
+    first document, at a syntax error (a cut-off text ends in one) or past ``limits.max_depth``,
+    and returns the keys seen until then.
+    """
     _check_text_size(text, limits)
     keys: set[str] = set()
     depth = 0
@@ -325,11 +330,11 @@ def yaml_top_level_keys(text: str, limits: Limits) -> set[str]:
                     in_mapping = is_key = isinstance(event, yaml.MappingStartEvent)
                 depth += 1
                 if depth > limits.max_depth:
-                    raise _too_deep(limits, *_place(event.start_mark))
+                    break
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError as error:
-        raise _syntax_error(error, text) from None
+    except yaml.YAMLError:
+        pass  # the keys so far; the reader chosen will report the error with its line
     return keys
 
 

@@ -35,6 +35,7 @@ __all__ = [
 
 _WORKSPACE_KEYS = frozenset({"format_version", "units", "goals", "kpis", "sources"})
 _DBT_KEYS = frozenset({"semantic_models", "metrics"})
+_SNIFF_BYTES = 64 * 1024
 _MAPPING_LIMITS = documents.Limits(
     what="a mapping file",
     hint="a mapping file is one 'field: column header' per line, e.g. name: Metric — check the file",
@@ -45,12 +46,15 @@ _MAPPING_LIMITS = documents.Limits(
 def _is_workspace(path: Path) -> bool:
     """Whether a YAML file is a KPI Wizard workspace rather than dbt YAML (by its top-level keys).
 
-    The keys are read from the event stream, so nothing (an alias bomb, say) is built to tell.
+    The keys are read from the events of the file's first 64 KiB, so nothing (an alias bomb, say)
+    is built, and a file too large or broken further on still goes to the reader it was meant for.
     """
     try:
-        keys = documents.yaml_top_level_keys(documents.read_text(path, DBT_LIMITS), DBT_LIMITS)
-    except (documents.DocumentError, OSError):
-        return False  # let the dbt reader report the problem with its line
+        with path.open("rb") as stream:
+            head = stream.read(_SNIFF_BYTES).decode("utf-8-sig", errors="ignore")
+    except OSError:
+        return False  # let the dbt reader report the problem
+    keys = documents.yaml_top_level_keys(head, DBT_LIMITS)
     return not (_DBT_KEYS & keys) and bool(_WORKSPACE_KEYS & keys)
 
 
