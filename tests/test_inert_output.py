@@ -388,17 +388,24 @@ def test_the_browser_requests_nothing_from_elsewhere(tmp_path):
     with running_app(root) as url, browser_page() as page:
         requested: list[str] = []
         page.on("request", lambda request: requested.append(request.url))
-        for path, heading in (
-            ("dashboard", "Dashboard"),
-            ("kpis", "KPIs per goal"),
-            ("goals", "Units and strategic goals"),
+        for path, heading, ready, popover in (
+            ("dashboard", "Dashboard", "stMetric", None),
+            ("kpis", "KPIs per goal", "stExpander", "Delete this KPI"),
+            ("goals", "Units and strategic goals", "stMarkdownContainer", "Delete this goal"),
         ):
             page.goto(f"{url}/{path}?ws={WS_ID}")
             page.get_by_role("heading", name=heading).wait_for()
+            page.get_by_test_id(ready).first.wait_for()
             wait_idle(page)
-            page.get_by_text("xsskpi" if path != "goals" else "xssgoal").first.wait_for()
-            for help_icon in page.get_by_test_id("stTooltipHoverTarget").all()[:6]:
-                help_icon.hover()  # tooltips render their Markdown only when shown
+            if path == "kpis":  # open a KPI's card: its delete popover is inside
+                page.locator("summary").filter(has_text="% complete").first.click()
+            if popover:  # a popover draws its content when opened
+                page.get_by_role("button", name=popover).first.click()
+                page.get_by_text("Yes, delete").first.wait_for()
+                page.keyboard.press("Escape")
+            hover_targets = page.get_by_test_id("stTooltipHoverTarget")
+            for index in range(min(hover_targets.count(), 12)):  # tooltips draw their Markdown when shown
+                hover_targets.nth(index).hover()
                 page.wait_for_timeout(150)
             page.wait_for_timeout(500)
         served_here = (url.rstrip("/"), "data:", "blob:")
