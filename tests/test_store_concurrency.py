@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import random
+import stat
 import threading
 import time
 from pathlib import Path
@@ -198,3 +200,18 @@ def test_kill_9_mid_save_keeps_the_last_acknowledged_version(tmp_path):
         f"\nkill -9: {KILL_TRIALS} trials, {acknowledged_total} acknowledged saves, none lost; "
         f"{in_flight_kept} times the save in flight was kept too"
     )
+
+
+def test_saves_set_modes_without_touching_the_process_umask(tmp_path, monkeypatch):
+    """The umask is shared by every thread: a save must not change it even for a moment."""
+
+    def no_umask(mask: int) -> int:
+        raise AssertionError("os.umask was called during a save")
+
+    monkeypatch.setattr(os, "umask", no_umask)
+    store, workspace_id = _new_store(tmp_path / "store")
+    current = tmp_path / "store" / workspace_id / "workspace.yaml"
+    assert stat.S_IMODE(current.stat().st_mode) == 0o644, "a new file is readable by the team, writable by the owner"
+    current.chmod(0o600)
+    store.save(workspace_id, Workspace(name="Kept private"))
+    assert stat.S_IMODE(current.stat().st_mode) == 0o600, "a save keeps the mode the operator gave the file"
