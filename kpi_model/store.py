@@ -125,11 +125,18 @@ class WorkspaceStore:
                 "your last change was not saved. Reload the page to get the latest version and redo it"
             )
         history = folder / "history"
+        self._sweep(folder, history)
         header = f"# {note.splitlines()[0][:200]}\n" if note.strip() else ""
         workspace_file.atomic_write_text(history / f"{self._stamp(history)}.yaml", header + text)
         workspace_file.atomic_write_text(current, text)
         self._prune(history)
         return content_hash(text)
+
+    @staticmethod
+    def _sweep(folder: Path, history: Path) -> None:
+        """Remove temporary files left by saves that were killed midway (only saves, under the lock, make them)."""
+        for leftover in [*folder.glob(f".{CURRENT_FILE}.*.tmp"), *history.glob(".*.yaml.*.tmp")]:
+            leftover.unlink(missing_ok=True)
 
     @staticmethod
     def _write_failed(folder: Path, error: OSError) -> StoreError:

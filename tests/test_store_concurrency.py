@@ -196,6 +196,8 @@ def test_kill_9_mid_save_keeps_the_last_acknowledged_version(tmp_path):
         acknowledged_total += len(acknowledged)
         on_disk = found
     assert acknowledged_total >= KILL_TRIALS, "the saver hardly saved: did a killed save leave the lock held?"
+    store.save(workspace_id, Workspace(name=f"version {on_disk + 1}"))
+    assert not list(tmp_path.rglob("*.tmp")), "the next save sweeps up what killed saves left"
     print(
         f"\nkill -9: {KILL_TRIALS} trials, {acknowledged_total} acknowledged saves, none lost; "
         f"{in_flight_kept} times the save in flight was kept too"
