@@ -10,17 +10,21 @@ to other SQL dialects for export. The engine's locked DuckDB session is the seco
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import functools
 import logging
-from collections.abc import Collection, Mapping
+import string
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
 
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Kpi, Workspace
@@ -28,7 +32,19 @@ from kpi_model.models import Kpi, Workspace
 Grain = Literal["day", "week", "month", "quarter", "year"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter", "year")
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark", "tsql")
-MAX_FORMULA_LENGTH = 4000
+
+# Limits on user text (docs/security.md). sqlglot's parser recurses about 25 Python frames per bracket
+# level, so nesting is counted on the token stream (the tokenizer does not recurse) before anything is
+# parsed, and the parsed tree is measured without recursion before anything walks it recursively.
+MAX_FORMULA_LENGTH = 4_000  # characters in a formula or filter
+MAX_FORMULA_DEPTH = 24  # brackets, CASE and NOT/sign runs inside one another
+MAX_FORMULA_NODES = 2_000  # parts of the parsed expression (columns, values, operators, functions)
+MAX_FORMULA_TREE_DEPTH = 100  # levels of the parsed expression; a chain of AND/OR counts once
+MAX_VIEW_LENGTH = 20_000
+MAX_VIEW_DEPTH = 24
+MAX_VIEW_NODES = 5_000
+MAX_VIEW_TREE_DEPTH = 160
+MAX_VIEW_TABLES = 64  # FROM and JOIN items; DuckDB's join planning slows sharply past about 100
 
 # sqlglot logs a warning for every statement it falls back to parsing as a raw command.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -139,20 +155,6 @@ OPERATORS: tuple[type[exp.Expr], ...] = (
 ANONYMOUS_AGGREGATES = frozenset({"product", "fsum", "favg"})
 ANONYMOUS_FUNCTIONS = frozenset({"date_part", "datepart"}) | ANONYMOUS_AGGREGATES
 _ALLOWED = AGGREGATES + SCALAR_FUNCTIONS + OPERATORS
-# Views may also number, shift and parse rows; none of these reach outside the database.
-_VIEW_FUNCTIONS: tuple[type[exp.Expr], ...] = (
-    exp.RowNumber,
-    exp.Lag,
-    exp.Lead,
-    exp.StrToDate,
-    exp.StrToTime,
-    exp.DateAdd,
-    exp.DateSub,
-    exp.Date,
-    exp.TsOrDsToDate,
-    exp.Explode,
-    exp.Unnest,
-)
 _STATEMENTS: tuple[type[exp.Expr], ...] = (
     exp.Command,
     exp.Copy,
@@ -247,6 +249,205 @@ class FormulaError(KpiWizardError):
         super().__init__(f"{problem}{where}. Fix: {fix}")
 
 
+class FormulaLimitError(FormulaError, ParseError):
+    """Text over a size or nesting limit, refused before sqlglot builds (or recursively walks) a tree.
+
+    Also a sqlglot :class:`ParseError`, so callers that skip text sqlglot cannot parse skip it too.
+    """
+
+
+@dataclass(frozen=True)
+class _Limits:
+    length: int
+    depth: int
+    nodes: int
+    tree_depth: int
+    flatten: str  # how to nest less
+    split: str  # how to make it smaller
+
+
+_FORMULA_LIMITS = _Limits(
+    MAX_FORMULA_LENGTH,
+    MAX_FORMULA_DEPTH,
+    MAX_FORMULA_NODES,
+    MAX_FORMULA_TREE_DEPTH,
+    "drop brackets that change nothing",
+    "split it into smaller KPIs combined in a derived KPI",
+)
+_VIEW_LIMITS = _Limits(
+    MAX_VIEW_LENGTH,
+    MAX_VIEW_DEPTH,
+    MAX_VIEW_NODES,
+    MAX_VIEW_TREE_DEPTH,
+    "use CTEs (WITH …) instead of subqueries inside subqueries",
+    "split it into several view sources that select from each other",
+)
+_DUCKDB = Dialect.get_or_raise("duckdb")
+_OPENERS = {
+    TokenType.L_PAREN: TokenType.R_PAREN,
+    TokenType.L_BRACKET: TokenType.R_BRACKET,
+    TokenType.L_BRACE: TokenType.R_BRACE,
+    TokenType.CASE: TokenType.END,
+}
+# Prefix operators: sqlglot's parser recurses once for each one applied to the next (NOT NOT x, @@x …).
+_PREFIXES = frozenset({TokenType.NOT, TokenType.PARAMETER, TokenType.INTERVAL, TokenType.ANY, TokenType.COLON_EQ})
+_SIGNS = frozenset({TokenType.DASH, TokenType.PLUS})
+_OPERAND_ENDS = frozenset(
+    {
+        TokenType.VAR,
+        TokenType.IDENTIFIER,
+        TokenType.NUMBER,
+        TokenType.STRING,
+        TokenType.R_PAREN,
+        TokenType.R_BRACKET,
+        TokenType.R_BRACE,
+        TokenType.END,
+        TokenType.NULL,
+        TokenType.TRUE,
+        TokenType.FALSE,
+        TokenType.STAR,
+    }
+)
+# Tokens that end whatever prefix operators came before them at the same bracket level.
+_SEPARATORS = frozenset(
+    {
+        TokenType.COMMA,
+        TokenType.AND,
+        TokenType.OR,
+        TokenType.WHEN,
+        TokenType.THEN,
+        TokenType.ELSE,
+        TokenType.SELECT,
+        TokenType.FROM,
+        TokenType.WHERE,
+        TokenType.HAVING,
+        TokenType.QUALIFY,
+        TokenType.ON,
+        TokenType.USING,
+        TokenType.JOIN,
+        TokenType.UNION,
+        TokenType.INTERSECT,
+        TokenType.EXCEPT,
+        TokenType.GROUP_BY,
+        TokenType.ORDER_BY,
+        TokenType.LIMIT,
+        TokenType.ALIAS,
+        TokenType.SEMICOLON,
+    }
+)
+
+
+def _ends_operand(token: Token | None) -> bool:
+    """Whether ``token`` can end an operand, so that a ``-`` or ``+`` after it is binary."""
+    if token is None:
+        return False
+    return token.token_type in _OPERAND_ENDS or token.text[:1].isalpha() or token.text[:1] == "_"
+
+
+def _too_deep(tokens: Sequence[Token], limit: int) -> Token | None:
+    """The first token nested more than ``limit`` levels deep, else None (iterative: safe on any input).
+
+    A level is an open bracket ( [ {, an open CASE, a prefix operator (NOT, unary - …) applied to what
+    follows it, or a subscript after a subscript (``a[1][2]``).
+    """
+    frames: list[tuple[TokenType, int, int]] = []  # (closing token, base, prefixes) of enclosing levels
+    base = prefixes = 0
+    previous: Token | None = None
+    for token in tokens:
+        kind = token.token_type
+        if kind in _OPENERS:
+            if kind == TokenType.L_BRACKET and previous is not None and previous.token_type == TokenType.R_BRACKET:
+                prefixes += 1
+            frames.append((_OPENERS[kind], base, prefixes))
+            base, prefixes = base + prefixes + 1, 0
+        elif frames and kind == frames[-1][0]:
+            _, base, prefixes = frames.pop()
+        elif kind in _SEPARATORS:
+            prefixes = 0
+        elif kind in _PREFIXES or (kind in _SIGNS and not _ends_operand(previous)):
+            prefixes += 1
+        if base + prefixes > limit:
+            return token
+        previous = token
+    return None
+
+
+def _over_tree_limits(tree: exp.Expr, limits: _Limits) -> str | None:
+    """Which tree limit ``tree`` passes, if any (measured without recursion)."""
+    nodes = 0
+    stack: list[tuple[exp.Expr, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > limits.nodes:
+            return f"has more than {limits.nodes:,} parts (columns, values, operators and functions)"
+        if depth > limits.tree_depth:
+            return f"nests or chains more than {limits.tree_depth} operations inside one another"
+        for child in node.iter_expressions():
+            # sqlglot writes AND/OR chains and UNION chains without recursion, and DuckDB flattens them.
+            flat = isinstance(node, exp.Connector) and isinstance(child, exp.Connector)
+            flat = flat or (isinstance(node, exp.SetOperation) and isinstance(child, exp.SetOperation))
+            stack.append((child, depth if flat else depth + 1))
+    return None
+
+
+def _too_complex(what: str, limits: _Limits) -> FormulaLimitError:
+    return FormulaLimitError(
+        f"the {what} is nested too deeply to check", f"simplify it: {limits.flatten}, or {limits.split}"
+    )
+
+
+def _parse_limited(text: str, what: str, limits: _Limits) -> list[exp.Expr]:
+    """Parse ``text`` (DuckDB SQL) under ``limits``; the one door every user text goes through.
+
+    Raises :class:`FormulaLimitError` when a limit is passed, sqlglot's ParseError or TokenError when
+    the text does not parse.
+    """
+    if len(text) > limits.length:
+        raise FormulaLimitError(
+            f"the {what} is {len(text):,} characters long, more than the {limits.length:,} allowed",
+            f"shorten it: {limits.split}",
+        )
+    tokens = _DUCKDB.tokenize(text)
+    deep = _too_deep(tokens, limits.depth)
+    if deep is not None:
+        raise FormulaLimitError(
+            f"the {what} nests brackets, CASE or NOT more than {limits.depth} levels deep",
+            f"simplify it: {limits.flatten}, or {limits.split}",
+            position=deep.start,
+            text=text,
+        )
+    try:
+        statements = [s for s in _DUCKDB.parser().parse(tokens, text) if s is not None]
+    except RecursionError:
+        raise _too_complex(what, limits) from None
+    for statement in statements:
+        over = _over_tree_limits(statement, limits)
+        if over is not None:
+            raise FormulaLimitError(
+                f"the {what} {over}",
+                f"simplify it: {limits.split}",
+            )
+    return statements
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _bounded(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function`` with a RecursionError (deep SQL the limits did not foresee) turned into a FormulaError."""
+
+    @functools.wraps(function)
+    def bounded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return function(*args, **kwargs)
+        except RecursionError:
+            raise _too_complex("SQL", _FORMULA_LIMITS) from None
+
+    return bounded
+
+
 @dataclass(frozen=True)
 class Checked:
     """A formula that passed the checks: its tree (comments stripped) and the columns it uses."""
@@ -256,6 +457,7 @@ class Checked:
     columns: frozenset[str]
 
     @property
+    @_bounded
     def sql(self) -> str:
         """The checked formula as DuckDB SQL."""
         return self.tree.sql(dialect="duckdb", comments=False)
@@ -338,7 +540,17 @@ def _reject_node(node: exp.Expr, text: str, what: str) -> FormulaError:
         keyword = node.sql(dialect="duckdb").split(" ", 1)[0].upper() or type(node).__name__.upper()
         return FormulaError(
             f"{keyword} is a statement, and statements are never run",
-            f"a KPI {what} is one expression, e.g. sum(amount)",
+            "write one SELECT over the workspace's tables"
+            if what == "view"
+            else f"a KPI {what} is one expression, e.g. sum(amount)",
+            position=position,
+            text=text,
+        )
+    if what == "view":
+        return FormulaError(
+            f"'{node.sql(dialect='duckdb')[:40]}' ({type(node).__name__}) is not allowed in a view",
+            "write a plain SELECT over the workspace's tables: joins, unions, CTEs, subqueries, CASE and the "
+            "functions of docs/formulas.md",
             position=position,
             text=text,
         )
@@ -351,16 +563,18 @@ def _reject_node(node: exp.Expr, text: str, what: str) -> FormulaError:
 
 
 @functools.lru_cache(maxsize=4096)
-def _statements(text: str) -> tuple[exp.Expr, ...]:
+def _statements(text: str, what: str = "formula") -> tuple[exp.Expr, ...]:
     # Parsing is the costly step and an audit reads each formula in several rules: parse once,
     # hand out copies (a copy costs about a quarter of a parse). Errors are not cached.
-    return tuple(s for s in sqlglot.parse(text, read="duckdb") if s is not None)
+    return tuple(_parse_limited(text, what, _FORMULA_LIMITS))
 
 
+@_bounded
 def parse_tree(text: str, *, copy: bool = True) -> exp.Expr:
     """The parsed tree of one SQL expression (cached parse; raises sqlglot errors).
 
-    ``copy=False`` hands out the shared cached tree, for callers that only read it.
+    ``copy=False`` hands out the shared cached tree, for callers that only read it. Text over the
+    formula limits raises :class:`FormulaLimitError`, which is also a sqlglot ParseError.
     """
     statements = _statements(text)
     if not statements:
@@ -368,16 +582,20 @@ def parse_tree(text: str, *, copy: bool = True) -> exp.Expr:
     return statements[0].copy() if copy else statements[0]
 
 
+@_bounded
 def parse(text: str | None, *, what: str = "formula") -> exp.Expr:
-    """Parse one expression and check every node against the allow-list; raise :class:`FormulaError`."""
+    """Parse one expression and check every node against the allow-list; raise :class:`FormulaError`.
+
+    The text is first held to the formula limits (length, nesting, size), see :data:`MAX_FORMULA_DEPTH`.
+    """
     if text is None or not text.strip():
         raise FormulaError(f"the {what} is empty", "write an aggregate such as sum(amount) or count(*)")
-    if len(text) > MAX_FORMULA_LENGTH:
-        raise FormulaError(f"the {what} is {len(text)} characters long", f"keep it under {MAX_FORMULA_LENGTH}")
     if "\x00" in text:
         raise FormulaError(f"the {what} contains a NUL character", "retype it as plain text")
     try:
-        statements = [s.copy() for s in _statements(text)]
+        statements = [s.copy() for s in _statements(text, what)]
+    except FormulaError:
+        raise
     except (ParseError, TokenError) as error:
         details = getattr(error, "errors", None) or []
         first = details[0] if details else {}
@@ -460,6 +678,7 @@ def _check_columns(tree: exp.Expr, text: str, columns: Collection[str] | None, w
     return frozenset(used)
 
 
+@_bounded
 def check_aggregate(text: str | None, columns: Collection[str] | None = None, *, source: str = "the source") -> Checked:
     """Check a KPI formula: allowed nodes, known columns, aggregated, no nested aggregates."""
     tree = parse(text, what="formula")
@@ -490,6 +709,7 @@ def check_aggregate(text: str | None, columns: Collection[str] | None = None, *,
     return Checked(text, tree, used)
 
 
+@_bounded
 def check_filter(text: str | None, columns: Collection[str] | None = None, *, source: str = "the source") -> Checked:
     """Check a row filter: allowed nodes, known columns, and no aggregates (it applies to single rows)."""
     tree = parse(text, what="filter")
@@ -502,6 +722,7 @@ def check_filter(text: str | None, columns: Collection[str] | None = None, *, so
     return Checked(text, tree, used)
 
 
+@_bounded
 def check_derived(text: str | None, kpi_ids: Collection[str]) -> Checked:
     """Check a derived KPI: arithmetic over other KPI ids, no aggregates, no columns."""
     tree = parse(text, what="formula")
@@ -517,6 +738,7 @@ def check_derived(text: str | None, kpi_ids: Collection[str]) -> Checked:
     return Checked(text, tree, used)
 
 
+@_bounded
 def referenced_names(expression: str) -> set[str]:
     """Column (or, in a derived KPI, KPI) names an expression refers to; empty if it does not parse."""
     try:
@@ -528,6 +750,7 @@ def referenced_names(expression: str) -> set[str]:
     return {column.name for column in statements[0].find_all(exp.Column)}
 
 
+@_bounded
 def is_derived(expression: str | None, source: str | None, kpi_ids: set[str]) -> bool:
     """Whether a KPI is derived: no source, and its expression only names other KPIs."""
     if source or not expression:
@@ -536,6 +759,7 @@ def is_derived(expression: str | None, source: str | None, kpi_ids: set[str]) ->
     return bool(names) and names <= kpi_ids
 
 
+@_bounded
 def safe_division(tree: exp.Expr) -> exp.Expr:
     """Every ``a / b`` becomes ``a / NULLIF(b, 0)`` (unless ``b`` is a non-zero number or already guarded)."""
 
@@ -563,11 +787,13 @@ def _distinct_count_column(node: exp.Expr) -> exp.Column | None:
     return None
 
 
+@_bounded
 def distinct_count_columns(tree: exp.Expr) -> set[str]:
     """Lower-cased names of the columns a formula counts as ``count(DISTINCT column)``."""
     return {column.name.lower() for node in tree.walk() if (column := _distinct_count_column(node)) is not None}
 
 
+@_bounded
 def bitmap_distinct_counts(tree: exp.Expr, ranges: Mapping[str, tuple[int, int]]) -> exp.Expr:
     """``count(DISTINCT c)`` as the number of bits set in a bitmap of ``c``'s values, for the integer columns in
     ``ranges`` (lower-cased name → lowest and highest value in the data).
@@ -594,6 +820,7 @@ def bitmap_distinct_counts(tree: exp.Expr, ranges: Mapping[str, tuple[int, int]]
     return tree.copy().transform(bitmap_count)
 
 
+@_bounded
 def ratio_parts(tree: exp.Expr) -> tuple[exp.Expr, exp.Expr] | None:
     """``(numerator, denominator)`` when the formula is one division of aggregates at the top, else None.
 
@@ -605,51 +832,233 @@ def ratio_parts(tree: exp.Expr) -> tuple[exp.Expr, exp.Expr] | None:
     return None
 
 
-def validate_view(sql: str, tables: set[str]) -> str:
-    """Check a source view: one SELECT (joins, unions, CTEs allowed) over known tables only.
+# Views may also number, rank and shift rows, test for rows, and build lists and structs.
+_VIEW_FUNCTIONS: tuple[type[exp.Expr], ...] = (
+    exp.RowNumber,
+    exp.Rank,
+    exp.DenseRank,
+    exp.PercentRank,
+    exp.CumeDist,
+    exp.Ntile,
+    exp.FirstValue,
+    exp.LastValue,
+    exp.NthValue,
+    exp.Lag,
+    exp.Lead,
+    exp.StrToDate,
+    exp.StrToTime,
+    exp.DateAdd,
+    exp.DateSub,
+    exp.Date,
+    exp.TsOrDsToDate,
+    exp.Explode,
+    exp.Unnest,
+    exp.Exists,
+    exp.Array,
+    exp.Struct,
+)
+# The parts of a SELECT a view may use besides expressions; anything else (SUMMARIZE, PIVOT statements,
+# time travel, lambdas …) is refused. Every table it names is checked on its own, by scope.
+_VIEW_NODES: tuple[type[exp.Expr], ...] = (
+    exp.Select,
+    exp.Union,
+    exp.Intersect,
+    exp.Except,
+    exp.Subquery,
+    exp.With,
+    exp.CTE,
+    exp.From,
+    exp.Join,
+    exp.Lateral,
+    exp.Table,
+    exp.TableAlias,
+    exp.Values,
+    exp.Where,
+    exp.Group,
+    exp.Rollup,
+    exp.Cube,
+    exp.GroupingSets,
+    exp.Having,
+    exp.Qualify,
+    exp.Order,
+    exp.Ordered,
+    exp.Limit,
+    exp.Offset,
+    exp.Window,
+    exp.WindowSpec,
+    exp.Alias,
+    exp.Star,
+    exp.Var,
+    exp.Any,
+    exp.All,
+    exp.Bracket,
+    exp.Slice,
+    exp.Dot,
+    exp.PropertyEQ,
+    exp.NullSafeEQ,
+    exp.NullSafeNEQ,
+    exp.Escape,
+    exp.RespectNulls,
+    exp.Pivot,
+    exp.TableSample,
+)
+_VIEW_ALLOWED = _ALLOWED + _VIEW_FUNCTIONS + _VIEW_NODES
+_VIEW_QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except)
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_PATH_CHARACTERS = frozenset("/\\.:")
 
-    Returns the view's SQL normalised for DuckDB. Table functions (read_csv …), file paths and
-    anything but SELECT are refused, so a view can never reach outside the database.
+
+def _fold(name: str) -> str:
+    """A table name as DuckDB compares it: ASCII letters case-insensitively, nothing else folded.
+
+    (Python's ``lower()`` would match the Kelvin sign to ``k``, a name DuckDB treats as different.)
     """
+    return name.translate(_ASCII_LOWER)
+
+
+def _view_tree(sql: str, *, limits: _Limits = _VIEW_LIMITS) -> exp.Expr:
+    """The one SELECT of a view's SQL, parsed under the view limits; raise :class:`FormulaError`."""
     if not sql or not sql.strip():
         raise FormulaError("the view's SQL is empty", "write a SELECT over your tables")
+    if "\x00" in sql:
+        raise FormulaError("the view's SQL contains a NUL character", "retype it as plain text")
     try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+        statements = _parse_limited(sql, "view", limits)
+    except FormulaError:
+        raise
     except (ParseError, TokenError) as error:
-        raise FormulaError(f"the view does not parse: {str(error).splitlines()[0]}", "check the SQL syntax") from None
+        reason = str(error).splitlines()[0].rstrip(".")
+        raise FormulaError(f"the view does not parse: {reason}", "check the SQL syntax") from None
     if len(statements) != 1:
         raise FormulaError(f"the view holds {len(statements)} statements", "write exactly one SELECT")
     tree = statements[0]
-    if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
+    if not isinstance(tree, _VIEW_QUERIES):
         raise FormulaError(f"a view must be a SELECT, not {type(tree).__name__.upper()}", "write one SELECT … FROM …")
-    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    known = {t.lower() for t in tables}
-    for node in tree.walk():
+    return tree
+
+
+@_bounded
+def validate_view(sql: str, tables: set[str]) -> str:
+    """Check a source view: one SELECT (joins, unions, CTEs allowed) over known tables only.
+
+    Returns the view's SQL normalised for DuckDB. Every node is checked against an allow-list and
+    every table it reads must be one of ``tables`` or a CTE in scope where it is read; table
+    functions (read_csv …), files, URLs, other databases and anything but SELECT are refused, so a
+    view can never reach outside the workspace's database. The normalised SQL is parsed and checked
+    again, so what DuckDB runs is what was checked.
+    """
+    known = {_fold(t) for t in tables}
+    tree = _view_tree(sql)
+    _check_view(tree, sql, known)
+    normalised = tree.sql(dialect="duckdb", comments=False)
+    again = _view_tree(normalised, limits=dataclasses.replace(_VIEW_LIMITS, length=2 * MAX_VIEW_LENGTH))
+    _check_view(again, normalised, known)
+    return normalised
+
+
+@_bounded
+def view_tables(sql: str) -> set[str]:
+    """Names of the tables a view reads (CTEs resolved by scope); empty if it does not parse or is over the limits."""
+    try:
+        tree = _view_tree(sql)
+    except FormulaError:
+        return set()
+    names: set[str] = set()
+    for node, ctes in _scoped_nodes(tree):
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier) and _fold(node.name) not in ctes:
+            names.add(node.name)
+    return names
+
+
+def _scoped_nodes(tree: exp.Expr) -> list[tuple[exp.Expr, frozenset[str]]]:
+    """Every node of a query with the CTE names visible where it stands (folded), without recursion.
+
+    As in DuckDB, a CTE is visible in the query that defines it (its main SELECT, every subquery in
+    it, and the CTEs that come after it in the same WITH) and, under WITH RECURSIVE, in its own body;
+    not in its own body otherwise (there the name is the table), not before it, not outside the
+    query (nor in sibling subqueries).
+    """
+    found: list[tuple[exp.Expr, frozenset[str]]] = []
+    stack: list[tuple[exp.Expr, frozenset[str]]] = [(tree, frozenset())]
+    while stack:
+        node, ctes = stack.pop()
+        found.append((node, ctes))
+        with_ = node.args.get("with_")
+        inside = ctes
+        if isinstance(with_, exp.With):
+            found.append((with_, ctes))
+            stack.extend((child, ctes) for child in with_.iter_expressions() if not isinstance(child, exp.CTE))
+            names = [_fold(cte.alias_or_name) for cte in with_.expressions]
+            recursive = bool(with_.args.get("recursive"))
+            for index, cte in enumerate(with_.expressions):
+                own = {names[index]} if recursive else set()
+                stack.append((cte, ctes | set(names[:index]) | own))
+            inside = ctes | set(names)
+        for key, value in node.args.items():
+            if key == "with_" and isinstance(value, exp.With):
+                continue
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, exp.Expr):
+                    stack.append((child, inside))
+    return found
+
+
+def _check_view(tree: exp.Expr, sql: str, known: set[str]) -> None:
+    relations = 0
+    for node, ctes in _scoped_nodes(tree):
         node.comments = None
         if isinstance(node, (exp.Placeholder, exp.Parameter)):
             raise FormulaError("parameters are not allowed in a view", "write the values themselves")
-        if isinstance(node, _STATEMENTS):
-            raise _reject_node(node, sql, "view")
-        if isinstance(node, exp.Table):
-            _check_view_table(node, known | cte_names)
-        elif isinstance(node, exp.Anonymous):
+        if isinstance(node, exp.Anonymous):
             if str(node.name).lower() not in ANONYMOUS_FUNCTIONS:
                 raise _reject_node(node, sql, "view")
-        elif isinstance(node, exp.Func) and not isinstance(node, _ALLOWED + _VIEW_FUNCTIONS):
+        elif isinstance(node, exp.Table):
+            _check_view_table(node, ctes, known)
+        elif not isinstance(node, _VIEW_ALLOWED):
             raise _reject_node(node, sql, "view")
-    return tree.sql(dialect="duckdb", comments=False)
+        if isinstance(node, exp.CTE):
+            _check_cte_name(node)
+        if isinstance(node, (exp.From, exp.Join)):
+            relations += 1
+            if relations > MAX_VIEW_TABLES:
+                raise FormulaLimitError(
+                    f"the view reads more than {MAX_VIEW_TABLES} tables and subqueries",
+                    f"simplify it: {_VIEW_LIMITS.split}",
+                )
 
 
-def _check_view_table(node: exp.Table, known: set[str]) -> None:
-    if not isinstance(node.this, exp.Identifier) or node.args.get("db") or node.args.get("catalog"):
+def _check_cte_name(node: exp.CTE) -> None:
+    name = node.alias_or_name
+    if not name.strip() or _PATH_CHARACTERS & set(name):
         raise FormulaError(
-            f"'{node.sql(dialect='duckdb')}' is not a table of this workspace",
+            f"the CTE name '{name}' looks like a file path or URL",
+            "name it with letters, digits and _, e.g. recent_orders",
+        )
+
+
+def _check_view_table(node: exp.Table, ctes: frozenset[str], known: set[str]) -> None:
+    if not isinstance(node.this, exp.Identifier):
+        raise FormulaError(
+            f"'{node.sql(dialect='duckdb')[:60]}' is not a table of this workspace",
             "read only from uploaded tables and other sources, by name (no files, no table functions)",
         )
-    if node.name.lower() not in known:
-        match = difflib.get_close_matches(node.name.lower(), sorted(known), n=1)
-        fix = f"did you mean '{match[0]}'?" if match else f"tables: {', '.join(sorted(known)) or 'none yet'}"
-        raise FormulaError(f"unknown table '{node.name}' in the view", fix)
+    if node.args.get("db") or node.args.get("catalog"):
+        raise FormulaError(
+            f"'{node.sql(dialect='duckdb')[:60]}' is not a table of this workspace: it names another database "
+            "or schema",
+            f"write the table name alone, e.g. {quote(node.name)}, and only tables of this workspace",
+        )
+    name = _fold(node.name)
+    if name in ctes or name in known:
+        return
+    if _PATH_CHARACTERS & set(name):
+        raise FormulaError(
+            f"unknown table '{node.name}' in the view: a view reads the workspace's tables, never files or URLs",
+            "upload the file on the Data page, then use its table name",
+        )
+    match = difflib.get_close_matches(name, sorted(known), n=1)
+    fix = f"did you mean '{match[0]}'?" if match else f"use one of the tables: {', '.join(sorted(known)) or 'none yet'}"
+    raise FormulaError(f"unknown table '{node.name}' in the view", fix)
 
 
 def period_sql(column: str, grain: Grain, *, portable: bool = False) -> str:
@@ -669,6 +1078,11 @@ def period_sql(column: str, grain: Grain, *, portable: bool = False) -> str:
         "quarter": f"make_date(year({column}), 3 * quarter({column}) - 2, 1)",
         "year": f"make_date(year({column}), 1, 1)",
     }[grain]
+
+
+def _own_sql(sql: str) -> exp.Expr:
+    """A piece of SQL this module wrote from quoted names, dates and constants (shallow: cheap to parse)."""
+    return sqlglot.parse_one(sql, read="duckdb")
 
 
 def _wrapped(node: exp.Expr) -> exp.Expr:
@@ -719,6 +1133,7 @@ class Compiler:
         self.distinct_ranges = {} if portable or distinct_ranges is None else distinct_ranges
         self._kpi_ids = {k.id for k in workspace.kpis}
 
+    @_bounded
     def dependencies(self, kpi_id: str) -> list[str]:
         """KPI ids a derived KPI needs, leaves first, ``kpi_id`` last; raises on a cycle."""
         order: list[str] = []
@@ -758,6 +1173,7 @@ class Compiler:
             )
         return self.columns[kpi.source]
 
+    @_bounded
     def base_select(self, kpi: Kpi, request: SeriesRequest) -> exp.Select:
         """The per-period SELECT of a KPI computed from its own source."""
         if not kpi.source:
@@ -770,38 +1186,38 @@ class Compiler:
         _check_columns(exp.column(kpi.time_column), kpi.time_column, columns, where)
         if request.by:
             _check_columns(exp.column(request.by), request.by, columns, where)
-        period = period_sql(quote(kpi.time_column), request.grain, portable=self.portable)
         tree = formula.tree
         if self.distinct_ranges.get(kpi.source):
             tree = bitmap_distinct_counts(tree, self.distinct_ranges[kpi.source])
         value = safe_division(tree)
         parts = ratio_parts(tree)
-        select_list = [f"{period} AS period"]
-        group_by = [period]
+        # The user's formula and filter go in as checked trees, never through SQL text parsed again: a
+        # guarded division adds a level of brackets, and the limits were measured on the user's text.
+        period = _own_sql(period_sql(quote(kpi.time_column), request.grain, portable=self.portable))
+        select_list = [exp.alias_(period, "period")]
+        group_by = [period.copy()]
         if request.by:
-            select_list.append(f"CAST({quote(request.by)} AS VARCHAR) AS dimension")
-            group_by.append(f"CAST({quote(request.by)} AS VARCHAR)")
-        select_list.append(f"{_wrapped(value).sql(dialect='duckdb')} AS value")
+            dimension = _own_sql(f"CAST({quote(request.by)} AS VARCHAR)")
+            select_list.append(exp.alias_(dimension, "dimension"))
+            group_by.append(dimension.copy())
+        select_list.append(exp.alias_(_wrapped(value), "value"))
         if parts:
             numerator, denominator = parts
-            select_list.append(f"{_wrapped(numerator.copy()).sql(dialect='duckdb')} AS numerator")
-            select_list.append(f"{_wrapped(denominator.copy()).sql(dialect='duckdb')} AS denominator")
-        select_list.append("count(*) AS row_count")
-        conditions = [f"{quote(kpi.time_column)} IS NOT NULL"]
+            select_list.append(exp.alias_(_wrapped(numerator.copy()), "numerator"))
+            select_list.append(exp.alias_(_wrapped(denominator.copy()), "denominator"))
+        select_list.append(_own_sql("count(*) AS row_count"))
+        conditions = [_own_sql(f"{quote(kpi.time_column)} IS NOT NULL")]
         if kpi.filter:
-            conditions.append(exp.paren(check_filter(kpi.filter, columns, source=where).tree).sql(dialect="duckdb"))
+            conditions.append(exp.paren(check_filter(kpi.filter, columns, source=where).tree))
         if request.start:
-            conditions.append(f"{quote(kpi.time_column)} >= CAST('{request.start.isoformat()}' AS DATE)")
+            conditions.append(_own_sql(f"{quote(kpi.time_column)} >= CAST('{request.start.isoformat()}' AS DATE)"))
         if request.end:
-            conditions.append(
-                f"{quote(kpi.time_column)} < CAST('{(request.end + dt.timedelta(days=1)).isoformat()}' AS DATE)"
-            )
-        sql = (
-            f"SELECT {', '.join(select_list)} FROM {quote(kpi.source)} WHERE {' AND '.join(conditions)} "
-            f"GROUP BY {', '.join(group_by)}"
-        )
-        return sqlglot.parse_one(sql, read="duckdb")  # type: ignore[return-value]
+            end = (request.end + dt.timedelta(days=1)).isoformat()
+            conditions.append(_own_sql(f"{quote(kpi.time_column)} < CAST('{end}' AS DATE)"))
+        source = exp.Table(this=exp.to_identifier(kpi.source, quoted=True))
+        return exp.select(*select_list).from_(source).where(exp.and_(*conditions)).group_by(*group_by)
 
+    @_bounded
     def select(self, kpi_id: str, request: SeriesRequest | None = None) -> exp.Select:
         """The full SELECT for one KPI (a CTE chain for derived KPIs), ordered by period."""
         request = request or SeriesRequest()
@@ -875,6 +1291,7 @@ def _tsql_portable(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rewrite)
 
 
+@_bounded
 def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """A compiled KPI query as SQL of ``dialect`` (T-SQL that runs on SQL Server 2008 and later)."""
     if dialect == "tsql":
@@ -882,6 +1299,7 @@ def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     return tree.sql(dialect=dialect, pretty=pretty, comments=False)
 
 
+@_bounded
 def compile_sql(
     workspace: Workspace,
     kpi_id: str,
@@ -898,6 +1316,7 @@ def compile_sql(
     return render_sql(tree, dialect, pretty=pretty)
 
 
+@_bounded
 def check_kpi_text(
     workspace: Workspace, kpi: Kpi, columns: Collection[str] | None = None, *, kpi_ids: Collection[str] | None = None
 ) -> None:
