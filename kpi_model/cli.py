@@ -298,9 +298,7 @@ def _has_formula(kpi) -> bool:
 
 
 def _cmd_compute(args: argparse.Namespace) -> int:
-    import csv
-
-    from kpi_model import workspace_file
+    from kpi_model import csv_export, workspace_file
     from kpi_model.engine import Engine
 
     workspace = workspace_file.load(args.workspace)
@@ -325,7 +323,7 @@ def _cmd_compute(args: argparse.Namespace) -> int:
         out += [{"id": kpi_id, "skipped": "no formula yet"} for kpi_id in skipped]
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv_export.writer(sys.stdout)  # breakdown values from the data can start a formula
         by = ["dimension"] if request.by else []
         writer.writerow(["kpi_id", "period", *by, "value", "rows"])
         for kpi_id, result in results.items():

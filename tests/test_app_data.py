@@ -136,7 +136,7 @@ def charts(at: AppTest) -> list:
 
 
 def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
-    return {m.label: (m.value, m.delta) for m in at.metric}
+    return {unescape(m.label): (m.value, m.delta) for m in at.metric}
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv", target: str | None = None) -> AppTest:
@@ -559,7 +559,7 @@ def test_preview_derived_kpi_web_revenue_computes(sample_home):
     at.selectbox(key="preview_kpi").set_value("web_revenue")
     run(at)
     assert errors(at) == ""
-    captions = " ".join(c.value for c in at.caption)
+    captions = unescape(" ".join(c.value for c in at.caption))
     assert "Derived from other KPIs: sessions * conversion_rate * average_order_value" in captions
     assert "preview_filter_web_revenue" not in [t.key for t in at.text_input], "a derived KPI has no row filter"
     assert len(charts(at)) == 1
@@ -597,14 +597,14 @@ def test_dashboard_has_a_tile_per_kpi_of_the_unit(sample_home):
             run(at)
         kpis = _unit_kpis(unit)
         computable = [k.name for k in kpis if k.expression]
-        assert [m.label for m in at.metric] == computable, unit
+        assert [unescape(m.label) for m in at.metric] == computable, unit
         not_computed = [c.value for c in at.caption if "Not computed" in c.value]
         assert len(not_computed) == len(kpis) - len(computable), unit
         headings = [unescape(s.value) for s in at.subheader]
         assert headings == [g.statement for g in SAMPLE.goals if g.unit == unit]
         owner = next(u.owner for u in SAMPLE.units if u.id == unit)
         assert any(c.value == f"Head: {owner}" for c in at.caption)
-    assert at.metric[0].label == "Time to first response", "the last unit picked is the one shown"
+    assert unescape(at.metric[0].label) == "Time to first response", "the last unit picked is the one shown"
 
 
 def test_dashboard_values_status_and_the_kpi_without_formula(sample_home):

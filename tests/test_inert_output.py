@@ -70,6 +70,11 @@ PLAIN_TEXT: dict[str, set[str]] = {
 MACHINERY = {"id", "form_id", "icon", "page_script_hash", "page", "url_path", "format", "type", "key"}
 
 
+def unescaped_part(markdown: str) -> str:
+    """The Markdown with every backslash-escaped character blanked out: what can still be syntax."""
+    return re.sub(r"\\.", "\x00", markdown, flags=re.DOTALL)
+
+
 def hostile_workspace() -> Workspace:
     return Workspace(
         name=payload("ws"),
@@ -240,8 +245,7 @@ class Scan:
 
     def _markdown(self, page: str, kind: str, field: str, text: str) -> None:
         self.seen.setdefault(page, set()).update(MARKER.findall(text))
-        live = re.sub(r"\\.", "\x00", text, flags=re.DOTALL)  # what is left once escaped characters are taken out
-        found = [fragment for fragment in ACTIVE if fragment in live]
+        found = [fragment for fragment in ACTIVE if fragment in unescaped_part(text)]
         if found:
             self.problems.append(f"{page}: {kind}.{field} renders {found} unescaped: {text[:160]!r}")
         elif MARKER.search(text) and "\\\\" in text:
@@ -412,3 +416,19 @@ def test_the_browser_requests_nothing_from_elsewhere(tmp_path):
         elsewhere = [u for u in requested if not u.startswith(served_here)]
         assert requested and elsewhere == [], elsewhere
         assert page.locator(f"img[src*='{EVIL_HOST}']").count() == 0
+
+
+# ----------------------------------------------------------------------------- the Markdown report
+
+
+def test_the_audit_markdown_report_shows_names_as_text():
+    """The report a Markdown viewer renders (Audit → Report as Markdown, `kpi-wizard audit --format markdown`)."""
+    from kpi_model.checks import audit
+
+    report = audit(hostile_workspace()).to_markdown()
+    live = unescaped_part(report.replace(":material/bug_report:", ""))  # emoji-like text is not Streamlit here
+    assert [fragment for fragment in ACTIVE[:-1] if fragment in live] == []
+    assert "xssws" in report and "xssunit" in report and "xsskpi" in report
+    assert all(line.count("|") - line.count("\\|") == 6 for line in report.splitlines() if line.startswith("| ")), (
+        "a name with '|' does not add table cells"
+    )

@@ -6,6 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
+from kpi_model.csv_export import frame_to_csv
 from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import DIALECTS, GRAINS, SeriesRequest, check_aggregate, check_derived, check_filter, compile_sql
@@ -138,7 +139,7 @@ def results(kpi: Kpi, series: Series) -> None:
     )
     st.download_button(
         "Download values (CSV)",
-        frame.to_csv(index=False),
+        frame_to_csv(frame),  # text cells that start a formula are neutralised
         file_name=f"{kpi.id}.csv",
         mime="text/csv",
         key=f"preview_download_{kpi.id}",

@@ -14,16 +14,16 @@ Scores (documented in docs/quality_rules.md):
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
+import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.checks.base import AuditContext, AuditOptions, Finding, ObjectRef, Rule, Severity
+from kpi_model.csv_export import rows_to_csv
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
 
@@ -117,18 +117,17 @@ class AuditReport:
 
     def to_csv(self) -> str:
         """One row per finding."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["rule", "slug", "severity", "object_kind", "object_id", "unit", "message", "fix"])
+        rows: list[list[str]] = []
         for f in self.findings:
             unit = self.unit_of(f.object) or ""
-            writer.writerow([f.rule, f.slug, f.severity.value, f.object.kind, f.object.id, unit, f.message, f.fix])
-        return out.getvalue()
+            rows.append([f.rule, f.slug, f.severity.value, f.object.kind, f.object.id, unit, f.message, f.fix])
+        header = ["rule", "slug", "severity", "object_kind", "object_id", "unit", "message", "fix"]
+        return rows_to_csv(header, rows)  # no cell runs as a spreadsheet formula
 
     def to_markdown(self) -> str:
         """A report people read: summary, then findings by unit and object."""
         lines = [
-            f"# KPI audit: {_md(self.workspace.name)}",
+            f"# KPI audit: {_md_text(self.workspace.name)}",
             "",
             f"Score **{self.score}/100** · {self.count(Severity.ERROR)} errors · {self.count(Severity.WARNING)} "
             f"warnings · {self.count(Severity.INFO)} notes · audited {self.audited_on.isoformat()}"
@@ -140,12 +139,12 @@ class AuditReport:
             by_unit.setdefault(self.unit_of(finding.object) or "", []).append(finding)
         for unit_id in [u.id for u in self.workspace.units if u.id in by_unit] + ([""] if "" in by_unit else []):
             unit = self.workspace.unit(unit_id)
-            lines += [f"## {_md(unit.name) if unit else 'Across the set'}", ""]
+            lines += [f"## {_md_text(unit.name) if unit else 'Across the set'}", ""]
             lines += ["| severity | rule | about | problem | fix |", "|---|---|---|---|---|"]
             for f in by_unit[unit_id]:
                 lines.append(
-                    f"| {f.severity.value} | {f.slug} ({f.rule}) | {f.object.kind} `{f.object.id}` | "
-                    f"{_md(f.message)} | {_md(f.fix)} |"
+                    f"| {f.severity.value} | {f.slug} ({f.rule}) | {f.object.kind} {_md_id(f.object.id)} | "
+                    f"{_md_text(f.message)} | {_md_text(f.fix)} |"
                 )
             lines.append("")
         if not self.findings:
@@ -189,6 +188,24 @@ def rules_reference() -> str:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+# Characters that make inline Markdown active (images, links, HTML, code, emphasis, table cells).
+_MD_ACTIVE = re.compile(r"([\\`*_\[\]<>!|~])")
+
+
+def _md_text(text: str) -> str:
+    """Workspace text (names, messages quoting them) as inert inline Markdown in the audit report.
+
+    A report opened in a Markdown viewer must not fetch a name's ``![x](http://…)`` or render its
+    HTML; the report stays readable as plain text (only the characters above get a backslash).
+    """
+    return _MD_ACTIVE.sub(r"\\\1", text).replace("\r", " ").replace("\n", " ")
+
+
+def _md_id(object_id: str) -> str:
+    """An id as code; a free-text one (the workspace's name) as escaped text: a code span ends at '`'."""
+    return f"`{object_id}`" if re.fullmatch(r"[A-Za-z0-9_.-]+", object_id) else _md_text(object_id)
 
 
 def _data_context(workspace: Workspace, engine: Engine) -> dict[str, Any]:
