@@ -187,8 +187,9 @@ def open_stored(workspace_id: str) -> None:
     """Open a workspace from the store, remembering which version this session saw (needs access)."""
     if not may_open(workspace_id):
         raise AccessError(access_refusal())
-    set_workspace(store().load(workspace_id), workspace_id=workspace_id)
-    st.session_state[_BASE] = store().current_hash(workspace_id)
+    opened, fingerprint = store().load_current(workspace_id)
+    set_workspace(opened, workspace_id=workspace_id)
+    st.session_state[_BASE] = fingerprint
 
 
 def delete_stored(workspace_id: str) -> None:
