@@ -119,6 +119,11 @@ class WorkspaceStore:
         on_disk = current.read_text(encoding="utf-8") if current.is_file() else None
         if on_disk == text:
             return content_hash(text)
+        if expected is not None and on_disk is None:
+            raise ConflictError(
+                "this workspace was deleted in another tab or by someone else; your last change was not saved. "
+                "Download it from the Review page to keep a copy, then upload it on Start"
+            )
         if expected is not None and on_disk is not None and content_hash(on_disk) != expected:
             raise ConflictError(
                 "this workspace was changed in another tab or by someone else since you opened it; "

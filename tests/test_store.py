@@ -119,3 +119,17 @@ def test_restore_notes_what_it_did(tmp_path, small_workspace):
     oldest = store.versions(ws_id)[-1]
     store.restore(ws_id, oldest.id)
     assert store.versions(ws_id)[0].note.startswith("Restored the version of ")
+
+
+def test_a_save_to_a_workspace_deleted_meanwhile_is_refused_not_recreated(tmp_path):
+    from kpi_model.models import Workspace
+    from kpi_model.store import ConflictError, WorkspaceStore
+
+    store = WorkspaceStore(tmp_path)
+    workspace_id = store.new_id()
+    seen = store.save(workspace_id, Workspace(name="Plan"))
+    store.delete(workspace_id)
+    with pytest.raises(ConflictError, match="was deleted in another tab.*Download it from the Review page"):
+        store.save(workspace_id, Workspace(name="Plan, edited"), expected=seen)
+    assert not store.exists(workspace_id) and not (tmp_path / workspace_id / "history").exists()
+    assert store.list_workspaces() == []
