@@ -16,7 +16,7 @@ import difflib
 import functools
 import logging
 import string
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, ParamSpec, TypeVar
 
@@ -249,10 +249,19 @@ class FormulaError(KpiWizardError):
         super().__init__(f"{problem}{where}. Fix: {fix}")
 
 
-class FormulaLimitError(FormulaError, ParseError):
-    """Text over a size or nesting limit, refused before sqlglot builds (or recursively walks) a tree.
+class FormulaLimitError(FormulaError):
+    """Text the checks will not take on: over a size or nesting limit, or nested too deeply to check.
 
-    Also a sqlglot :class:`ParseError`, so callers that skip text sqlglot cannot parse skip it too.
+    The second kind depends on how much stack the caller left, so it is no parse error: callers that
+    skip text sqlglot cannot parse must not skip it silently.
+    """
+
+
+class OverLimitError(FormulaLimitError, ParseError):
+    """Text over a size or nesting limit (see the ``MAX_*`` constants), refused before sqlglot parses it.
+
+    Also a sqlglot :class:`ParseError`: it is a property of the text, so callers that skip text sqlglot
+    cannot parse (``referenced_names``, the audit rules around ``parse_tree``) skip it too.
     """
 
 
@@ -400,18 +409,18 @@ def _too_complex(what: str, limits: _Limits) -> FormulaLimitError:
 def _parse_limited(text: str, what: str, limits: _Limits) -> list[exp.Expr]:
     """Parse ``text`` (DuckDB SQL) under ``limits``; the one door every user text goes through.
 
-    Raises :class:`FormulaLimitError` when a limit is passed, sqlglot's ParseError or TokenError when
-    the text does not parse.
+    Raises :class:`OverLimitError` when a limit is passed, :class:`FormulaLimitError` when sqlglot runs
+    out of stack all the same, sqlglot's ParseError or TokenError when the text does not parse.
     """
     if len(text) > limits.length:
-        raise FormulaLimitError(
+        raise OverLimitError(
             f"the {what} is {len(text):,} characters long, more than the {limits.length:,} allowed",
             f"shorten it: {limits.split}",
         )
     tokens = _DUCKDB.tokenize(text)
     deep = _too_deep(tokens, limits.depth)
     if deep is not None:
-        raise FormulaLimitError(
+        raise OverLimitError(
             f"the {what} nests brackets, CASE or NOT more than {limits.depth} levels deep",
             f"simplify it: {limits.flatten}, or {limits.split}",
             position=deep.start,
@@ -424,7 +433,7 @@ def _parse_limited(text: str, what: str, limits: _Limits) -> list[exp.Expr]:
     for statement in statements:
         over = _over_tree_limits(statement, limits)
         if over is not None:
-            raise FormulaLimitError(
+            raise OverLimitError(
                 f"the {what} {over}",
                 f"simplify it: {limits.split}",
             )
@@ -435,17 +444,26 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def _bounded(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``function`` with a RecursionError (deep SQL the limits did not foresee) turned into a FormulaError."""
+def _guarded(problem: str, fix: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """A decorator turning a RecursionError (deep input the limits did not foresee) into a FormulaLimitError."""
 
-    @functools.wraps(function)
-    def bounded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return function(*args, **kwargs)
-        except RecursionError:
-            raise _too_complex("SQL", _FORMULA_LIMITS) from None
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(function)
+        def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return function(*args, **kwargs)
+            except RecursionError:
+                raise FormulaLimitError(problem, fix) from None
 
-    return bounded
+        return guarded
+
+    return decorate
+
+
+_bounded = _guarded(
+    "the SQL is nested too deeply to check",
+    f"simplify it: {_FORMULA_LIMITS.flatten}, or {_FORMULA_LIMITS.split}",
+)
 
 
 @dataclass(frozen=True)
@@ -574,7 +592,7 @@ def parse_tree(text: str, *, copy: bool = True) -> exp.Expr:
     """The parsed tree of one SQL expression (cached parse; raises sqlglot errors).
 
     ``copy=False`` hands out the shared cached tree, for callers that only read it. Text over the
-    formula limits raises :class:`FormulaLimitError`, which is also a sqlglot ParseError.
+    formula limits raises :class:`OverLimitError`, which is also a sqlglot ParseError.
     """
     statements = _statements(text)
     if not statements:
@@ -961,6 +979,10 @@ def view_tables(sql: str) -> set[str]:
     """Names of the tables a view reads (CTEs resolved by scope); empty if it does not parse or is over the limits."""
     try:
         tree = _view_tree(sql)
+    except OverLimitError:
+        return set()
+    except FormulaLimitError:
+        raise
     except FormulaError:
         return set()
     names: set[str] = set()
@@ -1021,7 +1043,7 @@ def _check_view(tree: exp.Expr, sql: str, known: set[str]) -> None:
         if isinstance(node, (exp.From, exp.Join)):
             relations += 1
             if relations > MAX_VIEW_TABLES:
-                raise FormulaLimitError(
+                raise OverLimitError(
                     f"the view reads more than {MAX_VIEW_TABLES} tables and subqueries",
                     f"simplify it: {_VIEW_LIMITS.split}",
                 )
@@ -1135,22 +1157,36 @@ class Compiler:
 
     @_bounded
     def dependencies(self, kpi_id: str) -> list[str]:
-        """KPI ids a derived KPI needs, leaves first, ``kpi_id`` last; raises on a cycle."""
-        order: list[str] = []
-        self._visit(kpi_id, [], order)
-        return order
+        """KPI ids a derived KPI needs, leaves first, ``kpi_id`` last; raises on a cycle.
 
-    def _visit(self, kpi_id: str, path: list[str], order: list[str]) -> None:
-        if kpi_id in path:
-            cycle = " → ".join([*path[path.index(kpi_id) :], kpi_id])
-            raise FormulaError(f"derived KPIs refer to each other in a cycle: {cycle}", "break the cycle")
-        if kpi_id in order:
-            return
-        kpi = self._kpi(kpi_id)
-        if self.is_derived(kpi):
-            for name in sorted(check_derived(kpi.expression, self._kpi_ids - {kpi.id}).columns):
-                self._visit(name, [*path, kpi_id], order)
-        order.append(kpi_id)
+        A depth-first walk with its own stack: a long chain of derived KPIs needs no Python recursion.
+        """
+        order: list[str] = []
+        path: list[str] = []  # the KPIs being visited, outermost first
+        pending: list[Iterator[str]] = []  # for each of them, the KPIs it needs that are still to visit
+
+        def enter(name: str) -> None:
+            if name in path:
+                cycle = " → ".join([*path[path.index(name) :], name])
+                raise FormulaError(f"derived KPIs refer to each other in a cycle: {cycle}", "break the cycle")
+            if name in order:
+                return
+            kpi = self._kpi(name)
+            needs = (
+                sorted(check_derived(kpi.expression, self._kpi_ids - {kpi.id}).columns) if self.is_derived(kpi) else []
+            )
+            path.append(name)
+            pending.append(iter(needs))
+
+        enter(kpi_id)
+        while pending:
+            following = next(pending[-1], None)
+            if following is None:
+                pending.pop()
+                order.append(path.pop())
+            else:
+                enter(following)
+        return order
 
     def _kpi(self, kpi_id: str) -> Kpi:
         kpi = self.workspace.kpi(kpi_id)

@@ -31,6 +31,7 @@ from kpi_model.formula import (
     Compiler,
     FormulaError,
     FormulaLimitError,
+    OverLimitError,
     check_aggregate,
     check_derived,
     check_filter,
@@ -428,7 +429,7 @@ HOSTILE_NESTING: list[tuple[str, Callable[[str], object], str, str]] = [
 
 @pytest.mark.parametrize(("label", "check", "text", "words"), HOSTILE_NESTING, ids=[c[0] for c in HOSTILE_NESTING])
 def test_hostile_nesting_and_size_are_refused_before_parsing(label, check, text, words):
-    with pytest.raises(FormulaLimitError, match=words) as refused:
+    with pytest.raises(OverLimitError, match=words) as refused:
         check(text)
     assert names_a_fix(str(refused.value)), str(refused.value)
 
@@ -493,7 +494,7 @@ def test_each_limit_has_its_own_message_at_its_largest_input():
         ),
     ]
     for check, text, words in cases:
-        with pytest.raises(FormulaLimitError, match=words):
+        with pytest.raises(OverLimitError, match=words):
             check(text)
 
 
@@ -576,10 +577,35 @@ def _at_depth(frames_left: int, call: Callable[[], object]) -> object:
     ],
 )
 def test_a_recursion_error_becomes_a_formula_error(call):
-    """Within the limits but called with too little stack left: a FormulaError, never a RecursionError."""
+    """Within the limits but called with too little stack left: a FormulaError, never a RecursionError,
+    and no parse error either (that would let lenient callers take it for text that does not parse)."""
     with pytest.raises(FormulaLimitError, match="nested too deeply to check") as refused:
         _at_depth(150, call)
     assert names_a_fix(str(refused.value))
+    assert not isinstance(refused.value, ParseError)
+
+
+def test_lenient_entry_points_do_not_swallow_a_recursion_error():
+    """referenced_names() may call text that does not parse "no names", but not text it ran out of stack on:
+    a derived KPI taken for a plain one would compile silently wrong."""
+    text = _nest("(", ")", MAX_FORMULA_DEPTH - 2, "revenue + lenient_check")
+    with pytest.raises(FormulaLimitError):
+        _at_depth(150, lambda: referenced_names(text))
+    with pytest.raises(FormulaLimitError):
+        _at_depth(150, lambda: is_derived(text + " + 0", None, {"revenue", "lenient_check"}))
+    assert referenced_names(text) == {"revenue", "lenient_check"}
+
+
+def test_a_long_chain_of_derived_kpis_needs_no_recursion():
+    kpis = [Kpi(id="k0", name="K0", source="orders", time_column="order_date", expression="sum(amount)")]
+    kpis += [Kpi(id=f"k{i}", name=f"K{i}", expression=f"k{i - 1} * 1.01") for i in range(1, 1_500)]
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=kpis)
+    assert Compiler(workspace).dependencies("k1499") == [f"k{i}" for i in range(1_500)]
+    cyclic = workspace.model_copy(
+        update={"kpis": [*kpis[1:], kpis[0].model_copy(update={"source": None, "expression": "k1499 + 1"})]}
+    )
+    with pytest.raises(FormulaError, match="cycle: k0 → k1499 → k1498"):
+        Compiler(cyclic).dependencies("k0")
 
 
 def test_the_limits_leave_room_for_a_deep_caller():
