@@ -6,6 +6,11 @@ statements, subqueries, table functions, parameters or window functions get thro
 anything rejected is reported with its position and a fix. The checked tree is then
 compiled into the per-period query (safe division, explicit parentheses) and transpiled
 to other SQL dialects for export. The engine's locked DuckDB session is the second wall.
+
+View sources (one SELECT over the workspace's tables) are checked the same way, with every
+table they read resolved by scope: a name is a CTE only where DuckDB would take it for one.
+All user text (formulas, filters, derived KPIs, views) comes in through one door that holds it
+to length, nesting and size limits before sqlglot parses it (``MAX_*`` below, docs/security.md).
 """
 
 from __future__ import annotations
@@ -298,8 +303,20 @@ _OPENERS = {
     TokenType.L_BRACE: TokenType.R_BRACE,
     TokenType.CASE: TokenType.END,
 }
-# Prefix operators: sqlglot's parser recurses once for each one applied to the next (NOT NOT x, @@x …).
-_PREFIXES = frozenset({TokenType.NOT, TokenType.PARAMETER, TokenType.INTERVAL, TokenType.ANY, TokenType.COLON_EQ})
+# Operators that wrap what they apply to in one more level: sqlglot's parser recurses once for each
+# prefix applied to the next (NOT NOT x, @@x …), and writes a::INT::INT or a ^ b ^ c as nested calls.
+_WRAPPERS = frozenset(
+    {
+        TokenType.NOT,
+        TokenType.PARAMETER,
+        TokenType.INTERVAL,
+        TokenType.ANY,
+        TokenType.COLON_EQ,
+        TokenType.DCOLON,
+        TokenType.CARET,
+        TokenType.DSTAR,
+    }
+)
 _SIGNS = frozenset({TokenType.DASH, TokenType.PLUS})
 _OPERAND_ENDS = frozenset(
     {
@@ -317,7 +334,7 @@ _OPERAND_ENDS = frozenset(
         TokenType.STAR,
     }
 )
-# Tokens that end whatever prefix operators came before them at the same bracket level.
+# Tokens that end whatever wrapping operators came before them at the same bracket level.
 _SEPARATORS = frozenset(
     {
         TokenType.COMMA,
@@ -357,25 +374,26 @@ def _too_deep(tokens: Sequence[Token], limit: int) -> Token | None:
     """The first token nested more than ``limit`` levels deep, else None (iterative: safe on any input).
 
     A level is an open bracket ( [ {, an open CASE, a prefix operator (NOT, unary - …) applied to what
-    follows it, or a subscript after a subscript (``a[1][2]``).
+    follows it, a cast or power applied to the one before (``a::INT::INT``), or a subscript after a
+    subscript (``a[1][2]``). A comma, AND, OR or clause keyword ends the operators before it.
     """
-    frames: list[tuple[TokenType, int, int]] = []  # (closing token, base, prefixes) of enclosing levels
-    base = prefixes = 0
+    frames: list[tuple[TokenType, int, int]] = []  # (closing token, base, wrappers) of enclosing levels
+    base = wrappers = 0
     previous: Token | None = None
     for token in tokens:
         kind = token.token_type
         if kind in _OPENERS:
             if kind == TokenType.L_BRACKET and previous is not None and previous.token_type == TokenType.R_BRACKET:
-                prefixes += 1
-            frames.append((_OPENERS[kind], base, prefixes))
-            base, prefixes = base + prefixes + 1, 0
+                wrappers += 1
+            frames.append((_OPENERS[kind], base, wrappers))
+            base, wrappers = base + wrappers + 1, 0
         elif frames and kind == frames[-1][0]:
-            _, base, prefixes = frames.pop()
+            _, base, wrappers = frames.pop()
         elif kind in _SEPARATORS:
-            prefixes = 0
-        elif kind in _PREFIXES or (kind in _SIGNS and not _ends_operand(previous)):
-            prefixes += 1
-        if base + prefixes > limit:
+            wrappers = 0
+        elif kind in _WRAPPERS or (kind in _SIGNS and not _ends_operand(previous)):
+            wrappers += 1
+        if base + wrappers > limit:
             return token
         previous = token
     return None
@@ -421,7 +439,7 @@ def _parse_limited(text: str, what: str, limits: _Limits) -> list[exp.Expr]:
     deep = _too_deep(tokens, limits.depth)
     if deep is not None:
         raise OverLimitError(
-            f"the {what} nests brackets, CASE or NOT more than {limits.depth} levels deep",
+            f"the {what} nests brackets, CASE, NOT or casts more than {limits.depth} levels deep",
             f"simplify it: {limits.flatten}, or {limits.split}",
             position=deep.start,
             text=text,
@@ -969,7 +987,9 @@ def validate_view(sql: str, tables: set[str]) -> str:
     tree = _view_tree(sql)
     _check_view(tree, sql, known)
     normalised = tree.sql(dialect="duckdb", comments=False)
-    again = _view_tree(normalised, limits=dataclasses.replace(_VIEW_LIMITS, length=2 * MAX_VIEW_LENGTH))
+    # Written out, DATE '…' becomes CAST('…' AS DATE): a level deeper, and a little longer.
+    limits = dataclasses.replace(_VIEW_LIMITS, length=2 * MAX_VIEW_LENGTH, depth=MAX_VIEW_DEPTH + 2)
+    again = _view_tree(normalised, limits=limits)
     _check_view(again, normalised, known)
     return normalised
 

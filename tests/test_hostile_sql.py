@@ -412,6 +412,8 @@ HOSTILE_NESTING: list[tuple[str, Callable[[str], object], str, str]] = [
     ("INTERVAL INTERVAL …", check_filter, "order_date > " + "INTERVAL " * 400 + "1 DAY", DEPTH),
     ("subscripts [1][1]…", check_filter, "amount" + "[1]" * 1300 + " > 0", DEPTH),
     ("assignments := …", check_filter, "amount := " * 350 + "1", DEPTH),
+    ("casts ::DOUBLE::DOUBLE …", check_aggregate, "sum(amount" + "::DOUBLE" * 300 + ")", DEPTH),
+    ("powers ^ ^ ^ …", check_filter, "amount" + " ^ 2" * 500 + " > 0", DEPTH),
     ("5,000-term sum", check_aggregate, "sum(" + "+".join(["amount"] * 5000) + ")", LONG),
     ("IN list of 1,990 columns", check_filter, "amount IN (" + ",".join(["a"] * 1990) + ")", PARTS),
     ("120-term sum", check_aggregate, "sum(" + "+".join(["amount"] * 120) + ")", CHAIN),
