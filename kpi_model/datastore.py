@@ -115,6 +115,13 @@ class DataStore:
         with self._locked():
             return self._profile_stale()
 
+    def profiles_current(self) -> bool:
+        """Whether :meth:`tables` will answer from the cache, without profiling anything."""
+        if not self.db_path.is_file():
+            return True
+        cache = self._cache()
+        return cache is not None and all(name in cache[1] for name in cache[0])
+
     def _cache(self) -> tuple[Catalog, dict[str, TableProfile]] | None:
         """The cached catalog and profiles, if they were written for the database as it is now."""
         try:
@@ -201,6 +208,7 @@ class DataStore:
         fix: str,
         timeout_s: float | None = None,
         redact: Mapping[str, str] | None = None,
+        after: str = "nothing was changed",
     ) -> dict[str, TableProfile]:
         """Under the lock: run a job that writes the database, cache the profiles it returns, return them.
 
@@ -209,18 +217,24 @@ class DataStore:
         """
         before = self._cache()
         self.pool.release(self.db_path)
+        committed: list[tuple[Catalog, list[TableProfile]]] = []
         try:
             catalog, changed = run_job(
                 target,
                 args,
                 what=what,
                 fix=fix,
+                after=after,
                 timeout_s=timeout_s or self.limits.job_timeout_s,
+                on_part=lambda part: committed.append(part[1]) if part[0] == "done" else None,
                 redact={**self._redact(), **(redact or {})},
             )
         except JobFailed:
             self._recover()
-            raise
+            if not committed:
+                raise
+            # It died after its commit (checkpointing, closing): the change is in the database, so it counts.
+            catalog, changed = committed[-1]
         kept = {
             name: profile
             for name, profile in (before[1] if before else {}).items()
@@ -326,7 +340,8 @@ class DataStore:
                 if only_if_missing:
                     return None
                 job_args = (self.db_path, workspace, base, confine, self.limits, Path(scratch))
-                return self._write(_import_job, job_args, what=what, fix=fix, redact=redact)
+                after = "sources loaded before the failure stay loaded"
+                return self._write(_import_job, job_args, what=what, fix=fix, redact=redact, after=after)
             building = self.folder / f".{DATA_FILE}.{uuid.uuid4().hex}"
             try:
                 catalog, changed = run_job(
@@ -375,14 +390,23 @@ class DataStore:
         (its profile) finishes within the view time limit.
         """
         _check_name(name)
-        return self._edit_table(
-            "view",
-            (name, sql),
-            name,
-            what=f"creating the view '{name}'",
-            fix="Narrow the view (filter the rows, join on key columns) or simplify it, then try again.",
-            timeout_s=self.limits.view_timeout_s + _VIEW_JOB_MARGIN_S,
-        )
+        what = f"creating the view '{name}'"
+        fix = "Narrow the view (filter the rows, join on key columns) or simplify it, then try again."
+        with self._locked():
+            if not self.db_path.is_file():
+                duckdb.connect(str(self.db_path)).close()
+            # First a run on a read-only connection, beside the engine other sessions keep querying; only a
+            # view that passes is written, by a short job that does not run it again.
+            profile, checked = run_job(
+                _view_trial_job,
+                (self.db_path, name, sql, self.limits),
+                what=what,
+                fix=fix,
+                timeout_s=self.limits.view_timeout_s + _VIEW_JOB_MARGIN_S,
+                redact=self._redact(),
+            )
+            self._write(_edit_job, (self.db_path, self.limits, "view", (name, checked, profile)), what=what, fix=fix)
+        return profile
 
     def drop(self, name: str) -> None:
         """Remove a table or view (and its uploaded file)."""
@@ -521,6 +545,7 @@ def _ingest_job(
             connection, file, table, max_bytes=max_bytes, sheet=sheet, date_format=date_format, limits=limits
         )
         catalog = _relations(connection)
+        report(("done", (catalog, [profile])))  # committed: from here on the load counts even if the job dies
         connection.execute("CHECKPOINT")
     finally:
         connection.close()
@@ -548,6 +573,7 @@ def _import_job(
             profiles.append(sources.create_view_source(connection, name, sql, available, limits))
             available.add(name)
         catalog = _relations(connection)
+        report(("done", (catalog, profiles)))
         connection.execute("CHECKPOINT")
     finally:
         connection.close()
@@ -559,23 +585,36 @@ def _edit_job(db_path: Path, limits: Limits, action: str, args: tuple[Any, ...])
     try:
         sources.drop_staging(connection)
         changed: list[TableProfile] = []
+        timeout = limits.profile_timeout_s
         if action == "set_type":
             table, column, new_type, date_format = args
-            changed.append(sources.set_column_type(connection, table, column, new_type, date_format=date_format))
+            changed.append(
+                sources.set_column_type(connection, table, column, new_type, date_format=date_format, timeout_s=timeout)
+            )
         elif action == "settle":
-            changed.append(sources.settle_date_order(connection, *args))
-        elif action == "view":
-            name, sql = args
-            changed.append(sources.create_view(connection, name, sql, timeout_s=limits.view_timeout_s))
+            changed.append(sources.settle_date_order(connection, *args, timeout_s=timeout))
+        elif action == "view":  # a view tried by _view_trial_job: defined, not run again
+            name, sql, profile = args
+            sources.define_view(connection, name, sql)
+            changed.append(profile)
         elif action == "drop":
             sources.drop_relation(connection, *args)
         else:
             raise ValueError(f"unknown action {action!r}")
         catalog = _relations(connection)
+        report(("done", (catalog, changed)))  # committed: from here on the change counts even if the job dies
         connection.execute("CHECKPOINT")
     finally:
         connection.close()
     return catalog, changed
+
+
+def _view_trial_job(db_path: Path, name: str, sql: str, limits: Limits) -> tuple[TableProfile, str]:
+    connection = _open(db_path, limits, read_only=True)
+    try:
+        return sources.try_view(connection, name, sql, timeout_s=limits.view_timeout_s)
+    finally:
+        connection.close()
 
 
 def _cleanup_job(db_path: Path, limits: Limits) -> list[str]:

@@ -8,11 +8,14 @@ what happened and what to do, and the server carries on. The parent waits at mos
 
 Children come from a *forkserver*: a clean, single-threaded process started once (with a fresh
 interpreter, so forking it is safe, unlike forking the multi-threaded Streamlit server) that has
-already imported DuckDB, openpyxl and this library. Measured on the 2-core dev machine
-(``benchmarks``-style, a job returning a small value, median of 20): forkserver with the preload
-~10 ms per job (the forkserver itself starts once, ~0.7 s, on the first job); ``spawn`` ~350 ms
-per job (a new interpreter importing DuckDB and the library every time). Loading even a small
-file costs more than that, so every parse or profile of a visitor's data runs here.
+already imported DuckDB, openpyxl and this library. Measured on the 2-core dev machine (median of 20
+jobs): with the forkserver a job that returns at once costs ~9 ms and one that opens a workspace's
+database, checkpoints and closes it ~46 ms (the forkserver itself starts once, on the first job,
+in ~0.4 s); with ``spawn`` the same jobs cost ~295 ms and ~360 ms (a new interpreter importing
+DuckDB and the library every time). Loading even a small file costs more than the forkserver's
+overhead, so every parse or profile of a visitor's data runs here. The one rule this imposes on
+the program that starts the server is multiprocessing's: its main script must be importable
+(``if __name__ == "__main__":``), as console scripts and ``streamlit`` are.
 
 :func:`database_lock` is one lock per database file: a reentrant thread lock (the app's sessions
 are threads) plus an ``flock`` on the file's folder (so other processes, e.g. the CLI, queue too).
@@ -30,6 +33,7 @@ import os
 import pickle
 import resource
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi_model.errors import KpiWizardError
+from kpi_model.sources import SourceError
 
 START_METHOD = "forkserver"
 # Imported once by the forkserver, so that a job starts without importing them. "__main__" makes the
@@ -59,7 +64,7 @@ class _Job:
     channel: Connection | None = None
 
 
-class JobFailed(KpiWizardError):
+class JobFailed(SourceError):
     """A job's child process crashed, ran out of memory or failed unexpectedly; nothing it did was kept."""
 
 
@@ -74,7 +79,13 @@ class JobTimeout(JobFailed):
 def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
-        context.set_forkserver_preload(list(PRELOAD))  # type: ignore[attr-defined]
+        preload = list(PRELOAD)
+        # A server started as `python -m ui.serve` has a main module that every child runs again
+        # (multiprocessing's rule); imported once in the forkserver, its own imports are ready in each child.
+        main_name = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+        if main_name and not main_name.endswith("__main__"):
+            preload.append(main_name)
+        context.set_forkserver_preload(preload)  # type: ignore[attr-defined]
     return context
 
 
@@ -149,7 +160,7 @@ def run_job(
         error = pickle.loads(payload)
         text = _redacted(str(error), redact)
         if text != str(error):
-            raise _source_error(text) from None
+            raise SourceError(text) from None
         raise error
     if kind == "memory":
         raise JobFailed(
@@ -181,12 +192,6 @@ def _redacted(text: str, redact: Mapping[str, str] | None) -> str:
         if secret:
             text = text.replace(secret, shown)
     return text
-
-
-def _source_error(text: str) -> KpiWizardError:
-    from kpi_model.sources import SourceError  # sources imports duckdb; this module stays light
-
-    return SourceError(text)
 
 
 def _child_main(
@@ -227,7 +232,7 @@ def _pickled_error(error: KpiWizardError) -> bytes:
         pickle.loads(data)
         return data
     except Exception:  # an exception type whose arguments do not round-trip
-        return pickle.dumps(_source_error(str(error)))
+        return pickle.dumps(SourceError(str(error)))
 
 
 def report(value: Any) -> None:
@@ -242,9 +247,13 @@ def in_job() -> bool:
 
 
 def fault_point(name: str) -> None:
-    """A place where tests make a job die abruptly (``KPIW_FAULT=<name>``); only ever inside a job."""
-    if _Job.channel is not None and os.environ.get("KPIW_FAULT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    """A place where tests make a job die abruptly: ``KPIW_FAULT=<name>`` kills it there (SIGKILL), and
+    ``KPIW_FAULT=<name>:SIGSEGV`` crashes it with that signal. Only ever inside a job."""
+    wanted, signal_name = os.environ.get("KPIW_FAULT", ""), "SIGKILL"
+    if wanted.rpartition(":")[2].startswith("SIG"):
+        wanted, _, signal_name = wanted.rpartition(":")
+    if _Job.channel is not None and wanted == name:
+        os.kill(os.getpid(), getattr(signal, signal_name, signal.SIGKILL))
 
 
 # ---------------------------------------------------------------------------- the database lock

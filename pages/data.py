@@ -5,6 +5,7 @@ import streamlit as st
 from ui.data_views import (
     date_order_section,
     declare_section,
+    loaded_tables,
     missing_sources,
     open_data,
     tables_section,
@@ -22,7 +23,7 @@ workspace = require_workspace()
 data = open_data()
 if data is None:
     st.stop()
-tables = data.tables()
+tables = loaded_tables(data)
 
 for source in missing_sources(workspace, tables):
     expects = f" (expects {md_escape(source.path)})" if source.path else ""

@@ -29,6 +29,18 @@ def open_data() -> DataStore | None:
         return None
 
 
+def loaded_tables(data: DataStore) -> dict[str, TableProfile]:
+    """The loaded tables with their profiles; profiling what changed shows progress, a failure a message."""
+    try:
+        if data.profiles_current():
+            return data.tables()
+        with st.spinner("Profiling the loaded tables…"):
+            return data.tables()
+    except KpiWizardError as error:
+        show_error(error, headline="The loaded tables could not be read.")
+        return {}
+
+
 def missing_sources(workspace: Workspace, tables: dict[str, TableProfile]) -> list[Source]:
     """Sources the KPIs name that have no table loaded yet."""
     return [s for s in workspace.sources if s.name not in tables]
@@ -96,8 +108,13 @@ def profile_frame(profile: TableProfile) -> pd.DataFrame:
 
 
 def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
-    """Each loaded table: its schema profile and first rows."""
+    """Each loaded table: its schema profile and first rows, and a button that removes it."""
     for name, profile in tables.items():
+        if profile.error:
+            with st.expander(f"{md_escape(name)} — could not be profiled", expanded=True):
+                st.warning(md_escape(profile.error), icon=":material/warning:")
+                _drop_button(data, name)
+            continue
         label = f"{md_escape(name)} — {plural(profile.rows, 'row')}, {plural(len(profile.columns), 'column')}"
         with st.expander(label):
             st.dataframe(
@@ -109,9 +126,32 @@ def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
                     "Empty": st.column_config.ProgressColumn("Empty", format="percent", min_value=0, max_value=1)
                 },
             )
-            columns, rows = data.engine().preview_table(name, limit=10)
-            st.caption("First rows")
-            st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, key=f"preview_{name}")
+            try:
+                columns, rows = data.engine().preview_table(name, limit=10)
+            except KpiWizardError as error:
+                show_error(error, headline="Its first rows could not be shown.")
+            else:
+                st.caption("First rows")
+                st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, key=f"preview_{name}")
+            _drop_button(data, name)
+
+
+def _drop_button(data: DataStore, name: str) -> None:
+    """Remove a table or view from the data (its source stays declared, waiting for data)."""
+    if not st.button(f"Remove {name}", key=f"drop_{name}", icon=":material/delete:"):
+        return
+    opened = state.workspace()
+    if state.workspace_id() is None and opened is not None:
+        state.commit(opened)  # an opened sample gets its own copy before its data changes
+        data = state.datastore() or data
+    try:
+        with st.spinner(f"Removing {name}…"):
+            data.drop(name)
+    except KpiWizardError as error:
+        show_error(error, headline=f"'{name}' was not removed.")
+        return
+    state.flash("success", f"Removed '{name}'. Its source stays declared: upload its data again when you have it.")
+    st.rerun()
 
 
 def date_order_section(workspace: Workspace, data: DataStore, tables: dict[str, TableProfile]) -> None:
@@ -172,7 +212,7 @@ def _settle_date_order(workspace: Workspace, data: DataStore, table: str, date_f
 
 def type_fix_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
     """Change a column's type, e.g. text that holds dates."""
-    names = [n for n in tables if n in _base_tables(data)]
+    names = [n for n, profile in tables.items() if n in _base_tables(data) and not profile.error]
     if not names:
         return
     left, middle, right, last = st.columns(4)
@@ -222,7 +262,8 @@ def view_section(workspace: Workspace, data: DataStore) -> None:
         state.commit(workspace)
         data = state.datastore() or data
     try:
-        profile = data.create_view(name.strip(), sql)
+        with st.spinner("Creating the view and running it once…"):
+            profile = data.create_view(name.strip(), sql)
         existing = workspace.source(profile.name)
         updated = Source(name=profile.name, sql=sql.strip(), system=existing.system if existing else None)
         state.commit(editing.upsert_source(workspace, updated, old_name=profile.name if existing else None))
