@@ -8,6 +8,7 @@ sqlglot parses them, through the same door for every public function that takes 
 
 from __future__ import annotations
 
+import random
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -321,6 +322,72 @@ def test_cte_names_are_resolved_by_scope_as_duckdb_does(sql, refused_for):
     with pytest.raises(duckdb.Error, match=r"does not exist|[Cc]ircular"):
         connection.execute(sql)
     assert refused_for in view_tables(sql)
+
+
+def _random_view(rng: random.Random, names: list[str], cte_names: list[str], depth: int = 0) -> str:
+    """A random query of CTEs (some recursive), unions, joins, LATERAL and EXISTS over the given names."""
+
+    def relation(level: int) -> str:
+        roll = rng.random()
+        if level > 3 or roll < 0.45:
+            return f"{rng.choice(names)} t{rng.randint(0, 99)}"
+        if roll < 0.7:
+            return f"({_random_view(rng, names, cte_names, level + 1)}) s{rng.randint(0, 99)}"
+        if roll < 0.85:
+            return f"{relation(level + 1)} CROSS JOIN {relation(level + 1)}"
+        return (
+            f"{relation(level + 1)}, LATERAL ({_random_view(rng, names, cte_names, level + 1)}) l{rng.randint(0, 99)}"
+        )
+
+    def select(level: int) -> str:
+        sql = f"SELECT * FROM {relation(level)}"
+        if rng.random() < 0.2:
+            sql += f" WHERE EXISTS ({_random_view(rng, names, cte_names, level + 1)})"
+        return sql
+
+    roll = rng.random()
+    if depth < 3 and roll < 0.35:
+        recursive = "RECURSIVE " if rng.random() < 0.3 else ""
+        bodies = [
+            _random_view(rng, names, cte_names, depth + 1) if rng.random() < 0.6 else "SELECT 'cte' AS password"
+            for _ in range(rng.randint(1, 3))
+        ]
+        ctes = ", ".join(f"{rng.choice(cte_names)} AS ({body})" for body in bodies)
+        return f"WITH {recursive}{ctes} {_random_view(rng, names, cte_names, depth + 1)}"
+    if depth < 3 and roll < 0.5:
+        return f"{select(depth)} UNION ALL BY NAME {select(depth)}"
+    if depth < 3 and roll < 0.6:
+        inner = [_random_view(rng, names, cte_names, depth + 1) for _ in range(2)]
+        return f"({inner[0]}) UNION ALL BY NAME ({inner[1]})"
+    return select(depth)
+
+
+def test_random_views_that_pass_never_read_outside(canary, tmp_path):
+    """2,000 random shapes of CTEs, scopes and joins naming the secret file, the other database and CTEs
+    named like them: whatever passes, run with no lock at all, never reads the secret."""
+    connection = duckdb.connect(str(tmp_path / "unlocked.duckdb"))
+    connection.execute("CREATE TABLE orders AS SELECT 'orders' AS password")
+    secret, other = _secret(canary), _other_db(canary)
+    names = ["orders", "ORDERS", '"orders"', "a", "b", "k", f'"{secret}"', f"'{secret}'", f"'{other}'"]
+    names += [f'"{secret.upper()}"', f'"{other.replace("k", KELVIN)}"']
+    cte_names = ["a", "b", "orders", "A", f'"{KELVIN}"', f'"{secret}"', f'"{other.replace("k", KELVIN)}"']
+    rng = random.Random(20261205)
+    accepted = 0
+    for _ in range(2_000):
+        sql = _random_view(rng, names, cte_names)
+        try:
+            normalised = validate_view(sql, {"orders"})
+        except FormulaError:
+            continue
+        accepted += 1
+        for runnable in (normalised, sql):
+            try:
+                result: object = connection.execute(runnable).fetchall()
+            except duckdb.Error as error:
+                result = str(error)
+            assert canary.token not in str(result), sql
+    assert accepted > 50, "the generator should also build views that pass"
+    canary.assert_untouched()
 
 
 # ---------------------------------------------------------------------------- views that must keep working
