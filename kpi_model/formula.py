@@ -1339,9 +1339,11 @@ def _tsql_portable(tree: exp.Expr) -> exp.Expr:
                 return _tsql("DATEADD", exp.var("DAY"), exp.Neg(this=exp.paren(since_monday)), value)
             if unit in ("MONTH", "QUARTER", "YEAR"):
                 return _tsql("DATEADD", exp.var(unit), _tsql("DATEDIFF", exp.var(unit), epoch, value), epoch)
-        if isinstance(node, exp.Least):
-            rows = ", ".join(f"({value.sql(dialect='tsql')})" for value in [node.this, *node.expressions])
-            return sqlglot.parse_one(f"(SELECT MIN(v) FROM (VALUES {rows}) AS row_counts(v))", read="tsql")
+        if isinstance(node, exp.Least):  # (SELECT MIN(v) FROM (VALUES (a), (b)) AS row_counts(v)), built as a tree
+            rows = [exp.Tuple(expressions=[value.copy()]) for value in [node.this, *node.expressions]]
+            alias = exp.TableAlias(this=exp.to_identifier("row_counts"), columns=[exp.to_identifier("v")])
+            values = exp.Values(expressions=rows, alias=alias)
+            return exp.Subquery(this=exp.select(exp.Min(this=exp.column("v"))).from_(values))
         return node
 
     return tree.transform(rewrite)
