@@ -508,6 +508,7 @@ def _open(
     """A job's connection, locked like the engine's; it may read ``allowed_paths`` and nothing else."""
     connection = duckdb.connect(str(db_path), read_only=read_only)
     try:
+        connection.execute("SET enable_progress_bar = false")  # a job's output goes to the server's log
         lock(
             connection,
             memory_limit=limits.memory_limit,

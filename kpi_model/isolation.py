@@ -202,7 +202,11 @@ def _child_main(
     address_space: int | None,
 ) -> None:
     _Job.channel = channel
-    os.environ.update(env)
+    for name in _PASSED_ENV:  # as the caller has them now, not as when the forkserver started
+        if name in env:
+            os.environ[name] = env[name]
+        else:
+            os.environ.pop(name, None)
     if address_space:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     try:

@@ -427,6 +427,21 @@ def test_a_job_killed_mid_ingest_leaves_the_earlier_tables_and_no_partial_files(
     assert data.upload("events.csv", io.BytesIO(b"day,amount\n2025-01-01,5\n")).rows == 1, "the next load works"
 
 
+def test_a_first_import_killed_midway_leaves_no_database(tmp_path, canary, monkeypatch):
+    from kpi_model.models import Source, Workspace
+
+    for name in ("orders", "returns"):
+        (tmp_path / f"{name}.csv").write_bytes(ORDERS)
+    workspace = Workspace(name="w", sources=[Source(name=n, path=f"{n}.csv") for n in ("orders", "returns")])
+    data = DataStore(tmp_path / "opened", EnginePool())
+    monkeypatch.setenv("KPIW_FAULT", "ingest:staged:SIGSEGV")
+    message = _refused(lambda: data.import_sources(workspace, tmp_path), canary, tmp_path)
+    assert "crashed the reader (signal SIGSEGV); nothing was changed" in message
+    assert list(data.folder.iterdir()) == [], "no database, no half-built one"
+    monkeypatch.delenv("KPIW_FAULT")
+    assert set(data.import_sources(workspace, tmp_path) or {}) == {"orders", "returns"}
+
+
 def test_a_load_past_the_job_time_limit_is_killed_and_tidied_up(tmp_path, canary):
     data = DataStore(tmp_path / "ws", EnginePool(), limits=Limits(job_timeout_s=0.5))
     data.upload("orders.csv", io.BytesIO(ORDERS))
