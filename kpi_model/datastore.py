@@ -125,14 +125,9 @@ class DataStore:
     def _cache(self) -> tuple[Catalog, dict[str, TableProfile]] | None:
         """The cached catalog and profiles, if they were written for the database as it is now."""
         try:
-            data = json.loads(self.profiles_path.read_text(encoding="utf-8"))
-            if data.get("version") != _version(self.db_path):
-                return None
-            catalog = {str(name): str(kind) for name, kind in data["relations"].items()}
-            profiles = {str(name): TableProfile.from_dict(p) for name, p in data["profiles"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return _read_cache(self.db_path, _version(self.db_path))
+        except OSError:  # no database
             return None
-        return catalog, {name: profile for name, profile in profiles.items() if name in catalog}
 
     def _write_cache(self, catalog: Catalog, profiles: Mapping[str, TableProfile]) -> None:
         data = {
@@ -471,6 +466,24 @@ class _ProfileProgress:
             profile = TableProfile.from_dict(value)
             self.known[profile.name] = profile
             self.current = None
+
+
+def cached_profiles(db_path: Path, version: str) -> dict[str, TableProfile] | None:
+    """The profiles kept beside a database file for ``version`` of it (None when there are none for it)."""
+    cache = _read_cache(db_path, version) if db_path.name == DATA_FILE else None
+    return cache[1] if cache is not None else None
+
+
+def _read_cache(db_path: Path, version: str) -> tuple[Catalog, dict[str, TableProfile]] | None:
+    try:
+        data = json.loads((db_path.parent / PROFILES_FILE).read_text(encoding="utf-8"))
+        if data.get("version") != version:
+            return None
+        catalog = {str(name): str(kind) for name, kind in data["relations"].items()}
+        profiles = {str(name): TableProfile.from_dict(p) for name, p in data["profiles"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return catalog, {name: profile for name, profile in profiles.items() if name in catalog}
 
 
 def _check_name(name: str) -> None:

@@ -168,6 +168,7 @@ class Engine:
         self.data_version = data_version
         self.threads = threads
         self.notes: list[str] = []  # what a user should know about the data loaded (CLI prints them)
+        self.path: Path | None = None  # the database file, for an engine on a workspace's data
         self._cache: OrderedDict[str, Series] = OrderedDict()
         self._columns: dict[str, list[str]] | None = None
         self._integer_columns: dict[str, set[str]] | None = None
@@ -206,7 +207,9 @@ class Engine:
         file = Path(path)
         stat = file.stat()
         connection = duckdb.connect(str(file), read_only=True)
-        return cls(connection, timeout_s=timeout_s, data_version=f"{stat.st_mtime_ns}-{stat.st_size}")
+        engine = cls(connection, timeout_s=timeout_s, data_version=f"{stat.st_mtime_ns}-{stat.st_size}")
+        engine.path = file
+        return engine
 
     def close(self) -> None:
         """Close the session (waits for a running query to finish or time out)."""
@@ -387,16 +390,28 @@ class Engine:
         )
 
     def profile(self, table: str) -> TableProfile:
-        """Rows, types, nulls, distinct counts and ranges of a loaded table or view (in this process, under
-        the query time limit; the app profiles in an isolated job instead, see :mod:`kpi_model.datastore`)."""
-        from kpi_model.sources import profile_table
+        """Rows, types, nulls, distinct counts and ranges of a loaded table or view.
+
+        On a workspace's database the profile its data folder keeps for this version of the data is
+        used (see :mod:`kpi_model.datastore`: made in an isolated job); otherwise it is made here, under
+        the query time limit. A table that cannot be profiled gives a profile whose ``error`` says why.
+        """
+        from kpi_model.sources import SourceError, profile_table, unprofiled
 
         if table not in self.columns():
             raise KpiWizardError(f"no table '{table}' is loaded")
+        if self.path is not None:
+            from kpi_model.datastore import cached_profiles  # datastore imports this module
+
+            cached = cached_profiles(self.path, self.data_version)
+            if cached is not None and table in cached:
+                return cached[table]
         with self._lock:
             cursor = self._connection.cursor()
             try:
                 return profile_table(cursor, table, timeout_s=self.timeout_s)
+            except SourceError as error:
+                return unprofiled(table, str(error))
             finally:
                 cursor.close()
 

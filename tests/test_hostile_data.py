@@ -346,6 +346,9 @@ def test_a_runaway_view_saved_before_the_limit_is_reported_and_can_be_dropped(da
     started = time.monotonic()
     assert set(data.tables()) == {"orders", "endless", "peek"}
     assert time.monotonic() - started < 0.5, "the note is kept with the profiles: the next visit is instant"
+    started = time.monotonic()
+    assert data.engine().profile("endless") == tables["endless"], "the engine (the audit) reads the same profiles"
+    assert time.monotonic() - started < 0.5
     data.drop("endless")
     data.drop("peek")
     _assert_intact(data, canary)
