@@ -1326,8 +1326,8 @@ def _view_order(views: Mapping[str, str]) -> list[str]:
     for name, sql in views.items():
         try:
             tree = sqlglot.parse_one(sql, read="duckdb")
-        except SqlglotError:
-            graph[name] = set()  # validate_view reports the syntax error with its position
+        except (SqlglotError, RecursionError):
+            graph[name] = set()  # validate_view reports the syntax error (or the nesting) with its position
             continue
         ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
         used = {t.name.lower() for t in tree.find_all(exp.Table)} - ctes
