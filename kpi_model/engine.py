@@ -112,6 +112,9 @@ def lock(
     statements += [
         "SET autoinstall_known_extensions = false",
         "SET autoload_known_extensions = false",
+        # A second wall besides external access: DuckDB's Python client would otherwise read a pandas
+        # DataFrame in the calling code whose variable name matches a table the SQL names.
+        "SET python_enable_replacements = false",
         "SET enable_external_access = false",
         "SET lock_configuration = true",
     ]

@@ -22,7 +22,6 @@ import tempfile
 import threading
 import unicodedata
 import uuid
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -35,6 +34,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from kpi_model import formula
+from kpi_model.archives import ZipLimits, check_xlsx_archive, size_text
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import SOURCE_NAME_PATTERN, Workspace
 
@@ -58,7 +58,6 @@ MAX_CELLS = 1_000_000_000
 # there bound what Python's zipfile unpacks (it stops at the declared size and checks the CRC).
 XLSX_MAX_UNPACKED_BYTES = 1024**3
 XLSX_MAX_RATIO = 100  # unpacked : packed, per member; real sheets pack 5-20 : 1, zip bombs 1000 : 1
-XLSX_RATIO_FROM_BYTES = 1024**2  # members unpacking to less than this are not ratio-checked
 XLSX_MAX_MEMBERS = 10_000
 # A Parquet file's metadata (sizes after decompression, rows, columns) is checked before it is read.
 PARQUET_MAX_UNPACKED_BYTES = 8 * 1024**3
@@ -232,14 +231,6 @@ def table_name_for(filename: str, taken: Iterable[str] = ()) -> str:
         suffix = f"_{n}"
         candidate = name[: _MAX_NAME - len(suffix)] + suffix
     return candidate
-
-
-def _size_text(n: int) -> str:
-    units = ("bytes", "KB", "MB", "GB", "TB")
-    power = 0
-    while n >= 1024 ** (power + 1) and power < len(units) - 1:
-        power += 1
-    return f"{n} bytes" if power == 0 else f"{n / 1024**power:.1f} {units[power]}"
 
 
 def _reason(message: str, path: Path | None = None) -> str:
@@ -482,7 +473,7 @@ def ingest_file(
         raise SourceError(f"{path.name} is empty (0 bytes): export the data again, with a header row and data rows.")
     if size > max_bytes:
         raise SourceError(
-            f"{path.name} is {_size_text(size)}, over the {_size_text(max_bytes)} limit: "
+            f"{path.name} is {size_text(size)}, over the {size_text(max_bytes)} limit: "
             "load a smaller extract (fewer columns or a shorter period), or convert it to Parquet."
         )
     if sheet is not None and suffix != ".xlsx":
@@ -592,7 +583,7 @@ def _check_parquet(con: duckdb.DuckDBPyConnection, path: Path, limits: Limits) -
     size = int(unpacked[0] or 0) if unpacked else 0
     if size > limits.parquet_max_unpacked_bytes:
         raise SourceError(
-            f"{path.name} unpacks to {_size_text(size)}, over the {_size_text(limits.parquet_max_unpacked_bytes)} "
+            f"{path.name} unpacks to {size_text(size)}, over the {size_text(limits.parquet_max_unpacked_bytes)} "
             "limit: export a smaller extract (the columns KPIs need, a shorter period)."
         )
 
@@ -922,34 +913,8 @@ def _stage_xlsx(
 
 def _check_xlsx_archive(path: Path, limits: Limits) -> None:
     """Refuse a workbook whose zip would unpack to too much (a zip bomb), before any of it is unpacked."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as err:
-        raise SourceError(
-            f"{path.name} is not a readable .xlsx workbook ({type(err).__name__}: {err}); "
-            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'."
-        ) from None
-    export = "export the sheet KPIs need as CSV UTF-8 and load that"
-    if len(members) > limits.xlsx_max_members:
-        raise SourceError(
-            f"{path.name} holds {len(members):,} parts, more than the {limits.xlsx_max_members:,} a workbook may "
-            f"have: {export}."
-        )
-    unpacked = sum(member.file_size for member in members)
-    if unpacked > limits.xlsx_max_unpacked_bytes:
-        raise SourceError(
-            f"{path.name} unpacks to {_size_text(unpacked)}, over the {_size_text(limits.xlsx_max_unpacked_bytes)} "
-            f"limit: {export}, or save a smaller extract."
-        )
-    for member in members:
-        ratio = member.file_size / max(member.compress_size, 1)
-        if member.file_size >= XLSX_RATIO_FROM_BYTES and ratio > limits.xlsx_max_ratio:
-            raise SourceError(
-                f"{path.name} has a part packed {ratio:,.0f} : 1 ({_size_text(member.compress_size)} unpacking to "
-                f"{_size_text(member.file_size)}), past the {limits.xlsx_max_ratio:g} : 1 a workbook may have "
-                f"(that is how zip bombs look): {export}."
-            )
+    zip_limits = ZipLimits(limits.xlsx_max_unpacked_bytes, limits.xlsx_max_ratio, limits.xlsx_max_members)
+    check_xlsx_archive(path, zip_limits, SourceError)
 
 
 def _write_sheet_csv(
@@ -991,9 +956,7 @@ def _write_sheet_csv(
             values.append(_cell_text(cell))
         writer.writerow(values)
         if number % _XLSX_CHECK_EVERY == 0 and out.tell() > max_bytes:
-            raise SourceError(
-                f"{where} unpacks to more than the {_size_text(max_bytes)} limit: load a smaller extract."
-            )
+            raise SourceError(f"{where} unpacks to more than the {size_text(max_bytes)} limit: load a smaller extract.")
     return datetimes - timed if width else None
 
 

@@ -117,6 +117,7 @@ def test_hostile_inputs_never_take_the_server_down(tmp_path):
 
         page.get_by_role("link", name="Audit", exact=True).first.click()
         page.get_by_role("heading", name="Audit").first.wait_for()
+        page.get_by_text("Audit an existing KPI set").click()
         _upload(page, laughs, "Import and audit")
         page.get_by_text("metrics.yml could not be imported").wait_for(timeout=60_000)
         wait_idle(page)

@@ -1100,3 +1100,13 @@ def test_capital_m_and_b_are_millions_and_billions_whatever_the_unit():
     assert read_amount("2B").value == 2_000_000_000
     assert read_amount("1.5m").value == 1.5, "lower-case m may be minutes or months outside money"
     assert read_amount("1.5m", money=True).value == 1_500_000
+
+
+def test_a_zip_bomb_register_is_refused_before_openpyxl_unpacks_it(tmp_path):
+    from kpi_model.importers import ImportFailed, read_table
+
+    from .hostile_files import xlsx_bomb
+
+    bomb = xlsx_bomb(tmp_path / "register.xlsx", unpacked_mb=60)
+    with pytest.raises(ImportFailed, match=r"packed \d+ : 1 .*that is how zip bombs look.*export the sheet"):
+        read_table(bomb)

@@ -129,7 +129,7 @@ def test_a_save_to_a_workspace_deleted_meanwhile_is_refused_not_recreated(tmp_pa
     workspace_id = store.new_id()
     seen = store.save(workspace_id, Workspace(name="Plan"))
     store.delete(workspace_id)
-    with pytest.raises(ConflictError, match="was deleted in another tab.*Download it from the Review page"):
+    with pytest.raises(ConflictError, match=r"was deleted in another tab.*Download it from the Review page"):
         store.save(workspace_id, Workspace(name="Plan, edited"), expected=seen)
     assert not store.exists(workspace_id) and not (tmp_path / workspace_id / "history").exists()
     assert store.list_workspaces() == []

@@ -30,7 +30,8 @@ _AUDITED = "audit_last_workspace"
 
 def import_section() -> None:
     """Upload a spreadsheet or dbt YAML, confirm the column mapping, import it as a new workspace."""
-    from kpi_model.importers import FIELDS, guess_mapping, import_file, import_spreadsheet, read_table
+    from kpi_model.importers import FIELDS, guess_mapping
+    from kpi_model.importers.isolated import import_uploaded_file, import_uploaded_spreadsheet, read_uploaded_table
 
     st.caption(
         "The imported set opens as a new workspace; the one open now stays saved (Start → Your saved workspaces)."
@@ -48,7 +49,7 @@ def import_section() -> None:
         path.write_bytes(upload.getvalue())
         try:
             if suffix in {".csv", ".tsv", ".xlsx"}:
-                headers, rows = read_table(path)
+                headers, rows = read_uploaded_table(path, upload.name)
                 st.caption(f"{plural(len(rows), 'row')}. Check which column holds what; change any guess.")
                 guessed = guess_mapping(headers, rows)
                 columns = st.columns(4)
@@ -66,11 +67,12 @@ def import_section() -> None:
                     mapping[field] = "" if chosen == _NOT_MAPPED else chosen
                 if not st.button("Import and audit", key="audit_import", type="primary"):
                     return
-                result = import_spreadsheet(path, mapping=mapping, name=Path(upload.name).stem)
+                result = import_uploaded_spreadsheet(path, mapping, Path(upload.name).stem, upload.name)
             else:
                 if not st.button("Import and audit", key="audit_import", type="primary"):
                     return
-                result = import_file(path)
+                with st.spinner(f"Importing {md_escape(upload.name)}…"):
+                    result = import_uploaded_file(path, upload.name)
         except KpiWizardError as error:
             show_error(error, headline=f"{upload.name} could not be imported.")
             return

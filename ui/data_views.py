@@ -70,11 +70,13 @@ def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, Tabl
     table = None if target == _NEW_TABLE else target
     declared_format = workspace.source(table).date_format if table and workspace.source(table) else None
     try:
-        with st.status(f"Loading {upload.name}…", expanded=False) as progress:
+        with st.status(f"Loading {md_escape(upload.name)}…", expanded=False) as progress:
             profile = data.upload(
                 upload.name, upload, table=table, sheet=sheet.strip() or None, date_format=declared_format
             )
-            progress.update(label=f"Loaded {plural(profile.rows, 'row')} into '{profile.name}'", state="complete")
+            progress.update(
+                label=f"Loaded {plural(profile.rows, 'row')} into '{md_escape(profile.name)}'", state="complete"
+            )
         stored_as = f"files/{profile.name}{Path(upload.name).suffix.lower()}"
         declared = workspace.source(profile.name)
         if declared is None:
@@ -138,14 +140,14 @@ def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
 
 def _drop_button(data: DataStore, name: str) -> None:
     """Remove a table or view from the data (its source stays declared, waiting for data)."""
-    if not st.button(f"Remove {name}", key=f"drop_{name}", icon=":material/delete:"):
+    if not st.button(f"Remove {md_escape(name)}", key=f"drop_{name}", icon=":material/delete:"):
         return
     opened = state.workspace()
     if state.workspace_id() is None and opened is not None:
         state.commit(opened)  # an opened sample gets its own copy before its data changes
         data = state.datastore() or data
     try:
-        with st.spinner(f"Removing {name}…"):
+        with st.spinner(f"Removing {md_escape(name)}…"):
             data.drop(name)
     except KpiWizardError as error:
         show_error(error, headline=f"'{name}' was not removed.")
@@ -232,7 +234,7 @@ def type_fix_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
             state.commit(state.workspace())  # an opened sample gets its own copy before its data changes
             data = state.datastore() or data
         try:
-            with st.spinner(f"Converting {column}…"):
+            with st.spinner(f"Converting {md_escape(column)}…"):
                 data.set_column_type(table, column, new_type, date_format=date_format.strip() or None)
         except KpiWizardError as error:
             show_error(error, headline="The type was not changed.")

@@ -21,6 +21,7 @@ from kpi_model.access import NO_ACCESS, AccessControl, AccessError, AccessMode, 
 from kpi_model.datastore import DataStore
 from kpi_model.engine import EnginePool
 from kpi_model.errors import KpiWizardError
+from kpi_model.isolation import database_lock
 from kpi_model.models import Workspace
 from kpi_model.store import StoredWorkspace, WorkspaceStore, is_valid_id
 
@@ -196,8 +197,10 @@ def delete_stored(workspace_id: str) -> None:
     """Remove a saved workspace with its version history and its data folder (needs access)."""
     if not may_open(workspace_id):
         raise AccessError(access_refusal())
-    engine_pool().release(DataStore(store().root / workspace_id, engine_pool()).db_path)
-    store().delete(workspace_id)
+    data = DataStore(store().root / workspace_id, engine_pool())
+    with database_lock(data.db_path):  # not while an upload or profile job works on its data
+        engine_pool().release(data.db_path)
+        store().delete(workspace_id)
     _keys().pop(workspace_id, None)
 
 

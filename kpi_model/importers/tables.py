@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kpi_model.archives import ZipLimits, check_xlsx_archive
 from kpi_model.importers.common import ImportFailed
 
 SPREADSHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_COLUMNS = 200
+# A KPI register is a few sheets of text: 20 MB packed is generous, and so is 200 MB of XML unpacked.
+WORKBOOK_LIMITS = ZipLimits(max_unpacked_bytes=200 * 1024**2, max_ratio=100, max_members=1_000)
 _HEADER_SEARCH_ROWS = 30
 _CSV_DELIMITERS = (",", ";", "\t", "|")
 _UNSUPPORTED = {
@@ -119,6 +122,7 @@ def _open_workbook(path: Path) -> Any:
     import openpyxl  # lazily: the CLI should not pay for it unless a workbook is read
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_xlsx_archive(path, WORKBOOK_LIMITS, ImportFailed)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
