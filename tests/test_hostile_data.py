@@ -153,7 +153,7 @@ def test_an_xlsx_zip_bomb_is_refused_before_it_is_unpacked(data, canary, tmp_pat
     started = time.monotonic()
     message = _refused(_upload(data, "bomb.xlsx", path.read_bytes()), canary, tmp_path)
     assert time.monotonic() - started < 5, "the central directory is read, the sheet is not parsed"
-    assert "that is how zip bombs look" in message and "export the sheet KPIs need as CSV" in message
+    assert "that is how zip bombs look" in message and "export the sheet you need as CSV" in message
     _assert_intact(data, canary)
 
 

@@ -786,7 +786,7 @@ def test_failures_name_the_problem_and_the_fix(tmp_path):
     (tmp_path / "deck.pdf").write_bytes(b"%PDF")
     assert failure(tmp_path / "deck.pdf").startswith("cannot import 'deck.pdf': give a spreadsheet (.csv, .tsv, .xlsx)")
     (tmp_path / "broken.xlsx").write_text("not a zip", encoding="utf-8")
-    assert failure(tmp_path / "broken.xlsx").startswith("broken.xlsx is not a readable XLSX workbook")
+    assert failure(tmp_path / "broken.xlsx").startswith("broken.xlsx is not a readable .xlsx workbook")
     workbook = make_workbook(tmp_path / "book.xlsx")
     assert failure(workbook, sheet="Sheet9") == "book.xlsx has no sheet 'Sheet9'; its sheets: 'About', 'KPIs'"
     assert failure(workbook, sheet="About").startswith("no column of KPI names found in book.xlsx, sheet 'About'")

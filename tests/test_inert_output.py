@@ -409,7 +409,8 @@ def test_the_browser_requests_nothing_from_elsewhere(tmp_path):
                 page.keyboard.press("Escape")
             hover_targets = page.get_by_test_id("stTooltipHoverTarget")
             for index in range(min(hover_targets.count(), 12)):  # tooltips draw their Markdown when shown
-                hover_targets.nth(index).hover()
+                if hover_targets.nth(index).is_visible():  # some sit in collapsed expanders
+                    hover_targets.nth(index).hover()
                 page.wait_for_timeout(150)
             page.wait_for_timeout(500)
         served_here = (url.rstrip("/"), "data:", "blob:")

@@ -74,7 +74,7 @@ def workspaces(draw) -> Workspace:
             st.builds(
                 Source,
                 name=st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
-                path=maybe(tricky_text),
+                path=maybe(tricky_text.filter(lambda text: "\x00" not in text)),  # a path has no NUL
                 system=maybe(tricky_text),
             ),
             max_size=2,
