@@ -75,8 +75,10 @@ CASES: list[tuple[str, Mutation]] = [
     (
         "CTE scope trick",
         _view(
-            lambda c: f'SELECT CAST(s.password AS INTEGER) FROM (WITH "{c.secret_file}" AS (SELECT 1 AS a) '
-            f'SELECT a FROM "{c.secret_file}") x, "{c.secret_file}" s'
+            lambda c: (
+                f'SELECT CAST(s.password AS INTEGER) FROM (WITH "{c.secret_file}" AS (SELECT 1 AS a) '
+                f'SELECT a FROM "{c.secret_file}") x, "{c.secret_file}" s'
+            )
         ),
     ),
     (
