@@ -8,8 +8,9 @@ directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from kpi_model.importers import ImportResult, import_file, import_spreadsheet, read_table
 from kpi_model.isolation import run_job
@@ -30,40 +31,28 @@ def _import_file(path: Path) -> ImportResult:
     return import_file(path)
 
 
-def read_uploaded_table(path: Path, shown_as: str) -> tuple[list[str], list[list[str]]]:
-    """:func:`read_table` of an uploaded spreadsheet, in a job; ``shown_as`` is the name the visitor knows."""
-    return run_job(  # type: ignore[no-any-return]
-        _read_table,
-        (path,),
-        what=f"reading {shown_as}",
+def _in_job(target: Callable[..., Any], path: Path, rest: tuple[Any, ...], doing: str, shown_as: str) -> Any:
+    return run_job(
+        target,
+        (path, *rest),
+        what=f"{doing} {shown_as}",
         fix=_FIX,
         timeout_s=IMPORT_TIMEOUT_S,
         after="nothing was imported",
         redact={str(path): shown_as, path.name: shown_as},
     )
+
+
+def read_uploaded_table(path: Path, shown_as: str) -> tuple[list[str], list[list[str]]]:
+    """:func:`read_table` of an uploaded spreadsheet, in a job; ``shown_as`` is the name the visitor knows."""
+    return _in_job(_read_table, path, (), "reading", shown_as)  # type: ignore[no-any-return]
 
 
 def import_uploaded_spreadsheet(path: Path, mapping: Mapping[str, str], name: str, shown_as: str) -> ImportResult:
     """:func:`import_spreadsheet` of an uploaded file with the visitor's column mapping, in a job."""
-    return run_job(  # type: ignore[no-any-return]
-        _import_spreadsheet,
-        (path, dict(mapping), name),
-        what=f"importing {shown_as}",
-        fix=_FIX,
-        timeout_s=IMPORT_TIMEOUT_S,
-        after="nothing was imported",
-        redact={str(path): shown_as, path.name: shown_as},
-    )
+    return _in_job(_import_spreadsheet, path, (dict(mapping), name), "importing", shown_as)  # type: ignore[no-any-return]
 
 
 def import_uploaded_file(path: Path, shown_as: str) -> ImportResult:
     """:func:`import_file` (dbt YAML, a workspace) of an uploaded file, in a job."""
-    return run_job(  # type: ignore[no-any-return]
-        _import_file,
-        (path,),
-        what=f"importing {shown_as}",
-        fix=_FIX,
-        timeout_s=IMPORT_TIMEOUT_S,
-        after="nothing was imported",
-        redact={str(path): shown_as, path.name: shown_as},
-    )
+    return _in_job(_import_file, path, (), "importing", shown_as)  # type: ignore[no-any-return]
