@@ -198,3 +198,30 @@ def test_link_command_gives_a_working_link_and_revokes_the_old(tmp_path, capsys)
     access = AccessControl(tmp_path, "team")
     assert access.allows(workspace_id, key=key) and not access.allows(workspace_id, key=first)
     assert cli.main(["link", "ws-ffffffffffff", "--home", str(tmp_path)]) == cli.EXIT_UNUSABLE
+
+
+def _logged_in(email: str, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.user = {"is_logged_in": True, "email": email}
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_logged_in_owner_finds_their_workspace_on_any_browser_and_others_do_not(team_home):
+    alice = _create(_logged_in("alice@example.com"), "Alice's plan")
+    workspace_id = alice.session_state["kw_workspace_id"]
+    assert AccessControl(team_home, "team").record(workspace_id).owner == "alice@example.com"
+
+    elsewhere = _logged_in("alice@example.com")  # a new session, no link
+    listed = [b for b in elsewhere.button if b.key == f"open_saved_{workspace_id}"]
+    assert listed, "the owner sees her workspace listed"
+    listed[0].click().run()
+    assert elsewhere.session_state["kw_workspace"].name == "Alice's plan"
+
+    bob = _logged_in("bob@example.com")
+    assert not [b for b in bob.button if b.key and workspace_id in b.key]
+    refused = _logged_in("bob@example.com", ws=workspace_id)
+    assert "does not open a workspace here" in " ".join(e.value for e in refused.error)
