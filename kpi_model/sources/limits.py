@@ -1,0 +1,50 @@
+"""What a visitor's data may hold and how long work on it may run (every limit is listed in docs/security.md).
+
+Each limit is checked before the table it bounds is created; profiling and views run under a time limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Columns per table: the profile, the Data page and every KPI's column checks grow with them, and a
+# KPI needs a handful. Refused before the table is created.
+MAX_COLUMNS = 1_000
+# Values (rows x columns) per table: bounds the work of profiling and the size of the database.
+MAX_CELLS = 1_000_000_000
+# An .xlsx is a zip of XML: checked from its central directory before openpyxl opens it. The sizes
+# there bound what Python's zipfile unpacks (it stops at the declared size and checks the CRC).
+XLSX_MAX_UNPACKED_BYTES = 1024**3
+XLSX_MAX_RATIO = 100  # unpacked : packed, per member; real sheets pack 5-20 : 1, zip bombs 1000 : 1
+XLSX_MAX_MEMBERS = 10_000
+# A Parquet file's metadata (sizes after decompression, rows, columns) is checked before it is read.
+PARQUET_MAX_UNPACKED_BYTES = 8 * 1024**3
+# Profiling reads this many columns per query: one query over thousands of aggregates made DuckDB
+# crash (3,000 columns) or take 72 s and 1.7 GB (1,000 columns); in chunks 1,000 columns take ~1 s.
+PROFILE_CHUNK_COLUMNS = 100
+PROFILE_TIMEOUT_S = 60.0  # one table's profile
+VIEW_TIMEOUT_S = 20.0  # a new view's first run (its profile); a view slower than this is not kept
+JOB_TIMEOUT_S = 600.0  # one isolated job: loading a file (a 2 GB CSV loads in about a minute here)
+JOB_MEMORY_LIMIT = "2GB"  # DuckDB's memory_limit in a job
+JOB_THREADS = 2
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds on a visitor's data; the defaults are the module constants above."""
+
+    max_columns: int = MAX_COLUMNS
+    max_cells: int = MAX_CELLS
+    xlsx_max_unpacked_bytes: int = XLSX_MAX_UNPACKED_BYTES
+    xlsx_max_ratio: float = XLSX_MAX_RATIO
+    xlsx_max_members: int = XLSX_MAX_MEMBERS
+    parquet_max_unpacked_bytes: int = PARQUET_MAX_UNPACKED_BYTES
+    profile_timeout_s: float = PROFILE_TIMEOUT_S
+    view_timeout_s: float = VIEW_TIMEOUT_S
+    job_timeout_s: float = JOB_TIMEOUT_S
+    memory_limit: str = JOB_MEMORY_LIMIT
+    threads: int = JOB_THREADS
+
+
+DEFAULT_LIMITS = Limits()
+DEFAULT_MAX_BYTES = 2 * 1024**3

@@ -1,0 +1,138 @@
+"""A workspace's sources: their paths resolved (and confined), files loaded as tables, SQL sources as views."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Workspace
+from kpi_model.sources.catalog import TableProfile
+from kpi_model.sources.errors import SourceError
+from kpi_model.sources.ingest import ingest_file
+from kpi_model.sources.limits import DEFAULT_LIMITS, Limits
+from kpi_model.sources.views import _view_order, create_view
+
+
+def resolve_source_path(base_dir: Path, relative: str, *, confine: bool = True) -> Path:
+    """The file a source's ``path`` names, resolved against ``base_dir``.
+
+    With ``confine`` (the app), absolute paths, ``..`` escapes and symlinks leading out of
+    ``base_dir`` are refused; without it (the local CLI) any path is allowed. A path the file
+    system refuses (too long, say) is a :class:`SourceError` too, never an ``OSError``.
+    """
+    shown = relative if len(relative) <= 80 else f"{relative[:60]}…"  # the user's text only, never a server path
+    if not relative.strip() or "\x00" in relative:
+        raise SourceError(f"'{shown}' is not a file path: give the data file's path, e.g. data/orders.csv.")
+    try:
+        base = Path(base_dir).resolve()
+        given = Path(relative)
+        if not confine:
+            resolved = (base / given.expanduser()).resolve()
+        else:
+            # The app shows these messages to its users, so they name no server path.
+            outside = (
+                "is outside the workspace folder; put the file in the folder that holds the workspace file and "
+                "give its path relative to it (e.g. data/orders.csv), or use the CLI's --data"
+            )
+            if given.is_absolute():
+                raise SourceError(f"'{shown}' is an absolute path and {outside}.")
+            if not Path(os.path.normpath(base / given)).is_relative_to(base):
+                raise SourceError(f"'{shown}' climbs out with '..' and {outside}.")
+            resolved = (base / given).resolve()
+            if not resolved.is_relative_to(base):
+                raise SourceError(f"'{shown}' is a link to a file which {outside}.")
+        try:
+            resolved.stat()  # the file system's verdict now, while the message can still leave out server paths
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # a missing file is the caller's to report
+    except OSError as error:
+        reason = error.strerror or "the file system refused it"
+        raise SourceError(
+            f"'{shown}' cannot be used as a file path ({reason.lower()}): give a short path to a readable data "
+            "file inside the workspace folder, e.g. data/orders.csv."
+        ) from None
+    return resolved
+
+
+def plan_workspace_sources(
+    workspace: Workspace,
+    base_dir: Path,
+    overrides: Mapping[str, Path] | None = None,
+    *,
+    confine: bool = True,
+) -> tuple[list[tuple[str, Path, str | None]], list[tuple[str, str]]]:
+    """What loading a workspace's sources takes: (name, file, date format) of each file source and
+    (name, SQL) of each view, views after the views they select from. Paths are resolved (and, with
+    ``confine``, kept inside ``base_dir``) here, so a bad path is refused before anything is read."""
+    overrides = dict(overrides or {})
+    known = [s.name for s in workspace.sources]
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise SourceError(
+            f"No source named {', '.join(repr(u) for u in unknown)} in the workspace; "
+            f"its sources are: {', '.join(known) or 'none'}."
+        )
+    files: list[tuple[str, Path, str | None]] = []
+    views: dict[str, str] = {}
+    for source in workspace.sources:
+        if source.name in overrides:
+            path = Path(overrides[source.name])
+        elif source.path:
+            try:
+                path = resolve_source_path(base_dir, source.path, confine=confine)
+            except SourceError as err:
+                raise SourceError(f"Source '{source.name}': {err}") from err
+        else:
+            if source.sql:
+                views[source.name] = source.sql
+            continue
+        files.append((source.name, path, source.date_format))
+    return files, [(name, views[name]) for name in _view_order(views)]
+
+
+def load_workspace_sources(
+    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
+    base_dir: Path,
+    overrides: Mapping[str, Path] | None = None,
+    *,
+    confine: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+) -> dict[str, TableProfile]:
+    """Load every file source as a table and create every SQL source as a view; return their profiles.
+
+    ``overrides`` maps a source name to a file to load instead (the CLI's ``--data`` or an
+    upload); it is the caller's path, so it is not confined. Sources naming only a ``system``
+    have no data yet and are skipped.
+    """
+    files, views = plan_workspace_sources(workspace, base_dir, overrides, confine=confine)
+    profiles: dict[str, TableProfile] = {}
+    for name, path, date_format in files:
+        profiles[name] = load_file_source(con, name, path, date_format, limits)
+    for name, sql in views:
+        profiles[name] = create_view_source(con, name, sql, set(profiles), limits)
+    return profiles
+
+
+def load_file_source(
+    con: duckdb.DuckDBPyConnection, name: str, path: Path, date_format: str | None, limits: Limits = DEFAULT_LIMITS
+) -> TableProfile:
+    """One file source of a workspace as a table (errors name the source)."""
+    try:
+        return ingest_file(con, path, name, date_format=date_format, limits=limits)
+    except SourceError as err:
+        raise SourceError(f"Source '{name}': {err}") from err
+
+
+def create_view_source(
+    con: duckdb.DuckDBPyConnection, name: str, sql: str, available: set[str], limits: Limits = DEFAULT_LIMITS
+) -> TableProfile:
+    """One SQL source of a workspace as a view over ``available`` tables (errors name the source)."""
+    try:
+        return create_view(con, name, sql, tables=available, timeout_s=limits.view_timeout_s)
+    except KpiWizardError as err:
+        raise SourceError(f"Source '{name}' (a SQL view): {err}") from err
