@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import doctest
+import importlib
 import os
 
 import pytest
@@ -326,3 +329,45 @@ def test_fast_period_arithmetic_equals_date_trunc(grain):
             f"SELECT count(*) FROM t WHERE ({fast}) IS DISTINCT FROM ({portable})"
         ).fetchone()
         assert mismatches == 0, (grain, column)
+
+
+# The modules of kpi_model/formula, lowest first: each may import only those before it.
+FORMULA_LAYERS = ["errors", "allowlist", "limits", "check", "rewrites", "dialects", "compile", "views"]
+
+
+def _formula_imports(name: str) -> set[str]:
+    """The modules of the formula package that kpi_model/formula/<name>.py imports, function-level ones too."""
+    tree = ast.parse((REPO / "kpi_model" / "formula" / f"{name}.py").read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            modules = [f"kpi_model.formula.{node.module or alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "kpi_model":
+            modules = [f"kpi_model.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
+            continue
+        for module in modules:
+            if module == "kpi_model.formula":
+                found.add("__init__")
+            elif module.startswith("kpi_model.formula."):
+                found.add(module.removeprefix("kpi_model.formula.").split(".")[0])
+    return found
+
+
+def test_formula_modules_import_only_the_layers_below_them():
+    folder = REPO / "kpi_model" / "formula"
+    assert sorted(path.stem for path in folder.glob("*.py") if path.stem != "__init__") == sorted(FORMULA_LAYERS)
+    for index, name in enumerate(FORMULA_LAYERS):
+        assert _formula_imports(name) <= set(FORMULA_LAYERS[:index]), f"kpi_model/formula/{name}.py reaches up"
+
+
+def test_the_docstring_examples_of_the_formula_package_hold():
+    attempted = {}
+    for name in FORMULA_LAYERS:
+        failed, attempted[name] = doctest.testmod(importlib.import_module(f"kpi_model.formula.{name}"))
+        assert failed == 0, f"an example in kpi_model/formula/{name}.py does not hold (printed above)"
+    assert attempted["rewrites"] >= 4  # each rewrite shows one

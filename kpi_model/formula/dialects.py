@@ -1,0 +1,69 @@
+"""SQL dialects a KPI query is exported to, and the rewrites one of them needs to run where it is used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from kpi_model.formula.limits import _bounded
+
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark", "tsql")
+
+
+# T-SQL before SQL Server 2022 has neither DATETRUNC nor LEAST; the forms below run on 2008 and later.
+_TSQL_EPOCH = "1900-01-01"  # a Monday; the same date whatever SET DATEFORMAT says
+
+
+def _tsql(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _tsql_truncation(node: exp.Expr) -> exp.Expr:
+    """``date_trunc``/``timestamp_trunc`` by DATEADD and DATEDIFF from a fixed Monday (DATETRUNC is 2022+)."""
+    epoch = exp.Literal.string(_TSQL_EPOCH)
+    unit, value = node.text("unit").upper(), node.this
+    if unit == "DAY":
+        inside_date_cast = isinstance(node.parent, exp.Cast) and node.parent.to.is_type("date")
+        return value if inside_date_cast else exp.cast(value, "DATE")
+    if unit == "WEEK":  # ISO weeks start on Monday; DATEDIFF(WEEK, …) counts Sundays.
+        days = _tsql("DATEDIFF", exp.var("DAY"), epoch, value)
+        since_monday = exp.Mod(this=days, expression=exp.Literal.number(7))
+        return _tsql("DATEADD", exp.var("DAY"), exp.Neg(this=exp.paren(since_monday)), value)
+    if unit in ("MONTH", "QUARTER", "YEAR"):
+        return _tsql("DATEADD", exp.var(unit), _tsql("DATEDIFF", exp.var(unit), epoch, value), epoch)
+    return node
+
+
+def _tsql_least(node: exp.Expr) -> exp.Expr:
+    """``LEAST(a, b)`` as (SELECT MIN(v) FROM (VALUES (a), (b)) AS row_counts(v)), built as a tree (LEAST is 2022+)."""
+    rows = [exp.Tuple(expressions=[value.copy()]) for value in [node.this, *node.expressions]]
+    alias = exp.TableAlias(this=exp.to_identifier("row_counts"), columns=[exp.to_identifier("v")])
+    values = exp.Values(expressions=rows, alias=alias)
+    return exp.Subquery(this=exp.select(exp.Min(this=exp.column("v"))).from_(values))
+
+
+# Node type → its portable T-SQL form, as sqlglot's generators map types to handlers.
+_TSQL_REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
+    exp.TimestampTrunc: _tsql_truncation,
+    exp.DateTrunc: _tsql_truncation,
+    exp.Least: _tsql_least,
+}
+
+
+def _tsql_portable(tree: exp.Expr) -> exp.Expr:
+    """``tree`` with period truncation and LEAST written for every SQL Server still in use."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        handler = _TSQL_REWRITES.get(type(node))
+        return node if handler is None else handler(node)
+
+    return tree.transform(rewrite)
+
+
+@_bounded
+def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
+    """A compiled KPI query as SQL of ``dialect`` (T-SQL that runs on SQL Server 2008 and later)."""
+    if dialect == "tsql":
+        tree = _tsql_portable(tree)
+    return tree.sql(dialect=dialect, pretty=pretty, comments=False)
