@@ -24,7 +24,6 @@ under a time limit; one that cannot be profiled gets a profile with an ``error``
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -43,9 +42,15 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.isolation import JobFailed, database_lock, report, run_job
 from kpi_model.models import SOURCE_NAME_PATTERN, Workspace
 from kpi_model.sources import DEFAULT_LIMITS, Limits, SourceError, TableProfile
+from kpi_model.sources.profile_cache import (
+    DATA_FILE,
+    PROFILES_FILE,
+    Catalog,
+    database_version,
+    read_profiles,
+    write_profiles,
+)
 
-DATA_FILE = "data.duckdb"
-PROFILES_FILE = "data.profiles.json"
 UPLOADS = "files"
 _CHUNK = 1024 * 1024
 _PARTIAL = ".upload-"
@@ -58,8 +63,6 @@ _FILE_FIX = (
     "check that the file opens in the program that made it, then export it again (CSV UTF-8 or Parquet) "
     "with only the columns and rows KPIs need"
 )
-
-Catalog = dict[str, str]  # table or view name -> 'TABLE' | 'VIEW'
 
 
 class DataStore:
@@ -125,22 +128,12 @@ class DataStore:
     def _cache(self) -> tuple[Catalog, dict[str, TableProfile]] | None:
         """The cached catalog and profiles, if they were written for the database as it is now."""
         try:
-            return _read_cache(self.db_path, _version(self.db_path))
+            return read_profiles(self.db_path, database_version(self.db_path))
         except OSError:  # no database
             return None
 
     def _write_cache(self, catalog: Catalog, profiles: Mapping[str, TableProfile]) -> None:
-        data = {
-            "version": _version(self.db_path),
-            "relations": dict(sorted(catalog.items())),
-            "profiles": {name: profiles[name].to_dict() for name in sorted(profiles) if name in catalog},
-        }
-        temporary = self.folder / f".{PROFILES_FILE}.{uuid.uuid4().hex}"
-        try:
-            temporary.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(temporary, self.profiles_path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        write_profiles(self.db_path, catalog, profiles)
 
     def _profile_stale(self) -> dict[str, TableProfile]:
         """Under the lock: profile what the cache lacks, one job after another until every table has a
@@ -468,34 +461,11 @@ class _ProfileProgress:
             self.current = None
 
 
-def cached_profiles(db_path: Path, version: str) -> dict[str, TableProfile] | None:
-    """The profiles kept beside a database file for ``version`` of it (None when there are none for it)."""
-    cache = _read_cache(db_path, version) if db_path.name == DATA_FILE else None
-    return cache[1] if cache is not None else None
-
-
-def _read_cache(db_path: Path, version: str) -> tuple[Catalog, dict[str, TableProfile]] | None:
-    try:
-        data = json.loads((db_path.parent / PROFILES_FILE).read_text(encoding="utf-8"))
-        if data.get("version") != version:
-            return None
-        catalog = {str(name): str(kind) for name, kind in data["relations"].items()}
-        profiles = {str(name): TableProfile.from_dict(p) for name, p in data["profiles"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    return catalog, {name: profile for name, profile in profiles.items() if name in catalog}
-
-
 def _check_name(name: str) -> None:
     if not re.match(SOURCE_NAME_PATTERN, name or ""):
         raise SourceError(
             f"'{name}' is not a usable table name: letters, digits and '_', starting with a letter (e.g. orders_2025)"
         )
-
-
-def _version(path: Path) -> str:
-    stat = path.stat()
-    return f"{stat.st_mtime_ns}-{stat.st_size}"
 
 
 def _sweep_partials(uploads: Path) -> None:

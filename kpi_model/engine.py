@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
@@ -34,9 +34,15 @@ from kpi_model.formula import (
 )
 from kpi_model.isolation import database_lock
 from kpi_model.models import Workspace
-
-if TYPE_CHECKING:
-    from kpi_model.sources import TableProfile
+from kpi_model.sources import (
+    SourceError,
+    TableProfile,
+    date_order_notes,
+    load_workspace_sources,
+    profile_table,
+    unprofiled,
+)
+from kpi_model.sources.profile_cache import cached_profiles, database_version
 
 DEFAULT_MEMORY_LIMIT = "2GB"
 DEFAULT_THREADS = 2
@@ -189,8 +195,6 @@ class Engine:
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> Engine:
         """An in-memory session with the workspace's file sources loaded (CLI and tests)."""
-        from kpi_model.sources import date_order_notes, load_workspace_sources
-
         connection = duckdb.connect()
         try:
             profiles = load_workspace_sources(connection, workspace, Path(base_dir), overrides, confine=confine)
@@ -208,9 +212,9 @@ class Engine:
     def open_database(cls, path: str | Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Engine:
         """A read-only, locked session on a workspace's DuckDB file (the app's uploaded data)."""
         file = Path(path)
-        stat = file.stat()
+        version = database_version(file)
         connection = duckdb.connect(str(file), read_only=True)
-        engine = cls(connection, timeout_s=timeout_s, data_version=f"{stat.st_mtime_ns}-{stat.st_size}")
+        engine = cls(connection, timeout_s=timeout_s, data_version=version)
         engine.path = file
         return engine
 
@@ -399,13 +403,9 @@ class Engine:
         used (see :mod:`kpi_model.datastore`: made in an isolated job); otherwise it is made here, under
         the query time limit. A table that cannot be profiled gives a profile whose ``error`` says why.
         """
-        from kpi_model.sources import SourceError, profile_table, unprofiled
-
         if table not in self.columns():
             raise KpiWizardError(f"no table '{table}' is loaded")
         if self.path is not None:
-            from kpi_model.datastore import cached_profiles  # datastore imports this module
-
             cached = cached_profiles(self.path, self.data_version)
             if cached is not None and table in cached:
                 return cached[table]
@@ -453,10 +453,10 @@ class EnginePool:
         file = Path(path).resolve()
         with self._lock:
             engine = self._engines.get(str(file))
-            if engine is not None and engine.data_version == _version(file):
+            if engine is not None and engine.data_version == database_version(file):
                 return engine
         with database_lock(file), self._lock:  # always the file's lock first, then the pool's
-            version = _version(file)
+            version = database_version(file)
             engine = self._engines.get(str(file))
             if engine is not None and engine.data_version == version:
                 return engine
@@ -472,11 +472,6 @@ class EnginePool:
             engine = self._engines.pop(str(Path(path).resolve()), None)
         if engine is not None:
             engine.close()
-
-
-def _version(file: Path) -> str:
-    stat = file.stat()
-    return f"{stat.st_mtime_ns}-{stat.st_size}"
 
 
 def _first_line(error: Exception) -> str:

@@ -33,3 +33,11 @@ class WorkspaceError(KpiWizardError):
 
 class StoreError(KpiWizardError):
     """The workspace store could not read or write a file (disk, permissions, names)."""
+
+
+class SourceError(KpiWizardError):
+    """A data file or source that cannot be loaded; the message names the problem and the fix."""
+
+
+class ProfileTimeout(SourceError):
+    """Profiling a table or view ran past its time limit and was interrupted."""

@@ -41,8 +41,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from kpi_model.errors import KpiWizardError
-from kpi_model.sources import SourceError
+from kpi_model.errors import KpiWizardError, SourceError
 
 START_METHOD = "forkserver"
 # Imported once by the forkserver, so that a job starts without importing them. "__main__" makes the

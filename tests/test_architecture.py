@@ -52,3 +52,112 @@ def test_pages_do_not_import_each_other_and_ui_does_not_import_pages():
 def test_published_json_schema_is_current():
     published = json.loads((REPO / "docs" / "workspace.schema.json").read_text(encoding="utf-8"))
     assert published == workspace_json_schema(), "run `make schema` to refresh docs/workspace.schema.json"
+
+
+def _module_name(path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(path, module: str, known: set[str]) -> set[str]:
+    """kpi_model modules ``module`` imports when it runs, function-level imports included (not TYPE_CHECKING)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for child in ast.walk(node)
+    }
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    targets: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the package, one level up per dot after the first
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+        else:
+            continue
+        for imported in names:
+            name = imported
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                targets.add(name)
+                # Importing a package's module runs the package's __init__ first, unless one is inside it.
+                parent = name.rpartition(".")[0]
+                if parent in known and not module.startswith(parent + "."):
+                    targets.add(parent)
+    return targets
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+# Import circles that open issues take apart; no other may appear, and one taken apart leaves this list.
+KNOWN_CYCLES = [
+    ["kpi_model.importers.spreadsheet", "kpi_model.importers.tables"],  # issue 11 (split spreadsheet.py)
+]
+
+
+def test_kpi_model_has_no_import_cycles_beyond_the_known_ones():
+    files = {_module_name(path): path for path in (REPO / "kpi_model").rglob("*.py")}
+    known = set(files)
+    graph = {module: _runtime_imports(path, module, known) for module, path in files.items()}
+    assert "kpi_model.isolation" in graph["kpi_model.sources.ingest"], "the graph sees imports"
+    cycles = sorted(_cycles(graph))
+    unexpected = [cycle for cycle in cycles if cycle not in KNOWN_CYCLES]
+    assert unexpected == [], f"import cycles: {unexpected}"
+    assert [cycle for cycle in KNOWN_CYCLES if cycle not in cycles] == [], "remove the mended cycle from the list"
+
+
+def test_the_cycle_finder_finds_a_circle_of_three_and_nothing_in_a_chain():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []

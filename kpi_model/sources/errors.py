@@ -5,15 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kpi_model.errors import KpiWizardError
+from kpi_model.errors import ProfileTimeout, SourceError
 
-
-class SourceError(KpiWizardError):
-    """A data file or source that cannot be loaded; the message names the problem and the fix."""
-
-
-class ProfileTimeout(SourceError):
-    """Profiling a table or view ran past its time limit and was interrupted."""
+__all__ = ["ProfileTimeout", "SourceError", "_reason"]
 
 
 def _reason(message: str, path: Path | None = None) -> str:
