@@ -13,9 +13,8 @@ jobs): with the forkserver a job that returns at once costs ~9 ms and one that o
 database, checkpoints and closes it ~46 ms (the forkserver itself starts once, on the first job,
 in ~0.4 s); with ``spawn`` the same jobs cost ~295 ms and ~360 ms (a new interpreter importing
 DuckDB and the library every time). Loading even a small file costs more than the forkserver's
-overhead, so every parse or profile of a visitor's data runs here. The one rule this imposes on
-the program that starts the server is multiprocessing's: its main script must be importable
-(``if __name__ == "__main__":``), as console scripts and ``streamlit`` are.
+overhead, so every parse or profile of a visitor's data runs here. Children never import the
+parent's main module (see :func:`_without_main_module`): a job runs library functions only.
 
 :func:`database_lock` is one lock per database file: a reentrant thread lock (the app's sessions
 are threads) plus an ``flock`` on the file's folder (so other processes, e.g. the CLI, queue too).
@@ -29,6 +28,7 @@ import contextlib
 import fcntl
 import functools
 import multiprocessing
+import multiprocessing.spawn
 import os
 import pickle
 import resource
@@ -44,9 +44,8 @@ from typing import Any
 from kpi_model.errors import KpiWizardError, SourceError
 
 START_METHOD = "forkserver"
-# Imported once by the forkserver, so that a job starts without importing them. "__main__" makes the
-# forkserver run the server's entry script once instead of every child doing it (multiprocessing's rule).
-PRELOAD = ("__main__", "duckdb", "kpi_model.datastore", "openpyxl")
+# Imported once by the forkserver, so that a job starts without importing them.
+PRELOAD = ("duckdb", "kpi_model.datastore", "openpyxl")
 # A job's address space (virtual memory): DuckDB keeps to its own memory_limit, this stops Python-side
 # blow-ups (a parser building a huge structure) with a MemoryError instead of taking the machine's memory.
 JOB_ADDRESS_SPACE_BYTES = 6 * 1024**3
@@ -78,14 +77,37 @@ class JobTimeout(JobFailed):
 def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
-        preload = list(PRELOAD)
-        # A server started as `python -m ui.serve` has a main module that every child runs again
-        # (multiprocessing's rule); imported once in the forkserver, its own imports are ready in each child.
-        main_name = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
-        if main_name and not main_name.endswith("__main__"):
-            preload.append(main_name)
-        context.set_forkserver_preload(preload)  # type: ignore[attr-defined]
+        context.set_forkserver_preload(list(PRELOAD))  # type: ignore[attr-defined]
     return context
+
+
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_main_module() -> Iterator[None]:
+    """While a job starts: tell the child not to run the parent's main module again.
+
+    multiprocessing makes every child import the parent's ``__main__`` (so that functions defined there
+    can be unpickled). In the Streamlit server ``__main__`` is whichever page script ran last, so each
+    job ran a whole page in bare mode, slowly and filling the server log with warnings. Job targets are
+    module-level functions of this library and need no main module; the start-up data sent to the
+    child is filtered for the length of one ``start()``, under a lock.
+    """
+    original = multiprocessing.spawn.get_preparation_data
+
+    def without_main(name: str) -> dict[str, Any]:
+        data = original(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    with _START_LOCK:
+        multiprocessing.spawn.get_preparation_data = without_main
+        try:
+            yield
+        finally:
+            multiprocessing.spawn.get_preparation_data = original
 
 
 def run_job(
@@ -115,7 +137,8 @@ def run_job(
     process = context.Process(  # type: ignore[attr-defined]
         target=_child_main, args=(sender, target, args, env, address_space), daemon=True, name=f"kpiw-job {what}"
     )
-    process.start()
+    with _without_main_module():
+        process.start()
     sender.close()
     outcome: tuple[str, Any] | None = None
     exitcode: int | None = None

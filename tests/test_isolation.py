@@ -262,3 +262,23 @@ def test_the_engine_pool_waits_for_a_write_in_progress(tmp_path):
     reader.join(10)
     assert opened and opened[0] >= released
     assert pool.get(db).query("SELECT a FROM t")[1] == [(1,)]
+
+
+def _returns_seven() -> int:
+    return 7
+
+
+def test_a_job_does_not_run_the_parents_main_script(tmp_path, monkeypatch):
+    # Streamlit puts the page script it runs into sys.modules["__main__"]; multiprocessing would run it
+    # again in every child (in bare mode: slow, and the server log fills with warnings).
+    import sys
+    import types
+
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('the page script ran in the job')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    assert run_job(_returns_seven, what="a test job", fix="-", timeout_s=60) == 7
+    assert not marker.exists()
