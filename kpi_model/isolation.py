@@ -33,7 +33,6 @@ import os
 import pickle
 import resource
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
