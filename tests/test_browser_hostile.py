@@ -112,11 +112,14 @@ def test_hostile_inputs_never_take_the_server_down(tmp_path):
         page.get_by_text("sales — 3 rows, 2 columns").wait_for()
 
         page.get_by_role("link", name="Start", exact=True).first.click()
+        page.get_by_role("heading", name="KPI Wizard").wait_for()
+        wait_idle(page)
         _upload(page, deep, "Open uploaded file")
         page.get_by_text("deep.json could not be opened").wait_for(timeout=60_000)
 
         page.get_by_role("link", name="Audit", exact=True).first.click()
         page.get_by_role("heading", name="Audit").first.wait_for()
+        wait_idle(page)
         page.get_by_text("Audit an existing KPI set").click()
         _upload(page, laughs, "Import and audit")
         page.get_by_text("metrics.yml could not be imported").wait_for(timeout=60_000)

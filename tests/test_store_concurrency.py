@@ -150,12 +150,16 @@ def _version(workspace: Workspace) -> int:
     return int(workspace.name.removeprefix("version "))
 
 
+READY = -1
+
+
 def _save_forever(root: str, workspace_id: str, connection) -> None:
     """Save version after version, reporting each one after the store acknowledged it."""
     store = WorkspaceStore(root)
     workspace, seen = store.load_current(workspace_id)
     number = _version(workspace)
     padding = [Unit(id=f"pad{i}", name="Padding " * 20) for i in range(30)]  # a save that takes a moment
+    connection.send(READY)
     while True:
         number += 1
         edited = workspace.model_copy(update={"name": f"version {number}", "units": padding[: number % 30]})
@@ -175,6 +179,8 @@ def test_kill_9_mid_save_keeps_the_last_acknowledged_version(tmp_path):
         child = context.Process(target=_save_forever, args=(str(tmp_path), workspace_id, sender))
         child.start()
         sender.close()
+        # Killed at a random moment of saving, not of starting up (a loaded machine starts a child slowly).
+        assert receiver.poll(60) and receiver.recv() == READY, f"trial {trial}: the saver did not start"
         time.sleep(rng.uniform(0.02, 0.3))
         child.kill()  # SIGKILL: no cleanup, no finally blocks
         child.join(timeout=10)
