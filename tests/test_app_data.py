@@ -365,7 +365,7 @@ def test_view_source_is_created_on_the_sample_and_a_hostile_one_refused(sample_h
     ("sql", "message"),
     [
         ("SELECT * FROM read_csv('/etc/passwd')", "is not a table of this workspace"),
-        ("SELECT * FROM '/etc/passwd'", "unknown table '/etc/passwd'"),
+        ("SELECT * FROM '/etc/passwd'", "Unknown table '/etc/passwd'"),
         ("SELECT * FROM glob('/*')", "is not a table of this workspace"),
         ("WITH a AS (SELECT * FROM read_text('/etc/passwd')) SELECT * FROM a", "is not a table of this workspace"),
         ("SELECT getenv('HOME') AS home", "is not allowed"),
@@ -664,7 +664,7 @@ def test_saving_a_kpi_checks_its_formula_and_time_column_against_the_loaded_colu
     at.switch_page("pages/kpis.py").run()
     at.text_area(key="kpi_sessions_expression").input("count(DISTINCT sesion_id)")
     next(b for b in at.button if b.key == "FormSubmitter:kpi_sessions-Save KPI").click().run()
-    assert "unknown column 'sesion_id' in source 'web_sessions'" in errors(at)
+    assert "Unknown column 'sesion_id' in source 'web_sessions'" in errors(at)
     assert "did you mean 'session_id'?" in errors(at)
     assert WorkspaceStore(sample_home).list_workspaces() == [], "nothing saved"
     assert at.text_area(key="kpi_sessions_expression").value == "count(DISTINCT sesion_id)", "the edit is kept"

@@ -71,9 +71,13 @@ def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, Tabl
     declared_format = workspace.source(table).date_format if table and workspace.source(table) else None
     try:
         with st.status(f"Loading {md_escape(upload.name)}…", expanded=False) as progress:
-            profile = data.upload(
-                upload.name, upload, table=table, sheet=sheet.strip() or None, date_format=declared_format
-            )
+            try:
+                profile = data.upload(
+                    upload.name, upload, table=table, sheet=sheet.strip() or None, date_format=declared_format
+                )
+            except KpiWizardError:
+                progress.update(label=f"{md_escape(upload.name)} was not loaded", state="error")
+                raise
             progress.update(
                 label=f"Loaded {plural(profile.rows, 'row')} into '{md_escape(profile.name)}'", state="complete"
             )
@@ -140,8 +144,13 @@ def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
 
 def _drop_button(data: DataStore, name: str) -> None:
     """Remove a table or view from the data (its source stays declared, waiting for data)."""
-    if not st.button(f"Remove {md_escape(name)}", key=f"drop_{name}", icon=":material/delete:"):
-        return
+    with st.popover(f"Remove {md_escape(name)}", icon=":material/delete:"):
+        st.write(
+            f"Remove **{md_escape(name)}** from the data? KPIs and views that read it stop computing until "
+            "its data is loaded again."
+        )
+        if not st.button("Yes, remove it", key=f"drop_{name}", type="primary"):
+            return
     opened = state.workspace()
     if state.workspace_id() is None and opened is not None:
         state.commit(opened)  # an opened sample gets its own copy before its data changes
@@ -163,7 +172,7 @@ def date_order_section(workspace: Workspace, data: DataStore, tables: dict[str, 
         read_as = ambiguous[0].ambiguous_date_format if ambiguous else None
         if read_as is None:
             continue
-        example = _example_date(ambiguous[0].min)
+        example = _example_date(ambiguous[0].min, ambiguous[0].max)
         text = example.strftime(read_as.split(" ")[0])
         meanings = {
             read_as: example,
@@ -183,12 +192,17 @@ def date_order_section(workspace: Workspace, data: DataStore, tables: dict[str, 
                     _settle_date_order(workspace, data, name, date_format, label)
 
 
-def _example_date(earliest: str | None) -> dt.date:
-    """The table's earliest date as read (its profile's minimum), or a stand-in when it has none."""
-    try:
-        return dt.date.fromisoformat((earliest or "")[:10])
-    except ValueError:
-        return dt.date(2025, 2, 1)
+def _example_date(*candidates: str | None) -> dt.date:
+    """A date of the column that reads differently with day and month swapped (its earliest or latest),
+    or a stand-in when both read the same both ways (01/01/2025 cannot show which order is meant)."""
+    for candidate in candidates:
+        try:
+            found = dt.date.fromisoformat((candidate or "")[:10])
+        except ValueError:
+            continue
+        if found.day != found.month:
+            return found
+    return dt.date(2025, 2, 1)
 
 
 def _order_name(date_format: str) -> str:

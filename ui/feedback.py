@@ -61,7 +61,8 @@ def show_error(error: Exception, *, headline: str | None = None, labels: Mapping
         st.error(f"{md_escape(title)}\n\n{lines}", icon=":material/error:")
     else:
         prefix = f"{md_escape(headline)} " if headline else ""
-        st.error(prefix + md_escape(str(error)), icon=":material/error:")
+        message = str(error)
+        st.error(prefix + md_escape(message[:1].upper() + message[1:]), icon=":material/error:")
 
 
 def show_flashes() -> None:

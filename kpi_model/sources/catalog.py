@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from kpi_model.formula import quote
-from kpi_model.sources.errors import ProfileTimeout, SourceError, _reason
+from kpi_model.sources.errors import ProfileTimeout, SourceError, UnreadableRelation, _reason
 from kpi_model.sources.limits import PROFILE_CHUNK_COLUMNS
 from kpi_model.sources.names import STAGING_PREFIX, _check_table_name
 
@@ -245,10 +245,7 @@ def _profile(
             except (duckdb.InterruptException, duckdb.OutOfMemoryException):
                 raise
             except duckdb.Error as err:
-                raise SourceError(
-                    f"'{table}' cannot be read ({_reason(str(err))}): drop it, or load its file again "
-                    "(for a view: fix its SQL)."
-                ) from None
+                raise UnreadableRelation(table, _reason(str(err))) from None
             assert row is not None  # an aggregate without GROUP BY always returns one row
             if start == 0:
                 rows = int(row[0])

@@ -7,7 +7,17 @@ from pathlib import Path
 
 from kpi_model.errors import ProfileTimeout, SourceError
 
-__all__ = ["ProfileTimeout", "SourceError", "_reason"]
+__all__ = ["ProfileTimeout", "SourceError", "UnreadableRelation", "_reason"]
+
+
+class UnreadableRelation(SourceError):
+    """A loaded table or view whose rows DuckDB cannot read; ``reason`` is DuckDB's word for why."""
+
+    def __init__(self, table: str, reason: str) -> None:
+        self.table, self.reason = table, reason
+        super().__init__(
+            f"'{table}' cannot be read ({reason}): drop it, or load its file again (for a view: fix its SQL)."
+        )
 
 
 def _reason(message: str, path: Path | None = None) -> str:

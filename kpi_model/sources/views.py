@@ -13,7 +13,7 @@ from sqlglot.errors import SqlglotError
 from kpi_model import formula
 from kpi_model.formula import quote
 from kpi_model.sources.catalog import _VIEW_FIX, TableProfile, _relation_kind, list_tables, profile_select
-from kpi_model.sources.errors import ProfileTimeout, SourceError, _reason
+from kpi_model.sources.errors import ProfileTimeout, SourceError, UnreadableRelation, _reason
 from kpi_model.sources.limits import VIEW_TIMEOUT_S
 from kpi_model.sources.names import _check_table_name
 
@@ -60,6 +60,11 @@ def try_view(
         raise SourceError(
             f"the view '{name}' ran longer than {timeout_s:g} s and was not kept: narrow it (filter the rows, "
             "join on key columns, give a recursion an end) or simplify it, then try again"
+        ) from None
+    except UnreadableRelation as error:
+        raise SourceError(
+            f"the view '{name}' does not run ({error.reason}) and was not kept: fix its SQL (check the columns "
+            "it names and that the columns it joins or compares hold the same kind of values)"
         ) from None
     except SourceError as error:
         text = str(error)
