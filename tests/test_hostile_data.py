@@ -505,3 +505,19 @@ def test_the_data_page_shows_a_table_it_cannot_profile_and_lets_the_user_remove_
     labels = [e.label.replace("\\", "") for e in at.expander]
     assert "sales — 1 row, 1 column" in labels and not any(label.startswith("peek") for label in labels)
     canary.assert_untouched()
+
+
+# ---------------------------------------------------------------------------- long text values
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_text_value_over_one_megabyte_is_refused(data, canary, tmp_path, suffix):
+    source = tmp_path / f"long{suffix}"
+    with duckdb.connect() as connection:  # a 1.5 MB value that packs to a few KB (a CSV line stays under DuckDB's 2 MB)
+        connection.execute(
+            f"COPY (SELECT repeat('a', 3 * 512 * 1024) AS note, 1 AS n) TO '{source}'"
+            + (" (FORMAT parquet, COMPRESSION zstd)" if suffix == ".parquet" else " (HEADER)")
+        )
+    message = _refused(_upload(data, source.name, source.read_bytes()), canary, tmp_path)
+    assert "column 'note' is 1.5 MB of text" in message and "leave long texts" in message
+    _assert_intact(data, canary)

@@ -25,7 +25,7 @@ from kpi_model.sources.errors import SourceError, _reason
 from kpi_model.sources.excel import _stage_xlsx
 from kpi_model.sources.limits import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, Limits
 from kpi_model.sources.names import STAGING_PREFIX, _check_table_name
-from kpi_model.sources.staging import _check_cells, _check_width, _create, _create_typed
+from kpi_model.sources.staging import _check_cells, _check_text_values, _check_width, _create, _create_typed
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".json", ".ndjson", ".jsonl", ".xlsx")
 _HEAD_BYTES = 64 * 1024
@@ -96,6 +96,7 @@ def ingest_file(
         width = len(_columns(con, staging))
         _check_width(path.name, width, limits)
         _check_cells(path.name, int(row[0]), width, limits)
+        _check_text_values(con, path.name, staging, limits)
         # Profiled before it replaces anything: the swap below is the load's last step, so a load that
         # fails or is stopped before it has changed nothing.
         profile = profile_table(con, staging, timeout_s=limits.profile_timeout_s)

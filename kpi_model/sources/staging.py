@@ -34,6 +34,25 @@ def _check_cells(name: str, rows: int, columns: int, limits: Limits) -> None:
         )
 
 
+def _check_text_values(con: duckdb.DuckDBPyConnection, name: str, staging: str, limits: Limits) -> None:
+    """Refuse a table holding a text value longer than ``limits.max_text_bytes`` (one scan of its text columns)."""
+    described = con.execute(f"DESCRIBE {quote(staging)}").fetchall()
+    length_of = {"VARCHAR": "strlen", "BLOB": "octet_length"}  # bytes, for text and for binary values
+    texts = [(str(row[0]), length_of[str(row[1]).upper()]) for row in described if str(row[1]).upper() in length_of]
+    for start in range(0, len(texts), 100):  # a query per 100 columns, as profiling does
+        chunk = texts[start : start + 100]
+        longest = con.execute(
+            f"SELECT {', '.join(f'max({size}({quote(c)}))' for c, size in chunk)} FROM {quote(staging)}"
+        ).fetchone()
+        for (column, _), length in zip(chunk, longest or (), strict=False):
+            if length is not None and length > limits.max_text_bytes:
+                raise SourceError(
+                    f"{name}: a value in column '{column}' is {length / 1024**2:,.1f} MB of text, more than the "
+                    f"{limits.max_text_bytes / 1024**2:g} MB one value may hold: leave long texts (documents, "
+                    "logs) out of the export and load it again."
+                )
+
+
 def _create(con: duckdb.DuckDBPyConnection, staging: str, reader: str, path: Path, options: Mapping[str, Any]) -> None:
     named = "".join(f", {key} = ?" for key in options)
     con.execute(
