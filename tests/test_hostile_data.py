@@ -511,13 +511,13 @@ def test_the_data_page_shows_a_table_it_cannot_profile_and_lets_the_user_remove_
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_a_text_value_over_one_megabyte_is_refused(data, canary, tmp_path, suffix):
+def test_a_text_value_over_256_kilobytes_is_refused(data, canary, tmp_path, suffix):
     source = tmp_path / f"long{suffix}"
-    with duckdb.connect() as connection:  # a 1.5 MB value that packs to a few KB (a CSV line stays under DuckDB's 2 MB)
+    with duckdb.connect() as connection:  # a 300 KB value that packs to a few KB
         connection.execute(
-            f"COPY (SELECT repeat('a', 3 * 512 * 1024) AS note, 1 AS n) TO '{source}'"
+            f"COPY (SELECT repeat('a', 300 * 1024) AS note, 1 AS n) TO '{source}'"
             + (" (FORMAT parquet, COMPRESSION zstd)" if suffix == ".parquet" else " (HEADER)")
         )
     message = _refused(_upload(data, source.name, source.read_bytes()), canary, tmp_path)
-    assert "column 'note' is 1.5 MB of text" in message and "leave long texts" in message
+    assert "column 'note' is 300.0 KB of text, more than the 256.0 KB" in message and "leave long texts" in message
     _assert_intact(data, canary)

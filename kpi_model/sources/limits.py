@@ -12,10 +12,10 @@ from dataclasses import dataclass
 MAX_COLUMNS = 1_000
 # Values (rows x columns) per table: bounds the work of profiling and the size of the database.
 MAX_CELLS = 1_000_000_000
-# One text value: KPIs count and compare values, they do not read documents. Bounds what a formula can
-# build from one value (DuckDB's memory_limit does not cover every string a query makes: 8 copies of a
-# 400 MB value took the server to 7.9 GB).
-MAX_TEXT_BYTES = 1024 * 1024
+# One text value: KPIs count and compare values, they do not read documents. With the formula size limit
+# this bounds what a formula can build from values (DuckDB's memory_limit does not cover every string a
+# query makes: 8 copies of a 400 MB value took the server to 7.9 GB); 2,000 terms x 256 KB = 512 MB a row.
+MAX_TEXT_BYTES = 256 * 1024
 # An .xlsx is a zip of XML: checked from its central directory before openpyxl opens it. The sizes
 # there bound what Python's zipfile unpacks (it stops at the declared size and checks the CRC).
 XLSX_MAX_UNPACKED_BYTES = 1024**3

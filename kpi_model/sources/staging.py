@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 
+from kpi_model.archives import size_text
 from kpi_model.formula import quote
 from kpi_model.sources.errors import SourceError
 from kpi_model.sources.limits import Limits
@@ -47,8 +48,8 @@ def _check_text_values(con: duckdb.DuckDBPyConnection, name: str, staging: str, 
         for (column, _), length in zip(chunk, longest or (), strict=False):
             if length is not None and length > limits.max_text_bytes:
                 raise SourceError(
-                    f"{name}: a value in column '{column}' is {length / 1024**2:,.1f} MB of text, more than the "
-                    f"{limits.max_text_bytes / 1024**2:g} MB one value may hold: leave long texts (documents, "
+                    f"{name}: a value in column '{column}' is {size_text(length)} of text, more than the "
+                    f"{size_text(limits.max_text_bytes)} one value may hold: leave long texts (documents, "
                     "logs) out of the export and load it again."
                 )
 
