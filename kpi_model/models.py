@@ -28,6 +28,7 @@ FORMAT_VERSION = 1
 KPI_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SOURCE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+MAX_UNITS, MAX_GOALS, MAX_SOURCES, MAX_KPIS = 500, 1_000, 500, 2_000
 MAX_SOURCE_PATH = 1024  # characters; file systems refuse longer paths with an OSError
 
 # KPI ids double as identifiers in derived-KPI expressions, hence the stricter form.
@@ -268,10 +269,11 @@ class Workspace(_Model):
     format_version: int = FORMAT_VERSION
     name: Name
     description: Text | None = None
-    units: list[Unit] = Field(default_factory=list)
-    goals: list[Goal] = Field(default_factory=list)
-    sources: list[Source] = Field(default_factory=list)
-    kpis: list[Kpi] = Field(default_factory=list)
+    # Bounds far above any scorecard (a team keeps 3-5 KPIs a goal) that keep one document cheap to check.
+    units: list[Unit] = Field(default_factory=list, max_length=MAX_UNITS)
+    goals: list[Goal] = Field(default_factory=list, max_length=MAX_GOALS)
+    sources: list[Source] = Field(default_factory=list, max_length=MAX_SOURCES)
+    kpis: list[Kpi] = Field(default_factory=list, max_length=MAX_KPIS)
 
     _lookups: dict[str, tuple[list[Any], int, dict[str, Any]]] = PrivateAttr(default_factory=dict)
 

@@ -22,12 +22,14 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from kpi_model import workspace_file
+from kpi_model.archives import size_text
+from kpi_model.documents import MAX_BYTES
 from kpi_model.errors import StoreError, WorkspaceError
 from kpi_model.models import Workspace
 
@@ -79,6 +81,7 @@ class WorkspaceStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._summaries: dict[str, tuple[tuple[int, int], StoredWorkspace]] = {}  # id -> (file version, summary)
 
     def _folder(self, workspace_id: str) -> Path:
         if not is_valid_id(workspace_id):
@@ -107,6 +110,12 @@ class WorkspaceStore:
         """
         folder = self._folder(workspace_id)
         text = workspace_file.dumps(workspace)
+        size = len(text.encode("utf-8"))
+        if size > MAX_BYTES:  # a version that could be saved but never read again would be lost work
+            raise StoreError(
+                f"this workspace would be {size_text(size)} on disk, over the {size_text(MAX_BYTES)} a workspace may "
+                "be, so it was not saved: shorten long descriptions and notes, or split it into several workspaces"
+            )
         try:
             with self._locked(folder):
                 return self._write(folder, text, expected=expected, note=note)
@@ -200,21 +209,33 @@ class WorkspaceStore:
             raise StoreError(f"could not read the workspace '{workspace_id}': {error.strerror or error}") from None
         return workspace_file.loads(text, source=CURRENT_FILE), content_hash(text)
 
-    def list_workspaces(self) -> list[StoredWorkspace]:
-        """Stored workspaces, most recently modified first; unreadable ones are skipped."""
-        found = []
+    def ids(self) -> list[str]:
+        """The ids of the stored workspaces (folders with a current version), read from names only."""
         if not self.root.is_dir():
             return []
-        for folder in self.root.iterdir():
-            current = folder / CURRENT_FILE
-            if not (is_valid_id(folder.name) and current.is_file()):
-                continue
+        return [f.name for f in self.root.iterdir() if is_valid_id(f.name) and (f / CURRENT_FILE).is_file()]
+
+    def list_workspaces(self, only: Collection[str] | None = None) -> list[StoredWorkspace]:
+        """Stored workspaces (of ``only``, when given), most recently modified first; unreadable ones are skipped.
+
+        A workspace is read once per version of its file: the Start page lists on every run, and reading
+        every document each time made it slow for all visitors of a team server.
+        """
+        found = []
+        for workspace_id in self.ids() if only is None else [i for i in only if self.exists(i)]:
+            current = self.root / workspace_id / CURRENT_FILE
             try:
-                workspace = workspace_file.load(current)
-            except WorkspaceError:
+                stat = current.stat()
+                version = (stat.st_mtime_ns, stat.st_size)
+                cached = self._summaries.get(workspace_id)
+                if cached is None or cached[0] != version:
+                    workspace = workspace_file.load(current)
+                    modified = dt.datetime.fromtimestamp(stat.st_mtime)
+                    summary = StoredWorkspace(workspace_id, workspace.name, modified, len(workspace.kpis))
+                    self._summaries[workspace_id] = cached = (version, summary)
+            except (OSError, WorkspaceError):
                 continue
-            modified = dt.datetime.fromtimestamp(current.stat().st_mtime)
-            found.append(StoredWorkspace(folder.name, workspace.name, modified, len(workspace.kpis)))
+            found.append(cached[1])
         return sorted(found, key=lambda item: item.modified, reverse=True)
 
     def versions(self, workspace_id: str) -> list[Version]:

@@ -155,7 +155,18 @@ def _structure_problem(error: Any, root: type[BaseModel], prefix: tuple[int | st
         )
     if kind == "string_too_long":
         return Problem(path, f"{error['msg'].lower()}; shorten it")
+    if kind == "too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        return Problem(
+            path,
+            f"{_count(value)} {field}, more than the {limit:,} one workspace may hold; split it into several "
+            "workspaces (one per part of the organisation)",
+        )
     return Problem(path or "(document)", error["msg"])
+
+
+def _count(value: Any) -> str:
+    return f"{len(value):,}" if hasattr(value, "__len__") else "too many"
 
 
 def _is_union_tag(part: int | str) -> bool:

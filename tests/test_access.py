@@ -225,3 +225,18 @@ def test_a_logged_in_owner_finds_their_workspace_on_any_browser_and_others_do_no
     assert not [b for b in bob.button if b.key and workspace_id in b.key]
     refused = _logged_in("bob@example.com", ws=workspace_id)
     assert "does not open a workspace here" in " ".join(e.value for e in refused.error)
+
+
+def test_a_tab_left_open_stops_editing_once_the_link_is_replaced(team_home):
+    alice = _create(_app(), "Alice's plan")
+    workspace_id = alice.session_state["kw_workspace_id"]
+    alice.switch_page("pages/goals.py").run()
+    AccessControl(team_home, "team").grant(workspace_id)  # the operator: `kpi-wizard link` after a leak
+
+    alice.text_input(key="add_unit_name").input("Sales")
+    next(b for b in alice.button if b.label == "Add unit").click().run()
+    assert not alice.exception, alice.exception
+    assert "kw_workspace" not in alice.session_state or alice.session_state["kw_workspace"] is None
+    shown = " ".join(e.value for e in alice.error)
+    assert "link was replaced" in shown and "Ask its owner" in shown, shown
+    assert WorkspaceStore(team_home).load(workspace_id).units == [], "nothing saved after the link changed"

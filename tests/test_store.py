@@ -133,3 +133,38 @@ def test_a_save_to_a_workspace_deleted_meanwhile_is_refused_not_recreated(tmp_pa
         store.save(workspace_id, Workspace(name="Plan, edited"), expected=seen)
     assert not store.exists(workspace_id) and not (tmp_path / workspace_id / "history").exists()
     assert store.list_workspaces() == []
+
+
+def test_a_version_too_large_to_read_back_is_refused_not_saved(tmp_path):
+    from kpi_model.documents import MAX_BYTES
+    from kpi_model.models import Workspace
+    from kpi_model.store import WorkspaceStore
+
+    store = WorkspaceStore(tmp_path)
+    workspace_id = store.new_id()
+    store.save(workspace_id, Workspace(name="Plan"))
+    # 1.6 MB of DEL characters: accepted as JSON, but YAML writes each as "\x7F" (four times the size).
+    bloated = Workspace(name="Plan", description="\x7f" * (MAX_BYTES // 3))
+    with pytest.raises(StoreError, match=r"would be .* MB on disk, over the 5.0 MB .* shorten long descriptions"):
+        store.save(workspace_id, bloated)
+    assert store.load(workspace_id).description is None, "the readable version stays current"
+
+
+def test_listing_reads_only_the_workspaces_asked_for_and_each_version_once(tmp_path, monkeypatch):
+    from kpi_model import workspace_file
+    from kpi_model.models import Workspace
+    from kpi_model.store import WorkspaceStore
+
+    store = WorkspaceStore(tmp_path)
+    mine, theirs = store.new_id(), store.new_id()
+    store.save(mine, Workspace(name="Mine"))
+    store.save(theirs, Workspace(name="Theirs"))
+    read: list[str] = []
+    real_load = workspace_file.load
+    monkeypatch.setattr(workspace_file, "load", lambda path: read.append(path.parent.name) or real_load(path))
+    assert [w.name for w in store.list_workspaces([mine])] == ["Mine"]
+    assert [w.name for w in store.list_workspaces([mine])] == ["Mine"]
+    assert read == [mine], "another visitor's workspace is never read; an unchanged file is read once"
+    store.save(mine, Workspace(name="Mine, renamed"))
+    assert [w.name for w in store.list_workspaces([mine, "ws-000000000000"])] == ["Mine, renamed"]
+    assert sorted(w.name for w in store.list_workspaces()) == ["Mine, renamed", "Theirs"]

@@ -10,6 +10,8 @@ from ui import state
 
 def require_workspace() -> Workspace:
     """The open workspace; otherwise explain what to do and stop the page."""
+    if withdrawn := state.recheck_access():
+        st.error(withdrawn, icon=":material/lock:")
     workspace = state.workspace()
     if workspace is None:
         st.info("No workspace is open yet. Create one, open the sample or upload a file on the Start page.")

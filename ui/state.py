@@ -106,14 +106,15 @@ def may_open(workspace_id: str) -> bool:
 
 def listed_workspaces() -> list[StoredWorkspace]:
     """Saved workspaces this visitor may see: every one on a local server, their own on a team server."""
-    found = store().list_workspaces()
-    shown = set(access().visible([item.id for item in found], keys=_keys(), user=current_user()))
-    return [item for item in found if item.id in shown]
+    # Access first, from the small access files: other visitors' workspaces are never read.
+    return store().list_workspaces(access().visible(store().ids(), keys=_keys(), user=current_user()))
 
 
 def init() -> None:
     """Once per browser session: resume the workspace in the URL, or open the startup one."""
     if st.session_state.get(_INITIALISED):
+        if withdrawn := recheck_access():
+            st.session_state[_STARTUP_ERROR] = withdrawn
         _sync_url()
         return
     st.session_state[_INITIALISED] = True
@@ -134,6 +135,21 @@ def init() -> None:
     except KpiWizardError as error:
         st.session_state[_STARTUP_ERROR] = str(error)
     _sync_url()
+
+
+def recheck_access() -> str | None:
+    """On a team server: close the open workspace when its link was replaced or it was deleted, and say so.
+
+    Access is granted when a workspace is opened; a tab left open must not keep editing after the owner
+    gave the workspace a new link (``kpi-wizard link``). Called on every run (and by every page that needs
+    a workspace); returns what to tell the visitor, or None when nothing changed.
+    """
+    workspace_id = st.session_state.get(_WORKSPACE_ID)
+    if not (workspace_id and access().is_private) or may_open(workspace_id):
+        return None
+    close()
+    _keys().pop(workspace_id, None)
+    return "The workspace was closed: its link was replaced or it was deleted. " + access_refusal()
 
 
 def access_refusal() -> str:
@@ -231,6 +247,8 @@ def commit(new: Workspace, *, note: str = "") -> None:
     :class:`~kpi_model.store.ConflictError` and changes nothing.
     """
     workspace_id = st.session_state.get(_WORKSPACE_ID)
+    if workspace_id is not None and not may_open(workspace_id):
+        raise AccessError(access_refusal())
     if workspace_id is None:
         workspace_id = store().new_id()
         if access().is_private:
