@@ -73,7 +73,9 @@ with sample_col, st.container(border=True):
 
 with st.container(border=True):
     st.subheader("Upload a workspace file")
-    upload = st.file_uploader("Workspace YAML or JSON", type=["yaml", "yml", "json"], key="upload_workspace")
+    upload = st.file_uploader(
+        "Workspace YAML or JSON", type=["yaml", "yml", "json"], key="upload_workspace", max_upload_size=5
+    )
     if upload is not None and st.button("Open uploaded file", key="open_upload"):
         try:
             text = upload.getvalue().decode("utf-8-sig")

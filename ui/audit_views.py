@@ -39,6 +39,7 @@ def import_section() -> None:
     upload = st.file_uploader(
         "A KPI spreadsheet (CSV, XLSX) or dbt semantic-layer YAML",
         key="audit_upload",
+        max_upload_size=20,
         type=["csv", "tsv", "xlsx", "yml", "yaml", "json"],
     )
     if upload is None:
