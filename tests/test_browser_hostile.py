@@ -129,3 +129,30 @@ def test_hostile_inputs_never_take_the_server_down(tmp_path):
     assert health.answers > 10
     assert health.failures == [], f"the server did not answer within 1 s: {health.failures}"
     canary.assert_untouched(body)
+
+
+def test_a_reader_that_crashes_natively_ends_its_upload_not_the_server(tmp_path, monkeypatch):
+    # The job loading the file dies with SIGSEGV after staging it (a stand-in for a crash in DuckDB,
+    # openpyxl or pyarrow on a crafted file): the visitor gets a message, the server keeps answering.
+    require_chromium()
+    monkeypatch.setenv("KPIW_FAULT", "ingest:staged:SIGSEGV")
+    upload = tmp_path / "sales.csv"
+    upload.write_text("day,amount\n2025-01-31,10\n")
+    with running_app(tmp_path / "store") as url, HealthWatch(url) as health, browser_page() as page:
+        page.goto(url)
+        page.get_by_label("Name", exact=True).fill("Crash test")
+        page.get_by_role("button", name="Create workspace").click()
+        page.get_by_role("heading", name="Units and strategic goals").wait_for()
+        page.get_by_role("link", name="Data", exact=True).first.click()
+        page.get_by_role("heading", name="Data", exact=True).wait_for()
+        wait_idle(page)
+        for attempt in range(2):  # and again: the next job starts as if nothing happened
+            _upload(page, upload, "Load file")
+            page.get_by_text("sales.csv was not loaded; your data is unchanged.").wait_for(timeout=60_000)
+            wait_idle(page)
+            body = page.locator("body").inner_text()
+            assert "SIGSEGV" in body and "Traceback" not in body, body[-1500:]
+        page.get_by_role("heading", name="Loaded tables (0)").wait_for()
+    assert health.answers > 4 and health.failures == [], health.failures
+    leftovers = [p.name for p in (tmp_path / "store").rglob("*") if p.name.startswith((".upload-", "_kpiw"))]
+    assert leftovers == []
