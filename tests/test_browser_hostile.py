@@ -146,7 +146,7 @@ def test_a_reader_that_crashes_natively_ends_its_upload_not_the_server(tmp_path,
         page.get_by_role("link", name="Data", exact=True).first.click()
         page.get_by_role("heading", name="Data", exact=True).wait_for()
         wait_idle(page)
-        for attempt in range(2):  # and again: the next job starts as if nothing happened
+        for _attempt in range(2):  # and again: the next job starts as if nothing happened
             _upload(page, upload, "Load file")
             page.get_by_text("sales.csv was not loaded; your data is unchanged.").wait_for(timeout=60_000)
             wait_idle(page)
