@@ -434,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="start the app in the browser")
     serve.add_argument("workspace", nargs="?", help="workspace file to open in new sessions")
-    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--port", type=int, default=8501, help="port to listen on (default: 8501)")
     serve.add_argument("--home", help="folder where the app keeps workspaces (default: ./workspaces)")
     serve.add_argument("--headless", action="store_true", help="do not open a browser window")
     serve.add_argument(
