@@ -23,6 +23,7 @@ from kpi_model.validation import parse_workspace
 
 Format = Literal["yaml", "json"]
 MAX_DOCUMENT_BYTES = documents.MAX_BYTES
+UPLOAD_TIMEOUT_S = 60.0  # reading and checking an uploaded workspace (5 MB at most) in a job
 LIMITS = documents.Limits(
     what="a workspace",
     hint=(
@@ -81,6 +82,28 @@ def _problem(error: documents.DocumentError, fmt: Format) -> Problem:
 def loads(text: str, fmt: Format = "yaml", *, source: str | None = None) -> Workspace:
     """Parse and validate a workspace document from text."""
     return parse_workspace(decode(text, fmt, source=source), source=source)
+
+
+def loads_uploaded(text: str, fmt: Format, *, source: str) -> Workspace:
+    """:func:`loads` for a document a visitor uploaded to the server, in an isolated job.
+
+    The YAML reader is native code (libyaml) working on the visitor's bytes, and validating a large
+    document holds the interpreter for a while: in a job, neither can stall or end the server.
+    """
+    from kpi_model.isolation import run_job  # the CLI never needs the job machinery
+
+    return run_job(  # type: ignore[no-any-return]
+        _loads_job,
+        (text, fmt, source),
+        what=f"reading {source}",
+        fix="Save it again as UTF-8 YAML or JSON from KPI Wizard (Review → Download) and upload that.",
+        timeout_s=UPLOAD_TIMEOUT_S,
+        after="the open workspace is unchanged",
+    )
+
+
+def _loads_job(text: str, fmt: Format, source: str) -> Workspace:
+    return loads(text, fmt, source=source)
 
 
 def load(path: str | Path) -> Workspace:

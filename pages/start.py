@@ -79,7 +79,8 @@ with st.container(border=True):
     if upload is not None and st.button("Open uploaded file", key="open_upload"):
         try:
             text = upload.getvalue().decode("utf-8-sig")
-            opened = workspace_file.loads(text, workspace_file.format_for(upload.name), source=upload.name)
+            with st.spinner(f"Reading {md_escape(upload.name)}…"):
+                opened = workspace_file.loads_uploaded(text, workspace_file.format_for(upload.name), source=upload.name)
         except UnicodeDecodeError:
             st.error("That file is not UTF-8 text. Save it as UTF-8 YAML or JSON and upload it again.")
         except KpiWizardError as problem:
