@@ -53,6 +53,16 @@ class HealthWatch:
         self._thread.join(timeout=5)
 
 
+def _new_workspace_on_the_data_page(page, url: str, name: str) -> None:
+    page.goto(url)
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_role("button", name="Create workspace").click()
+    page.get_by_role("heading", name="Units and strategic goals").wait_for()
+    page.get_by_role("link", name="Data", exact=True).first.click()
+    page.get_by_role("heading", name="Data", exact=True).wait_for()
+    wait_idle(page)
+
+
 def _upload(page, path, button: str) -> None:
     page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(path))
     page.get_by_text(path.name).first.wait_for()
@@ -81,13 +91,7 @@ def test_hostile_inputs_never_take_the_server_down(tmp_path):
     laughs.write_text(billion_laughs_yaml())
 
     with running_app(tmp_path / "store") as url, HealthWatch(url) as health, browser_page() as page:
-        page.goto(url)
-        page.get_by_label("Name", exact=True).fill("Hostile inputs")
-        page.get_by_role("button", name="Create workspace").click()
-        page.get_by_role("heading", name="Units and strategic goals").wait_for()
-        page.get_by_role("link", name="Data", exact=True).first.click()
-        page.get_by_role("heading", name="Data", exact=True).wait_for()
-        wait_idle(page)
+        _new_workspace_on_the_data_page(page, url, "Hostile inputs")
 
         _upload(page, good, "Load file")
         page.get_by_text("Loaded 3 rows from sales.csv as 'sales'.").wait_for(timeout=60_000)
@@ -139,13 +143,7 @@ def test_a_reader_that_crashes_natively_ends_its_upload_not_the_server(tmp_path,
     upload = tmp_path / "sales.csv"
     upload.write_text("day,amount\n2025-01-31,10\n")
     with running_app(tmp_path / "store") as url, HealthWatch(url) as health, browser_page() as page:
-        page.goto(url)
-        page.get_by_label("Name", exact=True).fill("Crash test")
-        page.get_by_role("button", name="Create workspace").click()
-        page.get_by_role("heading", name="Units and strategic goals").wait_for()
-        page.get_by_role("link", name="Data", exact=True).first.click()
-        page.get_by_role("heading", name="Data", exact=True).wait_for()
-        wait_idle(page)
+        _new_workspace_on_the_data_page(page, url, "Crash test")
         for _attempt in range(2):  # and again: the next job starts as if nothing happened
             _upload(page, upload, "Load file")
             page.get_by_text("sales.csv was not loaded; your data is unchanged.").wait_for(timeout=60_000)
