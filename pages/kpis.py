@@ -5,6 +5,7 @@ import streamlit as st
 from kpi_model import editing
 from kpi_model.models import Kpi
 from ui.feedback import apply_edit, md_escape, show_flashes
+from ui.forms import goal_labels
 from ui.guards import require_workspace
 from ui.kpi_editor import audit_callout, kpi_card
 from ui.template_picker import column_mapping, template_picker
@@ -21,10 +22,7 @@ if not workspace.goals:
     st.stop()
 
 _NO_GOAL = "__no_goal__"
-labels = {
-    g.id: f"{(workspace.unit(g.unit).name if workspace.unit(g.unit) else g.unit)} · {g.statement}"
-    for g in workspace.goals
-}
+labels = goal_labels(workspace)
 orphans = [k for k in workspace.kpis if k.goal is None or workspace.goal(k.goal) is None]
 if orphans:
     labels[_NO_GOAL] = f"KPIs without a goal ({len(orphans)})"

@@ -234,3 +234,35 @@ def test_a_saved_workspace_other_than_the_open_one_can_be_deleted(home):
     assert [item.name for item in store.list_workspaces()] == ["Current plan"]
     assert not data_folder.exists(), "its history and data go with it"
     assert any("Deleted 'Old draft'" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize("goal", ["south-growth", "north-growth"])
+def test_saving_a_kpi_keeps_its_goal_when_two_units_share_a_goal_statement(goal, home, tmp_path, monkeypatch):
+    """Issue 11: goals shown alike made a save (of a threshold only) move the KPI to the other unit's goal."""
+    path = tmp_path / "twins.yaml"
+    path.write_text(
+        "name: Twins\n"
+        "units:\n  - {id: north, name: North}\n  - {id: south, name: South}\n"
+        "goals:\n"
+        "  - {id: north-growth, unit: north, statement: Grow revenue}\n"
+        "  - {id: south-growth, unit: south, statement: Grow revenue}\n"
+        "kpis:\n  - {id: south_sales, name: South sales, goal: " + goal + ", direction: up}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(path))
+    at = new_app()
+    at.switch_page("pages/kpis.py").run()
+    at.selectbox(key="kpi_goal_choice").set_value(goal).run()
+    assert not at.exception, at.exception
+    picker = at.selectbox(key="kpi_south_sales_goal")
+    assert picker.value == goal
+    assert "South — Grow revenue" in picker.options and "North — Grow revenue" in picker.options
+    picker.set_value(goal)  # as a browser does: the form sends every field's shown value back
+    at.text_input(key="kpi_south_sales_warning").input("5")
+    click(at, "Save KPI")
+    assert not at.error, [e.value for e in at.error]
+    _, saved = stored(home)
+    (kpi,) = saved.kpis
+    assert (kpi.goal, kpi.thresholds.warning if kpi.thresholds else None) == (goal, 5)
+    banners = " ".join(m.value for m in [*at.success, *at.info, *at.warning, *at.toast])
+    assert "Moved" not in banners

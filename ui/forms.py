@@ -78,6 +78,22 @@ def _choice(label: str, options: list[str], current: str | None, key: str, help:
     return None if picked == _NONE else picked
 
 
+def goal_labels(workspace: Workspace) -> dict[str, str]:
+    """Each goal's id → "Unit name — statement", with the goal id added where two would read the same.
+
+    Pickers must use the ids as options: Streamlit sends the shown label back, so two goals shown
+    alike would be confused on the next save (issue 11: a KPI moved to another unit's goal).
+    """
+    labels = {}
+    for goal in workspace.goals:
+        unit = workspace.unit(goal.unit)
+        labels[goal.id] = f"{unit.name if unit else goal.unit} — {goal.statement}"
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {goal_id: f"{label} ({goal_id})" if counts[label] > 1 else label for goal_id, label in labels.items()}
+
+
 def unit_form(key: str, unit: Unit | None = None) -> dict[str, Any] | None:
     """Fields of a unit; ``unit`` pre-fills them for editing."""
     with st.form(key, border=True):
@@ -108,7 +124,9 @@ def goal_form(
     key: str, workspace: Workspace, goal: Goal | None = None, unit_id: str | None = None
 ) -> dict[str, Any] | None:
     """Fields of a goal; ``goal`` pre-fills them for editing."""
-    units = {u.id: u.name for u in workspace.units}
+    names = [u.name for u in workspace.units]
+    # Ids as options and unique labels: Streamlit sends the shown label back (see goal_labels).
+    units = {u.id: f"{u.name} ({u.id})" if names.count(u.name) > 1 else u.name for u in workspace.units}
     current_unit = goal.unit if goal else unit_id
     with st.form(key, border=True):
         unit = st.selectbox(
@@ -148,7 +166,8 @@ def kpi_form(
     key: str, workspace: Workspace, kpi: Kpi, columns: Mapping[str, list[str]] | None = None
 ) -> dict[str, Any] | None:
     """Every field of a KPI, grouped as a person fills them in."""
-    goals = {g.id: g.statement for g in workspace.goals}
+    goals = goal_labels(workspace)
+    goal_options = [_NONE, *goals]
     with st.form(key, border=False):
         st.markdown("**What and who**")
         left, right = st.columns(2)
@@ -161,8 +180,8 @@ def kpi_form(
         )
         goal = left.selectbox(
             "Goal",
-            [_NONE, *goals],
-            index=[_NONE, *goals].index(kpi.goal) if kpi.goal in goals else 0,
+            goal_options,
+            index=goal_options.index(kpi.goal) if kpi.goal in goals else 0,
             format_func=lambda g: goals.get(g, g),
             key=f"{key}_goal",
         )
