@@ -98,9 +98,26 @@ def _audit_engine(args: argparse.Namespace, workspace):
         return None
 
 
+def _unknown_rule(names: Sequence[str]) -> str | None:
+    """The first ``--ignore`` value that names no rule (by slug or id), as an error message; None if all do."""
+    from kpi_model.checks import rules
+
+    known = {rule.slug for rule in rules()} | {rule.id for rule in rules()}
+    for name in names:
+        if name not in known:
+            slugs = sorted(rule.slug for rule in rules())
+            hint = did_you_mean(name, slugs) or did_you_mean(name, sorted(known - set(slugs)))
+            return f"unknown rule '{name}'{hint or ' — `kpi-wizard rules` lists them'}"
+    return None
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
     from kpi_model.checks import Severity, audit
 
+    unknown = _unknown_rule(args.ignore)
+    if unknown:  # a typo must not silently keep the rule running
+        print(f"error: {unknown}", file=sys.stderr)
+        return EXIT_UNUSABLE
     try:
         imported = _load_for_audit(args)
         engine = _audit_engine(args, imported.workspace)
@@ -499,7 +516,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     audit.add_argument("--fail-on", choices=["error", "warning", "info", "never"], default="error")
-    audit.add_argument("--ignore", action="append", default=[], metavar="SLUG", help="skip a rule (repeatable)")
+    audit.add_argument(
+        "--ignore", action="append", default=[], metavar="SLUG", help="skip a rule, by slug or id (repeatable)"
+    )
     imported = commands.add_parser("import", help="convert a spreadsheet or dbt YAML into a workspace file")
     imported.add_argument("file")
     imported.add_argument("-o", "--output", required=True, help="the workspace file to write (.yaml or .json)")

@@ -152,6 +152,25 @@ def test_cli_audit_markdown_with_ignore():
     assert result.returncode == 0 and "vanity-metric" not in result.stdout and "# KPI audit" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("ignored", "message"),
+    [
+        ("vanity-metrics", "unknown rule 'vanity-metrics' — did you mean 'vanity-metric'?"),
+        ("nonsense", "unknown rule 'nonsense' — `kpi-wizard rules` lists them"),
+    ],
+)
+def test_cli_audit_refuses_an_unknown_ignored_rule(ignored, message):
+    result = cli("audit", str(SAMPLE_WORKSPACE), "--ignore", "missing-owner", "--ignore", ignored)
+    assert result.returncode == 2 and message in result.stderr and not result.stdout, result.stderr
+
+
+def test_cli_audit_ignores_a_rule_by_id():
+    rule = next(r for r in rules() if r.slug == "vanity-metric")
+    result = cli("audit", str(SAMPLE_WORKSPACE), "--format", "json", "--ignore", rule.id, "--fail-on", "never")
+    assert result.returncode == 0, result.stderr
+    assert "vanity-metric" not in {f["slug"] for f in json.loads(result.stdout)["findings"]}
+
+
 def test_cli_rules_lists_the_registry():
     result = cli("rules", "--format", "json")
     assert {r["slug"] for r in json.loads(result.stdout)} == {r.slug for r in rules()}
