@@ -82,15 +82,17 @@ def upsert_unit(workspace: Workspace, unit: Unit, *, old_id: str | None = None) 
     """Add a unit (``old_id`` None), or replace the one with ``old_id`` (renaming its references)."""
     units = _place(workspace.units, unit, old_id, "unit")
     goals = [g.model_copy(update={"unit": unit.id}) if old_id and g.unit == old_id else g for g in workspace.goals]
-    return _with(workspace, units=units, goals=goals)
+    kpis = [k.model_copy(update={"unit": unit.id}) if old_id and k.unit == old_id else k for k in workspace.kpis]
+    return _with(workspace, units=units, goals=goals, kpis=kpis)
 
 
 def delete_unit(workspace: Workspace, unit_id: str) -> Workspace:
-    """Remove a unit that has no goals left."""
+    """Remove a unit that has no goals left; KPIs that named it are kept without a unit."""
     if workspace.goals_of(unit_id):
         names = "; ".join(f"'{g.statement}'" for g in workspace.goals_of(unit_id))
         raise EditError(f"this unit still has goals: {names}. Move them to another unit or delete them first")
-    return _with(workspace, units=[u for u in workspace.units if u.id != unit_id])
+    kpis = [k.model_copy(update={"unit": None}) if k.unit == unit_id else k for k in workspace.kpis]
+    return _with(workspace, units=[u for u in workspace.units if u.id != unit_id], kpis=kpis)
 
 
 def upsert_goal(workspace: Workspace, goal: Goal, *, old_id: str | None = None) -> Workspace:
@@ -100,18 +102,26 @@ def upsert_goal(workspace: Workspace, goal: Goal, *, old_id: str | None = None) 
             f"unknown unit '{goal.unit}'{did_you_mean(goal.unit, [u.id for u in workspace.units])}; add the unit first"
         )
     goals = _place(workspace.goals, goal, old_id, "goal")
-    kpis = [k.model_copy(update={"goal": goal.id}) if old_id and k.goal == old_id else k for k in workspace.kpis]
+    # Its KPIs follow it: to the new id and, when they name a unit, to the goal's (perhaps new) unit.
+    kpis = [
+        k.model_copy(update={"goal": goal.id, "unit": goal.unit if k.unit else None})
+        if old_id and k.goal == old_id
+        else k
+        for k in workspace.kpis
+    ]
     return _with(workspace, goals=goals, kpis=kpis)
 
 
 def delete_goal(workspace: Workspace, goal_id: str, *, delete_kpis: bool = False) -> Workspace:
-    """Remove a goal; its KPIs are deleted or, by default, kept without a goal."""
+    """Remove a goal; its KPIs are deleted or, by default, kept without a goal (but in its unit)."""
     goals = [g for g in workspace.goals if g.id != goal_id]
     if delete_kpis:
         doomed = {k.id for k in workspace.kpis if k.goal == goal_id}
         kpis = [_unpair(k, doomed) for k in workspace.kpis if k.id not in doomed]
     else:
-        kpis = [k.model_copy(update={"goal": None}) if k.goal == goal_id else k for k in workspace.kpis]
+        # Kept KPIs keep their unit: the goal's, which they belonged to.
+        unit = goal.unit if (goal := workspace.goal(goal_id)) else None
+        kpis = [k.model_copy(update={"goal": None, "unit": unit}) if k.goal == goal_id else k for k in workspace.kpis]
     return _with(workspace, goals=goals, kpis=kpis)
 
 

@@ -241,6 +241,10 @@ class Kpi(_Model):
     id: KpiId
     name: Name
     goal: Slug | None = None
+    unit: Slug | None = Field(
+        default=None,
+        description="Id of the unit the KPI belongs to, for a KPI without a goal; with a goal, the goal's unit.",
+    )
     description: Text | None = None
     owner: Text | None = None
     category: Category | None = None
@@ -323,9 +327,11 @@ class Workspace(_Model):
         return [k for k in self.kpis if k.goal == goal_id]
 
     def unit_of_kpi(self, kpi: Kpi) -> Unit | None:
-        """The unit a KPI belongs to through its goal."""
+        """The unit a KPI belongs to: its goal's, or else the one its ``unit`` names."""
         goal = self.goal(kpi.goal) if kpi.goal else None
-        return self.unit(goal.unit) if goal else None
+        if goal is not None:
+            return self.unit(goal.unit)
+        return self.unit(kpi.unit) if kpi.unit else None
 
 
 def workspace_json_schema() -> dict[str, Any]:

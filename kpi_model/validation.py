@@ -232,6 +232,25 @@ def reference_problems(workspace: Workspace) -> list[Problem]:
             problems.append(
                 Problem(f"kpis[{index}].goal", f"unknown goal '{kpi.goal}'{did_you_mean(kpi.goal, goal_ids)}")
             )
+        if kpi.unit is not None:
+            owning_goal = workspace.goal(kpi.goal) if kpi.goal else None
+            if kpi.unit not in unit_ids:
+                problems.append(
+                    Problem(
+                        f"kpis[{index}].unit",
+                        f"unknown unit '{kpi.unit}'{did_you_mean(kpi.unit, unit_ids)}"
+                        + ("" if unit_ids else " — add the unit under 'units:' first"),
+                    )
+                )
+            elif owning_goal is not None and owning_goal.unit != kpi.unit:
+                problems.append(
+                    Problem(
+                        f"kpis[{index}].unit",
+                        f"unit '{kpi.unit}' does not match the goal '{owning_goal.id}', which belongs to unit "
+                        f"'{owning_goal.unit}' — set unit: {owning_goal.unit}, leave unit out (a KPI with a goal "
+                        f"belongs to its goal's unit), or pick a goal of unit '{kpi.unit}'",
+                    )
+                )
         if kpi.source is not None and kpi.source not in source_names:
             problems.append(
                 Problem(

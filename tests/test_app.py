@@ -266,3 +266,30 @@ def test_saving_a_kpi_keeps_its_goal_when_two_units_share_a_goal_statement(goal,
     assert (kpi.goal, kpi.thresholds.warning if kpi.thresholds else None) == (goal, 5)
     banners = " ".join(m.value for m in [*at.success, *at.info, *at.warning, *at.toast])
     assert "Moved" not in banners
+
+
+def test_saving_a_kpi_keeps_its_unit(home, tmp_path, monkeypatch):
+    path = tmp_path / "units.yaml"
+    path.write_text(
+        "name: Units\n"
+        "units:\n  - {id: north, name: North}\n  - {id: south, name: South}\n"
+        "goals:\n  - {id: north-growth, unit: north, statement: Grow revenue}\n"
+        "kpis:\n  - {id: south_sales, name: South sales, unit: south, direction: up}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(path))
+    at = new_app()
+    at.switch_page("pages/kpis.py").run()
+    at.selectbox(key="kpi_goal_choice").set_value("__no_goal__").run()
+    at.text_input(key="kpi_south_sales_warning").input("5")
+    click(at, "Save KPI")
+    assert not at.error, [e.value for e in at.error]
+    _, saved = stored(home)
+    assert [(k.goal, k.unit, k.thresholds.warning if k.thresholds else None) for k in saved.kpis] == [
+        (None, "south", 5)
+    ]
+    at.selectbox(key="kpi_south_sales_goal").set_value("north-growth")
+    click(at, "Save KPI")
+    assert not at.error, [e.value for e in at.error]
+    _, saved = stored(home)
+    assert [(k.goal, k.unit) for k in saved.kpis] == [("north-growth", None)], "the goal decides the unit"

@@ -48,8 +48,24 @@ def test_rename_goal_moves_kpis(small_workspace):
 def test_delete_goal_detaches_or_deletes_kpis(small_workspace):
     detached = editing.delete_goal(small_workspace, "grow-repeat")
     assert detached.kpi("repeat_rate").goal is None
+    assert detached.kpi("repeat_rate").unit == "sales", "it stays in the goal's unit"
     deleted = editing.delete_goal(small_workspace, "grow-repeat", delete_kpis=True)
     assert [k.id for k in deleted.kpis] == ["on_time"]
+
+
+def test_kpi_unit_follows_unit_renames_goal_moves_and_deletions(small_workspace):
+    homeless = Kpi(id="win_rate", name="Win rate", unit="sales")
+    workspace = editing.upsert_kpi(small_workspace, homeless)
+    assert workspace.unit_of_kpi(workspace.kpi("win_rate")).name == "Sales"
+    renamed = editing.upsert_unit(workspace, Unit(id="sales-team", name="Sales"), old_id="sales")
+    assert renamed.kpi("win_rate").unit == "sales-team"
+    emptied = editing.delete_unit(editing.delete_goal(workspace, "grow-repeat", delete_kpis=True), "sales")
+    assert emptied.kpi("win_rate").unit is None, "kept, without a unit"
+    placed = editing.upsert_kpi(workspace, homeless.model_copy(update={"goal": "grow-repeat"}), old_id="win_rate")
+    moved = editing.upsert_goal(
+        placed, Goal(id="grow-repeat", unit="ops", statement="Grow repeat revenue"), old_id="grow-repeat"
+    )
+    assert (moved.kpi("win_rate").goal, moved.kpi("win_rate").unit) == ("grow-repeat", "ops")
 
 
 def test_rename_kpi_updates_pairing(small_workspace):

@@ -244,6 +244,19 @@ def test_orphan_kpi_without_goal_or_with_an_unknown_goal() -> None:
     assert "'grw'" in findings["lost"].message and "did you mean 'grow'?" in findings["lost"].fix
 
 
+def test_orphan_kpi_with_a_unit_is_offered_that_units_goals() -> None:
+    ws = workspace(
+        [*clean_kpis(), kpi(id="homed", name="Homed", goal=None, unit="ops")],
+        units=[Unit(id="sales", name="Sales"), Unit(id="ops", name="Operations")],
+        goals=[
+            Goal(id="grow", unit="sales", statement="Grow revenue"),
+            Goal(id="ship-fast", unit="ops", statement="Ship fast"),
+        ],
+    )
+    (finding,) = [f for f in run(s.ORPHAN_KPI, ws) if f.object.id == "homed"]
+    assert "goals of its unit: ship-fast" in finding.fix and "grow" not in finding.fix
+
+
 # ---------------------------------------------------------------- KPI006 goal-kpi-count
 
 

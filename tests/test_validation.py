@@ -36,6 +36,26 @@ def test_unknown_goal_names_path_and_suggestion():
     assert problems_of(data) == ["kpis[3].goal: unknown goal 'grow-repat' — did you mean 'grow-repeat'?"]
 
 
+def test_kpi_unit_is_a_reference_with_a_suggestion():
+    data = {**BASE, "kpis": [{"id": "a", "name": "A", "unit": "sales"}, {"id": "b", "name": "B", "unit": "sale"}]}
+    assert problems_of(data) == ["kpis[1].unit: unknown unit 'sale' — did you mean 'sales'?"]
+
+
+def test_kpi_unit_must_be_its_goals_unit():
+    data = {
+        **BASE,
+        "units": [*BASE["units"], {"id": "ops", "name": "Operations"}],
+        "kpis": [
+            {"id": "a", "name": "A", "goal": "grow-repeat", "unit": "sales"},
+            {"id": "b", "name": "B", "goal": "grow-repeat", "unit": "ops"},
+        ],
+    }
+    assert problems_of(data) == [
+        "kpis[1].unit: unit 'ops' does not match the goal 'grow-repeat', which belongs to unit 'sales' — "
+        "set unit: sales, leave unit out (a KPI with a goal belongs to its goal's unit), or pick a goal of unit 'ops'"
+    ]
+
+
 def test_duplicate_kpi_id_points_at_both():
     data = {**BASE, "kpis": [{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]}
     (problem,) = problems_of(data)

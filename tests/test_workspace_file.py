@@ -84,11 +84,15 @@ def workspaces(draw) -> Workspace:
     ids = draw(st.lists(kpi_ids, max_size=5, unique=True))
     kpis = []
     for kpi_id in ids:
+        goal = draw(maybe(st.sampled_from(goals))) if goals else None
+        # `unit`: any unit for a KPI without a goal; with one, only the goal's unit (or none).
+        homes = [goal.unit] if goal else [u.id for u in units]
         kpis.append(
             Kpi(
                 id=kpi_id,
                 name=draw(tricky_text),
-                goal=draw(maybe(st.sampled_from([g.id for g in goals]))) if goals else None,
+                goal=goal.id if goal else None,
+                unit=draw(maybe(st.sampled_from(homes))) if homes else None,
                 owner=draw(maybe(tricky_text)),
                 category=draw(maybe(st.sampled_from(Category))),
                 kind=draw(maybe(st.sampled_from(Kind))),
@@ -123,6 +127,15 @@ def test_round_trip_is_lossless(workspace, fmt):
     again = workspace_file.loads(text, fmt)
     assert again == workspace
     assert workspace_file.dumps(again, fmt) == text
+
+
+def test_kpi_unit_survives_a_yaml_round_trip():
+    text = "name: X\nunits:\n  - {id: sales, name: Sales}\nkpis:\n  - {id: win_rate, name: Win rate, unit: sales}\n"
+    workspace = workspace_file.loads(text, "yaml")
+    (kpi,) = workspace.kpis
+    assert kpi.unit == "sales" and workspace.unit_of_kpi(kpi).name == "Sales"
+    assert "unit: sales" in workspace_file.dumps(workspace)
+    assert workspace_file.loads(workspace_file.dumps(workspace), "yaml") == workspace
 
 
 def test_save_and_load_through_disk(tmp_path, small_workspace):

@@ -33,6 +33,7 @@ KPI_LABELS = {
     "id": "Id",
     "name": "Name",
     "goal": "Goal",
+    "unit": "Unit",
     "owner": "Owner",
     "description": "Definition",
     "category": "Category",
@@ -343,10 +344,17 @@ def kpi_form(
     warning, critical = parsed["thresholds.warning"], parsed["thresholds.critical"]
     has_target = any(v is not None for v in (target_value, target_low, target_high, target_due))
     has_thresholds = warning is not None or critical is not None
+    picked_goal = None if goal == _NONE else workspace.goal(goal)
+    if picked_goal is not None:  # a goal decides the unit; `unit` is kept only where it agrees
+        unit = kpi.unit if kpi.unit == picked_goal.unit else None
+    else:  # without a goal the KPI stays in its unit (the one of the goal it leaves, if it named none)
+        previous = workspace.unit_of_kpi(kpi)
+        unit = kpi.unit or (previous.id if previous else None)
     return {
         "id": kpi_id.strip(),
         "name": name.strip(),
         "goal": None if goal == _NONE else goal,
+        "unit": unit,
         "description": _blank_to_none(description),
         "owner": _blank_to_none(owner),
         "category": category,

@@ -307,9 +307,12 @@ def _orphan_kpi(ctx: AuditContext) -> Iterator[Finding]:
     listing = f" (goals: {_listing(goals)})" if goals else " (add a goal first)"
     for kpi in ctx.workspace.kpis:
         if not kpi.goal:
+            # A KPI whose unit is known is offered that unit's goals first.
+            own = [g.id for g in ctx.workspace.goals_of(kpi.unit)] if kpi.unit else []
+            hint = f" (goals of its unit: {_listing(own)})" if own else listing
             yield ORPHAN_KPI.finding(
                 "kpi", kpi.id, f"KPI {kpi_label(kpi)} measures no goal: nobody can say what it is for",
-                f"attach it to the strategic goal it measures{listing}, or drop it",
+                f"attach it to the strategic goal it measures{hint}, or drop it",
             )  # fmt: skip
         elif ctx.workspace.goal(kpi.goal) is None:
             guess = nearest(kpi.goal, goals)
