@@ -17,8 +17,9 @@ from pathlib import Path
 from kpi_model import documents
 from kpi_model.importers.common import ImportFailed, ImportResult
 from kpi_model.importers.dbt import DBT_LIMITS, DBT_SUFFIXES, import_dbt
-from kpi_model.importers.spreadsheet import FIELDS, guess_mapping, import_spreadsheet
-from kpi_model.importers.tables import SPREADSHEET_SUFFIXES, read_table
+from kpi_model.importers.headers import FIELDS, guess_mapping, read_table
+from kpi_model.importers.spreadsheet import import_spreadsheet
+from kpi_model.importers.tables import SPREADSHEET_SUFFIXES
 from kpi_model.validation import did_you_mean
 
 __all__ = [

@@ -237,18 +237,6 @@ def iter_column(table: Table, index: int) -> Iterator[str]:
             yield row[index]
 
 
-def read_table(path: Path, *, sheet: str | None = None) -> tuple[list[str], list[list[str]]]:
-    """Headers and the non-blank rows (as text) of a CSV, TSV or XLSX file.
-
-    Without ``sheet``, a workbook's first sheet with a column of KPI names is read (else its
-    first sheet) — the same table :func:`import_spreadsheet` reads.
-    """
-    from kpi_model.importers.spreadsheet import guess_mapping  # the header row is the one naming a KPI column
-
-    table = load_table(Path(path), sheet=sheet, is_header=lambda row: "name" in guess_mapping(row), pick=True)
-    return table.headers, [row for _, row in table.rows]
-
-
 def column_names(headers: Sequence[str]) -> str:
     """Headers quoted and joined, for messages."""
     return ", ".join(f"'{h}'" for h in headers)
