@@ -1110,3 +1110,136 @@ def test_a_zip_bomb_register_is_refused_before_openpyxl_unpacks_it(tmp_path):
     bomb = xlsx_bomb(tmp_path / "register.xlsx", unpacked_mb=60)
     with pytest.raises(ImportFailed, match=r"packed \d+ : 1 .*that is how zip bombs look.*export the sheet"):
         read_table(bomb)
+
+
+# --- registers as people write them: groups written once per block, RAG columns ----------------
+
+REGISTER_HEADERS = ["Department", "Objective", "Perspective", "KPI", "Owner", "Target", "Red if", "Amber if"]
+# Department, Objective and Perspective are written on the first row of each block only.
+REGISTER_ROWS = [
+    ["Sales", "Grow recurring revenue", "Financial", "Net new ARR", "CRO", "€ 500k", "< 400k", "< 450k"],
+    ["", "", "", "Win rate", "Head of Sales", "30%", "< 20%", "< 25%"],
+    ["", "", "", "Average deal size", "", "€ 20k", "< 15k", "< 18k"],
+    ["", "Keep customers", "Customer", "Gross revenue retention", "Head of CS", "95%", "< 90%", "< 93%"],
+    ["Operations", "Deliver on time", "Internal process", "On-time delivery", "COO", "98%", "< 90%", "< 95%"],
+    ["", "", "", "Order cycle time", "Logistics lead", "≤ 3 days", "> 5", "> 4"],
+    ["", "", "", "Scrap rate", "Plant manager", "≤ 2%", "> 4%", "> 3%"],
+]
+REGISTER_PLACES = {
+    "net_new_arr": ("sales", "grow-recurring-revenue", "financial"),
+    "win_rate": ("sales", "grow-recurring-revenue", "financial"),
+    "average_deal_size": ("sales", "grow-recurring-revenue", "financial"),
+    "gross_revenue_retention": ("sales", "keep-customers", "customer"),
+    "on_time_delivery": ("operations", "deliver-on-time", "process"),
+    "order_cycle_time": ("operations", "deliver-on-time", "process"),
+    "scrap_rate": ("operations", "deliver-on-time", "process"),
+}
+# The header is sheet row 3 (a title and a blank row above it), so the KPIs are rows 4 to 10.
+REGISTER_FILL_NOTES = [
+    "Column 'Department' was blank on 5 rows (5, 6, 7, 9, 10): each was read as the value above it "
+    "(filled down), as a register writes a group once per block.",
+    "Column 'Objective' was blank on 4 rows (5, 6, 9, 10): each was read as the value above it "
+    "(filled down), as a register writes a group once per block.",
+    "Column 'Perspective' was blank on 4 rows (5, 6, 9, 10): each was read as the value above it "
+    "(filled down), as a register writes a group once per block.",
+]
+
+
+def check_register(result) -> None:
+    workspace = result.workspace
+    goals = {g.id: g for g in workspace.goals}
+    places = {k.id: (goals[k.goal].unit, k.goal, k.category.value if k.category else None) for k in workspace.kpis}
+    assert places == REGISTER_PLACES
+    assert {u.id: u.name for u in workspace.units} == {"sales": "Sales", "operations": "Operations"}
+    kpis = {k.id: k for k in workspace.kpis}
+    assert (kpis["win_rate"].thresholds.critical, kpis["win_rate"].thresholds.warning) == (0.2, 0.25)
+    assert (kpis["on_time_delivery"].thresholds.critical, kpis["on_time_delivery"].thresholds.warning) == (0.9, 0.95)
+    assert (kpis["order_cycle_time"].thresholds.critical, kpis["order_cycle_time"].thresholds.warning) == (5, 4)
+    assert kpis["net_new_arr"].thresholds.critical == 400_000
+    # Per-KPI fields are never filled down: a blank owner stays blank.
+    assert kpis["average_deal_size"].owner is None and kpis["win_rate"].owner == "Head of Sales"
+    for note in REGISTER_FILL_NOTES:
+        assert note in result.notes
+    assert not any("no goal" in n or "no unit" in n for n in result.notes)
+    from kpi_model.checks import audit
+
+    orphans = [f.object.id for f in audit(workspace).findings if f.slug == "orphan-kpi"]
+    assert orphans == []
+
+
+@pytest.mark.parametrize("merged", [False, True], ids=["blank-cells", "merged-cells"])
+def test_xlsx_register_with_groups_written_once_per_block(tmp_path, merged):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Register"
+    sheet.append(["KPI register 2027 — Sales and Operations"])
+    sheet.append([])
+    sheet.append(REGISTER_HEADERS)
+    for values in REGISTER_ROWS:
+        sheet.append([v or None for v in values])
+    if merged:  # the group cells of each block merged, as Excel users do; openpyxl empties all but the first
+        for span in ("A4:A7", "B4:B6", "C4:C6", "A8:A10", "B8:B10", "C8:C10"):
+            sheet.merge_cells(span)
+    path = tmp_path / "register.xlsx"
+    workbook.save(path)
+    result = import_spreadsheet(path)
+    dump(result)  # the import validates
+    check_register(result)
+
+
+def test_csv_register_with_blank_group_cells(tmp_path):
+    rows = [["KPI register 2027"], [], REGISTER_HEADERS, *REGISTER_ROWS]
+    result = import_spreadsheet(write_csv(tmp_path / "register.csv", rows))
+    check_register(result)
+
+
+def test_a_new_unit_does_not_inherit_the_goal_of_the_unit_above(tmp_path):
+    rows = [
+        ["Department", "Objective", "KPI", "Owner"],
+        ["Sales", "Grow revenue", "Revenue", "CRO"],
+        ["", "", "Win rate", "CRO"],
+        ["Finance", "", "Days sales outstanding", "CFO"],
+        ["", "", "Cash conversion", "CFO"],
+    ]
+    data = dump(import_spreadsheet(write_csv(tmp_path / "kpis.csv", rows)))
+    assert [(k["id"], k.get("goal")) for k in data["kpis"]] == [
+        ("revenue", "grow-revenue"),
+        ("win_rate", "grow-revenue"),
+        ("days_sales_outstanding", None),
+        ("cash_conversion", None),
+    ]
+    # The same when the department is written on every row and only the objective once per block.
+    rows = [
+        ["Department", "Objective", "KPI"],
+        ["Sales", "Grow revenue", "Revenue"],
+        ["Sales", "", "Win rate"],
+        ["Sales", "", "Orders"],
+        ["Finance", "", "Days sales outstanding"],
+    ]
+    data = dump(import_spreadsheet(write_csv(tmp_path / "every-row.csv", rows)))
+    assert [k.get("goal") for k in data["kpis"]] == ["grow-revenue", "grow-revenue", "grow-revenue", None]
+
+
+def test_rag_columns_are_thresholds():
+    mapping = guess_mapping(["KPI", "Target", "Red if", "Amber if", "Green if"])
+    assert (mapping["critical"], mapping["warning"], mapping["target"]) == ("Red if", "Amber if", "Target")
+    # Without a target column, the green line is where the KPI is on target.
+    mapping = guess_mapping(["KPI", "Red if", "Amber if", "Green if"])
+    assert (mapping["critical"], mapping["warning"], mapping["target"]) == ("Red if", "Amber if", "Green if")
+    mapping = guess_mapping(["KPI", "Red threshold", "Warning", "Yellow if"])
+    assert (mapping["critical"], mapping["warning"]) == ("Red threshold", "Warning")
+    mapping = guess_mapping(["KPI", "Critical", "Amber"])
+    assert (mapping["critical"], mapping["warning"]) == ("Critical", "Amber")
+
+
+def test_a_group_column_written_on_every_row_is_not_filled_down(tmp_path):
+    rows = [
+        ["Department", "Objective", "KPI"],
+        ["Sales", "Grow revenue", "Revenue"],
+        ["Sales", "Grow revenue", "Win rate"],
+        ["Sales", "Grow revenue", "Orders"],
+        ["", "", "Newsletter opens"],  # a KPI nobody placed: left unplaced, not put in the block above
+    ]
+    result = import_spreadsheet(write_csv(tmp_path / "kpis.csv", rows))
+    assert [(k.id, k.goal) for k in result.workspace.kpis][-1] == ("newsletter_opens", None)
+    assert not any("filled down" in n for n in result.notes)

@@ -128,6 +128,7 @@ _WEAK = frozenset(
         "red",
         "yellow",
         "amber",
+        "green",
         "alert",
         "response",
         "sql",
