@@ -306,6 +306,15 @@ def load_yaml(text: str, limits: Limits, *, loader: type[SafeLoader] | None = No
     return documents[0] if documents else None
 
 
+def load_data_file(text: str, limits: Limits, *, filename: str, error: type[Exception]) -> Any:
+    """:func:`load_yaml` for a data file of the package (templates, catalogues): a problem is raised as
+    ``error``, its message starting with ``filename``."""
+    try:
+        return load_yaml(text, limits)
+    except DocumentError as problem:
+        raise error(f"{filename}: {'not valid YAML: ' if problem.syntax else ''}{problem}") from None
+
+
 def yaml_top_level_keys(text: str, limits: Limits) -> set[str]:
     """The keys of the first YAML document's top-level mapping, read from events (nothing is built).
 

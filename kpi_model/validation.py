@@ -169,6 +169,11 @@ def _count(value: Any) -> str:
     return f"{len(value):,}" if hasattr(value, "__len__") else "too many"
 
 
+def _unknown_unit(path: str, unit: str, unit_ids: list[str]) -> Problem:
+    hint = did_you_mean(unit, unit_ids) if unit_ids else " — add the unit under 'units:' first"
+    return Problem(path, f"unknown unit '{unit}'{hint}")
+
+
 def _is_union_tag(part: int | str) -> bool:
     # pydantic puts the union member's type name into loc ("function-after[...]", "str" …)
     return isinstance(part, str) and ("[" in part or part in {"str", "float", "int", "date"})
@@ -220,13 +225,7 @@ def reference_problems(workspace: Workspace) -> list[Problem]:
 
     for index, goal in enumerate(workspace.goals):
         if goal.unit not in unit_ids:
-            problems.append(
-                Problem(
-                    f"goals[{index}].unit",
-                    f"unknown unit '{goal.unit}'{did_you_mean(goal.unit, unit_ids)}"
-                    + ("" if unit_ids else " — add the unit under 'units:' first"),
-                )
-            )
+            problems.append(_unknown_unit(f"goals[{index}].unit", goal.unit, unit_ids))
     for index, kpi in enumerate(workspace.kpis):
         if kpi.goal is not None and kpi.goal not in goal_ids:
             problems.append(
@@ -235,13 +234,7 @@ def reference_problems(workspace: Workspace) -> list[Problem]:
         if kpi.unit is not None:
             owning_goal = workspace.goal(kpi.goal) if kpi.goal else None
             if kpi.unit not in unit_ids:
-                problems.append(
-                    Problem(
-                        f"kpis[{index}].unit",
-                        f"unknown unit '{kpi.unit}'{did_you_mean(kpi.unit, unit_ids)}"
-                        + ("" if unit_ids else " — add the unit under 'units:' first"),
-                    )
-                )
+                problems.append(_unknown_unit(f"kpis[{index}].unit", kpi.unit, unit_ids))
             elif owning_goal is not None and owning_goal.unit != kpi.unit:
                 problems.append(
                     Problem(

@@ -532,10 +532,9 @@ def _family(raw: Any, where: str) -> Family:
 
 def parse_conflicts(text: str, *, filename: str = CONFLICTS_FILE) -> tuple[Conflict, ...]:
     """Conflicts from the YAML text of a catalogue; :class:`ConflictCatalogueError` names any problem."""
-    try:
-        data = documents.load_yaml(text, documents.Limits(what="a conflict catalogue"))
-    except documents.DocumentError as error:
-        raise ConflictCatalogueError(f"{filename}: {'not valid YAML: ' if error.syntax else ''}{error}") from None
+    data = documents.load_data_file(
+        text, documents.Limits(what="a conflict catalogue"), filename=filename, error=ConflictCatalogueError
+    )
     if not isinstance(data, list):
         raise ConflictCatalogueError(f"{filename}: expected a list of conflicts")
     conflicts: list[Conflict] = []

@@ -63,10 +63,9 @@ class SynonymTableError(KpiWizardError):
 
 def parse_synonyms(text: str, *, filename: str = SYNONYMS_FILE) -> dict[str, tuple[str, ...]]:
     """Header words per field, strongest first, from the YAML text of a synonym table."""
-    try:
-        data = documents.load_yaml(text, documents.Limits(what="a header synonym table"))
-    except documents.DocumentError as error:
-        raise SynonymTableError(f"{filename}: {'not valid YAML: ' if error.syntax else ''}{error}") from None
+    data = documents.load_data_file(
+        text, documents.Limits(what="a header synonym table"), filename=filename, error=SynonymTableError
+    )
     if not isinstance(data, dict):
         raise SynonymTableError(f"{filename}: expected a mapping of field: [header words]")
     unknown = [str(k) for k in data if k not in FIELDS]

@@ -216,10 +216,7 @@ def parse_templates(text: str, *, filename: str) -> list[Template]:
 
     Raises :class:`TemplateError` naming ``filename``, the template and the problem.
     """
-    try:
-        data = documents.load_yaml(text, _LIMITS)
-    except documents.DocumentError as error:
-        raise TemplateError(f"{filename}: {'not valid YAML: ' if error.syntax else ''}{error}") from None
+    data = documents.load_data_file(text, _LIMITS, filename=filename, error=TemplateError)
     if not isinstance(data, list):
         raise TemplateError(f"{filename}: expected a list of templates, found {type(data).__name__}")
     templates = []
