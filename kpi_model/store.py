@@ -5,6 +5,7 @@ Layout under the store root::
     <workspace_id>/workspace.yaml          the current version
     <workspace_id>/history/<stamp>.yaml    every saved version, newest kept (``HISTORY_LIMIT``)
     <workspace_id>/.lock                   held while a save, restore or delete changes the folder
+    <workspace_id>/import-notes.json       the notes of the import that created it, until dismissed
 
 Workspace ids are generated here and checked on the way in, so an id taken from a URL
 can never name a path outside the root.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -39,6 +41,11 @@ _STAMP_RE = re.compile(r"^\d{8}T\d{12}$")
 _STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
 CURRENT_FILE = "workspace.yaml"
 LOCK_FILE = ".lock"
+NOTES_FILE = "import-notes.json"
+# Bounds on the kept import notes: a register with thousands of odd rows keeps the first ones.
+MAX_NOTES = 500
+MAX_NOTE_CHARS = 1_000
+_MAX_NOTES_BYTES = 2 * 1024**2
 
 
 class ConflictError(StoreError):
@@ -69,6 +76,15 @@ class Version:
     name: str
     kpi_count: int
     note: str = ""
+
+
+@dataclass(frozen=True)
+class ImportNotes:
+    """What the import that created a workspace could not map as written (kept until dismissed)."""
+
+    source: str  # the file the visitor imported, as they named it
+    notes: list[str]
+    dropped: int = 0  # notes beyond MAX_NOTES, not kept
 
 
 def is_valid_id(workspace_id: str) -> bool:
@@ -279,6 +295,41 @@ class WorkspaceStore:
         except OSError as error:
             raise self._write_failed(folder, error) from None
         return workspace
+
+    def save_import_notes(self, workspace_id: str, source: str, notes: list[str]) -> None:
+        """Keep the notes of the import that made this workspace beside it (bounded, written atomically)."""
+        folder = self._folder(workspace_id)
+        kept = [note[:MAX_NOTE_CHARS] for note in notes[:MAX_NOTES]]
+        text = json.dumps(
+            {"source": source[:200], "notes": kept, "dropped": len(notes) - len(kept)}, ensure_ascii=False, indent=1
+        )
+        try:
+            with self._locked(folder):
+                workspace_file.atomic_write_text(folder / NOTES_FILE, text)
+        except OSError as error:
+            raise self._write_failed(folder, error) from None
+
+    def import_notes(self, workspace_id: str) -> ImportNotes | None:
+        """The kept import notes of a workspace, or None (none kept, dismissed, or unreadable)."""
+        path = self._folder(workspace_id) / NOTES_FILE
+        try:
+            if path.stat().st_size > _MAX_NOTES_BYTES:
+                return None
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("notes"), list):
+            return None
+        notes = [str(note)[:MAX_NOTE_CHARS] for note in data["notes"][:MAX_NOTES]]
+        dropped = data.get("dropped")
+        return ImportNotes(str(data.get("source") or "")[:200], notes, dropped if isinstance(dropped, int) else 0)
+
+    def dismiss_import_notes(self, workspace_id: str) -> None:
+        """Forget the kept import notes of a workspace."""
+        folder = self._folder(workspace_id)
+        if folder.is_dir():
+            with self._locked(folder):
+                (folder / NOTES_FILE).unlink(missing_ok=True)
 
     def delete(self, workspace_id: str) -> None:
         """Remove a workspace and its history (nothing happens when there is none)."""

@@ -168,3 +168,26 @@ def test_listing_reads_only_the_workspaces_asked_for_and_each_version_once(tmp_p
     store.save(mine, Workspace(name="Mine, renamed"))
     assert [w.name for w in store.list_workspaces([mine, "ws-000000000000"])] == ["Mine, renamed"]
     assert sorted(w.name for w in store.list_workspaces()) == ["Mine, renamed", "Theirs"]
+
+
+def test_import_notes_are_kept_beside_the_workspace_bounded_and_dismissed(tmp_path, small_workspace):
+    from kpi_model.store import MAX_NOTE_CHARS, MAX_NOTES, NOTES_FILE
+
+    store = WorkspaceStore(tmp_path)
+    ws_id = store.new_id()
+    assert store.import_notes(ws_id) is None, "no notes before any import"
+    store.save(ws_id, small_workspace)
+    notes = ["Row 3: target 'soon' is not a date."] + ["x" * (MAX_NOTE_CHARS + 50)] * (MAX_NOTES + 9)
+    store.save_import_notes(ws_id, "register.xlsx", notes)
+    kept = WorkspaceStore(tmp_path).import_notes(ws_id)  # a new store: as after a restart
+    assert kept is not None and kept.source == "register.xlsx"
+    assert kept.notes[0] == notes[0] and len(kept.notes) == MAX_NOTES and kept.dropped == 10
+    assert max(len(n) for n in kept.notes) == MAX_NOTE_CHARS
+    assert not list((tmp_path / ws_id).glob(f".{NOTES_FILE}*")), "written atomically, no temporary file left"
+    (tmp_path / ws_id / NOTES_FILE).write_text("{broken", encoding="utf-8")
+    assert store.import_notes(ws_id) is None, "an unreadable file is ignored, not an error"
+    store.save_import_notes(ws_id, "register.xlsx", ["one"])
+    store.dismiss_import_notes(ws_id)
+    assert store.import_notes(ws_id) is None
+    store.delete(ws_id)
+    assert not (tmp_path / ws_id).exists()
