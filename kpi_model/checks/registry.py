@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from kpi_model.checks import data_rules, leadlag, semantics, structure, targets
+from kpi_model.checks import balance, conflicts, data_rules, duplicates, leadlag, structure, targets, vanity
 from kpi_model.checks.base import Rule
 
 REGISTRY: list[Rule] = sorted(
-    [*structure.RULES, *targets.RULES, *semantics.RULES, *data_rules.RULES, *leadlag.RULES], key=lambda rule: rule.id
+    [
+        *structure.RULES,
+        *targets.RULES,
+        *vanity.RULES,
+        *balance.RULES,
+        *conflicts.RULES,
+        *duplicates.RULES,
+        *data_rules.RULES,
+        *leadlag.RULES,
+    ],
+    key=lambda rule: rule.id,
 )

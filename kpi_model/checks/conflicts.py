@@ -1,0 +1,180 @@
+"""KPI042 cross-unit-conflict: KPIs of different units that push against each other.
+
+The documented pairs live in ``conflicts.yaml`` beside this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from kpi_model import documents
+from kpi_model.checks import formula_facts as facts
+from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.checks.names import has_phrase, words_of
+from kpi_model.checks.structure import kpi_label
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Kpi
+
+CONFLICTS_PACKAGE = "kpi_model.checks"
+CONFLICTS_FILE = "conflicts.yaml"
+
+
+class ConflictCatalogueError(KpiWizardError):
+    """The conflict catalogue (conflicts.yaml) is broken; the message names the entry and the problem."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """How to recognise a KPI of one side of a conflict."""
+
+    templates: frozenset[str]
+    names: tuple[str, ...]
+    columns: tuple[str, ...]
+    not_names: tuple[str, ...] = ()
+
+    def matches(self, kpi: Kpi, columns: set[str]) -> bool:
+        """Whether the KPI belongs here: by template (or id), whole words of its name, or a column keyword.
+
+        ``not_names`` words rule a name out (a *supplier's* on-time delivery is not the customer's).
+        """
+        if (kpi.template and kpi.template in self.templates) or kpi.id in self.templates:
+            return True
+        name = words_of(kpi.name)
+        if any(has_phrase(name, word) for word in self.not_names):
+            return False
+        if any(has_phrase(name, phrase) for phrase in self.names):
+            return True
+        return any(keyword in column for keyword in self.columns for column in columns)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A documented pair of KPI families that push against each other."""
+
+    id: str
+    a: Family
+    b: Family
+    why: str
+    fix: str
+
+
+def _family(raw: Any, where: str) -> Family:
+    if not isinstance(raw, dict):
+        raise ConflictCatalogueError(f"{where}: expected a mapping with templates, names and columns")
+    unknown = set(raw) - {"templates", "names", "columns", "not_names"}
+    if unknown:
+        raise ConflictCatalogueError(f"{where}: unknown keys {sorted(unknown)}")
+    lists: dict[str, list[str]] = {}
+    for key in ("templates", "names", "columns", "not_names"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConflictCatalogueError(f"{where}.{key}: expected a list of non-empty strings")
+        lists[key] = value
+    if not any(lists[key] for key in ("templates", "names", "columns")):
+        raise ConflictCatalogueError(f"{where}: give at least one template, name or column keyword")
+    return Family(
+        frozenset(lists["templates"]),
+        tuple(words_of(n) for n in lists["names"]),
+        tuple(c.lower() for c in lists["columns"]),
+        tuple(words_of(n) for n in lists["not_names"]),
+    )
+
+
+def parse_conflicts(text: str, *, filename: str = CONFLICTS_FILE) -> tuple[Conflict, ...]:
+    """Conflicts from the YAML text of a catalogue; :class:`ConflictCatalogueError` names any problem."""
+    data = documents.load_data_file(
+        text, documents.Limits(what="a conflict catalogue"), filename=filename, error=ConflictCatalogueError
+    )
+    if not isinstance(data, list):
+        raise ConflictCatalogueError(f"{filename}: expected a list of conflicts")
+    conflicts: list[Conflict] = []
+    for index, raw in enumerate(data):
+        where = f"{filename}: entry #{index + 1}"
+        if not isinstance(raw, dict):
+            raise ConflictCatalogueError(f"{where}: expected a mapping")
+        missing = [k for k in ("id", "a", "b", "why", "fix") if not raw.get(k)]
+        if missing:
+            raise ConflictCatalogueError(f"{where}: missing {', '.join(missing)}")
+        where = f"{filename}: conflict '{raw['id']}'"
+        if any(c.id == raw["id"] for c in conflicts):
+            raise ConflictCatalogueError(f"{where}: duplicate id")
+        if not isinstance(raw["why"], str) or not isinstance(raw["fix"], str):
+            raise ConflictCatalogueError(f"{where}: why and fix must be sentences")
+        conflicts.append(
+            Conflict(
+                str(raw["id"]),
+                _family(raw["a"], f"{where}.a"),
+                _family(raw["b"], f"{where}.b"),
+                " ".join(raw["why"].split()),
+                " ".join(raw["fix"].split()),
+            )
+        )
+    return tuple(conflicts)
+
+
+@cache
+def load_conflicts() -> tuple[Conflict, ...]:
+    """The packaged catalogue ``kpi_model/checks/conflicts.yaml`` (read with importlib.resources)."""
+    text = resources.files(CONFLICTS_PACKAGE).joinpath(CONFLICTS_FILE).read_text(encoding="utf-8")
+    return parse_conflicts(text)
+
+
+def _cross_unit_conflicts(ctx: AuditContext) -> Iterator[Finding]:
+    workspace = ctx.workspace
+    ids = facts.kpi_ids(workspace)
+    order = {k.id: i for i, k in enumerate(workspace.kpis)}
+    units = {k.id: ctx.unit_of(k) for k in workspace.kpis}
+    columns = {k.id: facts.columns(k, ids) for k in workspace.kpis}
+    seen: set[tuple[str, str]] = set()
+    # (first KPI, conflict, other unit) -> other KPIs: one finding names every KPI of that unit.
+    grouped: dict[tuple[str, str, str], list[Kpi]] = {}
+    conflicts = {c.id: c for c in load_conflicts()}
+    for conflict in conflicts.values():
+        side_a = [k for k in workspace.kpis if conflict.a.matches(k, columns[k.id])]
+        side_b = [k for k in workspace.kpis if conflict.b.matches(k, columns[k.id])]
+        for x in side_a:
+            for y in side_b:
+                unit_x, unit_y = units[x.id], units[y.id]
+                if x.id == y.id or unit_x is None or unit_y is None or unit_x.id == unit_y.id:
+                    continue
+                first, other = (x, y) if order[x.id] < order[y.id] else (y, x)
+                if (first.id, other.id) in seen:
+                    continue  # report a pair once, under the first conflict that explains it
+                seen.add((first.id, other.id))
+                other_unit = units[other.id]
+                assert other_unit is not None
+                grouped.setdefault((first.id, conflict.id, other_unit.id), []).append(other)
+    for (first_id, conflict_id, other_unit_id), others in grouped.items():
+        anchor = workspace.kpi(first_id)
+        unit, other_unit = units[first_id], workspace.unit(other_unit_id)
+        assert anchor is not None and unit is not None and other_unit is not None
+        conflict = conflicts[conflict_id]
+        names = " and ".join(kpi_label(k) for k in others)
+        named = list(dict.fromkeys(k.owner for k in [anchor, *others] if k.owner))
+        owners = f"their owners ({', '.join(named)})" if named else "both units' heads"
+        yield CROSS_UNIT.finding(
+            "kpi",
+            anchor.id,
+            f"KPI {kpi_label(anchor)} of unit '{unit.name}' ({unit.id}) pulls against {names} of unit "
+            f"'{other_unit.name}' ({other_unit.id}): {conflict.why}",
+            f"{conflict.fix} Review the KPIs together, in one meeting with {owners}.",
+        )
+
+
+CROSS_UNIT = Rule(
+    id="KPI042",
+    slug="cross-unit-conflict",
+    severity=Severity.WARNING,
+    rationale="When two units own KPIs that push against each other, each can hit its target at the other's "
+    "expense (documented pairs: kpi_model/checks/conflicts.yaml).",
+    example="Procurement's purchase_price_savings (cheaper suppliers) vs service's defect_return_rate.",
+    fix="Make the trade-off visible: give one unit the other's KPI as a guardrail, or a shared KPI that nets "
+    "both effects, and review them together.",
+    check=_cross_unit_conflicts,
+)
+
+RULES: list[Rule] = [CROSS_UNIT]
