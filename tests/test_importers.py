@@ -107,6 +107,7 @@ def test_guess_mapping_with_messy_spelling_covers_every_field():
         "Target date",
         "Warning threshold",
         "Critical threshold",
+        "RAG thresholds",
         "Corrective action",
     ]
     mapping = guess_mapping(headers)
@@ -442,7 +443,7 @@ EXPECTED_KPIS = [
         "id": "average_order_value",
         "name": "Average order value",
         "goal": "grow-revenue-2",
-        "description": "Formula as written: Revenue / Orders",
+        "description": "Revenue / Orders",  # a definition in words: the description
         "owner": "Head of Sales",
         "category": "financial",
         "kind": "lagging",
@@ -454,7 +455,7 @@ EXPECTED_KPIS = [
         "id": "repeat_rate",
         "name": "Repeat rate",
         "goal": "keep-customers",
-        "description": "Formula as written: Repeat customers / all customers",
+        "description": "Repeat customers / all customers",
         "owner": "CMO",
         "category": "customer",
         "kind": "leading",
@@ -509,7 +510,7 @@ EXPECTED_KPIS = [
         "direction": "down",
         "cadence": "yearly",
         "baseline": {"value": 0.12},
-        "target": {"low": 0.08, "high": 0.1},
+        "target": {"low": 0.08, "high": 0.1, "due": "2027-12-31"},  # the title "KPI register 2027"
     },
     {
         "id": "customers",
@@ -538,10 +539,10 @@ EXPECTED_NOTES = [
     "Column 'Comments' matched no field and was not imported (map them with --mapping if they hold one).",
     "Row 4 ('Revenue'): the id 'R01' is not a valid KPI id, so 'r01' was used.",
     "Row 5 ('Orders'): due date: the quarter 'Q4 2027' read as its last day (2027-12-31).",
-    "Row 7 ('Average order value'): the formula 'Revenue / Orders' is not a SQL aggregate, so it was kept in the "
-    "description and the KPI has no expression yet.",
-    "Row 8 ('Repeat rate'): the formula 'Repeat customers / all customers' is not a SQL aggregate, so it was kept "
-    "in the description and the KPI has no expression yet.",
+    "Row 7 ('Average order value'): the formula 'Revenue / Orders' is a definition in words, not a formula over "
+    "columns, so it was kept as the KPI's description and the KPI has no expression yet.",
+    "Row 8 ('Repeat rate'): the formula 'Repeat customers / all customers' is a definition in words, not a formula "
+    "over columns, so it was kept as the KPI's description and the KPI has no expression yet.",
     f"Row 8 ('Repeat rate'): baseline '25%', target '30%', warning '27%', critical '24%' {PERCENT}.",
     "Row 9 ('On-time delivery'): due date: the year 2027 read as its last day (2027-12-31).",
     f"Row 9 ('On-time delivery'): baseline '91%', target '≥ 95%', warning '93%', critical '90%' {PERCENT} "
@@ -556,6 +557,8 @@ EXPECTED_NOTES = [
     "the description and due left empty.",
     "Row 11 ('Employee turnover'): unit 'People' but no goal, so the KPI is not attached to a goal.",
     f"Row 11 ('Employee turnover'): baseline '12%', target '8-10%' {PERCENT}.",
+    "Targets without a due date (row 11) were set due 2027-12-31, the end of the year the title "
+    "'KPI register 2027' names; give a due date to change it.",
     "Row 13 ('Orders per customer'): category 'Sustainability' is not one of financial, customer, process, "
     "marketing, people; it was kept in the description and category left empty.",
     "Row 13 ('Orders per customer'): the formula 'Orders / Customers' names other KPIs of the sheet; imported as "

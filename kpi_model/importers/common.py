@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from kpi_model.errors import KpiWizardError, WorkspaceError
 from kpi_model.models import Workspace
@@ -16,16 +16,40 @@ class ImportFailed(KpiWizardError):
     """A file that cannot be imported at all; the message says why and what to do."""
 
 
+Separator = Literal[",", "."]  # a decimal separator
+Reading = float | tuple[float, float]  # one value, or the low and high end of a range
+
+
+@dataclass(frozen=True)
+class NumberQuestion:
+    """A number the import left out because it reads two ways; ask the user, then import again.
+
+    ``readings`` maps each decimal separator to the value the cell would have with it, e.g.
+    ``{",": 1850.0, ".": 1.85}`` for ``'1.850 €'``. Import again with the answer:
+    ``import_spreadsheet(path, decimal_separator=",")``.
+    """
+
+    row: int  # the row number in the sheet
+    column: str  # the column's header, as the import names it
+    field: str  # the KPI field it was read for: baseline, target, warning, critical, thresholds
+    kpi: str  # the KPI's name on that row
+    text: str  # the cell as written
+    readings: dict[Separator, Reading]
+
+
 @dataclass
 class ImportResult:
     """An imported workspace and the notes on what could not be mapped or was assumed.
 
     Each note is one sentence naming the row, column or metric it is about, so that a
-    person can check it in the original file.
+    person can check it in the original file. ``questions`` lists the numbers left out
+    because they read two ways (``1.850``): the app asks which decimal separator the file
+    uses and imports again with ``decimal_separator``.
     """
 
     workspace: Workspace
     notes: list[str] = field(default_factory=list)
+    questions: list[NumberQuestion] = field(default_factory=list)
 
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")

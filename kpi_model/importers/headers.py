@@ -19,6 +19,7 @@ from kpi_model import documents
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, check_aggregate
 from kpi_model.importers.common import ImportFailed, norm
+from kpi_model.importers.number_format import AmbiguousNumber
 from kpi_model.importers.tables import Table, column_names, iter_column, load_table
 from kpi_model.importers.values import (
     is_blank,
@@ -50,6 +51,7 @@ FIELDS = (
     "due",
     "warning",
     "critical",
+    "thresholds",
     "action",
 )
 
@@ -133,6 +135,10 @@ _WEAK = frozenset(
         "sql",
         "expression",
         "due",
+        "by",
+        "rot",
+        "gelb",
+        "grun",
     }
 )
 _FILLER = re.compile(r"^(\d+|fy\d*|q[1-4]|h[12]|ytd|value|values|level|kpi|of|the|in|percent|eur|usd|s)$")
@@ -177,19 +183,25 @@ def guess_mapping(headers: Sequence[str], rows: Sequence[Sequence[str]] | None =
     return _refine(table, mapping, set(), [])[0]
 
 
-def _guess_headers(headers: Sequence[str]) -> dict[str, str]:
+def _guess_headers(headers: Sequence[str], subheaders: Sequence[str] = ()) -> dict[str, str]:
+    """The best field per header; ``subheaders`` are the lower labels of a two-row header.
+
+    "Thresholds Red" names no field as a whole, but its lower label "Red" does (critical):
+    a lower label counts when the joined header does not, just below an equal match.
+    """
     synonyms = _normalised()
     scored: list[tuple[float, int, int, str, str]] = []
     for column, header in enumerate(headers):
         key = norm(header)
         if not key:
             continue
+        lower = norm(subheaders[column]) if column < len(subheaders) else ""
         for order, field_name in enumerate(FIELDS):
-            best = max(
-                (_match_score(key, s, rank, field_name) for rank, s in enumerate(synonyms[field_name])),
-                default=0,
-            )
-            if best:
+            words = list(enumerate(synonyms[field_name]))
+            best = max((_match_score(key, s, rank, field_name) for rank, s in words), default=0)
+            if not best and lower:
+                best = max((_match_score(lower, s, rank, field_name) - 1 for rank, s in words), default=0)
+            if best > 0:
                 scored.append((best, -order, -column, field_name, header))
     mapping: dict[str, str] = {}
     used: set[str] = set()
@@ -209,7 +221,7 @@ def _resolve_header(wanted: str, headers: Sequence[str]) -> str | None:
 
 def _apply_mapping(table: Table, mapping: Mapping[str, str | None] | None) -> tuple[dict[str, str], set[str]]:
     """Guesses overridden by the caller's mapping; returns the mapping and the fields the caller fixed."""
-    guessed = _guess_headers(table.headers)
+    guessed = _guess_headers(table.headers, table.subheaders)
     if not mapping:
         return guessed, set()
     unknown = [f for f in mapping if f not in FIELDS]
@@ -244,6 +256,8 @@ def _mostly(cells: Iterable[str], test: Callable[[str], bool]) -> bool:
 def _is_number(text: str) -> bool:
     try:
         read_amount(text)
+    except AmbiguousNumber:  # '1.850' is a number; only which one is open
+        return True
     except ValueError:
         return False
     return True
@@ -300,8 +314,10 @@ def _refine(
         mapping = {f: h for f, h in mapping.items() if f != guessed} | {better: header}
         notes.append(f"Column '{header}' {why}, so it was read as {better} rather than {guessed}.")
         # The field given up may be named by another column ("Unit" was %, "Department" is the unit).
-        free = [h for h in table.headers if h not in mapping.values()]
-        mapping |= {f: h for f, h in _guess_headers(free).items() if f not in mapping and f not in fixed}
+        free = [(h, (table.subheaders or ("",) * len(table.headers))[i]) for i, h in enumerate(table.headers)]
+        free = [(h, sub) for h, sub in free if h not in mapping.values()]
+        again = _guess_headers([h for h, _ in free], [sub for _, sub in free])
+        mapping |= {f: h for f, h in again.items() if f not in mapping and f not in fixed}
     return {f: mapping[f] for f in FIELDS if f in mapping}, dropped
 
 

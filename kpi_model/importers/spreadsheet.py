@@ -10,47 +10,36 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_derived, check_filter
+from kpi_model.importers.amounts import NumberCells, Row, RowNumbers, year_named
 from kpi_model.importers.common import ImportFailed, ImportResult, finish, norm
 from kpi_model.importers.headers import _apply_mapping, _guess_headers, _refine
+from kpi_model.importers.number_format import Separator
 from kpi_model.importers.tables import Table, column_names, load_table
 from kpi_model.importers.values import (
-    Amount,
-    has_currency,
     is_blank,
-    read_amount,
     read_cadence,
     read_category,
-    read_date,
     read_direction,
     read_kind,
     read_unit_of_measure,
 )
-from kpi_model.models import KPI_ID_PATTERN, Direction, UnitOfMeasure
+from kpi_model.models import KPI_ID_PATTERN, UnitOfMeasure
 
 
-@dataclass
-class _Row:
-    """One KPI being assembled from a row, with what could not be mapped kept as text."""
-
-    number: int
-    label: str
-    kpi: dict[str, Any] = field(default_factory=dict)
-    kept: list[str] = field(default_factory=list)  # "Cadence as written: bi-weekly"
-    percent: list[str] = field(default_factory=list)
-
-
-class _SheetImport:
+class _SheetImport(RowNumbers):
     """Turns table rows into units, goals, sources and KPIs, collecting notes."""
 
-    def __init__(self, table: Table, mapping: dict[str, str]) -> None:
+    def __init__(self, table: Table, mapping: dict[str, str], decimal_separator: Separator | None = None) -> None:
         self.table = table
         self.columns = {f: table.headers.index(h) for f, h in mapping.items()}
+        self.numbers = NumberCells(table, self.columns, decimal_separator)
+        self.due_year = self.year_of_targets()
+        self.due_rows: list[int] = []
         self._notes: list[tuple[int, int, str]] = []  # (row, order, text): reported in row order
         self.units: dict[str, dict[str, Any]] = {}  # casefolded name → unit
         self.goals: dict[tuple[str, str], dict[str, Any]] = {}  # (unit id, casefolded statement) → goal
@@ -58,7 +47,7 @@ class _SheetImport:
         self.sources: dict[str, dict[str, Any]] = {}
         self.kpis: list[dict[str, Any]] = []
         self.names: dict[str, int] = {}  # casefolded KPI name → first row
-        self.rows: list[_Row] = []
+        self.rows: list[Row] = []
 
     def cell(self, cells: list[str], field_name: str) -> str | None:
         index = self.columns.get(field_name)
@@ -66,7 +55,7 @@ class _SheetImport:
             return None
         return cells[index].strip()
 
-    def note(self, row: _Row, text: str) -> None:
+    def note(self, row: Row, text: str) -> None:
         self.add_note(row.number, f"Row {row.number} ('{row.label}'): {text}")
 
     def add_note(self, number: int, text: str) -> None:
@@ -143,10 +132,40 @@ class _SheetImport:
                     "as a register writes a group once per block.",
                 )
 
+    def year_of_targets(self) -> tuple[int, str] | None:
+        """The year a target header ("Target 2027", "Ziel FY27") or else a title row names: targets end then."""
+        index = self.columns.get("target")
+        if index is not None and (year := year_named(self.table.headers[index])) is not None:
+            return year, f"the column '{self.table.headers[index]}'"
+        for title in self.table.title:
+            if (year := year_named(title)) is not None:
+                return year, f"the title '{title}'"
+        return None
+
+    def footer(self) -> dict[int, str]:
+        """Rows that are a register's total line or notes below the list, not KPIs: row number → why."""
+        skipped: dict[int, str] = {}
+        rows = [(n, cells) for n, cells in self.table.rows if self.cell(cells, "name") is not None]
+        for number, cells in rows:
+            if norm(self.cell(cells, "name") or "") in _TOTALS:
+                skipped[number] = "is a total line, not a KPI"
+        # Below the last blank row: lines of one cell in words ("Notes: …", "* preliminary") are notes.
+        gaps = [i for i in range(1, len(rows)) if rows[i][0] > rows[i - 1][0] + 1]
+        if gaps:
+            tail = rows[gaps[-1] :]
+            if all(_is_note(cells) for _, cells in tail):
+                skipped |= {n: "is a note below the list, not a KPI" for n, _ in tail}
+        return skipped
+
     def run(self) -> None:
         carried: dict[str, str] = {}
         filled: dict[str, list[int]] = {key: [] for key in self.group_columns()}
+        footer = self.footer()
         for number, raw in self.table.rows:
+            if number in footer:
+                text = self.cell(raw, "name") or ""
+                self.add_note(number, f"Row {number} ('{text[:40]}') {footer[number]}; it was skipped.")
+                continue
             cells = self.fill_down(number, raw, carried, filled)
             name = self.cell(cells, "name")
             if name is None:
@@ -156,15 +175,25 @@ class _SheetImport:
                         number, f"Row {number} has no KPI name (it holds '{others[0][:40]}'); it was skipped."
                     )
                 continue
-            row = _Row(number, name)
+            row = Row(number, name)
             self.rows.append(row)
             self.read_row(row, cells)
         self.note_filled(filled)
         self.link_formulas()
         for row in self.rows:
             self.finish_row(row)
+        for number, text in self.numbers.notes():
+            self.add_note(number, text)
+        if self.due_rows and self.due_year is not None:
+            year, where = self.due_year
+            rows = ", ".join(str(n) for n in self.due_rows)
+            self.add_note(
+                self.due_rows[0],
+                f"Targets without a due date (row{'s' if len(self.due_rows) > 1 else ''} {rows}) were set due "
+                f"{year}-12-31, the end of the year {where} names; give a due date to change it.",
+            )
 
-    def read_row(self, row: _Row, cells: list[str]) -> None:
+    def read_row(self, row: Row, cells: list[str]) -> None:
         kpi = row.kpi
         kpi["id"] = self.kpi_id(row, self.cell(cells, "id"))
         kpi["name"] = row.label
@@ -207,7 +236,7 @@ class _SheetImport:
                 kpi["_formula"] = formula  # maybe arithmetic over other KPIs: decided once all names are known
         self.read_numbers(row, cells)
 
-    def kpi_id(self, row: _Row, given: str | None) -> str:
+    def kpi_id(self, row: Row, given: str | None) -> str:
         taken = {k.kpi["id"] for k in self.rows if k is not row and "id" in k.kpi}
         if given is not None:
             base = given if re.match(KPI_ID_PATTERN, given) and len(given) <= 63 else kpi_id_from(given)
@@ -223,7 +252,7 @@ class _SheetImport:
             self.note(row, f"the id '{base}' is taken by another row, so this KPI got '{chosen}'.")
         return chosen
 
-    def place(self, row: _Row, unit_name: str | None, statement: str | None) -> None:
+    def place(self, row: Row, unit_name: str | None, statement: str | None) -> None:
         unit_id = self.unit(unit_name) if unit_name else None
         if statement is None:
             if unit_id is not None:
@@ -257,69 +286,10 @@ class _SheetImport:
             self.sources[key] = {"name": unique_id(base, taken, separator="_"), "system": text}
         return str(self.sources[key]["name"])
 
-    def keep(self, row: _Row, key: str, text: str, why: str) -> None:
+    def keep(self, row: Row, key: str, text: str, why: str) -> None:
         label = key.replace("_", " ").capitalize()
         row.kept.append(f"{label} as written: {text}")
         self.note(row, f"{why}; it was kept in the description and {key} left empty.")
-
-    def amount(self, row: _Row, key: str, text: str, money: bool) -> Amount | None:
-        try:
-            amount = read_amount(text, label=key, money=money)
-        except ValueError as error:
-            self.keep(row, key, text, str(error))
-            return None
-        if amount.percent:
-            row.percent.append(f"{key} '{text}'")
-        if amount.dropped:
-            self.note(row, f"{key} '{text}' was read as a number; the word '{amount.dropped}' is not kept.")
-        kpi = row.kpi
-        if amount.currency and "unit_of_measure" not in kpi:
-            kpi["unit_of_measure"] = UnitOfMeasure.CURRENCY.value
-            self.note(row, f"{key} '{text}' is an amount of money, so unit_of_measure was set to currency.")
-        return amount
-
-    def read_numbers(self, row: _Row, cells: list[str]) -> None:
-        kpi = row.kpi
-        texts = [self.cell(cells, key) or "" for key in ("baseline", "target", "warning", "critical")]
-        money = kpi.get("unit_of_measure") == UnitOfMeasure.CURRENCY.value or any(has_currency(t) for t in texts)
-        text = self.cell(cells, "baseline")
-        if text is not None and (amount := self.amount(row, "baseline", text, money)) is not None:
-            if amount.value is None:
-                self.keep(row, "baseline", text, f"the baseline '{text}' is a range, not one value")
-            else:
-                kpi["baseline"] = {"value": amount.value}
-        target: dict[str, Any] = {}
-        text = self.cell(cells, "target")
-        if text is not None and (amount := self.amount(row, "target", text, money)) is not None:
-            if amount.value is not None:
-                target["value"] = amount.value
-            else:
-                target.update(low=amount.low, high=amount.high)
-            implied = Direction.RANGE if amount.value is None else amount.better
-            if implied is not None and "direction" not in kpi:
-                kpi["direction"] = implied.value
-                self.note(row, f"direction set to {implied.value} because the target reads '{text}'.")
-        due = self.cell(cells, "due")
-        if due is not None:
-            try:
-                day, how = read_date(due, label="due date")
-                target["due"] = day.isoformat()
-                if how:
-                    self.note(row, f"due date: {how} ({day.isoformat()}).")
-            except ValueError as error:
-                self.keep(row, "due", due, str(error))
-        if target:
-            kpi["target"] = target
-        thresholds = {}
-        for key in ("warning", "critical"):
-            text = self.cell(cells, key)
-            if text is not None and (amount := self.amount(row, key, text, money)) is not None:
-                if amount.value is None:
-                    self.keep(row, key, text, f"the {key} threshold '{text}' is a range, not one value")
-                else:
-                    thresholds[key] = amount.value
-        if thresholds:
-            kpi["thresholds"] = thresholds
 
     def link_formulas(self) -> None:
         """A formula such as ``Revenue / Orders`` whose words are all KPIs of the sheet becomes a derived KPI."""
@@ -337,14 +307,22 @@ class _SheetImport:
                 row.kpi["expression"] = derived
                 self.note(row, f"the formula '{formula}' names other KPIs of the sheet; imported as '{derived}'.")
                 continue
-            row.kept.append(f"Formula as written: {formula}")
+            if _looks_like_sql(formula):
+                row.kept.append(f"Formula as written: {formula}")
+                self.note(
+                    row,
+                    f"the formula '{formula}' is not a SQL aggregate, so it was kept in the description "
+                    "and the KPI has no expression yet.",
+                )
+                continue
+            row.definition = formula
             self.note(
                 row,
-                f"the formula '{formula}' is not a SQL aggregate, so it was kept in the description "
-                "and the KPI has no expression yet.",
+                f"the formula '{formula}' is a definition in words, not a formula over columns, so it was kept "
+                "as the KPI's description and the KPI has no expression yet.",
             )
 
-    def finish_row(self, row: _Row) -> None:
+    def finish_row(self, row: Row) -> None:
         kpi = row.kpi
         if row.percent:
             unit_note = ""
@@ -354,6 +332,13 @@ class _SheetImport:
             self.note(
                 row, f"{', '.join(row.percent)} read as fractions (a % sign means percent: 30% → 0.3){unit_note}."
             )
+        if row.definition is not None:
+            described = kpi.get("description")
+            if described is None:
+                kpi["description"] = row.definition
+            elif norm(row.definition) not in norm(described):
+                header = self.table.headers[self.columns["formula"]]
+                kpi["description"] = f"{described}\n{header}: {row.definition}"
         if row.kept:
             kpi["description"] = "\n".join([*([kpi["description"]] if "description" in kpi else []), *row.kept])
         self.kpis.append(kpi)
@@ -376,6 +361,25 @@ class _SheetImport:
             "sources": list(self.sources.values()),
             "kpis": self.kpis,
         }
+
+
+_TOTALS = frozenset({"total", "totals", "grand total", "sum", "summe", "gesamt", "gesamtsumme", "insgesamt"})
+_NOTE_START = re.compile(
+    r"^\s*(?:[*†¹]|(?:notes?|hinweise?|anmerkung(?:en)?|source|quelle|legend|legende|stand|as of)\b)", re.I
+)
+# SQL over columns: a function call, a snake_case column, or SQL words; prose has none of these.
+_SQL = re.compile(r"\b[A-Za-z_]\w*\(|\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\b(?:select|filter|case when|distinct)\b", re.I)
+
+
+def _is_note(cells: list[str]) -> bool:
+    """A line of text below a register: "Notes: figures in EUR", "* preliminary", or one long sentence."""
+    filled = [c.strip() for c in cells if not is_blank(c)]
+    return len(filled) == 1 and (bool(_NOTE_START.match(filled[0])) or len(filled[0].split()) >= 6)
+
+
+def _looks_like_sql(formula: str) -> bool:
+    """Whether a formula cell is meant as SQL (``sum(amount)``, ``net_sales / orders``) rather than words."""
+    return bool(_SQL.search(formula))
 
 
 def _as_derived(formula: str, lookup: Mapping[str, str | None], own_id: str) -> str | None:
@@ -408,12 +412,18 @@ def import_spreadsheet(
     mapping: Mapping[str, str] | None = None,
     sheet: str | None = None,
     name: str | None = None,
+    decimal_separator: Separator | None = None,
 ) -> ImportResult:
     """A workspace from a KPI list in a CSV, TSV or XLSX file, with notes on what was not mapped.
 
     ``mapping`` (field → header) overrides the guessed columns; an empty header leaves a
     field out. Each row with a name becomes a KPI; units, goals and sources come from
     their columns. Raises :class:`ImportFailed` when no column holds the KPI names.
+
+    A number such as ``1.850`` is read by the evidence of its column and file (``12,5``
+    elsewhere means a decimal comma); where nothing decides, it is left out and listed in
+    :attr:`ImportResult.questions`. ``decimal_separator`` (``","`` or ``"."``), the user's
+    answer, reads those numbers on the next import.
     """
     path = Path(path)
     wanted_name = _resolve_name_header(mapping)
@@ -444,7 +454,7 @@ def import_spreadsheet(
             f"Column{'s' if len(unused) > 1 else ''} {column_names(unused)} matched no field and "
             f"{'were' if len(unused) > 1 else 'was'} not imported (map them with --mapping if they hold one)."
         )
-    work = _SheetImport(table, columns)
+    work = _SheetImport(table, columns, decimal_separator)
     work.run()
     if not work.kpis:
         raise ImportFailed(
@@ -452,7 +462,7 @@ def import_spreadsheet(
             "put the KPIs one per row below the header row"
         )
     workspace = finish(work.document(name or path.stem), table.where)
-    return ImportResult(workspace, notes + work.notes)
+    return ImportResult(workspace, notes + work.notes, work.numbers.questions)
 
 
 def _resolve_name_header(mapping: Mapping[str, str] | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,12 @@ class Table:
     where: str  # "kpis.xlsx, sheet 'KPIs'": how messages name the table
     sheet: str | None = None
     first_sheet: bool = True  # False when a workbook's first sheet was passed over
+    # (row number, column index) of workbook cells stored as numbers: read as stored, never by locale.
+    typed: frozenset[tuple[int, int]] = frozenset()
+    title: tuple[str, ...] = ()  # the text of the rows above the header ("KPI register FY2027")
+    delimiter: str | None = None  # a CSV's delimiter: ';' is how German and French Excel export
+    # Per column, the lower label of a two-row header ("Red" under "Thresholds"), else "".
+    subheaders: tuple[str, ...] = ()
 
 
 def cell_text(value: Any) -> str:
@@ -99,7 +106,7 @@ def _decode(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
-def _csv_rows(path: Path, suffix: str) -> list[list[str]]:
+def _csv_rows(path: Path, suffix: str) -> tuple[list[list[str]], str]:
     text = _decode(path.read_bytes())
     if "\x00" in text:
         raise ImportFailed(f"{path.name} is not a text file; export the sheet as CSV or XLSX")
@@ -111,7 +118,8 @@ def _csv_rows(path: Path, suffix: str) -> list[list[str]]:
         widths = {d: max((len(r) for r in csv.reader(sample, delimiter=d)), default=0) for d in _CSV_DELIMITERS}
         delimiter = max(_CSV_DELIMITERS, key=lambda d: (widths[d], d == ","))
     try:
-        return [[cell_text(cell) for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        rows = [[cell_text(cell) for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        return rows, delimiter
     except csv.Error as error:
         raise ImportFailed(f"{path.name} is not a readable CSV file: {error}") from None
 
@@ -129,15 +137,19 @@ def _open_workbook(path: Path) -> Any:
         raise ImportFailed(f"{path.name} is not a readable XLSX workbook ({error}); save it again from Excel") from None
 
 
-def _sheet_rows(worksheet: Any) -> list[list[str]]:
+def _sheet_rows(worksheet: Any) -> tuple[list[list[str]], set[tuple[int, int]]]:
+    """The cells as text, and the (row number, column) of those stored as numbers."""
     if worksheet.max_row is None:  # a writer that left out the sheet's dimension
         worksheet.reset_dimensions()
     rows = []
-    for values in worksheet.iter_rows(values_only=True):
-        rows.append([cell_text(value) for value in values[:MAX_COLUMNS]])
+    typed: set[tuple[int, int]] = set()
+    for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+        cells = values[:MAX_COLUMNS]
+        rows.append([cell_text(value) for value in cells])
+        typed |= {(number, i) for i, v in enumerate(cells) if isinstance(v, int | float) and not isinstance(v, bool)}
         if len(rows) > MAX_ROWS + _HEADER_SEARCH_ROWS:
             break
-    return rows
+    return rows, typed
 
 
 def _header_index(rows: list[list[str]], is_header: Callable[[list[str]], bool]) -> int | None:
@@ -152,24 +164,93 @@ def _header_index(rows: list[list[str]], is_header: Callable[[list[str]], bool])
     return next((i for i in filled if sum(bool(c) for c in rows[i]) >= 2), filled[0])
 
 
+# A sub-header is a short label ("Red", "By", "FY2027"), not a number or a sentence.
+_LABEL = re.compile(r"^(?:[^\W\d_][^\n]{0,29}|fy ?\d{2,4})$", re.I)
+
+
+def _is_label(text: str) -> bool:
+    return bool(_LABEL.match(text.strip())) and len(text.split()) <= 4
+
+
+def _spans(top: list[str], bottom: list[str]) -> list[tuple[int, int]]:
+    """Group cells of ``top`` written once over several columns (a merged cell, or a cell then blanks).
+
+    A group reaches over the following columns whose top cell is blank and whose bottom cell is not.
+    """
+    spans = []
+    for start, text in enumerate(top):
+        if not text.strip():
+            continue
+        end = start + 1
+        while end < len(bottom) and not (top[end] if end < len(top) else "").strip() and bottom[end].strip():
+            end += 1
+        if end - start > 1:
+            spans.append((start, end))
+    return spans
+
+
+def _joined(top: list[str], bottom: list[str], bottom_is_header: bool) -> tuple[list[str], list[str]] | None:
+    """Headers of two rows joined ("Thresholds Red"), and the lower labels; None if they are not a two-row header.
+
+    Unless the lower row is the header row found, every label of it must sit under a group of
+    the upper row, so that a KPI row (a name under "KPI", numbers under "Target") is never taken
+    for a sub-header.
+    """
+    width = max(len(top), len(bottom))
+    top, bottom = top + [""] * (width - len(top)), bottom + [""] * (width - len(bottom))
+    filled = [k for k, c in enumerate(bottom) if c.strip()]
+    spans = _spans(top, bottom)
+    grouped = {k: start for start, end in spans for k in range(start, end)}
+    if not filled or not grouped or not all(_is_label(bottom[k]) for k in filled if k in grouped):
+        return None
+    if not bottom_is_header and not all(k in grouped for k in filled):
+        return None
+    sole = top if not bottom_is_header else bottom  # the header of a column outside the groups
+    joined = [f"{top[grouped[k]].strip()} {bottom[k].strip()}" if k in grouped else sole[k] for k in range(width)]
+    return joined, [bottom[k].strip() if k in grouped else "" for k in range(width)]
+
+
+def two_row_header(rows: list[list[str]], header_at: int) -> tuple[list[str], list[str], int, int]:
+    """The header cells, the sub-header labels ([] for one row), the first header row and the first body row.
+
+    A merged "Thresholds" over "Red | Amber" is read as "Thresholds Red", "Thresholds Amber",
+    whether the group row is the one found as header (the sub-header row below it) or the row
+    above it (a title row, one cell in the first column, is not a group row).
+    """
+    below = rows[header_at + 1] if header_at + 1 < len(rows) else []
+    found = _joined(rows[header_at], below, bottom_is_header=False)
+    if found is not None:
+        return found[0], found[1], header_at, header_at + 2
+    above = rows[header_at - 1] if header_at > 0 else []
+    cells = [i for i, c in enumerate(above) if c.strip()]
+    if cells and cells != [0] and all(_is_label(above[i]) for i in cells):
+        found = _joined(above, rows[header_at], bottom_is_header=True)
+        if found is not None:
+            return found[0], found[1], header_at - 1, header_at + 1
+    return rows[header_at], [], header_at, header_at + 1
+
+
 def _table(
     rows: list[list[str]],
     where: str,
     sheet: str | None,
     is_header: Callable[[list[str]], bool],
     first_sheet: bool = True,
+    **extra: Any,
 ) -> Table:
     header_at = _header_index(rows, is_header)
     if header_at is None:
         raise ImportFailed(f"{where} is empty: put the KPIs one per row below a header row")
-    body = [(number, row) for number, row in enumerate(rows[header_at + 1 :], start=header_at + 2) if any(row)]
+    header_row, subheaders, header_at, body_at = two_row_header(rows, header_at)
+    title = tuple(" ".join(c for c in row if c) for row in rows[:header_at] if any(row))
+    body = [(number, row) for number, row in enumerate(rows[body_at:], start=body_at + 1) if any(row)]
     if len(body) > MAX_ROWS:
         raise ImportFailed(
             f"{where} has more than {MAX_ROWS} rows: that is data, not a KPI list; "
             "load data on the Data page and import only the list of KPIs"
         )
-    width = max([len(rows[header_at])] + [max((i + 1 for i, c in enumerate(r) if c), default=0) for _, r in body])
-    raw_headers = rows[header_at] + [""] * (width - len(rows[header_at]))
+    width = max([len(header_row)] + [max((i + 1 for i, c in enumerate(r) if c), default=0) for _, r in body])
+    raw_headers = header_row + [""] * (width - len(header_row))
     headers: list[str] = []
     for index, raw in enumerate(raw_headers[:width]):
         header = " ".join(raw.split()) or f"Column {_column_letter(index)}"
@@ -180,7 +261,8 @@ def _table(
             number += 1
         headers.append(header)
     padded = [(number, (row + [""] * width)[:width]) for number, row in body]
-    return Table(headers, padded, where, sheet, first_sheet)
+    subs = tuple((subheaders + [""] * width)[:width]) if subheaders else ()
+    return Table(headers, padded, where, sheet, first_sheet, title=title, subheaders=subs, **extra)
 
 
 def _never(_: list[str]) -> bool:
@@ -199,7 +281,8 @@ def load_table(
     if suffix not in (".xlsx", ".xlsm"):
         if sheet:
             raise ImportFailed(f"{path.name} is a {suffix[1:].upper()} file and has no sheets; leave out the sheet")
-        return _table(_csv_rows(path, suffix), path.name, None, is_header)
+        rows, delimiter = _csv_rows(path, suffix)
+        return _table(rows, path.name, None, is_header, delimiter=delimiter)
     workbook = _open_workbook(path)
     try:
         names = list(workbook.sheetnames)
@@ -214,10 +297,10 @@ def load_table(
         first: Table | None = None
         for name in chosen:
             where = f"{path.name}, sheet '{name}'"
-            rows = _sheet_rows(workbook[name])
+            rows, typed = _sheet_rows(workbook[name])
             if not any(any(row) for row in rows):
                 continue
-            table = _table(rows, where, name, is_header, first_sheet=name == names[0])
+            table = _table(rows, where, name, is_header, name == names[0], typed=frozenset(typed))
             if first is None:
                 first = table
             if not pick or is_header(table.headers):

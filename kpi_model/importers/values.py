@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from kpi_model.importers.common import norm
+from kpi_model.importers.number_format import Reading, Separator, parse_decimal
 from kpi_model.models import Cadence, Category, Direction, Kind, UnitOfMeasure
-from kpi_model.numbers import parse_number
 
 # Cells that say "nothing here" in words; treated as blank rather than as a value.
 PLACEHOLDERS = frozenset({"", "-", "–", "—", "n/a", "na", "#n/a", "tbd", "tbc", "?", "none", "null", "nan", "…", "..."})
@@ -234,14 +234,24 @@ class Amount:
 
 
 _COMPARATORS = (
-    (re.compile(r"^(>=|=>|≥|>|at least|minimum|min\.?|mindestens|au moins|al menos)\s*", re.I), Direction.UP),
     (
-        re.compile(r"^(<=|=<|≤|<|at most|maximum|max\.?|hochstens|höchstens|au plus|como maximo)\s*", re.I),
+        re.compile(
+            r"^(>=|=>|≥|>|at least|minimum|min\.?|mindestens|au moins|al menos|above|over|more than|über|uber)\s*",
+            re.I,
+        ),
+        Direction.UP,
+    ),
+    (
+        re.compile(
+            r"^(<=|=<|≤|<|at most|maximum|max\.?|hochstens|höchstens|au plus|como maximo"
+            r"|below|under|less than|unter)\s*",
+            re.I,
+        ),
         Direction.DOWN,
     ),
 )
 _CURRENCY = re.compile(r"^(?:[€$£¥]|eur|usd|gbp|chf)\s*|\s*(?:[€$£¥]|eur|usd|gbp|chf)$", re.I)
-_PERCENT = re.compile(r"\s*(?:%|percent|pct)\s*", re.I)
+_PERCENT = re.compile(r"\s*(?:%|percent|pct|prozent)\s*", re.I)
 _BETWEEN = re.compile(r"^(?:between|zwischen|entre)\s+(.+?)\s+(?:and|und|et|y)\s+(.+)$", re.I)
 _RANGE = re.compile(r"^(\d[\d.,\s']*?)\s*(?:–|—|-|to|bis|à|a)\s*(\d[\d.,\s']*)$", re.I)
 # The word after a number must start with a letter: '2027-06-30' is a date, not 2027 and '-06-30'.
@@ -253,13 +263,12 @@ _MONEY_MULTIPLIERS = {"m": 1e6, "mm": 1e6, "b": 1e9}
 _CAPITAL_MULTIPLIERS = {"M": 1e6, "MM": 1e6, "B": 1e9, "BN": 1e9}
 
 
-def _number(text: str, label: str, money: bool = False) -> tuple[float, str | None]:
+def _number(text: str, label: str, money: bool = False, decimal: Separator | None = None) -> tuple[float, str | None]:
     """A number with an optional multiplier (``5k``) or a trailing unit word, which is returned."""
     match = _NUMBER_AND_WORD.match(text.strip())
     if not match:
         raise ValueError(f"{label} '{text.strip()}' is not a number")
-    value = parse_number(match.group(1), label=label)
-    assert value is not None
+    value = parse_decimal(match.group(1), decimal, label=label)
     word = (match.group(2) or "").strip()
     if not word:
         return value, None
@@ -278,11 +287,13 @@ def has_currency(text: str) -> bool:
     return bool(_CURRENCY.search(text.strip()))
 
 
-def read_amount(text: str, label: str = "value", *, money: bool = False) -> Amount:
+def read_amount(text: str, label: str = "value", *, money: bool = False, decimal: Separator | None = None) -> Amount:
     """``'30%'`` → 0.3 (percent), ``'≥ 95%'`` → 0.95 and up, ``'2–3 days'`` → low 2, high 3, ``'€1.2k'`` → 1200.
 
     ``money`` says the KPI is an amount of money (its unit of measure, or a currency sign in
-    the row), so that ``1.5m`` reads as 1,500,000.
+    the row), so that ``1.5m`` reads as 1,500,000. ``decimal`` is the separator the evidence of
+    the file decided for numbers such as ``1.850``; without it they raise
+    :class:`~kpi_model.importers.number_format.AmbiguousNumber`.
     """
     raw = text.strip()
     rest = raw
@@ -304,8 +315,8 @@ def read_amount(text: str, label: str = "value", *, money: bool = False) -> Amou
 
     between = _BETWEEN.match(rest) or _RANGE.match(rest)
     if between:
-        low, low_word = _number(between.group(1), label, money)
-        high, dropped = _number(between.group(2), label, money)
+        low, low_word = _number(between.group(1), label, money, decimal)
+        high, dropped = _number(between.group(2), label, money, decimal)
         return Amount(
             low=scaled(low),
             high=scaled(high),
@@ -315,8 +326,23 @@ def read_amount(text: str, label: str = "value", *, money: bool = False) -> Amou
         )
     if not rest:
         raise ValueError(f"{label} '{raw}' holds no number")
-    value, dropped = _number(rest, label, money)
+    value, dropped = _number(rest, label, money, decimal)
     return Amount(value=scaled(value), percent=percent, currency=currency, better=better, dropped=dropped)
+
+
+_SEPARATORS: tuple[Separator, ...] = (",", ".")
+
+
+def amount_readings(text: str, label: str = "value", *, money: bool = False) -> dict[Separator, Reading]:
+    """What an ambiguous cell would be with each decimal separator: ``'1.850'`` → ``{',': 1850, '.': 1.85}``."""
+    readings: dict[Separator, Reading] = {}
+    for separator in _SEPARATORS:
+        amount = read_amount(text, label, money=money, decimal=separator)
+        if amount.value is not None:
+            readings[separator] = amount.value
+        elif amount.low is not None and amount.high is not None:
+            readings[separator] = (amount.low, amount.high)
+    return readings
 
 
 _MONTHS = {norm(calendar.month_name[i]): i for i in range(1, 13)} | {
@@ -324,6 +350,9 @@ _MONTHS = {norm(calendar.month_name[i]): i for i in range(1, 13)} | {
 }
 _MONTH_YEAR = re.compile(r"^([a-z]+)\.?\s+(\d{4})$")
 _QUARTER = re.compile(r"^(?:q([1-4])\s*(\d{4})|(\d{4})\s*q([1-4]))$")
+
+
+_DUE_WORDS = re.compile(r"^(?:by|until|till|due|end of|bis(?: zum| ende)?|ende|spatestens|spätestens)\s+", re.I)
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -337,7 +366,7 @@ def read_date(text: str, label: str = "date") -> tuple[dt.date, str | None]:
     ``2027``, ``Q2 2027``, ``2027-06`` and ``June 2027`` are read as the period's last day.
     ``03/04/2027`` (day and month both ≤ 12) is refused: it is read differently in the US and Europe.
     """
-    raw = text.strip()
+    raw = _DUE_WORDS.sub("", text.strip())  # "by Dec 2027", "bis 31.12.2027"
     key = norm(raw)
     try:
         return dt.date.fromisoformat(raw[:10]), None
@@ -381,3 +410,36 @@ def read_date(text: str, label: str = "date") -> tuple[dt.date, str | None]:
         except ValueError:
             continue
     raise ValueError(f"{label} '{raw}' is not a date; write it as YYYY-MM-DD, e.g. 2027-06-30")
+
+
+# A colour of a traffic light, as a combined thresholds cell names it; a single letter only before ':' or '='.
+_RAG = re.compile(
+    r"(?<![\w])(?:(red|rot|critical|kritisch|amber|yellow|gelb|orange|warning|green|gr[uü]e?n)\b"
+    r"|([rayg])\s*(?=[:=]))\s*(?:if|when|wenn|ab|falls)?\s*[:=]?\s*",
+    re.I,
+)
+_RAG_FIELD = {"r": "critical", "a": "warning", "y": "warning", "g": "target"} | {
+    word: level
+    for level, words in {
+        "critical": ("red", "rot", "critical", "kritisch"),
+        "warning": ("amber", "yellow", "gelb", "orange", "warning"),
+        "target": ("green", "grün", "grun", "gruen"),
+    }.items()
+    for word in words
+}
+
+
+def split_rag(text: str) -> dict[str, str]:
+    """A combined thresholds cell split by colour: ``'Red < 90% / Amber < 95%'`` → critical '< 90%', warning '< 95%'.
+
+    Green is returned as ``target``. ``'rot < 0,9; gelb < 0,95'`` keeps its decimal commas: parts
+    are cut where the next colour begins, and only separators at their ends are dropped.
+    """
+    found = list(_RAG.finditer(text))
+    parts: dict[str, str] = {}
+    for match, following in zip(found, [*found[1:], None], strict=True):
+        word = (match.group(1) or match.group(2)).lower()
+        value = text[match.end() : following.start() if following else len(text)].strip().rstrip(",;/|").strip()
+        if value and word in _RAG_FIELD:
+            parts.setdefault(_RAG_FIELD[word], value)
+    return parts

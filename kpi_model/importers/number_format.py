@@ -1,0 +1,160 @@
+"""Which character is the decimal separator of a register's numbers, from evidence, never guessed.
+
+``1.850`` is 1850 in Germany and 1.85 in the US; the cell alone cannot say which. Other cells can:
+``12,5``, ``0,98`` and ``1.850,00`` prove a decimal comma; ``1,850.00``, ``0.98`` and ``3.5`` a
+decimal point. The evidence of a number's own column counts first, then that of the whole file
+(its other number columns, a German semicolon CSV, currency written ``1.850 €`` or ``€ 1,850``).
+A number that stays ambiguous is not read: the import asks (:class:`NumberQuestion`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kpi_model.importers.common import NumberQuestion, Reading, Separator, norm
+
+__all__ = ["AmbiguousNumber", "NumberQuestion", "Reading", "Separator", "decide", "parse_decimal", "proves"]
+
+_SPACES = re.compile(r"[\s_\u00a0\u202f']")
+# Digits with separators, not a date: "31.12.2027" in a number column proves nothing.
+_TOKEN = re.compile(r"(?<![\d.,])\d[\d.,]*\d(?![\d.,])|(?<![\d.,])\d(?![\d.,])")
+_DATE = re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{2,4}$")
+# "1.850 €" (sign after, with a space) is how German and French write money; "€ 1,850", "$1,850" English.
+_SIGN_AFTER = re.compile(r"\d\s+(?:€|eur)\s*$", re.I)
+_SIGN_BEFORE = re.compile(r"^\s*(?:[<>≤≥]=?\s*)?(?:[$£]|€|usd|gbp)\s*\d", re.I)
+
+
+class AmbiguousNumber(ValueError):
+    """A number that reads two ways (``1.850``: 1850 or 1.85) with nothing to decide between them."""
+
+    def __init__(self, text: str, label: str) -> None:
+        self.text = text
+        super().__init__(
+            f"{label} '{text}' is ambiguous: it could use a decimal comma or a decimal point; "
+            "write it without a thousands separator (1850) or with a decimal part (1.85, 1,85)"
+        )
+
+
+def proves(token: str) -> Separator | None:
+    """The decimal separator a number proves on its own: ``'12,5'`` → ``','``, ``'1,850'`` → None."""
+    digits = _SPACES.sub("", token).lstrip("+-")
+    if "," in digits and "." in digits:
+        return "," if digits.rfind(",") > digits.rfind(".") else "."
+    separator: Separator | None = "," if "," in digits else "." if "." in digits else None
+    if separator is None:
+        return None
+    if digits.count(separator) > 1:  # 1.234.567: groups of thousands, so the other one is decimal
+        return "." if separator == "," else ","
+    whole, fraction = digits.split(separator)
+    if len(fraction) != 3 or whole in ("", "0"):  # 12,5 and 0,985 cannot be thousands
+        return separator
+    return None
+
+
+def parse_decimal(token: str, decimal: Separator | None, label: str = "value") -> float:
+    """A number token read with ``decimal`` when the token itself does not decide; raises when it is ambiguous."""
+    compact = _SPACES.sub("", token.strip())
+    if "," in compact or "." in compact:
+        chosen = proves(compact) or decimal
+        if chosen is None:
+            raise AmbiguousNumber(token.strip(), label)
+        thousands = "." if chosen == "," else ","
+        compact = compact.replace(thousands, "").replace(",", ".")
+    try:
+        return float(compact)
+    except ValueError:
+        raise ValueError(f"{label}: '{token.strip()}' is not a number; write it like 0.3 or 1250") from None
+
+
+def cell_evidence(text: str) -> tuple[Separator | None, Separator | None]:
+    """What one cell says: (the separator its numbers prove, the one its currency sign suggests).
+
+    A cell whose numbers prove both (``0.98 / 12,5``) proves nothing.
+    """
+    proofs = {proves(t) for t in _TOKEN.findall(text) if not _DATE.match(t)} - {None}
+    proof = proofs.pop() if len(proofs) == 1 else None
+    hint: Separator | None = None
+    if _SIGN_AFTER.search(text):
+        hint = ","
+    elif _SIGN_BEFORE.search(text):
+        hint = "."
+    return proof, hint
+
+
+@dataclass
+class Evidence:
+    """Evidence for one separator or the other, with the first example of each, for notes."""
+
+    proofs: dict[str, str] = field(default_factory=dict)  # separator → "'12,5' in row 4"
+    hints: dict[str, str] = field(default_factory=dict)
+
+    def add(self, text: str, where: str) -> None:
+        proof, hint = cell_evidence(text)
+        if proof is not None:
+            self.proofs.setdefault(proof, f"'{text}' in {where}")
+        if hint is not None:
+            self.hints.setdefault(hint, f"'{text}' in {where}")
+
+    def decided(self) -> tuple[Separator | None, str, bool]:
+        """The separator, why, and whether the evidence contradicts itself (then nothing is decided)."""
+        for found, names in ((self.proofs, _PROOF), (self.hints, _HINT)):
+            if len(found) > 1:
+                return None, "", True
+            if found:
+                separator: Separator = "," if "," in found else "."
+                return separator, f"{found[separator]} {names[separator]}", False
+        return None, "", False
+
+
+_PROOF: dict[str, str] = {",": "has a decimal comma", ".": "has a decimal point"}
+_HINT: dict[str, str] = {
+    ",": "writes money the German way (the sign after the number)",
+    ".": "writes money the English way (the sign before the number)",
+}
+
+
+def separator_name(separator: Separator) -> str:
+    """``','`` → ``decimal comma``."""
+    return "decimal comma" if separator == "," else "decimal point"
+
+
+def decide(column: Evidence, file: Evidence, context: tuple[Separator, str] | None) -> tuple[Separator | None, str]:
+    """The separator for a column's ambiguous numbers and why; None when nothing decides (or evidence conflicts).
+
+    The column's own cells come first, then the other number columns of the file, then what the
+    file is (a German semicolon CSV).
+    """
+    separator, why, conflict = column.decided()
+    if separator is not None or conflict:
+        return separator, f"the column {why}" if why else ""
+    separator, why, conflict = file.decided()
+    if separator is not None or conflict:
+        return separator, f"the file {why}" if why else ""
+    if context is not None:
+        return context
+    return None, ""
+
+
+_GERMAN_WORDS = frozenset(
+    {
+        "kennzahl", "ziel", "zielwert", "verantwortlich", "bereich", "abteilung", "ausgangswert", "istwert",
+        "termin", "frist", "turnus", "rhythmus", "haufigkeit", "quelle", "datenquelle", "beschreibung",
+        "berechnung", "einheit", "rot", "gelb", "grun", "massnahme", "perspektive", "kategorie", "ist", "soll",
+    }
+)  # fmt: skip
+_DOTTED_DATE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")
+
+
+def german_context(delimiter: str | None, headers: Iterable[str], cells: Iterable[str]) -> tuple[Separator, str] | None:
+    """A decimal comma when the file is a German export: semicolons, with German headers or dd.mm.yyyy dates."""
+    words = {w for h in headers for w in norm(h).split()}
+    german = sorted(words & _GERMAN_WORDS)
+    dated = next((c for c in cells if _DOTTED_DATE.match(c.strip())), None)
+    if delimiter == ";" and (german or dated):
+        what = f"German headers ('{german[0]}')" if german else f"dd.mm.yyyy dates ('{dated}')"
+        return ",", f"the file is a semicolon CSV with {what}, as German Excel writes it"
+    if german and dated:
+        return ",", f"the file has German headers ('{german[0]}') and dd.mm.yyyy dates ('{dated}')"
+    return None
