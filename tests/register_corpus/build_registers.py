@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import re
+import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -28,6 +31,21 @@ def _fixed_props(wb: Workbook) -> None:
     wb.properties.modified = stamp
     wb.properties.creator = "Controlling"
     wb.properties.lastModifiedBy = "Controlling"
+
+
+def _save(wb: Workbook, out: Path) -> None:
+    """Save with fixed zip timestamps so a rebuild gives the same bytes."""
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=(2026, 11, 14, 9, 30, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":  # openpyxl stamps "modified" with now
+                data = re.sub(rb"<dcterms:modified([^>]*)>[^<]*<", rb"<dcterms:modified\1>2026-11-14T09:30:00Z<", data)
+            dst.writestr(info, data)
 
 
 # ---------------------------------------------------------------------------
@@ -168,7 +186,7 @@ def build_northwind() -> Path:
     ws.freeze_panes = "D5"
     _fixed_props(wb)
     out = HERE / "northwind_finance.xlsx"
-    wb.save(out)
+    _save(wb, out)
     return out
 
 
@@ -442,7 +460,7 @@ def build_bsc() -> Path:
     notes["A1"] = "Polarity: ↑ higher is better, ↓ lower is better. Thresholds: value beyond the line = that colour."
     _fixed_props(wb)
     out = HERE / "bsc_scorecard.xlsx"
-    wb.save(out)
+    _save(wb, out)
     return out
 
 
