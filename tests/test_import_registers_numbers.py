@@ -388,3 +388,23 @@ def test_change_log_first_and_total_and_notes_below_the_list(tmp_path):
     assert "Read sheet 'KPI register', the first one with a column of KPI names." in result.notes
     assert "Row 4 ('Total') is a total line, not a KPI; it was skipped." in result.notes
     assert any(n.startswith("Row 6 ('Notes: targets") and "note below the list" in n for n in result.notes)
+
+
+def test_a_first_kpi_row_of_short_words_is_not_a_sub_header(tmp_path):
+    path = write_csv(tmp_path / "short.csv", [["KPI", ""], ["Revenue", "note"], ["Orders", "x"]])
+    assert read_table(path)[0] == ["KPI", "Column B"]
+    assert [k.name for k in import_spreadsheet(path).workspace.kpis] == ["Revenue", "Orders"]
+
+
+def test_a_sub_header_under_a_blank_cell_outside_the_groups_names_its_column(tmp_path):
+    rows = [["KPI", "", "Thresholds", ""], ["", "Comment", "Red", "Amber"], ["Uptime", "ok", "< 97%", "< 98%"]]
+    headers, rows_read = read_table(write_csv(tmp_path / "loose.csv", rows))
+    assert headers == ["KPI", "Comment", "Thresholds Red", "Thresholds Amber"]
+    assert rows_read == [["Uptime", "ok", "< 97%", "< 98%"]]
+
+
+def test_many_decided_numbers_are_one_note_per_column(tmp_path):
+    rows = [["KPI", "Target"], ["Quote", "0,5"]] + [[f"K{i}", f"{i}.500"] for i in range(1, 9)]
+    result = import_spreadsheet(write_csv(tmp_path / "many.csv", rows))
+    notes = [n for n in result.notes if n.startswith("Column 'Target' was read with a decimal comma")]
+    assert len(notes) == 1 and notes[0].endswith("and 3 more.") and "'1.500' (row 3) as 1500" in notes[0]

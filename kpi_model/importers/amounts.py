@@ -27,6 +27,7 @@ from kpi_model.importers.tables import Table
 from kpi_model.importers.values import Amount, amount_readings, has_currency, read_amount, read_date, split_rag
 from kpi_model.models import Direction, UnitOfMeasure
 
+_SHOWN = 5  # cells named in a note on a column's separator; the rest are counted
 NUMBER_FIELDS = ("baseline", "target", "warning", "critical", "thresholds")
 _TOKEN = re.compile(r"\d[\d.,]*\d|\d")
 # A year in a header or title ("Target 2027", "Ziel FY2027", "Target (FY27)"), not part of a date.
@@ -108,11 +109,12 @@ class NumberCells:
             assert chosen is not None
             reason = why if separator else "you gave it for this file"
             first = int(re.search(r"\(row (\d+)\)", cells[0]).group(1))  # type: ignore[union-attr]
+            shown = ", ".join(cells[:_SHOWN]) + (f" and {len(cells) - _SHOWN} more" if len(cells) > _SHOWN else "")
             found.append(
                 (
                     first,
                     f"Column '{self.table.headers[index]}' was read with a {separator_name(chosen)} "
-                    f"({reason}): {', '.join(cells)}.",
+                    f"({reason}): {shown}.",
                 )
             )
         return found

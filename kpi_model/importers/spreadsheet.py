@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from kpi_model.editing import kpi_id_from, slugify, unique_id
-from kpi_model.formula import FormulaError, check_aggregate, check_derived, check_filter
+from kpi_model.formula import FormulaError, check_aggregate, check_filter
 from kpi_model.importers.amounts import NumberCells, Row, RowNumbers, year_named
 from kpi_model.importers.common import ImportFailed, ImportResult, finish, norm
+from kpi_model.importers.definitions import as_derived, looks_like_sql
 from kpi_model.importers.headers import _apply_mapping, _guess_headers, _refine
 from kpi_model.importers.number_format import Separator
-from kpi_model.importers.tables import Table, column_names, load_table
+from kpi_model.importers.tables import Table, column_names, footer_rows, load_table
 from kpi_model.importers.values import (
     is_blank,
     read_cadence,
@@ -142,25 +143,10 @@ class _SheetImport(RowNumbers):
                 return year, f"the title '{title}'"
         return None
 
-    def footer(self) -> dict[int, str]:
-        """Rows that are a register's total line or notes below the list, not KPIs: row number → why."""
-        skipped: dict[int, str] = {}
-        rows = [(n, cells) for n, cells in self.table.rows if self.cell(cells, "name") is not None]
-        for number, cells in rows:
-            if norm(self.cell(cells, "name") or "") in _TOTALS:
-                skipped[number] = "is a total line, not a KPI"
-        # Below the last blank row: lines of one cell in words ("Notes: …", "* preliminary") are notes.
-        gaps = [i for i in range(1, len(rows)) if rows[i][0] > rows[i - 1][0] + 1]
-        if gaps:
-            tail = rows[gaps[-1] :]
-            if all(_is_note(cells) for _, cells in tail):
-                skipped |= {n: "is a note below the list, not a KPI" for n, _ in tail}
-        return skipped
-
     def run(self) -> None:
         carried: dict[str, str] = {}
         filled: dict[str, list[int]] = {key: [] for key in self.group_columns()}
-        footer = self.footer()
+        footer = footer_rows(self.table, lambda cells: self.cell(cells, "name"))
         for number, raw in self.table.rows:
             if number in footer:
                 text = self.cell(raw, "name") or ""
@@ -302,12 +288,12 @@ class _SheetImport(RowNumbers):
             formula = row.kpi.pop("_formula", None)
             if formula is None:
                 continue
-            derived = _as_derived(formula, lookup, row.kpi["id"])
+            derived = as_derived(formula, lookup, row.kpi["id"])
             if derived is not None and "source" not in row.kpi:
                 row.kpi["expression"] = derived
                 self.note(row, f"the formula '{formula}' names other KPIs of the sheet; imported as '{derived}'.")
                 continue
-            if _looks_like_sql(formula):
+            if looks_like_sql(formula):
                 row.kept.append(f"Formula as written: {formula}")
                 self.note(
                     row,
@@ -361,49 +347,6 @@ class _SheetImport(RowNumbers):
             "sources": list(self.sources.values()),
             "kpis": self.kpis,
         }
-
-
-_TOTALS = frozenset({"total", "totals", "grand total", "sum", "summe", "gesamt", "gesamtsumme", "insgesamt"})
-_NOTE_START = re.compile(
-    r"^\s*(?:[*†¹]|(?:notes?|hinweise?|anmerkung(?:en)?|source|quelle|legend|legende|stand|as of)\b)", re.I
-)
-# SQL over columns: a function call, a snake_case column, or SQL words; prose has none of these.
-_SQL = re.compile(r"\b[A-Za-z_]\w*\(|\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\b(?:select|filter|case when|distinct)\b", re.I)
-
-
-def _is_note(cells: list[str]) -> bool:
-    """A line of text below a register: "Notes: figures in EUR", "* preliminary", or one long sentence."""
-    filled = [c.strip() for c in cells if not is_blank(c)]
-    return len(filled) == 1 and (bool(_NOTE_START.match(filled[0])) or len(filled[0].split()) >= 6)
-
-
-def _looks_like_sql(formula: str) -> bool:
-    """Whether a formula cell is meant as SQL (``sum(amount)``, ``net_sales / orders``) rather than words."""
-    return bool(_SQL.search(formula))
-
-
-def _as_derived(formula: str, lookup: Mapping[str, str | None], own_id: str) -> str | None:
-    """``'Revenue / Orders'`` → ``revenue / orders`` when every name in it is another KPI of the sheet."""
-    import sqlglot
-    from sqlglot import exp
-
-    try:
-        tree = sqlglot.parse_one(formula, read="duckdb")
-    except Exception:  # sqlglot raises several error types for text that is not SQL
-        return None
-    names = {c.name for c in tree.find_all(exp.Column)}
-    found = {n: lookup.get(norm(n).replace(" ", "_")) for n in names}
-    resolved = {n: v for n, v in found.items() if v is not None and v != own_id}
-    if not names or len(resolved) != len(names):
-        return None
-    renamed = tree.transform(
-        lambda node: exp.column(resolved[node.name]) if isinstance(node, exp.Column) else node
-    ).sql(dialect="duckdb")
-    try:
-        check_derived(renamed, set(resolved.values()))
-    except FormulaError:
-        return None
-    return renamed
 
 
 def import_spreadsheet(

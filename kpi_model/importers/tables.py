@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from kpi_model.archives import ZipLimits, check_xlsx_archive
-from kpi_model.importers.common import ImportFailed
+from kpi_model.importers.common import ImportFailed, norm
+from kpi_model.importers.values import is_blank
 
 SPREADSHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 MAX_BYTES = 20 * 1024 * 1024
@@ -175,12 +176,13 @@ def _is_label(text: str) -> bool:
 def _spans(top: list[str], bottom: list[str]) -> list[tuple[int, int]]:
     """Group cells of ``top`` written once over several columns (a merged cell, or a cell then blanks).
 
-    A group reaches over the following columns whose top cell is blank and whose bottom cell is not.
+    A group reaches over the following columns whose top cell is blank and whose bottom cell is not;
+    in a CSV a group cannot be told from a header written in the lower row just after it.
     """
     spans = []
     for start, text in enumerate(top):
-        if not text.strip():
-            continue
+        if not text.strip() or start >= len(bottom) or not bottom[start].strip():
+            continue  # a group names its first column too ("Thresholds" over "Red"); "KPI" over nothing is no group
         end = start + 1
         while end < len(bottom) and not (top[end] if end < len(top) else "").strip() and bottom[end].strip():
             end += 1
@@ -203,14 +205,19 @@ def _joined(top: list[str], bottom: list[str], bottom_is_header: bool) -> tuple[
     grouped = {k: start for start, end in spans for k in range(start, end)}
     if not filled or not grouped or not all(_is_label(bottom[k]) for k in filled if k in grouped):
         return None
-    if not bottom_is_header and not all(k in grouped for k in filled):
+    # A label under a blank cell outside any group is a header written in the lower row ("#", "Comment").
+    loose = {k for k in filled if k not in grouped and not top[k].strip()}
+    if not bottom_is_header and not all(k in grouped or (k in loose and _is_label(bottom[k])) for k in filled):
         return None
-    sole = top if not bottom_is_header else bottom  # the header of a column outside the groups
+    sole = [b if k in loose else t for k, (t, b) in enumerate(zip(top, bottom, strict=True))]
+    sole = bottom if bottom_is_header else sole  # the header of a column outside the groups
     joined = [f"{top[grouped[k]].strip()} {bottom[k].strip()}" if k in grouped else sole[k] for k in range(width)]
     return joined, [bottom[k].strip() if k in grouped else "" for k in range(width)]
 
 
-def two_row_header(rows: list[list[str]], header_at: int) -> tuple[list[str], list[str], int, int]:
+def two_row_header(
+    rows: list[list[str]], header_at: int, is_header: Callable[[list[str]], bool] = lambda _: False
+) -> tuple[list[str], list[str], int, int]:
     """The header cells, the sub-header labels ([] for one row), the first header row and the first body row.
 
     A merged "Thresholds" over "Red | Amber" is read as "Thresholds Red", "Thresholds Amber",
@@ -219,7 +226,8 @@ def two_row_header(rows: list[list[str]], header_at: int) -> tuple[list[str], li
     """
     below = rows[header_at + 1] if header_at + 1 < len(rows) else []
     found = _joined(rows[header_at], below, bottom_is_header=False)
-    if found is not None:
+    # Joined, the header must still name the KPI column: "KPI Revenue" would mean a KPI row was taken.
+    if found is not None and (is_header(found[0]) or not is_header(rows[header_at])):
         return found[0], found[1], header_at, header_at + 2
     above = rows[header_at - 1] if header_at > 0 else []
     cells = [i for i, c in enumerate(above) if c.strip()]
@@ -241,7 +249,7 @@ def _table(
     header_at = _header_index(rows, is_header)
     if header_at is None:
         raise ImportFailed(f"{where} is empty: put the KPIs one per row below a header row")
-    header_row, subheaders, header_at, body_at = two_row_header(rows, header_at)
+    header_row, subheaders, header_at, body_at = two_row_header(rows, header_at, is_header)
     title = tuple(" ".join(c for c in row if c) for row in rows[:header_at] if any(row))
     body = [(number, row) for number, row in enumerate(rows[body_at:], start=body_at + 1) if any(row)]
     if len(body) > MAX_ROWS:
@@ -323,3 +331,34 @@ def iter_column(table: Table, index: int) -> Iterator[str]:
 def column_names(headers: Sequence[str]) -> str:
     """Headers quoted and joined, for messages."""
     return ", ".join(f"'{h}'" for h in headers)
+
+
+_TOTALS = frozenset({"total", "totals", "grand total", "sum", "summe", "gesamt", "gesamtsumme", "insgesamt"})
+_NOTE_START = re.compile(
+    r"^\s*(?:[*†¹]|(?:notes?|hinweise?|anmerkung(?:en)?|source|quelle|legend|legende|stand|as of)\b)", re.I
+)
+
+
+def _is_note(cells: list[str]) -> bool:
+    """A line of text below a register: "Notes: figures in EUR", "* preliminary", or one long sentence."""
+    filled = [c.strip() for c in cells if not is_blank(c)]
+    return len(filled) == 1 and (bool(_NOTE_START.match(filled[0])) or len(filled[0].split()) >= 6)
+
+
+def footer_rows(table: Table, name: Callable[[list[str]], str | None]) -> dict[int, str]:
+    """Rows that are a register's total line or notes below the list, not KPIs: row number → why.
+
+    ``name`` gives a row's KPI name (None when it has none).
+    """
+    skipped: dict[int, str] = {}
+    rows = [(n, cells) for n, cells in table.rows if name(cells) is not None]
+    for number, cells in rows:
+        if norm(name(cells) or "") in _TOTALS:
+            skipped[number] = "is a total line, not a KPI"
+    # Below the last blank row: lines of one cell in words ("Notes: …", "* preliminary") are notes.
+    gaps = [i for i in range(1, len(rows)) if rows[i][0] > rows[i - 1][0] + 1]
+    if gaps:
+        tail = rows[gaps[-1] :]
+        if all(_is_note(cells) for _, cells in tail):
+            skipped |= {n: "is a note below the list, not a KPI" for n, _ in tail}
+    return skipped
