@@ -12,7 +12,8 @@ Each register is imported with no mapping and no sheet named (``import_file``, a
 then audited without data on a fixed date. The test reports, per register and overall:
 
 - recall of planted design flaws (a flaw counts as found when a finding with its slug is about
-  that KPI, goal or unit);
+  that KPI, goal or unit; a duplicate or conflict finding about one KPI that names its partner
+  covers both, as the key labels both);
 - judgment findings (errors and warnings) on clean KPIs;
 - findings not in the key (for precision, reported, not required: a reviewer's key is not the
   only reasonable reading);
@@ -96,6 +97,9 @@ def _match_kpis(entries: list[dict[str, Any]], workspace: Workspace) -> list[Kpi
     return matched
 
 
+# A duplicate or a conflict is one flaw of two KPIs: a finding about one that names the other covers both.
+PAIR_SLUGS = frozenset({"duplicate-kpi", "cross-unit-conflict"})
+_QUOTED_ID = re.compile(r"\(([a-z0-9_]+)\)")
 _ROW = re.compile(r"\brows? (\d+)", re.I)
 
 
@@ -124,18 +128,23 @@ def _score_register(key_path: Path, slugs: set[str]) -> RegisterResult:
     report = audit(workspace, today=TODAY)
     entries: list[dict[str, Any]] = key["kpis"]
     reported = _reported_rows(result)
-    found_keys: dict[tuple[str, str, str], list[str]] = {}
+    kpi_ids = {k.id for k in workspace.kpis}
+    found_keys: dict[tuple[str, str, str], list[str]] = {}  # what each finding is about
+    covers: dict[tuple[str, str, str], set[tuple[str, str, str]]] = {}  # a pair finding is about both KPIs
     for finding in report.findings:
-        found_keys.setdefault((finding.slug, finding.object.kind, finding.object.id), []).append(
-            f"{finding.severity.value}: {finding.message}"
-        )
+        own = (finding.slug, finding.object.kind, finding.object.id)
+        found_keys.setdefault(own, []).append(f"{finding.severity.value}: {finding.message}")
+        about = covers.setdefault(own, {own})
+        if finding.slug in PAIR_SLUGS:
+            about.update((finding.slug, "kpi", i) for i in _QUOTED_ID.findall(finding.message) if i in kpi_ids)
+    covered = set().union(*covers.values()) if covers else set()
     register = RegisterResult(key_path.name.removesuffix(".key.yaml"), kpis=len(entries))
     expected: set[tuple[str, str, str]] = set()
 
     def planted(slug: str, kind: str, object_id: str | None, label: str) -> None:
         assert slug in slugs, f"{key_path.name}: unknown slug {slug!r}"
         register.planted.append(f"{label}: {slug}")
-        hit = object_id is not None and (slug, kind, object_id) in found_keys
+        hit = object_id is not None and (slug, kind, object_id) in covered
         (register.found if hit else register.missed).append(f"{label}: {slug}")
         register.slug_counts[(slug, "tp" if hit else "fn")] += 1
         if object_id is not None:
@@ -177,7 +186,7 @@ def _score_register(key_path: Path, slugs: set[str]) -> RegisterResult:
         planted(item["slug"], "unit", unit.id if unit else None, f"unit {item['unit']}")
     for (slug, kind, object_id), messages in sorted(found_keys.items()):
         judged = _judged(messages)
-        if judged and (slug, kind, object_id) not in expected:
+        if judged and not covers[(slug, kind, object_id)] & expected:
             register.unexpected.append(f"{slug} {kind} {object_id} — {judged[0]}")
             register.slug_counts[(slug, "fp")] += 1
     return register
