@@ -10,21 +10,25 @@ from ui.audit_views import (
     findings_section,
     forget_filters_of_another_workspace,
     import_notes,
-    import_section,
     score_delta,
     summary,
 )
 from ui.data_views import open_data
 from ui.feedback import show_error, show_flashes
+from ui.register_import import register_import
 
 st.title("Audit")
 st.caption("What would a sceptical reviewer say about these KPIs? Every finding names the problem and the fix.")
 show_flashes()
 workspace = state.workspace()
 st.session_state.pop("kpis_from_audit", None)
+st.session_state.pop("kpis_audit_finding", None)  # the finding an Edit carried; the audit below is fresh
 forget_filters_of_another_workspace()
 with st.expander("Audit an existing KPI set: import a spreadsheet or dbt metrics", expanded=workspace is None):
-    import_section()
+    st.caption(
+        "The imported set opens as a new workspace; the one open now stays saved (Start → Your saved workspaces)."
+    )
+    register_import("audit", go_to_audit=False)
 if workspace is None:
     st.info("Or open a workspace on the Start page (the sample has deliberate flaws to find).")
     st.stop()
@@ -57,6 +61,8 @@ except KpiWizardError as error:
     show_error(error, headline="The audit could not run.")
     st.stop()
 summary(report, score_delta(workspace, report))
+# Issue 11: the audit's verdict and the before/after comparison with the imported version go here,
+# between the score and the findings, once kpi_model.checks offers them.
 
 st.subheader("Findings")
 severity_col, slug_col = st.columns([1, 2])

@@ -10,6 +10,7 @@ from kpi_model.validation import parse_part
 from ui.feedback import apply_edit, md_escape, plural, show_flashes
 from ui.forms import GOAL_LABELS, UNIT_LABELS, goal_form, unit_form
 from ui.guards import require_workspace
+from ui.kpi_editor import audit_callout
 
 
 def _choice(label: str, ids: list[str], names: Callable[[str], str | None], remembered: str) -> str:
@@ -23,6 +24,8 @@ def _choice(label: str, ids: list[str], names: Callable[[str], str | None], reme
 st.title("Units and strategic goals")
 st.caption("Each unit states the few goals it will be judged on; each goal gets 3–5 KPIs on the next page.")
 show_flashes()
+if st.session_state.get("kpis_from_audit"):  # set by Audit → Edit, cleared when the audit shows again
+    st.page_link("pages/audit.py", label="Back to the audit (it re-runs with your changes)", icon=":material/undo:")
 workspace = require_workspace()
 # Which view and which items are selected live in plain session keys (not widget keys), so an
 # action can move the selection: after adding a unit, show Goals; after a rename, keep it selected.
@@ -55,6 +58,7 @@ if view == "Units":
         st.markdown("##### Edit a unit")
         names = {u.id: u.name for u in workspace.units}
         chosen = _choice("Unit to edit", list(names), names.get, "edit_unit_chosen")
+        audit_callout("unit", chosen)
         if (data := unit_form(f"edit_unit_{chosen}", workspace.unit(chosen))) is not None:
             data["id"] = data["id"] or chosen
             apply_edit(

@@ -7,7 +7,7 @@ from kpi_model.models import Kpi
 from ui.feedback import apply_edit, md_escape, show_flashes
 from ui.forms import goal_labels
 from ui.guards import require_workspace
-from ui.kpi_editor import audit_callout, kpi_card
+from ui.kpi_editor import audit_callout, kpi_card, orphan_cards
 from ui.template_picker import column_mapping, template_picker
 
 st.title("KPIs per goal")
@@ -16,21 +16,19 @@ show_flashes()
 if st.session_state.get("kpis_from_audit"):  # set by Audit → Edit, cleared when the audit shows again
     st.page_link("pages/audit.py", label="Back to the audit (it re-runs with your changes)", icon=":material/undo:")
 workspace = require_workspace()
-if not workspace.goals:
+_NO_GOAL = "__no_goal__"
+orphans = [k for k in workspace.kpis if k.goal is None or workspace.goal(k.goal) is None]
+if not workspace.goals and not orphans:
     st.info("Add a strategic goal first: every KPI measures one goal.")
     st.page_link("pages/goals.py", label="Go to Goals", icon=":material/flag:")
     st.stop()
 
-_NO_GOAL = "__no_goal__"
 labels = goal_labels(workspace)
-orphans = [k for k in workspace.kpis if k.goal is None or workspace.goal(k.goal) is None]
 if orphans:
     labels[_NO_GOAL] = f"KPIs without a goal ({len(orphans)})"
 goal_id = st.selectbox("Goal", list(labels), format_func=labels.get, key="kpi_goal_choice")
 if goal_id == _NO_GOAL:
-    st.warning("These KPIs measure no goal: pick one for each in its Goal field, or delete it.")
-    for kpi in orphans:
-        kpi_card(workspace, kpi, only_one=len(orphans) == 1)
+    orphan_cards(workspace, orphans)
     st.stop()
 kpis = workspace.kpis_of(goal_id)
 level, hint = editing.kpi_count_hint(len(kpis))

@@ -1,4 +1,4 @@
-"""Start: create a workspace, open the sample or a saved one, upload a file, restore a version."""
+"""Start: create or open a workspace (sample, saved, uploaded), import a KPI register, restore a version."""
 
 import streamlit as st
 
@@ -8,6 +8,7 @@ from kpi_model.models import Workspace
 from kpi_model.validation import parse_part
 from ui import account, state
 from ui.feedback import apply_edit, md_escape, show_error, show_flashes
+from ui.register_import import register_import
 
 st.title("KPI Wizard")
 st.caption("From a strategic goal to 3–5 KPIs that have an owner, a formula that computes and a target with a date.")
@@ -70,6 +71,14 @@ with sample_col, st.container(border=True):
         else:
             state.flash("success", "Opened the sample workspace. Your edits are saved as your own copy.")
             st.rerun()
+
+with st.container(border=True):
+    st.subheader("Import a KPI register")
+    st.caption(
+        "Audit a KPI set you inherited: a spreadsheet (CSV, XLSX) or dbt metrics YAML. "
+        "It opens as a new workspace and the Audit page lists its findings."
+    )
+    register_import("start_import", go_to_audit=True)
 
 with st.container(border=True):
     st.subheader("Upload a workspace file")

@@ -1,96 +1,43 @@
-"""The Audit page's pieces: importing a KPI set, the summary, the findings and the exports."""
+"""The Audit page's pieces: the kept import notes, the summary, the findings and the exports."""
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from kpi_model import workspace_file
 from kpi_model.checks import AuditReport, Finding, Severity
-from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
 from ui import state
-from ui.feedback import md_escape, plural, show_error
+from ui.feedback import md_escape, plural
 
 _SEVERITY_BADGE = {
     Severity.ERROR: ":red-badge[error]",
     Severity.WARNING: ":orange-badge[warning]",
     Severity.INFO: ":gray-badge[info]",
 }
-_NOT_MAPPED = "—"
 _HISTORY = "audit_score_history"
-_IMPORT_NOTES = "audit_import_notes"
 _AUDITED = "audit_last_workspace"
 
 
-def import_section() -> None:
-    """Upload a spreadsheet or dbt YAML, confirm the column mapping, import it as a new workspace."""
-    from kpi_model.importers import FIELDS, guess_mapping
-    from kpi_model.importers.isolated import import_uploaded_file, import_uploaded_spreadsheet, read_uploaded_table
-
-    st.caption(
-        "The imported set opens as a new workspace; the one open now stays saved (Start → Your saved workspaces)."
-    )
-    upload = st.file_uploader(
-        "A KPI spreadsheet (CSV, XLSX) or dbt semantic-layer YAML",
-        key="audit_upload",
-        max_upload_size=20,
-        type=["csv", "tsv", "xlsx", "yml", "yaml", "json"],
-    )
-    if upload is None:
-        return
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"  # never the uploader's name as a path
-        path.write_bytes(upload.getvalue())
-        try:
-            if suffix in {".csv", ".tsv", ".xlsx"}:
-                headers, rows = read_uploaded_table(path, upload.name)
-                st.caption(f"{plural(len(rows), 'row')}. Check which column holds what; change any guess.")
-                guessed = guess_mapping(headers, rows)
-                columns = st.columns(4)
-                mapping = {}
-                for index, field in enumerate(FIELDS):
-                    options = [_NOT_MAPPED, *headers]
-                    chosen = columns[index % 4].selectbox(
-                        field.replace("_", " "),
-                        options,
-                        key=f"audit_map_{field}",
-                        index=options.index(guessed[field]) if field in guessed else 0,
-                    )
-                    # An empty header tells the importer "leave this field out", so a guess the
-                    # person switched off stays off.
-                    mapping[field] = "" if chosen == _NOT_MAPPED else chosen
-                if not st.button("Import and audit", key="audit_import", type="primary"):
-                    return
-                result = import_uploaded_spreadsheet(path, mapping, Path(upload.name).stem, upload.name)
-            else:
-                if not st.button("Import and audit", key="audit_import", type="primary"):
-                    return
-                with st.spinner(f"Importing {md_escape(upload.name)}…"):
-                    result = import_uploaded_file(path, upload.name)
-        except KpiWizardError as error:
-            show_error(error, headline=f"{upload.name} could not be imported.")
-            return
-    state.commit_as_new(result.workspace, note=f"Imported from {upload.name}")
-    st.session_state[_IMPORT_NOTES] = (state.workspace_id(), upload.name, list(result.notes))
-    state.flash("success", f"Imported {plural(len(result.workspace.kpis), 'KPI')} from {upload.name}.")
-    st.rerun()
-
-
 def import_notes() -> None:
-    """What the last import could not map, one line each (for the workspace it created)."""
-    saved = st.session_state.get(_IMPORT_NOTES)
-    if not saved or saved[0] != state.workspace_id() or not saved[2]:
+    """What the import that made the open workspace could not map, one line each, until dismissed.
+
+    Kept in the store beside the workspace, so a browser reload (a new session) still shows them.
+    """
+    kept = state.import_notes()
+    if kept is None or not kept.notes:
         return
-    _, name, notes = saved
-    with st.expander(f"Import notes for {md_escape(name)} ({len(notes)}): what could not be mapped as written"):
-        st.markdown("\n".join(f"- {md_escape(note)}" for note in notes))
+    more = f" (and {kept.dropped} more, not kept)" if kept.dropped else ""
+    label = f"Import notes for {md_escape(kept.source)} ({len(kept.notes)}{more}): what could not be mapped as written"
+    with st.expander(label, expanded=False):
+        st.markdown("\n".join(f"- {md_escape(note)}" for note in kept.notes))
+        if st.button("Dismiss these notes", key="audit_dismiss_notes", icon=":material/done_all:"):
+            state.dismiss_import_notes()
+            st.rerun()
 
 
 def forget_filters_of_another_workspace() -> None:
@@ -190,20 +137,25 @@ def _finding_row(report: AuditReport, finding: Finding, key: str) -> None:
         f"{_SEVERITY_BADGE[finding.severity]} `{finding.slug}` · {_about(report, finding)}  \n"
         f"{md_escape(finding.message)}  \n**Fix:** {md_escape(finding.fix)}"
     )
-    kpi = report.workspace.kpi(finding.object.id) if finding.object.kind == "kpi" else None
-    goal = report.workspace.goal(finding.object.id) if finding.object.kind == "goal" else None
+    ws, ref = report.workspace, finding.object
+    kpi = ws.kpi(ref.id) if ref.kind == "kpi" else None
+    goal = ws.goal(ref.id) if ref.kind == "goal" else None
+    unit = ws.unit(ref.id) if ref.kind == "unit" else None
+    if (kpi or goal or unit) is None or not action_col.button("Edit", key=f"audit_edit_{key}", icon=":material/edit:"):
+        return
+    st.session_state["kpis_from_audit"] = ref.id
+    st.session_state["kpis_audit_finding"] = finding.as_dict()
+    if unit is not None:  # units are edited on the Goals page, under Units
+        st.session_state["goals_view_shown"] = "Units"
+        st.session_state["edit_unit_chosen"] = unit.id
+        st.switch_page("pages/goals.py")
     # A goal's findings are about its set of KPIs, so both jump to the KPIs page.
-    if (kpi or goal) is not None and action_col.button("Edit", key=f"audit_edit_{key}", icon=":material/edit:"):
-        if kpi is not None:
-            st.session_state["kpi_goal_choice"] = (
-                kpi.goal if kpi.goal and report.workspace.goal(kpi.goal) else "__no_goal__"
-            )
-            st.session_state["kpis_open_card"] = kpi.id
-        elif goal is not None:
-            st.session_state["kpi_goal_choice"] = goal.id
-        st.session_state["kpis_from_audit"] = finding.object.id
-        st.session_state["kpis_audit_finding"] = finding.as_dict()
-        st.switch_page("pages/kpis.py")
+    if kpi is not None:
+        st.session_state["kpi_goal_choice"] = kpi.goal if kpi.goal and ws.goal(kpi.goal) else "__no_goal__"
+        st.session_state["kpis_open_card"] = kpi.id
+    elif goal is not None:
+        st.session_state["kpi_goal_choice"] = goal.id
+    st.switch_page("pages/kpis.py")
 
 
 def exports(report: AuditReport) -> None:

@@ -20,11 +20,11 @@ from kpi_model.models import (
     UnitOfMeasure,
     Workspace,
 )
-from kpi_model.numbers import parse_number
 from ui.feedback import md_escape, show_error
+from ui.values import HELP as _NUMBER_HELP
+from ui.values import read_value
 
 _NONE = "—"
-_NUMBER_HELP = "A plain number: 0.3 for 30%; a decimal comma (0,3) works too."
 
 # Form labels by the path a validation problem names, so errors point at what people see.
 UNIT_LABELS = {"id": "Id", "name": "Unit name", "owner": "Head of unit", "description": "Description"}
@@ -163,6 +163,39 @@ def goal_form(
     }
 
 
+_FROM_GOAL = object()  # the unit picker was read-only: the unit follows the goal
+
+
+def _unit_picker(column: Any, key: str, workspace: Workspace, kpi: Kpi) -> Any:
+    """The KPI's unit: read-only, the goal's, when it has a goal; else a choice among the units.
+
+    Returns the unit id picked (None for none), or ``_FROM_GOAL`` when the goal decides.
+    """
+    names = [u.name for u in workspace.units]
+    labels = {u.id: f"{u.name} ({u.id})" if names.count(u.name) > 1 else u.name for u in workspace.units}
+    goal = workspace.goal(kpi.goal) if kpi.goal else None
+    if goal is not None:
+        column.selectbox(
+            "Unit",
+            [goal.unit],
+            format_func=lambda u: labels.get(u, u),
+            disabled=True,
+            key=f"{key}_unit_of_goal",
+            help="Set by the goal: a KPI belongs to its goal's unit. To choose a unit, set Goal to '—' and save.",
+        )
+        return _FROM_GOAL
+    options = [_NONE, *labels]
+    picked = column.selectbox(
+        "Unit",
+        options,
+        index=options.index(kpi.unit) if kpi.unit in labels else 0,
+        format_func=lambda u: labels.get(u, u),
+        key=f"{key}_unit",
+        help="A KPI without a goal can still belong to a unit (picking a goal later sets the goal's unit).",
+    )
+    return None if picked == _NONE else picked
+
+
 def kpi_form(
     key: str, workspace: Workspace, kpi: Kpi, columns: Mapping[str, list[str]] | None = None
 ) -> dict[str, Any] | None:
@@ -186,7 +219,8 @@ def kpi_form(
             format_func=lambda g: goals.get(g, g),
             key=f"{key}_goal",
         )
-        owner = right.text_input("Owner (a person or role)", value=kpi.owner or "", key=f"{key}_owner")
+        picked_unit = _unit_picker(right, key, workspace, kpi)
+        owner = left.text_input("Owner (a person or role)", value=kpi.owner or "", key=f"{key}_owner")
         description = st.text_area("Definition", value=kpi.description or "", key=f"{key}_description", height=68)
         c1, c2, c3 = st.columns(3)
         with c1:
@@ -275,6 +309,7 @@ def kpi_form(
                 "Baseline value",
                 value=_shown(kpi.baseline.value if kpi.baseline else None),
                 key=f"{key}_baseline_value",
+                help=_NUMBER_HELP,
             ),
         }
         baseline_period = c2.text_input(
@@ -293,25 +328,25 @@ def kpi_form(
             "Range low",
             value=_shown(target.low if target else None),
             key=f"{key}_target_low",
-            help="Only for 'range' KPIs.",
+            help=f"Only for 'range' KPIs. {_NUMBER_HELP}",
         )
         numbers["target.high"] = c2.text_input(
             "Range high",
             value=_shown(target.high if target else None),
             key=f"{key}_target_high",
-            help="Only for 'range' KPIs.",
+            help=f"Only for 'range' KPIs. {_NUMBER_HELP}",
         )
         numbers["thresholds.warning"] = c3.text_input(
             "Warning at",
             value=_shown(thresholds.warning if thresholds else None),
             key=f"{key}_warning",
-            help="Amber from here: below it when higher is better, above it when lower is better.",
+            help=f"Amber from here: below it when higher is better, above it when lower is better. {_NUMBER_HELP}",
         )
         numbers["thresholds.critical"] = c4.text_input(
             "Critical at",
             value=_shown(thresholds.critical if thresholds else None),
             key=f"{key}_critical",
-            help="Red from here.",
+            help=f"Red from here. {_NUMBER_HELP}",
         )
         st.markdown("**Acting on it**")
         others = [k.id for k in workspace.kpis if k.id != kpi.id]
@@ -332,9 +367,9 @@ def kpi_form(
     problems = []
     for path, text in numbers.items():
         try:
-            parsed[path] = parse_number(text, label=KPI_LABELS[path])
+            parsed[path] = read_value(text, KPI_LABELS[path], unit_of_measure)
         except ValueError as error:
-            problems.append(Problem(path, str(error).split(": ", 1)[-1]))
+            problems.append(Problem(path, str(error)))
     if parsed.get("baseline.value") is None and baseline_period.strip() and not problems:
         problems.append(Problem("baseline.value", "give the baseline's value too (or clear its period)"))
     if problems:
@@ -347,7 +382,9 @@ def kpi_form(
     picked_goal = None if goal == _NONE else workspace.goal(goal)
     if picked_goal is not None:  # a goal decides the unit; `unit` is kept only where it agrees
         unit = kpi.unit if kpi.unit == picked_goal.unit else None
-    else:  # without a goal the KPI stays in its unit (the one of the goal it leaves, if it named none)
+    elif picked_unit is not _FROM_GOAL:  # it had no goal: the picker chose its unit
+        unit = picked_unit
+    else:  # it leaves its goal: it stays in that goal's unit (or the one it named)
         previous = workspace.unit_of_kpi(kpi)
         unit = kpi.unit or (previous.id if previous else None)
     return {

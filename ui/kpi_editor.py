@@ -71,3 +71,32 @@ def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
             )
             if st.button("Yes, delete it", key=f"delete_kpi_{kpi.id}", type="primary"):
                 apply_edit(lambda: editing.delete_kpi(workspace, kpi.id), f"Deleted '{kpi.name}' ({kpi.id}).")
+
+
+def orphan_cards(workspace: Workspace, orphans: list[Kpi]) -> None:
+    """The KPIs without a goal; the one Audit → Edit pointed to comes first and alone, the rest on request."""
+    if workspace.goals:
+        st.warning("These KPIs measure no goal: pick one for each in its Goal field, or delete it.")
+    else:
+        st.warning(
+            "This workspace has no goals yet: add them on the Goals page, then pick one in each KPI's Goal field."
+        )
+        st.page_link("pages/goals.py", label="Go to Goals", icon=":material/flag:")
+    pointed = next((k for k in orphans if k.id == st.session_state.get("kpis_from_audit")), None)
+    others = [k for k in orphans if k is not pointed]
+    if pointed is not None:
+        st.subheader("The KPI the audit pointed to")
+        kpi_card(workspace, pointed, only_one=True)
+        if others and not st.toggle(
+            f"Show the other {len(others)} KPIs without a goal", key="kpis_show_other_orphans", value=False
+        ):
+            return
+        st.subheader("The other KPIs without a goal")
+    if len(others) > 8:
+        wanted = st.text_input("Find a KPI", key="kpis_orphan_filter", placeholder="part of its name or id")
+        needle = wanted.strip().casefold()
+        if needle:
+            others = [k for k in others if needle in k.name.casefold() or needle in k.id]
+            st.caption(f"{len(others)} match.")
+    for kpi in others:
+        kpi_card(workspace, kpi, only_one=len(orphans) == 1)

@@ -23,7 +23,7 @@ from kpi_model.engine import EnginePool
 from kpi_model.errors import KpiWizardError
 from kpi_model.isolation import database_lock
 from kpi_model.models import Workspace
-from kpi_model.store import StoredWorkspace, WorkspaceStore, is_valid_id
+from kpi_model.store import ImportNotes, StoredWorkspace, WorkspaceStore, is_valid_id
 
 _WORKSPACE = "kw_workspace"
 _WORKSPACE_ID = "kw_workspace_id"
@@ -267,6 +267,26 @@ def commit_as_new(new: Workspace, *, note: str = "") -> None:
     st.session_state[_WORKSPACE_ID] = None
     st.session_state[_ORIGIN] = None
     commit(new, note=note)
+
+
+def save_import_notes(source: str, notes: list[str]) -> None:
+    """Keep the notes of the import that made the open workspace with it (shown on Audit until dismissed)."""
+    workspace_id = st.session_state.get(_WORKSPACE_ID)
+    if workspace_id and notes:
+        store().save_import_notes(workspace_id, source, notes)
+
+
+def import_notes() -> ImportNotes | None:
+    """The kept notes of the import that made the open workspace, if any (read from the store: a reload keeps them)."""
+    workspace_id = st.session_state.get(_WORKSPACE_ID)
+    return store().import_notes(workspace_id) if workspace_id else None
+
+
+def dismiss_import_notes() -> None:
+    """Forget the open workspace's import notes (needs access)."""
+    workspace_id = st.session_state.get(_WORKSPACE_ID)
+    if workspace_id and may_open(workspace_id):
+        store().dismiss_import_notes(workspace_id)
 
 
 @st.cache_resource

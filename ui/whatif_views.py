@@ -12,7 +12,6 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler, SeriesRequest
 from kpi_model.models import Baseline, Kpi, Target, Thresholds, Workspace
-from kpi_model.numbers import parse_number
 from kpi_model.status import format_value
 from kpi_model.whatif import (
     MIN_PAIRED_PERIODS,
@@ -29,6 +28,7 @@ from kpi_model.whatif import (
     target_preview,
     what_if,
 )
+from ui import values
 from ui.charts import target_preview_chart
 from ui.feedback import apply_edit, md_escape, show_error
 
@@ -71,7 +71,7 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
         "Target",
         value="" if default_target is None else f"{default_target:g}",
         key=f"whatif_target_{kpi.id}",
-        help="A plain number; 0.3 for 30%.",
+        help=values.HELP,
     )
     default_due = kpi.target.due if kpi.target and kpi.target.due else dt.date.today().replace(month=12, day=31)
     due = due_col.date_input("Due", value=default_due, key=f"whatif_due_{kpi.id}")
@@ -82,7 +82,7 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
         help="e.g. 2026-10 or 2026-Q3",
     )
     try:
-        target = parse_number(target_text, label="Target")
+        target = values.read_value(target_text, "Target", kpi.unit_of_measure)
         if target is None and kpi.direction != "range":
             st.info("Type a target to see what it means.")
             return

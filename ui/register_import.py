@@ -1,0 +1,257 @@
+"""Import a KPI register (a spreadsheet, dbt metrics YAML, a zipped dbt project) as a new workspace.
+
+One flow, shown on Start and on Audit: upload → (spreadsheet) pick the sheet, check the column
+mapping and a preview of the KPIs as they will be imported → import. The import's notes are kept
+with the new workspace in the store, so the Audit page shows them after a reload until dismissed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from kpi_model.errors import KpiWizardError
+from kpi_model.importers import FIELDS, ImportResult, guess_mapping
+from kpi_model.importers.dbt import DBT_SUFFIXES
+from kpi_model.importers.tables import SPREADSHEET_SUFFIXES
+from kpi_model.models import Kpi, UnitOfMeasure, Workspace
+from ui import state
+from ui.feedback import md_escape, plural, show_error
+from ui.register_jobs import SheetRead, import_uploaded_dbt, import_uploaded_sheet, read_uploaded_sheet, safe_name
+
+NOT_MAPPED = "—"
+PREVIEW_ROWS = 8
+MAX_FILES = 200
+MAX_TOTAL_BYTES = 60 * 1024**2
+_TYPES = ["csv", "tsv", "xlsx", "xlsm", "yml", "yaml", "json", "zip"]
+_SHEET_SUFFIXES = tuple(s for s in SPREADSHEET_SUFFIXES if s != ".txt")
+
+
+def _digest(*parts: bytes | str) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode() if isinstance(part, str) else part)
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+# Cached on the file's content hash (``_data`` itself is not hashed): each rerun of the mapping step
+# would otherwise read the workbook again. A failed read raises and is not cached.
+@st.cache_data(max_entries=16, show_spinner=False)
+def _read(digest: str, suffix: str, shown_as: str, sheet: str | None, _data: bytes) -> SheetRead:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"  # never the uploader's name as a path
+        path.write_bytes(_data)
+        return read_uploaded_sheet(path, sheet, shown_as)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _import_sheet(
+    digest: str, suffix: str, shown_as: str, sheet: str | None, mapping: tuple[tuple[str, str], ...], _data: bytes
+) -> ImportResult:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(_data)
+        return import_uploaded_sheet(path, dict(mapping), sheet, Path(shown_as).stem, shown_as)
+
+
+def _import_dbt(files: list[tuple[str, bytes]], shown_as: str) -> ImportResult:
+    """Several dbt YAML files and zipped projects, laid out as one project folder under safe names."""
+    with tempfile.TemporaryDirectory() as temp:
+        stem = Path(files[0][0]).stem if len(files) == 1 else "dbt-project"
+        folder = Path(temp) / safe_name(stem, "dbt-project")
+        folder.mkdir()
+        archives: list[tuple[str, str]] = []
+        for index, (name, data) in enumerate(files):
+            suffix = Path(name).suffix.lower()
+            stored = safe_name(Path(name).stem, "file")
+            if (folder / f"{stored}{suffix}").exists() or any(a[0] == f"{stored}{suffix}" for a in archives):
+                stored = f"{stored}-{index + 1}"
+            (folder / f"{stored}{suffix}").write_bytes(data)
+            if suffix == ".zip":
+                archives.append((f"{stored}{suffix}", name))
+        return import_uploaded_dbt(folder, archives, shown_as)
+
+
+def _import_single(name: str, data: bytes) -> ImportResult:
+    from kpi_model.importers.isolated import import_uploaded_file
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{Path(name).suffix.lower()}"
+        path.write_bytes(data)
+        return import_uploaded_file(path, name)
+
+
+def _kind(names: list[str]) -> str | None:
+    """'sheet', 'file' (one YAML/JSON: dbt or a workspace), 'dbt' (several YAML files or a zip), or None."""
+    suffixes = [Path(n).suffix.lower() for n in names]
+    if len(names) == 1 and suffixes[0] in _SHEET_SUFFIXES:
+        return "sheet"
+    if len(names) == 1 and suffixes[0] in (*DBT_SUFFIXES, ".json"):
+        return "file"
+    if all(s in (*DBT_SUFFIXES, ".zip") for s in suffixes):
+        return "dbt"
+    return None
+
+
+def _shown_value(value: float | None, kpi: Kpi) -> str:
+    if value is None:
+        return ""
+    if kpi.unit_of_measure == UnitOfMeasure.PERCENT:
+        return f"{value * 100:.4g}%"
+    return f"{value:,.6g}"
+
+
+def preview_rows(workspace: Workspace, limit: int = PREVIEW_ROWS) -> list[dict[str, str]]:
+    """The first KPIs of an imported set as a table: what each field became (percent as typed, 95%)."""
+    rows = []
+    for kpi in workspace.kpis[:limit]:
+        unit, goal, target = workspace.unit_of_kpi(kpi), workspace.goal(kpi.goal) if kpi.goal else None, kpi.target
+        if target is not None and (target.low is not None or target.high is not None):
+            aim = f"{_shown_value(target.low, kpi)}–{_shown_value(target.high, kpi)}"
+        else:
+            aim = _shown_value(target.value if target else None, kpi)
+        thresholds = kpi.thresholds
+        rows.append(
+            {
+                "Name": kpi.name,
+                "Unit": unit.name if unit else "",
+                "Goal": goal.statement if goal else "",
+                "Owner": kpi.owner or "",
+                "Target": aim,
+                "Due": f"{target.due:%Y-%m-%d}" if target and target.due else "",
+                "Baseline": _shown_value(kpi.baseline.value if kpi.baseline else None, kpi),
+                "Warning at": _shown_value(thresholds.warning if thresholds else None, kpi),
+                "Critical at": _shown_value(thresholds.critical if thresholds else None, kpi),
+                "Better when": kpi.direction.value if kpi.direction else "",
+                "Unit of measure": kpi.unit_of_measure.value if kpi.unit_of_measure else "",
+                "Cadence": kpi.cadence.value if kpi.cadence else "",
+                "Formula": kpi.expression or "",
+            }
+        )
+    return rows
+
+
+def register_import(prefix: str, *, go_to_audit: bool) -> None:
+    """The upload and import steps; ``prefix`` keeps widget keys apart per page."""
+    uploads = st.file_uploader(
+        "A KPI register: one spreadsheet (CSV, XLSX), or dbt semantic-layer YAML (several files, or a zipped project)",
+        key=f"{prefix}_upload",
+        max_upload_size=20,
+        accept_multiple_files=True,
+        type=_TYPES,
+    )
+    if not uploads:
+        return
+    files = [(u.name, u.getvalue()) for u in uploads]
+    if len(files) > MAX_FILES or sum(len(d) for _, d in files) > MAX_TOTAL_BYTES:
+        st.error(
+            f"That is {plural(len(files), 'file')}: upload at most {MAX_FILES} files and 60 MB at once — "
+            "for a dbt project, zip its models folder and upload the zip."
+        )
+        return
+    kind = _kind([n for n, _ in files])
+    if kind is None:
+        st.error(
+            "Upload one spreadsheet on its own, or dbt YAML files (several at once, or a zipped project folder) — "
+            "not both together."
+        )
+        return
+    if kind == "sheet":
+        _spreadsheet_step(prefix, *files[0], go_to_audit=go_to_audit)
+        return
+    shown = files[0][0] if len(files) == 1 else f"{len(files)} dbt files"
+    if kind == "dbt":
+        st.caption(
+            f"{plural(len(files), 'file')}: "
+            + md_escape(", ".join(n for n, _ in files[:8]) + (" …" if len(files) > 8 else ""))
+            + ". They are read as one dbt project: every semantic model becomes a source, every metric a KPI."
+        )
+    if not st.button("Import and audit", key=f"{prefix}_import", type="primary"):
+        return
+    try:
+        with st.spinner(f"Importing {md_escape(shown)}…"):
+            result = _import_dbt(files, shown) if kind == "dbt" else _import_single(*files[0])
+    except KpiWizardError as error:
+        show_error(error, headline=f"{shown} could not be imported.")
+        return
+    _open(result, shown, go_to_audit)
+
+
+def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool) -> None:
+    suffix = Path(name).suffix.lower()
+    digest = _digest(data)
+    try:
+        with st.spinner(f"Reading {md_escape(name)}…"):
+            first = _read(digest, suffix, name, None, _data=data)
+    except KpiWizardError as error:
+        show_error(error, headline=f"{name} could not be imported.")
+        return
+    read, sheet, key = first, None, f"{prefix}_map"
+    if len(first.sheets) > 1:
+        picked = first.sheet if first.sheet in first.sheets else first.sheets[0]
+        sheet = st.selectbox(
+            "Sheet",
+            first.sheets,
+            index=first.sheets.index(picked),
+            key=f"{prefix}_sheet",
+            help="Preselected: the first sheet with a column of KPI names, the one the import reads by default.",
+        )
+        if sheet != picked:
+            key = f"{prefix}_map{first.sheets.index(sheet)}"  # the columns differ: a fresh mapping
+            try:
+                read = _read(digest, suffix, name, sheet, _data=data)
+            except KpiWizardError as error:
+                show_error(error, headline=f"Sheet '{sheet}' cannot be read.")
+                return
+    st.caption(f"{plural(len(read.rows), 'row')}. Check which column holds what; change any guess.")
+    guessed = guess_mapping(read.headers, read.rows)
+    columns = st.columns(4)
+    mapping: dict[str, str] = {}
+    for index, field in enumerate(FIELDS):
+        options = [NOT_MAPPED, *read.headers]
+        chosen = columns[index % 4].selectbox(
+            field.replace("_", " "),
+            options,
+            key=f"{key}_{field}",
+            index=options.index(guessed[field]) if guessed.get(field) in options else 0,
+        )
+        # An empty header tells the importer "leave this field out", so a guess switched off stays off.
+        mapping[field] = "" if chosen == NOT_MAPPED else chosen
+    try:
+        with st.spinner("Preparing the preview…"):
+            result = _import_sheet(digest, suffix, name, sheet, tuple(sorted(mapping.items())), _data=data)
+    except KpiWizardError as error:
+        show_error(error, headline=f"{name} cannot be imported with this mapping.")
+        result = None
+    if result is not None:
+        st.markdown(
+            f"**Preview**: the first {min(PREVIEW_ROWS, len(result.workspace.kpis))} of "
+            f"{plural(len(result.workspace.kpis), 'KPI')} as they will be imported"
+        )
+        st.dataframe(preview_rows(result.workspace), hide_index=True, key=f"{prefix}_preview")
+        if result.notes:
+            st.caption(
+                f"{plural(len(result.notes), 'note')} on what could not be mapped as written: "
+                "listed on the Audit page after the import."
+            )
+        # Issue 11: the "ambiguous number" questions (1,234 — thousand or decimal?) go here, before the import,
+        # once the importers report them as questions rather than notes.
+    if st.button("Import and audit", key=f"{prefix}_import", type="primary") and result is not None:
+        _open(result, name, go_to_audit)
+
+
+def _open(result: ImportResult, shown: str, go_to_audit: bool) -> None:
+    try:
+        state.commit_as_new(result.workspace, note=f"Imported from {shown}")
+        state.save_import_notes(shown, result.notes)
+    except KpiWizardError as error:
+        show_error(error, headline=f"{shown} was read but could not be saved.")
+        return
+    state.flash("success", f"Imported {plural(len(result.workspace.kpis), 'KPI')} from {shown}.")
+    if go_to_audit:
+        st.switch_page("pages/audit.py")
+    st.rerun()
