@@ -20,6 +20,8 @@ from kpi_model.errors import KpiWizardError, Problem, WorkspaceError
 from kpi_model.validation import did_you_mean
 
 if TYPE_CHECKING:
+    from kpi_model.checks import AuditReport
+    from kpi_model.checks.compare import AuditComparison
     from kpi_model.engine import Engine
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -111,28 +113,45 @@ def _unknown_rule(names: Sequence[str]) -> str | None:
     return None
 
 
+def _audited(args: argparse.Namespace, path: str, today: dt.date) -> AuditReport:
+    """The audit of one file, with its data when found (the notes go to stderr, prefixed with the file)."""
+    from kpi_model.checks import audit
+
+    file_args = argparse.Namespace(**{**vars(args), "file": path})
+    imported = _load_for_audit(file_args)
+    engine = _audit_engine(file_args, imported.workspace)
+    prefix = f"{path}: " if args.compare else ""
+    for note in imported.notes:
+        print(f"note: {prefix}{note}", file=sys.stderr)
+    try:
+        return audit(imported.workspace, engine=engine, ignore=set(args.ignore), today=today)
+    finally:
+        if engine is not None:
+            engine.close()
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from kpi_model.checks import Severity, audit
+    from kpi_model.checks import Severity
 
     unknown = _unknown_rule(args.ignore)
     if unknown:  # a typo must not silently keep the rule running
         print(f"error: {unknown}", file=sys.stderr)
         return EXIT_UNUSABLE
-    try:
-        imported = _load_for_audit(args)
-        engine = _audit_engine(args, imported.workspace)
-    except KpiWizardError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    for note in imported.notes:
-        print(f"note: {note}", file=sys.stderr)
-    try:
-        report = audit(imported.workspace, engine=engine, ignore=set(args.ignore))
-    finally:
-        if engine is not None:
-            engine.close()
-    rendered = {"json": report.to_json, "markdown": report.to_markdown, "text": report.to_text}[args.format]()
-    sys.stdout.write(rendered)
+    today = dt.date.today()
+    reports: list[AuditReport] = []
+    for path in [args.file, *([args.compare] if args.compare else [])]:
+        try:
+            reports.append(_audited(args, path, today))
+        except KpiWizardError as error:
+            print(f"error: {f'{path}: ' if args.compare else ''}{error}", file=sys.stderr)
+            return EXIT_UNUSABLE
+    report = reports[0]
+    shown: AuditReport | AuditComparison = report
+    if args.compare:
+        from kpi_model.checks.compare import compare
+
+        shown = compare(reports[1], report)
+    sys.stdout.write({"json": shown.to_json, "markdown": shown.to_markdown, "text": shown.to_text}[args.format]())
     if args.fail_on == "never":
         return EXIT_OK
     threshold = Severity(args.fail_on).rank
@@ -518,6 +537,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--fail-on", choices=["error", "warning", "info", "never"], default="error")
     audit.add_argument(
         "--ignore", action="append", default=[], metavar="SLUG", help="skip a rule, by slug or id (repeatable)"
+    )
+    audit.add_argument(
+        "--compare",
+        metavar="OLD",
+        help="also audit OLD (an earlier version, same kinds of file) and show what was fixed, what is new and "
+        "how the scores and verdicts changed; the exit code still follows FILE's findings",
     )
     imported = commands.add_parser("import", help="convert a spreadsheet or dbt YAML into a workspace file")
     imported.add_argument("file")

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import random
 import re
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kpi_model.checks import AuditOptions, Rule, Severity, audit, rules, rules_reference
+from kpi_model.checks import (
+    AuditOptions,
+    Finding,
+    ObjectRef,
+    Rule,
+    Severity,
+    audit,
+    rules,
+    rules_reference,
+    score_findings,
+)
 from kpi_model.models import Goal, Kpi, Unit, Workspace
 from kpi_model.workspace_file import load
 
@@ -92,16 +106,123 @@ def test_data_rules_are_skipped_with_an_info_finding_without_data():
 
 def test_ignore_and_score_formula():
     full = audit(_tiny(), today=TODAY)
-    kpi_findings = [f for f in full.findings if f.object.kind == "kpi" and f.object.id == "a"]
-    expected_kpi = max(0, 100 - sum({"error": 20, "warning": 8, "info": 2}[f.severity.value] for f in kpi_findings))
-    assert full.kpi_scores == {"a": expected_kpi}
-    set_penalty = sum(
-        {"error": 5, "warning": 2, "info": 0}[f.severity.value] for f in full.findings if f.object.kind != "kpi"
-    )
-    assert full.score == max(0, min(100, round(expected_kpi - set_penalty)))
+    design = [f for f in full.findings if "was not checked" not in f.message]
+    assert full.design_findings == design and full.data_findings == [] and full.data_score is None
+    kpi_findings = [f for f in design if f.object.kind == "kpi" and f.object.id == "a"]
+    penalty = sum({"error": 20, "warning": 8, "info": 2}[f.severity.value] for f in kpi_findings)
+    expected_kpi = 100 * 60 / (60 + penalty)
+    assert full.kpi_scores == {"a": round(expected_kpi, 1)}
+    set_penalty = sum({"error": 5, "warning": 2, "info": 0}[f.severity.value] for f in design if f.object.kind != "kpi")
+    assert full.design_score == round(expected_kpi * 100 / (100 + set_penalty), 2)
+    assert full.score == int(full.design_score + 0.5)
     quieter = audit(_tiny(), today=TODAY, ignore={"missing-owner"})
     assert not any(f.slug == "missing-owner" for f in quieter.findings)
+    assert quieter.design_score > full.design_score, "a rule ignored is a finding less"
     assert audit(Workspace(name="empty"), today=TODAY).score == 0
+
+
+def _bare_register(size: int) -> Workspace:
+    """An imported register as handed over: names and little else (about ten findings a KPI)."""
+    return Workspace(
+        name="imported",
+        units=[Unit(id="u", name="U")],
+        goals=[Goal(id="g", unit="u", statement="G")],
+        kpis=[Kpi(id=f"k{i}", name=f"Measure number {i} of the register") for i in range(size)],
+    )
+
+
+def _old_score(report) -> int:
+    """The score before issue 11: 100 minus penalties per KPI, floored at 0; the mean minus set penalties."""
+    kpis = {k.id: 100 for k in report.workspace.kpis}
+    set_penalty = 0
+    for f in report.findings:
+        if f.object.kind == "kpi" and f.object.id in kpis:
+            kpis[f.object.id] = max(0, kpis[f.object.id] - {"error": 20, "warning": 8, "info": 2}[f.severity.value])
+        else:
+            set_penalty += {"error": 5, "warning": 2, "info": 0}[f.severity.value]
+    return max(0, min(100, round(sum(kpis.values()) / len(kpis) - set_penalty)))
+
+
+def test_the_design_score_moves_on_a_register_where_the_old_score_sat_at_zero():
+    ws = _bare_register(25)
+    before = audit(ws, today=TODAY)
+    assert 0 < before.design_score < 100
+    reviewed = ws.model_copy(update={"kpis": [ws.kpis[0].model_copy(update={"cadence": "monthly"}), *ws.kpis[1:]]})
+    after = audit(reviewed, today=TODAY)
+    assert _old_score(before) == _old_score(after) == 0, "the old score could not show this fix"
+    assert len(after.design_findings) == len(before.design_findings) - 1
+    assert after.kpi_scores["k0"] > before.kpi_scores["k0"] and after.design_score > before.design_score
+
+
+def _sample_engine(workspace: Workspace):
+    from kpi_model.engine import Engine
+
+    return Engine.for_workspace(workspace, SAMPLE_WORKSPACE.parent)
+
+
+def test_data_never_moves_the_design_score_and_the_data_score_needs_data():
+    sample = load(SAMPLE_WORKSPACE)
+    # Time columns taken away: the formulas cannot be split into periods, so nothing runs on the data.
+    timeless = sample.model_copy(update={"kpis": [k.model_copy(update={"time_column": None}) for k in sample.kpis]})
+    with _sample_engine(sample) as engine:
+        with_data = audit(sample, engine=engine, today=TODAY)
+        timeless_with_data = audit(timeless, engine=engine, today=TODAY)
+    without = audit(sample, today=TODAY)
+    assert with_data.design_score == without.design_score and with_data.kpi_scores == without.kpi_scores
+    assert with_data.design_findings == without.design_findings
+    assert without.data_score is None and with_data.data_score is not None and 0 < with_data.data_score <= 100
+    assert audit(timeless, today=TODAY).design_score == timeless_with_data.design_score
+    # Setting the time columns back fixes design findings, and whatever the data then shows
+    # counts in the data score only.
+    assert with_data.design_score > timeless_with_data.design_score
+    data_rules = {r.id for r in rules() if r.needs_data}
+    assert all(f in with_data.findings for f in with_data.data_findings)
+    assert [f for f in with_data.findings if f.rule in data_rules] == [
+        f for f in with_data.data_findings if f.rule in data_rules
+    ], "every data rule's finding counts in the data score"
+    assert not [f for f in with_data.design_findings if f.rule in data_rules]
+
+
+_SLUGS = ["missing-owner", "missing-target", "not-actionable", "vanity-metric", "goal-kpi-count", "stale-review"]
+
+
+def _random_finding(rnd: random.Random, kpi_ids: list[str]) -> Finding:
+    kind = rnd.choice(["kpi", "kpi", "kpi", "goal", "unit", "workspace"])
+    object_id = rnd.choice([*kpi_ids, "gone"]) if kind == "kpi" else f"{kind}-{rnd.randrange(3)}"
+    severity = rnd.choice(list(Severity))
+    return Finding("KPI999", rnd.choice(_SLUGS), severity, ObjectRef(kind, object_id), f"m{rnd.random()}", "f")  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(1, 40), count=st.integers(0, 400))
+def test_score_monotonicity(seed, size, count):
+    rnd = random.Random(seed)
+    kpi_ids = [f"k{i}" for i in range(size)]
+    findings = [_random_finding(rnd, kpi_ids) for _ in range(count)]
+    base = score_findings(kpi_ids, findings)
+    assert 0 < base.total <= 100 and all(0 < s <= 100 for s in base.per_kpi.values())
+    for index in rnd.sample(range(count), min(count, 15)):
+        fixed = score_findings(kpi_ids, findings[:index] + findings[index + 1 :])
+        free = findings[index].severity == Severity.INFO and findings[index].object.id not in kpi_ids
+        assert fixed.total > base.total or free, "fixing a finding raises the score (unrounded; set notes are free)"
+        assert round(fixed.total, 1) >= round(base.total, 1) and int(fixed.total + 0.5) >= int(base.total + 0.5)
+    worse = score_findings(kpi_ids, [*findings, _random_finding(rnd, kpi_ids)])
+    assert worse.total <= base.total, "a new finding never raises it (a note about a goal costs nothing)"
+    clean = score_findings([*kpi_ids, "clean"], findings)
+    assert clean.total >= base.total, "a KPI without findings never lowers it"
+    worst = min(kpi_ids, key=lambda k: base.per_kpi[k])
+    if size > 1:
+        without_worst = score_findings(
+            [k for k in kpi_ids if k != worst], [f for f in findings if f.object.id != worst]
+        )
+        assert without_worst.total >= base.total, "deleting the worst KPI (its findings go with it) never lowers it"
+
+
+def test_every_fix_counts_however_many_findings_a_kpi_has():
+    ids = ["a"]
+    findings = [Finding("KPI999", "x", Severity.ERROR, ObjectRef("kpi", "a"), str(i), "f") for i in range(30)]
+    totals = [score_findings(ids, findings[:n]).total for n in range(31)]
+    assert all(earlier > later for earlier, later in itertools.pairwise(totals)) and totals[-1] > 0
 
 
 def test_options_change_limits():
@@ -113,6 +234,7 @@ def test_reports_render_every_finding():
     report = audit(load(SAMPLE_WORKSPACE), today=TODAY)
     data = json.loads(report.to_json())
     assert data["score"] == report.score and len(data["findings"]) == len(report.findings)
+    assert data["design_score"] == report.design_score and data["data_score"] is None
     assert {"rule", "slug", "severity", "object", "message", "fix"} == set(data["findings"][0])
     assert {k["id"] for k in data["kpis"]} == {k.id for k in report.workspace.kpis}
     assert report.to_csv().count("\n") == len(report.findings) + 1

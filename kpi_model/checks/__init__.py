@@ -1,15 +1,23 @@
-"""Quality audit of a KPI set: run the rule registry, score the result, report it.
+"""Quality audit of a KPI set: run the rule registry, score the result, judge each KPI, report it.
 
 ``audit(workspace)`` runs every rule of :data:`~kpi_model.checks.registry.REGISTRY` (an explicit
 list). A rule that crashes becomes a finding, never a crashed audit. Rules that need data run
 only when an engine with loaded data is given; otherwise each says, as an info finding, that it
 was skipped.
 
-Scores (documented in docs/quality_rules.md):
+Two scores (documented in docs/quality_rules.md, "Scores"):
 
-- each KPI starts at 100 and loses 20 per error, 8 per warning and 2 per info about it (not below 0);
-- the set's score is the mean of its KPI scores, minus 5 per error and 2 per warning about goals,
-  units, sources or the workspace, kept within 0–100. A set without KPIs scores 0.
+- the **design score** counts the findings of the rules that do not need data, as they are
+  without data (with an engine, those rules run a second time without it), so loading data or
+  setting time columns never changes it;
+- the **data score** counts what the data adds (the data rules, and what design rules find only
+  on the data); None when the audit ran without data.
+
+Each is :func:`score_findings`: a KPI with penalties P (20 per error, 8 per warning, 2 per info
+about it) scores ``100 × 60 / (60 + P)``, which never reaches 0, so every fix still counts; the
+set scores the mean of its KPIs times ``100 / (100 + S)``, S being 5 per error and 2 per warning
+about goals, units, sources or the workspace. Removing a finding never lowers it, adding one
+never raises it, and a KPI without findings never lowers it. A set without KPIs scores 0.
 """
 
 from __future__ import annotations
@@ -18,11 +26,12 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.checks.base import AuditContext, AuditOptions, Finding, ObjectRef, Rule, Severity
+from kpi_model.checks.verdict import KpiVerdict, Verdict, verdicts
 from kpi_model.csv_export import rows_to_csv
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
@@ -35,16 +44,22 @@ __all__ = [
     "AuditOptions",
     "AuditReport",
     "Finding",
+    "KpiVerdict",
     "ObjectRef",
     "Rule",
+    "Score",
     "Severity",
+    "Verdict",
     "audit",
     "rules",
     "rules_reference",
+    "score_findings",
 ]
 
 KPI_PENALTY = {Severity.ERROR: 20, Severity.WARNING: 8, Severity.INFO: 2}
 SET_PENALTY = {Severity.ERROR: 5, Severity.WARNING: 2, Severity.INFO: 0}
+KPI_BASE = 60  # a KPI with penalties P scores 100 × KPI_BASE / (KPI_BASE + P): one error → 75
+SET_BASE = 100  # findings about the set multiply by SET_BASE / (SET_BASE + S): ten warnings → ×0.83
 _GRAIN_OF_CADENCE = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter", "yearly": "year"}
 
 
@@ -55,16 +70,79 @@ def rules() -> list[Rule]:
     return list(REGISTRY)
 
 
+@dataclass(frozen=True)
+class Score:
+    """A score out of 100 (unrounded) and each KPI's."""
+
+    total: float
+    per_kpi: dict[str, float]
+
+
+def score_findings(kpi_ids: Sequence[str], findings: Iterable[Finding]) -> Score:
+    """The score of a KPI set with these findings (see the module's docstring for the formula).
+
+    Findings about a KPI cost that KPI; findings about anything else (or about a KPI id not in
+    ``kpi_ids``) cost the set as a whole.
+    """
+    kpi_penalty = dict.fromkeys(kpi_ids, 0)
+    set_penalty = 0
+    for finding in findings:
+        if not getattr(finding, "scored", True):  # a grouped note (Finding.scored, when base.py has it)
+            continue
+        if finding.object.kind == "kpi" and finding.object.id in kpi_penalty:
+            kpi_penalty[finding.object.id] += KPI_PENALTY[finding.severity]
+        else:
+            set_penalty += SET_PENALTY[finding.severity]
+    per_kpi = {kpi_id: 100 * KPI_BASE / (KPI_BASE + p) for kpi_id, p in kpi_penalty.items()}
+    if not per_kpi:
+        return Score(0.0, per_kpi)
+    return Score(sum(per_kpi.values()) / len(per_kpi) * SET_BASE / (SET_BASE + set_penalty), per_kpi)
+
+
+def _points(score: float, digits: int = 2) -> float:
+    # Two decimals for the set: on a register of many KPIs one fixed warning moves it by a few hundredths.
+    return round(score, digits)
+
+
 @dataclass
 class AuditReport:
-    """Findings with scores; renders as JSON, Markdown, CSV or text."""
+    """Findings with scores and a verdict per KPI; renders as JSON, Markdown, CSV or text.
+
+    ``score`` is the design score rounded to a whole number (``design_score`` has two decimals,
+    reports show one; KPI scores have one);
+    ``data_score`` is None when the audit ran without data. ``design_findings`` and
+    ``data_findings`` are the findings each score counts (:func:`audit` fills them).
+    """
 
     workspace: Workspace
     findings: list[Finding]
     score: int
-    kpi_scores: dict[str, int]
+    kpi_scores: dict[str, float]
     ran_with_data: bool
     audited_on: dt.date = field(default_factory=dt.date.today)
+    design_score: float | None = None
+    data_score: float | None = None
+    kpi_data_scores: dict[str, float] = field(default_factory=dict)
+    design_findings: list[Finding] = field(default_factory=list)
+    data_findings: list[Finding] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.design_score is None:
+            self.design_score = float(self.score)
+
+    @property
+    def design(self) -> float:
+        """The design score, out of 100, two decimals."""
+        return self.design_score if self.design_score is not None else float(self.score)
+
+    def verdicts(self) -> dict[str, KpiVerdict]:
+        """Each KPI's verdict (keep, fix, vanity, drop) with its reasons, in the workspace's order."""
+        return verdicts(self)
+
+    def verdict_counts(self) -> dict[str, int]:
+        """How many KPIs get each verdict (every verdict listed, zeros included)."""
+        counts = Counter(v.verdict.value for v in self.verdicts().values())
+        return {v.value: counts.get(v.value, 0) for v in Verdict}
 
     def count(self, severity: Severity) -> int:
         """How many findings have this severity."""
@@ -100,14 +178,30 @@ class AuditReport:
         return None
 
     def as_dict(self) -> dict[str, Any]:
-        """The CLI's JSON: ``score``, ``kpis`` (id, score), ``findings`` and counts."""
+        """The CLI's JSON: scores, ``kpis`` (id, scores, verdict, reasons), ``findings`` and counts.
+
+        ``score`` is the design score as a whole number, kept for existing readers.
+        """
+        judged = self.verdicts()
         return {
             "workspace": self.workspace.name,
             "audited_on": self.audited_on.isoformat(),
             "with_data": self.ran_with_data,
             "score": self.score,
+            "design_score": self.design,
+            "data_score": self.data_score,
             "counts": {s.value: self.count(s) for s in Severity},
-            "kpis": [{"id": kpi_id, "score": score} for kpi_id, score in self.kpi_scores.items()],
+            "verdicts": self.verdict_counts(),
+            "kpis": [
+                {
+                    "id": kpi_id,
+                    "name": verdict.name,
+                    "score": self.kpi_scores.get(kpi_id),
+                    "data_score": self.kpi_data_scores.get(kpi_id) if self.ran_with_data else None,
+                    **verdict.as_dict(),
+                }
+                for kpi_id, verdict in judged.items()
+            ],
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -124,16 +218,58 @@ class AuditReport:
         header = ["rule", "slug", "severity", "object_kind", "object_id", "unit", "message", "fix"]
         return rows_to_csv(header, rows)  # no cell runs as a spreadsheet formula
 
+    def verdicts_csv(self) -> str:
+        """One row per KPI: its verdict, scores and reasons."""
+        rows: list[list[str]] = []
+        for kpi_id, verdict in self.verdicts().items():
+            unit = self.unit_of(ObjectRef("kpi", kpi_id)) or ""
+            data = self.kpi_data_scores.get(kpi_id) if self.ran_with_data else None
+            design = self.kpi_scores.get(kpi_id)
+            rows.append([
+                kpi_id, verdict.name, unit, verdict.verdict.value, "" if design is None else f"{design:.1f}",
+                "" if data is None else f"{data:.1f}", verdict.why,
+            ])  # fmt: skip
+        header = ["kpi_id", "name", "unit", "verdict", "design_score", "data_score", "why"]
+        return rows_to_csv(header, rows)
+
+    def _summary(self) -> str:
+        counts = ", ".join(f"{n} {v}" for v, n in self.verdict_counts().items())
+        return (
+            f"design score {self.design:.1f}/100, "
+            + (f"data score {self.data_score:.1f}/100" if self.data_score is not None else "data checks not run")
+            + " · "
+            f"{self.count(Severity.ERROR)} errors, {self.count(Severity.WARNING)} warnings, "
+            f"{self.count(Severity.INFO)} notes · verdicts: {counts}"
+        )
+
     def to_markdown(self) -> str:
-        """A report people read: summary, then findings by unit and object."""
+        """A report people read: scores, verdicts per KPI, then findings by unit and object."""
+        data = f"data score **{self.data_score:.1f}/100**" if self.data_score is not None else "data checks not run"
         lines = [
             f"# KPI audit: {_md_text(self.workspace.name)}",
             "",
-            f"Score **{self.score}/100** · {self.count(Severity.ERROR)} errors · {self.count(Severity.WARNING)} "
-            f"warnings · {self.count(Severity.INFO)} notes · audited {self.audited_on.isoformat()}"
-            + ("" if self.ran_with_data else " · without data (data rules skipped)"),
+            f"Design score **{self.design:.1f}/100** · {data} · {self.count(Severity.ERROR)} errors · "
+            f"{self.count(Severity.WARNING)} warnings · {self.count(Severity.INFO)} notes · audited "
+            f"{self.audited_on.isoformat()}" + ("" if self.ran_with_data else " · without data (data rules skipped)"),
             "",
         ]
+        judged = self.verdicts()
+        if judged:
+            lines += [
+                "## Verdicts",
+                "",
+                " · ".join(f"**{v}** {n}" for v, n in self.verdict_counts().items()),
+                "",
+                "| KPI | verdict | design score | why |",
+                "|---|---|---|---|",
+            ]
+            for kpi_id, verdict in judged.items():
+                score = self.kpi_scores.get(kpi_id)
+                lines.append(
+                    f"| {_md_text(verdict.name)} ({_md_id(kpi_id)}) | **{verdict.verdict.value}** | "
+                    f"{'' if score is None else f'{score:.1f}'} | {_md_text(verdict.why)} |"
+                )
+            lines.append("")
         by_unit: dict[str, list[Finding]] = {}
         for finding in self.findings:
             by_unit.setdefault(self.unit_of(finding.object) or "", []).append(finding)
@@ -152,11 +288,10 @@ class AuditReport:
         return "\n".join(lines).rstrip() + "\n"
 
     def to_text(self) -> str:
-        """A terminal summary, one line per finding."""
-        lines = [
-            f"{self.workspace.name}: score {self.score}/100 — {self.count(Severity.ERROR)} errors, "
-            f"{self.count(Severity.WARNING)} warnings, {self.count(Severity.INFO)} notes"
-        ]
+        """A terminal summary: scores, one line per KPI verdict, then one line per finding."""
+        lines = [f"{self.workspace.name}: {self._summary()}"]
+        for kpi_id, verdict in self.verdicts().items():
+            lines.append(f"{verdict.verdict.value.upper():7} {kpi_id}: {verdict.why}")
         for f in self.findings:
             lines.append(
                 f"{f.severity.value.upper():7} {f.rule} {f.slug:26} {f.object.kind} {f.object.id}: {f.message}"
@@ -226,29 +361,13 @@ def _data_context(workspace: Workspace, engine: Engine) -> dict[str, Any]:
     return {"columns": columns, "profiles": profiles, "series": series}
 
 
-def audit(
-    workspace: Workspace,
-    *,
-    engine: Engine | None = None,
-    ignore: Collection[str] = (),
-    today: dt.date | None = None,
-    options: AuditOptions | None = None,
-    registry: Sequence[Rule] | None = None,
-) -> AuditReport:
-    """Run the rules on a workspace (with its data when ``engine`` is given) and score the result."""
-    today = today or dt.date.today()
-    context = AuditContext(workspace, today, options or AuditOptions(), engine)
-    if engine is not None:
-        data = _data_context(workspace, engine)
-        context.columns, context.profiles, context.series = data["columns"], data["profiles"], data["series"]
+def _run(rules: Sequence[Rule], context: AuditContext) -> list[Finding]:
     findings: list[Finding] = []
-    for rule in registry if registry is not None else rules():
-        if rule.slug in ignore or rule.id in ignore:
-            continue
+    for rule in rules:
         if rule.needs_data and not context.has_data:
             findings.append(
                 rule.finding(
-                    "workspace", workspace.name, f"{rule.slug} was not checked: no data is loaded",
+                    "workspace", context.workspace.name, f"{rule.slug} was not checked: no data is loaded",
                     "load the sources' data (Data page, or --data NAME=PATH) to run this check",
                     severity=Severity.INFO,
                 )
@@ -259,27 +378,66 @@ def audit(
         except Exception as error:
             findings.append(
                 rule.finding(
-                    "workspace", workspace.name, f"the rule {rule.slug} failed: {type(error).__name__}: {error}",
+                    "workspace", context.workspace.name,
+                    f"the rule {rule.slug} failed: {type(error).__name__}: {error}",
                     "this is a bug in KPI Wizard; the other rules ran — please report it",
                     severity=Severity.WARNING,
                 )
             )  # fmt: skip
     findings.sort(key=lambda f: (-f.severity.rank, f.rule, f.object.kind, f.object.id))
-    kpi_scores = _kpi_scores(workspace, findings)
-    return AuditReport(workspace, findings, _set_score(kpi_scores, findings), kpi_scores, engine is not None, today)
+    return findings
 
 
-def _kpi_scores(workspace: Workspace, findings: list[Finding]) -> dict[str, int]:
-    scores = {kpi.id: 100 for kpi in workspace.kpis}
-    for finding in findings:
-        if finding.object.kind == "kpi" and finding.object.id in scores:
-            scores[finding.object.id] = max(0, scores[finding.object.id] - KPI_PENALTY[finding.severity])
-    return scores
+def _identity(finding: Finding) -> tuple[str, str, str, str, str]:
+    # Not the finding itself: a finding may carry a patch (a dict), which cannot be hashed.
+    return (finding.rule, finding.severity.value, finding.object.kind, finding.object.id, finding.message)
 
 
-def _set_score(kpi_scores: dict[str, int], findings: list[Finding]) -> int:
-    if not kpi_scores:
-        return 0
-    mean = sum(kpi_scores.values()) / len(kpi_scores)
-    penalty = sum(SET_PENALTY[f.severity] for f in findings if f.object.kind != "kpi")
-    return max(0, min(100, round(mean - penalty)))
+def audit(
+    workspace: Workspace,
+    *,
+    engine: Engine | None = None,
+    ignore: Collection[str] = (),
+    today: dt.date | None = None,
+    options: AuditOptions | None = None,
+    registry: Sequence[Rule] | None = None,
+) -> AuditReport:
+    """Run the rules on a workspace (with its data when ``engine`` is given), score and judge the result."""
+    today = today or dt.date.today()
+    options = options or AuditOptions()
+    chosen = [r for r in (registry if registry is not None else rules()) if r.slug not in ignore and r.id not in ignore]
+    design_rules = {r.id for r in chosen if not r.needs_data}
+    if engine is None:
+        findings = _run(chosen, AuditContext(workspace, today, options))
+        design = [f for f in findings if f.rule in design_rules]  # the skipped data rules' notes are not design
+        data: list[Finding] = []
+    else:
+        # The design rules again without data: what the design score counts must not move with the data.
+        design = _run([r for r in chosen if r.id in design_rules], AuditContext(workspace, today, options))
+        context = AuditContext(workspace, today, options, engine)
+        loaded = _data_context(workspace, engine)
+        context.columns, context.profiles, context.series = loaded["columns"], loaded["profiles"], loaded["series"]
+        findings = _run(chosen, context)
+        unmatched = Counter(map(_identity, design))
+        data = []
+        for finding in findings:  # what the data adds: findings the design pass did not make
+            if unmatched[_identity(finding)] > 0:
+                unmatched[_identity(finding)] -= 1
+            else:
+                data.append(finding)
+    kpi_ids = [kpi.id for kpi in workspace.kpis]
+    design_score = score_findings(kpi_ids, design)
+    data_score = score_findings([k.id for k in workspace.kpis if k.expression] or kpi_ids, data) if engine else None
+    return AuditReport(
+        workspace,
+        findings,
+        int(_points(design_score.total) + 0.5),  # the whole number, rounded half up like people do
+        {kpi_id: _points(s, 1) for kpi_id, s in design_score.per_kpi.items()},
+        engine is not None,
+        today,
+        design_score=_points(design_score.total),
+        data_score=_points(data_score.total) if data_score else None,
+        kpi_data_scores={kpi_id: _points(s, 1) for kpi_id, s in data_score.per_kpi.items()} if data_score else {},
+        design_findings=design,
+        data_findings=data,
+    )
