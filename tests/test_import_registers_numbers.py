@@ -387,6 +387,11 @@ def test_change_log_first_and_total_and_notes_below_the_list(tmp_path):
     assert list(kpis(result)) == ["Revenue", "Orders"]
     assert "Read sheet 'KPI register', the first one with a column of KPI names." in result.notes
     assert "Row 4 ('Total') is a total line, not a KPI; it was skipped." in result.notes
+    other = [["Area", "KPI", "Target"], ["Sales", "Revenue", "5"], ["Total:", "", "5"]]
+    assert (
+        "Row 3 ('Total:') is a total line, not a KPI; it was skipped."
+        in import_spreadsheet(write_csv(tmp_path / "total.csv", other)).notes
+    )
     assert any(n.startswith("Row 6 ('Notes: targets") and "note below the list" in n for n in result.notes)
 
 
@@ -408,3 +413,26 @@ def test_many_decided_numbers_are_one_note_per_column(tmp_path):
     result = import_spreadsheet(write_csv(tmp_path / "many.csv", rows))
     notes = [n for n in result.notes if n.startswith("Column 'Target' was read with a decimal comma")]
     assert len(notes) == 1 and notes[0].endswith("and 3 more.") and "'1.500' (row 3) as 1500" in notes[0]
+
+
+def test_a_change_log_with_a_kpi_column_before_the_register(tmp_path):
+    workbook = openpyxl.Workbook()
+    log = workbook.active
+    log.title = "Changes"
+    log.append(["Date", "KPI", "Change"])
+    log.append(["2026-03-01", "Churn", "target lowered"])
+    sheet = workbook.create_sheet("Register")
+    sheet.append(["KPI", "Owner", "Target", "Frequency"])
+    sheet.append(["Churn", "CCO", "2%", "Monthly"])
+    path = tmp_path / "register.xlsx"
+    workbook.save(path)
+    result = import_spreadsheet(path)
+    assert [k.owner for k in result.workspace.kpis] == ["CCO"]
+    assert result.notes[0].startswith("Read sheet 'Register': of the sheets with a column of KPI names")
+    assert read_table(path)[0] == ["KPI", "Owner", "Target", "Frequency"]
+
+
+def test_a_long_kpi_name_after_a_blank_row_is_still_a_kpi(tmp_path):
+    rows = [["KPI", "Owner"], ["Revenue", "CFO"], [], ["Share of customers who recommend us to a friend"]]
+    names = [k.name for k in import_spreadsheet(write_csv(tmp_path / "long.csv", rows)).workspace.kpis]
+    assert names == ["Revenue", "Share of customers who recommend us to a friend"]

@@ -328,5 +328,11 @@ def read_table(path: Path, *, sheet: str | None = None) -> tuple[list[str], list
     first sheet) — the same table :func:`~kpi_model.importers.spreadsheet.import_spreadsheet` reads.
     """
     # The header row is the one naming a KPI column.
-    table = load_table(Path(path), sheet=sheet, is_header=lambda row: "name" in guess_mapping(row), pick=True)
+    table = load_table(
+        Path(path),
+        sheet=sheet,
+        is_header=lambda row: "name" in guess_mapping(row),
+        pick=True,
+        rank=lambda headers: len(guess_mapping(headers)),
+    )
     return table.headers, [row for _, row in table.rows]

@@ -104,14 +104,14 @@ class Evidence:
                 return None, "", True
             if found:
                 separator: Separator = "," if "," in found else "."
-                return separator, f"{found[separator]} {names[separator]}", False
+                return separator, f"{found[separator]}, {names[separator]}", False
         return None, "", False
 
 
-_PROOF: dict[str, str] = {",": "has a decimal comma", ".": "has a decimal point"}
+_PROOF: dict[str, str] = {",": "a decimal comma", ".": "a decimal point"}
 _HINT: dict[str, str] = {
-    ",": "writes money the German way (the sign after the number)",
-    ".": "writes money the English way (the sign before the number)",
+    ",": "money written the German way (the sign after the number)",
+    ".": "money written the English way (the sign before the number)",
 }
 
 
@@ -128,10 +128,10 @@ def decide(column: Evidence, file: Evidence, context: tuple[Separator, str] | No
     """
     separator, why, conflict = column.decided()
     if separator is not None or conflict:
-        return separator, f"the column {why}" if why else ""
+        return separator, f"the column has {why}" if why else ""
     separator, why, conflict = file.decided()
     if separator is not None or conflict:
-        return separator, f"the file {why}" if why else ""
+        return separator, f"the file has {why}" if why else ""
     if context is not None:
         return context
     return None, ""

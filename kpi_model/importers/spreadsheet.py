@@ -20,7 +20,7 @@ from kpi_model.importers.common import ImportFailed, ImportResult, finish, norm
 from kpi_model.importers.definitions import as_derived, looks_like_sql
 from kpi_model.importers.headers import _apply_mapping, _guess_headers, _refine
 from kpi_model.importers.number_format import Separator
-from kpi_model.importers.tables import Table, column_names, footer_rows, load_table
+from kpi_model.importers.tables import Table, column_names, footer_rows, is_total, load_table
 from kpi_model.importers.values import (
     is_blank,
     read_cadence,
@@ -156,7 +156,11 @@ class _SheetImport(RowNumbers):
             name = self.cell(cells, "name")
             if name is None:
                 others = [c for c in cells if not is_blank(c)]
-                if others:
+                if others and is_total(others[0]):
+                    self.add_note(
+                        number, f"Row {number} ('{others[0][:40]}') is a total line, not a KPI; it was skipped."
+                    )
+                elif others:
                     self.add_note(
                         number, f"Row {number} has no KPI name (it holds '{others[0][:40]}'); it was skipped."
                     )
@@ -376,9 +380,15 @@ def import_spreadsheet(
             return any(norm(c) == norm(wanted_name) for c in cells)
         return "name" in _guess_headers(cells)
 
-    table = load_table(path, sheet=sheet, is_header=is_header, pick=True)
+    table = load_table(path, sheet=sheet, is_header=is_header, pick=True, rank=lambda h: len(_guess_headers(h)))
     notes: list[str] = []
-    if sheet is None and not table.first_sheet:
+    if sheet is None and table.others:
+        notes.append(
+            f"Read sheet '{table.sheet}': of the sheets with a column of KPI names "
+            f"({column_names([table.sheet or '', *table.others])}), it has the most KPI columns; "
+            "give the sheet to read another."
+        )
+    elif sheet is None and not table.first_sheet:
         notes.append(f"Read sheet '{table.sheet}', the first one with a column of KPI names.")
     columns, fixed = _apply_mapping(table, mapping)
     if "name" not in columns:

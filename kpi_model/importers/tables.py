@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class Table:
     delimiter: str | None = None  # a CSV's delimiter: ';' is how German and French Excel export
     # Per column, the lower label of a two-row header ("Red" under "Thresholds"), else "".
     subheaders: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()  # other sheets that also had a column of KPI names
 
 
 def cell_text(value: Any) -> str:
@@ -278,12 +279,19 @@ def _never(_: list[str]) -> bool:
 
 
 def load_table(
-    path: Path, *, sheet: str | None = None, is_header: Callable[[list[str]], bool] = _never, pick: bool = False
+    path: Path,
+    *,
+    sheet: str | None = None,
+    is_header: Callable[[list[str]], bool] = _never,
+    pick: bool = False,
+    rank: Callable[[list[str]], int] | None = None,
 ) -> Table:
     """Read a spreadsheet into a :class:`Table`; raises :class:`ImportFailed` saying what to do.
 
     With ``pick`` and no ``sheet``, a workbook's first sheet whose header row ``is_header``
-    accepts is read (a cover sheet before the KPI list is common); else its first sheet.
+    accepts is read (a cover sheet before the KPI list is common); else its first sheet. With
+    ``rank`` too, of the sheets accepted the one whose headers rank highest is read (a change
+    log with a "KPI" column before the register), and the others are named in ``Table.others``.
     """
     suffix = _check_file(path)
     if suffix not in (".xlsx", ".xlsm"):
@@ -303,6 +311,7 @@ def load_table(
         else:
             chosen = names if pick else names[:1]
         first: Table | None = None
+        accepted: list[Table] = []
         for name in chosen:
             where = f"{path.name}, sheet '{name}'"
             rows, typed = _sheet_rows(workbook[name])
@@ -311,8 +320,13 @@ def load_table(
             table = _table(rows, where, name, is_header, name == names[0], typed=frozenset(typed))
             if first is None:
                 first = table
-            if not pick or is_header(table.headers):
+            if not pick or (is_header(table.headers) and rank is None):
                 return table
+            if is_header(table.headers):
+                accepted.append(table)
+        if accepted and rank is not None:
+            best = max(accepted, key=lambda t: rank(t.headers))  # max keeps the first of equals
+            return replace(best, others=tuple(t.sheet or "" for t in accepted if t is not best))
         if first is None:
             empty = f"sheet '{sheet}' of {path.name}" if sheet else path.name
             raise ImportFailed(f"{empty} is empty: put the KPIs one per row below a header row")
@@ -342,7 +356,16 @@ _NOTE_START = re.compile(
 def _is_note(cells: list[str]) -> bool:
     """A line of text below a register: "Notes: figures in EUR", "* preliminary", or one long sentence."""
     filled = [c.strip() for c in cells if not is_blank(c)]
-    return len(filled) == 1 and (bool(_NOTE_START.match(filled[0])) or len(filled[0].split()) >= 6)
+    if len(filled) != 1:
+        return False
+    text = filled[0]
+    # A sentence ("Targets were agreed in March.") rather than a long KPI name, which has no full stop.
+    return bool(_NOTE_START.match(text)) or (len(text.split()) >= 6 and text.endswith("."))
+
+
+def is_total(text: str) -> bool:
+    """Whether a cell labels a total line ("Total", "Summe", "Gesamt:")."""
+    return norm(text) in _TOTALS
 
 
 def footer_rows(table: Table, name: Callable[[list[str]], str | None]) -> dict[int, str]:
@@ -353,7 +376,7 @@ def footer_rows(table: Table, name: Callable[[list[str]], str | None]) -> dict[i
     skipped: dict[int, str] = {}
     rows = [(n, cells) for n, cells in table.rows if name(cells) is not None]
     for number, cells in rows:
-        if norm(name(cells) or "") in _TOTALS:
+        if is_total(name(cells) or ""):
             skipped[number] = "is a total line, not a KPI"
     # Below the last blank row: lines of one cell in words ("Notes: …", "* preliminary") are notes.
     gaps = [i for i in range(1, len(rows)) if rows[i][0] > rows[i - 1][0] + 1]
