@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from kpi_model.checks import Severity, audit
+from kpi_model.checks.names import load_concepts as load_concepts_vocabulary
 from kpi_model.checks.semantics import (
     CROSS_UNIT,
     DUPLICATE,
@@ -201,7 +202,7 @@ def test_financial_only_does_not_fire_on_mixed_or_empty_goals():
     ws = workspace(
         kpi("revenue", "Revenue", category="financial"),
         kpi("conversion", "Conversion rate", category="marketing"),
-        kpi("unknown", "Cost", goal="g2", category=None),
+        kpi("unknown", "Team mood", goal="g2", category=None),  # no category, and its name names no money
     )
     assert findings(ws, FINANCIAL_ONLY) == []
     assert findings(Workspace(name="x", goals=[Goal(id="g", unit="u", statement="S")]), FINANCIAL_ONLY) == []
@@ -217,14 +218,15 @@ def test_conflict_catalogue_loads_and_is_complete():
     for conflict in conflicts:
         assert conflict.why.endswith(".") and conflict.fix.endswith("."), conflict.id
         for family in (conflict.a, conflict.b):
-            assert family.templates or family.names or family.columns, conflict.id
+            assert family.templates or family.concepts, conflict.id
+            assert family.concepts <= set(load_concepts_vocabulary()), conflict.id
             assert family.templates <= known, (conflict.id, sorted(family.templates - known))
     ids = {c.id for c in conflicts}
     required = {
         "purchase-savings-vs-quality", "purchase-savings-vs-inventory", "utilisation-vs-delivery",
         "handle-time-vs-satisfaction", "cost-per-lead-vs-lead-quality", "inventory-turnover-vs-availability",
         "discounting-vs-margin", "time-to-hire-vs-quality-of-hire", "mql-volume-vs-win-rate",
-        "throughput-vs-defects", "opex-cuts-vs-engagement",
+        "throughput-vs-defects", "opex-cuts-vs-engagement", "utilisation-vs-overtime",
     }  # fmt: skip
     assert required <= ids
 
@@ -234,9 +236,11 @@ def test_conflict_catalogue_loads_and_is_complete():
     [
         "not: [a list",
         "{a: 1}",
-        "- {id: x, a: {templates: [t]}, b: {names: [n]}, why: W.}",
-        "- {id: x, a: {names: 3}, b: {names: [n]}, why: W., fix: F.}",
-        "- {id: x, a: {}, b: {names: [n]}, why: W., fix: F.}",
+        "- {id: x, a: {templates: [t]}, b: {concepts: [margin]}, why: W.}",
+        "- {id: x, a: {concepts: 3}, b: {concepts: [margin]}, why: W., fix: F.}",
+        "- {id: x, a: {}, b: {concepts: [margin]}, why: W., fix: F.}",
+        "- {id: x, a: {concepts: [no-such-concept]}, b: {concepts: [margin]}, why: W., fix: F.}",
+        "- {id: x, a: {columns: [mql_id]}, b: {concepts: [margin]}, why: W., fix: F.}",
     ],
 )
 def test_a_broken_catalogue_is_reported_by_entry(text):
@@ -256,9 +260,16 @@ def test_cross_unit_conflict_fires_once_on_the_first_kpi_naming_the_other_and_it
     assert "cheaper parts" in message and "Buyer" in found[0].fix and "Returns lead" in found[0].fix
 
 
-def test_cross_unit_conflict_recognises_names_and_columns_and_reports_a_pair_once():
+def test_cross_unit_conflict_recognises_names_and_descriptions_and_reports_a_pair_once():
     ws = workspace(
-        kpi("calls", "Minutes per call", goal="g2", source="t", expression="avg(handle_minutes)"),
+        kpi(
+            "calls",
+            "Service KPI 7",
+            goal="g2",
+            source="t",
+            expression="avg(handle_minutes)",
+            description="Average handle time of a call, in minutes",
+        ),
         kpi("happy", "Customer satisfaction", expression="avg(score)"),
         kpi("buy", "Procurement savings"),
         kpi("stock", "Stock level and defect rate", goal="g2"),  # matches two conflicts with buy

@@ -108,7 +108,8 @@ def test_thresholds_swapped_for_an_up_kpi() -> None:
     finding = only(findings_for(t.THRESHOLD_ORDER, thresholds={"warning": 90.0, "critical": 100.0}))
     assert (finding.slug, finding.object.id, finding.severity) == ("threshold-order", "revenue", Severity.WARNING)
     assert "swapped: critical 100 is above warning 90" in finding.message
-    assert finding.fix == "swap them: warning 100, critical 90"
+    assert finding.fix.startswith("swap them: warning 100, critical 90")
+    assert finding.patch == {"thresholds": {"warning": 100.0, "critical": 90.0}}
 
 
 def test_thresholds_equal_leave_no_amber_zone() -> None:
@@ -119,7 +120,7 @@ def test_thresholds_equal_leave_no_amber_zone() -> None:
 def test_warning_beyond_the_target_for_an_up_kpi() -> None:
     finding = only(findings_for(t.THRESHOLD_ORDER, thresholds={"warning": 130.0, "critical": 90.0}))
     assert "warning 130 is above the target 120" in finding.message and "amber" in finding.message
-    assert "below the target 120" in finding.fix
+    assert "below the target 120" in finding.fix and "set warning 90, critical 60" in finding.fix
 
 
 def test_thresholds_mirrored_for_a_down_kpi() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import words_of
+from kpi_model.checks.names import is_financial, words_of
 from kpi_model.checks.structure import kpi_label
 from kpi_model.library import Template
 from kpi_model.models import Category, Kpi, UnitOfMeasure
@@ -63,12 +63,17 @@ def _driver_suggestions(goal_statement: str, kpis: list[Kpi], used: set[str]) ->
     return list(found.values())[:3]
 
 
+def _financial(kpi: Kpi) -> bool:
+    template = facts.template_of(kpi)
+    return is_financial(kpi, template.category if template else None)
+
+
 def _financial_only(ctx: AuditContext) -> Iterator[Finding]:
     workspace = ctx.workspace
     used = {k.template for k in workspace.kpis if k.template} | facts.kpi_ids(workspace)
     for goal in workspace.goals:
         kpis = workspace.kpis_of(goal.id)
-        if not kpis or any(k.category != Category.FINANCIAL for k in kpis):
+        if not kpis or not all(_financial(k) for k in kpis):
             continue
         suggestions = _driver_suggestions(goal.statement, kpis, used)
         listed = ", ".join(kpi_label(k) for k in kpis)
@@ -89,7 +94,9 @@ FINANCIAL_ONLY = Rule(
     id="KPI041",
     slug="financial-only",
     severity=Severity.WARNING,
-    rationale="Financial KPIs are lagging results; a goal measured only in money has no early signal and no lever.",
+    rationale="Financial KPIs are lagging results; a goal measured only in money has no early signal and no lever. "
+    "A KPI without a category counts as financial when its name names only money (margin, revenue, DSO, "
+    "EBIT, Umsatz, Kosten …; kpi_model/checks/concepts.yaml).",
     example="Goal 'Grow revenue and margin' with only revenue, gross_margin and discount_rate.",
     fix="Add customer or process KPIs that drive the financial result (conversion rate, first-pass yield, "
     "repeat purchase rate) and pair them with the financial KPIs.",

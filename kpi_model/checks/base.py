@@ -24,6 +24,9 @@ ObjectKind = Literal["kpi", "goal", "unit", "source", "workspace"]
 
 # How findings name the pairing field: the form's label, then the workspace file's key.
 PAIRING_FIELD = "Paired leading/lagging KPI (pairs_with)"
+# The group of notes saying a KPI defined in words has no formula yet: reports list them apart,
+# and they are no defect of the KPI's design (see Finding.scored).
+NOT_YET_COMPUTABLE = "not-yet-computable"
 
 
 class Severity(StrEnum):
@@ -57,10 +60,20 @@ class Finding:
     object: ObjectRef
     message: str
     fix: str
+    # A report shows grouped findings apart from the defects (e.g. NOT_YET_COMPUTABLE notes).
+    group: str | None = None
+    # The fix as KPI field -> new value (JSON-ready, as in the workspace file), when it is concrete
+    # enough to apply without asking; applying it must leave no other finding on that KPI.
+    patch: dict[str, Any] | None = None
+
+    @property
+    def scored(self) -> bool:
+        """Whether the finding counts against scores (a grouped note does not)."""
+        return self.group is None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the CLI's ``findings`` items)."""
-        return {
+        """JSON-ready form (the CLI's ``findings`` items); ``group`` and ``patch`` only when set."""
+        data: dict[str, Any] = {
             "rule": self.rule,
             "slug": self.slug,
             "severity": self.severity.value,
@@ -68,6 +81,26 @@ class Finding:
             "message": self.message,
             "fix": self.fix,
         }
+        if self.group is not None:
+            data["group"] = self.group
+        if self.patch is not None:
+            data["patch"] = self.patch
+        return data
+
+
+def apply_patch(workspace: Workspace, finding: Finding) -> Workspace:
+    """A copy of the workspace with the finding's patch applied to its KPI (unchanged without one)."""
+    if not finding.patch or finding.object.kind != "kpi":
+        return workspace
+    data = workspace.model_dump(mode="json", exclude_none=True)
+    for kpi in data["kpis"]:
+        if kpi["id"] == finding.object.id:
+            for key, value in finding.patch.items():
+                if value is None:
+                    kpi.pop(key, None)
+                else:
+                    kpi[key] = value
+    return Workspace.model_validate(data)
 
 
 @dataclass(frozen=True)
@@ -121,7 +154,13 @@ class Rule:
     needs_data: bool = False
 
     def finding(self, kind: ObjectKind, object_id: str, message: str, fix: str | None = None,
-                severity: Severity | None = None) -> Finding:  # fmt: skip
+                severity: Severity | None = None, *, patch: dict[str, Any] | None = None,
+                group: str | None = None) -> Finding:  # fmt: skip
         """A finding of this rule (its default fix and severity unless given)."""
         return Finding(self.id, self.slug, severity or self.severity, ObjectRef(kind, object_id), message,
-                       fix or self.fix)  # fmt: skip
+                       fix or self.fix, group, patch)  # fmt: skip
+
+    def on_kpi(self, kpi: Kpi, message: str, fix: str | None = None, severity: Severity | None = None, *,
+               patch: dict[str, Any] | None = None, group: str | None = None) -> Finding:  # fmt: skip
+        """A finding of this rule about a KPI."""
+        return self.finding("kpi", kpi.id, message, fix, severity, patch=patch, group=group)

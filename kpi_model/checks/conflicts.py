@@ -12,9 +12,8 @@ from importlib import resources
 from typing import Any
 
 from kpi_model import documents
-from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import has_phrase, words_of
+from kpi_model.checks.names import CONCEPTS_FILE, concepts_of, has_phrase, load_concepts, words_of
 from kpi_model.checks.structure import kpi_label
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Kpi
@@ -29,26 +28,24 @@ class ConflictCatalogueError(KpiWizardError):
 
 @dataclass(frozen=True)
 class Family:
-    """How to recognise a KPI of one side of a conflict."""
+    """How to recognise a KPI of one side of a conflict: by template, or by what its words mean."""
 
     templates: frozenset[str]
-    names: tuple[str, ...]
-    columns: tuple[str, ...]
+    concepts: frozenset[str]
     not_names: tuple[str, ...] = ()
 
-    def matches(self, kpi: Kpi, columns: set[str]) -> bool:
-        """Whether the KPI belongs here: by template (or id), whole words of its name, or a column keyword.
+    def matches(self, kpi: Kpi) -> bool:
+        """Whether the KPI belongs here: by template (or id), or a concept of its name (or description).
 
         ``not_names`` words rule a name out (a *supplier's* on-time delivery is not the customer's).
+        A column a formula happens to read says nothing about what the KPI means, so it is not used.
         """
         if (kpi.template and kpi.template in self.templates) or kpi.id in self.templates:
             return True
         name = words_of(kpi.name)
         if any(has_phrase(name, word) for word in self.not_names):
             return False
-        if any(has_phrase(name, phrase) for phrase in self.names):
-            return True
-        return any(keyword in column for keyword in self.columns for column in columns)
+        return bool(self.concepts & concepts_of(kpi))
 
 
 @dataclass(frozen=True)
@@ -64,23 +61,24 @@ class Conflict:
 
 def _family(raw: Any, where: str) -> Family:
     if not isinstance(raw, dict):
-        raise ConflictCatalogueError(f"{where}: expected a mapping with templates, names and columns")
-    unknown = set(raw) - {"templates", "names", "columns", "not_names"}
+        raise ConflictCatalogueError(f"{where}: expected a mapping with templates and concepts")
+    unknown = set(raw) - {"templates", "concepts", "not_names"}
     if unknown:
         raise ConflictCatalogueError(f"{where}: unknown keys {sorted(unknown)}")
     lists: dict[str, list[str]] = {}
-    for key in ("templates", "names", "columns", "not_names"):
+    for key in ("templates", "concepts", "not_names"):
         value = raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConflictCatalogueError(f"{where}.{key}: expected a list of non-empty strings")
         lists[key] = value
-    if not any(lists[key] for key in ("templates", "names", "columns")):
-        raise ConflictCatalogueError(f"{where}: give at least one template, name or column keyword")
+    if not (lists["templates"] or lists["concepts"]):
+        raise ConflictCatalogueError(f"{where}: give at least one template or concept")
+    known = load_concepts()
+    strange = [c for c in lists["concepts"] if c not in known]
+    if strange:
+        raise ConflictCatalogueError(f"{where}.concepts: {', '.join(strange)} not in {CONCEPTS_FILE}")
     return Family(
-        frozenset(lists["templates"]),
-        tuple(words_of(n) for n in lists["names"]),
-        tuple(c.lower() for c in lists["columns"]),
-        tuple(words_of(n) for n in lists["not_names"]),
+        frozenset(lists["templates"]), frozenset(lists["concepts"]), tuple(words_of(n) for n in lists["not_names"])
     )
 
 
@@ -125,17 +123,15 @@ def load_conflicts() -> tuple[Conflict, ...]:
 
 def _cross_unit_conflicts(ctx: AuditContext) -> Iterator[Finding]:
     workspace = ctx.workspace
-    ids = facts.kpi_ids(workspace)
     order = {k.id: i for i, k in enumerate(workspace.kpis)}
     units = {k.id: ctx.unit_of(k) for k in workspace.kpis}
-    columns = {k.id: facts.columns(k, ids) for k in workspace.kpis}
     seen: set[tuple[str, str]] = set()
     # (first KPI, conflict, other unit) -> other KPIs: one finding names every KPI of that unit.
     grouped: dict[tuple[str, str, str], list[Kpi]] = {}
     conflicts = {c.id: c for c in load_conflicts()}
     for conflict in conflicts.values():
-        side_a = [k for k in workspace.kpis if conflict.a.matches(k, columns[k.id])]
-        side_b = [k for k in workspace.kpis if conflict.b.matches(k, columns[k.id])]
+        side_a = [k for k in workspace.kpis if conflict.a.matches(k)]
+        side_b = [k for k in workspace.kpis if conflict.b.matches(k)]
         for x in side_a:
             for y in side_b:
                 unit_x, unit_y = units[x.id], units[y.id]

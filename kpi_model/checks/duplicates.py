@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Iterator
 
 from sqlglot import exp
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import words_of
+from kpi_model.checks.names import name_key, same_measure
 from kpi_model.checks.structure import kpi_label
 from kpi_model.formula import safe_division
 from kpi_model.models import Kpi
-
-NAME_SIMILARITY = 0.9
 
 
 def _normal_sql(text: str | None) -> str | None:
@@ -45,32 +41,6 @@ def _formula_key(kpi: Kpi) -> tuple[str, str, str, str] | None:
         _normal_sql(kpi.filter) or "",
         (kpi.time_column or "").lower(),
     )
-
-
-def _similar_names(left: str, right: str) -> bool:
-    """Names (already normalised, see :func:`_name_key`) that are equal or differ by a few characters."""
-    if not left or not right:
-        return False
-    if left == right:
-        return True
-    # The ratio can only reach the bar when the lengths are close: skip the matcher otherwise.
-    if 2 * min(len(left), len(right)) / (len(left) + len(right)) < NAME_SIMILARITY:
-        return False
-    matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
-    return matcher.quick_ratio() >= NAME_SIMILARITY and matcher.ratio() >= NAME_SIMILARITY
-
-
-_UNIT_IN_BRACKETS = re.compile(
-    r"[(\[]\s*(?:in\s+)?(?:days?|hours?|hrs?|h|minutes?|mins?|weeks?|months?|years?|%|percent|pct|eur|usd|gbp|€|\$|"
-    r"£|k€|count|number|no\.?|#|ratio|rate|score|points?|fte)\s*[)\]]",
-    re.IGNORECASE,
-)
-
-
-def _name_key(name: str) -> str:
-    # "Time to hire (days)" and "Time to hire" name one measure: a unit in brackets is not a
-    # difference a reader would see as a second KPI ("(legacy spelling)" is, so only units go).
-    return words_of(_UNIT_IN_BRACKETS.sub(" ", name)) or words_of(name)
 
 
 def _trigrams(text: str) -> set[str]:
@@ -108,11 +78,11 @@ def _duplicates(ctx: AuditContext) -> Iterator[Finding]:
     # (linear), names pairwise only between names of similar length.
     kpis = ctx.workspace.kpis
     keys = [_formula_key(k) for k in kpis]
-    names = [_name_key(k.name) for k in kpis]
+    names = [name_key(k.name) for k in kpis]
     first_with_key: dict[tuple[str, str, str, str], list[int]] = {}
     similar: dict[int, set[int]] = {}
     for i, j in _name_candidates(names):
-        if _similar_names(names[i], names[j]):
+        if same_measure(names[i], names[j]):
             similar.setdefault(max(i, j), set()).add(min(i, j))
     for index, later in enumerate(kpis):
         key = keys[index]
@@ -158,7 +128,9 @@ DUPLICATE = Rule(
     id="KPI043",
     slug="duplicate-kpi",
     severity=Severity.WARNING,
-    rationale="Two KPIs with the same formula or nearly the same name split attention and drift apart over time.",
+    rationale="Two KPIs with the same formula or nearly the same name split attention and drift apart over time. "
+    "Names are compared without units in brackets, abbreviations (DSO, OTIF, NPS …), '%'/'share'/'ratio' "
+    "wording, hyphens and case; an added word ('per customer', 'growth') makes a different KPI.",
     example="'Net revenue' and 'Net Revenue (orders)', both sum(amount) on orders where status = 'completed'.",
     fix="Keep one KPI per measure; if two are meant to differ, make the difference explicit in filter and name.",
     check=_duplicates,

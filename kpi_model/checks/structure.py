@@ -12,7 +12,9 @@ from collections.abc import Iterator, Sequence
 
 import duckdb
 
-from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.checks.base import NOT_YET_COMPUTABLE, AuditContext, Finding, Rule, Severity
+from kpi_model.checks.names import owner_role, rating_without_scale, values_in_words
+from kpi_model.completeness import has_target
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler, FormulaError, check_filter, check_kpi_text, quote, referenced_names
 from kpi_model.models import Cadence, Goal, Kind, Kpi, Measure, Unit, Workspace
@@ -98,11 +100,14 @@ def _missing_owner(ctx: AuditContext) -> Iterator[Finding]:
     for kpi in ctx.workspace.kpis:
         if not kpi.owner:
             unit = ctx.unit_of(kpi)
+            role = owner_role(kpi)
+            # Suggest a role only when the KPI's own words point to one: a wrong example misleads.
+            example = f", e.g. {role}" if role else ""
             fix = (
-                f"name the person or role in {unit.name} who acts when it goes off track (the unit's head is "
-                f"{unit.owner}; an owner closer to the work is usually better)"
+                f"name the person or role in {unit.name} who acts when it goes off track{example} (the unit's "
+                f"head is {unit.owner}; an owner closer to the work is usually better)"
                 if unit and unit.owner
-                else "name the person or role who acts when it goes off track, e.g. Head of Sales"
+                else f"name the person or role who acts when it goes off track{example}"
             )
             yield MISSING_OWNER.finding(
                 "kpi", kpi.id, f"KPI {kpi_label(kpi)} has no owner: nobody answers for it when it moves", fix
@@ -196,11 +201,22 @@ def _invalid_formula(ctx: AuditContext) -> Iterator[Finding]:
         label = kpi_label(kpi)
         derived = compiler.is_derived(kpi)
         if not kpi.expression:
-            if kpi.source and kpi.measure == Measure.QUANTITATIVE:
+            if kpi.source and (kpi.description or "").strip():
+                # A definition in words is a design to judge, not a defect: one note, in its own group.
+                yield INVALID_FORMULA.on_kpi(
+                    kpi, f"KPI {label} is not yet computable: it is defined in words, with no formula over "
+                    f"source '{kpi.source}' yet; its design is audited, its values cannot be",
+                    "when the data of the source can be loaded, write the definition as one aggregate over its "
+                    "rows (the Data page previews it)",
+                    severity=Severity.INFO, group=NOT_YET_COMPUTABLE,
+                )  # fmt: skip
+            elif kpi.source and kpi.measure == Measure.QUANTITATIVE:
                 yield INVALID_FORMULA.finding(
-                    "kpi", kpi.id, f"KPI {label} has source '{kpi.source}' but no formula: there is nothing to compute",
-                    "write one aggregate over the source's rows, e.g. sum(amount) or count(*) FILTER (WHERE …) "
-                    "/ count(*)",
+                    "kpi", kpi.id,
+                    f"KPI {label} has source '{kpi.source}' but no formula and no definition: nobody can tell "
+                    "what it computes",
+                    "describe in its description what it counts or divides (in words is fine), or write one "
+                    "aggregate over the source's rows, e.g. sum(amount) or count(*) FILTER (WHERE …) / count(*)",
                 )  # fmt: skip
             if not kpi.filter:
                 continue
@@ -248,8 +264,9 @@ INVALID_FORMULA = Rule(
     id="KPI003",
     slug="invalid-formula",
     severity=Severity.ERROR,
-    rationale="A KPI whose formula is missing, invalid or fails on its data, or that has no time column to split it "
-    "into periods, produces no number to track.",
+    rationale="A KPI whose formula is invalid or fails on its data, or that has no time column to split it "
+    "into periods, produces no number to track. A KPI defined only in words gets one info note in the group "
+    "not-yet-computable instead: its design is audited, and the note costs no score.",
     example="KPI 'Net revenue' with source orders and formula 'amount' (no aggregate), or no formula at all.",
     fix="Write one aggregate over the source's rows, e.g. sum(amount) FILTER (WHERE status = 'completed').",
     check=_invalid_formula,
@@ -505,20 +522,29 @@ MISSING_CADENCE = Rule(
 
 def _qualitative_without_scale(ctx: AuditContext) -> Iterator[Finding]:
     for kpi in ctx.workspace.kpis:
-        if kpi.measure == Measure.QUALITATIVE and not kpi.scale:
-            yield QUALITATIVE_WITHOUT_SCALE.finding(
-                "kpi", kpi.id,
-                f"KPI {kpi_label(kpi)} is qualitative (a rating) but has no scale: a 4 means nothing without "
-                "knowing whether it is out of 5 or 10",
-                "write the answer scale in 'scale', e.g. 1-5 for CSAT or 0-10 for NPS",
-            )  # fmt: skip
+        why = rating_without_scale(kpi)
+        if why is None:
+            continue
+        words = values_in_words(kpi)
+        then = (
+            "; then write its baseline and target as points on that scale (e.g. 'good' → 4, 'very good' → 5 on 1-5)"
+            if words or not has_target(kpi) else ""
+        )  # fmt: skip
+        yield QUALITATIVE_WITHOUT_SCALE.finding(
+            "kpi", kpi.id,
+            f"KPI {kpi_label(kpi)} {why} but has no scale: a 4 means nothing without knowing whether it is out "
+            "of 5 or 10, and words such as 'good' cannot be tracked",
+            f"write the answer scale in 'scale', e.g. 1-5 for CSAT or 0-10 for NPS{then}",
+        )  # fmt: skip
 
 
 QUALITATIVE_WITHOUT_SCALE = Rule(
     id="KPI009",
     slug="qualitative-without-scale",
     severity=Severity.WARNING,
-    rationale="A rating without its scale cannot be read or compared.",
+    rationale="A rating without its scale cannot be read or compared; nor can a target written in words "
+    "('very good'). A KPI is a rating when it is qualitative, or its name says rating, score or satisfaction "
+    "and its values are words or its description speaks of a rating.",
     example="KPI 'Customer satisfaction' with measure qualitative and no scale.",
     fix="Give the answer scale, e.g. 1-5 or 0-10.",
     check=_qualitative_without_scale,

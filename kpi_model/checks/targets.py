@@ -9,15 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
+from kpi_model.checks.names import owner_role, rating_without_scale
 from kpi_model.checks.structure import goal_label, kpi_label
+from kpi_model.checks.thresholds import candidate_directions, fits, implied_direction, lines, proposal
+from kpi_model.checks.thresholds import num as _num
 from kpi_model.completeness import has_target
 from kpi_model.models import Direction, Kind, Kpi
-
-
-def _num(value: float) -> str:
-    """A number as the user typed it: 0.045, 12500, 1.5 (no exponent, no thousands separator)."""
-    text = f"{value:.10f}".rstrip("0").rstrip(".")
-    return text if text not in ("", "-0") else "0"
 
 
 def _first_upper(text: str) -> str:
@@ -41,6 +38,8 @@ def _target_text(kpi: Kpi) -> str:
 def _missing_target(ctx: AuditContext) -> Iterator[Finding]:
     for kpi in ctx.workspace.kpis:
         label, baseline = kpi_label(kpi), kpi.baseline
+        if rating_without_scale(kpi):
+            continue  # without a scale there is nothing to set a target on: qualitative-without-scale says so
         if not has_target(kpi):
             if kpi.direction == Direction.RANGE:
                 missing = [n for n in ("low", "high") if kpi.target is None or getattr(kpi.target, n) is None]
@@ -100,10 +99,16 @@ def _target_not_time_bound(ctx: AuditContext) -> Iterator[Finding]:
         if target.due is None:
             goal = ctx.goal_of(kpi)
             hint = f", e.g. the goal's due date {goal.due.isoformat()}" if goal and goal.due else ""
-            yield TARGET_NOT_TIME_BOUND.finding(
-                "kpi", kpi.id,
-                f"KPI {label} has target {_target_text(kpi)} but no due date: without one it can never be missed",
-                f"add target due, the date by which it must be reached{hint}",
+            # The goal's date is a concrete fix only while it lies ahead (a past one is noted again).
+            due = goal.due if goal and goal.due and goal.due >= ctx.today else None
+            patch = (
+                {"target": target.model_dump(mode="json", exclude_none=True) | {"due": due.isoformat()}}
+                if due
+                else None
+            )
+            yield TARGET_NOT_TIME_BOUND.on_kpi(
+                kpi, f"KPI {label} has target {_target_text(kpi)} but no due date: without one it can never be missed",
+                f"add target due, the date by which it must be reached{hint}", patch=patch,
             )  # fmt: skip
         elif target.due < ctx.today:
             days = (ctx.today - target.due).days
@@ -150,12 +155,21 @@ def _target_direction(ctx: AuditContext) -> Iterator[Finding]:
         elif (direction == Direction.UP and target < baseline) or (direction == Direction.DOWN and target > baseline):
             worse = "below" if direction == Direction.UP else "above"
             other = "down" if direction == Direction.UP else "up"
-            yield TARGET_DIRECTION.finding(
-                "kpi", kpi.id,
+            # Thresholds drawn for the other direction say the direction is the slip, not the target.
+            _, warning, critical = lines(kpi)
+            flipped = Direction(other)
+            drawn = warning is not None or critical is not None
+            says_other = (
+                drawn and fits(flipped, target, warning, critical) and not fits(direction, target, warning, critical)
+            )
+            yield TARGET_DIRECTION.on_kpi(
+                kpi,
                 f"KPI {label} should go {direction.value}, but its target {_num(target)} is "
                 f"{worse} its baseline {_num(baseline)}: reaching it means getting worse",
                 f"set a target {'above' if direction == Direction.UP else 'below'} {_num(baseline)}, or set "
-                f"direction: {other} if {'lower' if direction == Direction.UP else 'higher'} is better",
+                f"direction: {other} if {'lower' if direction == Direction.UP else 'higher'} is better"
+                + (f" (its thresholds are drawn for direction {other})" if says_other else ""),
+                patch={"direction": other} if says_other else None,
             )  # fmt: skip
 
 
@@ -174,13 +188,64 @@ TARGET_DIRECTION = Rule(
 # ---------------------------------------------------------------- KPI023 threshold-order
 
 
+def _problems(direction: Direction, target: float | None, warning: float | None, critical: float | None) -> list[str]:
+    """What is wrong with the thresholds for this direction, in words (empty when they fit)."""
+    up = direction == Direction.UP
+    sign, below, above = (1, "below", "above") if up else (-1, "above", "below")
+    found = []
+    if warning is not None and critical is not None:
+        if critical == warning:
+            found.append(f"warning and critical are both {_num(warning)}, so there is no amber zone")
+        elif sign * critical > sign * warning:
+            found.append(
+                f"the thresholds are swapped: critical {_num(critical)} is {above} warning {_num(warning)}, but red "
+                f"must come {below} amber"
+            )
+    if target is not None:
+        beyond = [f"warning {_num(warning)}"] if warning is not None and sign * warning > sign * target else []
+        red = critical is not None and sign * critical >= sign * target
+        beyond += [f"critical {_num(critical)}"] if critical is not None and red else []
+        if beyond:
+            verb = "are" if len(beyond) > 1 else "is"
+            side = f"{above} or at" if critical is not None and critical == target else above
+            found.append(
+                f"{' and '.join(beyond)} {verb} {side} the target {_num(target)}, so it shows "
+                f"{'red' if red else 'amber'} even when it reaches its target"
+            )
+    return found
+
+
+def _order_rule(direction: Direction, target: float | None) -> str:
+    if direction == Direction.UP:
+        return "red below amber" + (f", both at or below the target {_num(target)}" if target is not None else "")
+    return "red above amber" + (f", both at or above the target {_num(target)}" if target is not None else "")
+
+
+def _threshold_fix(kpi: Kpi, direction: Direction) -> tuple[str, dict[str, object] | None]:
+    """A fix that fits the target and direction, with its patch when it is concrete."""
+    target, warning, critical = lines(kpi)
+    better = proposal(direction, target, warning, critical)
+    rule = f"for direction {direction.value}: {_order_rule(direction, target)}"
+    if better is None:
+        return f"move the thresholds: {rule}", None
+    new_warning, new_critical = better
+    if (new_warning, new_critical) == (critical, warning):
+        text = f"swap them: warning {_num(critical)}, critical {_num(warning)}"  # type: ignore[arg-type]
+    else:
+        parts = [
+            f"{name} {_num(v)}" for name, v in (("warning", new_warning), ("critical", new_critical)) if v is not None
+        ]
+        text = f"set {', '.join(parts)}"
+    fixed = {k: v for k, v in (("warning", new_warning), ("critical", new_critical)) if v is not None}
+    kept = kpi.thresholds.model_dump(mode="json", exclude_none=True) if kpi.thresholds else {}
+    return f"{text} ({rule})", {"thresholds": kept | fixed}
+
+
 def _threshold_order(ctx: AuditContext) -> Iterator[Finding]:
     for kpi in ctx.workspace.kpis:
-        thresholds = kpi.thresholds
-        warning = thresholds.warning if thresholds else None
-        critical = thresholds.critical if thresholds else None
-        if (warning is None and critical is None) or kpi.direction is None:
-            continue  # nothing to order, or no way to know the order (KPI024 asks for a direction)
+        target, warning, critical = lines(kpi)
+        if warning is None and critical is None:
+            continue  # nothing to order
         label = kpi_label(kpi)
         if kpi.direction == Direction.RANGE:
             band = kpi.target
@@ -193,50 +258,37 @@ def _threshold_order(ctx: AuditContext) -> Iterator[Finding]:
                     severity=Severity.INFO,
                 )  # fmt: skip
             continue
-        up = kpi.direction == Direction.UP
-        # Mirror a 'down' KPI so that one set of comparisons covers both: bigger is better.
-        sign = 1 if up else -1
-        below, above = ("below", "above") if up else ("above", "below")
-        if warning is not None and critical is not None:
-            if critical == warning:
-                yield THRESHOLD_ORDER.finding(
-                    "kpi", kpi.id,
-                    f"KPI {label}: its warning and critical thresholds are both {_num(warning)}, so there is no amber "
-                    "zone: it goes straight from green to red",
-                    f"set critical {below} warning {_num(warning)}, at the level where the KPI is in real trouble",
-                )  # fmt: skip
-            elif sign * critical > sign * warning:
-                yield THRESHOLD_ORDER.finding(
-                    "kpi", kpi.id,
-                    f"KPI {label}: its thresholds are swapped: critical {_num(critical)} is {above} warning "
-                    f"{_num(warning)}, but for a KPI that should go {kpi.direction.value} red must come {below} amber",
-                    f"swap them: warning {_num(critical)}, critical {_num(warning)}",
-                )  # fmt: skip
-        target = kpi.target.value if kpi.target else None
-        if target is None:
-            continue
-        beyond = []
-        if warning is not None and sign * warning > sign * target:
-            beyond.append(f"warning {_num(warning)}")
-        if critical is not None and sign * critical >= sign * target:
-            beyond.append(f"critical {_num(critical)}")
-        if beyond:
-            colour = "red" if critical is not None and sign * critical >= sign * target else "amber"
-            yield THRESHOLD_ORDER.finding(
-                "kpi", kpi.id,
-                f"KPI {label}: {' and '.join(beyond)} {'are' if len(beyond) > 1 else 'is'} {above} the target "
-                f"{_num(target)} (direction {kpi.direction.value}), so the KPI shows {colour} even when it reaches "
-                "its target",
-                f"put the thresholds {below} the target {_num(target)}: warning between target and critical, "
-                f"critical further {below}",
+        candidates = candidate_directions(kpi)
+        if any(fits(d, target, warning, critical) for d in candidates):
+            continue  # in order for its direction, or for a direction it may mean (no guessing)
+        if len(candidates) == 1:
+            direction = candidates[0]
+            problems = _problems(direction, target, warning, critical)
+            why = (
+                f"should go {direction.value}" if kpi.direction is not None
+                else f"has its target {'above' if direction == Direction.UP else 'below'} its baseline"
             )  # fmt: skip
+            fix, patch = _threshold_fix(kpi, direction)
+            yield THRESHOLD_ORDER.on_kpi(
+                kpi, f"KPI {label} {why}, but its thresholds do not fit: {'; and '.join(problems)}", fix, patch=patch
+            )
+            continue
+        up, down = (_problems(d, target, warning, critical) for d in (Direction.UP, Direction.DOWN))
+        yield THRESHOLD_ORDER.on_kpi(
+            kpi,
+            f"KPI {label} has thresholds that fit no direction: {'; '.join(up)} if higher is better, and "
+            f"{'; '.join(down)} if lower is better",
+            f"set the direction, then {_threshold_fix(kpi, Direction.UP)[0]}, or "
+            f"{_threshold_fix(kpi, Direction.DOWN)[0]}",
+        )
 
 
 THRESHOLD_ORDER = Rule(
     id="KPI023",
     slug="threshold-order",
     severity=Severity.WARNING,
-    rationale="Thresholds in the wrong order show red when all is well, or green when it is not.",
+    rationale="Thresholds in the wrong order, or on the wrong side of the target, show red when all is well, or "
+    "green when it is not. Without a direction they are judged only when they fit neither way.",
     example="KPI 'Web conversion rate' (up) with target 0.045, warning 0.05 and critical 0.033.",
     fix="For 'up' keep critical < warning ≤ target; for 'down', critical > warning ≥ target.",
     check=_threshold_order,
@@ -250,6 +302,13 @@ def _norm(name: str | None) -> str:
     return (name or "").strip().casefold()
 
 
+_IMPLIED_BY = {
+    Direction.UP: "(higher is better): its target and thresholds say so",
+    Direction.DOWN: "(lower is better): its target and thresholds say so",
+    Direction.RANGE: "(stay inside low–high): its target is a band",
+}
+
+
 def _not_actionable(ctx: AuditContext) -> Iterator[Finding]:
     heads: dict[str, list[str]] = {}
     for head in ctx.workspace.units:
@@ -258,28 +317,33 @@ def _not_actionable(ctx: AuditContext) -> Iterator[Finding]:
     for kpi in ctx.workspace.kpis:
         label = kpi_label(kpi)
         if kpi.direction is None:
-            yield NOT_ACTIONABLE.finding(
-                "kpi", kpi.id, f"KPI {label} has no direction: nobody can tell whether a rise is good news",
-                "set direction: up (higher is better), down (lower is better) or range (stay inside low–high)",
+            implied = implied_direction(kpi)
+            fix = "set direction: up (higher is better), down (lower is better) or range (stay inside low–high)"
+            if implied is not None:
+                fix = f"set direction: {implied.value} {_IMPLIED_BY[implied]}"
+            yield NOT_ACTIONABLE.on_kpi(
+                kpi, f"KPI {label} has no direction: nobody can tell whether a rise is good news", fix,
+                patch={"direction": implied.value} if implied is not None else None,
             )  # fmt: skip
         if not kpi.action:
             who = kpi.owner or "its owner"
-            yield NOT_ACTIONABLE.finding(
-                "kpi", kpi.id, f"KPI {label} has no action: nobody has agreed what {who} does when it goes off track",
-                "write the first thing the owner does when it crosses the warning threshold, e.g. 'review the "
-                "three weakest product pages'",
+            yield NOT_ACTIONABLE.on_kpi(
+                kpi, f"KPI {label} has no action: nobody has agreed what {who} does when it goes off track",
+                f"write the first thing {who} does when '{kpi.name}' crosses its warning threshold, e.g. 'look "
+                "into the three biggest causes of the last period and agree one countermeasure'",
             )  # fmt: skip
         unit = ctx.unit_of(kpi)
         headed = heads.get(_norm(kpi.owner), [])
         if unit is not None and headed and unit.id not in headed:
             other = ctx.workspace.unit(headed[0])
             other_name = other.name if other else headed[0]
+            role = owner_role(kpi)
+            example = f", e.g. {role} of '{unit.name}'" if role else (f", e.g. {unit.owner}" if unit.owner else "")
             yield NOT_ACTIONABLE.finding(
                 "kpi", kpi.id,
                 f"KPI {label} belongs to unit '{unit.name}' but is owned by {kpi.owner}, the head of "
                 f"'{other_name}': the owner cannot act on it",
-                f"give it an owner in '{unit.name}'" + (f", e.g. {unit.owner}" if unit.owner else "")
-                + f", or move it to a goal of '{other_name}'",
+                f"give it an owner in '{unit.name}'{example}, or move it to a goal of '{other_name}'",
             )  # fmt: skip
 
 

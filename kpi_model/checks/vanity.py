@@ -208,9 +208,13 @@ def _family_signal(kpi: Kpi, workspace: Workspace, ids: set[str], feeds: Mapping
 
 
 def _decision_signal(kpi: Kpi) -> _Signal | None:
-    """A reported KPI with no action and no target."""
+    """A reported raw count with no action and no target."""
     # Only a KPI that is reported (it has a formula or a baseline): a bare new draft is not yet a metric.
     if not (kpi.expression or kpi.baseline) or (kpi.action and kpi.action.strip()) or kpi.target is not None:
+        return None
+    # A rate or score without a target is a legitimate KPI that lacks one: missing-target says so,
+    # and saying "vanity" as well would report one root cause twice.
+    if not _is_raw_count(kpi):
         return None
     return _Signal(
         "it has neither an action nor a target, so no decision depends on it",
@@ -267,11 +271,18 @@ def _derived_inputs(workspace: Workspace, ids: set[str]) -> dict[str, list[str]]
     return feeds
 
 
+def _is_derived_ratio(kpi: Kpi, ids: set[str]) -> bool:
+    tree = facts.tree(kpi.expression)
+    return tree is not None and facts.derived(kpi, ids) and bool(list(tree.find_all(exp.Div)))
+
+
 def _vanity(ctx: AuditContext) -> Iterator[Finding]:
     workspace = ctx.workspace
     ids = facts.kpi_ids(workspace)
     feeds = _derived_inputs(workspace, ids)
     for kpi in workspace.kpis:
+        if _is_derived_ratio(kpi, ids):
+            continue  # a ratio of other KPIs has its denominator: it is the cure for a vanity count
         signals = _cumulative_signals(kpi, ids)
         signals += [
             s

@@ -1,0 +1,369 @@
+"""Issue 11: the audit of a register imported from a spreadsheet (definitions in words, no SQL).
+
+Each test builds a small register whose KPIs are complete in design (owner, goal, target,
+thresholds, cadence, source system, action) but have no formula, then changes one thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from kpi_model.checks import Finding, Severity, audit
+from kpi_model.checks.base import NOT_YET_COMPUTABLE, apply_patch
+from kpi_model.checks.names import name_key, same_measure
+from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
+
+TODAY = dt.date(2026, 11, 23)
+
+
+def kpi(kpi_id: str, name: str, goal: str = "deliver", **fields: Any) -> Kpi:
+    """A register KPI that is complete in design but has no formula (a definition in words)."""
+    base: dict[str, Any] = {
+        "description": f"{name}, as defined in the controlling handbook.",
+        "owner": "Plant manager",
+        "kind": "lagging",
+        "source": "erp",
+        "direction": "up",
+        "cadence": "monthly",
+        "baseline": {"value": 0.9, "period": "2026-10"},
+        "target": {"value": 0.95, "due": "2027-12-31"},
+        "thresholds": {"warning": 0.92, "critical": 0.88},
+        "action": "The owner reviews the causes with the team and agrees one countermeasure.",
+        "review_date": "2026-11-01",
+        "unit_of_measure": "percent",
+    }
+    base.update(fields)
+    return Kpi(id=kpi_id, name=name, goal=goal, **{k: v for k, v in base.items() if v is not None})
+
+
+def register(*kpis: Kpi) -> Workspace:
+    return Workspace(
+        name="register",
+        units=[
+            Unit(id="ops", name="Operations", owner="COO"),
+            Unit(id="sales", name="Sales", owner="CCO"),
+            Unit(id="finance", name="Finance", owner="CFO"),
+        ],
+        goals=[
+            Goal(id="deliver", unit="ops", statement="Deliver reliably", due=dt.date(2027, 12, 31)),
+            Goal(id="grow", unit="sales", statement="Grow profitably", due=dt.date(2027, 12, 31)),
+            Goal(id="money", unit="finance", statement="Protect the margin", due=dt.date(2027, 12, 31)),
+        ],
+        sources=[Source(name="erp", system="SAP ERP")],
+        kpis=list(kpis),
+    )
+
+
+def about(ws: Workspace, kpi_id: str, **kwargs: Any) -> list[Finding]:
+    return [f for f in audit(ws, today=TODAY, **kwargs).findings if f.object.kind == "kpi" and f.object.id == kpi_id]
+
+
+def slugs(found: list[Finding]) -> list[str]:
+    return sorted(f.slug for f in found if f.group is None)
+
+
+# ---------------------------------------------------------------------------- definitions in words
+
+
+def test_a_definition_in_words_is_judged_on_its_design_and_noted_once_as_not_yet_computable() -> None:
+    ws = register(kpi("otd", "On-time delivery"), kpi("fpy", "First pass yield"), kpi("scrap", "Scrap rate"))
+    found = about(ws, "otd")
+    assert slugs(found) == [], found
+    notes = [f for f in found if f.group == NOT_YET_COMPUTABLE]
+    assert len(notes) == 1 and notes[0].severity == Severity.INFO
+    assert "not yet computable" in notes[0].message and "SQL" not in notes[0].message
+
+
+def test_a_definition_in_words_is_still_judged_on_owner_and_target() -> None:
+    ws = register(kpi("otd", "On-time delivery", owner=None, target=None, thresholds=None))
+    assert {"missing-owner", "missing-target"} <= set(slugs(about(ws, "otd")))
+
+
+def test_a_source_without_formula_or_definition_is_still_an_error() -> None:
+    ws = register(kpi("otd", "On-time delivery", description=None))
+    found = about(ws, "otd")
+    assert [f.severity for f in found if f.slug == "invalid-formula"] == [Severity.ERROR]
+
+
+# ---------------------------------------------------------------------------- duplicates by meaning
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("On-time delivery", "On time delivery"),
+        ("DSO", "Days sales outstanding"),
+        ("OTIF", "On time in full"),
+        ("NPS", "Net Promoter Score"),
+        ("CSAT", "Customer satisfaction"),
+        ("MTTR", "Mean time to repair"),
+        ("EBIT", "Earnings before interest and taxes"),
+        ("Scrap rate (%)", "Scrap rate"),
+        ("Scrap %", "Scrap rate"),
+        ("Scrap share", "Scrap ratio"),
+        ("Return percentage", "Return rate"),
+        ("Gross Margin.", "gross margin"),
+    ],
+)
+def test_the_same_kpi_in_other_words_is_a_duplicate(left: str, right: str) -> None:
+    assert same_measure(name_key(left), name_key(right)), (name_key(left), name_key(right))
+    ws = register(kpi("a", left), kpi("b", right, goal="grow"))
+    assert "duplicate-kpi" in slugs(about(ws, "b"))
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("Gross margin", "Gross margin per customer"),
+        ("Revenue", "Revenue growth"),
+        ("Scrap rate", "Scrap cost"),
+        ("On-time delivery", "Supplier on-time delivery"),
+    ],
+)
+def test_a_different_kpi_is_not_a_duplicate(left: str, right: str) -> None:
+    assert not same_measure(name_key(left), name_key(right))
+    ws = register(kpi("a", left), kpi("b", right, goal="grow"))
+    assert "duplicate-kpi" not in slugs(about(ws, "b"))
+
+
+# ---------------------------------------------------------------------------- ratings without a scale
+
+
+def test_a_rating_in_words_needs_a_scale_and_raises_no_missing_target() -> None:
+    words = "Rating by customers after delivery\nBaseline as written: good\nTarget as written: very good"
+    ws = register(
+        kpi(
+            "csat",
+            "Customer satisfaction rating",
+            description=words,
+            baseline=None,
+            target=None,
+            thresholds=None,
+            unit_of_measure=None,
+        )
+    )
+    found = slugs(about(ws, "csat"))
+    assert "qualitative-without-scale" in found and "missing-target" not in found, found
+
+
+def test_a_german_rating_by_school_grades_needs_a_scale() -> None:
+    ws = register(
+        kpi(
+            "kz",
+            "Kundenzufriedenheit",
+            description="Bewertung der Kunden nach Lieferung (Note)",
+            measure="qualitative",
+            baseline=None,
+            target=None,
+            thresholds=None,
+        )
+    )
+    found = slugs(about(ws, "kz"))
+    assert "qualitative-without-scale" in found and "missing-target" not in found, found
+
+
+def test_a_score_with_its_scale_or_numbers_is_fine() -> None:
+    ws = register(
+        kpi(
+            "nps",
+            "Net promoter score",
+            scale="-100-100",
+            baseline={"value": 30},
+            target={"value": 40, "due": "2027-12-31"},
+            thresholds={"warning": 35, "critical": 25},
+            unit_of_measure="score",
+        ),
+        kpi("otd", "On-time delivery"),
+    )
+    assert "qualitative-without-scale" not in slugs(about(ws, "nps")) + slugs(about(ws, "otd"))
+
+
+# ---------------------------------------------------------------------------- category inference
+
+
+def test_a_goal_of_money_kpis_is_financial_only_without_categories() -> None:
+    ws = register(
+        kpi("gm", "Gross margin", goal="money"),
+        kpi("rg", "Revenue growth", goal="money"),
+        kpi(
+            "dso",
+            "DSO",
+            goal="money",
+            description="Days sales outstanding of receivables",
+            direction="down",
+            baseline={"value": 50},
+            target={"value": 40, "due": "2027-12-31"},
+            thresholds={"warning": 45, "critical": 55},
+        ),
+        kpi("aov", "Average order value", goal="money"),
+    )
+    found = [f for f in audit(ws, today=TODAY).findings if f.slug == "financial-only"]
+    assert [(f.object.kind, f.object.id) for f in found] == [("goal", "money")]
+
+
+def test_german_money_kpis_are_financial() -> None:
+    ws = register(
+        kpi("u", "Umsatz", goal="money"),
+        kpi("m", "Marge", goal="money"),
+        kpi("f", "Forderungslaufzeit", goal="money"),
+        kpi("k", "Kosten je Auftrag", goal="money"),
+    )
+    assert [f.object.id for f in audit(ws, today=TODAY).findings if f.slug == "financial-only"] == ["money"]
+
+
+def test_operational_names_are_not_financial() -> None:
+    ws = register(
+        kpi("gm", "Gross margin", goal="money"),
+        kpi("otd", "On-time delivery", goal="money"),
+        kpi("scrap", "Scrap rate", goal="money"),
+        kpi("nps", "NPS", goal="money"),
+        kpi("turnover", "Employee turnover", goal="money"),
+    )
+    assert not [f for f in audit(ws, today=TODAY).findings if f.slug == "financial-only"]
+
+
+# ---------------------------------------------------------------------------- thresholds vs target
+
+
+def test_a_red_line_above_the_target_of_a_higher_is_better_kpi() -> None:
+    ws = register(
+        kpi(
+            "otd",
+            "On-time delivery",
+            target={"value": 0.95, "due": "2027-12-31"},
+            thresholds={"warning": 0.93, "critical": 0.97},
+        )
+    )
+    assert "threshold-order" in slugs(about(ws, "otd"))
+
+
+def test_thresholds_without_a_direction_are_judged_when_they_fit_no_direction() -> None:
+    ws = register(
+        kpi(
+            "otd",
+            "On-time delivery",
+            direction=None,
+            baseline=None,
+            target={"value": 0.98, "due": "2027-12-31"},
+            thresholds={"warning": 0.97, "critical": 0.99},
+        )
+    )
+    assert "threshold-order" in slugs(about(ws, "otd"))
+
+
+@pytest.mark.parametrize(("target", "warning", "critical"), [(0.95, 0.9, 0.85), (0.02, 0.03, 0.05), (0.9, None, 0.95)])
+def test_thresholds_without_a_direction_are_not_guessed(target: float, warning: float | None, critical: float) -> None:
+    thresholds = {"critical": critical} | ({"warning": warning} if warning is not None else {})
+    ws = register(
+        kpi(
+            "otd",
+            "On-time delivery",
+            direction=None,
+            baseline=None,
+            target={"value": target, "due": "2027-12-31"},
+            thresholds=thresholds,
+        )
+    )
+    assert "threshold-order" not in slugs(about(ws, "otd"))
+
+
+def test_the_threshold_fix_respects_the_target() -> None:
+    ws = register(
+        kpi(
+            "otd",
+            "On-time delivery",
+            target={"value": 0.98, "due": "2027-12-31"},
+            thresholds={"warning": 0.97, "critical": 0.99},
+        )
+    )
+    (finding,) = [f for f in about(ws, "otd") if f.slug == "threshold-order"]
+    assert finding.patch is not None and "warning 0.99" not in finding.fix
+    patched = apply_patch(ws, finding)
+    assert slugs(about(patched, "otd")) == []
+
+
+# ---------------------------------------------------------------------------- conflicts by meaning
+
+
+def test_conflicts_are_recognised_by_meaning_in_english_and_german() -> None:
+    ws = register(
+        kpi("rabatt", "Rabattquote", goal="grow", owner="Sales lead"),
+        kpi("marge", "Deckungsbeitrag", goal="money", owner="Controller"),
+        kpi(
+            "aht",
+            "Average handle time",
+            goal="deliver",
+            direction="down",
+            baseline={"value": 9},
+            target={"value": 7, "due": "2027-12-31"},
+            thresholds={"warning": 8, "critical": 10},
+        ),
+        kpi("fcr", "Erstlösungsquote", goal="grow"),
+    )
+    found = [f for f in audit(ws, today=TODAY).findings if f.slug == "cross-unit-conflict"]
+    pairs = {
+        (f.object.id, next(k.id for k in ws.kpis if f"({k.id})" in f.message.split("pulls against")[1])) for f in found
+    }
+    assert pairs == {("rabatt", "marge"), ("aht", "fcr")}, [f.message for f in found]
+
+
+def test_a_column_name_alone_is_no_conflict() -> None:
+    ws = register(
+        kpi(
+            "speed",
+            "Lead response time",
+            goal="grow",
+            source="erp",
+            expression="avg(hours)",
+            filter="mql_id IS NOT NULL",
+            time_column="d",
+        ),
+        kpi("win", "Win rate", goal="money"),
+    )
+    assert not [f for f in audit(ws, today=TODAY).findings if f.slug == "cross-unit-conflict"]
+
+
+# ---------------------------------------------------------------------------- false alarms
+
+
+def test_a_legitimate_kpi_without_a_target_is_not_also_vanity() -> None:
+    ws = register(kpi("otd", "On-time delivery", target=None, thresholds=None, action=None))
+    assert "vanity-metric" not in slugs(about(ws, "otd"))
+
+
+def test_a_ratio_of_other_kpis_is_not_vanity() -> None:
+    ws = register(
+        kpi(
+            "orders",
+            "Orders",
+            unit_of_measure="count",
+            baseline={"value": 900},
+            target={"value": 1000, "due": "2027-12-31"},
+            thresholds={"warning": 950, "critical": 900},
+        ),
+        kpi(
+            "visits",
+            "Website visits",
+            unit_of_measure="count",
+            baseline={"value": 9000},
+            target={"value": 10000, "due": "2027-12-31"},
+            thresholds={"warning": 9500, "critical": 9000},
+        ),
+        kpi("conv", "Visit to order", source=None, expression="orders / visits", unit_of_measure=None),
+    )
+    assert "vanity-metric" not in slugs(about(ws, "conv"))
+
+
+def test_an_owner_suggestion_fits_the_kpi() -> None:
+    ws = register(kpi("scrap", "Scrap rate", owner=None))
+    (finding,) = [f for f in about(ws, "scrap") if f.slug == "missing-owner"]
+    assert "Head of Sales" not in finding.fix
+
+
+def test_an_action_suggestion_fits_the_kpi() -> None:
+    ws = register(kpi("scrap", "Scrap rate", action=None))
+    (finding,) = [f for f in about(ws, "scrap") if f.slug == "not-actionable"]
+    assert "product pages" not in finding.fix
