@@ -100,6 +100,7 @@ def test_import_from_start_with_sheet_picker_and_preview_then_audit(home):
     assert list(preview["Name"]) == ["On-time delivery", "First-contact resolution", "Net revenue"]
     assert list(preview["Target"][:2]) == ["95%", "12.5%"], "percent as typed, shown as it will be stored"
     assert list(preview["Unit"]) == ["Operations", "Service", "Finance"]
+    assert preview["Target"][2] == "1,200,000" and "Baseline" not in preview, "only the columns the sheet fills"
     assert "as they will be imported" in texts(at)
 
     sheet.set_value("Archive 2025").run()
@@ -280,3 +281,26 @@ def test_zip_members_are_unpacked_only_inside_the_folder_and_only_yaml(tmp_path)
     assert written == ["..yml", "a/b/c.yml", "abs/evil.yaml", "escape.yml", "x/.hidden/m.yml"]
     assert all(p.resolve().is_relative_to(into.resolve()) for p in into.rglob("*"))
     assert not (tmp_path / "escape.yml").exists()
+
+
+OLIST_DBT = REPO.parent / "shared" / "external" / "olist-funnel" / "dbt"
+
+
+@pytest.mark.skipif(not OLIST_DBT.is_dir(), reason="shared/external/olist-funnel is not present")
+def test_the_olist_dbt_project_as_two_files_and_as_a_zip_gives_the_same_kpis(home):
+    files = [(p.name, p.read_bytes(), "application/yaml") for p in sorted(OLIST_DBT.glob("*.yaml"))]
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data, _ in files:
+            archive.writestr(f"olist/models/{name}", data)
+    found = []
+    for upload in (files, [("olist.zip", stream.getvalue(), "application/zip")]):
+        at = start()
+        at.switch_page("pages/audit.py").run()
+        at.file_uploader(key="audit_upload").set_value(upload).run()
+        at.button(key="audit_import").click().run()
+        assert not at.exception, at.exception
+        assert "`orphan-kpi`" in texts(at), "dbt metrics have no goals yet"
+        newest = WorkspaceStore(home).list_workspaces()[0]
+        found.append(sorted(k.id for k in WorkspaceStore(home).load(newest.id).kpis))
+    assert found[0] == found[1] and len(found[0]) == 7

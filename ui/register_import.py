@@ -102,11 +102,11 @@ def _shown_value(value: float | None, kpi: Kpi) -> str:
         return ""
     if kpi.unit_of_measure == UnitOfMeasure.PERCENT:
         return f"{value * 100:.4g}%"
-    return f"{value:,.6g}"
+    return f"{value:,.10g}"  # 1,200,000 rather than 1.2e+06
 
 
 def preview_rows(workspace: Workspace, limit: int = PREVIEW_ROWS) -> list[dict[str, str]]:
-    """The first KPIs of an imported set as a table: what each field became (percent as typed, 95%)."""
+    """The first KPIs of an imported set as a table: what each filled field became (a percent shown as 95%)."""
     rows = []
     for kpi in workspace.kpis[:limit]:
         unit, goal, target = workspace.unit_of_kpi(kpi), workspace.goal(kpi.goal) if kpi.goal else None, kpi.target
@@ -132,7 +132,9 @@ def preview_rows(workspace: Workspace, limit: int = PREVIEW_ROWS) -> list[dict[s
                 "Formula": kpi.expression or "",
             }
         )
-    return rows
+    # Columns no KPI fills are left out, so the ones that matter fit on screen.
+    filled = {column for row in rows for column, text in row.items() if text}
+    return [{c: t for c, t in row.items() if c == "Name" or c in filled} for row in rows]
 
 
 def register_import(prefix: str, *, go_to_audit: bool) -> None:
@@ -247,11 +249,14 @@ def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool)
 def _open(result: ImportResult, shown: str, go_to_audit: bool) -> None:
     try:
         state.commit_as_new(result.workspace, note=f"Imported from {shown}")
-        state.save_import_notes(shown, result.notes)
     except KpiWizardError as error:
         show_error(error, headline=f"{shown} was read but could not be saved.")
         return
     state.flash("success", f"Imported {plural(len(result.workspace.kpis), 'KPI')} from {shown}.")
+    try:
+        state.save_import_notes(shown, result.notes)
+    except KpiWizardError as error:  # the workspace is saved; only the notes would not survive a reload
+        state.flash("warning", f"The import notes could not be kept for later ({error}); read them now.")
     if go_to_audit:
         st.switch_page("pages/audit.py")
     st.rerun()
