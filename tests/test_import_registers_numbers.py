@@ -237,6 +237,7 @@ def test_split_rag():
     assert split_rag("Red < 90% / Amber < 95%") == {"critical": "< 90%", "warning": "< 95%"}
     assert split_rag("R: <90 %, A: 90-95 %, G: ≥95 %") == {"critical": "<90 %", "warning": "90-95 %", "target": "≥95 %"}
     assert split_rag("rot < 0,9; gelb < 0,95") == {"critical": "< 0,9", "warning": "< 0,95"}
+    assert split_rag("< 90%") == {}  # no colour: nothing to split (the import keeps it and says so)
 
 
 def test_combined_thresholds_column(tmp_path):
@@ -436,3 +437,26 @@ def test_a_long_kpi_name_after_a_blank_row_is_still_a_kpi(tmp_path):
     rows = [["KPI", "Owner"], ["Revenue", "CFO"], [], ["Share of customers who recommend us to a friend"]]
     names = [k.name for k in import_spreadsheet(write_csv(tmp_path / "long.csv", rows)).workspace.kpis]
     assert names == ["Revenue", "Share of customers who recommend us to a friend"]
+
+
+def test_a_question_from_contradicting_evidence_says_so(tmp_path):
+    rows = [["KPI", "Target"], ["A", "0.98"], ["B", "12,5"], ["C", "1.850"]]
+    result = import_spreadsheet(write_csv(tmp_path / "mixed.csv", rows))
+    note = next(n for n in result.notes if n.startswith("Row 4"))
+    assert "and the column has '12,5' in row 3 (a decimal comma) and '0.98' in row 2 (a decimal point);" in note
+
+
+def test_joined_headers_map_without_their_rows_too():
+    """The app guesses a mapping from read_table's headers alone: joined headers must map as the import maps them."""
+    headers = ["KPI", "Target Value", "Target By", "Thresholds Red", "Thresholds Amber", "Thresholds Green"]
+    mapping = guess_mapping(headers)
+    assert (mapping["target"], mapping["due"]) == ("Target Value", "Target By")
+    assert (mapping["critical"], mapping["warning"]) == ("Thresholds Red", "Thresholds Amber")
+    german = guess_mapping(["Kennzahl", "Ziel Wert", "Ziel Termin", "Schwellenwerte Rot", "Schwellenwerte Gelb"])
+    assert german == {
+        "name": "Kennzahl",
+        "target": "Ziel Wert",
+        "due": "Ziel Termin",
+        "warning": "Schwellenwerte Gelb",
+        "critical": "Schwellenwerte Rot",
+    }

@@ -67,7 +67,7 @@ class NumberCells:
         self.columns = columns
         self.answer = answer
         self.questions: list[NumberQuestion] = []
-        self.decided: dict[int, list[str]] = {}  # column → "'12.500' (row 5) read as 12500"
+        self.decided: dict[int, list[tuple[int, str, str]]] = {}  # column → (row, text, value read)
         file = Evidence()
         per_column: dict[int, Evidence] = {}
         for key in NUMBER_FIELDS:
@@ -98,7 +98,7 @@ class NumberCells:
         tokens = [t for t in _TOKEN.findall(text) if ("," in t or "." in t) and proves(t) is None]
         if tokens and separator is not None:
             value = _plain(parse_decimal(tokens[0], separator))
-            self.decided.setdefault(index, []).append(f"'{text}' (row {number}) as {value}")
+            self.decided.setdefault(index, []).append((number, text, value))
 
     def notes(self) -> list[tuple[int, str]]:
         """One note per column whose ambiguous-looking numbers the evidence decided: (first row, text)."""
@@ -108,11 +108,11 @@ class NumberCells:
             chosen = separator or self.answer
             assert chosen is not None
             reason = why if separator else "you gave it for this file"
-            first = int(re.search(r"\(row (\d+)\)", cells[0]).group(1))  # type: ignore[union-attr]
-            shown = ", ".join(cells[:_SHOWN]) + (f" and {len(cells) - _SHOWN} more" if len(cells) > _SHOWN else "")
+            listed = [f"'{text}' (row {number}) as {value}" for number, text, value in cells]
+            shown = ", ".join(listed[:_SHOWN]) + (f" and {len(cells) - _SHOWN} more" if len(cells) > _SHOWN else "")
             found.append(
                 (
-                    first,
+                    cells[0][0],
                     f"Column '{self.table.headers[index]}' was read with a {separator_name(chosen)} "
                     f"({reason}): {shown}.",
                 )
@@ -126,11 +126,11 @@ class NumberCells:
         self.questions.append(question)
         token = next(t for t in _TOKEN.findall(text) if ("," in t or "." in t) and proves(t) is None)
         comma, point = _plain(parse_decimal(token, ",")), _plain(parse_decimal(token, "."))
+        why = self.separators.get(index, (None, ""))[1] or "nothing else in the file says which"
         return (
             f"{key} '{text}' in column '{question.column}' could be {comma} (decimal comma) or {point} "
-            "(decimal point), and nothing else in the file says which; it was left out and kept in the "
-            f"description. To decide, write {comma} or {point} in the file and import it again "
-            "(or answer the question in the app)"
+            f"(decimal point), and {why}; it was left out and kept in the description. To decide, write "
+            f"{comma} or {point} in the file and import it again (or answer the question in the app)"
         )
 
 

@@ -136,12 +136,22 @@ _WEAK = frozenset(
         "expression",
         "due",
         "by",
+        "threshold",
+        "thresholds",
+        "rag",
+        "ampel",
+        "schwellenwerte",
+        "schwellwerte",
         "rot",
         "gelb",
         "grun",
     }
 )
-_FILLER = re.compile(r"^(\d+|fy\d*|q[1-4]|h[12]|ytd|value|values|level|kpi|of|the|in|percent|eur|usd|s)$")
+# The group word of a two-row header is filler too: "Thresholds Red" is red, "Schwellenwerte Gelb" amber.
+_FILLER = re.compile(
+    r"^(\d+|fy\d*|q[1-4]|h[12]|ytd|value|values|level|kpi|of|the|in|percent|eur|usd|s|wert|werte"
+    r"|thresholds?|limits?|rag|ampel|schwellen|schwellenwerte?|schwellwerte?|grenzwerte?)$"
+)
 # In a header about a date ("Review date"), only date fields may match a word inside it.
 _DATE_WORDS = frozenset({"date", "datum", "fecha", "when", "day"})
 _DATE_FIELDS = frozenset({"due", "time_column"})

@@ -101,7 +101,7 @@ class Evidence:
         """The separator, why, and whether the evidence contradicts itself (then nothing is decided)."""
         for found, names in ((self.proofs, _PROOF), (self.hints, _HINT)):
             if len(found) > 1:
-                return None, "", True
+                return None, " and ".join(f"{found[s]} ({names[s]})" for s in (",", ".")), True
             if found:
                 separator: Separator = "," if "," in found else "."
                 return separator, f"{found[separator]}, {names[separator]}", False
@@ -124,14 +124,15 @@ def decide(column: Evidence, file: Evidence, context: tuple[Separator, str] | No
     """The separator for a column's ambiguous numbers and why; None when nothing decides (or evidence conflicts).
 
     The column's own cells come first, then the other number columns of the file, then what the
-    file is (a German semicolon CSV).
+    file is (a German semicolon CSV). Evidence that contradicts itself decides nothing; the reason
+    then says why (``the column has '0.98' … and '12,5' …``).
     """
     separator, why, conflict = column.decided()
     if separator is not None or conflict:
-        return separator, f"the column has {why}" if why else ""
+        return separator, f"the column has {why}"
     separator, why, conflict = file.decided()
     if separator is not None or conflict:
-        return separator, f"the file has {why}" if why else ""
+        return separator, f"the file has {why}"
     if context is not None:
         return context
     return None, ""

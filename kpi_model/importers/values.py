@@ -369,6 +369,8 @@ def split_rag(text: str) -> dict[str, str]:
     """
     found = list(_RAG.finditer(text))
     parts: dict[str, str] = {}
+    if not found:
+        return parts
     for match, following in zip(found, [*found[1:], None], strict=True):
         word = (match.group(1) or match.group(2)).lower()
         value = text[match.end() : following.start() if following else len(text)].strip().rstrip(",;/|").strip()
