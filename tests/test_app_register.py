@@ -304,3 +304,14 @@ def test_the_olist_dbt_project_as_two_files_and_as_a_zip_gives_the_same_kpis(hom
         newest = WorkspaceStore(home).list_workspaces()[0]
         found.append(sorted(k.id for k in WorkspaceStore(home).load(newest.id).kpis))
     assert found[0] == found[1] and len(found[0]) == 7
+
+
+def test_another_file_starts_from_fresh_guesses_not_the_last_file_s_choices(home):
+    at = start()
+    at.switch_page("pages/audit.py").run()
+    at.file_uploader(key="audit_upload").upload("a.csv", b"Metric,Responsible\nA,B\n").run()
+    at.selectbox(key="audit_map_owner").set_value("—").run()
+    at.file_uploader(key="audit_upload").set_value(("b.csv", b"KPI name,Owner,Target\nX,Y,5%\n", "text/csv")).run()
+    assert not at.exception, at.exception
+    mapped = {f: at.selectbox(key=f"audit_map_{f}").value for f in ("name", "owner", "target")}
+    assert mapped == {"name": "KPI name", "owner": "Owner", "target": "Target"}

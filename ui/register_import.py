@@ -186,6 +186,11 @@ def register_import(prefix: str, *, go_to_audit: bool) -> None:
 def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool) -> None:
     suffix = Path(name).suffix.lower()
     digest = _digest(data)
+    if st.session_state.get(f"{prefix}_mapped_file") != digest:
+        # Another file: its sheet and mapping start from the guesses, not from the last file's choices.
+        for key in [k for k in st.session_state if str(k).startswith((f"{prefix}_map", f"{prefix}_sheet"))]:
+            del st.session_state[key]
+        st.session_state[f"{prefix}_mapped_file"] = digest
     try:
         with st.spinner(f"Reading {md_escape(name)}…"):
             first = _read(digest, suffix, name, None, _data=data)
