@@ -96,6 +96,38 @@ def test_small_sample_ignores_counts_and_ample_ratios():
         assert run(ws, engine, SMALL_SAMPLE) == []
 
 
+# Daily totals for February 2026 (28 rows) and a monthly headcount table (one row a month).
+DAILY = (
+    "CREATE TABLE daily AS SELECT DATE '2026-02-01' + INTERVAL (d) DAY AS day, 40 AS orders, 38 AS on_time, "
+    "CASE WHEN d < 14 THEN 1 ELSE 0 END AS returns_few, 1 AS few_orders, 5000.0 AS revenue, 2000.0 AS profit "
+    "FROM range(28) r(d)"
+)
+HEADCOUNT = (
+    "CREATE TABLE staff AS SELECT DATE '2026-01-01' + INTERVAL (m) MONTH AS day, 480 + m AS headcount, "
+    "3 AS leavers FROM range(6) r(m)"
+)
+
+
+def test_small_sample_reads_the_volume_of_daily_totals_not_their_rows():
+    ws = workspace(
+        kpi("otd", source="daily", expression="sum(on_time) / sum(orders)", unit_of_measure="percent"),
+        kpi("margin", source="daily", expression="sum(profit) / sum(revenue)", unit_of_measure="percent"),
+        kpi("thin", source="daily", expression="sum(returns_few) / sum(few_orders)", unit_of_measure="percent"),
+    )
+    with engine_with(DAILY) as engine:
+        found = run(ws, engine, SMALL_SAMPLE)
+    assert [f.object.id for f in found] == ["thin"], [f.message for f in found]
+    assert "fewer than 30 few_orders in its denominator" in found[0].message and "28" in found[0].message
+
+
+def test_small_sample_reads_headcount_as_the_sample_of_a_turnover_rate():
+    ws = workspace(
+        kpi("turnover", source="staff", expression="sum(leavers) / avg(headcount)", unit_of_measure="percent")
+    )
+    with engine_with(HEADCOUNT) as engine:
+        assert run(ws, engine, SMALL_SAMPLE) == []
+
+
 # ---------------------------------------------------------------------------- data-quality
 
 ORDERS = """

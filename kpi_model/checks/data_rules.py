@@ -1,117 +1,29 @@
 """Quality rules that look at the loaded data: too few observations per period, and data-quality warts.
 
-Both need data (``needs_data``). ``small-sample`` reads the computed series; ``data-quality`` runs one
-aggregate query per source in the engine's locked session, with every identifier quoted.
+Both need data (``needs_data``). ``small-sample`` (in :mod:`kpi_model.checks.small_sample`) reads the
+computed series; ``data-quality`` runs one aggregate query per source in the engine's locked session,
+with every identifier quoted.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.checks.small_sample import SMALL_SAMPLE
 from kpi_model.errors import KpiWizardError
-from kpi_model.formula import FormulaError, check_aggregate, check_filter, parse_tree, quote, ratio_parts
+from kpi_model.formula import FormulaError, check_aggregate, check_filter, quote
 from kpi_model.models import Kpi, UnitOfMeasure
-
-# ---------------------------------------------------------------------------- KPI060 small-sample
-
-_COARSER = {"day": "weekly", "week": "monthly", "month": "quarterly", "quarter": "yearly", "year": "yearly"}
-_GRAIN_WORD = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
 
 
 def _label(kpi: Kpi) -> str:
     return f"'{kpi.name}' ({kpi.id})"
 
-
-def _period(period: Any, grain: str) -> str:
-    if grain == "month":
-        return period.isoformat()[:7]
-    if grain == "quarter":
-        return f"{period.year}-Q{(period.month - 1) // 3 + 1}"
-    if grain == "year":
-        return str(period.year)
-    return period.isoformat()[:10]
-
-
-def _day(period: Any) -> dt.date:
-    return period.date() if isinstance(period, dt.datetime) else period
-
-
-def _counts_its_denominator(kpi: Kpi) -> bool:
-    """Whether the denominator is a count (of sessions, tickets …); a sum of money or hours is no sample size."""
-    try:
-        tree = parse_tree(kpi.expression or "")
-    except (SqlglotError, ValueError):
-        return False
-    parts = ratio_parts(tree)
-    if parts is None:
-        return False
-    node = parts[1]
-    while isinstance(node, (exp.Paren, exp.Nullif, exp.Filter, exp.Coalesce)):
-        node = node.this
-    return isinstance(node, (exp.Count, exp.CountIf, exp.ApproxDistinct))
-
-
-def _small_sample(ctx: AuditContext) -> Iterator[Finding]:
-    minimum = ctx.options.min_sample
-    for kpi in ctx.workspace.kpis:
-        series = (ctx.series or {}).get(kpi.id)
-        # Periods after today hold only mis-dated rows (data-quality reports those), not a small sample.
-        points = [
-            p for p in getattr(series, "points", None) or [] if p.dimension is None and _day(p.period) <= ctx.today
-        ]
-        has_denominator = any(p.denominator is not None for p in points)
-        if not points or not (has_denominator or kpi.unit_of_measure in (UnitOfMeasure.PERCENT, UnitOfMeasure.RATIO)):
-            continue
-        by_denominator = has_denominator and _counts_its_denominator(kpi)
-        unit = "counted items" if by_denominator else "rows"
-        what = f"{unit} in its denominator" if by_denominator else unit
-        sizes = sorted((p.period, (p.denominator if by_denominator else p.rows) or 0) for p in points)
-        small = [(period, size) for period, size in sizes if size < minimum]
-        if not small:
-            continue
-        grain = getattr(getattr(series, "request", None), "grain", "month")
-        smallest_period, smallest = min(small, key=lambda item: item[1])
-        edges = {sizes[0][0], sizes[-1][0]}
-        # A first or last period is often partial (data starts or stops mid-period): a note, not a warning.
-        edge_only = len(sizes) > 2 and all(period in edges for period, _ in small)
-        where = (
-            " (only at the edge of the data, likely a partial period)"
-            if edge_only
-            else f" ({', '.join(_period(p, grain) for p, _ in small[:6])}{' …' if len(small) > 6 else ''})"
-        )
-        yield SMALL_SAMPLE.finding(
-            "kpi",
-            kpi.id,
-            f"KPI {_label(kpi)} rests on fewer than {minimum} {what} in {len(small)} of {len(sizes)} "
-            f"{_GRAIN_WORD.get(grain, grain)} periods{where}; the smallest is {smallest:,.0f} in "
-            f"{_period(smallest_period, grain)}, so its value there swings by chance.",
-            f"Read that period with care and show no red/amber/green status for it until at least {minimum} {unit} "
-            "are behind it."
-            if edge_only
-            else f"Review it at a coarser grain (cadence: {_COARSER.get(grain, 'quarterly')}), or add a minimum-volume "
-            f"rule: show the value only when at least {minimum} {unit} are behind it, else 'not enough data'.",
-            severity=Severity.INFO if edge_only else None,
-        )
-
-
-SMALL_SAMPLE = Rule(
-    id="KPI060",
-    slug="small-sample",
-    severity=Severity.WARNING,
-    rationale="A rate over a handful of cases moves by chance; a red or green status on it is noise.",
-    example="Win rate per month over 4 closed deals: one deal moves it by 25 points.",
-    fix="Use a coarser grain or a minimum-volume rule (no status below the minimum sample).",
-    check=_small_sample,
-    needs_data=True,
-)
 
 # ---------------------------------------------------------------------------- KPI061 data-quality
 

@@ -578,12 +578,14 @@ def _stale_review(ctx: AuditContext) -> Iterator[Finding]:
             )  # fmt: skip
         elif reviewed > today:
             twin = _past_twin(reviewed, today)
-            yield STALE_REVIEW.finding(
-                "kpi", kpi.id,
+            # The twin is a concrete fix only when it is recent enough not to be stale itself.
+            fresh = twin is not None and (today - twin).days <= limit
+            yield STALE_REVIEW.on_kpi(
+                kpi,
                 f"KPI {kpi_label(kpi)} has a review date in the future ({reviewed.isoformat()}; today is "
                 f"{today.isoformat()}), probably a typo",
                 f"write the date of the last review{f', perhaps {twin.isoformat()}' if twin else ''}",
-                severity=Severity.WARNING,
+                severity=Severity.WARNING, patch={"review_date": twin.isoformat()} if twin and fresh else None,
             )  # fmt: skip
         elif (today - reviewed).days > limit:
             yield STALE_REVIEW.finding(
