@@ -154,6 +154,15 @@ def test_the_design_score_moves_on_a_register_where_the_old_score_sat_at_zero():
     assert after.kpi_scores["k0"] > before.kpi_scores["k0"] and after.design_score > before.design_score
 
 
+def test_information_that_creates_no_finding_leaves_the_design_score_alone():
+    sample = load(SAMPLE_WORKSPACE)
+    described = sample.model_copy(
+        update={"kpis": [k.model_copy(update={"description": f"What {k.name} means"}) for k in sample.kpis]}
+    )
+    before, after = audit(sample, today=TODAY), audit(described, today=TODAY)
+    assert after.design_findings == before.design_findings and after.design_score == before.design_score
+
+
 def _sample_engine(workspace: Workspace):
     from kpi_model.engine import Engine
 

@@ -11,8 +11,10 @@ Limits: objects are matched by id, so a KPI whose id changed counts as one remov
 (its findings as gone and new); the data findings are compared only when both audits ran with
 data, so loading data for one version only never shows as progress.
 
-``compare_workspaces(old, new, engine=…)`` audits both versions the same way (what the app
-calls with two saved versions from :mod:`kpi_model.store`).
+``compare_workspaces(old, new, engine=…)`` audits both versions the same way, for the app with two
+saved versions from :mod:`kpi_model.store`, e.g.
+``compare_workspaces(store.load_version(ws_id, version.id), store.load(ws_id), engine=engine)``;
+the result renders with ``to_markdown()``, ``to_text()`` and ``as_dict()``.
 """
 
 from __future__ import annotations
