@@ -40,7 +40,7 @@ def _digest(*parts: bytes | str) -> str:
 
 # Cached on the file's content hash (``_data`` itself is not hashed): each rerun of the mapping step
 # would otherwise read the workbook again. A failed read raises and is not cached.
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def _read(digest: str, suffix: str, shown_as: str, sheet: str | None, _data: bytes) -> SheetRead:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"  # never the uploader's name as a path
@@ -48,7 +48,7 @@ def _read(digest: str, suffix: str, shown_as: str, sheet: str | None, _data: byt
         return read_uploaded_sheet(path, sheet, shown_as)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def _import_sheet(
     digest: str, suffix: str, shown_as: str, sheet: str | None, mapping: tuple[tuple[str, str], ...], _data: bytes
 ) -> ImportResult:
