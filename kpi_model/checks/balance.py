@@ -65,6 +65,8 @@ def _driver_suggestions(goal_statement: str, kpis: list[Kpi], used: set[str]) ->
 
 def _financial(kpi: Kpi) -> bool:
     template = facts.template_of(kpi)
+    if kpi.category is None and template is not None and template.unit_of_measure == UnitOfMeasure.CURRENCY:
+        return True  # measured in money, whatever family the library files it under (average order value)
     return is_financial(kpi, template.category if template else None)
 
 
