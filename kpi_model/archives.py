@@ -7,13 +7,17 @@ unpack to too much, or packs like a zip bomb, is refused before any part is unpa
 
 from __future__ import annotations
 
+import re
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from kpi_model.errors import KpiWizardError
 
 XLSX_RATIO_FROM_BYTES = 1024**2  # parts unpacking to less than this are not ratio-checked
+_MAX_DEPTH = 12
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,58 @@ def check_xlsx_archive(path: Path, limits: ZipLimits, error: type[KpiWizardError
                 f"{size_text(member.file_size)}), past the {limits.max_ratio:g} : 1 a workbook may have "
                 f"(that is how zip bombs look): {export}."
             )
+
+
+def safe_name(name: str, fallback: str = "file") -> str:
+    """One path component made from an uploaded name: letters, digits, '.', '_' and '-' only; never '..'."""
+    cleaned = _UNSAFE.sub("_", name).strip("_")[:80]
+    return fallback if cleaned in ("", ".", "..") or set(cleaned) == {"."} else cleaned
+
+
+def unpack_files(
+    archive_path: Path,
+    into: Path,
+    *,
+    suffixes: Collection[str],
+    limits: ZipLimits,
+    error: type[KpiWizardError],
+    shown: str,
+    refuse: str,
+) -> int:
+    """Unpack the members of an uploaded zip whose names end in ``suffixes`` into ``into``; how many were written.
+
+    Every path component is rebuilt with :func:`safe_name` (no ``..``, no absolute path), so nothing lands
+    outside ``into``; sizes, ratios and member counts are judged from the directory before anything is
+    written, and each read stops at the limit whatever the directory claims. ``refuse`` is the fix told to
+    the visitor when the archive is refused.
+    """
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            members = archive.infolist()
+            if len(members) > limits.max_members:
+                raise error(f"{shown} holds {len(members):,} files, more than {limits.max_members:,}. {refuse}")
+            wanted = [m for m in members if not m.is_dir() and PurePosixPath(m.filename).suffix.lower() in suffixes]
+            unpacked = sum(m.file_size for m in wanted)
+            if unpacked > limits.max_unpacked_bytes:
+                raise error(
+                    f"{shown} unpacks to {size_text(unpacked)}, over the "
+                    f"{size_text(limits.max_unpacked_bytes)} limit. {refuse}"
+                )
+            written = 0
+            for member in wanted:
+                ratio = member.file_size / max(member.compress_size, 1)
+                if member.file_size >= XLSX_RATIO_FROM_BYTES and ratio > limits.max_ratio:
+                    raise error(f"{shown} has a file packed {ratio:,.0f} : 1 (as zip bombs are). {refuse}")
+                parts = [p for p in member.filename.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+                if not parts or len(parts) > _MAX_DEPTH:
+                    continue
+                target = into.joinpath(*(safe_name(p, "folder") for p in parts))
+                if target.exists():
+                    continue  # two members that sanitise alike: the first is kept
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, target.open("wb") as sink:
+                    sink.write(source.read(limits.max_unpacked_bytes + 1))
+                written += 1
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as err:
+        raise error(f"{shown} is not a readable zip archive ({type(err).__name__}); zip the folder again") from None
+    return written

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from kpi_model.archives import safe_name
 from kpi_model.errors import KpiWizardError
 from kpi_model.importers import FIELDS, ImportResult, guess_mapping
 from kpi_model.importers.dbt import DBT_SUFFIXES
@@ -20,7 +21,7 @@ from kpi_model.importers.tables import SPREADSHEET_SUFFIXES
 from kpi_model.models import Kpi, UnitOfMeasure, Workspace
 from ui import state
 from ui.feedback import md_escape, plural, show_error
-from ui.register_jobs import SheetRead, import_uploaded_dbt, import_uploaded_sheet, read_uploaded_sheet, safe_name
+from ui.register_jobs import SheetRead, import_uploaded_dbt, import_uploaded_sheet, read_uploaded_sheet
 
 NOT_MAPPED = "—"
 PREVIEW_ROWS = 8

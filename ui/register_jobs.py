@@ -5,20 +5,17 @@ imports this module by name: so it imports no Streamlit, only the library. Files
 names made here, never the uploader's; zipped dbt projects are unpacked inside the job, within
 :data:`DBT_ZIP_LIMITS`, and only their YAML files.
 
-Stopgap: the sheet listing and the zip unpacking belong in ``kpi_model.importers`` (see the issue 11
-report); they live here until the importers offer them.
+Stopgap: the sheet listing belongs in ``kpi_model.importers``; it lives here until the importers offer it.
 """
 
 from __future__ import annotations
 
-import re
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from kpi_model.archives import XLSX_RATIO_FROM_BYTES, ZipLimits, size_text
+from kpi_model.archives import ZipLimits, safe_name, unpack_files
 from kpi_model.importers import ImportFailed, ImportResult, guess_mapping, import_file, import_spreadsheet
 from kpi_model.importers.dbt import DBT_SUFFIXES
 from kpi_model.importers.tables import _open_workbook, load_table
@@ -29,8 +26,6 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 # A dbt project's YAML is text: a zip of it that unpacks past 50 MB or packs like a bomb is refused.
 DBT_ZIP_LIMITS = ZipLimits(max_unpacked_bytes=50 * 1024**2, max_ratio=100, max_members=5_000)
 MAX_DBT_FILES = 2_000
-_MAX_DEPTH = 12
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _FIX = "Save the sheet again from Excel (or the YAML from dbt) and import it again, or import a smaller part of it."
 
 
@@ -42,12 +37,6 @@ class SheetRead:
     sheet: str | None  # the sheet read (the importer's pick when none was asked for)
     headers: list[str]
     rows: list[list[str]]
-
-
-def safe_name(name: str, fallback: str = "file") -> str:
-    """One path component made from an uploaded name: letters, digits, '.', '_' and '-' only; never '..'."""
-    cleaned = _UNSAFE.sub("_", name).strip("_")[:80]
-    return fallback if cleaned in ("", ".", "..") or set(cleaned) == {"."} else cleaned
 
 
 def _read_sheet(path: Path, sheet: str | None) -> SheetRead:
@@ -70,38 +59,9 @@ def _import_sheet(path: Path, mapping: dict[str, str], sheet: str | None, name: 
 def _unpack(archive_path: Path, into: Path, shown: str) -> int:
     """Unpack the YAML files of a zipped dbt project into ``into``; returns how many were written."""
     refuse = f"{shown}: zip only the dbt project's models folder (its .yml files) and upload that"
-    try:
-        with zipfile.ZipFile(archive_path) as archive:
-            members = archive.infolist()
-            if len(members) > DBT_ZIP_LIMITS.max_members:
-                limit = DBT_ZIP_LIMITS.max_members
-                raise ImportFailed(f"{shown} holds {len(members):,} files, more than {limit:,}. {refuse}")
-            wanted = [m for m in members if not m.is_dir() and PurePosixPath(m.filename).suffix.lower() in DBT_SUFFIXES]
-            unpacked = sum(m.file_size for m in wanted)
-            if unpacked > DBT_ZIP_LIMITS.max_unpacked_bytes:
-                raise ImportFailed(
-                    f"{shown} unpacks to {size_text(unpacked)} of YAML, over the "
-                    f"{size_text(DBT_ZIP_LIMITS.max_unpacked_bytes)} limit. {refuse}"
-                )
-            written = 0
-            for member in wanted:
-                ratio = member.file_size / max(member.compress_size, 1)
-                if member.file_size >= XLSX_RATIO_FROM_BYTES and ratio > DBT_ZIP_LIMITS.max_ratio:
-                    raise ImportFailed(f"{shown} has a file packed {ratio:,.0f} : 1 (as zip bombs are). {refuse}")
-                parts = [p for p in member.filename.replace("\\", "/").split("/") if p not in ("", ".", "..")]
-                if not parts or len(parts) > _MAX_DEPTH:
-                    continue
-                target = into.joinpath(*(safe_name(p, "folder") for p in parts))
-                if target.exists():
-                    continue  # two members that sanitise alike: the first is kept
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(member) as source, target.open("wb") as sink:
-                    sink.write(source.read(DBT_ZIP_LIMITS.max_unpacked_bytes + 1))
-                written += 1
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as error:
-        problem = type(error).__name__
-        raise ImportFailed(f"{shown} is not a readable zip archive ({problem}); zip the folder again") from None
-    return written
+    return unpack_files(
+        archive_path, into, suffixes=DBT_SUFFIXES, limits=DBT_ZIP_LIMITS, error=ImportFailed, shown=shown, refuse=refuse
+    )
 
 
 def _import_dbt_folder(folder: Path, archives: list[tuple[str, str]]) -> ImportResult:
