@@ -13,7 +13,8 @@ then audited without data on a fixed date. The test reports, per register and ov
 
 - recall of planted design flaws (a flaw counts as found when a finding with its slug is about
   that KPI, goal or unit; a duplicate or conflict finding about one KPI that names its partner
-  covers both, as the key labels both);
+  covers both, as the key labels both; an unpaired leading/lagging finding on a KPI covers its
+  goal);
 - judgment findings (errors and warnings) on clean KPIs;
 - findings not in the key (for precision, reported, not required: a reviewer's key is not the
   only reasonable reading);
@@ -99,6 +100,8 @@ def _match_kpis(entries: list[dict[str, Any]], workspace: Workspace) -> list[Kpi
 
 # A duplicate or a conflict is one flaw of two KPIs: a finding about one that names the other covers both.
 PAIR_SLUGS = frozenset({"duplicate-kpi", "cross-unit-conflict"})
+# A goal whose KPIs are all leading (or all lagging) may be reported on each of its KPIs.
+GOAL_FLAWS_SEEN_ON_KPIS = frozenset({"unpaired-leading-lagging"})
 _QUOTED_ID = re.compile(r"\(([a-z0-9_]+)\)")
 _ROW = re.compile(r"\brows? (\d+)", re.I)
 
@@ -137,6 +140,10 @@ def _score_register(key_path: Path, slugs: set[str]) -> RegisterResult:
         about = covers.setdefault(own, {own})
         if finding.slug in PAIR_SLUGS:
             about.update((finding.slug, "kpi", i) for i in _QUOTED_ID.findall(finding.message) if i in kpi_ids)
+        if finding.slug in GOAL_FLAWS_SEEN_ON_KPIS and finding.object.kind == "kpi":
+            kpi = workspace.kpi(finding.object.id)
+            if kpi is not None and kpi.goal:
+                about.add((finding.slug, "goal", kpi.goal))
     covered = set().union(*covers.values()) if covers else set()
     register = RegisterResult(key_path.name.removesuffix(".key.yaml"), kpis=len(entries))
     expected: set[tuple[str, str, str]] = set()
