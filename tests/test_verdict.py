@@ -157,6 +157,8 @@ def test_reports_show_scores_and_verdicts():
     markdown = report.to_markdown()
     assert f"Design score **{report.design:.1f}/100** · data checks not run" in markdown
     assert "## Verdicts" in markdown and "| Total page views (`page_views`) | **vanity** |" in markdown
+    page_views = next(line for line in markdown.splitlines() if "(`page_views`)" in line)
+    assert f"| {report.kpi_scores['page_views']:.1f} | — | vanity-metric: " in page_views, "no data score without data"
     text = report.to_text()
     assert "data score data checks not run" not in text and "data checks not run" in text.splitlines()[0]
     assert any(line.startswith("VANITY  page_views: vanity-metric:") for line in text.splitlines())

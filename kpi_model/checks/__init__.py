@@ -260,14 +260,15 @@ class AuditReport:
                 "",
                 " · ".join(f"**{v}** {n}" for v, n in self.verdict_counts().items()),
                 "",
-                "| KPI | verdict | design score | why |",
-                "|---|---|---|---|",
+                "| KPI | verdict | design score | data score | why |",
+                "|---|---|---|---|---|",
             ]
             for kpi_id, verdict in judged.items():
-                score = self.kpi_scores.get(kpi_id)
+                design, on_data = self.kpi_scores.get(kpi_id), self.kpi_data_scores.get(kpi_id)
+                shown = ["—" if v is None else f"{v:.1f}" for v in (design, on_data if self.ran_with_data else None)]
                 lines.append(
-                    f"| {_md_text(verdict.name)} ({_md_id(kpi_id)}) | **{verdict.verdict.value}** | "
-                    f"{'' if score is None else f'{score:.1f}'} | {_md_text(verdict.why)} |"
+                    f"| {_md_text(verdict.name)} ({_md_id(kpi_id)}) | **{verdict.verdict.value}** | {shown[0]} | "
+                    f"{shown[1]} | {_md_text(verdict.why)} |"
                 )
             lines.append("")
         by_unit: dict[str, list[Finding]] = {}
