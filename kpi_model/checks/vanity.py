@@ -207,22 +207,6 @@ def _family_signal(kpi: Kpi, workspace: Workspace, ids: set[str], feeds: Mapping
     )
 
 
-def _decision_signal(kpi: Kpi) -> _Signal | None:
-    """A reported raw count with no action and no target."""
-    # Only a KPI that is reported (it has a formula or a baseline): a bare new draft is not yet a metric.
-    if not (kpi.expression or kpi.baseline) or (kpi.action and kpi.action.strip()) or kpi.target is not None:
-        return None
-    # A rate or score without a target is a legitimate KPI that lacks one: missing-target says so,
-    # and saying "vanity" as well would report one root cause twice.
-    if not _is_raw_count(kpi):
-        return None
-    return _Signal(
-        "it has neither an action nor a target, so no decision depends on it",
-        "give it a time-bound target and an action (who does what when it crosses its warning threshold), "
-        "or drop it from the scorecard",
-    )
-
-
 def _period_label(period: Any, grain: str) -> str:
     text = period.isoformat() if hasattr(period, "isoformat") else str(period)
     if grain == "month":
@@ -284,11 +268,7 @@ def _vanity(ctx: AuditContext) -> Iterator[Finding]:
         if _is_derived_ratio(kpi, ids):
             continue  # a ratio of other KPIs has its denominator: it is the cure for a vanity count
         signals = _cumulative_signals(kpi, ids)
-        signals += [
-            s
-            for s in (_family_signal(kpi, workspace, ids, feeds), _decision_signal(kpi), _monotone_signal(kpi, ctx))
-            if s
-        ]
+        signals += [s for s in (_family_signal(kpi, workspace, ids, feeds), _monotone_signal(kpi, ctx)) if s]
         if not signals:
             continue
         fixes = list(dict.fromkeys(s.fix for s in signals))
@@ -304,11 +284,11 @@ VANITY = Rule(
     id="KPI040",
     slug="vanity-metric",
     severity=Severity.WARNING,
-    rationale="A running total, a raw volume without a denominator or a number nobody acts on looks like progress "
-    "but steers nothing.",
+    rationale="A running total or a raw volume without a denominator looks like progress but steers nothing. "
+    "A KPI that merely lacks a target or an action is not vanity: missing-target and not-actionable say so.",
     example="'Total page views' = sum(pages_viewed): it rises with bots and slow navigation while revenue falls.",
     fix="Report a rate or the outcome instead, or make the count a driver: use it in a derived KPI or pair it with "
-    "the lagging outcome it should move, and give it an action and a target.",
+    "the lagging outcome it should move.",
     check=_vanity,
 )
 
