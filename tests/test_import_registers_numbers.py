@@ -460,3 +460,37 @@ def test_joined_headers_map_without_their_rows_too():
         "warning": "Schwellenwerte Gelb",
         "critical": "Schwellenwerte Rot",
     }
+
+
+def test_a_kpi_with_a_department_but_no_goal_keeps_its_unit(tmp_path):
+    rows = [["Department", "Objective", "KPI"], ["Marketing", "Grow reach", "Leads"], ["Finance", "", "DSO"]]
+    result = import_spreadsheet(write_csv(tmp_path / "unit.csv", rows))
+    dso = next(k for k in result.workspace.kpis if k.name == "DSO")
+    assert (dso.goal, dso.unit) == (None, "finance")
+    assert result.workspace.unit_of_kpi(dso).name == "Finance"
+
+
+@pytest.mark.parametrize("header", ["Schwellen gelb/rot", "Ampel (Gelb / Rot)", "Amber / Red"])
+def test_a_thresholds_header_naming_the_colours_orders_bare_values(tmp_path, header):
+    rows = [["Kennzahl", header], ["Unfallquote", "4,5 / 6,0"], ["Besprechungen", "44 / 40"]]
+    result = import_spreadsheet(write_csv(tmp_path / "order.csv", rows, delimiter=";"))
+    found = kpis(result)
+    assert found["Unfallquote"]["thresholds"] == {"warning": 4.5, "critical": 6.0}
+    assert found["Besprechungen"]["thresholds"] == {"warning": 44, "critical": 40}
+    assert sum("in the order the header" in n for n in result.notes) == 1
+
+
+TOTALS = [("Total", True), ("Summe:", True), ("Total: 27 KPIs", True), ("Gesamt (28)", True)]
+NOT_TOTALS = [("Total revenue", False), ("Sum of orders", False)]
+
+
+@pytest.mark.parametrize(("text", "total"), TOTALS + NOT_TOTALS)
+def test_total_lines(text, total):
+    from kpi_model.importers.tables import is_total
+
+    assert is_total(text) is total
+
+
+def test_a_german_csv_with_two_columns_and_decimal_commas_splits_at_semicolons(tmp_path):
+    path = write_csv(tmp_path / "two.csv", [["Kennzahl", "Zielwert"], ["Quote", "4,5"], ["Rate", "0,9"]], ";")
+    assert read_table(path) == (["Kennzahl", "Zielwert"], [["Quote", "4,5"], ["Rate", "0,9"]])

@@ -502,6 +502,7 @@ EXPECTED_KPIS = [
     {
         "id": "employee_turnover",
         "name": "Employee turnover",
+        "unit": "people",  # no goal: the department the sheet states is kept on the KPI
         "owner": "HR lead",
         "category": "people",
         "kind": "lagging",
@@ -555,7 +556,7 @@ EXPECTED_NOTES = [
     "an operand); it was kept in the description and filter left empty.",
     "Row 10 ('Revenue'): due date '03/04/2027' could be 3 April or March 4; write it as YYYY-MM-DD; it was kept in "
     "the description and due left empty.",
-    "Row 11 ('Employee turnover'): unit 'People' but no goal, so the KPI is not attached to a goal.",
+    "Row 11 ('Employee turnover'): unit 'People' but no goal, so the KPI belongs to the unit and to no goal.",
     f"Row 11 ('Employee turnover'): baseline '12%', target '8-10%' {PERCENT}.",
     "Targets without a due date (row 11) were set due 2027-12-31, the end of the year the title "
     "'KPI register 2027' names; give a due date to change it.",
@@ -658,6 +659,7 @@ def test_xlsx_import_picks_the_kpi_sheet_and_reads_typed_cells(tmp_path):
         {
             "id": "nps",
             "name": "NPS",
+            "unit": "service",
             "owner": "Head of CX",
             "unit_of_measure": "score",
             "direction": "up",
@@ -668,6 +670,7 @@ def test_xlsx_import_picks_the_kpi_sheet_and_reads_typed_cells(tmp_path):
         {
             "id": "ticket_backlog",
             "name": "Ticket backlog",
+            "unit": "service",
             "unit_of_measure": "count",
             "direction": "down",
             "cadence": "weekly",
@@ -688,8 +691,8 @@ def test_xlsx_import_picks_the_kpi_sheet_and_reads_typed_cells(tmp_path):
         "Read sheet 'KPIs', the first one with a column of KPI names.",
         "Column 'Unit' holds units of measure (%, EUR, days …), so it was read as unit_of_measure rather than unit.",
         "Column 'Goal' holds numbers, so it was read as target rather than goal.",
-        "Row 4 ('NPS'): unit 'Service' but no goal, so the KPI is not attached to a goal.",
-        "Row 5 ('Ticket backlog'): unit 'Service' but no goal, so the KPI is not attached to a goal.",
+        "Row 4 ('NPS'): unit 'Service' but no goal, so the KPI belongs to the unit and to no goal.",
+        "Row 5 ('Ticket backlog'): unit 'Service' but no goal, so the KPI belongs to the unit and to no goal.",
         "Row 5 ('Ticket backlog'): due date: the month '2027-03' read as its last day (2027-03-31).",
         "Row 6 ('NPS'): row 4 has a KPI of the same name; this one was imported separately as 'nps_2'.",
     ]

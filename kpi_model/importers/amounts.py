@@ -24,7 +24,16 @@ from kpi_model.importers.number_format import (
     separator_name,
 )
 from kpi_model.importers.tables import Table
-from kpi_model.importers.values import Amount, amount_readings, has_currency, read_amount, read_date, split_rag
+from kpi_model.importers.values import (
+    Amount,
+    amount_readings,
+    colours_named,
+    has_currency,
+    read_amount,
+    read_date,
+    split_by_header,
+    split_rag,
+)
 from kpi_model.models import Direction, UnitOfMeasure
 
 _SHOWN = 5  # cells named in a note on a column's separator; the rest are counted
@@ -142,6 +151,7 @@ class RowNumbers:
     numbers: NumberCells
     due_year: tuple[int, str] | None  # (year, where it was named)
     due_rows: list[int]
+    rag_by_header: bool  # whether a thresholds cell was read by the colour order of its header (noted once)
 
     def cell(self, cells: list[str], field_name: str) -> str | None:
         raise NotImplementedError
@@ -235,6 +245,12 @@ class RowNumbers:
     def read_rag(self, row: Row, text: str, money: bool, thresholds: dict[str, float], target: dict[str, Any]) -> None:
         """A combined column: ``'Red < 90% / Amber < 95%'``, ``'R: <90 %, A: 90-95 %, G: ≥95 %'``."""
         parts = split_rag(text)
+        header = self.table.headers[self.columns["thresholds"]]
+        if not parts and (parts := split_by_header(text, colours_named(header))):
+            if not self.rag_by_header:  # once per sheet: each row is read the same way
+                self.rag_by_header = True
+                order = ", then ".join(parts)
+                self.note(row, f"the thresholds '{text}' were read in the order the header '{header}' names: {order}.")
         if not parts:
             self.keep(row, "thresholds", text, f"the thresholds '{text}' name no red, amber or green level")
             return

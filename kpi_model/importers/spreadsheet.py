@@ -41,6 +41,7 @@ class _SheetImport(RowNumbers):
         self.numbers = NumberCells(table, self.columns, decimal_separator)
         self.due_year = self.year_of_targets()
         self.due_rows: list[int] = []
+        self.rag_by_header = False
         self._notes: list[tuple[int, int, str]] = []  # (row, order, text): reported in row order
         self.units: dict[str, dict[str, Any]] = {}  # casefolded name → unit
         self.goals: dict[tuple[str, str], dict[str, Any]] = {}  # (unit id, casefolded statement) → goal
@@ -245,8 +246,9 @@ class _SheetImport(RowNumbers):
     def place(self, row: Row, unit_name: str | None, statement: str | None) -> None:
         unit_id = self.unit(unit_name) if unit_name else None
         if statement is None:
-            if unit_id is not None:
-                self.note(row, f"unit '{unit_name}' but no goal, so the KPI is not attached to a goal.")
+            if unit_id is not None:  # the department the sheet states is kept, on the KPI itself
+                row.kpi["unit"] = unit_id
+                self.note(row, f"unit '{unit_name}' but no goal, so the KPI belongs to the unit and to no goal.")
             return
         if unit_id is None:
             unit_id = self.unit("Unassigned")

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -108,6 +109,23 @@ def _decode(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
+def _sniff_delimiter(sample: list[str]) -> str:
+    """The delimiter that splits most of the first lines into the same number of cells: ';' in German exports.
+
+    Consistency counts before width: in ``Kennzahl;Schwellen`` over ``Quote;4,5 / 6,0`` the comma
+    splits one line into three, but only the semicolon splits every line alike.
+    """
+
+    def score(delimiter: str) -> tuple[int, int, bool]:
+        widths = [len(r) for r in csv.reader(sample, delimiter=delimiter) if len(r) > 1]
+        if not widths:
+            return 0, 0, delimiter == ","
+        common = Counter(widths).most_common(1)[0][0]
+        return widths.count(common), common, delimiter == ","
+
+    return max(_CSV_DELIMITERS, key=score)
+
+
 def _csv_rows(path: Path, suffix: str) -> tuple[list[list[str]], str]:
     text = _decode(path.read_bytes())
     if "\x00" in text:
@@ -115,10 +133,7 @@ def _csv_rows(path: Path, suffix: str) -> tuple[list[list[str]], str]:
     if suffix == ".tsv":
         delimiter = "\t"
     else:
-        # The delimiter that splits the widest of the first lines: ';' in German/French exports.
-        sample = text.splitlines()[:20]
-        widths = {d: max((len(r) for r in csv.reader(sample, delimiter=d)), default=0) for d in _CSV_DELIMITERS}
-        delimiter = max(_CSV_DELIMITERS, key=lambda d: (widths[d], d == ","))
+        delimiter = _sniff_delimiter(text.splitlines()[:20])
     try:
         rows = [[cell_text(cell) for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
         return rows, delimiter
@@ -363,9 +378,16 @@ def _is_note(cells: list[str]) -> bool:
     return bool(_NOTE_START.match(text)) or (len(text.split()) >= 6 and text.endswith("."))
 
 
+_COUNTED = frozenset({"kpis", "kpi", "kennzahlen", "indicators", "metrics", "items", "rows", "eintrage", "zeilen"})
+
+
 def is_total(text: str) -> bool:
-    """Whether a cell labels a total line ("Total", "Summe", "Gesamt:")."""
-    return norm(text) in _TOTALS
+    """Whether a cell labels a total line: "Total", "Summe:", "Total: 27 KPIs", "Gesamt (28)"; not "Total revenue"."""
+    words = norm(text).split()
+    if not words or words[0] not in _TOTALS:
+        return False
+    rest = words[1:]
+    return not rest or all(w.isdigit() or w in _COUNTED for w in rest) or text.split()[0].endswith(":")
 
 
 def footer_rows(table: Table, name: Callable[[list[str]], str | None]) -> dict[int, str]:

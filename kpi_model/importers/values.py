@@ -377,3 +377,18 @@ def split_rag(text: str) -> dict[str, str]:
         if value and word in _RAG_FIELD:
             parts.setdefault(_RAG_FIELD[word], value)
     return parts
+
+
+def colours_named(header: str) -> list[str]:
+    """The levels a header names in order: ``'Schwellen gelb/rot'`` → ``['warning', 'critical']``."""
+    words = [w for w in norm(header).split() if len(w) > 1 and w in _RAG_FIELD]
+    return list(dict.fromkeys(_RAG_FIELD[w] for w in words))
+
+
+def split_by_header(text: str, levels: list[str]) -> dict[str, str]:
+    """``'44 / 40'`` under a header naming amber then red → warning '44', critical '40'; {} unless one value a level.
+
+    Values are split at '/', ';' and '|' only: a comma may be a decimal comma.
+    """
+    values = [v.strip() for v in re.split(r"[/;|]", text) if v.strip()]
+    return dict(zip(levels, values, strict=True)) if len(levels) >= 2 and len(values) == len(levels) else {}
