@@ -486,7 +486,7 @@ NOT_TOTALS = [("Total revenue", False), ("Sum of orders", False)]
 
 @pytest.mark.parametrize(("text", "total"), TOTALS + NOT_TOTALS)
 def test_total_lines(text, total):
-    from kpi_model.importers.tables import is_total
+    from kpi_model.importers.layout import is_total
 
     assert is_total(text) is total
 

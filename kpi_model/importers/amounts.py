@@ -51,6 +51,17 @@ def year_named(text: str) -> int | None:
     return years.pop() if len(years) == 1 else None
 
 
+def year_of_targets(table: Table, columns: dict[str, int]) -> tuple[int, str] | None:
+    """The year a target header ("Target 2027", "Ziel FY27") or else a title row names, and where: targets end then."""
+    index = columns.get("target")
+    if index is not None and (year := year_named(table.headers[index])) is not None:
+        return year, f"the column '{table.headers[index]}'"
+    for title in table.title:
+        if (year := year_named(title)) is not None:
+            return year, f"the title '{title}'"
+    return None
+
+
 @dataclass
 class Row:
     """One KPI being assembled from a row, with what could not be mapped kept as text."""
@@ -161,6 +172,22 @@ class RowNumbers:
 
     def keep(self, row: Row, key: str, text: str, why: str) -> None:
         raise NotImplementedError
+
+    def add_note(self, number: int, text: str) -> None:
+        raise NotImplementedError
+
+    def note_numbers(self) -> None:
+        """The notes on the whole sheet: separators decided per column, targets due by a year named above."""
+        for number, text in self.numbers.notes():
+            self.add_note(number, text)
+        if self.due_rows and self.due_year is not None:
+            year, where = self.due_year
+            rows = ", ".join(str(n) for n in self.due_rows)
+            self.add_note(
+                self.due_rows[0],
+                f"Targets without a due date (row{'s' if len(self.due_rows) > 1 else ''} {rows}) were set due "
+                f"{year}-12-31, the end of the year {where} names; give a due date to change it.",
+            )
 
     def amount(self, row: Row, key: str, text: str, money: bool) -> Amount | None:
         index = self.columns[key]

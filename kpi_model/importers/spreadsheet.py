@@ -15,12 +15,13 @@ from typing import Any
 
 from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_filter
-from kpi_model.importers.amounts import NumberCells, Row, RowNumbers, year_named
+from kpi_model.importers.amounts import NumberCells, Row, RowNumbers, year_of_targets
 from kpi_model.importers.common import ImportFailed, ImportResult, finish, norm
 from kpi_model.importers.definitions import as_derived, looks_like_sql
 from kpi_model.importers.headers import _apply_mapping, _guess_headers, _refine
+from kpi_model.importers.layout import footer_rows, is_total
 from kpi_model.importers.number_format import Separator
-from kpi_model.importers.tables import Table, column_names, footer_rows, is_total, load_table
+from kpi_model.importers.tables import Table, column_names, load_table
 from kpi_model.importers.values import (
     is_blank,
     read_cadence,
@@ -39,7 +40,7 @@ class _SheetImport(RowNumbers):
         self.table = table
         self.columns = {f: table.headers.index(h) for f, h in mapping.items()}
         self.numbers = NumberCells(table, self.columns, decimal_separator)
-        self.due_year = self.year_of_targets()
+        self.due_year = year_of_targets(table, self.columns)
         self.due_rows: list[int] = []
         self.rag_by_header = False
         self._notes: list[tuple[int, int, str]] = []  # (row, order, text): reported in row order
@@ -134,20 +135,10 @@ class _SheetImport(RowNumbers):
                     "as a register writes a group once per block.",
                 )
 
-    def year_of_targets(self) -> tuple[int, str] | None:
-        """The year a target header ("Target 2027", "Ziel FY27") or else a title row names: targets end then."""
-        index = self.columns.get("target")
-        if index is not None and (year := year_named(self.table.headers[index])) is not None:
-            return year, f"the column '{self.table.headers[index]}'"
-        for title in self.table.title:
-            if (year := year_named(title)) is not None:
-                return year, f"the title '{title}'"
-        return None
-
     def run(self) -> None:
         carried: dict[str, str] = {}
         filled: dict[str, list[int]] = {key: [] for key in self.group_columns()}
-        footer = footer_rows(self.table, lambda cells: self.cell(cells, "name"))
+        footer = footer_rows(self.table.rows, lambda cells: self.cell(cells, "name"))
         for number, raw in self.table.rows:
             if number in footer:
                 text = self.cell(raw, "name") or ""
@@ -173,16 +164,7 @@ class _SheetImport(RowNumbers):
         self.link_formulas()
         for row in self.rows:
             self.finish_row(row)
-        for number, text in self.numbers.notes():
-            self.add_note(number, text)
-        if self.due_rows and self.due_year is not None:
-            year, where = self.due_year
-            rows = ", ".join(str(n) for n in self.due_rows)
-            self.add_note(
-                self.due_rows[0],
-                f"Targets without a due date (row{'s' if len(self.due_rows) > 1 else ''} {rows}) were set due "
-                f"{year}-12-31, the end of the year {where} names; give a due date to change it.",
-            )
+        self.note_numbers()
 
     def read_row(self, row: Row, cells: list[str]) -> None:
         kpi = row.kpi
