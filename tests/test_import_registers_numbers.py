@@ -494,3 +494,11 @@ def test_total_lines(text, total):
 def test_a_german_csv_with_two_columns_and_decimal_commas_splits_at_semicolons(tmp_path):
     path = write_csv(tmp_path / "two.csv", [["Kennzahl", "Zielwert"], ["Quote", "4,5"], ["Rate", "0,9"]], ";")
     assert read_table(path) == (["Kennzahl", "Zielwert"], [["Quote", "4,5"], ["Rate", "0,9"]])
+
+
+@pytest.mark.parametrize("token", ["1..2", "1,5,3", "1,85.5", "12.34.5"])
+def test_malformed_numbers_are_not_numbers_rather_than_a_guess(token):
+    assert proves(token) is None
+    for decimal in (None, ",", "."):
+        with pytest.raises(ValueError, match="not a number"):
+            parse_decimal(token, decimal)

@@ -37,20 +37,22 @@ class AmbiguousNumber(ValueError):
         )
 
 
+def _valid(digits: str, decimal: Separator) -> bool:
+    """Whether unsigned digits read as a number with ``decimal``: thousands in groups of three, one decimal part."""
+    point, group = re.escape(decimal), re.escape("." if decimal == "," else ",")
+    pattern = rf"(?:[1-9]\d{{0,2}}(?:{group}\d{{3}})+|\d*)(?:{point}\d+)?"
+    return any(c.isdigit() for c in digits) and re.fullmatch(pattern, digits) is not None
+
+
 def proves(token: str) -> Separator | None:
-    """The decimal separator a number proves on its own: ``'12,5'`` → ``','``, ``'1,850'`` → None."""
+    """The decimal separator a number proves on its own: ``'12,5'`` → ``','``, ``'1,850'`` → None.
+
+    A token proves a separator when it reads as a number with that one only: ``1.234.567`` and
+    ``0,985`` (no thousands group starts with 0) with a comma, ``1,850.00`` and ``3.5`` with a point.
+    """
     digits = _SPACES.sub("", token).lstrip("+-")
-    if "," in digits and "." in digits:
-        return "," if digits.rfind(",") > digits.rfind(".") else "."
-    separator: Separator | None = "," if "," in digits else "." if "." in digits else None
-    if separator is None:
-        return None
-    if digits.count(separator) > 1:  # 1.234.567: groups of thousands, so the other one is decimal
-        return "." if separator == "," else ","
-    whole, fraction = digits.split(separator)
-    if len(fraction) != 3 or whole in ("", "0"):  # 12,5 and 0,985 cannot be thousands
-        return separator
-    return None
+    readable = [s for s in _SEPARATORS if _valid(digits, s)]
+    return readable[0] if len(readable) == 1 else None
 
 
 def parse_decimal(token: str, decimal: Separator | None, label: str = "value") -> float:
@@ -58,14 +60,19 @@ def parse_decimal(token: str, decimal: Separator | None, label: str = "value") -
     compact = _SPACES.sub("", token.strip())
     if "," in compact or "." in compact:
         chosen = proves(compact) or decimal
-        if chosen is None:
+        if chosen is None and _valid(compact.lstrip("+-"), ",") and _valid(compact.lstrip("+-"), "."):
             raise AmbiguousNumber(token.strip(), label)
+        if chosen is None or not _valid(compact.lstrip("+-"), chosen):
+            raise ValueError(f"{label}: '{token.strip()}' is not a number; write it like 0.3 or 1250")
         thousands = "." if chosen == "," else ","
         compact = compact.replace(thousands, "").replace(",", ".")
     try:
         return float(compact)
     except ValueError:
         raise ValueError(f"{label}: '{token.strip()}' is not a number; write it like 0.3 or 1250") from None
+
+
+_SEPARATORS: tuple[Separator, ...] = (",", ".")
 
 
 def cell_evidence(text: str) -> tuple[Separator | None, Separator | None]:

@@ -3,7 +3,9 @@
 Columns are matched to fields by :mod:`~kpi_model.importers.headers` (their headers, checked
 against their contents). Values are read the way people write them (``30%``, ``Monthly``,
 ``Higher is better``); a value that cannot be read is kept in the KPI's description and
-reported in a note, never guessed.
+reported in a note, never guessed. A number that reads two ways (``1.850``) with nothing in
+its column or file to decide is also a :class:`~kpi_model.importers.common.NumberQuestion`,
+answered by importing again with ``decimal_separator`` (:mod:`~kpi_model.importers.amounts`).
 """
 
 from __future__ import annotations
