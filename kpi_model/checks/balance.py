@@ -10,8 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import is_financial, words_of
-from kpi_model.checks.structure import kpi_label
+from kpi_model.checks.names import is_financial, kpi_label, words_of
 from kpi_model.library import Template
 from kpi_model.models import Category, Kpi, UnitOfMeasure
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from kpi_model import documents
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import CONCEPTS_FILE, concepts_of, has_phrase, load_concepts, words_of
-from kpi_model.checks.structure import kpi_label
+from kpi_model.checks.names import CONCEPTS_FILE, concepts_of, has_phrase, kpi_label, load_concepts, words_of
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Kpi
 

@@ -8,8 +8,7 @@ from sqlglot import exp
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import name_key, same_measure
-from kpi_model.checks.structure import kpi_label
+from kpi_model.checks.names import kpi_label, name_key, same_measure
 from kpi_model.formula import safe_division
 from kpi_model.models import Kpi
 

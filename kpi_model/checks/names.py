@@ -9,12 +9,13 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
 from kpi_model import documents
 from kpi_model.errors import KpiWizardError
-from kpi_model.models import Category, Kpi, Measure, UnitOfMeasure
+from kpi_model.models import Category, Goal, Kpi, Measure, Unit, UnitOfMeasure
 
 CONCEPTS_FILE = "concepts.yaml"
 
@@ -40,6 +41,37 @@ def sentence(text: str) -> str:
     """The text ending with a full stop unless it already ends a sentence."""
     text = text.strip()
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+# ---------------------------------------------------------------------------- how findings name things
+
+
+def kpi_label(kpi: Kpi) -> str:
+    """How a finding names a KPI: its name and id, e.g. ``'Net revenue' (revenue)``."""
+    return f"'{kpi.name}' ({kpi.id})"
+
+
+def goal_label(goal: Goal) -> str:
+    """How a finding names a goal: its statement and id."""
+    return f"goal '{goal.statement}' ({goal.id})"
+
+
+def unit_label(unit: Unit) -> str:
+    """How a finding names a unit: its name and id."""
+    return f"unit '{unit.name}' ({unit.id})"
+
+
+def nearest(word: str, choices: Sequence[str]) -> str | None:
+    """The closest of ``choices`` to ``word`` (case-insensitive), in its own spelling, or None."""
+    lookup = {c.lower(): c for c in choices}
+    match = difflib.get_close_matches(word.lower(), list(lookup), n=1, cutoff=0.6)
+    return lookup[match[0]] if match else None
+
+
+def listing(names: Sequence[str], limit: int = 8) -> str:
+    """Names joined by commas, the first ``limit`` of them and how many in all."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" … ({len(names)} in all)" if len(names) > limit else "")
 
 
 # ---------------------------------------------------------------------------- one measure, other words

@@ -1,4 +1,4 @@
-"""Thresholds against target and direction: when they fit, which direction they imply, and a fix that fits.
+"""KPI023 threshold-order, and when thresholds fit a target and direction, which direction they imply.
 
 For a KPI that should go up, red (critical) must come below amber (warning), and both at or below
 the target: ``critical < warning <= target``; for one that should go down, the mirror image. The
@@ -7,6 +7,10 @@ helpers here work in "bigger is better" space (values times +1 or -1), so one co
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.checks.names import kpi_label
 from kpi_model.models import Direction, Kpi
 
 _SIGN = {Direction.UP: 1, Direction.DOWN: -1}
@@ -116,3 +120,113 @@ def proposal(
     if result is None or not fits(direction, target, *result) or result == (warning, critical):
         return None
     return result
+
+
+# ---------------------------------------------------------------- KPI023 threshold-order
+
+
+def _problems(direction: Direction, target: float | None, warning: float | None, critical: float | None) -> list[str]:
+    """What is wrong with the thresholds for this direction, in words (empty when they fit)."""
+    up = direction == Direction.UP
+    sign, below, above = (1, "below", "above") if up else (-1, "above", "below")
+    found = []
+    if warning is not None and critical is not None:
+        if critical == warning:
+            found.append(f"warning and critical are both {num(warning)}, so there is no amber zone")
+        elif sign * critical > sign * warning:
+            found.append(
+                f"the thresholds are swapped: critical {num(critical)} is {above} warning {num(warning)}, but red "
+                f"must come {below} amber"
+            )
+    if target is not None:
+        beyond = [f"warning {num(warning)}"] if warning is not None and sign * warning > sign * target else []
+        red = critical is not None and sign * critical >= sign * target
+        beyond += [f"critical {num(critical)}"] if critical is not None and red else []
+        if beyond:
+            verb = "are" if len(beyond) > 1 else "is"
+            side = f"{above} or at" if critical is not None and critical == target else above
+            found.append(
+                f"{' and '.join(beyond)} {verb} {side} the target {num(target)}, so it shows "
+                f"{'red' if red else 'amber'} even when it reaches its target"
+            )
+    return found
+
+
+def _order_rule(direction: Direction, target: float | None) -> str:
+    if direction == Direction.UP:
+        return "red below amber" + (f", both at or below the target {num(target)}" if target is not None else "")
+    return "red above amber" + (f", both at or above the target {num(target)}" if target is not None else "")
+
+
+def _threshold_fix(kpi: Kpi, direction: Direction) -> tuple[str, dict[str, object] | None]:
+    """A fix that fits the target and direction, with its patch when it is concrete."""
+    target, warning, critical = lines(kpi)
+    better = proposal(direction, target, warning, critical)
+    rule = f"for direction {direction.value}: {_order_rule(direction, target)}"
+    if better is None:
+        return f"move the thresholds: {rule}", None
+    new_warning, new_critical = better
+    if (new_warning, new_critical) == (critical, warning):
+        text = f"swap them: warning {num(critical)}, critical {num(warning)}"  # type: ignore[arg-type]
+    else:
+        parts = [
+            f"{name} {num(v)}" for name, v in (("warning", new_warning), ("critical", new_critical)) if v is not None
+        ]
+        text = f"set {', '.join(parts)}"
+    fixed = {k: v for k, v in (("warning", new_warning), ("critical", new_critical)) if v is not None}
+    kept = kpi.thresholds.model_dump(mode="json", exclude_none=True) if kpi.thresholds else {}
+    return f"{text} ({rule})", {"thresholds": kept | fixed}
+
+
+def _threshold_order(ctx: AuditContext) -> Iterator[Finding]:
+    for kpi in ctx.workspace.kpis:
+        target, warning, critical = lines(kpi)
+        if warning is None and critical is None:
+            continue  # nothing to order
+        label = kpi_label(kpi)
+        if kpi.direction == Direction.RANGE:
+            band = kpi.target
+            if band is None or band.low is None or band.high is None:
+                yield THRESHOLD_ORDER.finding(
+                    "kpi", kpi.id,
+                    f"KPI {label} stays inside a range but has thresholds and no complete range (low and high): "
+                    "the thresholds have nothing to be read against",
+                    "set target low and high; a range KPI is red outside them, so the thresholds can go",
+                    severity=Severity.INFO,
+                )  # fmt: skip
+            continue
+        candidates = candidate_directions(kpi)
+        if any(fits(d, target, warning, critical) for d in candidates):
+            continue  # in order for its direction, or for a direction it may mean (no guessing)
+        if len(candidates) == 1:
+            direction = candidates[0]
+            problems = _problems(direction, target, warning, critical)
+            why = (
+                f"should go {direction.value}" if kpi.direction is not None
+                else f"has its target {'above' if direction == Direction.UP else 'below'} its baseline"
+            )  # fmt: skip
+            fix, patch = _threshold_fix(kpi, direction)
+            yield THRESHOLD_ORDER.on_kpi(
+                kpi, f"KPI {label} {why}, but its thresholds do not fit: {'; and '.join(problems)}", fix, patch=patch
+            )
+            continue
+        up, down = (_problems(d, target, warning, critical) for d in (Direction.UP, Direction.DOWN))
+        yield THRESHOLD_ORDER.on_kpi(
+            kpi,
+            f"KPI {label} has thresholds that fit no direction: {'; '.join(up)} if higher is better, and "
+            f"{'; '.join(down)} if lower is better",
+            f"set the direction, then {_threshold_fix(kpi, Direction.UP)[0]}, or "
+            f"{_threshold_fix(kpi, Direction.DOWN)[0]}",
+        )
+
+
+THRESHOLD_ORDER = Rule(
+    id="KPI023",
+    slug="threshold-order",
+    severity=Severity.WARNING,
+    rationale="Thresholds in the wrong order, or on the wrong side of the target, show red when all is well, or "
+    "green when it is not. Without a direction they are judged only when they fit neither way.",
+    example="KPI 'Web conversion rate' (up) with target 0.045, warning 0.05 and critical 0.033.",
+    fix="For 'up' keep critical < warning ≤ target; for 'down', critical > warning ≥ target.",
+    check=_threshold_order,
+)

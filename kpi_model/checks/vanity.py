@@ -17,8 +17,7 @@ from sqlglot import exp
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import capital, has_phrase, sentence, words_of
-from kpi_model.checks.structure import kpi_label
+from kpi_model.checks.names import capital, has_phrase, kpi_label, sentence, words_of
 from kpi_model.formula import ratio_parts
 from kpi_model.models import Kind, Kpi, UnitOfMeasure, Workspace
 
