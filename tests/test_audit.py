@@ -25,7 +25,7 @@ from kpi_model.checks import (
     rules_reference,
     score_findings,
 )
-from kpi_model.models import Goal, Kpi, Unit, Workspace
+from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
 from kpi_model.workspace_file import load
 
 from .conftest import REPO, SAMPLE_WORKSPACE
@@ -315,3 +315,27 @@ def test_cli_import_writes_a_workspace(tmp_path, fmt):
     assert load(out) == load(SAMPLE_WORKSPACE)
     again = cli("import", str(SAMPLE_WORKSPACE), "-o", str(out))
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_grouped_notes_cost_nothing_and_are_listed_apart():
+    note = Finding(
+        "KPI003", "invalid-formula", Severity.INFO, ObjectRef("kpi", "a"), "in words", "f", "not-yet-computable"
+    )
+    defect = Finding("KPI001", "missing-owner", Severity.ERROR, ObjectRef("kpi", "a"), "no owner", "f")
+    assert score_findings(["a"], [defect, note]) == score_findings(["a"], [defect])
+    ws = Workspace(
+        name="words",
+        units=[Unit(id="u", name="U")],
+        goals=[Goal(id="g", unit="u", statement="G")],
+        sources=[Source(name="erp", system="ERP")],
+        kpis=[Kpi(id="late", name="Late deliveries", goal="g", source="erp", description="late over all deliveries")],
+    )
+    report = audit(ws, today=TODAY)
+    grouped = [f for f in report.findings if f.group == "not-yet-computable"]
+    assert len(grouped) == 1 and grouped[0].object.id == "late"
+    markdown = report.to_markdown()
+    assert markdown.index("## U") < markdown.index("## Not yet computable (1)"), "after the defects, apart"
+    assert markdown.split("## Not yet computable (1)")[1].count("| info | invalid-formula") == 1
+    text = report.to_text()
+    assert text.index("Not yet computable (1):") < text.index("KPI003 invalid-formula")
+    assert text.count("fix:") == len(report.findings)

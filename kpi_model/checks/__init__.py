@@ -87,7 +87,7 @@ def score_findings(kpi_ids: Sequence[str], findings: Iterable[Finding]) -> Score
     kpi_penalty = dict.fromkeys(kpi_ids, 0)
     set_penalty = 0
     for finding in findings:
-        if not getattr(finding, "scored", True):  # a grouped note (Finding.scored, when base.py has it)
+        if not finding.scored:  # a grouped note, e.g. a KPI defined in words has no formula yet
             continue
         if finding.object.kind == "kpi" and finding.object.id in kpi_penalty:
             kpi_penalty[finding.object.id] += KPI_PENALTY[finding.severity]
@@ -272,13 +272,20 @@ class AuditReport:
                 )
             lines.append("")
         by_unit: dict[str, list[Finding]] = {}
+        grouped: dict[str, list[Finding]] = {}
         for finding in self.findings:
-            by_unit.setdefault(self.unit_of(finding.object) or "", []).append(finding)
-        for unit_id in [u.id for u in self.workspace.units if u.id in by_unit] + ([""] if "" in by_unit else []):
-            unit = self.workspace.unit(unit_id)
-            lines += [f"## {_md_text(unit.name) if unit else 'Across the set'}", ""]
+            if finding.group is not None:  # listed apart from the defects (see Finding.group)
+                grouped.setdefault(finding.group, []).append(finding)
+            else:
+                by_unit.setdefault(self.unit_of(finding.object) or "", []).append(finding)
+        sections = [
+            (_md_text(unit.name) if (unit := self.workspace.unit(unit_id)) else "Across the set", by_unit[unit_id])
+            for unit_id in [u.id for u in self.workspace.units if u.id in by_unit] + ([""] if "" in by_unit else [])
+        ] + [(f"{_group_title(group)} ({len(found)})", found) for group, found in grouped.items()]
+        for title, found in sections:
+            lines += [f"## {title}", ""]
             lines += ["| severity | rule | about | problem | fix |", "|---|---|---|---|---|"]
-            for f in by_unit[unit_id]:
+            for f in found:
                 lines.append(
                     f"| {f.severity.value} | {f.slug} ({f.rule}) | {f.object.kind} {_md_id(f.object.id)} | "
                     f"{_md_text(f.message)} | {_md_text(f.fix)} |"
@@ -293,11 +300,17 @@ class AuditReport:
         lines = [f"{self.workspace.name}: {self._summary()}"]
         for kpi_id, verdict in self.verdicts().items():
             lines.append(f"{verdict.verdict.value.upper():7} {kpi_id}: {verdict.why}")
-        for f in self.findings:
-            lines.append(
-                f"{f.severity.value.upper():7} {f.rule} {f.slug:26} {f.object.kind} {f.object.id}: {f.message}"
-            )
-            lines.append(f"{'':8}fix: {f.fix}")
+        parts: dict[str | None, list[Finding]] = {None: []}  # the defects first, then each group apart
+        for finding in self.findings:
+            parts.setdefault(finding.group, []).append(finding)
+        for group, found in parts.items():
+            if group is not None:
+                lines.append(f"{_group_title(group)} ({len(found)}):")
+            for f in found:
+                lines.append(
+                    f"{f.severity.value.upper():7} {f.rule} {f.slug:26} {f.object.kind} {f.object.id}: {f.message}"
+                )
+                lines.append(f"{'':8}fix: {f.fix}")
         return "\n".join(lines) + "\n"
 
 
@@ -320,6 +333,11 @@ def rules_reference() -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _group_title(group: str) -> str:
+    """A group of findings as a heading: ``not-yet-computable`` → ``Not yet computable``."""
+    return group.replace("-", " ").capitalize()
 
 
 def _md(text: str) -> str:
