@@ -175,6 +175,9 @@ def test_workbook_numbers_are_read_as_stored(tmp_path):
     found = kpis(result)
     assert found["Revenue"]["baseline"]["value"] == 1850.5 and found["Revenue"]["target"]["value"] == 12500
     assert found["Availability"]["target"]["value"] == 0.95 and found["Availability"]["baseline"]["value"] == 0.91
+    assert found["Availability"]["unit_of_measure"] == "percent" and "unit_of_measure" not in found["Revenue"]
+    formatted = "baseline 0.91 is formatted as a percentage in the workbook, so unit_of_measure was set to percent."
+    assert f"Row 3 ('Availability'): {formatted}" in result.notes
     assert result.questions == []
 
 

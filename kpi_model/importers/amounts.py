@@ -203,6 +203,12 @@ class RowNumbers:
         self.numbers.record(row.number, index, text)
         if amount.percent:
             row.percent.append(f"{key} '{text}'")
+        elif (row.number, index) in self.table.percent and "unit_of_measure" not in row.kpi:
+            row.kpi["unit_of_measure"] = UnitOfMeasure.PERCENT.value  # the workbook holds the fraction already
+            self.note(
+                row,
+                f"{key} {text} is formatted as a percentage in the workbook, so unit_of_measure was set to percent.",
+            )
         if amount.dropped:
             self.note(row, f"{key} '{text}' was read as a number; the word '{amount.dropped}' is not kept.")
         kpi = row.kpi

@@ -45,6 +45,7 @@ class Table:
     first_sheet: bool = True  # False when a workbook's first sheet was passed over
     # (row number, column index) of workbook cells stored as numbers: read as stored, never by locale.
     typed: frozenset[tuple[int, int]] = frozenset()
+    percent: frozenset[tuple[int, int]] = frozenset()  # of those, the cells formatted as a percentage
     title: tuple[str, ...] = ()  # the text of the rows above the header ("KPI register FY2027")
     delimiter: str | None = None  # a CSV's delimiter: ';' is how German and French Excel export
     # Per column, the lower label of a two-row header ("Red" under "Thresholds"), else "".
@@ -153,19 +154,24 @@ def _open_workbook(path: Path) -> Any:
         raise ImportFailed(f"{path.name} is not a readable XLSX workbook ({error}); save it again from Excel") from None
 
 
-def _sheet_rows(worksheet: Any) -> tuple[list[list[str]], set[tuple[int, int]]]:
-    """The cells as text, and the (row number, column) of those stored as numbers."""
+def _sheet_rows(worksheet: Any) -> tuple[list[list[str]], set[tuple[int, int]], set[tuple[int, int]]]:
+    """The cells as text, the (row number, column) of those stored as numbers, and of those formatted as percent."""
     if worksheet.max_row is None:  # a writer that left out the sheet's dimension
         worksheet.reset_dimensions()
     rows = []
     typed: set[tuple[int, int]] = set()
-    for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
-        cells = values[:MAX_COLUMNS]
-        rows.append([cell_text(value) for value in cells])
-        typed |= {(number, i) for i, v in enumerate(cells) if isinstance(v, int | float) and not isinstance(v, bool)}
+    percent: set[tuple[int, int]] = set()
+    for number, cells in enumerate(worksheet.iter_rows(), start=1):
+        values = [cell.value for cell in cells[:MAX_COLUMNS]]
+        rows.append([cell_text(value) for value in values])
+        for index, (cell, value) in enumerate(zip(cells, values, strict=False)):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                typed.add((number, index))
+                if "%" in (getattr(cell, "number_format", None) or ""):  # 0.95 shown as 95 %
+                    percent.add((number, index))
         if len(rows) > MAX_ROWS + _HEADER_SEARCH_ROWS:
             break
-    return rows, typed
+    return rows, typed, percent
 
 
 def _header_index(rows: list[list[str]], is_header: Callable[[list[str]], bool]) -> int | None:
@@ -255,10 +261,12 @@ def load_table(
         accepted: list[Table] = []
         for name in chosen:
             where = f"{path.name}, sheet '{name}'"
-            rows, typed = _sheet_rows(workbook[name])
+            rows, typed, percent = _sheet_rows(workbook[name])
             if not any(any(row) for row in rows):
                 continue
-            table = _table(rows, where, name, is_header, name == names[0], typed=frozenset(typed))
+            table = _table(
+                rows, where, name, is_header, name == names[0], typed=frozenset(typed), percent=frozenset(percent)
+            )
             if first is None:
                 first = table
             if not pick or (is_header(table.headers) and rank is None):
