@@ -106,6 +106,7 @@ def test_a_source_without_formula_or_definition_is_still_an_error() -> None:
         ("Scrap share", "Scrap ratio"),
         ("Return percentage", "Return rate"),
         ("Gross Margin.", "gross margin"),
+        ("Ausschussquote", "Ausschuss-Quote (%)"),
     ],
 )
 def test_the_same_kpi_in_other_words_is_a_duplicate(left: str, right: str) -> None:
@@ -121,6 +122,8 @@ def test_the_same_kpi_in_other_words_is_a_duplicate(left: str, right: str) -> No
         ("Revenue", "Revenue growth"),
         ("Scrap rate", "Scrap cost"),
         ("On-time delivery", "Supplier on-time delivery"),
+        ("Umsatz", "Umsatzwachstum"),
+        ("Inbound on-time delivery", "Outbound on-time delivery"),
     ],
 )
 def test_a_different_kpi_is_not_a_duplicate(left: str, right: str) -> None:

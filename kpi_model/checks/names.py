@@ -105,7 +105,9 @@ ABBREVIATIONS: dict[str, str] = {
     "cogs": "cost of goods sold",
 }
 # Words that name the same kind of measure: "Scrap %", "Scrap share" and "Scrap rate" are one KPI.
-_SYNONYMS = {w: "rate" for w in ("percent", "percentage", "pct", "share", "ratio", "proportion", "quota", "quote")}
+_SYNONYMS = {
+    w: "rate" for w in ("percent", "percentage", "pct", "share", "ratio", "proportion", "quota", "quote", "anteil")
+}
 _SYNONYMS.update({"tax": "taxes", "avg": "average", "mean": "average", "no": "number", "nr": "number"})
 # A trailing word that only says how the measure is expressed ("Net promoter score" = "NPS").
 _FILLER_ENDINGS = frozenset({"score", "index", "kpi", "level"})
@@ -127,8 +129,8 @@ def name_key(name: str) -> str:
     text = _UNIT_IN_BRACKETS.sub(" ", name).replace("%", " rate ").replace("&", " and ")
     found = words_of(text).split() or words_of(name).split()
     expanded: list[str] = []
-    for word in found:
-        expanded += [_SYNONYMS.get(w, w) for w in ABBREVIATIONS.get(word, word).split()]
+    for part in (p for word in found for p in _split_compound(word).split()):
+        expanded += [_SYNONYMS.get(w, w) for w in ABBREVIATIONS.get(part, part).split()]
     # Plurals are no difference ("scores", "returns"); both sides lose the same letter.
     expanded = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in expanded]
     # "Scrap rate rate" (from "Scrap rate %") is one rate.
@@ -136,6 +138,19 @@ def name_key(name: str) -> str:
     while len(deduped) > 1 and deduped[-1] in _FILLER_ENDINGS:
         deduped.pop()
     return " ".join(deduped)
+
+
+# German writes the kind of measure into the word: "Ausschussquote" is "Ausschuss-Quote" is a scrap rate.
+# ("rate" is left out: "accurate", "corporate" and "separate" end in it too.)
+_COMPOUND_ENDINGS = ("quote", "anteil")
+
+
+def _split_compound(word: str) -> str:
+    """A German compound ending in a rate word, split before it ("ausschussquote" -> "ausschuss quote")."""
+    for ending in _COMPOUND_ENDINGS:
+        if word.endswith(ending) and len(word) > len(ending) + 3:
+            return f"{word[: -len(ending)]} {ending}"
+    return word
 
 
 def same_measure(left: str, right: str) -> bool:
