@@ -5,6 +5,7 @@ import streamlit as st
 from kpi_model.checks import Severity, audit, rules
 from kpi_model.errors import KpiWizardError
 from ui import state
+from ui.audit_compare_views import before_after
 from ui.audit_views import (
     exports,
     findings_section,
@@ -12,6 +13,7 @@ from ui.audit_views import (
     import_notes,
     score_delta,
     summary,
+    verdict_section,
 )
 from ui.data_views import open_data
 from ui.feedback import show_error, show_flashes
@@ -61,8 +63,8 @@ except KpiWizardError as error:
     show_error(error, headline="The audit could not run.")
     st.stop()
 summary(report, score_delta(workspace, report))
-# Issue 11: the audit's verdict and the before/after comparison with the imported version go here,
-# between the score and the findings, once kpi_model.checks offers them.
+verdict_section(report)
+before_after(report, engine=engine, ignored=ignored)
 
 st.subheader("Findings")
 severity_col, slug_col = st.columns([1, 2])

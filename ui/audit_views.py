@@ -1,4 +1,4 @@
-"""The Audit page's pieces: the kept import notes, the summary, the findings and the exports."""
+"""The Audit page's pieces: the kept import notes, the summary, the verdict per KPI, the findings and the exports."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import streamlit as st
 
 from kpi_model import workspace_file
 from kpi_model.checks import AuditReport, Finding, Severity
+from kpi_model.checks.verdict import KpiVerdict, Reason, Verdict
 from kpi_model.models import Workspace
 from ui import state
 from ui.feedback import md_escape, plural
@@ -19,6 +20,13 @@ _SEVERITY_BADGE = {
     Severity.WARNING: ":orange-badge[warning]",
     Severity.INFO: ":gray-badge[info]",
 }
+_VERDICT_BADGE = {
+    Verdict.KEEP: ":green-badge[keep]",
+    Verdict.FIX: ":orange-badge[fix]",
+    Verdict.VANITY: ":violet-badge[vanity]",
+    Verdict.DROP: ":red-badge[drop]",
+}
+_VERDICT_ROWS = 30  # rows drawn at once; a filter narrows a bigger register
 _HISTORY = "audit_score_history"
 _AUDITED = "audit_last_workspace"
 
@@ -62,16 +70,32 @@ def score_delta(workspace: Workspace, report: AuditReport) -> int | None:
 
 
 def summary(report: AuditReport, delta: int | None) -> None:
-    """Score, counts by severity, and counts by unit."""
-    score_col, error_col, warning_col, info_col = st.columns(4)
+    """Scores, counts by severity, and counts by unit."""
+    score_col, data_col, error_col, warning_col, info_col = st.columns(5)
     score_col.metric(
-        "Quality score", f"{report.score}/100", delta=None if delta is None else f"{delta:+d} since last audit"
+        "Quality score",
+        f"{report.score}/100",
+        delta=None if delta is None else f"{delta:+d} since last audit",
+        help=f"The design score ({report.design:.2f}/100): how well each KPI is set up — owner, goal, target, "
+        "cadence, formula — averaged over the KPIs; findings about the set as a whole lower it further.",
     )
+    if report.data_score is not None:
+        data_col.metric(
+            "Data score",
+            f"{report.data_score:.0f}/100",
+            help=f"{report.data_score:.2f}/100: whether the loaded data bears the KPIs out (enough rows, "
+            "clean values, formulas that run).",
+        )
+    else:
+        data_col.metric("Data score", "not run", help="The data checks need the data: load it on the Data page.")
     error_col.metric("Errors", report.count(Severity.ERROR))
     warning_col.metric("Warnings", report.count(Severity.WARNING))
     info_col.metric("Notes", report.count(Severity.INFO))
-    if not report.ran_with_data:
-        st.caption("Audited without data: the data rules were skipped. Load the data on the Data page to run them.")
+    design = f"Design score {report.design:.2f}/100 (how well the KPIs are set up)"
+    if report.data_score is not None:
+        st.caption(f"{design} · data score {report.data_score:.2f}/100 (whether the data bears them out).")
+    else:
+        st.caption(f"{design} · data checks not run — load data on the Data page.")
     names = {u.id: u.name for u in report.workspace.units}
     rows = [
         {"Unit": names.get(unit, unit) or "Across the set", **{s.value: counts.get(s.value, 0) for s in Severity}}
@@ -80,6 +104,79 @@ def summary(report: AuditReport, delta: int | None) -> None:
     if rows:
         frame = pd.DataFrame(rows).rename(columns={"error": "Errors", "warning": "Warnings", "info": "Notes"})
         st.dataframe(frame, hide_index=True, key="audit_by_unit")
+
+
+def verdict_section(report: AuditReport) -> None:
+    """Keep, fix, vanity or drop per KPI, for the board: counts, then one row per KPI with its reasons and an Edit."""
+    judged = report.verdicts()
+    if not judged:
+        return
+    st.subheader("Verdict per KPI")
+    st.caption("What to tell the board about each KPI, decided by the errors and warnings about it.")
+    counts = report.verdict_counts()
+    for column, verdict in zip(st.columns(len(Verdict)), Verdict, strict=True):
+        column.metric(verdict.value.capitalize(), counts[verdict.value], help=verdict.meaning)
+        column.caption(verdict.meaning[0].upper() + verdict.meaning[1:])
+    shown_verdicts = [v.value for v in Verdict if counts[v.value]]
+    filter_col, find_col = st.columns([2, 1])
+    wanted = filter_col.pills(
+        "Show", shown_verdicts, selection_mode="multi", key="audit_verdict_filter", help="None picked: all KPIs."
+    )
+    rows = [v for v in judged.values() if not wanted or v.verdict.value in wanted]
+    if len(judged) > _VERDICT_ROWS:
+        needle = find_col.text_input("Find a KPI", key="audit_verdict_find", placeholder="part of its name")
+        needle = needle.strip().casefold()
+        if needle:
+            rows = [v for v in rows if needle in v.name.casefold() or needle in v.kpi_id]
+    if not rows:
+        st.info("No KPI with this verdict.")
+        return
+    widths = [3, 2, 1, 6, 1]
+    for column, title in zip(st.columns(widths), ("KPI", "Unit", "Verdict", "Why", ""), strict=True):
+        column.markdown(f"**{title}**" if title else "")
+    for judged_kpi in rows[:_VERDICT_ROWS]:
+        _verdict_row(report, judged_kpi, widths)
+    if len(rows) > _VERDICT_ROWS:
+        st.caption(
+            f"The first {_VERDICT_ROWS} of {plural(len(rows), 'KPI')}: pick a verdict or find a KPI to see the rest, "
+            "or download the verdicts (Export, below)."
+        )
+
+
+def _reason_line(reason: Reason) -> str:
+    text = reason.short
+    return f"{md_escape(text[:1].upper() + text[1:])} :small[:gray[{reason.slug}]]"
+
+
+def _verdict_row(report: AuditReport, verdict: KpiVerdict, widths: list[int]) -> None:
+    ws = report.workspace
+    kpi = ws.kpi(verdict.kpi_id)
+    unit = ws.unit_of_kpi(kpi) if kpi else None
+    name_col, unit_col, verdict_col, why_col, edit_col = st.columns(widths)
+    name_col.markdown(f"**{md_escape(verdict.name)}**")
+    unit_col.markdown(md_escape(unit.name) if unit else ":gray[no unit]")
+    verdict_col.markdown(_VERDICT_BADGE[verdict.verdict])
+    if verdict.verdict == Verdict.KEEP:
+        why_col.markdown(":gray[No errors or warnings.]")
+        return
+    lines = [_reason_line(reason) for reason in verdict.reasons[:3]]
+    more = len(verdict.reasons) - 3 + len(verdict.also)
+    if more > 0:
+        lines.append(f":gray[and {plural(more, 'more finding')}, listed under Findings]")
+    why_col.markdown("  \n".join(lines))
+    top = verdict.reasons[0]
+    finding = next(
+        (
+            f
+            for f in report.findings
+            if f.object.kind == "kpi" and f.object.id == verdict.kpi_id and f.message == top.message
+        ),
+        None,
+    )
+    if finding is not None and edit_col.button(
+        "Edit", key=f"audit_verdict_edit_{verdict.kpi_id}", icon=":material/edit:", help=f"Open {verdict.name}"
+    ):
+        _jump_to_edit(ws, finding)
 
 
 def _about(report: AuditReport, finding: Finding) -> str:
@@ -138,11 +235,19 @@ def _finding_row(report: AuditReport, finding: Finding, key: str) -> None:
         f"{md_escape(finding.message)}  \n**Fix:** {md_escape(finding.fix)}"
     )
     ws, ref = report.workspace, finding.object
+    lookup = {"kpi": ws.kpi, "goal": ws.goal, "unit": ws.unit}.get(ref.kind)
+    if lookup is None or lookup(ref.id) is None:
+        return
+    if action_col.button("Edit", key=f"audit_edit_{key}", icon=":material/edit:"):
+        _jump_to_edit(ws, finding)
+
+
+def _jump_to_edit(ws: Workspace, finding: Finding) -> None:
+    """Open what ``finding`` is about for editing: a KPI's card, a goal's KPIs, or a unit on Goals."""
+    ref = finding.object
     kpi = ws.kpi(ref.id) if ref.kind == "kpi" else None
     goal = ws.goal(ref.id) if ref.kind == "goal" else None
     unit = ws.unit(ref.id) if ref.kind == "unit" else None
-    if (kpi or goal or unit) is None or not action_col.button("Edit", key=f"audit_edit_{key}", icon=":material/edit:"):
-        return
     st.session_state["kpis_from_audit"] = ref.id
     st.session_state["kpis_audit_finding"] = finding.as_dict()
     if unit is not None:  # units are edited on the Goals page, under Units
@@ -170,4 +275,12 @@ def exports(report: AuditReport) -> None:
     )
     md_col.download_button(
         "Report as Markdown", report.to_markdown(), file_name=f"{stem}.md", mime="text/markdown", key="audit_md"
+    )
+    csv_col.download_button(
+        "Verdicts as CSV",
+        report.verdicts_csv(),
+        file_name=f"{stem}-verdicts.csv",
+        mime="text/csv",
+        key="audit_verdicts_csv",
+        help="One row per KPI: its verdict, scores and reasons.",
     )
