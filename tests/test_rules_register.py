@@ -370,3 +370,18 @@ def test_an_action_suggestion_fits_the_kpi() -> None:
     ws = register(kpi("scrap", "Scrap rate", action=None))
     (finding,) = [f for f in about(ws, "scrap") if f.slug == "not-actionable"]
     assert "product pages" not in finding.fix
+
+
+def test_a_lagging_only_goal_gets_a_leading_example_that_fits_its_kpis() -> None:
+    ws = register(kpi("otd", "On-time delivery"), kpi("scrap", "Scrap rate", direction="down",
+                  baseline={"value": 0.05}, target={"value": 0.03, "due": "2027-12-31"},
+                  thresholds={"warning": 0.04, "critical": 0.06}))  # fmt: skip
+    (finding,) = [f for f in audit(ws, today=TODAY).findings if f.slug == "unpaired-leading-lagging"]
+    assert "orders picked on time ahead of 'On-time delivery'" in finding.fix
+    assert "supplier defect rate ahead of returns" not in finding.fix
+
+
+def test_the_cadence_advice_speaks_of_the_kpi_at_hand() -> None:
+    ws = register(kpi("otd", "On-time delivery", cadence=None))
+    (finding,) = [f for f in about(ws, "otd") if f.slug == "missing-cadence"]
+    assert "outcome like this one" in finding.fix and "leading indicators" not in finding.fix

@@ -15,7 +15,7 @@ from kpi_model.checks.formulas import loaded_columns
 from kpi_model.checks.names import kpi_label
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, check_filter, quote
-from kpi_model.models import Cadence, Kpi
+from kpi_model.models import Cadence, Kind, Kpi
 
 # Finest first: a cadence is "finer" than a grain when it comes earlier in this list.
 _GRAINS = ("day", "week", "month", "quarter", "year")
@@ -66,14 +66,21 @@ def _data_grain(ctx: AuditContext, kpi: Kpi, columns: list[str], cache: _GrainCa
     return cache[key]
 
 
+# Advice by the KPI's kind, so that the fix speaks of this KPI rather than of KPIs in general.
+_CADENCE_ADVICE: dict[Kind | None, str] = {
+    Kind.LEADING: "set how often its owner reviews it: weekly suits a leading indicator, which must warn in time",
+    Kind.LAGGING: "set how often its owner reviews it: monthly or quarterly suits an outcome like this one",
+    None: "set how often its owner reviews it: weekly for leading indicators, monthly or quarterly for outcomes",
+}
+
+
 def _missing_cadence(ctx: AuditContext) -> Iterator[Finding]:
     cache: _GrainCache = {}
     for kpi in ctx.workspace.kpis:
         if kpi.cadence is None:
             yield MISSING_CADENCE.finding(
                 "kpi", kpi.id, f"KPI {kpi_label(kpi)} has no cadence: nobody knows when to look at it",
-                "set how often its owner reviews it: weekly for leading indicators, monthly or quarterly for "
-                "outcomes",
+                _CADENCE_ADVICE.get(kpi.kind, _CADENCE_ADVICE[None]),
             )  # fmt: skip
             continue
         columns = loaded_columns(ctx, kpi)

@@ -198,6 +198,7 @@ class Concept:
     parts: tuple[str, ...]  # lower-case German word parts, matched inside words
     financial: bool = False
     owner: str | None = None
+    leading: str | None = None  # a leading indicator that moves before an outcome of this concept
 
 
 def parse_concepts(text: str, *, filename: str = CONCEPTS_FILE) -> dict[str, Concept]:
@@ -209,20 +210,21 @@ def parse_concepts(text: str, *, filename: str = CONCEPTS_FILE) -> dict[str, Con
     concepts: dict[str, Concept] = {}
     for concept_id, raw in data.items():
         where = f"{filename}: concept '{concept_id}'"
-        if not isinstance(raw, dict) or set(raw) - {"en", "de", "financial", "owner"}:
-            raise ConceptVocabularyError(f"{where}: expected en, de, financial and owner")
+        if not isinstance(raw, dict) or set(raw) - {"en", "de", "financial", "owner", "leading"}:
+            raise ConceptVocabularyError(f"{where}: expected en, de, financial, owner and leading")
         lists = [raw.get(key) or [] for key in ("en", "de")]
         if not all(isinstance(v, list) and all(isinstance(w, str) and w.strip() for w in v) for v in lists):
             raise ConceptVocabularyError(f"{where}: en and de must be lists of words")
         if not any(lists):
             raise ConceptVocabularyError(f"{where}: give at least one English or German word")
-        owner = raw.get("owner")
+        owner, leading = raw.get("owner"), raw.get("leading")
         concepts[str(concept_id)] = Concept(
             str(concept_id),
             tuple(words_of(p) for p in lists[0]),
             tuple(w.strip().lower() for w in lists[1]),
             bool(raw.get("financial", False)),
             str(owner) if owner else None,
+            str(leading) if leading else None,
         )
     return concepts
 
@@ -274,6 +276,16 @@ def owner_role(kpi: Kpi) -> str | None:
     named = sorted(concepts_in(kpi.name), key=lambda c: (vocabulary[c].financial, list(vocabulary).index(c)))
     roles = [vocabulary[c].owner for c in named if vocabulary[c].owner]
     return roles[0] if roles else None
+
+
+def leading_example(kpis: Sequence[Kpi]) -> str | None:
+    """A leading indicator that would warn ahead of one of these (lagging) KPIs, or None."""
+    vocabulary = load_concepts()
+    for kpi in kpis:
+        for concept_id in sorted(concepts_of(kpi), key=list(vocabulary).index):
+            if (leading := vocabulary[concept_id].leading) is not None:
+                return f"{leading} ahead of '{kpi.name}'"
+    return None
 
 
 # ---------------------------------------------------------------------------- ratings

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import goal_label, kpi_label, owner_role, rating_without_scale
+from kpi_model.checks.names import goal_label, kpi_label, leading_example, owner_role, rating_without_scale
 from kpi_model.checks.thresholds import THRESHOLD_ORDER, fits, implied_direction, lines
 from kpi_model.checks.thresholds import num as _num
 from kpi_model.completeness import has_target
@@ -256,11 +256,13 @@ def _unpaired_leading_lagging(ctx: AuditContext) -> Iterator[Finding]:
     for goal in ws.goals:
         kinds = [k.kind for k in ws.kpis_of(goal.id) if k.kind is not None]
         if kinds and all(kind == Kind.LAGGING for kind in kinds):
+            # An example from what this goal's KPIs measure; a fixed one would not fit most goals.
+            example = leading_example(ws.kpis_of(goal.id))
             yield UNPAIRED_LEADING_LAGGING.finding(
                 "goal", goal.id,
                 f"{_first_upper(goal_label(goal))} has only lagging KPIs ({len(kinds)}): they report the result "
                 "after the fact, and nothing warns in time",
-                "add a leading KPI that moves before the outcome (e.g. supplier defect rate ahead of returns) and "
+                f"add a leading KPI that moves before the outcome{f' (e.g. {example})' if example else ''} and "
                 f"pair it with the lagging KPI it drives ({PAIRING_FIELD})",
             )  # fmt: skip
     for kpi in ws.kpis:
