@@ -106,12 +106,27 @@ _QUOTED_ID = re.compile(r"\(([a-z0-9_]+)\)")
 _ROW = re.compile(r"\brows? (\d+)", re.I)
 
 
-def _reported_rows(result: ImportResult) -> set[int]:
-    """Rows the import reported a problem with: its questions, and notes naming "row N"."""
-    rows = {q.row for q in getattr(result, "questions", None) or [] if isinstance(getattr(q, "row", None), int)}
-    for note in result.notes:
-        rows.update(int(match) for match in _ROW.findall(note))
-    return rows
+# The words a note uses for each number of the key, to tell which number of a row it reports.
+_NOTE_WORDS = {
+    "target": ("target",),
+    "target_low": ("target",),
+    "target_high": ("target",),
+    "baseline": ("baseline",),
+    "red": ("critical", "red", "threshold"),
+    "amber": ("warning", "amber", "threshold"),
+}
+_QUESTION_FIELDS = {"red": ("critical", "thresholds"), "amber": ("warning", "thresholds")}
+
+
+def _reported(result: ImportResult, row: int | None, number: str) -> bool:
+    """Whether the import reported this number of this row: a question about it, or a note naming both."""
+    fields = _QUESTION_FIELDS.get(number, (number.split("_")[0],))
+    if any(q.row == row and q.field in fields for q in result.questions):
+        return True
+    return any(
+        row in {int(n) for n in _ROW.findall(note)} and any(w in note.lower() for w in _NOTE_WORDS[number])
+        for note in result.notes
+    )
 
 
 def _imported_number(kpi: Kpi, where: tuple[str, str]) -> float | None:
@@ -130,7 +145,6 @@ def _score_register(key_path: Path, slugs: set[str]) -> RegisterResult:
     workspace = result.workspace
     report = audit(workspace, today=TODAY)
     entries: list[dict[str, Any]] = key["kpis"]
-    reported = _reported_rows(result)
     kpi_ids = {k.id for k in workspace.kpis}
     found_keys: dict[tuple[str, str, str], list[str]] = {}  # what each finding is about
     covers: dict[tuple[str, str, str], set[tuple[str, str, str]]] = {}  # a pair finding is about both KPIs
@@ -176,7 +190,7 @@ def _score_register(key_path: Path, slugs: set[str]) -> RegisterResult:
             got_number = _imported_number(kpi, NUMBER_FIELDS[number])
             if got_number is not None and _close(got_number, float(value)):
                 continue
-            if got_number is None and entry.get("row") in reported:
+            if got_number is None and _reported(result, entry.get("row"), number):
                 continue  # left out and reported with its row: never guessed
             register.misread_numbers.append(f"{label}: {number} {value} read as {got_number}")
         if not flaws:

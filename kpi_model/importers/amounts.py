@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kpi_model.importers.direction import implied_direction
 from kpi_model.importers.number_format import (
     AmbiguousNumber,
     Evidence,
@@ -162,6 +163,7 @@ class RowNumbers:
     numbers: NumberCells
     due_year: tuple[int, str] | None  # (year, where it was named)
     due_rows: list[int]
+    direction_rows: dict[tuple[Direction, str], list[int]]  # (direction, why) → rows it was inferred for
     rag_by_header: bool  # whether a thresholds cell was read by the colour order of its header (noted once)
 
     def cell(self, cells: list[str], field_name: str) -> str | None:
@@ -187,6 +189,14 @@ class RowNumbers:
                 self.due_rows[0],
                 f"Targets without a due date (row{'s' if len(self.due_rows) > 1 else ''} {rows}) were set due "
                 f"{year}-12-31, the end of the year {where} names; give a due date to change it.",
+            )
+        for (direction, why), numbers in self.direction_rows.items():
+            rows = ", ".join(str(n) for n in numbers)
+            better = "higher" if direction is Direction.UP else "lower"
+            self.add_note(
+                numbers[0],
+                f"No column gives the direction; on row{'s' if len(numbers) > 1 else ''} {rows} it was set to "
+                f"{direction.value} ({better} is better) because {why}. Add a Direction column to say otherwise.",
             )
 
     def amount(self, row: Row, key: str, text: str, money: bool) -> Amount | None:
@@ -232,9 +242,10 @@ class RowNumbers:
         if text is not None:
             self.read_target(row, text, money, target)
         thresholds: dict[str, float] = {}
+        comparators: dict[str, Direction | None] = {}
         text = self.cell(cells, "thresholds")
         if text is not None:
-            self.read_rag(row, text, money, thresholds, target)
+            comparators.update(self.read_rag(row, text, money, thresholds, target))
         for key in ("warning", "critical"):
             text = self.cell(cells, key)
             if text is not None and (amount := self.amount(row, key, text, money)) is not None:
@@ -242,11 +253,15 @@ class RowNumbers:
                     self.keep(row, key, text, f"the {key} threshold '{text}' is a range, not one value")
                 else:
                     thresholds[key] = amount.value
+                    comparators[key] = amount.better
         self.read_due(row, self.cell(cells, "due"), target)
         if target:
             kpi["target"] = target
         if thresholds:
             kpi["thresholds"] = thresholds
+        if "direction" not in kpi and (implied := implied_direction(target.get("value"), thresholds, comparators)):
+            kpi["direction"] = implied[0].value
+            self.direction_rows.setdefault(implied, []).append(row.number)
 
     def read_target(self, row: Row, text: str, money: bool, target: dict[str, Any], key: str = "target") -> None:
         amount = self.amount(row, key, text, money)
@@ -275,8 +290,13 @@ class RowNumbers:
             target["due"] = dt.date(self.due_year[0], 12, 31).isoformat()
             self.due_rows.append(row.number)
 
-    def read_rag(self, row: Row, text: str, money: bool, thresholds: dict[str, float], target: dict[str, Any]) -> None:
-        """A combined column: ``'Red < 90% / Amber < 95%'``, ``'R: <90 %, A: 90-95 %, G: ≥95 %'``."""
+    def read_rag(
+        self, row: Row, text: str, money: bool, thresholds: dict[str, float], target: dict[str, Any]
+    ) -> dict[str, Direction | None]:
+        """A combined column: ``'Red < 90% / Amber < 95%'``, ``'R: <90 %, A: 90-95 %, G: ≥95 %'``.
+
+        Returns the comparators of the red and amber parts, for the direction they imply.
+        """
         parts = split_rag(text)
         header = self.table.headers[self.columns["thresholds"]]
         if not parts and (parts := split_by_header(text, colours_named(header))):
@@ -286,7 +306,7 @@ class RowNumbers:
                 self.note(row, f"the thresholds '{text}' were read in the order the header '{header}' names: {order}.")
         if not parts:
             self.keep(row, "thresholds", text, f"the thresholds '{text}' name no red, amber or green level")
-            return
+            return {}
         read = {c: self.amount(row, "thresholds", t, money) for c, t in parts.items() if c != "target"}
         critical, warning = read.get("critical"), read.get("warning")
         if critical is not None and critical.value is not None:
@@ -304,3 +324,4 @@ class RowNumbers:
             self.read_target(row, green, money, target, key="thresholds")
             if target:
                 self.note(row, f"the green level '{green}' was read as the target, as the sheet has no target column.")
+        return {c: a.better for c, a in read.items() if a is not None and a.value is not None}

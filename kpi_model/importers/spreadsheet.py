@@ -32,7 +32,7 @@ from kpi_model.importers.values import (
     read_kind,
     read_unit_of_measure,
 )
-from kpi_model.models import KPI_ID_PATTERN, UnitOfMeasure
+from kpi_model.models import KPI_ID_PATTERN, Direction, UnitOfMeasure
 
 
 class _SheetImport(RowNumbers):
@@ -44,6 +44,7 @@ class _SheetImport(RowNumbers):
         self.numbers = NumberCells(table, self.columns, decimal_separator)
         self.due_year = year_of_targets(table, self.columns)
         self.due_rows: list[int] = []
+        self.direction_rows: dict[tuple[Direction, str], list[int]] = {}
         self.rag_by_header = False
         self._notes: list[tuple[int, int, str]] = []  # (row, order, text): reported in row order
         self.units: dict[str, dict[str, Any]] = {}  # casefolded name → unit

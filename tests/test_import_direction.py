@@ -1,0 +1,83 @@
+"""Direction read from a register's red and amber lines when no column states it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kpi_model.importers import import_spreadsheet
+from kpi_model.importers.direction import implied_direction
+from kpi_model.models import Direction
+
+from .test_importers import write_csv
+
+HEADER = ["KPI", "Owner", "Target", "Amber if", "Red if", "Action when off-track"]
+
+
+def _import(tmp_path: Path, *rows: list[str], header: list[str] = HEADER):
+    result = import_spreadsheet(write_csv(tmp_path / "register.csv", [header, *rows]))
+    return {k.name: k for k in result.workspace.kpis}, result.notes
+
+
+def test_comparators_of_the_lines_give_the_direction_with_one_note(tmp_path):
+    kpis, notes = _import(
+        tmp_path,
+        ["On-time delivery", "Head of Logistics", "95%", "< 93%", "< 90%", "Expedite late orders"],
+        ["Scrap rate", "Head of Production", "2%", "> 2.5%", "> 3%", "Stop the line"],
+    )
+    assert kpis["On-time delivery"].direction is Direction.UP
+    assert kpis["Scrap rate"].direction is Direction.DOWN
+    assert kpis["Scrap rate"].action == "Stop the line"  # 'Action when off-track' maps to the action
+    said = [n for n in notes if "No column gives the direction" in n]
+    assert len(said) == 2 and "rows 2" not in said[0] and "row 2" in said[0] and "row 3" in said[1], said
+
+
+def test_positions_of_the_lines_give_the_direction_when_they_agree(tmp_path):
+    kpis, _ = _import(
+        tmp_path,
+        ["Meetings", "Lead", "48", "44", "40", "Plan more"],
+        ["Days to hire", "HR lead", "30", "35", "40", "Add recruiters"],
+    )
+    assert kpis["Meetings"].direction is Direction.UP
+    assert kpis["Days to hire"].direction is Direction.DOWN
+
+
+@pytest.mark.parametrize(
+    ("target", "amber", "red"),
+    [
+        ("1850", "1800", "1900"),  # red above the target, amber below it: a flaw to report, not a direction
+        ("10", "> 8", "< 5"),  # comparators that disagree
+        ("10", "12", "9"),  # lines on both sides
+    ],
+)
+def test_lines_that_contradict_each_other_decide_nothing(tmp_path, target, amber, red):
+    kpis, notes = _import(tmp_path, ["Average order value", "CRM lead", target, amber, red, "Review prices"])
+    assert kpis["Average order value"].direction is None
+    assert not [n for n in notes if "No column gives the direction" in n]
+
+
+def test_a_direction_column_wins_over_the_lines(tmp_path):
+    header = ["KPI", "Owner", "Target", "Amber if", "Red if", "Polarity"]
+    kpis, notes = _import(tmp_path, ["Churn", "CS lead", "5%", "< 4%", "< 3%", "Lower is better"], header=header)
+    assert kpis["Churn"].direction is Direction.DOWN
+    assert not [n for n in notes if "No column gives the direction" in n]
+
+
+def test_german_headers_gelb_bei_and_rot_bei_map_to_the_lines(tmp_path):
+    header = ["Kennzahl", "Verantwortlich", "Zielwert", "Gelb bei", "Rot bei"]
+    rows = [["Bearbeitungszeit", "Leitung Netzanschluss", "10 Tage", "> 8 Tage", "> 12 Tage"]]
+    result = import_spreadsheet(write_csv(tmp_path / "kennzahlen.csv", [header, *rows], delimiter=";"))
+    kpi = result.workspace.kpis[0]
+    assert kpi.thresholds is not None and (kpi.thresholds.warning, kpi.thresholds.critical) == (8, 12)
+    # the lines say lower is better, and amber 8 then sits on the wrong side of the target 10: left for the audit
+    assert kpi.direction is Direction.DOWN
+
+
+def test_implied_direction_needs_a_target_for_positions():
+    assert implied_direction(None, {"critical": 1.0}, {}) is None
+    assert implied_direction(5.0, {}, {}) is None
+    assert implied_direction(5.0, {"critical": 1.0}, {"critical": Direction.DOWN}) == (
+        Direction.UP,
+        "its red/amber lines say on which side it turns red",
+    )
