@@ -373,9 +373,17 @@ def test_an_action_suggestion_fits_the_kpi() -> None:
 
 
 def test_a_lagging_only_goal_gets_a_leading_example_that_fits_its_kpis() -> None:
-    ws = register(kpi("otd", "On-time delivery"), kpi("scrap", "Scrap rate", direction="down",
-                  baseline={"value": 0.05}, target={"value": 0.03, "due": "2027-12-31"},
-                  thresholds={"warning": 0.04, "critical": 0.06}))  # fmt: skip
+    ws = register(
+        kpi("otd", "On-time delivery"),
+        kpi(
+            "scrap",
+            "Scrap rate",
+            direction="down",
+            baseline={"value": 0.05},
+            target={"value": 0.03, "due": "2027-12-31"},
+            thresholds={"warning": 0.04, "critical": 0.06},
+        ),
+    )
     (finding,) = [f for f in audit(ws, today=TODAY).findings if f.slug == "unpaired-leading-lagging"]
     assert "orders picked on time ahead of 'On-time delivery'" in finding.fix
     assert "supplier defect rate ahead of returns" not in finding.fix
@@ -385,3 +393,29 @@ def test_the_cadence_advice_speaks_of_the_kpi_at_hand() -> None:
     ws = register(kpi("otd", "On-time delivery", cadence=None))
     (finding,) = [f for f in about(ws, "otd") if f.slug == "missing-cadence"]
     assert "outcome like this one" in finding.fix and "leading indicators" not in finding.fix
+
+
+def test_a_target_direction_fix_does_not_offer_a_direction_its_thresholds_contradict() -> None:
+    ws = register(
+        kpi(
+            "otd",
+            "On-time delivery",
+            baseline={"value": 0.9},
+            target={"value": 0.85, "due": "2027-12-31"},
+            thresholds={"warning": 0.93, "critical": 0.88},
+        )
+    )
+    (finding,) = [f for f in about(ws, "otd") if f.slug == "target-direction"]
+    assert "set a target above 0.93" in finding.fix and "direction: down" not in finding.fix
+    flipped = register(
+        kpi(
+            "otd",
+            "On-time delivery",
+            baseline={"value": 0.9},
+            target={"value": 0.85, "due": "2027-12-31"},
+            thresholds={"warning": 0.87, "critical": 0.9},
+        )
+    )
+    (finding,) = [f for f in about(flipped, "otd") if f.slug == "target-direction"]
+    assert finding.patch == {"direction": "down"}
+    assert slugs(about(apply_patch(flipped, finding), "otd")) == []

@@ -153,23 +153,37 @@ def _target_direction(ctx: AuditContext) -> Iterator[Finding]:
             )  # fmt: skip
         elif (direction == Direction.UP and target < baseline) or (direction == Direction.DOWN and target > baseline):
             worse = "below" if direction == Direction.UP else "above"
-            other = "down" if direction == Direction.UP else "up"
-            # Thresholds drawn for the other direction say the direction is the slip, not the target.
-            _, warning, critical = lines(kpi)
-            flipped = Direction(other)
-            drawn = warning is not None or critical is not None
-            says_other = (
-                drawn and fits(flipped, target, warning, critical) and not fits(direction, target, warning, critical)
-            )
+            fix, patch = _direction_fix(kpi, direction, baseline)
             yield TARGET_DIRECTION.on_kpi(
                 kpi,
                 f"KPI {label} should go {direction.value}, but its target {_num(target)} is "
                 f"{worse} its baseline {_num(baseline)}: reaching it means getting worse",
-                f"set a target {'above' if direction == Direction.UP else 'below'} {_num(baseline)}, or set "
-                f"direction: {other} if {'lower' if direction == Direction.UP else 'higher'} is better"
-                + (f" (its thresholds are drawn for direction {other})" if says_other else ""),
-                patch={"direction": other} if says_other else None,
-            )  # fmt: skip
+                fix,
+                patch=patch,
+            )
+
+
+def _direction_fix(kpi: Kpi, direction: Direction, baseline: float) -> tuple[str, dict[str, object] | None]:
+    """The fix for a target on the wrong side: the thresholds tell which of target and direction slipped."""
+    target, warning, critical = lines(kpi)
+    other = Direction.DOWN if direction == Direction.UP else Direction.UP
+    better = "above" if direction == Direction.UP else "below"
+    drawn = warning is not None or critical is not None
+    fits_now, fits_other = fits(direction, None, warning, critical), fits(other, target, warning, critical)
+    flip = f"set direction: {other.value} if {'lower' if direction == Direction.UP else 'higher'} is better"
+    if drawn and fits_other and not fits_now:
+        return f"{flip} (its thresholds are drawn for direction {other.value})", {"direction": other.value}
+    # A new target must also clear the warning line, or the KPI shows amber at its target.
+    bound = warning if warning is not None else critical
+    beyond = max(baseline, bound) if direction == Direction.UP and bound is not None else baseline
+    if direction == Direction.DOWN and bound is not None:
+        beyond = min(baseline, bound)
+    move = f"set a target {better} {_num(beyond)}" + (
+        f" (its baseline {_num(baseline)} and its thresholds say so)" if beyond != baseline or drawn else ""
+    )
+    if drawn and fits_now:
+        return f"{move}; its thresholds are drawn for direction {direction.value}, so the direction stands", None
+    return f"{move}, or {flip}", None
 
 
 TARGET_DIRECTION = Rule(
