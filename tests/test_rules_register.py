@@ -13,7 +13,7 @@ import pytest
 
 from kpi_model.checks import Finding, Severity, audit
 from kpi_model.checks.base import NOT_YET_COMPUTABLE, apply_patch
-from kpi_model.checks.names import name_key, same_measure
+from kpi_model.checks.names import concepts_in, name_key, same_measure
 from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
 
 TODAY = dt.date(2026, 11, 23)
@@ -419,3 +419,19 @@ def test_a_target_direction_fix_does_not_offer_a_direction_its_thresholds_contra
     (finding,) = [f for f in about(flipped, "otd") if f.slug == "target-direction"]
     assert finding.patch == {"direction": "down"}
     assert slugs(about(apply_patch(flipped, finding), "otd")) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Forderungslaufzeit", {"receivables"}),
+        ("Anforderungen erfüllt", set()),
+        ("Energy savings", set()),
+        ("System availability", set()),
+        ("Employee retention rate", set()),
+        ("Sales productivity", set()),
+        ("Scrap cost", {"defects", "cost"}),
+    ],
+)
+def test_concepts_are_read_from_whole_words_not_lookalikes(name: str, expected: set[str]) -> None:
+    assert concepts_in(name) == expected

@@ -243,9 +243,18 @@ def concepts_in(text: str | None) -> frozenset[str]:
         return frozenset()
     found = set()
     for concept in load_concepts().values():
-        if any(has_phrase(normalised, p) for p in concept.phrases) or any(p in normalised for p in concept.parts):
+        if any(has_phrase(normalised, p) for p in concept.phrases) or any(
+            _has_part(normalised, p) for p in concept.parts
+        ):
             found.add(concept.id)
     return frozenset(found)
+
+
+def _has_part(normalised: str, part: str) -> bool:
+    """A German word part inside a word; "^forderung" only at a word's start (not in "Anforderung")."""
+    if part.startswith("^"):
+        return f" {part[1:]}" in f" {normalised}"
+    return part in normalised
 
 
 def concepts_of(kpi: Kpi) -> frozenset[str]:
