@@ -363,7 +363,11 @@ def test_a_ratio_of_other_kpis_is_not_vanity() -> None:
 def test_an_owner_suggestion_fits_the_kpi() -> None:
     ws = register(kpi("scrap", "Scrap rate", owner=None))
     (finding,) = [f for f in about(ws, "scrap") if f.slug == "missing-owner"]
-    assert "Head of Sales" not in finding.fix
+    assert "Head of Sales" not in finding.fix and "e.g. Head of Quality" in finding.fix
+    ws = register(kpi("mood", "Team mood", owner=None, category="people"), kpi("x", "Measure seven", owner=None))
+    (mood,) = [f for f in about(ws, "mood") if f.slug == "missing-owner"]
+    (unknown,) = [f for f in about(ws, "x") if f.slug == "missing-owner"]
+    assert "e.g. Head of HR" in mood.fix and "e.g." not in unknown.fix
 
 
 def test_an_action_suggestion_fits_the_kpi() -> None:

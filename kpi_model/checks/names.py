@@ -278,13 +278,25 @@ def is_financial(kpi: Kpi, category: Category | None = None) -> bool:
     return bool(found) and all(c.financial for c in found)
 
 
+# When the name says nothing known, the category still narrows the role down.
+_ROLE_OF_CATEGORY = {
+    Category.FINANCIAL: "the business controller",
+    Category.CUSTOMER: "Head of Customer Service",
+    Category.MARKETING: "Head of Marketing",
+    Category.PEOPLE: "Head of HR",
+    Category.PROCESS: "the owner of the process it measures",
+}
+
+
 def owner_role(kpi: Kpi) -> str | None:
     """A role that usually answers for a KPI like this one, from what its name says, or None."""
     vocabulary = load_concepts()
     # The operational concept names the owner better than the money one ("Scrap cost": quality).
     named = sorted(concepts_in(kpi.name), key=lambda c: (vocabulary[c].financial, list(vocabulary).index(c)))
     roles = [vocabulary[c].owner for c in named if vocabulary[c].owner]
-    return roles[0] if roles else None
+    if roles:
+        return roles[0]
+    return _ROLE_OF_CATEGORY.get(kpi.category) if kpi.category else None
 
 
 def leading_example(kpis: Sequence[Kpi]) -> str | None:
