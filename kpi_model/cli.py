@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kpi_model.checks import AuditReport
     from kpi_model.checks.compare import AuditComparison
     from kpi_model.engine import Engine
+    from kpi_model.importers.number_format import Separator
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
@@ -69,11 +70,15 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_DECIMAL_SEPARATORS: dict[str, Separator] = {"comma": ",", "point": "."}
+
+
 def _load_for_audit(args: argparse.Namespace):
     from kpi_model.importers import import_file, load_mapping
 
     mapping = load_mapping(Path(args.mapping)) if args.mapping else None
-    return import_file(Path(args.file), mapping=mapping, sheet=args.sheet)
+    decimal = _DECIMAL_SEPARATORS[args.decimal] if args.decimal else None
+    return import_file(Path(args.file), mapping=mapping, sheet=args.sheet, decimal_separator=decimal)
 
 
 def _noted(engine: Engine) -> Engine:
@@ -550,7 +555,15 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("--force", action="store_true", help="replace the output file if it exists")
     for sub in (audit, imported):
         sub.add_argument("--mapping", help="YAML/JSON file mapping fields to spreadsheet headers, e.g. {name: Metric}")
-        sub.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
+        sub.add_argument(
+            "--sheet", help="the Excel sheet to read (default: the one holding the KPI list, e.g. after a change log)"
+        )
+        sub.add_argument(
+            "--decimal",
+            choices=list(_DECIMAL_SEPARATORS),
+            help="how the spreadsheet writes decimals, for numbers that read two ways (1.850: 1850 with 'comma', "
+            "1.85 with 'point'); without it they are left out and listed",
+        )
     audit.set_defaults(run=_cmd_audit)
     imported.set_defaults(run=_cmd_import)
     rule_list = commands.add_parser("rules", help="list the quality rules")

@@ -269,7 +269,7 @@ def test_unit_picker_and_percent_values_on_the_kpi_card(home, monkeypatch):
 
 
 def test_zip_members_are_unpacked_only_inside_the_folder_and_only_yaml(tmp_path):
-    from ui.register_jobs import _unpack
+    from kpi_model.importers.isolated import unpack_dbt_zip as _unpack
 
     archive = tmp_path / "upload.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -315,3 +315,23 @@ def test_another_file_starts_from_fresh_guesses_not_the_last_file_s_choices(home
     assert not at.exception, at.exception
     mapped = {f: at.selectbox(key=f"audit_map_{f}").value for f in ("name", "owner", "target")}
     assert mapped == {"name": "KPI name", "owner": "Owner", "target": "Target"}
+
+
+def test_numbers_that_read_two_ways_are_asked_then_read_as_answered(home):
+    # '1.850' alone in a comma-delimited file: a thousand-separator or a decimal point, nothing says which.
+    sheet = b"KPI,Owner,Target\nAverage basket,CRM lead,1.850\nVisits per store,Ops lead,40\n"
+    at = start()
+    at.file_uploader(key="start_import_upload").upload("register.csv", sheet, "text/csv").run()
+    assert not at.exception, at.exception
+    questions, preview = (d.value for d in at.dataframe)  # asked above the preview
+    assert list(questions["as written"]) == ["1.850"] and list(questions["row"]) == [2]
+    assert (questions["with a decimal comma"][0], questions["with a decimal point"][0]) == ("1,850", "1.85")
+    assert "Target" not in preview or preview["Target"][0] == "", "left out until answered, never guessed"
+    choice = at.radio(key="start_import_map_decimal")
+    choice.set_value(choice.options[1]).run()
+    assert not at.exception, at.exception
+    assert at.dataframe[1].value["Target"][0] == "1,850"
+    at.button(key="start_import_import").click().run()
+    _, workspace = only_stored(home)
+    target = workspace.kpis[0].target
+    assert target is not None and target.value == 1850

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from kpi_model.cli import main
+from kpi_model.workspace_file import load
 
 from .conftest import REPO, SAMPLE_WORKSPACE
 
@@ -226,3 +227,18 @@ def test_compute_notes_dates_that_read_both_ways_and_follows_a_declared_format(t
     assert "note:" not in result.stderr
     periods = {p["period"]: p["value"] for p in json.loads(result.stdout)[0]["series"]}
     assert periods == {"2025-01-01": 15, "2025-03-01": 20}
+
+
+def test_import_asks_about_numbers_that_read_two_ways_and_decimal_answers(tmp_path, capsys):
+    sheet = tmp_path / "register.csv"
+    sheet.write_text("KPI,Owner,Target\nAverage basket,CRM lead,1.850\n", encoding="utf-8")
+    out = tmp_path / "ws.yaml"
+    assert main(["import", str(sheet), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    note = captured.err + captured.out
+    assert "Row 2" in note and "1850 (decimal comma) or 1.85 (decimal point)" in note and "--decimal comma" in note
+    assert load(out).kpis[0].target is None, "never guessed"
+    for answer, value in (("comma", 1850), ("point", 1.85)):
+        assert main(["import", str(sheet), "-o", str(out), "--force", "--decimal", answer]) == 0
+        target = load(out).kpis[0].target
+        assert target is not None and target.value == value

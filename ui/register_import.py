@@ -16,12 +16,20 @@ import streamlit as st
 from kpi_model.archives import safe_name
 from kpi_model.errors import KpiWizardError
 from kpi_model.importers import FIELDS, ImportResult, guess_mapping
+from kpi_model.importers.common import NumberQuestion
 from kpi_model.importers.dbt import DBT_SUFFIXES
+from kpi_model.importers.headers import SheetRead
+from kpi_model.importers.isolated import (
+    import_uploaded_dbt,
+    import_uploaded_file,
+    import_uploaded_sheet,
+    read_uploaded_sheet,
+)
+from kpi_model.importers.number_format import Reading, Separator
 from kpi_model.importers.tables import SPREADSHEET_SUFFIXES
 from kpi_model.models import Kpi, UnitOfMeasure, Workspace
 from ui import state
 from ui.feedback import md_escape, plural, show_error
-from ui.register_jobs import SheetRead, import_uploaded_dbt, import_uploaded_sheet, read_uploaded_sheet
 
 NOT_MAPPED = "—"
 PREVIEW_ROWS = 8
@@ -51,12 +59,54 @@ def _read(digest: str, suffix: str, shown_as: str, sheet: str | None, _data: byt
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def _import_sheet(
-    digest: str, suffix: str, shown_as: str, sheet: str | None, mapping: tuple[tuple[str, str], ...], _data: bytes
+    digest: str,
+    suffix: str,
+    shown_as: str,
+    sheet: str | None,
+    mapping: tuple[tuple[str, str], ...],
+    decimal: Separator | None,
+    _data: bytes,
 ) -> ImportResult:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(_data)
-        return import_uploaded_sheet(path, dict(mapping), sheet, Path(shown_as).stem, shown_as)
+        return import_uploaded_sheet(path, dict(mapping), sheet, Path(shown_as).stem, shown_as, decimal)
+
+
+def _reading(value: Reading) -> str:
+    if isinstance(value, tuple):
+        return f"{value[0]:,.10g}–{value[1]:,.10g}"
+    return f"{value:,.10g}"
+
+
+def _ask_separator(questions: list[NumberQuestion], key: str) -> Separator | None:
+    """Ask how the file writes decimals when some numbers read two ways; None leaves them out."""
+    st.warning(
+        f"{plural(len(questions), 'number')} in this file can be read two ways, and nothing else in the file "
+        "says which is meant. They are left out unless you say how the file writes decimals."
+    )
+    st.dataframe(
+        [
+            {
+                "row": q.row,
+                "KPI": q.kpi,
+                "column": q.column,
+                "as written": q.text,
+                "with a decimal comma": _reading(q.readings[","]) if "," in q.readings else "",
+                "with a decimal point": _reading(q.readings["."]) if "." in q.readings else "",
+            }
+            for q in questions[:50]
+        ],
+        hide_index=True,
+        key=f"{key}_questions",
+    )
+    options: dict[str, Separator | None] = {
+        "Leave them out (they stay in each KPI's description)": None,
+        "This file writes a decimal comma (1.850 is one thousand eight hundred and fifty)": ",",
+        "This file writes a decimal point (1.850 is one point eight five)": ".",
+    }
+    answer = st.radio("How does this file write decimals?", list(options), key=f"{key}_decimal")
+    return options[answer]
 
 
 def _import_dbt(files: list[tuple[str, bytes]], shown_as: str) -> ImportResult:
@@ -78,8 +128,6 @@ def _import_dbt(files: list[tuple[str, bytes]], shown_as: str) -> ImportResult:
 
 
 def _import_single(name: str, data: bytes) -> ImportResult:
-    from kpi_model.importers.isolated import import_uploaded_file
-
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{Path(name).suffix.lower()}"
         path.write_bytes(data)
@@ -229,9 +277,12 @@ def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool)
         )
         # An empty header tells the importer "leave this field out", so a guess switched off stays off.
         mapping[field] = "" if chosen == NOT_MAPPED else chosen
+    columns_chosen = tuple(sorted(mapping.items()))
     try:
         with st.spinner("Preparing the preview…"):
-            result = _import_sheet(digest, suffix, name, sheet, tuple(sorted(mapping.items())), _data=data)
+            result = _import_sheet(digest, suffix, name, sheet, columns_chosen, None, _data=data)
+            if result.questions and (decimal := _ask_separator(result.questions, key)) is not None:
+                result = _import_sheet(digest, suffix, name, sheet, columns_chosen, decimal, _data=data)
     except KpiWizardError as error:
         show_error(error, headline=f"{name} cannot be imported with this mapping.")
         result = None
@@ -246,8 +297,6 @@ def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool)
                 f"{plural(len(result.notes), 'note')} on what could not be mapped as written: "
                 "listed on the Audit page after the import."
             )
-        # Issue 11: the "ambiguous number" questions (1,234 — thousand or decimal?) go here, before the import,
-        # once the importers report them as questions rather than notes.
     if st.button("Import and audit", key=f"{prefix}_import", type="primary") and result is not None:
         _open(result, name, go_to_audit)
 

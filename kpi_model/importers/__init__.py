@@ -18,6 +18,7 @@ from kpi_model import documents
 from kpi_model.importers.common import ImportFailed, ImportResult
 from kpi_model.importers.dbt import DBT_LIMITS, DBT_SUFFIXES, import_dbt
 from kpi_model.importers.headers import FIELDS, guess_mapping, read_table
+from kpi_model.importers.number_format import Separator
 from kpi_model.importers.spreadsheet import import_spreadsheet
 from kpi_model.importers.tables import SPREADSHEET_SUFFIXES
 from kpi_model.validation import did_you_mean
@@ -59,11 +60,18 @@ def _is_workspace(path: Path) -> bool:
     return not (_DBT_KEYS & keys) and bool(_WORKSPACE_KEYS & keys)
 
 
-def import_file(path: Path, *, mapping: Mapping[str, str] | None = None, sheet: str | None = None) -> ImportResult:
+def import_file(
+    path: Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    decimal_separator: Separator | None = None,
+) -> ImportResult:
     """Import whatever ``path`` is: a folder or .yml/.yaml of dbt metrics, a workspace, or a spreadsheet.
 
     A KPI Wizard workspace (YAML or JSON) is loaded as it is, with no notes; an invalid one
-    raises :class:`~kpi_model.errors.WorkspaceError` listing its problems.
+    raises :class:`~kpi_model.errors.WorkspaceError` listing its problems. ``decimal_separator``
+    answers the questions a spreadsheet's ambiguous numbers raise (see :class:`ImportResult`).
     """
     from kpi_model import workspace_file
 
@@ -78,7 +86,7 @@ def import_file(path: Path, *, mapping: Mapping[str, str] | None = None, sheet: 
     if suffix in DBT_SUFFIXES:
         return import_dbt(path)
     if suffix in SPREADSHEET_SUFFIXES or suffix in (".xls", ".ods", ".numbers"):
-        return import_spreadsheet(path, mapping=mapping, sheet=sheet)
+        return import_spreadsheet(path, mapping=mapping, sheet=sheet, decimal_separator=decimal_separator)
     raise ImportFailed(
         f"cannot import '{path.name}': give a spreadsheet (.csv, .tsv, .xlsx), dbt semantic-layer YAML "
         "(a .yml/.yaml file or a folder of them), or a KPI Wizard workspace (.yaml/.json)"

@@ -151,7 +151,8 @@ class NumberCells:
         return (
             f"{key} '{text}' in column '{question.column}' could be {comma} (decimal comma) or {point} "
             f"(decimal point), and {why}; it was left out and kept in the description. To decide, write "
-            f"{comma} or {point} in the file and import it again (or answer the question in the app)"
+            f"{comma} or {point} in the file, or import it again with --decimal comma or --decimal point "
+            "(in the app, answer the question above the preview)"
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -331,11 +332,21 @@ def _refine(
     return {f: mapping[f] for f in FIELDS if f in mapping}, dropped
 
 
-def read_table(path: Path, *, sheet: str | None = None) -> tuple[list[str], list[list[str]]]:
-    """Headers and the non-blank rows (as text) of a CSV, TSV or XLSX file.
+@dataclass(frozen=True)
+class SheetRead:
+    """A spreadsheet as the importer reads it: its sheets, the one read, and that sheet's table."""
 
-    Without ``sheet``, a workbook's first sheet with a column of KPI names is read (else its
-    first sheet) — the same table :func:`~kpi_model.importers.spreadsheet.import_spreadsheet` reads.
+    sheets: list[str]  # a workbook's sheet names; empty for CSV/TSV
+    sheet: str | None  # the sheet read (the importer's pick when none was asked for)
+    headers: list[str]
+    rows: list[list[str]]
+
+
+def read_sheet(path: Path, *, sheet: str | None = None) -> SheetRead:
+    """The sheet of a CSV, TSV or XLSX file that :func:`~kpi_model.importers.spreadsheet.import_spreadsheet` reads.
+
+    Without ``sheet``, of a workbook's sheets with a column of KPI names the one with the most
+    KPI columns is read (a change log before the register is passed over), else its first sheet.
     """
     # The header row is the one naming a KPI column.
     table = load_table(
@@ -345,4 +356,10 @@ def read_table(path: Path, *, sheet: str | None = None) -> tuple[list[str], list
         pick=True,
         rank=lambda headers: len(guess_mapping(headers)),
     )
-    return table.headers, [row for _, row in table.rows]
+    return SheetRead(list(table.sheets), table.sheet, table.headers, [row for _, row in table.rows])
+
+
+def read_table(path: Path, *, sheet: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """Headers and the non-blank rows (as text) of the sheet :func:`read_sheet` reads."""
+    read = read_sheet(path, sheet=sheet)
+    return read.headers, read.rows

@@ -1,9 +1,10 @@
-"""The importers for a file a visitor uploads to the server: each read runs in an isolated job.
+"""The importers for files a visitor uploads to the server: each read runs in an isolated job.
 
 openpyxl's XML parser and the YAML reader work on bytes the visitor chose; in a job (see
 :mod:`kpi_model.isolation`) a crash, a runaway or a memory blow-up ends that import with a message
-and the server carries on. The command line reads the user's own files and calls the importers
-directly.
+and the server carries on. Files are written under names made here, never the uploader's; zipped
+dbt projects are unpacked inside the job, within :data:`DBT_ZIP_LIMITS`, and only their YAML files.
+The command line reads the user's own files and calls the importers directly.
 """
 
 from __future__ import annotations
@@ -12,29 +13,61 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kpi_model.importers import ImportResult, import_file, import_spreadsheet, read_table
+from kpi_model.archives import ZipLimits, unpack_files
+from kpi_model.archives import safe_name as safe_name
+from kpi_model.importers import ImportFailed, ImportResult, import_file, import_spreadsheet
+from kpi_model.importers.dbt import DBT_SUFFIXES
+from kpi_model.importers.headers import SheetRead, read_sheet
+from kpi_model.importers.number_format import Separator
 from kpi_model.isolation import run_job
 
 IMPORT_TIMEOUT_S = 120.0
+# A dbt project's YAML is text: a zip of it that unpacks past 50 MB or packs like a bomb is refused.
+DBT_ZIP_LIMITS = ZipLimits(max_unpacked_bytes=50 * 1024**2, max_ratio=100, max_members=5_000)
+MAX_DBT_FILES = 2_000
 _FIX = "Save the sheet again from Excel (or the YAML from dbt) and import it again, or import a smaller part of it."
 
 
-def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    return read_table(path)
+def _import_sheet(
+    path: Path, mapping: dict[str, str], sheet: str | None, name: str, decimal_separator: Separator | None
+) -> ImportResult:
+    return import_spreadsheet(path, mapping=mapping, sheet=sheet, name=name, decimal_separator=decimal_separator)
 
 
-def _import_spreadsheet(path: Path, mapping: dict[str, str], name: str) -> ImportResult:
-    return import_spreadsheet(path, mapping=mapping, name=name)
+def _read_sheet(path: Path, sheet: str | None) -> SheetRead:
+    return read_sheet(path, sheet=sheet)
 
 
 def _import_file(path: Path) -> ImportResult:
     return import_file(path)
 
 
-def _in_job(target: Callable[..., Any], path: Path, rest: tuple[Any, ...], doing: str, shown_as: str) -> Any:
+def unpack_dbt_zip(archive_path: Path, into: Path, shown: str) -> int:
+    """Unpack the YAML files of a zipped dbt project into ``into``; returns how many were written."""
+    refuse = f"{shown}: zip only the dbt project's models folder (its .yml files) and upload that"
+    return unpack_files(
+        archive_path, into, suffixes=DBT_SUFFIXES, limits=DBT_ZIP_LIMITS, error=ImportFailed, shown=shown, refuse=refuse
+    )
+
+
+def _import_dbt_folder(folder: Path, archives: list[tuple[str, str]]) -> ImportResult:
+    """Unpack the uploaded zips (stored name, shown name) inside ``folder``, then import it as a dbt project."""
+    for stored, shown in archives:
+        archive = folder / stored
+        unpack_dbt_zip(archive, folder / safe_name(Path(shown).stem, "project"), shown)
+        archive.unlink()
+    found = sum(1 for p in folder.rglob("*") if p.suffix.lower() in DBT_SUFFIXES)
+    if found > MAX_DBT_FILES:
+        raise ImportFailed(
+            f"the upload holds {found:,} YAML files, more than {MAX_DBT_FILES:,}: upload the models folder only"
+        )
+    return import_file(folder)
+
+
+def _in_job(target: Callable[..., Any], args: tuple[Any, ...], doing: str, shown_as: str, path: Path) -> Any:
     return run_job(
         target,
-        (path, *rest),
+        args,
         what=f"{doing} {shown_as}",
         fix=_FIX,
         timeout_s=IMPORT_TIMEOUT_S,
@@ -43,16 +76,29 @@ def _in_job(target: Callable[..., Any], path: Path, rest: tuple[Any, ...], doing
     )
 
 
-def read_uploaded_table(path: Path, shown_as: str) -> tuple[list[str], list[list[str]]]:
-    """:func:`read_table` of an uploaded spreadsheet, in a job; ``shown_as`` is the name the visitor knows."""
-    return _in_job(_read_table, path, (), "reading", shown_as)  # type: ignore[no-any-return]
+def read_uploaded_sheet(path: Path, sheet: str | None, shown_as: str) -> SheetRead:
+    """:func:`read_sheet` of an uploaded spreadsheet, in a job; ``shown_as`` is the name the visitor knows."""
+    return _in_job(_read_sheet, (path, sheet), "reading", shown_as, path)  # type: ignore[no-any-return]
 
 
-def import_uploaded_spreadsheet(path: Path, mapping: Mapping[str, str], name: str, shown_as: str) -> ImportResult:
-    """:func:`import_spreadsheet` of an uploaded file with the visitor's column mapping, in a job."""
-    return _in_job(_import_spreadsheet, path, (dict(mapping), name), "importing", shown_as)  # type: ignore[no-any-return]
+def import_uploaded_sheet(
+    path: Path,
+    mapping: Mapping[str, str],
+    sheet: str | None,
+    name: str,
+    shown_as: str,
+    decimal_separator: Separator | None = None,
+) -> ImportResult:
+    """:func:`import_spreadsheet` of an uploaded file with the visitor's sheet, mapping and separator, in a job."""
+    args = (path, dict(mapping), sheet, name, decimal_separator)
+    return _in_job(_import_sheet, args, "importing", shown_as, path)  # type: ignore[no-any-return]
 
 
 def import_uploaded_file(path: Path, shown_as: str) -> ImportResult:
     """:func:`import_file` (dbt YAML, a workspace) of an uploaded file, in a job."""
-    return _in_job(_import_file, path, (), "importing", shown_as)  # type: ignore[no-any-return]
+    return _in_job(_import_file, (path,), "importing", shown_as, path)  # type: ignore[no-any-return]
+
+
+def import_uploaded_dbt(folder: Path, archives: list[tuple[str, str]], shown_as: str) -> ImportResult:
+    """A folder of uploaded dbt YAML files and zipped projects imported as one dbt project, in a job."""
+    return _in_job(_import_dbt_folder, (folder, archives), "importing", shown_as, folder)  # type: ignore[no-any-return]

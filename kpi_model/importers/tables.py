@@ -51,6 +51,7 @@ class Table:
     # Per column, the lower label of a two-row header ("Red" under "Thresholds"), else "".
     subheaders: tuple[str, ...] = ()
     others: tuple[str, ...] = ()  # other sheets that also had a column of KPI names
+    sheets: tuple[str, ...] = ()  # every sheet of the workbook, in order; empty for CSV and TSV
 
 
 def cell_text(value: Any) -> str:
@@ -267,6 +268,7 @@ def load_table(
             table = _table(
                 rows, where, name, is_header, name == names[0], typed=frozenset(typed), percent=frozenset(percent)
             )
+            table = replace(table, sheets=tuple(names))
             if first is None:
                 first = table
             if not pick or (is_header(table.headers) and rank is None):
