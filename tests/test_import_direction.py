@@ -81,3 +81,18 @@ def test_implied_direction_needs_a_target_for_positions():
         Direction.UP,
         "its red/amber lines say on which side it turns red",
     )
+
+
+def test_a_rating_written_out_of_its_top_reads_the_value_and_sets_the_scale(tmp_path):
+    header = ["KPI", "Definition", "Baseline", "Target"]
+    rows = [
+        ["Ticket CSAT", "Average post-ticket rating on a 1-5 scale", "4.3 / 5", "4.6 / 5"],
+        ["Engagement", "Pulse survey", "7 out of 10", "8 out of 10"],
+        ["Half", "Share of tickets", "", "1/2"],  # a fraction, not a rating
+    ]
+    result = import_spreadsheet(write_csv(tmp_path / "ratings.csv", [header, *rows]))
+    csat, engagement, half = result.workspace.kpis
+    assert (csat.baseline.value, csat.target.value, csat.scale) == (4.3, 4.6, "1-5")
+    assert (engagement.target.value, engagement.scale) == (8, "up to 10")
+    assert half.target is None and half.scale is None
+    assert any("Row 2" in n and "scale was set to 1-5" in n for n in result.notes)

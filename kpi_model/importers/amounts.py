@@ -46,6 +46,18 @@ _YEAR = re.compile(
 )
 
 
+_SCALE_IN_WORDS = re.compile(r"(\d+)\s*(?:-|–|to|bis)\s*(\d+)")
+
+
+def scale_of(top: float, description: str) -> str:
+    """A rating's scale from the top written beside it (``4.3 / 5``), with the bottom the definition names."""
+    shown = f"{top:g}"
+    for low, high in _SCALE_IN_WORDS.findall(description):
+        if high == shown:
+            return f"{low}-{high}"
+    return f"up to {shown}"
+
+
 def year_named(text: str) -> int | None:
     """The one year a header or title names: ``'Target FY2027'`` → 2027; None for none or several."""
     years = {int(m.group(1)) if m.group(1) else 2000 + int(m.group(2)) for m in _YEAR.finditer(text)}
@@ -223,6 +235,9 @@ class RowNumbers:
         if amount.dropped:
             self.note(row, f"{key} '{text}' was read as a number; the word '{amount.dropped}' is not kept.")
         kpi = row.kpi
+        if amount.out_of is not None and "scale" not in kpi:
+            kpi["scale"] = scale_of(amount.out_of, kpi.get("description") or "")
+            self.note(row, f"{key} '{text}' is a rating, so its scale was set to {kpi['scale']}.")
         if amount.currency and "unit_of_measure" not in kpi:
             kpi["unit_of_measure"] = UnitOfMeasure.CURRENCY.value
             self.note(row, f"{key} '{text}' is an amount of money, so unit_of_measure was set to currency.")

@@ -230,8 +230,11 @@ class Amount:
     currency: bool = False
     better: Direction | None = None  # from '≥ 95%' (up) or '< 2 days' (down)
     dropped: str | None = None  # a unit word that is not part of the value ('days')
+    out_of: float | None = None  # the top of a rating scale written beside the value ('4.3 / 5')
 
 
+# A rating with the top of its scale: '4.3 / 5', '8 out of 10', '4,2 von 5'.
+_OUT_OF = re.compile(r"^(\d[\d.,]*)\s*(?:/|out of|of|von|sur)\s*(\d+(?:[.,]\d+)?)$", re.I)
 _COMPARATORS = (
     (
         re.compile(
@@ -325,8 +328,16 @@ def read_amount(text: str, label: str = "value", *, money: bool = False, decimal
         )
     if not rest:
         raise ValueError(f"{label} '{raw}' holds no number")
+    out_of = None
+    if not percent and (rating := _OUT_OF.match(rest)):
+        top, _ = _number(rating.group(2), label, money, decimal)
+        score, _ = _number(rating.group(1), label, money, decimal)
+        if 3 <= top <= 100 and 0 <= score <= top:  # a rating scale, not a fraction such as 1/2
+            rest, out_of = rating.group(1), top
     value, dropped = _number(rest, label, money, decimal)
-    return Amount(value=scaled(value), percent=percent, currency=currency, better=better, dropped=dropped)
+    return Amount(
+        value=scaled(value), percent=percent, currency=currency, better=better, dropped=dropped, out_of=out_of
+    )
 
 
 _SEPARATORS: tuple[Separator, ...] = (",", ".")
