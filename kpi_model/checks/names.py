@@ -1,7 +1,10 @@
-"""How the rules read KPI names: normalised words, whole-word phrases, and wording helpers.
+"""How the rules read KPI names: words, labels, one measure in other words, concepts and ratings.
 
 ``words_of("On-time_Delivery (OTD)")`` is ``"on time delivery otd"``: every rule that compares or
 searches names goes through it, so "on-time" and "on time" are the same words everywhere.
+:func:`name_key` reduces a name to what it measures (duplicates); :func:`concepts_of` says what a
+KPI is about from the vocabulary in ``concepts.yaml`` (financial-only, conflicts, owner roles);
+:func:`rating_without_scale` spots a rating whose scale is missing.
 """
 
 from __future__ import annotations
