@@ -96,3 +96,13 @@ def test_a_rating_written_out_of_its_top_reads_the_value_and_sets_the_scale(tmp_
     assert (engagement.target.value, engagement.scale) == (8, "up to 10")
     assert half.target is None and half.scale is None
     assert any("Row 2" in n and "scale was set to 1-5" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "due"), [("H1 2027", "2027-06-30"), ("2027 H2", "2027-12-31"), ("1. Halbjahr 2027", "2027-06-30")]
+)
+def test_a_half_year_is_read_as_its_last_day(text: str, due: str) -> None:
+    from kpi_model.importers.dates import read_date
+
+    day, how = read_date(text)
+    assert day.isoformat() == due and how is not None and "half year" in how

@@ -439,3 +439,74 @@ def test_a_target_direction_fix_does_not_offer_a_direction_its_thresholds_contra
 )
 def test_concepts_are_read_from_whole_words_not_lookalikes(name: str, expected: set[str]) -> None:
     assert concepts_in(name) == expected
+
+
+# ---------------------------------------------------------------------------- after the register corpus
+
+
+def _conflicts(ws: Workspace) -> set[tuple[str, str]]:
+    found = [f for f in audit(ws, today=TODAY).findings if f.slug == "cross-unit-conflict"]
+    return {(f.object.id, k.id) for f in found for k in ws.kpis if f"({k.id})" in f.message.split("pulls against")[1]}
+
+
+def test_a_conflict_is_reported_on_the_kpi_whose_pursuit_does_the_harm() -> None:
+    # Finance's margins come first in the sheet; the finding is still about sales' discount-driven volume.
+    ws = register(
+        kpi("ebit", "EBIT margin", goal="money", owner="CFO"),
+        kpi("gm", "Gross margin", goal="money", owner="Controller"),
+        kpi("promo", "Share of volume sold on promotion", goal="grow", owner="Sales lead", direction="down"),
+    )
+    assert _conflicts(ws) == {("promo", "ebit"), ("promo", "gm")}
+    assert {f.object.id for f in audit(ws, today=TODAY).findings if f.slug == "cross-unit-conflict"} == {"promo"}
+
+
+@pytest.mark.parametrize(
+    ("name", "other", "conflicting"),
+    [
+        ("MQL-to-SQL conversion", "Win rate (new business)", False),  # a quality rate, not MQL volume
+        ("Number of MQLs", "Win rate (new business)", True),
+        ("Inventory accuracy", "On-shelf availability", False),  # record accuracy, not stock held
+        ("Shrinkage rate", "On-shelf availability", False),
+        ("Inventory days", "On-shelf availability", True),
+        ("Cost price reduction vs LY", "Return rate due to defects", True),
+    ],
+)
+def test_conflict_families_read_what_the_name_measures(name: str, other: str, conflicting: bool) -> None:
+    ws = register(kpi("a", name, goal="grow", owner="Lead A"), kpi("b", other, goal="deliver", owner="Lead B"))
+    assert bool(_conflicts(ws)) is conflicting, _conflicts(ws)
+
+
+@pytest.mark.parametrize(
+    "name", ["Customer meetings held", "All-hands meetings held", "Anzahl Netzbesprechungen",
+             "Follower Social Media", "Pressemitteilungen veröffentlicht"],
+)  # fmt: skip
+def test_counts_of_activity_are_vanity(name: str) -> None:
+    counted = {"baseline": {"value": 36}, "target": {"value": 48, "due": "2027-12-31"}}
+    ws = register(kpi("x", name, unit_of_measure=None, thresholds={"warning": 44, "critical": 40}, **counted))
+    assert "vanity-metric" in slugs(about(ws, "x"))
+
+
+@pytest.mark.parametrize(
+    ("owner", "flagged"),
+    [("Head of Sales", True), ("CFO", True), ("Head of Sales Controlling", False), ("Head of Operations", False),
+     ("M. Keller", False), ("COO", False)],
+)  # fmt: skip
+def test_an_owner_whose_title_heads_another_unit_cannot_act(owner: str, flagged: bool) -> None:
+    ws = register(kpi("x", "Onboarding tickets per new customer", owner=owner, direction="down",
+                      baseline={"value": 7.5}, target={"value": 4, "due": "2027-12-31"},
+                      thresholds={"warning": 6, "critical": 8}, unit_of_measure=None))  # fmt: skip
+    ws = ws.model_copy(update={"units": [u.model_copy(update={"owner": None}) for u in ws.units]})
+    outside = [f for f in about(ws, "x") if f.slug == "not-actionable" and "the head of" in f.message]
+    assert bool(outside) is flagged, [f.message for f in about(ws, "x")]
+
+
+def test_a_financial_perspective_does_not_make_a_win_rate_money() -> None:
+    # A scorecard files pipeline and win rate under its financial perspective; the names say otherwise.
+    ws = register(
+        kpi("arr", "ARR growth", goal="money", category="financial"),
+        kpi("win", "Win rate (new business)", goal="money", category="financial"),
+        kpi("ebit", "EBIT margin", goal="grow", category="financial"),
+        kpi("eq", "Eigenkapitalquote", goal="grow"),
+    )
+    goals = {f.object.id for f in audit(ws, today=TODAY).findings if f.slug == "financial-only"}
+    assert goals == {"grow"}

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import is_financial, kpi_label, words_of
+from kpi_model.checks.names import concepts_of, is_financial, kpi_label, load_concepts, words_of
 from kpi_model.library import Template
 from kpi_model.models import Category, Kpi, UnitOfMeasure
 
@@ -66,6 +66,13 @@ def _financial(kpi: Kpi) -> bool:
     template = facts.template_of(kpi)
     if kpi.category is None and template is not None and template.unit_of_measure == UnitOfMeasure.CURRENCY:
         return True  # measured in money, whatever family the library files it under (average order value)
+    if kpi.category == Category.FINANCIAL and kpi.unit_of_measure != UnitOfMeasure.CURRENCY:
+        # A category is often the block a register files the KPI under (a scorecard's financial
+        # perspective); a name that plainly measures something else (a win rate) says what it is.
+        named = concepts_of(kpi)
+        concepts = load_concepts()
+        if named and not any(concepts[c].financial for c in named):
+            return False
     return is_financial(kpi, template.category if template else None)
 
 

@@ -122,10 +122,9 @@ def load_conflicts() -> tuple[Conflict, ...]:
 
 def _cross_unit_conflicts(ctx: AuditContext) -> Iterator[Finding]:
     workspace = ctx.workspace
-    order = {k.id: i for i, k in enumerate(workspace.kpis)}
     units = {k.id: ctx.unit_of(k) for k in workspace.kpis}
-    seen: set[tuple[str, str]] = set()
-    # (first KPI, conflict, other unit) -> other KPIs: one finding names every KPI of that unit.
+    seen: set[frozenset[str]] = set()
+    # (KPI of side a, conflict, other unit) -> its side-b KPIs there: one finding names them all.
     grouped: dict[tuple[str, str, str], list[Kpi]] = {}
     conflicts = {c.id: c for c in load_conflicts()}
     for conflict in conflicts.values():
@@ -136,10 +135,11 @@ def _cross_unit_conflicts(ctx: AuditContext) -> Iterator[Finding]:
                 unit_x, unit_y = units[x.id], units[y.id]
                 if x.id == y.id or unit_x is None or unit_y is None or unit_x.id == unit_y.id:
                     continue
-                first, other = (x, y) if order[x.id] < order[y.id] else (y, x)
-                if (first.id, other.id) in seen:
+                # The KPI whose pursuit does the harm carries the finding, whatever the sheet's order.
+                first, other = x, y
+                if frozenset((x.id, y.id)) in seen:
                     continue  # report a pair once, under the first conflict that explains it
-                seen.add((first.id, other.id))
+                seen.add(frozenset((x.id, y.id)))
                 other_unit = units[other.id]
                 assert other_unit is not None
                 grouped.setdefault((first.id, conflict.id, other_unit.id), []).append(other)

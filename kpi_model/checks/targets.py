@@ -6,14 +6,22 @@ and the leading/lagging structure. Any of those may be missing in a draft.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import goal_label, kpi_label, leading_example, owner_role, rating_without_scale
+from kpi_model.checks.names import (
+    goal_label,
+    kpi_label,
+    leading_example,
+    owner_role,
+    rating_without_scale,
+    words_of,
+)
 from kpi_model.checks.thresholds import THRESHOLD_ORDER, fits, implied_direction, lines
 from kpi_model.checks.thresholds import num as _num
 from kpi_model.completeness import has_target
-from kpi_model.models import Direction, Kind, Kpi
+from kpi_model.models import Direction, Kind, Kpi, Unit
 
 
 def _first_upper(text: str) -> str:
@@ -212,11 +220,42 @@ _IMPLIED_BY = {
 }
 
 
+# A chief's title names a function; the unit of that name is the one the chief heads.
+_CHIEF_OF = {
+    "cfo": ("finance", "finanzen", "controlling", "accounting"),
+    "coo": ("operations", "betrieb"),
+    "cmo": ("marketing",),
+    "cto": ("engineering", "technology", "it"),
+    "cio": ("it", "information technology"),
+    "chro": ("hr", "human resources", "people", "personal"),
+    "cro": ("sales", "revenue"),
+}
+# How a register writes the head of a unit: "Head of Sales", "VP Sales", "Leitung Vertrieb" …
+_HEAD_OF = re.compile(
+    r"^(?:head of|vp of|vp|vice president of|vice president|director of|chief|leitung|leiter|leiterin|bereichsleitung)"
+    r" (?P<unit>.+)$|^(?P<unit2>.+) (?:director|lead|leitung)$"
+)
+
+
+def _units_headed_by(owner: str | None, units: Sequence[Unit]) -> list[str]:
+    """The units whose head the owner's title names exactly ("Head of Sales", "CFO"), by id."""
+    title = words_of(owner)
+    by_name = {words_of(u.name): u.id for u in units}
+    if title in _CHIEF_OF:
+        return [by_name[n] for n in _CHIEF_OF[title] if n in by_name]
+    match = _HEAD_OF.match(title)
+    named = match and (match.group("unit") or match.group("unit2"))
+    return [by_name[named]] if named in by_name else []
+
+
 def _not_actionable(ctx: AuditContext) -> Iterator[Finding]:
     heads: dict[str, list[str]] = {}
     for head in ctx.workspace.units:
         if _norm(head.owner):
             heads.setdefault(_norm(head.owner), []).append(head.id)
+    for kpi in ctx.workspace.kpis:
+        if kpi.owner and _norm(kpi.owner) not in heads and (titled := _units_headed_by(kpi.owner, ctx.workspace.units)):
+            heads[_norm(kpi.owner)] = titled
     for kpi in ctx.workspace.kpis:
         label = kpi_label(kpi)
         if kpi.direction is None:

@@ -17,11 +17,12 @@ from sqlglot import exp
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import capital, has_phrase, kpi_label, sentence, words_of
+from kpi_model.checks.names import capital, concepts_in, has_phrase, kpi_label, sentence, words_of
 from kpi_model.formula import ratio_parts
 from kpi_model.models import Kind, Kpi, UnitOfMeasure, Workspace
 
 MIN_MONOTONE_PERIODS = 6
+ACTIVITY_VOLUME = "activity-volume"  # the concept (concepts.yaml) of counts of effort rather than results
 
 
 # Words the library does not list but that name classic vanity counts.
@@ -117,6 +118,8 @@ def _vanity_family(kpi: Kpi, ids: set[str]) -> str | None:
     for phrase in sorted(phrases, key=len, reverse=True):
         if has_phrase(name, phrase):
             return f"'{phrase}'"
+    if ACTIVITY_VOLUME in concepts_in(kpi.name):  # meetings held, press releases, Netzbesprechungen …
+        return "a count of activity (meetings, posts, releases, followers)"
     for column in sorted(facts.columns(kpi, ids)):
         if set(re.split(r"[^a-z0-9]+", column)) & _VANITY_COLUMN_WORDS:
             return f"column {column}"

@@ -16,6 +16,8 @@ _MONTHS = {norm(calendar.month_name[i]): i for i in range(1, 13)} | {
 }
 _MONTH_YEAR = re.compile(r"^([a-z]+)\.?\s+(\d{4})$")
 _QUARTER = re.compile(r"^(?:q([1-4])\s*(\d{4})|(\d{4})\s*q([1-4]))$")
+# A half year: "H1 2027", "2027 H2", "HJ1 2027", "1. Halbjahr 2027".
+_HALF = re.compile(r"^(?:(?:h|hj)([12])\s*(\d{4})|(\d{4})\s*(?:h|hj)([12])|([12])\s*halbjahr\s*(\d{4}))$")
 
 
 _DUE_WORDS = re.compile(r"^(?:by|until|till|due|end of|bis(?: zum| ende)?|ende|spatestens|spätestens)\s+", re.I)
@@ -29,7 +31,7 @@ def read_date(text: str, label: str = "date") -> tuple[dt.date, str | None]:
     """A due date and, when the cell named a period rather than a day, how it was read.
 
     ``2027-06-30``, ``30.06.2027``, ``30/06/2027`` and ``June 30, 2027`` are days;
-    ``2027``, ``Q2 2027``, ``2027-06`` and ``June 2027`` are read as the period's last day.
+    ``2027``, ``Q2 2027``, ``H1 2027``, ``2027-06`` and ``June 2027`` are read as the period's last day.
     ``03/04/2027`` (day and month both ≤ 12) is refused: it is read differently in the US and Europe.
     """
     raw = _DUE_WORDS.sub("", text.strip())  # "by Dec 2027", "bis 31.12.2027"
@@ -46,6 +48,10 @@ def read_date(text: str, label: str = "date") -> tuple[dt.date, str | None]:
             (quarter.group(1), quarter.group(2)) if quarter.group(1) else (quarter.group(4), quarter.group(3))
         )
         return _month_end(int(year), int(number) * 3), f"the quarter '{raw}' read as its last day"
+    half = _HALF.match(key.replace(" ", "")) or _HALF.match(key)
+    if half:
+        number, year = next((half.group(i), half.group(j)) for i, j in ((1, 2), (4, 3), (5, 6)) if half.group(i))
+        return _month_end(int(year), int(number) * 6), f"the half year '{raw}' read as its last day"
     month_year = re.fullmatch(r"(\d{4})[-/.](\d{1,2})|(\d{1,2})[-/.](\d{4})", raw)
     if month_year:
         year, month = (month_year.group(1), month_year.group(2)) if month_year.group(1) else month_year.group(4, 3)
