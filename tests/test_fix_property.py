@@ -1,6 +1,7 @@
 """Every fix the audit can apply by itself (``Finding.patch``) must fix its finding and break nothing else.
 
-For each workspace of the labelled corpus, the bundled sample and a register written in words,
+For each workspace of the labelled corpus, the bundled sample, a register written in words and
+the imported registers of ``tests/register_corpus``,
 each patched finding is applied to a copy and the copy audited again: the finding must be gone
 and the KPI must have no finding it did not have before (by rule, severity and group).
 """
@@ -13,9 +14,11 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kpi_model.checks import Finding, audit
 from kpi_model.checks.base import apply_patch
+from kpi_model.importers import import_file
 from kpi_model.models import Workspace
 from kpi_model.workspace_file import load
 
@@ -24,6 +27,7 @@ from .test_rules_register import kpi, register
 
 TODAY = dt.date(2026, 11, 23)
 CORPUS = Path(__file__).parent / "audit_corpus"
+REGISTERS = Path(__file__).parent / "register_corpus"
 # Enough patched findings that the property is tested on real cases, not vacuously.
 MIN_PATCHES = 10
 
@@ -83,6 +87,9 @@ def workspaces() -> dict[str, Workspace]:
     found = {p.stem: load(p) for p in sorted(CORPUS.glob("*.yaml")) if not p.name.endswith(".labels.yaml")}
     found["sample"] = load(SAMPLE_WORKSPACE)
     found["register"] = _register()
+    for key in sorted(REGISTERS.glob("*.key.yaml")):  # the registers as imported, with their real flaws
+        file = yaml.safe_load(key.read_text(encoding="utf-8"))["file"]
+        found[f"register:{file}"] = import_file(REGISTERS / file).workspace
     return found
 
 
