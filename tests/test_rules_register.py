@@ -510,3 +510,18 @@ def test_a_financial_perspective_does_not_make_a_win_rate_money() -> None:
     )
     goals = {f.object.id for f in audit(ws, today=TODAY).findings if f.slug == "financial-only"}
     assert goals == {"grow"}
+
+
+def test_a_register_without_heads_or_review_dates_gets_one_finding_for_each_not_one_per_object() -> None:
+    ws = register(kpi("a", "On-time delivery", review_date=None), kpi("b", "Scrap rate", review_date=None))
+    ws = ws.model_copy(update={"units": [u.model_copy(update={"owner": None}) for u in ws.units]})
+    found = [f for f in audit(ws, today=TODAY).findings if f.slug in ("missing-owner", "stale-review")]
+    assert sorted((f.slug, f.object.kind) for f in found) == [
+        ("missing-owner", "workspace"),
+        ("stale-review", "workspace"),
+    ], [f.message for f in found]
+    assert "None of the 3 units names its head (Operations, Sales, Finance)" in found[0].message
+    # With one head named, each unit without one is its own finding again.
+    ws.units[0] = ws.units[0].model_copy(update={"owner": "COO"})
+    units = [f.object.id for f in audit(ws, today=TODAY).findings if f.slug == "missing-owner"]
+    assert sorted(units) == ["finance", "sales"]

@@ -47,7 +47,18 @@ def _missing_owner(ctx: AuditContext) -> Iterator[Finding]:
             yield MISSING_OWNER.finding(
                 "kpi", kpi.id, f"KPI {kpi_label(kpi)} has no owner: nobody answers for it when it moves", fix
             )  # fmt: skip
-    for unit in ctx.workspace.units:
+    units = ctx.workspace.units
+    if len(units) > 1 and not any(unit.owner for unit in units):
+        # One cause (the register has no column for the units' heads), so one finding, not one per unit.
+        yield MISSING_OWNER.finding(
+            "workspace", ctx.workspace.name,
+            f"None of the {len(units)} units names its head ({listing([u.name for u in units])}): nobody is "
+            "accountable for their goals",
+            "name the head of each unit (Goals → Units, or the unit's owner in the workspace)",
+            severity=Severity.WARNING,
+        )  # fmt: skip
+        return
+    for unit in units:
         if not unit.owner:
             yield MISSING_OWNER.finding(
                 "unit", unit.id, f"{capital(unit_label(unit))} has no owner: nobody is accountable for its goals",
@@ -289,7 +300,17 @@ def _past_twin(date: dt.date, today: dt.date) -> dt.date | None:
 
 def _stale_review(ctx: AuditContext) -> Iterator[Finding]:
     today, limit = ctx.today, ctx.options.stale_after_days
-    for kpi in ctx.workspace.kpis:
+    kpis = ctx.workspace.kpis
+    if len(kpis) > 1 and not any(kpi.review_date for kpi in kpis):
+        # One cause (no review dates kept at all), so one note, not one per KPI.
+        yield STALE_REVIEW.finding(
+            "workspace", ctx.workspace.name,
+            f"None of the {len(kpis)} KPIs has a review date: nobody can tell which were reviewed, or when",
+            "review each KPI with its owner (still the right measure, target and owner?) and record the date in "
+            "review_date",
+        )  # fmt: skip
+        return
+    for kpi in kpis:
         reviewed = kpi.review_date
         if reviewed is None:
             yield STALE_REVIEW.finding(
