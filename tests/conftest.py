@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,18 @@ from kpi_model.models import Baseline, Goal, Kpi, Source, Target, Thresholds, Un
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_WORKSPACE = REPO / "sample_data" / "workspace.yaml"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """``kpi-wizard ARGS`` in a fresh interpreter (exit code, stdout and stderr as the shell sees them)."""
+    return subprocess.run(
+        [sys.executable, "-m", "kpi_model.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture

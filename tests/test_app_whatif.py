@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi_model.store import WorkspaceStore
 
-from .conftest import REPO, SAMPLE_WORKSPACE
+from .conftest import REPO, SAMPLE_WORKSPACE, cli
 
 
 @pytest.fixture
@@ -88,17 +86,6 @@ def test_lead_lag_defaults_to_a_real_pair_and_finds_the_lag(sample_app):
     assert "2 months later" not in messages(at)
     at.toggle(key="leadlag_differenced").set_value(True).run()
     assert "on period-to-period changes" in messages(at).replace("\\", "")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kpi_model.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_cli_whatif_json_fields():

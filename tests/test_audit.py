@@ -7,8 +7,6 @@ import itertools
 import json
 import random
 import re
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -28,7 +26,7 @@ from kpi_model.checks import (
 from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
 from kpi_model.workspace_file import load
 
-from .conftest import REPO, SAMPLE_WORKSPACE
+from .conftest import REPO, SAMPLE_WORKSPACE, cli
 
 REQUIRED_SLUGS = {
     "missing-owner",
@@ -250,17 +248,6 @@ def test_reports_render_every_finding():
     markdown = report.to_markdown()
     assert markdown.startswith("# KPI audit: Northwind") and "## Sales & Marketing" in markdown
     assert report.to_text().count("fix:") == len(report.findings)
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kpi_model.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_cli_audit_json_and_exit_codes(tmp_path):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from kpi_model.checks.verdict import Verdict
 from kpi_model.models import Kpi, Workspace
 from kpi_model.workspace_file import load
 
-from .conftest import REPO, SAMPLE_WORKSPACE
+from .conftest import SAMPLE_WORKSPACE, cli
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -131,17 +129,6 @@ def test_renderers(sample):
     assert "| Share of defect tickets (`defect_ticket_share`) | fix | **keep** |" in markdown
     text = result.to_text()
     assert "2 fixed, 0 new" in text and "FIXED   missing-owner" in text and f"({result.design_change:+.2f})" in text
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kpi_model.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_cli_audit_compare(tmp_path: Path, sample):

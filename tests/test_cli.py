@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -12,18 +10,7 @@ import yaml
 from kpi_model.cli import main
 from kpi_model.workspace_file import load
 
-from .conftest import REPO, SAMPLE_WORKSPACE
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kpi_model.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
+from .conftest import SAMPLE_WORKSPACE, cli
 
 
 def test_validate_sample_exits_zero():
