@@ -7,12 +7,13 @@ from kpi_model.models import Kpi
 from ui.feedback import apply_edit, md_escape, show_flashes
 from ui.forms import goal_labels
 from ui.guards import require_workspace
-from ui.kpi_editor import audit_callout, kpi_card, orphan_cards
+from ui.kpi_editor import audit_callout, kpi_card, open_at_top, orphan_cards
 from ui.template_picker import column_mapping, template_picker
 
 st.title("KPIs per goal")
 st.caption("Three to five KPIs per goal: each with an owner, a formula on real data and a target with a date.")
 show_flashes()
+open_at_top()
 if st.session_state.get("kpis_from_audit"):  # set by Audit → Edit, cleared when the audit shows again
     st.page_link("pages/audit.py", label="Back to the audit (it re-runs with your changes)", icon=":material/undo:")
 workspace = require_workspace()

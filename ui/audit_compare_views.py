@@ -19,6 +19,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
 from kpi_model.store import Version
 from ui import state
+from ui.audit_views import plain_reason
 from ui.feedback import md_escape, plural, show_error
 
 _LISTED = 200  # findings listed per group; the Markdown download has them all
@@ -119,10 +120,8 @@ def _subject(ws: Workspace, finding: Finding) -> str:
 def _lines(ws: Workspace, findings: list[Finding]) -> str:
     lines = []
     for finding in findings[:_LISTED]:
-        short = Reason.of(finding).short
-        lines.append(
-            f"- {_subject(ws, finding)} — {md_escape(short[:1].upper() + short[1:])} :small[:gray[{finding.slug}]]"
-        )
+        text = plain_reason(Reason.of(finding))
+        lines.append(f"- {_subject(ws, finding)} — {md_escape(text)} :small[:gray[{finding.slug}]]")
     if len(findings) > _LISTED:
         lines.append(f"- … and {len(findings) - _LISTED} more: download the Markdown below for them all.")
     return "\n".join(lines)

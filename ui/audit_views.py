@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -26,6 +27,7 @@ _VERDICT_BADGE = {
     Verdict.VANITY: ":violet-badge[vanity]",
     Verdict.DROP: ":red-badge[drop]",
 }
+_OF_UNIT = re.compile(r"^of unit '[^']*' \([^)]*\) ")  # "of unit 'Finance' (finance) pulls against …"
 _VERDICT_ROWS = 30  # rows drawn at once; a filter narrows a bigger register
 _HISTORY = "audit_score_history"
 _AUDITED = "audit_last_workspace"
@@ -58,24 +60,25 @@ def forget_filters_of_another_workspace() -> None:
         st.session_state[_AUDITED] = current
 
 
-def score_delta(workspace: Workspace, report: AuditReport) -> int | None:
-    """The change in score since the audit of the previous version of this workspace in this session."""
+def score_delta(workspace: Workspace, report: AuditReport) -> float | None:
+    """The change in design score since the audit of the previous version of this workspace in this session."""
     fingerprint = hashlib.sha256(workspace_file.dumps(workspace).encode()).hexdigest()
-    per_workspace: dict[str, list[tuple[str, int]]] = st.session_state.setdefault(_HISTORY, {})
+    per_workspace: dict[str, list[tuple[str, float]]] = st.session_state.setdefault(_HISTORY, {})
     # Keyed by name: an opened sample saved as a copy on its first edit is still the same work.
     history = per_workspace.setdefault(workspace.name, [])
     if not history or history[-1][0] != fingerprint:
-        history.append((fingerprint, report.score))
-    return history[-1][1] - history[-2][1] if len(history) > 1 else None
+        history.append((fingerprint, report.design))
+    return round(history[-1][1] - history[-2][1], 2) if len(history) > 1 else None
 
 
-def summary(report: AuditReport, delta: int | None) -> None:
+def summary(report: AuditReport, delta: float | None) -> None:
     """Scores, counts by severity, and counts by unit."""
     score_col, data_col, error_col, warning_col, info_col = st.columns(5)
     score_col.metric(
         "Quality score",
         f"{report.score}/100",
-        delta=None if delta is None else f"{delta:+d} since last audit",
+        # Two decimals: in a big register one fix moves the score by a fraction of a point.
+        delta=f"{delta:+.2f} since last audit" if delta else None,
         help=f"The design score ({report.design:.2f}/100): how well each KPI is set up — owner, goal, target, "
         "cadence, formula — averaged over the KPIs; findings about the set as a whole lower it further.",
     )
@@ -91,7 +94,7 @@ def summary(report: AuditReport, delta: int | None) -> None:
     error_col.metric("Errors", report.count(Severity.ERROR))
     warning_col.metric("Warnings", report.count(Severity.WARNING))
     info_col.metric("Notes", report.count(Severity.INFO))
-    design = f"Design score {report.design:.2f}/100 (how well the KPIs are set up)"
+    design = f"Design score {report.design:.2f}/100: the quality score to two decimals, how well the KPIs are set up"
     if report.data_score is not None:
         st.caption(f"{design} · data score {report.data_score:.2f}/100 (whether the data bears them out).")
     else:
@@ -131,7 +134,7 @@ def verdict_section(report: AuditReport) -> None:
     if not rows:
         st.info("No KPI with this verdict.")
         return
-    widths = [3, 2, 1, 6, 1]
+    widths = [3, 2, 1, 6, 1.4]
     for column, title in zip(st.columns(widths), ("KPI", "Unit", "Verdict", "Why", ""), strict=True):
         column.markdown(f"**{title}**" if title else "")
     for judged_kpi in rows[:_VERDICT_ROWS]:
@@ -143,12 +146,18 @@ def verdict_section(report: AuditReport) -> None:
         )
 
 
+def plain_reason(reason: Reason) -> str:
+    """A finding's message as a short sentence for a row that already names the KPI and its unit."""
+    text = _OF_UNIT.sub("", reason.short, count=1)
+    return text[:1].upper() + text[1:]
+
+
 def _reason_line(reason: Reason) -> str:
-    text = reason.short
-    return f"{md_escape(text[:1].upper() + text[1:])} :small[:gray[{reason.slug}]]"
+    text = plain_reason(reason)
+    return f"{md_escape(text)} :small[:gray[{reason.slug}]]"
 
 
-def _verdict_row(report: AuditReport, verdict: KpiVerdict, widths: list[int]) -> None:
+def _verdict_row(report: AuditReport, verdict: KpiVerdict, widths: list[float]) -> None:
     ws = report.workspace
     kpi = ws.kpi(verdict.kpi_id)
     unit = ws.unit_of_kpi(kpi) if kpi else None
@@ -255,6 +264,7 @@ def _jump_to_edit(ws: Workspace, finding: Finding) -> None:
         st.session_state["edit_unit_chosen"] = unit.id
         st.switch_page("pages/goals.py")
     # A goal's findings are about its set of KPIs, so both jump to the KPIs page.
+    st.session_state["kpis_scroll_top"] = True  # the card is at the top of the KPIs page
     if kpi is not None:
         st.session_state["kpi_goal_choice"] = kpi.goal if kpi.goal and ws.goal(kpi.goal) else "__no_goal__"
         st.session_state["kpis_open_card"] = kpi.id
@@ -264,9 +274,9 @@ def _jump_to_edit(ws: Workspace, finding: Finding) -> None:
 
 
 def exports(report: AuditReport) -> None:
-    """The findings as CSV, JSON and Markdown."""
+    """The findings as CSV, JSON and Markdown; the verdicts as CSV."""
     stem = "kpi-audit"
-    csv_col, json_col, md_col = st.columns(3)
+    csv_col, json_col, md_col, verdicts_col = st.columns(4)
     csv_col.download_button(
         "Findings as CSV", report.to_csv(), file_name=f"{stem}.csv", mime="text/csv", key="audit_csv"
     )
@@ -276,7 +286,7 @@ def exports(report: AuditReport) -> None:
     md_col.download_button(
         "Report as Markdown", report.to_markdown(), file_name=f"{stem}.md", mime="text/markdown", key="audit_md"
     )
-    csv_col.download_button(
+    verdicts_col.download_button(
         "Verdicts as CSV",
         report.verdicts_csv(),
         file_name=f"{stem}-verdicts.csv",

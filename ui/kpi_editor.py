@@ -16,6 +16,20 @@ from ui.forms import KPI_LABELS, kpi_form
 
 _OPEN_CARD = "kpis_open_card"
 _AUDIT_FINDING = "kpis_audit_finding"  # set by Audit → Edit: the finding that brought the user to a card
+_SCROLL_TOP = "kpis_scroll_top"  # set by Audit → Edit, used once
+# A fixed script, no user text in it: the browser keeps the Audit page's scroll position across the page switch.
+_TO_TOP = """<script>
+for (const selector of ['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]']) {
+  document.querySelector(selector)?.scrollTo(0, 0);
+}
+window.scrollTo(0, 0);
+</script>"""
+
+
+def open_at_top() -> None:
+    """After Audit → Edit, show the page from its top, where the card the audit pointed to is."""
+    if st.session_state.pop(_SCROLL_TOP, False):
+        st.html(_TO_TOP, unsafe_allow_javascript=True)
 
 
 def loaded_columns() -> dict[str, list[str]]:
