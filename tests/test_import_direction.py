@@ -106,3 +106,49 @@ def test_a_half_year_is_read_as_its_last_day(text: str, due: str) -> None:
 
     day, how = read_date(text)
     assert day.isoformat() == due and how is not None and "half year" in how
+
+
+def test_a_uk_council_list_reads_its_own_words(tmp_path):
+    header = ["Service area", "Priority", "Indicator", "How measured", "Lead officer", "Polarity", "2025/26 actual",
+              "Target", "Target date", "Reporting frequency", "System", "RAG thresholds", "Improvement action",
+              "Last reviewed"]  # fmt: skip
+    rows = [
+        ["Place", "Cleaner streets", "Recycling rate", "Tonnage recycled / total", "Head of Waste", "Bigger is better",
+         "41.2%", "45%", "2026/27", "Monthly", "WasteDataFlow", "R <40% / A 40-45% / G ≥45%", "Extend food waste",
+         "14/10/2026"],
+        ["Resources", "Balance the budget", "Contract savings", "Saving vs previous price", "Head of Procurement",
+         "Bigger is better", "£1.2m", "£1.8m", "31 Mar 2027", "Quarterly", "Unit4",
+         "R <£1.0m / A £1.0m-1.8m / G ≥£1.8m", "Re-tender", "-"],
+    ]  # fmt: skip
+    result = import_spreadsheet(write_csv(tmp_path / "council.csv", [header, *rows]))
+    recycling, savings = result.workspace.kpis
+    assert result.workspace.unit_of_kpi(recycling).name == "Place" and recycling.owner == "Head of Waste"
+    assert recycling.direction is Direction.UP and recycling.cadence.value == "monthly"
+    assert (recycling.thresholds.critical, recycling.thresholds.warning) == (0.4, 0.45), "amber: the end away from red"
+    assert recycling.target.due.isoformat() == "2027-03-31" and recycling.review_date.isoformat() == "2026-10-14"
+    assert any("financial year '2026/27' read as ending 2027-03-31" in n for n in result.notes)
+    assert (savings.thresholds.critical, savings.thresholds.warning) == (1_000_000, 1_800_000)
+    assert savings.review_date is None
+
+
+def test_a_priority_column_of_ranks_is_no_goal(tmp_path):
+    rows = [["KPI", "Priority", "Owner"], ["Churn", "High", "CS lead"], ["NPS", "Low", "CS lead"]]
+    result = import_spreadsheet(write_csv(tmp_path / "ranked.csv", rows))
+    assert not result.workspace.goals
+    assert any("Column 'Priority' holds ranks" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("text", ["1.0m / A 2", "5 (was 7)", "3 of 4 sites"])
+def test_a_cell_with_more_numbers_than_one_is_refused_not_cut_short(text: str) -> None:
+    from kpi_model.importers.values import read_amount
+
+    with pytest.raises(ValueError, match=r"more than one number|is not a number"):
+        read_amount(text, decimal=".")
+
+
+def test_a_range_may_carry_multipliers_and_a_unit_word() -> None:
+    from kpi_model.importers.values import read_amount
+
+    assert (read_amount("2–3 days").low, read_amount("2–3 days").high) == (2, 3)
+    money = read_amount("£1.0m-1.8m", money=True, decimal=".")
+    assert (money.low, money.high) == (1_000_000, 1_800_000)

@@ -82,6 +82,7 @@ def test_guess_mapping_on_a_consultancy_template():
         "baseline": "Actual 2025",
         "target": "Target (%)",
         "due": "Deadline",
+        "review_date": "Review date",
     }
 
 
@@ -109,6 +110,7 @@ def test_guess_mapping_with_messy_spelling_covers_every_field():
         "Critical threshold",
         "RAG thresholds",
         "Corrective action",
+        "Last reviewed",
     ]
     mapping = guess_mapping(headers)
     assert set(mapping) == set(FIELDS)
@@ -154,7 +156,7 @@ def test_guess_mapping_in_german_french_and_spanish():
 def test_guess_mapping_does_not_read_words_inside_unrelated_headers():
     mapping = guess_mapping(["KPI", "Current owner", "Data", "Review date", "Target 2027", "Comments", "Status"])
     # "Current owner" is an owner, not a baseline; "Review date" is not a cadence; "Data" is no source.
-    assert mapping == {"name": "KPI", "owner": "Current owner", "target": "Target 2027"}
+    assert mapping == {"name": "KPI", "owner": "Current owner", "target": "Target 2027", "review_date": "Review date"}
     assert guess_mapping(["Name", "Type", "Current", "Red", "Amber"]) == {
         "name": "Name",
         "kind": "Type",

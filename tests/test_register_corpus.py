@@ -20,7 +20,9 @@ then audited without data on a fixed date. The test reports, per register and ov
   only reasonable reading);
 - KPIs whose stated unit was lost, and numbers neither read as meant nor reported.
 
-``pytest -s`` prints the table.
+Registers named ``heldout_*`` were written after the rules had been tuned on the others; the
+same import checks apply to them, and their recall is printed beside the tuned registers' but not
+required. ``pytest -s`` prints the table.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ TODAY = dt.date(2026, 11, 23)
 MIN_RECALL = 0.9
 MAX_JUDGMENT_ON_CLEAN = 1  # per register
 MIN_REGISTERS, MIN_KPIS, MIN_CLEAN = 4, 100, 40
+# Registers written after the rules were tuned on the others, by someone who had not seen them; their
+# recall is printed, not required: a bar on it would invite tuning until they are held out no longer.
+HELD_OUT = "heldout_"
 JUDGMENT = (Severity.ERROR, Severity.WARNING)
 # key number → where the imported KPI keeps it
 NUMBER_FIELDS = {
@@ -258,7 +263,7 @@ def table() -> str:
 
 
 def test_corpus_is_big_and_varied_enough() -> None:
-    found = results()
+    found = [r for r in results() if not r.name.startswith(HELD_OUT)]
     assert len(found) >= MIN_REGISTERS, f"{len(found)} registers; write at least {MIN_REGISTERS}"
     assert sum(r.kpis for r in found) >= MIN_KPIS
     assert sum(r.clean for r in found) >= MIN_CLEAN
@@ -266,11 +271,21 @@ def test_corpus_is_big_and_varied_enough() -> None:
     assert {".xlsx", ".csv"} <= suffixes, suffixes
 
 
+def _recall(registers: list[RegisterResult]) -> tuple[int, int]:
+    return sum(len(r.found) for r in registers), sum(len(r.planted) for r in registers)
+
+
 def test_register_table() -> None:
     text = table()
-    print(f"\nRegister corpus (imported as handed over, audited {TODAY.isoformat()}, no data)\n{text}")
-    planted = sum(len(r.planted) for r in results())
-    found = sum(len(r.found) for r in results())
+    tuned = [r for r in results() if not r.name.startswith(HELD_OUT)]
+    held_out = [r for r in results() if r.name.startswith(HELD_OUT)]
+    found, planted = _recall(tuned)
+    seen, hidden = _recall(held_out)
+    print(
+        f"\nRegister corpus (imported as handed over, audited {TODAY.isoformat()}, no data)\n{text}\n"
+        f"recall on the registers the rules were tuned on: {found}/{planted} = {_ratio(found, planted):.2f}; "
+        f"on the held-out registers: {seen}/{hidden} = {_ratio(seen, hidden):.2f}"
+    )
     assert _ratio(found, planted) >= MIN_RECALL, f"recall {found}/{planted}\n{text}"
 
 

@@ -16,6 +16,8 @@ _MONTHS = {norm(calendar.month_name[i]): i for i in range(1, 13)} | {
 }
 _MONTH_YEAR = re.compile(r"^([a-z]+)\.?\s+(\d{4})$")
 _QUARTER = re.compile(r"^(?:q([1-4])\s*(\d{4})|(\d{4})\s*q([1-4]))$")
+# A financial year written across two calendar years: "2026/27", "2026-27", "FY2026/27".
+_FISCAL_YEAR = re.compile(r"(?:fy\s*)?(\d{4})\s*[/-]\s*(\d{2}|\d{4})", re.I)
 # A half year: "H1 2027", "2027 H2", "HJ1 2027", "1. Halbjahr 2027".
 _HALF = re.compile(r"^(?:(?:h|hj)([12])\s*(\d{4})|(\d{4})\s*(?:h|hj)([12])|([12])\s*halbjahr\s*(\d{4}))$")
 
@@ -48,6 +50,12 @@ def read_date(text: str, label: str = "date") -> tuple[dt.date, str | None]:
             (quarter.group(1), quarter.group(2)) if quarter.group(1) else (quarter.group(4), quarter.group(3))
         )
         return _month_end(int(year), int(number) * 3), f"the quarter '{raw}' read as its last day"
+    fiscal = _FISCAL_YEAR.fullmatch(raw)
+    month_like = "/" not in raw and len(fiscal.group(2)) == 2 and int(fiscal.group(2)) <= 12 if fiscal else False
+    if fiscal and not month_like and (int(fiscal.group(1)) + 1) % 100 == int(fiscal.group(2)) % 100:
+        # "2026/27": the British public-sector year, 1 April to 31 March; said in a note, as years differ elsewhere.
+        end = int(fiscal.group(1)) + 1
+        return dt.date(end, 3, 31), f"the financial year '{raw}' read as ending {end}-03-31 (April to March)"
     half = _HALF.match(key.replace(" ", "")) or _HALF.match(key)
     if half:
         number, year = next((half.group(i), half.group(j)) for i, j in ((1, 2), (4, 3), (5, 6)) if half.group(i))

@@ -54,6 +54,7 @@ FIELDS = (
     "critical",
     "thresholds",
     "action",
+    "review_date",
 )
 
 SYNONYMS_PACKAGE = "kpi_model.importers"
@@ -155,7 +156,7 @@ _FILLER = re.compile(
 )
 # In a header about a date ("Review date"), only date fields may match a word inside it.
 _DATE_WORDS = frozenset({"date", "datum", "fecha", "when", "day"})
-_DATE_FIELDS = frozenset({"due", "time_column"})
+_DATE_FIELDS = frozenset({"due", "time_column", "review_date"})
 
 _SAMPLE = 200  # cells looked at to judge what a column holds
 
@@ -274,6 +275,15 @@ def _is_number(text: str) -> bool:
     return True
 
 
+_RANKS = frozenset(
+    {"high", "medium", "med", "low", "h", "m", "l", "critical", "p1", "p2", "p3", "p4", "1", "2", "3", "4"}
+)
+
+
+def _is_rank(text: str) -> bool:
+    return norm(text) in _RANKS
+
+
 def _is_aggregate(text: str) -> bool:
     try:
         check_aggregate(text)
@@ -308,6 +318,8 @@ def _refine(
     moves = (
         ("unit", "unit_of_measure", looks_like_unit_of_measure, "holds units of measure (%, EUR, days …)", True),
         ("goal", "target", _is_number, "holds numbers", True),
+        # "Priority" is a corporate priority in one register and High/Medium/Low in the next.
+        ("goal", "goal", _is_rank, "holds ranks (high, medium, low), not goal statements", True),
         ("description", "formula", _is_aggregate, "holds SQL formulas", False),
         ("kind", "category", _is_word(read_category), "holds categories (financial, customer …)", False),
         ("category", "kind", _is_word(read_kind), "holds leading/lagging", False),

@@ -19,6 +19,7 @@ from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_filter
 from kpi_model.importers.amounts import NumberCells, Row, RowNumbers, year_of_targets
 from kpi_model.importers.common import ImportFailed, ImportResult, finish, norm
+from kpi_model.importers.dates import read_date
 from kpi_model.importers.definitions import as_derived, looks_like_sql
 from kpi_model.importers.headers import _apply_mapping, _guess_headers, _refine
 from kpi_model.importers.layout import footer_rows, is_total
@@ -193,6 +194,12 @@ class _SheetImport(RowNumbers):
                 kpi[key] = reader(value).value
             except ValueError as error:
                 self.keep(row, key, value, str(error))
+        reviewed = self.cell(cells, "review_date")
+        if reviewed is not None:
+            try:
+                kpi["review_date"] = read_date(reviewed, label="review date")[0].isoformat()
+            except ValueError as error:
+                self.keep(row, "review_date", reviewed, str(error))
         source = self.cell(cells, "source")
         if source is not None:
             kpi["source"] = self.source(source)

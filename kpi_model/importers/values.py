@@ -75,6 +75,9 @@ _DIRECTION = _words(
             "maximize",
             "max",
             "more is better",
+            "bigger is better",
+            "larger is better",
+            "high is good",
             "positive",
             "hoher ist besser",
             "steigend",
@@ -94,6 +97,8 @@ _DIRECTION = _words(
             "minimize",
             "min",
             "less is better",
+            "smaller is better",
+            "low is good",
             "negative",
             "niedriger ist besser",
             "sinkend",
@@ -146,8 +151,31 @@ _CATEGORY = _words(
 )
 _KIND = _words(
     {
-        "leading": ("leading", "lead", "leading indicator", "driver", "input", "fruhindikator", "avance", "adelantado"),
-        "lagging": ("lagging", "lag", "lagging indicator", "outcome", "result", "output", "spatindikator", "retard"),
+        "leading": (
+            "leading",
+            "lead",
+            "leading indicator",
+            "driver",
+            "input",
+            "fruhindikator",
+            "fruh",
+            "vorlaufend",
+            "avance",
+            "adelantado",
+        ),
+        "lagging": (
+            "lagging",
+            "lag",
+            "lagging indicator",
+            "outcome",
+            "result",
+            "output",
+            "spatindikator",
+            "spat",
+            "nachlaufend",
+            "ergebnis",
+            "retard",
+        ),
     }
 )
 _UNIT_OF_MEASURE = _words(
@@ -255,7 +283,10 @@ _COMPARATORS = (
 _CURRENCY = re.compile(r"^(?:[€$£¥]|eur|usd|gbp|chf)\s*|\s*(?:[€$£¥]|eur|usd|gbp|chf)$", re.I)
 _PERCENT = re.compile(r"\s*(?:%|percent|pct|prozent)\s*", re.I)
 _BETWEEN = re.compile(r"^(?:between|zwischen|entre)\s+(.+?)\s+(?:and|und|et|y)\s+(.+)$", re.I)
-_RANGE = re.compile(r"^(\d[\d.,\s']*?)\s*(?:–|—|-|to|bis|à|a)\s*(\d[\d.,\s']*)$", re.I)
+# Each end may carry a multiplier ("£1.0m-1.8m", "5k to 8k"), the high end a unit word ("2–3 days").
+_RANGE = re.compile(
+    r"^(\d[\d.,\s']*?(?:k|m|mm|bn|mio|tsd)?)\s*(?:–|—|-|to|bis|à|a)\s*(\d[\d.,\s']*(?:[^\W\d_][^\d]*)?)$", re.I
+)
 # The word after a number must start with a letter: '2027-06-30' is a date, not 2027 and '-06-30'.
 _NUMBER_AND_WORD = re.compile(r"^([+-]?[\d.,\s'\u00a0]*\d)\s*([^\W\d_].*)?$")
 _MULTIPLIERS = {"k": 1e3, "tsd": 1e3, "mio": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6, "bn": 1e9, "billion": 1e9}
@@ -281,6 +312,9 @@ def _number(text: str, label: str, money: bool = False, decimal: Separator | Non
     )
     if factor:
         return value * factor, None
+    if re.search(r"\d", word):
+        # "1.0m / A £1.0m-1.8m": more numbers after the first; reading the first alone would be a guess.
+        raise ValueError(f"{label} '{text.strip()}' holds more than one number; write one value per cell")
     return value, word
 
 
@@ -358,7 +392,7 @@ def amount_readings(text: str, label: str = "value", *, money: bool = False) -> 
 # A colour of a traffic light, as a combined thresholds cell names it; a single letter only before ':' or '='.
 _RAG = re.compile(
     r"(?<![\w])(?:(red|rot|critical|kritisch|amber|yellow|gelb|orange|warning|green|gr[uü]e?n)\b"
-    r"|([rayg])\s*(?=[:=]))\s*(?:if|when|wenn|ab|falls)?\s*[:=]?\s*",
+    r"|([rayg])\s*(?=[:=])|((?-i:[RAYG]))(?=\s*[<>≤≥\d£€$]))\s*(?:if|when|wenn|ab|falls)?\s*[:=]?\s*",
     re.I,
 )
 _RAG_FIELD = {"r": "critical", "a": "warning", "y": "warning", "g": "target"} | {
@@ -383,7 +417,7 @@ def split_rag(text: str) -> dict[str, str]:
     if not found:
         return parts
     for match, following in zip(found, [*found[1:], None], strict=True):
-        word = (match.group(1) or match.group(2)).lower()
+        word = (match.group(1) or match.group(2) or match.group(3)).lower()
         value = text[match.end() : following.start() if following else len(text)].strip().rstrip(",;/|").strip()
         if value and word in _RAG_FIELD:
             parts.setdefault(_RAG_FIELD[word], value)
