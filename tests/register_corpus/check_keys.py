@@ -239,7 +239,8 @@ def check_key(path: Path):
 
 
 def main() -> int:
-    keys = [check_key(p) for p in sorted(HERE.glob("*.key.yaml"))]
+    # heldout_* keys have their own checker (heldout_check.py), which knows their layouts.
+    keys = [check_key(p) for p in sorted(HERE.glob("*.key.yaml")) if not p.name.startswith("heldout_")]
     slug_total: Counter = Counter()
     slug_files: dict[str, set] = defaultdict(set)
     print(f"{'register':30} {'KPIs':>5} {'clean':>6} {'flawed':>7} {'KPI flaws':>10} {'goal/unit flaws':>16}")
