@@ -4,6 +4,7 @@ fix two findings through Edit, and see on the Audit page what the fixes did agai
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from kpi_model.checks import audit
 from kpi_model.store import WorkspaceStore
 
-from .conftest import REPO
+from .conftest import REPO, SAMPLE_WORKSPACE
 
 APP = str(REPO / "app.py")
 REGISTER = REPO / "tests" / "register_corpus" / "northwind_finance.xlsx"
@@ -136,3 +137,39 @@ def test_import_audit_fix_two_findings_and_see_the_before_and_after(home):
     assert (row["Then"], row["Now"]) == ("fix", "keep"), "its only finding was the cadence"
     saved = WorkspaceStore(home).load(stored.id)
     assert saved.kpi(OWNERLESS).owner == "Head of Sales" and saved.kpi(NO_CADENCE).cadence.value == "monthly"
+
+
+def test_before_and_after_with_data_compares_the_data_score_too(home, monkeypatch):
+    """Without an import, the previous saved version is the default; with data loaded both audits use it."""
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(SAMPLE_WORKSPACE))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Data score"].endswith("/100"), "the sample's data is loaded"
+    assert any(c.value.startswith("No earlier version to compare with yet") for c in at.caption)
+
+    def edit(kpi_id: str, change) -> None:
+        workspace = at.session_state["kw_workspace"]
+        at.session_state["kpi_goal_choice"] = workspace.kpi(kpi_id).goal
+        at.session_state["kpis_open_card"] = kpi_id
+        at.switch_page("pages/kpis.py").run()
+        change()
+        save_card(at, kpi_id)
+
+    edit("defect_ticket_share", lambda: at.text_input(key="kpi_defect_ticket_share_owner").input("Quality Lead"))
+    edit(
+        "asset_utilisation",
+        lambda: at.date_input(key="kpi_asset_utilisation_target_due").set_value(dt.date(2027, 12, 31)),
+    )
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception, at.exception
+    compared = at.selectbox(key="audit_compare_with")
+    assert "Saved 'Warehouse machine utilisation'" not in compared.format_func(compared.value)
+    assert "Saved 'Share of defect tickets'" in compared.format_func(compared.value), "the version before the last"
+    fixed = plain(" ".join(m.value for m in expander(at, "Fixed").markdown))
+    assert "**Warehouse machine utilisation**" in fixed and "[target-not-time-bound]" in fixed
+    assert "missing-owner" not in fixed, "fixed before the version compared with"
+    assert any(
+        re.match(r"Data score [\d.]+ → [\d.]+ \([+-][\d.]+\), on the data loaded now", c.value) for c in at.caption
+    )

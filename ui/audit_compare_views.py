@@ -24,6 +24,7 @@ from ui.feedback import md_escape, plural, show_error
 
 _LISTED = 200  # findings listed per group; the Markdown download has them all
 _IMPORTED = "Imported from"
+_KEPT = "audit_compare_earlier"  # (what was audited, its report): one entry
 
 
 def _label(version: Version) -> str:
@@ -57,12 +58,11 @@ def before_after(report: AuditReport, *, engine: Engine | None, ignored: Collect
         key="audit_compare_with",
         help="A saved version of this workspace; preselected: the version the import saved.",
     )
-    if chosen is None:
+    if chosen is None or workspace_id is None:
         return
     try:
-        old = state.store().load_version(workspace_id, chosen)  # type: ignore[arg-type]
         with st.spinner("Auditing the earlier version…"):
-            comparison = compare(_audit(old, report, engine, ignored), report)
+            comparison = compare(_earlier(workspace_id, chosen, report, engine, ignored), report)
     except KpiWizardError as error:
         show_error(error, headline="The earlier version could not be audited.")
         return
@@ -77,9 +77,36 @@ def before_after(report: AuditReport, *, engine: Engine | None, ignored: Collect
     )
 
 
-def _audit(old: Workspace, report: AuditReport, engine: Engine | None, ignored: Collection[str]) -> AuditReport:
-    """The earlier version audited as the open one was: same data, same skipped rules, same day."""
-    return audit(old, engine=engine if report.ran_with_data else None, ignore=set(ignored), today=report.audited_on)
+def _data_stamp() -> tuple[int, ...]:
+    """Changes when the open workspace's loaded data does (its database file and write-ahead log)."""
+    data = state.datastore()
+    if data is None:
+        return ()
+    files = (data.db_path, data.db_path.with_name(data.db_path.name + ".wal"))
+    return tuple(n for f in files if f.is_file() for n in (f.stat().st_mtime_ns, f.stat().st_size))
+
+
+def _earlier(
+    workspace_id: str, version_id: str, report: AuditReport, engine: Engine | None, ignored: Collection[str]
+) -> AuditReport:
+    """The earlier version audited as the open one was (same data, skipped rules and day); kept for the next run.
+
+    With data the audit takes a few tenths of a second, and the page reruns on every click.
+    """
+    key = (
+        workspace_id,
+        version_id,
+        tuple(sorted(ignored)),
+        report.audited_on.isoformat(),
+        _data_stamp() if report.ran_with_data else None,
+    )
+    kept = st.session_state.get(_KEPT)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    old = state.store().load_version(workspace_id, version_id)
+    earlier = audit(old, engine=engine if report.ran_with_data else None, ignore=set(ignored), today=report.audited_on)
+    st.session_state[_KEPT] = (key, earlier)
+    return earlier
 
 
 def _scores(comparison: AuditComparison) -> None:

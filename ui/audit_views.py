@@ -94,7 +94,7 @@ def summary(report: AuditReport, delta: float | None) -> None:
     error_col.metric("Errors", report.count(Severity.ERROR))
     warning_col.metric("Warnings", report.count(Severity.WARNING))
     info_col.metric("Notes", report.count(Severity.INFO))
-    design = f"Design score {report.design:.2f}/100: the quality score to two decimals, how well the KPIs are set up"
+    design = f"Design score {report.design:.2f}/100: the score above to two decimals, how well the KPIs are set up"
     if report.data_score is not None:
         st.caption(f"{design} · data score {report.data_score:.2f}/100 (whether the data bears them out).")
     else:
