@@ -138,6 +138,14 @@ def test_import_audit_fix_two_findings_and_see_the_before_and_after(home):
     saved = WorkspaceStore(home).load(stored.id)
     assert saved.kpi(OWNERLESS).owner == "Head of Sales" and saved.kpi(NO_CADENCE).cadence.value == "monthly"
 
+    # Against the version saved by the first fix, only the second one shows as fixed.
+    (middle,) = [v.id for v in WorkspaceStore(home).versions(stored.id) if v.note == "Saved 'Quote win rate'."]
+    compared.set_value(middle).run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Fixed"] == "1"
+    fixed = plain(" ".join(m.value for m in expander(at, "Fixed").markdown))
+    assert "**On-time delivery**" in fixed and "Quote win rate" not in fixed
+
 
 def test_before_and_after_with_data_compares_the_data_score_too(home, monkeypatch):
     """Without an import, the previous saved version is the default; with data loaded both audits use it."""

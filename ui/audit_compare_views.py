@@ -25,6 +25,17 @@ from ui.feedback import md_escape, plural, show_error
 _LISTED = 200  # findings listed per group; the Markdown download has them all
 _IMPORTED = "Imported from"
 _KEPT = "audit_compare_earlier"  # (what was audited, its report): one entry
+_VERSIONS = "audit_compare_versions"  # ((workspace id, current version's fingerprint), its versions)
+
+
+def _versions(workspace_id: str) -> list[Version]:
+    """The saved versions, newest first; read again only after a save (listing parses every kept version)."""
+    key = (workspace_id, state.store().current_hash(workspace_id))
+    kept = st.session_state.get(_VERSIONS)
+    if kept is None or kept[0] != key:
+        kept = (key, state.store().versions(workspace_id))
+        st.session_state[_VERSIONS] = kept
+    return kept[1]
 
 
 def _label(version: Version) -> str:
@@ -41,7 +52,7 @@ def before_after(report: AuditReport, *, engine: Engine | None, ignored: Collect
     """Pick a saved version; show the design score then and now, the findings fixed, new and remaining."""
     st.subheader("Before and after")
     workspace_id = state.workspace_id()
-    versions = state.store().versions(workspace_id) if workspace_id else []
+    versions = _versions(workspace_id) if workspace_id else []
     older = versions[1:]  # the newest saved version is the open one
     if not older:
         st.caption(
