@@ -95,6 +95,10 @@ def test_import_audit_fix_two_findings_and_see_the_before_and_after(home):
     assert "Has no owner: nobody answers for it when it moves" in shown, "the reason in plain words"
     assert at.button(key=f"audit_verdict_edit_{OWNERLESS}"), "an Edit per KPI with findings"
     assert any(c.value.startswith("No earlier version to compare with yet") for c in at.caption)
+    at.button_group(key="audit_verdict_filter").set_value(["fix"]).run()
+    rows = [b.key for b in at.button if b.key and b.key.startswith("audit_verdict_edit_")]
+    assert len(rows) == expected.verdict_counts()["fix"], "only the KPIs to fix, each with its Edit"
+    at.button_group(key="audit_verdict_filter").set_value([]).run()
 
     # Fix 1, from the verdict table: the KPI whose owner cell said TBD gets an owner.
     at.button(key=f"audit_verdict_edit_{OWNERLESS}").click().run()

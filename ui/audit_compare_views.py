@@ -67,7 +67,7 @@ def before_after(report: AuditReport, *, engine: Engine | None, ignored: Collect
         index=_default(older),
         format_func=lambda version_id: labels[version_id],
         key="audit_compare_with",
-        help="A saved version of this workspace; preselected: the version the import saved.",
+        help="A saved version of this workspace; preselected: the import's, or else the one before now.",
     )
     if chosen is None or workspace_id is None:
         return

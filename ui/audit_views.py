@@ -120,10 +120,13 @@ def verdict_section(report: AuditReport) -> None:
     for column, verdict in zip(st.columns(len(Verdict)), Verdict, strict=True):
         column.metric(verdict.value.capitalize(), counts[verdict.value], help=verdict.meaning)
         column.caption(verdict.meaning[0].upper() + verdict.meaning[1:])
-    shown_verdicts = [v.value for v in Verdict if counts[v.value]]
     filter_col, find_col = st.columns([2, 1])
     wanted = filter_col.pills(
-        "Show", shown_verdicts, selection_mode="multi", key="audit_verdict_filter", help="None picked: all KPIs."
+        "Show",
+        [v.value for v in Verdict],
+        selection_mode="multi",
+        key="audit_verdict_filter",
+        help="None picked: all KPIs.",
     )
     rows = [v for v in judged.values() if not wanted or v.verdict.value in wanted]
     if len(judged) > _VERDICT_ROWS:
@@ -183,7 +186,10 @@ def _verdict_row(report: AuditReport, verdict: KpiVerdict, widths: list[float]) 
         None,
     )
     if finding is not None and edit_col.button(
-        "Edit", key=f"audit_verdict_edit_{verdict.kpi_id}", icon=":material/edit:", help=f"Open {verdict.name}"
+        "Edit",
+        key=f"audit_verdict_edit_{verdict.kpi_id}",
+        icon=":material/edit:",
+        help=f"Open {md_escape(verdict.name)}",
     ):
         _jump_to_edit(ws, finding)
 
