@@ -118,7 +118,7 @@ def verdict_section(report: AuditReport) -> None:
     st.caption("What to tell the board about each KPI, decided by the errors and warnings about it.")
     counts = report.verdict_counts()
     for column, verdict in zip(st.columns(len(Verdict)), Verdict, strict=True):
-        column.metric(verdict.value.capitalize(), counts[verdict.value], help=verdict.meaning)
+        column.metric(verdict.value.capitalize(), counts[verdict.value])
         column.caption(verdict.meaning[0].upper() + verdict.meaning[1:])
     filter_col, find_col = st.columns([2, 1])
     wanted = filter_col.pills(
