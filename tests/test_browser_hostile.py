@@ -63,8 +63,8 @@ def _new_workspace_on_the_data_page(page, url: str, name: str) -> None:
     wait_idle(page)
 
 
-def _upload(page, path, button: str) -> None:
-    page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(path))
+def _upload(page, path, button: str, uploader: str = "[data-testid='stFileUploader']") -> None:
+    page.locator(f"{uploader} input[type='file']").first.set_input_files(str(path))
     page.get_by_text(path.name).first.wait_for()
     wait_idle(page)
     page.get_by_role("button", name=button).click()
@@ -118,7 +118,7 @@ def test_hostile_inputs_never_take_the_server_down(tmp_path):
         page.get_by_role("link", name="Start", exact=True).first.click()
         page.get_by_role("heading", name="KPI Wizard").wait_for()
         wait_idle(page)
-        _upload(page, deep, "Open uploaded file")
+        _upload(page, deep, "Open uploaded file", uploader=".st-key-upload_workspace")
         page.get_by_text("deep.json could not be opened").wait_for(timeout=60_000)
 
         page.get_by_role("link", name="Audit", exact=True).first.click()
