@@ -82,17 +82,23 @@ def test_a_name_close_to_another_is_fix_not_drop():
     assert verdict.why == "duplicate-kpi: has nearly the same name as 'Time to hire' (time_to_hire)"
 
 
-def test_no_goal_and_not_actionable_is_drop_only_when_the_set_has_goals():
-    idle = sound("idle", "Idle metric", goal=None, action=None)
-    assert judged(shop(sound("return_rate", "Return rate"), idle))["idle"] == Verdict.DROP
-    verdict = audit(shop(idle), today=TODAY).verdicts()["idle"]
-    assert {r.slug for r in verdict.reasons} == {"orphan-kpi", "not-actionable"}
-    # Without any goal in the set, lacking one is something to write, not a reason to drop.
-    assert judged(shop(idle, goals=False))["idle"] == Verdict.FIX
-    # A goal id with a typo is a typo to fix.
+def test_a_kpi_without_a_goal_is_fix_whatever_other_units_have():
+    # One unit's first goal must not turn every goal-less KPI of an inherited register into "drop".
+    idle = sound("idle", "Idle metric", goal=None, action=None, expression="avg(days_late)")
+    for ws in (shop(sound("return_rate", "Return rate"), idle), shop(idle), shop(idle, goals=False)):
+        verdict = audit(ws, today=TODAY).verdicts()["idle"]
+        assert verdict.verdict == Verdict.FIX, verdict.why
     assert judged(shop(sound("idle", "Idle metric", goal="gg", action=None)))["idle"] == Verdict.FIX
-    # No goal but an agreed action: fix (attach it to a goal).
-    assert judged(shop(sound("idle", "Idle metric", goal=None)))["idle"] == Verdict.FIX
+
+
+def test_a_bare_repeat_of_another_kpi_by_name_is_dropped_one_with_content_is_fixed():
+    original = sound("aht", "Average handle time")
+    bare = Kpi(id="aht_2", name="Average handle time", goal=original.goal)
+    verdicts = audit(shop(original, bare), today=TODAY).verdicts()
+    assert verdicts["aht_2"].verdict == Verdict.DROP and verdicts["aht_2"].reasons[0].slug == "duplicate-kpi"
+    assert verdicts["aht"].verdict != Verdict.DROP
+    with_content = sound("aht_days", "Average handle time (min)", expression="avg(handle_minutes)")
+    assert judged(shop(original, with_content))["aht_days"] == Verdict.FIX
 
 
 def test_vanity_and_fix_on_the_sample():

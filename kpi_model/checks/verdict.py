@@ -3,16 +3,18 @@
 A pure function of an audit's findings and its workspace; the first rule that applies wins
 (documented in docs/quality_rules.md, "Verdicts"):
 
-1. **drop**: the KPI repeats an earlier KPI's formula (``duplicate-kpi``: the second of the pair is
-   dropped, the first is judged on its own), or it measures no goal at all (``orphan-kpi``) and
-   nobody knows how to act on it (``not-actionable``) while the set has goals it could measure.
+1. **drop**: the KPI repeats an earlier KPI (``duplicate-kpi``): the same formula, or the same
+   measure by name with nothing of its own besides (no owner, definition, target, source …); the
+   second of the pair is dropped, the first is judged on its own.
 2. **vanity**: the vanity-metric rule fires on it (``vanity-metric``).
 3. **fix**: any other error or warning about it (each finding carries its fix).
 4. **keep**: no error or warning about it; notes (infos) are allowed.
 
 Only findings about the KPI itself count: a goal with too many KPIs is a finding about the goal.
-A KPI whose name is merely close to another's (``duplicate-kpi`` without the same formula) is
-``fix`` (rename or merge), not ``drop``: "Revenue EU" and "Revenue US" are different numbers.
+A KPI whose name is merely close to another's and that has content of its own is ``fix`` (rename
+or merge), not ``drop``: "Revenue EU" and "Revenue US" are different numbers. A KPI without a
+goal is ``fix`` too, whatever the other units have: an inherited register gets its goals one unit
+at a time, and one unit's new goal must not turn every other unit's KPIs into "drop".
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from kpi_model.checks.base import Finding, Severity
 
 if TYPE_CHECKING:
     from kpi_model.checks import AuditReport
-    from kpi_model.models import Workspace
+    from kpi_model.models import Kpi, Workspace
 
 __all__ = ["KpiVerdict", "Reason", "Verdict", "kpi_verdict", "verdicts"]
 
@@ -50,7 +52,7 @@ class Verdict(StrEnum):
             "keep": "sound as it is",
             "fix": "worth keeping once its findings are fixed",
             "vanity": "looks like progress but steers nothing: replace it or drop it",
-            "drop": "repeats another KPI, or measures no goal and drives no action",
+            "drop": "repeats another KPI and adds nothing of its own",
         }[self.value]
 
 
@@ -116,6 +118,14 @@ class KpiVerdict:
         }
 
 
+# What makes a KPI more than its name: a repeat with none of these adds nothing to keep.
+_CONTENT = ("owner", "description", "source", "expression", "target", "baseline", "thresholds", "cadence", "action")
+
+
+def _bare(kpi: Kpi) -> bool:
+    return all(getattr(kpi, field) in (None, "") for field in _CONTENT)
+
+
 def _judged(finding: Finding) -> bool:
     return finding.severity in (Severity.ERROR, Severity.WARNING)
 
@@ -135,13 +145,9 @@ def kpi_verdict(workspace: Workspace, kpi_id: str, findings: Iterable[Finding]) 
         rest = [f for f in judged if f not in reasons]
         return KpiVerdict(kpi_id, name, verdict, tuple(map(Reason.of, reasons)), tuple(map(Reason.of, rest)))
 
-    duplicate = [f for f in by("duplicate-kpi") if _SAME_FORMULA in f.message]
+    duplicate = [f for f in by("duplicate-kpi") if _SAME_FORMULA in f.message or (kpi is not None and _bare(kpi))]
     if duplicate:
         return decided(Verdict.DROP, duplicate)
-    no_goal = by("orphan-kpi") if kpi is not None and not kpi.goal and workspace.goals else []
-    inert = by("not-actionable")
-    if no_goal and inert:
-        return decided(Verdict.DROP, no_goal + inert)
     vanity = by("vanity-metric")
     if vanity:
         return decided(Verdict.VANITY, vanity)
