@@ -410,7 +410,7 @@ def test_a_target_direction_fix_does_not_offer_a_direction_its_thresholds_contra
         )
     )
     (finding,) = [f for f in about(ws, "otd") if f.slug == "target-direction"]
-    assert "set a target above 0.93" in finding.fix and "direction: down" not in finding.fix
+    assert "set a target above 93% (0.93)" in finding.fix and "direction: down" not in finding.fix
     flipped = register(
         kpi(
             "otd",
@@ -525,3 +525,37 @@ def test_a_register_without_heads_or_review_dates_gets_one_finding_for_each_not_
     ws.units[0] = ws.units[0].model_copy(update={"owner": "COO"})
     units = [f.object.id for f in audit(ws, today=TODAY).findings if f.slug == "missing-owner"]
     assert sorted(units) == ["finance", "sales"]
+
+
+def test_audience_and_output_counts_are_vanity_but_active_customers_are_not() -> None:
+    counted = {"baseline": {"value": 36}, "target": {"value": 48, "due": "2027-12-31"}}
+    lines = {"thresholds": {"warning": 44, "critical": 40}, "unit_of_measure": None}
+    for name, vanity in (
+        ("Number of production reports published", True),
+        ("Anzahl Newsletter-Abonnenten", True),
+        ("Active customers", False),  # customers who ordered: the library's risk is logins counted as activity
+    ):
+        ws = register(kpi("x", name, **lines, **counted))
+        assert ("vanity-metric" in slugs(about(ws, "x"))) is vanity, name
+
+
+def test_financial_only_never_suggests_a_driver_the_vanity_rule_would_flag() -> None:
+    ws = register(
+        kpi("rev", "Revenue", goal="money", unit_of_measure="currency"),
+        kpi("gm", "Gross margin", goal="money"),
+        kpi("cash", "Free cash flow", goal="money", unit_of_measure="currency"),
+    )
+    (finding,) = [f for f in audit(ws, today=TODAY).findings if f.slug == "financial-only"]
+    assert "sessions" not in finding.fix and "page_views" not in finding.fix, finding.fix
+
+
+def test_a_percent_kpi_reads_as_percent_in_messages_and_as_both_in_fixes() -> None:
+    ws = register(kpi("otd", "On-time delivery", target={"value": 0.98, "due": "2027-12-31"},
+                      thresholds={"warning": 0.99, "critical": 0.97}))  # fmt: skip
+    (finding,) = [f for f in about(ws, "otd") if f.slug == "threshold-order"]
+    assert "warning 99% is above the target 98%" in finding.message, finding.message
+    assert "warning 97% (0.97)" in finding.fix and "0.99" not in finding.message, finding.fix
+    lines = {"target": {"value": 800, "due": "2027-12-31"}, "thresholds": {"warning": 850, "critical": 820}}
+    counted = register(kpi("calls", "Calls answered", unit_of_measure="count", baseline={"value": 900}, **lines))
+    (finding,) = [f for f in about(counted, "calls") if f.slug == "target-direction"]
+    assert "its target 800 is below its baseline 900" in finding.message and "%" not in finding.message

@@ -34,6 +34,7 @@ def _driver_suggestions(goal_statement: str, kpis: list[Kpi], used: set[str]) ->
             template is not None
             and template.category != Category.FINANCIAL
             and template.unit_of_measure != UnitOfMeasure.CURRENCY
+            and not template.vanity_risk  # never advise adding what the vanity rule would flag
             and template.id not in used
         )
 

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Kind, Kpi
-from kpi_model.whatif import driver_tree, lead_lag, shift_period
+from kpi_model.periods import shift_period
+from kpi_model.whatif import driver_tree, lead_lag
 
 if TYPE_CHECKING:
     from kpi_model.engine import Point, Series

@@ -18,8 +18,7 @@ from kpi_model.checks.names import (
     rating_without_scale,
     words_of,
 )
-from kpi_model.checks.thresholds import THRESHOLD_ORDER, fits, implied_direction, lines
-from kpi_model.checks.thresholds import num as _num
+from kpi_model.checks.thresholds import THRESHOLD_ORDER, fits, implied_direction, is_percent, lines, shown, typed
 from kpi_model.completeness import has_target
 from kpi_model.models import Direction, Kind, Kpi, Unit
 
@@ -32,11 +31,11 @@ def _target_text(kpi: Kpi) -> str:
     target = kpi.target
     if target is None:
         return "none"
+    percent = is_percent(kpi)
     if target.value is not None:
-        return _num(target.value)
-    return (
-        f"{_num(target.low) if target.low is not None else '?'}–{_num(target.high) if target.high is not None else '?'}"
-    )
+        return shown(target.value, percent)
+    low = shown(target.low, percent) if target.low is not None else "?"
+    return f"{low}–{shown(target.high, percent) if target.high is not None else '?'}"
 
 
 # ---------------------------------------------------------------- KPI020 missing-target
@@ -55,7 +54,7 @@ def _missing_target(ctx: AuditContext) -> Iterator[Finding]:
                     f"KPI {label} should stay inside a range but has no target {' or '.join(missing)}: a KPI without "
                     "a target is a number to watch, not to manage",
                     "set target low and high (the band it should stay in)"
-                    + (f", e.g. around the baseline {_num(baseline.value)}" if baseline else ""),
+                    + (f", e.g. around the baseline {typed(baseline.value, is_percent(kpi))}" if baseline else ""),
                 )  # fmt: skip
             else:
                 hint = ""
@@ -67,7 +66,7 @@ def _missing_target(ctx: AuditContext) -> Iterator[Finding]:
                         if kpi.direction == Direction.DOWN
                         else "away from"
                     )
-                    hint = f", {side} the baseline {_num(baseline.value)}"
+                    hint = f", {side} the baseline {typed(baseline.value, is_percent(kpi))}"
                 yield MISSING_TARGET.finding(
                     "kpi", kpi.id,
                     f"KPI {label} has no target value: a KPI without a target is a number to watch, not to manage",
@@ -150,12 +149,13 @@ def _target_direction(ctx: AuditContext) -> Iterator[Finding]:
         # A range only asks to get inside [low, high]; a baseline outside it is the point.
         if direction not in (Direction.UP, Direction.DOWN) or target is None or baseline is None:
             continue
-        label = kpi_label(kpi)
+        label, percent = kpi_label(kpi), is_percent(kpi)
         if target == baseline:
             yield TARGET_DIRECTION.finding(
                 "kpi", kpi.id,
-                f"KPI {label}: its target {_num(target)} equals its baseline, so it asks for no change",
-                f"set a target {'above' if direction == Direction.UP else 'below'} {_num(baseline)}, or, if holding "
+                f"KPI {label}: its target {shown(target, percent)} equals its baseline, so it asks for no change",
+                f"set a target {'above' if direction == Direction.UP else 'below'} {typed(baseline, percent)}, or, "
+                "if holding "
                 "the level is the goal, make it direction: range with low and high around it",
                 severity=Severity.WARNING,
             )  # fmt: skip
@@ -164,8 +164,8 @@ def _target_direction(ctx: AuditContext) -> Iterator[Finding]:
             fix, patch = _direction_fix(kpi, direction, baseline)
             yield TARGET_DIRECTION.on_kpi(
                 kpi,
-                f"KPI {label} should go {direction.value}, but its target {_num(target)} is "
-                f"{worse} its baseline {_num(baseline)}: reaching it means getting worse",
+                f"KPI {label} should go {direction.value}, but its target {shown(target, percent)} is "
+                f"{worse} its baseline {shown(baseline, percent)}: reaching it means getting worse",
                 fix,
                 patch=patch,
             )
@@ -186,8 +186,9 @@ def _direction_fix(kpi: Kpi, direction: Direction, baseline: float) -> tuple[str
     beyond = max(baseline, bound) if direction == Direction.UP and bound is not None else baseline
     if direction == Direction.DOWN and bound is not None:
         beyond = min(baseline, bound)
-    move = f"set a target {better} {_num(beyond)}" + (
-        f" (its baseline {_num(baseline)} and its thresholds say so)" if beyond != baseline or drawn else ""
+    percent = is_percent(kpi)
+    move = f"set a target {better} {typed(beyond, percent)}" + (
+        f" (its baseline {shown(baseline, percent)} and its thresholds say so)" if beyond != baseline or drawn else ""
     )
     if drawn and fits_now:
         return f"{move}; its thresholds are drawn for direction {direction.value}, so the direction stands", None

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
 from kpi_model.checks.names import kpi_label
-from kpi_model.models import Direction, Kpi
+from kpi_model.models import Direction, Kpi, UnitOfMeasure
 
 _SIGN = {Direction.UP: 1, Direction.DOWN: -1}
 
@@ -20,6 +20,21 @@ def num(value: float) -> str:
     """A number as the user typed it: 0.045, 12500, 1.5 (no exponent, no thousands separator)."""
     text = f"{value:.10f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
+
+
+def shown(value: float, percent: bool = False) -> str:
+    """A value in a finding's message: a percent KPI's 0.975 as ``97.5%``."""
+    return f"{num(value * 100)}%" if percent else num(value)
+
+
+def typed(value: float, percent: bool = False) -> str:
+    """A value in a fix: as a percent and as the fraction a workspace file holds, ``97.5% (0.975)``."""
+    return f"{num(value * 100)}% ({num(value)})" if percent else num(value)
+
+
+def is_percent(kpi: Kpi) -> bool:
+    """Whether the KPI's values are fractions shown as percents."""
+    return kpi.unit_of_measure == UnitOfMeasure.PERCENT
 
 
 def lines(kpi: Kpi) -> tuple[float | None, float | None, float | None]:
@@ -125,8 +140,14 @@ def proposal(
 # ---------------------------------------------------------------- KPI023 threshold-order
 
 
-def _problems(direction: Direction, target: float | None, warning: float | None, critical: float | None) -> list[str]:
+def _problems(
+    direction: Direction, target: float | None, warning: float | None, critical: float | None, percent: bool = False
+) -> list[str]:
     """What is wrong with the thresholds for this direction, in words (empty when they fit)."""
+
+    def num(value: float) -> str:
+        return shown(value, percent)
+
     up = direction == Direction.UP
     sign, below, above = (1, "below", "above") if up else (-1, "above", "below")
     found = []
@@ -152,25 +173,29 @@ def _problems(direction: Direction, target: float | None, warning: float | None,
     return found
 
 
-def _order_rule(direction: Direction, target: float | None) -> str:
+def _order_rule(direction: Direction, target: float | None, percent: bool = False) -> str:
+    at = f"the target {shown(target, percent)}" if target is not None else ""
     if direction == Direction.UP:
-        return "red below amber" + (f", both at or below the target {num(target)}" if target is not None else "")
-    return "red above amber" + (f", both at or above the target {num(target)}" if target is not None else "")
+        return "red below amber" + (f", both at or below {at}" if at else "")
+    return "red above amber" + (f", both at or above {at}" if at else "")
 
 
 def _threshold_fix(kpi: Kpi, direction: Direction) -> tuple[str, dict[str, object] | None]:
     """A fix that fits the target and direction, with its patch when it is concrete."""
     target, warning, critical = lines(kpi)
     better = proposal(direction, target, warning, critical)
-    rule = f"for direction {direction.value}: {_order_rule(direction, target)}"
+    percent = is_percent(kpi)
+    rule = f"for direction {direction.value}: {_order_rule(direction, target, percent)}"
     if better is None:
         return f"move the thresholds: {rule}", None
     new_warning, new_critical = better
     if (new_warning, new_critical) == (critical, warning):
-        text = f"swap them: warning {num(critical)}, critical {num(warning)}"  # type: ignore[arg-type]
+        text = f"swap them: warning {typed(critical, percent)}, critical {typed(warning, percent)}"  # type: ignore[arg-type]
     else:
         parts = [
-            f"{name} {num(v)}" for name, v in (("warning", new_warning), ("critical", new_critical)) if v is not None
+            f"{name} {typed(v, percent)}"
+            for name, v in (("warning", new_warning), ("critical", new_critical))
+            if v is not None
         ]
         text = f"set {', '.join(parts)}"
     fixed = {k: v for k, v in (("warning", new_warning), ("critical", new_critical)) if v is not None}
@@ -200,7 +225,7 @@ def _threshold_order(ctx: AuditContext) -> Iterator[Finding]:
             continue  # in order for its direction, or for a direction it may mean (no guessing)
         if len(candidates) == 1:
             direction = candidates[0]
-            problems = _problems(direction, target, warning, critical)
+            problems = _problems(direction, target, warning, critical, is_percent(kpi))
             why = (
                 f"should go {direction.value}" if kpi.direction is not None
                 else f"has its target {'above' if direction == Direction.UP else 'below'} its baseline"
@@ -210,7 +235,7 @@ def _threshold_order(ctx: AuditContext) -> Iterator[Finding]:
                 kpi, f"KPI {label} {why}, but its thresholds do not fit: {'; and '.join(problems)}", fix, patch=patch
             )
             continue
-        up, down = (_problems(d, target, warning, critical) for d in (Direction.UP, Direction.DOWN))
+        up, down = (_problems(d, target, warning, critical, is_percent(kpi)) for d in (Direction.UP, Direction.DOWN))
         yield THRESHOLD_ORDER.on_kpi(
             kpi,
             f"KPI {label} has thresholds that fit no direction: {'; '.join(up)} if higher is better, and "
