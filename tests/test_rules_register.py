@@ -14,7 +14,7 @@ import pytest
 from kpi_model.checks import Finding, Severity, audit
 from kpi_model.checks.base import NOT_YET_COMPUTABLE, apply_patch
 from kpi_model.checks.names import concepts_in, name_key, same_measure
-from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
+from kpi_model.models import Goal, Kpi, Source, Thresholds, Unit, Workspace
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -559,3 +559,13 @@ def test_a_percent_kpi_reads_as_percent_in_messages_and_as_both_in_fixes() -> No
     counted = register(kpi("calls", "Calls answered", unit_of_measure="count", baseline={"value": 900}, **lines))
     (finding,) = [f for f in about(counted, "calls") if f.slug == "target-direction"]
     assert "its target 800 is below its baseline 900" in finding.message and "%" not in finding.message
+
+
+def test_an_implied_direction_names_only_the_evidence_the_kpi_has() -> None:
+    bare = kpi("cost", "Cost per invoice", direction=None, thresholds=None, unit_of_measure="currency",
+               baseline={"value": 4.8}, target={"value": 3.5, "due": "2027-12-31"})  # fmt: skip
+    (finding,) = [f for f in about(register(bare), "cost") if "no direction" in f.message]
+    assert finding.fix == "set direction: down (lower is better): its target beside its baseline says so"
+    lined = bare.model_copy(update={"thresholds": Thresholds(warning=4.0, critical=4.5)})
+    (finding,) = [f for f in about(register(lined), "cost") if "no direction" in f.message]
+    assert finding.fix.endswith("its target beside its baseline and its thresholds say so")

@@ -214,11 +214,21 @@ def _norm(name: str | None) -> str:
     return (name or "").strip().casefold()
 
 
-_IMPLIED_BY = {
-    Direction.UP: "(higher is better): its target and thresholds say so",
-    Direction.DOWN: "(lower is better): its target and thresholds say so",
-    Direction.RANGE: "(stay inside low–high): its target is a band",
+_BETTER = {
+    Direction.UP: "(higher is better)",
+    Direction.DOWN: "(lower is better)",
+    Direction.RANGE: "(stay inside low–high)",
 }
+
+
+def _implied_because(kpi: Kpi, implied: Direction) -> str:
+    """Why a direction is implied, naming only what the KPI has: a band, thresholds, a target beside a baseline."""
+    if implied == Direction.RANGE:
+        return "its target is a band"
+    has_lines = kpi.thresholds is not None and (kpi.thresholds.warning, kpi.thresholds.critical) != (None, None)
+    said = ["its target beside its baseline"] if kpi.baseline is not None else ["its target"]
+    evidence = [*said, "its thresholds"] if has_lines else said
+    return f"{' and '.join(evidence)} {'say' if len(evidence) > 1 else 'says'} so"
 
 
 # A chief's title names a function; the unit of that name is the one the chief heads.
@@ -263,7 +273,7 @@ def _not_actionable(ctx: AuditContext) -> Iterator[Finding]:
             implied = implied_direction(kpi)
             fix = "set direction: up (higher is better), down (lower is better) or range (stay inside low–high)"
             if implied is not None:
-                fix = f"set direction: {implied.value} {_IMPLIED_BY[implied]}"
+                fix = f"set direction: {implied.value} {_BETTER[implied]}: {_implied_because(kpi, implied)}"
             yield NOT_ACTIONABLE.on_kpi(
                 kpi, f"KPI {label} has no direction: nobody can tell whether a rise is good news", fix,
                 patch={"direction": implied.value} if implied is not None else None,
