@@ -11,7 +11,6 @@ from ui.audit_views import (
     findings_section,
     forget_filters_of_another_workspace,
     import_notes,
-    score_delta,
     summary,
     verdict_section,
 )
@@ -45,24 +44,26 @@ if not workspace.kpis:
     st.stop()
 slugs = [rule.slug for rule in rules()]
 left, right = st.columns([1, 2])
+data = open_data()
+loaded = data is not None and data.has_data()
 use_data = left.toggle(
     "Use the loaded data",
-    value=True,
+    value=loaded,
     key="audit_use_data",
+    disabled=not loaded,
     help="Data rules (small samples, data quality, formulas that fail on the data) need it.",
 )
+if not loaded:
+    left.caption("No data is loaded, so the data rules do not run: load it on the Data page.")
 ignored = right.multiselect("Skip rules", slugs, key="audit_ignore", placeholder="none skipped")
-engine = None
-if use_data:
-    data = open_data()
-    engine = data.engine() if data is not None and data.has_data() else None
+engine = data.engine() if use_data and loaded and data is not None else None
 try:
     with st.spinner("Auditing…"):
         report = audit(workspace, engine=engine, ignore=set(ignored))
 except KpiWizardError as error:
     show_error(error, headline="The audit could not run.")
     st.stop()
-summary(report, score_delta(workspace, report))
+summary(report)
 verdict_section(report)
 before_after(report, engine=engine, ignored=ignored)
 

@@ -7,7 +7,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
 from kpi_model.validation import parse_part
 from ui import account, state
-from ui.feedback import apply_edit, md_escape, show_error, show_flashes
+from ui.feedback import apply_edit, md_escape, plural, show_error, show_flashes
 from ui.register_import import register_import
 
 st.title("KPI Wizard")
@@ -24,7 +24,7 @@ if saved and state.workspace_id() is None:
     latest = saved[0]
     resume_col, button_col = st.columns([3, 1])
     resume_col.info(
-        f"Continue where you left off? **{md_escape(latest.name)}**, {latest.kpi_count} KPIs, "
+        f"Continue where you left off? **{md_escape(latest.name)}**, {plural(latest.kpi_count, 'KPI')}, "
         f"saved {latest.modified:%Y-%m-%d %H:%M}.",
         icon=":material/history:",
     )
@@ -32,7 +32,8 @@ if saved and state.workspace_id() is None:
         state.open_stored(latest.id)
         st.rerun()
 if workspace is not None:
-    st.success(f"Open: **{md_escape(workspace.name)}** — {len(workspace.goals)} goals, {len(workspace.kpis)} KPIs.")
+    counts = f"{plural(len(workspace.goals), 'goal')}, {plural(len(workspace.kpis), 'KPI')}"
+    st.success(f"Open: **{md_escape(workspace.name)}** — {counts}.")
     account.render_private_link()
     go_col, rename_col = st.columns([3, 1], vertical_alignment="center")
     go_col.page_link("pages/goals.py", label="Continue with goals", icon=":material/arrow_forward:")
@@ -105,7 +106,7 @@ if saved:
         for item in saved[:10]:
             name_col, info_col, open_col, delete_col = st.columns([3, 2, 1, 1], vertical_alignment="center")
             name_col.write(md_escape(item.name))
-            info_col.caption(f"{item.kpi_count} KPIs · {item.modified:%Y-%m-%d %H:%M}")
+            info_col.caption(f"{plural(item.kpi_count, 'KPI')} · {item.modified:%Y-%m-%d %H:%M}")
             is_open = item.id == state.workspace_id()
             if open_col.button("Open" if not is_open else "Open now", key=f"open_saved_{item.id}", disabled=is_open):
                 state.open_stored(item.id)
@@ -129,7 +130,7 @@ if state.workspace_id():
     versions = state.store().versions(state.workspace_id())
     if len(versions) > 1:
         with st.expander(f"Version history ({len(versions)} kept)"):
-            labels = {v.id: f"{v.saved:%Y-%m-%d %H:%M:%S} — {v.note or f'{v.kpi_count} KPIs'}" for v in versions}
+            labels = {v.id: f"{v.saved:%Y-%m-%d %H:%M:%S} — {v.note or plural(v.kpi_count, 'KPI')}" for v in versions}
             chosen = st.selectbox("Saved version", list(labels), format_func=labels.get, key="restore_version")
             if st.button("Restore this version", key="restore_button", disabled=chosen == versions[0].id):
                 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,8 @@ def texts(at) -> str:
 def test_sample_audit_shows_score_and_the_documented_flaws(home, monkeypatch):
     at = audit_page(True, monkeypatch)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Quality score"].endswith("/100") and int(metrics["Errors"]) > 0
+    assert re.fullmatch(r"\d+\.\d/100", metrics["Design score"]), "one name, one decimal"
+    assert int(metrics["Errors"]) > 0
     shown = texts(at)
     for slug in (
         "missing-owner",
@@ -65,7 +67,7 @@ def test_filters_and_exports(home, monkeypatch):
 
 def test_edit_jump_and_re_audit_score_change(home, monkeypatch):
     at = audit_page(True, monkeypatch)
-    before = int(at.metric[0].value.split("/")[0])
+    before = float(at.metric[0].value.split("/")[0])
     at.multiselect(key="audit_only").set_value(["missing-owner"]).run()
     edit = [b for b in at.button if b.key and b.key.startswith("audit_edit_")]
     assert edit, "KPI findings offer a jump to edit"
@@ -82,12 +84,15 @@ def test_edit_jump_and_re_audit_score_change(home, monkeypatch):
     at.switch_page("pages/kpis.py").run()
     at.text_input(key="kpi_defect_ticket_share_owner").input("Quality Lead")
     next(b for b in at.button if b.key == "FormSubmitter:kpi_defect_ticket_share-Save KPI").click().run()
-    assert not [w for w in at.warning if "From the audit" in w.value], "once saved, the finding is for the audit"
+    (fixed,) = [s.value for s in at.success if "Just fixed" in s.value]
+    assert "`missing-owner`" in fixed, "the card says what the save fixed"
+    still = [w.value for w in at.warning if "From the audit" in w.value]
+    assert all("`missing-owner`" not in w for w in still), "and lists only what is still open"
     at.switch_page("pages/audit.py").run()
     after_metric = at.metric[0]
-    after = int(after_metric.value.split("/")[0])
+    after = float(after_metric.value.split("/")[0])
     assert after > before, "fixing a finding raises the score"
-    assert "since last audit" in (after_metric.delta or "")
+    assert not after_metric.delta, "the change is shown once, under Before and after"
 
 
 def test_import_a_spreadsheet_with_a_corrected_mapping(home, monkeypatch):

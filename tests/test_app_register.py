@@ -256,16 +256,30 @@ def test_unit_picker_and_percent_values_on_the_kpi_card(home, monkeypatch):
     assert (kept.target.value, kept.thresholds.warning, kept.thresholds.critical) == pytest.approx((0.95, 0.125, 0.1))
     assert kept.goal is None and kept.unit == goal.unit
 
+    def shown(at: AppTest) -> list[str]:
+        return [at.text_input(key=f"{key}_{k}").value for k in ("target_value", "warning", "critical")]
+
     at.session_state["kpi_goal_choice"] = "__no_goal__"
     at.session_state["kpis_open_card"] = kpi.id
     at.switch_page("pages/kpis.py").run()
     picker = at.selectbox(key=f"{key}_unit")
     assert not picker.disabled and picker.value == goal.unit
+    assert shown(at) == ["95%", "12.5%", "10%"], "a percent KPI's values as percent, not 0.95"
+    at.text_input(key=f"{key}_warning").input("0.11")  # a fraction is read as before and shown as percent
     other = next(u.id for u in saved.units if u.id != goal.unit)
     picker.set_value(other)
     next(b for b in at.button if b.key == f"FormSubmitter:{key}-Save KPI").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert only_stored(home)[1].kpi(kpi.id).unit == other
+    assert only_stored(home)[1].kpi(kpi.id).thresholds.warning == pytest.approx(0.11)
+    at.session_state["kpis_open_card"] = kpi.id
+    at.switch_page("pages/kpis.py").run()
+    assert shown(at) == ["95%", "11%", "10%"], "after the save the same as after a reload"
+    reloaded = start(ws=only_stored(home)[0])
+    reloaded.session_state["kpi_goal_choice"] = "__no_goal__"
+    reloaded.session_state["kpis_open_card"] = kpi.id
+    reloaded.switch_page("pages/kpis.py").run()
+    assert shown(reloaded) == ["95%", "11%", "10%"]
 
 
 def test_zip_members_are_unpacked_only_inside_the_folder_and_only_yaml(tmp_path):
@@ -335,3 +349,90 @@ def test_numbers_that_read_two_ways_are_asked_then_read_as_answered(home):
     _, workspace = only_stored(home)
     target = workspace.kpis[0].target
     assert target is not None and target.value == 1850
+
+
+NEW_USER_CSV = (
+    "KPI,Department,Objective,Owner,Target,Unit,Comments\n"
+    "Revenue,Finance,Grow profitably,CFO,52,EUR,unaudited\n"
+    "Cost per invoice processed,Finance,,AP Lead,3.5,EUR,\n"
+    "Budget accuracy,Finance,Grow profitably,Head of FP&A,95%,%,\n"
+    "On-time delivery,Operations,,COO,≥ 98%,%,\n"
+    "Scrap rate,Operations,,Plant Manager,< 2%,%,\n"
+    "OEE,Operations,,Plant Manager,85%,%,\n"
+    "Training cost per employee,Operations,,HR Director,2000,EUR,\n"
+    "Employee turnover,Operations,,HR Director,< 7%,%,\n"
+    "Employee engagement,Operations,,HR Director,4,score,\n"
+    "Gross margin,Finance,Grow profitably,Sales Controller,33%,%,\n"
+).encode()
+
+
+def test_new_user_register_mapping_labels_full_preview_and_notes_before_import(home):
+    at = start()
+    assert not at.toggle, "nothing to toggle before a workspace is open"
+    at.file_uploader(key="start_import_upload").upload("register.csv", NEW_USER_CSV, "text/csv").run()
+    assert not at.exception, at.exception
+    labels = {s.label for s in at.selectbox}
+    assert {"KPI name", "Department / unit", "Goal / objective", "Leading or lagging", "Formula (SQL)"} <= labels
+    assert {"Red line", "Amber line", "Combined thresholds (Red/Amber/Green)", "Last review date"} <= labels
+    assert not labels & {"name", "kind", "formula", "time column", "thresholds"}, "no raw field names"
+    assert all(s.help for s in at.selectbox if s.key and s.key.startswith("start_import_map_"))
+    (preview,) = [d.value for d in at.dataframe]
+    assert len(preview) == 10, "every KPI, not the first eight"
+    assert "all 10 KPIs as they will be imported" in texts(at)
+    (notes,) = [e for e in at.expander if e.label.startswith("Import notes")]
+    shown = " ".join(m.value for m in notes.markdown).replace("\\", "")
+    assert "Comments" in shown and "--mapping" not in shown, "the notes before the import, without CLI flags"
+    at.file_uploader(key="start_import_upload").set_value(
+        [("register.csv", NEW_USER_CSV, "text/csv"), ("other.csv", NEW_USER_CSV, "text/csv")]
+    ).run()
+    (error,) = [e.value for e in at.error]
+    assert "Remove the file you do not want" in error
+
+    at.file_uploader(key="start_import_upload").upload("register.csv", NEW_USER_CSV, "text/csv").run()
+    at.button(key="start_import_import").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Audit"
+    toggle = at.toggle(key="audit_use_data")
+    assert toggle.disabled and not toggle.value, "no data loaded: nothing to use"
+    assert any("No data is loaded" in c.value for c in at.caption)
+    notes_after = " ".join(m.value for e in at.expander if "Import notes" in e.label for m in e.markdown)
+    assert "Comments" in notes_after and "--mapping" not in notes_after
+    at.switch_page("pages/start.py").run()
+    assert any("1 goal, 10 KPIs" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_edit_from_a_verdict_lists_every_open_finding_and_keeps_the_open_ones_after_a_save(home):
+    at = start()
+    at.file_uploader(key="start_import_upload").upload("register.csv", NEW_USER_CSV, "text/csv").run()
+    at.button(key="start_import_import").click().run()
+    kpi_id = "training_cost_per_employee"
+    at.button(key=f"audit_verdict_edit_{kpi_id}").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "KPIs per goal"
+    (callout,) = [w.value for w in at.warning if "From the audit" in w.value]
+    assert "`orphan-kpi`" in callout and "`not-actionable`" in callout, callout
+    assert "no direction" in callout, "every open finding, not only the one clicked"
+
+    key = f"kpi_{kpi_id}"
+    at.selectbox(key=f"{key}_direction").set_value("down")
+    at.text_area(key=f"{key}_action").input("HR Director reviews the training budget when above amber")
+    next(b for b in at.button if b.key == f"FormSubmitter:{key}-Save KPI").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (fixed,) = [s.value for s in at.success if "Just fixed" in s.value]
+    assert "`not-actionable`" in fixed, fixed
+    (still,) = [w.value for w in at.warning if "From the audit" in w.value]
+    assert "`orphan-kpi`" in still and "`not-actionable`" not in still, "the open finding stays on the card"
+
+
+def test_a_finding_about_the_whole_set_has_an_edit_that_leads_to_the_fix(home):
+    at = start()
+    at.file_uploader(key="start_import_upload").upload("register.csv", NEW_USER_CSV, "text/csv").run()
+    at.button(key="start_import_import").click().run()
+    at.multiselect(key="audit_only").set_value(["missing-owner"]).run()
+    (edit,) = [b for b in at.button if b.key and b.key.startswith("audit_edit_")]
+    edit.click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Units and strategic goals"
+    assert at.session_state["edit_unit_chosen"] == "finance", "the first unit without a head"
+    (callout,) = [w.value for w in at.warning if "From the audit" in w.value]
+    assert "None of the 2 units names its head" in callout

@@ -102,7 +102,7 @@ def walk_through(page, url: str, home: Path, shots: Path) -> None:
     wait_idle(page)
     pick(page, "start_import_sheet", "Change log")
     pick(page, "start_import_sheet", "KPIs")
-    page.get_by_text(re.compile(r"Preview: the first 8 of 28 KPIs")).wait_for()
+    page.get_by_text(re.compile(r"Preview: all 28 KPIs as they will be imported")).wait_for()
     wait_idle(page)
     cells = grid_cells(page.get_by_test_id("stDataFrame").first)
     assert {"Name", "Unit", "EBIT margin", "Gross margin", "Finance"} <= cells, cells

@@ -51,7 +51,7 @@ def test_whatif_saves_a_target_and_audit_shows_findings(tmp_path):
 
         page.get_by_role("link", name="Audit", exact=True).click()
         page.get_by_role("heading", name="Audit").wait_for()
-        page.get_by_text("Quality score").wait_for(timeout=120_000)
+        page.get_by_text("Design score", exact=True).wait_for(timeout=120_000)
         wait_idle(page)
         page.get_by_text("goal-kpi-count").first.wait_for()  # in the first unit, shown open
         page.screenshot(path=str(shots / "audit.png"))

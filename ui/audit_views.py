@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from kpi_model import workspace_file
 from kpi_model.checks import AuditReport, Finding, Severity
+from kpi_model.checks.base import ObjectRef
 from kpi_model.checks.verdict import KpiVerdict, Reason, Verdict
 from kpi_model.models import Workspace
 from ui import state
 from ui.feedback import md_escape, plural
+from ui.register_import import without_cli
 
 _SEVERITY_BADGE = {
     Severity.ERROR: ":red-badge[error]",
@@ -29,7 +31,6 @@ _VERDICT_BADGE = {
 }
 _OF_UNIT = re.compile(r"^of unit '[^']*' \([^)]*\) ")  # "of unit 'Finance' (finance) pulls against …"
 _VERDICT_ROWS = 30  # rows drawn at once; a filter narrows a bigger register
-_HISTORY = "audit_score_history"
 _AUDITED = "audit_last_workspace"
 
 
@@ -44,7 +45,7 @@ def import_notes() -> None:
     more = f" (and {kept.dropped} more, not kept)" if kept.dropped else ""
     label = f"Import notes for {md_escape(kept.source)} ({len(kept.notes)}{more}): what could not be mapped as written"
     with st.expander(label, expanded=False):
-        st.markdown("\n".join(f"- {md_escape(note)}" for note in kept.notes))
+        st.markdown("\n".join(f"- {md_escape(without_cli(note))}" for note in kept.notes))
         if st.button("Dismiss these notes", key="audit_dismiss_notes", icon=":material/done_all:"):
             state.dismiss_import_notes()
             st.rerun()
@@ -60,27 +61,18 @@ def forget_filters_of_another_workspace() -> None:
         st.session_state[_AUDITED] = current
 
 
-def score_delta(workspace: Workspace, report: AuditReport) -> float | None:
-    """The change in design score since the audit of the previous version of this workspace in this session."""
-    fingerprint = hashlib.sha256(workspace_file.dumps(workspace).encode()).hexdigest()
-    per_workspace: dict[str, list[tuple[str, float]]] = st.session_state.setdefault(_HISTORY, {})
-    # Keyed by name: an opened sample saved as a copy on its first edit is still the same work.
-    history = per_workspace.setdefault(workspace.name, [])
-    if not history or history[-1][0] != fingerprint:
-        history.append((fingerprint, report.design))
-    return round(history[-1][1] - history[-2][1], 2) if len(history) > 1 else None
+def summary(report: AuditReport) -> None:
+    """Scores, counts by severity, and counts by unit.
 
-
-def summary(report: AuditReport, delta: float | None) -> None:
-    """Scores, counts by severity, and counts by unit."""
+    The design score's change is shown once, under Before and after, against a saved version the user
+    picks; a second "since last audit" change here measured from another baseline and disagreed with it.
+    """
     score_col, data_col, error_col, warning_col, info_col = st.columns(5)
     score_col.metric(
-        "Quality score",
-        f"{report.score}/100",
-        # Two decimals: in a big register one fix moves the score by a fraction of a point.
-        delta=f"{delta:+.2f} since last audit" if delta else None,
-        help=f"The design score ({report.design:.2f}/100): how well each KPI is set up — owner, goal, target, "
-        "cadence, formula — averaged over the KPIs; findings about the set as a whole lower it further.",
+        "Design score",
+        f"{report.design:.1f}/100",
+        help="How well each KPI is set up — owner, goal, target, cadence, formula — averaged over the KPIs; "
+        "findings about the set as a whole lower it further. Its change is under Before and after.",
     )
     if report.data_score is not None:
         data_col.metric(
@@ -94,11 +86,15 @@ def summary(report: AuditReport, delta: float | None) -> None:
     error_col.metric("Errors", report.count(Severity.ERROR))
     warning_col.metric("Warnings", report.count(Severity.WARNING))
     info_col.metric("Notes", report.count(Severity.INFO))
-    design = f"Design score {report.design:.2f}/100: the score above to two decimals, how well the KPIs are set up"
+    design = f"Design score {report.design:.2f}/100 to two decimals, as Before and after compares it"
     if report.data_score is not None:
-        st.caption(f"{design} · data score {report.data_score:.2f}/100 (whether the data bears them out).")
+        st.caption(f"{design} · data score {report.data_score:.2f}/100 (whether the data bears the KPIs out).")
     else:
         st.caption(f"{design} · data checks not run — load data on the Data page.")
+    st.caption(
+        "Adding goals or KPIs can add findings of their own (a goal with too few KPIs, a new KPI without an "
+        "owner), so the score can fall while the set grows, even as old findings are fixed."
+    )
     names = {u.id: u.name for u in report.workspace.units}
     rows = [
         {"Unit": names.get(unit, unit) or "Across the set", **{s.value: counts.get(s.value, 0) for s in Severity}}
@@ -250,11 +246,30 @@ def _finding_row(report: AuditReport, finding: Finding, key: str) -> None:
         f"{md_escape(finding.message)}  \n**Fix:** {md_escape(finding.fix)}"
     )
     ws, ref = report.workspace, finding.object
+    if ref.kind == "workspace":
+        _set_finding_edit(ws, finding, action_col, key)
+        return
     lookup = {"kpi": ws.kpi, "goal": ws.goal, "unit": ws.unit}.get(ref.kind)
     if lookup is None or lookup(ref.id) is None:
         return
     if action_col.button("Edit", key=f"audit_edit_{key}", icon=":material/edit:"):
         _jump_to_edit(ws, finding)
+
+
+def _set_finding_edit(ws: Workspace, finding: Finding, column: DeltaGenerator, key: str) -> None:
+    """An Edit for a finding about the set as a whole, leading to where it is fixed: the first object it names.
+
+    Units without heads → the first such unit on Goals (Units); KPIs without review dates → the first KPI's card.
+    """
+    target: Finding | None = None
+    if finding.slug == "missing-owner" and (unit := next((u for u in ws.units if not u.owner), None)):
+        target, where = replace(finding, object=ObjectRef("unit", unit.id)), f"Goals → Units: {unit.name}"
+    elif finding.slug == "stale-review" and (kpi := next((k for k in ws.kpis if not k.review_date), None)):
+        target, where = replace(finding, object=ObjectRef("kpi", kpi.id)), f"KPIs: {kpi.name}, Last reviewed"
+    if target is not None and column.button(
+        "Edit", key=f"audit_edit_{key}", icon=":material/edit:", help=f"Open {md_escape(where)}"
+    ):
+        _jump_to_edit(ws, target)
 
 
 def _jump_to_edit(ws: Workspace, finding: Finding) -> None:

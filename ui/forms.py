@@ -22,7 +22,7 @@ from kpi_model.models import (
 )
 from ui.feedback import md_escape, show_error
 from ui.values import HELP as _NUMBER_HELP
-from ui.values import read_value
+from ui.values import read_value, shown_value
 
 _NONE = "—"
 
@@ -60,11 +60,6 @@ KPI_LABELS = {
     "action": "Action when off track",
     "review_date": "Last reviewed",
 }
-
-
-def _shown(value: float | None) -> str:
-    """A stored number as text for an input (no trailing .0 noise)."""
-    return "" if value is None else f"{value:g}" if abs(value) < 1e15 else str(value)
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -307,7 +302,7 @@ def kpi_form(
         numbers = {
             "baseline.value": c1.text_input(
                 "Baseline value",
-                value=_shown(kpi.baseline.value if kpi.baseline else None),
+                value=shown_value(kpi.baseline.value if kpi.baseline else None, kpi.unit_of_measure),
                 key=f"{key}_baseline_value",
                 help=_NUMBER_HELP,
             ),
@@ -320,31 +315,34 @@ def kpi_form(
         )
         target, thresholds = kpi.target, kpi.thresholds
         numbers["target.value"] = c3.text_input(
-            "Target value", value=_shown(target.value if target else None), key=f"{key}_target_value", help=_NUMBER_HELP
+            "Target value",
+            value=shown_value(target.value if target else None, kpi.unit_of_measure),
+            key=f"{key}_target_value",
+            help=_NUMBER_HELP,
         )
         target_due = c4.date_input("Target due", value=target.due if target else None, key=f"{key}_target_due")
         c1, c2, c3, c4 = st.columns(4)
         numbers["target.low"] = c1.text_input(
             "Range low",
-            value=_shown(target.low if target else None),
+            value=shown_value(target.low if target else None, kpi.unit_of_measure),
             key=f"{key}_target_low",
             help=f"Only for 'range' KPIs. {_NUMBER_HELP}",
         )
         numbers["target.high"] = c2.text_input(
             "Range high",
-            value=_shown(target.high if target else None),
+            value=shown_value(target.high if target else None, kpi.unit_of_measure),
             key=f"{key}_target_high",
             help=f"Only for 'range' KPIs. {_NUMBER_HELP}",
         )
         numbers["thresholds.warning"] = c3.text_input(
             "Warning at",
-            value=_shown(thresholds.warning if thresholds else None),
+            value=shown_value(thresholds.warning if thresholds else None, kpi.unit_of_measure),
             key=f"{key}_warning",
             help=f"Amber from here: below it when higher is better, above it when lower is better. {_NUMBER_HELP}",
         )
         numbers["thresholds.critical"] = c4.text_input(
             "Critical at",
-            value=_shown(thresholds.critical if thresholds else None),
+            value=shown_value(thresholds.critical if thresholds else None, kpi.unit_of_measure),
             key=f"{key}_critical",
             help=f"Red from here. {_NUMBER_HELP}",
         )

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import streamlit as st
 
-from kpi_model import editing
+from kpi_model import editing, workspace_file
+from kpi_model.checks import Finding, Severity, audit
 from kpi_model.completeness import completeness
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import check_kpi_text
 from kpi_model.models import Kpi, Workspace
 from kpi_model.validation import parse_part
 from ui import state
-from ui.feedback import apply_edit, md_escape
+from ui.feedback import apply_edit, md_escape, plural
 from ui.forms import KPI_LABELS, kpi_form
+from ui.values import NUMBER_KEYS
 
 _OPEN_CARD = "kpis_open_card"
 _AUDIT_FINDING = "kpis_audit_finding"  # set by Audit → Edit: the finding that brought the user to a card
 _SCROLL_TOP = "kpis_scroll_top"  # set by Audit → Edit, used once
+_OPEN_BEFORE_SAVE = "kpis_audit_open_before_save"  # KPI id → its open findings (slug, message) before its last save
+_BADGE = {
+    Severity.ERROR: ":red-badge[error]",
+    Severity.WARNING: ":orange-badge[warning]",
+    Severity.INFO: ":gray-badge[info]",
+}
 # A fixed script, no user text in it: the browser keeps the Audit page's scroll position across the page switch.
 _TO_TOP = """<script>
 for (const selector of ['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]']) {
@@ -48,18 +59,100 @@ def _saved(workspace: Workspace, data: dict, position: tuple[str, int], old_id: 
     # Checked against the source's columns when its data is loaded: a typo is caught here, not on Preview.
     columns = loaded_columns().get(kpi.source) if kpi.source else None
     check_kpi_text(workspace, kpi, columns)
-    if (st.session_state.get(_AUDIT_FINDING) or {}).get("object") == {"kind": "kpi", "id": old_id}:
-        st.session_state.pop(_AUDIT_FINDING)  # the finding may be fixed now; the audit re-runs on return
     return editing.upsert_kpi(workspace, kpi, old_id=old_id)
 
 
-def audit_callout(kind: str, object_id: str) -> None:
-    """The audit finding that brought the user here (Audit → Edit), when it is about this KPI or goal."""
+# The audit's rules without data take about ten milliseconds on a register of a few dozen KPIs; kept per
+# version of the workspace, since a card redraws on every click. Data rules are left to the Audit page.
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def _findings_by_kpi(fingerprint: str, _workspace: Workspace) -> dict[str, list[Finding]]:
+    found: dict[str, list[Finding]] = {}
+    for finding in audit(_workspace).findings:
+        if finding.object.kind == "kpi" and finding.scored:
+            found.setdefault(finding.object.id, []).append(finding)
+    return found
+
+
+def open_findings(workspace: Workspace, kpi_id: str) -> list[Finding]:
+    """The audit's findings (without data) on one KPI of ``workspace`` as it is now, errors first."""
+    fingerprint = hashlib.sha256(workspace_file.dumps(workspace).encode()).hexdigest()
+    found = _findings_by_kpi(fingerprint, _workspace=workspace).get(kpi_id, [])
+    return sorted(found, key=lambda f: -f.severity.rank)
+
+
+def _fixed_since(before: list[tuple[str, str]], now: list[Finding]) -> list[tuple[str, str]]:
+    """Findings of ``before`` gone ``now``: matched word for word, then by rule (a reworded one is not fixed)."""
+    left = list(before)
+    reworded = []
+    for finding in now:
+        if (finding.slug, finding.message) in left:
+            left.remove((finding.slug, finding.message))
+        else:
+            reworded.append(finding)
+    for finding in reworded:
+        same_rule = next((i for i, (slug, _) in enumerate(left) if slug == finding.slug), None)
+        if same_rule is not None:
+            left.pop(same_rule)
+    return left
+
+
+def _from_audit(kind: str, object_id: str) -> dict[str, Any] | None:
     finding = st.session_state.get(_AUDIT_FINDING)
     if isinstance(finding, dict) and finding.get("object") == {"kind": kind, "id": object_id}:
+        return finding
+    return None
+
+
+def audit_callout(kind: str, object_id: str) -> None:
+    """The audit finding that brought the user here (Audit → Edit), when it is about this goal."""
+    finding = _from_audit(kind, object_id)
+    if finding is not None:
         st.warning(
             f"**From the audit** (`{finding['slug']}`): {md_escape(finding['message'])}  \n"
             f"**Fix:** {md_escape(finding['fix'])}",
+            icon=":material/fact_check:",
+        )
+
+
+def _finding_line(finding: Finding, clicked: dict[str, Any]) -> str:
+    here = " :small[(the one you clicked)]" if finding.slug == clicked.get("slug") else ""
+    return (
+        f"- {_BADGE[finding.severity]} `{finding.slug}`{here}: {md_escape(finding.message)}  \n"
+        f"  **Fix:** {md_escape(finding.fix)}"
+    )
+
+
+def kpi_audit_callout(workspace: Workspace, kpi: Kpi) -> None:
+    """After Audit → Edit: every open finding on this KPI, re-audited from the workspace as it is now.
+
+    After a save it says which findings the save fixed and keeps listing the ones still open.
+    """
+    clicked = _from_audit("kpi", kpi.id)
+    if clicked is None:
+        return
+    now = open_findings(workspace, kpi.id)
+    before = st.session_state.get(_OPEN_BEFORE_SAVE, {}).get(kpi.id)
+    if before is not None and (fixed := _fixed_since(before, now)):
+        st.success(
+            f"**Just fixed** ({plural(len(fixed), 'finding')}): " + ", ".join(f"`{slug}`" for slug, _ in fixed),
+            icon=":material/check_circle:",
+        )
+    lines = [_finding_line(f, clicked) for f in now]
+    if not any(f.slug == clicked.get("slug") for f in now) and before is None:
+        # A data rule (its findings need the loaded data) is re-checked on the Audit page, not here.
+        lines.insert(
+            0,
+            f"- `{clicked['slug']}` (the one you clicked): {md_escape(clicked['message'])}  \n"
+            f"  **Fix:** {md_escape(clicked['fix'])}",
+        )
+    if lines:
+        st.warning(
+            f"**From the audit**: {plural(len(lines), 'open finding')} on this KPI\n\n" + "\n".join(lines),
+            icon=":material/fact_check:",
+        )
+    else:
+        st.success(
+            "**From the audit**: no open findings left on this KPI. Go back to the audit to see the score.",
             icon=":material/fact_check:",
         )
 
@@ -69,7 +162,7 @@ def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
     share = completeness(kpi, workspace)
     expanded = only_one or st.session_state.get(_OPEN_CARD) == kpi.id
     with st.expander(f"{md_escape(kpi.name)} — {share:.0%} complete", expanded=expanded):
-        audit_callout("kpi", kpi.id)
+        kpi_audit_callout(workspace, kpi)
         data = kpi_form(f"kpi_{kpi.id}", workspace, kpi, loaded_columns())
         if data is not None:
             st.session_state[_OPEN_CARD] = data["id"]
@@ -77,7 +170,19 @@ def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
             goal = workspace.goal(data["goal"]) if moved else None
             message = f"Moved '{data['name']}' to the goal '{goal.statement}'." if goal else f"Saved '{data['name']}'."
             position = ("kpis", workspace.kpis.index(kpi))
-            apply_edit(lambda: _saved(workspace, data, position, kpi.id), message, labels=KPI_LABELS)
+            then: dict[str, Any] = {}
+            if (clicked := _from_audit("kpi", kpi.id)) is not None:  # it follows the KPI to its new id
+                open_now = [(f.slug, f.message) for f in open_findings(workspace, kpi.id)]
+                then[_AUDIT_FINDING] = {**clicked, "object": {"kind": "kpi", "id": data["id"]}}
+                then[_OPEN_BEFORE_SAVE] = {data["id"]: open_now}
+            apply_edit(
+                lambda: _saved(workspace, data, position, kpi.id),
+                message,
+                labels=KPI_LABELS,
+                # The number fields are drawn again from what was stored (a percent typed as 0.05 reads 5%).
+                reset=[f"kpi_{kpi.id}_{suffix}" for suffix in NUMBER_KEYS.values()],
+                then=then,
+            )
         with st.popover("Delete this KPI", icon=":material/delete:"):
             partner = f" Its pairing with '{md_escape(kpi.pairs_with)}' is removed too." if kpi.pairs_with else ""
             st.write(
@@ -102,7 +207,7 @@ def orphan_cards(workspace: Workspace, orphans: list[Kpi]) -> None:
         st.subheader("The KPI the audit pointed to")
         kpi_card(workspace, pointed, only_one=True)
         if others and not st.toggle(
-            f"Show the other {len(others)} KPIs without a goal", key="kpis_show_other_orphans", value=False
+            f"Show the other {plural(len(others), 'KPI')} without a goal", key="kpis_show_other_orphans", value=False
         ):
             return
         st.subheader("The other KPIs without a goal")

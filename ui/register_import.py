@@ -32,7 +32,37 @@ from ui import state
 from ui.feedback import md_escape, plural, show_error
 
 NOT_MAPPED = "—"
-PREVIEW_ROWS = 8
+PREVIEW_HEIGHT = 420  # pixels: about twelve rows, then the table scrolls
+# Each importer field as a person names the column holding it, and what it is for; the order is FIELDS'.
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "name": ("KPI name", "The column naming each KPI (needed: a row without a name is skipped)."),
+    "id": ("Short code", "A short code per KPI, e.g. 'REV-01'; left out, one is made from the name."),
+    "description": ("Definition / description", "What the KPI measures, in words (a calculation in words too)."),
+    "owner": ("Owner", "The person or role who answers for the KPI."),
+    "unit": ("Department / unit", "The part of the organisation the KPI belongs to (department, business unit)."),
+    "goal": ("Goal / objective", "The strategic goal or objective the KPI measures."),
+    "category": ("Category / perspective", "Financial, customer, process or people (a scorecard perspective)."),
+    "kind": ("Leading or lagging", "Whether the KPI moves first (leading) or records the outcome (lagging)."),
+    "formula": ("Formula (SQL)", "A SQL aggregate such as sum(amount); a calculation in words goes under Definition."),
+    "source": ("Data source / system", "The table, file or system the KPI's data comes from."),
+    "filter": ("Row filter (SQL)", "A condition on the rows counted, e.g. status <> 'cancelled'."),
+    "time_column": ("Date column of the data", "The column of the data source that dates each row, e.g. order_date."),
+    "unit_of_measure": ("Unit of measure (%, €, days)", "What one unit of the number is: %, €, days, a count …"),
+    "direction": ("Better when (higher / lower)", "Whether a higher or a lower value is good news."),
+    "cadence": ("Review frequency", "How often the KPI is reviewed: weekly, monthly, quarterly …"),
+    "baseline": ("Baseline / current value", "Where the KPI stands now or stood at the start (an actual)."),
+    "target": ("Target", "The value to reach; '≥ 95%' or a range such as '90–95%' is read too."),
+    "due": ("Target date", "When the target is due; without it a year named in the Target column's header is used."),
+    "warning": ("Amber line", "The value from which the KPI turns amber (a warning)."),
+    "critical": ("Red line", "The value from which the KPI turns red (critical)."),
+    "thresholds": (
+        "Combined thresholds (Red/Amber/Green)",
+        "One column holding several lines, e.g. 'Red < 90%, Amber < 95%'.",
+    ),
+    "action": ("Action when off track", "What is done when the KPI turns amber or red."),
+    "review_date": ("Last review date", "When the KPI itself was last reviewed."),
+}
+_CLI_FLAG = "--mapping"  # the command line's option: the app's mapping step above does its job
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 60 * 1024**2
 _TYPES = ["csv", "tsv", "xlsx", "xlsm", "yml", "yaml", "json", "zip"]
@@ -154,10 +184,26 @@ def _shown_value(value: float | None, kpi: Kpi) -> str:
     return f"{value:,.10g}"  # 1,200,000 rather than 1.2e+06
 
 
-def preview_rows(workspace: Workspace, limit: int = PREVIEW_ROWS) -> list[dict[str, str]]:
-    """The first KPIs of an imported set as a table: what each filled field became (a percent shown as 95%)."""
+def without_cli(text: str) -> str:
+    """A library message without its advice for the command line (``--mapping map.yaml``).
+
+    The sentence or bracket holding the flag goes: "… not imported (map them with --mapping if they hold
+    one)." reads "… not imported."; "… its columns: 'A', 'B'. Say which column … (--mapping …)." keeps its
+    first sentence.
+    """
+    at = text.find(_CLI_FLAG)
+    if at < 0:
+        return text
+    sentence = max(text.rfind(". ", 0, at) + 1, text.rfind("; ", 0, at), 0)
+    bracket = text.rfind(" (", 0, at)
+    cut = bracket if bracket > sentence and "mapping" not in text[sentence:bracket] else sentence
+    return text[:cut].rstrip(" ;,.") + "."
+
+
+def preview_rows(workspace: Workspace) -> list[dict[str, str]]:
+    """Every KPI of an imported set as a table: what each filled field became (a percent shown as 95%)."""
     rows = []
-    for kpi in workspace.kpis[:limit]:
+    for kpi in workspace.kpis:
         unit, goal, target = workspace.unit_of_kpi(kpi), workspace.goal(kpi.goal) if kpi.goal else None, kpi.target
         if target is not None and (target.low is not None or target.high is not None):
             aim = f"{_shown_value(target.low, kpi)}–{_shown_value(target.high, kpi)}"
@@ -207,8 +253,9 @@ def register_import(prefix: str, *, go_to_audit: bool) -> None:
     kind = _kind([n for n, _ in files])
     if kind is None:
         st.error(
-            "Upload one spreadsheet on its own, or dbt YAML files (several at once, or a zipped project folder) — "
-            "not both together."
+            f"{plural(len(files), 'file')} chosen: upload one spreadsheet on its own, or dbt YAML files (several "
+            "at once, or a zipped project folder) — not both together. Remove the file you do not want with the ✕ "
+            "beside its name above."
         )
         return
     if kind == "sheet":
@@ -263,17 +310,22 @@ def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool)
             except KpiWizardError as error:
                 show_error(error, headline=f"Sheet '{sheet}' cannot be read.")
                 return
-    st.caption(f"{plural(len(read.rows), 'row')}. Check which column holds what; change any guess.")
+    st.caption(
+        f"{plural(len(read.rows), 'row')}. Which column of the sheet holds what? The guesses are preselected; "
+        f"change any of them, or pick {NOT_MAPPED} to leave a field out."
+    )
     guessed = guess_mapping(read.headers, read.rows)
     columns = st.columns(4)
     mapping: dict[str, str] = {}
     for index, field in enumerate(FIELDS):
         options = [NOT_MAPPED, *read.headers]
+        label, help_text = FIELD_LABELS.get(field, (field.replace("_", " ").capitalize(), ""))
         chosen = columns[index % 4].selectbox(
-            field.replace("_", " "),
+            label,
             options,
             key=f"{key}_{field}",
             index=options.index(guessed[field]) if guessed.get(field) in options else 0,
+            help=help_text or None,
         )
         # An empty header tells the importer "leave this field out", so a guess switched off stays off.
         mapping[field] = "" if chosen == NOT_MAPPED else chosen
@@ -284,19 +336,34 @@ def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool)
             if result.questions and (decimal := _ask_separator(result.questions, key)) is not None:
                 result = _import_sheet(digest, suffix, name, sheet, columns_chosen, decimal, _data=data)
     except KpiWizardError as error:
-        show_error(error, headline=f"{name} cannot be imported with this mapping.")
+        message = str(error)
+        if _CLI_FLAG in message:
+            st.error(
+                f"**{md_escape(name)} cannot be imported with this mapping:** pick the column of KPI names under "
+                f"*KPI name* above. {md_escape(without_cli(message[:1].upper() + message[1:]))}",
+                icon=":material/error:",
+            )
+        else:
+            show_error(error, headline=f"{name} cannot be imported with this mapping.")
         result = None
     if result is not None:
-        st.markdown(
-            f"**Preview**: the first {min(PREVIEW_ROWS, len(result.workspace.kpis))} of "
-            f"{plural(len(result.workspace.kpis), 'KPI')} as they will be imported"
+        kpis = result.workspace.kpis
+        st.markdown(f"**Preview**: all {plural(len(kpis), 'KPI')} as they will be imported")
+        st.dataframe(
+            preview_rows(result.workspace),
+            hide_index=True,
+            key=f"{prefix}_preview",
+            width="stretch",  # the container's width; more columns than fit scroll sideways
+            column_config={"Name": st.column_config.TextColumn(pinned=True)},  # the name stays while scrolling
+            height=min(PREVIEW_HEIGHT, 38 + 35 * len(kpis)),
         )
-        st.dataframe(preview_rows(result.workspace), hide_index=True, key=f"{prefix}_preview")
         if result.notes:
-            st.caption(
-                f"{plural(len(result.notes), 'note')} on what could not be mapped as written: "
-                "listed on the Audit page after the import."
-            )
+            with st.expander(
+                f"Import notes ({len(result.notes)}): what could not be mapped as written — read before importing",
+                expanded=False,
+            ):
+                st.markdown("\n".join(f"- {md_escape(without_cli(note))}" for note in result.notes))
+                st.caption("They stay on the Audit page after the import until you dismiss them.")
     if st.button("Import and audit", key=f"{prefix}_import", type="primary") and result is not None:
         _open(result, name, go_to_audit)
 

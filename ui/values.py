@@ -14,7 +14,31 @@ from kpi_model.models import UnitOfMeasure
 # Units of measure a percent sign may be typed for (a ratio is often written as one); unset counts too.
 _PERCENT_UNITS = frozenset({UnitOfMeasure.PERCENT, UnitOfMeasure.RATIO})
 EXAMPLES = "like 0.95, 95% or 1250"
-HELP = "A number: 0.95 or 95% for a percent KPI (stored as 0.95), 1250, 1.2k; a decimal comma (0,3) works too."
+HELP = (
+    "A number: 1250, 1.2k; for a percent KPI 95% (a number without the % sign is a fraction: 0.95 is 95%); "
+    "a decimal comma (0,3) works too."
+)
+# The form fields that hold a number of the KPI's unit of measure, and the key suffix of each input.
+NUMBER_KEYS = {
+    "baseline.value": "baseline_value",
+    "target.value": "target_value",
+    "target.low": "target_low",
+    "target.high": "target_high",
+    "thresholds.warning": "warning",
+    "thresholds.critical": "critical",
+}
+
+
+def shown_value(value: float | None, unit_of_measure: UnitOfMeasure | str | None = None) -> str:
+    """A stored number as a person would type it back: a percent KPI's 0.112 as ``11.2%``, 1250000 in full.
+
+    :func:`read_value` reads every text this returns back to the same number.
+    """
+    if value is None:
+        return ""
+    if unit_of_measure == UnitOfMeasure.PERCENT:
+        return f"{value * 100:.12g}%"  # 12 digits: 0.112 * 100 is 11.200000000000001 in binary
+    return f"{value:.15g}"
 
 
 def read_value(text: str | None, label: str, unit_of_measure: UnitOfMeasure | str | None = None) -> float | None:
