@@ -539,7 +539,8 @@ EXPECTED_KPIS = [
 ]
 PERCENT = "read as fractions (a % sign means percent: 30% → 0.3)"
 EXPECTED_NOTES = [
-    "Column 'Comments' matched no field and was not imported (map them with --mapping if they hold one).",
+    "Column 'Comments' matched no field and was not imported (if they hold a field, choose it in the mapping: "
+    "in the app, or with --mapping on the command line).",
     "Row 4 ('Revenue'): the id 'R01' is not a valid KPI id, so 'r01' was used.",
     "Row 5 ('Orders'): due date: the quarter 'Q4 2027' read as its last day (2027-12-31).",
     "Row 7 ('Average order value'): the formula 'Revenue / Orders' is a definition in words, not a formula over "
@@ -558,7 +559,8 @@ EXPECTED_NOTES = [
     "an operand); it was kept in the description and filter left empty.",
     "Row 10 ('Revenue'): due date '03/04/2027' could be 3 April or March 4; write it as YYYY-MM-DD; it was kept in "
     "the description and due left empty.",
-    "Row 11 ('Employee turnover'): unit 'People' but no goal, so the KPI belongs to the unit and to no goal.",
+    "Cells holding a placeholder rather than a value were left empty: row 10 target 'TBD'.",
+    "Unit 'People' (row 11): no goal is given, so the KPI belongs to the unit and to no goal.",
     f"Row 11 ('Employee turnover'): baseline '12%', target '8-10%' {PERCENT}.",
     "Targets without a due date (row 11) were set due 2027-12-31, the end of the year the title "
     "'KPI register 2027' names; give a due date to change it.",
@@ -693,8 +695,9 @@ def test_xlsx_import_picks_the_kpi_sheet_and_reads_typed_cells(tmp_path):
         "Read sheet 'KPIs', the first one with a column of KPI names.",
         "Column 'Unit' holds units of measure (%, EUR, days …), so it was read as unit_of_measure rather than unit.",
         "Column 'Goal' holds numbers, so it was read as target rather than goal.",
-        "Row 4 ('NPS'): unit 'Service' but no goal, so the KPI belongs to the unit and to no goal.",
-        "Row 5 ('Ticket backlog'): unit 'Service' but no goal, so the KPI belongs to the unit and to no goal.",
+        "On row 2 ('Gross margin') the unit is percent and the numbers have no % sign and none is above 1, so "
+        "they were read as fractions already (0.42 is 42 %) (row 2: '0.42' → 0.42).",
+        "Unit 'Service' (rows 4, 5): no goal is given, so these KPIs belong to the unit and to no goal.",
         "Row 5 ('Ticket backlog'): due date: the month '2027-03' read as its last day (2027-03-31).",
         "Row 6 ('NPS'): row 4 has a KPI of the same name; this one was imported separately as 'nps_2'.",
     ]
@@ -726,8 +729,8 @@ def test_mapping_overrides_guesses_and_can_leave_a_column_out(tmp_path):
     assert (first.target.value, first.baseline, first.owner) == (0.42, None, "CFO")
     assert [u.name for u in result.workspace.units] == ["%", "score", "#"]  # as the mapping says, odd as it is
     assert (
-        "Columns 'Baseline', 'Department' matched no field and were not imported (map them with --mapping if "
-        "they hold one)." in result.notes
+        "Columns 'Baseline', 'Department' matched no field and were not imported (if they hold a field, choose "
+        "it in the mapping: in the app, or with --mapping on the command line)." in result.notes
     )
     both = write_csv(tmp_path / "both.csv", [["KPI", "Goal", "Target"], ["Churn", "0.05", "0.04"]])
     churn = import_spreadsheet(both)
@@ -783,8 +786,9 @@ def test_failures_name_the_problem_and_the_fix(tmp_path):
     assert failure(tmp_path / "empty.csv") == "empty.csv is empty: put the KPIs one per row below a header row"
     no_name = write_csv(tmp_path / "noname.csv", [["Colour", "Size"], ["red", "L"]])
     assert failure(no_name) == (
-        "no column of KPI names found in noname.csv; its columns: 'Colour', 'Size'. Say which column holds the "
-        'names with a mapping file (--mapping map.yaml containing, e.g., name: "Colour").'
+        "no column of KPI names found in noname.csv; its columns (header row 1): 'Colour', 'Size'. Choose the "
+        "column that holds the KPI names (in the app: the 'KPI name' field of the mapping, or on the command line: "
+        '--mapping map.yaml with name: "Colour").'
     )
     assert failure(no_name, sheet="KPIs") == "noname.csv is a CSV file and has no sheets; leave out the sheet"
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")

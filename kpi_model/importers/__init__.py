@@ -66,12 +66,14 @@ def import_file(
     mapping: Mapping[str, str] | None = None,
     sheet: str | None = None,
     decimal_separator: Separator | None = None,
+    header_row: int | None = None,
 ) -> ImportResult:
     """Import whatever ``path`` is: a folder or .yml/.yaml of dbt metrics, a workspace, or a spreadsheet.
 
     A KPI Wizard workspace (YAML or JSON) is loaded as it is, with no notes; an invalid one
     raises :class:`~kpi_model.errors.WorkspaceError` listing its problems. ``decimal_separator``
-    answers the questions a spreadsheet's ambiguous numbers raise (see :class:`ImportResult`).
+    answers the questions a spreadsheet's ambiguous numbers raise (see :class:`ImportResult`);
+    ``header_row`` (1-based) is a spreadsheet's header row when it should not be found.
     """
     from kpi_model import workspace_file
 
@@ -86,7 +88,9 @@ def import_file(
     if suffix in DBT_SUFFIXES:
         return import_dbt(path)
     if suffix in SPREADSHEET_SUFFIXES or suffix in (".xls", ".ods", ".numbers"):
-        return import_spreadsheet(path, mapping=mapping, sheet=sheet, decimal_separator=decimal_separator)
+        return import_spreadsheet(
+            path, mapping=mapping, sheet=sheet, decimal_separator=decimal_separator, header_row=header_row
+        )
     raise ImportFailed(
         f"cannot import '{path.name}': give a spreadsheet (.csv, .tsv, .xlsx), dbt semantic-layer YAML "
         "(a .yml/.yaml file or a folder of them), or a KPI Wizard workspace (.yaml/.json)"

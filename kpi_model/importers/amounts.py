@@ -24,19 +24,19 @@ from kpi_model.importers.number_format import (
     proves,
     separator_name,
 )
+from kpi_model.importers.percent_points import PercentRows, are_points, as_points, header_says_percent
+from kpi_model.importers.rag import colours_named, split_by_header, split_rag
 from kpi_model.importers.tables import Table
 from kpi_model.importers.values import (
     Amount,
     amount_readings,
-    colours_named,
     has_currency,
     read_amount,
     read_date,
-    split_by_header,
-    split_rag,
 )
 from kpi_model.models import Direction, UnitOfMeasure
 
+_PART_NAMES = {"critical": "red (critical)", "warning": "amber (warning)"}
 _SHOWN = 5  # cells named in a note on a column's separator; the rest are counted
 NUMBER_FIELDS = ("baseline", "target", "warning", "critical", "thresholds")
 _TOKEN = re.compile(r"\d[\d.,]*\d|\d")
@@ -84,6 +84,7 @@ class Row:
     kpi: dict[str, Any] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)  # "Cadence as written: bi-weekly"
     percent: list[str] = field(default_factory=list)
+    points: bool | None = None  # percent unit: plain numbers are percent points (True) or fractions (False)
     definition: str | None = None  # a formula column's definition in words, for the description
 
 
@@ -178,6 +179,7 @@ class RowNumbers:
     due_rows: list[int]
     direction_rows: dict[tuple[Direction, str], list[int]]  # (direction, why) → rows it was inferred for
     rag_by_header: bool  # whether a thresholds cell was read by the colour order of its header (noted once)
+    percent_rows: PercentRows  # rows whose plain percent numbers were read as points or fractions (noted once)
 
     def cell(self, cells: list[str], field_name: str) -> str | None:
         raise NotImplementedError
@@ -194,6 +196,8 @@ class RowNumbers:
     def note_numbers(self) -> None:
         """The notes on the whole sheet: separators decided per column, targets due by a year named above."""
         for number, text in self.numbers.notes():
+            self.add_note(number, text)
+        for number, text in self.percent_rows.notes():
             self.add_note(number, text)
         if self.due_rows and self.due_year is not None:
             year, where = self.due_year
@@ -212,8 +216,10 @@ class RowNumbers:
                 f"{direction.value} ({better} is better) because {why}. Add a Direction column to say otherwise.",
             )
 
-    def amount(self, row: Row, key: str, text: str, money: bool) -> Amount | None:
+    def amount(self, row: Row, key: str, text: str, money: bool, part: str | None = None) -> Amount | None:
+        """A number cell read; ``part`` is the level of a combined thresholds cell ('critical', 'warning')."""
         index = self.columns[key]
+        label = f"{key} {_PART_NAMES[part]}" if part in _PART_NAMES else key
         try:
             amount = read_amount(text, label=key, money=money, decimal=self.numbers.separator(row.number, index))
         except AmbiguousNumber:
@@ -225,7 +231,10 @@ class RowNumbers:
             return None
         self.numbers.record(row.number, index, text)
         if amount.percent:
-            row.percent.append(f"{key} '{text}'")
+            row.percent.append(f"{label} '{text}'")
+        elif row.points is not None and (row.number, index) not in self.table.percent:
+            amount = as_points(amount) if row.points else amount
+            self.percent_rows.add(row.number, row.label, text, amount, row.points)
         elif (row.number, index) in self.table.percent and "unit_of_measure" not in row.kpi:
             row.kpi["unit_of_measure"] = UnitOfMeasure.PERCENT.value  # the workbook holds the fraction already
             self.note(
@@ -243,8 +252,34 @@ class RowNumbers:
             self.note(row, f"{key} '{text}' is an amount of money, so unit_of_measure was set to currency.")
         return amount
 
+    def percent_points(self, row: Row, cells: list[str]) -> bool | None:
+        """For a percent row, whether its plain numbers are percent points (any above 1); None for other rows."""
+        headers = {k: self.table.headers[i] for k, i in self.columns.items() if k in NUMBER_FIELDS}
+        by_header = any(header_says_percent(h) for k, h in headers.items() if self.cell(cells, k) is not None)
+        if row.kpi.get("unit_of_measure") != UnitOfMeasure.PERCENT.value and not by_header:
+            return None
+        values: list[float | None] = []
+        for key in headers:
+            text, index = self.cell(cells, key), self.columns[key]
+            if text is None or (row.number, index) in self.table.percent:
+                continue
+            parts = split_rag(text).values() if key == "thresholds" else ()
+            for part in parts or [text]:
+                try:
+                    amount = read_amount(part, decimal=self.numbers.separator(row.number, index))
+                except ValueError:
+                    continue
+                if not amount.percent:
+                    values += [amount.value, amount.low, amount.high]
+        points = are_points(values)
+        if points is not None and "unit_of_measure" not in row.kpi:
+            row.kpi["unit_of_measure"] = UnitOfMeasure.PERCENT.value
+            self.note(row, "a number column's header gives percent as the unit, so unit_of_measure was set to percent.")
+        return points
+
     def read_numbers(self, row: Row, cells: list[str]) -> None:
         kpi = row.kpi
+        row.points = self.percent_points(row, cells)
         texts = [self.cell(cells, key) or "" for key in NUMBER_FIELDS]
         money = kpi.get("unit_of_measure") == UnitOfMeasure.CURRENCY.value or any(has_currency(t) for t in texts)
         text = self.cell(cells, "baseline")
@@ -323,7 +358,7 @@ class RowNumbers:
         if not parts:
             self.keep(row, "thresholds", text, f"the thresholds '{text}' name no red, amber or green level")
             return {}
-        read = {c: self.amount(row, "thresholds", t, money) for c, t in parts.items() if c != "target"}
+        read = {c: self.amount(row, "thresholds", t, money, part=c) for c, t in parts.items() if c != "target"}
         critical, warning = read.get("critical"), read.get("warning")
         if critical is not None and critical.value is not None:
             thresholds["critical"] = critical.value

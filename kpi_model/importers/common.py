@@ -73,3 +73,16 @@ def finish(data: dict[str, Any], source: str) -> Workspace:
         raise ImportFailed(
             f"the import of {source} produced an invalid workspace (please report this): {error}"
         ) from None
+
+
+def clip(text: str, limit: int = 40) -> str:
+    """``text`` cut to about ``limit`` characters at a word boundary, with '…' when cut; never mid-word.
+
+    >>> clip("Note: FY2026 actuals are unaudited (as of Oct YTD).")
+    'Note: FY2026 actuals are unaudited (as…'
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text.split(" ", 1)[0]
+    return text if cut == text else cut.rstrip(" ,;:-–") + "…"

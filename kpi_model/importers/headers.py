@@ -352,26 +352,37 @@ class SheetRead:
     sheet: str | None  # the sheet read (the importer's pick when none was asked for)
     headers: list[str]
     rows: list[list[str]]
+    header_row: int = 1  # the sheet row (1-based) of the header used; its upper row when the header has two
 
 
-def read_sheet(path: Path, *, sheet: str | None = None) -> SheetRead:
+def is_header_row(cells: list[str]) -> bool:
+    """Whether a row is a header: it names a KPI column, or maps several fields (3 or more)."""
+    guessed = guess_mapping(cells)
+    return "name" in guessed or len(guessed) >= 3
+
+
+def read_sheet(path: Path, *, sheet: str | None = None, header_row: int | None = None) -> SheetRead:
     """The sheet of a CSV, TSV or XLSX file that :func:`~kpi_model.importers.spreadsheet.import_spreadsheet` reads.
 
     Without ``sheet``, of a workbook's sheets with a column of KPI names the one with the most
     KPI columns is read (a change log before the register is passed over), else its first sheet.
+    The header row is found (:func:`is_header_row`), or is ``header_row`` (1-based sheet row) when given.
     """
-    # The header row is the one naming a KPI column.
     table = load_table(
         Path(path),
         sheet=sheet,
-        is_header=lambda row: "name" in guess_mapping(row),
+        is_header=is_header_row,
         pick=True,
         rank=lambda headers: len(guess_mapping(headers)),
+        header_row=header_row,
     )
-    return SheetRead(list(table.sheets), table.sheet, table.headers, [row for _, row in table.rows])
+    rows = [row for _, row in table.rows]
+    return SheetRead(list(table.sheets), table.sheet, table.headers, rows, table.header_row)
 
 
-def read_table(path: Path, *, sheet: str | None = None) -> tuple[list[str], list[list[str]]]:
+def read_table(
+    path: Path, *, sheet: str | None = None, header_row: int | None = None
+) -> tuple[list[str], list[list[str]]]:
     """Headers and the non-blank rows (as text) of the sheet :func:`read_sheet` reads."""
-    read = read_sheet(path, sheet=sheet)
+    read = read_sheet(path, sheet=sheet, header_row=header_row)
     return read.headers, read.rows

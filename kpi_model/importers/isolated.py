@@ -29,13 +29,20 @@ _FIX = "Save the sheet again from Excel (or the YAML from dbt) and import it aga
 
 
 def _import_sheet(
-    path: Path, mapping: dict[str, str], sheet: str | None, name: str, decimal_separator: Separator | None
+    path: Path,
+    mapping: dict[str, str],
+    sheet: str | None,
+    name: str,
+    decimal_separator: Separator | None,
+    header_row: int | None = None,
 ) -> ImportResult:
-    return import_spreadsheet(path, mapping=mapping, sheet=sheet, name=name, decimal_separator=decimal_separator)
+    return import_spreadsheet(
+        path, mapping=mapping, sheet=sheet, name=name, decimal_separator=decimal_separator, header_row=header_row
+    )
 
 
-def _read_sheet(path: Path, sheet: str | None) -> SheetRead:
-    return read_sheet(path, sheet=sheet)
+def _read_sheet(path: Path, sheet: str | None, header_row: int | None = None) -> SheetRead:
+    return read_sheet(path, sheet=sheet, header_row=header_row)
 
 
 def _import_file(path: Path) -> ImportResult:
@@ -76,9 +83,12 @@ def _in_job(target: Callable[..., Any], args: tuple[Any, ...], doing: str, shown
     )
 
 
-def read_uploaded_sheet(path: Path, sheet: str | None, shown_as: str) -> SheetRead:
-    """:func:`read_sheet` of an uploaded spreadsheet, in a job; ``shown_as`` is the name the visitor knows."""
-    return _in_job(_read_sheet, (path, sheet), "reading", shown_as, path)  # type: ignore[no-any-return]
+def read_uploaded_sheet(path: Path, sheet: str | None, shown_as: str, header_row: int | None = None) -> SheetRead:
+    """:func:`read_sheet` of an uploaded spreadsheet, in a job; ``shown_as`` is the name the visitor knows.
+
+    ``header_row`` (1-based) is the row the visitor chose as the header; None finds it.
+    """
+    return _in_job(_read_sheet, (path, sheet, header_row), "reading", shown_as, path)  # type: ignore[no-any-return]
 
 
 def import_uploaded_sheet(
@@ -88,9 +98,10 @@ def import_uploaded_sheet(
     name: str,
     shown_as: str,
     decimal_separator: Separator | None = None,
+    header_row: int | None = None,
 ) -> ImportResult:
-    """:func:`import_spreadsheet` of an uploaded file with the visitor's sheet, mapping and separator, in a job."""
-    args = (path, dict(mapping), sheet, name, decimal_separator)
+    """:func:`import_spreadsheet` of an uploaded file with the visitor's sheet, mapping, separator and header row."""
+    args = (path, dict(mapping), sheet, name, decimal_separator, header_row)
     return _in_job(_import_sheet, args, "importing", shown_as, path)  # type: ignore[no-any-return]
 
 

@@ -131,3 +131,18 @@ def footer_rows(body: list[tuple[int, list[str]]], name: Callable[[list[str]], s
         if all(_is_note(cells) for _, cells in tail):
             skipped |= {n: "is a note below the list, not a KPI" for n, _ in tail}
     return skipped
+
+
+_NOTE_LABEL = re.compile(
+    r"^\s*(?:notes?|nb|n\.\s?b\.|hinweise?|anmerkung(?:en)?|remarks?|comments?|todo|to do)\s*:", re.I
+)
+
+
+def is_note_line(name: str, others: list[str]) -> bool:
+    """Whether a row inside the list is a note, not a KPI: its name cell reads "NOTE: …", "Hinweis: …",
+    "TODO: …", or is a sentence ending in ':' ("Ideas not agreed yet:"), and every other cell is blank.
+    """
+    if any(not is_blank(c) for c in others):
+        return False
+    text = name.strip()
+    return bool(_NOTE_LABEL.match(text)) or (text.endswith(":") and len(text.split()) >= 3)

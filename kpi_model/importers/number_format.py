@@ -96,11 +96,13 @@ class Evidence:
 
     proofs: dict[str, str] = field(default_factory=dict)  # separator → "'12,5' in row 4"
     hints: dict[str, str] = field(default_factory=dict)
+    why: dict[str, str] = field(default_factory=dict)  # separator → what its first proof shows
 
     def add(self, text: str, where: str) -> None:
         proof, hint = cell_evidence(text)
-        if proof is not None:
-            self.proofs.setdefault(proof, f"'{text}' in {where}")
+        if proof is not None and proof not in self.proofs:
+            self.proofs[proof] = f"'{text}' in {where}"
+            self.why[proof] = proof_reason(text, proof)
         if hint is not None:
             self.hints.setdefault(hint, f"'{text}' in {where}")
 
@@ -108,14 +110,36 @@ class Evidence:
         """The separator, why, and whether the evidence contradicts itself (then nothing is decided)."""
         for found, names in ((self.proofs, _PROOF), (self.hints, _HINT)):
             if len(found) > 1:
-                return None, " and ".join(f"{found[s]} ({names[s]})" for s in (",", ".")), True
+                said = {s: self.why.get(s, names[s]) if found is self.proofs else names[s] for s in _SEPARATORS}
+                return None, " and ".join(f"{found[s]} ({said[s]})" for s in _SEPARATORS), True
             if found:
                 separator: Separator = "," if "," in found else "."
-                return separator, f"{found[separator]}, {names[separator]}", False
+                said_one = self.why.get(separator, names[separator]) if found is self.proofs else names[separator]
+                return separator, f"{found[separator]}: {said_one}", False
         return None, "", False
 
 
 _PROOF: dict[str, str] = {",": "a decimal comma", ".": "a decimal point"}
+_MARK_NAMES: dict[str, str] = {",": "comma", ".": "point"}
+_GROUP_NAMES: dict[str, str] = {",": "commas", ".": "dots"}
+
+
+def proof_reason(text: str, separator: Separator) -> str:
+    """What a cell's number shows about the decimal separator, in words, for a note.
+
+    ``'12,5'`` shows a decimal comma; ``'4.250.000'`` has no comma, but its dots group thousands,
+    so the decimal mark must be a comma; ``'1.234,5'`` shows both.
+    """
+    token = next((t for t in _TOKEN.findall(text) if not _DATE.match(t) and proves(t) == separator), "")
+    group = "." if separator == "," else ","
+    mark, grouped = separator in token, group in token
+    if grouped and not mark:
+        return f"thousands grouped with {_GROUP_NAMES[group]}, so the decimal mark is a {_MARK_NAMES[separator]}"
+    if grouped:
+        return f"a decimal {_MARK_NAMES[separator]} after thousands grouped with {_GROUP_NAMES[group]}"
+    return f"a decimal {_MARK_NAMES[separator]}"
+
+
 _HINT: dict[str, str] = {
     ",": "money written the German way (the sign after the number)",
     ".": "money written the English way (the sign before the number)",

@@ -18,12 +18,14 @@ from typing import Any
 from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_filter
 from kpi_model.importers.amounts import NumberCells, Row, RowNumbers, year_of_targets
-from kpi_model.importers.common import ImportFailed, ImportResult, finish, norm
+from kpi_model.importers.common import ImportFailed, ImportResult, clip, finish, norm
 from kpi_model.importers.dates import read_date
 from kpi_model.importers.definitions import as_derived, looks_like_sql
 from kpi_model.importers.headers import _apply_mapping, _guess_headers, _refine
-from kpi_model.importers.layout import footer_rows, is_total
+from kpi_model.importers.layout import footer_rows, is_note_line, is_total
 from kpi_model.importers.number_format import Separator
+from kpi_model.importers.percent_points import PercentRows
+from kpi_model.importers.sheet_notes import SheetNotes
 from kpi_model.importers.tables import Table, column_names, load_table
 from kpi_model.importers.values import (
     is_blank,
@@ -36,17 +38,20 @@ from kpi_model.importers.values import (
 from kpi_model.models import KPI_ID_PATTERN, Direction, UnitOfMeasure
 
 
-class _SheetImport(RowNumbers):
+class _SheetImport(RowNumbers, SheetNotes):
     """Turns table rows into units, goals, sources and KPIs, collecting notes."""
 
     def __init__(self, table: Table, mapping: dict[str, str], decimal_separator: Separator | None = None) -> None:
+        SheetNotes.__init__(self)
         self.table = table
+        self.blank_rows: set[int] = set()  # KPI rows with nothing but a name
         self.columns = {f: table.headers.index(h) for f, h in mapping.items()}
         self.numbers = NumberCells(table, self.columns, decimal_separator)
         self.due_year = year_of_targets(table, self.columns)
         self.due_rows: list[int] = []
         self.direction_rows: dict[tuple[Direction, str], list[int]] = {}
         self.rag_by_header = False
+        self.percent_rows = PercentRows()
         self._notes: list[tuple[int, int, str]] = []  # (row, order, text): reported in row order
         self.units: dict[str, dict[str, Any]] = {}  # casefolded name → unit
         self.goals: dict[tuple[str, str], dict[str, Any]] = {}  # (unit id, casefolded statement) → goal
@@ -146,7 +151,12 @@ class _SheetImport(RowNumbers):
         for number, raw in self.table.rows:
             if number in footer:
                 text = self.cell(raw, "name") or ""
-                self.add_note(number, f"Row {number} ('{text[:40]}') {footer[number]}; it was skipped.")
+                self.add_note(number, f"Row {number} ('{clip(text)}') {footer[number]}; it was skipped.")
+                continue
+            named = self.cell(raw, "name")
+            others = [c for i, c in enumerate(raw) if i != self.columns["name"]]
+            if named is not None and is_note_line(named, others):
+                self.note_lines.append((number, named))
                 continue
             cells = self.fill_down(number, raw, carried, filled)
             name = self.cell(cells, "name")
@@ -154,17 +164,23 @@ class _SheetImport(RowNumbers):
                 others = [c for c in cells if not is_blank(c)]
                 if others and is_total(others[0]):
                     self.add_note(
-                        number, f"Row {number} ('{others[0][:40]}') is a total line, not a KPI; it was skipped."
+                        number, f"Row {number} ('{clip(others[0])}') is a total line, not a KPI; it was skipped."
                     )
+                elif len(others) == 1 and is_note_line(others[0], []):
+                    self.note_lines.append((number, others[0]))
                 elif others:
                     self.add_note(
-                        number, f"Row {number} has no KPI name (it holds '{others[0][:40]}'); it was skipped."
+                        number, f"Row {number} has no KPI name (it holds '{clip(others[0])}'); it was skipped."
                     )
                 continue
             row = Row(number, name)
             self.rows.append(row)
+            self.record_placeholders(number, raw, self.columns)
+            if all(not c.strip() for c in others):
+                self.blank_rows.add(number)
             self.read_row(row, cells)
         self.note_filled(filled)
+        self.note_sheet()
         self.link_formulas()
         for row in self.rows:
             self.finish_row(row)
@@ -194,6 +210,10 @@ class _SheetImport(RowNumbers):
                 kpi[key] = reader(value).value
             except ValueError as error:
                 self.keep(row, key, value, str(error))
+        if "unit_of_measure" in kpi and (
+            kept := self.record_unit_of_measure(row.number, self.cell(cells, "unit_of_measure"))
+        ):
+            row.kept.append(kept)
         reviewed = self.cell(cells, "review_date")
         if reviewed is not None:
             try:
@@ -230,7 +250,14 @@ class _SheetImport(RowNumbers):
         first = self.names.setdefault(row.label.casefold(), row.number)
         chosen = unique_id(base, taken, separator="_")
         if first != row.number:
-            self.note(row, f"row {first} has a KPI of the same name; this one was imported separately as '{chosen}'.")
+            blank = (
+                " Its other cells are blank, so it may be a leftover copy; the audit reports duplicate KPIs."
+                if row.number in self.blank_rows
+                else ""
+            )
+            self.note(
+                row, f"row {first} has a KPI of the same name; this one was imported separately as '{chosen}'.{blank}"
+            )
         elif chosen != base:
             self.note(row, f"the id '{base}' is taken by another row, so this KPI got '{chosen}'.")
         return chosen
@@ -240,7 +267,7 @@ class _SheetImport(RowNumbers):
         if statement is None:
             if unit_id is not None:  # the department the sheet states is kept, on the KPI itself
                 row.kpi["unit"] = unit_id
-                self.note(row, f"unit '{unit_name}' but no goal, so the KPI belongs to the unit and to no goal.")
+                self.unit_only.setdefault(unit_name or "", []).append(row.number)
             return
         if unit_id is None:
             unit_id = self.unit("Unassigned")
@@ -354,6 +381,7 @@ def import_spreadsheet(
     sheet: str | None = None,
     name: str | None = None,
     decimal_separator: Separator | None = None,
+    header_row: int | None = None,
 ) -> ImportResult:
     """A workspace from a KPI list in a CSV, TSV or XLSX file, with notes on what was not mapped.
 
@@ -365,6 +393,9 @@ def import_spreadsheet(
     elsewhere means a decimal comma); where nothing decides, it is left out and listed in
     :attr:`ImportResult.questions`. ``decimal_separator`` (``","`` or ``"."``), the user's
     answer, reads those numbers on the next import.
+
+    The header row is the first row that names a KPI column or several fields (a title or a note
+    line above it is passed over); ``header_row``, the 1-based row number in the sheet, sets it.
     """
     path = Path(path)
     wanted_name = _resolve_name_header(mapping)
@@ -372,9 +403,17 @@ def import_spreadsheet(
     def is_header(cells: list[str]) -> bool:
         if wanted_name is not None:
             return any(norm(c) == norm(wanted_name) for c in cells)
-        return "name" in _guess_headers(cells)
+        guessed = _guess_headers(cells)
+        return "name" in guessed or len(guessed) >= 3  # a row mapping several fields is a header too
 
-    table = load_table(path, sheet=sheet, is_header=is_header, pick=True, rank=lambda h: len(_guess_headers(h)))
+    table = load_table(
+        path,
+        sheet=sheet,
+        is_header=is_header,
+        pick=True,
+        rank=lambda h: len(_guess_headers(h)),
+        header_row=header_row,
+    )
     notes: list[str] = []
     if sheet is None and table.others:
         notes.append(
@@ -387,8 +426,9 @@ def import_spreadsheet(
     columns, fixed = _apply_mapping(table, mapping)
     if "name" not in columns:
         raise ImportFailed(
-            f"no column of KPI names found in {table.where}; its columns: {column_names(table.headers)}. "
-            "Say which column holds the names with a mapping file (--mapping map.yaml containing, e.g., "
+            f"no column of KPI names found in {table.where}; its columns (header row {table.header_row}): "
+            f"{column_names(table.headers)}. Choose the column that holds the KPI names (in the app: the "
+            "'KPI name' field of the mapping, or on the command line: --mapping map.yaml with "
             f'name: "{table.headers[0]}").'
         )
     columns, dropped = _refine(table, columns, fixed, notes)
@@ -399,7 +439,8 @@ def import_spreadsheet(
     if unused:
         notes.append(
             f"Column{'s' if len(unused) > 1 else ''} {column_names(unused)} matched no field and "
-            f"{'were' if len(unused) > 1 else 'was'} not imported (map them with --mapping if they hold one)."
+            f"{'were' if len(unused) > 1 else 'was'} not imported (if they hold a field, choose it in the mapping: "
+            "in the app, or with --mapping on the command line)."
         )
     work = _SheetImport(table, columns, decimal_separator)
     work.run()

@@ -52,6 +52,7 @@ class Table:
     subheaders: tuple[str, ...] = ()
     others: tuple[str, ...] = ()  # other sheets that also had a column of KPI names
     sheets: tuple[str, ...] = ()  # every sheet of the workbook, in order; empty for CSV and TSV
+    header_row: int = 1  # the sheet row (1-based) of the header; of its upper row when the header has two
 
 
 def cell_text(value: Any) -> str:
@@ -175,16 +176,35 @@ def _sheet_rows(worksheet: Any) -> tuple[list[list[str]], set[tuple[int, int]], 
     return rows, typed, percent
 
 
+def _is_prose(row: list[str]) -> bool:
+    """A line of text above a table: one or two cells, one a phrase of several words ("DRAFT - ask Jen, …")."""
+    cells = [c for c in row if c.strip()]
+    return len(cells) <= 2 and any(len(c.split()) >= 4 for c in cells)
+
+
 def _header_index(rows: list[list[str]], is_header: Callable[[list[str]], bool]) -> int | None:
-    """The header row: the first that ``is_header`` accepts, else the first with two or more cells."""
+    """The header row: the first that ``is_header`` accepts, else the first with two or more cells, not prose."""
     filled = [i for i, row in enumerate(rows[:_HEADER_SEARCH_ROWS]) if any(row)]
     if not filled:
         return None
     for index in filled[:10]:
         if is_header(rows[index]):
             return index
-    # A title block ("KPI register 2027") has one cell per row; headers have several.
-    return next((i for i in filled if sum(bool(c) for c in rows[i]) >= 2), filled[0])
+    # A title block ("KPI register 2027", "DRAFT - from the offsite, ask Jen") is text; headers are several labels.
+    several = [i for i in filled if sum(bool(c) for c in rows[i]) >= 2]
+    return next((i for i in several if not _is_prose(rows[i])), several[0] if several else filled[0])
+
+
+def _chosen_header(rows: list[list[str]], where: str, header_row: int) -> int:
+    """The index of the header row the user chose (1-based ``header_row``); raises when that row cannot be it."""
+    index = header_row - 1
+    if index < 0 or index >= len(rows):
+        raise ImportFailed(
+            f"{where} has no row {header_row} (it has {len(rows)}); choose the row that holds the column headers"
+        )
+    if not any(c.strip() for c in rows[index]):
+        raise ImportFailed(f"row {header_row} of {where} is blank; choose the row that holds the column headers")
+    return index
 
 
 def _table(
@@ -193,12 +213,16 @@ def _table(
     sheet: str | None,
     is_header: Callable[[list[str]], bool],
     first_sheet: bool = True,
+    chosen: int | None = None,
     **extra: Any,
 ) -> Table:
-    header_at = _header_index(rows, is_header)
+    header_at = _header_index(rows, is_header) if chosen is None else _chosen_header(rows, where, chosen)
     if header_at is None:
         raise ImportFailed(f"{where} is empty: put the KPIs one per row below a header row")
-    header_row, subheaders, header_at, body_at = two_row_header(rows, header_at, is_header)
+    header_row, subheaders, first_at, body_at = two_row_header(rows, header_at, is_header)
+    if chosen is not None and first_at < header_at:  # the row chosen is the header's top: nothing above joins it
+        header_row, subheaders, first_at, body_at = rows[header_at], [], header_at, header_at + 1
+    header_at = first_at
     title = tuple(" ".join(c for c in row if c) for row in rows[:header_at] if any(row))
     body = [(number, row) for number, row in enumerate(rows[body_at:], start=body_at + 1) if any(row)]
     if len(body) > MAX_ROWS:
@@ -219,7 +243,9 @@ def _table(
         headers.append(header)
     padded = [(number, (row + [""] * width)[:width]) for number, row in body]
     subs = tuple((subheaders + [""] * width)[:width]) if subheaders else ()
-    return Table(headers, padded, where, sheet, first_sheet, title=title, subheaders=subs, **extra)
+    return Table(
+        headers, padded, where, sheet, first_sheet, title=title, subheaders=subs, header_row=header_at + 1, **extra
+    )
 
 
 def _never(_: list[str]) -> bool:
@@ -233,6 +259,7 @@ def load_table(
     is_header: Callable[[list[str]], bool] = _never,
     pick: bool = False,
     rank: Callable[[list[str]], int] | None = None,
+    header_row: int | None = None,
 ) -> Table:
     """Read a spreadsheet into a :class:`Table`; raises :class:`ImportFailed` saying what to do.
 
@@ -240,13 +267,16 @@ def load_table(
     accepts is read (a cover sheet before the KPI list is common); else its first sheet. With
     ``rank`` too, of the sheets accepted the one whose headers rank highest is read (a change
     log with a "KPI" column before the register), and the others are named in ``Table.others``.
+
+    ``header_row`` (the 1-based row number in the sheet) says which row holds the column headers,
+    instead of finding it; with ``pick`` and no ``sheet``, sheets without such a row are passed over.
     """
     suffix = _check_file(path)
     if suffix not in (".xlsx", ".xlsm"):
         if sheet:
             raise ImportFailed(f"{path.name} is a {suffix[1:].upper()} file and has no sheets; leave out the sheet")
         rows, delimiter = _csv_rows(path, suffix)
-        return _table(rows, path.name, None, is_header, delimiter=delimiter)
+        return _table(rows, path.name, None, is_header, chosen=header_row, delimiter=delimiter)
     workbook = _open_workbook(path)
     try:
         names = list(workbook.sheetnames)
@@ -265,9 +295,21 @@ def load_table(
             rows, typed, percent = _sheet_rows(workbook[name])
             if not any(any(row) for row in rows):
                 continue
-            table = _table(
-                rows, where, name, is_header, name == names[0], typed=frozenset(typed), percent=frozenset(percent)
-            )
+            try:
+                table = _table(
+                    rows,
+                    where,
+                    name,
+                    is_header,
+                    name == names[0],
+                    header_row,
+                    typed=frozenset(typed),
+                    percent=frozenset(percent),
+                )
+            except ImportFailed:
+                if sheet is not None or header_row is None:
+                    raise
+                continue  # a sheet too short for the header row chosen: not the one meant
             table = replace(table, sheets=tuple(names))
             if first is None:
                 first = table

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from kpi_model.importers.common import norm
 from kpi_model.importers.dates import read_date as read_date  # where readers of cells look for it
 from kpi_model.importers.number_format import Reading, Separator, parse_decimal
+from kpi_model.importers.rag import colours_named as colours_named  # where callers look for them
+from kpi_model.importers.rag import split_by_header as split_by_header
+from kpi_model.importers.rag import split_rag as split_rag
 from kpi_model.models import Cadence, Category, Direction, Kind, UnitOfMeasure
 
 # Cells that say "nothing here" in words; treated as blank rather than as a value.
@@ -184,7 +187,11 @@ _UNIT_OF_MEASURE = _words(
         "currency": ("currency", "money", "eur", "euro", "euros", "usd", "dollar", "dollars", "gbp", "chf", "waehrung"),
         "count": ("count", "number", "no", "qty", "quantity", "units", "items", "anzahl", "nombre", "cantidad"),
         "ratio": ("ratio", "factor", "multiple", "x", "quote", "verhaltnis"),
-        "duration": ("duration", "days", "day", "hours", "hour", "h", "minutes", "min", "seconds", "sec", "time"),
+        "duration": (
+            *("duration", "days", "day", "hours", "hour", "h", "minutes", "min", "seconds", "sec", "time"),
+            *("weeks", "week", "months", "month", "tage", "tag", "stunden", "stunde", "std", "minuten", "sekunden"),
+            *("wochen", "woche", "monate", "monat", "jours", "heures", "semaines", "mois", "dias", "horas"),
+        ),
         "score": ("score", "points", "pts", "index", "rating", "nps", "punkte", "note"),
     }
 )
@@ -230,9 +237,27 @@ def read_kind(text: str) -> Kind:
     return Kind(_lookup(text, _KIND, "kind", [k.value for k in Kind]))
 
 
+# Money counted in thousands or millions: "T€", "Tsd. €", "k€", "TEUR", "€ m", "Mio €", "EUR Mio.".
+_SCALE_WORDS = r"(t|tsd|k|m|mio|mn|mm|million|millionen|millions|bn|mrd|billion)"
+_MONEY_CODE = r"(€|\$|£|eur|usd|gbp|chf)"
+_SCALED_MONEY = re.compile(rf"^(?:{_SCALE_WORDS}\.?\s*{_MONEY_CODE}|{_MONEY_CODE}\s*{_SCALE_WORDS}\.?)$", re.I)
+_SCALE_NAMES = {"t": "thousands", "tsd": "thousands", "k": "thousands", "bn": "billions", "mrd": "billions"}
+
+
+def money_scale(text: str) -> str | None:
+    """``'T€'`` → ``'thousands'``, ``'€ m'`` → ``'millions'``; None for a unit that is not scaled money."""
+    match = _SCALED_MONEY.match(text.strip())
+    if match is None:
+        return None
+    word = (match.group(1) or match.group(4)).lower()
+    return _SCALE_NAMES.get(word, "billions" if word == "billion" else "millions")
+
+
 def read_unit_of_measure(text: str) -> UnitOfMeasure:
-    """``'%'`` → percent, ``'EUR'`` → currency, ``'days'`` → duration …"""
+    """``'%'`` → percent, ``'EUR'``, ``'T€'``, ``'€ m'`` → currency, ``'days'``, ``'Tage'`` → duration …"""
     stripped = text.strip()
+    if money_scale(stripped):
+        return UnitOfMeasure.CURRENCY
     if stripped in _UOM_SYMBOLS:
         return UnitOfMeasure(_UOM_SYMBOLS[stripped])
     return UnitOfMeasure(_lookup(text, _UNIT_OF_MEASURE, "unit of measure", [u.value for u in UnitOfMeasure]))
@@ -387,53 +412,3 @@ def amount_readings(text: str, label: str = "value", *, money: bool = False) -> 
         elif amount.low is not None and amount.high is not None:
             readings[separator] = (amount.low, amount.high)
     return readings
-
-
-# A colour of a traffic light, as a combined thresholds cell names it; a single letter only before ':' or '='.
-_RAG = re.compile(
-    r"(?<![\w])(?:(red|rot|critical|kritisch|amber|yellow|gelb|orange|warning|green|gr[uü]e?n)\b"
-    r"|([rayg])\s*(?=[:=])|((?-i:[RAYG]))(?=\s*[<>≤≥\d£€$]))\s*(?:if|when|wenn|ab|falls)?\s*[:=]?\s*",
-    re.I,
-)
-_RAG_FIELD = {"r": "critical", "a": "warning", "y": "warning", "g": "target"} | {
-    word: level
-    for level, words in {
-        "critical": ("red", "rot", "critical", "kritisch"),
-        "warning": ("amber", "yellow", "gelb", "orange", "warning"),
-        "target": ("green", "grün", "grun", "gruen"),
-    }.items()
-    for word in words
-}
-
-
-def split_rag(text: str) -> dict[str, str]:
-    """A combined thresholds cell split by colour: ``'Red < 90% / Amber < 95%'`` → critical '< 90%', warning '< 95%'.
-
-    Green is returned as ``target``. ``'rot < 0,9; gelb < 0,95'`` keeps its decimal commas: parts
-    are cut where the next colour begins, and only separators at their ends are dropped.
-    """
-    found = list(_RAG.finditer(text))
-    parts: dict[str, str] = {}
-    if not found:
-        return parts
-    for match, following in zip(found, [*found[1:], None], strict=True):
-        word = (match.group(1) or match.group(2) or match.group(3)).lower()
-        value = text[match.end() : following.start() if following else len(text)].strip().rstrip(",;/|").strip()
-        if value and word in _RAG_FIELD:
-            parts.setdefault(_RAG_FIELD[word], value)
-    return parts
-
-
-def colours_named(header: str) -> list[str]:
-    """The levels a header names in order: ``'Schwellen gelb/rot'`` → ``['warning', 'critical']``."""
-    words = [w for w in norm(header).split() if len(w) > 1 and w in _RAG_FIELD]
-    return list(dict.fromkeys(_RAG_FIELD[w] for w in words))
-
-
-def split_by_header(text: str, levels: list[str]) -> dict[str, str]:
-    """``'44 / 40'`` under a header naming amber then red → warning '44', critical '40'; {} unless one value a level.
-
-    Values are split at '/', ';' and '|' only: a comma may be a decimal comma.
-    """
-    values = [v.strip() for v in re.split(r"[/;|]", text) if v.strip()]
-    return dict(zip(levels, values, strict=True)) if len(levels) >= 2 and len(values) == len(levels) else {}
