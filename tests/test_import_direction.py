@@ -152,3 +152,16 @@ def test_a_range_may_carry_multipliers_and_a_unit_word() -> None:
     assert (read_amount("2–3 days").low, read_amount("2–3 days").high) == (2, 3)
     money = read_amount("£1.0m-1.8m", money=True, decimal=".")
     assert (money.low, money.high) == (1_000_000, 1_800_000)
+
+
+def test_baseline_to_target_alone_implies_no_direction_and_no_thresholds(tmp_path):
+    """ "Cost per invoice € 4.80 → € 3.50" and no red or amber line: the direction stays empty (inferring it
+    from baseline→target would hide a target set the wrong way), and no note speaks of lines that are not there.
+    """
+    header = ["KPI", "Unit", "Actual", "Target", "Threshold"]
+    kpis, notes = _import(tmp_path, ["Cost per invoice processed", "€", "€ 4.80", "€ 3.50", ""], header=header)
+    cost = kpis["Cost per invoice processed"]
+    assert cost.direction is None and cost.thresholds is None
+    assert (cost.baseline.value, cost.target.value) == (4.8, 3.5)
+    assert not [n for n in notes if "direction" in n or "red/amber" in n or "threshold" in n.lower()], notes
+    assert implied_direction(3.5, {}, {}) is None

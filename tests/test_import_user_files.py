@@ -17,7 +17,7 @@ from kpi_model.importers import ImportFailed, import_spreadsheet, read_table
 from kpi_model.importers.common import clip
 from kpi_model.importers.headers import read_sheet
 from kpi_model.importers.number_format import Evidence, proof_reason
-from kpi_model.importers.values import money_scale, read_unit_of_measure
+from kpi_model.importers.units import money_scale, read_unit_of_measure
 
 
 def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",", encoding: str = "utf-8") -> Path:
@@ -116,6 +116,15 @@ def test_a_note_line_with_commas_above_the_header_is_not_the_header(offsite):
     assert "Metric title" not in names and names[0] == "Active customers"
     assert read_sheet(offsite).header_row == 2
     assert read_sheet(offsite).headers[0] == "Metric title"
+
+
+def test_a_prose_line_is_a_title_even_when_no_row_names_a_field(tmp_path):
+    rows = [
+        ["DRAFT - from the offsite", " ask Jen before sending anywhere", ""],
+        ["Thing", "Who", "Size"],
+        ["a", "b", "c"],
+    ]
+    assert read_sheet(write_csv(tmp_path / "prose.csv", rows)).header_row == 2
 
 
 @pytest.mark.parametrize("header", ["Metric title", "Metric", "KPI title", "Measure name"])

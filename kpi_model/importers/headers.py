@@ -22,9 +22,9 @@ from kpi_model.formula import FormulaError, check_aggregate
 from kpi_model.importers.common import ImportFailed, norm
 from kpi_model.importers.number_format import AmbiguousNumber
 from kpi_model.importers.tables import Table, column_names, iter_column, load_table
+from kpi_model.importers.units import looks_like_unit_of_measure
 from kpi_model.importers.values import (
     is_blank,
-    looks_like_unit_of_measure,
     read_amount,
     read_category,
     read_kind,

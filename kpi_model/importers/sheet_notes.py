@@ -5,7 +5,8 @@ goals, the note lines inside the list, the cells holding a placeholder, money co
 from __future__ import annotations
 
 from kpi_model.importers.common import clip
-from kpi_model.importers.values import is_blank, money_scale
+from kpi_model.importers.units import money_scale
+from kpi_model.importers.values import is_blank
 
 
 def _rows(numbers: list[int]) -> str:

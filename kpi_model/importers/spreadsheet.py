@@ -18,6 +18,7 @@ from typing import Any
 from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_filter
 from kpi_model.importers.amounts import NumberCells, Row, RowNumbers, year_of_targets
+from kpi_model.importers.blocks import Blocks
 from kpi_model.importers.common import ImportFailed, ImportResult, clip, finish, norm
 from kpi_model.importers.dates import read_date
 from kpi_model.importers.definitions import as_derived, looks_like_sql
@@ -27,18 +28,18 @@ from kpi_model.importers.number_format import Separator
 from kpi_model.importers.percent_points import PercentRows
 from kpi_model.importers.sheet_notes import SheetNotes
 from kpi_model.importers.tables import Table, column_names, load_table
+from kpi_model.importers.units import read_unit_of_measure
 from kpi_model.importers.values import (
     is_blank,
     read_cadence,
     read_category,
     read_direction,
     read_kind,
-    read_unit_of_measure,
 )
 from kpi_model.models import KPI_ID_PATTERN, Direction, UnitOfMeasure
 
 
-class _SheetImport(RowNumbers, SheetNotes):
+class _SheetImport(RowNumbers, SheetNotes, Blocks):
     """Turns table rows into units, goals, sources and KPIs, collecting notes."""
 
     def __init__(self, table: Table, mapping: dict[str, str], decimal_separator: Separator | None = None) -> None:
@@ -77,72 +78,6 @@ class _SheetImport(RowNumbers, SheetNotes):
     def notes(self) -> list[str]:
         """The notes, in row order."""
         return [text for _, _, text in sorted(self._notes)]
-
-    def group_columns(self) -> list[str]:
-        """The fields a register writes once per block: unit, goal, and a perspective (not a per-KPI category)."""
-        fields: list[str] = [f for f in ("unit", "goal") if f in self.columns]
-        category = self.columns.get("category")
-        if category is not None and "perspectiv" in norm(self.table.headers[category]):
-            fields.append("category")
-        return [f for f in fields if self.block_written(self.columns[f])]
-
-    def block_written(self, index: int) -> bool:
-        """Whether a column writes its group once per block: more blanks below a value than values repeated.
-
-        A column that repeats its value row by row ("Sales", "Sales") is written on every row, so a
-        blank in it is a blank, not "same as above".
-        """
-        blanks = repeats = 0
-        above: str | None = None  # the cell of the previous KPI row, once a value has been seen
-        for _, cells in self.table.rows:
-            if self.cell(cells, "name") is None:
-                continue
-            text = cells[index].strip()
-            if not text:
-                blanks += above is not None
-            elif above is not None and text.casefold() == above.casefold():
-                repeats += 1
-            if text:
-                above = text
-            elif above is not None:
-                above = ""  # a blank between two KPIs: the next value is not a repeat of the one before
-        return blanks > repeats
-
-    def fill_down(
-        self, number: int, cells: list[str], carried: dict[str, str], filled: dict[str, list[int]]
-    ) -> list[str]:
-        """The row with its blank group cells read as the value above (blank or merged cells of a block).
-
-        Only rows with a KPI name are filled; a new unit starts a new block, so the goal above is not
-        carried into it. Per-KPI fields (owner, target, formula …) are never filled.
-        """
-        unit = self.cell(cells, "unit")
-        if unit is not None:  # "unit seen" is kept apart: the unit column may be written on every row
-            if unit.casefold() != carried.get(" unit seen", unit).casefold():
-                carried.pop("goal", None)
-            carried[" unit seen"] = unit
-        named = self.cell(cells, "name") is not None
-        result = list(cells)
-        for key in filled:
-            index = self.columns[key]
-            if not is_blank(cells[index]):
-                carried[key] = cells[index].strip()
-            elif named and key in carried:
-                result[index] = carried[key]
-                filled[key].append(number)
-        return result
-
-    def note_filled(self, filled: dict[str, list[int]]) -> None:
-        for key, numbers in filled.items():
-            if numbers:
-                header = self.table.headers[self.columns[key]]
-                rows = ", ".join(str(n) for n in numbers)
-                self.add_note(
-                    numbers[0],
-                    f"Column '{header}' was blank on {len(numbers)} row{'s' if len(numbers) > 1 else ''} ({rows}): "
-                    f"{'each was' if len(numbers) > 1 else 'it was'} read as the value above it (filled down), "
-                    "as a register writes a group once per block.",
-                )
 
     def run(self) -> None:
         carried: dict[str, str] = {}

@@ -16,7 +16,7 @@ from kpi_model.importers.number_format import Reading, Separator, parse_decimal
 from kpi_model.importers.rag import colours_named as colours_named  # where callers look for them
 from kpi_model.importers.rag import split_by_header as split_by_header
 from kpi_model.importers.rag import split_rag as split_rag
-from kpi_model.models import Cadence, Category, Direction, Kind, UnitOfMeasure
+from kpi_model.models import Cadence, Category, Direction, Kind
 
 # Cells that say "nothing here" in words; treated as blank rather than as a value.
 PLACEHOLDERS = frozenset({"", "-", "–", "—", "n/a", "na", "#n/a", "tbd", "tbc", "?", "none", "null", "nan", "…", "..."})
@@ -27,11 +27,12 @@ def is_blank(text: str) -> bool:
     return text.strip().lower() in PLACEHOLDERS
 
 
-def _words(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+def word_table(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Value by normalised word: ``{"monthly": ("Monthly", "monatlich")}`` → ``{"monthly": …, "monatlich": …}``."""
     return {norm(word): value for value, words in table.items() for word in words}
 
 
-_CADENCE = _words(
+_CADENCE = word_table(
     {
         "daily": ("daily", "day", "d", "every day", "per day", "taglich", "quotidien", "quotidienne", "diario"),
         "weekly": ("weekly", "week", "w", "wk", "every week", "per week", "wochentlich", "hebdomadaire", "semanal"),
@@ -65,7 +66,7 @@ _CADENCE = _words(
         ),
     }
 )
-_DIRECTION = _words(
+_DIRECTION = word_table(
     {
         "up": (
             "up",
@@ -113,7 +114,7 @@ _DIRECTION = _words(
     }
 )
 _ARROWS = {"↑": "up", "⬆": "up", "▲": "up", "↗": "up", "↓": "down", "⬇": "down", "▼": "down", "↘": "down", "↔": "range"}
-_CATEGORY = _words(
+_CATEGORY = word_table(
     {
         "financial": ("financial", "finance", "financials", "finanzen", "finanziell", "financier", "financiero"),
         "customer": ("customer", "customers", "client", "clients", "market", "kunde", "kunden", "cliente", "clientes"),
@@ -152,7 +153,7 @@ _CATEGORY = _words(
         ),
     }
 )
-_KIND = _words(
+_KIND = word_table(
     {
         "leading": (
             "leading",
@@ -181,27 +182,10 @@ _KIND = _words(
         ),
     }
 )
-_UNIT_OF_MEASURE = _words(
-    {
-        "percent": ("percent", "percentage", "pct", "prozent", "pourcentage", "porcentaje"),
-        "currency": ("currency", "money", "eur", "euro", "euros", "usd", "dollar", "dollars", "gbp", "chf", "waehrung"),
-        "count": ("count", "number", "no", "qty", "quantity", "units", "items", "anzahl", "nombre", "cantidad"),
-        "ratio": ("ratio", "factor", "multiple", "x", "quote", "verhaltnis"),
-        "duration": (
-            *("duration", "days", "day", "hours", "hour", "h", "minutes", "min", "seconds", "sec", "time"),
-            *("weeks", "week", "months", "month", "tage", "tag", "stunden", "stunde", "std", "minuten", "sekunden"),
-            *("wochen", "woche", "monate", "monat", "jours", "heures", "semaines", "mois", "dias", "horas"),
-        ),
-        "score": ("score", "points", "pts", "index", "rating", "nps", "punkte", "note"),
-    }
-)
-_UOM_SYMBOLS = {"%": "percent", "€": "currency", "$": "currency", "£": "currency", "¥": "currency", "#": "count"}
-
-
 _MODIFIERS = frozenset({"bi", "semi", "half", "twice", "tri", "fortnightly", "not", "no", "2", "3", "4", "6"})
 
 
-def _lookup(text: str, table: dict[str, str], label: str, allowed: list[str]) -> str:
+def lookup_word(text: str, table: dict[str, str], label: str, allowed: list[str]) -> str:
     key = norm(text)
     if key in table:
         return table[key]
@@ -216,7 +200,7 @@ def _lookup(text: str, table: dict[str, str], label: str, allowed: list[str]) ->
 
 def read_cadence(text: str) -> Cadence:
     """``'Monthly'``, ``'M'``, ``'monatlich'`` → monthly; anything else raises."""
-    return Cadence(_lookup(text, _CADENCE, "cadence", [c.value for c in Cadence]))
+    return Cadence(lookup_word(text, _CADENCE, "cadence", [c.value for c in Cadence]))
 
 
 def read_direction(text: str) -> Direction:
@@ -224,52 +208,17 @@ def read_direction(text: str) -> Direction:
     stripped = text.strip()
     if stripped in _ARROWS:
         return Direction(_ARROWS[stripped])
-    return Direction(_lookup(text, _DIRECTION, "direction", [d.value for d in Direction]))
+    return Direction(lookup_word(text, _DIRECTION, "direction", [d.value for d in Direction]))
 
 
 def read_category(text: str) -> Category:
     """``'Finance'``, ``'Learning & growth'`` … → a category; anything else raises."""
-    return Category(_lookup(text, _CATEGORY, "category", [c.value for c in Category]))
+    return Category(lookup_word(text, _CATEGORY, "category", [c.value for c in Category]))
 
 
 def read_kind(text: str) -> Kind:
     """``'Leading indicator'`` → leading, ``'Lag'`` → lagging."""
-    return Kind(_lookup(text, _KIND, "kind", [k.value for k in Kind]))
-
-
-# Money counted in thousands or millions: "T€", "Tsd. €", "k€", "TEUR", "€ m", "Mio €", "EUR Mio.".
-_SCALE_WORDS = r"(t|tsd|k|m|mio|mn|mm|million|millionen|millions|bn|mrd|billion)"
-_MONEY_CODE = r"(€|\$|£|eur|usd|gbp|chf)"
-_SCALED_MONEY = re.compile(rf"^(?:{_SCALE_WORDS}\.?\s*{_MONEY_CODE}|{_MONEY_CODE}\s*{_SCALE_WORDS}\.?)$", re.I)
-_SCALE_NAMES = {"t": "thousands", "tsd": "thousands", "k": "thousands", "bn": "billions", "mrd": "billions"}
-
-
-def money_scale(text: str) -> str | None:
-    """``'T€'`` → ``'thousands'``, ``'€ m'`` → ``'millions'``; None for a unit that is not scaled money."""
-    match = _SCALED_MONEY.match(text.strip())
-    if match is None:
-        return None
-    word = (match.group(1) or match.group(4)).lower()
-    return _SCALE_NAMES.get(word, "billions" if word == "billion" else "millions")
-
-
-def read_unit_of_measure(text: str) -> UnitOfMeasure:
-    """``'%'`` → percent, ``'EUR'``, ``'T€'``, ``'€ m'`` → currency, ``'days'``, ``'Tage'`` → duration …"""
-    stripped = text.strip()
-    if money_scale(stripped):
-        return UnitOfMeasure.CURRENCY
-    if stripped in _UOM_SYMBOLS:
-        return UnitOfMeasure(_UOM_SYMBOLS[stripped])
-    return UnitOfMeasure(_lookup(text, _UNIT_OF_MEASURE, "unit of measure", [u.value for u in UnitOfMeasure]))
-
-
-def looks_like_unit_of_measure(text: str) -> bool:
-    """Whether a cell reads as a unit of measure (used to tell a 'Unit' column's meaning)."""
-    try:
-        read_unit_of_measure(text)
-    except ValueError:
-        return False
-    return True
+    return Kind(lookup_word(text, _KIND, "kind", [k.value for k in Kind]))
 
 
 @dataclass(frozen=True)
