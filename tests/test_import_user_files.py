@@ -324,3 +324,14 @@ def test_proof_reasons(text, separator, reason):
     evidence = Evidence()
     evidence.add(text, "row 2")
     assert evidence.decided() == (separator, f"'{text}' in row 2: {reason}", False)
+
+
+def test_a_prose_line_with_field_words_is_not_the_header(tmp_path):
+    rows = [
+        ["DRAFT - KPI name, owner and target still to be agreed with Jen", "see notes"],
+        ["KPI", "Owner", "Target"],
+        ["Churn", "CMO", "5%"],
+    ]
+    path = write_csv(tmp_path / "draft.csv", rows)
+    assert read_sheet(path).header_row == 2
+    assert [k.name for k in import_spreadsheet(path).workspace.kpis] == ["Churn"]

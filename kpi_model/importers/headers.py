@@ -21,7 +21,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, check_aggregate
 from kpi_model.importers.common import ImportFailed, norm
 from kpi_model.importers.number_format import AmbiguousNumber
-from kpi_model.importers.tables import Table, column_names, iter_column, load_table
+from kpi_model.importers.tables import Table, column_names, is_prose, iter_column, load_table
 from kpi_model.importers.units import looks_like_unit_of_measure
 from kpi_model.importers.values import (
     is_blank,
@@ -356,7 +356,9 @@ class SheetRead:
 
 
 def is_header_row(cells: list[str]) -> bool:
-    """Whether a row is a header: it names a KPI column, or maps several fields (3 or more)."""
+    """Whether a row is a header: it names a KPI column, or maps several fields (3 or more); never a prose line."""
+    if is_prose(cells):
+        return False
     guessed = guess_mapping(cells)
     return "name" in guessed or len(guessed) >= 3
 

@@ -27,7 +27,7 @@ from kpi_model.importers.layout import footer_rows, is_note_line, is_total
 from kpi_model.importers.number_format import Separator
 from kpi_model.importers.percent_points import PercentRows
 from kpi_model.importers.sheet_notes import SheetNotes
-from kpi_model.importers.tables import Table, column_names, load_table
+from kpi_model.importers.tables import Table, column_names, is_prose, load_table
 from kpi_model.importers.units import read_unit_of_measure
 from kpi_model.importers.values import (
     is_blank,
@@ -338,6 +338,8 @@ def import_spreadsheet(
     def is_header(cells: list[str]) -> bool:
         if wanted_name is not None:
             return any(norm(c) == norm(wanted_name) for c in cells)
+        if is_prose(cells):  # "DRAFT - targets agreed with the owner, ask Jen": a title, whatever words it has
+            return False
         guessed = _guess_headers(cells)
         return "name" in guessed or len(guessed) >= 3  # a row mapping several fields is a header too
 

@@ -176,10 +176,14 @@ def _sheet_rows(worksheet: Any) -> tuple[list[list[str]], set[tuple[int, int]], 
     return rows, typed, percent
 
 
-def _is_prose(row: list[str]) -> bool:
-    """A line of text above a table: one or two cells, one a phrase of several words ("DRAFT - ask Jen, …")."""
+def is_prose(row: list[str], words: int = 6) -> bool:
+    """A line of text above a table, not a header: one or two cells, one a phrase ("DRAFT - from the offsite, …").
+
+    ``words`` is how long a phrase is: 6 to pass over a line that has field words in it, fewer when
+    no row of the sheet names a field and the first row of labels is wanted.
+    """
     cells = [c for c in row if c.strip()]
-    return len(cells) <= 2 and any(len(c.split()) >= 4 for c in cells)
+    return len(cells) <= 2 and any(len(c.split()) >= words for c in cells)
 
 
 def _header_index(rows: list[list[str]], is_header: Callable[[list[str]], bool]) -> int | None:
@@ -192,7 +196,7 @@ def _header_index(rows: list[list[str]], is_header: Callable[[list[str]], bool])
             return index
     # A title block ("KPI register 2027", "DRAFT - from the offsite, ask Jen") is text; headers are several labels.
     several = [i for i in filled if sum(bool(c) for c in rows[i]) >= 2]
-    return next((i for i in several if not _is_prose(rows[i])), several[0] if several else filled[0])
+    return next((i for i in several if not is_prose(rows[i], words=4)), several[0] if several else filled[0])
 
 
 def _chosen_header(rows: list[list[str]], where: str, header_row: int) -> int:
