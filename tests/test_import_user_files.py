@@ -335,3 +335,13 @@ def test_a_prose_line_with_field_words_is_not_the_header(tmp_path):
     path = write_csv(tmp_path / "draft.csv", rows)
     assert read_sheet(path).header_row == 2
     assert [k.name for k in import_spreadsheet(path).workspace.kpis] == ["Churn"]
+
+
+def test_import_file_passes_the_header_row_on(tmp_path):
+    from kpi_model.importers import import_file
+
+    path = write_csv(tmp_path / "chosen.csv", [["KPI list", "draft"], ["Name", "Owner"], ["Churn", "CMO"]])
+    assert [k.name for k in import_file(path, header_row=2).workspace.kpis] == ["Churn"]
+    write_csv(path, [["Name", "Owner"], ["Churn", "CMO"], [], ["NPS", "CX"]])
+    with pytest.raises(ImportFailed, match=r"row 3 of chosen\.csv is blank"):
+        import_file(path, header_row=3)
