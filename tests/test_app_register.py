@@ -265,9 +265,12 @@ def test_unit_picker_and_percent_values_on_the_kpi_card(home, monkeypatch):
     picker = at.selectbox(key=f"{key}_unit")
     assert not picker.disabled and picker.value == goal.unit
     assert shown(at) == ["95%", "12.5%", "10%"], "a percent KPI's values as percent, not 0.95"
+    at.text_input(key=f"{key}_warning").input("11")  # typed over "12.5%": meant as 11%, not 1100%
+    next(b for b in at.button if b.key == f"FormSubmitter:{key}-Save KPI").click().run()
+    assert any("type 11%" in e.value for e in at.error), [e.value for e in at.error]
     at.text_input(key=f"{key}_warning").input("0.11")  # a fraction is read as before and shown as percent
     other = next(u.id for u in saved.units if u.id != goal.unit)
-    picker.set_value(other)
+    at.selectbox(key=f"{key}_unit").set_value(other)
     next(b for b in at.button if b.key == f"FormSubmitter:{key}-Save KPI").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert only_stored(home)[1].kpi(kpi.id).unit == other
@@ -436,3 +439,21 @@ def test_a_finding_about_the_whole_set_has_an_edit_that_leads_to_the_fix(home):
     assert at.session_state["edit_unit_chosen"] == "finance", "the first unit without a head"
     (callout,) = [w.value for w in at.warning if "From the audit" in w.value]
     assert "None of the 2 units names its head" in callout
+
+
+def test_the_header_row_is_shown_as_found_and_can_be_changed(home):
+    csv = b"KPI register 2027, draft\n\nKPI,Owner,Target\nRevenue,CFO,52\nChurn,Head of CS,5%\nNPS,CMO,40\n"
+    at = start()
+    at.file_uploader(key="start_import_upload").upload("register.csv", csv, "text/csv").run()
+    assert not at.exception, at.exception
+    header = at.number_input(key="start_import_map_header_row")
+    assert header.value == 3, "the row naming the columns, below the title"
+    assert list(at.dataframe[0].value["Name"]) == ["Revenue", "Churn", "NPS"]
+    header.set_value(4).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="start_import_map_row4_name").options[1:] == ["Revenue", "CFO", "52"]
+    at.selectbox(key="start_import_map_row4_name").set_value("—").run()
+    (error,) = [e.value.replace("\\", "") for e in at.error]
+    assert "pick the column of KPI names under *KPI name*" in error and "--mapping" not in error, error
+    at.number_input(key="start_import_map_header_row").set_value(3).run()
+    assert list(at.dataframe[0].value["Name"]) == ["Revenue", "Churn", "NPS"]

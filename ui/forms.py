@@ -363,11 +363,28 @@ def kpi_form(
             return None
     parsed: dict[str, float | None] = {}
     problems = []
+    stored = {
+        "baseline.value": kpi.baseline.value if kpi.baseline else None,
+        "target.value": target.value if target else None,
+        "target.low": target.low if target else None,
+        "target.high": target.high if target else None,
+        "thresholds.warning": thresholds.warning if thresholds else None,
+        "thresholds.critical": thresholds.critical if thresholds else None,
+    }
     for path, text in numbers.items():
         try:
             parsed[path] = read_value(text, KPI_LABELS[path], unit_of_measure)
         except ValueError as error:
             problems.append(Problem(path, str(error)))
+            continue
+        value = parsed[path]
+        # The form shows a percent KPI's values as 11.2%: a bare 12 typed over it is most likely 12%, not 1200%.
+        typed = text.strip() != shown_value(stored[path], kpi.unit_of_measure)
+        percent = unit_of_measure == UnitOfMeasure.PERCENT
+        if percent and typed and value is not None and abs(value) > 1 and "%" not in text:
+            problems.append(
+                Problem(path, f"'{text.strip()}' would be {value * 100:,.12g}%: type {text.strip()}% (or the fraction)")
+            )
     if parsed.get("baseline.value") is None and baseline_period.strip() and not problems:
         problems.append(Problem("baseline.value", "give the baseline's value too (or clear its period)"))
     if problems:

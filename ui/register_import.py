@@ -80,11 +80,13 @@ def _digest(*parts: bytes | str) -> str:
 # Cached on the file's content hash (``_data`` itself is not hashed): each rerun of the mapping step
 # would otherwise read the workbook again. A failed read raises and is not cached.
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
-def _read(digest: str, suffix: str, shown_as: str, sheet: str | None, _data: bytes) -> SheetRead:
+def _read(
+    digest: str, suffix: str, shown_as: str, sheet: str | None, _data: bytes, header_row: int | None = None
+) -> SheetRead:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"  # never the uploader's name as a path
         path.write_bytes(_data)
-        return read_uploaded_sheet(path, sheet, shown_as)
+        return read_uploaded_sheet(path, sheet, shown_as, header_row)
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
@@ -96,11 +98,13 @@ def _import_sheet(
     mapping: tuple[tuple[str, str], ...],
     decimal: Separator | None,
     _data: bytes,
+    header_row: int | None = None,
 ) -> ImportResult:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(_data)
-        return import_uploaded_sheet(path, dict(mapping), sheet, Path(shown_as).stem, shown_as, decimal)
+        stem = Path(shown_as).stem
+        return import_uploaded_sheet(path, dict(mapping), sheet, stem, shown_as, decimal, header_row)
 
 
 def _reading(value: Reading) -> str:
@@ -310,6 +314,24 @@ def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool)
             except KpiWizardError as error:
                 show_error(error, headline=f"Sheet '{sheet}' cannot be read.")
                 return
+    row_col, _ = st.columns([1, 3])
+    header_row = row_col.number_input(
+        "Header row",
+        min_value=1,
+        value=read.header_row,
+        step=1,
+        key=f"{key}_header_row",
+        help=f"The row of the sheet holding the column names; found: row {read.header_row} (a title or a note "
+        "above it is passed over). Change it when the columns below look wrong.",
+    )
+    chosen_row = int(header_row) if header_row != read.header_row else None  # None: the importer's own find
+    if chosen_row is not None:
+        key = f"{key}_row{chosen_row}"  # other columns: a fresh mapping from the guesses
+        try:
+            read = _read(digest, suffix, name, sheet, _data=data, header_row=chosen_row)
+        except KpiWizardError as error:
+            show_error(error, headline=f"Row {chosen_row} cannot be read as the header row.")
+            return
     st.caption(
         f"{plural(len(read.rows), 'row')}. Which column of the sheet holds what? The guesses are preselected; "
         f"change any of them, or pick {NOT_MAPPED} to leave a field out."
@@ -332,9 +354,11 @@ def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool)
     columns_chosen = tuple(sorted(mapping.items()))
     try:
         with st.spinner("Preparing the preview…"):
-            result = _import_sheet(digest, suffix, name, sheet, columns_chosen, None, _data=data)
+            result = _import_sheet(digest, suffix, name, sheet, columns_chosen, None, _data=data, header_row=chosen_row)
             if result.questions and (decimal := _ask_separator(result.questions, key)) is not None:
-                result = _import_sheet(digest, suffix, name, sheet, columns_chosen, decimal, _data=data)
+                result = _import_sheet(
+                    digest, suffix, name, sheet, columns_chosen, decimal, _data=data, header_row=chosen_row
+                )
     except KpiWizardError as error:
         message = str(error)
         if _CLI_FLAG in message:
