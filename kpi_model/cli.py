@@ -210,7 +210,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 
 
 def _kpi_grain(kpi, override: str | None) -> str:
-    from kpi_model.whatif import normalise_grain
+    from kpi_model.periods import normalise_grain
 
     return normalise_grain(override or (kpi.cadence.value if kpi.cadence else "monthly"))
 

@@ -41,3 +41,7 @@ class SourceError(KpiWizardError):
 
 class ProfileTimeout(SourceError):
     """Profiling a table or view ran past its time limit and was interrupted."""
+
+
+class WhatIfError(KpiWizardError):
+    """A what-if that cannot be answered as asked; the message says why and what to do."""

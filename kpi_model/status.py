@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from kpi_model.models import Direction, Kpi, UnitOfMeasure
+from kpi_model.periods import shift_period
 
 if TYPE_CHECKING:
     from kpi_model.engine import Point
@@ -37,8 +38,6 @@ def latest_point(points: Iterable[Point], grain: str = "month", today: dt.date |
     and would pose as an alarm; a period in the future can only come from mistyped dates. Both
     are skipped.
     """
-    from kpi_model.whatif import shift_period  # period arithmetic lives with the what-if maths
-
     today = today or dt.date.today()
     complete = [
         p for p in points if p.value is not None and p.dimension is None and shift_period(p.period, 1, grain) <= today

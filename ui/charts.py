@@ -9,8 +9,9 @@ import pandas as pd
 
 from kpi_model.engine import Series
 from kpi_model.models import Kpi, UnitOfMeasure
+from kpi_model.periods import period_start
 from kpi_model.status import Status, bands
-from kpi_model.whatif import TargetPreview, period_start
+from kpi_model.whatif import TargetPreview
 
 STATUS_COLOURS = {Status.GREEN: "#2e7d32", Status.AMBER: "#f9a825", Status.RED: "#c62828", Status.UNKNOWN: "#9e9e9e"}
 _AXIS_FORMAT = {UnitOfMeasure.PERCENT: ".0%", UnitOfMeasure.COUNT: ",.0f", UnitOfMeasure.CURRENCY: ",.0f"}

@@ -8,8 +8,8 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Workspace
+from kpi_model.periods import period_label
 from kpi_model.status import format_value, gap_to_target, latest_point, status
-from kpi_model.whatif import period_label
 from ui.feedback import md_escape
 from ui.preview_views import GRAIN_OF_CADENCE, status_badge
 

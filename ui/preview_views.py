@@ -11,8 +11,8 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import DIALECTS, GRAINS, SeriesRequest, check_aggregate, check_derived, check_filter, compile_sql
 from kpi_model.models import Cadence, Kpi, Workspace
+from kpi_model.periods import period_label
 from kpi_model.status import STATUS_LABELS, Status, format_value, gap_to_target, latest_point, status
-from kpi_model.whatif import period_label
 from ui.charts import kpi_chart, series_frame
 from ui.feedback import show_error
 

@@ -12,6 +12,7 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler, SeriesRequest
 from kpi_model.models import Baseline, Kpi, Target, Thresholds, Workspace
+from kpi_model.periods import normalise_grain, period_label
 from kpi_model.status import format_value
 from kpi_model.whatif import (
     MIN_PAIRED_PERIODS,
@@ -21,8 +22,6 @@ from kpi_model.whatif import (
     driver_tree,
     latest_values,
     lead_lag,
-    normalise_grain,
-    period_label,
     sensitivity,
     target_concerns,
     target_preview,
