@@ -86,6 +86,12 @@ def test_percent_in_a_header_makes_plain_numbers_percent_points(tmp_path):
     assert any("percent points" in n and "row 2 ('Sick leave rate')" in n for n in result.notes)
 
 
+def test_a_unit_column_wins_over_a_percent_header(tmp_path):
+    rows = [["KPI", "Unit", "Actual (%)"], ["Days to close", "days", "6.5"]]
+    close = kpis(import_spreadsheet(write_csv(tmp_path / "odd.csv", rows)))["Days to close"]
+    assert (close["unit_of_measure"], close["baseline"]["value"]) == ("duration", 6.5)
+
+
 def test_percent_points_with_a_unit_column_in_english(tmp_path):
     rows = [["KPI", "Owner", "Unit", "Actual", "Target"], ["Sick leave rate", "HR", "%", "5.2", "4.5"]]
     sick = kpis(import_spreadsheet(write_csv(tmp_path / "probe.csv", rows)))["Sick leave rate"]

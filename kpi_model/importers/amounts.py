@@ -256,8 +256,9 @@ class RowNumbers:
         """For a percent row, whether its plain numbers are percent points (any above 1); None for other rows."""
         headers = {k: self.table.headers[i] for k, i in self.columns.items() if k in NUMBER_FIELDS}
         by_header = any(header_says_percent(h) for k, h in headers.items() if self.cell(cells, k) is not None)
-        if row.kpi.get("unit_of_measure") != UnitOfMeasure.PERCENT.value and not by_header:
-            return None
+        unit = row.kpi.get("unit_of_measure")
+        if unit != UnitOfMeasure.PERCENT.value and (unit is not None or not by_header):
+            return None  # a unit column saying "days" wins over a header saying "%"
         values: list[float | None] = []
         for key in headers:
             text, index = self.cell(cells, key), self.columns[key]
