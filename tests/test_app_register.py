@@ -422,7 +422,7 @@ def test_edit_from_a_verdict_lists_every_open_finding_and_keeps_the_open_ones_af
     next(b for b in at.button if b.key == f"FormSubmitter:{key}-Save KPI").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     (fixed,) = [s.value for s in at.success if "Just fixed" in s.value]
-    assert "`not-actionable`" in fixed, fixed
+    assert "`not-actionable`" in fixed and "Has no direction" in fixed and "Has no action" in fixed, fixed
     (still,) = [w.value for w in at.warning if "From the audit" in w.value]
     assert "`orphan-kpi`" in still and "`not-actionable`" not in still, "the open finding stays on the card"
 

@@ -114,10 +114,17 @@ def audit_callout(kind: str, object_id: str) -> None:
         )
 
 
-def _finding_line(finding: Finding, clicked: dict[str, Any]) -> str:
-    here = " :small[(the one you clicked)]" if finding.slug == clicked.get("slug") else ""
+def _about_this_kpi(message: str) -> str:
+    """A finding's message without the KPI's name in front (the card names it): "Has no direction: …"."""
+    if message.startswith("KPI '") and (end := message.find(") ")) != -1:
+        message = message[end + 2 :]
+    return message[:1].upper() + message[1:]
+
+
+def _finding_line(finding: Finding, clicked: bool) -> str:
+    here = " :small[(the one you clicked)]" if clicked else ""
     return (
-        f"- {_BADGE[finding.severity]} `{finding.slug}`{here}: {md_escape(finding.message)}  \n"
+        f"- {_BADGE[finding.severity]} `{finding.slug}`{here}: {md_escape(_about_this_kpi(finding.message))}  \n"
         f"  **Fix:** {md_escape(finding.fix)}"
     )
 
@@ -134,15 +141,19 @@ def kpi_audit_callout(workspace: Workspace, kpi: Kpi) -> None:
     before = st.session_state.get(_OPEN_BEFORE_SAVE, {}).get(kpi.id)
     if before is not None and (fixed := _fixed_since(before, now)):
         st.success(
-            f"**Just fixed** ({plural(len(fixed), 'finding')}): " + ", ".join(f"`{slug}`" for slug, _ in fixed),
+            f"**Just fixed** ({plural(len(fixed), 'finding')}):\n\n"
+            + "\n".join(f"- `{slug}`: {md_escape(_about_this_kpi(message))}" for slug, message in fixed),
             icon=":material/check_circle:",
         )
-    lines = [_finding_line(f, clicked) for f in now]
-    if not any(f.slug == clicked.get("slug") for f in now) and before is None:
+    # The one clicked: the same words, else (reworded since) the first of its rule.
+    same = [f for f in now if f.slug == clicked.get("slug") and f.message == clicked.get("message")]
+    marked = same[0] if same else next((f for f in now if f.slug == clicked.get("slug")), None)
+    lines = [_finding_line(f, f is marked) for f in now]
+    if marked is None and before is None:
         # A data rule (its findings need the loaded data) is re-checked on the Audit page, not here.
         lines.insert(
             0,
-            f"- `{clicked['slug']}` (the one you clicked): {md_escape(clicked['message'])}  \n"
+            f"- `{clicked['slug']}` :small[(the one you clicked)]: {md_escape(_about_this_kpi(clicked['message']))}  \n"
             f"  **Fix:** {md_escape(clicked['fix'])}",
         )
     if lines:
