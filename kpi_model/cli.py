@@ -78,7 +78,9 @@ def _load_for_audit(args: argparse.Namespace):
 
     mapping = load_mapping(Path(args.mapping)) if args.mapping else None
     decimal = _DECIMAL_SEPARATORS[args.decimal] if args.decimal else None
-    return import_file(Path(args.file), mapping=mapping, sheet=args.sheet, decimal_separator=decimal)
+    return import_file(
+        Path(args.file), mapping=mapping, sheet=args.sheet, decimal_separator=decimal, header_row=args.header_row
+    )
 
 
 def _noted(engine: Engine) -> Engine:
@@ -118,16 +120,31 @@ def _unknown_rule(names: Sequence[str]) -> str | None:
     return None
 
 
-def _audited(args: argparse.Namespace, path: str, today: dt.date) -> AuditReport:
+# An audit shows the findings; the import's notes (often dozens) are summed up, all of them are one
+# `kpi-wizard import` away. The file compared against shows none.
+_AUDIT_NOTES_SHOWN = 5
+
+
+def _print_import_notes(notes: Sequence[str], path: str, *, shown: int) -> None:
+    """The first ``shown`` notes of an import on stderr, and how to read the rest."""
+    if not notes:
+        return
+    for note in notes[:shown]:
+        print(f"note: {note}", file=sys.stderr)
+    rest = len(notes) - min(shown, len(notes))
+    if rest:
+        more = f"{rest} more import note{'s' if rest != 1 else ''}" if shown else f"{rest} import notes"
+        print(f"note: {path}: {more}; read them all with: kpi-wizard import {path} -o workspace.yaml", file=sys.stderr)
+
+
+def _audited(args: argparse.Namespace, path: str, today: dt.date, *, notes_shown: int) -> AuditReport:
     """The audit of one file, with its data when found (the notes go to stderr, prefixed with the file)."""
     from kpi_model.checks import audit
 
     file_args = argparse.Namespace(**{**vars(args), "file": path})
     imported = _load_for_audit(file_args)
     engine = _audit_engine(file_args, imported.workspace)
-    prefix = f"{path}: " if args.compare else ""
-    for note in imported.notes:
-        print(f"note: {prefix}{note}", file=sys.stderr)
+    _print_import_notes(imported.notes, path, shown=notes_shown)
     try:
         return audit(imported.workspace, engine=engine, ignore=set(args.ignore), today=today)
     finally:
@@ -144,9 +161,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     today = dt.date.today()
     reports: list[AuditReport] = []
-    for path in [args.file, *([args.compare] if args.compare else [])]:
+    for path, notes_shown in [(args.file, _AUDIT_NOTES_SHOWN), *([(args.compare, 0)] if args.compare else [])]:
         try:
-            reports.append(_audited(args, path, today))
+            reports.append(_audited(args, path, today, notes_shown=notes_shown))
         except KpiWizardError as error:
             print(f"error: {f'{path}: ' if args.compare else ''}{error}", file=sys.stderr)
             return EXIT_UNUSABLE
@@ -557,6 +574,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--mapping", help="YAML/JSON file mapping fields to spreadsheet headers, e.g. {name: Metric}")
         sub.add_argument(
             "--sheet", help="the Excel sheet to read (default: the one holding the KPI list, e.g. after a change log)"
+        )
+        sub.add_argument(
+            "--header-row",
+            type=int,
+            metavar="N",
+            help="the sheet row (1 = first) that holds the column headers (default: found by the import)",
         )
         sub.add_argument(
             "--decimal",

@@ -229,3 +229,18 @@ def test_import_asks_about_numbers_that_read_two_ways_and_decimal_answers(tmp_pa
         assert main(["import", str(sheet), "-o", str(out), "--force", "--decimal", answer]) == 0
         target = load(out).kpis[0].target
         assert target is not None and target.value == value
+
+
+def test_audit_sums_up_a_register_s_many_import_notes_and_header_row_picks_the_header(tmp_path):
+    sheet = tmp_path / "register.csv"
+    rows = ["DRAFT - from the offsite, ask Jen,,", "Metric title,Owner,Target"]
+    rows += [f"KPI {i},Lead {i},{i}%" for i in range(12)]  # each percent target is a note
+    sheet.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    done = cli("audit", str(sheet), "--header-row", "2", "--fail-on", "never")
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) <= 6 and "more import notes; read them all with: kpi-wizard import" in notes[-1], notes
+    assert "KPI 0" in done.stdout and "Metric title" not in done.stdout
+    compared = cli("audit", str(sheet), "--header-row", "2", "--compare", str(sheet), "--fail-on", "never")
+    assert compared.returncode == 0, compared.stderr
+    assert len([line for line in compared.stderr.splitlines() if line.startswith("note:")]) <= 7
