@@ -201,6 +201,8 @@ def _about(report: AuditReport, finding: Finding) -> str:
         return f"Goal **{md_escape(goal.statement)}**"
     if kind == "unit" and (unit := ws.unit(object_id)):
         return f"Unit **{md_escape(unit.name)}**"
+    if kind == "workspace":
+        return "**The whole set**"
     return f"{kind} **{md_escape(object_id)}**"
 
 

@@ -53,8 +53,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "baseline": ("Baseline / current value", "Where the KPI stands now or stood at the start (an actual)."),
     "target": ("Target", "The value to reach; '≥ 95%' or a range such as '90–95%' is read too."),
     "due": ("Target date", "When the target is due; without it a year named in the Target column's header is used."),
-    "warning": ("Amber line", "The value from which the KPI turns amber (a warning)."),
-    "critical": ("Red line", "The value from which the KPI turns red (critical)."),
+    "warning": ("Amber line", "The value from which the KPI turns amber: Warning at on the KPI's card."),
+    "critical": ("Red line", "The value from which the KPI turns red: Critical at on the KPI's card."),
     "thresholds": (
         "Combined thresholds (Red/Amber/Green)",
         "One column holding several lines, e.g. 'Red < 90%, Amber < 95%'.",
