@@ -84,7 +84,7 @@ def main() -> None:
 
         page.get_by_role("link", name="Audit", exact=True).first.click()
         page.get_by_role("heading", name="Audit").wait_for()
-        page.get_by_text("Design score").wait_for()
+        page.get_by_text("Design score", exact=True).wait_for()
         wait_idle(page)
         page.wait_for_timeout(800)
         page.screenshot(path=str(OUT / "audit.png"))
