@@ -1,16 +1,19 @@
 """Workspace text is shown, never run: no page renders a visitor's Markdown or HTML.
 
 A workspace whose every free-text field holds a hostile payload (a remote image, raw HTML, bold,
-a ``javascript:`` link, a Streamlit icon directive) is opened and every page is visited, the way a
+a ``javascript:`` link, a Streamlit icon directive, a bare URL and e-mail address that GitHub-flavoured
+Markdown would turn into links) is opened and every page is visited, the way a
 team member would. The AppTest check walks the whole element tree of each page generically: every
 string of every element's protobuf is read, and unless the field is one Streamlit shows as plain
 text (listed in ``PLAIN_TEXT``), it is treated as Markdown and must hold the payload only escaped
-(and escaped once: a double escape would show backslashes). A new page or element type is scanned
+(and escaped once: a double escape would show backslashes), and with its escapes resolved it must
+hold no autolink literal (the renderer finds those after escapes are resolved, so a backslash alone
+does not stop them). A new page or element type is scanned
 without anyone adding it here. Plain-text fields must hold the payload verbatim (escaping them
 would show backslashes).
 
 The browser check serves the same workspace and asserts that the pages request nothing from any
-host but the app's own.
+host but the app's own and link to none.
 """
 
 from __future__ import annotations
@@ -44,13 +47,16 @@ def payload(tag: str) -> str:
     """Hostile Markdown/HTML with a marker (``xss<tag>``) that says which field it came from."""
     return (
         f"xss{tag} ![x](http://{EVIL_HOST}/{tag}.png) <img src=http://{EVIL_HOST}/h{tag}.png> "
-        f"**B0LD** [l](javascript:alert(1)) :material/bug_report: =HYPERLINK(1)"
+        f"**B0LD** [l](javascript:alert(1)) :material/bug_report: =HYPERLINK(1) "
+        f"http://{EVIL_HOST}/bare{tag} www.{EVIL_HOST} ann@{EVIL_HOST}"
     )
 
 
 # Raw fragments that only an unescaped payload contains (each escapes to something else).
 ACTIVE = ("![", "](http", "](javascript", "<img", "**B0LD**", ":material/bug_report:")
 MARKER = re.compile(r"xss[a-z0-9]+")
+# GitHub-flavoured autolink literals to the payload's host, as the renderer sees the text: escapes resolved.
+AUTOLINK = re.compile(rf"(?i)(?:https?://|www\.){re.escape(EVIL_HOST)}|[-.\w+]@{re.escape(EVIL_HOST)}")
 
 # Fields Streamlit shows as plain text, by protobuf message type: the payload must be there verbatim.
 PLAIN_TEXT: dict[str, set[str]] = {
@@ -73,6 +79,11 @@ MACHINERY = {"id", "form_id", "icon", "page_script_hash", "page", "url_path", "f
 def unescaped_part(markdown: str) -> str:
     """The Markdown with every backslash-escaped character blanked out: what can still be syntax."""
     return re.sub(r"\\.", "\x00", markdown, flags=re.DOTALL)
+
+
+def autolinks(markdown: str) -> list[str]:
+    """The bare URLs and e-mail addresses to the payload's host that would still render as links."""
+    return AUTOLINK.findall(re.sub(r"\\(.)", r"\1", markdown, flags=re.DOTALL))
 
 
 def hostile_workspace() -> Workspace:
@@ -246,6 +257,7 @@ class Scan:
     def _markdown(self, page: str, kind: str, field: str, text: str) -> None:
         self.seen.setdefault(page, set()).update(MARKER.findall(text))
         found = [fragment for fragment in ACTIVE if fragment in unescaped_part(text)]
+        found += autolinks(text)
         if found:
             self.problems.append(f"{page}: {kind}.{field} renders {found} unescaped: {text[:160]!r}")
         elif MARKER.search(text) and "\\\\" in text:
@@ -365,7 +377,9 @@ def test_the_scan_catches_unescaped_text(tmp_path, monkeypatch):
         "st.selectbox('Plain', ['a'], format_func=lambda _: name)\n"
         "from ui.feedback import md_escape\n"
         "st.caption(md_escape(md_escape(name)))\n"
-        "st.selectbox('Escaped plain', ['b'], format_func=lambda _: md_escape(name))\n",
+        "st.selectbox('Escaped plain', ['b'], format_func=lambda _: md_escape(name))\n"
+        "import re\n"
+        "st.caption(re.sub(r'([^\\w\\s])', r'\\\\\\1', 'every mark escaped ' + name))\n",
         encoding="utf-8",
     )
     monkeypatch.syspath_prepend(str(REPO))
@@ -379,18 +393,23 @@ def test_the_scan_catches_unescaped_text(tmp_path, monkeypatch):
     assert "escaped twice" in found
     assert "shown as plain text but escaped" in found
     assert "Selectbox.options" in found and found.count("Selectbox.options") == 1, "a raw plain option is fine"
+    escaped_only = [line for line in scan.problems if "every mark escaped" in line]
+    assert escaped_only and f"http://{EVIL_HOST}" in escaped_only[0] and f"n@{EVIL_HOST}" in escaped_only[0], (
+        "a backslash before every mark still leaves autolinks"
+    )
 
 
 # ----------------------------------------------------------------------------- a real browser
 
 
 def test_the_browser_requests_nothing_from_elsewhere(tmp_path):
-    """Dashboard, KPIs and Goals of the hostile workspace fetch only from the app itself."""
+    """Dashboard, KPIs and Goals of the hostile workspace fetch only from the app itself and link nowhere else."""
     require_chromium()
     root = tmp_path / "store"
     build_store(root)
     with running_app(root) as url, browser_page() as page:
         requested: list[str] = []
+        links: dict[str, list[str | None]] = {}
         page.on("request", lambda request: requested.append(request.url))
         for path, heading, ready, popover in (
             ("dashboard", "Dashboard", "stMetric", None),
@@ -413,6 +432,10 @@ def test_the_browser_requests_nothing_from_elsewhere(tmp_path):
                     hover_targets.nth(index).hover()
                 page.wait_for_timeout(150)
             page.wait_for_timeout(500)
+            assert f"{EVIL_HOST}/bare" in page.content(), f"{path}: the bare URLs are on the page"
+            hrefs = page.locator(f"a[href*='{EVIL_HOST}' i]").all()
+            links[path] = [a.get_attribute("href") for a in hrefs]
+        assert links == {"dashboard": [], "kpis": [], "goals": []}, "a bare URL or e-mail in user text became a link"
         served_here = (url.rstrip("/"), "data:", "blob:")
         elsewhere = [u for u in requested if not u.startswith(served_here)]
         assert requested and elsewhere == [], elsewhere

@@ -16,6 +16,11 @@ from ui import state
 # headings, lists, HTML), GFM (tables, strikethrough), LaTeX ($), entities (&) and Streamlit's own
 # directives (:red[…], :material/icon:, :emoji:, which a backslash before ':' and '/' switches off).
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:/=])")
+# GitHub-flavoured autolink literals (``http://…``, ``https://…``, ``www.…``, ``name@host.tld``): Streamlit's
+# renderer finds them in the text after backslash escapes are resolved, so escaping does not stop them.
+# A WORD JOINER (U+2060: invisible, no line break) after the scheme or ``www`` and before the ``@`` does.
+_AUTOLINK_STARTS = re.compile(r"(?i)(?:https?(?=:)|www(?=\.))|(?<=[\w.+-])(?=@)")
+WORD_JOINER = "\u2060"
 
 
 def md_escape(text: object) -> str:
@@ -28,9 +33,23 @@ def md_escape(text: object) -> str:
     plain-text places (selectbox/multiselect options, dataframe cells, text-input values, Altair
     titles and tooltips, ``st.code``): there the backslashes would show. Escape only the user part
     of a message that wants its own formatting (``f"**{md_escape(name)}**"``), and escape once.
-    A bare URL still shows as a link to itself (GitHub-flavoured autolinks): visible, never fetched.
+    A bare URL or e-mail address shows as text, not a link: an invisible word joiner (U+2060) after
+    ``http``/``https``/``www`` and before ``@`` keeps GitHub-flavoured autolinking off.
     """
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+    text = _AUTOLINK_STARTS.sub(lambda match: match.group() + WORD_JOINER, str(text))
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+_ORDINARY_WORD = re.compile(r"[a-z]+(?:['’-][a-z]+)*[,:;]?(?:\s|$)")
+
+
+def capitalised(message: str) -> str:
+    """The message with a capital first letter when it starts with an ordinary word.
+
+    A message that starts with a file name or identifier (``bomb.xlsx has…``, ``kpi_id …``,
+    ``2025-01 …``) keeps it as written: ``Bomb.xlsx`` would name another file.
+    """
+    return message[:1].upper() + message[1:] if _ORDINARY_WORD.match(message) else message
 
 
 def plural(count: int, noun: str) -> str:
@@ -61,8 +80,7 @@ def show_error(error: Exception, *, headline: str | None = None, labels: Mapping
         st.error(f"{md_escape(title)}\n\n{lines}", icon=":material/error:")
     else:
         prefix = f"{md_escape(headline)} " if headline else ""
-        message = str(error)
-        st.error(prefix + md_escape(message[:1].upper() + message[1:]), icon=":material/error:")
+        st.error(prefix + md_escape(capitalised(str(error))), icon=":material/error:")
 
 
 def show_flashes() -> None:
