@@ -67,6 +67,7 @@ def import_file(
     sheet: str | None = None,
     decimal_separator: Separator | None = None,
     header_row: int | None = None,
+    shown_as: str | None = None,
 ) -> ImportResult:
     """Import whatever ``path`` is: a folder or .yml/.yaml of dbt metrics, a workspace, or a spreadsheet.
 
@@ -74,25 +75,39 @@ def import_file(
     raises :class:`~kpi_model.errors.WorkspaceError` listing its problems. ``decimal_separator``
     answers the questions a spreadsheet's ambiguous numbers raise (see :class:`ImportResult`);
     ``header_row`` (1-based) is a spreadsheet's header row when it should not be found.
+    ``shown_as`` is the file's name as its owner knows it, for the workspace's name, description and
+    notes (an upload is saved under a name of the server's). Anything but a regular file or a folder
+    (a device such as /dev/zero, a pipe) is refused before it is read.
     """
     from kpi_model import workspace_file
 
     path = Path(path)
+    shown = shown_as or path.name
     if not path.exists():
-        raise ImportFailed(f"no such file or folder: {path}")
+        raise ImportFailed(f"no such file or folder: {path if shown_as is None else shown}")
     suffix = path.suffix.lower()
     if path.is_dir():
-        return import_dbt(path)
+        return import_dbt(path, shown_as=shown_as)
+    if not path.is_file():
+        raise ImportFailed(
+            f"{shown} is not a regular file (a device, a pipe or a socket); give a spreadsheet, dbt YAML or "
+            "workspace file"
+        )
     if suffix == ".json" or (suffix in DBT_SUFFIXES and _is_workspace(path)):
         return ImportResult(workspace_file.load(path), [])
     if suffix in DBT_SUFFIXES:
-        return import_dbt(path)
+        return import_dbt(path, shown_as=shown_as)
     if suffix in SPREADSHEET_SUFFIXES or suffix in (".xls", ".ods", ".numbers"):
         return import_spreadsheet(
-            path, mapping=mapping, sheet=sheet, decimal_separator=decimal_separator, header_row=header_row
+            path,
+            mapping=mapping,
+            sheet=sheet,
+            decimal_separator=decimal_separator,
+            header_row=header_row,
+            shown_as=shown_as,
         )
     raise ImportFailed(
-        f"cannot import '{path.name}': give a spreadsheet (.csv, .tsv, .xlsx), dbt semantic-layer YAML "
+        f"cannot import '{shown}': give a spreadsheet (.csv, .tsv, .xlsx), dbt semantic-layer YAML "
         "(a .yml/.yaml file or a folder of them), or a KPI Wizard workspace (.yaml/.json)"
     )
 

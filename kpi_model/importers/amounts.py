@@ -28,6 +28,7 @@ from kpi_model.importers.percent_points import PercentRows, are_points, as_point
 from kpi_model.importers.rag import colours_named, split_by_header, split_rag
 from kpi_model.importers.tables import Table
 from kpi_model.importers.values import (
+    NUMBER_FIELDS,
     Amount,
     amount_readings,
     has_currency,
@@ -38,7 +39,6 @@ from kpi_model.models import Direction, UnitOfMeasure
 
 _PART_NAMES = {"critical": "red (critical)", "warning": "amber (warning)"}
 _SHOWN = 5  # cells named in a note on a column's separator; the rest are counted
-NUMBER_FIELDS = ("baseline", "target", "warning", "critical", "thresholds")
 _TOKEN = re.compile(r"\d[\d.,]*\d|\d")
 # A year in a header or title ("Target 2027", "Ziel FY2027", "Target (FY27)"), not part of a date.
 _YEAR = re.compile(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kpi_model.errors import KpiWizardError, WorkspaceError
-from kpi_model.models import Workspace
+from kpi_model.models import MAX_KPIS, Workspace
 from kpi_model.validation import parse_workspace
 
 
@@ -52,6 +52,8 @@ class ImportResult:
     questions: list[NumberQuestion] = field(default_factory=list)
 
 
+# Control characters, bidi overrides and zero-width characters: invisible, or they reorder what a name shows.
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -86,3 +88,16 @@ def clip(text: str, limit: int = 40) -> str:
         return text
     cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text.split(" ", 1)[0]
     return text if cut == text else cut.rstrip(" ,;:-–") + "…"
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters, bidi overrides and zero-width characters (tab and newline stay)."""
+    return CONTROLS.sub("", text) if CONTROLS.search(text) else text
+
+
+def too_many_kpis(where: str, count: int, what: str = "KPIs") -> str:
+    """The message for a register with more KPIs than one workspace may hold."""
+    return (
+        f"{where} has {count:,} {what}, more than the {MAX_KPIS:,} KPIs one workspace may hold: "
+        "split the register into several files (by unit or area) and import each into its own workspace"
+    )

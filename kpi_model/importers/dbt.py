@@ -21,8 +21,8 @@ import yaml
 from kpi_model import documents
 from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_derived, check_filter, referenced_names
-from kpi_model.importers.common import ImportFailed, ImportResult, finish
-from kpi_model.models import KPI_ID_PATTERN, SOURCE_NAME_PATTERN
+from kpi_model.importers.common import ImportFailed, ImportResult, finish, strip_controls, too_many_kpis
+from kpi_model.models import KPI_ID_PATTERN, MAX_KPIS, SOURCE_NAME_PATTERN
 
 DBT_SUFFIXES = (".yml", ".yaml")
 # Folders of a dbt project that hold installed packages, build output or tooling, not the project's metrics.
@@ -107,9 +107,10 @@ def _where(file: str, line: int) -> str:
 
 
 def _text(value: Any) -> str:
+    """A YAML value as text, without control, bidi-override or zero-width characters."""
     if isinstance(value, bool):
         return str(value).lower()
-    return str(value).strip() if value is not None else ""
+    return strip_controls(str(value)).strip() if value is not None else ""
 
 
 def _conjoin(conditions: list[str]) -> str:
@@ -147,8 +148,10 @@ _METHOD = re.compile(r"""\.\s*(\w+)\(\s*(?:['"](\w+)['"])?\s*\)""")
 class DbtImport:
     """Reads the YAML files, then turns every metric into KPIs, collecting notes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shown_as: str | None = None) -> None:
         self.root = root
+        self.shown = shown_as or root.name  # the file's or folder's name as its owner knows it
+        self.cleaned: list[_Metric] = []  # metrics whose label, description or owner lost control characters
         self.models: dict[str, _Model] = {}
         self.measures: dict[str, _Model] = {}  # measure name → its model
         self.sources: dict[str, dict[str, Any]] = {}
@@ -174,7 +177,7 @@ class DbtImport:
         return sorted(found)
 
     def label(self, path: Path) -> str:
-        return path.name if self.root.is_file() else str(path.relative_to(self.root))
+        return self.shown if self.root.is_file() else str(path.relative_to(self.root))
 
     def read(self) -> None:
         for path in self.files():
@@ -450,12 +453,20 @@ class DbtImport:
 
     def base(self, metric: _Metric) -> dict[str, Any]:
         raw = metric.raw
-        kpi: dict[str, Any] = {"id": metric.kpi_id, "name": _text(raw.get("label")) or metric.name}
+        kpi: dict[str, Any] = {"id": metric.kpi_id, "name": _text(raw.get("label")) or strip_controls(metric.name)}
         if raw.get("description"):
             kpi["description"] = _text(raw["description"])
         meta = raw.get("meta") or (raw.get("config") or {}).get("meta") or {}
         if isinstance(meta, dict) and isinstance(meta.get("owner"), str):
-            kpi["owner"] = meta["owner"].strip()
+            kpi["owner"] = strip_controls(meta["owner"]).strip()
+        texts = [
+            raw.get("label"),
+            raw.get("description"),
+            metric.name,
+            meta.get("owner") if isinstance(meta, dict) else None,
+        ]
+        if any(isinstance(t, str) and strip_controls(t) != t for t in texts):
+            self.cleaned.append(metric)
         grain = _GRAINS.get(_text(raw.get("time_granularity")).lower())
         if grain:
             kpi["cadence"] = grain
@@ -692,32 +703,53 @@ def _render(value: Any) -> str:
     return _text(value)
 
 
-def import_dbt(path: Path) -> ImportResult:
+def import_dbt(path: Path, *, shown_as: str | None = None) -> ImportResult:
     """A workspace from dbt semantic-layer YAML: one file, or a folder searched recursively.
 
     Every semantic model becomes a source (``system: dbt``), every metric a KPI without a
-    goal. Raises :class:`ImportFailed` when there is nothing to import.
+    goal. Raises :class:`ImportFailed` when there is nothing to import, naming the files skipped.
+    ``shown_as`` is the file's or folder's name as its owner knows it (an upload is saved under a
+    name of the server's): the workspace's name, description and notes use it.
     """
     path = Path(path)
+    shown = shown_as or path.name
     if not path.exists():
-        raise ImportFailed(f"no such file or folder: {path}")
+        raise ImportFailed(f"no such file or folder: {path if shown_as is None else shown}")
+    if not path.is_dir() and not path.is_file():
+        raise ImportFailed(f"{shown} is not a regular file (a device, a pipe or a socket); give a dbt YAML file")
     if path.is_file() and path.suffix.lower() not in DBT_SUFFIXES:
-        raise ImportFailed(f"{path.name} is not a dbt YAML file (.yml or .yaml)")
-    work = DbtImport(path)
+        raise ImportFailed(f"{shown} is not a dbt YAML file (.yml or .yaml)")
+    work = DbtImport(path, shown_as)
     work.read()
     if not work.metrics and not work.models:
         where = "in any .yml/.yaml file under " if path.is_dir() else "in "
+        skipped = [n for n in work.notes if "skipped" in n]
+        why = f". Skipped: {' '.join(skipped)}" if skipped else ""
         raise ImportFailed(
-            f"no dbt semantic_models or metrics found {where}{path}; "
-            "the import reads dbt semantic-layer YAML (semantic_models: and metrics:)"
+            f"no dbt semantic_models or metrics found {where}{path if shown_as is None else shown}; "
+            f"the import reads dbt semantic-layer YAML (semantic_models: and metrics:){why}"
         )
     work.assign_ids()
+    if len(work.metrics) > MAX_KPIS:
+        raise ImportFailed(too_many_kpis(shown, len(work.metrics), "metrics"))
     work.run()
     work.check()
+    if len(work.kpis) > MAX_KPIS:  # ratio and derived metrics add helper KPIs
+        raise ImportFailed(too_many_kpis(shown, len(work.kpis), "metrics and the helper KPIs they need"))
+    if work.cleaned:
+        first = work.cleaned[0]
+        names = ", ".join(f"'{m.name}'" for m in work.cleaned[:10]) + (" …" if len(work.cleaned) > 10 else "")
+        work.add_note(
+            first.file,
+            first.line,
+            "Control characters, text-direction overrides or zero-width characters were removed from the "
+            f"labels, descriptions or owners of metric{'s' if len(work.cleaned) > 1 else ''} {names}: they do "
+            "not show, or show text in another order than it is stored.",
+        )
     document = {
-        "name": f"dbt metrics from {path.name}",
-        "description": f"Imported from dbt semantic-layer YAML ({path.name}).",
+        "name": f"dbt metrics from {shown}",
+        "description": f"Imported from dbt semantic-layer YAML ({shown}).",
         "sources": list(work.sources.values()),
         "kpis": work.kpis,
     }
-    return ImportResult(finish(document, path.name), work.notes)
+    return ImportResult(finish(document, shown), work.notes)

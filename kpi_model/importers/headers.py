@@ -363,12 +363,15 @@ def is_header_row(cells: list[str]) -> bool:
     return "name" in guessed or len(guessed) >= 3
 
 
-def read_sheet(path: Path, *, sheet: str | None = None, header_row: int | None = None) -> SheetRead:
+def read_sheet(
+    path: Path, *, sheet: str | None = None, header_row: int | None = None, shown_as: str | None = None
+) -> SheetRead:
     """The sheet of a CSV, TSV or XLSX file that :func:`~kpi_model.importers.spreadsheet.import_spreadsheet` reads.
 
     Without ``sheet``, of a workbook's sheets with a column of KPI names the one with the most
     KPI columns is read (a change log before the register is passed over), else its first sheet.
     The header row is found (:func:`is_header_row`), or is ``header_row`` (1-based sheet row) when given.
+    ``shown_as`` is the file's name in messages (an upload's name as the visitor knows it).
     """
     table = load_table(
         Path(path),
@@ -377,6 +380,7 @@ def read_sheet(path: Path, *, sheet: str | None = None, header_row: int | None =
         pick=True,
         rank=lambda headers: len(guess_mapping(headers)),
         header_row=header_row,
+        shown_as=shown_as,
     )
     rows = [row for _, row in table.rows]
     return SheetRead(list(table.sheets), table.sheet, table.headers, rows, table.header_row)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from kpi_model.importers.common import clip
 from kpi_model.importers.units import money_scale
-from kpi_model.importers.values import is_blank
+from kpi_model.importers.values import NUMBER_FIELDS, is_blank, is_not_finite
 
 
 def _rows(numbers: list[int]) -> str:
@@ -29,7 +29,7 @@ class SheetNotes:
         """Remember the cells of a KPI row that hold a placeholder ("TBD", "n/a", "-") instead of a value."""
         for key, index in columns.items():
             text = cells[index].strip()
-            if key != "name" and text and is_blank(text):
+            if key != "name" and text and is_blank(text) and not (key in NUMBER_FIELDS and is_not_finite(text)):
                 self.placeholders.append((number, key, text))
 
     def record_unit_of_measure(self, number: int, text: str | None) -> str | None:

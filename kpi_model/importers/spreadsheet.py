@@ -17,9 +17,9 @@ from typing import Any
 
 from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_filter
-from kpi_model.importers.amounts import NumberCells, Row, RowNumbers, year_of_targets
+from kpi_model.importers.amounts import NUMBER_FIELDS, NumberCells, Row, RowNumbers, year_of_targets
 from kpi_model.importers.blocks import Blocks
-from kpi_model.importers.common import ImportFailed, ImportResult, clip, finish, norm
+from kpi_model.importers.common import ImportFailed, ImportResult, clip, finish, norm, too_many_kpis
 from kpi_model.importers.dates import read_date
 from kpi_model.importers.definitions import as_derived, looks_like_sql
 from kpi_model.importers.headers import _apply_mapping, _guess_headers, _refine
@@ -31,12 +31,13 @@ from kpi_model.importers.tables import Table, column_names, is_prose, load_table
 from kpi_model.importers.units import read_unit_of_measure
 from kpi_model.importers.values import (
     is_blank,
+    is_not_finite,
     read_cadence,
     read_category,
     read_direction,
     read_kind,
 )
-from kpi_model.models import KPI_ID_PATTERN, Direction, UnitOfMeasure
+from kpi_model.models import KPI_ID_PATTERN, MAX_KPIS, Direction, UnitOfMeasure
 
 
 class _SheetImport(RowNumbers, SheetNotes, Blocks):
@@ -60,11 +61,16 @@ class _SheetImport(RowNumbers, SheetNotes, Blocks):
         self.sources: dict[str, dict[str, Any]] = {}
         self.kpis: list[dict[str, Any]] = []
         self.names: dict[str, int] = {}  # casefolded KPI name → first row
+        self.taken: set[str] = set()  # the KPI ids given so far
         self.rows: list[Row] = []
 
     def cell(self, cells: list[str], field_name: str) -> str | None:
         index = self.columns.get(field_name)
-        if index is None or is_blank(cells[index]):
+        if index is None:
+            return None
+        if field_name in NUMBER_FIELDS and is_not_finite(cells[index]):
+            return cells[index].strip()  # not a placeholder in a number column: read, and kept as not finite
+        if is_blank(cells[index]):
             return None
         return cells[index].strip()
 
@@ -175,7 +181,6 @@ class _SheetImport(RowNumbers, SheetNotes, Blocks):
         self.read_numbers(row, cells)
 
     def kpi_id(self, row: Row, given: str | None) -> str:
-        taken = {k.kpi["id"] for k in self.rows if k is not row and "id" in k.kpi}
         if given is not None:
             base = given if re.match(KPI_ID_PATTERN, given) and len(given) <= 63 else kpi_id_from(given)
             if base != given:
@@ -183,7 +188,8 @@ class _SheetImport(RowNumbers, SheetNotes, Blocks):
         else:
             base = kpi_id_from(row.label)
         first = self.names.setdefault(row.label.casefold(), row.number)
-        chosen = unique_id(base, taken, separator="_")
+        chosen = unique_id(base, self.taken, separator="_")
+        self.taken.add(chosen)
         if first != row.number:
             blank = (
                 " Its other cells are blank, so it may be a leftover copy; the audit reports duplicate KPIs."
@@ -317,6 +323,7 @@ def import_spreadsheet(
     name: str | None = None,
     decimal_separator: Separator | None = None,
     header_row: int | None = None,
+    shown_as: str | None = None,
 ) -> ImportResult:
     """A workspace from a KPI list in a CSV, TSV or XLSX file, with notes on what was not mapped.
 
@@ -331,6 +338,9 @@ def import_spreadsheet(
 
     The header row is the first row that names a KPI column or several fields (a title or a note
     line above it is passed over); ``header_row``, the 1-based row number in the sheet, sets it.
+
+    ``shown_as`` is the file's name as its owner knows it (an upload is saved under a name of the
+    server's): messages, the workspace's name and its description use it instead of ``path``'s.
     """
     path = Path(path)
     wanted_name = _resolve_name_header(mapping)
@@ -350,6 +360,7 @@ def import_spreadsheet(
         pick=True,
         rank=lambda h: len(_guess_headers(h)),
         header_row=header_row,
+        shown_as=shown_as,
     )
     notes: list[str] = []
     if sheet is None and table.others:
@@ -368,6 +379,9 @@ def import_spreadsheet(
             "'KPI name' field of the mapping, or on the command line: --mapping map.yaml with "
             f'name: "{table.headers[0]}").'
         )
+    named = sum(1 for _, r in table.rows if not is_blank(r[table.headers.index(columns["name"])]))
+    if named > MAX_KPIS:
+        raise ImportFailed(too_many_kpis(table.where, named, "rows with a KPI name"))
     columns, dropped = _refine(table, columns, fixed, notes)
     used = set(columns.values()) | dropped
     unused = [
@@ -386,7 +400,14 @@ def import_spreadsheet(
             f"{table.where} has a '{columns['name']}' column but no row with a KPI name in it; "
             "put the KPIs one per row below the header row"
         )
-    workspace = finish(work.document(name or path.stem), table.where)
+    if table.cleaned:
+        rows = ", ".join(str(n) for n in table.cleaned[:10]) + (" …" if len(table.cleaned) > 10 else "")
+        notes.append(
+            f"Control characters, text-direction overrides or zero-width characters were removed from "
+            f"row{'s' if len(table.cleaned) > 1 else ''} {rows}: they do not show, or show text in another "
+            "order than it is stored."
+        )
+    workspace = finish(work.document(name or Path(shown_as or path.name).stem), table.where)
     return ImportResult(workspace, notes + work.notes, work.numbers.questions)
 
 

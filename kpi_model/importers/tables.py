@@ -16,16 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from kpi_model.archives import ZipLimits, check_xlsx_archive
-from kpi_model.importers.common import ImportFailed
+from kpi_model.importers.common import CONTROLS, ImportFailed, strip_controls, too_many_kpis
 from kpi_model.importers.layout import two_row_header
+from kpi_model.models import MAX_KPIS
 
 SPREADSHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_COLUMNS = 200
+MAX_FIELD_BYTES = 128 * 1024  # one CSV cell: Python's csv module refuses longer fields (its field_size_limit)
 # A KPI register is a few sheets of text: 20 MB packed is generous, and so is 200 MB of XML unpacked.
 WORKBOOK_LIMITS = ZipLimits(max_unpacked_bytes=200 * 1024**2, max_ratio=100, max_members=1_000)
 _HEADER_SEARCH_ROWS = 30
+_SPARE_ROWS = 200  # rows past the KPI cap read before refusing: totals, notes and footers that are no KPI
 _CSV_DELIMITERS = (",", ";", "\t", "|")
 _UNSUPPORTED = {
     ".xls": "the old Excel format (.xls) cannot be read; save it as .xlsx or CSV and import that",
@@ -53,6 +56,17 @@ class Table:
     others: tuple[str, ...] = ()  # other sheets that also had a column of KPI names
     sheets: tuple[str, ...] = ()  # every sheet of the workbook, in order; empty for CSV and TSV
     header_row: int = 1  # the sheet row (1-based) of the header; of its upper row when the header has two
+    cleaned: tuple[int, ...] = ()  # sheet rows whose control or invisible characters were removed
+
+
+def _clean(rows: list[list[str]]) -> tuple[list[list[str]], tuple[int, ...]]:
+    """The rows with :func:`strip_controls` applied to every cell, and the (1-based) rows that changed."""
+    changed: list[int] = []
+    for number, row in enumerate(rows, start=1):
+        if any(CONTROLS.search(cell) for cell in row):
+            row[:] = [strip_controls(cell) for cell in row]
+            changed.append(number)
+    return rows, tuple(changed)
 
 
 def cell_text(value: Any) -> str:
@@ -79,23 +93,25 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _check_file(path: Path) -> str:
+def _check_file(path: Path, shown: str) -> str:
     """The file's lower-case suffix, after refusing what cannot be read with a message that says why."""
     if not path.exists():
         raise ImportFailed(f"no such file: {path}")
     if path.is_dir():
         raise ImportFailed(f"{path} is a folder; give a spreadsheet file (CSV, TSV or XLSX)")
+    if not path.is_file():
+        raise ImportFailed(f"{shown} is not a regular file (a device, a pipe or a socket); give a spreadsheet file")
     suffix = path.suffix.lower()
     if suffix in _UNSUPPORTED:
-        raise ImportFailed(f"{path.name}: {_UNSUPPORTED[suffix]}")
+        raise ImportFailed(f"{shown}: {_UNSUPPORTED[suffix]}")
     if suffix not in SPREADSHEET_SUFFIXES:
         raise ImportFailed(
-            f"cannot import '{path.name}': give a spreadsheet (.csv, .tsv, .xlsx), "
+            f"cannot import '{shown}': give a spreadsheet (.csv, .tsv, .xlsx), "
             "a dbt semantic-layer YAML file or folder (.yml/.yaml), or a KPI Wizard workspace"
         )
     if path.stat().st_size > MAX_BYTES:
         raise ImportFailed(
-            f"{path.name} is larger than {MAX_BYTES // 1024 // 1024} MB: that is data, not a KPI list; "
+            f"{shown} is larger than {MAX_BYTES // 1024 // 1024} MB: that is data, not a KPI list; "
             "load data on the Data page and import only the list of KPIs"
         )
     return suffix
@@ -119,7 +135,10 @@ def _sniff_delimiter(sample: list[str]) -> str:
     """
 
     def score(delimiter: str) -> tuple[int, int, bool]:
-        widths = [len(r) for r in csv.reader(sample, delimiter=delimiter) if len(r) > 1]
+        try:
+            widths = [len(r) for r in csv.reader(sample, delimiter=delimiter) if len(r) > 1]
+        except csv.Error:  # a cell past the field limit: reported, with its row, when the file is read
+            return 0, 0, delimiter == ","
         if not widths:
             return 0, 0, delimiter == ","
         common = Counter(widths).most_common(1)[0][0]
@@ -128,32 +147,54 @@ def _sniff_delimiter(sample: list[str]) -> str:
     return max(_CSV_DELIMITERS, key=score)
 
 
-def _csv_rows(path: Path, suffix: str) -> tuple[list[list[str]], str]:
+def _csv_rows(path: Path, suffix: str, shown: str) -> tuple[list[list[str]], str]:
     text = _decode(path.read_bytes())
     if "\x00" in text:
-        raise ImportFailed(f"{path.name} is not a text file; export the sheet as CSV or XLSX")
+        raise ImportFailed(f"{shown} is not a text file; export the sheet as CSV or XLSX")
     if suffix == ".tsv":
         delimiter = "\t"
     else:
         delimiter = _sniff_delimiter(text.splitlines()[:20])
+    rows: list[list[str]] = []
     try:
-        rows = [[cell_text(cell) for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            rows.append([cell_text(cell) for cell in row])
         return rows, delimiter
     except csv.Error as error:
-        raise ImportFailed(f"{path.name} is not a readable CSV file: {error}") from None
+        if "field larger than field limit" in str(error):
+            raise ImportFailed(
+                f"{shown}: row {len(rows) + 1} has a cell longer than {MAX_FIELD_BYTES // 1024} KB, the longest a "
+                f'CSV cell may be; shorten the text in row {len(rows) + 1} (or check for a quote " that is never '
+                "closed) and import it again"
+            ) from None
+        raise ImportFailed(f"{shown} is not a readable CSV file: {error}") from None
 
 
-def _open_workbook(path: Path) -> Any:
+def _xml_refused(shown: str, error: Exception) -> ImportFailed | None:
+    """The message for a workbook whose XML declares entities (an "entity bomb" looks so), else None."""
+    text = str(error).lower()
+    if "entit" in text or "amplification" in text:
+        return ImportFailed(
+            f"{shown} uses XML entities, which KPI Wizard does not read (a workbook Excel saves has none): "
+            "open it in Excel and save it again as 'Excel Workbook (.xlsx)', then import that"
+        )
+    return None
+
+
+def _open_workbook(path: Path, shown: str) -> Any:
     import zipfile
+    from xml.etree.ElementTree import ParseError
 
     import openpyxl  # lazily: the CLI should not pay for it unless a workbook is read
     from openpyxl.utils.exceptions import InvalidFileException
 
-    check_xlsx_archive(path, WORKBOOK_LIMITS, ImportFailed)
+    check_xlsx_archive(path, WORKBOOK_LIMITS, ImportFailed, name=shown)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
-        raise ImportFailed(f"{path.name} is not a readable XLSX workbook ({error}); save it again from Excel") from None
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, ParseError) as error:
+        if (refused := _xml_refused(shown, error)) is not None:
+            raise refused from None
+        raise ImportFailed(f"{shown} is not a readable XLSX workbook ({error}); save it again from Excel") from None
 
 
 def _sheet_rows(worksheet: Any) -> tuple[list[list[str]], set[tuple[int, int]], set[tuple[int, int]]]:
@@ -174,6 +215,17 @@ def _sheet_rows(worksheet: Any) -> tuple[list[list[str]], set[tuple[int, int]], 
         if len(rows) > MAX_ROWS + _HEADER_SEARCH_ROWS:
             break
     return rows, typed, percent
+
+
+def _read_sheet_rows(worksheet: Any, shown: str) -> tuple[list[list[str]], set[tuple[int, int]], set[tuple[int, int]]]:
+    from xml.etree.ElementTree import ParseError
+
+    try:
+        return _sheet_rows(worksheet)
+    except (ParseError, ValueError) as error:  # openpyxl parses a read-only sheet's XML as it goes
+        if (refused := _xml_refused(shown, error)) is not None:
+            raise refused from None
+        raise ImportFailed(f"{shown} is not a readable XLSX workbook ({error}); save it again from Excel") from None
 
 
 def is_prose(row: list[str], words: int = 6) -> bool:
@@ -220,6 +272,7 @@ def _table(
     chosen: int | None = None,
     **extra: Any,
 ) -> Table:
+    rows, cleaned = _clean(rows)
     header_at = _header_index(rows, is_header) if chosen is None else _chosen_header(rows, where, chosen)
     if header_at is None:
         raise ImportFailed(f"{where} is empty: put the KPIs one per row below a header row")
@@ -231,24 +284,46 @@ def _table(
     body = [(number, row) for number, row in enumerate(rows[body_at:], start=body_at + 1) if any(row)]
     if len(body) > MAX_ROWS:
         raise ImportFailed(
-            f"{where} has more than {MAX_ROWS} rows: that is data, not a KPI list; "
+            f"{where} has more than {MAX_ROWS:,} rows: that is data, not a KPI list; "
             "load data on the Data page and import only the list of KPIs"
         )
-    width = max([len(header_row)] + [max((i + 1 for i, c in enumerate(r) if c), default=0) for _, r in body])
-    raw_headers = header_row + [""] * (width - len(header_row))
+    if len(body) > MAX_KPIS + _SPARE_ROWS:
+        raise ImportFailed(too_many_kpis(where, len(body), "rows"))
+    filled = max((i + 1 for i, c in enumerate(header_row) if c), default=0)
+    width = max([filled] + [max((i + 1 for i, c in enumerate(r) if c), default=0) for _, r in body])
+    if width > MAX_COLUMNS:
+        raise ImportFailed(
+            f"{where} has {width:,} columns, more than the {MAX_COLUMNS} a KPI register may have: "
+            "keep the columns that describe the KPIs (name, owner, target, …), delete the others and import it again"
+        )
+    width = max(width, min(len(header_row), MAX_COLUMNS))
+    raw_headers = header_row[:width] + [""] * (width - len(header_row))
     headers: list[str] = []
-    for index, raw in enumerate(raw_headers[:width]):
+    seen: set[str] = set()
+    counters: dict[str, int] = {}  # header → the next number to try for its copies
+    for index, raw in enumerate(raw_headers):
         header = " ".join(raw.split()) or f"Column {_column_letter(index)}"
-        number = 2
         base = header
-        while header in headers:  # two "Target" columns stay apart: "Target (2)"
+        number = counters.get(base, 2)
+        while header in seen:  # two "Target" columns stay apart: "Target (2)"
             header = f"{base} ({number})"
             number += 1
+        counters[base] = number
+        seen.add(header)
         headers.append(header)
     padded = [(number, (row + [""] * width)[:width]) for number, row in body]
     subs = tuple((subheaders + [""] * width)[:width]) if subheaders else ()
     return Table(
-        headers, padded, where, sheet, first_sheet, title=title, subheaders=subs, header_row=header_at + 1, **extra
+        headers,
+        padded,
+        where,
+        sheet,
+        first_sheet,
+        title=title,
+        subheaders=subs,
+        header_row=header_at + 1,
+        cleaned=cleaned,
+        **extra,
     )
 
 
@@ -264,6 +339,7 @@ def load_table(
     pick: bool = False,
     rank: Callable[[list[str]], int] | None = None,
     header_row: int | None = None,
+    shown_as: str | None = None,
 ) -> Table:
     """Read a spreadsheet into a :class:`Table`; raises :class:`ImportFailed` saying what to do.
 
@@ -274,29 +350,29 @@ def load_table(
 
     ``header_row`` (the 1-based row number in the sheet) says which row holds the column headers,
     instead of finding it; with ``pick`` and no ``sheet``, sheets without such a row are passed over.
+    ``shown_as`` is the file's name in messages (the visitor's name for an uploaded file), else its own.
     """
-    suffix = _check_file(path)
+    shown = shown_as or path.name
+    suffix = _check_file(path, shown)
     if suffix not in (".xlsx", ".xlsm"):
         if sheet:
-            raise ImportFailed(f"{path.name} is a {suffix[1:].upper()} file and has no sheets; leave out the sheet")
-        rows, delimiter = _csv_rows(path, suffix)
-        return _table(rows, path.name, None, is_header, chosen=header_row, delimiter=delimiter)
-    workbook = _open_workbook(path)
+            raise ImportFailed(f"{shown} is a {suffix[1:].upper()} file and has no sheets; leave out the sheet")
+        rows, delimiter = _csv_rows(path, suffix, shown)
+        return _table(rows, shown, None, is_header, chosen=header_row, delimiter=delimiter)
+    workbook = _open_workbook(path, shown)
     try:
         names = list(workbook.sheetnames)
         if sheet is not None:
             if sheet not in names:
-                raise ImportFailed(
-                    f"{path.name} has no sheet '{sheet}'; its sheets: {', '.join(repr(n) for n in names)}"
-                )
+                raise ImportFailed(f"{shown} has no sheet '{sheet}'; its sheets: {', '.join(repr(n) for n in names)}")
             chosen = [sheet]
         else:
             chosen = names if pick else names[:1]
         first: Table | None = None
         accepted: list[Table] = []
         for name in chosen:
-            where = f"{path.name}, sheet '{name}'"
-            rows, typed, percent = _sheet_rows(workbook[name])
+            where = f"{shown}, sheet '{name}'"
+            rows, typed, percent = _read_sheet_rows(workbook[name], shown)
             if not any(any(row) for row in rows):
                 continue
             try:
@@ -325,7 +401,7 @@ def load_table(
             best = max(accepted, key=lambda t: rank(t.headers))  # max keeps the first of equals
             return replace(best, others=tuple(t.sheet or "" for t in accepted if t is not best))
         if first is None:
-            empty = f"sheet '{sheet}' of {path.name}" if sheet else path.name
+            empty = f"sheet '{sheet}' of {shown}" if sheet else shown
             raise ImportFailed(f"{empty} is empty: put the KPIs one per row below a header row")
         return first
     finally:

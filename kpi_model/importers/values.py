@@ -7,6 +7,7 @@ what the text was and how to write it; nothing is guessed where two readings are
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from kpi_model.importers.rag import split_by_header as split_by_header
 from kpi_model.importers.rag import split_rag as split_rag
 from kpi_model.models import Cadence, Category, Direction, Kind
 
+NUMBER_FIELDS = ("baseline", "target", "warning", "critical", "thresholds")  # the fields read as numbers
 # Cells that say "nothing here" in words; treated as blank rather than as a value.
 PLACEHOLDERS = frozenset({"", "-", "–", "—", "n/a", "na", "#n/a", "tbd", "tbc", "?", "none", "null", "nan", "…", "..."})
 
@@ -268,14 +270,62 @@ _MULTIPLIERS = {"k": 1e3, "tsd": 1e3, "mio": 1e6, "mn": 1e6, "million": 1e6, "mi
 # A capital "M" or "B" after a number is the spreadsheet habit for millions and billions ("1.2M").
 _MONEY_MULTIPLIERS = {"m": 1e6, "mm": 1e6, "b": 1e9}
 _CAPITAL_MULTIPLIERS = {"M": 1e6, "MM": 1e6, "B": 1e9, "BN": 1e9}
+_NOT_FINITE = re.compile(r"^[+-]?\s*(?:nan|inf|infinity|∞)$", re.I)
+_HEX = re.compile(r"^[+-]?0x[0-9a-f]+$", re.I)
+_SCIENTIFIC = re.compile(r"^([+-]?\d[\d.,]*)[eE]([+-]?\d{1,6})$")
+_SMALLEST = 1e-300  # a smaller non-zero value in scientific notation is refused, not stored as 0
+MAX_NUMBER_CHARS = 300  # a number cell longer than this is no number a KPI holds (1e300 has 301 digits)
+
+
+def is_not_finite(text: str) -> bool:
+    """Whether a cell spells a value that is no finite number: ``NaN``, ``inf``, ``-∞``."""
+    return _NOT_FINITE.match(text.strip()) is not None
+
+
+def _not_finite(label: str, text: str) -> ValueError:
+    return ValueError(f"{label} '{clip_digits(text)}' is not a finite number; write a number such as 0.3 or 1250")
+
+
+def clip_digits(text: str, limit: int = 40) -> str:
+    """A long cell shortened for a message: ``'99999…(400 characters)'``."""
+    text = text.strip()
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _finite(value: float, label: str, text: str) -> float:
+    if not math.isfinite(value):
+        raise _not_finite(label, text)
+    return value
+
+
+def _scientific(match: re.Match[str], text: str, label: str, decimal: Separator | None) -> float:
+    """``1.2e3`` → 1200.0; refused when the value is too large or too small to store."""
+    mantissa = parse_decimal(match.group(1), decimal, label=label)
+    value = float(f"{mantissa!r}e{match.group(2)}")
+    if not math.isfinite(value) or (mantissa != 0 and abs(value) < _SMALLEST):
+        raise ValueError(
+            f"{label} '{clip_digits(text)}' is written in scientific notation and is too "
+            f"{'large' if abs(value) > 1 else 'small'} to store (not a finite number); write it as a plain number"
+        )
+    return value
 
 
 def _number(text: str, label: str, money: bool = False, decimal: Separator | None = None) -> tuple[float, str | None]:
-    """A number with an optional multiplier (``5k``) or a trailing unit word, which is returned."""
-    match = _NUMBER_AND_WORD.match(text.strip())
+    """A number with an optional multiplier (``5k``) or a trailing unit word, which is returned.
+
+    Scientific notation (``1.2e3``) is read; a value that is not finite (``NaN``, ``inf``, 400 digits) is refused.
+    """
+    stripped = text.strip()
+    if len(stripped) > MAX_NUMBER_CHARS:
+        raise _not_finite(label, stripped)
+    if _HEX.match(stripped):
+        raise ValueError(f"{label} '{stripped}' is a hexadecimal number; write it in decimal (0x1F is 31)")
+    if scientific := _SCIENTIFIC.match(stripped):
+        return _scientific(scientific, stripped, label, decimal), None
+    match = _NUMBER_AND_WORD.match(stripped)
     if not match:
-        raise ValueError(f"{label} '{text.strip()}' is not a number")
-    value = parse_decimal(match.group(1), decimal, label=label)
+        raise ValueError(f"{label} '{stripped}' is not a number")
+    value = _finite(parse_decimal(match.group(1), decimal, label=label), label, stripped)
     word = (match.group(2) or "").strip()
     if not word:
         return value, None
@@ -285,7 +335,7 @@ def _number(text: str, label: str, money: bool = False, decimal: Separator | Non
         or (money and _MONEY_MULTIPLIERS.get(word.lower()))
     )
     if factor:
-        return value * factor, None
+        return _finite(value * factor, label, stripped), None
     if re.search(r"\d", word):
         # "1.0m / A £1.0m-1.8m": more numbers after the first; reading the first alone would be a guess.
         raise ValueError(f"{label} '{text.strip()}' holds more than one number; write one value per cell")
@@ -328,14 +378,16 @@ def read_amount(text: str, label: str = "value", *, money: bool = False, decimal
         low, low_word = _number(between.group(1), label, money, decimal)
         high, dropped = _number(between.group(2), label, money, decimal)
         return Amount(
-            low=scaled(low),
-            high=scaled(high),
+            low=_finite(scaled(low), label, raw),
+            high=_finite(scaled(high), label, raw),
             percent=percent,
             currency=currency,
             dropped=dropped or low_word,
         )
     if not rest:
         raise ValueError(f"{label} '{raw}' holds no number")
+    if is_not_finite(rest):
+        raise _not_finite(label, raw)
     out_of = None
     if not percent and (rating := _OUT_OF.match(rest)):
         top, _ = _number(rating.group(2), label, money, decimal)
@@ -344,7 +396,12 @@ def read_amount(text: str, label: str = "value", *, money: bool = False, decimal
             rest, out_of = rating.group(1), top
     value, dropped = _number(rest, label, money, decimal)
     return Amount(
-        value=scaled(value), percent=percent, currency=currency, better=better, dropped=dropped, out_of=out_of
+        value=_finite(scaled(value), label, raw),
+        percent=percent,
+        currency=currency,
+        better=better,
+        dropped=dropped,
+        out_of=out_of,
     )
 
 

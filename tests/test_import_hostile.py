@@ -1,0 +1,234 @@
+"""Hostile KPI registers and dbt projects: each is refused quickly with a fix, or imported without hidden harm."""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from kpi_model.importers import ImportFailed, import_dbt, import_file, import_spreadsheet, read_table
+from kpi_model.importers.tables import MAX_COLUMNS
+from kpi_model.importers.values import read_amount
+from kpi_model.models import MAX_KPIS
+from kpi_model.workspace_file import dumps
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- 1. headers: linear de-duplication, a column cap --------------------------------------------
+
+
+def test_many_repeated_headers_are_refused_fast_naming_the_count(tmp_path: Path) -> None:
+    path = write(tmp_path, "dup.csv", "KPI," + ",".join(["x"] * 4_000) + "\nRevenue," + "1," * 3_999 + "1\n")
+    started = time.perf_counter()
+    with pytest.raises(ImportFailed, match=r"4,001 columns, more than the 200") as caught:
+        import_spreadsheet(path)
+    assert time.perf_counter() - started < 2
+    assert "keep the columns" in str(caught.value)
+
+
+def test_repeated_headers_within_the_cap_are_numbered(tmp_path: Path) -> None:
+    path = write(tmp_path, "dup.csv", "KPI," + ",".join(["x"] * 150) + "\nRevenue," + ",".join(["a"] * 150) + "\n")
+    headers, _ = read_table(path)
+    assert headers[:4] == ["KPI", "x", "x (2)", "x (3)"] and headers[-1] == "x (150)"
+    assert len(set(headers)) == len(headers)
+
+
+def test_headers_that_collide_with_numbered_copies_stay_apart(tmp_path: Path) -> None:
+    path = write(tmp_path, "dup.csv", "KPI,Target,Target (2),Target\nRevenue,1,2,3\n")
+    headers, _ = read_table(path)
+    assert headers == ["KPI", "Target", "Target (2)", "Target (3)"]
+
+
+def test_one_line_of_delimiters_is_read_fast(tmp_path: Path) -> None:
+    path = write(tmp_path, "line.csv", ",;\t|" * 4_000 + "\n")
+    started = time.perf_counter()
+    with pytest.raises(ImportFailed):
+        import_spreadsheet(path)
+    assert time.perf_counter() - started < 2
+
+
+def test_a_table_wider_than_the_cap_is_refused_but_trailing_blank_cells_are_not_columns(tmp_path: Path) -> None:
+    wide = write(tmp_path, "wide.csv", "KPI," + ",".join(f"c{i}" for i in range(MAX_COLUMNS)) + "\nA\n")
+    with pytest.raises(ImportFailed, match=rf"{MAX_COLUMNS + 1} columns"):
+        read_table(wide)
+    padded = write(tmp_path, "padded.csv", "KPI,Owner" + "," * 500 + "\nRevenue,Ann" + "," * 500 + "\n")
+    headers, rows = read_table(padded)
+    assert headers[:2] == ["KPI", "Owner"] and rows[0][:2] == ["Revenue", "Ann"]
+
+
+# --- 2. more KPIs than a workspace holds ----------------------------------------------------------
+
+
+def test_more_kpi_rows_than_a_workspace_holds_are_refused_up_front(tmp_path: Path) -> None:
+    count = MAX_KPIS + 1
+    path = write(tmp_path, "big.csv", "KPI,Target\n" + "".join(f"KPI {i},{i}\n" for i in range(count)))
+    started = time.perf_counter()
+    with pytest.raises(ImportFailed) as caught:
+        import_spreadsheet(path)
+    assert time.perf_counter() - started < 3
+    message = str(caught.value)
+    assert f"{count:,}" in message and f"{MAX_KPIS:,}" in message and "split the register" in message
+    assert "please report" not in message
+
+
+def test_far_more_rows_are_refused_in_the_read_step(tmp_path: Path) -> None:
+    path = write(tmp_path, "big.csv", "KPI,Target\n" + "".join(f"KPI {i},{i}\n" for i in range(5_000)))
+    with pytest.raises(ImportFailed, match="split the register"):
+        read_table(path)
+
+
+def test_a_full_register_imports_in_linear_time(tmp_path: Path) -> None:
+    path = write(tmp_path, "full.csv", "KPI,Target\n" + "".join(f"Same name,{i}\n" for i in range(MAX_KPIS)))
+    started = time.perf_counter()
+    result = import_spreadsheet(path)
+    assert time.perf_counter() - started < 20
+    assert len(result.workspace.kpis) == MAX_KPIS
+    assert len({k.id for k in result.workspace.kpis}) == MAX_KPIS
+
+
+def test_dbt_with_more_metrics_than_a_workspace_holds_is_refused(tmp_path: Path) -> None:
+    metrics = "".join(
+        f"  - name: m{i}\n    type: simple\n    type_params: {{measure: revenue}}\n" for i in range(MAX_KPIS + 1)
+    )
+    path = write(tmp_path, "metrics.yml", "metrics:\n" + metrics)
+    with pytest.raises(ImportFailed) as caught:
+        import_dbt(path)
+    assert "split" in str(caught.value) and "please report" not in str(caught.value)
+
+
+# --- 3. numbers that are not finite ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["NaN", "nan", "inf", "-inf", "∞", "-∞", "Infinity", "9" * 400, "9" * 5_000])
+def test_a_non_finite_number_is_kept_in_the_description_with_a_note(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, "n.csv", f"KPI,Target,Baseline\nRevenue,{text},{text}\n")
+    result = import_spreadsheet(path)
+    kpi = result.workspace.kpis[0]
+    assert kpi.target is None and kpi.baseline is None
+    assert "not a finite number" in " ".join(result.notes)
+    assert "Target as written" in (kpi.description or "")
+    saved = dumps(result.workspace).lower()
+    assert ".inf" not in saved and ".nan" not in saved
+
+
+@pytest.mark.parametrize(("text", "value"), [("1.2e3", 1200.0), ("1e308", 1e308), ("€1e308", 1e308), ("2E-2", 0.02)])
+def test_scientific_notation_is_read(text: str, value: float) -> None:
+    assert read_amount(text, "target").value == value
+
+
+@pytest.mark.parametrize("text", ["1e309", "1e-400", "-1e999"])
+def test_scientific_notation_out_of_range_is_refused_saying_so(text: str) -> None:
+    with pytest.raises(ValueError, match="scientific notation"):
+        read_amount(text, "target")
+
+
+def test_hexadecimal_is_refused_saying_so() -> None:
+    with pytest.raises(ValueError, match="hexadecimal"):
+        read_amount("0x1F", "target")
+
+
+@pytest.mark.parametrize("text", ["1e300k", "1e300 m", "9" * 300 + "k"])
+def test_a_multiplier_never_makes_a_number_infinite(text: str) -> None:
+    try:
+        amount = read_amount(text, "target", money=True)
+    except ValueError as error:
+        assert "finite" in str(error) or "scientific" in str(error) or "more than one" in str(error)
+    else:
+        assert amount.value is None or math.isfinite(amount.value)
+
+
+# --- 6. a field past the CSV limit, XML entities ----------------------------------------------------
+
+
+def test_a_field_past_the_csv_limit_names_the_row_the_limit_and_the_fix(tmp_path: Path) -> None:
+    path = write(tmp_path, "long.csv", "KPI,Description\nRevenue,short\nMargin," + "x" * 200_000 + "\n")
+    with pytest.raises(ImportFailed) as caught:
+        import_spreadsheet(path)
+    message = str(caught.value)
+    assert "row 3" in message and "128 KB" in message and "shorten the text in row 3" in message
+    assert "Error:" not in message
+
+
+def test_xml_entities_in_a_workbook_are_refused_with_the_fix(tmp_path: Path) -> None:
+    good = tmp_path / "good.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["KPI", "Target"])
+    book.active.append(["Revenue", 5])
+    book.save(good)
+    bomb = tmp_path / "bomb.xlsx"
+    entities = (
+        '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+        + "".join(
+            f'<!ENTITY {n} "&{p};&{p};&{p};&{p};&{p};&{p};&{p};&{p};&{p};&{p};">'
+            for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+        )
+        + "]>"
+    )
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = ('<?xml version="1.0"?>' + entities + data.decode().replace("Revenue", "&i;")).encode()
+            target.writestr(item, data)
+    with pytest.raises(ImportFailed) as caught:
+        import_spreadsheet(bomb)
+    message = str(caught.value)
+    assert "XML entities" in message and "save it again" in message and ".xlsx" in message
+
+
+# --- 7. control characters ---------------------------------------------------------------------------
+
+
+def test_control_and_bidi_characters_are_removed_with_one_note(tmp_path: Path) -> None:
+    text = (
+        "KPI,Owner,Unit,Goal\n"
+        "Reve\x1bnue\u202e,Ann\x07,Sales\u200b,Grow\u2066\n"
+        "Margin,Bob,Sales,Grow\n"
+        "Chur\u202dn,Cy\u2069,Sales,Grow\n"
+    )
+    result = import_spreadsheet(write(tmp_path, "ctl.csv", text))
+    names = [k.name for k in result.workspace.kpis]
+    assert names == ["Revenue", "Margin", "Churn"]
+    assert result.workspace.kpis[0].owner == "Ann" and result.workspace.units[0].name == "Sales"
+    assert result.workspace.goals[0].statement == "Grow"
+    cleaned = [n for n in result.notes if "removed" in n and "characters" in n]
+    assert len(cleaned) == 1 and "rows 2, 4" in cleaned[0]
+
+
+def test_control_characters_are_removed_from_dbt_labels(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "m.yml",
+        "semantic_models:\n  - name: orders\n    model: ref('orders')\n    measures:\n"
+        "      - name: revenue\n        agg: sum\n        expr: amount\n"
+        'metrics:\n  - name: revenue\n    label: "Reve\\e\\u202enue\\a"\n    type: simple\n'
+        "    type_params: {measure: revenue}\n",
+    )
+    result = import_dbt(path)
+    assert result.workspace.kpis[0].name == "Revenue"
+    assert any("removed" in n for n in result.notes)
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_import_file_reads_a_workspace_name_from_shown_as(tmp_path: Path) -> None:
+    path = write(tmp_path, "upload.csv", "KPI,Target\nRevenue,5\n")
+    result = import_file(path, shown_as="Q3 register.csv")
+    assert result.workspace.name == "Q3 register"
+    assert "upload" not in (result.workspace.description or "")
