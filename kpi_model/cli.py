@@ -10,10 +10,11 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kpi_model import __version__
 from kpi_model.errors import KpiWizardError, Problem, WorkspaceError
@@ -28,6 +29,39 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+# What a terminal acts on instead of showing: C0 controls but newline and tab (ESC starts the
+# clear-screen, window-title and hyperlink sequences, BEL rings, CR overwrites the line), DEL, C1
+# controls (0x9b is a one-byte CSI) and the bidi controls that show text in another order than it
+# is stored (U+202E makes "gnp.exe" read "exe.png").
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    r"""``text`` safe to print: each character a terminal would act on written as ``\uXXXX``.
+
+    The same escape JSON uses, so a JSON document stays valid and means the same:
+    ``inert("a\x1b[2Jb")`` is ``'a\\u001b[2Jb'``.
+    """
+    return _TERMINAL_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+class _InertStream:
+    """A text stream that writes everything through ``inert``; all else is the wrapped stream's."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(inert(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -416,7 +450,8 @@ def _cmd_sql(args: argparse.Namespace) -> int:
             print(f"{kpi_id}: {error}", file=sys.stderr)
             failed += 1
             continue
-        print(f"-- {kpi.id}: {kpi.name} ({request.grain}, {args.dialect})\n{sql};\n")
+        name = " ".join(kpi.name.split())  # on one line: a line break in a name would end the comment
+        print(f"-- {kpi.id}: {name} ({request.grain}, {args.dialect})\n{sql};\n")
     return EXIT_INVALID if failed else EXIT_OK
 
 
@@ -626,8 +661,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Run the CLI; returns the exit code.
+
+    Everything printed goes through ``inert``: names, notes and messages quote files the user was
+    handed, and a KPI named with ESC sequences must not clear the screen or retitle the window. The
+    one exception is CSV (``compute``) written to a file or pipe: that is data, kept as it is.
+    """
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stderr = _InertStream(stderr)  # type: ignore[assignment]
+    try:
+        args = build_parser().parse_args(argv)
+        if getattr(args, "format", None) != "csv" or stdout.isatty():
+            sys.stdout = _InertStream(stdout)  # type: ignore[assignment]
+        return _run(args)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except KpiWizardError as error:

@@ -9,6 +9,7 @@ neither changed nor shown.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -124,3 +125,67 @@ def test_hostile_workspace_through_the_cli(tmp_path, label, mutate):
             message = result.stderr + result.stdout
             assert names_a_fix(message), message[-1500:]
     canary.assert_untouched(*outputs)
+
+
+# ----------------------------------------------------------------------------- terminal escapes
+
+# Clear the screen, retitle the window (ended by BEL), a one-byte C1 CSI, and a right-to-left override
+# that makes "gnp.exe" read "exe.png": a terminal acts on each instead of showing it.
+TERMINAL = "\x1b[2J\x1b]0;PWNED\x07 \x9b31m RTL \u202egnp.exe"
+RAW = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+def _raw_in(text: str) -> list[str]:
+    return [repr(char) for char in RAW if char in text]
+
+
+def test_the_cli_prints_no_terminal_escapes_from_a_file(tmp_path):
+    """Names, notes and messages that quote a handed-over file reach the terminal as visible escapes."""
+    from .conftest import cli
+
+    data = _base(tmp_path)
+    data["name"] = f"Plan {TERMINAL}"
+    data["units"][0]["owner"] = TERMINAL
+    data["kpis"][0].update(name=f"Revenue {TERMINAL}", description=TERMINAL, owner=TERMINAL)
+    data["kpis"].append({**data["kpis"][0], "id": "orders", "name": f"Orders {TERMINAL}\nDROP TABLE orders; --"})
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    register = tmp_path / "register.csv"
+    register.write_text(f'KPI,Owner,Target\n"Churn {TERMINAL}",Ann,5\n"Bell\x07",Bob,6\n', encoding="utf-8")
+
+    runs = {
+        "audit text": cli("audit", str(workspace)),
+        "audit markdown": cli("audit", str(workspace), "--format", "markdown"),
+        "audit json": cli("audit", str(workspace), "--format", "json"),
+        "audit compare": cli("audit", str(workspace), "--compare", str(workspace)),
+        "audit a register": cli("audit", str(register)),
+        "validate": cli("validate", str(workspace)),
+        "sql": cli("sql", str(workspace)),
+        "unknown rule": cli("audit", str(workspace), "--ignore", f"KPI{TERMINAL}"),
+        "missing file": cli("audit", str(tmp_path / f"gone{TERMINAL}.yaml")),
+        "bad choice": cli("audit", str(workspace), "--format", TERMINAL),
+    }
+    problems = {
+        f"{label} {stream}": _raw_in(text)
+        for label, run in runs.items()
+        for stream, text in (("stdout", run.stdout), ("stderr", run.stderr))
+        if _raw_in(text)
+    }
+    assert problems == {}, problems
+    assert all("Traceback" not in run.stderr for run in runs.values())
+    assert "Revenue \\u001b[2J\\u001b]0;PWNED\\u0007 \\u009b31m RTL \\u202egnp.exe" in runs["audit text"].stdout, (
+        "the name reads as written, its escapes visible"
+    )
+    assert "\\u001b" in runs["unknown rule"].stderr and "\\u001b" in runs["missing file"].stderr
+    report = json.loads(runs["audit json"].stdout)
+    assert report["workspace"] == f"Plan {TERMINAL}", "JSON escapes mean the same characters"
+    comment_lines = [line for line in runs["sql"].stdout.splitlines() if "DROP TABLE" in line]
+    assert comment_lines and all(line.startswith("-- ") for line in comment_lines), "a name stays inside its comment"
+
+
+def test_inert_keeps_structure_and_json():
+    from kpi_model.cli import inert
+
+    assert inert("a\tb\nc") == "a\tb\nc"
+    assert inert("a\rb\x1b[2J\x00\x7f\u202e\u2066") == "a\\u000db\\u001b[2J\\u0000\\u007f\\u202e\\u2066"
+    assert json.loads(inert(json.dumps({"n": TERMINAL}, ensure_ascii=False))) == {"n": TERMINAL}
