@@ -25,6 +25,8 @@ from kpi_model.whatif import (
     target_preview,
     what_if,
 )
+from kpi_model.whatif.leadlag import empty_means_zero
+from kpi_model.whatif.stats import correlation_p_value, effective_n, sidak
 from kpi_model.workspace_file import load
 
 from .conftest import SAMPLE_WORKSPACE
@@ -440,10 +442,19 @@ def test_shifted_series_found_at_its_lag(lag):
     assert result.correlation is not None and result.correlation > 0.9
     assert result.verdict == "leads"
     assert result.message.startswith(f"Changes in MQLs show up in deals won {lag} month")
-    assert "on levels" in result.message
+    assert (
+        "on period-to-period changes" in result.message and "p < 0.001 allowing for the 7 lags tried" in result.message
+    )
     assert [item.lag for item in result.by_lag] == [0, 1, 2, 3]
-    assert result.as_dict()["by_lag"][lag]["periods"] == 32  # 36 − 4 dropped
-    no_nan(result.as_dict())
+    assert [item.lag for item in result.reverse_by_lag] == [-1, -2, -3]
+    data = result.as_dict()
+    assert data["by_lag"][lag]["periods"] == 31  # 36 − 4 dropped = 32 months, 31 changes
+    assert data["tested_on"] == "changes" and data["lags_tested"] == 7 and data["excluded_lags"] == []
+    assert data["p_value"] < 0.001 and data["lag_p_value"] <= data["p_value"]
+    # Changes of white noise swing back (lag-1 autocorrelation −0.5 on both sides): n_eff ≈ 0.6·n.
+    assert 12 < data["effective_n"] <= 31
+    assert {"verdict", "best_lag", "correlation", "periods", "by_lag"} <= set(data)
+    no_nan(data)
 
 
 def test_weekly_defaults_and_lag():
@@ -452,32 +463,41 @@ def test_weekly_defaults_and_lag():
     assert (result.max_lag, result.focus) == (6, (4, 6))
     assert result.best_lag == 5 and result.verdict == "leads"
     assert "5 weeks later" in result.message
-    quarterly = lead_lag(*shifted_pair(1, seed=1, periods=12, grain="quarter"), cadence="quarterly")
-    assert quarterly.max_lag == 2 and quarterly.best_lag == 1
+    quarterly = lead_lag(*shifted_pair(1, seed=1, periods=16, grain="quarter"), cadence="quarterly")
+    assert quarterly.max_lag == 2 and quarterly.best_lag == 1 and quarterly.verdict == "leads"
 
 
-def test_random_pair_has_no_relation():
+def test_the_lagging_kpi_moving_first_is_reverse():
+    leading, lagging = shifted_pair(2, seed=2)
+    result = lead_lag(lagging, leading, leading_name="deals won", lagging_name="MQLs")
+    assert (result.verdict, result.best_lag) == ("reverse", -2)
+    assert result.message.startswith("The other way round: changes in MQLs show up in deals won 2 months later")
+    assert "MQLs looks like the leading one" in result.message
+    assert result.as_dict()["reverse_by_lag"][1]["lag"] == -2
+
+
+def test_random_pair_is_no_evidence():
     rng = random.Random(42)
     x = points([rng.gauss(0, 1) for _ in range(120)], start=D(2010, 1, 1))
     y = points([rng.gauss(0, 1) for _ in range(120)], start=D(2010, 1, 1))
     result = lead_lag(x, y, leading_name="noise", lagging_name="other noise")
-    assert result.verdict == "no-relation"
-    assert all(abs(item.correlation or 0) < 0.3 for item in result.by_lag)
-    assert result.message.startswith("No relation between noise and other noise")
+    assert result.verdict == "no-evidence" and result.p_value is not None and result.p_value >= 0.05
+    assert result.message.startswith("No evidence of a lead from noise to other noise (tested period-to-period changes")
+    assert f"p = {result.p_value:.2f} allowing for the 7 lags tried" in result.message
+    assert "would have counted" not in result.message, "120 months can show any relation worth managing by"
+    assert result.detectable_r is not None and result.detectable_r < 0.5
     only_now = lead_lag(x, y, max_lag=0, leading_name="noise", lagging_name="other noise")
-    assert "in the same month, the only lag tested" in only_now.message, "not 'every lag from 0 to 0 months'"
+    assert "the same month only" in only_now.message and "the only lag tried" in only_now.message
+    assert only_now.lags_tested == 1 and only_now.reverse_by_lag == []
 
 
-def test_coincident_and_weak():
+def test_same_month_is_coincident():
     rng = random.Random(7)
     x = [rng.gauss(0, 1) for _ in range(48)]
-    same = lead_lag(points(x), points([v + rng.gauss(0, 0.2) for v in x]))
+    same = lead_lag(points(x), points([v + rng.gauss(0, 0.2) for v in x]), leading_name="a", lagging_name="b")
     assert (same.verdict, same.best_lag) == ("coincident", 0)
-    rng = random.Random(0)
-    x = [rng.gauss(0, 1) for _ in range(120)]
-    faint = lead_lag(points(x), points([0.45 * v + rng.gauss(0, 1) for v in x]))
-    assert faint.verdict == "weak"
-    assert faint.correlation is not None and 0.3 <= abs(faint.correlation) < 0.5
+    assert same.message.startswith("a and b change in the same month (r = ")
+    assert same.message.endswith("; no lead of up to 3 months is as clear")
 
 
 def test_constant_series_is_too_little_data_not_a_crash():
@@ -485,8 +505,8 @@ def test_constant_series_is_too_little_data_not_a_crash():
     lagging = points([float(i % 7) for i in range(24)])
     result = lead_lag(leading, lagging, leading_name="flat", lagging_name="wavy")
     assert result.verdict == "too-little-data"
-    assert result.best_lag is None and result.correlation is None
-    assert all(item.correlation is None for item in result.by_lag)
+    assert result.best_lag is None and result.correlation is None and result.p_value is None
+    assert all(item.correlation is None and not item.counted for item in result.by_lag)
     assert "flat does not change" in result.message
     no_nan(result.as_dict())
 
@@ -495,21 +515,95 @@ def test_two_periods_is_too_little_data():
     result = lead_lag(points([1.0, 2.0]), points([3.0, 5.0]))
     assert result.verdict == "too-little-data"
     assert result.message == (
-        "Too little data to tell: only 2 periods overlap (at lags of 0 to 3 months; at least 6 are needed)"
+        "Too little data to tell: only 1 paired change (at lags of 0 to 3 months each way; at least 6 are needed)"
     )
     assert lead_lag([], []).periods == 0
     with pytest.raises(WhatIfError):
         lead_lag([], [], max_lag=-1)
 
 
-def test_differencing_removes_a_shared_trend():
+def test_eight_quarters_cannot_tell_even_a_strong_relation():
+    rng = random.Random(0)
+    leading = points([rng.gauss(0, 1) for _ in range(8)], grain="quarter")
+    lagging = points([rng.gauss(0, 1) for _ in range(8)], grain="quarter")
+    result = lead_lag(leading, lagging, cadence="quarterly")
+    assert result.verdict == "too-little-data" and result.best_lag is None
+    assert result.detectable_r is None or result.detectable_r >= 0.9
+    assert result.message.startswith("Too little data to tell: at lags of 0 to 2 quarters each way, ")
+    assert result.excluded_lags == [-2, 2], "7 changes leave 5 pairs at a lag of 2"
+    assert [item.counted for item in result.by_lag] == [True, True, False]
+
+
+def test_changes_remove_a_shared_trend_and_levels_say_so():
     rng = random.Random(3)
     # Both grow steadily; their month-to-month wiggles are unrelated.
     a = points([100 + 5 * i + rng.gauss(0, 2) for i in range(40)])
     b = points([50 + 3 * i + rng.gauss(0, 2) for i in range(40)])
-    levels = lead_lag(a, b)
-    assert levels.verdict == "coincident" and levels.correlation is not None and levels.correlation > 0.9
-    changes = lead_lag(a, b, differenced=True)
-    assert changes.verdict == "no-relation" and changes.differenced
-    assert "period-to-period changes" in changes.message
+    changes = lead_lag(a, b)
+    assert changes.verdict == "no-evidence" and changes.differenced and changes.tested_on == "changes"
     assert math.isclose(changes.by_lag[0].periods, 39)
+    assert lead_lag(a, b, differenced=True) == changes, "the old switch: changes are the default now"
+    levels = lead_lag(a, b, levels=True)
+    assert levels.tested_on == "levels" and "on levels" in levels.message
+    assert levels.by_lag[0].correlation is not None and levels.by_lag[0].correlation > 0.9
+    # r > 0.9 on levels, but a trend leaves few independent pairs: nothing like 40.
+    assert levels.by_lag[0].effective_n is not None and levels.by_lag[0].effective_n < 10
+
+
+def test_empty_periods_of_a_count_are_zeros():
+    rng = random.Random(5)
+    x = [float(rng.randint(0, 3)) for _ in range(36)]
+    x[10] = x[11] = 0.0
+    lead = [p for p in points(x) if p.value]  # a GROUP BY has no row for a month without rows
+    lag = points([2 * v + rng.gauss(0, 0.1) for v in x], start=shift_period(START, 1, "month"))
+    dropped = lead_lag(lead, lag)
+    filled = lead_lag(lead, lag, leading_empty_is_zero=True)
+    assert filled.by_lag[1].periods == 35 > dropped.by_lag[1].periods
+    assert (filled.verdict, filled.best_lag) == ("leads", 1)
+    assert filled.as_dict()["empty_periods_as_zero"] == {"leading": True, "lagging": False}
+    # Only inside the series' own span: no zeros invented before its first or after its last value.
+    late = lead_lag(lead[5:], lag, leading_empty_is_zero=True)
+    assert late.by_lag[0].periods < filled.by_lag[0].periods
+
+
+@pytest.mark.parametrize(
+    ("unit", "expression", "source", "expected"),
+    [
+        ("count", "count(*)", "t", True),
+        ("count", "count(DISTINCT customer_id) FILTER (WHERE status = 'won')", "t", True),
+        ("currency", "sum(amount)", "t", True),
+        ("currency", "avg(amount)", "t", False),
+        ("percent", "count(*) FILTER (WHERE late) / count(*)", "t", False),
+        ("count", "sum(a) / count(*)", "t", False),
+        ("count", "mqls * rate", None, False),
+        ("count", "count(", "t", False),
+    ],
+)
+def test_which_kpis_are_zero_when_empty(unit, expression, source, expected):
+    kpi = Kpi(id="k", name="K", unit_of_measure=unit, expression=expression, source=source)
+    assert empty_means_zero(kpi) is expected
+
+
+def test_p_values_match_students_t():
+    # Reference values: scipy.stats.pearsonr / t.sf for the same r and n.
+    assert correlation_p_value(0.5, 20) == pytest.approx(0.02477, abs=1e-5)
+    assert correlation_p_value(0.3, 100) == pytest.approx(0.002426, abs=1e-6)
+    assert correlation_p_value(-0.9, 5) == pytest.approx(0.03739, abs=1e-5)
+    assert correlation_p_value(0.0, 30) == pytest.approx(1.0)
+    assert correlation_p_value(0.99, 2) == 1.0, "no degrees of freedom, no evidence"
+    assert sidak(0.01, 7) == pytest.approx(1 - 0.99**7) and sidak(0.2, 1) == 0.2
+
+
+def test_effective_n_shrinks_with_shared_autocorrelation():
+    rng = random.Random(1)
+
+    def ar(phi):
+        value, out = 0.0, []
+        for _ in range(400):
+            value = phi * value + rng.gauss(0, 1)
+            out.append(value)
+        return out
+
+    assert effective_n(400, ar(0.0), ar(0.0)) > 330
+    assert 40 < effective_n(400, ar(0.8), ar(0.8)) < 110  # theory: 400·0.36/1.64 ≈ 88
+    assert effective_n(400, ar(0.8), ar(-0.8)) == 400, "capped: opposite autocorrelations add nothing"

@@ -320,35 +320,93 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
         help="Each lag pairs the leading KPI with the lagging one that many periods later.",
     )
     differenced = right.toggle(
-        "Correlate changes, not levels",
+        "Test period-to-period changes (recommended)",
+        value=True,
         key="leadlag_differenced",
-        help="Two KPIs that both grow over time correlate on levels even when neither drives the other; "
-        "period-to-period changes remove that shared trend.",
+        help="Two KPIs that both grow or drift over time correlate on levels even when neither drives the other; "
+        "period-to-period changes remove that shared trend. Turn off only for KPIs that hover around a steady "
+        "level (a rate with no trend): there levels show a slow relation that changes can hide.",
     )
     lead_series, lag_series = compute(engine, workspace, lead_id, grain), compute(engine, workspace, lag_id, grain)
     if lead_series is None or lag_series is None:
         return
+    from kpi_model.whatif.leadlag import ALPHA, empty_means_zero
+
     result = lead_lag(
         lead_series.points,
         lag_series.points,
         max_lag=int(max_lag),
         cadence=grain,
-        differenced=differenced,
+        levels=not differenced,
+        leading_empty_is_zero=empty_means_zero(leading[lead_id]),
+        lagging_empty_is_zero=empty_means_zero(lagging[lag_id]),
         leading_name=leading[lead_id].name,
         lagging_name=lagging[lag_id].name,
     )
-    show = {"leads": st.success, "coincident": st.info, "weak": st.warning}.get(result.verdict, st.warning)
+    show = {"leads": st.success, "coincident": st.info, "too-little-data": st.info}.get(result.verdict, st.warning)
     show(md_escape(result.message))
+    tested = "period-to-period changes" if result.differenced else "levels (a shared trend can make levels agree)"
+    how_sure = f"What was tested: {tested}, lags from −{result.max_lag} to {result.max_lag} {grain}s."
+    if result.p_value is not None and result.effective_n is not None:
+        odds = (
+            "less than 1 time in 1,000"
+            if result.p_value < 0.001
+            else f"about {max(1, round(result.p_value * 100))} times in 100"
+        )
+        how_sure += (
+            f" How sure: if the two KPIs were unrelated, a pairing as clear as the best one among the "
+            f"{result.lags_tested} lags tried would turn up {odds} (p = {result.p_value:.3g}; a claim needs "
+            f"under {ALPHA:.0%}). The {result.periods} pairs count as about {result.effective_n:.0f} independent "
+            f"ones (effective n), because each {grain} resembles the one before."
+        )
+    if result.detectable_r is not None and result.verdict in {"no-evidence", "too-little-data"}:
+        how_sure += f" With this much data only a correlation of {result.detectable_r:.2f} or more could count."
+    st.caption(how_sure)
     frame = pd.DataFrame(result.as_dict()["by_lag"])
     if not frame.empty:
-        st.caption(
-            f"At lag k the leading KPI of each {grain} is paired with the lagging KPI k {grain}s later; r is their "
-            "correlation (1: they rise together, 0: no relation, −1: one rises as the other falls). "
-            f"A lag with fewer than {MIN_PAIRED_PERIODS} pairs does not count for the verdict."
+        import altair as alt
+
+        rows = [*reversed(result.reverse_by_lag), *result.by_lag]
+        short = f"left out: fewer than {MIN_PAIRED_PERIODS} pairs or no change"
+        bars = pd.DataFrame(
+            {
+                "Lag": [item.lag for item in rows],
+                "r": [0.0 if item.correlation is None else round(item.correlation, 2) for item in rows],
+                "Pairs": [item.periods for item in rows],
+                "p at this lag": [None if item.p_value is None else round(item.p_value, 4) for item in rows],
+                "Status": [
+                    short if not item.counted else "best lag" if item.lag == result.best_lag else "tested"
+                    for item in rows
+                ],
+            }
         )
-        frame = frame.rename(columns={"lag": "Lag", "correlation": "r", "periods": "Pairs"})
+        st.caption(
+            f"At lag k the leading KPI of each {grain} is paired with the lagging KPI k {grain}s later (negative k: "
+            "the lagging KPI first); r is their correlation (1: they rise together, 0: no relation, −1: one rises "
+            f"as the other falls). Grey, hollow bars are lags left out of the test: fewer than {MIN_PAIRED_PERIODS} "
+            "pairs, or a side that does not change."
+        )
+        colour = alt.Color(
+            "Status:N",
+            scale=alt.Scale(domain=["best lag", "tested", short], range=["#1f77b4", "#9ecae1", "#bdbdbd"]),
+            legend=alt.Legend(orient="bottom", title=None),
+        )
+        chart = (
+            alt.Chart(bars)
+            .mark_bar(strokeWidth=1.5)
+            .encode(
+                x=alt.X("Lag:O", title=f"Lag ({grain}s)"),
+                y=alt.Y("r:Q", scale=alt.Scale(domain=[-1, 1])),
+                color=colour,
+                stroke=colour,
+                fillOpacity=alt.condition(alt.datum.Status == short, alt.value(0.15), alt.value(1.0)),
+                tooltip=["Lag", "r", "Pairs", "p at this lag", "Status"],
+            )
+            .properties(height=220)
+        )
+        st.altair_chart(chart, width="stretch", key="leadlag_chart")
+        frame = frame.rename(columns={"lag": "Lag", "correlation": "r", "periods": "Pairs"})[["Lag", "r", "Pairs"]]
         frame["r"] = frame["r"].round(2)
-        st.bar_chart(frame, x="Lag", y="r", height=220)
         st.dataframe(
             frame,
             hide_index=True,

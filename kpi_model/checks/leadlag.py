@@ -1,20 +1,24 @@
 """Lead/lag rule: does a leading KPI actually lead the lagging KPI it is paired with?
 
 A leading KPI earns its place by moving before its outcome. With data loaded, each leading
-KPI whose ``pairs_with`` names a lagging KPI is correlated with it at lags 0..n periods
-(:func:`kpi_model.whatif.lead_lag`). What the rule says, by verdict:
+KPI whose ``pairs_with`` names a lagging KPI is tested against it at lags −n..n periods on
+period-to-period changes (:func:`kpi_model.whatif.lead_lag`: a p-value over the effective number
+of pairs, corrected for the lags tried). What the rule says, by verdict:
 
-- ``leads`` (|r| ≥ 0.5 at a lag > 0) — nothing: the pairing is supported.
-- ``coincident`` (|r| ≥ 0.5 in the same period) — nothing: at a monthly cadence a driver read
+- ``leads`` (p < 0.05 at a lag > 0) — nothing: the pairing is supported.
+- ``coincident`` (p < 0.05 in the same period) — nothing: at a monthly cadence a driver read
   weekly still moves before the month's outcome is booked (first-response time and CSAT).
-- ``weak`` (best |r| in 0.3..0.5) — info: some relation, too faint to bet on yet.
-- ``no-relation`` (|r| < 0.3 at every lag) — warning: the data do not support the pairing.
-- ``too-little-data`` (fewer than 6 overlapping periods, or a constant series) — info.
+- ``reverse`` (p < 0.05 with the lagging KPI first) — warning: the data say the pairing runs the
+  other way round.
+- ``no-evidence`` — a warning when the data were long enough to have shown a relation worth
+  managing by (|r| ≥ 0.5 would have counted), otherwise info: not validated yet.
+- ``too-little-data`` (fewer than 6 overlapping changes, or a constant series) — info.
 
 Pairs are skipped when the leading KPI is a driver of its partner's formula (or the other way
 round): ``sessions`` in ``web_revenue = sessions * …`` is related by definition. Only
-complete periods up to the audit date count. When the two KPIs have different cadences, both
-are recomputed at the coarser one (with the audit's engine) so that periods line up.
+complete periods up to the audit date count; counts and sums are zero in a period without rows.
+When the two KPIs have different cadences, both are recomputed at the coarser one (with the
+audit's engine) so that periods line up.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Kind, Kpi
 from kpi_model.periods import shift_period
-from kpi_model.whatif import driver_tree, lead_lag
+from kpi_model.whatif import LEADS_R, driver_tree, lead_lag
+from kpi_model.whatif.leadlag import empty_means_zero
 
 if TYPE_CHECKING:
     from kpi_model.engine import Point, Series
@@ -102,25 +107,36 @@ def _check(ctx: AuditContext) -> Iterator[Finding]:
             _complete(first, grain, ctx),
             _complete(second, grain, ctx),
             cadence=grain,
+            leading_empty_is_zero=empty_means_zero(leading),
+            lagging_empty_is_zero=empty_means_zero(lagging),
             leading_name=f"'{leading.id}' ({leading.name})",
             lagging_name=f"'{lagging.id}' ({lagging.name})",
         )
-        if result.verdict == "no-relation":
+        if result.verdict == "reverse":
+            yield UNVALIDATED_LEADING.finding(
+                "kpi", leading.id,
+                f"Leading KPI '{leading.id}' follows its lagging partner '{lagging.id}' instead of leading it. "
+                f"{result.message}.",
+                f"check the pairing: if '{lagging.id}' really drives '{leading.id}', swap their kinds; otherwise "
+                "pair the leading KPI with the outcome it moves before",
+            )  # fmt: skip
+        elif result.verdict == "no-evidence" and result.detectable_r is not None and result.detectable_r <= LEADS_R:
             yield UNVALIDATED_LEADING.finding(
                 "kpi", leading.id, f"Leading KPI '{leading.id}' is not supported by the data. {result.message}."
             )
-        elif result.verdict == "weak":
+        elif result.verdict == "no-evidence":
             yield UNVALIDATED_LEADING.finding(
                 "kpi", leading.id,
-                f"Leading KPI '{leading.id}' is only weakly supported by the data. {result.message}.",
-                "watch the pairing as more periods come in; if it stays weak, pick a driver the outcome follows",
+                f"Leading KPI '{leading.id}' is not validated against '{lagging.id}' yet: too few periods to see "
+                f"anything but a strong relation. {result.message}.",
+                "watch the pairing as more periods come in; if no lead shows, pick a driver the outcome follows",
                 severity=Severity.INFO,
             )  # fmt: skip
         elif result.verdict == "too-little-data":
             yield UNVALIDATED_LEADING.finding(
                 "kpi", leading.id,
                 f"Leading KPI '{leading.id}' is not validated against '{lagging.id}' yet. {result.message}.",
-                "re-run the audit once both KPIs have at least 6 overlapping periods of varying values",
+                "re-run the audit once both KPIs have more overlapping periods of varying values",
                 severity=Severity.INFO,
             )  # fmt: skip
 
@@ -133,12 +149,12 @@ UNVALIDATED_LEADING = Rule(
         "A leading KPI is worth managing only if its outcome follows it; the data should show the relation at some lag."
     ),
     example=(
-        "page_views (leading) paired with deals_won shows |r| < 0.3 at every lag from 0 to 3 months over "
-        "22 months of data."
+        "page_views (leading) paired with deals_won: over 36 months of changes no lag from −3 to 3 months "
+        "comes near p < 0.05 (best r = 0.21, p = 0.62 allowing for the 7 lags tried)."
     ),
     fix=(
         "pair the leading KPI with the outcome it really drives, or replace it with a driver the data support "
-        "(the lag analysis on the What-if page shows r per lag)"
+        "(the lag analysis on the What-if page shows r and the pairs per lag)"
     ),
     check=_check,
     needs_data=True,

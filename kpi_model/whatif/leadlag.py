@@ -1,35 +1,59 @@
-"""Lead/lag: does a leading KPI actually lead its lagging partner, and by how many periods?
+"""Lead/lag: does a leading KPI move before its lagging partner, and by how many periods? A test, not a look.
 
-Pearson's r of leading[t] against lagging[t + lag] for each lag, periods aligned by date.
+For every lag k from −max_lag to max_lag, leading[t] is paired with lagging[t + k] (periods aligned
+by date) and Pearson's r computed. By default the pairs are **period-to-period changes**: two KPIs that
+drift or grow correlate on levels whether or not one drives the other. Each lag's r gets a p-value
+from Student's t over an **effective number of pairs**, n_eff = n·(1 − r1·s1)/(1 + r1·s1) (Bartlett /
+Quenouille; r1, s1 the lag-1 autocorrelations), and the smallest p-value is corrected for the number
+of lags tried (Šidák: 1 − (1 − p)^m). Below 5 % the sign of the best lag names the verdict: ``leads``
+(k > 0), ``coincident`` (k = 0), ``reverse`` (k < 0: the "lagging" KPI moves first); otherwise
+``no-evidence``, or ``too-little-data`` when no lag has 6 pairs.
+
+Counts and currency sums are zero in a period without rows (:func:`empty_means_zero`), so those
+periods count as zeros inside each series' own span instead of being dropped.
+tests/test_leadlag_simulation.py measures false claims and power; docs/whatif.md quotes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.errors import WhatIfError
 from kpi_model.periods import normalise_grain, shift_period, values_by_period
-from kpi_model.whatif.stats import is_constant, pearson
+from kpi_model.whatif.stats import correlation_p_value, effective_n, is_constant, pearson, sidak
 
 if TYPE_CHECKING:
     from kpi_model.engine import Point
+    from kpi_model.models import Kpi
 
 __all__ = [
+    "ALPHA",
+    "HOPELESS_R",
     "LEADS_R",
     "MIN_PAIRED_PERIODS",
     "NO_RELATION_R",
+    "VERDICTS",
     "LagCorrelation",
     "LeadLag",
     "default_max_lag",
+    "empty_means_zero",
     "lead_lag",
 ]
 
-MIN_PAIRED_PERIODS = 6
-LEADS_R = 0.5  # |r| at or above this counts as a relation strong enough to manage by
-NO_RELATION_R = 0.3  # |r| below this at every lag: nothing to see
+MIN_PAIRED_PERIODS = 6  # a lag with fewer pairs is left out of the test (and listed as such)
+ALPHA = 0.05  # family-wise: the chance of a claim on two unrelated KPIs, all lags tried together
+# |r| a relation needs to be worth managing by: the audit rule only calls a pairing unsupported when
+# the data were long enough to have shown one this strong (see LeadLag.detectable_r).
+LEADS_R = 0.5
+# Below this many effective pairs no lag can count unless |r| is near 1 (|r| ≥ 0.9 after the correction for
+# the lags tried): "no evidence" would be an empty statement, so the verdict is too-little-data.
+HOPELESS_R = 0.9
+NO_RELATION_R = 0.3  # the old "no relation" line; kept for importers, no verdict uses it any more
+VERDICTS = ("leads", "coincident", "reverse", "no-evidence", "too-little-data")
 # grain → (largest lag tried by default, the lags usually looked at first)
 _DEFAULT_LAGS = {
     "day": (42, (28, 42)),
@@ -45,22 +69,62 @@ def default_max_lag(cadence: str) -> int:
     return _DEFAULT_LAGS[normalise_grain(cadence)][0]
 
 
+def empty_means_zero(kpi: Kpi) -> bool:
+    """Whether a period without rows is a real zero for ``kpi``: a count or currency KPI computed as one
+    ``count(…)`` or ``sum(…)`` over a source (a rate or an average has no value there instead)."""
+    # Imported here: the formula parser is not needed for the statistics.
+    from sqlglot import exp
+
+    from kpi_model.formula import parse_tree
+
+    if kpi.unit_of_measure not in ("count", "currency") or not kpi.source or not kpi.expression:
+        return False
+    try:
+        tree = parse_tree(kpi.expression, copy=False)
+    except Exception:  # a broken formula is other rules' business; without it nothing is filled
+        return False
+    if isinstance(tree, exp.Filter):
+        tree = tree.this
+    return isinstance(tree, exp.Count | exp.Sum)
+
+
 @dataclass(frozen=True)
 class LagCorrelation:
-    """Pearson's r of leading[t] against lagging[t + lag], over ``periods`` paired periods."""
+    """Pearson's r of leading[t] against lagging[t + lag] over ``periods`` pairs, with its own p-value.
+
+    ``counted`` is False for a lag left out of the test (fewer than :data:`MIN_PAIRED_PERIODS` pairs,
+    or a constant side); ``p_value`` is this lag's alone, before the correction for lags tried.
+    """
 
     lag: int
     correlation: float | None
     periods: int
+    effective_n: float | None = None
+    p_value: float | None = None
+    counted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        """``{lag, correlation, periods}``."""
-        return {"lag": self.lag, "correlation": self.correlation, "periods": self.periods}
+        """``{lag, correlation, periods, effective_n, p_value, counted}``."""
+        return {
+            "lag": self.lag,
+            "correlation": self.correlation,
+            "periods": self.periods,
+            "effective_n": None if self.effective_n is None else round(self.effective_n, 1),
+            "p_value": self.p_value,
+            "counted": self.counted,
+        }
 
 
 @dataclass(frozen=True)
 class LeadLag:
-    """Whether and by how much a leading series leads a lagging one. :meth:`as_dict` is the JSON."""
+    """Whether and by how much a leading series leads a lagging one. :meth:`as_dict` is the JSON.
+
+    ``best_lag`` is the lag with the smallest p-value (negative: the lagging KPI moves first);
+    ``correlation``, ``periods`` and ``effective_n`` are that lag's; ``p_value`` is corrected for the
+    ``lags_tested`` lags tried, ``lag_p_value`` is the best lag's alone. ``by_lag`` holds lags 0..max,
+    ``reverse_by_lag`` lags −1..−max. ``detectable_r`` is the smallest |r| that would have counted at
+    the best lag's effective n: what the data could have shown.
+    """
 
     verdict: str
     best_lag: int | None
@@ -72,25 +136,69 @@ class LeadLag:
     focus: tuple[int, int]
     differenced: bool
     message: str
+    p_value: float | None = None
+    lag_p_value: float | None = None
+    effective_n: float | None = None
+    lags_tested: int = 0
+    detectable_r: float | None = None
+    reverse_by_lag: list[LagCorrelation] = field(default_factory=list)
+    empty_as_zero: tuple[bool, bool] = (False, False)
+
+    @property
+    def tested_on(self) -> str:
+        """``changes`` (period-to-period, the default) or ``levels``."""
+        return "changes" if self.differenced else "levels"
+
+    @property
+    def excluded_lags(self) -> list[int]:
+        """Lags left out of the test: too few pairs, or a side that does not change."""
+        return sorted(item.lag for item in [*self.reverse_by_lag, *self.by_lag] if not item.counted)
 
     def as_dict(self) -> dict[str, Any]:
-        """``verdict``, ``best_lag``, ``correlation``, ``periods``, ``by_lag`` …, ``message``."""
+        """``verdict``, ``best_lag``, ``correlation``, ``periods``, ``p_value``, ``effective_n``, ``by_lag`` …"""
         return {
             "verdict": self.verdict,
             "best_lag": self.best_lag,
             "correlation": self.correlation,
             "periods": self.periods,
+            "p_value": self.p_value,
+            "lag_p_value": self.lag_p_value,
+            "effective_n": None if self.effective_n is None else round(self.effective_n, 1),
+            "alpha": ALPHA,
+            "lags_tested": self.lags_tested,
+            "excluded_lags": self.excluded_lags,
+            "detectable_r": None if self.detectable_r is None else round(self.detectable_r, 3),
+            "tested_on": self.tested_on,
+            "empty_periods_as_zero": {"leading": self.empty_as_zero[0], "lagging": self.empty_as_zero[1]},
             "unit": self.grain,
             "max_lag": self.max_lag,
             "focus": list(self.focus),
             "differenced": self.differenced,
             "by_lag": [item.as_dict() for item in self.by_lag],
+            "reverse_by_lag": [item.as_dict() for item in self.reverse_by_lag],
             "message": self.message,
         }
 
 
 def _plural(count: int, unit: str) -> str:
     return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def _p_text(p: float) -> str:
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def _zero_filled(values: dict[dt.date, float], grain: str) -> dict[dt.date, float]:
+    """Every period from the first to the last present one; the missing ones as 0."""
+    if not values:
+        return values
+    period, last, filled = min(values), max(values), {}
+    while period <= last:
+        filled[period] = values.get(period, 0.0)
+        period = shift_period(period, 1, grain)
+    return filled
 
 
 def _differences(values: dict[dt.date, float], grain: str) -> dict[dt.date, float]:
@@ -102,24 +210,52 @@ def _differences(values: dict[dt.date, float], grain: str) -> dict[dt.date, floa
     }
 
 
+def _lag_result(lead: dict[dt.date, float], lagged: dict[dt.date, float], lag: int, grain: str) -> LagCorrelation:
+    pairs = [
+        (value, lagged[later])
+        for period, value in lead.items()
+        if (later := shift_period(period, lag, grain)) in lagged
+    ]
+    xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
+    r = pearson(xs, ys)
+    if r is None or len(pairs) < MIN_PAIRED_PERIODS:
+        return LagCorrelation(lag, r, len(pairs))
+    n_eff = effective_n(len(pairs), xs, ys)
+    return LagCorrelation(lag, r, len(pairs), n_eff, correlation_p_value(r, n_eff), True)
+
+
+def _detectable_r(n_eff: float, tests: int) -> float | None:
+    """The smallest |r| whose p-value, corrected for ``tests`` lags, falls below :data:`ALPHA`."""
+    if n_eff <= 2.5:
+        return None
+    per_lag = -math.expm1(math.log1p(-ALPHA) / tests)
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (low, middle) if correlation_p_value(middle, n_eff) <= per_lag else (middle, high)
+    return high
+
+
 def lead_lag(
     leading: Sequence[Point],
     lagging: Sequence[Point],
     *,
     max_lag: int | None = None,
     cadence: str = "monthly",
-    differenced: bool = False,
+    levels: bool = False,
+    differenced: bool | None = None,
+    leading_empty_is_zero: bool = False,
+    lagging_empty_is_zero: bool = False,
     leading_name: str = "the leading KPI",
     lagging_name: str = "the lagging KPI",
 ) -> LeadLag:
-    """Correlate leading[t] with lagging[t + lag] for lag = 0..max_lag, periods aligned by date.
+    """Test whether ``leading`` moves before ``lagging``, at lags −max_lag..max_lag, periods aligned by date.
 
-    Default lags: 0–6 weeks (weekly; 4–6 is the usual ``focus``), 0–3 months, 0–2 quarters.
-    ``best_lag`` is the lag with the largest |r| among lags with at least 6 paired periods.
-    Verdicts, in order: ``too-little-data`` (no lag has 6 pairs with a defined r — short or
-    constant series), ``no-relation`` (|r| < 0.3 at every such lag), ``leads`` (|r| ≥ 0.5 at a
-    best lag > 0), ``coincident`` (|r| ≥ 0.5 at lag 0), otherwise ``weak``. ``differenced``
-    correlates period-to-period changes instead of levels, which removes shared trends.
+    Default lags: 0–6 weeks (weekly; 4–6 is the usual ``focus``), 0–3 months, 0–2 quarters, each
+    way. Period-to-period changes are tested unless ``levels=True`` (levels of drifting KPIs correlate
+    by themselves: see the module docstring). ``differenced`` is the old switch, kept for callers:
+    changes are the default now, so only ``levels`` changes anything. ``*_empty_is_zero`` fills the
+    periods without a value, inside the series' span, with 0 (counts and sums: :func:`empty_means_zero`).
     """
     grain = normalise_grain(cadence)
     default_max, focus = _DEFAULT_LAGS[grain]
@@ -128,68 +264,112 @@ def lead_lag(
         raise WhatIfError(f"max_lag must be 0 or more, not {max_lag}")
     if max_lag is not None:
         focus = (min(focus[0], top), min(focus[1], top))
+    on_changes = not levels
     lead_values, lag_values = values_by_period(leading, grain), values_by_period(lagging, grain)
-    if differenced:
+    if leading_empty_is_zero:
+        lead_values = _zero_filled(lead_values, grain)
+    if lagging_empty_is_zero:
+        lag_values = _zero_filled(lag_values, grain)
+    if on_changes:
         lead_values, lag_values = _differences(lead_values, grain), _differences(lag_values, grain)
-    basis = "on period-to-period changes" if differenced else "on levels"
+    basis = "on period-to-period changes" if on_changes else "on levels"
+    what = "changes" if on_changes else "periods"
 
-    by_lag: list[LagCorrelation] = []
-    constant_side: str | None = None
-    for lag in range(top + 1):
-        pairs = [
-            (value, lag_values[later])
-            for period, value in lead_values.items()
-            if (later := shift_period(period, lag, grain)) in lag_values
-        ]
-        xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
-        r = pearson(xs, ys)
-        if r is None and len(pairs) >= 3:
-            constant_side = leading_name if is_constant(xs) else lagging_name
-        by_lag.append(LagCorrelation(lag, r, len(pairs)))
-
-    eligible = [item for item in by_lag if item.correlation is not None and item.periods >= MIN_PAIRED_PERIODS]
+    by_lag = [_lag_result(lead_values, lag_values, lag, grain) for lag in range(top + 1)]
+    reverse = [_lag_result(lead_values, lag_values, -lag, grain) for lag in range(1, top + 1)]
+    common = {
+        "grain": grain, "max_lag": top, "focus": focus, "differenced": on_changes, "reverse_by_lag": reverse,
+        "empty_as_zero": (leading_empty_is_zero, lagging_empty_is_zero),
+    }  # fmt: skip
     unit = grain
-    lags = f"lags of 0 to {_plural(top, unit)}"
-    if not eligible:
-        overlap = max((item.periods for item in by_lag), default=0)
-        if constant_side is not None and overlap >= MIN_PAIRED_PERIODS:
+    lags = f"lags of 0 to {_plural(top, unit)} each way" if top else f"the same {unit} only"
+    counted = [item for item in [*by_lag, *reverse] if item.counted]
+    if not counted:
+        overlap = max((item.periods for item in [*by_lag, *reverse]), default=0)
+        constant = [name for name, values in ((leading_name, lead_values), (lagging_name, lag_values))
+                    if len(values) >= 3 and is_constant(list(values.values()))]  # fmt: skip
+        if constant and overlap >= MIN_PAIRED_PERIODS:
             message = (
-                f"Too little data to tell: {constant_side} does not change over the {overlap} periods that "
+                f"Too little data to tell: {constant[0]} does not change over the {overlap} {what} that "
                 f"overlap, so no correlation can be computed"
             )
         else:
             message = (
-                f"Too little data to tell: only {_plural(overlap, 'period')} overlap "
+                f"Too little data to tell: only {overlap} paired {what if overlap != 1 else what[:-1]} "
                 f"(at {lags}; at least {MIN_PAIRED_PERIODS} are needed)"
             )
-        return LeadLag("too-little-data", None, None, overlap, by_lag, grain, top, focus, differenced, message)
+        return LeadLag("too-little-data", None, None, overlap, by_lag, message=_capital(message), **common)  # type: ignore[arg-type]
 
-    best = max(eligible, key=lambda item: (abs(item.correlation or 0.0), -item.lag))
-    r = best.correlation
-    assert r is not None
-    stats = f"r = {r:.2f} over {best.periods} periods, {basis}"
+    best = min(counted, key=lambda item: (item.p_value, -abs(item.correlation or 0.0), abs(item.lag), -item.lag))
+    r, n_eff, lag_p = best.correlation, best.effective_n, best.p_value
+    assert r is not None and n_eff is not None and lag_p is not None
+    tests = len(counted)
+    p = sidak(lag_p, tests)
+    detectable = _detectable_r(n_eff, tests)
+    tried = "the only lag tried" if tests == 1 else f"allowing for the {tests} lags tried"
+    stats = f"r = {r:.2f} {basis}, {best.periods} pairs, effective n ≈ {n_eff:.0f}, {_p_text(p)} {tried}"
     inverse = ", in the opposite direction" if r < 0 else ""
-    when = f"in the same {unit}" if best.lag == 0 else f"{_plural(best.lag, unit)} later"
-    if all(abs(item.correlation or 0.0) < NO_RELATION_R for item in eligible):
-        verdict = "no-relation"
-        tested = f"at every lag from 0 to {_plural(top, unit)}" if top else f"in the same {unit}, the only lag tested"
-        message = (
-            f"No relation between {leading_name} and {lagging_name}: |r| < {NO_RELATION_R} {tested} "
-            f"(best: {when}, {stats})"
+    later = _plural(abs(best.lag), unit)
+    if p >= ALPHA and (detectable is None or detectable >= HOPELESS_R):
+        verdict = "too-little-data"
+        need = (
+            "no relation could count"
+            if detectable is None or detectable > 0.99
+            else f"only |r| ≥ {detectable:.2f} could count"
         )
-    elif abs(r) >= LEADS_R and best.lag > 0:
+        message = f"Too little data to tell: at {lags}, {need}; the clearest pairing has {stats}"
+    elif p >= ALPHA:
+        verdict = "no-evidence"
+        if best.lag > 0:
+            where = f"{lagging_name} {later} later"
+        elif best.lag < 0:
+            where = f"{lagging_name} {later} earlier"
+        else:
+            where = f"the same {unit}"
+        could = (
+            f"; with this much data only |r| ≥ {detectable:.2f} would have counted"
+            if detectable is not None and detectable > LEADS_R
+            else ""
+        )
+        message = (
+            f"No evidence of a lead from {leading_name} to {lagging_name} (tested {basis.removeprefix('on ')}, "
+            f"{lags}): the clearest pairing, with {where}, has {stats}{could}"
+        )
+    elif best.lag > 0:
         verdict = "leads"
         # Worded so that no KPI name has to agree with a verb ("Marketing-qualified leads leads …").
-        message = (
-            f"Changes in {leading_name} show up in {lagging_name} {_plural(best.lag, unit)} later{inverse} ({stats})"
-        )
-    elif abs(r) >= LEADS_R:
+        if on_changes:
+            message = f"Changes in {leading_name} show up in {lagging_name} {later} later{inverse} ({stats})"
+        else:
+            message = (
+                f"The level of {leading_name} is echoed in {lagging_name} {later} later{inverse} ({stats}; "
+                f"levels of two trending KPIs can correlate without one driving the other)"
+            )
+    elif best.lag == 0:
         verdict = "coincident"
-        better = f"; no lag up to {_plural(top, unit)} does better" if top else f" (only the same {unit} was tested)"
-        message = f"{leading_name} and {lagging_name} move in the same {unit}{inverse} ({stats}){better}"
+        better = (
+            f"; no lead of up to {_plural(top, unit)} is as clear" if top else f" (only the same {unit} was tested)"
+        )
+        moves = "change" if on_changes else "move"
+        message = f"{leading_name} and {lagging_name} {moves} in the same {unit}{inverse} ({stats}){better}"
     else:
-        verdict = "weak"
-        message = f"Only a weak relation between {leading_name} and {lagging_name}: best {when}{inverse} ({stats})"
-    if message.startswith("the "):  # the default names; a KPI id keeps its own spelling
-        message = "T" + message[1:]
-    return LeadLag(verdict, best.lag, r, best.periods, by_lag, grain, top, focus, differenced, message)
+        verdict = "reverse"
+        subject = f"changes in {lagging_name} show" if on_changes else f"the level of {lagging_name} shows"
+        message = (
+            f"The other way round: {subject} up in {leading_name} {later} later{inverse} ({stats}); "
+            f"as paired, {lagging_name} looks like the leading one"
+        )
+    if verdict == "too-little-data":  # nothing to act on: no lag, no r, as when no lag could be tested
+        return LeadLag(
+            verdict, None, None, best.periods, by_lag, message=_capital(message), p_value=p, lag_p_value=lag_p,
+            effective_n=n_eff, lags_tested=tests, detectable_r=detectable, **common,  # type: ignore[arg-type]
+        )  # fmt: skip
+    return LeadLag(
+        verdict, best.lag, r, best.periods, by_lag, message=_capital(message), p_value=p, lag_p_value=lag_p,
+        effective_n=n_eff, lags_tested=tests, detectable_r=detectable, **common,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _capital(message: str) -> str:
+    # The default names ("the leading KPI") start lower-case; a KPI id keeps its own spelling.
+    return "T" + message[1:] if message.startswith("the ") else message
