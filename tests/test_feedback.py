@@ -9,8 +9,8 @@ import pytest
 from ui.feedback import WORD_JOINER, capitalised, md_escape
 
 # The two patterns the app's Markdown renderer (mdast-util-gfm-autolink-literal) runs over text
-# after escapes are resolved; a match there becomes an <a href>.
-GFM_URL = re.compile(r"(https?://|www(?=\.))([-.\w]+)([^ \t\r\n]*)", re.IGNORECASE)
+# after escapes are resolved, a match there becomes an <a href> (ftp:// added: GitHub links it too).
+GFM_URL = re.compile(r"((?:https?|ftp)://|www(?=\.))([-.\w]+)([^ \t\r\n]*)", re.IGNORECASE)
 GFM_EMAIL = re.compile(r"([-.\w+]+)@([-\w]+(?:\.[-\w]+)+)")
 
 
@@ -31,6 +31,7 @@ def rendered_text(markdown: str) -> str:
         "ann@evil.example",
         "mailto:bob@evil.example",
         "a.b+c@evil.example.org",
+        "ftp://evil.example/f",
     ],
 )
 def test_bare_urls_and_addresses_are_not_autolinks(text):

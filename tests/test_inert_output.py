@@ -452,7 +452,22 @@ def test_the_audit_markdown_report_shows_names_as_text():
     report = audit(hostile_workspace()).to_markdown()
     live = unescaped_part(report.replace(":material/bug_report:", ""))  # emoji-like text is not Streamlit here
     assert [fragment for fragment in ACTIVE[:-1] if fragment in live] == []
+    assert autolinks(report) == [], "a bare URL or e-mail address in a name stays text in a Markdown viewer"
     assert "xssws" in report and "xssunit" in report and "xsskpi" in report
     assert all(line.count("|") - line.count("\\|") == 6 for line in report.splitlines() if line.startswith("| ")), (
         "a name with '|' does not add table cells"
     )
+
+
+def test_the_audit_comparison_markdown_shows_names_as_text():
+    """Audit → compare with a saved version, as Markdown: names and findings of both sides stay text."""
+    from kpi_model.checks import audit
+    from kpi_model.checks.compare import compare
+
+    new = hostile_workspace()
+    old = new.model_copy(update={"kpis": new.kpis[:2]})
+    report = compare(audit(old), audit(new)).to_markdown()
+    assert "xssws" in report and "xssbroken" in report, "the names and new findings are in the comparison"
+    live = unescaped_part(report.replace(":material/bug_report:", ""))
+    assert [fragment for fragment in ACTIVE[:-1] if fragment in live] == []
+    assert autolinks(report) == []

@@ -16,10 +16,11 @@ from ui import state
 # headings, lists, HTML), GFM (tables, strikethrough), LaTeX ($), entities (&) and Streamlit's own
 # directives (:red[…], :material/icon:, :emoji:, which a backslash before ':' and '/' switches off).
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:/=])")
-# GitHub-flavoured autolink literals (``http://…``, ``https://…``, ``www.…``, ``name@host.tld``): Streamlit's
-# renderer finds them in the text after backslash escapes are resolved, so escaping does not stop them.
-# A WORD JOINER (U+2060: invisible, no line break) after the scheme or ``www`` and before the ``@`` does.
-_AUTOLINK_STARTS = re.compile(r"(?i)(?:https?(?=:)|www(?=\.))|(?<=[\w.+-])(?=@)")
+# GitHub-flavoured autolink literals (``http://…``, ``https://…``, ``www.…``, ``name@host.tld``, and on
+# GitHub ``ftp://…``): Streamlit's renderer finds them in the text after backslash escapes are resolved,
+# so escaping does not stop them. A WORD JOINER (U+2060: invisible, no line break) after the scheme or
+# ``www`` and before the ``@`` does.
+_AUTOLINK_STARTS = re.compile(r"(?i)(?:(?:https?|ftp)(?=:)|www(?=\.))|(?<=[\w.+-])(?=@)")
 WORD_JOINER = "\u2060"
 
 

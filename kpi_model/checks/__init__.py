@@ -346,14 +346,19 @@ def _md(text: str) -> str:
 
 # Characters that make inline Markdown active (images, links, HTML, code, emphasis, table cells).
 _MD_ACTIVE = re.compile(r"([\\`*_\[\]<>!|~])")
+# Where GitHub-flavoured Markdown starts an autolink literal (http://, https://, ftp://, www., name@host):
+# a WORD JOINER (U+2060, invisible) there keeps a bare URL or address as text, as ui.feedback does.
+_MD_AUTOLINK = re.compile(r"(?i)(?:(?:https?|ftp)(?=:)|www(?=\.))|(?<=[\w.+-])(?=@)")
 
 
 def _md_text(text: str) -> str:
     """Workspace text (names, messages quoting them) as inert inline Markdown in the audit report.
 
-    A report opened in a Markdown viewer must not fetch a name's ``![x](http://…)`` or render its
-    HTML; the report stays readable as plain text (only the characters above get a backslash).
+    A report opened in a Markdown viewer must not fetch a name's ``![x](http://…)``, render its
+    HTML or turn a bare URL into a link; the report stays readable as plain text (only the
+    characters above get a backslash, and autolinks an invisible word joiner).
     """
+    text = _MD_AUTOLINK.sub(lambda match: match.group() + "\u2060", text)
     return _MD_ACTIVE.sub(r"\\\1", text).replace("\r", " ").replace("\n", " ")
 
 
