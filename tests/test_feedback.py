@@ -64,3 +64,24 @@ def test_text_without_links_is_escaped_as_before():
 )
 def test_messages_capitalise_only_an_ordinary_first_word(message, shown):
     assert capitalised(message) == shown
+
+
+def test_show_error_keeps_a_file_name_as_written(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from .conftest import REPO
+
+    script = tmp_path / "page.py"
+    script.write_text(
+        "from kpi_model.errors import KpiWizardError\n"
+        "from ui.feedback import show_error\n"
+        "show_error(KpiWizardError('bomb.xlsx has a part that unpacks to 2 GB'), headline='Import:')\n"
+        "show_error(KpiWizardError('the file is empty'))\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(REPO))
+    at = AppTest.from_file(str(script), default_timeout=30).run()
+    assert [e.value for e in at.error] == [
+        r"Import\: bomb\.xlsx has a part that unpacks to 2 GB",
+        "The file is empty",
+    ]
