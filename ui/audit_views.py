@@ -15,7 +15,7 @@ from kpi_model.checks.base import ObjectRef
 from kpi_model.checks.verdict import KpiVerdict, Reason, Verdict
 from kpi_model.models import Workspace
 from ui import state
-from ui.feedback import md_escape, plural
+from ui.feedback import capitalised, md_escape, plural
 from ui.register_import import without_cli
 
 _SEVERITY_BADGE = {
@@ -147,8 +147,7 @@ def verdict_section(report: AuditReport) -> None:
 
 def plain_reason(reason: Reason) -> str:
     """A finding's message as a short sentence for a row that already names the KPI and its unit."""
-    text = _OF_UNIT.sub("", reason.short, count=1)
-    return text[:1].upper() + text[1:]
+    return capitalised(_OF_UNIT.sub("", reason.short, count=1))
 
 
 def _reason_line(reason: Reason) -> str:

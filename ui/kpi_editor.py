@@ -15,7 +15,7 @@ from kpi_model.formula import check_kpi_text
 from kpi_model.models import Kpi, Workspace
 from kpi_model.validation import parse_part
 from ui import state
-from ui.feedback import apply_edit, md_escape, plural
+from ui.feedback import apply_edit, capitalised, md_escape, plural
 from ui.forms import KPI_LABELS, kpi_form
 from ui.values import NUMBER_KEYS
 
@@ -118,7 +118,7 @@ def _about_this_kpi(message: str) -> str:
     """A finding's message without the KPI's name in front (the card names it): "Has no direction: …"."""
     if message.startswith("KPI '") and (end := message.find(") ")) != -1:
         message = message[end + 2 :]
-    return message[:1].upper() + message[1:]
+    return capitalised(message)
 
 
 def _finding_line(finding: Finding, clicked: bool) -> str:
