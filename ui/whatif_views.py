@@ -353,11 +353,12 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
             if result.p_value < 0.001
             else f"about {max(1, round(result.p_value * 100))} times in 100"
         )
+        p_text = "p < 0.001" if result.p_value < 0.001 else f"p = {result.p_value:.2g}"
         how_sure += (
             f" How sure: if the two KPIs were unrelated, a pairing as clear as the best one among the "
-            f"{result.lags_tested} lags tried would turn up {odds} (p = {result.p_value:.3g}; a claim needs "
-            f"under {ALPHA:.0%}). The {result.periods} pairs count as about {result.effective_n:.0f} independent "
-            f"ones (effective n), because each {grain} resembles the one before."
+            f"{result.lags_tested} lags tried would turn up {odds} ({p_text}; a claim needs p under {ALPHA:.0%}). "
+            f"The {result.periods} pairs count as about {result.effective_n:.0f} independent ones (the effective "
+            f"n), because neighbouring {grain}s are not independent of each other."
         )
     if result.detectable_r is not None and result.verdict in {"no-evidence", "too-little-data"}:
         how_sure += f" With this much data only a correlation of {result.detectable_r:.2f} or more could count."
@@ -402,9 +403,14 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
                 fillOpacity=alt.condition(alt.datum.Status == short, alt.value(0.15), alt.value(1.0)),
                 tooltip=["Lag", "r", "Pairs", "p at this lag", "Status"],
             )
-            .properties(height=220)
         )
-        st.altair_chart(chart, width="stretch", key="leadlag_chart")
+        # A lag with under 3 pairs has no r at all: a cross on the axis still shows it was left out.
+        crosses = (
+            alt.Chart(bars[bars["Status"] == short])
+            .mark_point(shape="cross", size=60, color="#969696")
+            .encode(x=alt.X("Lag:O"), y=alt.datum(0), tooltip=["Lag", "Pairs", "Status"])
+        )
+        st.altair_chart((chart + crosses).properties(height=220), width="stretch", key="leadlag_chart")
         frame = frame.rename(columns={"lag": "Lag", "correlation": "r", "periods": "Pairs"})[["Lag", "r", "Pairs"]]
         frame["r"] = frame["r"].round(2)
         st.dataframe(
