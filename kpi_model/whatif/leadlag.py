@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.errors import WhatIfError
@@ -272,33 +272,20 @@ def lead_lag(
         lag_values = _zero_filled(lag_values, grain)
     if on_changes:
         lead_values, lag_values = _differences(lead_values, grain), _differences(lag_values, grain)
-    basis = "on period-to-period changes" if on_changes else "on levels"
-    what = "changes" if on_changes else "periods"
 
     by_lag = [_lag_result(lead_values, lag_values, lag, grain) for lag in range(top + 1)]
     reverse = [_lag_result(lead_values, lag_values, -lag, grain) for lag in range(1, top + 1)]
-    common = {
-        "grain": grain, "max_lag": top, "focus": focus, "differenced": on_changes, "reverse_by_lag": reverse,
-        "empty_as_zero": (leading_empty_is_zero, lagging_empty_is_zero),
-    }  # fmt: skip
-    unit = grain
-    lags = f"lags of 0 to {_plural(top, unit)} each way" if top else f"the same {unit} only"
+    untested = LeadLag(
+        "too-little-data", None, None, 0, by_lag, grain, top, focus, on_changes, "",
+        reverse_by_lag=reverse, empty_as_zero=(leading_empty_is_zero, lagging_empty_is_zero),
+    )  # fmt: skip
+    words = _Words(leading_name, lagging_name, grain, top, on_changes)
     counted = [item for item in [*by_lag, *reverse] if item.counted]
     if not counted:
         overlap = max((item.periods for item in [*by_lag, *reverse]), default=0)
         constant = [name for name, values in ((leading_name, lead_values), (lagging_name, lag_values))
                     if len(values) >= 3 and is_constant(list(values.values()))]  # fmt: skip
-        if constant and overlap >= MIN_PAIRED_PERIODS:
-            message = (
-                f"Too little data to tell: {constant[0]} does not change over the {overlap} {what} that "
-                f"overlap, so no correlation can be computed"
-            )
-        else:
-            message = (
-                f"Too little data to tell: only {overlap} paired {what if overlap != 1 else what[:-1]} "
-                f"(at {lags}; at least {MIN_PAIRED_PERIODS} are needed)"
-            )
-        return LeadLag("too-little-data", None, None, overlap, by_lag, message=_capital(message), **common)  # type: ignore[arg-type]
+        return replace(untested, periods=overlap, message=words.untestable(overlap, constant[0] if constant else None))
 
     best = min(counted, key=lambda item: (item.p_value, -abs(item.correlation or 0.0), abs(item.lag), -item.lag))
     r, n_eff, lag_p = best.correlation, best.effective_n, best.p_value
@@ -306,68 +293,107 @@ def lead_lag(
     tests = len(counted)
     p = sidak(lag_p, tests)
     detectable = _detectable_r(n_eff, tests)
-    tried = "the only lag tried" if tests == 1 else f"allowing for the {tests} lags tried"
-    stats = f"r = {r:.2f} {basis}, {best.periods} pairs, effective n ≈ {n_eff:.0f}, {_p_text(p)} {tried}"
-    inverse = ", in the opposite direction" if r < 0 else ""
-    later = _plural(abs(best.lag), unit)
+    tested = replace(
+        untested, periods=best.periods, p_value=p, lag_p_value=lag_p, effective_n=n_eff, lags_tested=tests,
+        detectable_r=detectable,
+    )  # fmt: skip
+    stats = words.stats(r, best.periods, n_eff, p, tests)
     if p >= ALPHA and (detectable is None or detectable >= HOPELESS_R):
-        verdict = "too-little-data"
+        # Nothing to act on: no lag and no r, as when no lag could be tested at all.
+        return replace(tested, message=words.hopeless(detectable, stats))
+    if p >= ALPHA:
+        verdict = "no-evidence"
+        message = words.no_evidence(best.lag, stats, detectable)
+    else:
+        verdict = "leads" if best.lag > 0 else "coincident" if best.lag == 0 else "reverse"
+        message = words.claim(best.lag, r, stats)
+    return replace(tested, verdict=verdict, best_lag=best.lag, correlation=r, message=message)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The messages of :func:`lead_lag`, worded so that no KPI name has to agree with a verb
+    ("Marketing-qualified leads leads …"); each says what was tested (changes or levels)."""
+
+    leading: str
+    lagging: str
+    unit: str
+    top: int
+    on_changes: bool
+
+    @property
+    def basis(self) -> str:
+        return "on period-to-period changes" if self.on_changes else "on levels"
+
+    @property
+    def lags(self) -> str:
+        return f"lags of 0 to {_plural(self.top, self.unit)} each way" if self.top else f"the same {self.unit} only"
+
+    def stats(self, r: float, pairs: int, n_eff: float, p: float, tests: int) -> str:
+        tried = "the only lag tried" if tests == 1 else f"allowing for the {tests} lags tried"
+        return f"r = {r:.2f} {self.basis}, {pairs} pairs, effective n ≈ {n_eff:.0f}, {_p_text(p)} {tried}"
+
+    def untestable(self, overlap: int, constant: str | None) -> str:
+        what = "changes" if self.on_changes else "periods"
+        if constant is not None and overlap >= MIN_PAIRED_PERIODS:
+            return _capital(
+                f"Too little data to tell: {constant} does not change over the {overlap} {what} that overlap, "
+                f"so no correlation can be computed"
+            )
+        return (
+            f"Too little data to tell: only {overlap} paired {what if overlap != 1 else what[:-1]} "
+            f"(at {self.lags}; at least {MIN_PAIRED_PERIODS} are needed)"
+        )
+
+    def hopeless(self, detectable: float | None, stats: str) -> str:
         need = (
             "no relation could count"
             if detectable is None or detectable > 0.99
             else f"only |r| ≥ {detectable:.2f} could count"
         )
-        message = f"Too little data to tell: at {lags}, {need}; the clearest pairing has {stats}"
-    elif p >= ALPHA:
-        verdict = "no-evidence"
-        if best.lag > 0:
-            where = f"{lagging_name} {later} later"
-        elif best.lag < 0:
-            where = f"{lagging_name} {later} earlier"
-        else:
-            where = f"the same {unit}"
+        return f"Too little data to tell: at {self.lags}, {need}; the clearest pairing has {stats}"
+
+    def no_evidence(self, lag: int, stats: str, detectable: float | None) -> str:
+        later = _plural(abs(lag), self.unit)
+        where = (
+            f"{self.lagging} {later} later" if lag > 0 else f"{self.lagging} {later} earlier" if lag < 0
+            else f"the same {self.unit}"
+        )  # fmt: skip
         could = (
             f"; with this much data only |r| ≥ {detectable:.2f} would have counted"
             if detectable is not None and detectable > LEADS_R
             else ""
         )
-        message = (
-            f"No evidence of a lead from {leading_name} to {lagging_name} (tested {basis.removeprefix('on ')}, "
-            f"{lags}): the clearest pairing, with {where}, has {stats}{could}"
+        return _capital(
+            f"No evidence of a lead from {self.leading} to {self.lagging} (tested {self.basis.removeprefix('on ')}, "
+            f"{self.lags}): the clearest pairing, with {where}, has {stats}{could}"
         )
-    elif best.lag > 0:
-        verdict = "leads"
-        # Worded so that no KPI name has to agree with a verb ("Marketing-qualified leads leads …").
-        if on_changes:
-            message = f"Changes in {leading_name} show up in {lagging_name} {later} later{inverse} ({stats})"
-        else:
-            message = (
-                f"The level of {leading_name} is echoed in {lagging_name} {later} later{inverse} ({stats}; "
+
+    def claim(self, lag: int, r: float, stats: str) -> str:
+        later = _plural(abs(lag), self.unit)
+        inverse = ", in the opposite direction" if r < 0 else ""
+        if lag > 0 and self.on_changes:
+            return _capital(f"Changes in {self.leading} show up in {self.lagging} {later} later{inverse} ({stats})")
+        if lag > 0:
+            return _capital(
+                f"The level of {self.leading} is echoed in {self.lagging} {later} later{inverse} ({stats}; "
                 f"levels of two trending KPIs can correlate without one driving the other)"
             )
-    elif best.lag == 0:
-        verdict = "coincident"
-        better = (
-            f"; no lead of up to {_plural(top, unit)} is as clear" if top else f" (only the same {unit} was tested)"
+        if lag == 0:
+            better = (
+                f"; no lead of up to {_plural(self.top, self.unit)} is as clear"
+                if self.top
+                else f" (only the same {self.unit} was tested)"
+            )
+            moves = "change" if self.on_changes else "move"
+            return _capital(
+                f"{self.leading} and {self.lagging} {moves} in the same {self.unit}{inverse} ({stats}){better}"
+            )
+        subject = f"changes in {self.lagging} show" if self.on_changes else f"the level of {self.lagging} shows"
+        return (
+            f"The other way round: {subject} up in {self.leading} {later} later{inverse} ({stats}); "
+            f"as paired, {self.lagging} looks like the leading one"
         )
-        moves = "change" if on_changes else "move"
-        message = f"{leading_name} and {lagging_name} {moves} in the same {unit}{inverse} ({stats}){better}"
-    else:
-        verdict = "reverse"
-        subject = f"changes in {lagging_name} show" if on_changes else f"the level of {lagging_name} shows"
-        message = (
-            f"The other way round: {subject} up in {leading_name} {later} later{inverse} ({stats}); "
-            f"as paired, {lagging_name} looks like the leading one"
-        )
-    if verdict == "too-little-data":  # nothing to act on: no lag, no r, as when no lag could be tested
-        return LeadLag(
-            verdict, None, None, best.periods, by_lag, message=_capital(message), p_value=p, lag_p_value=lag_p,
-            effective_n=n_eff, lags_tested=tests, detectable_r=detectable, **common,  # type: ignore[arg-type]
-        )  # fmt: skip
-    return LeadLag(
-        verdict, best.lag, r, best.periods, by_lag, message=_capital(message), p_value=p, lag_p_value=lag_p,
-        effective_n=n_eff, lags_tested=tests, detectable_r=detectable, **common,  # type: ignore[arg-type]
-    )  # fmt: skip
 
 
 def _capital(message: str) -> str:
