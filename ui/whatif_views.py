@@ -368,7 +368,7 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
         import altair as alt
 
         rows = [*reversed(result.reverse_by_lag), *result.by_lag]
-        short = f"left out: fewer than {MIN_PAIRED_PERIODS} pairs or no change"
+        short = "left out"
         bars = pd.DataFrame(
             {
                 "Lag": [item.lag for item in rows],
@@ -390,13 +390,13 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
         colour = alt.Color(
             "Status:N",
             scale=alt.Scale(domain=["best lag", "tested", short], range=["#1f77b4", "#9ecae1", "#bdbdbd"]),
-            legend=alt.Legend(orient="bottom", title=None),
+            legend=alt.Legend(orient="bottom", title=None, labelLimit=0),
         )
         chart = (
             alt.Chart(bars)
             .mark_bar(strokeWidth=1.5)
             .encode(
-                x=alt.X("Lag:O", title=f"Lag ({grain}s)"),
+                x=alt.X("Lag:O", title=f"Lag ({grain}s)", axis=alt.Axis(labelAngle=0)),
                 y=alt.Y("r:Q", scale=alt.Scale(domain=[-1, 1])),
                 color=colour,
                 stroke=colour,
