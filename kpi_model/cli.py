@@ -389,6 +389,27 @@ def _has_formula(kpi) -> bool:
     return bool(kpi.expression)
 
 
+def _print_data_as_of(results: dict[str, Any], today: dt.date) -> None:
+    """On stderr: ``data as of 2018-11-14`` (a line per day, naming the KPIs if they differ), then partial periods."""
+    from kpi_model.engine import Series
+    from kpi_model.periods import partial_points, period_label
+
+    by_day: dict[str, list[str]] = {}
+    partial: list[str] = []
+    for kpi_id, result in results.items():
+        if not isinstance(result, Series) or result.coverage is None:
+            continue
+        by_day.setdefault(result.coverage.as_of.isoformat(), []).append(kpi_id)
+        labels = sorted({period_label(p.period, result.request.grain) for p in partial_points(result, today=today)})
+        if labels:
+            partial.append(f"{kpi_id} {', '.join(labels)}")
+    for day, kpi_ids in sorted(by_day.items()):
+        which = "" if len(by_day) == 1 else f" ({', '.join(kpi_ids)})"
+        print(f"data as of {day}{which}", file=sys.stderr)
+    if partial:
+        print(f"partial periods (complete=false, never judged): {'; '.join(partial)}", file=sys.stderr)
+
+
 def _cmd_compute(args: argparse.Namespace) -> int:
     from kpi_model import csv_export, workspace_file
     from kpi_model.engine import Engine
@@ -405,25 +426,37 @@ def _cmd_compute(args: argparse.Namespace) -> int:
     with _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data))) as engine:
         results = engine.compute_many(workspace, wanted, request)
     failed = {kpi_id: str(r) for kpi_id, r in results.items() if isinstance(r, Exception)}
+    today = dt.date.today()
     if args.format == "json":
         out: list[dict[str, object]] = []
         for kpi_id, result in results.items():
             if isinstance(result, Exception):
                 out.append({"id": kpi_id, "error": str(result)})
             else:
-                out.append({"id": kpi_id, "grain": request.grain, "series": result.as_records()})
+                coverage = result.coverage
+                out.append(
+                    {
+                        "id": kpi_id,
+                        "grain": request.grain,
+                        "data_as_of": coverage.as_of.isoformat() if coverage else None,
+                        "coverage": coverage.as_dict() if coverage else None,
+                        "series": result.as_records(today),
+                    }
+                )
         out += [{"id": kpi_id, "skipped": "no formula yet"} for kpi_id in skipped]
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         writer = csv_export.writer(sys.stdout)  # breakdown values from the data can start a formula
         by = ["dimension"] if request.by else []
-        writer.writerow(["kpi_id", "period", *by, "value", "rows"])
+        writer.writerow(["kpi_id", "period", *by, "value", "rows", "complete"])
         for kpi_id, result in results.items():
             if isinstance(result, Exception):
                 continue
-            for record in result.as_records():
+            for record in result.as_records(today):
                 dimension = [record.get("dimension")] if request.by else []
-                writer.writerow([kpi_id, record["period"], *dimension, record["value"], record["rows"]])
+                complete = "true" if record["complete"] else "false"  # as JSON writes it
+                writer.writerow([kpi_id, record["period"], *dimension, record["value"], record["rows"], complete])
+    _print_data_as_of(results, today)
     for kpi_id, message in failed.items():
         print(f"{kpi_id}: {message}", file=sys.stderr)
     for kpi_id in skipped:

@@ -34,6 +34,7 @@ from kpi_model.formula import (
 )
 from kpi_model.isolation import database_lock
 from kpi_model.models import Workspace
+from kpi_model.periods import WORKING_DAY_MIN_ROWS, Coverage, is_complete
 from kpi_model.sources import (
     SourceError,
     TableProfile,
@@ -76,18 +77,34 @@ class Point:
 
 @dataclass(frozen=True)
 class Series:
-    """A KPI computed per period, with the SQL that produced it."""
+    """A KPI computed per period, with the SQL that produced it and the days its data covers.
+
+    ``coverage`` (first and last day of the data, see :class:`~kpi_model.periods.Coverage`) decides
+    with the calendar which periods are complete: :meth:`is_complete`, and
+    :func:`kpi_model.periods.complete_points` for the points a fit or a status may use.
+    """
 
     kpi_id: str
     request: SeriesRequest
     points: list[Point] = field(default_factory=list)
     sql: str = ""
+    coverage: Coverage | None = None
 
-    def as_records(self) -> list[dict[str, Any]]:
-        """Plain dicts, period as an ISO date (what the CLI prints and the pages tabulate)."""
+    def is_complete(self, point: Point, today: dt.date | None = None) -> bool:
+        """Whether ``point``'s period is complete (:func:`kpi_model.periods.is_complete`)."""
+        return is_complete(point.period, self.request.grain, today, self.coverage)
+
+    def as_records(self, today: dt.date | None = None) -> list[dict[str, Any]]:
+        """Plain dicts, period as an ISO date, ``complete`` per period (what the CLI prints and the pages tabulate)."""
+        today = today or dt.date.today()
         records = []
         for point in self.points:
-            record: dict[str, Any] = {"period": point.period.isoformat(), "value": point.value, "rows": point.rows}
+            record: dict[str, Any] = {
+                "period": point.period.isoformat(),
+                "value": point.value,
+                "rows": point.rows,
+                "complete": self.is_complete(point, today),
+            }
             if point.dimension is not None or self.request.by:
                 record["dimension"] = point.dimension
             if point.denominator is not None or point.numerator is not None:
@@ -153,6 +170,10 @@ def estimated_periods(first: Any, last: Any, grain: Grain) -> int | None:
     return (last - first).days // _DAYS_IN[grain] + 2
 
 
+def _day(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
 def _to_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -182,6 +203,7 @@ class Engine:
         self._columns: dict[str, list[str]] | None = None
         self._integer_columns: dict[str, set[str]] | None = None
         self._bitmap_ranges: dict[tuple[str, str, str, Grain, str | None], tuple[int, int] | None] = {}
+        self._coverage: dict[tuple[str, str], Coverage | None] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -236,6 +258,7 @@ class Engine:
             self._columns = None
             self._integer_columns = None
             self._bitmap_ranges.clear()
+            self._coverage.clear()
 
     def columns(self) -> dict[str, list[str]]:
         """Column names of every table and view, by name."""
@@ -302,7 +325,8 @@ class Engine:
                 f"KPI '{kpi_id}' did not compute: {_first_line(error)}",
                 "check that the columns have the types the formula expects (fix types on the Data page)",
             ) from None
-        series = Series(kpi_id, request, [self._point(dict(zip(names, row, strict=True))) for row in rows], sql)
+        points = [self._point(dict(zip(names, row, strict=True))) for row in rows]
+        series = Series(kpi_id, request, points, sql, self._kpi_coverage(workspace, kpi_ids, request))
         self._cache[key] = series
         if len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -321,6 +345,46 @@ class Engine:
             except KpiWizardError as error:
                 results[kpi.id] = error
         return results
+
+    def coverage(self, workspace: Workspace, kpi_id: str, request: SeriesRequest | None = None) -> Coverage | None:
+        """The days a KPI's data covers (a derived KPI: what all its inputs cover), within ``request``'s dates."""
+        return self._kpi_coverage(workspace, self.compiler(workspace).dependencies(kpi_id), request or SeriesRequest())
+
+    def _kpi_coverage(self, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest) -> Coverage | None:
+        found: Coverage | None = None
+        for kpi_id in kpi_ids:
+            kpi = workspace.kpi(kpi_id)
+            if kpi is None or not kpi.source or not kpi.time_column:
+                continue  # a derived KPI: its inputs are in kpi_ids too
+            key = (kpi.source, kpi.time_column)
+            if key not in self._coverage:
+                self._coverage[key] = self._source_coverage(*key)
+            own = self._coverage[key]
+            if own is None:
+                return None  # one input's coverage unknown: the calendar alone decides
+            found = own if found is None else found.overlap(own)
+            if found is None:
+                return None
+        return found.within(request.start, request.end) if found is not None else None
+
+    def _source_coverage(self, source: str, time_column: str) -> Coverage | None:
+        """First and last day of a source's time column, and whether it has rows on weekends; once per data version.
+
+        The engine lives as long as its data version (see :class:`EnginePool`), so this runs once per
+        source and time column for each version of the data.
+        """
+        column = quote(time_column)
+        try:
+            rows = self._run(
+                f"SELECT min(CAST({column} AS DATE)), max(CAST({column} AS DATE)), count(*), "
+                f"count(*) FILTER (WHERE isodow({column}) >= 6) FROM {quote(source)} WHERE {column} IS NOT NULL"
+            )[1]
+        except (duckdb.Error, KpiWizardError):
+            return None
+        first, last, count, weekend = rows[0] if rows else (None, None, 0, 0)
+        if not isinstance(first, dt.date) or not isinstance(last, dt.date):
+            return None
+        return Coverage(_day(first), _day(last), working_days=count >= WORKING_DAY_MIN_ROWS and not weekend)
 
     def _distinct_ranges(
         self, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest

@@ -10,18 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from kpi_model.errors import WhatIfError
 from kpi_model.models import PERIOD_LABEL_FORMS
 
 if TYPE_CHECKING:
-    from kpi_model.engine import Point
+    from kpi_model.engine import Point, Series
 
 __all__ = [
+    "Coverage",
+    "complete_points",
+    "complete_values",
     "is_complete",
     "normalise_grain",
     "parse_baseline_period",
+    "partial_points",
+    "period_end",
     "period_from_index",
     "period_index",
     "period_label",
@@ -160,9 +166,151 @@ def parse_baseline_period(label: str | dt.date, grain: str) -> dt.date:
         ) from None
 
 
-def is_complete(start: dt.date, grain: str, today: dt.date) -> bool:
-    """A period is complete once the next one has begun (by ``today``)."""
-    return shift_period(start, 1, grain) <= today
+def period_end(start: dt.date, grain: str) -> dt.date:
+    """The last day of the period at ``grain`` that holds ``start`` (2026-02 → 2026-02-28)."""
+    return shift_period(start, 1, grain) - dt.timedelta(days=1)
+
+
+# A source with at least this many rows and none on a Saturday or Sunday is a working-day source
+# (B2B deals, purchase orders): (5/7)^20 < 0.1 % that 20 rows spread over the week all miss it.
+WORKING_DAY_MIN_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The days a KPI's data covers: its first and last timestamp, to the day.
+
+    ``working_days`` is set for data that never has a row on a Saturday or Sunday: its periods
+    are covered up to their last working day. A derived KPI covers what all its inputs cover
+    (:meth:`overlap`); a requested date range narrows it (:meth:`within`).
+    """
+
+    first: dt.date
+    last: dt.date
+    working_days: bool = False
+
+    @property
+    def as_of(self) -> dt.date:
+        """The last day the data covers: the "data as of" date."""
+        return self.last
+
+    def as_of_text(self) -> str:
+        """``'data as of 2018-11-14'``."""
+        return f"data as of {self.last.isoformat()}"
+
+    def covers(self, start: dt.date, end: dt.date) -> bool:
+        """Whether the data covers every day from ``start`` to ``end`` (both included).
+
+        For working-day data, weekend days at either edge need no data.
+        """
+        if self.working_days:
+            start, end = _first_working_day(start, end), _last_working_day(start, end)
+        return self.first <= start and self.last >= end
+
+    def overlap(self, other: Coverage | None) -> Coverage | None:
+        """What both cover (a derived KPI is complete only where all its inputs are); None if nothing."""
+        if other is None:
+            return self
+        first, last = max(self.first, other.first), min(self.last, other.last)
+        return Coverage(first, last, self.working_days and other.working_days) if first <= last else None
+
+    def within(self, start: dt.date | None, end: dt.date | None) -> Coverage | None:
+        """Narrowed to a requested date range (``--from``/``--to``); None when nothing is left."""
+        first = max(self.first, start) if start else self.first
+        last = min(self.last, end) if end else self.last
+        return Coverage(first, last, self.working_days) if first <= last else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """For JSON: first and last day as ISO dates."""
+        return {"first": self.first.isoformat(), "last": self.last.isoformat(), "working_days": self.working_days}
+
+
+def _first_working_day(start: dt.date, end: dt.date) -> dt.date:
+    day = start
+    while day < end and day.isoweekday() >= 6:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _last_working_day(start: dt.date, end: dt.date) -> dt.date:
+    day = end
+    while day > start and day.isoweekday() >= 6:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def is_complete(start: dt.date, grain: str, today: dt.date | None = None, coverage: Coverage | None = None) -> bool:
+    """Whether the period at ``grain`` that begins on ``start`` counts: THE rule, used everywhere.
+
+    A period is complete when (1) the calendar has passed it (its next period has begun by
+    ``today``) and (2) the data covers it from its first to its last day: the first timestamp
+    falls on or before the period's first day and the last timestamp on or after its last day
+    (to the day: data whose last row is on 30 November at 09:00 covers November 30). Data with no
+    row on any Saturday or Sunday needs to reach only the period's last working day (see
+    :class:`Coverage`). Without a ``coverage`` only the calendar decides.
+
+    Olist deals run from 2017-12-05 to 2018-11-14: December 2017 and November 2018 are partial;
+    leads from 2017-06-14 to 2018-05-31: June 2017 is partial, May 2018 complete.
+    """
+    grain = normalise_grain(grain)
+    start = period_start(start, grain)
+    end = period_end(start, grain)
+    if end >= (today or dt.date.today()):
+        return False
+    return coverage is None or coverage.covers(start, end)
+
+
+def _points_grain_coverage(
+    series: Series | Sequence[Point], grain: str | None, coverage: Coverage | None
+) -> tuple[Sequence[Point], str, Coverage | None]:
+    """A series' points, grain and coverage; for plain points, the ``grain`` (default month) and ``coverage`` given."""
+    points: Sequence[Point] = getattr(series, "points", series)
+    request = getattr(series, "request", None)
+    found_grain = grain or (request.grain if request is not None else "month")
+    found_coverage: Coverage | None = coverage if coverage is not None else getattr(series, "coverage", None)
+    return points, normalise_grain(found_grain), found_coverage
+
+
+def complete_points(
+    series: Series | Sequence[Point],
+    grain: str | None = None,
+    *,
+    coverage: Coverage | None = None,
+    today: dt.date | None = None,
+) -> list[Point]:
+    """The points of ``series`` in complete periods (:func:`is_complete`), in order.
+
+    Pass a :class:`~kpi_model.engine.Series` (its grain and coverage are used) or plain points
+    with ``grain`` and ``coverage``. What a fit, a baseline, a status or a correlation may use.
+    """
+    points, grain, coverage = _points_grain_coverage(series, grain, coverage)
+    today = today or dt.date.today()
+    return [p for p in points if is_complete(p.period, grain, today, coverage)]
+
+
+def partial_points(
+    series: Series | Sequence[Point],
+    grain: str | None = None,
+    *,
+    coverage: Coverage | None = None,
+    today: dt.date | None = None,
+) -> list[Point]:
+    """The points of ``series`` in periods that are not complete: shown, marked, never judged."""
+    points, grain, coverage = _points_grain_coverage(series, grain, coverage)
+    today = today or dt.date.today()
+    return [p for p in points if not is_complete(p.period, grain, today, coverage)]
+
+
+def complete_values(
+    series: Series | Sequence[Point],
+    grain: str | None = None,
+    *,
+    coverage: Coverage | None = None,
+    today: dt.date | None = None,
+) -> dict[dt.date, float]:
+    """Period start → value for complete periods with a finite value (no breakdown rows)."""
+    points, grain, coverage = _points_grain_coverage(series, grain, coverage)
+    return values_by_period(complete_points(points, grain, coverage=coverage, today=today), grain)
 
 
 def values_by_period(points: Sequence[Point], grain: str) -> dict[dt.date, float]:

@@ -8,10 +8,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from kpi_model.models import Direction, Kpi, UnitOfMeasure
-from kpi_model.periods import shift_period
+from kpi_model.periods import Coverage, is_complete, partial_points, period_label
 
 if TYPE_CHECKING:
-    from kpi_model.engine import Point
+    from kpi_model.engine import Point, Series
 
 
 class Status(StrEnum):
@@ -31,18 +31,55 @@ STATUS_LABELS = {
 }
 
 
-def latest_point(points: Iterable[Point], grain: str = "month", today: dt.date | None = None) -> Point | None:
-    """The most recent *complete* period with a value.
+def latest_point(
+    points: Iterable[Point], grain: str = "month", today: dt.date | None = None, *, coverage: Coverage | None = None
+) -> Point | None:
+    """The most recent *complete* period with a value: the one a status judges.
 
-    A period still running (the quarter that began in October) shows a fraction of its volume
-    and would pose as an alarm; a period in the future can only come from mistyped dates. Both
-    are skipped.
+    Complete as :func:`kpi_model.periods.is_complete` says: the calendar has passed it and the data
+    (``coverage``) spans it. A period still running, a month the data stops in the middle of, and a
+    period in the future (mistyped dates) would pose as alarms or as good news; all are skipped.
     """
     today = today or dt.date.today()
     complete = [
-        p for p in points if p.value is not None and p.dimension is None and shift_period(p.period, 1, grain) <= today
+        p
+        for p in points
+        if p.value is not None and p.dimension is None and is_complete(p.period, grain, today, coverage)
     ]
     return complete[-1] if complete else None
+
+
+def latest_of(series: Series, today: dt.date | None = None) -> Point | None:
+    """:func:`latest_point` of a computed series, with its own grain and coverage."""
+    return latest_point(series.points, series.request.grain, today, coverage=series.coverage)
+
+
+def unjudged_note(
+    series: Series, judged: Point | None, today: dt.date | None = None, unit: UnitOfMeasure | None = None
+) -> str | None:
+    """Which period the status judges and which later ones it leaves out, or None when none is left out.
+
+    ``'Status of 2018-10, the latest complete month; 2018-11 so far: 6, partial (data as of
+    2018-11-14), not judged.'``
+    """
+    after = [
+        p
+        for p in partial_points(series, today=today)
+        if p.dimension is None and p.value is not None and (judged is None or p.period > judged.period)
+    ]
+    if not after:
+        return None
+    grain = series.request.grain
+    as_of = f" ({series.coverage.as_of_text()})" if series.coverage else ""
+    if len(after) == 1:
+        value = format_value(after[0].value, unit)
+        left_out = f"{period_label(after[0].period, grain)} so far: {value}, partial{as_of}"
+    else:
+        labels = ", ".join(period_label(p.period, grain) for p in after[:3]) + (" …" if len(after) > 3 else "")
+        left_out = f"{labels} are partial{as_of}"
+    if judged is None:
+        return f"{left_out[0].upper()}{left_out[1:]}, not judged: no complete {grain} yet."
+    return f"Status of {period_label(judged.period, grain)}, the latest complete {grain}; {left_out}, not judged."
 
 
 def status(kpi: Kpi, value: float | None) -> Status:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.dashboard_views import compute_unit, tile
+from ui.dashboard_views import compute_unit, data_as_of, tile
 from ui.data_views import open_data
 from ui.feedback import md_escape, show_flashes
 from ui.guards import require_workspace
@@ -10,7 +10,8 @@ from ui.guards import require_workspace
 st.title("Dashboard")
 st.caption(
     "One page per unit: each KPI's last complete period, how far it is from its target, and its status by "
-    "the KPI's thresholds (on track, warning, critical)."
+    "the KPI's thresholds (on track, warning, critical). A period the data does not cover to its end is "
+    "partial: named on the tile, never judged."
 )
 show_flashes()
 workspace = require_workspace()
@@ -34,14 +35,17 @@ unit_id = (
 unit = workspace.unit(unit_id)
 st.caption(f"Head: {md_escape(unit.owner)}" if unit and unit.owner else "Each KPI at its review cadence.")
 engine = data.engine()
-for goal in workspace.goals_of(unit_id):
+goals = [(goal, workspace.kpis_of(goal.id)) for goal in workspace.goals_of(unit_id)]
+with st.spinner("Computing…"):
+    computed = {goal.id: compute_unit(engine, workspace, kpis) for goal, kpis in goals}
+if as_of := data_as_of({k: r for results in computed.values() for k, r in results.items()}):
+    st.caption(f":material/event_available: {as_of}")
+for goal, kpis in goals:
     st.subheader(md_escape(goal.statement))
-    kpis = workspace.kpis_of(goal.id)
     if not kpis:
         st.caption("No KPIs for this goal yet.")
         continue
-    with st.spinner("Computing…"):
-        results = compute_unit(engine, workspace, kpis)
+    results = computed[goal.id]
     for start in range(0, len(kpis), 3):
         for column, kpi in zip(st.columns(3), kpis[start : start + 3], strict=False):
             with column:

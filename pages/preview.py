@@ -13,6 +13,7 @@ from ui.feedback import apply_edit, md_escape, show_error, show_flashes
 from ui.guards import require_workspace
 from ui.preview_views import (
     GRAIN_OF_CADENCE,
+    data_as_of,
     formula_editor,
     headline,
     request_controls,
@@ -74,6 +75,8 @@ if not at_cadence:
         f"Target and status are set per {GRAIN_OF_CADENCE.get(kpi.cadence, 'month')}: choose that "
         "period to compare with them."
     )
+if as_of := data_as_of(total):
+    st.caption(f":material/event_available: {as_of}")
 headline(judged, total)
 results(judged if not request.by else without_targets(judged), series)
 with st.expander("SQL"):

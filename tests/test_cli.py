@@ -144,7 +144,9 @@ def test_compute_csv_all_kpis_reports_skipped(tmp_path):
     result = cli("compute", str(SAMPLE_WORKSPACE), "--grain", "quarter")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "kpi_id,period,value,rows"
+    assert lines[0] == "kpi_id,period,value,rows,complete"
+    assert {line.rsplit(",", 1)[1] for line in lines[1:]} == {"true", "false"}, "2024-Q4 starts before the data"
+    assert "data as of 2027-03-27" in result.stderr, "orders run to 2027-03-27 in the sample"
     assert {line.split(",")[0] for line in lines[1:]} >= {"revenue", "web_revenue", "nps"}
     assert "cart_abandonment_rate: skipped" in result.stderr
 
@@ -160,7 +162,9 @@ def test_compute_with_data_override(tmp_path):
                  "--format", "json")  # fmt: skip
     assert result.returncode == 0, result.stderr
     (item,) = json.loads(result.stdout)
-    assert item["series"] == [{"period": "2026-01-01", "value": 15.0, "rows": 2}]
+    # The file runs from 2026-01-05 to 2026-02-02: January is not covered from its first day.
+    assert item["series"] == [{"period": "2026-01-01", "value": 15.0, "rows": 2, "complete": False}]
+    assert item["data_as_of"] == "2026-02-02" and item["coverage"]["first"] == "2026-01-05"
 
 
 @pytest.mark.parametrize(

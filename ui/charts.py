@@ -9,7 +9,7 @@ import pandas as pd
 
 from kpi_model.engine import Series
 from kpi_model.models import Kpi, UnitOfMeasure
-from kpi_model.periods import period_start
+from kpi_model.periods import period_end, period_start
 from kpi_model.status import Status, bands
 from kpi_model.whatif import TargetPreview
 
@@ -18,12 +18,35 @@ _AXIS_FORMAT = {UnitOfMeasure.PERCENT: ".0%", UnitOfMeasure.COUNT: ",.0f", UnitO
 
 
 def series_frame(series: Series) -> pd.DataFrame:
-    """The series as a DataFrame with a datetime ``period`` (what Altair and tables want)."""
+    """The series as a DataFrame: a datetime ``period``, ``complete`` per period (what Altair and tables want)."""
     frame = pd.DataFrame(series.as_records())
     if frame.empty:
-        return pd.DataFrame(columns=["period", "value", "rows"])
+        return pd.DataFrame(columns=["period", "value", "rows", "complete"])
     frame["period"] = pd.to_datetime(frame["period"])
     return frame
+
+
+def _partial_layers(series: Series, frame: pd.DataFrame) -> list[alt.Chart]:
+    """Partial periods (the data does not cover them to their end) as striped spans labelled "partial"."""
+    partial = sorted({p.date() for p in frame.loc[~frame["complete"].astype(bool), "period"]})
+    if not partial:
+        return []
+    grain = series.request.grain
+    starts = pd.to_datetime(partial)
+    ends = pd.to_datetime([period_end(p, grain) for p in partial]) + pd.Timedelta(days=1)
+    spans = pd.DataFrame({"from": starts, "to": ends, "label": "partial"})
+    # Vega-Lite has no pattern fill: the stripes are thin dashed rules, one per day of each partial period.
+    stripes = pd.DataFrame(
+        {"day": [d for a, b in zip(starts, ends, strict=True) for d in pd.date_range(a, b, freq="D", inclusive="left")]}
+    )
+    x = alt.X("from:T", title=None)
+    return [
+        alt.Chart(spans).mark_rect(opacity=0.08, color="#607d8b").encode(x=x, x2="to:T"),
+        alt.Chart(stripes).mark_rule(opacity=0.25, color="#607d8b", strokeDash=[2, 4]).encode(x="day:T"),
+        alt.Chart(spans)
+        .mark_text(align="left", baseline="top", dx=3, dy=3, color="#455a64", fontStyle="italic")
+        .encode(x=x, y=alt.value(0), text="label:N"),
+    ]
 
 
 def _reference_values(kpi: Kpi) -> list[float]:
@@ -67,7 +90,10 @@ def _band_layer(
 
 
 def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
-    """Line (or one line per dimension) over time, with bands, target and baseline rules."""
+    """Line (or one line per dimension) over time, with bands, target and baseline rules.
+
+    Partial periods are striped and labelled, their points hollow (see :func:`~kpi_model.periods.is_complete`).
+    """
     frame = series_frame(series)
     values = [v for v in frame["value"].dropna().tolist()] + _reference_values(kpi)
     low, high, y_scale, y_axis = _value_scale(kpi, values)
@@ -83,8 +109,19 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
     if "dimension" in frame.columns:
         line_encoding["color"] = alt.Color("dimension:N", title=series.request.by)
         line_encoding["tooltip"].append(alt.Tooltip("dimension:N", title=series.request.by))
+    line_encoding["tooltip"].append(alt.Tooltip("complete:N", title="Complete"))
     layers: list[alt.Chart] = [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.12)) else []
-    layers.append(alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(**line_encoding))
+    if not frame.empty:
+        layers += _partial_layers(series, frame)
+    layers.append(alt.Chart(frame).mark_line(strokeWidth=2).encode(**line_encoding))
+    # Complete periods as filled points; partial ones hollow: shown, not a value to judge.
+    for complete in (True, False):
+        layers.append(
+            alt.Chart(frame)
+            .transform_filter(f"{'' if complete else '!'}datum.complete")
+            .mark_point(filled=complete, size=40, strokeWidth=1.5)
+            .encode(**line_encoding)
+        )
     rules = []
     if kpi.target and kpi.target.value is not None:
         due = f" by {kpi.target.due:%Y-%m-%d}" if kpi.target.due else ""

@@ -8,8 +8,8 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Workspace
-from kpi_model.periods import period_label
-from kpi_model.status import format_value, gap_to_target, latest_point, status
+from kpi_model.periods import complete_points, period_label
+from kpi_model.status import format_value, gap_to_target, latest_of, status, unjudged_note
 from ui.feedback import md_escape
 from ui.preview_views import GRAIN_OF_CADENCE, status_badge
 
@@ -27,15 +27,21 @@ def compute_unit(engine: Engine, workspace: Workspace, kpis: list[Kpi]) -> dict[
 
 
 def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
-    """One KPI: value of the latest period, its distance to target, status badge and sparkline."""
+    """One KPI: value of the latest complete period, its distance to target, status badge and sparkline.
+
+    A partial period (the data stops inside it) is never judged: the tile says which one it left out.
+    """
     with st.container(border=True, height="stretch"):
-        latest = latest_point(result.points, result.request.grain) if isinstance(result, Series) else None
-        if latest is None:
+        latest = latest_of(result) if isinstance(result, Series) else None
+        if latest is None or not isinstance(result, Series):
             st.markdown(f"**{md_escape(kpi.name)}**")
+            if isinstance(result, Series) and (note := unjudged_note(result, None, unit=kpi.unit_of_measure)):
+                st.caption(f":material/hourglass_top: {note}")
+                return
             reason = str(result) if isinstance(result, KpiWizardError) else "no formula or data yet"
             st.caption(f":material/block: Not computed: {md_escape(reason)}")
             return
-        points = [p for p in result.points if p.value is not None and p.period <= latest.period]
+        points = [p for p in complete_points(result) if p.value is not None and p.dimension is None]
         level = status(kpi, latest.value)
         # The status badge says good or bad (thresholds); the gap to a target due next year is
         # information, not an alarm, so it stays grey.
@@ -51,3 +57,16 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
         )
         owner = f"owner: {md_escape(kpi.owner)}" if kpi.owner else ":red[**no owner**]"
         st.markdown(f"{status_badge(level)} · {period_label(latest.period, result.request.grain)} · {owner}")
+        as_of = f"{result.coverage.as_of_text().capitalize()}." if result.coverage else ""
+        if text := (unjudged_note(result, latest, unit=kpi.unit_of_measure) or as_of):
+            st.caption(text)
+
+
+def data_as_of(results: dict[str, Series | KpiWizardError]) -> str | None:
+    """``'Data as of 2018-11-14'``, or the range when the KPIs' sources end on different days."""
+    days = sorted({r.coverage.as_of for r in results.values() if isinstance(r, Series) and r.coverage})
+    if not days:
+        return None
+    if len(days) == 1:
+        return f"Data as of {days[0].isoformat()}."
+    return f"Data as of {days[0].isoformat()} to {days[-1].isoformat()}, by source (each tile says its own)."

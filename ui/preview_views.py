@@ -11,8 +11,8 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import DIALECTS, GRAINS, SeriesRequest, check_aggregate, check_derived, check_filter, compile_sql
 from kpi_model.models import Cadence, Kpi, Workspace
-from kpi_model.periods import period_label
-from kpi_model.status import STATUS_LABELS, Status, format_value, gap_to_target, latest_point, status
+from kpi_model.periods import complete_points, period_label
+from kpi_model.status import STATUS_LABELS, Status, format_value, gap_to_target, latest_of, status, unjudged_note
 from ui.charts import kpi_chart, series_frame
 from ui.feedback import show_error
 
@@ -72,11 +72,17 @@ def formula_editor(kpi: Kpi, workspace: Workspace, columns: list[str] | None, de
 
 
 def headline(kpi: Kpi, series: Series) -> None:
-    """Latest value, change on the period before, distance to target and status."""
-    latest = latest_point(series.points, series.request.grain)
+    """Latest complete value, change on the complete period before, distance to target and status.
+
+    Partial periods (the data stops inside them) are in the chart and the table, never judged here.
+    """
+    latest = latest_of(series)
+    note = unjudged_note(series, latest, unit=kpi.unit_of_measure)
     if latest is None:
+        if note:
+            st.info(note, icon=":material/hourglass_top:")
         return
-    earlier = [p for p in series.points if p.value is not None and p.period < latest.period]
+    earlier = [p for p in complete_points(series) if p.value is not None and p.period < latest.period]
     previous = earlier[-1].value if earlier else None
     delta = None if previous is None else format_value(latest.value - previous, kpi.unit_of_measure)  # type: ignore[operator]
     level = status(kpi, latest.value)
@@ -86,10 +92,20 @@ def headline(kpi: Kpi, series: Series) -> None:
         format_value(latest.value, kpi.unit_of_measure),
         delta,
         delta_color="inverse" if kpi.direction == "down" else "normal",
-        help="The last complete period; the one still running is in the chart and the table.",
+        help="The last complete period: one the data covers from its first to its last day. Partial periods "
+        "are in the chart (striped) and the table, never judged.",
     )
     middle.metric("Against target", gap_to_target(kpi, latest.value) or "no target set")
     right.markdown(f"Status  \n{status_badge(level)}")
+    if note:
+        st.caption(f":material/hourglass_top: {note}")
+
+
+def data_as_of(series: Series) -> str | None:
+    """``'Data as of 2018-11-14 (from 2017-12-05).'`` for the Preview page, or None without dates."""
+    if series.coverage is None:
+        return None
+    return f"{series.coverage.as_of_text().capitalize()} (from {series.coverage.first.isoformat()})."
 
 
 def status_badge(level: Status) -> str:
@@ -119,6 +135,11 @@ def results(kpi: Kpi, series: Series) -> None:
             "Bands: red, amber and green by the KPI's thresholds (by its target when it has none); "
             "dashed line: target; dotted line: baseline."
         )
+    if not all(frame_complete := [series.is_complete(p) for p in series.points]):
+        st.caption(
+            f"Striped, hollow points: {frame_complete.count(False)} partial period(s), which the data does not "
+            "cover from start to end. Shown, never judged."
+        )
     frame = series_frame(series)
     shown = frame.assign(period=[period_label(p.date(), series.request.grain) for p in frame["period"]])
     by = series.request.by
@@ -135,6 +156,9 @@ def results(kpi: Kpi, series: Series) -> None:
             "rows": st.column_config.NumberColumn("Rows", format="localized"),
             "numerator": st.column_config.NumberColumn("Numerator", format="localized"),
             "denominator": st.column_config.NumberColumn("Denominator", format="localized"),
+            "complete": st.column_config.CheckboxColumn(
+                "Complete", help="Whether the data covers the period from its first to its last day"
+            ),
         },
     )
     st.download_button(
