@@ -267,6 +267,63 @@ class Kpi(_Model):
     template: Text | None = Field(default=None, description="Id of the library template it came from.")
 
 
+MAX_SCENARIOS, MAX_SCENARIO_CHANGES = 200, 100
+
+
+class DriverChange(_Model):
+    """One driver moved in a scenario: by a fraction (``relative``), by an amount (``add``) or to a ``value``."""
+
+    kpi: KpiId = Field(description="Id of the driver (a KPI in the scenario's driver tree).")
+    relative: float | None = Field(default=None, description="Move by this fraction: 0.1 is +10 %, -0.05 is -5 %.")
+    add: float | None = Field(
+        default=None, description="Add this amount, in the KPI's own unit (0.01 on a rate is one percentage point)."
+    )
+    value: float | None = Field(default=None, description="Set the driver to this value, in the KPI's own unit.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DriverChange:
+        given = [key for key in ("relative", "add", "value") if getattr(self, key) is not None]
+        if len(given) != 1:
+            found = f"{' and '.join(given)} given" if given else "none given"
+            raise ValueError(
+                f"give exactly one of relative (0.1 = +10 %), add (an amount) or value (the new value) "
+                f"for driver '{self.kpi}' ({found})"
+            )
+        return self
+
+    def describe(self) -> str:
+        """``mqls +10%``, ``deals +20``, ``win_rate = 0.12``: the change as a short text."""
+        if self.relative is not None:
+            return f"{self.kpi} {self.relative * 100:+.4g}%"
+        if self.add is not None:
+            return f"{self.kpi} {self.add:+.6g}"
+        return f"{self.kpi} = {self.value:.6g}"
+
+
+class Scenario(_Model):
+    """A named set of driver changes for one derived KPI, kept to compare side by side."""
+
+    id: Slug
+    name: Name
+    kpi: KpiId = Field(description="Id of the derived KPI whose driver tree the scenario moves.")
+    description: Text | None = None
+    period: str | None = Field(
+        default=None,
+        description="Base period the changes apply to (2018-05, 2026-Q3 …); the latest complete period the "
+        "drivers share when unset.",
+    )
+    changes: list[DriverChange] = Field(default_factory=list, max_length=MAX_SCENARIO_CHANGES)
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period_label(cls, value: Any) -> Any:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, int):  # YAML reads `period: 2025` as a number
+            value = str(value)
+        return parse_period(value) if isinstance(value, str) else value
+
+
 class Workspace(_Model):
     """A KPI workspace: the document a team keeps (YAML, in git if they like)."""
 
@@ -278,6 +335,12 @@ class Workspace(_Model):
     goals: list[Goal] = Field(default_factory=list, max_length=MAX_GOALS)
     sources: list[Source] = Field(default_factory=list, max_length=MAX_SOURCES)
     kpis: list[Kpi] = Field(default_factory=list, max_length=MAX_KPIS)
+    scenarios: list[Scenario] = Field(
+        default_factory=list,
+        max_length=MAX_SCENARIOS,
+        description="Named what-if scenarios: driver changes of a derived KPI, compared side by side.",
+        exclude_if=lambda scenarios: not scenarios,  # a workspace without scenarios is written as before
+    )
 
     _lookups: dict[str, tuple[list[Any], int, dict[str, Any]]] = PrivateAttr(default_factory=dict)
 

@@ -18,8 +18,10 @@ from kpi_model.errors import Problem, WorkspaceError
 from kpi_model.models import (
     FORMAT_VERSION,
     Baseline,
+    DriverChange,
     Goal,
     Kpi,
+    Scenario,
     Source,
     Target,
     Thresholds,
@@ -32,6 +34,8 @@ _LIST_MODELS: dict[str, type[BaseModel]] = {
     "goals": Goal,
     "sources": Source,
     "kpis": Kpi,
+    "scenarios": Scenario,
+    "changes": DriverChange,
 }
 _NESTED_MODELS: dict[str, type[BaseModel]] = {
     "baseline": Baseline,
@@ -49,7 +53,7 @@ _SLUG_HINT = "ids are lower-case letters, digits, '-' and '_', e.g. 'grow-repeat
 
 
 def _id_hint(model: type[BaseModel], field: str) -> str:
-    if model is Kpi and field in {"id", "pairs_with"}:
+    if (model is Kpi and field in {"id", "pairs_with"}) or (model in (Scenario, DriverChange) and field == "kpi"):
         return _KPI_ID_HINT
     if (model is Source and field == "name") or (model is Kpi and field == "source"):
         return _SOURCE_NAME_HINT
@@ -262,6 +266,40 @@ def reference_problems(workspace: Workspace) -> list[Problem]:
                         f"unknown KPI '{kpi.pairs_with}'{did_you_mean(kpi.pairs_with, kpi_ids)}",
                     )
                 )
+    problems += _scenario_problems(workspace, kpi_ids)
+    return problems
+
+
+def _scenario_problems(workspace: Workspace, kpi_ids: list[str]) -> list[Problem]:
+    """Scenario ids unique; the KPI and every driver a scenario names exist, each driver changed once.
+
+    Whether a driver is in the KPI's driver tree needs the formulas: the what-if says so when it runs.
+    """
+    problems = _duplicates(workspace.scenarios, "id", "scenarios", "scenario id")
+    for index, scenario in enumerate(workspace.scenarios):
+        if scenario.kpi not in kpi_ids:
+            problems.append(
+                Problem(f"scenarios[{index}].kpi", f"unknown KPI '{scenario.kpi}'{did_you_mean(scenario.kpi, kpi_ids)}")
+            )
+        first: dict[str, int] = {}
+        for position, change in enumerate(scenario.changes):
+            path = f"scenarios[{index}].changes[{position}].kpi"
+            if change.kpi not in kpi_ids:
+                problems.append(Problem(path, f"unknown KPI '{change.kpi}'{did_you_mean(change.kpi, kpi_ids)}"))
+            elif change.kpi == scenario.kpi:
+                problems.append(
+                    Problem(path, f"'{change.kpi}' is the KPI the scenario is about; change the drivers below it")
+                )
+            elif change.kpi in first:
+                problems.append(
+                    Problem(
+                        path,
+                        f"driver '{change.kpi}' is changed twice (also changes[{first[change.kpi]}]); "
+                        "keep one change per driver",
+                    )
+                )
+            else:
+                first[change.kpi] = position
     return problems
 
 

@@ -1,9 +1,12 @@
 """Driver trees: the KPIs a derived KPI is computed from, and what moving one of them does above it.
 
 ``web_revenue = sessions * conversion_rate * average_order_value`` is evaluated from its drivers'
-values (:mod:`kpi_model.whatif.evaluator`), so :func:`what_if` and :func:`sensitivity` show what
-moves when a driver moves. :func:`latest_values` gives the base values, and
-:func:`decomposition_suggestions` proposes drivers for a KPI that has none yet.
+values (:mod:`kpi_model.whatif.evaluator`), so :func:`what_if`, :func:`apply_changes` and
+:func:`sensitivity` show what moves when a driver moves. :func:`base_values` takes every driver's
+value from ONE base period (by default the latest complete period all drivers share), so a tree
+never multiplies May's leads by November's deals; :func:`decomposition_suggestions` proposes
+drivers for a KPI that has none yet. Goal-seek is in :mod:`~kpi_model.whatif.goal_seek`, named
+scenarios in :mod:`~kpi_model.whatif.scenarios`.
 """
 
 from __future__ import annotations
@@ -12,22 +15,33 @@ import datetime as dt
 import difflib
 import math
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.errors import WhatIfError
-from kpi_model.models import Kpi, Workspace
-from kpi_model.periods import is_complete, normalise_grain, values_by_period
+from kpi_model.models import DriverChange, Kpi, Workspace
+from kpi_model.periods import (
+    is_complete,
+    normalise_grain,
+    parse_baseline_period,
+    period_label,
+    shift_period,
+    values_by_period,
+)
 from kpi_model.whatif.evaluator import evaluate_expression
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "DriverBase",
     "DriverNode",
     "Sensitivity",
+    "apply_changes",
+    "base_values",
     "decomposition_suggestions",
+    "driver_domain",
     "driver_tree",
     "evaluate",
     "latest_values",
@@ -170,12 +184,7 @@ def what_if(
     keeps its values); everything above a moved KPI is recomputed.
     """
     tree = _Tree(workspace, kpi_id)
-    unknown = sorted(set(changes) - set(tree.kpis))
-    if unknown:
-        raise WhatIfError(
-            f"{', '.join(repr(u) for u in unknown)} {'is' if len(unknown) == 1 else 'are'} not in the driver tree "
-            f"of '{kpi_id}'; its KPIs are: {', '.join(tree.root.ids())}"
-        )
+    _check_in_tree(tree, kpi_id, list(changes))
     before = tree.values(base_values)
     moved: dict[str, float | None] = {}
     for driver, change in changes.items():
@@ -184,6 +193,44 @@ def what_if(
             moved[driver] = None
         else:
             moved[driver] = value * (1 + change) if relative else value + change
+    after = tree.values(base_values, moved)
+    return {node: (before.get(node), after.get(node, before.get(node))) for node in tree.root.ids()}
+
+
+def moved_value(change: DriverChange, current: float | None) -> float | None:
+    """The driver's value after ``change``: ``relative`` and ``add`` move ``current``, ``value`` replaces it."""
+    if change.value is not None:
+        return change.value
+    if current is None:
+        return None
+    if change.relative is not None:
+        return current * (1 + change.relative)
+    return current + (change.add or 0.0)
+
+
+def _check_in_tree(tree: _Tree, kpi_id: str, drivers: Collection[str]) -> None:
+    unknown = sorted(set(drivers) - set(tree.kpis))
+    if unknown:
+        raise WhatIfError(
+            f"{', '.join(repr(u) for u in unknown)} {'is' if len(unknown) == 1 else 'are'} not in the driver tree "
+            f"of '{kpi_id}'; its KPIs are: {', '.join(tree.root.ids())}"
+        )
+    if kpi_id in drivers:
+        raise WhatIfError(f"'{kpi_id}' is the KPI at the top; change the drivers below it")
+
+
+def apply_changes(
+    workspace: Workspace, kpi_id: str, base_values: Mapping[str, float | None], changes: Sequence[DriverChange]
+) -> dict[str, tuple[float | None, float | None]]:
+    """``{kpi_id: (before, after)}`` for every KPI in the tree after a scenario's typed changes.
+
+    Each change moves a driver by a fraction, by an amount or to a value (no limit on the size:
+    +300 % is allowed). A moved derived KPI is pinned; everything above a moved KPI is recomputed.
+    """
+    tree = _Tree(workspace, kpi_id)
+    _check_in_tree(tree, kpi_id, [change.kpi for change in changes])
+    before = tree.values(base_values)
+    moved = {change.kpi: moved_value(change, before.get(change.kpi)) for change in changes}
     after = tree.values(base_values, moved)
     return {node: (before.get(node), after.get(node, before.get(node))) for node in tree.root.ids()}
 
@@ -237,10 +284,190 @@ def sensitivity(
     return results
 
 
+def driver_domain(kpi: Kpi | None) -> tuple[float, float]:
+    """The values a driver can take, from its unit: rates 0–1 (percent), counts, durations and ratios ≥ 0.
+
+    Currency and scores may be negative (a net cash flow, an NPS); a KPI without a unit is unbounded.
+    """
+    unit = getattr(kpi.unit_of_measure, "value", kpi.unit_of_measure) if kpi is not None else None
+    if unit == "percent":
+        return (0.0, 1.0)
+    if unit in ("count", "duration", "ratio"):
+        return (0.0, math.inf)
+    return (-math.inf, math.inf)
+
+
+@dataclass(frozen=True)
+class DriverBase:
+    """The leaf drivers' values a tree is evaluated on, all from the same period(s).
+
+    ``periods`` holds one period (its values) or the last N (their averages), oldest first.
+    ``chosen`` is False for the default, the latest complete period every driver has.
+    """
+
+    values: dict[str, float]
+    grain: str
+    periods: tuple[dt.date, ...]
+    chosen: bool = False
+    notes: tuple[str, ...] = field(default=())
+    data_as_of: dict[str, dt.date] = field(default_factory=dict)
+
+    @property
+    def period(self) -> dt.date:
+        """The (last) base period."""
+        return self.periods[-1]
+
+    @property
+    def label(self) -> str:
+        """``2018-05``, or ``2018-03 to 2018-05`` for an average."""
+        last = period_label(self.periods[-1], self.grain)
+        return last if len(self.periods) == 1 else f"{period_label(self.periods[0], self.grain)} to {last}"
+
+    @property
+    def caption(self) -> str:
+        """What every value shown is: ``values of 2018-05`` or ``averages of 2018-03 to 2018-05 (3 months)``."""
+        if len(self.periods) == 1:
+            return f"values of {self.label}"
+        return f"averages of {self.label} ({len(self.periods)} {self.grain}s)"
+
+    @property
+    def how(self) -> str:
+        """Why these periods: chosen, or the default rule."""
+        if self.chosen:
+            return "chosen"
+        return f"the latest complete {self.grain} all drivers have"
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{label, caption, grain, periods, chosen, how, values, notes}`` (periods as labels)."""
+        return {
+            "label": self.label,
+            "caption": self.caption,
+            "grain": self.grain,
+            "periods": [period_label(p, self.grain) for p in self.periods],
+            "chosen": self.chosen,
+            "how": self.how,
+            "values": dict(self.values),
+            "data_as_of": {kpi_id: day.isoformat() for kpi_id, day in self.data_as_of.items()},
+            "notes": list(self.notes),
+        }
+
+
+def _history(series: Any, grain: str) -> dict[dt.date, float]:
+    points = getattr(series, "points", series)
+    return values_by_period(points, grain)
+
+
+def base_values(
+    series_by_id: Mapping[str, Any],
+    *,
+    grain: str = "month",
+    period: str | dt.date | None = None,
+    average_of: int = 1,
+    today: dt.date | None = None,
+    complete: Callable[[str, dt.date], bool] | None = None,
+    zero_when_empty: Collection[str] = (),
+) -> DriverBase:
+    """Every driver's value in ONE base period: ``period`` if given, else the latest complete one all share.
+
+    ``series_by_id`` maps each leaf driver to its :class:`~kpi_model.engine.Series` (or points) at
+    ``grain``. ``average_of`` > 1 averages each driver over the N periods ending at the base period
+    (every driver needs a value in each). ``complete(kpi_id, period_start)`` says whether a period
+    is complete; by default :func:`~kpi_model.periods.is_complete` decides, by ``today`` and, for a
+    series that carries its data's ``coverage``, by the days the data covers. Drivers in
+    ``zero_when_empty`` (counts and sums: :func:`~kpi_model.whatif.leadlag.empty_means_zero`) are 0
+    in a period without rows inside their data's span. Raises :class:`WhatIfError` naming the
+    driver when a value is missing.
+    """
+    grain = normalise_grain(grain)
+    today = today or dt.date.today()
+    if average_of < 1:
+        raise WhatIfError("average over at least 1 period")
+    coverages = {kpi_id: getattr(series, "coverage", None) for kpi_id, series in series_by_id.items()}
+
+    def calendar_and_coverage(kpi_id: str, start: dt.date) -> bool:
+        coverage = coverages.get(kpi_id)
+        if coverage is None:
+            return is_complete(start, grain, today)
+        return is_complete(start, grain, today, coverage=coverage)
+
+    is_done = complete or calendar_and_coverage
+    histories: dict[str, dict[dt.date, float]] = {}
+    for kpi_id, series in series_by_id.items():
+        history = {} if isinstance(series, BaseException) else _history(series, grain)
+        if not history:
+            reason = f": {series}" if isinstance(series, BaseException) else ""
+            raise WhatIfError(f"driver '{kpi_id}' has no values{reason}; load its data or fix its formula first")
+        if kpi_id in zero_when_empty:
+            first, last = min(history), max(history)
+            current = first
+            while current <= last:
+                history.setdefault(current, 0.0)
+                current = shift_period(current, 1, grain)
+            history = dict(sorted(history.items()))
+        histories[kpi_id] = history
+    if not histories:
+        raise WhatIfError("the tree has no drivers with values")
+
+    def span(kpi_id: str) -> str:
+        history = histories[kpi_id]
+        return f"'{kpi_id}' has {period_label(min(history), grain)} to {period_label(max(history), grain)}"
+
+    notes: list[str] = []
+    if period is not None:
+        end = parse_baseline_period(period, grain)
+        missing = [kpi_id for kpi_id, history in histories.items() if end not in history]
+        if missing:
+            raise WhatIfError(
+                f"no value in {period_label(end, grain)} for {', '.join(repr(m) for m in missing)}: "
+                + "; ".join(span(m) for m in missing)
+            )
+        partial = [kpi_id for kpi_id in histories if not is_done(kpi_id, end)]
+        if partial:
+            notes.append(
+                f"{period_label(end, grain)} is not complete for {', '.join(repr(p) for p in partial)}: "
+                "its values cover only part of the period"
+            )
+    else:
+        shared = set.intersection(*(set(h) for h in histories.values()))
+        shared = {start for start in shared if all(is_done(kpi_id, start) for kpi_id in histories)}
+        if not shared:
+            raise WhatIfError(
+                f"the drivers have no complete {grain} in common ({'; '.join(span(k) for k in histories)}): "
+                "load data that overlaps, or choose a period"
+            )
+        end = max(shared)
+        later = [kpi_id for kpi_id, history in histories.items() if max(history) > end]
+        if later:
+            notes.append(
+                f"every driver is taken from {period_label(end, grain)}, the latest complete {grain} they all have "
+                f"({'; '.join(span(k) for k in histories)})"
+            )
+    periods = tuple(shift_period(end, offset, grain) for offset in range(1 - average_of, 1))
+    values: dict[str, float] = {}
+    for kpi_id, history in histories.items():
+        lacking = [p for p in periods if p not in history]
+        if lacking:
+            raise WhatIfError(
+                f"'{kpi_id}' has no value in {', '.join(period_label(p, grain) for p in lacking)}, so it cannot be "
+                f"averaged over {average_of} {grain}s to {period_label(end, grain)}; {span(kpi_id)}"
+            )
+        values[kpi_id] = sum(history[p] for p in periods) / len(periods)
+    if average_of > 1:
+        notes.append(
+            "each driver is averaged first and the tree evaluated on the averages (an average of a product is "
+            "not the product of the averages)"
+        )
+    as_of = {kpi_id: c.as_of for kpi_id, c in coverages.items() if c is not None and hasattr(c, "as_of")}
+    return DriverBase(values, grain, periods, chosen=period is not None, notes=tuple(notes), data_as_of=as_of)
+
+
 def latest_values(
     series_by_id: Mapping[str, Any], *, today: dt.date | None = None, grain: str = "month"
 ) -> dict[str, float]:
-    """Each KPI's value in its latest complete period (by ``today``): the what-if's base values.
+    """Each KPI's value in ITS OWN latest complete period (by ``today``).
+
+    Not for a driver tree: drivers whose data ends at different periods would be mixed; use
+    :func:`base_values`, which takes every driver from the same period.
 
     Accepts :class:`~kpi_model.engine.Series` objects (their own grain is used) or plain
     sequences of points (at ``grain``); errors and empty series are skipped.

@@ -1,0 +1,250 @@
+"""Named scenarios and the driver report: a tree's values on one base period, moved, ranked and sought.
+
+A :class:`~kpi_model.models.Scenario` (kept in the workspace file under ``scenarios:``) is a name
+and a set of :class:`~kpi_model.models.DriverChange`; :func:`compare_scenarios` evaluates several
+on the same base values, side by side. :func:`driver_report` gathers what the CLI ``drivers``
+command and the What-if page show: the tree, every node's value before and after the changes
+(labelled with the base period), the sensitivities and any goal-seeks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kpi_model.errors import WhatIfError
+from kpi_model.models import DriverChange, Scenario, Workspace
+from kpi_model.periods import normalise_grain
+from kpi_model.whatif.drivers import (
+    DriverBase,
+    DriverNode,
+    Sensitivity,
+    apply_changes,
+    base_values,
+    driver_tree,
+    sensitivity,
+)
+from kpi_model.whatif.goal_seek import GoalSeek, goal_seek
+
+if TYPE_CHECKING:
+    from kpi_model.engine import Engine
+
+__all__ = [
+    "DriverReport",
+    "ScenarioResult",
+    "base_from_engine",
+    "compare_scenarios",
+    "driver_report",
+    "parse_change",
+    "run_scenario",
+]
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_CHANGE = re.compile(rf"^\s*([a-z_][a-z0-9_]*)\s*=\s*({_NUMBER})\s*(%?)\s*$")
+
+
+def parse_change(text: str) -> DriverChange:
+    """``DRIVER=VALUE`` as typed on the command line: ``mqls=+10%`` moves by 10 %, ``deals=+20`` adds 20,
+    ``deals=-20`` takes 20 away, ``deals=150`` sets 150, ``win_rate=12%`` sets 0.12.
+
+    A sign makes it a move (by a percentage with ``%``, else by an amount); no sign sets the value.
+    """
+    match = _CHANGE.match(text)
+    if match is None:
+        raise WhatIfError(
+            f"'{text}' is not a driver change: write DRIVER=VALUE, e.g. mqls=+10% (move by 10 %), deals=+20 "
+            "(add 20), deals=150 (set to 150) or win_rate=12% (set to 12 %)"
+        )
+    driver, number, percent = match.groups()
+    value = float(number)
+    if not math.isfinite(value):
+        raise WhatIfError(f"'{text}': the value is not a finite number")
+    signed = number.lstrip()[0] in "+-"
+    if signed:
+        return DriverChange(kpi=driver, relative=value / 100) if percent else DriverChange(kpi=driver, add=value)
+    return DriverChange(kpi=driver, value=value / 100 if percent else value)
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """A scenario evaluated on base values: every KPI of the tree before and after its changes."""
+
+    kpi: str
+    name: str
+    changes: tuple[DriverChange, ...]
+    values: dict[str, tuple[float | None, float | None]]
+    scenario_id: str | None = None
+
+    @property
+    def before(self) -> float | None:
+        """The top KPI on the base values."""
+        return self.values[self.kpi][0]
+
+    @property
+    def after(self) -> float | None:
+        """The top KPI after the changes."""
+        return self.values[self.kpi][1]
+
+    @property
+    def change(self) -> float | None:
+        """The top KPI's relative change (0.1 = +10 %), when defined."""
+        if self.before is None or self.after is None or self.before == 0:
+            return None
+        return (self.after - self.before) / abs(self.before)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{id, name, kpi, changes, before, after, change, values: {id: {before, after}}}``."""
+        return {
+            "id": self.scenario_id,
+            "name": self.name,
+            "kpi": self.kpi,
+            "changes": [change.model_dump(exclude_none=True) for change in self.changes],
+            "before": self.before,
+            "after": self.after,
+            "change": self.change,
+            "values": {kpi_id: {"before": b, "after": a} for kpi_id, (b, a) in self.values.items()},
+        }
+
+
+def run_scenario(workspace: Workspace, scenario: Scenario, base: Mapping[str, float | None]) -> ScenarioResult:
+    """One saved scenario on base values (its changes checked against the tree of its KPI)."""
+    values = apply_changes(workspace, scenario.kpi, base, scenario.changes)
+    return ScenarioResult(scenario.kpi, scenario.name, tuple(scenario.changes), values, scenario.id)
+
+
+def compare_scenarios(
+    workspace: Workspace, kpi_id: str, scenarios: Sequence[Scenario], base: Mapping[str, float | None]
+) -> list[ScenarioResult]:
+    """Several scenarios of one KPI on the same base values, in the order given, for a side-by-side table."""
+    other = [s.id for s in scenarios if s.kpi != kpi_id]
+    if other:
+        raise WhatIfError(f"scenario(s) {', '.join(repr(o) for o in other)} are about another KPI than '{kpi_id}'")
+    return [run_scenario(workspace, scenario, base) for scenario in scenarios]
+
+
+def base_from_engine(
+    workspace: Workspace,
+    engine: Engine,
+    kpi_id: str,
+    *,
+    grain: str | None = None,
+    period: str | dt.date | None = None,
+    average_of: int = 1,
+    today: dt.date | None = None,
+) -> DriverBase:
+    """Compute the tree's leaf drivers at the top KPI's grain and take their values from one base period."""
+    from kpi_model.formula import SeriesRequest
+    from kpi_model.whatif.leadlag import empty_means_zero
+
+    tree = driver_tree(workspace, kpi_id)
+    top = workspace.kpi(kpi_id)
+    cadence = top.cadence.value if top is not None and top.cadence else "monthly"
+    grain = normalise_grain(grain or cadence)
+    request = SeriesRequest(grain=grain)  # type: ignore[arg-type]
+    series = {leaf: engine.compute(workspace, leaf, request) for leaf in tree.leaves()}
+    zero = {leaf for leaf in series if (kpi := workspace.kpi(leaf)) is not None and empty_means_zero(kpi)}
+    return base_values(series, grain=grain, period=period, average_of=average_of, today=today, zero_when_empty=zero)
+
+
+@dataclass(frozen=True)
+class DriverReport:
+    """A driver tree evaluated on one base period: values before/after changes, sensitivities, goal-seeks."""
+
+    kpi: str
+    tree: DriverNode
+    base: DriverBase
+    changes: tuple[DriverChange, ...]
+    values: dict[str, tuple[float | None, float | None]]
+    sensitivities: tuple[Sensitivity, ...]
+    goal_seeks: tuple[GoalSeek, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON the CLI prints: ``{kpi, base, tree, changes, values, sensitivity, goal_seek}``."""
+        return {
+            "kpi": self.kpi,
+            "base": self.base.as_dict(),
+            "tree": self.tree.as_dict(),
+            "changes": [change.model_dump(exclude_none=True) for change in self.changes],
+            "values": {kpi_id: {"before": b, "after": a} for kpi_id, (b, a) in self.values.items()},
+            "sensitivity": [s.as_dict() for s in self.sensitivities],
+            "goal_seek": [g.as_dict() for g in self.goal_seeks],
+        }
+
+    def to_text(self, workspace: Workspace) -> str:
+        """The tree indented with its values, then the sensitivities and goal-seek answers."""
+        from kpi_model.status import format_value
+
+        def unit(kpi_id: str) -> Any:
+            kpi = workspace.kpi(kpi_id)
+            return kpi.unit_of_measure if kpi is not None else None
+
+        def name(kpi_id: str) -> str:
+            kpi = workspace.kpi(kpi_id)
+            return kpi.name if kpi is not None else kpi_id
+
+        moved = bool(self.changes)
+        lines = [f"{name(self.kpi)} ({self.kpi}): driver tree on {self.base.caption} ({self.base.how})"]
+        lines += [f"  note: {note}" for note in self.base.notes]
+        header = f"  {'KPI':<40} {'value':>14}" + (f" {'after':>14} {'change':>8}" if moved else "")
+        lines.append(header)
+
+        def visit(node: DriverNode, depth: int) -> None:
+            before, after = self.values.get(node.kpi_id, (None, None))
+            label = f"{'  ' * depth}{name(node.kpi_id)} ({node.kpi_id})"
+            row = f"  {label:<40} {format_value(before, unit(node.kpi_id)):>14}"
+            if moved:
+                change = None if before in (None, 0) or after is None else (after - before) / abs(before)
+                row += f" {format_value(after, unit(node.kpi_id)):>14} {'—' if change is None else f'{change:+.1%}':>8}"
+            lines.append(row)
+            for child in node.children:
+                visit(child, depth + 1)
+
+        visit(self.tree, 0)
+        if moved:
+            lines.append(f"  changes: {', '.join(change.describe() for change in self.changes)}")
+        if self.sensitivities:
+            step = self.sensitivities[0].step
+            lines.append(f"sensitivity: the effect on {name(self.kpi)} of {step:+.0%} in each driver, largest first")
+            for s in self.sensitivities:
+                effect = "—" if s.relative is None else f"{s.relative:+.2%}"
+                elasticity = "—" if s.elasticity is None else f"{s.elasticity:.2f}"
+                lines.append(f"  {name(s.driver)} ({s.driver}): {effect}, elasticity {elasticity}")
+        for seek in self.goal_seeks:
+            lines.append(f"goal-seek {seek.driver}: {seek.status}: {seek.message}")
+        return "\n".join(lines) + "\n"
+
+
+def driver_report(
+    workspace: Workspace,
+    kpi_id: str,
+    base: DriverBase,
+    *,
+    changes: Sequence[DriverChange] = (),
+    seek: Sequence[str] = (),
+    target: float | None = None,
+    step: float = 0.01,
+) -> DriverReport:
+    """Everything about a driver tree on one base: values moved by ``changes``, sensitivities, goal-seeks.
+
+    Goal-seek holds the other drivers at their moved values and seeks ``target`` (the KPI's own
+    target by default) for each driver in ``seek``.
+    """
+    tree = driver_tree(workspace, kpi_id)
+    values = apply_changes(workspace, kpi_id, base.values, changes)
+    sensitivities = tuple(sensitivity(workspace, kpi_id, base.values, step))
+    seeks = tuple(
+        goal_seek(
+            workspace,
+            kpi_id,
+            base.values,
+            driver,
+            target,
+            changes=[change for change in changes if change.kpi != driver],
+        )
+        for driver in seek
+    )
+    return DriverReport(kpi_id, tree, base, tuple(changes), values, sensitivities, seeks)

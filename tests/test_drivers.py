@@ -1,0 +1,346 @@
+"""Driver trees on one base period, goal-seek and named scenarios, against hand calculations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import pytest
+
+from kpi_model.engine import Engine, Point
+from kpi_model.errors import WhatIfError, WorkspaceError
+from kpi_model.models import DriverChange, Kpi, Scenario, Source, Target, Workspace
+from kpi_model.periods import shift_period
+from kpi_model.whatif.drivers import apply_changes, base_values, driver_domain
+from kpi_model.whatif.goal_seek import goal_seek
+from kpi_model.whatif.scenarios import (
+    base_from_engine,
+    compare_scenarios,
+    driver_report,
+    parse_change,
+    run_scenario,
+)
+from kpi_model.workspace_file import dumps, loads
+
+D = dt.date
+OLIST = Path(__file__).resolve().parents[2] / "shared" / "external" / "olist-funnel"
+needs_olist = pytest.mark.skipif(
+    not OLIST.is_dir(), reason=f"real public data absent: {OLIST} (see ../shared/external/README.md)"
+)
+
+
+START = D(2026, 1, 1)
+
+
+def points(values, start=START, grain="month"):
+    """One point per consecutive period from ``start`` (None: no point that period)."""
+    return [Point(shift_period(start, i, grain), v, 1) for i, v in enumerate(values) if v is not None]
+
+
+def olist_workspace() -> Workspace:
+    """MQLs and closed deals from the real Olist files, and two derived KPIs over them."""
+    return Workspace(
+        name="Olist funnel",
+        sources=[
+            Source(name="leads", path=str(OLIST / "olist_marketing_qualified_leads_dataset.csv")),
+            Source(name="deals_won", path=str(OLIST / "olist_closed_deals_dataset.csv")),
+        ],
+        kpis=[
+            Kpi(id="mqls", name="MQLs", source="leads", expression="count(*)", time_column="first_contact_date",
+                unit_of_measure="count", cadence="monthly"),
+            Kpi(id="deals", name="Closed deals", source="deals_won", expression="count(*)", time_column="won_date",
+                unit_of_measure="count", cadence="monthly"),
+            # A lead is worth 10, a won deal 500: a sum, so each elasticity is the driver's share of the total.
+            Kpi(id="pipeline_value", name="Pipeline value", expression="10 * mqls + 500 * deals",
+                unit_of_measure="currency", cadence="monthly", target=Target(value=80_000)),
+            Kpi(id="win_rate", name="Win rate", expression="deals / mqls", unit_of_measure="percent",
+                cadence="monthly", target=Target(value=0.12)),
+        ],
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def olist():
+    workspace = olist_workspace()
+    with Engine.for_workspace(workspace, OLIST) as engine:
+        yield workspace, engine
+
+
+def _hand_counts() -> tuple[dict[str, int], dict[str, int]]:
+    """Leads and deals per month straight from the CSV files, without the tree code or the engine."""
+    import duckdb
+
+    connection = duckdb.connect()
+    leads = dict(
+        connection.execute(
+            "SELECT strftime(CAST(first_contact_date AS DATE), '%Y-%m'), count(*) FROM read_csv(?) GROUP BY 1",
+            [str(OLIST / "olist_marketing_qualified_leads_dataset.csv")],
+        ).fetchall()
+    )
+    deals = dict(
+        connection.execute(
+            "SELECT strftime(CAST(won_date AS TIMESTAMP), '%Y-%m'), count(*) FROM read_csv(?) GROUP BY 1",
+            [str(OLIST / "olist_closed_deals_dataset.csv")],
+        ).fetchall()
+    )
+    return leads, deals
+
+
+@needs_olist
+def test_olist_tree_is_on_one_period_and_matches_a_hand_computation(olist):
+    workspace, engine = olist
+    leads, deals = _hand_counts()
+    # By hand: the latest month in both files (every month in them is long past, so complete).
+    month = max(set(leads) & set(deals))
+    assert month == "2018-05"
+    assert max(deals) == "2018-11", "deals run on past the leads: the trap the tree fell into"
+    value = 10 * leads[month] + 500 * deals[month]
+    assert value == 74_030
+    share_of_deals = 500 * deals[month] / value
+
+    base = base_from_engine(workspace, engine, "pipeline_value")
+    assert base.label == "2018-05" and base.caption == "values of 2018-05" and not base.chosen
+    assert base.values == {"mqls": leads[month], "deals": deals[month]}
+    assert any("2018-05" in note and "2018-11" in note for note in base.notes), "says why this period"
+    report = driver_report(workspace, "pipeline_value", base, seek=["mqls"])
+    assert report.values["pipeline_value"] == (value, value)
+    elasticities = {s.driver: s.elasticity for s in report.sensitivities}
+    assert elasticities["deals"] == pytest.approx(share_of_deals)  # 0.82
+    assert elasticities["mqls"] == pytest.approx(1 - share_of_deals)  # 0.18
+    assert [s.driver for s in report.sensitivities] == ["deals", "mqls"]
+    # Goal-seek by hand: 10·m + 500·122 = 80,000 → m = 1,900.
+    (seek,) = report.goal_seeks
+    assert seek.status == "reached" and seek.value == pytest.approx((80_000 - 500 * deals[month]) / 10)
+    text = report.to_text(workspace)
+    assert "values of 2018-05" in text and "74,030" in text
+
+    chosen = base_from_engine(workspace, engine, "pipeline_value", period="2018-03")
+    assert chosen.chosen and chosen.values == {"mqls": leads["2018-03"], "deals": deals["2018-03"]}
+    averaged = base_from_engine(workspace, engine, "pipeline_value", average_of=3)
+    assert averaged.label == "2018-03 to 2018-05"
+    assert averaged.values["deals"] == pytest.approx(sum(deals[m] for m in ("2018-03", "2018-04", "2018-05")) / 3)
+    with pytest.raises(WhatIfError, match=r"no value in 2018-09 for 'mqls'.*2017-06 to 2018-05"):
+        base_from_engine(workspace, engine, "pipeline_value", period="2018-09")
+
+
+@needs_olist
+def test_olist_win_rate_goal_seek_on_the_same_period(olist):
+    workspace, engine = olist
+    leads, deals = _hand_counts()
+    base = base_from_engine(workspace, engine, "win_rate")
+    assert base.label == "2018-05"
+    report = driver_report(workspace, "win_rate", base, seek=["deals", "mqls"])
+    assert report.values["win_rate"][0] == pytest.approx(deals["2018-05"] / leads["2018-05"])
+    by_driver = {g.driver: g for g in report.goal_seeks}
+    assert by_driver["deals"].value == pytest.approx(0.12 * leads["2018-05"])  # d / 1303 = 0.12
+    assert by_driver["mqls"].value == pytest.approx(deals["2018-05"] / 0.12)  # 122 / m = 0.12
+
+
+# ------------------------------------------------------------------------------ base period
+
+
+def test_default_base_is_the_latest_complete_period_all_drivers_share():
+    series = {
+        "a": points([1, 2, 3, 4, 5, 6]),  # 2026-01 … 2026-06
+        "b": points([10, 20, 30, 40]),  # 2026-01 … 2026-04
+    }
+    base = base_values(series, today=D(2026, 12, 1))
+    assert base.label == "2026-04" and base.values == {"a": 4, "b": 40}
+    assert "2026-04" in base.notes[0]
+    # 2026-06 is not complete on 15 June: the latest complete shared period is still 2026-04 for b,
+    # and alone, 'a' would be on 2026-05.
+    assert base_values({"a": series["a"]}, today=D(2026, 6, 15)).label == "2026-05"
+
+
+def test_chosen_period_average_and_missing_values():
+    series = {"a": points([1, 2, 3, None, 5]), "b": points([10, 20, 30, 40, 50])}
+    today = D(2026, 12, 1)
+    assert base_values(series, period="2026-02", today=today).values == {"a": 2, "b": 20}
+    with pytest.raises(WhatIfError, match=r"no value in 2026-04 for 'a'"):
+        base_values(series, period="2026-04", today=today)
+    # A count is 0 in a month without rows inside its span.
+    assert base_values(series, period="2026-04", today=today, zero_when_empty={"a"}).values["a"] == 0
+    averaged = base_values(series, period="2026-03", average_of=3, today=today)
+    assert averaged.values == {"a": 2, "b": 20} and averaged.caption == "averages of 2026-01 to 2026-03 (3 months)"
+    with pytest.raises(WhatIfError, match="cannot be averaged"):
+        base_values(series, average_of=3, today=today)  # the default base is 2026-05; 'a' lacks 2026-04
+    with pytest.raises(WhatIfError, match="no complete month in common"):
+        base_values({"a": points([1, 2]), "b": points([1, 2], start=D(2027, 1, 1))}, today=D(2028, 1, 1))
+    with pytest.raises(WhatIfError, match="driver 'b' has no values"):
+        base_values({"a": points([1]), "b": []}, today=today)
+    partial = base_values(series, period="2026-05", today=D(2026, 5, 20))
+    assert partial.chosen and "not complete" in partial.notes[0]
+
+
+def test_completeness_can_come_from_the_data():
+    series = {"a": points([1, 2, 3]), "b": points([4, 5, 6])}
+    # 'b' ends mid-March (coverage-aware completeness): March is partial for it.
+    base = base_values(series, today=D(2027, 1, 1), complete=lambda kpi, start: not (kpi == "b" and start.month == 3))
+    assert base.label == "2026-02"
+
+
+# ------------------------------------------------------------------------------ goal-seek
+
+
+def _workspace(*, units: dict[str, str] | None = None, **formulas: str) -> Workspace:
+    """Leaves a, b, c (from a source, units as given) and the derived KPIs given, targets none."""
+    units = units or {}
+    leaves = [
+        Kpi(id=n, name=n.upper(), source="t", expression="sum(x)", time_column="d", unit_of_measure=units.get(n))
+        for n in "abc"
+    ]
+    derived = [Kpi(id=kpi_id, name=kpi_id, expression=text) for kpi_id, text in formulas.items()]
+    return Workspace(name="w", sources=[Source(name="t")], kpis=[*leaves, *derived])
+
+
+BASE = {"a": 4.0, "b": 5.0, "c": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("formula", "driver", "target", "expected"),
+    [
+        ("a * b * c", "b", 100.0, 12.5),  # 4·b·2 = 100
+        ("a + b + c", "c", 100.0, 91.0),
+        ("a * b - c", "a", 0.0, 0.4),  # 5a = 2
+        ("a / b", "b", 0.32, 12.5),  # the driver in the denominator
+        ("a / b", "a", 3.3, 16.5),
+        ("a / (a + b)", "a", 0.75, 15.0),  # in both: a = 0.75(a + 5)
+        ("(a + b) * c", "a", 30.0, 10.0),
+        ("a * a", "a", 49.0, 7.0),  # not linear-fractional: the bracket search
+    ],
+)
+def test_goal_seek_returns_the_exact_value(formula, driver, target, expected):
+    ws = _workspace(top=formula)
+    result = goal_seek(ws, "top", BASE, driver, target)
+    assert result.status == "reached", result.message
+    assert result.value == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert result.kpi_at_value == pytest.approx(target, rel=1e-9, abs=1e-9)
+    assert result.base_value == BASE[driver]
+
+
+def test_goal_seek_uses_the_kpis_target_and_a_derived_driver():
+    ws = _workspace(mid="a + b", top="mid * c")
+    ws.kpis[-1].target = Target(value=30)
+    result = goal_seek(ws, "top", BASE, "mid")  # 9·2 = 18 → mid = 15
+    assert result.value == pytest.approx(15) and result.target == 30
+    assert "reaches its target" in result.message
+    scenario = goal_seek(ws, "top", BASE, "a", changes=[DriverChange(kpi="c", value=3)])  # (a + 5)·3 = 30
+    assert scenario.value == pytest.approx(5)
+
+
+def test_goal_seek_says_when_no_value_can_do_it():
+    ws = _workspace(units={"a": "percent", "b": "count"}, top="a * b * c", flat="b + 0 * a", floor="greatest(b, 10)")
+    outside = goal_seek(ws, "top", {"a": 0.5, "b": 5, "c": 2}, "a", 26)  # a·10 = 26 → a = 2.6 > 100 %
+    assert outside.status == "outside-domain" and outside.value == pytest.approx(2.6)
+    assert "outside what it can be (0.0% to 100.0%)" in outside.message
+    assert driver_domain(ws.kpi("a")) == (0.0, 1.0)
+    flat = goal_seek(ws, "flat", BASE, "a", 100)
+    assert flat.status == "no-effect" and flat.value is None and "does not move" in flat.message
+    floor = goal_seek(ws, "floor", BASE, "b", 5)  # greatest(b, 10) never goes under 10
+    assert floor.status == "unreachable" and floor.kpi_at_value == 10
+    assert goal_seek(ws, "top", BASE, "a").status == "no-target"
+    assert goal_seek(ws, "top", {**BASE, "a": None}, "a", 3).status == "no-value"
+    with pytest.raises(WhatIfError, match="not in the driver tree"):
+        goal_seek(ws, "flat", BASE, "c", 3)
+    for result in (outside, flat, floor):
+        assert set(result.as_dict()) >= {"status", "value", "message", "domain"}
+
+
+# ------------------------------------------------------------------------------ changes and scenarios
+
+
+def test_typed_changes_beyond_fifty_percent():
+    ws = _workspace(top="a * b * c")
+    changes = [DriverChange(kpi="a", relative=2.0), DriverChange(kpi="b", add=-4), DriverChange(kpi="c", value=10)]
+    moved = apply_changes(ws, "top", BASE, changes)
+    assert moved["a"] == (4, 12) and moved["b"] == (5, 1) and moved["c"] == (2, 10)
+    assert moved["top"] == (40, 120)
+    with pytest.raises(WhatIfError, match="the KPI at the top"):
+        apply_changes(ws, "top", BASE, [DriverChange(kpi="top", relative=0.1)])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mqls=+10%", DriverChange(kpi="mqls", relative=0.1)),
+        ("mqls=-250%", DriverChange(kpi="mqls", relative=-2.5)),
+        ("deals=+20", DriverChange(kpi="deals", add=20)),
+        ("deals = -2.5", DriverChange(kpi="deals", add=-2.5)),
+        ("deals=150", DriverChange(kpi="deals", value=150)),
+        ("win_rate=12%", DriverChange(kpi="win_rate", value=0.12)),
+        ("x=1e3", DriverChange(kpi="x", value=1000)),
+    ],
+)
+def test_parse_change(text, expected):
+    assert parse_change(text) == expected
+
+
+@pytest.mark.parametrize("text", ["mqls", "mqls=", "mqls=ten", "Mqls=1", "mqls=+10%%", "mqls=nan"])
+def test_parse_change_refuses_what_it_cannot_read(text):
+    with pytest.raises(WhatIfError, match="DRIVER=VALUE"):
+        parse_change(text)
+
+
+def test_scenario_round_trips_through_the_workspace_yaml():
+    ws = _workspace(top="a * b * c")
+    ws.scenarios = [
+        Scenario(id="more-a", name="More A", kpi="top", period="2026-05",
+                 changes=[DriverChange(kpi="a", relative=0.75), DriverChange(kpi="c", value=3)]),
+        Scenario(id="cut-b", name="Cut B", kpi="top", description="b down by 2",
+                 changes=[DriverChange(kpi="b", add=-2)]),
+    ]  # fmt: skip
+    text = dumps(ws)
+    assert "scenarios:" in text and "relative: 0.75" in text and "period: 2026-05" in text
+    again = loads(text)
+    assert again == ws and again.scenarios[0].changes[1].value == 3
+    assert "scenarios" not in dumps(_workspace(top="a * b")), "a workspace without scenarios is written as before"
+    results = compare_scenarios(again, "top", again.scenarios, BASE)
+    assert [r.after for r in results] == [pytest.approx(7 * 5 * 3), pytest.approx(4 * 3 * 2)]
+    assert results[0].change == pytest.approx(105 / 40 - 1)
+    assert results[1].as_dict()["changes"] == [{"kpi": "b", "add": -2.0}]
+    assert run_scenario(again, again.scenarios[1], BASE).before == 40
+
+
+def test_scenario_validation_names_the_fix():
+    ws = _workspace(top="a * b")
+    data = {
+        **ws.model_dump(mode="json", exclude_none=True),
+        "scenarios": [
+            {"id": "s", "name": "S", "kpi": "tpo", "changes": [{"kpi": "a", "relative": 0.1, "value": 2}]},
+            {"id": "s", "name": "T", "kpi": "top", "changes": [{"kpi": "a", "add": 1}, {"kpi": "a", "value": 1},
+                                                              {"kpi": "zz", "add": 1}, {"kpi": "top", "add": 1}]},
+            {"id": "u", "name": "U", "kpi": "top", "period": "May"},
+        ],
+    }  # fmt: skip
+    from kpi_model.validation import parse_workspace
+
+    with pytest.raises(WorkspaceError) as caught:
+        parse_workspace(data)
+    text = str(caught.value)
+    assert "scenarios[0].changes[0]: give exactly one of relative" in text
+    assert "scenarios[2].period: 'May' is not a period" in text
+    data["scenarios"][0]["changes"] = [{"kpi": "a", "relative": 0.1}]
+    data["scenarios"].pop()
+    with pytest.raises(WorkspaceError) as caught:
+        parse_workspace(data)
+    problems = {p.path: p.message for p in caught.value.problems}
+    assert "did you mean 'top'" in problems["scenarios[0].kpi"]
+    assert "duplicate scenario id 's'" in problems["scenarios[1].id"]
+    assert "changed twice" in problems["scenarios[1].changes[1].kpi"]
+    assert "unknown KPI 'zz'" in problems["scenarios[1].changes[2].kpi"]
+    assert "the KPI the scenario is about" in problems["scenarios[1].changes[3].kpi"]
+
+
+def test_report_json_has_no_nan_or_infinity():
+    import json
+
+    ws = _workspace(units={"a": "count"}, top="a / b")
+    base = base_values({"a": points([4.0]), "b": points([0.0])}, today=D(2027, 1, 1))
+    report = driver_report(ws, "top", base, seek=["a"], target=1.0)
+    payload = report.as_dict()
+    json.dumps(payload, allow_nan=False)
+    assert payload["values"]["top"] == {"before": None, "after": None}
+    assert payload["goal_seek"][0]["status"] == "no-effect"
+    assert payload["goal_seek"][0]["domain"] == [0.0, None]
+    assert not math.isnan(payload["sensitivity"][0]["base_value"])
