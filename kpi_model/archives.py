@@ -70,6 +70,18 @@ def check_xlsx_archive(path: Path, limits: ZipLimits, error: type[KpiWizardError
             )
 
 
+_ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
+
+
+def _clipped(name: str, limit: int = 80) -> str:
+    return name if len(name) <= limit else f"…{name[-limit:]}"
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(f"'{_clipped(n)}'" for n in names[:3])
+    return shown + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
+
+
 def safe_name(name: str, fallback: str = "file") -> str:
     """One path component made from an uploaded name: letters, digits, '.', '_' and '-' only; never '..'."""
     cleaned = _UNSAFE.sub("_", name).strip("_")[:80]
@@ -85,20 +97,30 @@ def unpack_files(
     error: type[KpiWizardError],
     shown: str,
     refuse: str,
+    skipped: list[str] | None = None,
 ) -> int:
     """Unpack the members of an uploaded zip whose names end in ``suffixes`` into ``into``; how many were written.
 
     Every path component is rebuilt with :func:`safe_name` (no ``..``, no absolute path), so nothing lands
     outside ``into``; sizes, ratios and member counts are judged from the directory before anything is
     written, and each read stops at the limit whatever the directory claims. ``refuse`` is the fix told to
-    the visitor when the archive is refused.
+    the visitor when the archive is refused. What is passed over besides files of other kinds (a path
+    deeper than :data:`_MAX_DEPTH` folders, a zip inside the zip, two names that sanitise alike) is told
+    in ``skipped``, one sentence each, when it is given.
     """
+    passed_over = skipped if skipped is not None else []
     try:
         with zipfile.ZipFile(archive_path) as archive:
             members = archive.infolist()
             if len(members) > limits.max_members:
                 raise error(f"{shown} holds {len(members):,} files, more than {limits.max_members:,}. {refuse}")
             wanted = [m for m in members if not m.is_dir() and PurePosixPath(m.filename).suffix.lower() in suffixes]
+            nested = [m.filename for m in members if not m.is_dir() and m.filename.lower().endswith(_ARCHIVES)]
+            if nested:
+                passed_over.append(
+                    f"{shown} holds {_listed(nested)}, a zip inside the zip, which is not unpacked: "
+                    "unzip it and upload its .yml files."
+                )
             unpacked = sum(m.file_size for m in wanted)
             if unpacked > limits.max_unpacked_bytes:
                 raise error(
@@ -111,11 +133,21 @@ def unpack_files(
                 if member.file_size >= XLSX_RATIO_FROM_BYTES and ratio > limits.max_ratio:
                     raise error(f"{shown} has a file packed {ratio:,.0f} : 1 (as zip bombs are). {refuse}")
                 parts = [p for p in member.filename.replace("\\", "/").split("/") if p not in ("", ".", "..")]
-                if not parts or len(parts) > _MAX_DEPTH:
+                if not parts:
+                    continue
+                if len(parts) > _MAX_DEPTH:
+                    passed_over.append(
+                        f"{shown}: '{_clipped(member.filename)}' has a path of {len(parts)} levels, more than the "
+                        f"{_MAX_DEPTH} a zip may have, and was not unpacked: zip the models folder itself."
+                    )
                     continue
                 target = into.joinpath(*(safe_name(p, "folder") for p in parts))
-                if target.exists():
-                    continue  # two members that sanitise alike: the first is kept
+                if target.exists():  # two members that sanitise alike: the first is kept
+                    passed_over.append(
+                        f"{shown}: '{_clipped(member.filename)}' has the same name as another file once unusual "
+                        "characters are replaced, and was not unpacked: rename one of them."
+                    )
+                    continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(member) as source, target.open("wb") as sink:
                     sink.write(source.read(limits.max_unpacked_bytes + 1))

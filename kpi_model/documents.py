@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
@@ -132,7 +133,10 @@ def read_text(path: str | Path, limits: Limits) -> str:
     cannot be read (callers word that with the path they know).
     """
     file = Path(path)
-    _check_size(file.stat().st_size, limits)
+    status = file.stat()
+    if not stat.S_ISREG(status.st_mode):  # /dev/zero has size 0 and never ends; a pipe blocks the read
+        raise DocumentError("not a regular file (a device, a pipe or a socket); give a file")
+    _check_size(status.st_size, limits)
     raw = file.read_bytes()
     _check_size(len(raw), limits)  # it may have grown in between
     try:

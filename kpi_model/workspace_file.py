@@ -148,7 +148,10 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except FileNotFoundError:
         mode = FILE_MODE
     make_folder(target.parent)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:  # the temporary file's name means nothing to the user: name the target
+        raise type(error)(error.errno, error.strerror, str(target)) from None
     try:
         os.fchmod(handle, mode)
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
@@ -156,6 +159,9 @@ def atomic_write_text(path: str | Path, text: str) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp_name, target)
+    except OSError as error:
+        Path(temp_name).unlink(missing_ok=True)
+        raise type(error)(error.errno, error.strerror, str(target)) from None
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise

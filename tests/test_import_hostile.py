@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import time
 import zipfile
 from pathlib import Path
@@ -11,11 +12,25 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kpi_model.importers import ImportFailed, import_dbt, import_file, import_spreadsheet, read_table
+from kpi_model.importers import (
+    ImportFailed,
+    import_dbt,
+    import_file,
+    import_spreadsheet,
+    isolated,
+    load_mapping,
+    read_table,
+)
+from kpi_model.importers.isolated import (
+    import_uploaded_dbt,
+    import_uploaded_file,
+    import_uploaded_sheet,
+    read_uploaded_sheet,
+)
 from kpi_model.importers.tables import MAX_COLUMNS
 from kpi_model.importers.values import read_amount
 from kpi_model.models import MAX_KPIS
-from kpi_model.workspace_file import dumps
+from kpi_model.workspace_file import atomic_write_text, dumps
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -232,3 +247,132 @@ def test_import_file_reads_a_workspace_name_from_shown_as(tmp_path: Path) -> Non
     result = import_file(path, shown_as="Q3 register.csv")
     assert result.workspace.name == "Q3 register"
     assert "upload" not in (result.workspace.description or "")
+
+
+# --- 4. and 5. the visitor's file name, never the server's --------------------------------------------
+
+_GOOD_DBT = (
+    "semantic_models:\n  - name: orders\n    model: ref('orders')\n    measures:\n"
+    "      - name: revenue\n        agg: sum\n        expr: amount\n"
+    "metrics:\n  - name: revenue\n    label: Revenue\n    type: simple\n    type_params: {measure: bogus}\n"
+)
+
+
+def _upload_folder(tmp_path: Path, stem: str, zips: dict[str, bytes]) -> Path:
+    folder = tmp_path / stem
+    folder.mkdir()
+    for name, data in zips.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def test_a_zip_refused_in_a_folder_named_like_a_letter_keeps_its_message_whole(tmp_path: Path) -> None:
+    folder = _upload_folder(tmp_path, "e", {"e.zip": _zip({f"f{i}.txt": b"" for i in range(5_001)})})
+    with pytest.raises(ImportFailed) as caught:
+        import_uploaded_dbt(folder, [("e.zip", "Sales e.zip")], "Sales e.zip")
+    assert str(caught.value).startswith("Sales e.zip holds 5,001 files, more than 5,000. ")
+    assert "more than 5,000" in str(caught.value) and "filSales" not in str(caught.value)
+
+
+def test_an_uploaded_dbt_file_is_named_as_the_visitor_named_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "upload.yml", _GOOD_DBT)
+    result = import_uploaded_file(path, "sales metrics.yml")
+    assert result.workspace.name == "dbt metrics from sales metrics.yml"
+    assert "sales metrics.yml" in (result.workspace.description or "")
+    assert any("(sales metrics.yml line" in n for n in result.notes)
+    assert not any("upload.yml" in n for n in result.notes)
+
+
+def test_an_uploaded_sheet_is_described_by_the_visitors_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "upload.csv", "KPI,Target\nRevenue,5\n")
+    result = import_uploaded_sheet(path, {}, None, "Q3 register", "Q3 register.csv")
+    assert result.workspace.description == "Imported from Q3 register.csv."
+    read = read_uploaded_sheet(path, None, "Q3 register.csv")
+    assert read.headers == ["KPI", "Target"]
+
+
+def test_an_uploaded_sheets_error_names_the_visitors_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "upload.csv", "Colour,Size\nred,L\n")
+    with pytest.raises(ImportFailed) as caught:
+        import_uploaded_sheet(path, {}, None, "mine", "mine.csv")
+    assert "found in mine.csv" in str(caught.value) and "upload" not in str(caught.value)
+
+
+def test_the_temporary_name_is_replaced_only_as_a_whole_word() -> None:
+    text = "upload.csv: row 2; myupload.csv and upload.csvx stay; (upload.csv)"
+    assert isolated._token_redacted(text, "upload.csv", "Mine.csv") == (
+        "Mine.csv: row 2; myupload.csv and upload.csvx stay; (Mine.csv)"
+    )
+
+
+# --- 8. files that are not regular files; the target of a save ------------------------------------------
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("name", ["zero.csv", "zero.yaml", "zero.xlsx"])
+def test_a_device_is_refused_before_it_is_read(tmp_path: Path, name: str) -> None:
+    link = tmp_path / name
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ImportFailed, match="is not a regular file"):
+        import_file(link)
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ImportFailed, match="is not a regular file"):
+        import_file(fifo)
+    with pytest.raises(ImportFailed, match="not a regular file"):
+        import_spreadsheet(fifo)
+    with pytest.raises(ImportFailed, match="not a regular file"):
+        load_mapping(fifo)
+
+
+@pytest.mark.timeout(20)
+def test_a_mapping_file_on_a_device_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "map.yaml"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ImportFailed, match="not a regular file"):
+        load_mapping(link)
+
+
+def test_a_save_that_cannot_be_made_names_the_target_not_the_temporary_file(tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder", encoding="utf-8")
+    with pytest.raises(OSError) as caught:
+        atomic_write_text(blocked / "nope.yaml", "x: 1\n")
+    assert str(blocked / "nope.yaml") in str(caught.value) and ".tmp" not in str(caught.value)
+    with pytest.raises(OSError) as caught:
+        atomic_write_text("/proc/self/nope.yaml", "x: 1\n")
+    assert "/proc/self/nope.yaml" in str(caught.value) and ".tmp" not in str(caught.value)
+
+
+# --- 9. what a zip held that was not unpacked ---------------------------------------------------------------
+
+
+def test_what_a_zip_held_that_was_not_unpacked_is_noted(tmp_path: Path) -> None:
+    deep = "/".join(["d"] * 14) + "/x.yml"
+    archive = _zip({"models/m.yml": _GOOD_DBT.encode(), deep: _GOOD_DBT.encode(), "inner.zip": _zip({"a.yml": b"x"})})
+    folder = _upload_folder(tmp_path, "project", {"p.zip": archive})
+    result = import_uploaded_dbt(folder, [("p.zip", "p.zip")], "p.zip")
+    notes = " ".join(result.notes)
+    assert "'inner.zip', a zip inside the zip" in notes
+    assert "15 levels, more than the 12" in notes
+
+
+def test_a_zip_whose_files_were_all_passed_over_says_why(tmp_path: Path) -> None:
+    deep = "/".join(["d"] * 14) + "/x.yml"
+    folder = _upload_folder(tmp_path, "project", {"p.zip": _zip({deep: _GOOD_DBT.encode()})})
+    with pytest.raises(ImportFailed) as caught:
+        import_uploaded_dbt(folder, [("p.zip", "p.zip")], "p.zip")
+    assert "no dbt semantic_models or metrics" in str(caught.value) and "15 levels" in str(caught.value)
+
+
+def test_yaml_nested_too_deep_is_named_when_nothing_else_is_left(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "deep.yml").write_text("a: " + "[" * 100 + "]" * 100 + "\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as caught:
+        import_dbt(folder)
+    assert "deep.yml" in str(caught.value) and "nested deeper" in str(caught.value)
