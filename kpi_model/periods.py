@@ -264,7 +264,7 @@ def _points_grain_coverage(
     series: Series | Sequence[Point], grain: str | None, coverage: Coverage | None
 ) -> tuple[Sequence[Point], str, Coverage | None]:
     """A series' points, grain and coverage; for plain points, the ``grain`` (default month) and ``coverage`` given."""
-    points: Sequence[Point] = getattr(series, "points", series)
+    points: Sequence[Point] = series if isinstance(series, Sequence) else series.points
     request = getattr(series, "request", None)
     found_grain = grain or (request.grain if request is not None else "month")
     found_coverage: Coverage | None = coverage if coverage is not None else getattr(series, "coverage", None)
