@@ -211,6 +211,29 @@ def test_results_are_cached_per_definition(workspace, engine):
     assert engine.compute(changed, "sessions") is not first
 
 
+def test_coverage_is_read_once_per_source_and_time_column(workspace, engine, monkeypatch):
+    import datetime as dt
+
+    from kpi_model.periods import Coverage
+
+    engine.forget()
+    queries: list[str] = []
+    run = engine._run
+    monkeypatch.setattr(engine, "_run", lambda sql: queries.append(sql) or run(sql))
+    for kpi_id in ("sessions", "conversion_rate", "page_views", "sessions"):
+        series = engine.compute(workspace, kpi_id)
+        assert series.coverage == Coverage(dt.date(2024, 11, 1), dt.date(2026, 10, 31)), kpi_id
+    assert sum("isodow" in q for q in queries) == 1, "the three KPIs share web_sessions.session_date"
+    # web_revenue = sessions * conversion_rate * average_order_value: orders run on to a mistyped 2027 date.
+    assert engine.compute(workspace, "web_revenue").coverage == Coverage(dt.date(2024, 11, 1), dt.date(2026, 10, 31))
+    assert sum("isodow" in q for q in queries) == 2, "orders.order_date once more"
+    purchases = engine.compute(workspace, "purchase_price_savings")
+    assert purchases.coverage is not None and purchases.coverage.working_days, "no purchase order on a weekend"
+    assert purchases.is_complete(purchases.points[-1], dt.date(2026, 12, 5)), "POs to Friday 30 October cover October"
+    engine.forget()
+    assert engine._coverage == {}
+
+
 def test_uncomputable_kpis_say_why(workspace, engine):
     results = engine.compute_many(workspace)
     assert isinstance(results["cart_abandonment_rate"], FormulaError)

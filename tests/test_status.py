@@ -98,3 +98,43 @@ def test_latest_point_ignores_future_and_empty_periods():
         "the running quarter is not the latest figure"
     )
     assert latest_point(quarters, "quarter", today=dt.date(2027, 1, 1)).period == dt.date(2026, 10, 1)
+
+
+def test_latest_point_skips_a_period_the_data_stops_inside():
+    import datetime as dt
+
+    from kpi_model.engine import Point
+    from kpi_model.periods import Coverage
+    from kpi_model.status import latest_point
+
+    points = [Point(dt.date(2018, 10, 1), 21.0, 21), Point(dt.date(2018, 11, 1), 6.0, 6)]
+    today = dt.date(2026, 12, 5)
+    assert latest_point(points, today=today).period == dt.date(2018, 11, 1), "the calendar alone is fooled"
+    covered = Coverage(dt.date(2017, 12, 5), dt.date(2018, 11, 14))
+    assert latest_point(points, today=today, coverage=covered).period == dt.date(2018, 10, 1)
+    assert latest_point(points[1:], today=today, coverage=covered) is None, "a partial period alone is never judged"
+
+
+def test_unjudged_note_names_the_partial_period_and_the_judged_one():
+    import datetime as dt
+
+    from kpi_model.engine import Point, Series
+    from kpi_model.formula import SeriesRequest
+    from kpi_model.periods import Coverage
+    from kpi_model.status import latest_of, unjudged_note
+
+    today = dt.date(2026, 12, 5)
+    points = [Point(dt.date(2018, 10, 1), 0.9, 110), Point(dt.date(2018, 11, 1), 0.255, 110)]
+    series = Series("otd", SeriesRequest(), points, coverage=Coverage(dt.date(2018, 1, 1), dt.date(2018, 11, 14)))
+    judged = latest_of(series, today)
+    assert judged.value == 0.9
+    assert unjudged_note(series, judged, today, unit="percent") == (
+        "Status of 2018-10, the latest complete month; 2018-11 so far: 25.5%, partial (data as of 2018-11-14), "
+        "not judged."
+    )
+    only_partial = Series("otd", SeriesRequest(), points[1:], coverage=series.coverage)
+    assert unjudged_note(only_partial, None, today, unit="percent") == (
+        "2018-11 so far: 25.5%, partial (data as of 2018-11-14), not judged: no complete month yet."
+    )
+    complete = Series("otd", SeriesRequest(), points[:1], coverage=series.coverage)
+    assert unjudged_note(complete, latest_of(complete, today), today) is None
