@@ -376,3 +376,11 @@ def test_yaml_nested_too_deep_is_named_when_nothing_else_is_left(tmp_path: Path)
     with pytest.raises(ImportFailed) as caught:
         import_dbt(folder)
     assert "deep.yml" in str(caught.value) and "nested deeper" in str(caught.value)
+
+
+def test_the_last_guard_refuses_a_non_finite_value_before_a_workspace_is_built() -> None:
+    from kpi_model.importers.common import finish
+
+    data = {"name": "x", "kpis": [{"id": "a", "name": "A", "target": {"value": math.inf}}]}
+    with pytest.raises(ImportFailed, match=r"kpis\[0\]\.target\.value that is not a finite number"):
+        finish(data, "t.csv")

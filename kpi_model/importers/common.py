@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -67,8 +69,30 @@ def norm(text: str) -> str:
     return _NON_WORD.sub(" ", folded.lower()).strip()
 
 
+def _non_finite(value: Any, where: str) -> str | None:
+    """Where in ``value`` a float that is not finite sits (``kpis[3].target.value``), else None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else where
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    return next((found for key, item in items if (found := _non_finite(item, key)) is not None), None)
+
+
 def finish(data: dict[str, Any], source: str) -> Workspace:
-    """Validate the assembled document; a failure here is a bug in the importer, reported plainly."""
+    """Validate the assembled document; a failure here is a bug in the importer, reported plainly.
+
+    The last guard against a value that is not finite (NaN, infinity): the readers keep such cells
+    as text, and the workspace model accepts any float, so one here is refused rather than saved.
+    """
+    if (where := _non_finite(data, "")) is not None:
+        raise ImportFailed(
+            f"the import of {source} produced {where} that is not a finite number (please report this); "
+            "write the number in the file as a plain value such as 1250 and import it again"
+        )
     try:
         return parse_workspace(data, source=source)
     except WorkspaceError as error:
