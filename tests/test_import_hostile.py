@@ -102,6 +102,12 @@ def test_far_more_rows_are_refused_in_the_read_step(tmp_path: Path) -> None:
         read_table(path)
 
 
+def test_a_register_just_past_the_cap_is_refused_when_the_sheet_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "big.csv", "KPI,Target\n" + "".join(f"KPI {i},{i}\n" for i in range(MAX_KPIS + 5)))
+    with pytest.raises(ImportFailed, match=r"2,005 rows with a KPI name, more than the 2,000 .*split the register"):
+        read_uploaded_sheet(path, None, "big.csv")
+
+
 def test_a_full_register_imports_in_linear_time(tmp_path: Path) -> None:
     path = write(tmp_path, "full.csv", "KPI,Target\n" + "".join(f"Same name,{i}\n" for i in range(MAX_KPIS)))
     started = time.perf_counter()

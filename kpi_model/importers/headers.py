@@ -19,7 +19,7 @@ from pathlib import Path
 from kpi_model import documents
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, check_aggregate
-from kpi_model.importers.common import ImportFailed, norm
+from kpi_model.importers.common import ImportFailed, norm, too_many_kpis
 from kpi_model.importers.number_format import AmbiguousNumber
 from kpi_model.importers.tables import Table, column_names, is_prose, iter_column, load_table
 from kpi_model.importers.units import looks_like_unit_of_measure
@@ -29,6 +29,7 @@ from kpi_model.importers.values import (
     read_category,
     read_kind,
 )
+from kpi_model.models import MAX_KPIS
 from kpi_model.validation import did_you_mean
 
 FIELDS = (
@@ -382,6 +383,12 @@ def read_sheet(
         header_row=header_row,
         shown_as=shown_as,
     )
+    name_column = guess_mapping(table.headers).get("name")
+    if name_column is not None:
+        index = table.headers.index(name_column)
+        named = sum(1 for _, row in table.rows if not is_blank(row[index]))
+        if named > MAX_KPIS:  # refused here, before the mapping step, as the import would refuse it
+            raise ImportFailed(too_many_kpis(table.where, named, "rows with a KPI name"))
     rows = [row for _, row in table.rows]
     return SheetRead(list(table.sheets), table.sheet, table.headers, rows, table.header_row)
 
