@@ -373,16 +373,19 @@ class Engine:
         The engine lives as long as its data version (see :class:`EnginePool`), so this runs once per
         source and time column for each version of the data.
         """
-        column = quote(time_column)
+        day = f"CAST({quote(time_column)} AS DATE)"
+        # A date typed in the future (2027 for 2026) would stretch the data over months it never saw:
+        # the data is as of its last day that has already come.
+        today = f"DATE '{dt.date.today().isoformat()}'"
         try:
             rows = self._run(
-                f"SELECT min(CAST({column} AS DATE)), max(CAST({column} AS DATE)), count(*), "
-                f"count(*) FILTER (WHERE isodow({column}) >= 6) FROM {quote(source)} WHERE {column} IS NOT NULL"
+                f"SELECT min({day}), max({day}) FILTER (WHERE {day} <= {today}), count(*), "
+                f"count(*) FILTER (WHERE isodow({day}) >= 6) FROM {quote(source)} WHERE {day} IS NOT NULL"
             )[1]
         except (duckdb.Error, KpiWizardError):
             return None
         first, last, count, weekend = rows[0] if rows else (None, None, 0, 0)
-        if not isinstance(first, dt.date) or not isinstance(last, dt.date):
+        if not isinstance(first, dt.date) or not isinstance(last, dt.date) or _day(first) > _day(last):
             return None
         return Coverage(_day(first), _day(last), working_days=count >= WORKING_DAY_MIN_ROWS and not weekend)
 

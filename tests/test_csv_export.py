@@ -140,7 +140,7 @@ def test_cli_compute_breakdown_by_a_column_of_formulas(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     table = parse(result.stdout)
-    assert table[0] == ["kpi_id", "period", "dimension", "value", "rows"]
+    assert table[0] == ["kpi_id", "period", "dimension", "value", "rows", "complete"]
     dimensions = {row[2] for row in table[1:]}
     assert {"'" + f for f in FORMULAS[:4]} <= dimensions, "each formula is written as text"
     assert {"North", "-5"} <= dimensions, "plain text and a plain number are written as they are"

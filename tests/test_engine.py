@@ -224,9 +224,10 @@ def test_coverage_is_read_once_per_source_and_time_column(workspace, engine, mon
         series = engine.compute(workspace, kpi_id)
         assert series.coverage == Coverage(dt.date(2024, 11, 1), dt.date(2026, 10, 31)), kpi_id
     assert sum("isodow" in q for q in queries) == 1, "the three KPIs share web_sessions.session_date"
-    # web_revenue = sessions * conversion_rate * average_order_value: orders run on to a mistyped 2027 date.
+    # web_revenue = sessions * conversion_rate * average_order_value; three orders typed in 2027 are not "data as of".
     assert engine.compute(workspace, "web_revenue").coverage == Coverage(dt.date(2024, 11, 1), dt.date(2026, 10, 31))
     assert sum("isodow" in q for q in queries) == 2, "orders.order_date once more"
+    assert engine.compute(workspace, "revenue").coverage.as_of == dt.date(2026, 10, 31)
     purchases = engine.compute(workspace, "purchase_price_savings")
     assert purchases.coverage is not None and purchases.coverage.working_days, "no purchase order on a weekend"
     assert purchases.is_complete(purchases.points[-1], dt.date(2026, 12, 5)), "POs to Friday 30 October cover October"
