@@ -274,39 +274,91 @@ def _series_for(workspace, engine, kpi_id: str, grain: str):
     return engine.compute(workspace, kpi_id, SeriesRequest(grain=grain))  # type: ignore[arg-type]
 
 
+def _whatif_target(text: str, kpi) -> tuple[float, str | None]:
+    """The ``--target`` value as typed: ``15%`` is 0.15; for a percent KPI a bare 15 is 15 % too (with a note)."""
+    from kpi_model.importers.values import read_amount
+
+    try:
+        amount = read_amount(text.strip(), "--target", money=kpi.unit_of_measure == "currency")
+    except ValueError as error:
+        raise KpiWizardError(f"{error}; write e.g. --target 1800, --target 15% or --target 0.15") from None
+    if amount.value is None or amount.dropped:
+        raise KpiWizardError(f"--target '{text}' is not one number; write e.g. --target 1800 or --target 15%")
+    value = amount.value
+    if kpi.unit_of_measure == "percent" and not amount.percent and abs(value) > 1:
+        return value / 100, f"--target {text} read as {value:g}% ({value / 100:g}) for a percent KPI"
+    return value, None
+
+
 def _cmd_whatif(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
     from kpi_model.engine import Engine
+    from kpi_model.errors import WhatIfError
     from kpi_model.status import format_value
     from kpi_model.whatif import target_concerns, target_preview
+    from kpi_model.whatif.target_result import format_change
 
     workspace = workspace_file.load(args.workspace)
     kpi = workspace.kpi(args.kpi)
     if kpi is None:
         raise KpiWizardError(f"unknown KPI '{args.kpi}'{did_you_mean(args.kpi, [k.id for k in workspace.kpis])}")
+    target, typed_note = _whatif_target(str(args.target), kpi)
     grain = _kpi_grain(kpi, args.grain)
     with _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data))) as engine:
         series = _series_for(workspace, engine, kpi.id, grain)
-    preview = target_preview(
-        kpi, series.points, target=args.target, due=args.by, baseline_period=args.baseline_period, grain=grain
-    )
+    notes = [typed_note] if typed_note else []
+    coverage = series.coverage
+
+    def preview_from(baseline_period):
+        return target_preview(
+            kpi,
+            series.points,
+            target=target,
+            due=args.by,
+            baseline_period=baseline_period,
+            grain=grain,
+            coverage=coverage,
+        )
+
+    # The KPI's own baseline period unless one is given; if it cannot be used, the latest complete one.
+    own = kpi.baseline.period if kpi.baseline and kpi.baseline.period else None
+    if args.baseline_period is None and own is not None:
+        try:
+            preview = preview_from(own)
+        except WhatIfError as error:
+            preview = preview_from(None)
+            notes.append(f"the KPI's baseline period {own} was not used ({error}); the latest complete period was")
+    else:
+        preview = preview_from(args.baseline_period)
     result = preview.as_dict()
+    result["notes"] = [*notes, *result["notes"]]
     if args.format == "json":
         print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
         return EXIT_OK
     change = result["required_change_per_period"]
+    relative = "relative" if kpi.unit_of_measure == "percent" else "compound"
     compound = "n/a" if change["compound"] is None else f"{change['compound']:+.2%}"
     unit = kpi.unit_of_measure
     baseline = result["baseline"]
+    window = result["change_window"]
+    within = result["historical_change_attainment"]
+    windows = (
+        f"moved that far in {within:.0%} of {window['windows']} past {window['periods']}-{grain} windows"
+        if within is not None
+        else f"no past {window['periods']}-{grain} window to compare"
+    )
+    thresholds = result["suggested_thresholds"]
     lines = [
         f"{kpi.name}: {format_value(baseline['value'], unit)} in {baseline['label']} → "
-        f"{format_value(args.target, unit)} by {args.by}",
-        f"  {result['periods_remaining']} {grain}s to go: {format_value(change['linear'], unit)} per {grain} "
-        f"(linear), {compound} (compound)",
-        f"  met in {result['historical_attainment']:.0%} of past periods; "
-        f"changes that large in {result['historical_change_attainment'] or 0:.0%} of them",
-        f"  verdict: {result['verdict']}",
-        *[f"  {level}: {message}" for level, message in target_concerns(kpi, baseline["value"], args.target)],
+        f"{format_value(target, unit)} by {args.by}",
+        f"  {result['periods_remaining']} {grain}s to go: {format_change(change['linear'], unit)} per {grain} "
+        f"(linear), {compound} ({relative})",
+        f"  met in {result['historical_attainment']:.0%} of past periods; {windows}",
+        f"  data as of: {result['data_as_of']} (last complete {grain})",
+        f"  verdict: {result['verdict']} — {result['verdict_text']}",
+        f"  method: {result['method']}",
+        f"  suggested thresholds: {thresholds['explanation']}",
+        *[f"  {level}: {message}" for level, message in target_concerns(kpi, baseline["value"], target)],
         *[f"  note: {note}" for note in result["notes"]],
     ]
     print("\n".join(lines))
@@ -664,9 +716,11 @@ def build_parser() -> argparse.ArgumentParser:
     whatif = commands.add_parser("whatif", help="what a target means against the KPI's history")
     whatif.add_argument("workspace")
     whatif.add_argument("--kpi", required=True, metavar="ID")
-    whatif.add_argument("--target", required=True, type=float, metavar="VALUE")
+    whatif.add_argument("--target", required=True, metavar="VALUE", help="e.g. 1800, 15%% or 0.15 for a rate")
     whatif.add_argument("--by", required=True, type=dt.date.fromisoformat, metavar="DATE", help="due date")
-    whatif.add_argument("--baseline-period", metavar="P", help="e.g. 2026-10, 2026-Q3 (default: latest complete)")
+    whatif.add_argument(
+        "--baseline-period", metavar="P", help="e.g. 2026-10, 2026-Q3 (default: the KPI's own, else latest complete)"
+    )
     leadlag = commands.add_parser("leadlag", help="does a leading KPI really lead its lagging outcome?")
     leadlag.add_argument("workspace")
     leadlag.add_argument("--leading", required=True, metavar="ID")

@@ -36,13 +36,15 @@ def test_target_preview_and_saving_the_target(sample_app):
     assert figures["Past periods that met it"].endswith("%")
     assert any(v in messages(at) for v in ("within-trend", "stretch", "beyond-history"))
     assert at.get("vega_lite_chart"), "history, projection band and target on one chart"
+    assert "1 time in 10" in " ".join(c.value for c in at.caption), "the thresholds explained in one sentence"
     at.checkbox(key="whatif_use_thresholds_revenue").check().run()
     at.button(key="whatif_save_revenue").click().run()
     assert "Saved the target of 'Net revenue'" in messages(at).replace("\\", "")
     (saved,) = WorkspaceStore(store).list_workspaces()
     kpi = WorkspaceStore(store).load(saved.id).kpi("revenue")
     assert kpi.target.value == 196663 and kpi.baseline.period == "2026-10"
-    assert kpi.thresholds.warning is not None and kpi.thresholds.warning < kpi.baseline.value
+    # Suggested from the recent spread around the fit, below the target: warning between target and critical.
+    assert kpi.thresholds.critical < kpi.thresholds.warning < kpi.target.value
 
 
 def test_bad_target_and_baseline_are_explained(sample_app):
@@ -108,6 +110,26 @@ def test_cli_whatif_json_fields():
     assert data["verdict"] in {"within-trend", "stretch", "beyond-history"}
     assert len(data["projection"]) == 14 and {"period", "low", "mid", "high"} == set(data["projection"][0])
     assert 0 <= data["historical_attainment"] <= 1
+    assert data["method_name"] in {"trend", "seasonal"} and data["verdict_text"]
+    assert all(p["low"] >= 0 for p in data["projection"]), "revenue is never projected below zero"
+    thresholds = data["suggested_thresholds"]
+    assert thresholds["critical"] < thresholds["warning"] < 196663 and thresholds["explanation"]
+
+
+def test_cli_whatif_reads_percent_targets_as_typed():
+    def run(target: str) -> dict:
+        args = ("whatif", str(SAMPLE_WORKSPACE), "--kpi", "conversion_rate", "--target", target, "--by", "2027-12-31")
+        result = cli(*args, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert run("4.5%")["target"] == pytest.approx(0.045)
+    bare = run("4.5")
+    assert bare["target"] == pytest.approx(0.045) and "read as 4.5%" in bare["notes"][0]
+    assert run("0.045")["target"] == pytest.approx(0.045)
+    text = cli("whatif", str(SAMPLE_WORKSPACE), "--kpi", "conversion_rate", "--target", "4.5%", "--by", "2027-12-31")
+    assert " pp per month (linear)" in text.stdout and "verdict: " in text.stdout and "data as of: " in text.stdout
+    assert all(0 <= p["low"] and p["high"] <= 1 for p in bare["projection"]), "a rate stays within 0..100 %"
 
 
 def test_cli_leadlag_json_and_errors():
@@ -130,6 +152,17 @@ def test_a_target_that_makes_no_sense_is_stopped_before_saving(sample_app):
     assert "whatif_save_sessions" in [b.key for b in at.button], "possible, so it may still be saved"
 
 
+def test_a_percent_target_is_read_as_typed(sample_app):
+    at, _ = sample_app
+    at.selectbox(key="whatif_kpi").set_value("conversion_rate").run()
+    assert at.text_input(key="whatif_target_conversion_rate").value == "4.5%", "shown as a percent, not 0.045"
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["Needed per month"].endswith(" pp"), "a rate's change in percentage points"
+    at.text_input(key="whatif_target_conversion_rate").input("4.5").run()
+    assert any("Read 4.5 as 4.5%" in c.value for c in at.caption)
+    assert {m.label: m.value for m in at.metric}["Needed per month"] == figures["Needed per month"]
+
+
 def test_target_concerns():
     from kpi_model.models import Kpi
     from kpi_model.whatif import target_concerns
@@ -141,3 +174,39 @@ def test_target_concerns():
     down = Kpi(id="d", name="D", unit_of_measure="duration", direction="down")
     assert [level for level, _ in target_concerns(down, 4.0, 5.0)] == ["warning"]
     assert [level for level, _ in target_concerns(down, 4.0, -1.0)] == ["error"]
+    # A net cash flow can be negative: no "cannot be below zero", nothing that hides Save.
+    cash = Kpi(id="net_cash_flow", name="Net cash flow", unit_of_measure="currency", direction="up")
+    assert target_concerns(cash, -20_000.0, -5_000.0) == []
+    margin = Kpi(id="ebit_margin", name="EBIT margin", unit_of_measure="percent", direction="up")
+    assert target_concerns(margin, -0.04, -0.01) == []
+    revenue = Kpi(id="revenue", name="Revenue", unit_of_measure="currency", direction="up")
+    assert [level for level, _ in target_concerns(revenue, -10.0, -5.0)] == ["warning"], "odd, but not blocked"
+
+
+def test_driver_tree_typed_changes_goal_seek_and_scenarios(sample_app):
+    at, store = sample_app
+    at.segmented_control(key="whatif_tool").set_value("Driver tree").run()
+    at.number_input(key="driver_pct_web_revenue_sessions").set_value(300).run()  # beyond any slider's ±50 %
+    table = next(d.value for d in at.dataframe if "Change" in d.value.columns).set_index("KPI")
+    assert table.loc["Web shop sessions", "Change"] == "+300.0%"
+    assert table.loc["Web order revenue", "Change"] == "+300.0%"
+    # Goal-seek on the base: the other drivers at their values, sessions = 64,000 / (conversion · order value).
+    at.number_input(key="driver_pct_web_revenue_sessions").set_value(0).run()
+    assert "Web order revenue' reaches its target 64,000 when 'Web shop sessions' is" in messages(at).replace("\\", "")
+    at.selectbox(key="driver_seek_web_revenue").set_value("conversion_rate").run()
+    at.number_input(key="driver_seek_target_web_revenue").set_value(1e9).run()
+    assert "outside what it can be (0.0% to 100.0%)" in messages(at).replace("\\", ""), "a rate over 100 % is no answer"
+    # Typed values, saved as a scenario and compared side by side.
+    at.segmented_control(key="driver_mode").set_value("to a value").run()
+    value_key = next(n.key for n in at.number_input if n.key.startswith("driver_value_web_revenue_conversion_rate"))
+    at.number_input(key=value_key).set_value(5.0).run()  # percent typed as a percent: 5 %
+    at.text_input(key="driver_scenario_name_web_revenue").input("Better checkout").run()
+    at.button(key="driver_scenario_save_web_revenue").click().run()
+    assert not at.exception
+    (saved,) = WorkspaceStore(store).list_workspaces()
+    (scenario,) = WorkspaceStore(store).load(saved.id).scenarios
+    assert scenario.id == "better-checkout" and scenario.kpi == "web_revenue"
+    assert [(c.kpi, c.value) for c in scenario.changes] == [("conversion_rate", pytest.approx(0.05))]
+    compared = next(d.value for d in at.dataframe if "Better checkout" in d.value.columns).set_index("KPI")
+    assert compared.loc["Web conversion rate", "Better checkout"] == "5.0%"
+    assert any(column.startswith("Base (2026-10") for column in compared.columns)

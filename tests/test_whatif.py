@@ -9,8 +9,10 @@ import random
 
 import pytest
 
-from kpi_model.engine import Point
+from kpi_model.engine import Point, Series
+from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Source, Target, Workspace
+from kpi_model.periods import Coverage
 from kpi_model.whatif import (
     WhatIfError,
     decomposition_suggestions,
@@ -487,7 +489,11 @@ def test_random_pair_is_no_evidence():
     assert "would have counted" not in result.message, "120 months can show any relation worth managing by"
     assert result.detectable_r is not None and result.detectable_r < 0.5
     only_now = lead_lag(x, y, max_lag=0, leading_name="noise", lagging_name="other noise")
-    assert "the same month only" in only_now.message and "the only lag tried" in only_now.message
+    assert (
+        "the same month only" in only_now.message
+        and "p = " in only_now.message
+        and ", one lag tested" in only_now.message
+    )
     assert only_now.lags_tested == 1 and only_now.reverse_by_lag == []
 
 
@@ -564,6 +570,21 @@ def test_empty_periods_of_a_count_are_zeros():
     # Only inside the series' own span: no zeros invented before its first or after its last value.
     late = lead_lag(lead[5:], lag, leading_empty_is_zero=True)
     assert late.by_lag[0].periods < filled.by_lag[0].periods
+
+
+def test_a_series_counts_its_complete_periods_and_its_covered_empty_ones():
+    # Data from 2024-01-01 to 2026-06-15: June 2026 is partial; January and February 2024 had no rows.
+    x = [float(3 + i % 5) for i in range(30)]
+    months = points(x, start=D(2024, 1, 1))[2:]
+    series = Series("leads", SeriesRequest(grain="month"), months, coverage=Coverage(D(2024, 1, 1), D(2026, 6, 15)))
+    lagging = points([float(i % 7) for i in range(60)], start=D(2023, 1, 1))  # plain points: taken as given
+
+    def pairs(leading, **options):
+        return lead_lag(leading, lagging, today=TODAY, **options).by_lag[0].periods
+
+    assert pairs(series, leading_empty_is_zero=True) == 28  # 2024-01..2026-05: 29 months, 28 changes
+    assert pairs(series) == 26  # 2024-03..2026-05
+    assert pairs(months, leading_empty_is_zero=True) == 27  # plain points: 2024-03..2026-06, partial June too
 
 
 @pytest.mark.parametrize(

@@ -333,8 +333,8 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
     from kpi_model.whatif.leadlag import ALPHA, empty_means_zero
 
     result = lead_lag(
-        lead_series.points,
-        lag_series.points,
+        lead_series,  # a Series: only its complete periods count, and a count's covered empty periods are 0
+        lag_series,
         max_lag=int(max_lag),
         cadence=grain,
         levels=not differenced,

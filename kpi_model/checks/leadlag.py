@@ -15,8 +15,9 @@ of pairs, corrected for the lags tried). What the rule says, by verdict:
 - ``too-little-data`` (fewer than 6 overlapping changes, or a constant series) — info.
 
 Pairs are skipped when the leading KPI is a driver of its partner's formula (or the other way
-round): ``sessions`` in ``web_revenue = sessions * …`` is related by definition. Only
-complete periods up to the audit date count; counts and sums are zero in a period without rows.
+round): ``sessions`` in ``web_revenue = sessions * …`` is related by definition. Only complete
+periods count (:func:`kpi_model.periods.complete_points`: covered by the data, past by the audit
+date); counts and sums are zero in a covered period without rows.
 When the two KPIs have different cadences, both are recomputed at the coarser one (with the
 audit's engine) so that periods line up.
 """
@@ -30,19 +31,13 @@ from typing import TYPE_CHECKING
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Kind, Kpi
-from kpi_model.periods import shift_period
 from kpi_model.whatif import LEADS_R, driver_tree, lead_lag
 from kpi_model.whatif.leadlag import empty_means_zero
 
 if TYPE_CHECKING:
-    from kpi_model.engine import Point, Series
+    from kpi_model.engine import Series
 
 _GRAINS = ("day", "week", "month", "quarter", "year")
-
-
-def _complete(series: Series, grain: str, ctx: AuditContext) -> list[Point]:
-    # An incomplete current period (or a mistyped future date) would fake a drop at the end.
-    return [p for p in series.points if p.dimension is None and shift_period(p.period, 1, grain) <= ctx.today]
 
 
 def _in_formula(ctx: AuditContext, outer: Kpi, inner: Kpi) -> bool:
@@ -104,13 +99,14 @@ def _check(ctx: AuditContext) -> Iterator[Finding]:
         first, second = aligned
         grain = first.request.grain
         result = lead_lag(
-            _complete(first, grain, ctx),
-            _complete(second, grain, ctx),
+            first,
+            second,
             cadence=grain,
             leading_empty_is_zero=empty_means_zero(leading),
             lagging_empty_is_zero=empty_means_zero(lagging),
             leading_name=f"'{leading.id}' ({leading.name})",
             lagging_name=f"'{lagging.id}' ({lagging.name})",
+            today=ctx.today,  # complete periods only: covered by the data and past by the audit date
         )
         if result.verdict == "reverse":
             yield UNVALIDATED_LEADING.finding(

@@ -23,11 +23,18 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.errors import WhatIfError
-from kpi_model.periods import normalise_grain, shift_period, values_by_period
+from kpi_model.periods import (
+    complete_points,
+    is_complete,
+    normalise_grain,
+    period_start,
+    shift_period,
+    values_by_period,
+)
 from kpi_model.whatif.stats import correlation_p_value, effective_n, is_constant, pearson, sidak
 
 if TYPE_CHECKING:
-    from kpi_model.engine import Point
+    from kpi_model.engine import Point, Series
     from kpi_model.models import Kpi
 
 __all__ = [
@@ -190,15 +197,39 @@ def _p_text(p: float) -> str:
     return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
 
 
-def _zero_filled(values: dict[dt.date, float], grain: str) -> dict[dt.date, float]:
-    """Every period from the first to the last present one; the missing ones as 0."""
-    if not values:
+def _zero_filled(values: dict[dt.date, float], grain: str, span: list[dt.date] | None) -> dict[dt.date, float]:
+    """Every period of ``span`` (default: from the first to the last present one); the missing ones as 0."""
+    if span is None and values:
+        span, period = [], min(values)
+        while period <= max(values):
+            span.append(period)
+            period = shift_period(period, 1, grain)
+    return {period: values.get(period, 0.0) for period in sorted({*(span or ()), *values})}
+
+
+def _values(
+    series: Sequence[Point] | Series, grain: str, empty_is_zero: bool, today: dt.date | None
+) -> dict[dt.date, float]:
+    """Period → value for the test. A :class:`~kpi_model.engine.Series` keeps only its complete periods
+    (:func:`kpi_model.periods.complete_points`: the data cover them, the calendar has passed them), and
+    a count's zeros fill every complete period its data cover; plain points are taken as given."""
+    if isinstance(series, Sequence):
+        return (
+            _zero_filled(values_by_period(series, grain), grain, None)
+            if empty_is_zero
+            else values_by_period(series, grain)
+        )
+    values = values_by_period(complete_points(series, grain, today=today), grain)
+    if not empty_is_zero:
         return values
-    period, last, filled = min(values), max(values), {}
-    while period <= last:
-        filled[period] = values.get(period, 0.0)
-        period = shift_period(period, 1, grain)
-    return filled
+    span = None
+    if series.coverage is not None:
+        span, period = [], period_start(series.coverage.first, grain)
+        while period <= series.coverage.last:
+            if is_complete(period, grain, today or dt.date.today(), series.coverage):
+                span.append(period)
+            period = shift_period(period, 1, grain)
+    return _zero_filled(values, grain, span)
 
 
 def _differences(values: dict[dt.date, float], grain: str) -> dict[dt.date, float]:
@@ -237,8 +268,8 @@ def _detectable_r(n_eff: float, tests: int) -> float | None:
 
 
 def lead_lag(
-    leading: Sequence[Point],
-    lagging: Sequence[Point],
+    leading: Sequence[Point] | Series,
+    lagging: Sequence[Point] | Series,
     *,
     max_lag: int | None = None,
     cadence: str = "monthly",
@@ -248,6 +279,7 @@ def lead_lag(
     lagging_empty_is_zero: bool = False,
     leading_name: str = "the leading KPI",
     lagging_name: str = "the lagging KPI",
+    today: dt.date | None = None,
 ) -> LeadLag:
     """Test whether ``leading`` moves before ``lagging``, at lags −max_lag..max_lag, periods aligned by date.
 
@@ -255,7 +287,9 @@ def lead_lag(
     way. Period-to-period changes are tested unless ``levels=True`` (levels of drifting KPIs correlate
     by themselves: see the module docstring). ``differenced`` is the old switch, kept for callers:
     changes are the default now, so only ``levels`` changes anything. ``*_empty_is_zero`` fills the
-    periods without a value, inside the series' span, with 0 (counts and sums: :func:`empty_means_zero`).
+    periods without a value with 0 (counts and sums: :func:`empty_means_zero`): for a
+    :class:`~kpi_model.engine.Series`, every complete period its data cover; for plain points, those
+    between the first and the last. A Series keeps only its complete periods (as of ``today``).
     """
     grain = normalise_grain(cadence)
     default_max, focus = _DEFAULT_LAGS[grain]
@@ -265,11 +299,8 @@ def lead_lag(
     if max_lag is not None:
         focus = (min(focus[0], top), min(focus[1], top))
     on_changes = not levels
-    lead_values, lag_values = values_by_period(leading, grain), values_by_period(lagging, grain)
-    if leading_empty_is_zero:
-        lead_values = _zero_filled(lead_values, grain)
-    if lagging_empty_is_zero:
-        lag_values = _zero_filled(lag_values, grain)
+    lead_values = _values(leading, grain, leading_empty_is_zero, today)
+    lag_values = _values(lagging, grain, lagging_empty_is_zero, today)
     if on_changes:
         lead_values, lag_values = _differences(lead_values, grain), _differences(lag_values, grain)
 
@@ -330,8 +361,8 @@ class _Words:
         return f"lags of 0 to {_plural(self.top, self.unit)} each way" if self.top else f"the same {self.unit} only"
 
     def stats(self, r: float, pairs: int, n_eff: float, p: float, tests: int) -> str:
-        tried = "the only lag tried" if tests == 1 else f"allowing for the {tests} lags tried"
-        return f"r = {r:.2f} {self.basis}, {pairs} pairs, effective n ≈ {n_eff:.0f}, {_p_text(p)} {tried}"
+        tried = ", one lag tested" if tests == 1 else f" allowing for the {tests} lags tried"
+        return f"r = {r:.2f} {self.basis}, {pairs} pairs, effective n ≈ {n_eff:.0f}, {_p_text(p)}{tried}"
 
     def untestable(self, overlap: int, constant: str | None) -> str:
         what = "changes" if self.on_changes else "periods"

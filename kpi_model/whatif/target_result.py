@@ -6,15 +6,40 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from kpi_model.models import Direction
+from kpi_model.models import Direction, UnitOfMeasure
 from kpi_model.periods import period_label, period_start
 
-__all__ = ["ProjectionPoint", "TargetPreview"]
+__all__ = ["VERDICTS", "ProjectionPoint", "TargetPreview", "format_change"]
+
+# The verdicts, in the words the page and the CLI print before the details.
+VERDICTS = {
+    "within-trend": "The projection gets there: the target lies within (or short of) its band at the due period.",
+    "stretch": "A stretch: beyond the projection's band (or no band to judge by), but the history has reached it.",
+    "beyond-history": "Beyond anything the history shows: no complete period has reached it.",
+    "too-far-to-project": "Too far to project: the due period lies further ahead than the history reaches back.",
+}
+
+
+def format_change(value: float | None, unit: UnitOfMeasure | str | None) -> str:
+    """A change as people read it, signed: a rate's change in percentage points (``+0.70 pp``).
+
+    >>> format_change(0.007, "percent"), format_change(-1234.5, "count"), format_change(2.5, None)
+    ('+0.70 pp', '−1,234', '+2.50')
+    """
+    if value is None:
+        return "—"
+    sign = "+" if value >= 0 else "−"
+    size = abs(value)
+    if unit == UnitOfMeasure.PERCENT:
+        return f"{sign}{size * 100:.2f} pp"
+    if (unit in (UnitOfMeasure.COUNT, UnitOfMeasure.CURRENCY) and size >= 100) or size >= 1000:
+        return f"{sign}{size:,.0f}"
+    return f"{sign}{size:,.2f}" if size >= 1 else f"{sign}{size:.3g}"
 
 
 @dataclass(frozen=True)
 class ProjectionPoint:
-    """The trend's value for one future period with its 80 % band (band is None without spread)."""
+    """The projection for one future period with its 80 % band (band None with too few periods)."""
 
     period: dt.date
     low: float | None
@@ -54,6 +79,21 @@ class TargetPreview:
     suggested_warning: float | None
     suggested_critical: float | None
     notes: list[str] = field(default_factory=list)
+    method_name: str = "none"  # "trend" | "seasonal" | "none"
+    verdict_text: str = ""  # the verdict in words, with stale data and a passed due date stated
+    thresholds_text: str = ""  # why the suggested thresholds are where they are, one sentence
+    domain_low: float | None = None
+    domain_high: float | None = None
+    domain_text: str = ""
+    data_as_of: dt.date | None = None  # the last complete period of the history
+    periods_since_data: int = 0  # complete periods between the last data and today, without data
+    stale: bool = False
+    due_passed: bool = False
+    periods_ahead: int = 0  # from the last history period to the due period
+    max_periods_ahead: int = 0  # the horizon limit
+    change_window: int = 0  # periods per window in historical_change_attainment (the target's horizon)
+    change_windows: int = 0  # how many such windows the history holds
+    unit: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form; every float is finite or None."""
@@ -90,6 +130,24 @@ class TargetPreview:
             "method": self.method,
             "verdict": self.verdict,
             "target_position": self.target_position,
-            "suggested_thresholds": {"warning": self.suggested_warning, "critical": self.suggested_critical},
+            "verdict_text": self.verdict_text,
+            "method_name": self.method_name,
+            "suggested_thresholds": {
+                "warning": self.suggested_warning,
+                "critical": self.suggested_critical,
+                "explanation": self.thresholds_text,
+            },
+            "domain": {"low": self.domain_low, "high": self.domain_high, "reason": self.domain_text},
+            "data_as_of": None if self.data_as_of is None else self.data_as_of.isoformat(),
+            "stale": self.stale,
+            "periods_since_data": self.periods_since_data,
+            "due_passed": self.due_passed,
+            "periods_ahead": self.periods_ahead,
+            "max_periods_ahead": self.max_periods_ahead,
+            "change_window": {"periods": self.change_window, "windows": self.change_windows},
+            "required_change_text": {
+                "absolute": format_change(self.required_absolute, self.unit),
+                "per_period": format_change(self.linear_per_period, self.unit),
+            },
             "notes": list(self.notes),
         }

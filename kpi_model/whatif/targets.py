@@ -1,5 +1,7 @@
-"""Target previews: what a target requires, how often history met it, the trend's band, a verdict.
+"""Target previews: what a target requires, how often history met it, a projection that knows its limits.
 
+The projection itself (Theil–Sen trend or year-over-year, t band, domain bounds) lives in
+:mod:`~kpi_model.whatif.projection`, the suggested thresholds in :mod:`~kpi_model.whatif.thresholds`.
 Also :func:`target_concerns`, the quick sanity checks on a proposed target (a negative count,
 a percent typed as 30 for 30 %, a target the baseline already meets).
 """
@@ -17,28 +19,34 @@ from kpi_model.periods import (
     is_complete,
     normalise_grain,
     parse_baseline_period,
-    period_from_index,
     period_index,
     period_label,
+    period_start,
     periods_between,
+    shift_period,
     values_by_period,
 )
-from kpi_model.whatif.stats import mean, percentile
-from kpi_model.whatif.target_result import ProjectionPoint, TargetPreview
+from kpi_model.whatif.projection import MIN_BAND_PERIODS, MIN_TREND_PERIODS, kpi_domain, max_horizon, project
+from kpi_model.whatif.target_result import VERDICTS, TargetPreview
+from kpi_model.whatif.thresholds import suggest_thresholds
 
 if TYPE_CHECKING:
     from kpi_model.engine import Point
+    from kpi_model.periods import Coverage
 
-__all__ = ["METHOD", "MIN_TREND_PERIODS", "NON_NEGATIVE_UNITS", "Z_80", "target_concerns", "target_preview"]
+__all__ = [
+    "METHOD",
+    "MIN_TREND_PERIODS",
+    "NON_NEGATIVE_UNITS",
+    "STALE_PERIODS",
+    "Z_80",
+    "target_concerns",
+    "target_preview",
+]
 
-Z_80 = 1.28  # two-sided 80 % normal quantile: 10 % of outcomes expected above, 10 % below
-MIN_TREND_PERIODS = 4
-METHOD = (
-    "Linear trend fitted by least squares to {n} complete periods ({first} to {last}); "
-    "mid = trend, 80 % band = mid ± 1.28·s·√(1 + 1/n + (x − x̄)²/Σ(x − x̄)²), s = residual standard "
-    "deviation (n − 2 degrees of freedom). Seasonality is not modelled: read the band as the trend's "
-    "range, not a seasonal forecast."
-)
+Z_80 = 1.2816  # the normal 80 % quantile; kept for imports: bands now use Student's t (projection.py)
+STALE_PERIODS = 2  # complete periods without data before today that make the history stale
+METHOD = "See kpi_model.whatif.projection: Theil–Sen trend or year-over-year, chosen on held-out periods."
 
 
 def _meets(value: float, direction: Direction, target: float, low: float | None, high: float | None) -> bool:
@@ -47,20 +55,26 @@ def _meets(value: float, direction: Direction, target: float, low: float | None,
     return value >= target if direction == Direction.UP else value <= target
 
 
-def _trend(history: dict[dt.date, float], grain: str) -> tuple[float, float, float, float, float, int] | None:
-    """``(slope, intercept, s, x̄, Σ(x − x̄)², n)`` of the least-squares line; x = period index."""
-    n = len(history)
-    if n < 3:  # two points fit any line exactly: no residual spread to make a band from
-        return None
-    xs = [float(period_index(period, grain)) for period in history]
-    ys = list(history.values())
-    mx, my = mean(xs), mean(ys)
-    sxx = math.fsum((x - mx) ** 2 for x in xs)
-    slope = math.fsum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
-    intercept = my - slope * mx
-    residuals = math.fsum((y - (intercept + slope * x)) ** 2 for x, y in zip(xs, ys, strict=True))
-    s = math.sqrt(max(residuals, 0.0) / (n - 2))
-    return slope, intercept, s, mx, sxx, n
+def _complete_history(
+    series: Sequence[Point], grain: str, today: dt.date, coverage: Coverage | None = None
+) -> tuple[dict[dt.date, float], int]:
+    """Complete periods with a value, and how many periods with a value were left out.
+
+    A point's own ``complete`` flag wins when it has one; otherwise :func:`kpi_model.periods.is_complete`
+    decides, with the data's ``coverage`` (first and last day) when given: a period counts only
+    when the calendar has passed it and the data covers all of it.
+    """
+    all_values = values_by_period(series, grain)
+    partial: set[dt.date] = set()
+    for point in series:
+        flag = getattr(point, "complete", None)
+        start = period_start(point.period, grain)
+        if flag is None:
+            flag = is_complete(start, grain, today, coverage)
+        if not flag:
+            partial.add(start)
+    history = {p: v for p, v in all_values.items() if p not in partial}
+    return history, len(all_values) - len(history)
 
 
 def target_preview(
@@ -72,29 +86,33 @@ def target_preview(
     baseline_period: str | dt.date | None = None,
     grain: str = "month",
     today: dt.date | None = None,
+    coverage: Coverage | None = None,
 ) -> TargetPreview:
     """What reaching ``target`` by ``due`` requires, and how it compares with the KPI's history.
 
-    The history is every *complete* period with a value (a period is complete once the next one
-    has begun by ``today``); later periods are left out and counted in a note. The baseline is
-    the latest history period unless ``baseline_period`` names one (it must be in the history).
+    The history is every *complete* period with a value (a point's ``complete`` flag when the
+    series carries one, else the calendar and the data's ``coverage``, a
+    :class:`kpi_model.periods.Coverage`, when given); partial periods are left out, counted in a note, never
+    the default baseline and never in a fit. The baseline is the latest history period unless
+    ``baseline_period`` names one (it must be in the history).
 
     Direction ``range`` (with ``kpi.target.low``/``high``): ``target`` is ignored; attainment
     counts periods inside low..high, and the required change is to the nearest bound (zero when
     the baseline is inside). A KPI without a direction is read as ``up``.
 
-    Verdict, with the trend's 80 % band at the due period (at least 4 history periods):
+    Verdict, first match wins:
 
-    - ``within-trend``: the target lies within the band, or on its easy side (for ``up`` below
-      the band) — the trend is expected to reach it (``target_position`` says which, and a note
-      flags a target the whole band beats). For ``range``: the band overlaps low..high.
-    - ``stretch``: beyond the band on the ambitious side, but no further than the best value
-      the history has reached (its max for ``up``, min for ``down``; for ``range`` low..high
-      overlaps the history's min..max).
-    - ``beyond-history``: further than history has ever been.
+    - ``beyond-history``: no complete period has reached the target (for ``up`` above the history's
+      maximum, for ``down`` below its minimum, for ``range`` never inside low..high) — whatever a
+      projection says.
+    - ``too-far-to-project``: the due period is more periods after the last data than the history
+      has periods (:func:`~kpi_model.whatif.projection.max_horizon`).
+    - ``within-trend``: the target lies within the projection's 80 % band at the due period, or on its
+      easy side (``target_position`` says which); for ``range`` the band overlaps low..high.
+    - ``stretch``: otherwise — beyond the band, or no band to judge by (fewer than 5 periods).
 
-    With fewer than 4 periods there is no trend to trust: ``within-trend`` if the baseline
-    already meets the target, ``stretch`` if some history period met it, else ``beyond-history``.
+    Stale history (no data for the last complete periods before ``today``) and a due date that
+    has passed are stated in ``verdict_text`` and flagged (``stale``, ``due_passed``).
     """
     grain = normalise_grain(grain)
     today = today or dt.date.today()
@@ -105,13 +123,20 @@ def target_preview(
     if not math.isfinite(target):
         raise WhatIfError(f"the target {target} is not a number; give a finite value")
 
+    from kpi_model.status import format_value
+
+    unit = kpi.unit_of_measure
+
+    def show(value: float) -> str:
+        return format_value(value, unit)
+
+    history, left_out = _complete_history(series, grain, today, coverage)
     all_values = values_by_period(series, grain)
-    history = {p: v for p, v in all_values.items() if is_complete(p, grain, today)}
-    left_out = len(all_values) - len(history)
     if left_out:
         notes.append(
             f"{left_out} period{'s' if left_out != 1 else ''} not complete on {today.isoformat()} "
-            f"(or dated in the future) {'were' if left_out != 1 else 'was'} left out of the history."
+            f"(not over yet, or the data does not cover all of it) {'were' if left_out != 1 else 'was'} left out of "
+            "the history: never the baseline, never in the projection."
         )
     if not history:
         raise WhatIfError(
@@ -180,82 +205,125 @@ def target_preview(
     if _meets(baseline, direction, target, low, high):
         notes.append("The baseline already meets the target.")
 
+    # Attainment over windows as long as the target's horizon: did the KPI ever move this far in as long?
     change_attainment: float | None = None
-    need = (linear > 0) - (linear < 0)
-    changes = [
-        history[p] - history[q]
-        for q, p in zip(history, list(history)[1:], strict=False)
-        if period_index(p, grain) - period_index(q, grain) == 1  # a gap in the data is not a one-period change
-    ]
-    if need and changes:
-        tolerance = 1e-9 * max(1.0, abs(linear))
-        change_attainment = sum(need * c >= abs(linear) - tolerance for c in changes) / len(changes)
+    need = (absolute > 0) - (absolute < 0)
+    window_changes = [history[p] - history[q] for q in history if (p := shift_period(q, remaining, grain)) in history]
+    if need and window_changes:
+        tolerance = 1e-9 * max(1.0, abs(absolute))
+        change_attainment = sum(need * c >= abs(absolute) - tolerance for c in window_changes) / len(window_changes)
     elif not need:
-        notes.append("No change is required, so the share of periods with enough change is not defined.")
+        notes.append("No change is required, so the share of past windows with enough change is not defined.")
     else:
-        notes.append("No two consecutive periods in the history: the share of periods with enough change is unknown.")
+        notes.append(
+            f"The history has no two periods {remaining} {grain}s apart: how often it moved this far in as long "
+            "is unknown."
+        )
 
     n = len(history)
-    if n < MIN_TREND_PERIODS:
+    domain = kpi_domain(kpi, list(history.values()))
+    last_index = period_index(last, grain)
+    ahead = period_index(due, grain) - last_index
+    limit = max_horizon(n)
+    too_far = ahead > limit
+    projection = project(history, grain, min(max(ahead, 0), limit), domain, unit)
+    if ahead <= 0:
         notes.append(
-            f"Only {n} period{'s' if n != 1 else ''} of history ({span}): a trend needs at least "
-            f"{MIN_TREND_PERIODS}, so the verdict compares the target with the values reached so far."
+            f"The due period ({period_label(period_start(due, grain), grain)}) is inside the history: "
+            "look at its value there instead of a projection."
         )
-    fit = _trend(history, grain)
-    projection: list[ProjectionPoint] = []
-    method = "No trend: fewer than 3 complete periods of history."
-    if fit is not None:
-        slope, intercept, s, mx, sxx, n_fit = fit
-        method = METHOD.format(n=n_fit, first=period_label(first, grain), last=period_label(last, grain))
-        base_index = period_index(base_period, grain)
-        for step in range(1, remaining + 1):
-            x = base_index + step
-            mid = intercept + slope * x
-            half = Z_80 * s * math.sqrt(1 + 1 / n_fit + (x - mx) ** 2 / sxx)
-            projection.append(ProjectionPoint(period_from_index(x, grain), mid - half, mid, mid + half))
+    if n < MIN_BAND_PERIODS:
+        notes.append(
+            f"Only {n} period{'s' if n != 1 else ''} of history ({span}): a band needs at least {MIN_BAND_PERIODS}, "
+            "so the verdict compares the target with the values reached so far."
+        )
+    if projection.clipped:
+        notes.append(f"The projection is held within the KPI's domain: {domain.reason}.")
 
     history_low, history_high = min(history.values()), max(history.values())
+    best = history_high if direction == Direction.UP else history_low
     position: str | None = None
-    if n >= MIN_TREND_PERIODS and projection:
-        band_low, band_high = projection[-1].low, projection[-1].high
-        assert band_low is not None and band_high is not None
+    band_low: float | None = None
+    band_high: float | None = None
+    band_at_due = projection.points[-1] if projection.points and not too_far and ahead > 0 else None
+    if band_at_due is not None and band_at_due.low is not None and band_at_due.high is not None:
+        band_low, band_high = band_at_due.low, band_at_due.high
         position = "below-band" if target < band_low else "above-band" if target > band_high else "in-band"
+
+    if not any(meets):
+        verdict = "beyond-history"
+    elif too_far:
+        verdict = "too-far-to-project"
+    elif band_low is not None and band_high is not None:
         if direction == Direction.RANGE:
             assert low is not None and high is not None
-            if band_high >= low and band_low <= high:
-                verdict = "within-trend"
-            elif high >= history_low and low <= history_high:
-                verdict = "stretch"
-            else:
-                verdict = "beyond-history"
+            verdict = "within-trend" if band_high >= low and band_low <= high else "stretch"
         else:
             easy = "below-band" if direction == Direction.UP else "above-band"
-            best = history_high if direction == Direction.UP else history_low
-            if position in ("in-band", easy):
-                verdict = "within-trend"
-                if position == easy:
-                    notes.append(
-                        "The whole trend band at the due period is past the target: on its current trend the "
-                        "KPI reaches it without change; consider a more ambitious target."
-                    )
-            elif (target <= best) if direction == Direction.UP else (target >= best):
-                verdict = "stretch"
-            else:
-                verdict = "beyond-history"
+            verdict = "within-trend" if position in ("in-band", easy) else "stretch"
+            if position == easy:
+                notes.append(
+                    "The whole band at the due period is past the target: on its projection the KPI reaches it "
+                    "without change; consider a more ambitious target."
+                )
     elif _meets(baseline, direction, target, low, high):
         verdict = "within-trend"
-    elif any(meets):
+    else:
         verdict = "stretch"
-    else:
-        verdict = "beyond-history"
 
-    warning = critical = None
-    if direction == Direction.UP:
-        warning, critical = percentile(list(history.values()), 0.25), percentile(list(history.values()), 0.10)
-    elif direction == Direction.DOWN:
-        warning, critical = percentile(list(history.values()), 0.75), percentile(list(history.values()), 0.90)
+    # The verdict in words, with what limits it.
+    due_label = period_label(period_start(due, grain), grain)
+    if verdict == "beyond-history":
+        if direction == Direction.RANGE:
+            inside = f"{show(low or 0)}..{show(high or 0)}"
+            text = f"Beyond anything the history shows: no complete {grain} was inside {inside}."
+        else:
+            best_period = next(p for p, v in history.items() if v == best)
+            best_text, target_text = show(best), show(target)
+            if best_text == target_text:  # 14.49 % and 14.5 % both show as 14.5%
+                precise = "{:.2%}" if unit == "percent" else "{:.6g}"
+                best_text, target_text = precise.format(best), precise.format(target)
+            text = (
+                f"Beyond anything the history shows: the best {grain} was {best_text} "
+                f"({period_label(best_period, grain)}), short of {target_text}."
+            )
+        if position is not None and position != ("above-band" if direction == Direction.UP else "below-band"):
+            text += " The projection's band reaches it, but no period so far has been there: plan what will change."
+    elif verdict == "too-far-to-project":
+        text = (
+            f"Too far to project: {due_label} is {ahead} {grain}s after the last data "
+            f"({period_label(last, grain)}), further than the {n} {grain}s of history reach back; the projection "
+            f"stops after {limit}."
+        )
     else:
-        notes.append("No thresholds are suggested for a range KPI: its band is the target itself.")
+        text = VERDICTS[verdict]
+    since = period_index(today, grain) - last_index - 1
+    stale = since >= STALE_PERIODS
+    if stale:
+        text += (
+            f" The history ends {period_label(last, grain)}, {since + 1} {grain}s before today "
+            f"({today.isoformat()}): load recent data before relying on this."
+        )
+    due_passed = due < today
+    if due_passed:
+        text += f" The due date {due.isoformat()} has passed: compare with what happened rather than a projection."
+
+    # Thresholds from recent variability around the fit, placed relative to the target.
+    if n < MIN_TREND_PERIODS:
+        spread, spread_n = None, 0
+    else:
+        spread, spread_n = projection.spread, projection.spread_periods
+    suggested = suggest_thresholds(
+        direction=direction.value,
+        target=target,
+        baseline=baseline,
+        spread=spread,
+        spread_periods=spread_n,
+        grain=grain,
+        domain=domain,
+        show=show,
+        unit=unit.value if unit else None,
+    )
 
     return TargetPreview(
         kpi_id=kpi.id,
@@ -275,17 +343,32 @@ def target_preview(
         history=history,
         historical_attainment=attainment,
         historical_change_attainment=change_attainment,
-        projection=projection,
-        method=method,
+        projection=projection.points,
+        method=projection.text,
         verdict=verdict,
         target_position=position,
-        suggested_warning=warning,
-        suggested_critical=critical,
+        suggested_warning=suggested.warning,
+        suggested_critical=suggested.critical,
         notes=notes,
+        method_name=projection.method,
+        verdict_text=text,
+        thresholds_text=suggested.explanation,
+        domain_low=domain.low,
+        domain_high=domain.high,
+        domain_text=domain.reason,
+        data_as_of=last,
+        periods_since_data=max(since, 0),
+        stale=stale,
+        due_passed=due_passed,
+        periods_ahead=ahead,
+        max_periods_ahead=limit,
+        change_window=remaining,
+        change_windows=len(window_changes),
+        unit=unit.value if unit else None,
     )
 
 
-NON_NEGATIVE_UNITS = {"count", "currency", "percent", "ratio", "duration"}
+NON_NEGATIVE_UNITS = {"count", "duration", "percent", "ratio"}  # below zero only when the name says so
 
 
 def target_concerns(kpi: Kpi, baseline: float | None, target: float) -> list[tuple[str, str]]:
@@ -296,8 +379,20 @@ def target_concerns(kpi: Kpi, baseline: float | None, target: float) -> list[tup
     """
     concerns: list[tuple[str, str]] = []
     unit = kpi.unit_of_measure.value if kpi.unit_of_measure else None
-    if unit in NON_NEGATIVE_UNITS and target < 0:
-        concerns.append(("error", f"a {unit} KPI cannot be below zero; a target of {target:g} cannot be reached"))
+    domain = kpi_domain(kpi)
+    if target < 0 and not domain.can_be_negative:
+        if unit == "currency":  # revenue or cost: odd below zero, but a net figure may be named plainly
+            concerns.append(
+                (
+                    "warning",
+                    f"a target of {target:g} is below zero, which an amount such as revenue or cost cannot be "
+                    "(fine for a net figure: cash flow, profit, margin)",
+                )
+            )
+        else:
+            concerns.append(
+                ("error", f"this KPI cannot be below zero ({domain.reason}); a target of {target:g} cannot be reached")
+            )
     if unit == "percent" and target > 1.5:
         concerns.append(
             ("warning", f"percent KPIs are stored as fractions: did you mean {target / 100:g} for {target:g}%?")
