@@ -14,7 +14,11 @@ from kpi_model.status import Status, bands
 from kpi_model.whatif import TargetPreview
 
 STATUS_COLOURS = {Status.GREEN: "#2e7d32", Status.AMBER: "#f9a825", Status.RED: "#c62828", Status.UNKNOWN: "#9e9e9e"}
-_AXIS_FORMAT = {UnitOfMeasure.PERCENT: ".0%", UnitOfMeasure.COUNT: ",.0f", UnitOfMeasure.CURRENCY: ",.0f"}
+_AXIS_FORMAT: dict[UnitOfMeasure | None, str] = {
+    UnitOfMeasure.PERCENT: ".0%",
+    UnitOfMeasure.COUNT: ",.0f",
+    UnitOfMeasure.CURRENCY: ",.0f",
+}
 
 
 def series_frame(series: Series) -> pd.DataFrame:

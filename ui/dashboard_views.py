@@ -18,7 +18,7 @@ def compute_unit(engine: Engine, workspace: Workspace, kpis: list[Kpi]) -> dict[
     """Each KPI at its own review cadence (monthly when none is set)."""
     results: dict[str, Series | KpiWizardError] = {}
     for kpi in kpis:
-        grain = GRAIN_OF_CADENCE.get(kpi.cadence, "month") if kpi.cadence else "month"
+        grain = GRAIN_OF_CADENCE.get(kpi.cadence, "month")
         try:
             results[kpi.id] = engine.compute(workspace, kpi.id, SeriesRequest(grain=grain))
         except KpiWizardError as error:

@@ -9,14 +9,23 @@ import streamlit as st
 from kpi_model.csv_export import frame_to_csv
 from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
-from kpi_model.formula import DIALECTS, GRAINS, SeriesRequest, check_aggregate, check_derived, check_filter, compile_sql
+from kpi_model.formula import (
+    DIALECTS,
+    GRAINS,
+    Grain,
+    SeriesRequest,
+    check_aggregate,
+    check_derived,
+    check_filter,
+    compile_sql,
+)
 from kpi_model.models import Cadence, Kpi, Workspace
 from kpi_model.periods import complete_points, period_label
 from kpi_model.status import STATUS_LABELS, Status, format_value, gap_to_target, latest_of, status, unjudged_note
 from ui.charts import kpi_chart, series_frame
 from ui.feedback import show_error
 
-GRAIN_OF_CADENCE = {
+GRAIN_OF_CADENCE: dict[Cadence | None, Grain] = {
     Cadence.DAILY: "day",
     Cadence.WEEKLY: "week",
     Cadence.MONTHLY: "month",
