@@ -125,9 +125,13 @@ def parse_period(label: str) -> str:
 
 
 class _Model(BaseModel):
-    """Shared config: unknown keys are errors (a typo must not vanish silently)."""
+    """Shared config: unknown keys are errors (a typo must not vanish silently); numbers are finite.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+    YAML reads ``.nan`` and ``.inf`` as floats; a target of infinity would be saved, compared and
+    exported (as JSON's invalid ``Infinity``) without a word, so it is refused where it is read.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False, allow_inf_nan=False)
 
 
 class Unit(_Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from kpi_model.errors import WorkspaceError
 from kpi_model.models import Baseline, Kpi, Source, Target, parse_period
@@ -144,3 +145,10 @@ def test_parse_part_prefixes_paths():
     (problem,) = caught.value.problems
     assert problem.path == "kpis[4].direction"
     assert "did you mean 'up'?" in problem.message
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_a_number_that_is_not_finite_is_refused_where_it_stands(value):
+    data = yaml.safe_load(f"name: x\nkpis:\n  - {{id: a, name: A, thresholds: {{warning: {value}}}}}\n")
+    with pytest.raises(WorkspaceError, match=r"kpis\[0\]\.thresholds\.warning: .*finite number"):
+        parse_workspace(data, source="t")
