@@ -403,6 +403,40 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_drivers(args: argparse.Namespace) -> int:
+    from kpi_model import workspace_file
+    from kpi_model.engine import Engine
+    from kpi_model.whatif.scenarios import base_from_engine, driver_report, parse_change
+
+    workspace = workspace_file.load(args.workspace)
+    if workspace.kpi(args.kpi) is None:
+        raise KpiWizardError(f"unknown KPI '{args.kpi}'{did_you_mean(args.kpi, [k.id for k in workspace.kpis])}")
+    changes, period = [], args.period
+    if args.scenario:
+        scenario = next((s for s in workspace.scenarios if s.id == args.scenario), None)
+        if scenario is None:
+            known = [s.id for s in workspace.scenarios]
+            raise KpiWizardError(
+                f"unknown scenario '{args.scenario}'"
+                + (did_you_mean(args.scenario, known) or f"; the workspace has: {', '.join(known) or 'none'}")
+            )
+        if scenario.kpi != args.kpi:
+            raise KpiWizardError(
+                f"scenario '{scenario.id}' is about '{scenario.kpi}'; run it with --kpi {scenario.kpi}"
+            )
+        changes, period = list(scenario.changes), period or scenario.period
+    typed = [parse_change(text) for text in args.set]
+    changes = [c for c in changes if c.kpi not in {t.kpi for t in typed}] + typed  # --set wins over the scenario
+    with _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data))) as engine:
+        base = base_from_engine(workspace, engine, args.kpi, grain=args.grain, period=period, average_of=args.average)
+    report = driver_report(workspace, args.kpi, base, changes=changes, seek=args.seek, target=args.target)
+    if args.format == "json":
+        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        sys.stdout.write(report.to_text(workspace))
+    return EXIT_OK
+
+
 def _cmd_templates(args: argparse.Namespace) -> int:
     from kpi_model.library import search_templates
 
@@ -733,6 +767,37 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--format", choices=["text", "json"], default="text")
     whatif.set_defaults(run=_cmd_whatif)
     leadlag.set_defaults(run=_cmd_leadlag)
+
+    drivers = commands.add_parser(
+        "drivers",
+        help="a derived KPI's driver tree on one base period: values, changes, sensitivities, goal-seek",
+        description="Evaluate a derived KPI's driver tree with every driver taken from the same period (default: "
+        "the latest complete period all drivers have), move drivers, rank them by sensitivity and find the value "
+        "of a driver that reaches the KPI's target.",
+    )
+    drivers.add_argument("workspace")
+    drivers.add_argument("--kpi", required=True, metavar="ID", help="the derived KPI at the top of the tree")
+    drivers.add_argument("--period", metavar="P", help="base period, e.g. 2018-05 or 2018-Q2 (default: latest shared)")
+    drivers.add_argument(
+        "--average", type=int, default=1, metavar="N", help="average each driver over the N periods ending there"
+    )
+    drivers.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="DRIVER=VALUE",
+        help="move a driver (repeatable): mqls=+10%% (by a percentage), deals=+20 (add), deals=150 (set), "
+        "win_rate=12%% (set to a percent)",
+    )
+    drivers.add_argument("--scenario", metavar="ID", help="apply a saved scenario's changes first (--set wins)")
+    drivers.add_argument(
+        "--seek", action="append", default=[], metavar="DRIVER", help="which value of DRIVER reaches the target"
+    )
+    drivers.add_argument("--target", type=float, metavar="VALUE", help="target to seek (default: the KPI's own)")
+    drivers.add_argument("--grain", choices=["day", "week", "month", "quarter", "year"])
+    drivers.add_argument("--data", action="append", default=[], metavar="NAME=PATH")
+    drivers.add_argument("--format", choices=["text", "json"], default="text")
+    drivers.set_defaults(run=_cmd_drivers)
 
     templates = commands.add_parser(
         "templates",

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from ui.data_views import open_data
+from ui.driver_views import driver_section
 from ui.feedback import show_flashes
 from ui.guards import require_workspace
-from ui.whatif_views import driver_section, leadlag_section, target_section
+from ui.whatif_views import leadlag_section, target_section
 
 st.title("What-if")
 st.caption("Try a target on your own history before the team commits to it.")

@@ -60,9 +60,12 @@ def test_driver_tree_moves_the_kpis_above_a_driver(sample_app):
     at, _ = sample_app
     at.segmented_control(key="whatif_tool").set_value("Driver tree").run()
     assert at.get("graphviz_chart")
-    at.slider(key="driver_pct_web_revenue_sessions").set_value(10).run()
+    at.number_input(key="driver_pct_web_revenue_sessions").set_value(10).run()
+    assert not at.exception
     frames = [df.value for df in at.dataframe]
     table = next(f for f in frames if "Change" in f.columns).set_index("KPI")
+    assert "Values of 2026-10" in table.columns, "every value is from one period, and the table says which"
+    assert "values of 2026-10" in messages(at)
     assert table.loc["Web order revenue", "Change"] == "+10.0%"
     assert table.loc["Web conversion rate", "Change"] == "+0.0%"
     sensitivity = next(f for f in frames if "Elasticity" in f.columns)

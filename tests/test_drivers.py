@@ -344,3 +344,72 @@ def test_report_json_has_no_nan_or_infinity():
     assert payload["goal_seek"][0]["status"] == "no-effect"
     assert payload["goal_seek"][0]["domain"] == [0.0, None]
     assert not math.isnan(payload["sensitivity"][0]["base_value"])
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+@needs_olist
+def test_cli_drivers_json_and_text(tmp_path):
+    import json
+
+    from .conftest import cli
+
+    workspace = olist_workspace()
+    workspace.scenarios = [Scenario(id="more-leads", name="More leads", kpi="pipeline_value",
+                                    changes=[DriverChange(kpi="mqls", relative=0.5)])]  # fmt: skip
+    file = tmp_path / "olist.yaml"
+    file.write_text(dumps(workspace), encoding="utf-8")
+    leads, deals = _hand_counts()
+    done = cli("drivers", str(file), "--kpi", "pipeline_value", "--seek", "mqls", "--set", "deals=+100%",
+               "--format", "json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["base"]["label"] == "2018-05" and report["base"]["values"] == {"mqls": 1303, "deals": 122}
+    assert report["values"]["pipeline_value"] == {"before": 74_030, "after": 74_030 + 500 * deals["2018-05"]}
+    assert report["changes"] == [{"kpi": "deals", "relative": 1.0}]
+    assert [(s["driver"], round(s["elasticity"], 2)) for s in report["sensitivity"]] == [
+        ("deals", 0.82),
+        ("mqls", 0.18),
+    ]
+    (seek,) = report["goal_seek"]  # with deals doubled, 10·m + 500·244 = 80,000 needs m < 0
+    assert seek["status"] == "outside-domain" and seek["value"] == pytest.approx((80_000 - 500 * 244) / 10)
+    assert [child["id"] for child in report["tree"]["children"]] == ["mqls", "deals"]
+
+    done = cli("drivers", str(file), "--kpi", "pipeline_value", "--scenario", "more-leads", "--seek", "deals",
+               "--period", "2018-04")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "driver tree on values of 2018-04 (chosen)" in done.stdout
+    before = 10 * leads["2018-04"] + 500 * deals["2018-04"]
+    assert (
+        f"{before:,}" in done.stdout and f"{10 * leads['2018-04'] * 1.5 + 500 * deals['2018-04']:,.0f}" in done.stdout
+    )
+    assert "changes: mqls +50%" in done.stdout and "goal-seek deals: reached" in done.stdout
+
+    done = cli("drivers", str(file), "--kpi", "pipeline_value", "--scenario", "more")
+    assert done.returncode == 2 and "did you mean 'more-leads'" in done.stderr
+    done = cli("drivers", str(file), "--kpi", "pipeline_value", "--set", "leads=+5%")
+    assert done.returncode == 2 and "'leads' is not in the driver tree of 'pipeline_value'" in done.stderr
+
+
+def test_scenario_edits_are_checked_and_follow_kpi_renames():
+    from kpi_model.whatif.scenarios import scenarios_after_kpi_change, with_scenario, without_scenario
+
+    ws = _workspace(top="a * b * c")
+    first = Scenario(id="s", name="S", kpi="top", changes=[DriverChange(kpi="a", relative=0.1)])
+    ws = with_scenario(ws, first)
+    assert ws.scenarios == [first]
+    with pytest.raises(WhatIfError, match="exists already"):
+        with_scenario(ws, first)
+    with pytest.raises(WorkspaceError, match="unknown KPI 'zz'"):
+        with_scenario(ws, Scenario(id="t", name="T", kpi="top", changes=[DriverChange(kpi="zz", add=1)]))
+    renamed = with_scenario(ws, first.model_copy(update={"name": "S2"}), old_id="s")
+    assert [s.name for s in renamed.scenarios] == ["S2"]
+    assert without_scenario(ws, "s").scenarios == []
+    two = [first, Scenario(id="u", name="U", kpi="top", changes=[DriverChange(kpi="b", add=1)])]
+    moved = scenarios_after_kpi_change(two, "a", "alpha")
+    assert moved[0].changes[0].kpi == "alpha" and moved[1] == two[1]
+    gone = scenarios_after_kpi_change(two, "a", None)
+    assert gone[0].changes == [] and gone[1] == two[1]
+    assert scenarios_after_kpi_change(two, "top", None) == []
+    assert [s.kpi for s in scenarios_after_kpi_change(two, "top", "total")] == ["total", "total"]

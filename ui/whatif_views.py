@@ -1,4 +1,4 @@
-"""The What-if page's three tools: target preview, driver tree, and leading/lagging validation."""
+"""The What-if page's target preview and leading/lagging validation (the driver tree: ui/driver_views.py)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,10 @@ from kpi_model.status import format_value
 from kpi_model.whatif import (
     MIN_PAIRED_PERIODS,
     TargetPreview,
-    decomposition_suggestions,
     default_max_lag,
-    driver_tree,
-    latest_values,
     lead_lag,
-    sensitivity,
     target_concerns,
     target_preview,
-    what_if,
 )
 from ui import values
 from ui.charts import target_preview_chart
@@ -171,112 +166,6 @@ def _save_target(workspace: Workspace, kpi: Kpi, preview) -> None:
         lambda: editing.upsert_kpi(workspace, kpi.model_copy(update=update), old_id=kpi.id),
         f"Saved the target of '{kpi.name}'.",
     )
-
-
-def dot_text(text: str) -> str:
-    """Text for a quoted Graphviz label: plain text only (no escape sequences, quotes or HTML label)."""
-    # In a quoted DOT string only '\\' and '"' are special (and '\\l', '\\N'… are label escapes):
-    # doubling the backslash and escaping the quote keeps a name from closing the string and adding
-    # attributes such as URL= or an HTML-like label.
-    return " ".join(text.replace("\\", "\\\\").replace('"', '\\"').split())
-
-
-def _tree_dot(node, workspace: Workspace) -> str:
-    lines = ["digraph drivers {", "rankdir=TB; node [shape=box, style=rounded, fontname=Helvetica];"]
-    seen: set[str] = set()
-
-    def visit(current) -> None:
-        if current.kpi_id not in seen:
-            seen.add(current.kpi_id)
-            label = workspace.kpi(current.kpi_id).name if workspace.kpi(current.kpi_id) else current.kpi_id
-            lines.append(f'"{current.kpi_id}" [label="{dot_text(label)}"];')
-        for child in current.children:
-            lines.append(f'"{current.kpi_id}" -> "{child.kpi_id}";')
-            visit(child)
-
-    visit(node)
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def decomposition_hints(workspace: Workspace) -> None:
-    """Financial KPIs the template library knows how to break into drivers, with the formula."""
-    compiler = Compiler(workspace)
-    rows = [
-        {"KPI": kpi.name, "Decompose into": formula}
-        for kpi in workspace.kpis
-        if kpi.category == "financial" and not compiler.is_derived(kpi)
-        for formula in decomposition_suggestions(kpi)[:1]
-    ]
-    if rows:
-        with st.expander("Decompose a financial KPI into the drivers that move it"):
-            st.caption("From the template library: add the drivers as KPIs, then a derived KPI with this formula.")
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key="driver_decompositions")
-
-
-def driver_section(workspace: Workspace, engine: Engine) -> None:
-    """Draw a derived KPI's driver tree; move drivers and see every KPI above them move."""
-    decomposition_hints(workspace)
-    compiler = Compiler(workspace)
-    derived = {k.id: k for k in workspace.kpis if compiler.is_derived(k)}
-    if not derived:
-        st.info(
-            "No derived KPI yet. Write one as arithmetic over other KPIs, e.g. "
-            "`sessions * conversion_rate * average_order_value`."
-        )
-        return
-    top_id = st.selectbox("Derived KPI", list(derived), format_func=lambda i: derived[i].name, key="driver_kpi")
-    try:
-        tree = driver_tree(workspace, top_id)
-    except KpiWizardError as error:
-        show_error(error)
-        return
-    st.graphviz_chart(_tree_dot(tree, workspace))
-    grain = grain_of(derived[top_id])
-    series = {kpi_id: s for kpi_id in tree.leaves() if (s := compute(engine, workspace, kpi_id, grain))}
-    base = latest_values(series, grain=grain)
-    relative = st.toggle("Move drivers by %", value=True, key="driver_relative")
-    changes: dict[str, float] = {}
-    columns = st.columns(min(3, len(tree.leaves())) or 1)
-    for index, leaf in enumerate(tree.leaves()):
-        name = workspace.kpi(leaf).name if workspace.kpi(leaf) else leaf
-        with columns[index % len(columns)]:
-            if relative:
-                moved = st.slider(md_escape(name), -50, 50, 0, format="%d%%", key=f"driver_pct_{top_id}_{leaf}")
-                changes[leaf] = moved / 100
-            else:
-                changes[leaf] = st.number_input(
-                    f"Change in {md_escape(name)}",
-                    value=0.0,
-                    key=f"driver_abs_{top_id}_{leaf}",
-                    format="%g",
-                    help="Added to today's value, in the KPI's own unit (0.01 on a rate is one percentage point).",
-                )
-    results = what_if(workspace, top_id, base, changes, relative=relative)
-    rows = []
-    for kpi_id, (before, after) in results.items():
-        kpi = workspace.kpi(kpi_id)
-        unit = kpi.unit_of_measure if kpi else None
-        change = None if before in (None, 0) or after is None else (after - before) / abs(before)
-        rows.append(
-            {
-                "KPI": kpi.name if kpi else kpi_id,
-                "Now": format_value(before, unit),
-                "After": format_value(after, unit),
-                "Change": "—" if change is None else f"{change:+.1%}",
-            }
-        )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="driver_results")
-    st.markdown("**Sensitivity:** the effect on the top KPI of +1% in each driver")
-    sens = [
-        {
-            "Driver": workspace.kpi(s.driver).name if workspace.kpi(s.driver) else s.driver,
-            "Effect of +1%": "—" if s.relative is None else f"{s.relative:+.2%}",
-            "Elasticity": "—" if s.elasticity is None else f"{s.elasticity:.2f}",
-        }
-        for s in sensitivity(workspace, top_id, base)
-    ]
-    st.dataframe(pd.DataFrame(sens), hide_index=True, key="driver_sensitivity")
 
 
 def leadlag_section(workspace: Workspace, engine: Engine) -> None:

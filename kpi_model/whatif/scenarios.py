@@ -41,6 +41,9 @@ __all__ = [
     "driver_report",
     "parse_change",
     "run_scenario",
+    "scenarios_after_kpi_change",
+    "with_scenario",
+    "without_scenario",
 ]
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -126,6 +129,59 @@ def compare_scenarios(
     return [run_scenario(workspace, scenario, base) for scenario in scenarios]
 
 
+def _with_scenarios(workspace: Workspace, scenarios: list[Scenario]) -> Workspace:
+    from pydantic import ValidationError
+
+    from kpi_model.errors import WorkspaceError
+    from kpi_model.validation import reference_problems, structure_problems
+
+    data = workspace.model_dump()
+    data["scenarios"] = [scenario.model_dump() for scenario in scenarios]
+    try:
+        result = Workspace.model_validate(data)
+    except ValidationError as error:
+        raise WorkspaceError(structure_problems(error)) from None
+    problems = reference_problems(result)
+    if problems:
+        raise WorkspaceError(problems)
+    return result
+
+
+def with_scenario(workspace: Workspace, scenario: Scenario, *, old_id: str | None = None) -> Workspace:
+    """A copy with ``scenario`` added (or put in place of ``old_id``), checked like a loaded file."""
+    if any(s.id == scenario.id for s in workspace.scenarios if s.id != old_id):
+        raise WhatIfError(f"a scenario with id '{scenario.id}' exists already; choose another name")
+    scenarios = list(workspace.scenarios)
+    index = next((i for i, s in enumerate(scenarios) if s.id == old_id), None) if old_id else None
+    if index is None:
+        scenarios.append(scenario)
+    else:
+        scenarios[index] = scenario
+    return _with_scenarios(workspace, scenarios)
+
+
+def without_scenario(workspace: Workspace, scenario_id: str) -> Workspace:
+    """A copy without the scenario ``scenario_id``."""
+    return _with_scenarios(workspace, [s for s in workspace.scenarios if s.id != scenario_id])
+
+
+def scenarios_after_kpi_change(scenarios: Sequence[Scenario], old_id: str, new_id: str | None) -> list[Scenario]:
+    """Scenarios after a KPI is renamed (``new_id``) or deleted (None): references follow a rename;
+    a deleted KPI's scenarios go, and so do changes of a deleted driver. For the KPI editor's saves."""
+    kept = []
+    for scenario in scenarios:
+        if scenario.kpi == old_id and new_id is None:
+            continue
+        changes = [
+            change.model_copy(update={"kpi": new_id}) if change.kpi == old_id else change
+            for change in scenario.changes
+            if not (change.kpi == old_id and new_id is None)
+        ]
+        kpi = new_id if scenario.kpi == old_id and new_id is not None else scenario.kpi
+        kept.append(scenario.model_copy(update={"kpi": kpi, "changes": changes}))
+    return kept
+
+
 def base_from_engine(
     workspace: Workspace,
     engine: Engine,
@@ -188,6 +244,14 @@ class DriverReport:
 
         moved = bool(self.changes)
         lines = [f"{name(self.kpi)} ({self.kpi}): driver tree on {self.base.caption} ({self.base.how})"]
+        if self.base.data_as_of:
+            days = sorted(set(self.base.data_as_of.values()))
+            lines.append(
+                f"  data as of {days[0].isoformat()}"
+                if len(days) == 1
+                else "  data as of "
+                + ", ".join(f"{day.isoformat()} ({kpi_id})" for kpi_id, day in self.base.data_as_of.items())
+            )
         lines += [f"  note: {note}" for note in self.base.notes]
         header = f"  {'KPI':<40} {'value':>14}" + (f" {'after':>14} {'change':>8}" if moved else "")
         lines.append(header)
