@@ -29,7 +29,7 @@ from kpi_model.importers.number_format import Reading, Separator
 from kpi_model.importers.tables import SPREADSHEET_SUFFIXES
 from kpi_model.models import Kpi, UnitOfMeasure, Workspace
 from ui import state
-from ui.feedback import md_escape, plural, show_error
+from ui.feedback import capitalised, md_escape, plural, show_error
 
 NOT_MAPPED = "—"
 PREVIEW_HEIGHT = 420  # pixels: about twelve rows, then the table scrolls
@@ -364,7 +364,7 @@ def _spreadsheet_step(prefix: str, name: str, data: bytes, *, go_to_audit: bool)
         if _CLI_FLAG in message:
             st.error(
                 f"**{md_escape(name)} cannot be imported with this mapping:** pick the column of KPI names under "
-                f"*KPI name* above. {md_escape(without_cli(message[:1].upper() + message[1:]))}",
+                f"*KPI name* above. {md_escape(without_cli(capitalised(message)))}",
                 icon=":material/error:",
             )
         else:
