@@ -122,6 +122,21 @@ def test_olist_tree_is_on_one_period_and_matches_a_hand_computation(olist):
     assert averaged.values["deals"] == pytest.approx(sum(deals[m] for m in ("2018-03", "2018-04", "2018-05")) / 3)
     with pytest.raises(WhatIfError, match=r"no value in 2018-09 for 'mqls'.*2017-06 to 2018-05"):
         base_from_engine(workspace, engine, "pipeline_value", period="2018-09")
+    assert base.data_as_of == {"mqls": D(2018, 5, 31), "deals": D(2018, 11, 14)}
+
+
+@needs_olist
+def test_olist_deals_alone_skip_the_partial_last_month(olist):
+    """Deals end on 2018-11-14: November is partial (coverage), so a tree on deals alone is on October."""
+    workspace, engine = olist
+    _, deals = _hand_counts()
+    workspace = workspace.model_copy(deep=True)
+    workspace.kpis.append(Kpi(id="deal_value", name="Deal value", expression="500 * deals", cadence="monthly"))
+    base = base_from_engine(workspace, engine, "deal_value")
+    assert base.label == "2018-10" and base.values == {"deals": deals["2018-10"]}
+    chosen = base_from_engine(workspace, engine, "deal_value", period="2018-11")
+    assert chosen.values == {"deals": deals["2018-11"]} == {"deals": 6}
+    assert "2018-11 is not complete for 'deals'" in chosen.notes[0]
 
 
 @needs_olist
