@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
 import random
+import statistics
 
 import pytest
 
@@ -130,28 +132,61 @@ def test_required_change_matches_hand_calculation():
     assert data["required_change_per_period"]["compound"] == pytest.approx(0.10)  # 1.1² = 1.21
     # Only 125 (2026-08) of the 10 periods reached 121.
     assert data["historical_attainment"] == pytest.approx(1 / 10)
-    # Changes: +5 ×6, +15, −10, −15; only +15 is at least +10.5 → 1 of 9.
-    assert data["historical_change_attainment"] == pytest.approx(1 / 9)
+    # Two-month windows (the target's horizon): +10 ×5, +20, +5, −25; none reaches +21 → 0 of 8.
+    # (Single steps would have counted the one +15 as "a step that large".)
+    assert data["historical_change_attainment"] == 0
+    assert data["change_window"] == {"periods": 2, "windows": 8}
+    at_115 = target_preview(UP, points(HISTORY), target=115, due=D(2026, 12, 31), today=TODAY)
+    assert at_115.historical_change_attainment == pytest.approx(1 / 8)  # the +20 (2026-06 → 2026-08)
     assert [p["period"] for p in data["projection"]] == ["2026-11-01", "2026-12-01"]
+    # Theil–Sen: +5 a month, 135 at 2026-12 with a band of about 118..152 → 121 is within it.
+    assert data["verdict"] == "within-trend" and data["verdict_text"].startswith("The projection gets there")
     no_nan(data)
 
 
-def test_down_direction_and_thresholds():
+def test_down_direction_and_windows():
     data = target_preview(DOWN, points(HISTORY), target=90, due=D(2026, 12, 31), today=TODAY).as_dict()
     # 80, 85 and 90 are at or below 90 → 3 of 10.
     assert data["historical_attainment"] == pytest.approx(3 / 10)
-    # Needed: −5 per period; changes of −10 and −15 qualify → 2 of 9.
-    assert data["historical_change_attainment"] == pytest.approx(2 / 9)
+    # Needed: −10 in two months; only 125 → 100 (−25) qualifies → 1 of 8.
+    assert data["historical_change_attainment"] == pytest.approx(1 / 8)
     assert data["required_change_per_period"]["compound"] == pytest.approx((0.9**0.5) - 1)
 
 
-def test_suggested_thresholds_are_percentiles():
-    values = list(range(1, 11))  # 1 … 10
-    up = target_preview(UP, points(values), target=12, due=D(2026, 12, 31), today=TODAY).as_dict()
-    # Linear interpolation: P25 = 1 + 9·0.25 = 3.25, P10 = 1 + 9·0.1 = 1.9.
-    assert up["suggested_thresholds"] == {"warning": pytest.approx(3.25), "critical": pytest.approx(1.9)}
-    down = target_preview(DOWN, points(values), target=5, due=D(2026, 12, 31), today=TODAY).as_dict()
-    assert down["suggested_thresholds"] == {"warning": pytest.approx(7.75), "critical": pytest.approx(9.1)}
+def test_a_horizon_longer_than_the_history_has_no_windows():
+    preview = target_preview(UP, points(HISTORY), target=150, due=D(2027, 12, 31), today=TODAY)
+    assert preview.periods_remaining == 14 and preview.historical_change_attainment is None
+    assert any("no two periods 14 months apart" in note for note in preview.notes)
+
+
+def test_suggested_thresholds_follow_the_target_and_the_recent_spread():
+    values = [100 + 10 * i + (3 if i % 2 else -3) for i in range(12)]  # a rising line, ±3 around it
+    preview = target_preview(UP, points(values), target=250, due=D(2027, 3, 31), today=D(2027, 1, 10))
+    warning, critical = preview.suggested_warning, preview.suggested_critical
+    assert warning is not None and critical is not None
+    assert 250 > warning > critical
+    # The spread is the residuals' around the Theil–Sen line (±3, df-corrected), not the history's range.
+    spread = 3 * math.sqrt(12 / 10)
+    assert warning == pytest.approx(250 - 1.2816 * spread, abs=0.1)
+    assert critical == pytest.approx(250 - 2.3263 * spread, abs=0.1)
+    assert "1 time in 10" in preview.thresholds_text and "around the fit" in preview.thresholds_text
+    assert "past critical" in preview.thresholds_text  # the baseline (213) is far below
+    down = target_preview(DOWN, points(values[::-1]), target=50, due=D(2027, 3, 31), today=D(2027, 1, 10))
+    assert down.suggested_warning is not None and down.suggested_critical is not None
+    assert 50 < down.suggested_warning < down.suggested_critical
+
+
+def test_thresholds_never_equal_and_inside_the_domain():
+    line = [10.0 + 2 * i for i in range(8)]  # no noise at all
+    preview = target_preview(UP, points(line), target=40, due=D(2026, 12, 31), today=D(2027, 1, 10))
+    assert preview.suggested_warning is not None and preview.suggested_critical is not None
+    assert 40 > preview.suggested_warning > preview.suggested_critical
+    rate = Kpi(id="win", name="Win rate", direction="up", unit_of_measure="percent")
+    noisy = [0.02, 0.06, 0.01, 0.07, 0.02, 0.05, 0.01, 0.06]  # spread wider than the room down to 0 %
+    low = target_preview(rate, points(noisy), target=0.06, due=D(2026, 12, 31), today=D(2027, 1, 10))
+    assert low.suggested_warning == pytest.approx(0.04) and low.suggested_critical == pytest.approx(0.02)
+    assert "a third and two thirds" in low.thresholds_text
+    assert target_preview(UP, points([1, 2, 3]), target=5, due=D(2026, 12, 31), today=TODAY).suggested_warning is None
 
 
 def test_range_direction_uses_the_band():
@@ -163,21 +198,22 @@ def test_range_direction_uses_the_band():
     assert data["target_range"] == {"low": 95, "high": 110}
     assert data["required_change"]["absolute"] == 0
     assert data["historical_change_attainment"] is None
-    assert data["suggested_thresholds"] == {"warning": None, "critical": None}
-    # The trend rises ~4 a month: its band at 2026-12 (≈ 111..139) has left 95..110, but the
+    assert data["suggested_thresholds"]["warning"] is None and data["suggested_thresholds"]["critical"] is None
+    # The trend rises 5 a month: its band at 2026-12 (≈ 118..152) has left 95..110, but the
     # history has been inside the band → stretch. A flat history stays inside → within-trend.
     assert data["verdict"] == "stretch"
     flat = [100, 104, 98, 103, 101, 106, 99, 102, 97, 100]
     assert target_preview(kpi, points(flat), target=0, due=D(2026, 12, 31), today=TODAY).verdict == "within-trend"
     below = target_preview(
-        kpi.model_copy(update={"target": Target(low=120, high=130)}),
+        kpi.model_copy(update={"target": Target(low=130, high=140)}),
         points(HISTORY),
         target=0,
         due=D(2026, 12, 31),
         today=TODAY,
     ).as_dict()
-    assert below["target"] == 120  # the nearest point of the band
-    assert below["required_change_per_period"]["linear"] == pytest.approx(10)
+    assert below["target"] == 130  # the nearest point of the band
+    assert below["required_change_per_period"]["linear"] == pytest.approx(15)
+    assert below["verdict"] == "beyond-history"  # never inside 130..140
     range_without_band = Kpi(id="x", name="X", direction="range")
     with pytest.raises(WhatIfError, match="low and high"):
         target_preview(range_without_band, points(HISTORY), target=1, due=D(2026, 12, 31), today=TODAY)
@@ -190,7 +226,7 @@ def test_baseline_choice_and_incomplete_periods():
     assert any("2 periods not complete" in note for note in preview.notes)
     older = target_preview(UP, series, target=121, due=D(2026, 12, 31), baseline_period="2026-08", today=TODAY)
     assert older.baseline_value == 125 and older.periods_remaining == 4
-    assert len(older.projection) == 4
+    assert [p.period for p in older.projection] == [D(2026, 11, 1), D(2026, 12, 1)], "from the last data on"
     with pytest.raises(WhatIfError, match=r"no value for it \(the history runs 2026-01 to 2026-10\)"):
         target_preview(UP, series, target=121, due=D(2026, 12, 31), baseline_period="2025-05", today=TODAY)
     with pytest.raises(WhatIfError, match="not complete yet"):
@@ -199,6 +235,26 @@ def test_baseline_choice_and_incomplete_periods():
         target_preview(UP, series, target=121, due=D(2026, 10, 20), today=TODAY)
     with pytest.raises(WhatIfError, match="no complete month"):
         target_preview(UP, [], target=1, due=D(2026, 12, 31), today=TODAY)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlaggedPoint:
+    """A point that says itself whether its period is complete (coverage-aware series)."""
+
+    period: dt.date
+    value: float | None
+    complete: bool
+    dimension: str | None = None
+
+
+def test_a_point_flagged_partial_is_never_the_baseline_nor_in_the_fit():
+    series = [FlaggedPoint(p.period, p.value, True) for p in points(HISTORY)]
+    series[-1] = FlaggedPoint(series[-1].period, 3.0, False)  # 2026-10: the data stops mid-month
+    series[0] = FlaggedPoint(series[0].period, 1.0, False)  # 2026-01: the data starts mid-month
+    preview = target_preview(UP, series, target=121, due=D(2026, 12, 31), today=TODAY)
+    assert preview.baseline_period == D(2026, 9, 1) and preview.baseline_value == 115
+    assert list(preview.history.values()) == HISTORY[1:-1]
+    assert any("2 periods not complete" in note for note in preview.notes)
 
 
 def test_compound_rate_undefined_cases_say_why():
@@ -215,33 +271,49 @@ def test_compound_rate_undefined_cases_say_why():
 
 
 def test_band_formula_by_hand():
-    # x = 0..3, y = 0, 2, 1, 3: slope 0.8, intercept 0.3, residuals −0.3, 0.9, −0.9, 0.3 → SSR 1.8,
-    # s = √(1.8/2) = √0.9. At x = 4: mid 3.5, half = 1.28·√0.9·√(1 + 1/4 + 2.5²/5) = 1.28·√2.25 = 1.92.
-    preview = target_preview(UP, points([0, 2, 1, 3]), target=5, due=D(2026, 5, 31), today=TODAY)
+    # x = 0..5, y = 0, 2, 1, 3, 2, 4. Theil–Sen: the median of the 15 pairwise slopes is 0.6…
+    ys = [0, 2, 1, 3, 2, 4]
+    slopes = sorted((ys[j] - ys[i]) / (j - i) for i in range(6) for j in range(i + 1, 6))
+    slope = statistics.median(slopes)
+    intercept = statistics.median(y - slope * x for x, y in enumerate(ys))
+    s = math.sqrt(sum((y - intercept - slope * x) ** 2 for x, y in enumerate(ys)) / 4)
+    # … and at x = 6 the band is t(0.9; df 4) = 1.533 (tables) · s · √(1 + 1/6 + 3.5²/17.5).
+    half = 1.533 * s * math.sqrt(1 + 1 / 6 + 3.5**2 / 17.5)
+    preview = target_preview(UP, points(ys), target=4, due=D(2026, 7, 31), today=TODAY)
     (only,) = preview.projection
-    assert only.period == D(2026, 5, 1)
-    assert only.mid == pytest.approx(3.5)
-    assert (only.low, only.high) == (pytest.approx(1.58), pytest.approx(5.42))
-    assert preview.verdict == "within-trend"  # 5 is inside 1.58..5.42
-    beyond = target_preview(UP, points([0, 2, 1, 3]), target=6, due=D(2026, 5, 31), today=TODAY)
-    assert beyond.verdict == "beyond-history"  # above the band and above the best ever (3)
-    assert "least squares" in beyond.method and "1.28" in beyond.method
+    assert only.period == D(2026, 7, 1)
+    assert only.mid == pytest.approx(intercept + slope * 6)
+    assert (only.low, only.high) == (pytest.approx(only.mid - half, abs=1e-3), pytest.approx(only.mid + half, abs=1e-3))
+    assert preview.verdict == "within-trend" and preview.method_name == "trend"
+    assert "Theil–Sen" in preview.method and "Student's t (df = 4)" in preview.method
+    assert target_preview(UP, points(ys), target=6, due=D(2026, 7, 31), today=TODAY).verdict == "beyond-history"
 
 
-def test_noiseless_trend_is_projected_exactly():
-    line = [10 + 2.5 * i for i in range(12)]  # 2026-01 … 2026-12
-    preview = target_preview(UP, points(line), target=60, due=D(2027, 6, 30), today=D(2027, 1, 10))
+def test_noiseless_trend_is_projected_exactly_but_a_new_high_is_beyond_history():
+    line = [10 + 2.5 * i for i in range(12)]  # 2026-01 … 2026-12, up to 37.5
+    preview = target_preview(UP, points(line), target=52.5, due=D(2027, 6, 30), today=D(2027, 1, 10))
     assert len(preview.projection) == 6
     for step, point in enumerate(preview.projection, start=12):
         expected = 10 + 2.5 * step
         assert point.mid == pytest.approx(expected)
         assert point.low is not None and point.high is not None
-        assert point.low - 1e-9 <= expected <= point.high + 1e-9
         assert point.high - point.low == pytest.approx(0, abs=1e-9)
-    # At 2027-06 the line is at 10 + 2.5·17 = 52.5: a target of 52.5 is on trend, 60 is not.
-    on_trend = target_preview(UP, points(line), target=52.5, due=D(2027, 6, 30), today=D(2027, 1, 10))
-    assert on_trend.verdict == "within-trend" and on_trend.target_position == "in-band"
+    # At 2027-06 the line is at 52.5: on the trend, but no month has been there.
+    assert (preview.verdict, preview.target_position) == ("beyond-history", "in-band")
+    assert "band reaches it" in preview.verdict_text
+    easy = target_preview(UP, points(line), target=30, due=D(2027, 6, 30), today=D(2027, 1, 10))
+    assert (easy.verdict, easy.target_position) == ("within-trend", "below-band")
+    assert any("more ambitious" in note for note in easy.notes)
+
+
+def test_one_jump_is_not_a_trend():
+    # A rate flat near 3 %, one jump to 13–14.5 %, back to 10 %: the best ever is 14.5 %.
+    rate = Kpi(id="conv", name="Conversion", direction="up", unit_of_measure="percent")
+    values = [0.03, 0.031, 0.029, 0.03, 0.032, 0.133, 0.145, 0.142, 0.135, 0.10]
+    preview = target_preview(rate, points(values), target=0.15, due=D(2026, 12, 31), today=TODAY)
     assert preview.verdict == "beyond-history"
+    assert "14.5%" in preview.verdict_text
+    assert all(0 <= v <= 1 for p in preview.projection for v in (p.low, p.mid, p.high) if v is not None)
 
 
 def test_verdicts_up():
@@ -273,21 +345,63 @@ def test_verdicts_down():
     assert (easy.verdict, easy.target_position) == ("within-trend", "above-band")
 
 
-def test_short_history_verdict_from_min_and_max():
+def test_short_history_has_no_band_and_judges_by_values_reached():
     three = points([90, 95, 100])  # 2026-01 … 2026-03
     due = D(2026, 6, 30)
     preview = target_preview(UP, three, target=121, due=due, today=TODAY)
     assert any("Only 3 periods" in note for note in preview.notes)
     assert preview.verdict == "beyond-history"  # nothing so far reached 121
-    assert len(preview.projection) == 3  # still computed: what is possible
+    assert preview.projection == [] and "No projection" in preview.method
     assert target_preview(UP, three, target=95, due=due, today=TODAY).verdict == "within-trend"  # 100 ≥ 95
     assert target_preview(DOWN, three, target=92, due=due, today=TODAY).verdict == "stretch"  # 90 once
-    two = target_preview(UP, points([90, 95]), target=99, due=due, today=TODAY)
-    assert two.projection == [] and "No trend" in two.method
+    four = target_preview(UP, points([90, 95, 100, 97]), target=99, due=due, today=TODAY)
+    assert len(four.projection) == 2 and all(p.low is None and p.high is None for p in four.projection)
+    assert "no band" in four.method and four.verdict == "stretch"
     one = target_preview(UP, points([90]), target=99, due=due, today=TODAY)
     assert one.historical_change_attainment is None
     assert one.as_dict()["history"]["periods"] == 1
     no_nan(one.as_dict())
+
+
+def test_stale_history_too_far_and_a_passed_due_date_are_stated():
+    old = points([100 + 3 * i for i in range(12)], start=D(2017, 6, 1))  # 2017-06 … 2018-05
+    today = D(2026, 12, 5)
+    far = target_preview(UP, old, target=120, due=D(2027, 12, 31), today=today)
+    assert far.verdict == "too-far-to-project"
+    assert far.periods_ahead == 115 and far.max_periods_ahead == 12 and len(far.projection) == 12
+    assert far.stale and far.periods_since_data == 102 and not far.due_passed
+    assert far.verdict_text.startswith("Too far to project: 2027-12 is 115 months after the last data (2018-05)")
+    assert "The history ends 2018-05, 103 months before today (2026-12-05)" in far.verdict_text
+    past = target_preview(UP, old, target=120, due=D(2018, 12, 31), today=today)
+    assert past.due_passed and "The due date 2018-12-31 has passed" in past.verdict_text
+    assert past.verdict == "within-trend"  # the verdict still says what the data said, the text says when
+    fresh = target_preview(UP, points(HISTORY), target=121, due=D(2026, 12, 31), today=TODAY)
+    assert not fresh.stale and not fresh.due_passed and fresh.as_dict()["data_as_of"] == "2026-10-01"
+
+
+def test_projections_stay_in_the_kpis_domain():
+    rate = Kpi(id="conv", name="Conversion", direction="up", unit_of_measure="percent")
+    rising = [0.5 + 0.05 * i for i in range(10)]  # 50 % → 95 %: the line leaves 100 % soon
+    preview = target_preview(rate, points(rising), target=0.97, due=D(2027, 6, 30), today=TODAY)
+    assert max(p.high for p in preview.projection if p.high is not None) == 1.0
+    assert any("held within the KPI's domain" in note for note in preview.notes)
+    count = Kpi(id="leads", name="Leads", direction="down", unit_of_measure="count")
+    falling = [900 - 100 * i for i in range(9)]  # 900 → 100
+    down = target_preview(count, points(falling), target=50, due=D(2027, 6, 30), today=TODAY)
+    assert min(p.low for p in down.projection if p.low is not None) == 0
+    cash = Kpi(id="net_cash_flow", name="Net cash flow", direction="up", unit_of_measure="currency")
+    signed = target_preview(cash, points(falling), target=1000, due=D(2027, 3, 31), today=TODAY)
+    assert min(p.mid for p in signed.projection) < 0, "a net cash flow can be negative"
+    assert signed.as_dict()["domain"]["low"] is None
+
+
+def test_rate_changes_are_in_percentage_points():
+    from kpi_model.whatif.target_result import format_change
+
+    assert format_change(0.007, "percent") == "+0.70 pp"
+    rate = Kpi(id="conv", name="Conversion", direction="up", unit_of_measure="percent")
+    preview = target_preview(rate, points([0.10] * 10), target=0.114, due=D(2026, 12, 31), today=TODAY)
+    assert preview.as_dict()["required_change_text"] == {"absolute": "+1.40 pp", "per_period": "+0.70 pp"}
 
 
 def test_weekly_and_quarterly_grains():
@@ -300,7 +414,6 @@ def test_weekly_and_quarterly_grains():
     preview = target_preview(UP, quarterly, target=80, due=D(2027, 3, 31), grain="quarterly", today=TODAY)
     assert preview.as_dict()["baseline"]["label"] == "2026-Q3"  # 2026-Q4 is not complete on 15 Nov
     assert preview.periods_remaining == 2
-    assert preview.projection[-1].mid == pytest.approx(75)  # +5 per quarter, exactly linear
 
 
 # ----------------------------------------------------------------------------------- drivers

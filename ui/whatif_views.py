@@ -11,7 +11,7 @@ from kpi_model import editing
 from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler, SeriesRequest
-from kpi_model.models import Baseline, Kpi, Target, Thresholds, Workspace
+from kpi_model.models import Baseline, Kpi, Target, Thresholds, UnitOfMeasure, Workspace
 from kpi_model.periods import normalise_grain, period_label
 from kpi_model.status import format_value
 from kpi_model.whatif import (
@@ -22,6 +22,7 @@ from kpi_model.whatif import (
     target_concerns,
     target_preview,
 )
+from kpi_model.whatif.target_result import format_change
 from ui import values
 from ui.charts import target_preview_chart
 from ui.feedback import apply_edit, md_escape, show_error
@@ -61,11 +62,12 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
         return
     target_col, due_col, baseline_col = st.columns(3)
     default_target = kpi.target.value if kpi.target and kpi.target.value is not None else None
+    percent = kpi.unit_of_measure == UnitOfMeasure.PERCENT
     target_text = target_col.text_input(
         "Target",
-        value="" if default_target is None else f"{default_target:g}",
+        value=values.shown_value(default_target, kpi.unit_of_measure),  # a percent KPI's 0.15 as 15%
         key=f"whatif_target_{kpi.id}",
-        help=values.HELP,
+        help=values.HELP + (" A bare number over 1 here is read as a percent: 15 is 15%." if percent else ""),
     )
     default_due = kpi.target.due if kpi.target and kpi.target.due else dt.date.today().replace(month=12, day=31)
     due = due_col.date_input("Due", value=default_due, key=f"whatif_due_{kpi.id}")
@@ -80,6 +82,10 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
         if target is None and kpi.direction != "range":
             st.info("Type a target to see what it means.")
             return
+        if percent and target is not None and abs(target) > 1 and "%" not in target_text:
+            # Percent entry as typed: the field shows 15%, so a bare 15 means 15 %, not 1,500 %.
+            st.caption(f":material/info: Read {target_text.strip()} as {target:g}% ({target / 100:g} as a fraction).")
+            target /= 100
         preview = target_preview(
             kpi,
             series.points,
@@ -87,6 +93,7 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
             due=due,
             baseline_period=baseline_text.strip() or None,
             grain=grain,
+            coverage=series.coverage,
         )
     except (KpiWizardError, ValueError) as error:
         show_error(error)
@@ -97,8 +104,8 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
     _preview_figures(kpi, preview, concerned=bool(concerns))
     st.altair_chart(target_preview_chart(kpi, preview), width="stretch", key=f"whatif_chart_{kpi.id}")
     st.caption(
-        "Solid line: history; dashed line and shaded band: the trend projected to the due date with its 80% band; "
-        f"background: the red/amber/green bands. Method: {preview.method}"
+        "Solid line: the complete periods of history; dashed line and shaded band: the projection to the due date "
+        f"with its 80% band; background: the red/amber/green bands. Method: {preview.method}"
     )
     for note in preview.notes:
         st.caption(f":material/info: {note}")
@@ -113,42 +120,57 @@ def _preview_figures(kpi: Kpi, preview: TargetPreview, *, concerned: bool) -> No
     first.metric(
         f"Baseline {period_label(preview.baseline_period, preview.grain)}", format_value(preview.baseline_value, unit)
     )
+    rate = unit == UnitOfMeasure.PERCENT
     second.metric(
         f"Needed per {preview.grain}",
-        format_value(preview.linear_per_period, unit),
-        delta=None if preview.compound_per_period is None else f"{preview.compound_per_period:+.2%} compound",
+        format_change(preview.linear_per_period, unit),
+        delta=None
+        if preview.compound_per_period is None
+        else f"{preview.compound_per_period:+.2%} {'relative' if rate else 'compound'}",
         delta_arrow="off",
         delta_color="off",
-        help=f"{preview.periods_remaining} periods to go",
+        help=f"{preview.periods_remaining} periods to go"
+        + ("; a rate's change is in percentage points (pp)" if rate else ""),
     )
     attainment = preview.historical_attainment
     third.metric(
         "Past periods that met it",
         "—" if attainment is None else f"{attainment:.0%}",
-        help="Share of the history's periods (baseline included) already at or past the target.",
+        help="Share of the history's complete periods (baseline included) already at or past the target.",
     )
     changes = preview.historical_change_attainment
+    window = f"{preview.change_window}-{preview.grain}"
     fourth.metric(
-        "Past steps that large",
+        f"Past {window} changes that large",
         "—" if changes is None else f"{changes:.0%}",
-        help=f"Share of period-to-period changes at least as large as the one needed per {preview.grain}.",
+        help=(
+            f"Of the history's {preview.change_windows} windows of {preview.change_window} {preview.grain}s (as long "
+            f"as the time to the due date), the share in which the KPI moved at least "
+            f"{format_change(preview.required_absolute, unit)}."
+        ),
     )
     if concerned:  # a green "within trend" beside a target that makes no sense would mislead
-        st.info(f"Trend verdict: **{preview.verdict}** — read it with the concerns above.")
+        st.info(f"Verdict: **{preview.verdict}** — read it with the concerns above. {md_escape(preview.verdict_text)}")
         return
-    verdict = {"within-trend": st.success, "stretch": st.warning}.get(preview.verdict, st.error)
-    verdict(f"**{preview.verdict}** — {VERDICT_TEXT.get(preview.verdict, '')}")
+    verdict = {"within-trend": st.success, "stretch": st.warning, "too-far-to-project": st.info}.get(
+        preview.verdict, st.error
+    )
+    verdict(f"**{preview.verdict}** — {md_escape(preview.verdict_text)}")
 
 
-def _save_target(workspace: Workspace, kpi: Kpi, preview) -> None:
+def _save_target(workspace: Workspace, kpi: Kpi, preview: TargetPreview) -> None:
     warning, critical = preview.suggested_warning, preview.suggested_critical
     use_suggested = False
-    if warning is not None or critical is not None:
+    if warning is not None and critical is not None:
         use_suggested = st.checkbox(
-            f"Also set the thresholds suggested by the history: warning {format_value(warning, kpi.unit_of_measure)}, "
+            f"Also set the suggested thresholds: warning {format_value(warning, kpi.unit_of_measure)}, "
             f"critical {format_value(critical, kpi.unit_of_measure)}",
             key=f"whatif_use_thresholds_{kpi.id}",
+            help=preview.thresholds_text,
         )
+        st.caption(md_escape(preview.thresholds_text))
+    elif preview.thresholds_text:
+        st.caption(md_escape(preview.thresholds_text))
     if not st.button("Save this target to the KPI", key=f"whatif_save_{kpi.id}", type="primary"):
         return
     update: dict = {
