@@ -65,7 +65,7 @@ def test_driver_tree_moves_the_kpis_above_a_driver(sample_app):
     frames = [df.value for df in at.dataframe]
     table = next(f for f in frames if "Change" in f.columns).set_index("KPI")
     assert "Values of 2026-10" in table.columns, "every value is from one period, and the table says which"
-    assert "values of 2026-10" in messages(at)
+    assert "Every value below is from **2026-10** (the latest complete month all drivers have)" in messages(at)
     assert table.loc["Web order revenue", "Change"] == "+10.0%"
     assert table.loc["Web conversion rate", "Change"] == "+0.0%"
     sensitivity = next(f for f in frames if "Elasticity" in f.columns)
@@ -213,3 +213,18 @@ def test_driver_tree_typed_changes_goal_seek_and_scenarios(sample_app):
     compared = next(d.value for d in at.dataframe if "Better checkout" in d.value.columns).set_index("KPI")
     assert compared.loc["Web conversion rate", "Better checkout"] == "5.0%"
     assert any(column.startswith("Base (2026-10") for column in compared.columns)
+
+
+def test_driver_tree_base_period_can_be_chosen_or_averaged(sample_app):
+    at, _ = sample_app
+    at.segmented_control(key="whatif_tool").set_value("Driver tree").run()
+    at.text_input(key="driver_period_web_revenue").input("2026-08").run()
+    table = next(d.value for d in at.dataframe if "Change" in d.value.columns)
+    assert "Values of 2026-08" in table.columns
+    assert "Every value below is from **2026-08** (chosen)" in messages(at)
+    at.number_input(key="driver_average_web_revenue").set_value(3).run()
+    table = next(d.value for d in at.dataframe if "Change" in d.value.columns)
+    assert "Averages of 2026-06 to 2026-08 (3 months)" in table.columns
+    at.text_input(key="driver_period_web_revenue").input("1999-01").run()
+    assert "No value in 1999-01 for 'sessions'" in messages(at).replace("\\", "")
+    assert not at.exception

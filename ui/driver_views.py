@@ -307,7 +307,11 @@ def driver_section(workspace: Workspace, engine: Engine) -> None:
     except KpiWizardError as error:
         show_error(error)
         return
-    st.info(f"All values below are **{base.caption}** ({base.how}).", icon=":material/calendar_month:")
+    if len(base.periods) == 1:
+        headline = f"Every value below is from **{base.label}** ({base.how})."
+    else:
+        headline = f"Every value below is an average over **{base.label}** ({len(base.periods)} {base.grain}s)."
+    st.info(headline, icon=":material/calendar_month:")
     for note in base.notes:
         st.caption(f":material/info: {md_escape(note)}")
     if base.data_as_of:
