@@ -369,6 +369,7 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
     from kpi_model.engine import Engine
     from kpi_model.whatif import lead_lag
+    from kpi_model.whatif.leadlag import empty_means_zero
 
     workspace = workspace_file.load(args.workspace)
     known = [k.id for k in workspace.kpis]
@@ -383,11 +384,13 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
         lead_series = _series_for(workspace, engine, args.leading, grain)
         lag_series = _series_for(workspace, engine, args.lagging, grain)
     result = lead_lag(
-        lead_series.points,
-        lag_series.points,
+        lead_series,  # a Series: complete periods only; a count's covered empty periods are zeros
+        lag_series,
         max_lag=args.max_lag,
         cadence=grain,
-        differenced=args.differenced,
+        levels=args.levels,
+        leading_empty_is_zero=empty_means_zero(leading),
+        lagging_empty_is_zero=empty_means_zero(lagging),
         leading_name=leading.name,
         lagging_name=lagging.name,
     )
@@ -395,11 +398,14 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str))
     else:
         print(result.message)
-        for row in result.as_dict()["by_lag"]:
+        data = result.as_dict()
+        for row in [*reversed(data["reverse_by_lag"]), *data["by_lag"]]:
             if not row["periods"]:
                 continue  # lags longer than the overlapping history say nothing
             r = "—" if row["correlation"] is None else f"{row['correlation']:+.2f}"
-            print(f"  lag {row['lag']}: r = {r} over {row['periods']} periods")
+            p = "left out: too few pairs" if not row["counted"] else f"p = {row['p_value']:.3f} at this lag alone"
+            p = p.replace("p = 0.000", "p < 0.001")
+            print(f"  lag {row['lag']:+d}: r = {r} over {row['periods']} pairs, {p}")
     return EXIT_OK
 
 
@@ -760,7 +766,10 @@ def build_parser() -> argparse.ArgumentParser:
     leadlag.add_argument("--leading", required=True, metavar="ID")
     leadlag.add_argument("--lagging", required=True, metavar="ID")
     leadlag.add_argument("--max-lag", type=int, metavar="N", help="periods to try (default by cadence)")
-    leadlag.add_argument("--differenced", action="store_true", help="correlate period-to-period changes")
+    leadlag.add_argument(
+        "--levels", action="store_true", help="test levels, not period-to-period changes (KPIs with no trend)"
+    )
+    leadlag.add_argument("--differenced", action="store_true", help=argparse.SUPPRESS)  # changes: now the default
     for sub in (whatif, leadlag):
         sub.add_argument("--grain", choices=["day", "week", "month", "quarter", "year"])
         sub.add_argument("--data", action="append", default=[], metavar="NAME=PATH")
