@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kpi_model.engine import Engine, Point
-from kpi_model.errors import WhatIfError, WorkspaceError
+from kpi_model.errors import KpiWizardError, WhatIfError, WorkspaceError
 from kpi_model.models import DriverChange, Kpi, Scenario, Source, Target, Workspace
 from kpi_model.periods import shift_period
 from kpi_model.whatif.drivers import apply_changes, base_values, driver_domain
@@ -414,7 +414,7 @@ def test_scenario_edits_are_checked_and_follow_kpi_renames():
     first = Scenario(id="s", name="S", kpi="top", changes=[DriverChange(kpi="a", relative=0.1)])
     ws = with_scenario(ws, first)
     assert ws.scenarios == [first]
-    with pytest.raises(WhatIfError, match="exists already"):
+    with pytest.raises(KpiWizardError, match="a scenario with id 's' exists already"):
         with_scenario(ws, first)
     with pytest.raises(WorkspaceError, match="unknown KPI 'zz'"):
         with_scenario(ws, Scenario(id="t", name="T", kpi="top", changes=[DriverChange(kpi="zz", add=1)]))

@@ -13,10 +13,15 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler
 from kpi_model.models import DriverChange, Scenario, UnitOfMeasure, Workspace
 from kpi_model.status import format_value
-from kpi_model.whatif.drivers import DriverBase, DriverNode, base_values, decomposition_suggestions, driver_tree
+from kpi_model.whatif.drivers import DriverBase, DriverNode, decomposition_suggestions, driver_tree
 from kpi_model.whatif.goal_seek import goal_seek
-from kpi_model.whatif.leadlag import empty_means_zero
-from kpi_model.whatif.scenarios import compare_scenarios, driver_report, with_scenario, without_scenario
+from kpi_model.whatif.scenarios import (
+    base_from_series,
+    compare_scenarios,
+    driver_report,
+    with_scenario,
+    without_scenario,
+)
 from ui.feedback import apply_edit, md_escape, show_error
 from ui.whatif_views import compute, grain_of
 
@@ -102,11 +107,8 @@ def _base(workspace: Workspace, engine: Engine, top_id: str, tree: DriverNode) -
         if found is None:
             return None
         series[leaf] = found
-    zero = {leaf for leaf in series if (kpi := workspace.kpi(leaf)) is not None and empty_means_zero(kpi)}
     try:
-        return base_values(
-            series, grain=grain, period=period.strip() or None, average_of=int(average), zero_when_empty=zero
-        )
+        return base_from_series(workspace, series, grain=grain, period=period.strip() or None, average_of=int(average))
     except KpiWizardError as error:
         show_error(error)
         return None

@@ -183,18 +183,9 @@ def what_if(
     or an absolute amount. A moved derived KPI is pinned at its moved value (what is below it
     keeps its values); everything above a moved KPI is recomputed.
     """
-    tree = _Tree(workspace, kpi_id)
-    _check_in_tree(tree, kpi_id, list(changes))
-    before = tree.values(base_values)
-    moved: dict[str, float | None] = {}
-    for driver, change in changes.items():
-        value = before.get(driver)
-        if value is None:
-            moved[driver] = None
-        else:
-            moved[driver] = value * (1 + change) if relative else value + change
-    after = tree.values(base_values, moved)
-    return {node: (before.get(node), after.get(node, before.get(node))) for node in tree.root.ids()}
+    typed = [DriverChange(kpi=driver, relative=change) if relative else DriverChange(kpi=driver, add=change)
+             for driver, change in changes.items()]  # fmt: skip
+    return apply_changes(workspace, kpi_id, base_values, typed)
 
 
 def moved_value(change: DriverChange, current: float | None) -> float | None:

@@ -37,6 +37,7 @@ __all__ = [
     "DriverReport",
     "ScenarioResult",
     "base_from_engine",
+    "base_from_series",
     "compare_scenarios",
     "driver_report",
     "parse_change",
@@ -129,40 +130,18 @@ def compare_scenarios(
     return [run_scenario(workspace, scenario, base) for scenario in scenarios]
 
 
-def _with_scenarios(workspace: Workspace, scenarios: list[Scenario]) -> Workspace:
-    from pydantic import ValidationError
-
-    from kpi_model.errors import WorkspaceError
-    from kpi_model.validation import reference_problems, structure_problems
-
-    data = workspace.model_dump()
-    data["scenarios"] = [scenario.model_dump() for scenario in scenarios]
-    try:
-        result = Workspace.model_validate(data)
-    except ValidationError as error:
-        raise WorkspaceError(structure_problems(error)) from None
-    problems = reference_problems(result)
-    if problems:
-        raise WorkspaceError(problems)
-    return result
-
-
 def with_scenario(workspace: Workspace, scenario: Scenario, *, old_id: str | None = None) -> Workspace:
     """A copy with ``scenario`` added (or put in place of ``old_id``), checked like a loaded file."""
-    if any(s.id == scenario.id for s in workspace.scenarios if s.id != old_id):
-        raise WhatIfError(f"a scenario with id '{scenario.id}' exists already; choose another name")
-    scenarios = list(workspace.scenarios)
-    index = next((i for i, s in enumerate(scenarios) if s.id == old_id), None) if old_id else None
-    if index is None:
-        scenarios.append(scenario)
-    else:
-        scenarios[index] = scenario
-    return _with_scenarios(workspace, scenarios)
+    from kpi_model.editing import _place, _with
+
+    return _with(workspace, scenarios=_place(workspace.scenarios, scenario, old_id, "scenario"))
 
 
 def without_scenario(workspace: Workspace, scenario_id: str) -> Workspace:
     """A copy without the scenario ``scenario_id``."""
-    return _with_scenarios(workspace, [s for s in workspace.scenarios if s.id != scenario_id])
+    from kpi_model.editing import _with
+
+    return _with(workspace, scenarios=[s for s in workspace.scenarios if s.id != scenario_id])
 
 
 def scenarios_after_kpi_change(scenarios: Sequence[Scenario], old_id: str, new_id: str | None) -> list[Scenario]:
@@ -194,7 +173,6 @@ def base_from_engine(
 ) -> DriverBase:
     """Compute the tree's leaf drivers at the top KPI's grain and take their values from one base period."""
     from kpi_model.formula import SeriesRequest
-    from kpi_model.whatif.leadlag import empty_means_zero
 
     tree = driver_tree(workspace, kpi_id)
     top = workspace.kpi(kpi_id)
@@ -202,7 +180,22 @@ def base_from_engine(
     grain = normalise_grain(grain or cadence)
     request = SeriesRequest(grain=grain)  # type: ignore[arg-type]
     series = {leaf: engine.compute(workspace, leaf, request) for leaf in tree.leaves()}
-    zero = {leaf for leaf in series if (kpi := workspace.kpi(leaf)) is not None and empty_means_zero(kpi)}
+    return base_from_series(workspace, series, grain=grain, period=period, average_of=average_of, today=today)
+
+
+def base_from_series(
+    workspace: Workspace,
+    series: Mapping[str, Any],
+    *,
+    grain: str,
+    period: str | dt.date | None = None,
+    average_of: int = 1,
+    today: dt.date | None = None,
+) -> DriverBase:
+    """:func:`~kpi_model.whatif.drivers.base_values` of computed leaf series, counts and sums 0 where empty."""
+    from kpi_model.whatif.leadlag import empty_means_zero
+
+    zero = {kpi_id for kpi_id in series if (kpi := workspace.kpi(kpi_id)) is not None and empty_means_zero(kpi)}
     return base_values(series, grain=grain, period=period, average_of=average_of, today=today, zero_when_empty=zero)
 
 
