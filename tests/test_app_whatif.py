@@ -228,3 +228,58 @@ def test_driver_tree_base_period_can_be_chosen_or_averaged(sample_app):
     at.text_input(key="driver_period_web_revenue").input("1999-01").run()
     assert "No value in 1999-01 for 'sessions'" in messages(at).replace("\\", "")
     assert not at.exception
+
+
+@pytest.fixture
+def olist_drivers_app(tmp_path, monkeypatch):
+    """The app on a workspace of the real Olist leads and deals, with the pipeline-value tree."""
+    import io
+
+    from kpi_model.datastore import DataStore
+    from kpi_model.engine import EnginePool
+
+    from .test_drivers import OLIST, olist_workspace
+
+    if not OLIST.is_dir():
+        pytest.skip(f"real public data absent: {OLIST} (see ../shared/external/README.md)")
+    root = tmp_path / "store"
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(root))
+    monkeypatch.delenv("KPI_WIZARD_OPEN", raising=False)
+    workspace = olist_workspace()
+    for source in workspace.sources:
+        source.path = None  # the data is uploaded below, as a visitor would
+    WorkspaceStore(root).save("ws-olist-drivers", workspace)
+    pool = EnginePool()
+    data = DataStore(root / "ws-olist-drivers", pool)
+    data.upload(
+        "leads.csv", io.BytesIO((OLIST / "olist_marketing_qualified_leads_dataset.csv").read_bytes()), table="leads"
+    )
+    data.upload("deals.csv", io.BytesIO((OLIST / "olist_closed_deals_dataset.csv").read_bytes()), table="deals_won")
+    pool.release(data.db_path)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.query_params["ws"] = "ws-olist-drivers"
+    at.run()
+    at.switch_page("pages/whatif.py").run()
+    at.segmented_control(key="whatif_tool").set_value("Driver tree").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_driver_tree_on_olist_shows_one_period_and_the_hand_computed_values(olist_drivers_app):
+    from .test_drivers import _hand_counts
+
+    at = olist_drivers_app
+    leads, deals = _hand_counts()
+    value = 10 * leads["2018-05"] + 500 * deals["2018-05"]  # 74,030: both drivers from May 2018
+    assert "Every value below is from **2018-05**" in messages(at)
+    table = next(d.value for d in at.dataframe if "Change" in d.value.columns).set_index("KPI")
+    assert list(table.columns) == ["Values of 2018-05", "After", "Change"]
+    assert table.loc["Pipeline value", "Values of 2018-05"] == f"{value:,}"
+    assert table.loc["Closed deals", "Values of 2018-05"] == f"{deals['2018-05']:,}"
+    sensitivity = next(d.value for d in at.dataframe if "Elasticity" in d.value.columns)
+    assert list(sensitivity["Driver"]) == ["Closed deals", "MQLs"]
+    assert list(sensitivity["Elasticity"]) == [
+        f"{500 * deals['2018-05'] / value:.2f}",
+        f"{10 * leads['2018-05'] / value:.2f}",
+    ]
+    assert any("2018-11-14" in c.value.replace("\\", "") for c in at.caption), "data as of, per driver"
