@@ -403,6 +403,9 @@ def test_cli_drivers_json_and_text(tmp_path):
 
     done = cli("drivers", str(file), "--kpi", "pipeline_value", "--scenario", "more")
     assert done.returncode == 2 and "did you mean 'more-leads'" in done.stderr
+    done = cli("drivers", str(file), "--kpi", "mqls")
+    assert done.returncode == 2 and "'mqls' is computed from its own source" in done.stderr
+    assert "derived KPIs: pipeline_value, win_rate" in done.stderr
     done = cli("drivers", str(file), "--kpi", "pipeline_value", "--set", "leads=+5%")
     assert done.returncode == 2 and "'leads' is not in the driver tree of 'pipeline_value'" in done.stderr
 

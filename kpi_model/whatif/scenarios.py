@@ -39,6 +39,7 @@ __all__ = [
     "base_from_engine",
     "base_from_series",
     "compare_scenarios",
+    "derived_tree",
     "driver_report",
     "parse_change",
     "run_scenario",
@@ -161,6 +162,21 @@ def scenarios_after_kpi_change(scenarios: Sequence[Scenario], old_id: str, new_i
     return kept
 
 
+def derived_tree(workspace: Workspace, kpi_id: str) -> DriverNode:
+    """The driver tree of a derived KPI; a KPI computed from its own source has none, and is refused."""
+    tree = driver_tree(workspace, kpi_id)
+    if tree.is_leaf:
+        from kpi_model.formula import Compiler
+
+        compiler = Compiler(workspace)
+        derived = [k.id for k in workspace.kpis if compiler.is_derived(k)]
+        raise WhatIfError(
+            f"'{kpi_id}' is computed from its own source, not from other KPIs, so it has no driver tree; "
+            + (f"derived KPIs: {', '.join(derived)}" if derived else "write a derived KPI, e.g. sessions * conversion")
+        )
+    return tree
+
+
 def base_from_engine(
     workspace: Workspace,
     engine: Engine,
@@ -174,7 +190,7 @@ def base_from_engine(
     """Compute the tree's leaf drivers at the top KPI's grain and take their values from one base period."""
     from kpi_model.formula import SeriesRequest
 
-    tree = driver_tree(workspace, kpi_id)
+    tree = derived_tree(workspace, kpi_id)
     top = workspace.kpi(kpi_id)
     cadence = top.cadence.value if top is not None and top.cadence else "monthly"
     grain = normalise_grain(grain or cadence)
@@ -290,7 +306,7 @@ def driver_report(
     Goal-seek holds the other drivers at their moved values and seeks ``target`` (the KPI's own
     target by default) for each driver in ``seek``.
     """
-    tree = driver_tree(workspace, kpi_id)
+    tree = derived_tree(workspace, kpi_id)
     values = apply_changes(workspace, kpi_id, base.values, changes)
     sensitivities = tuple(sensitivity(workspace, kpi_id, base.values, step))
     seeks = tuple(
