@@ -412,11 +412,10 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
 def _cmd_drivers(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
     from kpi_model.engine import Engine
-    from kpi_model.whatif.scenarios import base_from_engine, driver_report, parse_change
+    from kpi_model.whatif.scenarios import base_from_engine, derived_tree, driver_report, parse_change
 
     workspace = workspace_file.load(args.workspace)
-    if workspace.kpi(args.kpi) is None:
-        raise KpiWizardError(f"unknown KPI '{args.kpi}'{did_you_mean(args.kpi, [k.id for k in workspace.kpis])}")
+    derived_tree(workspace, args.kpi)  # an unknown KPI, or one without drivers, is refused before the data loads
     changes, period = [], args.period
     if args.scenario:
         scenario = next((s for s in workspace.scenarios if s.id == args.scenario), None)

@@ -403,6 +403,8 @@ def test_cli_drivers_json_and_text(tmp_path):
 
     done = cli("drivers", str(file), "--kpi", "pipeline_value", "--scenario", "more")
     assert done.returncode == 2 and "did you mean 'more-leads'" in done.stderr
+    done = cli("drivers", str(file), "--kpi", "pipeline_valeu")
+    assert done.returncode == 2 and "unknown KPI 'pipeline_valeu'; did you mean 'pipeline_value'?" in done.stderr
     done = cli("drivers", str(file), "--kpi", "mqls")
     assert done.returncode == 2 and "'mqls' is computed from its own source" in done.stderr
     assert "derived KPIs: pipeline_value, win_rate" in done.stderr

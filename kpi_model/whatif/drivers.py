@@ -183,8 +183,10 @@ def what_if(
     or an absolute amount. A moved derived KPI is pinned at its moved value (what is below it
     keeps its values); everything above a moved KPI is recomputed.
     """
-    typed = [DriverChange(kpi=driver, relative=change) if relative else DriverChange(kpi=driver, add=change)
-             for driver, change in changes.items()]  # fmt: skip
+    typed = [
+        DriverChange(kpi=driver, relative=change) if relative else DriverChange(kpi=driver, add=change)
+        for driver, change in changes.items()
+    ]
     return apply_changes(workspace, kpi_id, base_values, typed)
 
 
