@@ -223,10 +223,11 @@ BASE = {"a": 4.0, "b": 5.0, "c": 2.0}
         ("a / (a + b)", "a", 0.75, 15.0),  # in both: a = 0.75(a + 5)
         ("(a + b) * c", "a", 30.0, 10.0),
         ("a * a", "a", 49.0, 7.0),  # not linear-fractional: the bracket search
+        ("a * a - 10 * a", "a", 11.0, 11.0),  # roots −1 and 11: the one a count can be
     ],
 )
 def test_goal_seek_returns_the_exact_value(formula, driver, target, expected):
-    ws = _workspace(top=formula)
+    ws = _workspace(units={"a": "count"}, top=formula)
     result = goal_seek(ws, "top", BASE, driver, target)
     assert result.status == "reached", result.message
     assert result.value == pytest.approx(expected, rel=1e-12, abs=1e-12)

@@ -195,10 +195,8 @@ def goal_seek(
         return tree.values(base_values, {**pinned, driver: x})[kpi_id]
 
     if _close(kpi_before, target):
-        return answer(
-            "reached", start, f"'{top_name}' is at {goal} already, with '{driver_name}' at {_shown(start, moved_kpi)}",
-            kpi_before,
-        )  # fmt: skip
+        already = f"'{top_name}' is at {goal} already, with '{driver_name}' at {_shown(start, moved_kpi)}"
+        return answer("reached", start, already, kpi_before)
     probes = _probe_points(start, domain)
     if len(probes) < 2:  # a domain of one point (or a start outside it): probe around the start
         probes = _probe_points(start, (-math.inf, math.inf))
@@ -221,12 +219,15 @@ def goal_seek(
     # Exact for sums, products and ratios: fit the curve through three points near the start.
     step = abs(start) * 0.5 or 1.0
     near = [(x, f(x)) for x in (start - step, start, start + step)]
-    root: float | None = None
+    fitted: float | None = None
     if all(y is not None for _, y in near):
         candidate = _linear_fractional_root([(x, y) for x, y in near if y is not None], target)
         if candidate is not None and _close(f(candidate), target):
-            root = candidate
-    if root is None:  # another shape: the bracket closest to the start, then bisection
+            fitted = candidate
+    root = fitted
+    if root is None or not domain[0] <= root <= domain[1]:
+        # Another shape, or a root outside the domain (x·x = 49 at −7 for a count): the bracket inside
+        # the domain closest to the start, then bisection. The probes all lie inside the domain.
         brackets = [
             (x1, x2)
             for (x1, y1), (x2, y2) in itertools.pairwise(evaluated)
@@ -246,7 +247,7 @@ def goal_seek(
             f"(now {_shown(start, moved_kpi)}{_relative(root, start)})",
             f(root),
         )
-    if root is not None:
+    if root is not None:  # only the fitted root, outside the domain, reaches the target
         return answer(
             "outside-domain",
             root,
