@@ -155,10 +155,10 @@ class AuditComparison:
 
     def to_markdown(self) -> str:
         """A report people read: scores, counts, KPI and verdict changes, fixed and new findings."""
-        from kpi_model.checks import _md_id, _md_text
+        from kpi_model.checks.report import md_id, md_text
 
         lines = [
-            f"# KPI audit: {_md_text(self.old.workspace.name)} → {_md_text(self.new.workspace.name)}",
+            f"# KPI audit: {md_text(self.old.workspace.name)} → {md_text(self.new.workspace.name)}",
             "",
             self._score_line(True)[0].upper() + self._score_line(True)[1:],
             "",
@@ -168,16 +168,15 @@ class AuditComparison:
         if self.verdict_changes:
             lines += ["## Verdict changes", "", "| KPI | before | after | why |", "|---|---|---|---|"]
             lines += [
-                f"| {_md_text(c.name)} ({_md_id(c.kpi_id)}) | {c.before.value} | **{c.after.value}** | "
-                f"{_md_text(c.why)} |"
+                f"| {md_text(c.name)} ({md_id(c.kpi_id)}) | {c.before.value} | **{c.after.value}** | {md_text(c.why)} |"
                 for c in self.verdict_changes
             ]
             lines.append("")
         if self.kpis_added or self.kpis_removed:
             lines += ["## KPIs", ""]
             added = self.new.verdicts()
-            lines += [f"- added {_md_id(k)}: **{added[k].verdict.value}**" for k in self.kpis_added]
-            lines += [f"- removed {_md_id(k)}" for k in self.kpis_removed]
+            lines += [f"- added {md_id(k)}: **{added[k].verdict.value}**" for k in self.kpis_added]
+            lines += [f"- removed {md_id(k)}" for k in self.kpis_removed]
             lines.append("")
         sections = (
             ("Fixed", self.fixed),
@@ -189,8 +188,8 @@ class AuditComparison:
                 continue
             lines += [f"## {title} ({len(findings)})", "", "| severity | rule | about | problem |", "|---|---|---|---|"]
             lines += [
-                f"| {f.severity.value} | {f.slug} ({f.rule}) | {f.object.kind} {_md_id(f.object.id)} | "
-                f"{_md_text(f.message)} |"
+                f"| {f.severity.value} | {f.slug} ({f.rule}) | {f.object.kind} {md_id(f.object.id)} | "
+                f"{md_text(f.message)} |"
                 for f in findings
             ]
             lines.append("")
