@@ -213,6 +213,9 @@ def test_driver_tree_typed_changes_goal_seek_and_scenarios(sample_app):
     compared = next(d.value for d in at.dataframe if "Better checkout" in d.value.columns).set_index("KPI")
     assert compared.loc["Web conversion rate", "Better checkout"] == "5.0%"
     assert any(column.startswith("Base (2026-10") for column in compared.columns)
+    at.selectbox(key="driver_doomed_web_revenue").set_value("better-checkout")
+    at.button(key="driver_scenario_delete_web_revenue").click().run()
+    assert WorkspaceStore(store).load(saved.id).scenarios == []
 
 
 def test_driver_tree_base_period_can_be_chosen_or_averaged(sample_app):

@@ -238,12 +238,9 @@ def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
     if not saved:
         st.caption("Move some drivers and save them as a scenario to compare several side by side.")
         return
+    names = {s.id: s.name for s in saved}
     chosen = st.multiselect(
-        "Compare",
-        [s.id for s in saved],
-        default=[s.id for s in saved],
-        format_func=lambda i: next(s.name for s in saved if s.id == i),
-        key=f"driver_compare_{top_id}",
+        "Compare", list(names), default=list(names), format_func=names.__getitem__, key=f"driver_compare_{top_id}"
     )
     picked = [s for s in saved if s.id in chosen]
     if picked:
@@ -274,10 +271,7 @@ def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
             )
         st.caption(" · ".join(notes))
     with st.popover("Delete a scenario"):
-        doomed = st.selectbox(
-            "Scenario", [s.id for s in saved], format_func=lambda i: next(s.name for s in saved if s.id == i),
-            key=f"driver_scenario_doomed_{top_id}",
-        )  # fmt: skip
+        doomed = st.selectbox("Scenario", list(names), format_func=names.__getitem__, key=f"driver_doomed_{top_id}")
         if st.button("Delete", key=f"driver_scenario_delete_{top_id}"):
             apply_edit(lambda: without_scenario(workspace, doomed), "Deleted the scenario.")
 
