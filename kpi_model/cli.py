@@ -354,7 +354,8 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
         f"  {result['periods_remaining']} {grain}s to go: {format_change(change['linear'], unit)} per {grain} "
         f"(linear), {compound} ({relative})",
         f"  met in {result['historical_attainment']:.0%} of past periods; {windows}",
-        f"  data as of: {result['data_as_of']} (last complete {grain})",
+        f"  history: {len(preview.history)} complete {grain}s to {result['last_complete_period']['label']}; "
+        f"data as of {result['data_as_of']}",
         f"  verdict: {result['verdict']} — {result['verdict_text']}",
         f"  method: {result['method']}",
         f"  suggested thresholds: {thresholds['explanation']}",

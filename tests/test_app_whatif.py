@@ -131,7 +131,7 @@ def test_cli_whatif_reads_percent_targets_as_typed():
     assert bare["target"] == pytest.approx(0.045) and "read as 4.5%" in bare["notes"][0]
     assert run("0.045")["target"] == pytest.approx(0.045)
     text = cli("whatif", str(SAMPLE_WORKSPACE), "--kpi", "conversion_rate", "--target", "4.5%", "--by", "2027-12-31")
-    assert " pp per month (linear)" in text.stdout and "verdict: " in text.stdout and "data as of: " in text.stdout
+    assert " pp per month (linear)" in text.stdout and "verdict: " in text.stdout and "data as of " in text.stdout
     assert all(0 <= p["low"] and p["high"] <= 1 for p in bare["projection"]), "a rate stays within 0..100 %"
 
 

@@ -292,6 +292,7 @@ def test_olist_targets_never_reached_are_beyond_history(olist):
     assert preview.baseline_period == dt.date(2018, 5, 1) and preview.baseline_value == 1303
     assert "the best month was 1,352 (2018-04)" in preview.verdict_text
     assert preview.stale and preview.due_passed
+    assert preview.data_as_of == dt.date(2018, 5, 31), "the leads' last day, from the coverage"
     assert "The due date 2018-12-31 has passed" in preview.verdict_text
     warning, critical = preview.suggested_warning, preview.suggested_critical
     assert warning is not None and critical is not None and 2000 > warning > critical > 1000

@@ -376,7 +376,8 @@ def test_stale_history_too_far_and_a_passed_due_date_are_stated():
     assert past.due_passed and "The due date 2018-12-31 has passed" in past.verdict_text
     assert past.verdict == "within-trend"  # the verdict still says what the data said, the text says when
     fresh = target_preview(UP, points(HISTORY), target=121, due=D(2026, 12, 31), today=TODAY)
-    assert not fresh.stale and not fresh.due_passed and fresh.as_dict()["data_as_of"] == "2026-10-01"
+    assert not fresh.stale and not fresh.due_passed and fresh.as_dict()["data_as_of"] == "2026-10-31"
+    assert fresh.as_dict()["last_complete_period"] == {"period": "2026-10-01", "label": "2026-10"}
 
 
 def test_projections_stay_in_the_kpis_domain():

@@ -85,7 +85,8 @@ class TargetPreview:
     domain_low: float | None = None
     domain_high: float | None = None
     domain_text: str = ""
-    data_as_of: dt.date | None = None  # the last complete period of the history
+    data_as_of: dt.date | None = None  # the last day the data covers (the coverage's), else the history's last day
+    last_complete_period: dt.date | None = None
     periods_since_data: int = 0  # complete periods between the last data and today, without data
     stale: bool = False
     due_passed: bool = False
@@ -139,6 +140,12 @@ class TargetPreview:
             },
             "domain": {"low": self.domain_low, "high": self.domain_high, "reason": self.domain_text},
             "data_as_of": None if self.data_as_of is None else self.data_as_of.isoformat(),
+            "last_complete_period": None
+            if self.last_complete_period is None
+            else {
+                "period": self.last_complete_period.isoformat(),
+                "label": period_label(self.last_complete_period, self.grain),
+            },
             "stale": self.stale,
             "periods_since_data": self.periods_since_data,
             "due_passed": self.due_passed,
