@@ -19,7 +19,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
 from kpi_model.store import Version
 from ui import state
-from ui.audit_views import plain_reason
+from ui.audit_views import finding_subject, plain_reason
 from ui.feedback import md_escape, plural, show_error
 
 _LISTED = 200  # findings listed per group; the Markdown download has them all
@@ -142,24 +142,13 @@ def _scores(comparison: AuditComparison) -> None:
         st.caption("Data checks not run — load data on the Data page to compare the data score too.")
 
 
-def _subject(ws: Workspace, finding: Finding) -> str:
-    kind, object_id = finding.object.kind, finding.object.id
-    if kind == "kpi" and (kpi := ws.kpi(object_id)):
-        return f"**{md_escape(kpi.name)}**"
-    if kind == "goal" and (goal := ws.goal(object_id)):
-        return f"Goal **{md_escape(goal.statement)}**"
-    if kind == "unit" and (unit := ws.unit(object_id)):
-        return f"Unit **{md_escape(unit.name)}**"
-    if kind == "workspace":
-        return "**The whole set**"
-    return f"{md_escape(kind.capitalize())} **{md_escape(object_id)}**"
-
-
 def _lines(ws: Workspace, findings: list[Finding]) -> str:
     lines = []
     for finding in findings[:_LISTED]:
         text = plain_reason(Reason.of(finding))
-        lines.append(f"- {_subject(ws, finding)} — {md_escape(text)} :small[:gray[{finding.slug}]]")
+        lines.append(
+            f"- {finding_subject(ws, finding, kpi_goal=False)} — {md_escape(text)} :small[:gray[{finding.slug}]]"
+        )
     if len(findings) > _LISTED:
         lines.append(f"- … and {len(findings) - _LISTED} more: download the Markdown below for them all.")
     return "\n".join(lines)

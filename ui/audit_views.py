@@ -189,10 +189,12 @@ def _verdict_row(report: AuditReport, verdict: KpiVerdict, widths: list[float]) 
         _jump_to_edit(ws, finding)
 
 
-def _about(report: AuditReport, finding: Finding) -> str:
-    ws = report.workspace
+def finding_subject(ws: Workspace, finding: Finding, *, kpi_goal: bool = True) -> str:
+    """What a finding is about, in bold Markdown: a KPI (with its goal), a goal, a unit, the whole set."""
     kind, object_id = finding.object.kind, finding.object.id
     if kind == "kpi" and (kpi := ws.kpi(object_id)):
+        if not kpi_goal:
+            return f"**{md_escape(kpi.name)}**"
         goal = ws.goal(kpi.goal) if kpi.goal else None
         where = f" (goal: {goal.statement})" if goal else " (no goal)"
         return f"KPI **{md_escape(kpi.name)}**{md_escape(where)}"
@@ -202,7 +204,7 @@ def _about(report: AuditReport, finding: Finding) -> str:
         return f"Unit **{md_escape(unit.name)}**"
     if kind == "workspace":
         return "**The whole set**"
-    return f"{kind} **{md_escape(object_id)}**"
+    return f"{md_escape(kind.capitalize())} **{md_escape(object_id)}**"
 
 
 def _placer(report: AuditReport) -> Callable[[Finding], tuple[int, int, int, int]]:
@@ -243,7 +245,7 @@ def findings_section(report: AuditReport, findings: list[Finding]) -> None:
 def _finding_row(report: AuditReport, finding: Finding, key: str) -> None:
     text_col, action_col = st.columns([6, 1])
     text_col.markdown(
-        f"{_SEVERITY_BADGE[finding.severity]} `{finding.slug}` · {_about(report, finding)}  \n"
+        f"{_SEVERITY_BADGE[finding.severity]} `{finding.slug}` · {finding_subject(report.workspace, finding)}  \n"
         f"{md_escape(finding.message)}  \n**Fix:** {md_escape(finding.fix)}"
     )
     ws, ref = report.workspace, finding.object
