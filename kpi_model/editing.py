@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from kpi_model.errors import KpiWizardError, WorkspaceError
-from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
+from kpi_model.models import Goal, Kpi, Scenario, Source, Unit, Workspace
 from kpi_model.validation import did_you_mean, reference_problems, structure_problems
 
 MIN_KPIS_PER_GOAL = 3
@@ -130,16 +130,36 @@ def _unpair(kpi: Kpi, removed: set[str]) -> Kpi:
 
 
 def upsert_kpi(workspace: Workspace, kpi: Kpi, *, old_id: str | None = None) -> Workspace:
-    """Add a KPI, or replace the one with ``old_id`` (updating ``pairs_with`` references)."""
+    """Add a KPI, or replace the one with ``old_id`` (updating ``pairs_with`` and scenario references)."""
     kpis = _place(workspace.kpis, kpi, old_id, "KPI")
     if old_id and kpi.id != old_id:
         kpis = [k.model_copy(update={"pairs_with": kpi.id}) if k.pairs_with == old_id else k for k in kpis]
+        scenarios = scenarios_after_kpi_change(workspace.scenarios, old_id, kpi.id)
+        return _with(workspace, kpis=kpis, scenarios=scenarios)
     return _with(workspace, kpis=kpis)
 
 
 def delete_kpi(workspace: Workspace, kpi_id: str) -> Workspace:
-    """Remove a KPI and any pairing that pointed at it."""
-    return _with(workspace, kpis=[_unpair(k, {kpi_id}) for k in workspace.kpis if k.id != kpi_id])
+    """Remove a KPI, any pairing that pointed at it, and its part in saved scenarios."""
+    kpis = [_unpair(k, {kpi_id}) for k in workspace.kpis if k.id != kpi_id]
+    return _with(workspace, kpis=kpis, scenarios=scenarios_after_kpi_change(workspace.scenarios, kpi_id, None))
+
+
+def scenarios_after_kpi_change(scenarios: Sequence[Scenario], old_id: str, new_id: str | None) -> list[Scenario]:
+    """Scenarios after a KPI is renamed (``new_id``) or deleted (None): references follow a rename;
+    a deleted KPI's scenarios go, and so do changes of a deleted driver. For the KPI editor's saves."""
+    kept = []
+    for scenario in scenarios:
+        if scenario.kpi == old_id and new_id is None:
+            continue
+        changes = [
+            change.model_copy(update={"kpi": new_id}) if change.kpi == old_id else change
+            for change in scenario.changes
+            if not (change.kpi == old_id and new_id is None)
+        ]
+        kpi = new_id if scenario.kpi == old_id and new_id is not None else scenario.kpi
+        kept.append(scenario.model_copy(update={"kpi": kpi, "changes": changes}))
+    return kept
 
 
 def upsert_source(workspace: Workspace, source: Source, *, old_name: str | None = None) -> Workspace:

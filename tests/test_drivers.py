@@ -414,7 +414,8 @@ def test_cli_drivers_json_and_text(tmp_path):
 
 
 def test_scenario_edits_are_checked_and_follow_kpi_renames():
-    from kpi_model.whatif.scenarios import scenarios_after_kpi_change, with_scenario, without_scenario
+    from kpi_model.editing import scenarios_after_kpi_change
+    from kpi_model.whatif.scenarios import with_scenario, without_scenario
 
     ws = _workspace(top="a * b * c")
     first = Scenario(id="s", name="S", kpi="top", changes=[DriverChange(kpi="a", relative=0.1)])

@@ -115,3 +115,29 @@ def test_sources_added_and_renamed_with_their_kpis(small_workspace):
     assert renamed.kpi("repeat_rate").source == "sales_orders"
     with pytest.raises(editing.EditError, match="name 'leads' exists already"):
         editing.upsert_source(renamed, Source(name="leads"))
+
+
+def _with_scenario():
+    from kpi_model.models import DriverChange, Scenario, Workspace
+
+    return Workspace(
+        name="drivers",
+        kpis=[
+            Kpi(id="mqls", name="MQLs"),
+            Kpi(id="win_rate", name="Win rate"),
+            Kpi(id="deals", name="Deals", expression="mqls * win_rate"),
+        ],
+        scenarios=[
+            Scenario(id="more", name="More leads", kpi="deals",
+                     changes=[DriverChange(kpi="mqls", relative=0.5), DriverChange(kpi="win_rate", add=0.01)]),
+        ],
+    )  # fmt: skip
+
+
+def test_renaming_a_driver_carries_its_scenario_changes_and_deleting_one_drops_them():
+    ws = _with_scenario()
+    renamed = editing.upsert_kpi(ws, Kpi(id="leads", name="Leads"), old_id="mqls")
+    assert [c.kpi for c in renamed.scenarios[0].changes] == ["leads", "win_rate"]
+    without = editing.delete_kpi(ws, "win_rate")
+    assert [c.kpi for c in without.scenarios[0].changes] == ["mqls"]
+    assert editing.delete_kpi(ws, "deals").scenarios == [], "the scenario of a deleted KPI goes with it"

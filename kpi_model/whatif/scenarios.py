@@ -43,7 +43,6 @@ __all__ = [
     "driver_report",
     "parse_change",
     "run_scenario",
-    "scenarios_after_kpi_change",
     "with_scenario",
     "without_scenario",
 ]
@@ -143,23 +142,6 @@ def without_scenario(workspace: Workspace, scenario_id: str) -> Workspace:
     from kpi_model.editing import _with
 
     return _with(workspace, scenarios=[s for s in workspace.scenarios if s.id != scenario_id])
-
-
-def scenarios_after_kpi_change(scenarios: Sequence[Scenario], old_id: str, new_id: str | None) -> list[Scenario]:
-    """Scenarios after a KPI is renamed (``new_id``) or deleted (None): references follow a rename;
-    a deleted KPI's scenarios go, and so do changes of a deleted driver. For the KPI editor's saves."""
-    kept = []
-    for scenario in scenarios:
-        if scenario.kpi == old_id and new_id is None:
-            continue
-        changes = [
-            change.model_copy(update={"kpi": new_id}) if change.kpi == old_id else change
-            for change in scenario.changes
-            if not (change.kpi == old_id and new_id is None)
-        ]
-        kpi = new_id if scenario.kpi == old_id and new_id is not None else scenario.kpi
-        kept.append(scenario.model_copy(update={"kpi": kpi, "changes": changes}))
-    return kept
 
 
 def derived_tree(workspace: Workspace, kpi_id: str) -> DriverNode:
