@@ -67,7 +67,7 @@ PLAIN_TEXT: dict[str, set[str]] = {
     "Code": {"code_text"},
     "Json": {"body"},
     "VegaLiteChart": {"spec", "datasets", "data"},  # Vega text, tooltips sanitised by vega-tooltip
-    "GraphVizChart": {"spec"},  # DOT; labels are escaped for DOT (ui.whatif_views.dot_text)
+    "GraphVizChart": {"spec"},  # DOT; labels are escaped for DOT (ui.driver_views.dot_text)
     # Dataframe cells, column labels and order (column help tooltips are Markdown: checked in Scan.page).
     "Dataframe": {"columns", "column_order", "placeholder", "alt"},
     "DownloadButton": {"url"},

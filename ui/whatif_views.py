@@ -27,12 +27,6 @@ from ui import values
 from ui.charts import target_preview_chart
 from ui.feedback import apply_edit, md_escape, show_error
 
-VERDICT_TEXT = {
-    "within-trend": "The trend alone gets there: the target lies within (or short of) the projected band.",
-    "stretch": "A stretch: beyond the trend's band, but the history has reached it before.",
-    "beyond-history": "Beyond anything the history shows: check the target, or plan what will change.",
-}
-
 
 def grain_of(kpi: Kpi) -> str:
     """The period grain of a KPI's review cadence (monthly when none is set)."""

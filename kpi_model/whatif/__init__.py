@@ -3,14 +3,16 @@
 Four tools, all pure Python over already computed series (no database, no numpy needed):
 
 - :mod:`~kpi_model.whatif.targets` — :func:`target_preview`: for a target and a due date, the
-  change it requires (in total, per period linearly and compounded), how often history met it,
-  a least-squares trend with an 80 % prediction band, a verdict and suggested thresholds;
-  :func:`target_concerns` for quick sanity checks on a proposed target.
+  change it requires, how often history moved that far over windows as long as the horizon,
+  a projection (:mod:`.projection`: Theil–Sen trend or year-over-year, chosen on a holdout,
+  t-based 80 % band, bounded by the KPI's domain and a horizon limit) over complete periods
+  only, a verdict (``beyond-history`` first) and thresholds from recent variability
+  (:mod:`.thresholds`); :func:`target_concerns` for quick sanity checks on a proposed target.
 - :mod:`~kpi_model.whatif.drivers` — :func:`driver_tree`, :func:`evaluate`, :func:`what_if`,
-  :func:`sensitivity`: a derived KPI evaluated from its drivers' values, so moving one driver
-  shows what moves above it.
-- :mod:`~kpi_model.whatif.leadlag` — :func:`lead_lag`: does a leading KPI actually lead its
-  lagging partner, and by how many periods.
+  :func:`sensitivity`: a derived KPI evaluated from its drivers' values on one base period, so
+  moving one driver shows what moves above it; :mod:`.goal_seek` and :mod:`.scenarios`.
+- :mod:`~kpi_model.whatif.leadlag` — :func:`lead_lag`: a test of whether a leading KPI leads its
+  lagging partner (changes, effective n, p corrected for the lags tried), and by how much.
 - Period helpers live in :mod:`kpi_model.periods` and are re-exported here.
 
 Everything public is importable from this package, as it was from the single module it replaces.
