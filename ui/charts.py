@@ -20,6 +20,10 @@ _AXIS_FORMAT: dict[UnitOfMeasure | None, str] = {
     UnitOfMeasure.CURRENCY: ",.0f",
 }
 
+# Every tick names its year: Vega's default shows the year only at January, so a chart of a few
+# months, or one read from its right end, leaves the reader guessing which year it is.
+PERIOD_AXIS = alt.Axis(format="%b %Y", labelOverlap=True)
+
 
 def series_frame(series: Series) -> pd.DataFrame:
     """The series as a DataFrame: a datetime ``period``, ``complete`` per period (what Altair and tables want)."""
@@ -43,7 +47,7 @@ def _partial_layers(series: Series, frame: pd.DataFrame) -> list[alt.Chart]:
     stripes = pd.DataFrame(
         {"day": [d for a, b in zip(starts, ends, strict=True) for d in pd.date_range(a, b, freq="D", inclusive="left")]}
     )
-    x = alt.X("from:T", title=None)
+    x = alt.X("from:T", title=None, axis=PERIOD_AXIS)
     return [
         alt.Chart(spans).mark_rect(opacity=0.08, color="#607d8b").encode(x=x, x2="to:T"),
         alt.Chart(stripes).mark_rule(opacity=0.25, color="#607d8b", strokeDash=[2, 4]).encode(x="day:T"),
@@ -102,7 +106,7 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
     values = [v for v in frame["value"].dropna().tolist()] + _reference_values(kpi)
     low, high, y_scale, y_axis = _value_scale(kpi, values)
     line_encoding: dict[str, Any] = {
-        "x": alt.X("period:T", title=None),
+        "x": alt.X("period:T", title=None, axis=PERIOD_AXIS),
         "y": alt.Y("value:Q", axis=y_axis, scale=y_scale),
         "tooltip": [
             alt.Tooltip("period:T", title="Period"),
@@ -160,7 +164,7 @@ def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360)
         projection["period"] = pd.to_datetime(projection["period"])
         values += [v for column in ("low", "high") for v in projection[column].dropna().tolist()]
     low, high, y_scale, y_axis = _value_scale(kpi, values)
-    x = alt.X("period:T", title=None)
+    x = alt.X("period:T", title=None, axis=PERIOD_AXIS)
     # The KPI's own thresholds, as on the Preview page.
     layers: list[alt.Chart] = [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.10)) else []
     layers.append(
