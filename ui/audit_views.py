@@ -77,7 +77,7 @@ def summary(report: AuditReport) -> None:
     if report.data_score is not None:
         data_col.metric(
             "Data score",
-            f"{report.data_score:.0f}/100",
+            f"{report.data_score:.1f}/100",
             help=f"{report.data_score:.2f}/100: whether the loaded data bears the KPIs out (enough rows, "
             "clean values, formulas that run).",
         )
