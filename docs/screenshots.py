@@ -81,6 +81,11 @@ def main() -> None:
         wait_idle(page)
         page.wait_for_timeout(800)
         page.screenshot(path=str(OUT / "driver-tree.png"))
+        page.get_by_role("radio", name="Leading vs lagging").click()
+        page.locator("[data-testid='stVegaLiteChart']").first.wait_for()
+        wait_idle(page)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(OUT / "leadlag.png"))
 
         page.get_by_role("link", name="Audit", exact=True).first.click()
         page.get_by_role("heading", name="Audit").wait_for()
