@@ -36,7 +36,9 @@ def test_target_preview_and_saving_the_target(sample_app):
     assert figures["Past periods that met it"].endswith("%")
     assert any(v in messages(at) for v in ("within-trend", "stretch", "beyond-history"))
     assert at.get("vega_lite_chart"), "history, projection band and target on one chart"
-    assert "1 time in 10" in " ".join(c.value for c in at.caption), "the thresholds explained in one sentence"
+    captions = " ".join(c.value for c in at.caption)
+    assert "1 time in 10" in captions, "the thresholds explained in one sentence"
+    assert "Data as of 2026-10-31" in captions, "how recent the data is, as on every page"
     at.checkbox(key="whatif_use_thresholds_revenue").check().run()
     at.button(key="whatif_save_revenue").click().run()
     assert "Saved the target of 'Net revenue'" in messages(at).replace("\\", "")

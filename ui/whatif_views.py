@@ -25,7 +25,7 @@ from kpi_model.whatif import (
 from kpi_model.whatif.target_result import format_change
 from ui import values
 from ui.charts import target_preview_chart
-from ui.feedback import apply_edit, md_escape, show_error
+from ui.feedback import apply_edit, capitalised, md_escape, show_error
 
 
 def grain_of(kpi: Kpi) -> str:
@@ -54,6 +54,8 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
     series = compute(engine, workspace, kpi.id, grain)
     if series is None:
         return
+    if series.coverage is not None:  # every page says how recent the data is (a partial period is never judged)
+        st.caption(f":material/calendar_today: {capitalised(series.coverage.as_of_text())}.")
     target_col, due_col, baseline_col = st.columns(3)
     default_target = kpi.target.value if kpi.target and kpi.target.value is not None else None
     percent = kpi.unit_of_measure == UnitOfMeasure.PERCENT
