@@ -102,9 +102,13 @@ def _small_sample(ctx: AuditContext) -> Iterator[Finding]:
     minimum = ctx.options.min_sample
     for kpi in ctx.workspace.kpis:
         series = (ctx.series or {}).get(kpi.id)
-        # Periods after today hold only mis-dated rows (data-quality reports those), not a small sample.
+        # Periods after today hold only mis-dated rows (data-quality reports those), not a small sample;
+        # a period the data covers only in part is never judged (kpi_model.periods.is_complete).
+        complete = getattr(series, "is_complete", None)
         points = [
-            p for p in getattr(series, "points", None) or [] if p.dimension is None and _day(p.period) <= ctx.today
+            p
+            for p in getattr(series, "points", None) or []
+            if p.dimension is None and _day(p.period) <= ctx.today and (complete is None or complete(p, ctx.today))
         ]
         has_denominator = any(p.denominator is not None for p in points)
         if not points or not (has_denominator or kpi.unit_of_measure in (UnitOfMeasure.PERCENT, UnitOfMeasure.RATIO)):
