@@ -365,3 +365,17 @@ def test_preview_on_olist_stripes_partial_months_and_judges_the_last_complete_on
     assert any(layer["encoding"]["text"]["field"] == "label" for layer in texts), "the partial spans are labelled"
     spans = [layer for layer in spec["layer"] if layer["encoding"].get("x2", {}).get("field") == "to"]
     assert spans, "striped spans over the partial months"
+
+
+@needs_olist
+def test_whatif_on_olist_takes_the_last_complete_month_as_baseline_and_says_data_as_of(olist_app):
+    at = olist_app
+    at.switch_page("pages/whatif.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="whatif_kpi").set_value("deals").run()
+    at.text_input(key="whatif_target_deals").input("60").run()
+    assert not at.exception, at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert "Baseline 2018-10" in labels, "October 2018, not November's 6 deals of a partial month"
+    assert labels["Baseline 2018-10"] == "21"
+    assert any("Data as of 2018-11-14" in c for c in _captions(at)), _captions(at)
