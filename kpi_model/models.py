@@ -201,6 +201,15 @@ class Source(_Model):
         return self
 
 
+def _period_label(value: Any) -> Any:
+    """A period as written in a workspace file, as its label: a date or a bare year too."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int):  # YAML reads `period: 2025` as a number
+        value = str(value)
+    return parse_period(value) if isinstance(value, str) else value
+
+
 class Baseline(_Model):
     """The value a target is judged against, and the period it was measured in."""
 
@@ -210,11 +219,7 @@ class Baseline(_Model):
     @field_validator("period", mode="before")
     @classmethod
     def _period_label(cls, value: Any) -> Any:
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if isinstance(value, int):  # YAML reads `period: 2025` as a number
-            value = str(value)
-        return parse_period(value) if isinstance(value, str) else value
+        return _period_label(value)
 
 
 class Target(_Model):
@@ -321,11 +326,7 @@ class Scenario(_Model):
     @field_validator("period", mode="before")
     @classmethod
     def _period_label(cls, value: Any) -> Any:
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if isinstance(value, int):  # YAML reads `period: 2025` as a number
-            value = str(value)
-        return parse_period(value) if isinstance(value, str) else value
+        return _period_label(value)
 
 
 class Workspace(_Model):

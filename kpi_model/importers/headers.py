@@ -364,6 +364,11 @@ def is_header_row(cells: list[str]) -> bool:
     return "name" in guessed or len(guessed) >= 3
 
 
+def fields_named(headers: Sequence[str]) -> int:
+    """How many fields a header row names: of several sheets with KPI names, the register names most."""
+    return len(guess_mapping(headers))
+
+
 def read_sheet(
     path: Path, *, sheet: str | None = None, header_row: int | None = None, shown_as: str | None = None
 ) -> SheetRead:
@@ -379,7 +384,7 @@ def read_sheet(
         sheet=sheet,
         is_header=is_header_row,
         pick=True,
-        rank=lambda headers: len(guess_mapping(headers)),
+        rank=fields_named,
         header_row=header_row,
         shown_as=shown_as,
     )

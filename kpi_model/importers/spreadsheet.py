@@ -22,12 +22,12 @@ from kpi_model.importers.blocks import Blocks
 from kpi_model.importers.common import ImportFailed, ImportResult, clip, finish, norm, too_many_kpis
 from kpi_model.importers.dates import read_date
 from kpi_model.importers.definitions import as_derived, looks_like_sql
-from kpi_model.importers.headers import _apply_mapping, _guess_headers, _refine
+from kpi_model.importers.headers import _apply_mapping, _refine, fields_named, is_header_row
 from kpi_model.importers.layout import footer_rows, is_note_line, is_total
 from kpi_model.importers.number_format import Separator
 from kpi_model.importers.percent_points import PercentRows
 from kpi_model.importers.sheet_notes import SheetNotes
-from kpi_model.importers.tables import Table, column_names, is_prose, load_table
+from kpi_model.importers.tables import Table, column_names, load_table
 from kpi_model.importers.units import read_unit_of_measure
 from kpi_model.importers.values import (
     is_blank,
@@ -348,17 +348,14 @@ def import_spreadsheet(
     def is_header(cells: list[str]) -> bool:
         if wanted_name is not None:
             return any(norm(c) == norm(wanted_name) for c in cells)
-        if is_prose(cells):  # "DRAFT - targets agreed with the owner, ask Jen": a title, whatever words it has
-            return False
-        guessed = _guess_headers(cells)
-        return "name" in guessed or len(guessed) >= 3  # a row mapping several fields is a header too
+        return is_header_row(cells)
 
     table = load_table(
         path,
         sheet=sheet,
         is_header=is_header,
         pick=True,
-        rank=lambda h: len(_guess_headers(h)),
+        rank=fields_named,
         header_row=header_row,
         shown_as=shown_as,
     )
