@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run test lint browser schema rules-doc sample screenshots clean constraints
+.PHONY: install run test lint browser engines schema rules-doc sample screenshots clean constraints
 
 install: $(STAMP)
 
@@ -38,7 +38,11 @@ browser:
 	  echo "Chromium is missing: installing Debian's chromium package"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: install browser
+# PostgreSQL and Java (for Spark) run the printed warehouse SQL in the tests.
+engines:
+	@bash .ci/install-engines
+
+test: install browser engines
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	KPI_WIZARD_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
