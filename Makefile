@@ -41,6 +41,7 @@ browser:
 # PostgreSQL and Java (for Spark) run the printed warehouse SQL in the tests.
 engines:
 	@bash .ci/install-engines
+	@bash .ci/install-dbt
 
 test: install browser engines
 	$(BIN)/ruff check .
@@ -66,4 +67,4 @@ sample: install
 	$(BIN)/python sample_data/generate.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .venv-dbt .pytest_cache .hypothesis build *.egg-info
