@@ -78,7 +78,7 @@ def test_driver_tree_moves_the_kpis_above_a_driver(sample_app):
 
 def lags_shown(at) -> list[int]:
     table = next(d.value for d in at.dataframe if "Lag" in d.value.columns)
-    assert list(table.columns) == ["Lag", "r", "Pairs"]
+    assert list(table.columns) == ["Lag", "r", "Pairs", "p at this lag", "Status"]
     return [int(lag) for lag in table["Lag"]]
 
 
@@ -87,9 +87,9 @@ def test_lead_lag_defaults_to_a_real_pair_and_finds_the_lag(sample_app):
     at.segmented_control(key="whatif_tool").set_value("Leading vs lagging").run()
     assert at.selectbox(key="leadlag_lead").value == "mqls"
     assert "2 months later" in messages(at)
-    assert lags_shown(at) == [0, 1, 2, 3]
+    assert lags_shown(at) == [-3, -2, -1, 0, 1, 2, 3], "the lags the chart draws, both directions"
     at.number_input(key="leadlag_max_month").set_value(1).run()
-    assert lags_shown(at) == [0, 1], "the longest lag is the user's"
+    assert lags_shown(at) == [-1, 0, 1], "the longest lag is the user's"
     assert "2 months later" not in messages(at)
     at.toggle(key="leadlag_differenced").set_value(True).run()
     assert "on period-to-period changes" in messages(at).replace("\\", "")

@@ -294,6 +294,17 @@ WS_ID = "ws-olist-0001"
 
 @pytest.fixture
 def olist_app(tmp_path, monkeypatch):
+    return _olist_app(tmp_path, monkeypatch, OLIST_KPIS)
+
+
+# MQLs paired as the leading KPI of deals, for the lead/lag page.
+PAIRED_OLIST_KPIS = [
+    {**OLIST_KPIS[0], "kind": "lagging", "pairs_with": "mqls"},
+    {**OLIST_KPIS[1], "kind": "leading", "pairs_with": "deals"},
+]
+
+
+def _olist_app(tmp_path, monkeypatch, kpis):
     from kpi_model.datastore import DataStore
     from kpi_model.store import WorkspaceStore
 
@@ -306,7 +317,7 @@ def olist_app(tmp_path, monkeypatch):
             "units": [{"id": "sales", "name": "Sales", "owner": "Head of Sales"}],
             "goals": [{"id": "grow", "unit": "sales", "statement": "Grow the seller base"}],
             "sources": [{"name": "deals"}, {"name": "leads"}],
-            "kpis": OLIST_KPIS,
+            "kpis": kpis,
         }
     )
     WorkspaceStore(root).save(WS_ID, workspace)
@@ -379,3 +390,23 @@ def test_whatif_on_olist_takes_the_last_complete_month_as_baseline_and_says_data
     assert "Baseline 2018-10" in labels, "October 2018, not November's 6 deals of a partial month"
     assert labels["Baseline 2018-10"] == "21"
     assert any("Data as of 2018-11-14" in c for c in _captions(at)), _captions(at)
+
+
+@needs_olist
+def test_leadlag_on_olist_pairs_complete_months_only(tmp_path, monkeypatch):
+    at = _olist_app(tmp_path, monkeypatch, PAIRED_OLIST_KPIS)
+    at.switch_page("pages/whatif.py").run()
+    at.segmented_control(key="whatif_tool").set_value("Leading vs lagging").run()
+    assert not at.exception, at.exception
+    assert (at.selectbox(key="leadlag_lead").value, at.selectbox(key="leadlag_lag_mqls").value) == ("mqls", "deals")
+    at.number_input(key="leadlag_max_month").set_value(3).run()
+    at.toggle(key="leadlag_differenced").set_value(False).run()
+    table = next(d.value for d in at.dataframe if "Lag" in d.value.columns)
+    pairs = dict(zip(table["Lag"], table["Pairs"], strict=True))
+    # Complete months: MQLs 2017-07 … 2018-05 (June 2017 starts on the 14th), deals 2018-01 … 2018-10
+    # (December 2017 starts on the 5th, November 2018 ends on the 14th). Counting a partial month
+    # would add a pair at lag 0 (December 2017) and at lag 3 (MQLs of September 2017).
+    assert pairs[0] == 5 and pairs[3] == 8, pairs
+    assert pairs[-1] == 4, "MQLs 2018-02 … 2018-05 after deals one month earlier"
+    message = " ".join(m.value for m in [*at.warning, *at.info, *at.success]).replace("\\", "")
+    assert "No evidence of a lead from Marketing-qualified leads to Deals won" in message, message

@@ -270,8 +270,7 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
     if result.detectable_r is not None and result.verdict in {"no-evidence", "too-little-data"}:
         how_sure += f" With this much data only a correlation of {result.detectable_r:.2f} or more could count."
     st.caption(how_sure)
-    frame = pd.DataFrame(result.as_dict()["by_lag"])
-    if not frame.empty:
+    if result.by_lag:
         import altair as alt
 
         rows = [*reversed(result.reverse_by_lag), *result.by_lag]
@@ -318,11 +317,13 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
             .encode(x=alt.X("Lag:O"), y=alt.datum(0), tooltip=["Lag", "Pairs", "Status"])
         )
         st.altair_chart((chart + crosses).properties(height=220), width="stretch", key="leadlag_chart")
-        frame = frame.rename(columns={"lag": "Lag", "correlation": "r", "periods": "Pairs"})[["Lag", "r", "Pairs"]]
-        frame["r"] = frame["r"].round(2)
+        # The table lists the lags the chart draws, both directions, so a reader can find every bar in it.
         st.dataframe(
-            frame,
+            bars.assign(r=[None if item.correlation is None else round(item.correlation, 2) for item in rows]),
             hide_index=True,
             key="leadlag_table",
-            column_config={"r": st.column_config.NumberColumn(format="%.2f")},
+            column_config={
+                "r": st.column_config.NumberColumn(format="%.2f"),
+                "p at this lag": st.column_config.NumberColumn(format="%.3f"),
+            },
         )
