@@ -31,3 +31,53 @@ def test_a_kpi_chart_labels_every_month_with_its_year():
     series = Series(kpi_id="k", request=SeriesRequest(grain="month"), points=points)
     formats = _x_formats(json.loads(kpi_chart(kpi, series).to_json()))
     assert formats and all(f == "%b %Y" for f in formats), formats
+
+
+def _texts(spec: object) -> list[str]:
+    """Every text value a chart's layers carry in their data."""
+    found: list[str] = []
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key == "label" and isinstance(value, str):
+                found.append(value)
+            found += _texts(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            found += _texts(item)
+    return found
+
+
+def _preview(months: int, due: dt.date):
+    from kpi_model.whatif import target_preview
+
+    kpi = Kpi(id="k", name="Orders", direction="up", unit_of_measure="count")
+    points = [
+        Point(period=dt.date(2025 + (m - 1) // 12, (m - 1) % 12 + 1, 1), value=100.0 + m, rows=1)
+        for m in range(1, months + 1)
+    ]
+    return kpi, target_preview(kpi, points, target=105.0, due=due, today=dt.date(2026, 12, 5))
+
+
+def test_a_projection_cut_at_the_horizon_is_marked_and_said():
+    from ui.charts import target_preview_chart
+    from ui.whatif_views import projection_legend
+
+    kpi, preview = _preview(12, dt.date(2032, 12, 31))
+    assert preview.verdict == "too-far-to-project" and preview.periods_ahead > preview.max_periods_ahead
+    spec = json.loads(target_preview_chart(kpi, preview).to_json())
+    assert "projection stops: too far" in _texts(spec)
+    legend = projection_legend(preview)
+    assert f"cut after {preview.max_periods_ahead} months" in legend and "with its 80% band" in legend
+
+    kpi, near = _preview(12, dt.date(2026, 3, 31))
+    assert near.periods_ahead <= near.max_periods_ahead
+    assert "projection stops: too far" not in _texts(json.loads(target_preview_chart(kpi, near).to_json()))
+    assert "cut after" not in projection_legend(near)
+
+
+def test_a_projection_without_a_band_says_so():
+    from ui.whatif_views import projection_legend
+
+    _, preview = _preview(4, dt.date(2025, 6, 30))
+    assert preview.projection and all(point.low is None for point in preview.projection)
+    assert "without a band (too few complete periods" in projection_legend(preview)

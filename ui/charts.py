@@ -177,6 +177,15 @@ def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360)
         if not band.empty:
             layers.append(alt.Chart(band).mark_area(opacity=0.18, color="#1f6f8b").encode(x=x, y="low:Q", y2="high:Q"))
         layers.append(alt.Chart(projection).mark_line(strokeDash=[4, 3], color="#1f6f8b").encode(x=x, y="mid:Q"))
+        if preview.periods_ahead > preview.max_periods_ahead:
+            # Cut at the horizon limit: without a mark, the line looks as if it simply ended there.
+            stop = pd.DataFrame({"period": [projection["period"].max()], "label": ["projection stops: too far"]})
+            layers.append(alt.Chart(stop).mark_rule(strokeDash=[2, 2], color="#5f6b73").encode(x=x))
+            layers.append(
+                alt.Chart(stop)
+                .mark_text(align="right", baseline="top", dx=-4, dy=4, y=0, color="#5f6b73")
+                .encode(x=x, text="label:N")
+            )
     markers = pd.DataFrame(
         [
             {"period": pd.Timestamp(preview.baseline_period), "value": preview.baseline_value, "label": "Baseline"},

@@ -99,15 +99,32 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
         (st.error if level == "error" else st.warning)(f"This target: {message}.", icon=":material/report:")
     _preview_figures(kpi, preview, concerned=bool(concerns))
     st.altair_chart(target_preview_chart(kpi, preview), width="stretch", key=f"whatif_chart_{kpi.id}")
-    st.caption(
-        "Solid line: the complete periods of history; dashed line and shaded band: the projection to the due date "
-        f"with its 80% band; background: the red/amber/green bands. Method: {preview.method}"
-    )
+    st.caption(projection_legend(preview))
     for note in preview.notes:
         st.caption(f":material/info: {note}")
     if any(level == "error" for level, _ in concerns):
         return
     _save_target(workspace, kpi, preview)
+
+
+def projection_legend(preview: TargetPreview) -> str:
+    """How to read the target chart, saying which parts of the projection are missing and why."""
+    has_band = any(point.low is not None for point in preview.projection)
+    if not preview.projection:
+        drawn = "no projection (the due period is inside the history)"
+    elif has_band:
+        drawn = "dashed line and shaded band: the projection with its 80% band"
+    else:
+        drawn = "dashed line: the projection, without a band (too few complete periods to size one)"
+    if preview.periods_ahead > preview.max_periods_ahead:
+        drawn += (
+            f", cut after {preview.max_periods_ahead} {preview.grain}s where the history stops carrying it "
+            f"(the due date is {preview.periods_ahead} {preview.grain}s away)"
+        )
+    return (
+        f"Solid line: the complete periods of history; {drawn}; background: the red/amber/green bands. "
+        f"Method: {preview.method}"
+    )
 
 
 def _preview_figures(kpi: Kpi, preview: TargetPreview, *, concerned: bool) -> None:
