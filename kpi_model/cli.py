@@ -558,26 +558,41 @@ def _cmd_compute(args: argparse.Namespace) -> int:
 
 def _cmd_sql(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
-    from kpi_model.formula import Compiler, render_sql
+    from kpi_model.formula.warehouse import warehouse_script
 
     workspace = workspace_file.load(args.workspace)
-    request = _request(args)
-    compiler = Compiler(workspace, portable=args.dialect != "duckdb")
-    ids = args.kpi or [k.id for k in workspace.kpis if _has_formula(k)]
-    failed = 0
-    for kpi_id in ids:
-        kpi = workspace.kpi(kpi_id)
-        if kpi is None:
-            raise KpiWizardError(f"unknown KPI '{kpi_id}'{did_you_mean(kpi_id, [k.id for k in workspace.kpis])}")
-        try:
-            sql = render_sql(compiler.select(kpi_id, request), args.dialect)
-        except KpiWizardError as error:
-            print(f"{kpi_id}: {error}", file=sys.stderr)
-            failed += 1
-            continue
-        name = " ".join(kpi.name.split())  # on one line: a line break in a name would end the comment
-        print(f"-- {kpi.id}: {name} ({request.grain}, {args.dialect})\n{sql};\n")
-    return EXIT_INVALID if failed else EXIT_OK
+    if args.execute and (args.dialect != "duckdb" or args.views != "cte"):
+        raise KpiWizardError(
+            "--run runs the DuckDB SQL on the workspace's data: use it with --dialect duckdb and without --views create"
+        )
+    ids = args.kpi or None
+    options = {"dialect": args.dialect, "views": args.views, "quote": args.quote_names}
+    if not args.execute:
+        script = warehouse_script(workspace, ids, _request(args), **options)
+        print(script.text(), end="")
+    else:
+        from kpi_model.engine import Engine
+
+        base = Path(args.workspace).parent
+        with _noted(Engine.for_workspace(workspace, base, _data_overrides(args.data))) as engine:
+            script = warehouse_script(workspace, ids, _request(args), columns=engine.columns(), **options)
+            print("\n".join(f"-- {line}" for line in script.header), end="\n\n")
+            for statement in script.statements:
+                names, rows = engine.query(statement.sql)
+                print(statement.text())
+                print(_result_comment(names, rows), end="\n\n")
+    for kpi_id, error in script.failures.items():
+        print(f"{kpi_id}: {error}", file=sys.stderr)
+    return EXIT_INVALID if script.failures else EXIT_OK
+
+
+def _result_comment(names: list[str], rows: list[tuple[Any, ...]]) -> str:
+    """A query's result as an aligned table in SQL comment lines (the printed script stays runnable)."""
+    cells = [names, *[["NULL" if v is None else str(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(names))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(f"-- {line}" for line in [f"result: {len(rows)} rows", *lines])
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -687,6 +702,28 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("workspace")
     sql.add_argument(
         "--dialect", choices=["duckdb", "postgres", "snowflake", "bigquery", "spark", "tsql"], default="duckdb"
+    )
+    sql.add_argument(
+        "--views",
+        choices=["cte", "create"],
+        default="cte",
+        help="define view sources as CTEs in front of each KPI (default), or as CREATE VIEW statements first",
+    )
+    sql.add_argument(
+        "--quote-names",
+        choices=["auto", "always"],
+        default="auto",
+        help="auto (default): quote only names that are not plain lower-case identifiers, so the warehouse's "
+        "case rule applies (Snowflake reads them as UPPER case); always: quote every name exactly as written",
+    )
+    sql.add_argument(
+        "--run",
+        dest="execute",
+        action="store_true",
+        help="run the DuckDB SQL on the workspace's data and print each result",
+    )
+    sql.add_argument(
+        "--data", action="append", default=[], metavar="NAME=PATH", help="with --run: load this file as source NAME"
     )
     for sub in (compute, sql):
         sub.add_argument("--kpi", action="append", default=[], metavar="ID", help="only this KPI (repeatable)")

@@ -332,7 +332,7 @@ def test_fast_period_arithmetic_equals_date_trunc(grain):
 
 
 # The modules of kpi_model/formula, lowest first: each may import only those before it.
-FORMULA_LAYERS = ["errors", "allowlist", "limits", "check", "rewrites", "dialects", "compile", "views"]
+FORMULA_LAYERS = ["errors", "allowlist", "limits", "check", "rewrites", "dialects", "compile", "views", "warehouse"]
 
 
 def _formula_imports(name: str) -> set[str]:

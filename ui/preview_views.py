@@ -17,7 +17,7 @@ from kpi_model.formula import (
     check_aggregate,
     check_derived,
     check_filter,
-    compile_sql,
+    warehouse_script,
 )
 from kpi_model.models import Cadence, Kpi, Workspace
 from kpi_model.periods import complete_points, period_label
@@ -180,9 +180,28 @@ def results(kpi: Kpi, series: Series) -> None:
 
 
 def sql_panel(workspace: Workspace, kpi: Kpi, request: SeriesRequest, engine: Engine) -> None:
-    """The generated SQL, in any supported dialect."""
-    dialect = st.selectbox("Dialect", DIALECTS, key="preview_dialect")
+    """The SQL that computes the KPI in the chosen warehouse dialect, runnable as shown (view sources as CTEs)."""
+    dialect_col, quote_col = st.columns(2)
+    dialect = dialect_col.selectbox("Dialect", DIALECTS, key="preview_dialect")
+    quote_all = quote_col.toggle(
+        "Quote every name",
+        key="preview_quote_names",
+        help="Off: plain lower-case names stay unquoted, so the warehouse's case rule applies (Snowflake reads "
+        "them as UPPER case). On: every name is quoted exactly, for tables created with quoted lower-case names.",
+    )
     try:
-        st.code(compile_sql(workspace, kpi.id, request, columns=engine.columns(), dialect=dialect), language="sql")
+        script = warehouse_script(
+            workspace,
+            [kpi.id],
+            request,
+            columns=engine.columns(),
+            dialect=dialect,
+            quote="always" if quote_all else "auto",
+        )
     except KpiWizardError as error:
         show_error(error)
+        return
+    if kpi.id in script.failures:
+        show_error(script.failures[kpi.id])
+        return
+    st.code(script.text(), language="sql")

@@ -21,7 +21,8 @@ The modules, each importing only those listed before it:
 - ``rewrites``: tree-to-tree rewrites of a checked formula (safe division, distinct-count bitmaps, ratios);
 - ``dialects``: the export dialects and rendering, with T-SQL made portable;
 - ``compile``: grains, quoting, the period expression and the per-period SELECT of each KPI;
-- ``views``: checking view sources, with tables resolved by scope.
+- ``views``: checking view sources, with tables resolved by scope;
+- ``warehouse``: the script for a warehouse: view sources as CTEs or CREATE VIEW, names quoted by one rule.
 
 Import from the package (``from kpi_model.formula import check_aggregate``); the modules are its layout.
 """
@@ -61,6 +62,17 @@ from kpi_model.formula.limits import (
 )
 from kpi_model.formula.rewrites import bitmap_distinct_counts, distinct_count_columns, ratio_parts, safe_division
 from kpi_model.formula.views import validate_view, view_tables
+from kpi_model.formula.warehouse import (
+    QUOTE_MODES,
+    VIEW_MODES,
+    QuoteMode,
+    Statement,
+    ViewMode,
+    WarehouseScript,
+    is_plain_name,
+    quote_names,
+    warehouse_script,
+)
 
 __all__ = [
     "AGGREGATES",
@@ -78,14 +90,20 @@ __all__ = [
     "MAX_VIEW_TABLES",
     "MAX_VIEW_TREE_DEPTH",
     "OPERATORS",
+    "QUOTE_MODES",
     "SCALAR_FUNCTIONS",
+    "VIEW_MODES",
     "Checked",
     "Compiler",
     "FormulaError",
     "FormulaLimitError",
     "Grain",
     "OverLimitError",
+    "QuoteMode",
     "SeriesRequest",
+    "Statement",
+    "ViewMode",
+    "WarehouseScript",
     "bitmap_distinct_counts",
     "check_aggregate",
     "check_derived",
@@ -94,14 +112,17 @@ __all__ = [
     "compile_sql",
     "distinct_count_columns",
     "is_derived",
+    "is_plain_name",
     "parse",
     "parse_tree",
     "period_sql",
     "quote",
+    "quote_names",
     "ratio_parts",
     "referenced_names",
     "render_sql",
     "safe_division",
     "validate_view",
     "view_tables",
+    "warehouse_script",
 ]
