@@ -12,11 +12,15 @@ three KPIs on them and a derived KPI over a view KPI and a table KPI. The Postgr
 
     path = write_warehouse_workspace(tmp_path)     # workspace.yaml, with data/ copied beside it
     by = breakdown_column(workspace, kpi_id)       # a categorical column to break the KPI down by
+    for statement in printed_statements(output):   # what `kpi-wizard sql` printed, statement by statement
+        statement.kpi_id, statement.sql            # kpi_id is None for a CREATE VIEW
 """
 
 from __future__ import annotations
 
+import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +148,39 @@ def breakdown_column(workspace: Workspace, kpi_id: str) -> str:
 def computable_kpis(workspace: Workspace) -> list[str]:
     """Ids of the KPIs that have a formula (the ones ``kpi-wizard sql`` prints)."""
     return [k.id for k in workspace.kpis if k.expression]
+
+
+# The line `kpi-wizard sql` prints right before each KPI's SELECT: -- <kpi_id>: <name> (<grain>, <dialect>)
+_KPI_LINE = re.compile(r"-- (?P<kpi_id>[^:\s]+): .* \((?P<grain>\w+), (?P<dialect>\w+)\)")
+
+
+@dataclass(frozen=True)
+class PrintedStatement:
+    """One statement of the printed SQL: the KPI it computes (None for a view) and its text (comments included)."""
+
+    kpi_id: str | None
+    sql: str
+
+
+def printed_statements(output: str) -> list[PrintedStatement]:
+    """Split what ``kpi-wizard sql`` printed into statements, by its contract: each ends with ';' at the end
+    of a line, and a KPI's SELECT is preceded by its ``-- <kpi_id>: …`` line (T-SQL's GO lines are dropped)."""
+    statements: list[PrintedStatement] = []
+    lines: list[str] = []
+    kpi_id: str | None = None
+    for line in output.splitlines():
+        if line.strip() == "GO":
+            continue
+        if not line.strip() and all(kept.startswith("--") for kept in lines):
+            lines, kpi_id = [], None  # a comment block of its own (the script's header)
+            continue
+        match = _KPI_LINE.fullmatch(line)
+        if match:
+            kpi_id = match["kpi_id"]
+        lines.append(line)
+        if not line.startswith("--") and line.rstrip().endswith(";"):
+            statements.append(PrintedStatement(kpi_id, "\n".join(lines).rstrip().removesuffix(";")))
+            lines, kpi_id = [], None
+    if any(not line.startswith("--") and line.strip() for line in lines):
+        raise ValueError(f"the output ends inside a statement: {lines[-1][:80]!r}")
+    return statements
