@@ -654,6 +654,38 @@ def _cmd_link(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    """Write the workspace as dbt Semantic Layer files; exit 1 when a KPI with a formula could not be expressed."""
+    from kpi_model import workspace_file
+    from kpi_model.dbt_export import build_export, write_export
+
+    export = build_export(workspace_file.load(args.workspace), dialect=args.dialect)
+    written = write_export(export, args.output, force=args.force)
+    unexpressed = [o for o in export.not_exported if not o.unfinished]
+    for outcome in export.not_exported:
+        print(f"{outcome.kpi_id}: not exported, {outcome.reason}", file=sys.stderr)
+    kinds = ", ".join(f"{sum(o.metric_type == t for o in export.exported)} {t}" for t in ("simple", "ratio", "derived"))
+    print(f"wrote {len(written)} files to {args.output}: {len(export.exported)} KPIs as metrics ({kinds})")
+    return EXIT_INVALID if unexpressed else EXIT_OK
+
+
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser("export", help="export the workspace to another tool (dbt Semantic Layer)")
+    targets = export.add_subparsers(dest="target", required=True, metavar="TARGET")
+    dbt = targets.add_parser(
+        "dbt",
+        help="semantic models and metrics for dbt-core 1.10 with MetricFlow",
+        description="Write semantic models, metrics (owner, goal, target, thresholds under config.meta), a dbt "
+        "model per view source and a time spine into DIR. KPIs MetricFlow cannot express are listed with the "
+        "reason (exit 1); DIR/README.md says which dbt models the project must provide.",
+    )
+    dbt.add_argument("workspace")
+    dbt.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write (new or empty)")
+    dbt.add_argument("--dialect", choices=["duckdb", "postgres", "snowflake", "bigquery", "spark"], default="duckdb")
+    dbt.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    dbt.set_defaults(run=_cmd_export)
+
+
 def _has_display() -> bool:
     # With no screen there is no browser to open; Streamlit would only print a warning.
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform != "linux"
@@ -813,6 +845,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--format", choices=["text", "json"], default="text")
     whatif.set_defaults(run=_cmd_whatif)
     leadlag.set_defaults(run=_cmd_leadlag)
+
+    _add_export(commands)
 
     drivers = commands.add_parser(
         "drivers",

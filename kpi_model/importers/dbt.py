@@ -22,6 +22,7 @@ from kpi_model import documents
 from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_derived, check_filter, referenced_names
 from kpi_model.importers.common import ImportFailed, ImportResult, finish, strip_controls, too_many_kpis
+from kpi_model.importers.dbt_meta import MetaReader, is_input, metric_meta
 from kpi_model.models import KPI_ID_PATTERN, MAX_KPIS, SOURCE_NAME_PATTERN
 
 DBT_SUFFIXES = (".yml", ".yaml")
@@ -76,6 +77,7 @@ class _Model:
     source: str
     file: str
     default_time: str | None
+    primary_entity: str | None
     dimensions: dict[str, dict[str, Any]]
     entities: dict[str, dict[str, Any]]
     measures: dict[str, dict[str, Any]]
@@ -161,6 +163,7 @@ class DbtImport:
         self._notes: list[tuple[str, int, int, str]] = []  # (file, line, order, text): reported in file order
         self.taken: set[str] = set()
         self.remarks: list[str] = []  # collected while one metric's aggregate is built
+        self.meta = MetaReader()  # owner, goal, target… from each metric's meta, and the goals they name
 
     # --- reading -------------------------------------------------------------------------
 
@@ -235,6 +238,7 @@ class DbtImport:
             source=source,
             file=file,
             default_time=_text(defaults.get("agg_time_dimension")) or None,
+            primary_entity=_text(raw.get("primary_entity")) or None,
             dimensions={_text(d.get("name")): d for d in raw.get("dimensions") or [] if isinstance(d, dict)},
             entities={_text(e.get("name")): e for e in raw.get("entities") or [] if isinstance(e, dict)},
             measures={_text(m.get("name")): m for m in raw.get("measures") or [] if isinstance(m, dict)},
@@ -309,7 +313,10 @@ class DbtImport:
             raise _Unmapped(f"'{reference}' reaches another model through several joins")
         if len(parts) == 2:
             entity = model.entities.get(parts[0])
-            if entity is None or _text(entity.get("type")).lower() not in _LOCAL_ENTITY_TYPES:
+            local = parts[0] == model.primary_entity or (
+                entity is not None and _text(entity.get("type")).lower() in _LOCAL_ENTITY_TYPES
+            )
+            if not local:
                 raise _Unmapped(
                     f"'{reference}' is a dimension of the model behind entity '{parts[0]}', "
                     f"not of semantic model '{model.name}' (dbt joins it in)"
@@ -374,6 +381,8 @@ class DbtImport:
                     metric, f"measure '{measure_name}' asks for an approximate percentile; it is computed exactly."
                 )
             expression = f"{function}({expr}, {float(percentile)})"
+        elif agg == "count" and expr in {"1", "*"}:
+            expression = "count(*)"  # a count of a constant counts rows
         elif agg in forms:
             expression = forms[agg].format(expr)
         else:
@@ -456,19 +465,13 @@ class DbtImport:
         kpi: dict[str, Any] = {"id": metric.kpi_id, "name": _text(raw.get("label")) or strip_controls(metric.name)}
         if raw.get("description"):
             kpi["description"] = _text(raw["description"])
-        meta = raw.get("meta") or (raw.get("config") or {}).get("meta") or {}
-        if isinstance(meta, dict) and isinstance(meta.get("owner"), str):
-            kpi["owner"] = strip_controls(meta["owner"]).strip()
-        texts = [
-            raw.get("label"),
-            raw.get("description"),
-            metric.name,
-            meta.get("owner") if isinstance(meta, dict) else None,
-        ]
+        meta = metric_meta(raw)
+        kpi.update(self.meta.kpi_fields(meta, lambda text: self.note(metric, text)))
+        texts = [raw.get("label"), raw.get("description"), metric.name, meta.get("owner")]
         if any(isinstance(t, str) and strip_controls(t) != t for t in texts):
             self.cleaned.append(metric)
         grain = _GRAINS.get(_text(raw.get("time_granularity")).lower())
-        if grain:
+        if grain and "cadence" not in kpi:
             kpi["cadence"] = grain
         return kpi
 
@@ -476,30 +479,43 @@ class DbtImport:
         kpi["description"] = f"{kpi['description']}\n{text}" if kpi.get("description") else text
 
     def run(self) -> None:
+        """Every metric as a KPI; the export's input metrics only where a KPI still refers to them.
+
+        An export writes ratios and derived KPIs over input metrics; where those fold back into one
+        formula over one source, the inputs are not KPIs of their own.
+        """
+        kpi_metrics = [m for m in self.metrics if not is_input(m.raw)]
+        for metric in kpi_metrics:
+            self.run_one(metric)
+        needed = {name for kpi in self.kpis if not kpi.get("source") for name in _named(kpi.get("expression"))}
         for metric in self.metrics:
-            kpi = self.base(metric)
-            kind = _text(metric.raw.get("type")).lower()
-            handler = {
-                "simple": self.import_simple,
-                "cumulative": self.import_cumulative,
-                "ratio": self.import_ratio,
-                "derived": self.import_derived,
-                "conversion": self.import_conversion,
-            }.get(kind)
-            helpers: list[dict[str, Any]] = []
-            if handler is None:
-                self.note(metric, f"the metric type '{kind}' is not known; imported without an expression.")
-            else:
-                try:
-                    handler(metric, kpi, helpers)
-                except _Unmapped as reason:
-                    helpers.clear()
-                    for key in ("source", "expression", "filter", "time_column"):
-                        kpi.pop(key, None)
-                    self.note(metric, f"{reason}; imported without an expression.")
-                    self.keep(kpi, f"dbt {kind} metric: {_definition(metric.raw)}")
-            self.kpis.extend(helpers)
-            self.kpis.append(kpi)
+            if is_input(metric.raw) and metric.kpi_id in needed:
+                self.run_one(metric)
+
+    def run_one(self, metric: _Metric) -> None:
+        kpi = self.base(metric)
+        kind = _text(metric.raw.get("type")).lower()
+        handler = {
+            "simple": self.import_simple,
+            "cumulative": self.import_cumulative,
+            "ratio": self.import_ratio,
+            "derived": self.import_derived,
+            "conversion": self.import_conversion,
+        }.get(kind)
+        helpers: list[dict[str, Any]] = []
+        if handler is None:
+            self.note(metric, f"the metric type '{kind}' is not known; imported without an expression.")
+        else:
+            try:
+                handler(metric, kpi, helpers)
+            except _Unmapped as reason:
+                helpers.clear()
+                for key in ("source", "expression", "filter", "time_column"):
+                    kpi.pop(key, None)
+                self.note(metric, f"{reason}; imported without an expression.")
+                self.keep(kpi, f"dbt {kind} metric: {_definition(metric.raw)}")
+        self.kpis.extend(helpers)
+        self.kpis.append(kpi)
 
     def import_simple(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
         self.fill(kpi, self.simple(metric))
@@ -619,6 +635,8 @@ class DbtImport:
 
         params = metric.raw.get("type_params") or {}
         expr = _text(params.get("expr"))
+        if self.fold_derived(kpi, expr, params.get("metrics") or []):
+            return
         names: dict[str, str] = {}
         for value in params.get("metrics") or []:
             side_metric, filters = self.side(value)
@@ -645,6 +663,56 @@ class DbtImport:
             raise _Unmapped(f"the expression names {', '.join(repr(u) for u in unknown)}, not listed under metrics")
         renamed = tree.transform(lambda n: exp.column(names[n.name]) if isinstance(n, exp.Column) else n)
         kpi["expression"] = renamed.sql(dialect="duckdb")
+
+    def fold_derived(self, kpi: dict[str, Any], expr: str, inputs: list[Any]) -> bool:
+        """A derived metric over the export's input metrics, all of one model and time column, as one formula.
+
+        Each input becomes its aggregate, with its own filters as ``FILTER (WHERE …)``; the filters all
+        inputs share become the KPI's filter (how the export writes a formula such as NPS). Over metrics
+        of their own (KPIs in the import) the derived metric stays a driver tree: False.
+        """
+        import sqlglot
+        from sqlglot import exp
+
+        sides: dict[str, tuple[_Agg, list[str]]] = {}
+        for value in inputs:
+            if not isinstance(value, (dict, str)) or (
+                isinstance(value, dict) and (value.get("offset_window") or value.get("offset_to_grain"))
+            ):
+                return False
+            side_metric, filters = self.side(value)
+            agg = self.resolved(side_metric) if is_input(side_metric.raw) else None
+            if agg is None:
+                return False
+            alias = _text(value.get("alias")) if isinstance(value, dict) else ""
+            try:
+                conditions = agg.conditions + [self.filter_sql(f, agg.model, agg.time_column) for f in filters]
+            except _Unmapped:
+                return False
+            sides[alias or side_metric.name] = (agg, conditions)
+        first = next(iter(sides.values()), None)
+        if first is None or any(
+            agg.model.source != first[0].model.source or agg.time_column != first[0].time_column
+            for agg, _ in sides.values()
+        ):
+            return False
+        common = [c for c in first[1] if all(c in conditions for _, conditions in sides.values())]
+        try:
+            tree = sqlglot.parse_one(expr, read="duckdb")
+            aggregates = {
+                name: sqlglot.parse_one(
+                    _with_filter(agg.expression, [c for c in conditions if c not in common]), read="duckdb"
+                )
+                for name, (agg, conditions) in sides.items()
+            }
+        except sqlglot.errors.SqlglotError:
+            return False
+        if {c.name for c in tree.find_all(exp.Column)} - set(aggregates):
+            return False
+        folded = tree.transform(lambda n: aggregates[n.name].copy() if isinstance(n, exp.Column) else n)
+        remarks = [r for agg, _ in sides.values() for r in agg.remarks]
+        self.fill(kpi, _Agg(first[0].model, folded.sql(dialect="duckdb"), common, first[0].time_column, remarks))
+        return True
 
     def import_conversion(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
         self.note(
@@ -678,6 +746,11 @@ class DbtImport:
                     f"it is computed from {', '.join(missing)}, which has no expression, "
                     "so it will not compute until that one does.",
                 )
+
+
+def _named(expression: Any) -> set[str]:
+    """The names a derived KPI's formula refers to (none when it does not parse)."""
+    return referenced_names(expression) if isinstance(expression, str) and expression else set()
 
 
 def _definition(raw: dict[str, Any]) -> str:
@@ -749,6 +822,8 @@ def import_dbt(path: Path, *, shown_as: str | None = None) -> ImportResult:
     document = {
         "name": f"dbt metrics from {shown}",
         "description": f"Imported from dbt semantic-layer YAML ({shown}).",
+        "units": list(work.meta.units.values()),
+        "goals": list(work.meta.goals.values()),
         "sources": list(work.sources.values()),
         "kpis": work.kpis,
     }

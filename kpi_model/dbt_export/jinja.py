@@ -1,0 +1,56 @@
+"""SQL conditions as MetricFlow ``where`` filters, and text kept out of dbt's Jinja.
+
+dbt renders Jinja in the YAML it reads and MetricFlow in every filter, so user text that holds
+``{{``, ``{%`` or ``{#`` would run as a template. Prose (names, descriptions) gets a space after the
+brace; SQL (formulas, filters, views) cannot be changed without changing its meaning, so it is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from kpi_model.dbt_export.decompose import Unexpressible
+from kpi_model.formula import render_sql
+
+_JINJA_OPENER = re.compile(r"\{([{%#])")
+_MARKER = "kpi_wizard_dimension_{}_"
+
+
+def inert_prose(text: str) -> str:
+    """``text`` with each Jinja opener split by a space, so dbt shows it instead of running it.
+
+    >>> inert_prose("Revenue {{ var('x') }}")
+    "Revenue { { var('x') }}"
+    """
+    return _JINJA_OPENER.sub(lambda match: "{ " + match.group(1), text)
+
+
+def refuse_jinja(sql: str, what: str) -> str:
+    """``sql`` unchanged, or :class:`Unexpressible` when dbt would read part of it as a Jinja template."""
+    if _JINJA_OPENER.search(sql):
+        raise Unexpressible(f"the {what} contains '{{{{', '{{%' or '{{#', which dbt would run as a Jinja template")
+    return sql
+
+
+def where_filter(condition: exp.Expr, reference: Callable[[str], str], dialect: str, what: str) -> str:
+    """A row condition with every column replaced by its Jinja reference (``{{ Dimension('orders__status') }}``).
+
+    ``reference`` maps a column name to that reference. The condition is rendered with a marker per
+    column first, so the references never pass through sqlglot.
+    """
+    columns: list[str] = []
+
+    def mark(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column):
+            columns.append(node.name)
+            return exp.var(_MARKER.format(len(columns) - 1))
+        return node
+
+    sql = refuse_jinja(render_sql(condition.transform(mark, copy=True), dialect, pretty=False), what)
+    # The marker ends in '_', so marker 1 is never the start of marker 10.
+    for index, column in enumerate(columns):
+        sql = sql.replace(_MARKER.format(index), reference(column))
+    return sql
