@@ -156,7 +156,7 @@ class _Views:
     def __init__(self, workspace: Workspace) -> None:
         self.sql = {s.name: s.sql for s in workspace.sources if s.sql and not s.path}
         self._names = {_fold(name): name for name in self.sql}
-        self._sources = {s.name for s in workspace.sources}
+        self.sources = {s.name for s in workspace.sources}
         self._trees: dict[str, exp.Query] = {}
 
     def needed(self, sources: Iterable[str]) -> list[str]:
@@ -180,7 +180,7 @@ class _Views:
         """The view's SELECT, checked as the engine checks it (a fresh copy each time)."""
         if name not in self._trees:
             try:
-                checked = validate_view(self.sql[name], self._sources - {name})
+                checked = validate_view(self.sql[name], self.sources - {name})
             except FormulaError as error:
                 raise FormulaError(f"view source '{name}': {error.problem}", error.fix) from None
             parsed = sqlglot.parse_one(checked, read="duckdb")
@@ -222,6 +222,15 @@ def _canonical_columns(tree: exp.Expr, columns: Mapping[str, Collection[str]]) -
         matches = spelled.get(_fold(identifier.this), set())
         if identifier.this not in matches and len(matches) == 1:
             identifier.set("this", next(iter(matches)))
+
+
+def _canonical_tables(tree: exp.Expr, sources: Collection[str]) -> None:
+    """Tables named in another case than their source (``FROM Orders`` for ``orders``) take the source's spelling."""
+    spelled = {_fold(name): name for name in sources}
+    for table in tree.find_all(exp.Table):
+        identifier = table.this
+        if isinstance(identifier, exp.Identifier) and _fold(identifier.this) in spelled:
+            identifier.set("this", spelled[_fold(identifier.this)])
 
 
 def _tables_read(tree: exp.Expr, relations: set[str]) -> dict[str, set[str]]:
@@ -316,6 +325,7 @@ def warehouse_script(
     tables: dict[str, set[str]] = {}
     statements: list[Statement] = []
     for kind, name, tree in trees:
+        _canonical_tables(tree, view_sources.sources)
         if columns:
             _canonical_columns(tree, columns)
         read = _tables_read(tree, file_tables)
