@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kpi_model.engine import Point, Series
 
 __all__ = [
+    "cadence_grain",
     "Coverage",
     "complete_points",
     "complete_values",
@@ -56,6 +57,11 @@ def normalise_grain(grain: str) -> str:
     if found is None:
         raise WhatIfError(f"'{grain}' is not a period grain; use one of: {', '.join(_GRAINS)}")
     return found
+
+
+def cadence_grain(cadence: str | None) -> str:
+    """The period grain a review cadence names: ``'month'`` for ``monthly`` and when none is set."""
+    return normalise_grain(cadence or "monthly")
 
 
 def period_index(day: dt.date, grain: str) -> int:

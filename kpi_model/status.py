@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -108,8 +109,12 @@ def status(kpi: Kpi, value: float | None) -> Status:
     return Status.UNKNOWN
 
 
-def format_value(value: float | None, unit: UnitOfMeasure | None) -> str:
-    """A value as people read it: percents as %, counts without decimals, money with separators."""
+def format_value(value: float | None, unit: UnitOfMeasure | None, *, name: str = "") -> str:
+    """A value as people read it: percents as %, counts without decimals, money with separators.
+
+    A duration carries the unit its KPI's ``name`` states ("… (hours)" gives ``4.2 h``); nothing is
+    ever written in scientific notation.
+    """
     if value is None:
         return "—"
     if unit == UnitOfMeasure.PERCENT:
@@ -118,9 +123,67 @@ def format_value(value: float | None, unit: UnitOfMeasure | None) -> str:
         return f"{value:,.0f}"
     if unit == UnitOfMeasure.CURRENCY:
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    if unit == UnitOfMeasure.DURATION:
+        suffix = duration_suffix(name)
+        return f"{value:,.1f}{suffix}" if abs(value) < 1000 else f"{value:,.0f}{suffix}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+    if abs(value) >= 1 or value == 0:
+        return f"{value:,.2f}"
+    # Three significant digits in plain decimals: 0.000123, not 1.23e-04.
+    return f"{value:.{min(12, 2 - math.floor(math.log10(abs(value))))}f}"
+
+
+_DURATION_WORDS = (("minute", " min"), ("hour", " h"), ("day", " days"), ("week", " weeks"), ("month", " months"))
+
+
+def duration_suffix(name: str) -> str:
+    """The time unit a duration KPI's name states (" h" for "Resolution time (hours)"), else ""."""
+    lowered = name.lower()
+    return next((suffix for word, suffix in _DURATION_WORDS if word in lowered), "")
+
+
+def kpi_value(kpi: Kpi, value: float | None) -> str:
+    """:func:`format_value` with the KPI's own unit and name."""
+    return format_value(value, kpi.unit_of_measure, name=kpi.name)
+
+
+def status_reason(kpi: Kpi, value: float | None) -> str:
+    """Why :func:`status` gives its colour, in the words a tile shows: ``'amber: below warning 27.0%'``.
+
+    The line the value crossed (or stays on the good side of) is named with its value, so a reader
+    can tell a status from the thresholds apart from the gap to a target due later.
+    """
+    level = status(kpi, value)
+    if value is None:
+        return "not judged: no complete period with a value"
+    direction = kpi.direction or Direction.UP
+    target, thresholds = kpi.target, kpi.thresholds
+    if direction == Direction.RANGE:
+        if level == Status.UNKNOWN:
+            return "not judged: a range KPI needs target.low and target.high"
+        assert target is not None and target.low is not None and target.high is not None
+        band = f"{kpi_value(kpi, target.low)}–{kpi_value(kpi, target.high)}"
+        return f"green: inside the range {band}" if level == Status.GREEN else f"red: outside the range {band}"
+    worse, better = ("below", "at or above") if direction == Direction.UP else ("above", "at or below")
+    warning = thresholds.warning if thresholds else None
+    critical = thresholds.critical if thresholds else None
+    if warning is not None or critical is not None:
+        if level == Status.RED:
+            assert critical is not None
+            return f"red: {worse} critical {kpi_value(kpi, critical)}"
+        if level == Status.AMBER:
+            assert warning is not None
+            return f"amber: {worse} warning {kpi_value(kpi, warning)}"
+        line = ("warning", warning) if warning is not None else ("critical", critical)
+        return f"green: {better} {line[0]} {kpi_value(kpi, line[1])}"
+    if level == Status.UNKNOWN:
+        return "not judged: no thresholds and no target"
+    assert target is not None and target.value is not None
+    short = "short of" if direction == Direction.UP else "over"
+    if level == Status.GREEN:
+        return f"green: {better} target {kpi_value(kpi, target.value)} (no thresholds set)"
+    return f"amber: {short} target {kpi_value(kpi, target.value)} (no thresholds set)"
 
 
 def gap_to_target(kpi: Kpi, value: float | None) -> str | None:
