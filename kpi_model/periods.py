@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from kpi_model.engine import Point, Series
 
 __all__ = [
-    "cadence_grain",
     "Coverage",
+    "cadence_grain",
     "complete_points",
     "complete_values",
     "is_complete",
