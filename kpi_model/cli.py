@@ -686,6 +686,83 @@ def _add_export(commands: Any) -> None:
     dbt.set_defaults(run=_cmd_export)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from kpi_model import workspace_file
+    from kpi_model.engine import Engine
+    from kpi_model.report import build_report, render_html, render_pdf
+
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise KpiWizardError(f"{output} exists; choose another file or add --force to replace it")
+    workspace = workspace_file.load(args.workspace)
+    previous = workspace_file.load(args.previous) if args.previous else None
+    sections = [s.strip() for part in args.sections for s in part.split(",") if s.strip()] or None
+    overrides = _data_overrides(args.data)
+    engine = None
+    if overrides or any(s.path for s in workspace.sources):
+        engine = _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, overrides))
+    else:
+        print("note: no data sources with files: the report shows the design without values", file=sys.stderr)
+    try:
+        content = build_report(
+            workspace,
+            engine,
+            as_of=args.as_of,
+            units=args.unit,
+            kpis=args.kpi,
+            previous=previous,
+            **({"sections": sections} if sections else {}),
+        )
+    finally:
+        if engine is not None:
+            engine.close()
+    data = render_pdf(content, paper=args.paper) if args.format == "pdf" else render_html(content, paper=args.paper)
+    written = output.write_bytes(data) if isinstance(data, bytes) else output.write_text(data, encoding="utf-8")
+    pages = len(content.units)
+    print(f"wrote {output} ({written:,} bytes): {pages} unit page(s), {len(content.definitions)} KPI sheet(s)")
+    return EXIT_OK
+
+
+def _add_report(commands: Any) -> None:
+    from kpi_model.report import PAPER, SECTIONS
+
+    report = commands.add_parser(
+        "report",
+        help="the scorecard report as PDF or HTML (cover, strategy map, a page per unit, KPI sheets, audit)",
+        description="Write the scorecard report a workshop takes home: a cover with data as of and the verdicts, "
+        "the strategy map, one page per unit with each KPI's latest complete value against target and thresholds, "
+        "one definition sheet per KPI and the audit summary for the board. PDF and HTML come from one template; "
+        "the HTML file is self-contained.",
+    )
+    report.add_argument("workspace")
+    report.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write (.pdf or .html)")
+    report.add_argument("--format", choices=["pdf", "html"], default="pdf")
+    report.add_argument("--paper", choices=list(PAPER), default="a4", help="page size, landscape (default a4)")
+    report.add_argument("--unit", action="append", default=[], metavar="ID", help="only this unit (repeatable)")
+    report.add_argument("--kpi", action="append", default=[], metavar="ID", help="only this KPI (repeatable)")
+    report.add_argument(
+        "--sections",
+        action="append",
+        default=[],
+        metavar="LIST",
+        help=f"only these sections, comma-separated (default all: {','.join(SECTIONS)})",
+    )
+    report.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        metavar="DATE",
+        help="judge as on this day: periods not complete by then are shown, not judged (default today)",
+    )
+    report.add_argument(
+        "--data", action="append", default=[], metavar="NAME=PATH", help="load this file as source NAME (repeatable)"
+    )
+    report.add_argument(
+        "--previous", metavar="FILE", help="an earlier version of the workspace: the audit page says what changed"
+    )
+    report.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    report.set_defaults(run=_cmd_report)
+
+
 def _has_display() -> bool:
     # With no screen there is no browser to open; Streamlit would only print a warning.
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform != "linux"
@@ -847,6 +924,7 @@ def build_parser() -> argparse.ArgumentParser:
     leadlag.set_defaults(run=_cmd_leadlag)
 
     _add_export(commands)
+    _add_report(commands)
 
     drivers = commands.add_parser(
         "drivers",
