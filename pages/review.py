@@ -5,6 +5,7 @@ import streamlit as st
 from kpi_model import editing, workspace_file
 from kpi_model.completeness import FIELD_CHECKS, completeness, field_status
 from kpi_model.models import Kpi, Workspace
+from ui.dbt_download import dbt_download
 from ui.feedback import md_escape, show_flashes
 from ui.guards import require_workspace
 
@@ -86,7 +87,7 @@ if orphans:
 st.header("Keep it", divider="gray")
 st.write("Download the workspace to keep it in git, share it, or open it again later with **Upload** on Start.")
 stem = editing.slugify(workspace.name)
-yaml_col, json_col, _ = st.columns([1, 1, 2])  # the two buttons side by side, not half a page apart
+yaml_col, json_col, dbt_col, _ = st.columns([1, 1, 1.4, 1])  # the buttons side by side, not half a page apart
 yaml_col.download_button(
     "Download YAML",
     workspace_file.dumps(workspace, "yaml"),
@@ -102,3 +103,4 @@ json_col.download_button(
     mime="application/json",
     key="download_json",
 )
+dbt_download(workspace, dbt_col)

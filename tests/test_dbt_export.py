@@ -403,3 +403,23 @@ def test_metricflow_computes_every_exported_kpi_as_the_engine_does(metricflow_an
             compared.append(outcome.kpi_id)
     types = {o.metric_type for o in export.exported}
     assert len(compared) == 20 and types == {"simple", "ratio", "derived"}
+
+
+# --- the Review page ------------------------------------------------------------------------------
+
+
+def test_review_offers_the_dbt_download_and_names_what_it_leaves_out(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(tmp_path / "store"))
+    monkeypatch.delenv("KPI_WIZARD_OPEN", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    next(b for b in at.button if b.label == "Open sample workspace").click().run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception, at.exception
+    downloads = [d for d in at.get("download_button") if d.proto.label == "Download dbt export"]
+    assert len(downloads) == 1
+    (expander,) = [e for e in at.expander if "dbt export" in e.label]
+    assert expander.label == "dbt export: 1 KPI not exported"
+    assert "Checkout abandonment rate" in expander.markdown[0].value
