@@ -1,8 +1,10 @@
 """The sandboxed DuckDB session that computes KPIs.
 
-Data is loaded first (by :mod:`kpi_model.sources`, on an ordinary connection); then the
-session is locked: no file or network access, no extension installs, memory and thread
-limits, and ``lock_configuration`` so a query cannot undo any of it. Every query runs with
+Data is made ready first (by :mod:`kpi_model.sources`, on an ordinary connection): the CLI's CSV and
+Parquet files as views that read them in place, other files loaded as tables. Then the session is
+locked: no file or network access but to the files it scans, no extension installs, memory and
+thread limits (a scan larger than the memory spills to a temporary folder of its own), and
+``lock_configuration`` so a query cannot undo any of it. Every query runs with
 a time limit and is interrupted when it passes it. User formulas only ever run here, and
 only after :mod:`kpi_model.formula` has checked them.
 """
@@ -12,7 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import shutil
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
@@ -21,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot
+from sqlglot import exp
 
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import (
@@ -36,16 +43,22 @@ from kpi_model.isolation import database_lock
 from kpi_model.models import Workspace
 from kpi_model.periods import WORKING_DAY_MIN_ROWS, Coverage, is_complete
 from kpi_model.sources import (
+    ScannedFile,
     SourceError,
     TableProfile,
+    ambiguous_scan_notes,
     date_order_notes,
-    load_workspace_sources,
+    files_version,
     profile_table,
+    scan_workspace_sources,
+    sniff_every_row,
     unprofiled,
 )
 from kpi_model.sources.profile_cache import cached_profiles, database_version
 
 DEFAULT_MEMORY_LIMIT = "2GB"
+# The operator's (or a benchmark's) memory limit for the engines the CLI opens, e.g. "512MB".
+MEMORY_LIMIT_VARIABLE = "KPI_WIZARD_MEMORY_LIMIT"
 DEFAULT_THREADS = 2
 DEFAULT_TIMEOUT_S = 30.0
 _CACHE_SIZE = 256
@@ -121,13 +134,17 @@ def lock(
     threads: int = DEFAULT_THREADS,
     allowed_paths: Collection[str | Path] = (),
     allowed_directories: Collection[str | Path] = (),
+    temp_directory: str | Path | None = None,
 ) -> None:
     """Lock a connection down: after this, queries cannot touch files, the network or settings.
 
     ``allowed_paths`` (files) and ``allowed_directories`` stay readable: an ingest job's connection
-    may read the one file it loads (and its own scratch folder), nothing else.
+    may read the one file it loads (and its own scratch folder), the CLI's engine the files it scans,
+    nothing else. ``temp_directory`` is where a query spills what does not fit in ``memory_limit``.
     """
     statements = [f"SET memory_limit = '{_setting(memory_limit)}'", f"SET threads = {int(threads)}"]
+    if temp_directory is not None:
+        statements.append(f"SET temp_directory = {_string(temp_directory)}")
     if allowed_paths:
         statements.append(f"SET allowed_paths = [{', '.join(_string(p) for p in allowed_paths)}]")
     if allowed_directories:
@@ -199,6 +216,8 @@ class Engine:
         self.threads = threads
         self.notes: list[str] = []  # what a user should know about the data loaded (CLI prints them)
         self.path: Path | None = None  # the database file, for an engine on a workspace's data
+        self.scans: dict[str, ScannedFile] = {}  # file sources read in place, by source name
+        self._spill: Path | None = None  # the temporary folder this engine's queries spill to, removed on close
         self._cache: OrderedDict[str, Series] = OrderedDict()
         self._columns: dict[str, list[str]] | None = None
         self._integer_columns: dict[str, set[str]] | None = None
@@ -215,19 +234,38 @@ class Engine:
         *,
         confine: bool = False,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_limit: str | None = None,
+        threads: int = DEFAULT_THREADS,
     ) -> Engine:
-        """An in-memory session with the workspace's file sources loaded (CLI and tests)."""
+        """A session on the workspace's files (CLI and tests): CSV and Parquet read in place, others loaded.
+
+        Queries may read the scanned files and nothing else, within ``memory_limit`` (default: the
+        ``KPI_WIZARD_MEMORY_LIMIT`` environment variable, else 2GB); what does not fit spills to a
+        temporary folder of the engine's own, removed when it closes.
+        """
+        memory_limit = memory_limit or os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT
+        _setting(memory_limit)  # a bad value is refused before any file is read
         connection = duckdb.connect()
+        spill = Path(tempfile.mkdtemp(prefix="kpi-wizard-spill-"))
         try:
-            profiles = load_workspace_sources(connection, workspace, Path(base_dir), overrides, confine=confine)
+            scans, profiles = scan_workspace_sources(connection, workspace, Path(base_dir), overrides, confine=confine)
+            lock(
+                connection,
+                memory_limit=memory_limit,
+                threads=threads,
+                allowed_paths=[scanned.path for scanned in scans.values()],
+                temp_directory=spill,
+            )
         except BaseException:
             connection.close()
+            shutil.rmtree(spill, ignore_errors=True)
             raise
-        version = hashlib.sha256(
-            json.dumps({name: p.rows for name, p in sorted(profiles.items())}).encode()
-        ).hexdigest()[:16]
-        engine = cls(connection, timeout_s=timeout_s, data_version=version)
-        engine.notes = date_order_notes(profiles)
+        loaded = json.dumps({name: p.rows for name, p in sorted(profiles.items())})
+        version = hashlib.sha256(f"{loaded}\n{files_version(scans.values())}".encode()).hexdigest()[:16]
+        engine = cls(connection, timeout_s=timeout_s, data_version=version, locked=True, threads=threads)
+        engine.scans = scans
+        engine._spill = spill
+        engine.notes = date_order_notes(profiles) + ambiguous_scan_notes(scans)
         return engine
 
     @classmethod
@@ -244,6 +282,8 @@ class Engine:
         """Close the session (waits for a running query to finish or time out)."""
         with self._lock:
             self._connection.close()
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
 
     def __enter__(self) -> Engine:
         return self
@@ -283,21 +323,65 @@ class Engine:
 
     def _run(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self._lock:
-            cursor = self._connection.cursor()
-            timer = threading.Timer(self.timeout_s, cursor.interrupt)
-            timer.start()
             try:
-                result = cursor.execute(sql)
-                names = [d[0] for d in result.description or []]
-                return names, result.fetchall()
-            except duckdb.InterruptException:
-                raise QueryTimeout(
-                    f"the query ran longer than {self.timeout_s:g} s and was stopped; "
-                    "narrow the date range or simplify the formula"
-                ) from None
-            finally:
-                timer.cancel()
-                cursor.close()
+                return self._execute(sql)
+            except duckdb.Error as error:
+                if not self.scans or isinstance(error, duckdb.InterruptException):
+                    raise
+                if self._sniff_every_row(sql, error):
+                    return self._execute(sql)
+                problem = self._scan_problem(sql, error)
+                if problem is None:
+                    raise
+            raise problem
+
+    def _execute(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = self._connection.cursor()
+        timer = threading.Timer(self.timeout_s, cursor.interrupt)
+        timer.start()
+        try:
+            result = cursor.execute(sql)
+            names = [d[0] for d in result.description or []]
+            return names, result.fetchall()
+        except duckdb.InterruptException:
+            raise QueryTimeout(
+                f"the query ran longer than {self.timeout_s:g} s and was stopped; "
+                "narrow the date range or simplify the formula"
+            ) from None
+        finally:
+            timer.cancel()
+            cursor.close()
+
+    def _scans_in(self, sql: str) -> list[ScannedFile]:
+        """The scanned files a query names (through a view: all of them, as the query may read any)."""
+        named = [scanned for name, scanned in self.scans.items() if quote(name) in sql]
+        return named or list(self.scans.values())
+
+    def _sniff_every_row(self, sql: str, error: duckdb.Error) -> bool:
+        """After a CSV value that does not fit its sampled type: the types made from every row, as a load would.
+
+        A big CSV's types come from a sample (:mod:`kpi_model.sources.scan`); returns whether a view
+        was made again, so that the query is worth running again. Cached column lists are dropped.
+        """
+        if not isinstance(error, duckdb.ConversionException) or "CSV Error" not in str(error):
+            return False
+        sampled = [scanned for scanned in self._scans_in(sql) if not scanned.every_row]
+        for scanned in sampled:
+            self.scans[scanned.name] = sniff_every_row(self._connection, scanned)
+        if sampled:
+            self._columns = None
+        return bool(sampled)
+
+    def _scan_problem(self, sql: str, error: duckdb.Error) -> KpiWizardError | None:
+        """A failed read of a scanned file, said in the user's terms (a file gone since, a broken line)."""
+        message = str(error)
+        for scanned in self.scans.values():
+            if not scanned.path.is_file():
+                return scanned.error(self._connection, message)
+        if "CSV Error" in message or isinstance(error, duckdb.IOException):
+            found = self._scans_in(sql)
+            return found[0].error(self._connection, message) if len(found) == 1 else None
+        return None
 
     def compute(self, workspace: Workspace, kpi_id: str, request: SeriesRequest | None = None) -> Series:
         """A KPI per period. Raises :class:`FormulaError` when it cannot be computed, saying why."""
@@ -327,24 +411,109 @@ class Engine:
             ) from None
         points = [self._point(dict(zip(names, row, strict=True))) for row in rows]
         series = Series(kpi_id, request, points, sql, self._kpi_coverage(workspace, kpi_ids, request))
-        self._cache[key] = series
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+        self._remember(key, series)
         return series
 
     def compute_many(
         self, workspace: Workspace, kpi_ids: Collection[str] | None = None, request: SeriesRequest | None = None
     ) -> dict[str, Series | KpiWizardError]:
-        """Every computable KPI (or the ones named); a KPI that fails gives its error, not a crash."""
+        """Every computable KPI (or the ones named); a KPI that fails gives its error, not a crash.
+
+        KPIs that read the same rows (same source, time column, filter, grain, breakdown and dates) are
+        computed in one query, one scan of their source (:meth:`compute_together`).
+        """
+        request = request or SeriesRequest()
+        wanted = [kpi.id for kpi in workspace.kpis if kpi_ids is None or kpi.id in kpi_ids]
+        self.compute_together(workspace, wanted, request)
         results: dict[str, Series | KpiWizardError] = {}
-        for kpi in workspace.kpis:
-            if kpi_ids is not None and kpi.id not in kpi_ids:
-                continue
+        for kpi_id in wanted:
             try:
-                results[kpi.id] = self.compute(workspace, kpi.id, request)
+                results[kpi_id] = self.compute(workspace, kpi_id, request)
             except KpiWizardError as error:
-                results[kpi.id] = error
+                results[kpi_id] = error
         return results
+
+    def compute_together(self, workspace: Workspace, kpi_ids: Collection[str], request: SeriesRequest) -> int:
+        """Compute into the cache, one query per group of KPIs that read the same rows; returns the queries run.
+
+        A source-based KPI's query is one GROUP BY over its source (:meth:`Compiler.base_select`): KPIs
+        whose queries differ only in their aggregates share the scan, each with its own columns: on a file
+        read in place, one pass over the file instead of one per KPI (docs/benchmarks.md). A group whose
+        query fails is left to :meth:`compute`, which says which KPI failed and why; derived KPIs, and KPIs
+        alone in their group, are left to it too.
+        """
+        compiler = self.compiler(workspace)
+        groups: dict[str, list[tuple[str, str, exp.Select]]] = {}
+        for kpi_id in kpi_ids:
+            try:
+                needed = compiler.dependencies(kpi_id)
+                kpi = workspace.kpi(kpi_id)
+                if len(needed) != 1 or kpi is None or compiler.is_derived(kpi):
+                    continue
+                key = self._cache_key(workspace, needed, request)
+                if key in self._cache:
+                    continue
+                ranges = self._distinct_ranges(workspace, needed, request)
+                chosen = Compiler(workspace, self.columns(), distinct_ranges=ranges) if ranges else compiler
+                select = chosen.base_select(kpi, request)
+            except KpiWizardError:
+                continue  # compute() reports it
+            rows_read = select.copy()  # the query without its select list: source, filter, grouping
+            rows_read.set("expressions", [])
+            groups.setdefault(rows_read.sql(dialect="duckdb"), []).append((kpi_id, key, select))
+        queries = 0
+        for members in groups.values():
+            if len(members) > 1:
+                queries += self._compute_group(workspace, members, request)
+        return queries
+
+    def _compute_group(
+        self, workspace: Workspace, members: list[tuple[str, str, exp.Select]], request: SeriesRequest
+    ) -> int:
+        first_kpi = workspace.kpi(members[0][0])
+        assert first_kpi is not None and first_kpi.source and first_kpi.time_column
+        source, time_column = first_kpi.source, first_kpi.time_column
+        shared = members[0][2].copy()
+        keys = [e for e in shared.expressions if e.alias in ("period", "dimension")]
+        measures = [
+            exp.alias_(e.this.copy(), f"{e.alias}_{i}")
+            for i, (_, _, select) in enumerate(members)
+            for e in select.expressions
+            if e.alias in ("value", "numerator", "denominator")
+        ]
+        row_count = next(e for e in shared.expressions if e.alias == "row_count")
+        # The source's coverage rides along when these rows are all of its rows: no second scan for it.
+        with_coverage = (
+            not first_kpi.filter
+            and request.start is None
+            and request.end is None
+            and (source, time_column) not in self._coverage
+        )
+        extra = (
+            [sqlglot.parse_one(part, read="duckdb") for part in _coverage_parts(time_column)] if with_coverage else []
+        )
+        shared.set("expressions", [*keys, *measures, row_count, *extra])
+        order = ["period", "dimension"] if request.by else ["period"]
+        sql = shared.order_by(*order).sql(dialect="duckdb")
+        try:
+            names, rows = self._run(sql)
+        except (duckdb.Error, KpiWizardError):
+            return 1
+        records = [dict(zip(names, row, strict=True)) for row in rows]
+        if with_coverage:
+            self._coverage[(source, time_column)] = _coverage_of_groups(records)
+        for i, (kpi_id, key, select) in enumerate(members):
+            own = {f"{part}_{i}": part for part in ("value", "numerator", "denominator")}
+            points = [self._point({own.get(k, k): v for k, v in record.items()}) for record in records]
+            kpi_sql = select.order_by("period").sql(dialect="duckdb")  # what this KPI alone runs (SQL panels)
+            series = Series(kpi_id, request, points, kpi_sql, self._kpi_coverage(workspace, [kpi_id], request))
+            self._remember(key, series)
+        return 1
+
+    def _remember(self, key: str, series: Series) -> None:
+        self._cache[key] = series
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
 
     def coverage(self, workspace: Workspace, kpi_id: str, request: SeriesRequest | None = None) -> Coverage | None:
         """The days a KPI's data covers (a derived KPI: what all its inputs cover), within ``request``'s dates."""
@@ -371,23 +540,18 @@ class Engine:
         """First and last day of a source's time column, and whether it has rows on weekends; once per data version.
 
         The engine lives as long as its data version (see :class:`EnginePool`), so this runs once per
-        source and time column for each version of the data.
+        source and time column for each version of the data (or not at all, when a group of KPIs
+        computed together already read it: :meth:`compute_together`).
         """
+        first, last, weekend = _coverage_parts(time_column)
         day = f"CAST({quote(time_column)} AS DATE)"
-        # A date typed in the future (2027 for 2026) would stretch the data over months it never saw:
-        # the data is as of its last day that has already come.
-        today = f"DATE '{dt.date.today().isoformat()}'"
         try:
             rows = self._run(
-                f"SELECT min({day}), max({day}) FILTER (WHERE {day} <= {today}), count(*), "
-                f"count(*) FILTER (WHERE isodow({day}) >= 6) FROM {quote(source)} WHERE {day} IS NOT NULL"
+                f"SELECT {first}, {last}, count(*), {weekend} FROM {quote(source)} WHERE {day} IS NOT NULL"
             )[1]
         except (duckdb.Error, KpiWizardError):
             return None
-        first, last, count, weekend = rows[0] if rows else (None, None, 0, 0)
-        if not isinstance(first, dt.date) or not isinstance(last, dt.date) or _day(first) > _day(last):
-            return None
-        return Coverage(_day(first), _day(last), working_days=count >= WORKING_DAY_MIN_ROWS and not weekend)
+        return _coverage_from(*(rows[0] if rows else (None, None, 0, 0)))
 
     def _distinct_ranges(
         self, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest
@@ -539,6 +703,36 @@ class EnginePool:
             engine = self._engines.pop(str(Path(path).resolve()), None)
         if engine is not None:
             engine.close()
+
+
+def _coverage_parts(time_column: str) -> tuple[str, str, str]:
+    """Aggregates over rows whose time column is set: first day, last day that has come, rows on weekends."""
+    day = f"CAST({quote(time_column)} AS DATE)"
+    # A date typed in the future (2027 for 2026) would stretch the data over months it never saw:
+    # the data is as of its last day that has already come.
+    today = f"DATE '{dt.date.today().isoformat()}'"
+    return (
+        f"min({day}) AS coverage_first",
+        f"max({day}) FILTER (WHERE {day} <= {today}) AS coverage_last",
+        f"count(*) FILTER (WHERE isodow({day}) >= 6) AS coverage_weekend_rows",
+    )
+
+
+def _coverage_from(first: Any, last: Any, rows: int, weekend_rows: int) -> Coverage | None:
+    if not isinstance(first, dt.date) or not isinstance(last, dt.date) or _day(first) > _day(last):
+        return None
+    return Coverage(_day(first), _day(last), working_days=rows >= WORKING_DAY_MIN_ROWS and not weekend_rows)
+
+
+def _coverage_of_groups(records: list[dict[str, Any]]) -> Coverage | None:
+    """The coverage of a source from its per-period (and per-dimension) coverage aggregates."""
+    firsts = [r["coverage_first"] for r in records if r["coverage_first"] is not None]
+    lasts = [r["coverage_last"] for r in records if r["coverage_last"] is not None]
+    if not firsts or not lasts:
+        return None
+    rows = sum(int(r["row_count"]) for r in records)
+    weekend_rows = sum(int(r["coverage_weekend_rows"]) for r in records)
+    return _coverage_from(min(firsts), max(lasts), rows, weekend_rows)
 
 
 def _first_line(error: Exception) -> str:

@@ -18,8 +18,9 @@ One module per concern, lower ones first (none imports a module listed after it)
 - :mod:`.excel`: one sheet of a workbook streamed to CSV for DuckDB;
 - :mod:`.ingest`: :func:`ingest_file`, CSV/TSV/JSON/Parquet staging and their errors explained;
 - :mod:`.column_types`: :func:`set_column_type`;
+- :mod:`.scan`: CSV and Parquet files read in place, through a view over DuckDB's reader;
 - :mod:`.views`: views defined by SQL, tried within a time limit, in dependency order;
-- :mod:`.workspace`: a workspace's sources: confined paths, files as tables, SQL sources as views.
+- :mod:`.workspace`: a workspace's sources: confined paths, files as tables or scans, SQL sources as views.
 
 Everything public is re-exported here, so ``from kpi_model.sources import …`` keeps working.
 """
@@ -59,6 +60,15 @@ from kpi_model.sources.limits import (
     Limits,
 )
 from kpi_model.sources.names import STAGING_PREFIX, table_name_for
+from kpi_model.sources.scan import (
+    SCANNED_SUFFIXES,
+    ScannedFile,
+    ambiguous_scan_notes,
+    files_version,
+    scan_file,
+    scannable,
+    sniff_every_row,
+)
 from kpi_model.sources.views import create_view, define_view, try_view
 from kpi_model.sources.workspace import (
     create_view_source,
@@ -66,6 +76,7 @@ from kpi_model.sources.workspace import (
     load_workspace_sources,
     plan_workspace_sources,
     resolve_source_path,
+    scan_workspace_sources,
 )
 
 __all__ = [
@@ -80,6 +91,7 @@ __all__ = [
     "PARQUET_MAX_UNPACKED_BYTES",
     "PROFILE_CHUNK_COLUMNS",
     "PROFILE_TIMEOUT_S",
+    "SCANNED_SUFFIXES",
     "STAGING_PREFIX",
     "SUPPORTED_SUFFIXES",
     "VIEW_TIMEOUT_S",
@@ -89,8 +101,10 @@ __all__ = [
     "ColumnProfile",
     "Limits",
     "ProfileTimeout",
+    "ScannedFile",
     "SourceError",
     "TableProfile",
+    "ambiguous_scan_notes",
     "create_view",
     "create_view_source",
     "date_order_notes",
@@ -98,6 +112,7 @@ __all__ = [
     "define_view",
     "drop_relation",
     "drop_staging",
+    "files_version",
     "ingest_file",
     "is_day_first",
     "list_tables",
@@ -107,8 +122,12 @@ __all__ = [
     "profile_select",
     "profile_table",
     "resolve_source_path",
+    "scan_file",
+    "scan_workspace_sources",
+    "scannable",
     "set_column_type",
     "settle_date_order",
+    "sniff_every_row",
     "table_name_for",
     "time_limit",
     "try_view",

@@ -47,7 +47,7 @@ def _date_options(
     if _TIME_CODES.search(date_format):
         return {"timestampformat": date_format, "dateformat": date_format.split(" ")[0]}
     found = _sniffed_formats(con, path, options)[1]
-    if found and _reads_both_ways(found) and _reads_both_ways(date_format):
+    if found and reads_both_ways(found) and reads_both_ways(date_format):
         if is_day_first(date_format) != is_day_first(found):
             found = day_month_swapped(found)
         return {"dateformat": date_format, "timestampformat": found}
@@ -79,7 +79,8 @@ def day_month_swapped(date_format: str) -> str:
     return date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
 
 
-def _reads_both_ways(date_format: str) -> bool:
+def reads_both_ways(date_format: str) -> bool:
+    """Whether dates in this format can be misread with day and month swapped (``%d/%m/%Y``, not ``%Y-%m-%d``)."""
     # Year-first formats are ISO-like: nobody writes 2025-13-01 for 1 December.
     return "%d" in date_format and "%m" in date_format and not date_format.startswith(("%Y", "%y"))
 
@@ -93,7 +94,7 @@ def _note_ambiguous_dates(con: duckdb.DuckDBPyConnection, staging: str, path: Pa
     formats = _sniffed_formats(con, path, options)
     for kind, option, found in (("DATE", "dateformat", formats[0]), ("TIMESTAMP", "timestampformat", formats[1])):
         names = [name for name, data_type in columns if data_type == kind]
-        if not names or option in options or not found or not _reads_both_ways(found):
+        if not names or option in options or not found or not reads_both_ways(found):
             continue
         highest = _first_row(con, f"SELECT {', '.join(f'max(day({quote(n)}))' for n in names)} FROM {quote(staging)}")
         if highest is None or any(day is not None and day > 12 for day in highest):
@@ -111,13 +112,17 @@ def date_order_notes(profiles: Mapping[str, TableProfile]) -> list[str]:
         read_as = ambiguous[0].ambiguous_date_format if ambiguous else None
         if read_as is None:
             continue
-        columns = ", ".join(c.name for c in ambiguous)
-        notes.append(
-            f"source '{name}': every date in {columns} reads both day-first and month-first; they were read as "
-            f"{read_as}. If the file is written {day_month_swapped(read_as)}, set date_format: "
-            f"'{day_month_swapped(read_as)}' on the source (or date_format: '{read_as}' to confirm)."
-        )
+        notes.append(ambiguous_date_note(name, [c.name for c in ambiguous], read_as))
     return notes
+
+
+def ambiguous_date_note(source: str, columns: list[str], read_as: str) -> str:
+    """What was assumed about a source's dates that read both ways, and how to say otherwise."""
+    return (
+        f"source '{source}': every date in {', '.join(columns)} reads both day-first and month-first; they were "
+        f"read as {read_as}. If the file is written {day_month_swapped(read_as)}, set date_format: "
+        f"'{day_month_swapped(read_as)}' on the source (or date_format: '{read_as}' to confirm)."
+    )
 
 
 def settle_date_order(

@@ -28,6 +28,7 @@ from kpi_model.sources.names import STAGING_PREFIX, _check_table_name
 from kpi_model.sources.staging import _check_cells, _check_text_values, _check_width, _create, _create_typed
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".json", ".ndjson", ".jsonl", ".xlsx")
+JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 _HEAD_BYTES = 64 * 1024
 _LINE = re.compile(r"Line: (\d+)")
 
@@ -55,20 +56,7 @@ def ingest_file(
     _check_table_name(table)
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        hint = (
-            " Open it in Excel and save it as .xlsx (or as CSV UTF-8)." if suffix in (".xls", ".xlsm", ".ods") else ""
-        )
-        raise SourceError(
-            f"{path.name}: '{suffix or 'no extension'}' files are not supported; "
-            f"use one of {', '.join(SUPPORTED_SUFFIXES)}.{hint}"
-        )
-    if not path.is_file():
-        what = "is a folder, not a file" if path.is_dir() else "was not found"
-        raise SourceError(f"{path} {what}: check the path (it is read relative to the workspace folder).")
-    size = path.stat().st_size
-    if size == 0:
-        raise SourceError(f"{path.name} is empty (0 bytes): export the data again, with a header row and data rows.")
+    size = checked_file(path)
     if size > max_bytes:
         raise SourceError(
             f"{path.name} is {size_text(size)}, over the {size_text(max_bytes)} limit: "
@@ -105,6 +93,26 @@ def ingest_file(
     finally:
         con.execute(f"DROP TABLE IF EXISTS {quote(staging)}")
     return dataclasses.replace(profile, name=table)
+
+
+def checked_file(path: Path) -> int:
+    """The size of a data file of a supported type; a :class:`SourceError` when it is not one, is missing or empty."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        hint = (
+            " Open it in Excel and save it as .xlsx (or as CSV UTF-8)." if suffix in (".xls", ".xlsm", ".ods") else ""
+        )
+        raise SourceError(
+            f"{path.name}: '{suffix or 'no extension'}' files are not supported; "
+            f"use one of {', '.join(SUPPORTED_SUFFIXES)}.{hint}"
+        )
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "was not found"
+        raise SourceError(f"{path} {what}: check the path (it is read relative to the workspace folder).")
+    size = path.stat().st_size
+    if size == 0:
+        raise SourceError(f"{path.name} is empty (0 bytes): export the data again, with a header row and data rows.")
+    return size
 
 
 def _replace(con: duckdb.DuckDBPyConnection, staging: str, table: str) -> None:
@@ -157,20 +165,8 @@ def _stage_text(
     limits: Limits,
 ) -> None:
     """CSV/TSV/TXT and JSON: check the first bytes, then let DuckDB read the file."""
-    with path.open("rb") as handle:
-        head = handle.read(_HEAD_BYTES)
-    is_json = suffix in (".json", ".ndjson", ".jsonl")
-    if head.startswith(b"\xfe\xff") or (is_json and head.startswith(b"\xff\xfe")):
-        raise SourceError(f"{path.name} is UTF-16 text: save it as UTF-8 (in Excel: 'CSV UTF-8') and upload it again.")
-    utf16 = head.startswith(b"\xff\xfe")  # little-endian UTF-16 with BOM: Excel's "Unicode text"; DuckDB reads it
-    if not utf16 and b"\x00" in head:
-        raise SourceError(
-            f"{path.name} contains binary data (NUL bytes), so it is not a {suffix} text file: "
-            "check that you picked the right file, or export it again as CSV UTF-8."
-        )
-    if not utf16 and size <= len(head) and not head.strip():
-        raise SourceError(f"{path.name} holds only blank lines: export the data again, with a header row.")
-    if is_json:
+    head, utf16 = _checked_head(path, suffix, size)
+    if suffix in JSON_SUFFIXES:
         json_options = {"format": "newline_delimited"} if suffix != ".json" else {}
         try:
             named = "".join(f", {key} = ?" for key in json_options)
@@ -186,6 +182,58 @@ def _stage_text(
             if data_type == '"NULL"':
                 con.execute(f"ALTER TABLE {quote(staging)} ALTER {quote(name)} SET DATA TYPE VARCHAR")
         return
+    dialect = csv_dialect(con, path, suffix, head, utf16, date_format, limits)
+    try:
+        _create_typed(con, staging, "read_csv", path, dialect.options, size)
+    except duckdb.Error as err:
+        raise dialect.error(con, path, str(err)) from None
+    _note_ambiguous_dates(con, staging, path, dialect.options)
+
+
+def _checked_head(path: Path, suffix: str, size: int) -> tuple[bytes, bool]:
+    """The first bytes of a text file, refused when they show it is not UTF-8 text (or UTF-16 LE, which
+    DuckDB reads), and whether it is UTF-16."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+    is_json = suffix in JSON_SUFFIXES
+    if head.startswith(b"\xfe\xff") or (is_json and head.startswith(b"\xff\xfe")):
+        raise SourceError(f"{path.name} is UTF-16 text: save it as UTF-8 (in Excel: 'CSV UTF-8') and upload it again.")
+    utf16 = head.startswith(b"\xff\xfe")  # little-endian UTF-16 with BOM: Excel's "Unicode text"; DuckDB reads it
+    if not utf16 and b"\x00" in head:
+        raise SourceError(
+            f"{path.name} contains binary data (NUL bytes), so it is not a {suffix} text file: "
+            "check that you picked the right file, or export it again as CSV UTF-8."
+        )
+    if not utf16 and size <= len(head) and not head.strip():
+        raise SourceError(f"{path.name} holds only blank lines: export the data again, with a header row.")
+    return head, utf16
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV is read: ``read_csv`` options fixed from its first line (delimiter, header, decimal comma,
+    declared dates), the header line and the encoding. A load and a scan read the file with the same ones."""
+
+    options: dict[str, Any]
+    header: str
+    delim: str
+    encoding: str
+
+    def error(self, con: duckdb.DuckDBPyConnection, path: Path, message: str) -> SourceError:
+        """DuckDB's error on reading the file, said in the user's terms."""
+        return _csv_error(con, path, message, self.header, self.delim, self.encoding)
+
+
+def csv_dialect(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    suffix: str,
+    head: bytes,
+    utf16: bool,
+    date_format: str | None,
+    limits: Limits,
+) -> CsvDialect:
+    """The ``read_csv`` options for a CSV/TSV/TXT file whose first bytes are ``head``."""
     encoding = "utf-16" if utf16 else "utf-8"
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
     header = (text.splitlines() or [""])[0]
@@ -207,11 +255,7 @@ def _stage_text(
     if delim == ";" and re.search(r'(?:^|;)"?-?\d+,\d+"?(?=;|$)', text, re.MULTILINE):
         options["decimal_separator"] = ","
     options.update(_date_options(con, path, options, date_format))
-    try:
-        _create_typed(con, staging, "read_csv", path, options, size)
-    except duckdb.Error as err:
-        raise _csv_error(con, path, str(err), header, delim, encoding) from None
-    _note_ambiguous_dates(con, staging, path, options)
+    return CsvDialect(options, header, delim, encoding)
 
 
 def _guess_delimiter(header: str) -> str:

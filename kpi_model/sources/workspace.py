@@ -14,7 +14,8 @@ from kpi_model.sources.catalog import TableProfile
 from kpi_model.sources.errors import SourceError
 from kpi_model.sources.ingest import ingest_file
 from kpi_model.sources.limits import DEFAULT_LIMITS, Limits
-from kpi_model.sources.views import _view_order, create_view
+from kpi_model.sources.scan import ScannedFile, scan_file, scannable
+from kpi_model.sources.views import _view_order, create_view, define_view
 
 
 def resolve_source_path(base_dir: Path, relative: str, *, confine: bool = True) -> Path:
@@ -116,6 +117,40 @@ def load_workspace_sources(
     for name, sql in views:
         profiles[name] = create_view_source(con, name, sql, set(profiles), limits)
     return profiles
+
+
+def scan_workspace_sources(
+    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
+    base_dir: Path,
+    overrides: Mapping[str, Path] | None = None,
+    *,
+    confine: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[dict[str, ScannedFile], dict[str, TableProfile]]:
+    """Like :func:`load_workspace_sources`, but CSV and Parquet files are read in place (:mod:`.scan`).
+
+    Returns the scanned files and the profiles of what was loaded (JSON and XLSX files, which have no
+    reader to scan with). SQL sources become views checked and bound but not run: their trial run
+    (:func:`.views.try_view`) would read every file they select from, and the engine's time limit
+    stops a view that runs away when it is used.
+    """
+    files, views = plan_workspace_sources(workspace, base_dir, overrides, confine=confine)
+    scans: dict[str, ScannedFile] = {}
+    profiles: dict[str, TableProfile] = {}
+    for name, path, date_format in files:
+        if scannable(path):
+            scans[name] = scan_file(con, name, path, date_format, limits=limits)
+        else:
+            profiles[name] = load_file_source(con, name, path, date_format, limits)
+    available = set(scans) | set(profiles)
+    for name, sql in views:
+        try:
+            define_view(con, name, sql, tables=available)
+        except KpiWizardError as err:
+            raise SourceError(f"Source '{name}' (a SQL view): {err}") from err
+        available.add(name)
+    return scans, profiles
 
 
 def load_file_source(
