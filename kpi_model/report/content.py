@@ -289,7 +289,8 @@ def build_report(
     """Gather the report: tiles per unit page, definition sheets, verdicts and what changed since ``previous``.
 
     ``as_of`` is the day the report judges from (default today): periods not complete by then are
-    shown but not judged. Without an ``engine`` the tiles say why they have no values.
+    shown but not judged; a past day also leaves out the data dated after it. Without an ``engine``
+    the tiles say why they have no values.
     """
     from kpi_model.checks import audit
     from kpi_model.checks.compare import compare
@@ -297,6 +298,8 @@ def build_report(
 
     if unknown := [s for s in sections if s not in SECTIONS]:
         raise ReportError(f"unknown section {', '.join(map(repr, unknown))}: choose from {', '.join(SECTIONS)}")
+    # A report as of a past day reads the data only up to that day, as it would have been printed then.
+    until = as_of if as_of is not None and as_of < dt.date.today() else None
     as_of = as_of or dt.date.today()
     chosen = _chosen_kpis(workspace, units, kpis)
     results: dict[str, Series | Exception | None] = {k.id: None for k in chosen}
@@ -304,7 +307,8 @@ def build_report(
         computable = [k for k in chosen if k.expression]
         for grain in sorted({cadence_grain(k.cadence) for k in computable}):
             ids = [k.id for k in computable if cadence_grain(k.cadence) == grain]
-            results.update(engine.compute_many(workspace, ids, SeriesRequest(grain=grain)))  # type: ignore[arg-type]
+            request = SeriesRequest(grain=grain, end=until)  # type: ignore[arg-type]
+            results.update(engine.compute_many(workspace, ids, request))
     tiles = {k.id: _tile(workspace, k, results[k.id], as_of) for k in chosen}
 
     pages = _unit_pages(workspace, [tiles[k.id] for k in chosen], units)
