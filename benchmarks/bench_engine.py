@@ -71,8 +71,8 @@ NOTES_END = "<!-- notes:end -->"
 
 
 # Deterministic for a given DuckDB version: every column is a function of the row number via hash().
-GENERATE_SQL = """
-COPY (
+# Rows first..first+rows-1; bench_files.py starts elsewhere for another seed.
+ORDERS_SELECT = """
     SELECT
         i + 1 AS order_id,
         DATE '2024-01-01' + CAST(hash(i, 1) % 731 AS INTEGER) AS order_date,
@@ -84,9 +84,9 @@ COPY (
         CASE WHEN hash(i, 7) % 100 < 5 THEN 'returned'
              WHEN hash(i, 7) % 100 < 7 THEN 'cancelled'
              ELSE 'completed' END AS status
-    FROM range({rows}) AS t(i)
-) TO '{path}' (HEADER, DELIMITER ',')
+    FROM range({first}, {first} + {rows}) AS t(i)
 """
+GENERATE_SQL = "COPY (" + ORDERS_SELECT + ") TO '{path}' (HEADER, DELIMITER ',')"
 
 
 def generate_csv(path: Path, rows: int) -> float:
@@ -95,7 +95,7 @@ def generate_csv(path: Path, rows: int) -> float:
 
     start = time.perf_counter()
     with duckdb.connect() as con:
-        con.execute(GENERATE_SQL.format(rows=int(rows), path=str(path).replace("'", "''")))
+        con.execute(GENERATE_SQL.format(first=0, rows=int(rows), path=str(path).replace("'", "''")))
     return time.perf_counter() - start
 
 

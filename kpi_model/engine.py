@@ -150,6 +150,8 @@ def lock(
     if allowed_directories:
         statements.append(f"SET allowed_directories = [{', '.join(_string(d) for d in allowed_directories)}]")
     statements += [
+        # A long query would otherwise draw a progress bar into the CLI's output (CSV or JSON on stdout).
+        "SET enable_progress_bar = false",
         "SET autoinstall_known_extensions = false",
         "SET autoload_known_extensions = false",
         # A second wall besides external access: DuckDB's Python client would otherwise read a pandas
