@@ -56,10 +56,28 @@ WEB_ORDER_REVENUE = {
 }
 
 
+# Percentile measures: the sample has none, and MetricFlow computes them in SQL of its own.
+PERCENTILE_KPIS = [
+    {
+        "id": f"order_value_{name}",
+        "name": f"Order value, {name}",
+        "source": "orders",
+        "expression": formula,
+        "filter": "status <> 'cancelled'",
+        "time_column": "order_date",
+    }
+    for name, formula in [
+        ("median", "median(amount)"),
+        ("p90", "quantile_cont(amount, 0.9)"),
+        ("p90_discrete", "quantile_disc(amount, 0.9)"),
+    ]
+]
+
+
 def sample_with_view() -> Workspace:
     data = workspace_file.to_data(workspace_file.load(SAMPLE))
     data["sources"].append(WEB_ORDERS_VIEW)
-    data["kpis"].append(WEB_ORDER_REVENUE)
+    data["kpis"] += [WEB_ORDER_REVENUE, *PERCENTILE_KPIS]
     return parse_workspace(data, source="sample + view")
 
 
@@ -124,8 +142,8 @@ def test_count_star_counts_a_constant_and_measure_expressions_are_transpiled():
 @pytest.mark.parametrize(
     ("formula", "reason"),
     [
-        ("median(price)", "median() has no MetricFlow measure"),
-        ("quantile_cont(price, 0.9)", "has no MetricFlow measure"),
+        ("stddev_samp(price)", "has no MetricFlow measure"),
+        ("quantile_cont(price, 1.5)", "between 0 and 1"),
         ("count(DISTINCT a, b)", "several columns"),
         ("sum(amount) FILTER (WHERE note = '{{ var(\"x\") }}')", "Jinja"),
     ],
@@ -161,7 +179,7 @@ def test_a_derived_kpi_over_a_kpi_that_cannot_be_exported_names_it():
         "name": "w",
         "sources": [{"name": "t", "path": "t.csv"}],
         "kpis": [
-            {"id": "a", "name": "A", "source": "t", "expression": "median(x)", "time_column": "d"},
+            {"id": "a", "name": "A", "source": "t", "expression": "stddev_samp(x)", "time_column": "d"},
             {"id": "b", "name": "B", "source": "t", "expression": "sum(x)", "time_column": "d"},
             {"id": "ab", "name": "AB", "expression": "a * b"},
         ],
@@ -402,7 +420,8 @@ def test_metricflow_computes_every_exported_kpi_as_the_engine_does(metricflow_an
             assert_same_series(from_metricflow, engine_series(engine, workspace, outcome.kpi_id), outcome.kpi_id)
             compared.append(outcome.kpi_id)
     types = {o.metric_type for o in export.exported}
-    assert len(compared) == 20 and types == {"simple", "ratio", "derived"}
+    # Every KPI with a formula: the sample's 19, the view KPI and the three percentiles.
+    assert len(compared) == len(workspace.kpis) - 1 == 23 and types == {"simple", "ratio", "derived"}
 
 
 # --- the Review page ------------------------------------------------------------------------------
@@ -423,3 +442,17 @@ def test_review_offers_the_dbt_download_and_names_what_it_leaves_out(tmp_path, m
     (expander,) = [e for e in at.expander if "dbt export" in e.label]
     assert expander.label == "dbt export: 1 KPI not exported"
     assert "Checkout abandonment rate" in expander.markdown[0].value
+
+
+def test_percentiles_become_percentile_measures():
+    (median,) = decompose("median(x)").inputs
+    (p90,) = decompose("quantile_disc(x, 0.9)").inputs
+    assert (median.measure.agg, median.measure.percentile) == ("median", None)
+    assert (p90.measure.agg, p90.measure.percentile, p90.measure.discrete) == ("percentile", 0.9, True)
+    with pytest.raises(Unexpressible, match="between 0 and 1"):
+        decompose("quantile_cont(x, 1.5)")
+
+
+def test_outside_duckdb_a_derived_division_is_exact():
+    parts = decompose("sum(d) / (sum(a) + sum(d))", "postgres")
+    assert parts.expr == "CAST(input_1 AS DOUBLE PRECISION) / NULLIF((input_2 + input_3), 0)"

@@ -14,7 +14,7 @@ from typing import Literal
 
 from sqlglot import exp
 
-from kpi_model.formula import parse_tree, render_sql
+from kpi_model.formula import ANONYMOUS_AGGREGATES, parse_tree, render_sql
 from kpi_model.formula.rewrites import safe_division
 
 MetricType = Literal["simple", "ratio", "derived"]
@@ -26,7 +26,10 @@ _AGGREGATIONS: dict[type[exp.Expr], str] = {
     exp.Avg: "average",
     exp.Min: "min",
     exp.Max: "max",
+    exp.Median: "median",
 }
+# quantile_cont / quantile_disc (x, p) → MetricFlow's percentile measure, continuous or discrete.
+_PERCENTILES: dict[type[exp.Expr], bool] = {exp.PercentileCont: False, exp.PercentileDisc: True}
 INPUT_PREFIX = "input_"
 
 
@@ -36,10 +39,15 @@ class Unexpressible(Exception):
 
 @dataclass(frozen=True)
 class Measure:
-    """One aggregation over a column expression of the KPI's source (SQL in the export dialect)."""
+    """One aggregation over a column expression of the KPI's source (SQL in the export dialect).
+
+    ``percentile`` (0–1) and ``discrete`` are set for MetricFlow's ``percentile`` aggregation only.
+    """
 
     agg: str
     expr: str
+    percentile: float | None = None
+    discrete: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,11 +71,19 @@ class Decomposed:
     expr: str | None = None
 
 
+def _percentile(node: exp.Expr) -> tuple[exp.Expr, float]:
+    """The argument and the fraction of ``quantile_cont(x, 0.9)``; the fraction must be one number in (0, 1)."""
+    fraction = node.expression
+    if not (isinstance(fraction, exp.Literal) and fraction.is_number and 0 < float(fraction.this) < 1):
+        raise Unexpressible("a percentile measure needs one fraction between 0 and 1, e.g. quantile_cont(x, 0.9)")
+    return node.this, float(fraction.this)
+
+
 def _aggregation(node: exp.Expr) -> tuple[str, exp.Expr | None]:
     """``(MetricFlow aggregation, argument)``; ``count(*)`` has no argument."""
     kind = _AGGREGATIONS.get(type(node))
     if kind is None:
-        name = node.sql_name() if isinstance(node, exp.Func) else type(node).__name__
+        name = node.sql(dialect="duckdb").split("(")[0]  # as DuckDB spells it: string_agg, not group_concat
         raise Unexpressible(
             f"the aggregate {name.lower()}() has no MetricFlow measure "
             "(MetricFlow aggregates with sum, count, count_distinct, average, min, max, median and percentile)"
@@ -89,19 +105,42 @@ def _input(node: exp.Expr, dialect: str) -> Input:
     if isinstance(node, exp.Filter):
         condition = node.expression.this if isinstance(node.expression, exp.Where) else node.expression
         node = node.this
-    agg, argument = _aggregation(node)
+    percentile, discrete = None, False
+    argument: exp.Expr | None
+    if type(node) in _PERCENTILES:
+        agg, discrete = "percentile", _PERCENTILES[type(node)]
+        argument, percentile = _percentile(node)
+    else:
+        agg, argument = _aggregation(node)
     if argument is not None and any(isinstance(n, exp.AggFunc) for n in argument.walk()):
         raise Unexpressible("an aggregate inside another aggregate has no MetricFlow measure")
     if argument is not None and argument.find(exp.Window):
         raise Unexpressible("a window function (OVER …) has no MetricFlow measure")
     # count(*) counts rows: MetricFlow's count aggregation needs an expression, and 1 is never NULL.
     expr = "1" if argument is None else render_sql(argument, dialect, pretty=False)
-    return Input(Measure(agg, expr), condition)
+    return Input(Measure(agg, expr, percentile, discrete), condition)
+
+
+def _portable_division(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """Safe division, and outside DuckDB a numerator cast to DOUBLE: PostgreSQL, Snowflake and Spark may
+    divide integers (two counts) as integers, where the engine's DuckDB ``/`` always divides exactly.
+    """
+    guarded = safe_division(tree)
+    if dialect == "duckdb":
+        return guarded
+
+    def cast(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Div) and not isinstance(node.this, exp.Cast):
+            node.set("this", exp.cast(node.this.copy(), exp.DataType.build("double")))
+        return node
+
+    return guarded.transform(cast)
 
 
 def _is_aggregate(node: exp.Expr) -> bool:
     inner = node.this if isinstance(node, exp.Filter) else node
-    return isinstance(inner, exp.AggFunc)
+    anonymous = isinstance(inner, exp.Anonymous) and inner.name.lower() in ANONYMOUS_AGGREGATES  # product, fsum…
+    return isinstance(inner, exp.AggFunc) or anonymous
 
 
 def decompose(expression: str, dialect: str = "duckdb") -> Decomposed:
@@ -140,7 +179,7 @@ def decompose(expression: str, dialect: str = "duckdb") -> Decomposed:
         and isinstance(top.expression.unnest(), exp.Column)
     ):
         return Decomposed("ratio", inputs)
-    return Decomposed("derived", inputs, render_sql(safe_division(rest), dialect, pretty=False))
+    return Decomposed("derived", inputs, render_sql(_portable_division(rest, dialect), dialect, pretty=False))
 
 
 def derived_over_kpis(expression: str, dialect: str = "duckdb") -> tuple[list[str], str]:
@@ -151,4 +190,4 @@ def derived_over_kpis(expression: str, dialect: str = "duckdb") -> tuple[list[st
     """
     tree = parse_tree(expression)
     names = sorted({c.name for c in tree.find_all(exp.Column)})
-    return names, render_sql(safe_division(tree), dialect, pretty=False)
+    return names, render_sql(_portable_division(tree, dialect), dialect, pretty=False)

@@ -20,6 +20,7 @@ from sqlglot import exp
 from kpi_model.dbt_export.decompose import (
     Decomposed,
     Input,
+    Measure,
     MetricType,
     Unexpressible,
     decompose,
@@ -37,6 +38,16 @@ TIME_SPINE = "metricflow_time_spine"
 # answer, where the engine's count(*) FILTER (WHERE …) gives 0; fill_nulls_with makes it 0 again.
 _COUNTING = frozenset({"count", "count_distinct"})
 _NAME_PART = re.compile(r"[^a-z0-9]+")
+_AGGREGATE_SQL = {
+    "sum": "sum({})",
+    "count": "count({})",
+    "count_distinct": "count(DISTINCT {})",
+    "average": "avg({})",
+    "min": "min({})",
+    "max": "max({})",
+    "median": "median({})",
+    "percentile": "percentile({}, {})",
+}
 # What a KPI carries under config.meta, in this order (name and description are the metric's own label
 # and description; the formula itself is what the metric computes).
 _META_FIELDS = (
@@ -101,7 +112,7 @@ class _SemanticModel:
     source: Source
     time_columns: set[str]
     categorical: dict[str, str] = field(default_factory=dict)  # column → dimension name
-    measures: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (agg, expr, time) → measure name
+    measures: dict[tuple[Measure, str], str] = field(default_factory=dict)  # (measure, time column) → its name
     measure_docs: dict[str, str] = field(default_factory=dict)
     default_time: str | None = None
 
@@ -214,17 +225,23 @@ class _Builder:
         return chosen
 
     def _measure(self, model: _SemanticModel, item: Input, time_column: str) -> str:
-        key = (item.measure.agg, item.measure.expr, time_column)
+        key = (item.measure, time_column)
         if key in model.measures:
             return model.measures[key]
         what = "rows" if item.measure.expr == "1" else _name_part(item.measure.expr)[:40]
-        base = f"{model.entity}_{item.measure.agg}_{what}"
+        agg = item.measure.agg
+        if item.measure.percentile is not None:
+            agg = f"p{item.measure.percentile * 100:g}".replace(".", "_")  # quantile_cont(x, 0.9) → p90
+            agg += "_discrete" if item.measure.discrete else ""
+        base = f"{model.entity}_{agg}_{what}"
         if time_column != model.default_time:
             base += f"_by_{_name_part(time_column)}"
         # KPI ids, and so the names an import gives input metrics back, are at most 63 characters.
         name = self._unique(base[:56].rstrip("_"))
         model.measures[key] = name
-        shown = "count(*)" if item.measure.expr == "1" else f"{item.measure.agg}({item.measure.expr})"
+        shown = _AGGREGATE_SQL[item.measure.agg].format(
+            "*" if item.measure.expr == "1" else item.measure.expr, item.measure.percentile
+        )
         model.measure_docs[name] = f"{shown} over {model.source.name}, by {time_column}"
         return name
 
@@ -364,9 +381,14 @@ class _Builder:
             for column, name in sorted(model.categorical.items()):
                 dimensions.append(_with_expr({"name": name, "type": "categorical"}, column, name, self.dialect))
             measures = []
-            for (agg, expr, time_column), name in model.measures.items():
-                measure: dict[str, Any] = {"name": name, "description": model.measure_docs[name], "agg": agg}
-                measure["expr"] = expr
+            for (spec, time_column), name in model.measures.items():
+                measure: dict[str, Any] = {"name": name, "description": model.measure_docs[name], "agg": spec.agg}
+                measure["expr"] = spec.expr
+                if spec.percentile is not None:
+                    measure["agg_params"] = {
+                        "percentile": spec.percentile,
+                        "use_discrete_percentile": spec.discrete,
+                    }
                 if time_column != model.default_time:
                     measure["agg_time_dimension"] = model.dimension_name(time_column)
                 measures.append(measure)
