@@ -135,6 +135,14 @@ def write_warehouse_workspace(folder: Path) -> Path:
     return path
 
 
+def warehouse_workspace() -> Workspace:
+    """The same workspace in memory (for the SQL alone: its data paths point nowhere)."""
+    document = yaml.safe_load(SAMPLE_WORKSPACE.read_text(encoding="utf-8"))
+    document["sources"] = [*document["sources"], *VIEW_SOURCES]
+    document["kpis"] = [*document["kpis"], *VIEW_KPIS]
+    return Workspace.model_validate(document)
+
+
 def breakdown_column(workspace: Workspace, kpi_id: str) -> str:
     """The column to break ``kpi_id`` down by (``--by``): a categorical column of its source."""
     if kpi_id in BREAKDOWN_FOR_DERIVED:

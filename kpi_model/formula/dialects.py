@@ -61,9 +61,22 @@ def _tsql_portable(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rewrite)
 
 
+def _bigquery_iso_weeks(tree: exp.Expr) -> exp.Expr:
+    """Weeks that start on Monday, as everywhere else here: BigQuery's plain ``WEEK`` starts on Sunday."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)) and node.text("unit").upper() == "WEEK":
+            node.set("unit", exp.WeekStart(this=exp.var("MONDAY")))
+        return node
+
+    return tree.transform(rewrite)
+
+
 @_bounded
 def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """A compiled KPI query as SQL of ``dialect`` (T-SQL that runs on SQL Server 2008 and later)."""
     if dialect == "tsql":
         tree = _tsql_portable(tree)
+    elif dialect == "bigquery":
+        tree = _bigquery_iso_weeks(tree)
     return tree.sql(dialect=dialect, pretty=pretty, comments=False)

@@ -311,7 +311,8 @@ def warehouse_script(
         except KpiWizardError as error:
             failures[kpi_id] = error
 
-    created = view_sources.needed({v for kpi_id in selects for v in needed_views[kpi_id]}) if views == "create" else []
+    defined = view_sources.needed({v for kpi_id in selects for v in needed_views[kpi_id]})
+    created = defined if views == "create" else []
     trees: list[tuple[Literal["view", "kpi"], str, exp.Expr]] = [
         (
             "view",
@@ -347,7 +348,7 @@ def warehouse_script(
             )
             statements.append(Statement("kpi", name, sql, comments))
 
-    header = _header(dialect, views, quote, request, tables, len(selects), created)
+    header = _header(dialect, views, quote, request, tables, len(selects), defined)
     ordered = {t: tuple(sorted(c)) for t, c in sorted(tables.items())}
     return WarehouseScript(dialect, header, tuple(statements), ordered, failures)
 
@@ -359,7 +360,7 @@ def _header(
     request: SeriesRequest,
     tables: Mapping[str, set[str]],
     kpi_count: int,
-    created: list[str],
+    defined: list[str],
 ) -> tuple[str, ...]:
     kpis = f"{kpi_count} KPI{'s' if kpi_count != 1 else ''}"
     by = f" and {request.by}" if request.by else ""
@@ -368,10 +369,10 @@ def _header(
         lines.append("Tables it reads, with the columns it uses (create them with these names):")
         for table in sorted(tables):
             lines.append(f"  {_name(table, dialect, quote)}: {_names(tables[table], dialect, quote)}")
-    if created:
-        lines.append(f"Views it creates first: {', '.join(created)}.")
-    elif views == "cte":
-        lines.append("View sources are defined as CTEs (WITH …) in front of each KPI that reads them.")
+    if defined and views == "create":
+        lines.append(f"It creates the view sources first (CREATE OR REPLACE VIEW): {', '.join(defined)}.")
+    elif defined:
+        lines.append(f"View sources, as CTEs in front of each KPI that reads them: {', '.join(defined)}.")
     if quote == "auto":
         folded = {"snowflake": "UPPER case", "postgres": "lower case"}.get(dialect)
         rule = f"; {DIALECT_NAMES[dialect]} reads them in {folded}" if folded else ""

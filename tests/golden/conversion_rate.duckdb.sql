@@ -1,5 +1,12 @@
+-- KPI Wizard: 1 KPI for DuckDB, by month.
+-- Tables it reads, with the columns it uses (create them with these names):
+--   web_sessions: converted, session_date
+-- Plain names (a-z, 0-9, _) are unquoted; other names are quoted exactly.
+
+-- reads web_sessions(converted, session_date)
+-- conversion_rate: Web conversion rate (month, duckdb)
 SELECT
-  CAST("session_date" AS DATE) - CAST(DAY("session_date") - 1 AS INT) AS period,
+  CAST(session_date AS DATE) - CAST(DAY(session_date) - 1 AS INT) AS period,
   (
     COUNT(*) FILTER(WHERE
       converted = 1) / NULLIF(COUNT(*), 0)
@@ -12,10 +19,10 @@ SELECT
     COUNT(*)
   ) AS denominator,
   COUNT(*) AS row_count
-FROM "web_sessions"
+FROM web_sessions
 WHERE
-  NOT "session_date" IS NULL
+  NOT session_date IS NULL
 GROUP BY
-  CAST("session_date" AS DATE) - CAST(DAY("session_date") - 1 AS INT)
+  CAST(session_date AS DATE) - CAST(DAY(session_date) - 1 AS INT)
 ORDER BY
-  period NULLS FIRST
+  period NULLS FIRST;

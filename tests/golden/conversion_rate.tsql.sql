@@ -1,5 +1,12 @@
+-- KPI Wizard: 1 KPI for T-SQL, by month.
+-- Tables it reads, with the columns it uses (create them with these names):
+--   web_sessions: converted, session_date
+-- Plain names (a-z, 0-9, _) are unquoted; other names are quoted exactly.
+
+-- reads web_sessions(converted, session_date)
+-- conversion_rate: Web conversion rate (month, tsql)
 SELECT
-  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [session_date]), '1900-01-01') AS DATE) AS period,
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', session_date), '1900-01-01') AS DATE) AS period,
   (
     CAST(COUNT(IIF(converted = 1, 1, NULL)) AS FLOAT) / NULLIF(COUNT_BIG(*), 0)
   ) AS value,
@@ -10,10 +17,10 @@ SELECT
     COUNT_BIG(*)
   ) AS denominator,
   COUNT_BIG(*) AS row_count
-FROM [web_sessions]
+FROM web_sessions
 WHERE
-  NOT [session_date] IS NULL
+  NOT session_date IS NULL
 GROUP BY
-  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', [session_date]), '1900-01-01') AS DATE)
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', session_date), '1900-01-01') AS DATE)
 ORDER BY
-  period
+  period;

@@ -1,13 +1,20 @@
+-- KPI Wizard: 1 KPI for Spark SQL, by month.
+-- Tables it reads, with the columns it uses (create them with these names):
+--   support_tickets: first_response_at, opened_at
+-- Plain names (a-z, 0-9, _) are unquoted; other names are quoted exactly.
+
+-- reads support_tickets(first_response_at, opened_at)
+-- first_response_time: Time to first response (month, spark)
 SELECT
-  CAST(DATE_TRUNC('MONTH', `opened_at`) AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', opened_at) AS DATE) AS period,
   (
     AVG(DATEDIFF(MINUTE, opened_at, first_response_at)) / 60.0
   ) AS value,
   COUNT(*) AS row_count
-FROM `support_tickets`
+FROM support_tickets
 WHERE
-  NOT `opened_at` IS NULL
+  NOT opened_at IS NULL
 GROUP BY
-  CAST(DATE_TRUNC('MONTH', `opened_at`) AS DATE)
+  CAST(DATE_TRUNC('MONTH', opened_at) AS DATE)
 ORDER BY
-  period
+  period;

@@ -1,6 +1,14 @@
+-- KPI Wizard: 1 KPI for PostgreSQL, by month.
+-- Tables it reads, with the columns it uses (create them with these names):
+--   orders: amount, channel, order_date, order_id
+--   web_sessions: converted, session_date
+-- Plain names (a-z, 0-9, _) are unquoted; PostgreSQL reads them in lower case; other names are quoted exactly.
+
+-- reads orders(amount, channel, order_date, order_id); web_sessions(converted, session_date)
+-- web_revenue: Web order revenue (month, postgres)
 WITH k_average_order_value AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', "order_date") AS DATE) AS period,
+    CAST(DATE_TRUNC('MONTH', order_date) AS DATE) AS period,
     (
       CAST(SUM(amount) AS DOUBLE PRECISION) / NULLIF(COUNT(DISTINCT order_id), 0)
     ) AS value,
@@ -11,16 +19,16 @@ WITH k_average_order_value AS (
       COUNT(DISTINCT order_id)
     ) AS denominator,
     COUNT(*) AS row_count
-  FROM "orders"
+  FROM orders
   WHERE
-    NOT "order_date" IS NULL AND (
+    NOT order_date IS NULL AND (
       channel = 'web'
     )
   GROUP BY
-    CAST(DATE_TRUNC('MONTH', "order_date") AS DATE)
+    CAST(DATE_TRUNC('MONTH', order_date) AS DATE)
 ), k_conversion_rate AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', "session_date") AS DATE) AS period,
+    CAST(DATE_TRUNC('MONTH', session_date) AS DATE) AS period,
     (
       CAST(COUNT(*) FILTER(WHERE
         converted = 1) AS DOUBLE PRECISION) / NULLIF(COUNT(*), 0)
@@ -33,23 +41,23 @@ WITH k_average_order_value AS (
       COUNT(*)
     ) AS denominator,
     COUNT(*) AS row_count
-  FROM "web_sessions"
+  FROM web_sessions
   WHERE
-    NOT "session_date" IS NULL
+    NOT session_date IS NULL
   GROUP BY
-    CAST(DATE_TRUNC('MONTH', "session_date") AS DATE)
+    CAST(DATE_TRUNC('MONTH', session_date) AS DATE)
 ), k_sessions AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', "session_date") AS DATE) AS period,
+    CAST(DATE_TRUNC('MONTH', session_date) AS DATE) AS period,
     (
       COUNT(*)
     ) AS value,
     COUNT(*) AS row_count
-  FROM "web_sessions"
+  FROM web_sessions
   WHERE
-    NOT "session_date" IS NULL
+    NOT session_date IS NULL
   GROUP BY
-    CAST(DATE_TRUNC('MONTH', "session_date") AS DATE)
+    CAST(DATE_TRUNC('MONTH', session_date) AS DATE)
 ), k_web_revenue AS (
   SELECT
     k_average_order_value.period AS period,
@@ -73,4 +81,4 @@ SELECT
   *
 FROM k_web_revenue
 ORDER BY
-  period NULLS FIRST
+  period NULLS FIRST;

@@ -1,0 +1,62 @@
+-- KPI Wizard: 1 KPI for T-SQL, by month.
+-- Tables it reads, with the columns it uses (create them with these names):
+--   orders: amount, channel, cost, customer_id, order_date, order_id, region, status
+--   web_sessions: channel, converted, device, order_id, session_date, session_id
+-- It creates the view sources first (CREATE OR REPLACE VIEW): completed_orders, web_conversions.
+-- Plain names (a-z, 0-9, _) are unquoted; other names are quoted exactly.
+
+-- view completed_orders: reads orders(amount, channel, cost, customer_id, order_date, order_id, region, status)
+CREATE OR ALTER VIEW completed_orders AS
+SELECT
+  order_id,
+  order_date,
+  customer_id,
+  channel,
+  region AS [Sales Region],
+  amount,
+  cost,
+  amount - cost AS margin
+FROM orders
+WHERE
+  status = 'completed';
+GO
+
+-- view web_conversions: reads web_sessions(channel, converted, device, order_id, session_date, session_id)
+CREATE OR ALTER VIEW web_conversions AS
+SELECT
+  s.session_id,
+  s.session_date,
+  s.device,
+  s.channel AS traffic_channel,
+  o.[Sales Region],
+  o.amount,
+  o.margin
+FROM web_sessions AS s
+JOIN completed_orders AS o
+  ON o.order_id = s.order_id
+WHERE
+  s.converted = 1;
+GO
+
+-- revenue_per_conversion: Revenue per converted session (not direct) (month, tsql)
+SELECT
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', session_date), '1900-01-01') AS DATE) AS period,
+  (
+    CAST(SUM(amount) AS FLOAT) / NULLIF(COUNT_BIG(DISTINCT session_id), 0)
+  ) AS value,
+  (
+    SUM(amount)
+  ) AS numerator,
+  (
+    COUNT_BIG(DISTINCT session_id)
+  ) AS denominator,
+  COUNT_BIG(*) AS row_count
+FROM web_conversions
+WHERE
+  NOT session_date IS NULL AND (
+    traffic_channel <> 'direct'
+  )
+GROUP BY
+  CAST(DATEADD(MONTH, DATEDIFF(MONTH, '1900-01-01', session_date), '1900-01-01') AS DATE)
+ORDER BY
+  period;
