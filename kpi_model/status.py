@@ -148,6 +148,29 @@ def kpi_value(kpi: Kpi, value: float | None) -> str:
     return format_value(value, kpi.unit_of_measure, name=kpi.name)
 
 
+def thresholds_text(kpi: Kpi) -> str:
+    """``'warning 52,000, critical 46,000'`` in the KPI's unit, or ``'—'`` when none is set."""
+    thresholds = kpi.thresholds
+    if thresholds is None or (thresholds.warning is None and thresholds.critical is None):
+        return "—"
+    parts = []
+    if thresholds.warning is not None:
+        parts.append(f"warning {kpi_value(kpi, thresholds.warning)}")
+    if thresholds.critical is not None:
+        parts.append(f"critical {kpi_value(kpi, thresholds.critical)}")
+    return ", ".join(parts)
+
+
+def target_text(kpi: Kpi) -> str:
+    """The target value (or ``low–high`` for a range) in the KPI's unit, or ``'—'``; the due date is apart."""
+    target = kpi.target
+    if target is None:
+        return "—"
+    if target.low is not None and target.high is not None:
+        return f"{kpi_value(kpi, target.low)}–{kpi_value(kpi, target.high)}"
+    return kpi_value(kpi, target.value) if target.value is not None else "—"
+
+
 def status_reason(kpi: Kpi, value: float | None) -> str:
     """Why :func:`status` gives its colour, in the words a tile shows: ``'amber: below warning 27.0%'``.
 

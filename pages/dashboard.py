@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from kpi_model.status import kpi_value, latest_of, status
 from ui.dashboard_views import compute_unit, data_as_of, tile
 from ui.data_views import open_data
 from ui.feedback import md_escape, show_flashes
 from ui.guards import require_workspace
+from ui.report_views import report_download, strategy_map
 
 st.title("Dashboard")
 st.caption(
@@ -21,32 +23,49 @@ if not workspace.units:
 data = open_data()
 if data is None:
     st.stop()
-names = {u.id: u.name for u in workspace.units}
+MAP = "__strategy_map__"
+names = {u.id: u.name for u in workspace.units} | {MAP: ":material/account_tree: Strategy map"}
 unit_id = (
     st.segmented_control(
         "Unit",
         list(names),
-        format_func=lambda i: md_escape(names[i]),  # segmented-control options are Markdown
+        format_func=lambda i: names[i] if i == MAP else md_escape(names[i]),  # options are Markdown
         default=workspace.units[0].id,
         key="dashboard_unit",
     )
     or workspace.units[0].id
 )
-unit = workspace.unit(unit_id)
-st.caption(f"Head: {md_escape(unit.owner)}" if unit and unit.owner else "Each KPI at its review cadence.")
 engine = data.engine()
-goals = [(goal, workspace.kpis_of(goal.id)) for goal in workspace.goals_of(unit_id)]
-with st.spinner("Computing…"):
-    computed = {goal.id: compute_unit(engine, workspace, kpis) for goal, kpis in goals}
-if as_of := data_as_of({k: r for results in computed.values() for k, r in results.items()}):
-    st.caption(f":material/event_available: {as_of}")
-for goal, kpis in goals:
-    st.subheader(md_escape(goal.statement))
-    if not kpis:
-        st.caption("No KPIs for this goal yet.")
-        continue
-    results = computed[goal.id]
-    for start in range(0, len(kpis), 3):
-        for column, kpi in zip(st.columns(3), kpis[start : start + 3], strict=False):
-            with column:
-                tile(kpi, results.get(kpi.id))
+if unit_id == MAP:
+    with st.spinner("Computing every KPI for the map…"):
+        everything = compute_unit(engine, workspace, workspace.kpis)
+    latest = {k: latest_of(r) for k, r in everything.items() if not isinstance(r, Exception)}
+    kpis = {k.id: k for k in workspace.kpis}
+    statuses = {k: status(kpis[k], p.value) for k, p in latest.items() if p is not None}
+    values = {k: kpi_value(kpis[k], p.value) for k, p in latest.items() if p is not None}
+    strategy_map(workspace, statuses, values)
+else:
+    unit = workspace.unit(unit_id)
+    st.caption(f"Head: {md_escape(unit.owner)}" if unit and unit.owner else "Each KPI at its review cadence.")
+    goals = [(goal, workspace.kpis_of(goal.id)) for goal in workspace.goals_of(unit_id)]
+    with st.spinner("Computing…"):
+        computed = {goal.id: compute_unit(engine, workspace, kpis) for goal, kpis in goals}
+    if as_of := data_as_of({k: r for results in computed.values() for k, r in results.items()}):
+        st.caption(f":material/event_available: {as_of}")
+    for goal, kpis in goals:
+        st.subheader(md_escape(goal.statement))
+        if not kpis:
+            st.caption("No KPIs for this goal yet.")
+            continue
+        results = computed[goal.id]
+        for start in range(0, len(kpis), 3):
+            for column, kpi in zip(st.columns(3), kpis[start : start + 3], strict=False):
+                with column:
+                    tile(kpi, results.get(kpi.id))
+st.divider()
+st.subheader("Take it home")
+st.caption(
+    "The scorecard report: a cover with data as of and the verdicts, the strategy map, one page per unit, a "
+    "definition sheet per KPI and the audit summary for the board. The PDF and the HTML file hold the same."
+)
+report_download(workspace, data, key="dashboard_report")

@@ -24,6 +24,11 @@ if not workspace.goals and not orphans:
     st.page_link("pages/goals.py", label="Go to Goals", icon=":material/flag:")
     st.stop()
 
+# The strategy map's boxes link here with ?kpi=ID: open that KPI's goal with its card open.
+if (linked := workspace.kpi(st.query_params.get("kpi") or "")) is not None:
+    st.session_state["kpi_goal_choice"] = linked.goal if workspace.goal(linked.goal or "") else _NO_GOAL
+    st.session_state["kpis_open_card"] = linked.id
+st.query_params.pop("kpi", None)
 labels = goal_labels(workspace)
 if orphans:
     labels[_NO_GOAL] = f"KPIs without a goal ({len(orphans)})"

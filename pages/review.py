@@ -5,9 +5,11 @@ import streamlit as st
 from kpi_model import editing, workspace_file
 from kpi_model.completeness import FIELD_CHECKS, completeness, field_status
 from kpi_model.models import Kpi, Workspace
+from ui.data_views import open_data
 from ui.dbt_download import dbt_download
 from ui.feedback import md_escape, show_flashes
 from ui.guards import require_workspace
+from ui.report_views import report_download
 
 st.title("Review")
 st.caption("Every KPI and what it still lacks: a KPI is ready when it has an owner, a formula, a target and a date.")
@@ -104,3 +106,5 @@ json_col.download_button(
     key="download_json",
 )
 dbt_download(workspace, dbt_col)
+st.write("Or the scorecard report to print, project or send: cover, strategy map, a page per unit, KPI sheets.")
+report_download(workspace, open_data(), key="review_report")

@@ -9,7 +9,16 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Workspace
 from kpi_model.periods import complete_points, period_label
-from kpi_model.status import format_value, gap_to_target, latest_of, status, unjudged_note
+from kpi_model.status import (
+    gap_to_target,
+    kpi_value,
+    latest_of,
+    status,
+    status_reason,
+    target_text,
+    thresholds_text,
+    unjudged_note,
+)
 from ui.feedback import md_escape
 from ui.preview_views import GRAIN_OF_CADENCE, status_badge
 
@@ -47,7 +56,7 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
         # information, not an alarm, so it stays grey.
         st.metric(
             md_escape(kpi.name),
-            format_value(latest.value, kpi.unit_of_measure),
+            kpi_value(kpi, latest.value),
             delta=gap_to_target(kpi, latest.value),
             delta_color="off",
             delta_arrow="off",
@@ -57,9 +66,26 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
         )
         owner = f"owner: {md_escape(kpi.owner)}" if kpi.owner else ":red[**no owner**]"
         st.markdown(f"{status_badge(level)} · {period_label(latest.period, result.request.grain)} · {owner}")
+        st.caption(md_escape(agreed_line(kpi, latest.value)))
         as_of = f"{result.coverage.as_of_text().capitalize()}." if result.coverage else ""
         if text := (unjudged_note(result, latest, unit=kpi.unit_of_measure) or as_of):
             st.caption(text)
+
+
+def agreed_line(kpi: Kpi, value: float | None) -> str:
+    """Why the badge has its colour, then the target with its date and the thresholds, on one line.
+
+    ``'Amber: below warning 52,000 · target 64,000 by 2027-10-31 · warning 52,000, critical 46,000'``:
+    the badge follows the thresholds, the gap above follows the target; this line says both.
+    """
+    reason = status_reason(kpi, value)
+    parts = [reason[0].upper() + reason[1:]]
+    if (target := target_text(kpi)) != "—":
+        due = kpi.target.due if kpi.target else None
+        parts.append(f"target {target}" + (f" by {due.isoformat()}" if due else " (no due date)"))
+    if (lines := thresholds_text(kpi)) != "—" and "(no thresholds set)" not in reason:
+        parts.append(lines)
+    return " · ".join(parts)
 
 
 def data_as_of(results: dict[str, Series | KpiWizardError]) -> str | None:

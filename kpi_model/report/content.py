@@ -22,6 +22,8 @@ from kpi_model.status import (
     latest_of,
     status,
     status_reason,
+    target_text,
+    thresholds_text,
     unjudged_note,
 )
 
@@ -151,27 +153,6 @@ def _unit_of(workspace: Workspace, kpi: Kpi) -> str | None:
     return goal.unit if goal else kpi.unit
 
 
-def _threshold_text(kpi: Kpi) -> str:
-    thresholds = kpi.thresholds
-    if thresholds is None or (thresholds.warning is None and thresholds.critical is None):
-        return "—"
-    parts = []
-    if thresholds.warning is not None:
-        parts.append(f"warning {kpi_value(kpi, thresholds.warning)}")
-    if thresholds.critical is not None:
-        parts.append(f"critical {kpi_value(kpi, thresholds.critical)}")
-    return ", ".join(parts)
-
-
-def _target_text(kpi: Kpi) -> str:
-    target = kpi.target
-    if target is None:
-        return "—"
-    if target.low is not None and target.high is not None:
-        return f"{kpi_value(kpi, target.low)}–{kpi_value(kpi, target.high)}"
-    return kpi_value(kpi, target.value) if target.value is not None else "—"
-
-
 def _tile(workspace: Workspace, kpi: Kpi, result: Series | Exception | None, as_of: dt.date) -> KpiTile:
     partner = workspace.kpi(kpi.pairs_with) if kpi.pairs_with else None
     series = None if isinstance(result, Exception) else result
@@ -195,9 +176,9 @@ def _tile(workspace: Workspace, kpi: Kpi, result: Series | Exception | None, as_
         reason=status_reason(kpi, value) if series is not None else str(problem),
         gap=gap_to_target(kpi, value),
         left_out=unjudged_note(series, latest, as_of, unit=kpi.unit_of_measure) if series is not None else None,
-        target=_target_text(kpi),
+        target=target_text(kpi),
         due=kpi.target.due.isoformat() if kpi.target and kpi.target.due else "—",
-        thresholds=_threshold_text(kpi),
+        thresholds=thresholds_text(kpi),
         partner=partner.name if partner else None,
     )
 
@@ -210,7 +191,7 @@ def _definition(workspace: Workspace, kpi: Kpi, sql: str | None, audit: AuditRep
     baseline = "—"
     if kpi.baseline is not None:
         baseline = kpi_value(kpi, kpi.baseline.value) + (f" ({kpi.baseline.period})" if kpi.baseline.period else "")
-    target = _target_text(kpi) + (f" by {kpi.target.due.isoformat()}" if kpi.target and kpi.target.due else "")
+    target = target_text(kpi) + (f" by {kpi.target.due.isoformat()}" if kpi.target and kpi.target.due else "")
     source_text = "—"
     if source is not None:
         source_text = source.name + (f" ({source.system})" if source.system else "")
@@ -228,7 +209,7 @@ def _definition(workspace: Workspace, kpi: Kpi, sql: str | None, audit: AuditRep
         ("Kind", kpi.kind.value if kpi.kind else "—"),
         ("Baseline", baseline),
         ("Target", target),
-        ("Thresholds", _threshold_text(kpi)),
+        ("Thresholds", thresholds_text(kpi)),
         ("Leading/lagging partner", partner.name if partner else "—"),
         ("Agreed action when off track", kpi.action or "—"),
         ("Review date", kpi.review_date.isoformat() if kpi.review_date else "—"),
