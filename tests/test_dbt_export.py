@@ -456,3 +456,40 @@ def test_percentiles_become_percentile_measures():
 def test_outside_duckdb_a_derived_division_is_exact():
     parts = decompose("sum(d) / (sum(a) + sum(d))", "postgres")
     assert parts.expr == "CAST(input_1 AS DOUBLE PRECISION) / NULLIF((input_2 + input_3), 0)"
+
+
+def test_meta_the_import_cannot_use_is_named_and_the_rest_kept(tmp_path):
+    (tmp_path / "m.yml").write_text(
+        """
+semantic_models:
+  - name: orders
+    model: ref('orders')
+    defaults: {agg_time_dimension: ordered_at}
+    dimensions: [{name: ordered_at, type: time, type_params: {time_granularity: day}}]
+    measures: [{name: revenue_sum, agg: sum, expr: amount}]
+metrics:
+  - name: revenue
+    label: Revenue
+    type: simple
+    type_params: {measure: revenue_sum}
+    config:
+      meta:
+        owner: CFO
+        direction: sideways
+        goal: grow
+        target: {value: 100, due: '2027-12-31'}
+        thresholds: {warning: 90}
+""",
+        encoding="utf-8",
+    )
+    result = import_dbt(tmp_path / "m.yml")
+    (kpi,) = result.workspace.kpis
+    assert (kpi.owner, kpi.target.value, kpi.thresholds.warning, kpi.direction, kpi.goal) == (
+        "CFO",
+        100,
+        90,
+        None,
+        None,
+    )
+    assert any("meta direction" in note and "left out" in note for note in result.notes), result.notes
+    assert any("meta goal 'grow' gives no statement" in note for note in result.notes), result.notes

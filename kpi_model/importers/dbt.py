@@ -6,113 +6,53 @@ ratios over one model become one expression (``FILTER (WHERE …)`` for per-side
 ratios over two models a derived KPI. What KPI Wizard cannot express — cumulative
 windows, time offsets, conversion funnels, filters on joined models — is reported in a
 note and kept in the KPI's description, never approximated silently.
+
+Reading the files is :mod:`.dbt_project`'s part; the KPI fields in each metric's meta (owner, goal,
+target… as ``kpi-wizard export dbt`` writes them) are :mod:`.dbt_meta`'s. A ratio or derived metric
+over the export's input metrics folds back into one formula, and those inputs are no KPIs of their own.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from kpi_model import documents
-from kpi_model.editing import kpi_id_from, slugify, unique_id
 from kpi_model.formula import FormulaError, check_aggregate, check_derived, check_filter, referenced_names
 from kpi_model.importers.common import ImportFailed, ImportResult, finish, strip_controls, too_many_kpis
 from kpi_model.importers.dbt_meta import MetaReader, is_input, metric_meta
-from kpi_model.models import KPI_ID_PATTERN, MAX_KPIS, SOURCE_NAME_PATTERN
+from kpi_model.importers.dbt_project import (
+    DBT_LIMITS,
+    DBT_SUFFIXES,
+    DbtProject,
+    MetricEntry,
+    SemanticModel,
+    filter_list,
+    yaml_text,
+)
+from kpi_model.models import MAX_KPIS
 
-DBT_SUFFIXES = (".yml", ".yaml")
-# Folders of a dbt project that hold installed packages, build output or tooling, not the project's metrics.
-_SKIPPED_FOLDERS = frozenset({"dbt_packages", "dbt_modules", "target", "logs", "node_modules", "venv", ".venv"})
+__all__ = ["DBT_LIMITS", "DBT_SUFFIXES", "DbtImport", "import_dbt"]
+
 _GRAINS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
 _LOCAL_ENTITY_TYPES = frozenset({"primary", "unique", "natural"})
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# dbt files legitimately use anchors (&name / *name), so aliases are allowed but their expansion is bounded.
-DBT_LIMITS = documents.Limits(
-    what="a dbt YAML file",
-    hint="dbt semantic-layer YAML is a few levels deep — check that this is a dbt metrics file",
-    size_hint="dbt YAML files are small text files — check that this is a dbt metrics file, or split it",
-    aliases=True,
-    duplicate_keys=True,  # as dbt itself reads them: the last value wins
-)
 
 
 class _Unmapped(Exception):
     """Something in a metric KPI Wizard cannot express; the message says what."""
 
 
-class _LineDict(dict[str, Any]):
-    """A YAML mapping that remembers the line it starts on (for notes that point into the file)."""
-
-    line: int = 0
-
-
-class _Loader(documents.SafeLoader):
-    """Safe loader whose mappings carry their line number."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Iterator[_LineDict]:
-    data = _LineDict()
-    data.line = node.start_mark.line + 1
-    yield data
-    data.update({str(key): value for key, value in loader.construct_mapping(node).items()})
-
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)  # type: ignore[arg-type]
-
-
-def _line(item: Any) -> int:
-    return getattr(item, "line", 0)
-
-
-@dataclass
-class _Model:
-    """A semantic model: the table it reads, and its dimensions, entities and measures by name."""
-
-    name: str
-    source: str
-    file: str
-    default_time: str | None
-    primary_entity: str | None
-    dimensions: dict[str, dict[str, Any]]
-    entities: dict[str, dict[str, Any]]
-    measures: dict[str, dict[str, Any]]
-
-
 @dataclass
 class _Agg:
     """A simple metric resolved to one aggregate over one model, with its row conditions."""
 
-    model: _Model
+    model: SemanticModel
     expression: str
     conditions: list[str]
     time_column: str | None
     remarks: list[str] = field(default_factory=list)  # what the expression leaves out, for the description
-
-
-@dataclass
-class _Metric:
-    raw: dict[str, Any]
-    file: str
-    line: int
-    name: str = ""
-    kpi_id: str = ""
-    synthetic: bool = False  # made from a measure's create_metric: true
-
-
-def _where(file: str, line: int) -> str:
-    return f"{file} line {line}" if line else file
-
-
-def _text(value: Any) -> str:
-    """A YAML value as text, without control, bidi-override or zero-width characters."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    return strip_controls(str(value)).strip() if value is not None else ""
 
 
 def _conjoin(conditions: list[str]) -> str:
@@ -125,20 +65,6 @@ def _with_filter(expression: str, conditions: list[str]) -> str:
     return f"{expression} FILTER (WHERE {_conjoin(conditions)})" if conditions else expression
 
 
-def _filters(value: Any) -> list[str]:
-    """A dbt ``filter:``, which may be one string or a list of them."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    return [_text(item) for item in items if _text(item)]
-
-
-def _ref_name(model: Any) -> str | None:
-    """``ref('orders')`` / ``ref('pkg', 'orders')`` → ``orders``."""
-    found = re.findall(r"""['"]([^'"]+)['"]""", _text(model).split("v=")[0].split("version=")[0])
-    return found[-1] if found else None
-
-
 _JINJA = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.S)
 _CALL = re.compile(
     r"""^(Dimension|TimeDimension|Entity)\(\s*['"]([\w]+)['"]\s*(?:,\s*['"](\w+)['"]\s*)?\)"""
@@ -147,162 +73,19 @@ _CALL = re.compile(
 _METHOD = re.compile(r"""\.\s*(\w+)\(\s*(?:['"](\w+)['"])?\s*\)""")
 
 
-class DbtImport:
-    """Reads the YAML files, then turns every metric into KPIs, collecting notes."""
+class DbtImport(DbtProject):
+    """Turns every metric read into KPIs, collecting notes."""
 
     def __init__(self, root: Path, shown_as: str | None = None) -> None:
-        self.root = root
-        self.shown = shown_as or root.name  # the file's or folder's name as its owner knows it
-        self.cleaned: list[_Metric] = []  # metrics whose label, description or owner lost control characters
-        self.models: dict[str, _Model] = {}
-        self.measures: dict[str, _Model] = {}  # measure name → its model
-        self.sources: dict[str, dict[str, Any]] = {}
-        self.metrics: list[_Metric] = []
-        self.by_name: dict[str, _Metric] = {}
+        super().__init__(root, shown_as)
+        self.cleaned: list[MetricEntry] = []  # metrics whose label, description or owner lost control characters
         self.kpis: list[dict[str, Any]] = []
-        self._notes: list[tuple[str, int, int, str]] = []  # (file, line, order, text): reported in file order
-        self.taken: set[str] = set()
         self.remarks: list[str] = []  # collected while one metric's aggregate is built
         self.meta = MetaReader()  # owner, goal, target… from each metric's meta, and the goals they name
 
-    # --- reading -------------------------------------------------------------------------
-
-    def files(self) -> list[Path]:
-        if self.root.is_file():
-            return [self.root]
-        found = [
-            p
-            for p in self.root.rglob("*")
-            if p.suffix.lower() in DBT_SUFFIXES
-            and p.is_file()
-            and not any(part in _SKIPPED_FOLDERS or part.startswith(".") for part in p.relative_to(self.root).parts)
-        ]
-        return sorted(found)
-
-    def label(self, path: Path) -> str:
-        return self.shown if self.root.is_file() else str(path.relative_to(self.root))
-
-    def read(self) -> None:
-        for path in self.files():
-            file = self.label(path)
-            try:
-                loaded = documents.load_yaml_all(documents.read_text(path, DBT_LIMITS), DBT_LIMITS, loader=_Loader)
-            except documents.DocumentError as error:
-                if error.syntax:
-                    where = f" at line {error.line}" if error.line else ""
-                    message = f"{file} is not valid YAML{where}: {error.problem} (quote values that start with '{{{{')"
-                else:
-                    message = f"{_where(file, error.line or 0)}: {error.problem}"
-                if self.root.is_file():
-                    raise ImportFailed(message) from None
-                # In a project folder one broken file (often not a metrics file) should not stop the rest.
-                self.add_note(file, 0, f"{message}; the file was skipped.")
-                continue
-            except OSError as error:
-                raise ImportFailed(f"cannot read {file}: {error.strerror or error}") from None
-            for document in loaded:
-                if not isinstance(document, dict):
-                    continue
-                for raw in document.get("semantic_models") or []:
-                    if isinstance(raw, dict):
-                        self.add_model(raw, file)
-                for raw in document.get("metrics") or []:
-                    if isinstance(raw, dict) and raw.get("name"):
-                        self.metrics.append(_Metric(raw, file, _line(raw), _text(raw["name"])))
-
-    def add_model(self, raw: dict[str, Any], file: str) -> None:
-        name = _text(raw.get("name"))
-        where = _where(file, _line(raw))
-        table = _ref_name(raw.get("model")) or name
-        if not raw.get("model"):
-            self.add_note(
-                file, _line(raw), f"Semantic model '{name}' ({where}) names no model; its source is '{name}'."
-            )
-        source = table
-        if not re.match(SOURCE_NAME_PATTERN, source) or len(source) > 63:
-            source = slugify(table, separator="_")
-            source = source if source[0].isalpha() else f"t_{source}"
-            self.add_note(
-                file,
-                _line(raw),
-                f"Semantic model '{name}' ({where}) reads '{table}', which is not a valid source name; "
-                f"the source is called '{source}'.",
-            )
-        if source not in self.sources:
-            self.sources[source] = {"name": source, "system": "dbt"}
-            if raw.get("description"):
-                self.sources[source]["description"] = _text(raw["description"])
-        defaults = raw.get("defaults") or {}
-        model = _Model(
-            name=name,
-            source=source,
-            file=file,
-            default_time=_text(defaults.get("agg_time_dimension")) or None,
-            primary_entity=_text(raw.get("primary_entity")) or None,
-            dimensions={_text(d.get("name")): d for d in raw.get("dimensions") or [] if isinstance(d, dict)},
-            entities={_text(e.get("name")): e for e in raw.get("entities") or [] if isinstance(e, dict)},
-            measures={_text(m.get("name")): m for m in raw.get("measures") or [] if isinstance(m, dict)},
-        )
-        self.models[name] = model
-        for measure_name, measure in model.measures.items():
-            self.measures[measure_name] = model
-            if measure.get("create_metric"):
-                synthetic = _LineDict(
-                    name=measure_name,
-                    type="simple",
-                    label=measure.get("label") or measure_name,
-                    type_params={"measure": measure_name},
-                )
-                if measure.get("description"):
-                    synthetic["description"] = measure["description"]
-                synthetic.line = _line(measure)
-                self.metrics.append(_Metric(synthetic, file, _line(measure), measure_name, synthetic=True))
-
-    # --- ids -----------------------------------------------------------------------------
-
-    def assign_ids(self) -> None:
-        kept: dict[str, _Metric] = {}
-        for metric in self.metrics:
-            first = kept.get(metric.name)
-            if first is None:
-                kept[metric.name] = metric
-            elif first.synthetic and not metric.synthetic:
-                kept[metric.name] = metric  # an explicit metric wins over a measure's create_metric
-            else:
-                self.note(
-                    metric, f"a metric of this name is defined already ({_where(first.file, first.line)}); skipped."
-                )
-        self.by_name = kept
-        self.metrics = list(kept.values())
-        for metric in self.metrics:
-            base = metric.name
-            if not re.match(KPI_ID_PATTERN, base) or len(base) > 63:
-                base = kpi_id_from(metric.name)
-            metric.kpi_id = unique_id(base, self.taken, separator="_")
-            self.taken.add(metric.kpi_id)
-            if metric.kpi_id != metric.name:
-                self.note(metric, f"the name is not a valid KPI id, so the KPI's id is '{metric.kpi_id}'.")
-
-    def helper_id(self, base: str) -> str:
-        base = base[:60].rstrip("_")
-        chosen = unique_id(base, self.taken, separator="_")
-        self.taken.add(chosen)
-        return chosen
-
-    def note(self, metric: _Metric, text: str) -> None:
-        self.add_note(metric.file, metric.line, f"Metric '{metric.name}' ({_where(metric.file, metric.line)}): {text}")
-
-    def add_note(self, file: str, line: int, text: str) -> None:
-        self._notes.append((file, line, len(self._notes), text))
-
-    @property
-    def notes(self) -> list[str]:
-        """The notes in the order of the files and lines they are about."""
-        return [text for *_, text in sorted(self._notes)]
-
     # --- expressions ---------------------------------------------------------------------
 
-    def column(self, model: _Model, reference: str, time_column: str | None) -> str:
+    def column(self, model: SemanticModel, reference: str, time_column: str | None) -> str:
         """The column (or expression) a ``Dimension('entity__name')`` reference means on ``model``."""
         parts = reference.split("__")
         if parts[-1] == "metric_time":
@@ -314,7 +97,7 @@ class DbtImport:
         if len(parts) == 2:
             entity = model.entities.get(parts[0])
             local = parts[0] == model.primary_entity or (
-                entity is not None and _text(entity.get("type")).lower() in _LOCAL_ENTITY_TYPES
+                entity is not None and yaml_text(entity.get("type")).lower() in _LOCAL_ENTITY_TYPES
             )
             if not local:
                 raise _Unmapped(
@@ -325,10 +108,10 @@ class DbtImport:
         found = model.dimensions.get(name) or model.entities.get(name)
         if found is None:
             raise _Unmapped(f"semantic model '{model.name}' has no dimension '{name}'")
-        expr = _text(found.get("expr")) or name
+        expr = yaml_text(found.get("expr")) or name
         return expr if _IDENTIFIER.match(expr) else f"({expr})"
 
-    def filter_sql(self, text: str, model: _Model, time_column: str | None) -> str:
+    def filter_sql(self, text: str, model: SemanticModel, time_column: str | None) -> str:
         """A dbt Jinja filter as a SQL condition on ``model``'s columns; raises :class:`_Unmapped`."""
 
         def replace(match: re.Match[str]) -> str:
@@ -355,10 +138,10 @@ class DbtImport:
             raise _Unmapped(f"the filter '{sql}' is not a SQL condition KPI Wizard accepts ({error.problem})") from None
         return sql
 
-    def aggregate(self, metric: _Metric, measure_name: str, model: _Model) -> str:
+    def aggregate(self, metric: MetricEntry, measure_name: str, model: SemanticModel) -> str:
         measure = model.measures[measure_name]
-        agg = _text(measure.get("agg")).lower()
-        expr = _text(measure.get("expr")) or measure_name
+        agg = yaml_text(measure.get("agg")).lower()
+        expr = yaml_text(measure.get("expr")) or measure_name
         params = measure.get("agg_params") or {}
         forms = {
             "sum": "sum({})",
@@ -404,9 +187,9 @@ class DbtImport:
             ) from None
         return expression
 
-    def time_column(self, metric: _Metric, measure_name: str, model: _Model) -> str | None:
+    def time_column(self, metric: MetricEntry, measure_name: str, model: SemanticModel) -> str | None:
         measure = model.measures[measure_name]
-        name = _text(measure.get("agg_time_dimension")) or model.default_time
+        name = yaml_text(measure.get("agg_time_dimension")) or model.default_time
         if not name:
             self.note(
                 metric, f"semantic model '{model.name}' names no agg_time_dimension, so the KPI has no time column."
@@ -416,7 +199,7 @@ class DbtImport:
         if dimension is None:
             self.note(metric, f"the time dimension '{name}' is not a dimension of '{model.name}'; no time column set.")
             return None
-        expr = _text(dimension.get("expr")) or name
+        expr = yaml_text(dimension.get("expr")) or name
         if _IDENTIFIER.match(expr):
             return expr
         columns = sorted(referenced_names(expr))
@@ -428,20 +211,20 @@ class DbtImport:
         self.note(metric, f"the time dimension '{name}' is the expression '{expr}', not a column; no time column set.")
         return None
 
-    def measure_input(self, metric: _Metric, value: Any) -> tuple[str, list[str]]:
+    def measure_input(self, metric: MetricEntry, value: Any) -> tuple[str, list[str]]:
         """A ``measure:`` (a name or a mapping) → its name and filters; notes what is not represented."""
         if isinstance(value, dict):
-            name = _text(value.get("name"))
+            name = yaml_text(value.get("name"))
             if value.get("fill_nulls_with") is not None or value.get("join_to_timespine"):
                 self.note(
                     metric,
                     "fill_nulls_with/join_to_timespine are not represented: a period without rows has no value "
                     "rather than 0.",
                 )
-            return name, _filters(value.get("filter"))
-        return _text(value), []
+            return name, filter_list(value.get("filter"))
+        return yaml_text(value), []
 
-    def simple(self, metric: _Metric) -> _Agg:
+    def simple(self, metric: MetricEntry) -> _Agg:
         """A simple (or cumulative) metric as one aggregate; raises :class:`_Unmapped` saying why not."""
         self.remarks = []
         params = metric.raw.get("type_params") or {}
@@ -454,23 +237,24 @@ class DbtImport:
         expression = self.aggregate(metric, name, model)
         time_column = self.time_column(metric, name, model)
         conditions = [
-            self.filter_sql(text, model, time_column) for text in measure_filters + _filters(metric.raw.get("filter"))
+            self.filter_sql(text, model, time_column)
+            for text in measure_filters + filter_list(metric.raw.get("filter"))
         ]
         return _Agg(model, expression, conditions, time_column, list(self.remarks))
 
     # --- metric types --------------------------------------------------------------------
 
-    def base(self, metric: _Metric) -> dict[str, Any]:
+    def base(self, metric: MetricEntry) -> dict[str, Any]:
         raw = metric.raw
-        kpi: dict[str, Any] = {"id": metric.kpi_id, "name": _text(raw.get("label")) or strip_controls(metric.name)}
+        kpi: dict[str, Any] = {"id": metric.kpi_id, "name": yaml_text(raw.get("label")) or strip_controls(metric.name)}
         if raw.get("description"):
-            kpi["description"] = _text(raw["description"])
+            kpi["description"] = yaml_text(raw["description"])
         meta = metric_meta(raw)
         kpi.update(self.meta.kpi_fields(meta, lambda text: self.note(metric, text)))
         texts = [raw.get("label"), raw.get("description"), metric.name, meta.get("owner")]
         if any(isinstance(t, str) and strip_controls(t) != t for t in texts):
             self.cleaned.append(metric)
-        grain = _GRAINS.get(_text(raw.get("time_granularity")).lower())
+        grain = _GRAINS.get(yaml_text(raw.get("time_granularity")).lower())
         if grain and "cadence" not in kpi:
             kpi["cadence"] = grain
         return kpi
@@ -492,9 +276,9 @@ class DbtImport:
             if is_input(metric.raw) and metric.kpi_id in needed:
                 self.run_one(metric)
 
-    def run_one(self, metric: _Metric) -> None:
+    def run_one(self, metric: MetricEntry) -> None:
         kpi = self.base(metric)
-        kind = _text(metric.raw.get("type")).lower()
+        kind = yaml_text(metric.raw.get("type")).lower()
         handler = {
             "simple": self.import_simple,
             "cumulative": self.import_cumulative,
@@ -517,7 +301,7 @@ class DbtImport:
         self.kpis.extend(helpers)
         self.kpis.append(kpi)
 
-    def import_simple(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+    def import_simple(self, metric: MetricEntry, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
         self.fill(kpi, self.simple(metric))
 
     def fill(self, kpi: dict[str, Any], agg: _Agg) -> None:
@@ -530,7 +314,7 @@ class DbtImport:
         for remark in agg.remarks:
             self.keep(kpi, remark)
 
-    def import_cumulative(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+    def import_cumulative(self, metric: MetricEntry, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
         params = metric.raw.get("type_params") or {}
         nested = params.get("cumulative_type_params") or {}
         window = nested.get("window") or params.get("window")
@@ -543,16 +327,16 @@ class DbtImport:
         )
         self.keep(kpi, f"dbt cumulative metric: {what} of the measure.")
 
-    def side(self, value: Any) -> tuple[_Metric, list[str]]:
-        name = _text(value.get("name")) if isinstance(value, dict) else _text(value)
-        filters = _filters(value.get("filter")) if isinstance(value, dict) else []
+    def side(self, value: Any) -> tuple[MetricEntry, list[str]]:
+        name = yaml_text(value.get("name")) if isinstance(value, dict) else yaml_text(value)
+        filters = filter_list(value.get("filter")) if isinstance(value, dict) else []
         if name not in self.by_name:
             raise _Unmapped(f"it refers to the metric '{name}', which is not defined")
         return self.by_name[name], filters
 
-    def resolved(self, metric: _Metric) -> _Agg | None:
+    def resolved(self, metric: MetricEntry) -> _Agg | None:
         """A referenced metric as one aggregate, if it is a simple one that maps; else None."""
-        if _text(metric.raw.get("type")).lower() != "simple":
+        if yaml_text(metric.raw.get("type")).lower() != "simple":
             return None
         notes_before = len(self._notes)
         try:
@@ -562,13 +346,13 @@ class DbtImport:
         finally:
             del self._notes[notes_before:]  # the referenced metric's own import reports these
 
-    def import_ratio(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+    def import_ratio(self, metric: MetricEntry, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
         params = metric.raw.get("type_params") or {}
         (num, num_filters), (den, den_filters) = (
             self.side(params.get("numerator")),
             self.side(params.get("denominator")),
         )
-        shared_filters = _filters(metric.raw.get("filter"))
+        shared_filters = filter_list(metric.raw.get("filter"))
         num_agg, den_agg = self.resolved(num), self.resolved(den)
         if (
             num_agg
@@ -618,29 +402,31 @@ class DbtImport:
             )
         self.note(metric, f"{why}; imported as the derived KPI {kpi['expression']}{also}.")
 
-    def helper(self, metric: _Metric, role: str, side: _Metric, agg: _Agg, filters: list[str]) -> dict[str, Any]:
+    def helper(
+        self, metric: MetricEntry, role: str, side: MetricEntry, agg: _Agg, filters: list[str]
+    ) -> dict[str, Any]:
         """A KPI for one filtered side of a ratio or an input of a derived metric."""
         conditions = agg.conditions + [self.filter_sql(f, agg.model, agg.time_column) for f in filters]
         helper: dict[str, Any] = {
             "id": self.helper_id(f"{metric.kpi_id}_{role}"),
-            "name": f"{_text(metric.raw.get('label')) or metric.name} — {role}",
+            "name": f"{yaml_text(metric.raw.get('label')) or metric.name} — {role}",
             "description": f"{side.name} as used in the {role} of {metric.name} (created by the dbt import).",
         }
         self.fill(helper, _Agg(agg.model, agg.expression, conditions, agg.time_column))
         return helper
 
-    def import_derived(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+    def import_derived(self, metric: MetricEntry, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
         import sqlglot
         from sqlglot import exp
 
         params = metric.raw.get("type_params") or {}
-        expr = _text(params.get("expr"))
+        expr = yaml_text(params.get("expr"))
         if self.fold_derived(kpi, expr, params.get("metrics") or []):
             return
         names: dict[str, str] = {}
         for value in params.get("metrics") or []:
             side_metric, filters = self.side(value)
-            alias = _text(value.get("alias")) if isinstance(value, dict) else ""
+            alias = yaml_text(value.get("alias")) if isinstance(value, dict) else ""
             if isinstance(value, dict) and (value.get("offset_window") or value.get("offset_to_grain")):
                 offset = value.get("offset_window") or f"start of {value.get('offset_to_grain')}"
                 raise _Unmapped(f"the input '{side_metric.name}' is offset by {offset}, which is not supported")
@@ -684,7 +470,7 @@ class DbtImport:
             agg = self.resolved(side_metric) if is_input(side_metric.raw) else None
             if agg is None:
                 return False
-            alias = _text(value.get("alias")) if isinstance(value, dict) else ""
+            alias = yaml_text(value.get("alias")) if isinstance(value, dict) else ""
             try:
                 conditions = agg.conditions + [self.filter_sql(f, agg.model, agg.time_column) for f in filters]
             except _Unmapped:
@@ -714,7 +500,7 @@ class DbtImport:
         self.fill(kpi, _Agg(first[0].model, folded.sql(dialect="duckdb"), common, first[0].time_column, remarks))
         return True
 
-    def import_conversion(self, metric: _Metric, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
+    def import_conversion(self, metric: MetricEntry, kpi: dict[str, Any], helpers: list[dict[str, Any]]) -> None:
         self.note(
             metric,
             "conversion metrics (the share of base-measure entities that reach the conversion measure within a "
@@ -761,7 +547,7 @@ def _definition(raw: dict[str, Any]) -> str:
         if isinstance(inner, dict):
             params.update(inner)
     text = _render(params)
-    filters = _filters(raw.get("filter"))
+    filters = filter_list(raw.get("filter"))
     return text + (f"; filter: {' AND '.join(filters)}" if filters else "")
 
 
@@ -773,7 +559,7 @@ def _render(value: Any) -> str:
         return ", ".join(f"{k}: {_render(v)}" for k, v in value.items() if v is not None)
     if isinstance(value, list):
         return "[" + "; ".join(_render(v) for v in value) + "]"
-    return _text(value)
+    return yaml_text(value)
 
 
 def import_dbt(path: Path, *, shown_as: str | None = None) -> ImportResult:

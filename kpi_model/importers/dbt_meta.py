@@ -96,8 +96,11 @@ class MetaReader:
 
     def _goal(self, value: Any, note: Callable[[str], None]) -> str | None:
         """The goal id; a goal given whole (with its unit) is kept for the workspace's goals."""
+        if value is None:
+            return None
         if not isinstance(value, dict):
-            return None  # a bare goal id names a goal the import has no statement for
+            note(f"meta goal '{value}' gives no statement and unit, so the KPI has no goal; assign one after import.")
+            return None
         unit = value.get("unit")
         if isinstance(unit, dict):
             problem = _valid(Unit, unit)
