@@ -28,7 +28,7 @@ from kpi_model.dbt_export.decompose import (
 )
 from kpi_model.dbt_export.jinja import inert_prose, refuse_jinja, where_filter
 from kpi_model.errors import KpiWizardError
-from kpi_model.formula import FormulaError, parse_tree, render_sql
+from kpi_model.formula import FormulaError, parse_tree, render_sql, validate_view
 from kpi_model.models import Kpi, Source, Workspace
 
 INPUT_ROLE = "input"
@@ -338,29 +338,30 @@ class _Builder:
             return
         known = {s.name.lower(): s.name for s in self.workspace.sources}
         try:
-            tree = sqlglot.parse_one(source.sql or "", read="duckdb")
-        except sqlglot.errors.SqlglotError:
-            raise Unexpressible(f"the SQL of its view source '{source.name}' does not parse") from None
+            # The same check as when the view is defined (one SELECT over known tables, within the limits).
+            checked = validate_view(source.sql or "", set(known.values()))
+        except FormulaError as error:
+            raise Unexpressible(f"its view source '{source.name}' is not a valid view ({error})") from None
+        tree = sqlglot.parse_one(checked, read="duckdb")
+        # A CTE named like a source hides it everywhere here (views almost never do that); it stays a CTE.
         ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
         refs: list[str] = []
 
         def mark(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, exp.Table) and not node.args.get("db") and node.name.lower() not in ctes:
-                table = known.get(node.name.lower())
-                if table is None:
-                    raise Unexpressible(f"its view source '{source.name}' reads '{node.name}', which is not a source")
-                refs.append(table)
+            if isinstance(node, exp.Table) and node.name.lower() in known and node.name.lower() not in ctes:
+                refs.append(known[node.name.lower()])
                 marker = exp.to_table(f"kpi_wizard_ref_{len(refs) - 1}_")
-                return exp.alias_(marker, node.alias_or_name, table=True) if node.alias else marker
+                # Aliased by its old name, so columns qualified as orders.amount still resolve.
+                return exp.alias_(marker, node.alias_or_name, table=True)
             return node
 
         sql = refuse_jinja(render_sql(tree.transform(mark, copy=True), self.dialect), f"view '{source.name}'")
         for index, table in enumerate(refs):
             sql = sql.replace(f"kpi_wizard_ref_{index}_", f"{{{{ ref('{table}') }}}}")
+        self.view_models[source.name] = sql
         for table in refs:
             if (used := self.workspace.source(table)) is not None and used.sql:
                 self._view_model(used)
-        self.view_models[source.name] = sql
 
     # --- documents -------------------------------------------------------------------------
 
