@@ -22,6 +22,7 @@ from kpi_model.formula import DIALECTS, FormulaError, SeriesRequest, is_plain_na
 from kpi_model.models import Workspace
 
 from .conftest import REPO, cli
+from .test_app_data import SAMPLE, home, new_app, opened_sample_data, sample_home, seeded_home  # noqa: F401
 from .warehouse_fixture import (
     VIEW_KPIS,
     breakdown_column,
@@ -242,3 +243,18 @@ def test_cli_run_prints_each_result_under_its_statement(tmp_path):
                 assert re.search(rf"-- {point.period}\s+{re.escape(str(point.value))}\s", block), point
     refused = cli("sql", str(path), "--run", "--dialect", "postgres")
     assert refused.returncode == 2 and "--dialect duckdb" in refused.stderr
+
+
+@pytest.mark.usefixtures("sample_home")
+def test_preview_sql_panel_shows_the_runnable_script_in_each_dialect_and_naming_rule():
+    """Preview's SQL panel shows what `kpi-wizard sql --kpi ID` prints for the KPI and request on screen."""
+    at = new_app("pages/preview.py")
+    kpi_id = at.selectbox(key="preview_kpi").value
+    (code,) = at.code
+    expected = warehouse_script(SAMPLE, [kpi_id], SeriesRequest(), dialect="duckdb").text()
+    assert code.value.rstrip("\n") == expected.rstrip("\n")
+    at.selectbox(key="preview_dialect").set_value("snowflake").run()
+    assert f"-- {kpi_id}: " in at.code[0].value and "FROM web_sessions" in at.code[0].value
+    at.toggle(key="preview_quote_names").set_value(True).run()
+    assert 'FROM "web_sessions"' in at.code[0].value and 'AS "period"' in at.code[0].value
+    assert not at.exception and not at.error
