@@ -216,6 +216,7 @@ class Engine:
         self.timeout_s = timeout_s
         self.data_version = data_version
         self.threads = threads
+        self.memory_limit = memory_limit
         self.notes: list[str] = []  # what a user should know about the data loaded (CLI prints them)
         self.path: Path | None = None  # the database file, for an engine on a workspace's data
         self.scans: dict[str, ScannedFile] = {}  # file sources read in place, by source name
@@ -264,7 +265,14 @@ class Engine:
             raise
         loaded = json.dumps({name: p.rows for name, p in sorted(profiles.items())})
         version = hashlib.sha256(f"{loaded}\n{files_version(scans.values())}".encode()).hexdigest()[:16]
-        engine = cls(connection, timeout_s=timeout_s, data_version=version, locked=True, threads=threads)
+        engine = cls(
+            connection,
+            timeout_s=timeout_s,
+            data_version=version,
+            locked=True,
+            memory_limit=memory_limit,
+            threads=threads,
+        )
         engine.scans = scans
         engine._spill = spill
         engine.notes = date_order_notes(profiles) + ambiguous_scan_notes(scans)
@@ -406,6 +414,11 @@ class Engine:
                 # The ranges come from statistics read earlier; should the data disagree, count the usual way.
                 sql = compiler.select(kpi_id, request).sql(dialect="duckdb")
                 names, rows = self._run(sql)
+        except duckdb.OutOfMemoryException:
+            raise FormulaError(
+                f"KPI '{kpi_id}' needs more memory than the engine's limit ({self.memory_limit}) even when spilling",
+                f"set {MEMORY_LIMIT_VARIABLE} higher (e.g. 4GB), or compute fewer periods or without a breakdown",
+            ) from None
         except duckdb.Error as error:
             raise FormulaError(
                 f"KPI '{kpi_id}' did not compute: {_first_line(error)}",
@@ -426,7 +439,10 @@ class Engine:
         """
         request = request or SeriesRequest()
         wanted = [kpi.id for kpi in workspace.kpis if kpi_ids is None or kpi.id in kpi_ids]
-        self.compute_together(workspace, wanted, request)
+        try:
+            self.compute_together(workspace, wanted, request)
+        except KpiWizardError:
+            pass  # the data cannot be read (a file gone, say): compute() says so for each KPI
         results: dict[str, Series | KpiWizardError] = {}
         for kpi_id in wanted:
             try:

@@ -33,13 +33,9 @@ def workspace():
 
 @pytest.fixture(scope="module")
 def engine(workspace):
-    connection = duckdb.connect()
-    for source in workspace.sources:
-        if source.path:
-            connection.execute(
-                f"CREATE TABLE {source.name} AS SELECT * FROM read_csv('{SAMPLE_WORKSPACE.parent / source.path}')"
-            )
-    with Engine(connection, timeout_s=20) as locked:
+    """The sample's files read in place, as ``kpi-wizard compute`` reads them."""
+    with Engine.for_workspace(workspace, SAMPLE_WORKSPACE.parent, timeout_s=20) as locked:
+        assert locked.scans, "the sample's CSV files are scanned, not loaded"
         yield locked
 
 

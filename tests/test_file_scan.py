@@ -1,0 +1,274 @@
+"""Files read in place (kpi_model.sources.scan and the engine over them): the same values as a load, KPIs
+that read the same rows in one query, a file bigger than the memory limit, and no file but the sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kpi_model import workspace_file
+from kpi_model.engine import Engine, lock
+from kpi_model.formula import SeriesRequest
+from kpi_model.models import Kpi, Source, Workspace
+from kpi_model.sources import SourceError, ingest_file, load_workspace_sources, scan_file
+from kpi_model.sources import scan as scan_module
+
+from .conftest import SAMPLE_WORKSPACE
+
+# CSVs a user really sends: each is read by a load (a table) and by a scan (a view); both must agree.
+MESSY_CSVS: dict[str, bytes] = {
+    "semicolon_decimal_comma.csv": b"id;amount;day\n1;1,5;2025-01-03\n2;-2,25;2025-02-04\n3;;2025-03-05\n",
+    "quoted_separators.csv": b'id,name,amount\n1,"Smith, J.",3.5\n2,"say ""hi""",4\n3,,\n',
+    "crlf_and_bom.csv": "\ufeffid,amount,day\r\n1,10,2025-01-01\r\n2,20.5,2025-01-02\r\n".encode(),
+    "crlf.csv": b'id,name,amount\r\n1,"a\r\nb",10\r\n2,c,20.5\r\n',
+    "cr_only.csv": b"id,amount\r1,10\r2,3\r",
+    "utf16.csv": "name,v,day\ncafé,1,2025-01-01\nthé,2,2025-01-02\n".encode("utf-16"),
+    "tabs.tsv": b"id\tamount\tday\n1\t2.5\t2025-01-01\n2\t3\t2025-02-01\n",
+    "late_decimal.csv": ("price\n" + "10\n" * 25_000 + "19.99\n").encode(),
+    "day_first_dates.csv": b"day,at,amount\n01/02/2025,01/02/2025 10:00:00,1\n03/04/2025,03/04/2025 11:30:00,2\n",
+    "day_past_twelve.csv": b"day,amount\n13/02/2025,1\n03/04/2025,2\n",
+    "timestamps_and_nulls.csv": b"at,amount,flag\n2025-01-01 10:00:00,1,true\n,2,false\n2025-01-03 12:00:00,,\n",
+    "duplicate_headers.csv": b"id,amount,Amount,,id\n1,2,3,4,5\n",
+}
+
+
+def _rows(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
+    return con.execute(f'SELECT * FROM "{relation}" ORDER BY ALL').fetchall()
+
+
+def _types(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
+    return [(r[0], r[1]) for r in con.execute(f'DESCRIBE "{relation}"').fetchall()]
+
+
+@pytest.mark.parametrize("name", sorted(MESSY_CSVS))
+def test_a_scan_reads_every_value_a_load_reads(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(MESSY_CSVS[name])
+    con = duckdb.connect()
+    profile = ingest_file(con, path, "loaded")
+    scanned = scan_file(con, "scanned", path)
+    assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'scanned'").fetchall() == [
+        ("VIEW",)
+    ]
+    assert _types(con, "scanned") == _types(con, "loaded")
+    assert _rows(con, "scanned") == _rows(con, "loaded")
+    ambiguous = {c.name: c.ambiguous_date_format for c in profile.ambiguous_dates}
+    assert dict(scanned.ambiguous_dates) == ambiguous
+    if name == "late_decimal.csv":
+        assert max(r[0] for r in _rows(con, "scanned")) == 19.99  # not rounded to 20 by a sampled type
+
+
+def test_a_declared_date_format_is_read_as_a_load_reads_it(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_bytes(MESSY_CSVS["day_first_dates.csv"])
+    con = duckdb.connect()
+    ingest_file(con, path, "loaded", date_format="%m/%d/%Y")
+    scanned = scan_file(con, "scanned", path, "%m/%d/%Y")
+    assert _rows(con, "scanned") == _rows(con, "loaded")
+    assert _rows(con, "scanned")[0][0] == dt.date(2025, 1, 2)
+    assert scanned.ambiguous_dates == ()
+
+
+def test_every_sample_source_scans_to_the_table_a_load_makes():
+    workspace = workspace_file.load(SAMPLE_WORKSPACE)
+    loaded = duckdb.connect()
+    load_workspace_sources(loaded, workspace, SAMPLE_WORKSPACE.parent)
+    engine = Engine.for_workspace(workspace, SAMPLE_WORKSPACE.parent)
+    with engine:
+        assert set(engine.scans) == {s.name for s in workspace.sources if s.path}
+        for name in engine.scans:
+            assert engine.query(f'SELECT * FROM "{name}" ORDER BY ALL')[1] == _rows(loaded, name), name
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and math.isclose(a, b, rel_tol=1e-12))
+
+
+@pytest.mark.parametrize("request_", [SeriesRequest(), SeriesRequest(grain="week", by="channel")], ids=str)
+def test_compute_over_scanned_files_equals_compute_over_loaded_tables(request_):
+    workspace = workspace_file.load(SAMPLE_WORKSPACE)
+    loaded = duckdb.connect()
+    load_workspace_sources(loaded, workspace, SAMPLE_WORKSPACE.parent)
+    with Engine(loaded) as old, Engine.for_workspace(workspace, SAMPLE_WORKSPACE.parent) as new:
+        before, after = old.compute_many(workspace, None, request_), new.compute_many(workspace, None, request_)
+    assert before.keys() == after.keys()
+    computed = 0
+    for kpi_id, expected in before.items():
+        got = after[kpi_id]
+        if isinstance(expected, Exception):
+            assert isinstance(got, Exception) and str(got) == str(expected), kpi_id
+            continue
+        assert not isinstance(got, Exception), f"{kpi_id}: {got}"
+        key = lambda p: (p.period, p.dimension or "")  # noqa: E731
+        assert [key(p) for p in sorted(got.points, key=key)] == [key(p) for p in sorted(expected.points, key=key)]
+        for a, b in zip(sorted(got.points, key=key), sorted(expected.points, key=key), strict=True):
+            assert a.rows == b.rows and _same(a.value, b.value) and _same(a.numerator, b.numerator), kpi_id
+        assert got.coverage == expected.coverage, kpi_id
+        computed += 1
+    assert computed >= 10
+
+
+# ---------------------------------------------------------------------------- one scan per group
+
+
+def _orders(tmp_path: Path) -> Path:
+    path = tmp_path / "orders.csv"
+    lines = ["order_date,customer_id,amount,cost,status,channel"]
+    for i in range(400):
+        day = dt.date(2025, 1, 1) + dt.timedelta(days=i % 200)
+        status = "returned" if i % 9 == 0 else "completed"
+        lines.append(f"{day},{i % 37},{10 + i % 13}.5,{4 + i % 7},{status},{'web' if i % 3 else 'shop'}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _kpi(kpi_id: str, expression: str, **more: str) -> Kpi:
+    return Kpi(id=kpi_id, name=kpi_id, source="orders", expression=expression, time_column="order_date", **more)
+
+
+FOUR = [
+    _kpi("revenue", "sum(amount)"),
+    _kpi("margin", "(sum(amount) - sum(cost)) / sum(amount)"),
+    _kpi("customers", "count(DISTINCT customer_id)"),
+    _kpi("return_rate", "count(*) FILTER (WHERE status = 'returned') / count(*)"),
+]
+
+
+def _counting(engine: Engine) -> list[str]:
+    """Every SQL statement the engine runs from now on that reads the orders source."""
+    ran: list[str] = []
+    execute = engine._execute
+
+    def spy(sql: str):
+        if '"orders"' in sql:
+            ran.append(sql)
+        return execute(sql)
+
+    engine._execute = spy  # type: ignore[method-assign]
+    return ran
+
+
+@pytest.mark.parametrize("request_", [SeriesRequest(), SeriesRequest(grain="quarter", by="channel")], ids=str)
+def test_kpis_that_read_the_same_rows_are_computed_in_one_scan(tmp_path, request_):
+    _orders(tmp_path)
+    filtered = [_kpi("web_revenue", "sum(amount)", filter="channel = 'web'")]
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=FOUR + filtered)
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        ran = _counting(engine)
+        together = engine.compute_many(workspace, None, request_)
+    # The four share one query (with the source's coverage in it); the filtered KPI reads other rows.
+    assert len(ran) == 2, ran
+    assert all("sum(amount)" in sql.lower() for sql in ran)
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        alone = {k.id: engine.compute(workspace, k.id, request_) for k in workspace.kpis}
+        engine.forget()
+    for kpi_id, series in together.items():
+        assert not isinstance(series, Exception)
+        key = lambda p: (p.period, p.dimension or "")  # noqa: E731
+        pairs = zip(sorted(series.points, key=key), sorted(alone[kpi_id].points, key=key), strict=True)
+        assert all(key(a) == key(b) and a.rows == b.rows and _same(a.value, b.value) for a, b in pairs), kpi_id
+        assert series.coverage == alone[kpi_id].coverage
+        assert series.sql == alone[kpi_id].sql  # the SQL panels show what this KPI alone runs
+
+
+def test_a_kpi_that_fails_in_a_shared_scan_says_why_and_the_others_compute(tmp_path):
+    _orders(tmp_path)
+    broken = _kpi("broken", "sum(status)")  # text: DuckDB refuses to add it up
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=[*FOUR, broken])
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        results = engine.compute_many(workspace)
+    assert "KPI 'broken' did not compute" in str(results["broken"])
+    assert all(not isinstance(results[k.id], Exception) for k in FOUR)
+
+
+# ---------------------------------------------------------------------------- memory and safety
+
+
+def test_a_parquet_file_bigger_than_the_memory_limit_computes_by_spilling(tmp_path):
+    path = tmp_path / "big.parquet"
+    with duckdb.connect() as con:
+        # ~4.5M distinct customers in one month: a count(DISTINCT) hash table far over the 48 MB limit.
+        con.execute(
+            f"COPY (SELECT DATE '2025-01-01' + CAST(i % 28 AS INTEGER) AS order_date, hash(i) AS customer_id, "
+            f"CAST(hash(i, 2) % 100000 AS DOUBLE) / 100 AS amount FROM range(4500000) t(i)) TO '{path}' "
+            "(FORMAT parquet, ROW_GROUP_SIZE 100000)"
+        )
+        expected = con.execute(f"SELECT count(DISTINCT customer_id), sum(amount) FROM '{path}'").fetchone()
+    assert path.stat().st_size > 48 * 2**20
+    kpis = [
+        _kpi("customers", "count(DISTINCT customer_id)"),
+        _kpi("revenue", "sum(amount)"),
+    ]
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="big.parquet")], kpis=kpis)
+    with Engine.for_workspace(workspace, tmp_path, memory_limit="48MB", timeout_s=120) as engine:
+        spill = engine._spill
+        results = engine.compute_many(workspace)
+        # Without a place to spill, the same query does not fit in the limit: the spill is what made it work.
+        with duckdb.connect() as bare:
+            bare.execute(f"CREATE VIEW orders AS SELECT * FROM read_parquet('{path}')")
+            lock(bare, memory_limit="48MB", allowed_paths=[path], temp_directory="")
+            with pytest.raises(duckdb.OutOfMemoryException):
+                bare.execute(results["customers"].sql).fetchall()  # type: ignore[union-attr]
+    customers, revenue = results["customers"], results["revenue"]
+    assert not isinstance(customers, Exception) and not isinstance(revenue, Exception)
+    assert customers.points[0].value == expected[0]
+    assert math.isclose(revenue.points[0].value or 0, expected[1], rel_tol=1e-9)
+    assert spill is not None and not spill.exists(), "the spill folder goes with the engine"
+
+
+def test_the_engine_reads_its_sources_and_no_other_file(tmp_path):
+    _orders(tmp_path)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\nhunter2\n")
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=FOUR)
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        assert engine.query('SELECT count(*) FROM "orders"')[1] == [(400,)]
+        for sql in (
+            f"SELECT * FROM read_csv('{secret}')",
+            f"SELECT * FROM '{secret}'",
+            f"SELECT * FROM read_text('{tmp_path}/*')",
+            f"COPY (SELECT 1) TO '{tmp_path / 'out.csv'}'",
+            "SET enable_external_access = true",
+            f"SET allowed_paths = ['{secret}']",
+        ):
+            with pytest.raises(duckdb.Error):
+                engine.query(sql)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_file_gone_since_the_engine_opened_is_named_with_the_fix(tmp_path):
+    orders = _orders(tmp_path)
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=FOUR)
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        orders.unlink()
+        result = engine.compute_many(workspace)["revenue"]
+    assert isinstance(result, SourceError)
+    assert "Source 'orders'" in str(result) and "is gone since" in str(result) and "--data" in str(result)
+
+
+def test_a_big_csv_whose_later_rows_break_the_sampled_types_is_typed_from_every_row(tmp_path, monkeypatch):
+    # As if the file were over the 64 MB a load sniffs whole: types come from a sample of 20,480 rows.
+    monkeypatch.setattr(scan_module, "_FULL_SNIFF_BYTES", 1000)
+    path = tmp_path / "orders.csv"
+    path.write_text("order_date,customer_id\n" + "2025-01-02,17\n" * 30_000 + "2025-01-03,C-18\n")
+    workspace = Workspace(
+        name="w", sources=[Source(name="orders", path="orders.csv")], kpis=[_kpi("n", "count(DISTINCT customer_id)")]
+    )
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        assert not engine.scans["orders"].every_row
+        series = engine.compute(workspace, "n")
+        assert engine.scans["orders"].every_row
+        assert engine.query("SELECT typeof(customer_id) FROM orders LIMIT 1")[1] == [("VARCHAR",)]
+    assert [p.value for p in series.points] == [2.0]
+
+
+def test_a_broken_line_is_named_like_a_load_names_it(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_date,amount\n2025-01-01,1\n2025-01-02,2,3\n")
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=FOUR[:1])
+    with pytest.raises(SourceError) as raised:
+        Engine.for_workspace(workspace, tmp_path)
+    assert "Source 'orders'" in str(raised.value) and "has 3 fields but the header has 2" in str(raised.value)
