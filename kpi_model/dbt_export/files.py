@@ -92,7 +92,7 @@ def _readme(workspace: Workspace, outcomes: Sequence[KpiOutcome], sources: Seque
     ]
     lines += [f"| `{o.kpi_id}` {inert_prose(o.name)} | {o.metric_type} |" for o in exported]
     lines += ["", f"## KPIs not exported ({len(missing)})", ""]
-    lines += [f"- `{o.kpi_id}` {inert_prose(o.name)}: {o.reason}" for o in missing] or ["- (none)"]
+    lines += [f"- `{o.kpi_id}` {inert_prose(o.name)}: {inert_prose(o.reason or '')}" for o in missing] or ["- (none)"]
     lines += [
         "",
         "Metrics whose meta says `kpi_wizard_role: input` are the aggregates ratio and derived KPIs",
@@ -107,10 +107,11 @@ def render_files(
     *,
     semantic_models: list[dict[str, Any]],
     metrics: list[dict[str, Any]],
+    sources: Sequence[str],
     view_models: Mapping[str, str],
     outcomes: Sequence[KpiOutcome],
 ) -> dict[str, str]:
-    """Every file of the export, by path relative to the export folder."""
+    """Every file of the export, by path relative to the export folder (``sources``: those the models read)."""
     files = {
         SEMANTIC_MODELS_FILE: _yaml({"semantic_models": semantic_models}, "Semantic models: one per KPI source."),
         METRICS_FILE: _yaml({"metrics": metrics}, "Metrics: one per KPI, plus the inputs ratios and derived KPIs use."),
@@ -118,7 +119,6 @@ def render_files(
     for name, sql in view_models.items():
         files[f"{name}.sql"] = f"-- View source '{name}' of the KPI workspace, as a dbt model.\n{sql}\n"
     files |= _time_spine_files()
-    sources = [str(m["model"])[5:-2] for m in semantic_models]
     files["README.md"] = _readme(workspace, outcomes, sources, list(view_models))
     return files
 

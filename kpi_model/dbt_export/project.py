@@ -144,6 +144,7 @@ class _Builder:
         self.input_metrics: dict[str, dict[str, Any]] = {}
         self.outcomes: dict[str, KpiOutcome] = {}
         self.view_models: dict[str, str] = {}
+        self.view_reads: set[str] = set()  # the sources view models ref(), which the project must have too
         self.taken_names: set[str] = set()
         self.kpi_ids = {k.id for k in workspace.kpis}  # input metrics are named apart from the KPIs' metrics
         self._time_columns: dict[str, set[str]] = {}
@@ -359,6 +360,7 @@ class _Builder:
         for index, table in enumerate(refs):
             sql = sql.replace(f"kpi_wizard_ref_{index}_", f"{{{{ ref('{table}') }}}}")
         self.view_models[source.name] = sql
+        self.view_reads.update(refs)
         for table in refs:
             if (used := self.workspace.source(table)) is not None and used.sql:
                 self._view_model(used)
@@ -446,6 +448,7 @@ def build_export(workspace: Workspace, *, dialect: str = "duckdb") -> DbtExport:
         workspace,
         semantic_models=builder.semantic_models(),
         metrics=builder.metric_documents(),
+        sources=[*builder.models, *sorted(builder.view_reads - set(builder.models))],
         view_models=builder.view_models,
         outcomes=outcomes,
     )
