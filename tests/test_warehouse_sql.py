@@ -258,3 +258,11 @@ def test_preview_sql_panel_shows_the_runnable_script_in_each_dialect_and_naming_
     at.toggle(key="preview_quote_names").set_value(True).run()
     assert 'FROM "web_sessions"' in at.code[0].value and 'AS "period"' in at.code[0].value
     assert not at.exception and not at.error
+
+
+def test_a_name_spelled_in_another_case_than_its_view_defines_it_takes_the_views_spelling():
+    """DuckDB matches `total` to a view's `AS Total`; a warehouse matches only the same spelling once quoted."""
+    workspace = _with_views(("v", "SELECT order_date AS d, amount AS Total FROM orders"))
+    workspace.kpis[0].expression = "sum(TOTAL)"
+    sql = warehouse_script(workspace, ["k"], dialect="postgres").kpi_sql("k")
+    assert 'SUM("Total")' in sql and 'amount AS "Total"' in sql

@@ -129,6 +129,10 @@ class Compiler:
                 enter(following)
         return order
 
+    def kpi(self, kpi_id: str) -> Kpi:
+        """The KPI with this id; an unknown id raises :class:`FormulaError` naming the closest one."""
+        return self._kpi(kpi_id)
+
     def _kpi(self, kpi_id: str) -> Kpi:
         kpi = self.workspace.kpi(kpi_id)
         if kpi is None:

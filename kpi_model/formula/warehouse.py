@@ -290,7 +290,7 @@ def warehouse_script(
     compiler = Compiler(workspace, columns, portable=dialect != "duckdb")
     ids = list(kpi_ids) if kpi_ids is not None else [k.id for k in workspace.kpis if k.expression]
     for kpi_id in ids:
-        compiler._kpi(kpi_id)  # an unknown id is the caller's mistake: say so before anything is printed
+        compiler.kpi(kpi_id)  # an unknown id is the caller's mistake: say so before anything is printed
     view_sources = _Views(workspace)
     file_tables = {_fold(s.name) for s in workspace.sources if s.name not in view_sources.sql}
 
@@ -300,7 +300,7 @@ def warehouse_script(
     for kpi_id in ids:
         try:
             select: exp.Query = compiler.select(kpi_id, request)
-            sources = [k.source for k in map(compiler._kpi, compiler.dependencies(kpi_id)) if k.source]
+            sources = [k.source for k in map(compiler.kpi, compiler.dependencies(kpi_id)) if k.source]
             needed_views[kpi_id] = view_sources.needed(sources)
             if views == "cte":
                 select = _with_views(select, [(name, view_sources.tree(name)) for name in needed_views[kpi_id]])
@@ -323,12 +323,14 @@ def warehouse_script(
     ]
     trees += [("kpi", kpi_id, select) for kpi_id, select in selects.items()]
 
+    # A view's own column names count as known spellings even without the data (`AS Total` read as `total`).
+    spellings: dict[str, Collection[str]] = {name: view_sources.tree(name).named_selects for name in defined}
+    spellings.update(columns or {})
     tables: dict[str, set[str]] = {}
     statements: list[Statement] = []
     for kind, name, tree in trees:
         _canonical_tables(tree, view_sources.sources)
-        if columns:
-            _canonical_columns(tree, columns)
+        _canonical_columns(tree, spellings)
         read = _tables_read(tree, file_tables)
         for table, used in read.items():
             tables.setdefault(table, set()).update(used)
@@ -339,7 +341,7 @@ def warehouse_script(
             comments: tuple[str, ...] = (f"view {name}" + (f": reads {reads}" if reads else ""),)
             statements.append(Statement("view", name, sql, comments, batch_end=dialect == "tsql"))
         else:
-            kpi = compiler._kpi(name)
+            kpi = compiler.kpi(name)
             label = " ".join(kpi.name.split())  # on one line: a line break in a name would end the comment
             reading = (f"reads {reads}",) if reads else ()
             comments = (
