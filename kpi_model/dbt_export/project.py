@@ -129,7 +129,6 @@ class _SemanticModel:
         name = self.dimension_name(column)
         if column in self.time_columns:
             return f"{{{{ TimeDimension('{self.entity}__{name}', 'day') }}}}"
-        self.categorical.setdefault(column, name)
         return f"{{{{ Dimension('{self.entity}__{name}') }}}}"
 
 
@@ -184,14 +183,21 @@ class _Builder:
             source, self._time_columns.get(source.name, set()) | {kpi.time_column}
         )
         # Filters are rendered before anything is registered, so a refused filter leaves no trace.
-        row_filter = (
-            where_filter(parse_tree(kpi.filter), model.reference, self.dialect, "filter") if kpi.filter else None
-        )
+        filtered: list[str] = []  # the columns filters name: categorical dimensions, once the KPI is in
+
+        def reference(column: str) -> str:
+            filtered.append(column)
+            return model.reference(column)
+
+        row_filter = where_filter(parse_tree(kpi.filter), reference, self.dialect, "filter") if kpi.filter else None
         conditions = [
-            where_filter(i.condition, model.reference, self.dialect, "formula") if i.condition is not None else None
+            where_filter(i.condition, reference, self.dialect, "formula") if i.condition is not None else None
             for i in parts.inputs
         ]
         self.models[source.name] = model
+        for column in filtered:
+            if column not in model.time_columns:
+                model.categorical.setdefault(column, model.dimension_name(column))
         model.default_time = model.default_time or kpi.time_column
         measures = [self._measure(model, item, kpi.time_column) for item in parts.inputs]
         self.metrics[kpi.id] = self._kpi_metric(kpi, parts, measures, conditions, row_filter)
