@@ -90,7 +90,8 @@ def strategy_map(workspace: Workspace, statuses: dict[str, Status], values: dict
         st.info("Add KPIs to see the map of units, goals and KPIs.")
         return
     picture = map_svg(layout_map(workspace, workspace.kpis), statuses, values, link=kpi_page_link)
-    st.html(f'<div style="overflow-x:auto">{picture}</div>')
+    # st.html sanitises SVG away; Markdown keeps it. Every text in the picture is escaped by map_svg.
+    st.markdown(f'<div style="overflow-x:auto">{picture}</div>', unsafe_allow_html=True)
     st.caption(
         "Boxes are KPIs, coloured by status (green on track, amber warning, red critical, grey not judged); solid "
         "arrows run from a leading KPI to the lagging one it should move, dashed ones from the inputs of a "

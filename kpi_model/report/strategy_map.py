@@ -241,7 +241,9 @@ def map_svg(
             f'style="{FONT};font-size:10.5px;font-weight:bold" fill="{STATUS_STROKE[level]}">'
             f"{escape(values.get(node.id, ''))}</text></g>"
         )
-        parts.append(f'<a href="{escape(link(node.id))}" target="_top">{box}</a>' if link else box)
+        parts.append(
+            f'<a href="{escape(link(node.id))}" target="_top" style="text-decoration:none">{box}</a>' if link else box
+        )
     legend_y = h - 2
     parts.append(
         f'<text x="{w - 4:.0f}" y="{legend_y:.0f}" text-anchor="end" style="{FONT};font-size:10px" fill="#546e7a">'
