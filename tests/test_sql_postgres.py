@@ -33,7 +33,10 @@ from kpi_model.models import Workspace
 from tests.conftest import REPO
 from tests.warehouse_fixture import breakdown_column, computable_kpis, printed_statements, write_warehouse_workspace
 
-psycopg = pytest.importorskip("psycopg", reason="psycopg is in the test extra: pip install -e '.[test]'")
+try:
+    import psycopg
+except ImportError:  # a missing driver is a broken set-up, not a reason to prove nothing
+    psycopg = None
 
 pytestmark = pytest.mark.engines
 
@@ -80,12 +83,16 @@ class Cluster:
     """A throwaway PostgreSQL cluster in a temporary folder, reachable only through its unix socket."""
 
     def __init__(self) -> None:
+        if psycopg is None:
+            pytest.fail("psycopg is missing: run `make test` (it installs the test extra, pip install -e '.[test]')")
         self.binaries = _postgres_binaries()
-        self.folder = Path(tempfile.mkdtemp(prefix="kpi-wizard-pg-"))
+        # PostgreSQL refuses to run as root: the cluster then belongs to the postgres user, and so does its
+        # folder, in /tmp (a TMPDIR under /root would be closed to that user).
+        as_root = os.geteuid() == 0
+        self.folder = Path(tempfile.mkdtemp(prefix="kpi-wizard-pg-", dir="/tmp" if as_root else None))
         self.port = _free_port()
-        # PostgreSQL refuses to run as root: the cluster belongs to the postgres user, and so does its folder.
         self.as_user: list[str] = []
-        if os.geteuid() == 0:
+        if as_root:
             account = pwd.getpwnam("postgres")
             os.chown(self.folder, account.pw_uid, account.pw_gid)
             self.as_user = ["runuser", "-u", "postgres", "--"]
@@ -113,7 +120,7 @@ class Cluster:
 
     def stop(self) -> None:
         try:
-            if self.started:
+            if self.started or (self.data / "postmaster.pid").exists():  # a start that failed half-way too
                 self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
