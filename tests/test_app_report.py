@@ -33,6 +33,8 @@ def test_dashboard_tiles_show_target_due_thresholds_and_the_reason(sample_app):
     captions = _captions(at)
     assert "Amber: below warning 52,000 · target 64,000 by 2027-10-31 · warning 52,000, critical 46,000" in captions
     assert any(c.startswith("Green: at or above warning 10,000 · target 12,500 by 2027-10-31") for c in captions)
+    # Not computed (no formula yet), yet what was agreed is on the tile.
+    assert "Baseline 71.0% (2026-10) · target 65.0% by 2027-12-31 · warning 72.0%, critical 75.0%" in captions
 
 
 def test_strategy_map_shows_every_kpi_coloured_and_linked(sample_app):

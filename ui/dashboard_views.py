@@ -49,6 +49,8 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
                 return
             reason = str(result) if isinstance(result, KpiWizardError) else "no formula or data yet"
             st.caption(f":material/block: Not computed: {md_escape(reason)}")
+            if terms := agreed_terms(kpi, with_baseline=True):  # what was agreed holds without data too
+                st.caption(md_escape(terms[0][0].upper() + " · ".join(terms)[1:]))
             return
         points = [p for p in complete_points(result) if p.value is not None and p.dimension is None]
         level = status(kpi, latest.value)
@@ -79,13 +81,24 @@ def agreed_line(kpi: Kpi, value: float | None) -> str:
     the badge follows the thresholds, the gap above follows the target; this line says both.
     """
     reason = status_reason(kpi, value)
-    parts = [reason[0].upper() + reason[1:]]
+    terms = agreed_terms(kpi)
+    if "(no thresholds set)" in reason:  # the reason already names the target as the line crossed
+        terms = [t for t in terms if not t.startswith(("warning", "critical"))]
+    return " · ".join([reason[0].upper() + reason[1:], *terms])
+
+
+def agreed_terms(kpi: Kpi, *, with_baseline: bool = False) -> list[str]:
+    """Target with its date and thresholds (and the baseline), as short phrases, for what is set."""
+    terms = []
+    if with_baseline and kpi.baseline is not None:
+        period = f" ({kpi.baseline.period})" if kpi.baseline.period else ""
+        terms.append(f"baseline {kpi_value(kpi, kpi.baseline.value)}{period}")
     if (target := target_text(kpi)) != "—":
         due = kpi.target.due if kpi.target else None
-        parts.append(f"target {target}" + (f" by {due.isoformat()}" if due else " (no due date)"))
-    if (lines := thresholds_text(kpi)) != "—" and "(no thresholds set)" not in reason:
-        parts.append(lines)
-    return " · ".join(parts)
+        terms.append(f"target {target}" + (f" by {due.isoformat()}" if due else " (no due date)"))
+    if (lines := thresholds_text(kpi)) != "—":
+        terms.append(lines)
+    return terms
 
 
 def data_as_of(results: dict[str, Series | KpiWizardError]) -> str | None:
