@@ -266,3 +266,14 @@ def test_a_name_spelled_in_another_case_than_its_view_defines_it_takes_the_views
     workspace.kpis[0].expression = "sum(TOTAL)"
     sql = warehouse_script(workspace, ["k"], dialect="postgres").kpi_sql("k")
     assert 'SUM("Total")' in sql and 'amount AS "Total"' in sql
+
+
+def test_a_line_break_in_a_name_stays_inside_the_comment_that_names_it():
+    workspace = _with_views(("v", 'SELECT order_date AS d, amount AS "x\nDROP TABLE orders; --" FROM orders'))
+    workspace.kpis[0].expression = 'sum("x\nDROP TABLE orders; --")'
+    text = warehouse_script(workspace, ["k"], dialect="postgres").text()
+    (statement,) = printed_statements(text)
+    assert statement.kpi_id == "k"
+    assert sqlglot.parse_one(statement.sql, read="postgres").find(exp.Drop) is None
+    lines = [line for line in text.splitlines() if "DROP TABLE" in line]
+    assert lines and all(line.startswith("-- ") or line.startswith("DROP TABLE orders; --") for line in lines)

@@ -108,6 +108,11 @@ def quote_names(tree: exp.Expr, dialect: str, mode: QuoteMode = "auto") -> exp.E
     return tree
 
 
+def _comment(text: str) -> str:
+    """``text`` as one SQL comment line: a line break in a name (a quoted column may hold one) would end it."""
+    return "-- " + " ".join(text.splitlines())
+
+
 @dataclass(frozen=True)
 class Statement:
     """One statement of a warehouse script: a view's CREATE VIEW or a KPI's SELECT, with comment lines before it."""
@@ -120,7 +125,7 @@ class Statement:
 
     def text(self) -> str:
         """The statement as printed: its comments, then the SQL ending with ';' at the end of a line."""
-        lines = [f"-- {line}" for line in self.comments]
+        lines = [_comment(line) for line in self.comments]
         lines.append(f"{self.sql};")
         if self.batch_end:
             lines.append("GO")
@@ -139,7 +144,7 @@ class WarehouseScript:
 
     def text(self) -> str:
         """The script as printed: header comment lines, then each statement, a blank line between them."""
-        head = "\n".join(f"-- {line}" for line in self.header)
+        head = "\n".join(_comment(line) for line in self.header)
         return "\n\n".join([head, *(s.text() for s in self.statements)]) + "\n"
 
     def kpi_sql(self, kpi_id: str) -> str:
