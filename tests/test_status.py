@@ -138,3 +138,20 @@ def test_unjudged_note_names_the_partial_period_and_the_judged_one():
     )
     complete = Series("otd", SeriesRequest(), points[:1], coverage=series.coverage)
     assert unjudged_note(complete, latest_of(complete, today), today) is None
+
+
+def test_numbers_never_come_out_in_scientific_notation():
+    from kpi_model.models import Kpi, UnitOfMeasure
+    from kpi_model.status import format_value, kpi_value
+    from kpi_model.whatif.target_result import format_change
+    from kpi_model.whatif.targets import target_concerns
+
+    assert format_value(4_239_500.0, None) == "4,239,500"
+    assert format_value(0.0000123, None) == "0.0000123"
+    assert format_change(0.0000123, None) == "+0.0000123"
+    assert kpi_value(Kpi(id="t", name="Resolution time (hours)", unit_of_measure=UnitOfMeasure.DURATION), 4.25) == (
+        "4.2 h"
+    )
+    count = Kpi(id="c", name="Orders", unit_of_measure=UnitOfMeasure.COUNT)
+    (concern,) = [m for _, m in target_concerns(count, 10.0, -4_239_500.0) if "below zero" in m]
+    assert "-4,239,500" in concern and "e+06" not in concern

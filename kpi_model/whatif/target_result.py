@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,9 @@ def format_change(value: float | None, unit: UnitOfMeasure | str | None) -> str:
         return f"{sign}{size * 100:.2f} pp"
     if (unit in (UnitOfMeasure.COUNT, UnitOfMeasure.CURRENCY) and size >= 100) or size >= 1000:
         return f"{sign}{size:,.0f}"
-    return f"{sign}{size:,.2f}" if size >= 1 else f"{sign}{size:.3g}"
+    if size >= 1 or size == 0:
+        return f"{sign}{size:,.2f}"
+    return f"{sign}{size:.{min(12, 2 - math.floor(math.log10(size)))}f}"  # 0.000123, never 1.23e-04
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from kpi_model.periods import (
     shift_period,
     values_by_period,
 )
+from kpi_model.status import kpi_value
 from kpi_model.whatif.projection import MIN_BAND_PERIODS, MIN_TREND_PERIODS, kpi_domain, max_horizon, project
 from kpi_model.whatif.target_result import VERDICTS, TargetPreview
 from kpi_model.whatif.thresholds import suggest_thresholds
@@ -179,8 +180,8 @@ def target_preview(
         # The nearest point of the band is what has to be reached; inside it, nothing has to move.
         target = min(max(baseline, low), high)
         notes.append(
-            f"Direction is range: the target is the band {low:g}..{high:g}; the change is measured to "
-            f"its nearest point ({target:g})."
+            f"Direction is range: the target is the band {kpi_value(kpi, low)}..{kpi_value(kpi, high)}; the change "
+            f"is measured to its nearest point ({kpi_value(kpi, target)})."
         )
 
     absolute = target - baseline
@@ -191,7 +192,7 @@ def target_preview(
         compound = (target / baseline) ** (1 / remaining) - 1
     elif baseline < 0:
         notes.append(
-            f"The baseline is negative ({baseline:g}): a compound growth rate is meaningless, and the "
+            f"The baseline is negative ({kpi_value(kpi, baseline)}): a compound growth rate is meaningless, and the "
             "relative change is measured against its size; use the linear change per period."
         )
     elif baseline == 0:
@@ -282,7 +283,7 @@ def target_preview(
             best_period = next(p for p, v in history.items() if v == best)
             best_text, target_text = show(best), show(target)
             if best_text == target_text:  # 14.49 % and 14.5 % both show as 14.5%
-                precise = "{:.2%}" if unit == "percent" else "{:.6g}"
+                precise = "{:.2%}" if unit == "percent" else "{:,.4f}"  # never 4.2395e+06
                 best_text, target_text = precise.format(best), precise.format(target)
             text = (
                 f"Beyond anything the history shows: the best {grain} was {best_text} "
@@ -387,13 +388,17 @@ def target_concerns(kpi: Kpi, baseline: float | None, target: float) -> list[tup
             concerns.append(
                 (
                     "warning",
-                    f"a target of {target:g} is below zero, which an amount such as revenue or cost cannot be "
-                    "(fine for a net figure: cash flow, profit, margin)",
+                    f"a target of {kpi_value(kpi, target)} is below zero, which an amount such as revenue or cost "
+                    "cannot be (fine for a net figure: cash flow, profit, margin)",
                 )
             )
         else:
             concerns.append(
-                ("error", f"this KPI cannot be below zero ({domain.reason}); a target of {target:g} cannot be reached")
+                (
+                    "error",
+                    f"this KPI cannot be below zero ({domain.reason}); a target of {kpi_value(kpi, target)} "
+                    "cannot be reached",
+                )
             )
     if unit == "percent" and target > 1.5:
         concerns.append(
