@@ -247,3 +247,11 @@ def test_cli_report_writes_pdf_and_html_and_refuses_to_overwrite(tmp_path):
     bad = cli("report", str(SAMPLE_WORKSPACE), "-o", str(tmp_path / "x.pdf"), "--unit", "nope")
     assert bad.returncode == 2 and "unknown unit 'nope'" in bad.stderr
     assert not (tmp_path / "x.pdf").exists(), "nothing written for a refused report"
+
+
+def test_the_cover_counts_statuses_and_kpis_not_computed_apart(content):
+    counts = content.status_counts
+    assert counts["not computed"] == 1, "the checkout abandonment rate has no formula yet"
+    assert counts["no thresholds"] == 0
+    assert sum(counts.values()) == len(content.tiles)
+    assert counts["warning"] == sum(1 for t in content.tiles if t.status_label == "warning") == 3

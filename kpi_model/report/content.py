@@ -7,6 +7,7 @@ coverage rule of :mod:`kpi_model.periods`: a partial period is shown as such, ne
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -306,7 +307,7 @@ def build_report(
                 sql = None
         sheets.append(_definition(workspace, kpi, sql, report))
     changes = compare(audit(previous, today=as_of), audit(workspace, today=as_of)) if previous is not None else None
-    levels = [t.status for t in tiles.values()]
+    labels = Counter(t.status_label for t in tiles.values())
     return ReportContent(
         title=workspace.name,
         as_of=as_of,
@@ -314,7 +315,7 @@ def build_report(
         coverage=_coverage(workspace, list(tiles.values())),
         score=report.score,
         verdict_counts=report.verdict_counts(),
-        status_counts={STATUS_LABELS[s]: levels.count(s) for s in Status},
+        status_counts={label: labels[label] for label in [*STATUS_LABELS.values(), "not computed"]},
         units=pages,
         definitions=sheets,
         verdicts=[verdicts[k.id] for k in chosen if k.id in verdicts],

@@ -50,7 +50,9 @@ def trend_svg(kpi: Kpi, series: Series, as_of: dt.date, *, width: int = 420, hei
         references += [kpi.target.low, kpi.target.high]
     values = [float(p.value) for p in points if p.value is not None]
     low, high = _value_range(values + [float(v) for v in references if v is not None])
-    left, right, top, bottom = 58, 70, 10, 22
+    target_label = f"target {kpi_value(kpi, target)}" if target is not None else ""
+    # Room on the right for the target's label at about 6 px a character (10 px DejaVu Sans).
+    left, right, top, bottom = 58, max(34, 6 * len(target_label) + 10), 10, 22
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def x(index: int) -> float:
@@ -90,7 +92,7 @@ def trend_svg(kpi: Kpi, series: Series, as_of: dt.date, *, width: int = 420, hei
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y(target):.1f}" y2="{y(target):.1f}" stroke="#c62828" '
             'stroke-width="1.2" stroke-dasharray="5 3"/>'
             f'<text x="{left + plot_w + 4}" y="{y(target) + 3:.1f}" style="{FONT};font-size:10px" fill="#c62828">'
-            f"target {escape(kpi_value(kpi, target))}</text>"
+            f"{escape(target_label)}</text>"
         )
     complete = [is_complete(p.period, grain, as_of, series.coverage) for p in points]
     solid = [f"{x(i):.1f},{y(float(p.value or 0)):.1f}" for i, p in enumerate(points) if complete[i]]
