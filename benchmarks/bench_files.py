@@ -128,6 +128,7 @@ def generate(path: Path, rows: int, seed: int, fmt: str) -> float:
     start = time.perf_counter()
     with duckdb.connect() as con:
         con.execute("SET threads = 2")
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"COPY ({select}) TO '{str(path).replace(chr(39), chr(39) * 2)}' {options}")
     return time.perf_counter() - start
 

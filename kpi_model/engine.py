@@ -49,6 +49,7 @@ from kpi_model.sources import (
     ambiguous_scan_notes,
     date_order_notes,
     files_version,
+    parquet_ranges,
     profile_table,
     scan_workspace_sources,
     sniff_every_row,
@@ -596,6 +597,9 @@ class Engine:
         self, source: str, column: str, time_column: str, grain: Grain, by: str | None
     ) -> tuple[int, int] | None:
         """The value range of an integer column of a table when its bitmaps pay off (see :func:`bitmap_fits`)."""
+        scanned = self.scans.get(source)
+        if scanned is not None and scanned.dialect is None:
+            return self._parquet_bitmap_range(scanned, column, time_column, grain, by)
         if self._integer_columns is None:
             # Views are left out: their min and max would cost a full run of the view.
             rows = self._run(
@@ -623,6 +627,35 @@ class Engine:
         periods = estimated_periods(first, last, grain) or rows
         groups = min(rows, periods * max(int(dimension_values or 1), 1))
         return (int(low), int(high)) if bitmap_fits(rows, int(low), int(high), groups, self.threads) else None
+
+    def _parquet_bitmap_range(
+        self, scanned: ScannedFile, column: str, time_column: str, grain: Grain, by: str | None
+    ) -> tuple[int, int] | None:
+        """:meth:`_bitmap_range` for a Parquet file read in place: the ranges come from its metadata, free.
+
+        Not with a breakdown: counting its values would read the file once more.
+        """
+        if by:
+            return None
+        typed = self._run(f"DESCRIBE SELECT {quote(column)}, {quote(time_column)} FROM {quote(scanned.name)}")[1]
+        if str(typed[0][1]).upper() not in INTEGER_TYPES:
+            return None
+        try:
+            with self._lock:
+                values = parquet_ranges(self._connection, scanned.path, [column], "HUGEINT")
+                days = parquet_ranges(self._connection, scanned.path, [time_column], "TIMESTAMP")
+                rows = self._connection.execute(
+                    "SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(scanned.path)]
+                ).fetchall()[0][0]
+        except duckdb.Error:
+            return None
+        if column.lower() not in values or not rows:
+            return None
+        low, high = (int(v) for v in values[column.lower()])
+        first, last = days.get(time_column.lower(), (None, None))
+        periods = estimated_periods(first, last, grain) or int(rows)
+        groups = min(int(rows), periods)
+        return (low, high) if bitmap_fits(int(rows), low, high, groups, self.threads) else None
 
     def _cache_key(self, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest) -> str:
         definitions = [workspace.kpi(i).model_dump(mode="json") for i in kpi_ids]  # type: ignore[union-attr]

@@ -272,3 +272,28 @@ def test_a_broken_line_is_named_like_a_load_names_it(tmp_path):
     with pytest.raises(SourceError) as raised:
         Engine.for_workspace(workspace, tmp_path)
     assert "Source 'orders'" in str(raised.value) and "has 3 fields but the header has 2" in str(raised.value)
+
+
+def test_distinct_counts_on_parquet_use_bitmaps_sized_from_its_metadata(tmp_path):
+    path = tmp_path / "orders.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT DATE '2025-01-01' + CAST(i % 90 AS INTEGER) AS order_date, "
+            f"CASE WHEN i % 11 = 0 THEN NULL ELSE i % 5000 - 100 END AS customer_id FROM range(50000) t(i)) "
+            f"TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 10000)"
+        )
+        expected = con.execute(
+            f"SELECT date_trunc('month', order_date)::DATE, count(DISTINCT customer_id) FROM '{path}' GROUP BY 1 "
+            "ORDER BY 1"
+        ).fetchall()
+    kpis = [_kpi("customers", "count(DISTINCT customer_id)"), _kpi("rows", "count(*)")]
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.parquet")], kpis=kpis)
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        ran = _counting(engine)
+        results = engine.compute_many(workspace)
+        by_day = engine.compute(workspace, "customers", SeriesRequest(by="order_date"))
+    customers = results["customers"]
+    assert not isinstance(customers, Exception)
+    assert [(p.period, p.value) for p in customers.points] == [(d, float(n)) for d, n in expected]
+    assert any("BITSTRING_AGG" in sql.upper() for sql in ran)  # ranges read from the metadata, no extra scan
+    assert "BITSTRING_AGG" not in by_day.sql.upper()  # a breakdown would cost a pass to size the bitmaps

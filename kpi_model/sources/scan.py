@@ -117,6 +117,29 @@ def sniff_every_row(con: duckdb.DuckDBPyConnection, scanned: ScannedFile) -> Sca
         raise scanned.error(con, "the file is gone") from None
 
 
+def parquet_ranges(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: Iterable[str], cast_to: str
+) -> dict[str, tuple[Any, Any]]:
+    """Lowest and highest value of columns of a Parquet file, from its row groups' statistics (no row is
+    read), cast to ``cast_to`` (``HUGEINT``, ``TIMESTAMP``); keyed by lower-cased column name. A column
+    left out had a row group with values but no statistics."""
+    if cast_to not in ("HUGEINT", "TIMESTAMP"):
+        raise ValueError(f"not a type to read statistics as: {cast_to!r}")
+    wanted = [column.lower() for column in columns]
+    rows = con.execute(
+        f"""
+        SELECT lower(path_in_schema), min(TRY_CAST(stats_min_value AS {cast_to})),
+               max(TRY_CAST(stats_max_value AS {cast_to})),
+               count(*) FILTER (WHERE (TRY_CAST(stats_min_value AS {cast_to}) IS NULL
+                                       OR TRY_CAST(stats_max_value AS {cast_to}) IS NULL)
+                                      AND coalesce(stats_null_count, 0) < row_group_num_rows)
+          FROM parquet_metadata(?) WHERE list_contains(?, lower(path_in_schema)) GROUP BY ALL
+        """,
+        [str(path), wanted],
+    ).fetchall()
+    return {name: (low, high) for name, low, high, unknown in rows if not unknown and low is not None}
+
+
 def files_version(scans: Iterable[ScannedFile]) -> str:
     """One text that changes when any of the files changes (size or modification time)."""
     return hashlib.sha256("\n".join(sorted(f"{s.name}={s.version}" for s in scans)).encode()).hexdigest()[:16]
