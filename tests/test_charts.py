@@ -81,3 +81,18 @@ def test_a_projection_without_a_band_says_so():
     _, preview = _preview(4, dt.date(2025, 6, 30))
     assert preview.projection and all(point.low is None for point in preview.projection)
     assert "without a band (too few complete periods" in projection_legend(preview)
+
+
+def test_how_loud_a_verdict_is():
+    import dataclasses
+
+    import streamlit as st
+
+    from ui.whatif_views import verdict
+
+    _, preview = _preview(12, dt.date(2026, 3, 31))
+    record = dataclasses.replace(preview, verdict="beyond-history", reached_on_projection=True)
+    assert verdict(record) is st.warning, "a record the projection reaches is a stretch, not an alarm"
+    assert verdict(dataclasses.replace(record, reached_on_projection=False)) is st.error
+    assert verdict(dataclasses.replace(preview, verdict="stretch", moving_away=True)) is st.error
+    assert verdict(dataclasses.replace(preview, verdict="stretch")) is st.warning

@@ -742,3 +742,39 @@ def test_effective_n_shrinks_with_shared_autocorrelation():
     assert effective_n(400, ar(0.0), ar(0.0)) > 330
     assert 40 < effective_n(400, ar(0.8), ar(0.8)) < 110  # theory: 400·0.36/1.64 ≈ 88
     assert effective_n(400, ar(0.8), ar(-0.8)) == 400, "capped: opposite autocorrelations add nothing"
+
+
+def _monthly(values: list[float], start: dt.date = D(2024, 1, 1)) -> list[Point]:
+    return [
+        Point(period=D(start.year + (start.month - 1 + i) // 12, (start.month - 1 + i) % 12 + 1, 1), value=v, rows=1)
+        for i, v in enumerate(values)
+    ]
+
+
+def test_a_record_the_steady_trend_reaches_is_amber_not_red():
+    """A KPI climbing 1 a month reaches 45 in 2026-12 on its trend, though it has never been there."""
+    kpi = Kpi(id="k", name="Orders", direction="up", unit_of_measure="count")
+    rng = random.Random(3)
+    points = _monthly([10 + i + rng.uniform(-0.4, 0.4) for i in range(24)])  # 2024-01 … 2025-12, up to ~33
+    preview = target_preview(kpi, points, target=40, due=D(2026, 12, 31), today=D(2026, 1, 10))
+    assert preview.verdict == "beyond-history" and preview.reached_on_projection and not preview.moving_away
+    assert "Its projection gets there by 2026-12 if the recent pattern holds" in preview.verdict_text
+    assert "plan what will change" not in preview.verdict_text
+
+
+def test_a_target_the_trend_moves_away_from_is_said_to_be():
+    """Net cash fell from +17k to −25k: +5k was reached before, but the trend runs the other way."""
+    kpi = Kpi(id="cash", name="Net cash flow", direction="up", unit_of_measure="currency")
+    points = _monthly([17_000 - 1_500 * i for i in range(30)])
+    preview = target_preview(kpi, points, target=5_000, due=D(2026, 12, 31), today=D(2026, 7, 10))
+    assert preview.verdict == "stretch" and preview.moving_away
+    assert "The KPI is moving away from the target" in preview.verdict_text
+
+
+def test_a_passed_due_date_the_data_does_not_reach_is_not_compared():
+    kpi = Kpi(id="k", name="Orders", direction="up", unit_of_measure="count")
+    points = _monthly([100.0 + i for i in range(35)])  # 2024-01 … 2026-11, November partial
+    coverage = Coverage(D(2024, 1, 1), D(2026, 11, 15))
+    preview = target_preview(kpi, points, target=140, due=D(2026, 11, 30), today=D(2026, 12, 5), coverage=coverage)
+    assert "the data ends 2026-11-15, before it" in preview.verdict_text
+    assert "compare with what happened" not in preview.verdict_text

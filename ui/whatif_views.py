@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -107,6 +108,18 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
     _save_target(workspace, kpi, preview)
 
 
+def verdict(preview: TargetPreview) -> Callable[[str], object]:
+    """How loud a verdict is: red when the target needs what the history never did and its projection does not
+    promise either (or moves away from it), amber for a stretch or a record the projection reaches."""
+    if preview.verdict == "within-trend":
+        return st.success
+    if preview.verdict == "too-far-to-project":
+        return st.info
+    if preview.moving_away or (preview.verdict == "beyond-history" and not preview.reached_on_projection):
+        return st.error
+    return st.warning
+
+
 def projection_legend(preview: TargetPreview) -> str:
     """How to read the target chart, saying which parts of the projection are missing and why."""
     has_band = any(point.low is not None for point in preview.projection)
@@ -165,10 +178,7 @@ def _preview_figures(kpi: Kpi, preview: TargetPreview, *, concerned: bool) -> No
     if concerned:  # a green "within trend" beside a target that makes no sense would mislead
         st.info(f"Verdict: **{preview.verdict}** — read it with the concerns above. {md_escape(preview.verdict_text)}")
         return
-    verdict = {"within-trend": st.success, "stretch": st.warning, "too-far-to-project": st.info}.get(
-        preview.verdict, st.error
-    )
-    verdict(f"**{preview.verdict}** — {md_escape(preview.verdict_text)}")
+    verdict(preview)(f"**{preview.verdict}** — {md_escape(preview.verdict_text)}")
 
 
 def _save_target(workspace: Workspace, kpi: Kpi, preview: TargetPreview) -> None:

@@ -98,6 +98,8 @@ class TargetPreview:
     change_window: int = 0  # periods per window in historical_change_attainment (the target's horizon)
     change_windows: int = 0  # how many such windows the history holds
     unit: str | None = None
+    reached_on_projection: bool = False  # the projection's band at the due period reaches or passes the target
+    moving_away: bool = False  # the projection at the due period is further from the target than the baseline
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form; every float is finite or None."""
@@ -134,6 +136,8 @@ class TargetPreview:
             "method": self.method,
             "verdict": self.verdict,
             "target_position": self.target_position,
+            "reached_on_projection": self.reached_on_projection,
+            "moving_away": self.moving_away,
             "verdict_text": self.verdict_text,
             "method_name": self.method_name,
             "suggested_thresholds": {

@@ -289,7 +289,13 @@ def target_preview(
                 f"Beyond anything the history shows: the best {grain} was {best_text} "
                 f"({period_label(best_period, grain)}), short of {target_text}."
             )
-        if position is not None and position != ("above-band" if direction == Direction.UP else "below-band"):
+        easy = "below-band" if direction == Direction.UP else "above-band"
+        if position == easy:
+            text += (
+                f" Its projection gets there by {due_label} if the recent pattern holds (the whole band is past the "
+                f"target), but no {grain} so far has been there."
+            )
+        elif position == "in-band":
             text += " The projection's band reaches it, but no period so far has been there: plan what will change."
     elif verdict == "too-far-to-project":
         text = (
@@ -307,8 +313,25 @@ def target_preview(
             f"({today.isoformat()}): load recent data before relying on this."
         )
     due_passed = due < today
-    if due_passed:
+    as_of = coverage.as_of if coverage is not None else period_end(last, grain)
+    if due_passed and as_of < due:
+        text += (
+            f" The due date {due.isoformat()} has passed, but the data ends {as_of.isoformat()}, before it: load "
+            "the data up to the due date to see whether it was met."
+        )
+    elif due_passed:
         text += f" The due date {due.isoformat()} has passed: compare with what happened rather than a projection."
+    # A target the projection moves away from needs more than effort: say so, the UI shows it as serious.
+    moving_away = False
+    if verdict == "stretch" and direction != Direction.RANGE and projection.points and not too_far and ahead > 0:
+        at_due = projection.points[-1].mid
+        sign = 1 if direction == Direction.UP else -1
+        moving_away = at_due is not None and sign * (at_due - baseline) < 0 and sign * (target - baseline) > 0
+        if moving_away:
+            text += (
+                f" The KPI is moving away from the target: its projection for {due_label} is {show(at_due)}, "
+                f"{'below' if sign > 0 else 'above'} today's {show(baseline)}."
+            )
 
     # Thresholds from recent variability around the fit, placed relative to the target.
     if n < MIN_TREND_PERIODS:
@@ -358,7 +381,7 @@ def target_preview(
         domain_low=domain.low,
         domain_high=domain.high,
         domain_text=domain.reason,
-        data_as_of=coverage.as_of if coverage is not None else period_end(last, grain),
+        data_as_of=as_of,
         last_complete_period=last,
         periods_since_data=max(since, 0),
         stale=stale,
@@ -368,6 +391,8 @@ def target_preview(
         change_window=remaining,
         change_windows=len(window_changes),
         unit=unit.value if unit else None,
+        reached_on_projection=position in ("in-band", "below-band" if direction == Direction.UP else "above-band"),
+        moving_away=moving_away,
     )
 
 
