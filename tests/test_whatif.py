@@ -744,11 +744,9 @@ def test_effective_n_shrinks_with_shared_autocorrelation():
     assert effective_n(400, ar(0.8), ar(-0.8)) == 400, "capped: opposite autocorrelations add nothing"
 
 
-def _monthly(values: list[float], start: dt.date = D(2024, 1, 1)) -> list[Point]:
-    return [
-        Point(period=D(start.year + (start.month - 1 + i) // 12, (start.month - 1 + i) % 12 + 1, 1), value=v, rows=1)
-        for i, v in enumerate(values)
-    ]
+def _monthly(values: list[float]) -> list[Point]:
+    """One point a month from January 2024."""
+    return [Point(period=D(2024 + i // 12, i % 12 + 1, 1), value=v, rows=1) for i, v in enumerate(values)]
 
 
 def test_a_record_the_steady_trend_reaches_is_amber_not_red():
