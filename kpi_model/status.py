@@ -213,20 +213,25 @@ def gap_to_target(kpi: Kpi, value: float | None) -> str | None:
     """How far ``value`` is from the target, in words that say which side is good, or None without a target.
 
     Higher is better: ``'12% short of target'`` / ``'10% past target'``; lower is better:
-    ``'19% over target'`` / ``'5% under target'``; otherwise ``above`` / ``below``.
+    ``'19% over target'`` / ``'5% under target'``; otherwise ``above`` / ``below``. Across zero (or
+    to a zero target) the gap is an amount: ``'29,895 short of target'``.
     """
     target = kpi.target.value if kpi.target else None
     if value is None or target is None:
         return None
-    if target == 0:
-        return "at target" if value == 0 else f"{format_value(value - target, kpi.unit_of_measure)} from target"
-    change = (value - target) / abs(target)
-    if abs(change) < 0.005:
-        return "at target"
     words = {Direction.UP: ("past", "short of"), Direction.DOWN: ("over", "under")}.get(
         kpi.direction or Direction.UP, ("above", "below")
     )
-    return f"{abs(change):.0%} {words[0] if change > 0 else words[1]} target"
+    if value == target:
+        return "at target"
+    side = words[0] if value > target else words[1]
+    if target == 0 or (value < 0) != (target < 0):
+        # A share of the target means nothing across zero (−24,895 against 5,000 is not "598% short").
+        return f"{kpi_value(kpi, abs(value - target))} {side} target"
+    change = (value - target) / abs(target)
+    if abs(change) < 0.005:
+        return "at target"
+    return f"{abs(change):.0%} {side} target"
 
 
 def bands(kpi: Kpi, low: float, high: float) -> list[tuple[float, float, Status]]:

@@ -155,3 +155,13 @@ def test_numbers_never_come_out_in_scientific_notation():
     count = Kpi(id="c", name="Orders", unit_of_measure=UnitOfMeasure.COUNT)
     (concern,) = [m for _, m in target_concerns(count, 10.0, -4_239_500.0) if "below zero" in m]
     assert "-4,239,500" in concern and "e+06" not in concern
+
+
+def test_a_gap_across_zero_is_an_amount_not_a_share():
+    from kpi_model.models import Target
+
+    cash = Kpi(id="cash", name="Net cash flow", direction="up", unit_of_measure="currency", target=Target(value=5000))
+    assert gap_to_target(cash, -24_895.0) == "29,895 short of target"
+    assert gap_to_target(cash, 4_000.0) == "20% short of target"
+    zero = Kpi(id="z", name="Defects", direction="down", unit_of_measure="count", target=Target(value=0))
+    assert gap_to_target(zero, 3.0) == "3 over target" and gap_to_target(zero, 0.0) == "at target"
