@@ -776,3 +776,17 @@ def test_a_passed_due_date_the_data_does_not_reach_is_not_compared():
     preview = target_preview(kpi, points, target=140, due=D(2026, 11, 30), today=D(2026, 12, 5), coverage=coverage)
     assert "the data ends 2026-11-15, before it" in preview.verdict_text
     assert "compare with what happened" not in preview.verdict_text
+
+
+def test_levels_of_drifting_kpis_point_to_testing_changes():
+    """A random walk and its echo two months later, on levels: 36 months count as about 4 independent ones."""
+    rng = random.Random(9)
+    walk = [100.0]
+    for _ in range(35):
+        walk.append(walk[-1] + rng.gauss(0, 5))
+    echo = [0.25 * walk[max(0, i - 2)] + rng.gauss(0, 1) for i in range(36)]
+    on_levels = lead_lag(_monthly(walk), _monthly(echo), max_lag=3, cadence="month", levels=True, today=D(2026, 12, 5))
+    assert on_levels.verdict == "too-little-data" and (on_levels.effective_n or 99) < 6
+    assert "test period-to-period changes instead (recommended)" in on_levels.message
+    on_changes = lead_lag(_monthly(walk), _monthly(echo), max_lag=3, cadence="month", today=D(2026, 12, 5))
+    assert (on_changes.verdict, on_changes.best_lag) == ("leads", 2), on_changes.message

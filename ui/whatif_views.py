@@ -292,10 +292,19 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
             f" How sure: if the two KPIs were unrelated, a pairing as clear as the best one among the "
             f"{result.lags_tested} lags tried would turn up {odds} ({p_text}; a claim needs p under {ALPHA:.0%}). "
             f"The {result.periods} pairs count as about {result.effective_n:.0f} independent ones (the effective "
-            f"n), because neighbouring {grain}s are not independent of each other."
+            "n)"
+            + (
+                f", because neighbouring {grain}s are not independent of each other."
+                if result.effective_n < 0.9 * result.periods
+                else "."
+            )
         )
     if result.detectable_r is not None and result.verdict in {"no-evidence", "too-little-data"}:
-        how_sure += f" With this much data only a correlation of {result.detectable_r:.2f} or more could count."
+        how_sure += (
+            " With this much data no correlation could count."
+            if result.detectable_r > 0.99
+            else f" With this much data only a correlation of {result.detectable_r:.2f} or more could count."
+        )
     st.caption(how_sure)
     if result.by_lag:
         import altair as alt
@@ -307,7 +316,10 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
                 "Lag": [item.lag for item in rows],
                 "r": [0.0 if item.correlation is None else round(item.correlation, 2) for item in rows],
                 "Pairs": [item.periods for item in rows],
-                "p at this lag": [None if item.p_value is None else round(item.p_value, 4) for item in rows],
+                "p at this lag": [
+                    None if item.p_value is None else "< 0.001" if item.p_value < 0.001 else f"{item.p_value:.3f}"
+                    for item in rows
+                ],
                 "Status": [
                     short if not item.counted else "best lag" if item.lag == result.best_lag else "tested"
                     for item in rows
@@ -351,6 +363,5 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
             key="leadlag_table",
             column_config={
                 "r": st.column_config.NumberColumn(format="%.2f"),
-                "p at this lag": st.column_config.NumberColumn(format="%.3f"),
             },
         )

@@ -382,7 +382,11 @@ class _Words:
             if detectable is None or detectable > 0.99
             else f"only |r| ≥ {detectable:.2f} could count"
         )
-        return f"Too little data to tell: at {self.lags}, {need}; the clearest pairing has {stats}"
+        text = f"Too little data to tell: at {self.lags}, {need}; the clearest pairing has {stats}"
+        if not self.on_changes:
+            # Two drifting KPIs leave few independent points on levels, however long the history.
+            text += "; KPIs that drift say little on levels: test period-to-period changes instead (recommended)"
+        return text
 
     def no_evidence(self, lag: int, stats: str, detectable: float | None) -> str:
         later = _plural(abs(lag), self.unit)
