@@ -96,3 +96,14 @@ def test_how_loud_a_verdict_is():
     assert verdict(dataclasses.replace(record, reached_on_projection=False)) is st.error
     assert verdict(dataclasses.replace(preview, verdict="stretch", moving_away=True)) is st.error
     assert verdict(dataclasses.replace(preview, verdict="stretch")) is st.warning
+
+
+def test_the_target_chart_zones_follow_the_target_being_tried():
+    from ui.charts import target_preview_chart
+
+    kpi, preview = _preview(12, dt.date(2026, 3, 31))
+    saved = kpi.model_copy(update={"target": Target(value=108.0)})  # saved inside the chart, tried 105
+    spec = json.loads(target_preview_chart(saved, preview).to_json())
+    zones = [row for rows in spec["datasets"].values() for row in rows if "status" in row and "from" in row]
+    green = [row for row in zones if row["status"] == "green"]
+    assert green and green[0]["from"] == 105.0, zones

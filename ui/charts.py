@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 
 from kpi_model.engine import Series
-from kpi_model.models import Kpi, UnitOfMeasure
+from kpi_model.models import Kpi, Target, UnitOfMeasure
 from kpi_model.periods import period_end, period_start
 from kpi_model.status import Status, bands
 from kpi_model.whatif import TargetPreview
@@ -165,8 +165,11 @@ def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360)
         values += [v for column in ("low", "high") for v in projection[column].dropna().tolist()]
     low, high, y_scale, y_axis = _value_scale(kpi, values)
     x = alt.X("period:T", title=None, axis=PERIOD_AXIS)
-    # The KPI's own thresholds, as on the Preview page.
-    layers: list[alt.Chart] = [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.10)) else []
+    # The KPI's own thresholds, as on the Preview page; without thresholds the zones follow the target
+    # being tried, not the one saved.
+    target = Target(value=preview.target, low=preview.target_low, high=preview.target_high, due=preview.due)
+    tried = kpi.model_copy(update={"target": target})
+    layers: list[alt.Chart] = [band] if (band := _band_layer(tried, low, high, y_scale, y_axis, opacity=0.10)) else []
     layers.append(
         alt.Chart(history)
         .mark_line(point=True, strokeWidth=2)
