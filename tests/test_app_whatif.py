@@ -202,7 +202,7 @@ def test_driver_tree_typed_changes_goal_seek_and_scenarios(sample_app):
     at.number_input(key="driver_seek_target_web_revenue").set_value(1e9).run()
     assert "outside what it can be (0.0% to 100.0%)" in messages(at).replace("\\", ""), "a rate over 100 % is no answer"
     # Typed values, saved as a scenario and compared side by side.
-    at.segmented_control(key="driver_mode").set_value("to a value").run()
+    at.segmented_control(key="driver_mode_web_revenue_conversion_rate").set_value("to a value").run()
     value_key = next(n.key for n in at.number_input if n.key.startswith("driver_value_web_revenue_conversion_rate"))
     at.number_input(key=value_key).set_value(5.0).run()  # percent typed as a percent: 5 %
     at.text_input(key="driver_scenario_name_web_revenue").input("Better checkout").run()
@@ -231,7 +231,7 @@ def test_driver_tree_base_period_can_be_chosen_or_averaged(sample_app):
     table = next(d.value for d in at.dataframe if "Change" in d.value.columns)
     assert "Averages of 2026-06 to 2026-08 (3 months)" in table.columns
     at.text_input(key="driver_period_web_revenue").input("1999-01").run()
-    assert "No value in 1999-01 for 'sessions'" in messages(at).replace("\\", "")
+    assert "No value in 1999-01 for 'Web shop sessions'" in messages(at).replace("\\", "")
     assert not at.exception
 
 
@@ -288,3 +288,12 @@ def test_driver_tree_on_olist_shows_one_period_and_the_hand_computed_values(olis
         f"{10 * leads['2018-05'] / value:.2f}",
     ]
     assert any("2018-11-14" in c.value.replace("\\", "") for c in at.caption), "data as of, per driver"
+
+
+def test_a_target_below_the_baseline_counts_no_past_falls_as_chances(sample_app):
+    at, _ = sample_app
+    at.selectbox(key="whatif_kpi").set_value("revenue").run()
+    at.text_input(key="whatif_target_revenue").input("100000").run()  # baseline 163,886: no growth asked
+    figures = {m.label: m.value for m in at.metric}
+    changes = next(value for label, value in figures.items() if label.endswith("changes that large"))
+    assert changes == "—", figures

@@ -165,6 +165,9 @@ def _preview_figures(kpi: Kpi, preview: TargetPreview, *, concerned: bool) -> No
         help="Share of the history's complete periods (baseline included) already at or past the target.",
     )
     changes = preview.historical_change_attainment
+    sign = -1 if preview.direction == "down" else 1
+    if preview.direction != "range" and sign * preview.required_absolute <= 0:
+        changes = None  # the target asks for no improvement: counting past falls would read as a chance
     window = f"{preview.change_window}-{preview.grain}"
     fourth.metric(
         f"Past {window} changes that large",
