@@ -48,6 +48,7 @@ from kpi_model.sources import (
     TableProfile,
     ambiguous_scan_notes,
     date_order_notes,
+    estimated_csv_rows,
     files_version,
     parquet_ranges,
     profile_table,
@@ -70,7 +71,12 @@ _CACHE_SIZE = 256
 BITMAP_BYTES_PER_ROW = 8
 BITMAP_MEMORY_BYTES = 256 * 2**20
 INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+Ranges = Mapping[str, Mapping[str, tuple[int, int]]]  # source → integer column → its lowest and highest value
 _DAYS_IN: dict[Grain, int] = {"day": 1, "week": 7, "month": 28, "quarter": 90, "year": 365}
+# Distinct counts over a CSV read in place: the range guessed from this many first rows, the bitmaps sized
+# for ten years of periods (see Engine._csv_bitmap_range).
+_CSV_RANGE_SAMPLE_ROWS = 20480
+_CSV_BITMAP_PERIODS: dict[Grain, int] = {"month": 120, "quarter": 40, "year": 10}
 
 
 class QueryTimeout(KpiWizardError):
@@ -227,6 +233,7 @@ class Engine:
         self._integer_columns: dict[str, set[str]] | None = None
         self._bitmap_ranges: dict[tuple[str, str, str, Grain, str | None], tuple[int, int] | None] = {}
         self._coverage: dict[tuple[str, str], Coverage | None] = {}
+        self._plain_counts: set[tuple[str, str]] = set()  # (source, column) whose data disagreed with its range
         self._lock = threading.Lock()
 
     @classmethod
@@ -309,6 +316,7 @@ class Engine:
             self._columns = None
             self._integer_columns = None
             self._bitmap_ranges.clear()
+            self._plain_counts.clear()
             self._coverage.clear()
 
     def columns(self) -> dict[str, list[str]]:
@@ -412,7 +420,9 @@ class Engine:
             except duckdb.Error:
                 if not ranges:
                     raise
-                # The ranges come from statistics read earlier; should the data disagree, count the usual way.
+                # The ranges come from statistics read earlier (or a CSV's first rows); should the data
+                # disagree, count the usual way, now and from now on.
+                self._forget_ranges(ranges)
                 sql = compiler.select(kpi_id, request).sql(dialect="duckdb")
                 names, rows = self._run(sql)
         except duckdb.OutOfMemoryException:
@@ -452,17 +462,20 @@ class Engine:
                 results[kpi_id] = error
         return results
 
-    def compute_together(self, workspace: Workspace, kpi_ids: Collection[str], request: SeriesRequest) -> int:
+    def compute_together(
+        self, workspace: Workspace, kpi_ids: Collection[str], request: SeriesRequest, *, retry: bool = True
+    ) -> int:
         """Compute into the cache, one query per group of KPIs that read the same rows; returns the queries run.
 
         A source-based KPI's query is one GROUP BY over its source (:meth:`Compiler.base_select`): KPIs
         whose queries differ only in their aggregates share the scan, each with its own columns: on a file
         read in place, one pass over the file instead of one per KPI (docs/benchmarks.md). A group whose
         query fails is left to :meth:`compute`, which says which KPI failed and why; derived KPIs, and KPIs
-        alone in their group, are left to it too.
+        alone in their group, are left to it too. A group whose bitmap ranges the data disagrees with runs
+        again (once, with ``retry``) without them.
         """
         compiler = self.compiler(workspace)
-        groups: dict[str, list[tuple[str, str, exp.Select]]] = {}
+        groups: dict[str, list[tuple[str, str, exp.Select, Ranges]]] = {}
         for kpi_id in kpi_ids:
             try:
                 needed = compiler.dependencies(kpi_id)
@@ -479,16 +492,27 @@ class Engine:
                 continue  # compute() reports it
             rows_read = select.copy()  # the query without its select list: source, filter, grouping
             rows_read.set("expressions", [])
-            groups.setdefault(rows_read.sql(dialect="duckdb"), []).append((kpi_id, key, select))
-        queries = 0
+            groups.setdefault(rows_read.sql(dialect="duckdb"), []).append((kpi_id, key, select, ranges))
+        queries, again = 0, False
         for members in groups.values():
-            if len(members) > 1:
-                queries += self._compute_group(workspace, members, request)
+            if len(members) < 2:
+                continue
+            queries += 1
+            if not self._compute_group(workspace, [m[:3] for m in members], request) and any(m[3] for m in members):
+                for member in members:
+                    self._forget_ranges(member[3])
+                again = True
+        if again and retry:
+            queries += self.compute_together(workspace, kpi_ids, request, retry=False)
         return queries
+
+    def _forget_ranges(self, ranges: Ranges) -> None:
+        """Count these columns' distinct values the usual way from now on (the data disagreed with the range)."""
+        self._plain_counts.update((source, column.lower()) for source, columns in ranges.items() for column in columns)
 
     def _compute_group(
         self, workspace: Workspace, members: list[tuple[str, str, exp.Select]], request: SeriesRequest
-    ) -> int:
+    ) -> bool:
         first_kpi = workspace.kpi(members[0][0])
         assert first_kpi is not None and first_kpi.source and first_kpi.time_column
         source, time_column = first_kpi.source, first_kpi.time_column
@@ -517,7 +541,7 @@ class Engine:
         try:
             names, rows = self._run(sql)
         except (duckdb.Error, KpiWizardError):
-            return 1
+            return False
         records = [dict(zip(names, row, strict=True)) for row in rows]
         if with_coverage:
             self._coverage[(source, time_column)] = _coverage_of_groups(records)
@@ -527,7 +551,7 @@ class Engine:
             kpi_sql = select.order_by("period").sql(dialect="duckdb")  # what this KPI alone runs (SQL panels)
             series = Series(kpi_id, request, points, kpi_sql, self._kpi_coverage(workspace, [kpi_id], request))
             self._remember(key, series)
-        return 1
+        return True
 
     def _remember(self, key: str, series: Series) -> None:
         self._cache[key] = series
@@ -586,6 +610,8 @@ class Engine:
             except FormulaError:
                 continue
             for column in counted:
+                if (kpi.source, column.lower()) in self._plain_counts:
+                    continue
                 key = (kpi.source, column, kpi.time_column, request.grain, request.by)
                 if key not in self._bitmap_ranges:
                     self._bitmap_ranges[key] = self._bitmap_range(*key)
@@ -600,6 +626,8 @@ class Engine:
         scanned = self.scans.get(source)
         if scanned is not None and scanned.dialect is None:
             return self._parquet_bitmap_range(scanned, column, time_column, grain, by)
+        if scanned is not None:
+            return self._csv_bitmap_range(scanned, column, grain, by)
         if self._integer_columns is None:
             # Views are left out: their min and max would cost a full run of the view.
             rows = self._run(
@@ -656,6 +684,32 @@ class Engine:
         periods = estimated_periods(first, last, grain) or int(rows)
         groups = min(int(rows), periods)
         return (low, high) if bitmap_fits(int(rows), low, high, groups, self.threads) else None
+
+    def _csv_bitmap_range(
+        self, scanned: ScannedFile, column: str, grain: Grain, by: str | None
+    ) -> tuple[int, int] | None:
+        """:meth:`_bitmap_range` for a CSV read in place: a guess from its first rows, widened.
+
+        A CSV has no statistics, and reading it for a min and max would cost a pass as long as the KPI's.
+        So the range is the first rows' range, widened (down to 0 for ids that are never negative, up by
+        twice its width): random ids (500k customers) fall inside it. A value outside it stops the bitmap
+        query early and the plain count runs (:meth:`compute`), exact either way. Monthly and coarser
+        grains only, sized for ten years of periods, since the first rows cannot tell how many there are.
+        """
+        if by or grain not in _CSV_BITMAP_PERIODS:
+            return None
+        typed = self._run(f"DESCRIBE SELECT {quote(column)} FROM {quote(scanned.name)}")[1]
+        if str(typed[0][1]).upper() not in INTEGER_TYPES:
+            return None
+        sample = f"(SELECT {quote(column)} AS v FROM {quote(scanned.name)} LIMIT {_CSV_RANGE_SAMPLE_ROWS})"
+        low, high = self._run(f"SELECT min(v), max(v) FROM {sample}")[1][0]
+        rows = estimated_csv_rows(scanned.path)
+        if low is None or rows is None:
+            return None
+        width = int(high) - int(low) + 1
+        low, high = (max(int(low) - width, 0) if low >= 0 else int(low) - width), int(high) + 2 * width
+        groups = min(rows, _CSV_BITMAP_PERIODS[grain])
+        return (low, high) if bitmap_fits(rows, low, high, groups, self.threads) else None
 
     def _cache_key(self, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest) -> str:
         definitions = [workspace.kpi(i).model_dump(mode="json") for i in kpi_ids]  # type: ignore[union-attr]

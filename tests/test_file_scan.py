@@ -139,12 +139,16 @@ FOUR = [
 
 
 def _counting(engine: Engine) -> list[str]:
-    """Every SQL statement the engine runs from now on that reads the orders source."""
+    """Every SQL statement the engine runs from now on that reads the orders source through.
+
+    Left out: DESCRIBE (no row is read) and the look at a CSV's first rows (``LIMIT``) that guesses
+    the range of a distinct count's ids.
+    """
     ran: list[str] = []
     execute = engine._execute
 
     def spy(sql: str):
-        if '"orders"' in sql:
+        if '"orders"' in sql and not sql.startswith("DESCRIBE") and " LIMIT " not in sql:
             ran.append(sql)
         return execute(sql)
 
@@ -297,3 +301,24 @@ def test_distinct_counts_on_parquet_use_bitmaps_sized_from_its_metadata(tmp_path
     assert [(p.period, p.value) for p in customers.points] == [(d, float(n)) for d, n in expected]
     assert any("BITSTRING_AGG" in sql.upper() for sql in ran)  # ranges read from the metadata, no extra scan
     assert "BITSTRING_AGG" not in by_day.sql.upper()  # a breakdown would cost a pass to size the bitmaps
+
+
+@pytest.mark.parametrize("late_id", [150, 10_000_000], ids=["inside the guess", "outside the guess"])
+def test_distinct_counts_on_a_csv_guess_the_range_from_its_first_rows_and_stay_exact(tmp_path, late_id):
+    # The first 20,480 rows hold ids 0..99; the guessed range is 0..299; then one later id.
+    lines = [f"2025-0{1 + i % 3}-15,{i % 100},1" for i in range(30_000)] + [f"2025-03-20,{late_id},1"]
+    (tmp_path / "orders.csv").write_text("order_date,customer_id,amount\n" + "\n".join(lines) + "\n")
+    kpis = [_kpi("customers", "count(DISTINCT customer_id)"), _kpi("revenue", "sum(amount)")]
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=kpis)
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        ran = _counting(engine)
+        customers = engine.compute_many(workspace)["customers"]
+        again = engine.compute(workspace, "customers", SeriesRequest(grain="quarter"))
+    assert not isinstance(customers, Exception)
+    assert [p.value for p in customers.points] == [100.0, 100.0, 101.0]
+    assert again.points[0].value == 101.0
+    bitmaps = [sql for sql in ran if "BITSTRING_AGG" in sql.upper()]
+    if late_id == 150:
+        assert len(bitmaps) == 2 and "BITSTRING_AGG" in customers.sql.upper()
+    else:  # the bitmap query stopped at the id outside the range; the plain count ran instead
+        assert len(bitmaps) == 1 and "BITSTRING_AGG" not in customers.sql.upper()
