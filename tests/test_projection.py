@@ -330,3 +330,28 @@ def test_olist_projections_stay_in_their_domain(olist, kpi_id, due):
         assert "November 2018" not in preview.method
         if kpi_id == "deals":
             assert max(preview.history) == dt.date(2018, 10, 1), "November 2018 (deals to the 14th) is partial"
+
+
+class _CountedReads(list):
+    """A list that counts how often its items are read: the work theil_sen does."""
+
+    reads = 0
+
+    def __getitem__(self, index):
+        type(self).reads += 1
+        return super().__getitem__(index)
+
+
+def test_theil_sen_on_a_long_history_samples_pairs_instead_of_trying_all():
+    """100,000 daily points are 5·10⁹ pairs; a hostile upload must not hold a core for hours."""
+    rng = random.Random(11)
+    n = 20_000
+    xs = _CountedReads(range(n))
+    ys = [3 * x + 7 + rng.gauss(0, 40) for x in range(n)]
+    for i in rng.sample(range(n), n // 10):  # a tenth gross outliers: the median shrugs them off
+        ys[i] += rng.choice((-1, 1)) * 10_000
+    _CountedReads.reads = 0
+    slope, intercept = theil_sen(xs, ys)
+    assert slope == pytest.approx(3, rel=0.002) and intercept == pytest.approx(7, abs=40)
+    assert _CountedReads.reads < 6 * 50_000 + 2 * n, f"{_CountedReads.reads} reads: all pairs were tried"
+    assert theil_sen(xs, ys) == (slope, intercept), "the sample is seeded: the same history, the same line"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from kpi_model.models import Kpi, UnitOfMeasure
 from kpi_model.periods import period_from_index, period_index, period_label
-from kpi_model.whatif.stats import mean, median, t_quantile, theil_sen
+from kpi_model.whatif.stats import THEIL_SEN_PAIRS, mean, median, t_quantile, theil_sen
 from kpi_model.whatif.target_result import ProjectionPoint, format_change
 
 __all__ = [
@@ -337,8 +337,9 @@ def project(
             if n >= MIN_BAND_PERIODS
             else f"; no band: that takes {MIN_BAND_PERIODS} periods"
         )
+        pairs = "every" if n * (n - 1) // 2 <= THEIL_SEN_PAIRS else f"{THEIL_SEN_PAIRS:,} random pairs of"
         text = (
-            f"Robust linear trend (Theil–Sen: the median slope between every two {per}s) fitted to {n} complete "
+            f"Robust linear trend (Theil–Sen: the median slope between {pairs} two {per}s) fitted to {n} complete "
             f"{per}s ({first} to {last}), {change(fit_t.slope)} per {per}{band}.{chosen}"
         )
         slope = fit_t.slope
