@@ -436,6 +436,8 @@ def _cmd_drivers(args: argparse.Namespace) -> int:
     with _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data))) as engine:
         base = base_from_engine(workspace, engine, args.kpi, grain=args.grain, period=period, average_of=args.average)
     report = driver_report(workspace, args.kpi, base, changes=changes, seek=args.seek, target=args.target)
+    for warning in report.warnings:  # a partial base, a driver moved outside its domain: beside any format
+        print(f"warning: {warning}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str))
     else:

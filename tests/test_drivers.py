@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,7 @@ def test_olist_tree_is_on_one_period_and_matches_a_hand_computation(olist):
     averaged = base_from_engine(workspace, engine, "pipeline_value", average_of=3)
     assert averaged.label == "2018-03 to 2018-05"
     assert averaged.values["deals"] == pytest.approx(sum(deals[m] for m in ("2018-03", "2018-04", "2018-05")) / 3)
-    with pytest.raises(WhatIfError, match=r"no value in 2018-09 for 'mqls'.*2017-06 to 2018-05"):
+    with pytest.raises(WhatIfError, match=r"no value in 2018-09 for 'MQLs': 'MQLs' has 2017-06 to 2018-05"):
         base_from_engine(workspace, engine, "pipeline_value", period="2018-09")
     assert base.data_as_of == {"mqls": D(2018, 5, 31), "deals": D(2018, 11, 14)}
 
@@ -136,7 +137,12 @@ def test_olist_deals_alone_skip_the_partial_last_month(olist):
     assert base.label == "2018-10" and base.values == {"deals": deals["2018-10"]}
     chosen = base_from_engine(workspace, engine, "deal_value", period="2018-11")
     assert chosen.values == {"deals": deals["2018-11"]} == {"deals": 6}
-    assert "2018-11 is not complete for 'deals'" in chosen.notes[0]
+    assert "2018-11 is not complete for 'Closed deals'" in chosen.notes[0]
+    # The partial state travels with the numbers: in the caption, the facts and the advice.
+    assert chosen.partial == ("deals",) and chosen.caption == "values of 2018-11 (partial: data to 2018-11-14)"
+    assert chosen.latest_complete_label == "2018-10"
+    assert "choose 2018-10, the latest complete month" in (chosen.partial_warning() or "")
+    assert base.partial == () and base.partial_warning() is None
 
 
 @needs_olist
@@ -400,7 +406,7 @@ def test_cli_drivers_json_and_text(tmp_path):
     assert (
         f"{before:,}" in done.stdout and f"{10 * leads['2018-04'] * 1.5 + 500 * deals['2018-04']:,.0f}" in done.stdout
     )
-    assert "changes: mqls +50%" in done.stdout and "goal-seek deals: reached" in done.stdout
+    assert "changes: MQLs +50%" in done.stdout and "goal-seek deals: reached" in done.stdout
 
     done = cli("drivers", str(file), "--kpi", "pipeline_value", "--scenario", "more")
     assert done.returncode == 2 and "did you mean 'more-leads'" in done.stderr
@@ -435,3 +441,125 @@ def test_scenario_edits_are_checked_and_follow_kpi_renames():
     assert gone[0].changes == [] and gone[1] == two[1]
     assert scenarios_after_kpi_change(two, "top", None) == []
     assert [s.kpi for s in scenarios_after_kpi_change(two, "top", "total")] == ["total", "total"]
+
+
+# ------------------------------------------------------------------------------ review of issue 12: a new user's tree
+
+
+def _orders_workspace() -> Workspace:
+    """The reviewer's tree: revenue_calc = order_count * aov, an amount (AOV) and a count (orders)."""
+    return Workspace(
+        name="Contoso",
+        sources=[Source(name="sales")],
+        kpis=[
+            Kpi(id="order_count", name="Orders", source="sales", expression="count(*)", time_column="d",
+                unit_of_measure="count", cadence="monthly"),
+            Kpi(id="aov", name="Average order value", source="sales", expression="sum(amount) / count(*)",
+                time_column="d", unit_of_measure="currency", cadence="monthly"),
+            Kpi(id="net_cash", name="Net cash flow", source="sales", expression="sum(amount)", time_column="d",
+                unit_of_measure="currency", cadence="monthly"),
+            Kpi(id="revenue_calc", name="Revenue (orders x AOV)", expression="order_count * aov",
+                unit_of_measure="currency", cadence="monthly", target=Target(value=180_000)),
+        ],
+    )  # fmt: skip
+
+
+def _orders_to_mid_november():
+    """Orders and AOV from 2026-06 to 2026-11-15: November is partial, by the data's coverage."""
+    from kpi_model.engine import Series
+    from kpi_model.formula import SeriesRequest
+    from kpi_model.periods import Coverage
+
+    coverage = Coverage(D(2026, 6, 1), D(2026, 11, 15))
+    request = SeriesRequest(grain="month")
+    orders = points([2000, 2010, 2050, 2040, 2080, 1086], start=D(2026, 6, 1))
+    aov = points([80.0, 80.0, 80.0, 80.0, 80.0, 80.05], start=D(2026, 6, 1))
+    return {
+        "order_count": Series("order_count", request, orders, coverage=coverage),
+        "aov": Series("aov", request, aov, coverage=coverage),
+    }
+
+
+def test_a_partial_base_period_says_so_in_the_caption_the_goal_seek_and_refuses_a_scenario():
+    from kpi_model.whatif.scenarios import base_from_series, new_scenario
+
+    ws, series = _orders_workspace(), _orders_to_mid_november()
+    base = base_from_series(ws, series, grain="month", period="2026-11", today=D(2026, 12, 5))
+    assert base.partial == ("order_count", "aov") and base.caption == "values of 2026-11 (partial: data to 2026-11-15)"
+    assert base.as_dict()["partial_text"] == "partial: data to 2026-11-15"
+    assert base.as_dict()["latest_complete"] == "2026-10"
+    report = driver_report(ws, "revenue_calc", base, seek=["order_count"])
+    (seek,) = report.goal_seeks
+    assert seek.status == "reached" and seek.partial_base is not None
+    assert "The base period 2026-11 is partial (data to 2026-11-15)" in seek.message
+    assert "choose 2026-10" in seek.message and seek.as_dict()["partial_base"] == seek.partial_base
+    assert report.warnings and report.as_dict()["warnings"][0].startswith("The base period 2026-11 is partial")
+    changes = [DriverChange(kpi="order_count", relative=0.1)]
+    with pytest.raises(WhatIfError, match=r"not saved: the base period 2026-11 is partial .*choose 2026-10"):
+        new_scenario(ws, "More orders", "revenue_calc", base, changes)
+    # On the latest complete month nothing is partial, and the scenario is kept.
+    complete = base_from_series(ws, series, grain="month", today=D(2026, 12, 5))
+    assert complete.label == "2026-10" and not complete.partial and complete.caption == "values of 2026-10"
+    assert driver_report(ws, "revenue_calc", complete, seek=["order_count"]).goal_seeks[0].partial_base is None
+    scenario = new_scenario(ws, "More orders", "revenue_calc", complete, changes)
+    assert scenario.id == "more-orders" and scenario.period is None
+
+
+def test_moved_and_sought_drivers_are_checked_against_their_domain():
+    from kpi_model.whatif.drivers import domain_warnings
+
+    ws = _orders_workspace()
+    base = {"order_count": 2080.0, "aov": 80.0}
+    # One rule with the target preview: an amount such as an AOV never below zero, a net figure may be.
+    assert driver_domain(ws.kpi("aov")) == (0.0, math.inf)
+    assert driver_domain(ws.kpi("net_cash")) == (-math.inf, math.inf)
+    assert driver_domain(ws.kpi("order_count")) == (0.0, math.inf)
+    cheaper = [DriverChange(kpi="aov", relative=-1.5)]
+    (warning,) = domain_warnings(ws, cheaper, apply_changes(ws, "revenue_calc", base, cheaper))
+    assert "'Average order value' moved to \u221240.00 is outside what it can be (0.00 or more" in warning
+    fewer = [DriverChange(kpi="order_count", add=-5000)]
+    (warning,) = domain_warnings(ws, fewer, apply_changes(ws, "revenue_calc", base, fewer))
+    assert "'Orders' moved to \u22122,920" in warning and "a count: never below zero" in warning
+    fine = [DriverChange(kpi="aov", relative=-0.5)]
+    assert domain_warnings(ws, fine, apply_changes(ws, "revenue_calc", base, fine)) == []
+    seek = goal_seek(ws, "revenue_calc", base, "aov", -100)
+    assert seek.status == "outside-domain" and seek.value == pytest.approx(-100 / 2080)
+    assert "outside what it can be (0.00 or more)" in seek.message
+
+
+def test_cli_drivers_warns_on_stderr_and_in_json_when_a_driver_leaves_its_domain():
+    import json
+
+    from .conftest import SAMPLE_WORKSPACE, cli
+
+    done = cli("drivers", str(SAMPLE_WORKSPACE), "--kpi", "web_revenue", "--set", "sessions=-200%",
+               "--format", "json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (warning,) = json.loads(done.stdout)["warnings"]
+    assert warning.startswith("'Web shop sessions' moved to \u2212") and "a count: never below zero" in warning
+    assert f"warning: {warning}" in done.stderr
+    done = cli("drivers", str(SAMPLE_WORKSPACE), "--kpi", "web_revenue", "--set", "sessions=+10%")
+    assert done.returncode == 0 and "warning" not in done.stderr
+
+
+def test_driver_wording_uses_names_capitals_units_and_one_minus_sign():
+    from kpi_model.whatif.drivers import change_text, describe_change, value_text
+    from kpi_model.whatif.scenarios import base_from_series, changes_text
+
+    ws, series = _orders_workspace(), _orders_to_mid_november()
+    changes = [DriverChange(kpi="order_count", relative=0.1), DriverChange(kpi="aov", add=5)]
+    assert changes_text(ws, changes) == "Orders +10%, Average order value +5.00"
+    assert describe_change(DriverChange(kpi="aov", add=-2.5), ws.kpi("aov")) == "Average order value \u22122.50"
+    assert describe_change(DriverChange(kpi="aov", value=90), ws.kpi("aov")) == "Average order value = 90.00"
+    assert value_text(ws.kpi("order_count"), -1172) == "\u22121,172" and change_text(-0.0074, 2) == "\u22120.74%"
+    base = base_from_series(ws, series, grain="month", today=D(2026, 12, 5))
+    (note,) = base.notes
+    assert note.startswith("Every driver is taken from 2026-10") and "'Orders' has 2026-06 to 2026-11" in note
+    averaged = base_from_series(ws, series, grain="month", average_of=3, today=D(2026, 12, 5))
+    assert averaged.caption == "averages of 2026-08 to 2026-10 (3 months)"
+    assert averaged.notes[0].startswith("Every driver is averaged over the 3 months ending at 2026-10")
+    assert all(n[:1].isupper() for n in averaged.notes), averaged.notes
+    report = driver_report(ws, "revenue_calc", base, changes=[DriverChange(kpi="aov", relative=-0.5)])
+    text = report.to_text(ws)
+    assert "changes: Average order value \u221250%" in text and "\u221250.0%" in text
+    assert not re.search(r"(?<![\w-])-\d", text), "no hyphen-minus before a number in the table"

@@ -30,6 +30,7 @@ from kpi_model.periods import (
     values_by_period,
 )
 from kpi_model.whatif.evaluator import evaluate_expression
+from kpi_model.whatif.projection import Domain, kpi_domain
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -40,14 +41,25 @@ __all__ = [
     "Sensitivity",
     "apply_changes",
     "base_values",
+    "change_text",
     "decomposition_suggestions",
+    "describe_change",
+    "domain_text",
+    "domain_warnings",
     "driver_domain",
+    "driver_domain_rule",
     "driver_tree",
     "evaluate",
     "latest_values",
     "sensitivity",
+    "signed",
+    "value_text",
     "what_if",
 ]
+
+# One minus sign in every driver table and message: the typographic one that
+# :func:`~kpi_model.whatif.target_result.format_change` writes, never a hyphen beside it.
+MINUS = "\u2212"
 
 
 @dataclass(frozen=True)
@@ -277,17 +289,93 @@ def sensitivity(
     return results
 
 
-def driver_domain(kpi: Kpi | None) -> tuple[float, float]:
-    """The values a driver can take, from its unit: rates 0–1 (percent), counts, durations and ratios ≥ 0.
+def driver_domain_rule(kpi: Kpi | None) -> Domain:
+    """The values a driver can take and why: the same rule as the target preview's (:func:`kpi_domain`).
 
-    Currency and scores may be negative (a net cash flow, an NPS); a KPI without a unit is unbounded.
+    Rates 0–100 %, counts and durations ≥ 0, an amount such as revenue or a cost ≥ 0, while a net
+    figure, cash, margin or profit (named so) may be negative; scores and unitless KPIs are unbounded.
     """
-    unit = getattr(kpi.unit_of_measure, "value", kpi.unit_of_measure) if kpi is not None else None
-    if unit == "percent":
-        return (0.0, 1.0)
-    if unit in ("count", "duration", "ratio"):
-        return (0.0, math.inf)
-    return (-math.inf, math.inf)
+    if kpi is None:
+        return Domain(None, None, "no bounds known for this unit")
+    return kpi_domain(kpi)
+
+
+def driver_domain(kpi: Kpi | None) -> tuple[float, float]:
+    """:func:`driver_domain_rule` as ``(low, high)``, infinite where unbounded."""
+    rule = driver_domain_rule(kpi)
+    return (-math.inf if rule.low is None else rule.low, math.inf if rule.high is None else rule.high)
+
+
+def signed(text: str) -> str:
+    """``text`` with a leading hyphen-minus written as the minus sign every driver message uses."""
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
+def value_text(kpi: Kpi | None, value: float | None) -> str:
+    """A driver's value in its KPI's unit (``−40.00``, ``12.0%``), with the one minus sign."""
+    from kpi_model.status import format_value, kpi_value
+
+    return signed(kpi_value(kpi, value) if kpi is not None else format_value(value, None))
+
+
+def change_text(fraction: float | None, digits: int = 1) -> str:
+    """A relative change as ``+10.0%`` or ``−0.74%``; ``—`` when it has none."""
+    return "—" if fraction is None else signed(f"{fraction:+.{digits}%}")
+
+
+def domain_text(domain: tuple[float, float], kpi: Kpi | None) -> str:
+    """``0.0% to 100.0%``, ``0 or more``, ``any number``: a domain in the KPI's unit."""
+    low, high = domain
+    if math.isinf(low) and math.isinf(high):
+        return "any number"
+    if math.isinf(high):
+        return f"{value_text(kpi, low)} or more"
+    if math.isinf(low):
+        return f"{value_text(kpi, high)} or less"
+    return f"{value_text(kpi, low)} to {value_text(kpi, high)}"
+
+
+def describe_change(change: DriverChange, kpi: Kpi | None) -> str:
+    """A change in words people read: ``Orders +10%``, ``Average order value +5.00``, ``Win rate = 12.0%``.
+
+    The KPI's name, not its id, and amounts in its unit (a rate's amount in percentage points).
+    """
+    name = kpi.name if kpi is not None else change.kpi
+    percent = kpi is not None and kpi.unit_of_measure == "percent"
+    if change.relative is not None:
+        return f"{name} {signed(f'{change.relative * 100:+.4g}%')}"
+    if change.add is not None:
+        if percent:
+            return f"{name} {signed(f'{change.add * 100:+.4g} pp')}"
+        shown = value_text(kpi, abs(change.add))
+        return f"{name} {'+' if change.add >= 0 else MINUS}{shown}"
+    return f"{name} = {value_text(kpi, change.value)}"
+
+
+def domain_warnings(
+    workspace: Workspace,
+    changes: Sequence[DriverChange],
+    values: Mapping[str, tuple[float | None, float | None]],
+) -> list[str]:
+    """One sentence per moved driver whose new value (``values[id][1]``) lies outside its domain.
+
+    The sentence names the driver, its value and what it can be, so a −150 % on a price or a
+    negative count is never shown as if it were a result.
+    """
+    warnings = []
+    for change in changes:
+        moved = values.get(change.kpi, (None, None))[1]
+        kpi = workspace.kpi(change.kpi)
+        rule = driver_domain_rule(kpi)
+        if moved is None or rule.contains(moved):
+            continue
+        name = kpi.name if kpi is not None else change.kpi
+        warnings.append(
+            f"'{name}' moved to {value_text(kpi, moved)} is outside what it can be "
+            f"({domain_text(driver_domain(kpi), kpi)}; {rule.reason}), so the values above it are no real outcome: "
+            "type a smaller change"
+        )
+    return warnings
 
 
 @dataclass(frozen=True)
@@ -295,7 +383,11 @@ class DriverBase:
     """The leaf drivers' values a tree is evaluated on, all from the same period(s).
 
     ``periods`` holds one period (its values) or the last N (their averages), oldest first.
-    ``chosen`` is False for the default, the latest complete period every driver has.
+    ``chosen`` is False for the default, the latest complete period every driver has. ``partial``
+    names the drivers whose data does not cover all of the base period(s): their values are part
+    of a period, and :attr:`caption` says so wherever the numbers go. ``latest_complete`` is the
+    latest complete period all drivers share (None when they share none), the period to choose
+    instead.
     """
 
     values: dict[str, float]
@@ -304,6 +396,8 @@ class DriverBase:
     chosen: bool = False
     notes: tuple[str, ...] = field(default=())
     data_as_of: dict[str, dt.date] = field(default_factory=dict)
+    partial: tuple[str, ...] = ()
+    latest_complete: dt.date | None = None
 
     @property
     def period(self) -> dt.date:
@@ -317,21 +411,66 @@ class DriverBase:
         return last if len(self.periods) == 1 else f"{period_label(self.periods[0], self.grain)} to {last}"
 
     @property
+    def is_partial(self) -> bool:
+        """Whether some driver's value covers only part of a base period."""
+        return bool(self.partial)
+
+    @property
+    def partial_reason(self) -> str | None:
+        """``data to 2026-11-15`` (the earliest last day among the partial drivers), or None when complete."""
+        if not self.partial:
+            return None
+        days = [self.data_as_of[kpi_id] for kpi_id in self.partial if kpi_id in self.data_as_of]
+        return f"data to {min(days).isoformat()}" if days else f"the {self.grain} is not over"
+
+    @property
+    def partial_text(self) -> str | None:
+        """``partial: data to 2026-11-15``, or None when every base period is complete."""
+        return None if self.partial_reason is None else f"partial: {self.partial_reason}"
+
+    def partial_warning(self) -> str | None:
+        """Why values on this base are short and what to choose instead, or None when it is complete."""
+        if self.partial_reason is None:
+            return None
+        instead = (
+            f"choose {self.latest_complete_label}, the latest complete {self.grain} all drivers have"
+            if self.latest_complete_label is not None
+            else "choose a complete period"
+        )
+        return (
+            f"the base period {self.label} is partial ({self.partial_reason}): every value on it covers only part "
+            f"of a {self.grain}, so 'now' and the change needed are not a whole {self.grain}'s; {instead}"
+        )
+
+    @property
     def caption(self) -> str:
-        """What every value shown is: ``values of 2018-05`` or ``averages of 2018-03 to 2018-05 (3 months)``."""
+        """What every value shown is: ``values of 2018-05``, ``averages of 2018-03 to 2018-05 (3 months)``.
+
+        A partial base says so in the caption itself: ``values of 2026-11 (partial: data to 2026-11-15)``.
+        """
         if len(self.periods) == 1:
-            return f"values of {self.label}"
-        return f"averages of {self.label} ({len(self.periods)} {self.grain}s)"
+            text = f"values of {self.label}"
+        else:
+            text = f"averages of {self.label} ({len(self.periods)} {self.grain}s)"
+        return f"{text} ({self.partial_text})" if self.partial_text else text
 
     @property
     def how(self) -> str:
         """Why these periods: chosen, or the default rule."""
         if self.chosen:
             return "chosen"
+        if len(self.periods) > 1:
+            return f"ending at the latest complete {self.grain} all drivers have"
         return f"the latest complete {self.grain} all drivers have"
 
+    @property
+    def latest_complete_label(self) -> str | None:
+        """The latest complete period all drivers share, as a label (``2026-10``), or None."""
+        return None if self.latest_complete is None else period_label(self.latest_complete, self.grain)
+
     def as_dict(self) -> dict[str, Any]:
-        """``{label, caption, grain, periods, chosen, how, values, notes}`` (periods as labels)."""
+        """``{label, caption, grain, periods, chosen, how, values, data_as_of, partial, partial_text,
+        latest_complete, notes}`` (periods as labels)."""
         return {
             "label": self.label,
             "caption": self.caption,
@@ -341,6 +480,9 @@ class DriverBase:
             "how": self.how,
             "values": dict(self.values),
             "data_as_of": {kpi_id: day.isoformat() for kpi_id, day in self.data_as_of.items()},
+            "partial": list(self.partial),
+            "partial_text": self.partial_text,
+            "latest_complete": self.latest_complete_label,
             "notes": list(self.notes),
         }
 
@@ -359,6 +501,7 @@ def base_values(
     today: dt.date | None = None,
     complete: Callable[[str, dt.date], bool] | None = None,
     zero_when_empty: Collection[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> DriverBase:
     """Every driver's value in ONE base period: ``period`` if given, else the latest complete one all share.
 
@@ -368,8 +511,8 @@ def base_values(
     is complete; by default :func:`~kpi_model.periods.is_complete` decides, by ``today`` and, for a
     series that carries its data's ``coverage``, by the days the data covers. Drivers in
     ``zero_when_empty`` (counts and sums: :func:`~kpi_model.whatif.leadlag.empty_means_zero`) are 0
-    in a period without rows inside their data's span. Raises :class:`WhatIfError` naming the
-    driver when a value is missing.
+    in a period without rows inside their data's span. ``names`` (KPI id → name) words the notes.
+    Raises :class:`WhatIfError` naming the driver when a value is missing.
     """
     grain = normalise_grain(grain)
     today = today or dt.date.today()
@@ -401,39 +544,41 @@ def base_values(
     if not histories:
         raise WhatIfError("the tree has no drivers with values")
 
+    def name(kpi_id: str) -> str:
+        return f"'{(names or {}).get(kpi_id, kpi_id)}'"
+
     def span(kpi_id: str) -> str:
         history = histories[kpi_id]
-        return f"'{kpi_id}' has {period_label(min(history), grain)} to {period_label(max(history), grain)}"
+        return f"{name(kpi_id)} has {period_label(min(history), grain)} to {period_label(max(history), grain)}"
 
+    shared = set.intersection(*(set(h) for h in histories.values()))
+    complete_shared = {start for start in shared if all(is_done(kpi_id, start) for kpi_id in histories)}
+    latest_complete = max(complete_shared) if complete_shared else None
     notes: list[str] = []
     if period is not None:
         end = parse_baseline_period(period, grain)
         missing = [kpi_id for kpi_id, history in histories.items() if end not in history]
         if missing:
             raise WhatIfError(
-                f"no value in {period_label(end, grain)} for {', '.join(repr(m) for m in missing)}: "
+                f"no value in {period_label(end, grain)} for {', '.join(name(m) for m in missing)}: "
                 + "; ".join(span(m) for m in missing)
             )
-        partial = [kpi_id for kpi_id in histories if not is_done(kpi_id, end)]
-        if partial:
-            notes.append(
-                f"{period_label(end, grain)} is not complete for {', '.join(repr(p) for p in partial)}: "
-                "its values cover only part of the period"
-            )
     else:
-        shared = set.intersection(*(set(h) for h in histories.values()))
-        shared = {start for start in shared if all(is_done(kpi_id, start) for kpi_id in histories)}
-        if not shared:
+        if latest_complete is None:
             raise WhatIfError(
                 f"the drivers have no complete {grain} in common ({'; '.join(span(k) for k in histories)}): "
                 "load data that overlaps, or choose a period"
             )
-        end = max(shared)
+        end = latest_complete
         later = [kpi_id for kpi_id, history in histories.items() if max(history) > end]
         if later:
+            taken = (
+                f"Every driver is taken from {period_label(end, grain)}"
+                if average_of == 1
+                else f"Every driver is averaged over the {average_of} {grain}s ending at {period_label(end, grain)}"
+            )
             notes.append(
-                f"every driver is taken from {period_label(end, grain)}, the latest complete {grain} they all have "
-                f"({'; '.join(span(k) for k in histories)})"
+                f"{taken}, the latest complete {grain} they all have ({'; '.join(span(k) for k in histories)})"
             )
     periods = tuple(shift_period(end, offset, grain) for offset in range(1 - average_of, 1))
     values: dict[str, float] = {}
@@ -441,17 +586,39 @@ def base_values(
         lacking = [p for p in periods if p not in history]
         if lacking:
             raise WhatIfError(
-                f"'{kpi_id}' has no value in {', '.join(period_label(p, grain) for p in lacking)}, so it cannot be "
+                f"{name(kpi_id)} has no value in {', '.join(period_label(p, grain) for p in lacking)}, so it cannot be "
                 f"averaged over {average_of} {grain}s to {period_label(end, grain)}; {span(kpi_id)}"
             )
         values[kpi_id] = sum(history[p] for p in periods) / len(periods)
+    partial = tuple(kpi_id for kpi_id in histories if not all(is_done(kpi_id, p) for p in periods))
+    if partial:
+        instead = (
+            f"choose {period_label(latest_complete, grain)}, the latest complete {grain} they all have"
+            if latest_complete is not None
+            else "choose a complete period"
+        )
+        end_label = period_label(end, grain)
+        which = end_label if average_of == 1 else f"A {grain} of {period_label(periods[0], grain)} to {end_label}"
+        notes.append(
+            f"{which} is not complete for {', '.join(name(p) for p in partial)}: the values cover only part of "
+            f"the {grain} (a count or a sum falls short); {instead}"
+        )
     if average_of > 1:
         notes.append(
-            "each driver is averaged first and the tree evaluated on the averages (an average of a product is "
+            "Each driver is averaged first and the tree evaluated on the averages (an average of a product is "
             "not the product of the averages)"
         )
     as_of = {kpi_id: c.as_of for kpi_id, c in coverages.items() if c is not None and hasattr(c, "as_of")}
-    return DriverBase(values, grain, periods, chosen=period is not None, notes=tuple(notes), data_as_of=as_of)
+    return DriverBase(
+        values,
+        grain,
+        periods,
+        chosen=period is not None,
+        notes=tuple(notes),
+        data_as_of=as_of,
+        partial=partial,
+        latest_complete=latest_complete,
+    )
 
 
 def latest_values(

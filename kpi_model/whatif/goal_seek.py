@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpi_model.models import DriverChange, Kpi, Workspace
-from kpi_model.whatif.drivers import _check_in_tree, _Tree, driver_domain, moved_value
+from kpi_model.whatif.drivers import (
+    _check_in_tree,
+    _Tree,
+    change_text,
+    domain_text,
+    driver_domain,
+    moved_value,
+    value_text,
+)
 
 __all__ = ["GoalSeek", "goal_seek"]
 
@@ -34,7 +42,8 @@ class GoalSeek:
     ``status``: ``reached`` (``value`` does it), ``outside-domain`` (only ``value``, which the driver
     cannot take, would), ``no-effect`` (moving the driver does not move the KPI), ``unreachable``
     (nothing in the domain gets there; ``value`` is the closest found), ``no-target`` or ``no-value``
-    (the driver has no base value). ``message`` says it in a sentence.
+    (the driver has no base value). ``message`` says it in a sentence. ``partial_base`` says why
+    the base values cannot be trusted as a whole period (None when they can); the message ends with it.
     """
 
     kpi: str
@@ -47,6 +56,7 @@ class GoalSeek:
     kpi_at_value: float | None
     domain: tuple[float, float]
     message: str
+    partial_base: str | None = None
 
     @property
     def change(self) -> float | None:
@@ -69,6 +79,7 @@ class GoalSeek:
             "kpi_at_value": self.kpi_at_value,
             "domain": [None if math.isinf(end) else end for end in self.domain],
             "message": self.message,
+            "partial_base": self.partial_base,
         }
 
 
@@ -135,18 +146,11 @@ def _name(workspace: Workspace, kpi_id: str) -> str:
 
 
 def _shown(value: float | None, kpi: Kpi | None) -> str:
-    from kpi_model.status import format_value
-
-    return format_value(value, kpi.unit_of_measure if kpi is not None else None)
+    return value_text(kpi, value)
 
 
 def _domain_text(domain: tuple[float, float], kpi: Kpi | None) -> str:
-    low, high = domain
-    if math.isinf(low) and math.isinf(high):
-        return "any number"
-    if math.isinf(high):
-        return f"{_shown(low, kpi)} or more"
-    return f"{_shown(low, kpi)} to {_shown(high, kpi)}"
+    return domain_text(domain, kpi)
 
 
 def goal_seek(
@@ -158,6 +162,7 @@ def goal_seek(
     *,
     changes: Sequence[DriverChange] = (),
     domain: tuple[float, float] | None = None,
+    partial_base: str | None = None,
 ) -> GoalSeek:
     """The value of ``driver`` that brings ``kpi_id`` to ``target`` (the KPI's own target by default).
 
@@ -165,6 +170,8 @@ def goal_seek(
     scenario); a change to ``driver`` itself is where the search starts. ``driver`` may be a leaf or
     a derived KPI in between (it is pinned, as in :func:`~kpi_model.whatif.drivers.what_if`).
     ``domain`` defaults to :func:`~kpi_model.whatif.drivers.driver_domain` of the driver.
+    ``partial_base`` (:meth:`~kpi_model.whatif.drivers.DriverBase.partial_warning`) is added to
+    the answer when the base values cover only part of a period: "now" is then part of a period.
     """
     tree = _Tree(workspace, kpi_id)
     _check_in_tree(tree, kpi_id, [driver, *(change.kpi for change in changes)])
@@ -179,7 +186,9 @@ def goal_seek(
     top_name, driver_name = _name(workspace, kpi_id), _name(workspace, driver)
 
     def answer(status: str, value: float | None, message: str, at: float | None = None) -> GoalSeek:
-        return GoalSeek(kpi_id, driver, target, status, value, start, kpi_before, at, domain, message)
+        if partial_base:
+            message = f"{message}. {partial_base[:1].upper()}{partial_base[1:]}"
+        return GoalSeek(kpi_id, driver, target, status, value, start, kpi_before, at, domain, message, partial_base)
 
     if target is None or not math.isfinite(target):
         return answer(
@@ -269,4 +278,4 @@ def goal_seek(
 def _relative(value: float, start: float) -> str:
     if not start:
         return ""
-    return f", {(value - start) / abs(start):+.1%}"
+    return f", {change_text((value - start) / abs(start))}"

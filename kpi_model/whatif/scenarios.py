@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +25,13 @@ from kpi_model.whatif.drivers import (
     Sensitivity,
     apply_changes,
     base_values,
+    change_text,
+    describe_change,
+    domain_warnings,
     driver_tree,
     sensitivity,
+    signed,
+    value_text,
 )
 from kpi_model.whatif.goal_seek import GoalSeek, goal_seek
 
@@ -38,9 +43,11 @@ __all__ = [
     "ScenarioResult",
     "base_from_engine",
     "base_from_series",
+    "changes_text",
     "compare_scenarios",
     "derived_tree",
     "driver_report",
+    "new_scenario",
     "parse_change",
     "run_scenario",
     "with_scenario",
@@ -130,6 +137,36 @@ def compare_scenarios(
     return [run_scenario(workspace, scenario, base) for scenario in scenarios]
 
 
+def changes_text(workspace: Workspace, changes: Sequence[DriverChange]) -> str:
+    """``Orders +10%, Average order value +5.00``: changes by the KPIs' names, values in their units."""
+    return ", ".join(describe_change(change, workspace.kpi(change.kpi)) for change in changes)
+
+
+def new_scenario(
+    workspace: Workspace, name: str, kpi_id: str, base: DriverBase, changes: Sequence[DriverChange]
+) -> Scenario:
+    """A scenario of ``changes`` named ``name``, with a fresh id, kept on ``base``'s period when one was chosen.
+
+    Refused on a partial base period: changes sized on part of a month would be compared later
+    with whole months as if they were one.
+    """
+    from kpi_model import editing
+
+    warning = base.partial_warning()
+    if warning is not None:
+        raise WhatIfError(f"not saved: {warning}, then save the scenario")
+    if not name.strip():
+        raise WhatIfError("name the scenario first, e.g. More leads")
+    taken = [s.id for s in workspace.scenarios]
+    return Scenario(
+        id=editing.unique_id(editing.slugify(name) or "scenario", taken),
+        name=name.strip(),
+        kpi=kpi_id,
+        period=base.label if base.chosen and len(base.periods) == 1 else None,
+        changes=list(changes),
+    )
+
+
 def with_scenario(workspace: Workspace, scenario: Scenario, *, old_id: str | None = None) -> Workspace:
     """A copy with ``scenario`` added (or put in place of ``old_id``), checked like a loaded file."""
     from kpi_model.editing import _place, _with
@@ -194,7 +231,10 @@ def base_from_series(
     from kpi_model.whatif.leadlag import empty_means_zero
 
     zero = {kpi_id for kpi_id in series if (kpi := workspace.kpi(kpi_id)) is not None and empty_means_zero(kpi)}
-    return base_values(series, grain=grain, period=period, average_of=average_of, today=today, zero_when_empty=zero)
+    names = {kpi.id: kpi.name for kpi in workspace.kpis}
+    return base_values(
+        series, grain=grain, period=period, average_of=average_of, today=today, zero_when_empty=zero, names=names
+    )
 
 
 @dataclass(frozen=True)
@@ -208,9 +248,16 @@ class DriverReport:
     values: dict[str, tuple[float | None, float | None]]
     sensitivities: tuple[Sensitivity, ...]
     goal_seeks: tuple[GoalSeek, ...]
+    domain_warnings: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> list[str]:
+        """What makes the numbers suspect: a partial base period, then drivers moved outside their domain."""
+        partial = self.base.partial_warning()
+        return ([partial[:1].upper() + partial[1:]] if partial else []) + list(self.domain_warnings)
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON the CLI prints: ``{kpi, base, tree, changes, values, sensitivity, goal_seek}``."""
+        """The JSON the CLI prints: ``{kpi, base, tree, changes, values, sensitivity, goal_seek, warnings}``."""
         return {
             "kpi": self.kpi,
             "base": self.base.as_dict(),
@@ -219,15 +266,14 @@ class DriverReport:
             "values": {kpi_id: {"before": b, "after": a} for kpi_id, (b, a) in self.values.items()},
             "sensitivity": [s.as_dict() for s in self.sensitivities],
             "goal_seek": [g.as_dict() for g in self.goal_seeks],
+            "warnings": list(self.warnings),
         }
 
     def to_text(self, workspace: Workspace) -> str:
-        """The tree indented with its values, then the sensitivities and goal-seek answers."""
-        from kpi_model.status import format_value
+        """The tree indented with its values, then the sensitivities and goal-seek answers.
 
-        def unit(kpi_id: str) -> Any:
-            kpi = workspace.kpi(kpi_id)
-            return kpi.unit_of_measure if kpi is not None else None
+        The warnings are not in it: the CLI writes them to stderr.
+        """
 
         def name(kpi_id: str) -> str:
             kpi = workspace.kpi(kpi_id)
@@ -241,32 +287,34 @@ class DriverReport:
                 f"  data as of {days[0].isoformat()}"
                 if len(days) == 1
                 else "  data as of "
-                + ", ".join(f"{day.isoformat()} ({kpi_id})" for kpi_id, day in self.base.data_as_of.items())
+                + ", ".join(f"{day.isoformat()} ({name(kpi_id)})" for kpi_id, day in self.base.data_as_of.items())
             )
         lines += [f"  note: {note}" for note in self.base.notes]
-        header = f"  {'KPI':<40} {'value':>14}" + (f" {'after':>14} {'change':>8}" if moved else "")
-        lines.append(header)
 
-        def visit(node: DriverNode, depth: int) -> None:
+        def rows(node: DriverNode, depth: int) -> Iterator[tuple[DriverNode, str]]:
+            yield node, f"{'  ' * depth}{name(node.kpi_id)} ({node.kpi_id})"
+            for child in node.children:
+                yield from rows(child, depth + 1)
+
+        width = max(40, *(len(label) for _, label in rows(self.tree, 0)))  # long names never push values out
+        header = f"  {'KPI':<{width}} {'value':>14}" + (f" {'after':>14} {'change':>8}" if moved else "")
+        lines.append(header)
+        for node, label in rows(self.tree, 0):
             before, after = self.values.get(node.kpi_id, (None, None))
-            label = f"{'  ' * depth}{name(node.kpi_id)} ({node.kpi_id})"
-            row = f"  {label:<40} {format_value(before, unit(node.kpi_id)):>14}"
+            kpi = workspace.kpi(node.kpi_id)
+            row = f"  {label:<{width}} {value_text(kpi, before):>14}"
             if moved:
                 change = None if before in (None, 0) or after is None else (after - before) / abs(before)
-                row += f" {format_value(after, unit(node.kpi_id)):>14} {'—' if change is None else f'{change:+.1%}':>8}"
+                row += f" {value_text(kpi, after):>14} {change_text(change):>8}"
             lines.append(row)
-            for child in node.children:
-                visit(child, depth + 1)
-
-        visit(self.tree, 0)
         if moved:
-            lines.append(f"  changes: {', '.join(change.describe() for change in self.changes)}")
+            lines.append(f"  changes: {changes_text(workspace, self.changes)}")
         if self.sensitivities:
             step = self.sensitivities[0].step
             lines.append(f"sensitivity: the effect on {name(self.kpi)} of {step:+.0%} in each driver, largest first")
             for s in self.sensitivities:
-                effect = "—" if s.relative is None else f"{s.relative:+.2%}"
-                elasticity = "—" if s.elasticity is None else f"{s.elasticity:.2f}"
+                effect = change_text(s.relative, 2)
+                elasticity = "—" if s.elasticity is None else signed(f"{s.elasticity:.2f}")
                 lines.append(f"  {name(s.driver)} ({s.driver}): {effect}, elasticity {elasticity}")
         for seek in self.goal_seeks:
             lines.append(f"goal-seek {seek.driver}: {seek.status}: {seek.message}")
@@ -286,7 +334,8 @@ def driver_report(
     """Everything about a driver tree on one base: values moved by ``changes``, sensitivities, goal-seeks.
 
     Goal-seek holds the other drivers at their moved values and seeks ``target`` (the KPI's own
-    target by default) for each driver in ``seek``.
+    target by default) for each driver in ``seek``. ``warnings``: the base period is partial, or a
+    moved driver lies outside what it can be (:func:`~kpi_model.whatif.drivers.domain_warnings`).
     """
     tree = derived_tree(workspace, kpi_id)
     values = apply_changes(workspace, kpi_id, base.values, changes)
@@ -299,7 +348,9 @@ def driver_report(
             driver,
             target,
             changes=[change for change in changes if change.kpi != driver],
+            partial_base=base.partial_warning(),
         )
         for driver in seek
     )
-    return DriverReport(kpi_id, tree, base, tuple(changes), values, sensitivities, seeks)
+    outside = tuple(domain_warnings(workspace, changes, values))
+    return DriverReport(kpi_id, tree, base, tuple(changes), values, sensitivities, seeks, outside)
