@@ -7,18 +7,27 @@ import math
 import pandas as pd
 import streamlit as st
 
-from kpi_model import editing
 from kpi_model.engine import Engine
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler
-from kpi_model.models import DriverChange, Scenario, UnitOfMeasure, Workspace
+from kpi_model.models import DriverChange, UnitOfMeasure, Workspace
 from kpi_model.status import format_value
-from kpi_model.whatif.drivers import DriverBase, DriverNode, decomposition_suggestions, driver_tree
+from kpi_model.whatif.drivers import (
+    DriverBase,
+    DriverNode,
+    change_text,
+    decomposition_suggestions,
+    driver_tree,
+    signed,
+    value_text,
+)
 from kpi_model.whatif.goal_seek import goal_seek
 from kpi_model.whatif.scenarios import (
     base_from_series,
+    changes_text,
     compare_scenarios,
     driver_report,
+    new_scenario,
     with_scenario,
     without_scenario,
 )
@@ -119,62 +128,77 @@ def _shown_as_percent(workspace: Workspace, kpi_id: str) -> bool:
 
 
 def _changes(workspace: Workspace, top_id: str, tree: DriverNode, base: DriverBase) -> list[DriverChange]:
-    """Typed driver changes: any size (+300 % is fine), by a percentage, by an amount or to a value."""
-    mode_label = st.segmented_control(
-        "Move drivers", list(MODES), default="by %", key="driver_mode", help="Type any change; there is no limit."
-    )
-    mode = MODES[mode_label or "by %"]
+    """Typed driver changes, each driver with its own mode: by a percentage, by an amount or to a value.
+
+    A mode per driver, not one for the page: switching one driver's mode never drops what was typed
+    for another (the YAML and the CLI mix modes too). Any size is allowed (+300 % is fine).
+    """
+    st.markdown("**Move drivers:** type any change; there is no limit.")
     leaves = tree.leaves()
     changes: list[DriverChange] = []
     columns = st.columns(min(3, len(leaves)) or 1)
     for index, leaf in enumerate(leaves):
-        name, now = _name(workspace, leaf), base.values.get(leaf)
-        percent = _shown_as_percent(workspace, leaf)
         with columns[index % len(columns)]:
-            if mode == "relative":
-                typed = st.number_input(
-                    f"{md_escape(name)} (change in %)",
-                    value=0.0,
-                    step=5.0,
-                    format="%g",
-                    key=f"driver_pct_{top_id}_{leaf}",
-                )
-                if typed:
-                    changes.append(DriverChange(kpi=leaf, relative=typed / 100))
-            elif mode == "add":
-                typed = st.number_input(
-                    f"{md_escape(name)} ({'percentage points' if percent else 'amount'} to add)",
-                    value=0.0,
-                    format="%g",
-                    key=f"driver_add_{top_id}_{leaf}",
-                    help="Added to the base value, in the KPI's own unit.",
-                )
-                if typed:
-                    changes.append(DriverChange(kpi=leaf, add=typed / 100 if percent else typed))
-            else:
-                start = None if now is None else (now * 100 if percent else now)
-                new_value = st.number_input(
-                    f"{md_escape(name)} (new value{' in %' if percent else ''})",
-                    value=start,
-                    format="%g",
-                    key=f"driver_value_{top_id}_{leaf}_{base.label}",
-                )
-                if new_value is not None and start is not None and not math.isclose(new_value, start, rel_tol=1e-12):
-                    changes.append(DriverChange(kpi=leaf, value=new_value / 100 if percent else new_value))
+            change = _driver_change(workspace, top_id, leaf, base)
+        if change is not None:
+            changes.append(change)
+    if changes:
+        st.caption(f"Changes: {md_escape(changes_text(workspace, changes))}")
     return changes
+
+
+def _driver_change(workspace: Workspace, top_id: str, leaf: str, base: DriverBase) -> DriverChange | None:
+    """One driver's mode and its typed change (None when it is left as it is)."""
+    name, now = _name(workspace, leaf), base.values.get(leaf)
+    percent = _shown_as_percent(workspace, leaf)
+    mode_label = st.segmented_control(
+        f"{md_escape(name)}: move",
+        list(MODES),
+        default="by %",
+        key=f"driver_mode_{top_id}_{leaf}",
+        help="By a percentage, by an amount in the KPI's own unit, or to a new value.",
+    )
+    mode = MODES[mode_label or "by %"]
+    if mode == "relative":
+        typed = st.number_input(
+            f"{md_escape(name)} (change in %)", value=0.0, step=5.0, format="%g", key=f"driver_pct_{top_id}_{leaf}"
+        )
+        return DriverChange(kpi=leaf, relative=typed / 100) if typed else None
+    if mode == "add":
+        typed = st.number_input(
+            f"{md_escape(name)} ({'percentage points' if percent else 'amount'} to add)",
+            value=0.0,
+            format="%g",
+            key=f"driver_add_{top_id}_{leaf}",
+            help="Added to the base value, in the KPI's own unit.",
+        )
+        if not typed:
+            return None
+        return DriverChange(kpi=leaf, add=typed / 100 if percent else typed)
+    # Shown rounded (166,409.91, not 166409.91000000012): leaving it as shown is no change.
+    start = None if now is None else round(now * 100 if percent else now, 6 if percent else 2)
+    new_value = st.number_input(
+        f"{md_escape(name)} (new value{' in %' if percent else ''})",
+        value=start,
+        format="%g",
+        key=f"driver_value_{top_id}_{leaf}_{base.label}",
+    )
+    if new_value is None or start is None or math.isclose(new_value, start, rel_tol=1e-12):
+        return None
+    return DriverChange(kpi=leaf, value=new_value / 100 if percent else new_value)
 
 
 def _results_table(workspace: Workspace, values: dict[str, tuple[float | None, float | None]], base: DriverBase):
     rows = []
     for kpi_id, (before, after) in values.items():
-        unit = _unit(workspace, kpi_id)
+        kpi = workspace.kpi(kpi_id)
         change = None if before in (None, 0) or after is None else (after - before) / abs(before)
         rows.append(
             {
                 "KPI": _name(workspace, kpi_id),
-                base.caption.capitalize(): format_value(before, unit),
-                "After": format_value(after, unit),
-                "Change": "—" if change is None else f"{change:+.1%}",
+                base.caption[:1].upper() + base.caption[1:]: value_text(kpi, before),
+                "After": value_text(kpi, after),
+                "Change": change_text(change),
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="driver_results")
@@ -203,11 +227,21 @@ def _goal_seek(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
         return
     others = [change for change in changes if change.kpi != driver]
     try:
-        result = goal_seek(workspace, top_id, base.values, driver, target / 100 if percent else target, changes=others)
+        result = goal_seek(
+            workspace,
+            top_id,
+            base.values,
+            driver,
+            target / 100 if percent else target,
+            changes=others,
+            partial_base=base.partial_warning(),
+        )
     except KpiWizardError as error:
         show_error(error)
         return
     show = {"reached": st.success, "outside-domain": st.warning, "unreachable": st.warning}.get(result.status, st.info)
+    if result.partial_base and show is st.success:
+        show = st.warning  # reached, but from part of a period: not a result to act on
     held = " (the other drivers as moved above)" if others else ""
     show(md_escape(result.message[:1].upper() + result.message[1:] + held), icon=":material/target:")
 
@@ -218,17 +252,11 @@ def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
     name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
     name = name_col.text_input("Scenario name", key=f"driver_scenario_name_{top_id}", placeholder="e.g. More leads")
     if button_col.button("Save as scenario", key=f"driver_scenario_save_{top_id}", disabled=not changes):
-        if not name.strip():
-            st.warning("Name the scenario first.")
+        try:
+            scenario = new_scenario(workspace, name, top_id, base, changes)
+        except KpiWizardError as error:
+            show_error(error)
         else:
-            taken = [s.id for s in workspace.scenarios]
-            scenario = Scenario(
-                id=editing.unique_id(editing.slugify(name) or "scenario", taken),
-                name=name.strip(),
-                kpi=top_id,
-                period=base.label if base.chosen and len(base.periods) == 1 else None,
-                changes=changes,
-            )
             apply_edit(
                 lambda: with_scenario(workspace, scenario),
                 f"Saved the scenario '{scenario.name}'.",
@@ -240,7 +268,7 @@ def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
         return
     names = {s.id: s.name for s in saved}
     chosen = st.multiselect(
-        "Compare", list(names), default=list(names), format_func=names.__getitem__, key=f"driver_compare_{top_id}"
+        "Compare", list(names), format_func=names.__getitem__, key=_compare_state(top_id, list(names))
     )
     picked = [s for s in saved if s.id in chosen]
     if picked:
@@ -251,18 +279,17 @@ def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
             return
         table: dict[str, list[str]] = {"KPI": [_name(workspace, kpi_id) for kpi_id in tree.ids()]}
         first = results[0].values
-        table[f"Base ({base.label})"] = [format_value(first[k][0], _unit(workspace, k)) for k in tree.ids()]
+        table[f"Base ({base.label})"] = [value_text(workspace.kpi(k), first[k][0]) for k in tree.ids()]
         for result in results:
             column = result.name if result.name not in table else f"{result.name} ({result.scenario_id})"
             table[column] = [
-                format_value(result.values[k][1], _unit(workspace, k))
-                + (f" ({change:+.1%})" if k == top_id and (change := result.change) is not None else "")
+                value_text(workspace.kpi(k), result.values[k][1])
+                + (f" ({change_text(result.change)})" if k == top_id and result.change is not None else "")
                 for k in tree.ids()
             ]
         st.dataframe(pd.DataFrame(table), hide_index=True, key="driver_scenario_table")
         notes = [
-            f"{md_escape(r.name)}: {md_escape(', '.join(c.describe() for c in r.changes) or 'no changes')}"
-            for r in results
+            f"{md_escape(r.name)}: {md_escape(changes_text(workspace, r.changes) or 'no changes')}" for r in results
         ]
         other_period = [s.name for s in picked if s.period and s.period != base.label]
         if other_period:
@@ -274,6 +301,23 @@ def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
         doomed = st.selectbox("Scenario", list(names), format_func=names.__getitem__, key=f"driver_doomed_{top_id}")
         if st.button("Delete", key=f"driver_scenario_delete_{top_id}"):
             apply_edit(lambda: without_scenario(workspace, doomed), "Deleted the scenario.")
+
+
+def _compare_state(top_id: str, ids: list[str]) -> str:
+    """The Compare multiselect's key, its state set before it is drawn: kept choices, plus new scenarios.
+
+    A scenario saved (or loaded) since the last run is added to the comparison, and a deleted one
+    dropped; what the person took out stays out.
+    """
+    key, seen_key = f"driver_compare_{top_id}", f"driver_compare_seen_{top_id}"
+    seen = st.session_state.get(seen_key)
+    chosen = st.session_state.get(key)
+    if chosen is None or seen is None:
+        st.session_state[key] = list(ids)
+    else:
+        st.session_state[key] = [i for i in chosen if i in ids] + [i for i in ids if i not in seen and i not in chosen]
+    st.session_state[seen_key] = list(ids)
+    return key
 
 
 def driver_section(workspace: Workspace, engine: Engine) -> None:
@@ -304,12 +348,20 @@ def driver_section(workspace: Workspace, engine: Engine) -> None:
         show_error(error)
         return
     if len(base.periods) == 1:
-        headline = f"Every value below is from **{base.label}** ({base.how})."
+        headline = f"Every value below is from **{base.label}** ({base.how})"
     else:
-        headline = f"Every value below is an average over **{base.label}** ({len(base.periods)} {base.grain}s)."
-    st.info(headline, icon=":material/calendar_month:")
+        headline = (
+            f"Every value below is an average over **{base.label}** ({len(base.periods)} {base.grain}s, {base.how})"
+        )
+    warning = base.partial_warning()
+    if warning is None:
+        st.info(headline + ".", icon=":material/calendar_month:")
+    else:  # the partial state goes with the numbers, as loud as they are
+        st.warning(f"{headline} **({base.partial_text})**: {md_escape(warning)}.", icon=":material/warning:")
     for note in base.notes:
         st.caption(f":material/info: {md_escape(note)}")
+    for outside in report.domain_warnings:
+        st.warning(md_escape(outside[:1].upper() + outside[1:]), icon=":material/warning:")
     if base.data_as_of:
         days = ", ".join(f"{md_escape(_name(workspace, k))} {day.isoformat()}" for k, day in base.data_as_of.items())
         st.caption(f"Data as of: {days}")
@@ -319,8 +371,8 @@ def driver_section(workspace: Workspace, engine: Engine) -> None:
     sens = [
         {
             "Driver": _name(workspace, s.driver),
-            "Effect of +1%": "—" if s.relative is None else f"{s.relative:+.2%}",
-            "Elasticity": "—" if s.elasticity is None else f"{s.elasticity:.2f}",
+            "Effect of +1%": change_text(s.relative, 2),
+            "Elasticity": "—" if s.elasticity is None else signed(f"{s.elasticity:.2f}"),
         }
         for s in report.sensitivities
     ]
