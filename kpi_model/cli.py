@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -631,6 +631,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     ]
     if address:
         arguments += ["--server.address", address]
+    if access == "team":  # visitors of a shared server see no tracebacks: they name server paths
+        arguments += ["--client.showErrorDetails", "type"]
     shown = "localhost" if address in (None, *_LOOPBACK) else address
     print(f"KPI Wizard on http://{shown}:{args.port}  ({access} access; Ctrl+C to stop)", flush=True)
     # Become the server process (stopping kpi-wizard stops Streamlit; no orphan child). The
@@ -763,6 +765,21 @@ def _add_report(commands: Any) -> None:
     )
     report.add_argument("--force", action="store_true", help="replace the output file if it exists")
     report.set_defaults(run=_cmd_report)
+
+
+def _count_up_to(most: int, *, least: int = 0) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``least`` to ``most``, else a message saying the range."""
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number") from None
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give {least} to {most}")
+        return value
+
+    return read
 
 
 def _has_display() -> bool:
@@ -913,7 +930,9 @@ def build_parser() -> argparse.ArgumentParser:
     leadlag.add_argument("workspace")
     leadlag.add_argument("--leading", required=True, metavar="ID")
     leadlag.add_argument("--lagging", required=True, metavar="ID")
-    leadlag.add_argument("--max-lag", type=int, metavar="N", help="periods to try (default by cadence)")
+    leadlag.add_argument(
+        "--max-lag", type=_count_up_to(60), metavar="N", help="periods to try, 0 to 60 (default by cadence)"
+    )
     leadlag.add_argument(
         "--levels", action="store_true", help="test levels, not period-to-period changes (KPIs with no trend)"
     )
@@ -939,7 +958,11 @@ def build_parser() -> argparse.ArgumentParser:
     drivers.add_argument("--kpi", required=True, metavar="ID", help="the derived KPI at the top of the tree")
     drivers.add_argument("--period", metavar="P", help="base period, e.g. 2018-05 or 2018-Q2 (default: latest shared)")
     drivers.add_argument(
-        "--average", type=int, default=1, metavar="N", help="average each driver over the N periods ending there"
+        "--average",
+        type=_count_up_to(120, least=1),
+        default=1,
+        metavar="N",
+        help="average each driver over the N periods ending there (1 to 120)",
     )
     drivers.add_argument(
         "--set",

@@ -113,6 +113,8 @@ def parse_period(label: str) -> str:
     """
     text = label.strip().upper()
     if any(pattern.match(text) for pattern, _ in PERIOD_LABEL_FORMS):
+        if text.startswith("0000"):
+            raise ValueError(f"'{_cut(label)}' is not a period: years run from 0001 to 9999")
         return text
     try:
         dt.date.fromisoformat(text)

@@ -81,7 +81,21 @@ def period_index(day: dt.date, grain: str) -> int:
 
 
 def period_from_index(index: int, grain: str) -> dt.date:
-    """The start of the period numbered ``index`` by :func:`period_index` (normalised ``grain``)."""
+    """The start of the period numbered ``index`` by :func:`period_index` (normalised ``grain``).
+
+    Raises :class:`WhatIfError` past the calendar (years 1 to 9999): a mistyped 9999-12-31 in the
+    data, or a lag or window longer than history, must get a message, not a crash.
+    """
+    try:
+        return _period_from_index(index, grain)
+    except (ValueError, OverflowError):
+        raise WhatIfError(
+            f"a {grain} that far back or ahead is outside the calendar (years 0001 to 9999): look for "
+            "mistyped dates in the data (such as 9999-12-31 or 0001-01-01), or ask for a shorter lag or window"
+        ) from None
+
+
+def _period_from_index(index: int, grain: str) -> dt.date:
     if grain == "day":
         return dt.date.fromordinal(index)
     if grain == "week":
@@ -146,6 +160,8 @@ def parse_baseline_period(label: str | dt.date, grain: str) -> dt.date:
         if not match:
             continue
         year = int(match.group(1))
+        if year < 1:
+            raise WhatIfError(f"'{label}' is not a period: years run from 0001 to 9999")
         if label_grain == "year":
             start = dt.date(year, 1, 1)
         elif label_grain == "quarter":
@@ -174,7 +190,10 @@ def parse_baseline_period(label: str | dt.date, grain: str) -> dt.date:
 
 def period_end(start: dt.date, grain: str) -> dt.date:
     """The last day of the period at ``grain`` that holds ``start`` (2026-02 → 2026-02-28)."""
-    return shift_period(start, 1, grain) - dt.timedelta(days=1)
+    try:
+        return shift_period(start, 1, grain) - dt.timedelta(days=1)
+    except WhatIfError:  # the calendar's last period: it ends on its last day
+        return dt.date.max
 
 
 # A source with at least this many rows and none on a Saturday or Sunday is a working-day source

@@ -250,3 +250,22 @@ def test_audit_sums_up_a_register_s_many_import_notes_and_header_row_picks_the_h
     compared = cli("audit", str(sheet), "--header-row", "2", "--compare", str(sheet), "--fail-on", "never")
     assert compared.returncode == 0, compared.stderr
     assert len([line for line in compared.stderr.splitlines() if line.startswith("note:")]) <= 7
+
+
+def test_serve_on_a_team_server_shows_visitors_no_tracebacks(monkeypatch, tmp_path):
+    import os as os_module
+
+    launched: list[list[str]] = []
+
+    def become_the_server(path, argv, env):  # execve never returns: the process becomes Streamlit
+        launched.append(argv)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os_module, "execve", become_the_server)
+    monkeypatch.setattr(os_module, "chdir", lambda path: None)
+    for access in ("team", "local"):
+        with pytest.raises(SystemExit):
+            main(["serve", "--access", access, "--home", str(tmp_path), "--port", "8599", "--headless"])
+    team, local = launched
+    assert team[team.index("--client.showErrorDetails") + 1] == "type"
+    assert "--client.showErrorDetails" not in local

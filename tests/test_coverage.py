@@ -410,3 +410,44 @@ def test_leadlag_on_olist_pairs_complete_months_only(tmp_path, monkeypatch):
     assert pairs[-1] == 4, "MQLs 2018-02 … 2018-05 after deals one month earlier"
     message = " ".join(m.value for m in [*at.warning, *at.info, *at.success]).replace("\\", "")
     assert "No evidence of a lead from Marketing-qualified leads to Deals won" in message, message
+
+
+# ----------------------------------------------------------------------------- the calendar's edges
+
+
+def test_a_row_dated_9999_12_31_is_a_partial_period_not_a_crash():
+    from kpi_model.status import latest_point
+
+    points = [Point(period=D(2026, m, 1), value=10.0, rows=5) for m in range(1, 11)]
+    points.append(Point(period=D(9999, 12, 1), value=1.0, rows=1))
+    assert period_end(D(9999, 12, 1), "month") == dt.date.max
+    assert not is_complete(D(9999, 12, 1), "month", TODAY)
+    assert latest_point(points, "month", TODAY).period == D(2026, 10, 1)
+
+
+def test_periods_past_the_calendar_and_year_zero_get_messages():
+    from kpi_model.errors import KpiWizardError
+    from kpi_model.periods import parse_baseline_period, shift_period
+
+    with pytest.raises(KpiWizardError, match="outside the calendar"):
+        shift_period(D(2026, 1, 1), 10**8, "month")
+    with pytest.raises(KpiWizardError, match="years run from 0001 to 9999"):
+        parse_baseline_period("0000-01", "month")
+    with pytest.raises(ValueError, match="years run from 0001 to 9999"):
+        Workspace.model_validate(
+            {"name": "w", "kpis": [{"id": "k", "name": "K", "baseline": {"value": 1, "period": "0000-01"}}]}
+        )
+
+
+def test_cli_refuses_a_lag_or_window_past_its_range():
+    result = cli(
+        "leadlag",
+        str(REPO / "sample_data" / "workspace.yaml"),
+        "--leading",
+        "mqls",
+        "--lagging",
+        "deals_won",
+        "--max-lag",
+        "99999",
+    )
+    assert result.returncode == 2 and "99999 is out of range: give 0 to 60" in result.stderr
