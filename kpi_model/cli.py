@@ -285,6 +285,11 @@ def _whatif_target(text: str, kpi) -> tuple[float, str | None]:
     if amount.value is None or amount.dropped:
         raise KpiWizardError(f"--target '{text}' is not one number; write e.g. --target 1800 or --target 15%")
     value = amount.value
+    if amount.percent and kpi.unit_of_measure not in (None, "percent", "ratio"):
+        raise KpiWizardError(
+            f"--target '{text}' is a percent but KPI '{kpi.id}' is measured as a {kpi.unit_of_measure}: give the "
+            "number itself (e.g. --target 12000), or set its unit_of_measure to percent"
+        )
     if kpi.unit_of_measure == "percent" and not amount.percent and abs(value) > 1:
         return value / 100, f"--target {text} read as {value:g}% ({value / 100:g}) for a percent KPI"
     return value, None

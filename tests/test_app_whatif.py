@@ -297,3 +297,9 @@ def test_a_target_below_the_baseline_counts_no_past_falls_as_chances(sample_app)
     figures = {m.label: m.value for m in at.metric}
     changes = next(value for label, value in figures.items() if label.endswith("changes that large"))
     assert changes == "—", figures
+
+
+def test_cli_whatif_refuses_a_percent_target_for_a_count_kpi():
+    result = cli("whatif", str(SAMPLE_WORKSPACE), "--kpi", "sessions", "--target", "15%", "--by", "2027-06-30")
+    assert result.returncode == 2
+    assert "'15%' is a percent but KPI 'sessions' is measured as a count" in result.stderr
