@@ -355,3 +355,42 @@ def test_theil_sen_on_a_long_history_samples_pairs_instead_of_trying_all():
     assert slope == pytest.approx(3, rel=0.002) and intercept == pytest.approx(7, abs=40)
     assert _CountedReads.reads < 6 * 50_000 + 2 * n, f"{_CountedReads.reads} reads: all pairs were tried"
     assert theil_sen(xs, ys) == (slope, intercept), "the sample is seeded: the same history, the same line"
+
+
+# ------------------------------------------------------------------------- suggested thresholds
+
+
+def _suggested(target: float, spread: float, unit: str | None, baseline: float = 0.0):
+    from kpi_model.whatif.projection import Domain
+    from kpi_model.whatif.thresholds import suggest_thresholds
+
+    domain = Domain(0.0, 1.0 if unit == "percent" else None, "a rate" if unit == "percent" else "a count")
+    return suggest_thresholds(
+        direction="up",
+        target=target,
+        baseline=baseline,
+        spread=spread,
+        spread_periods=12,
+        grain="month",
+        domain=domain,
+        unit=unit,
+        show=(lambda v: f"{v:.1%}") if unit == "percent" else (lambda v: f"{v:,.0f}"),
+    )
+
+
+def test_the_threshold_sentence_quotes_the_spread_the_lines_use():
+    far = _suggested(10_000_000, 587.0, "count", baseline=10_359)
+    assert far.warning == 9_987_000 and far.critical == 9_977_000
+    assert "a spread of ±10,000, 0.1 % of the target" in far.explanation and "(±587)" in far.explanation
+
+
+def test_lines_never_print_the_same_and_counts_stay_whole():
+    flat = _suggested(0.05, 0.0, "percent", baseline=0.05)
+    assert flat.warning is not None and flat.critical is not None and flat.warning > flat.critical
+    assert "Warning at 5.0% and critical at 5.0%" not in flat.explanation
+    assert "Warning at 4.99% and critical at 4.99%" not in flat.explanation
+    one = _suggested(1, 0.5, "count")
+    assert (one.warning, one.critical) == (None, None) and "no whole number" in one.explanation
+    twelve = _suggested(12, 0.3, "count")
+    assert twelve.warning == round(twelve.warning) and twelve.critical == round(twelve.critical)
+    assert 12 > twelve.warning > twelve.critical

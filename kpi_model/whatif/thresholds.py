@@ -37,6 +37,21 @@ def _step(spread: float) -> float:
     return 10.0 ** math.floor(math.log10(spread) - 1)
 
 
+def _apart(show: Callable[[float], str], values: tuple[float, ...], unit: str | None) -> Callable[[float], str]:
+    """``show``, or a more precise formatter when ``show`` prints two different ``values`` the same."""
+
+    def fixed(digits: int) -> Callable[[float], str]:
+        def text(value: float) -> str:
+            return f"{value:.{digits}%}" if unit == "percent" else f"{value:,.{digits}f}"
+
+        return text
+
+    for candidate in (show, *(fixed(digits) for digits in (2, 3, 4, 6)), repr):
+        if len({candidate(v) for v in values}) == len(set(values)):
+            return candidate
+    return repr
+
+
 def suggest_thresholds(
     *,
     direction: str,
@@ -72,6 +87,8 @@ def suggest_thresholds(
     sign = 1.0 if direction == "up" else -1.0  # up: the lines sit below the target
     floor = max(spread, 1e-3 * abs(target), 1e-12)  # a noiseless history still needs lines apart
     step = _step(floor)
+    if unit == "count":
+        step = max(step, 1.0)  # a count's lines are whole numbers
     digits = max(0, -math.floor(math.log10(step)))  # 108.60000000000001 → 108.6
 
     def rounded(value: float) -> float:
@@ -95,7 +112,18 @@ def suggest_thresholds(
                 f"No thresholds suggested: the target sits at the edge of the KPI's domain ({domain.reason}).",
             )
         warning, critical = target - sign * room / 3, target - sign * 2 * room / 3
+        if unit == "count":
+            warning, critical = float(round(warning)), float(round(critical))
         split = True
+    if sign * (target - warning) <= 0 or sign * (warning - critical) <= 0:
+        return SuggestedThresholds(
+            None,
+            None,
+            spread,
+            f"No thresholds suggested: there is no whole number between the target ({show(target)}) and the KPI's "
+            f"limit ({domain.reason}) for two lines.",
+        )
+    show = _apart(show, (target, warning, critical), unit)
     side = "below" if direction == "up" else "above"
     if split:
         sentence = (
@@ -104,10 +132,15 @@ def suggest_thresholds(
             "than that room."
         )
     else:
+        spread_words = f"the ±{spread_text(spread)} spread of the last {spread_periods} {grain}s around the fit"
+        if floor > spread:  # the history barely varies: the lines are held 0.1 % of the target apart
+            spread_words = (
+                f"a spread of ±{spread_text(floor)}, 0.1 % of the target, because the last {spread_periods} "
+                f"{grain}s varied less (±{spread_text(spread)}) than lines can sensibly be drawn apart"
+            )
         sentence = (
             f"Warning at {show(warning)} and critical at {show(critical)}: a {grain} right on target falls {side} "
-            f"warning by chance about 1 time in 10 and {side} critical about 1 in 100, given the "
-            f"±{spread_text(spread)} spread of the last {spread_periods} {grain}s around the fit."
+            f"warning by chance about 1 time in 10 and {side} critical about 1 in 100, given {spread_words}."
         )
     past = "critical" if sign * (critical - baseline) > 0 else "warning" if sign * (warning - baseline) > 0 else None
     if past:
