@@ -353,11 +353,11 @@ def driver_section(workspace: Workspace, engine: Engine) -> None:
         headline = (
             f"Every value below is an average over **{base.label}** ({len(base.periods)} {base.grain}s, {base.how})"
         )
-    warning = base.partial_warning()
-    if warning is None:
+    advice = base.partial_advice()
+    if advice is None:
         st.info(headline + ".", icon=":material/calendar_month:")
     else:  # the partial state goes with the numbers, as loud as they are
-        st.warning(f"{headline} **({base.partial_text})**: {md_escape(warning)}.", icon=":material/warning:")
+        st.warning(f"{headline} **({base.partial_text})**: {md_escape(advice)}.", icon=":material/warning:")
     for note in base.notes:
         st.caption(f":material/info: {md_escape(note)}")
     for outside in report.domain_warnings:

@@ -428,8 +428,8 @@ class DriverBase:
         """``partial: data to 2026-11-15``, or None when every base period is complete."""
         return None if self.partial_reason is None else f"partial: {self.partial_reason}"
 
-    def partial_warning(self) -> str | None:
-        """Why values on this base are short and what to choose instead, or None when it is complete."""
+    def partial_advice(self) -> str | None:
+        """What a partial base means and which period to choose instead, or None when it is complete."""
         if self.partial_reason is None:
             return None
         instead = (
@@ -438,9 +438,15 @@ class DriverBase:
             else "choose a complete period"
         )
         return (
-            f"the base period {self.label} is partial ({self.partial_reason}): every value on it covers only part "
-            f"of a {self.grain}, so 'now' and the change needed are not a whole {self.grain}'s; {instead}"
+            f"every value on it covers only part of a {self.grain}, so 'now' and the change needed are not "
+            f"a whole {self.grain}'s; {instead}"
         )
+
+    def partial_warning(self) -> str | None:
+        """``the base period 2026-11 is partial (data to 2026-11-15): …`` with the advice, or None."""
+        if self.partial_reason is None:
+            return None
+        return f"the base period {self.label} is partial ({self.partial_reason}): {self.partial_advice()}"
 
     @property
     def caption(self) -> str:
@@ -591,17 +597,12 @@ def base_values(
             )
         values[kpi_id] = sum(history[p] for p in periods) / len(periods)
     partial = tuple(kpi_id for kpi_id in histories if not all(is_done(kpi_id, p) for p in periods))
-    if partial:
-        instead = (
-            f"choose {period_label(latest_complete, grain)}, the latest complete {grain} they all have"
-            if latest_complete is not None
-            else "choose a complete period"
-        )
+    if partial:  # which drivers; what to choose instead is DriverBase.partial_warning's
         end_label = period_label(end, grain)
         which = end_label if average_of == 1 else f"A {grain} of {period_label(periods[0], grain)} to {end_label}"
         notes.append(
             f"{which} is not complete for {', '.join(name(p) for p in partial)}: the values cover only part of "
-            f"the {grain} (a count or a sum falls short); {instead}"
+            f"the {grain} (a count or a sum falls short)"
         )
     if average_of > 1:
         notes.append(
