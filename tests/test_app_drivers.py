@@ -98,6 +98,8 @@ def test_changes_typed_in_different_modes_all_count_and_are_saved(orders_app):
     assert table.loc["Orders", "Change"] == "+10.0%", "the change typed 'by %' survives the other driver's mode"
     assert table.loc["Average order value", "After"] != table.loc["Average order value", "Values of 2026-10"]
     assert any("Changes: Orders +10%, Average order value +5.00" in c.value.replace("\\", "") for c in at.caption)
+    seek = next(s.value for s in at.success if "reaches its target" in s.value).replace("\\", "")
+    assert seek.startswith("With the other drivers as moved above, 'Revenue (orders x AOV)' reaches"), seek
     at.text_input(key="driver_scenario_name_revenue_calc").input("Both").run()
     at.button(key="driver_scenario_save_revenue_calc").click().run()
     (scenario,) = _saved(root)

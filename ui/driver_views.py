@@ -242,8 +242,9 @@ def _goal_seek(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
     show = {"reached": st.success, "outside-domain": st.warning, "unreachable": st.warning}.get(result.status, st.info)
     if result.partial_base and show is st.success:
         show = st.warning  # reached, but from part of a period: not a result to act on
-    held = " (the other drivers as moved above)" if others else ""
-    show(md_escape(result.message[:1].upper() + result.message[1:] + held), icon=":material/target:")
+    # Said first, so a partial-base warning at the end of the message stays the last word.
+    text = f"With the other drivers as moved above, {result.message}" if others else result.message
+    show(md_escape(text[:1].upper() + text[1:]), icon=":material/target:")
 
 
 def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: DriverBase, changes: list[DriverChange]):
@@ -294,7 +295,7 @@ def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
         other_period = [s.name for s in picked if s.period and s.period != base.label]
         if other_period:
             notes.append(
-                f"saved on another base period, compared here on {base.label}: {md_escape(', '.join(other_period))}"
+                f"Saved on another base period, compared here on {base.label}: {md_escape(', '.join(other_period))}"
             )
         st.caption(" · ".join(notes))
     with st.popover("Delete a scenario"):
