@@ -493,3 +493,14 @@ metrics:
     )
     assert any("meta direction" in note and "left out" in note for note in result.notes), result.notes
     assert any("meta goal 'grow' gives no statement" in note for note in result.notes), result.notes
+
+
+def test_a_formula_that_does_not_parse_is_left_out_with_its_reason(tmp_path):
+    sample = workspace_file.load(SAMPLE)
+    broken = [
+        k.model_copy(update={"expression": "sum(amount) + xss !["}) if k.id == "revenue" else k for k in sample.kpis
+    ]
+    export = build_export(sample.model_copy(update={"kpis": broken}))
+    (outcome,) = [o for o in export.not_exported if o.kpi_id == "revenue"]
+    assert "its formula does not parse" in outcome.reason
+    assert any(o.kpi_id == "gross_margin" for o in export.exported), "the other KPIs still export"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from kpi_model.formula import ANONYMOUS_AGGREGATES, parse_tree, render_sql
 from kpi_model.formula.rewrites import safe_division
@@ -152,7 +153,11 @@ def decompose(expression: str, dialect: str = "duckdb") -> Decomposed:
     >>> decompose("(sum(amount) - sum(cost)) / sum(amount)").expr
     '(input_1 - input_2) / NULLIF(input_3, 0)'
     """
-    tree = parse_tree(expression)
+    try:
+        tree = parse_tree(expression)
+    except SqlglotError as error:  # an invalid formula is left out with its reason, like any other
+        reason = str(error).splitlines()[0][:160]
+        raise Unexpressible(f"its formula does not parse ({reason}): fix it on the KPIs page") from None
     inputs: list[Input] = []
 
     def take(node: exp.Expr) -> exp.Expr:
