@@ -1004,12 +1004,14 @@ class Report:
 
 
 def kept_audit_section(path: Path) -> str:
-    """The audit benchmark's section (written by bench_audit.py), kept across rewrites."""
-    start, end = "<!-- audit:start -->", "<!-- audit:end -->"
+    """The sections other scripts write (bench_audit.py, bench_files.py), kept across rewrites."""
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if start in text and end in text:
-        return "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
-    return ""
+    kept = ""
+    for name in ("audit", "files"):
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if start in text and end in text:
+            kept += "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    return kept
 
 
 def kept_notes(path: Path) -> str | None:

@@ -146,6 +146,7 @@ def write_workspace(folder: Path, data: Path) -> Path:
 @dataclass
 class Run:
     wall_s: float
+    cpu_s: float  # user + system time of the child: what load on the machine changes least
     peak_rss_mib: float
     other_cores: float  # cores other processes kept busy meanwhile
     values: dict[str, dict[str, float]]
@@ -167,6 +168,10 @@ class Implementation:
         return statistics.median(r.wall_s for r in self.runs)
 
     @property
+    def best_cpu_s(self) -> float:
+        return min(r.cpu_s for r in self.runs)
+
+    @property
     def peak_rss_mib(self) -> float:
         return max(r.peak_rss_mib for r in self.runs)
 
@@ -186,7 +191,7 @@ def run_child(impl: Implementation, workdir: Path) -> Run:
         stdout, stderr = out.read().decode(), err.read().decode()
     if child.returncode != 0:
         raise SystemExit(f"{impl.label} failed (exit {child.returncode}):\n{stderr[-3000:]}")
-    return Run(wall, usage.ru_maxrss / 1024, others, parse_values(stdout))
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, others, parse_values(stdout))
 
 
 def parse_values(stdout: str) -> dict[str, dict[str, float]]:
@@ -218,8 +223,9 @@ def measure(case: str, implementations: list[Implementation], repeat: int, workd
         shift = round_no % len(implementations)
         for impl in implementations[shift:] + implementations[:shift]:
             impl.runs.append(run_child(impl, workdir))
+            last = impl.runs[-1]
             print(
-                f"  {case}: {impl.label} {impl.runs[-1].wall_s:.2f} s {impl.runs[-1].peak_rss_mib:.0f} MiB",
+                f"  {impl.label}: {last.wall_s:.2f} s, {last.cpu_s:.2f} s CPU, {last.peak_rss_mib:.0f} MiB",
                 file=sys.stderr,
             )
     check_same(case, implementations)
@@ -305,21 +311,26 @@ def report(cases: list[Case], *, repeat: int, limit_mib: int, command: str, big_
         "`n_unique`; the DuckDB scripts: one `GROUP BY date_trunc('month', …)` with the four aggregates over "
         "`read_csv`/`read_parquet`, DuckDB's default settings).",
         f"- Python {platform.python_version()}; {', '.join(_versions())}. Command: `{command}`.",
+        "- CPU seconds (user + system, the least load-sensitive figure), best run: "
+        + "; ".join(f"{impl.label} {impl.best_cpu_s:.2f}" for case in cases for impl in case.implementations[:3])
+        + ".",
         "- **The machine was shared with other sessions' work during this run** (the load figures above): "
         "the ratios are of runs interleaved round by round, but rerun quietly (`--wait-quiet 300`) before "
         "relying on them.",
         "",
         "<details><summary>Every run</summary>",
         "",
-        "| Case | Implementation | wall, s (each run) | median | peak RSS, MiB (each run) | others' cores |",
-        "|---|---|---|---:|---|---|",
+        "| Case | Implementation | wall, s (each run) | median | CPU s, user + system (each run) | "
+        "peak RSS, MiB (each run) | others' cores |",
+        "|---|---|---|---:|---|---|---|",
     ]
     for case in cases:
         for impl in case.implementations:
             walls = ", ".join(f"{r.wall_s:.2f}" for r in impl.runs)
             rss = ", ".join(f"{r.peak_rss_mib:.0f}" for r in impl.runs)
             others = ", ".join(f"{r.other_cores:.2f}" for r in impl.runs)
-            lines.append(f"| {case.title} | {impl.label} | {walls} | {impl.median_s:.2f} | {rss} | {others} |")
+            cpu = ", ".join(f"{r.cpu_s:.2f}" for r in impl.runs)
+            lines.append(f"| {case.title} | {impl.label} | {walls} | {impl.median_s:.2f} | {cpu} | {rss} | {others} |")
     lines += ["", "</details>", FILES_END, ""]
     return "\n".join(lines), verdicts.count(False)
 

@@ -39,7 +39,6 @@ from kpi_model.formula import (
     distinct_count_columns,
     quote,
 )
-from kpi_model.isolation import database_lock
 from kpi_model.models import Workspace
 from kpi_model.periods import WORKING_DAY_MIN_ROWS, Coverage, is_complete
 from kpi_model.sources import (
@@ -786,6 +785,8 @@ class EnginePool:
         Opening takes the file's :func:`~kpi_model.isolation.database_lock`, so it waits for a write
         in progress (in this process or another) instead of opening the file halfway through it.
         """
+        from kpi_model.isolation import database_lock  # multiprocessing: not for the CLI's start-up
+
         file = Path(path).resolve()
         with self._lock:
             engine = self._engines.get(str(file))

@@ -18,7 +18,6 @@ import duckdb
 
 from kpi_model.archives import size_text
 from kpi_model.formula import quote
-from kpi_model.isolation import fault_point
 from kpi_model.sources.catalog import TableProfile, _columns, _first_row, _relation_kind, profile_table
 from kpi_model.sources.dates import _date_options, _note_ambiguous_dates
 from kpi_model.sources.errors import SourceError, _reason
@@ -88,6 +87,8 @@ def ingest_file(
         # Profiled before it replaces anything: the swap below is the load's last step, so a load that
         # fails or is stopped before it has changed nothing.
         profile = profile_table(con, staging, timeout_s=limits.profile_timeout_s)
+        from kpi_model.isolation import fault_point  # multiprocessing: not for the CLI's start-up (sources.scan)
+
         fault_point("ingest:staged")
         _replace(con, staging, table)
     finally:
