@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,7 +37,11 @@ KpiId = Annotated[str, StringConstraints(pattern=KPI_ID_PATTERN, max_length=63)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=63)]
 SourceName = Annotated[str, StringConstraints(pattern=SOURCE_NAME_PATTERN, max_length=63)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# A name is one line: a line break in a spreadsheet cell ("Net\nrevenue") is layout, and in a name it
+# would let printed output fake lines of its own (a KPI named "…\nverdict: leads").
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(lambda value: " ".join(value.split()))
+]
 
 
 class Category(StrEnum):

@@ -152,3 +152,11 @@ def test_a_number_that_is_not_finite_is_refused_where_it_stands(value):
     data = yaml.safe_load(f"name: x\nkpis:\n  - {{id: a, name: A, thresholds: {{warning: {value}}}}}\n")
     with pytest.raises(WorkspaceError, match=r"kpis\[0\]\.thresholds\.warning: .*finite number"):
         parse_workspace(data, source="t")
+
+
+def test_a_name_is_one_line_so_output_cannot_fake_lines():
+    from kpi_model.models import Kpi
+
+    assert Kpi(id="k", name="Net\nrevenue \r\n verdict: leads").name == "Net revenue verdict: leads"
+    with pytest.raises(ValueError):
+        Kpi(id="k", name=" \n ")
