@@ -375,7 +375,7 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
     from kpi_model.engine import Engine
     from kpi_model.whatif import lead_lag
-    from kpi_model.whatif.leadlag import empty_means_zero
+    from kpi_model.whatif.leadlag import empty_means_zero, formula_link
 
     workspace = workspace_file.load(args.workspace)
     known = [k.id for k in workspace.kpis]
@@ -399,6 +399,7 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
         lagging_empty_is_zero=empty_means_zero(lagging),
         leading_name=leading.name,
         lagging_name=lagging.name,
+        arithmetic=formula_link(workspace, args.leading, args.lagging),
     )
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str))

@@ -303,3 +303,11 @@ def test_cli_whatif_refuses_a_percent_target_for_a_count_kpi():
     result = cli("whatif", str(SAMPLE_WORKSPACE), "--kpi", "sessions", "--target", "15%", "--by", "2027-06-30")
     assert result.returncode == 2
     assert "'15%' is a percent but KPI 'sessions' is measured as a count" in result.stderr
+
+
+def test_leadlag_of_a_kpi_and_one_computed_from_it_says_it_is_arithmetic():
+    result = cli("leadlag", str(SAMPLE_WORKSPACE), "--leading", "sessions", "--lagging", "web_revenue")
+    assert result.returncode == 0, result.stderr
+    assert "Web order revenue is computed from Web shop sessions" in result.stdout.splitlines()[0]
+    plain = cli("leadlag", str(SAMPLE_WORKSPACE), "--leading", "mqls", "--lagging", "deals_won")
+    assert "computed from" not in plain.stdout

@@ -267,7 +267,7 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
     lead_series, lag_series = compute(engine, workspace, lead_id, grain), compute(engine, workspace, lag_id, grain)
     if lead_series is None or lag_series is None:
         return
-    from kpi_model.whatif.leadlag import ALPHA, empty_means_zero
+    from kpi_model.whatif.leadlag import ALPHA, empty_means_zero, formula_link
 
     result = lead_lag(
         lead_series,  # a Series: only its complete periods count, and a count's covered empty periods are 0
@@ -279,8 +279,11 @@ def leadlag_section(workspace: Workspace, engine: Engine) -> None:
         lagging_empty_is_zero=empty_means_zero(lagging[lag_id]),
         leading_name=leading[lead_id].name,
         lagging_name=lagging[lag_id].name,
+        arithmetic=(link := formula_link(workspace, lead_id, lag_id)),
     )
     show = {"leads": st.success, "coincident": st.info, "too-little-data": st.info}.get(result.verdict, st.warning)
+    if link is not None and result.verdict in ("leads", "coincident"):
+        show = st.warning  # a pairing made by a formula is no finding to celebrate
     show(md_escape(result.message))
     tested = "period-to-period changes" if result.differenced else "levels (a shared trend can make levels agree)"
     how_sure = f"What was tested: {tested}, lags from −{result.max_lag} to {result.max_lag} {grain}s."

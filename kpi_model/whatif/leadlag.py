@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from kpi_model.errors import WhatIfError
+from kpi_model.errors import KpiWizardError, WhatIfError
 from kpi_model.periods import (
     complete_points,
     is_complete,
@@ -35,7 +35,7 @@ from kpi_model.whatif.stats import correlation_p_value, effective_n, is_constant
 
 if TYPE_CHECKING:
     from kpi_model.engine import Point, Series
-    from kpi_model.models import Kpi
+    from kpi_model.models import Kpi, Workspace
 
 __all__ = [
     "ALPHA",
@@ -280,6 +280,7 @@ def lead_lag(
     leading_name: str = "the leading KPI",
     lagging_name: str = "the lagging KPI",
     today: dt.date | None = None,
+    arithmetic: str | None = None,
 ) -> LeadLag:
     """Test whether ``leading`` moves before ``lagging``, at lags −max_lag..max_lag, periods aligned by date.
 
@@ -290,6 +291,7 @@ def lead_lag(
     periods without a value with 0 (counts and sums: :func:`empty_means_zero`): for a
     :class:`~kpi_model.engine.Series`, every complete period its data cover; for plain points, those
     between the first and the last. A Series keeps only its complete periods (as of ``today``).
+    ``arithmetic`` (see :func:`formula_link`) is added to a claim: the pair is linked by a formula.
     """
     grain = normalise_grain(cadence)
     default_max, focus = _DEFAULT_LAGS[grain]
@@ -338,7 +340,33 @@ def lead_lag(
     else:
         verdict = "leads" if best.lag > 0 else "coincident" if best.lag == 0 else "reverse"
         message = words.claim(best.lag, r, stats)
+    if arithmetic is not None and verdict in ("leads", "coincident", "reverse"):
+        message += f". Read with care: {arithmetic}"
     return replace(tested, verdict=verdict, best_lag=best.lag, correlation=r, message=message)
+
+
+def formula_link(workspace: Workspace, leading_id: str, lagging_id: str) -> str | None:
+    """Why two KPIs move together by arithmetic (one is computed from the other), or None.
+
+    Web order revenue = sessions × conversion × order value "follows" sessions in the same month by
+    construction; a correlation between them is no evidence that one leads the other.
+    """
+    from kpi_model.formula import Compiler
+
+    compiler = Compiler(workspace)
+    for whole_id, part_id in ((lagging_id, leading_id), (leading_id, lagging_id)):
+        try:
+            inputs = compiler.dependencies(whole_id)[:-1]
+        except KpiWizardError:  # a broken formula or a cycle: the audit says so; no link to report
+            continue
+        if part_id in inputs:
+            whole, part = workspace.kpi(whole_id), workspace.kpi(part_id)
+            assert whole is not None and part is not None
+            return (
+                f"{whole.name} is computed from {part.name}, so the two move together partly by arithmetic, "
+                "not because one leads the other"
+            )
+    return None
 
 
 @dataclass(frozen=True)
