@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -37,6 +38,15 @@ KpiId = Annotated[str, StringConstraints(pattern=KPI_ID_PATTERN, max_length=63)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=63)]
 SourceName = Annotated[str, StringConstraints(pattern=SOURCE_NAME_PATTERN, max_length=63)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+def _not_a_truth_value(value: Any) -> Any:
+    if isinstance(value, bool):  # YAML 1.1 reads on/off/yes/no/true/false as booleans, pydantic would make 1.0/0.0
+        raise ValueError("true/false (or on/off, yes/no) is not a number: write the number itself")
+    return value
+
+
+# A number in the workspace file; a boolean is refused, not read as 1 or 0.
+Number = Annotated[float, BeforeValidator(_not_a_truth_value)]
+
 # A name is one line: a line break in a spreadsheet cell ("Net\nrevenue") is layout, and in a name it
 # would let printed output fake lines of its own (a KPI named "…\nverdict: leads").
 Name = Annotated[
@@ -220,7 +230,7 @@ def _period_label(value: Any) -> Any:
 class Baseline(_Model):
     """The value a target is judged against, and the period it was measured in."""
 
-    value: float
+    value: Number
     period: str | None = None
 
     @field_validator("period", mode="before")
@@ -232,9 +242,9 @@ class Baseline(_Model):
 class Target(_Model):
     """A time-bound target. For ``direction: range`` give ``low`` and ``high`` instead of ``value``."""
 
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
+    value: Number | None = None
+    low: Number | None = None
+    high: Number | None = None
     due: dt.date | None = None
 
     @model_validator(mode="after")
@@ -247,8 +257,8 @@ class Target(_Model):
 class Thresholds(_Model):
     """Alert levels: below ``warning`` is amber, below ``critical`` red (mirrored for ``down``)."""
 
-    warning: float | None = None
-    critical: float | None = None
+    warning: Number | None = None
+    critical: Number | None = None
 
 
 class Kpi(_Model):
@@ -290,11 +300,11 @@ class DriverChange(_Model):
     """One driver moved in a scenario: by a fraction (``relative``), by an amount (``add``) or to a ``value``."""
 
     kpi: KpiId = Field(description="Id of the driver (a KPI in the scenario's driver tree).")
-    relative: float | None = Field(default=None, description="Move by this fraction: 0.1 is +10 %, -0.05 is -5 %.")
-    add: float | None = Field(
+    relative: Number | None = Field(default=None, description="Move by this fraction: 0.1 is +10 %, -0.05 is -5 %.")
+    add: Number | None = Field(
         default=None, description="Add this amount, in the KPI's own unit (0.01 on a rate is one percentage point)."
     )
-    value: float | None = Field(default=None, description="Set the driver to this value, in the KPI's own unit.")
+    value: Number | None = Field(default=None, description="Set the driver to this value, in the KPI's own unit.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> DriverChange:

@@ -160,3 +160,14 @@ def test_a_name_is_one_line_so_output_cannot_fake_lines():
     assert Kpi(id="k", name="Net\nrevenue \r\n verdict: leads").name == "Net revenue verdict: leads"
     with pytest.raises(ValueError):
         Kpi(id="k", name=" \n ")
+
+
+def test_yaml_truth_values_are_not_read_as_numbers():
+    from kpi_model.workspace_file import loads
+
+    for text in ("relative: true", "relative: on", "add: no"):
+        document = f"name: w\nkpis: [{{id: k, name: K}}]\nscenarios: [{{name: s, kpi: k, changes: [{{kpi: k, {text}}}]}}]\n"
+        with pytest.raises(Exception, match="is not a number: write the number itself"):
+            loads(document)
+    with pytest.raises(Exception, match="is not a number"):
+        loads("name: w\nkpis: [{id: k, name: K, target: {value: on}}]\n")
