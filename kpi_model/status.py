@@ -117,6 +117,9 @@ def format_value(value: float | None, unit: UnitOfMeasure | None, *, name: str =
     """
     if value is None:
         return "—"
+    value += 0.0  # -0.0 prints as "0", not "-0"
+    if abs(value) >= 1e15:  # beyond any real KPI: digits by the hundred say nothing
+        return f"{value:.3e}"
     if unit == UnitOfMeasure.PERCENT:
         return f"{value:.1%}"
     if unit == UnitOfMeasure.COUNT:

@@ -165,3 +165,10 @@ def test_a_gap_across_zero_is_an_amount_not_a_share():
     assert gap_to_target(cash, 4_000.0) == "20% short of target"
     zero = Kpi(id="z", name="Defects", direction="down", unit_of_measure="count", target=Target(value=0))
     assert gap_to_target(zero, 3.0) == "3 over target" and gap_to_target(zero, 0.0) == "at target"
+
+
+def test_minus_zero_and_absurd_magnitudes_print_sensibly():
+    from kpi_model.models import UnitOfMeasure
+
+    assert format_value(-0.0, UnitOfMeasure.COUNT) == "0"
+    assert format_value(1e300, UnitOfMeasure.CURRENCY) == "1.000e+300", "not 301 digits"
