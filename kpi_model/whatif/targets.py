@@ -437,8 +437,8 @@ def target_concerns(kpi: Kpi, baseline: float | None, target: float) -> list[tup
             concerns.append(
                 (
                     "warning",
-                    f"the baseline ({kpi_value(kpi, baseline)}) already meets it: a target {side} today's value asks for "
-                    "no improvement (fine only if holding the level is the point)",
+                    f"the baseline ({kpi_value(kpi, baseline)}) already meets it: a target {side} today's value "
+                    "asks for no improvement (fine only if holding the level is the point)",
                 )
             )
     return concerns
