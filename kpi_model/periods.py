@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.errors import WhatIfError
-from kpi_model.models import PERIOD_LABEL_FORMS
+from kpi_model.models import PERIOD_LABEL_FORMS, _cut
 
 if TYPE_CHECKING:
     from kpi_model.engine import Point, Series
@@ -148,12 +148,15 @@ def parse_baseline_period(label: str | dt.date, grain: str) -> dt.date:
     """The start date, at ``grain``, of the period a label names.
 
     Labels: ``2026`` (year), ``2026-Q3`` (quarter), ``2026-10`` (month), ``2026-W07`` (ISO
-    week) or a date. A label finer than the grain is widened (``2026-11`` at quarter grain is
-    2026-10-01); a coarser one is refused, because a monthly history has no single "2026-Q3".
+    week) or a date. A month or quarter finer than the grain is widened (``2026-11`` at quarter
+    grain is 2026-10-01); a coarser label is refused, because a monthly history has no single
+    "2026-Q3", and so is a week at month, quarter or year grain: a week can straddle two of them.
+    Messages quote at most 60 characters of the label.
     """
     grain = normalise_grain(grain)
     if isinstance(label, dt.date):
         return period_start(label, grain)
+    shown = _cut(str(label))
     text = str(label).strip().upper()
     for pattern, label_grain in PERIOD_LABEL_FORMS:
         match = pattern.match(text)
@@ -161,7 +164,7 @@ def parse_baseline_period(label: str | dt.date, grain: str) -> dt.date:
             continue
         year = int(match.group(1))
         if year < 1:
-            raise WhatIfError(f"'{label}' is not a period: years run from 0001 to 9999")
+            raise WhatIfError(f"'{shown}' is not a period: years run from 0001 to 9999")
         if label_grain == "year":
             start = dt.date(year, 1, 1)
         elif label_grain == "quarter":
@@ -172,10 +175,12 @@ def parse_baseline_period(label: str | dt.date, grain: str) -> dt.date:
             try:
                 start = dt.date.fromisocalendar(year, int(match.group(2)), 1)
             except ValueError:
-                raise WhatIfError(f"'{label}' is not an ISO week: {year} has no week {match.group(2)}") from None
+                raise WhatIfError(f"'{shown}' is not an ISO week: {year} has no week {match.group(2)}") from None
+            if grain not in ("day", "week"):
+                raise _week_at_coarser_grain(shown, start, grain)
         if _GRAINS.index(label_grain) > _GRAINS.index(grain):
             raise WhatIfError(
-                f"'{label}' names a {label_grain}, but the history is by {grain}: name one {grain} "
+                f"'{shown}' names a {label_grain}, but the history is by {grain}: name one {grain} "
                 f"(e.g. {period_label(start, grain)}) or preview the KPI at {label_grain} grain"
             )
         return period_start(start, grain)
@@ -183,9 +188,22 @@ def parse_baseline_period(label: str | dt.date, grain: str) -> dt.date:
         return period_start(dt.date.fromisoformat(text), grain)
     except ValueError:
         raise WhatIfError(
-            f"'{label}' is not a period: write 2026 (year), 2026-Q3 (quarter), 2026-10 (month), "
+            f"'{shown}' is not a period: write 2026 (year), 2026-Q3 (quarter), 2026-10 (month), "
             "2026-W07 (ISO week) or a date such as 2026-10-31"
         ) from None
+
+
+def _week_at_coarser_grain(shown: str, monday: dt.date, grain: str) -> WhatIfError:
+    """A week named where the history is by month (quarter, year): which period to write instead."""
+    sunday = monday + dt.timedelta(days=6) if monday <= dt.date.max - dt.timedelta(days=6) else dt.date.max
+    first, last = period_label(monday, grain), period_label(sunday, grain)
+    days = f"{monday.isoformat()} to {sunday.isoformat()}"
+    if first == last:
+        return WhatIfError(f"'{shown}' names a week ({days}), but the history is by {grain}: write {first}")
+    return WhatIfError(
+        f"'{shown}' names a week ({days}) that straddles {first} and {last}, but the history is by {grain}: "
+        f"write {first} or {last}"
+    )
 
 
 def period_end(start: dt.date, grain: str) -> dt.date:

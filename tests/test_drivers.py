@@ -194,6 +194,22 @@ def test_chosen_period_average_and_missing_values():
     assert partial.chosen and "not complete" in partial.notes[0]
 
 
+def test_a_week_is_no_base_month_and_a_long_period_is_quoted_short():
+    series = {"a": points(range(1, 13)), "b": points(range(1, 13))}
+    today = D(2027, 1, 1)
+    # 2026-W40 runs from Monday 28 September to Sunday 4 October: which month would it be?
+    with pytest.raises(WhatIfError, match=r"'2026-W40' names a week .*straddles 2026-09 and 2026-10.*write 2026-09 or"):
+        base_values(series, period="2026-W40", today=today)
+    with pytest.raises(WhatIfError, match=r"'2026-W07' names a week .* by month: write 2026-02$"):
+        base_values(series, period="2026-W07", today=today)
+    with pytest.raises(WhatIfError, match="names a year"):
+        base_values(series, period="2026", today=today)  # refused as before
+    with pytest.raises(WhatIfError) as caught:
+        base_values(series, period="2026-" + "9" * 5000, today=today)
+    assert "'2026-999" in str(caught.value) and len(str(caught.value)) < 300, "the input is quoted, cut short"
+    assert "is not a period: write 2026 (year)" in str(caught.value)
+
+
 def test_completeness_can_come_from_the_data():
     series = {"a": points([1, 2, 3]), "b": points([4, 5, 6])}
     # 'b' ends mid-March (coverage-aware completeness): March is partial for it.
