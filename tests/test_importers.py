@@ -201,6 +201,21 @@ def test_read_amount_refuses_what_it_cannot_read_safely():
     assert read_amount("1.5m", money=True).value == 1_500_000
 
 
+@pytest.mark.parametrize(
+    ("typed", "quoted"),
+    [
+        ("<script>alert(1)</script>", "'<script>alert(1)</script>' is not a number"),  # not 'script>…'
+        ("≥ ten", "'≥ ten' is not a number"),
+        ("€ 0x1F", "'€ 0x1F' is a hexadecimal number"),
+        ("at most 1.0m 2", "'at most 1.0m 2' holds more than one number"),
+    ],
+)
+def test_read_amount_quotes_what_was_typed_with_its_comparison_sign(typed, quoted):
+    with pytest.raises(ValueError) as caught:
+        read_amount(typed, "Target")
+    assert f"Target {quoted}" in str(caught.value)
+
+
 def test_read_words_and_dates():
     assert read_cadence("Monthly").value == "monthly"
     assert read_cadence("Q").value == "quarterly"

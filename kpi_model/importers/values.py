@@ -310,22 +310,26 @@ def _scientific(match: re.Match[str], text: str, label: str, decimal: Separator 
     return value
 
 
-def _number(text: str, label: str, money: bool = False, decimal: Separator | None = None) -> tuple[float, str | None]:
+def _number(
+    text: str, label: str, money: bool = False, decimal: Separator | None = None, *, typed: str | None = None
+) -> tuple[float, str | None]:
     """A number with an optional multiplier (``5k``) or a trailing unit word, which is returned.
 
     Scientific notation (``1.2e3``) is read; a value that is not finite (``NaN``, ``inf``, 400 digits) is refused.
+    ``typed`` is the whole text as typed, which messages quote: ``text`` may have lost a ``<`` or a ``%``.
     """
     stripped = text.strip()
+    shown = (typed or text).strip()
     if len(stripped) > MAX_NUMBER_CHARS:
-        raise _not_finite(label, stripped)
+        raise _not_finite(label, shown)
     if _HEX.match(stripped):
-        raise ValueError(f"{label} '{stripped}' is a hexadecimal number; write it in decimal (0x1F is 31)")
+        raise ValueError(f"{label} '{shown}' is a hexadecimal number; write it in decimal (0x1F is 31)")
     if scientific := _SCIENTIFIC.match(stripped):
-        return _scientific(scientific, stripped, label, decimal), None
+        return _scientific(scientific, shown, label, decimal), None
     match = _NUMBER_AND_WORD.match(stripped)
     if not match:
-        raise ValueError(f"{label} '{stripped}' is not a number")
-    value = _finite(parse_decimal(match.group(1), decimal, label=label), label, stripped)
+        raise ValueError(f"{label} '{shown}' is not a number")
+    value = _finite(parse_decimal(match.group(1), decimal, label=label), label, shown)
     word = (match.group(2) or "").strip()
     if not word:
         return value, None
@@ -335,10 +339,10 @@ def _number(text: str, label: str, money: bool = False, decimal: Separator | Non
         or (money and _MONEY_MULTIPLIERS.get(word.lower()))
     )
     if factor:
-        return _finite(value * factor, label, stripped), None
+        return _finite(value * factor, label, shown), None
     if re.search(r"\d", word):
         # "1.0m / A £1.0m-1.8m": more numbers after the first; reading the first alone would be a guess.
-        raise ValueError(f"{label} '{text.strip()}' holds more than one number; write one value per cell")
+        raise ValueError(f"{label} '{shown}' holds more than one number; write one value per cell")
     return value, word
 
 
@@ -394,7 +398,7 @@ def read_amount(text: str, label: str = "value", *, money: bool = False, decimal
         score, _ = _number(rating.group(1), label, money, decimal)
         if 3 <= top <= 100 and 0 <= score <= top:  # a rating scale, not a fraction such as 1/2
             rest, out_of = rating.group(1), top
-    value, dropped = _number(rest, label, money, decimal)
+    value, dropped = _number(rest, label, money, decimal, typed=raw)
     return Amount(
         value=_finite(scaled(value), label, raw),
         percent=percent,
