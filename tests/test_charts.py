@@ -107,3 +107,15 @@ def test_the_target_chart_zones_follow_the_target_being_tried():
     zones = [row for rows in spec["datasets"].values() for row in rows if "status" in row and "from" in row]
     green = [row for row in zones if row["status"] == "green"]
     assert green and green[0]["from"] == 105.0, zones
+
+
+def test_the_line_into_a_partial_period_is_dashed_and_the_solid_line_skips_it():
+    kpi = Kpi(id="k", name="Orders")
+    points = [Point(period=dt.date(2026, m, 1), value=float(m), rows=1) for m in range(3, 12)]
+    series = Series(kpi_id="k", request=SeriesRequest(grain="month"), points=points)
+    spec = json.loads(kpi_chart(kpi, series).to_json())
+    lines = [layer for layer in spec["layer"] if (layer.get("mark") or {}).get("type") == "line"]
+    dashed = [layer for layer in lines if layer["mark"].get("strokeDash")]
+    solid = [layer for layer in lines if not layer["mark"].get("strokeDash")]
+    assert len(dashed) == 1 and len(solid) == 1
+    assert {"filter": "datum.complete"} in solid[0].get("transform", []), "the solid line joins complete periods only"

@@ -394,3 +394,18 @@ def test_lines_never_print_the_same_and_counts_stay_whole():
     twelve = _suggested(12, 0.3, "count")
     assert twelve.warning == round(twelve.warning) and twelve.critical == round(twelve.critical)
     assert 12 > twelve.warning > twelve.critical
+
+
+def test_thresholds_for_a_seasonal_kpi_warn_that_fixed_lines_flag_the_low_season():
+    from kpi_model.models import Kpi
+
+    kpi = Kpi(id="k", name="Orders", direction="up", unit_of_measure="count")
+    values = seasonal_series(random.Random(5))
+    points = [_point(dt.date(2023 + i // 12, i % 12 + 1, 1), v) for i, v in enumerate(values)]
+    seasonal = target_preview(kpi, points, target=140, due=dt.date(2026, 12, 31), today=dt.date(2026, 1, 10))
+    assert seasonal.method_name == "seasonal"
+    assert "fixed lines will flag its low season" in seasonal.thresholds_text
+    rng = random.Random(8)
+    flat = [_point(dt.date(2023 + i // 12, i % 12 + 1, 1), 100 + i + rng.gauss(0, 2)) for i in range(36)]
+    trend = target_preview(kpi, flat, target=140, due=dt.date(2026, 12, 31), today=dt.date(2026, 1, 10))
+    assert trend.method_name == "trend" and "low season" not in trend.thresholds_text

@@ -121,7 +121,10 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
     layers: list[alt.Chart] = [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.12)) else []
     if not frame.empty:
         layers += _partial_layers(series, frame)
-    layers.append(alt.Chart(frame).mark_line(strokeWidth=2).encode(**line_encoding))
+    # Into a partial period the line is dashed: half a month's drop must not read as a crash. The
+    # dashed line runs through every period; the solid one, drawn over it, through complete ones only.
+    layers.append(alt.Chart(frame).mark_line(strokeWidth=1.5, strokeDash=[4, 3], opacity=0.7).encode(**line_encoding))
+    layers.append(alt.Chart(frame).transform_filter("datum.complete").mark_line(strokeWidth=2).encode(**line_encoding))
     # Complete periods as filled points; partial ones hollow: shown, not a value to judge.
     for complete in (True, False):
         layers.append(

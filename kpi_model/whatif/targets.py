@@ -79,6 +79,13 @@ def _complete_history(
     return history, len(all_values) - len(history)
 
 
+# Fixed lines under a seasonal KPI turn its low season red every year, whatever the trend.
+SEASONAL_LINES = (
+    " The KPI follows a yearly pattern: fixed lines will flag its low season even on course for the target; "
+    "judge those months against the same month a year before too."
+)
+
+
 def target_preview(
     kpi: Kpi,
     series: Sequence[Point],
@@ -377,7 +384,7 @@ def target_preview(
         notes=notes,
         method_name=projection.method,
         verdict_text=text,
-        thresholds_text=suggested.explanation,
+        thresholds_text=suggested.explanation + (SEASONAL_LINES if projection.method == "seasonal" else ""),
         domain_low=domain.low,
         domain_high=domain.high,
         domain_text=domain.reason,
