@@ -437,7 +437,7 @@ def _cmd_drivers(args: argparse.Namespace) -> int:
                 f"scenario '{scenario.id}' is about '{scenario.kpi}'; run it with --kpi {scenario.kpi}"
             )
         changes, period = list(scenario.changes), period or scenario.period
-    typed = [parse_change(text) for text in args.set]
+    typed = [parse_change(text, workspace) for text in args.set]
     changes = [c for c in changes if c.kpi not in {t.kpi for t in typed}] + typed  # --set wins over the scenario
     with _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data))) as engine:
         base = base_from_engine(workspace, engine, args.kpi, grain=args.grain, period=period, average_of=args.average)
@@ -976,7 +976,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="DRIVER=VALUE",
         help="move a driver (repeatable): mqls=+10%% (by a percentage), deals=+20 (add), deals=150 (set), "
-        "win_rate=12%% (set to a percent)",
+        "win_rate=12%% (set a percent or ratio KPI; on a count write +12%% for a change)",
     )
     drivers.add_argument("--scenario", metavar="ID", help="apply a saved scenario's changes first (--set wins)")
     drivers.add_argument(

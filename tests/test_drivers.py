@@ -298,26 +298,61 @@ def test_typed_changes_beyond_fifty_percent():
         apply_changes(ws, "top", BASE, [DriverChange(kpi="top", relative=0.1)])
 
 
+def _funnel_units() -> Workspace:
+    """Drivers in the units --set must tell apart: counts, a percent, a ratio and one without a unit."""
+    kpis = [
+        Kpi(id=kpi_id, name=name, source="t", expression="count(*)", time_column="d", unit_of_measure=unit)
+        for kpi_id, name, unit in [("mqls", "MQLs", "count"), ("deals", "Deals", "count"),
+                                   ("win_rate", "Win rate", "percent"), ("cover", "Cover", "ratio"),
+                                   ("x", "X", None), ("aov", "Order value", "currency")]
+    ]  # fmt: skip
+    return Workspace(name="w", sources=[Source(name="t")], kpis=kpis)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("mqls=+10%", DriverChange(kpi="mqls", relative=0.1)),
         ("mqls=-250%", DriverChange(kpi="mqls", relative=-2.5)),
+        ("mqls=\u221215%", DriverChange(kpi="mqls", relative=-0.15)),  # the minus sign the app writes
+        ("mqls=\uff0b\uff11\uff15\uff05", DriverChange(kpi="mqls", relative=0.15)),  # full-width ＋１５％
         ("deals=+20", DriverChange(kpi="deals", add=20)),
         ("deals = -2.5", DriverChange(kpi="deals", add=-2.5)),
         ("deals=150", DriverChange(kpi="deals", value=150)),
+        ("deals=\uff11\uff15\uff10", DriverChange(kpi="deals", value=150)),  # full-width １５０
         ("win_rate=12%", DriverChange(kpi="win_rate", value=0.12)),
+        ("win_rate=\uff11\uff12%", DriverChange(kpi="win_rate", value=0.12)),
+        ("cover=80%", DriverChange(kpi="cover", value=0.8)),  # a ratio is often written as a percent
         ("x=1e3", DriverChange(kpi="x", value=1000)),
     ],
 )
 def test_parse_change(text, expected):
-    assert parse_change(text) == expected
+    assert parse_change(text, _funnel_units()) == expected
 
 
-@pytest.mark.parametrize("text", ["mqls", "mqls=", "mqls=ten", "Mqls=1", "mqls=+10%%", "mqls=nan"])
+@pytest.mark.parametrize("text", ["mqls", "mqls=", "mqls=ten", "Mqls=1", "mqls=+10%%", "mqls=15%%", "mqls=nan"])
 def test_parse_change_refuses_what_it_cannot_read(text):
     with pytest.raises(WhatIfError, match="DRIVER=VALUE"):
-        parse_change(text)
+        parse_change(text, _funnel_units())
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        # Someone meaning +15 % must not get 0.15 sessions: a bare percent on a count is refused with both forms.
+        ("mqls=15%", "'MQLs' is a count, not a percent, so 15% could be a change or a value: write mqls=+15% "
+                     "(or -15%) to move it by 15 %, or mqls=15 to set it to 15"),
+        ("mqls=\uff11\uff15%", "write mqls=+15% (or -15%) to move it by 15 %"),
+        ("mqls=\uff11\uff15\uff05", "write mqls=+15% (or -15%) to move it by 15 %"),
+        ("aov=5%", "'Order value' is a currency, not a percent"),
+        ("x=15%", "'X' has no unit of measure, so 15% could be a change or a value: write x=+15% (or -15%) to "
+                  "move it by 15 %, or x=0.15 to set it to 15 %"),
+    ],
+)  # fmt: skip
+def test_parse_change_refuses_a_bare_percent_on_a_kpi_that_is_no_percent(text, words):
+    with pytest.raises(WhatIfError) as caught:
+        parse_change(text, _funnel_units())
+    assert words in str(caught.value)
 
 
 def test_scenario_round_trips_through_the_workspace_yaml():
@@ -433,6 +468,8 @@ def test_cli_drivers_json_and_text(tmp_path):
     assert "derived KPIs: pipeline_value, win_rate" in done.stderr
     done = cli("drivers", str(file), "--kpi", "pipeline_value", "--set", "leads=+5%")
     assert done.returncode == 2 and "'leads' is not in the driver tree of 'pipeline_value'" in done.stderr
+    done = cli("drivers", str(file), "--kpi", "pipeline_value", "--set", "mqls=\uff11\uff15%")  # full-width 15%
+    assert done.returncode == 2 and "write mqls=+15% (or -15%) to move it by 15 %, or mqls=15" in done.stderr
 
 
 def test_scenario_edits_are_checked_and_follow_kpi_renames():

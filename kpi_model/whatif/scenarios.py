@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.errors import WhatIfError
-from kpi_model.models import DriverChange, Scenario, Workspace
+from kpi_model.models import DriverChange, Scenario, UnitOfMeasure, Workspace, _cut
 from kpi_model.periods import normalise_grain
 from kpi_model.whatif.drivers import (
+    MINUS,
     DriverBase,
     DriverNode,
     Sensitivity,
@@ -56,27 +58,45 @@ __all__ = [
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _CHANGE = re.compile(rf"^\s*([a-z_][a-z0-9_]*)\s*=\s*({_NUMBER})\s*(%?)\s*$")
+# Units whose values are written as percents: there a bare "12%" can only mean the value 0.12.
+_PERCENT_UNITS = frozenset({UnitOfMeasure.PERCENT, UnitOfMeasure.RATIO})
 
 
-def parse_change(text: str) -> DriverChange:
-    """``DRIVER=VALUE`` as typed on the command line: ``mqls=+10%`` moves by 10 %, ``deals=+20`` adds 20,
-    ``deals=-20`` takes 20 away, ``deals=150`` sets 150, ``win_rate=12%`` sets 0.12.
+def parse_change(text: str, workspace: Workspace) -> DriverChange:
+    """``DRIVER=VALUE`` as typed on the command line, read in the driver's unit of measure.
 
-    A sign makes it a move (by a percentage with ``%``, else by an amount); no sign sets the value.
+    A sign makes it a move: ``mqls=+10%`` by 10 %, ``deals=+20`` / ``deals=-20`` by an amount. No
+    sign sets the value: ``deals=150``, and on a percent or ratio KPI ``win_rate=12%`` (0.12). A
+    bare percent on any other KPI (``sessions=15%``) could be a change or a value, so it is refused
+    with both spellings. Full-width digits and signs (``１５％``) and the minus sign (−) read as
+    their ASCII forms.
     """
-    match = _CHANGE.match(text)
+    typed = unicodedata.normalize("NFKC", text).replace(MINUS, "-")
+    match = _CHANGE.match(typed)
     if match is None:
         raise WhatIfError(
-            f"'{text}' is not a driver change: write DRIVER=VALUE, e.g. mqls=+10% (move by 10 %), deals=+20 "
-            "(add 20), deals=150 (set to 150) or win_rate=12% (set to 12 %)"
+            f"'{_cut(text)}' is not a driver change: write DRIVER=VALUE, e.g. mqls=+10% (move by 10 %), deals=+20 "
+            "(add 20), deals=150 (set to 150) or win_rate=12% (set a percent KPI to 12 %)"
         )
     driver, number, percent = match.groups()
     value = float(number)
     if not math.isfinite(value):
-        raise WhatIfError(f"'{text}': the value is not a finite number")
+        raise WhatIfError(f"'{_cut(text)}': the value is not a finite number")
     signed = number.lstrip()[0] in "+-"
     if signed:
         return DriverChange(kpi=driver, relative=value / 100) if percent else DriverChange(kpi=driver, add=value)
+    kpi = workspace.kpi(driver)
+    if percent and kpi is not None and kpi.unit_of_measure not in _PERCENT_UNITS:
+        move = f"write {driver}=+{number}% (or -{number}%) to move it by {number} %"
+        if kpi.unit_of_measure is None:
+            raise WhatIfError(
+                f"'{_cut(text)}': '{kpi.name}' has no unit of measure, so {number}% could be a change or a value: "
+                f"{move}, or {driver}={value / 100:g} to set it to {number} % (or give it the unit percent)"
+            )
+        raise WhatIfError(
+            f"'{_cut(text)}': '{kpi.name}' is a {kpi.unit_of_measure.value}, not a percent, so {number}% could be a "
+            f"change or a value: {move}, or {driver}={number} to set it to {number}"
+        )
     return DriverChange(kpi=driver, value=value / 100 if percent else value)
 
 
