@@ -101,6 +101,8 @@ def target_section(workspace: Workspace, engine: Engine) -> None:
     _preview_figures(kpi, preview, concerned=bool(concerns))
     st.altair_chart(target_preview_chart(kpi, preview), width="stretch", key=f"whatif_chart_{kpi.id}")
     st.caption(projection_legend(preview))
+    with st.expander("How the projection is made"):
+        st.caption(md_escape(preview.method))  # the statistics, for whoever checks them
     for note in preview.notes:
         st.caption(f":material/info: {note}")
     if any(level == "error" for level, _ in concerns):
@@ -134,9 +136,13 @@ def projection_legend(preview: TargetPreview) -> str:
             f", cut after {preview.max_periods_ahead} {preview.grain}s where the history stops carrying it "
             f"(the due date is {preview.periods_ahead} {preview.grain}s away)"
         )
+    plain = {
+        "trend": "a straight-line trend that one odd month barely moves",
+        "seasonal": "each month as the same month a year before, plus the typical yearly change",
+    }.get(preview.method_name, "none")
     return (
         f"Solid line: the complete periods of history; {drawn}; background: the red/amber/green bands. "
-        f"Method: {preview.method}"
+        f"Projection: {plain}."
     )
 
 
