@@ -5,6 +5,7 @@ Run from the repo root: ``make screenshots`` (writes docs/img/*.png).
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -68,6 +69,11 @@ def main() -> None:
         wait_idle(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=str(OUT / "dashboard.png"))
+        page.get_by_role("radio", name="Strategy map").click()
+        page.locator("svg.strategy-map").first.wait_for()
+        wait_idle(page)
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(OUT / "strategy-map.png"))
 
         page.get_by_role("link", name="What-if", exact=True).first.click()
         page.get_by_role("heading", name="What-if").wait_for()
@@ -99,7 +105,50 @@ def main() -> None:
         wait_idle(page)
         page.wait_for_timeout(1000)  # data grids draw on a canvas after the run ends
         page.screenshot(path=str(OUT / "review.png"))
+    report_pages()
     print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.png')))} to {OUT}")
+
+
+# Pages of the sample's PDF report shown in the README, by what is on them.
+REPORT_PAGES = {"report-cover": 1, "report-map": 2, "report-unit": 3}
+
+
+def report_pages() -> None:
+    """The sample's PDF report, printed by the CLI, with some pages as PNG (pdftoppm, Debian's poppler-utils)."""
+    with tempfile.TemporaryDirectory() as folder:
+        pdf = Path(folder) / "report.pdf"
+        kpi_wizard = Path(sys.executable).parent / "kpi-wizard"
+        subprocess.run(
+            [str(kpi_wizard), "report", str(REPO / "sample_data" / "workspace.yaml"), "-o", str(pdf)], check=True
+        )
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        pages = text.split("\f")
+        lines = [[line.strip() for line in page.splitlines()] for page in pages]
+        sheet = next(i for i, page in enumerate(lines, start=1) if "KPI definition sheet" in page)
+        audit = next(
+            i for i, page in enumerate(pages, start=1) if page.lstrip().startswith("Audit summary for the board")
+        )
+        for name, number in {**REPORT_PAGES, "report-sheet": sheet, "report-audit": audit}.items():
+            stem = Path(folder) / name
+            subprocess.run(
+                [
+                    "pdftoppm",
+                    "-png",
+                    "-r",
+                    "70",
+                    "-singlefile",
+                    "-f",
+                    str(number),
+                    "-l",
+                    str(number),
+                    str(pdf),
+                    str(stem),
+                ],
+                check=True,
+            )
+            (OUT / f"{name}.png").write_bytes(stem.with_suffix(".png").read_bytes())
 
 
 if __name__ == "__main__":
