@@ -419,7 +419,14 @@ def _cmd_leadlag(args: argparse.Namespace) -> int:
 def _cmd_drivers(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
     from kpi_model.engine import Engine
-    from kpi_model.whatif.scenarios import base_from_engine, derived_tree, driver_report, parse_change
+    from kpi_model.whatif.scenarios import (
+        STALE_SCENARIO_FIX,
+        base_from_engine,
+        derived_tree,
+        driver_report,
+        parse_change,
+        scenario_problem,
+    )
 
     workspace = workspace_file.load(args.workspace)
     derived_tree(workspace, args.kpi)  # an unknown KPI, or one without drivers, is refused before the data loads
@@ -435,6 +442,11 @@ def _cmd_drivers(args: argparse.Namespace) -> int:
         if scenario.kpi != args.kpi:
             raise KpiWizardError(
                 f"scenario '{scenario.id}' is about '{scenario.kpi}'; run it with --kpi {scenario.kpi}"
+            )
+        problem = scenario_problem(workspace, scenario)
+        if problem is not None:  # a formula edited since: say which scenario, not only which KPI
+            raise KpiWizardError(
+                f"scenario '{scenario.id}' ({scenario.name}) is stale: {problem}; {STALE_SCENARIO_FIX}"
             )
         changes, period = list(scenario.changes), period or scenario.period
     typed = [parse_change(text, workspace) for text in args.set]

@@ -8,7 +8,7 @@ import io
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kpi_model.models import Kpi, Source, Target, Workspace
+from kpi_model.models import DriverChange, Kpi, Scenario, Source, Target, Workspace
 from kpi_model.store import WorkspaceStore
 
 from .conftest import REPO
@@ -29,6 +29,11 @@ def _orders_csv() -> bytes:
 @pytest.fixture
 def orders_app(tmp_path, monkeypatch):
     """The reviewer's tree, revenue_calc = order_count * aov, on data that ends on 2026-11-15."""
+    return _open(tmp_path, monkeypatch)
+
+
+def _open(tmp_path, monkeypatch, *, extra_kpis=(), scenarios=()):
+    """The app on the What-if → Driver tree page of the orders workspace (plus KPIs and scenarios given)."""
     from kpi_model.datastore import DataStore
     from kpi_model.engine import EnginePool
 
@@ -47,7 +52,9 @@ def orders_app(tmp_path, monkeypatch):
                 time_column="order_date", unit_of_measure="currency", cadence="monthly"),
             Kpi(id="revenue_calc", name="Revenue (orders x AOV)", expression="order_count * aov",
                 unit_of_measure="currency", cadence="monthly", target=Target(value=180_000)),
+            *extra_kpis,
         ],
+        scenarios=list(scenarios),
     )  # fmt: skip
     WorkspaceStore(root).save(WS_ID, workspace)
     pool = EnginePool()
@@ -138,3 +145,26 @@ def test_a_driver_moved_out_of_its_domain_is_warned_by_name_value_and_domain(ord
     at.selectbox(key="driver_seek_revenue_calc").set_value("aov").run()
     at.number_input(key="driver_seek_target_revenue_calc").set_value(-100).run()
     assert "outside what it can be (0.00 or more)" in " ".join(w.value for w in at.warning).replace("\\", "")
+
+
+def test_a_stale_scenario_is_shown_apart_and_the_others_still_compare_and_can_be_deleted(tmp_path, monkeypatch):
+    # 'Old idea' moved 'visits', which the formula no longer uses (edited since the scenario was saved).
+    visits = Kpi(id="visits", name="Visits", source="sales", expression="count(*)", time_column="order_date",
+                 unit_of_measure="count", cadence="monthly")  # fmt: skip
+    scenarios = [
+        Scenario(id="more-orders", name="More orders", kpi="revenue_calc",
+                 changes=[DriverChange(kpi="order_count", relative=0.1)]),
+        Scenario(id="old-idea", name="Old idea", kpi="revenue_calc", changes=[DriverChange(kpi="visits", add=5)]),
+    ]  # fmt: skip
+    at, root = _open(tmp_path, monkeypatch, extra_kpis=[visits], scenarios=scenarios)
+    assert at.multiselect(key="driver_compare_revenue_calc").value == ["more-orders", "old-idea"]
+    table = next(d.value for d in at.dataframe if "More orders" in d.value.columns).set_index("KPI")
+    assert table.loc["Revenue (orders x AOV)", "More orders"].endswith("(+10.0%)"), "the good one still compares"
+    stale_cell = table.loc["Revenue (orders x AOV)", "Old idea (stale)"]
+    assert stale_cell.startswith("stale: it changes 'visits', which is not in the driver tree of 'revenue_calc'")
+    warning = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "Scenario 'Old idea' (old-idea) is stale" in warning and "delete the scenario" in warning
+    assert not any("not in the driver tree" in e.value for e in at.error), "no page-wide error"
+    at.selectbox(key="driver_doomed_revenue_calc").set_value("old-idea").run()
+    at.button(key="driver_scenario_delete_revenue_calc").click().run()
+    assert not at.exception and [s.id for s in _saved(root)] == ["more-orders"]

@@ -375,6 +375,29 @@ def test_scenario_round_trips_through_the_workspace_yaml():
     assert run_scenario(again, again.scenarios[1], BASE).before == 40
 
 
+def test_a_stale_scenario_is_compared_apart_and_the_cli_names_it_and_the_fix(tmp_path):
+    from .conftest import cli
+
+    ws = _workspace(top="a * b")
+    ws.scenarios = [
+        Scenario(id="more-a", name="More A", kpi="top", changes=[DriverChange(kpi="a", relative=0.5)]),
+        # Saved when the formula was a * b * c: 'c' has left the tree since.
+        Scenario(id="old-c", name="Old C", kpi="top", changes=[DriverChange(kpi="c", add=5)]),
+    ]
+    good, stale = compare_scenarios(ws, "top", ws.scenarios, BASE)
+    assert good.stale is None and good.after == pytest.approx(6 * 5)
+    assert stale.stale == "it changes 'c', which is not in the driver tree of 'top' (its KPIs are: top, a, b)"
+    assert stale.values == {} and stale.after is None, "a stale scenario has no numbers to show"
+    assert stale.as_dict()["stale"] == stale.stale and good.as_dict()["stale"] is None
+    file = tmp_path / "ws.yaml"
+    file.write_text(dumps(ws), encoding="utf-8")
+    assert cli("validate", str(file)).returncode == 0, "the file is valid; the tree is what changed"
+    done = cli("drivers", str(file), "--kpi", "top", "--scenario", "old-c")
+    assert done.returncode == 2
+    assert "scenario 'old-c' (Old C) is stale: it changes 'c', which is not in the driver tree of 'top'" in done.stderr
+    assert "or delete the scenario" in done.stderr
+
+
 def test_scenario_validation_names_the_fix():
     ws = _workspace(top="a * b")
     data = {

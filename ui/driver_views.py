@@ -10,7 +10,7 @@ import streamlit as st
 from kpi_model.engine import Engine
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler
-from kpi_model.models import DriverChange, UnitOfMeasure, Workspace
+from kpi_model.models import DriverChange, Scenario, UnitOfMeasure, Workspace
 from kpi_model.status import format_value
 from kpi_model.whatif.drivers import (
     DriverBase,
@@ -23,6 +23,8 @@ from kpi_model.whatif.drivers import (
 )
 from kpi_model.whatif.goal_seek import goal_seek
 from kpi_model.whatif.scenarios import (
+    STALE_SCENARIO_FIX,
+    ScenarioResult,
     base_from_series,
     changes_text,
     compare_scenarios,
@@ -247,8 +249,20 @@ def _goal_seek(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
     show(md_escape(text[:1].upper() + text[1:]), icon=":material/target:")
 
 
-def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: DriverBase, changes: list[DriverChange]):
-    """Save the changes as a named scenario; compare the saved scenarios of this KPI side by side."""
+def _scenarios(
+    workspace: Workspace,
+    top_id: str,
+    tree: DriverNode,
+    base: DriverBase,
+    changes: list[DriverChange],
+    before: dict[str, float | None],
+) -> None:
+    """Save the changes as a named scenario; compare the saved scenarios of this KPI side by side.
+
+    ``before`` is every KPI of the tree on the base values. A saved scenario that no longer fits the
+    tree (a formula edited since) is shown as stale with its reason; the others still compare, and
+    Delete is always there to remove it.
+    """
     st.markdown("**Scenarios**")
     name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
     name = name_col.text_input("Scenario name", key=f"driver_scenario_name_{top_id}", placeholder="e.g. More leads")
@@ -275,33 +289,61 @@ def _scenarios(workspace: Workspace, top_id: str, tree: DriverNode, base: Driver
     if picked:
         try:
             results = compare_scenarios(workspace, top_id, picked, base.values)
-        except KpiWizardError as error:
+        except KpiWizardError as error:  # not one scenario's fault: say so, and still offer Delete below
             show_error(error)
-            return
-        table: dict[str, list[str]] = {"KPI": [_name(workspace, kpi_id) for kpi_id in tree.ids()]}
-        first = results[0].values
-        table[f"Base ({base.label})"] = [value_text(workspace.kpi(k), first[k][0]) for k in tree.ids()]
-        for result in results:
-            column = result.name if result.name not in table else f"{result.name} ({result.scenario_id})"
-            table[column] = [
-                value_text(workspace.kpi(k), result.values[k][1])
-                + (f" ({change_text(result.change)})" if k == top_id and result.change is not None else "")
-                for k in tree.ids()
-            ]
-        st.dataframe(pd.DataFrame(table), hide_index=True, key="driver_scenario_table")
-        notes = [
-            f"{md_escape(r.name)}: {md_escape(changes_text(workspace, r.changes) or 'no changes')}" for r in results
-        ]
-        other_period = [s.name for s in picked if s.period and s.period != base.label]
-        if other_period:
-            notes.append(
-                f"Saved on another base period, compared here on {base.label}: {md_escape(', '.join(other_period))}"
-            )
-        st.caption(" · ".join(notes))
+        else:
+            _comparison(workspace, top_id, tree, base, picked, results, before)
     with st.popover("Delete a scenario"):
         doomed = st.selectbox("Scenario", list(names), format_func=names.__getitem__, key=f"driver_doomed_{top_id}")
         if st.button("Delete", key=f"driver_scenario_delete_{top_id}"):
             apply_edit(lambda: without_scenario(workspace, doomed), "Deleted the scenario.")
+
+
+def _comparison(
+    workspace: Workspace,
+    top_id: str,
+    tree: DriverNode,
+    base: DriverBase,
+    picked: list[Scenario],
+    results: list[ScenarioResult],
+    before: dict[str, float | None],
+) -> None:
+    """The side-by-side table: the base, then a column per scenario; a stale one's column says "stale"."""
+    ids = tree.ids()
+    table: dict[str, list[str]] = {"KPI": [_name(workspace, kpi_id) for kpi_id in ids]}
+    table[f"Base ({base.label})"] = [value_text(workspace.kpi(k), before.get(k)) for k in ids]
+    for result in results:
+        column = result.name if result.name not in table else f"{result.name} ({result.scenario_id})"
+        if result.stale is not None:
+            table[f"{column} (stale)"] = [f"stale: {result.stale}" if k == top_id else "—" for k in ids]
+            continue
+        table[column] = [
+            value_text(workspace.kpi(k), result.values[k][1])
+            + (f" ({change_text(result.change)})" if k == top_id and result.change is not None else "")
+            for k in ids
+        ]
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="driver_scenario_table")
+    for result in results:
+        if result.stale is not None:
+            st.warning(
+                md_escape(
+                    f"Scenario '{result.name}' ({result.scenario_id}) is stale, so it is not compared: "
+                    f"{result.stale}; {STALE_SCENARIO_FIX}."
+                ),
+                icon=":material/warning:",
+            )
+    notes = [
+        f"{md_escape(r.name)}: {md_escape(changes_text(workspace, r.changes) or 'no changes')}"
+        for r in results
+        if r.stale is None
+    ]
+    other_period = [s.name for s in picked if s.period and s.period != base.label]
+    if other_period:
+        notes.append(
+            f"Saved on another base period, compared here on {base.label}: {md_escape(', '.join(other_period))}"
+        )
+    if notes:
+        st.caption(" · ".join(notes))
 
 
 def _compare_state(top_id: str, ids: list[str]) -> str:
@@ -379,4 +421,4 @@ def driver_section(workspace: Workspace, engine: Engine) -> None:
     ]
     st.dataframe(pd.DataFrame(sens), hide_index=True, key="driver_sensitivity")
     _goal_seek(workspace, top_id, tree, base, changes)
-    _scenarios(workspace, top_id, tree, base, changes)
+    _scenarios(workspace, top_id, tree, base, changes, {k: v[0] for k, v in report.values.items()})

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from kpi_model.checks import balance, conflicts, data_rules, duplicates, leadlag, structure, targets, vanity
+from kpi_model.checks import (
+    balance,
+    conflicts,
+    data_rules,
+    duplicates,
+    leadlag,
+    scenarios,
+    structure,
+    targets,
+    vanity,
+)
 from kpi_model.checks.base import Rule
 
 REGISTRY: list[Rule] = sorted(
     [
         *structure.RULES,
+        *scenarios.RULES,
         *targets.RULES,
         *vanity.RULES,
         *balance.RULES,

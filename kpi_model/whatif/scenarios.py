@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from kpi_model.engine import Engine
 
 __all__ = [
+    "STALE_SCENARIO_FIX",
     "DriverReport",
     "ScenarioResult",
     "base_from_engine",
@@ -52,6 +53,7 @@ __all__ = [
     "new_scenario",
     "parse_change",
     "run_scenario",
+    "scenario_problem",
     "with_scenario",
     "without_scenario",
 ]
@@ -102,23 +104,28 @@ def parse_change(text: str, workspace: Workspace) -> DriverChange:
 
 @dataclass(frozen=True)
 class ScenarioResult:
-    """A scenario evaluated on base values: every KPI of the tree before and after its changes."""
+    """A scenario evaluated on base values: every KPI of the tree before and after its changes.
+
+    ``stale`` says why a saved scenario could not be evaluated (a changed KPI has left the tree
+    since it was saved); its ``values`` are then empty and it is shown apart, with that reason.
+    """
 
     kpi: str
     name: str
     changes: tuple[DriverChange, ...]
     values: dict[str, tuple[float | None, float | None]]
     scenario_id: str | None = None
+    stale: str | None = None
 
     @property
     def before(self) -> float | None:
         """The top KPI on the base values."""
-        return self.values[self.kpi][0]
+        return self.values.get(self.kpi, (None, None))[0]
 
     @property
     def after(self) -> float | None:
         """The top KPI after the changes."""
-        return self.values[self.kpi][1]
+        return self.values.get(self.kpi, (None, None))[1]
 
     @property
     def change(self) -> float | None:
@@ -128,7 +135,7 @@ class ScenarioResult:
         return (self.after - self.before) / abs(self.before)
 
     def as_dict(self) -> dict[str, Any]:
-        """``{id, name, kpi, changes, before, after, change, values: {id: {before, after}}}``."""
+        """``{id, name, kpi, changes, before, after, change, values: {id: {before, after}}, stale}``."""
         return {
             "id": self.scenario_id,
             "name": self.name,
@@ -138,7 +145,45 @@ class ScenarioResult:
             "after": self.after,
             "change": self.change,
             "values": {kpi_id: {"before": b, "after": a} for kpi_id, (b, a) in self.values.items()},
+            "stale": self.stale,
         }
+
+
+STALE_SCENARIO_FIX = (
+    "change only KPIs of its driver tree, or delete the scenario (What-if → Driver tree → Delete a scenario, "
+    "or its entry under scenarios: in the workspace file)"
+)
+
+
+def scenario_problem(workspace: Workspace, scenario: Scenario) -> str | None:
+    """Why a saved scenario no longer fits its KPI's current driver tree, or None when it fits.
+
+    A formula edited after the scenario was saved can drop a driver it changes, or make the KPI
+    one computed from its own source. A tree that cannot be built (a formula that does not parse
+    or names an unknown KPI) is the formula's problem, not the scenario's: None.
+    """
+    from kpi_model.errors import KpiWizardError
+
+    try:
+        tree = driver_tree(workspace, scenario.kpi)
+    except KpiWizardError:
+        return None
+    if tree.is_leaf:
+        kpi = workspace.kpi(scenario.kpi)
+        if kpi is None or not kpi.source:  # a formula that names no KPI it can use: the formula rules say so
+            return None
+        return (
+            f"'{scenario.kpi}' is now computed from its source '{kpi.source}', not from other KPIs, "
+            "so it has no driver tree"
+        )
+    ids = tree.ids()
+    outside = list(dict.fromkeys(change.kpi for change in scenario.changes if change.kpi not in ids))
+    if not outside:
+        return None
+    return (
+        f"it changes {', '.join(repr(kpi_id) for kpi_id in outside)}, which {'is' if len(outside) == 1 else 'are'} "
+        f"not in the driver tree of '{scenario.kpi}' (its KPIs are: {', '.join(ids)})"
+    )
 
 
 def run_scenario(workspace: Workspace, scenario: Scenario, base: Mapping[str, float | None]) -> ScenarioResult:
@@ -150,11 +195,22 @@ def run_scenario(workspace: Workspace, scenario: Scenario, base: Mapping[str, fl
 def compare_scenarios(
     workspace: Workspace, kpi_id: str, scenarios: Sequence[Scenario], base: Mapping[str, float | None]
 ) -> list[ScenarioResult]:
-    """Several scenarios of one KPI on the same base values, in the order given, for a side-by-side table."""
+    """Several scenarios of one KPI on the same base values, in the order given, for a side-by-side table.
+
+    Each is evaluated on its own: one that no longer fits the tree comes back ``stale`` with the
+    reason, and the others are compared all the same.
+    """
     other = [s.id for s in scenarios if s.kpi != kpi_id]
     if other:
         raise WhatIfError(f"scenario(s) {', '.join(repr(o) for o in other)} are about another KPI than '{kpi_id}'")
-    return [run_scenario(workspace, scenario, base) for scenario in scenarios]
+    results = []
+    for scenario in scenarios:
+        try:
+            results.append(run_scenario(workspace, scenario, base))
+        except WhatIfError as error:
+            reason = scenario_problem(workspace, scenario) or str(error)
+            results.append(ScenarioResult(kpi_id, scenario.name, tuple(scenario.changes), {}, scenario.id, reason))
+    return results
 
 
 def changes_text(workspace: Workspace, changes: Sequence[DriverChange]) -> str:
