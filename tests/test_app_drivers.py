@@ -168,3 +168,13 @@ def test_a_stale_scenario_is_shown_apart_and_the_others_still_compare_and_can_be
     at.selectbox(key="driver_doomed_revenue_calc").set_value("old-idea").run()
     at.button(key="driver_scenario_delete_revenue_calc").click().run()
     assert not at.exception and [s.id for s in _saved(root)] == ["more-orders"]
+
+
+def test_the_base_period_refuses_a_week_and_quotes_long_input_short(orders_app):
+    at, _ = orders_app
+    at.text_input(key="driver_period_revenue_calc").input("2026-W40").run()
+    error = " ".join(e.value for e in at.error).replace("\\", "")
+    assert "'2026-W40' names a week (2026-09-28 to 2026-10-04) that straddles 2026-09 and 2026-10" in error
+    at.text_input(key="driver_period_revenue_calc").input("2026-" + "9" * 5000).run()
+    error = " ".join(e.value for e in at.error)
+    assert "is not a period" in error and len(error) < 400, "the 5,000 characters are not echoed back"
