@@ -785,6 +785,180 @@ def _add_report(commands: Any) -> None:
     report.set_defaults(run=_cmd_report)
 
 
+def _check_readings(args: argparse.Namespace, workspace, today: dt.date):
+    """Every KPI of the workspace judged on its data (the notes about the data go to stderr)."""
+    from kpi_model.alerts import evaluate
+    from kpi_model.engine import Engine
+
+    with _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, _data_overrides(args.data))) as engine:
+        return evaluate(workspace, engine, today)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Judge every KPI, alert on what changed since the last check; exit 1 at or above --fail-on."""
+    from kpi_model import workspace_file
+    from kpi_model.alerts import due_for_review, run_check, state_path_for
+
+    try:
+        workspace = workspace_file.load(args.workspace)
+    except WorkspaceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE  # for cron and CI, a workspace that cannot be read is unusable input
+    today = args.as_of or dt.date.today()
+    readings = _check_readings(args, workspace, today)
+    state_path = Path(args.state) if args.state else state_path_for(args.workspace)
+    run = run_check(workspace, readings, state_path, digest=args.digest, dry_run=args.dry_run)
+    due = due_for_review(workspace, today)
+    for problem in run.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if args.format == "json":
+        rows = [{**r.as_dict(), "change": run.changes.get(r.kpi_id)} for r in readings]
+        outcomes = [
+            {
+                "channel": o.channel,
+                "kind": o.kind,
+                "kpis": list(o.kpis),
+                "subject": o.subject,
+                "error": o.error,
+                "retry": o.retry,
+            }
+            for o in run.outcomes
+        ]
+        document = {
+            "workspace": workspace.name,
+            "as_of": today.isoformat(),
+            "dry_run": args.dry_run,
+            "kpis": rows,
+            "due_for_review": [{"kpi": d.kpi_id, "next_review": d.next.isoformat() if d.next else None} for d in due],
+            "messages": outcomes,
+            "problems": run.problems,
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        _print_check_table(readings, run.changes)
+        if due:
+            print(f"\ndue for review ({len(due)}): " + "; ".join(f"{d.kpi_id} ({d.text})" for d in due))
+            print("  after the review: kpi-wizard cycle WORKSPACE -o FILE records new baselines")
+        verb = "would send" if args.dry_run else "sent"
+        if run.outcomes or workspace.alerts:
+            sent = [o for o in run.outcomes if o.error is None]
+            print(f"\nalerts: {len(sent)} {verb}, {len(run.failed)} failed")
+            for outcome in sent:
+                print(f"  {verb}: {outcome.channel}: {outcome.subject}")
+        else:
+            print("\nno alert channels: add `alerts:` to the workspace (see docs/alerts.md)")
+    for outcome in run.failed:
+        print(f"error: not delivered: {outcome.error}; kept, it is tried again on the next run", file=sys.stderr)
+    if run.failed and args.fail_on_delivery:
+        return EXIT_UNUSABLE
+    if args.fail_on == "never":
+        return EXIT_OK
+    from kpi_model.status import Status
+
+    failing = {Status.RED} if args.fail_on == "red" else {Status.RED, Status.AMBER}
+    return EXIT_INVALID if any(r.status in failing for r in readings) else EXIT_OK
+
+
+def _print_check_table(readings, changes: dict[str, str]) -> None:
+    rows = [
+        [r.kpi_id, r.period or "—", r.value_text, r.status.value if r.status else "—", changes.get(r.kpi_id, "—")]
+        for r in readings
+    ]
+    header = ["KPI", "period", "value", "status", "change since last check"]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for r in readings:
+        if r.note:
+            print(f"  {r.kpi_id}: {r.note}")
+
+
+def _add_check(commands: Any) -> None:
+    check = commands.add_parser(
+        "check",
+        help="judge every KPI on its latest complete period and send alerts when one goes off track",
+        description="Judge every KPI on its latest complete period against thresholds and target, print the "
+        "statuses and what changed since the last check, and send the workspace's alerts (e-mail, webhook) for "
+        "KPIs that entered amber or red (or recovered). A state file beside the workspace remembers the last "
+        "statuses and retries failed messages. Exit 1 when a status at or above --fail-on exists, 2 when the "
+        "input cannot be used. Schedule it with cron, a systemd timer or CI (docs/alerts.md).",
+    )
+    check.add_argument("workspace")
+    check.add_argument(
+        "--data", action="append", default=[], metavar="NAME=PATH", help="load this file as source NAME (repeatable)"
+    )
+    check.add_argument("--fail-on", choices=["red", "amber", "never"], default="red")
+    check.add_argument("--dry-run", action="store_true", help="say what would be sent; send and remember nothing")
+    check.add_argument("--digest", action="store_true", help="send one summary of every KPI per channel instead")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        metavar="DATE",
+        help="judge as on this day: periods not complete by then are not judged (default today)",
+    )
+    check.add_argument(
+        "--state", metavar="FILE", help="the state file (default: .kpi-wizard-alerts.<name>.json beside WORKSPACE)"
+    )
+    check.add_argument(
+        "--fail-on-delivery",
+        action="store_true",
+        help="exit 2 when a message could not be delivered (it is kept and retried on the next run either way)",
+    )
+    check.set_defaults(run=_cmd_check)
+
+
+def _cmd_cycle(args: argparse.Namespace) -> int:
+    """Start a new review cycle: latest complete values become baselines; write the workspace to -o."""
+    from kpi_model import workspace_file
+    from kpi_model.alerts import due_for_review, start_cycle
+
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise KpiWizardError(f"{output} exists; choose another file or add --force to replace it")
+    workspace = workspace_file.load(args.workspace)
+    unknown = [k for k in args.kpi if workspace.kpi(k) is None]
+    if unknown:
+        raise KpiWizardError(f"unknown KPI '{unknown[0]}'{did_you_mean(unknown[0], [k.id for k in workspace.kpis])}")
+    today = args.as_of or dt.date.today()
+    due = due_for_review(workspace, today)
+    cycle = start_cycle(workspace, _check_readings(args, workspace, today), today, args.kpi or None)
+    workspace_file.save(cycle.workspace, output)
+    if due:
+        print(f"were due for review: {', '.join(d.kpi_id for d in due)}")
+    print(f"wrote {output}: {len(cycle.rebased)} new baselines, review date {today.isoformat()}")
+    for moved in cycle.rebased:
+        old = f"{moved.old.value:g} ({moved.old.period or 'no period'})" if moved.old else "none"
+        print(f"  {moved.kpi_id}: baseline {old} → {moved.new.value:g} ({moved.new.period}); target {moved.target}")
+    for kpi_id, why in cycle.skipped.items():
+        print(f"  {kpi_id}: kept, {why}")
+    if cycle.rebased:
+        print(
+            "set new targets for this cycle: try one with `kpi-wizard whatif FILE --kpi ID --target VALUE --by DATE`, "
+            f"then edit target: in {output}; the old baselines stay in {args.workspace} (and in git)"
+        )
+    return EXIT_OK
+
+
+def _add_cycle(commands: Any) -> None:
+    cycle = commands.add_parser(
+        "cycle",
+        help="start a new review cycle: latest complete values become the baselines",
+        description="Record each KPI's latest complete value as its new baseline and today as its review date, "
+        "write the workspace to -o (the input file is left as it was, so the old baselines stay in history), and "
+        "list the targets to set anew.",
+    )
+    cycle.add_argument("workspace")
+    cycle.add_argument("-o", "--output", required=True, metavar="FILE", help="the workspace file to write")
+    cycle.add_argument("--force", action="store_true", help="replace the output file if it exists (even WORKSPACE)")
+    cycle.add_argument("--kpi", action="append", default=[], metavar="ID", help="only this KPI (repeatable)")
+    cycle.add_argument(
+        "--data", action="append", default=[], metavar="NAME=PATH", help="load this file as source NAME (repeatable)"
+    )
+    cycle.add_argument("--as-of", type=dt.date.fromisoformat, metavar="DATE", help="the review day (default today)")
+    cycle.set_defaults(run=_cmd_cycle)
+
+
 def _count_up_to(most: int, *, least: int = 0) -> Callable[[str], int]:
     """An argparse type: a whole number from ``least`` to ``most``, else a message saying the range."""
 
@@ -964,6 +1138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_export(commands)
     _add_report(commands)
+    _add_check(commands)
+    _add_cycle(commands)
 
     drivers = commands.add_parser(
         "drivers",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -38,6 +39,8 @@ KpiId = Annotated[str, StringConstraints(pattern=KPI_ID_PATTERN, max_length=63)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=63)]
 SourceName = Annotated[str, StringConstraints(pattern=SOURCE_NAME_PATTERN, max_length=63)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
 def _not_a_truth_value(value: Any) -> Any:
     if isinstance(value, bool):  # YAML 1.1 reads on/off/yes/no/true/false as booleans, pydantic would make 1.0/0.0
         raise ValueError("true/false (or on/off, yes/no) is not a number: write the number itself")
@@ -261,6 +264,99 @@ class Thresholds(_Model):
     critical: Number | None = None
 
 
+# An address one can send mail to (no display name: the name would be another header to forge).
+_EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL})*$"
+EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, pattern=EMAIL_PATTERN, max_length=254)]
+# The name of an environment variable that holds a secret (a password, a webhook URL with its token).
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$", max_length=253)]
+MAX_ALERT_CHANNELS, MAX_ALERT_RECIPIENTS = 20, 50
+
+
+def web_address_problem(url: str) -> str | None:
+    """Why ``url`` cannot be used as an http(s) address, or None when it can.
+
+    A user name or password in the address is refused: secrets live in environment variables.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # a port out of range raises here
+    except ValueError:
+        return f"'{_cut(url)}' is not a web address: write it as https://host/path"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"'{_cut(url)}' is not a web address: write it as https://host/path"
+    if parts.username or parts.password:
+        return "the address holds a user name or password: put the whole address in an environment variable and name it"
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return "the address contains spaces or control characters: write it as one https://host/path"
+    return None
+
+
+def _web_address(url: str | None) -> str | None:
+    if url is not None and (problem := web_address_problem(url)):
+        raise ValueError(problem)
+    return url
+
+
+class AlertOn(StrEnum):
+    """What a channel is told about: a KPI entering red or amber, or recovering to green."""
+
+    RED = "red"
+    AMBER = "amber"
+    RECOVERED = "recovered"
+
+
+class SmtpSettings(_Model):
+    """The mail server an e-mail channel sends through; the password comes from ``password_env``."""
+
+    model_config = ConfigDict(**_Model.model_config, populate_by_name=True, serialize_by_alias=True)
+
+    host: HostName
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: EmailAddress = Field(alias="from", description="The From address of the alerts.")
+    starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS before logging in.")
+    username: Text | None = None
+    password_env: EnvName | None = Field(
+        default=None, description="Name of the environment variable holding the SMTP password (never the password)."
+    )
+
+
+class AlertChannel(_Model):
+    """Where alerts go: e-mail through an SMTP server, or a Slack/Teams-compatible webhook."""
+
+    channel: Literal["email", "webhook"]
+    on: list[AlertOn] = Field(
+        default_factory=lambda: [AlertOn.RED],
+        min_length=1,
+        description="Which changes are sent: red, amber, recovered (back to green).",
+    )
+    to: list[EmailAddress] = Field(default_factory=list, max_length=MAX_ALERT_RECIPIENTS, exclude_if=lambda to: not to)
+    smtp: SmtpSettings | None = None
+    url: Annotated[Text, AfterValidator(_web_address)] | None = Field(
+        default=None, description="The webhook address; use url_env instead when it holds a token."
+    )
+    url_env: EnvName | None = Field(
+        default=None, description="Name of the environment variable holding the webhook address."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> AlertChannel:
+        if self.channel == "email":
+            if self.smtp is None:
+                raise ValueError("an email channel needs smtp: {host: …, port: 25, from: kpi@example.com}")
+            if self.url or self.url_env:
+                raise ValueError("url and url_env belong to a webhook channel: remove them, or use channel: webhook")
+        else:
+            if bool(self.url) == bool(self.url_env):
+                raise ValueError(
+                    "a webhook channel needs exactly one of url or url_env (an environment variable's name)"
+                )
+            if self.to or self.smtp:
+                raise ValueError("to and smtp belong to an email channel: remove them, or use channel: email")
+        return self
+
+
 class Kpi(_Model):
     """One key performance indicator: what is measured, how, by whom, and to what target."""
 
@@ -273,6 +369,9 @@ class Kpi(_Model):
     )
     description: Text | None = None
     owner: Text | None = None
+    owner_email: EmailAddress | None = Field(
+        default=None, description="The owner's e-mail: e-mail channels also send this KPI's alerts there."
+    )
     category: Category | None = None
     kind: Kind | None = None
     measure: Measure = Measure.QUANTITATIVE
@@ -362,6 +461,15 @@ class Workspace(_Model):
         max_length=MAX_SCENARIOS,
         description="Named what-if scenarios: driver changes of a derived KPI, compared side by side.",
         exclude_if=lambda scenarios: not scenarios,  # a workspace without scenarios is written as before
+    )
+    alerts: list[AlertChannel] = Field(
+        default_factory=list,
+        max_length=MAX_ALERT_CHANNELS,
+        description="Where `kpi-wizard check` sends alerts when a KPI goes off track (see docs/alerts.md).",
+        exclude_if=lambda alerts: not alerts,
+    )
+    app_url: Annotated[Text, AfterValidator(_web_address)] | None = Field(
+        default=None, description="The app's address (with ?ws=… if needed): alerts link to the KPI there."
     )
 
     _lookups: dict[str, tuple[list[Any], int, dict[str, Any]]] = PrivateAttr(default_factory=dict)

@@ -1,0 +1,235 @@
+"""One check: compare readings with the last run, send what changed, retry what failed, remember."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kpi_model.alerts.channels import DeliveryError, DeliveryPolicy, Message, channel_key, channel_label, deliver
+from kpi_model.alerts.evaluation import SEVERITY, KpiReading
+from kpi_model.alerts.messages import Change, alert_message, change_text, digest_message, trial_message
+from kpi_model.alerts.state import AlertState, LogEntry, Pending, load_state, now_text, save_state
+from kpi_model.models import AlertChannel, AlertOn, Workspace
+from kpi_model.status import Status
+
+MAX_ATTEMPTS = 20  # runs a failed message is retried on before it is given up (and logged so)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One message on one channel, and how its delivery went (``error`` None when sent)."""
+
+    channel: str
+    kind: str
+    kpis: tuple[str, ...]
+    subject: str
+    error: str | None = None
+    retry: bool = False  # a message from an earlier run, tried again
+
+
+@dataclass
+class CheckRun:
+    """What a check found and did: readings, changes, messages sent or failed, and problems to report."""
+
+    readings: list[KpiReading]
+    changes: dict[str, str]  # kpi id -> "green → amber", "same", "new" …
+    alerts: list[Change]
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def sent(self) -> list[Outcome]:
+        """Messages delivered in this run."""
+        return [o for o in self.outcomes if o.error is None]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        """Messages that failed in this run (kept for the next one)."""
+        return [o for o in self.outcomes if o.error is not None]
+
+    def worst(self) -> Status | None:
+        """The worst judged status, or None when no KPI was judged."""
+        judged = [r.status for r in self.readings if r.judged and r.status is not None]
+        return max(judged, key=lambda s: SEVERITY[s]) if judged else None
+
+
+def _wants(channel: AlertChannel, change: Change) -> bool:
+    return AlertOn(change.kind) in channel.on
+
+
+def changes_since(readings: list[KpiReading], state: AlertState) -> tuple[dict[str, str], list[Change]]:
+    """The change column for every KPI, and the KPIs that entered amber or red or recovered to green.
+
+    A KPI that is not judged this run (no complete period, a formula that failed) keeps its last
+    status: a gap in the data is not a recovery, and its return is not news.
+    """
+    first_check = state.last_check is None
+    columns: dict[str, str] = {}
+    alerts: list[Change] = []
+    for reading in readings:
+        kept = state.statuses.get(reading.kpi_id, {}).get("status")
+        previous = Status(kept) if kept in {s.value for s in Status} else None
+        columns[reading.kpi_id] = change_text(
+            previous, reading.status if reading.judged else None, first_check=first_check
+        )
+        if not reading.judged or reading.status == previous:
+            continue
+        if reading.status in (Status.AMBER, Status.RED):
+            alerts.append(Change(reading, previous))
+        elif reading.status == Status.GREEN and previous in (Status.AMBER, Status.RED):
+            alerts.append(Change(reading, previous))
+    return columns, alerts
+
+
+def _attempt(
+    channel: AlertChannel,
+    message: Message,
+    kind: str,
+    kpis: list[str],
+    policy: DeliveryPolicy,
+    state: AlertState,
+    now: str,
+    *,
+    pending: Pending | None = None,
+) -> Outcome:
+    label = channel_label(channel)
+    try:
+        deliver(channel, message, policy)
+    except DeliveryError as error:
+        if pending is None:
+            state.pending.append(
+                Pending(
+                    channel_key(channel),
+                    label,
+                    kind,
+                    kpis,
+                    message.subject,
+                    message.text,
+                    message.payload,
+                    list(message.recipients),
+                    now,
+                    1,
+                    str(error),
+                )
+            )
+        else:
+            pending.attempts += 1
+            pending.error = str(error)
+            if pending.attempts <= MAX_ATTEMPTS:
+                state.pending.append(pending)
+        given_up = pending is not None and pending.attempts > MAX_ATTEMPTS
+        state.record(
+            LogEntry(now, label, kind, kpis, message.subject, "given up" if given_up else "failed", str(error))
+        )
+        return Outcome(label, kind, tuple(kpis), message.subject, str(error), retry=pending is not None)
+    state.record(LogEntry(now, label, kind, kpis, message.subject, "retried" if pending else "sent"))
+    return Outcome(label, kind, tuple(kpis), message.subject, retry=pending is not None)
+
+
+def run_check(
+    workspace: Workspace,
+    readings: list[KpiReading],
+    state_path: Path | None,
+    *,
+    policy: DeliveryPolicy | None = None,
+    digest: bool = False,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+) -> CheckRun:
+    """Alert on what changed since the state at ``state_path`` and remember this run there.
+
+    First the messages that failed last time are retried, then each change goes to every channel
+    whose ``on`` lists it (``digest``: one summary per channel instead). A failed message is kept
+    and retried on the next run; ``dry_run`` sends nothing and writes nothing.
+    """
+    policy = policy or DeliveryPolicy()
+    stamp = now_text(now)
+    state, problem = load_state(state_path)
+    columns, alerts = changes_since(readings, state)
+    run = CheckRun(readings, columns, alerts, problems=[problem] if problem else [], dry_run=dry_run)
+    channels = {channel_key(c): c for c in workspace.alerts}
+    app_url = workspace.app_url
+    planned: list[tuple[AlertChannel, Message, str, list[str]]] = []
+    for channel in workspace.alerts:
+        if digest:
+            wanted = [c for c in alerts if _wants(channel, c)]
+            planned.append(
+                (
+                    channel,
+                    digest_message(readings, wanted, workspace.name, app_url),
+                    "digest",
+                    [r.kpi_id for r in readings if r.judged],
+                )
+            )
+            continue
+        for change in alerts:
+            if _wants(channel, change):
+                kind = "recovery" if change.kind == "recovered" else "alert"
+                planned.append((channel, alert_message(change, workspace.name, app_url), kind, [change.reading.kpi_id]))
+    if dry_run:
+        run.outcomes = [Outcome(channel_label(c), kind, tuple(ids), m.subject) for c, m, kind, ids in planned]
+        return run
+    retries, state.pending = state.pending, []
+    for waiting in retries:
+        kept_channel = channels.get(waiting.channel)
+        if kept_channel is None:
+            state.record(
+                LogEntry(
+                    stamp,
+                    waiting.label,
+                    waiting.kind,
+                    waiting.kpis,
+                    waiting.subject,
+                    "given up",
+                    "the channel is no longer in the workspace",
+                )
+            )
+            run.problems.append(
+                f"a message for {waiting.label} ({waiting.subject}) was dropped: that channel "
+                "is no longer in the workspace"
+            )
+            continue
+        message = Message(waiting.subject, waiting.text, waiting.payload, tuple(waiting.recipients))
+        run.outcomes.append(
+            _attempt(kept_channel, message, waiting.kind, waiting.kpis, policy, state, stamp, pending=waiting)
+        )
+    for channel, message, kind, ids in planned:
+        run.outcomes.append(_attempt(channel, message, kind, ids, policy, state, stamp))
+    for reading in readings:
+        if reading.judged and reading.status is not None:
+            state.statuses[reading.kpi_id] = {
+                "status": reading.status.value,
+                "period": reading.period,
+                "value": reading.value,
+                "checked": stamp,
+            }
+    state.last_check = stamp
+    if state_path is not None:
+        save_state(state_path, state)
+    return run
+
+
+def send_test_alert(
+    workspace: Workspace, index: int, state_path: Path | None, *, policy: DeliveryPolicy | None = None
+) -> Outcome:
+    """Send a test message on the workspace's channel number ``index`` and log it (a failure is not retried)."""
+    channel = workspace.alerts[index]
+    label = channel_label(channel)
+    message = trial_message(workspace.name, label)
+    stamp = now_text()
+    outcome = Outcome(label, "test", (), message.subject)
+    try:
+        deliver(channel, message, policy or DeliveryPolicy())
+    except DeliveryError as error:
+        outcome = Outcome(label, "test", (), message.subject, str(error))
+    if state_path is not None:
+        state, _ = load_state(state_path)
+        state.record(
+            LogEntry(
+                stamp, label, "test", [], message.subject, "failed" if outcome.error else "sent", outcome.error or ""
+            )
+        )
+        save_state(state_path, state)
+    return outcome

@@ -1,0 +1,120 @@
+"""What a check remembers between runs: each KPI's last status, deliveries to retry, and a log.
+
+The state is a small JSON file beside the workspace's data (see :func:`state_path_for`), written
+atomically. A state file that cannot be read is reported and treated as empty: the next run then
+alerts on every KPI off track once, which is better than alerting on nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kpi_model.workspace_file import atomic_write_text
+
+STATE_VERSION = 1
+LOG_LIMIT = 500  # entries kept; the oldest go first
+MAX_STATE_BYTES = 8 * 1024**2
+STORE_STATE_FILE = "alerts-state.json"
+
+
+def state_path_for(workspace_file: str | Path) -> Path:
+    """The state file of a workspace file: ``.kpi-wizard-alerts.<stem>.json`` in the same folder.
+
+    One per workspace file, so two workspaces in one folder do not share their memory; hidden, and
+    named alike, so one ``.gitignore`` line (``.kpi-wizard-alerts.*``) keeps them all out of git.
+    """
+    path = Path(workspace_file)
+    return path.parent / f".kpi-wizard-alerts.{path.stem}.json"
+
+
+@dataclass
+class Pending:
+    """A message that could not be delivered, kept to retry on the next run."""
+
+    channel: str  # the channel's key (see channels.channel_key), never its secret
+    label: str
+    kind: str  # alert | recovery | digest | test
+    kpis: list[str]
+    subject: str
+    text: str
+    payload: dict[str, Any]
+    recipients: list[str]
+    first_failed: str
+    attempts: int = 1
+    error: str = ""
+
+
+@dataclass
+class LogEntry:
+    """One delivery attempt: when, where, about which KPIs, and how it went."""
+
+    at: str
+    channel: str
+    kind: str
+    kpis: list[str]
+    subject: str
+    outcome: str  # sent | failed | retried | given up
+    error: str = ""
+
+
+@dataclass
+class AlertState:
+    """Everything a check keeps: ``statuses`` maps a KPI id to its last status, period and value."""
+
+    statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)
+    log: list[LogEntry] = field(default_factory=list)
+    last_check: str | None = None
+
+    def record(self, entry: LogEntry) -> None:
+        """Add a log entry, keeping the newest :data:`LOG_LIMIT`."""
+        self.log.append(entry)
+        del self.log[:-LOG_LIMIT]
+
+    def to_json(self) -> str:
+        """The state as the file holds it."""
+        data = {
+            "version": STATE_VERSION,
+            "last_check": self.last_check,
+            "statuses": self.statuses,
+            "pending": [asdict(p) for p in self.pending],
+            "log": [asdict(e) for e in self.log],
+        }
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def load_state(path: Path | None) -> tuple[AlertState, str | None]:
+    """The state kept at ``path`` and None, or an empty state and the problem when it is unreadable."""
+    if path is None or not path.exists():
+        return AlertState(), None
+    fix = "it was set aside as empty: KPIs off track are alerted again once; delete the file to silence this"
+    try:
+        if path.stat().st_size > MAX_STATE_BYTES:
+            raise ValueError(f"larger than {MAX_STATE_BYTES // 1024**2} MB")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            raise ValueError("not a KPI Wizard alert state")
+        state = AlertState(
+            statuses={str(k): dict(v) for k, v in dict(data.get("statuses") or {}).items()},
+            pending=[Pending(**p) for p in data.get("pending") or []],
+            log=[LogEntry(**e) for e in data.get("log") or []],
+            last_check=data.get("last_check"),
+        )
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        return AlertState(), f"the alert state file {path} could not be read ({str(error)[:120]}); {fix}"
+    return state, None
+
+
+def save_state(path: Path, state: AlertState) -> None:
+    """Write the state atomically (a reader sees the old or the new file, never half of one)."""
+    atomic_write_text(path, state.to_json())
+
+
+def now_text(now: dt.datetime | None = None) -> str:
+    """A UTC timestamp as the log writes it: ``2026-12-05T13:45:00Z``."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
