@@ -26,11 +26,30 @@ class EditError(KpiWizardError):
     """An edit that would break the workspace; the message says why and what to do instead."""
 
 
+MAX_SLUG = 50  # characters of a made id; room is left for a '-2' and for 'kpi_' in front
+# Words an id made from a cut statement should not end on: 'grow-repeat-revenue-from' reads as unfinished.
+_TRAILING_WORDS = frozenset("a an and at by for from in into of on or the to with".split())
+
+
 def slugify(text: str, *, separator: str = "-") -> str:
-    """A lower-case ASCII id from free text: ``'Grow repeat revenue!'`` → ``grow-repeat-revenue``."""
+    """A lower-case ASCII id from free text: ``'Grow repeat revenue!'`` → ``grow-repeat-revenue``.
+
+    A long text is cut between words, never inside one, and not after a small word such as 'from';
+    only a single word longer than the limit is cut.
+    """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", separator, ascii_text.lower()).strip(separator)
-    return slug[:50].rstrip(separator) or "item"
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    kept: list[str] = []
+    for word in words:
+        if len(separator.join([*kept, word])) > MAX_SLUG:
+            break
+        kept.append(word)
+    if not kept:
+        return words[0][:MAX_SLUG] if words else "item"
+    if len(kept) < len(words):
+        while len(kept) > 1 and kept[-1] in _TRAILING_WORDS:
+            kept.pop()
+    return separator.join(kept)
 
 
 def kpi_id_from(text: str) -> str:
@@ -78,8 +97,29 @@ def _place(items: list[Any], new: Any, old_id: str | None, label: str, key: str 
     return placed
 
 
+def same_name(a: str, b: str) -> bool:
+    """Whether two names read the same to a person: case and spacing aside (``'Sales '`` = ``'sales'``)."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def _name_taken(existing: Iterable[tuple[str, str]], new_id: str, name: str, old_id: str | None) -> str | None:
+    """The id of another item (not ``old_id``, not ``new_id``) whose name reads as ``name``, if any."""
+    return next((i for i, other in existing if i not in (old_id, new_id) and same_name(other, name)), None)
+
+
 def upsert_unit(workspace: Workspace, unit: Unit, *, old_id: str | None = None) -> Workspace:
-    """Add a unit (``old_id`` None), or replace the one with ``old_id`` (renaming its references)."""
+    """Add a unit (``old_id`` None), or replace the one with ``old_id`` (renaming its references).
+
+    A second unit of the same name is refused: every picker shows units by name, so two would be confused.
+    """
+    before = workspace.unit(old_id) if old_id else None
+    renamed = before is None or not same_name(before.name, unit.name)
+    taken = _name_taken(((u.id, u.name) for u in workspace.units), unit.id, unit.name, old_id)
+    if renamed and taken is not None:
+        raise EditError(
+            f"a unit named '{unit.name}' exists already (id '{taken}'); give this one another name, "
+            "or edit that unit instead"
+        )
     units = _place(workspace.units, unit, old_id, "unit")
     goals = [g.model_copy(update={"unit": unit.id}) if old_id and g.unit == old_id else g for g in workspace.goals]
     kpis = [k.model_copy(update={"unit": unit.id}) if old_id and k.unit == old_id else k for k in workspace.kpis]
@@ -100,6 +140,15 @@ def upsert_goal(workspace: Workspace, goal: Goal, *, old_id: str | None = None) 
     if not workspace.unit(goal.unit):
         raise EditError(
             f"unknown unit '{goal.unit}'{did_you_mean(goal.unit, [u.id for u in workspace.units])}; add the unit first"
+        )
+    before = workspace.goal(old_id) if old_id else None
+    restated = before is None or before.unit != goal.unit or not same_name(before.statement, goal.statement)
+    siblings = ((g.id, g.statement) for g in workspace.goals_of(goal.unit))
+    if restated and (taken := _name_taken(siblings, goal.id, goal.statement, old_id)) is not None:
+        unit = workspace.unit(goal.unit)
+        raise EditError(
+            f"the unit '{unit.name if unit else goal.unit}' has this goal already (id '{taken}'); "
+            "word this one differently, or edit that goal instead"
         )
     goals = _place(workspace.goals, goal, old_id, "goal")
     # Its KPIs follow it: to the new id and, when they name a unit, to the goal's (perhaps new) unit.
@@ -136,6 +185,11 @@ def upsert_kpi(workspace: Workspace, kpi: Kpi, *, old_id: str | None = None) -> 
         kpis = [k.model_copy(update={"pairs_with": kpi.id}) if k.pairs_with == old_id else k for k in kpis]
         scenarios = scenarios_after_kpi_change(workspace.scenarios, old_id, kpi.id)
         return _with(workspace, kpis=kpis, scenarios=scenarios)
+    return _with(workspace, kpis=kpis)
+
+
+def replace_kpis(workspace: Workspace, kpis: list[Kpi]) -> Workspace:
+    """``workspace`` with its KPIs replaced at once (the grid's save), validated as a whole."""
     return _with(workspace, kpis=kpis)
 
 

@@ -141,3 +141,60 @@ def test_renaming_a_driver_carries_its_scenario_changes_and_deleting_one_drops_t
     without = editing.delete_kpi(ws, "win_rate")
     assert [c.kpi for c in without.scenarios[0].changes] == ["mqls"]
     assert editing.delete_kpi(ws, "deals").scenarios == [], "the scenario of a deleted KPI goes with it"
+
+
+def test_a_second_unit_of_the_same_name_is_refused(small_workspace):
+    with pytest.raises(editing.EditError, match="a unit named 'sales' exists already \\(id 'sales'\\)"):
+        editing.upsert_unit(small_workspace, Unit(id="sales-2", name=" sales"))
+    # Editing a unit under its own name, or renaming it to a free name, is fine.
+    assert editing.upsert_unit(small_workspace, Unit(id="sales", name="Sales", owner="CCO"), old_id="sales")
+    assert editing.upsert_unit(small_workspace, Unit(id="sales", name="Commercial"), old_id="sales")
+    with pytest.raises(editing.EditError, match="exists already"):
+        editing.upsert_unit(small_workspace, Unit(id="ops", name="Sales"), old_id="ops")
+
+
+def test_the_same_goal_twice_in_one_unit_is_refused_but_in_another_unit_allowed(small_workspace):
+    with pytest.raises(editing.EditError, match="the unit 'Sales' has this goal already \\(id 'grow-repeat'\\)"):
+        editing.upsert_goal(small_workspace, Goal(id="grow-repeat-2", unit="sales", statement="grow  repeat Revenue"))
+    elsewhere = editing.upsert_goal(
+        small_workspace, Goal(id="grow-repeat-2", unit="ops", statement="Grow repeat revenue")
+    )
+    assert elsewhere.goal("grow-repeat-2").unit == "ops"
+    with pytest.raises(editing.EditError, match="has this goal already"):
+        editing.upsert_goal(
+            small_workspace,
+            Goal(id="deliver-on-time", unit="sales", statement="Grow repeat revenue"),
+            old_id="deliver-on-time",
+        )
+    assert editing.upsert_goal(
+        small_workspace,
+        Goal(id="grow-repeat", unit="sales", statement="Grow repeat revenue", owner="CRM"),
+        old_id="grow-repeat",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Grow repeat revenue!", "grow-repeat-revenue"),
+        (
+            "Cut the cost of purchased components by 15% against list price without slowing the warehouse",
+            "cut-the-cost-of-purchased-components-by-15-against",
+        ),
+        (
+            "Grow repeat revenue from existing customers in the DACH region",
+            "grow-repeat-revenue-from-existing-customers",
+        ),
+        ("Über-Qualität für alle", "uber-qualitat-fur-alle"),
+        ("!!!", "item"),
+    ],
+)
+def test_ids_from_long_text_are_cut_between_words(text, expected):
+    slug = editing.slugify(text)
+    assert slug == expected and len(slug) <= editing.MAX_SLUG
+
+
+def test_a_cut_id_does_not_end_on_a_small_word():
+    slug = editing.slugify("Make every delivery arrive complete and on time for the customers of")
+    assert not slug.endswith(("-of", "-the", "-for", "-and")), slug
+    assert editing.slugify("x" * 80) == "x" * editing.MAX_SLUG, "only a single overlong word is cut"

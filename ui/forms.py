@@ -22,7 +22,7 @@ from kpi_model.models import (
 )
 from ui.feedback import md_escape, show_error
 from ui.values import HELP as _NUMBER_HELP
-from ui.values import read_value, shown_value
+from ui.values import percent_typo, read_value, shown_value
 
 _NONE = "—"
 
@@ -377,14 +377,8 @@ def kpi_form(
         except ValueError as error:
             problems.append(Problem(path, str(error)))
             continue
-        value = parsed[path]
-        # The form shows a percent KPI's values as 11.2%: a bare 12 typed over it is most likely 12%, not 1200%.
-        typed = text.strip() != shown_value(stored[path], kpi.unit_of_measure)
-        percent = unit_of_measure == UnitOfMeasure.PERCENT
-        if percent and typed and value is not None and abs(value) > 1 and "%" not in text:
-            problems.append(
-                Problem(path, f"'{text.strip()}' would be {value * 100:,.12g}%: type {text.strip()}% (or the fraction)")
-            )
+        if typo := percent_typo(text, parsed[path], unit_of_measure, shown_value(stored[path], kpi.unit_of_measure)):
+            problems.append(Problem(path, typo))
     if parsed.get("baseline.value") is None and baseline_period.strip() and not problems:
         problems.append(Problem("baseline.value", "give the baseline's value too (or clear its period)"))
     if problems:

@@ -1,23 +1,15 @@
-"""Values typed into the app's target, baseline and threshold fields, read as a KPI register writes them.
+"""Values typed into the app's target, baseline and threshold fields (the reader is the library's).
 
-One reader for every such field: it reuses the importer's cell reader
-(:func:`kpi_model.importers.values.read_amount`, itself on :func:`kpi_model.numbers.parse_number`),
-so ``95%``, ``≥ 95 %`` and ``12,5 %`` read as 0.95 and 0.125 here exactly as in an imported sheet,
-and ``1,234`` is refused as ambiguous in both places.
+:mod:`kpi_model.typed_values` reads them, so the KPI card, the grid of KPIs and the what-if read
+``95%`` or ``1,2k`` alike; this module keeps the names the pages import and the card's widget keys.
 """
 
 from __future__ import annotations
 
-from kpi_model.importers.values import read_amount
-from kpi_model.models import UnitOfMeasure
+from kpi_model.typed_values import EXAMPLES, HELP, percent_typo, read_value, shown_value
 
-# Units of measure a percent sign may be typed for (a ratio is often written as one); unset counts too.
-_PERCENT_UNITS = frozenset({UnitOfMeasure.PERCENT, UnitOfMeasure.RATIO})
-EXAMPLES = "like 0.95, 95% or 1250"
-HELP = (
-    "A number: 1250, 1.2k; for a percent KPI 95% (a number without the % sign is a fraction: 0.95 is 95%); "
-    "a decimal comma (0,3) works too."
-)
+__all__ = ["EXAMPLES", "HELP", "NUMBER_KEYS", "percent_typo", "read_value", "shown_value"]
+
 # The form fields that hold a number of the KPI's unit of measure, and the key suffix of each input.
 NUMBER_KEYS = {
     "baseline.value": "baseline_value",
@@ -27,49 +19,3 @@ NUMBER_KEYS = {
     "thresholds.warning": "warning",
     "thresholds.critical": "critical",
 }
-
-
-def shown_value(value: float | None, unit_of_measure: UnitOfMeasure | str | None = None) -> str:
-    """A stored number as a person would type it back: a percent KPI's 0.112 as ``11.2%``, 1250000 in full.
-
-    :func:`read_value` reads every text this returns back to the same number.
-    """
-    if value is None:
-        return ""
-    if unit_of_measure == UnitOfMeasure.PERCENT:
-        return f"{value * 100:.12g}%"  # 12 digits: 0.112 * 100 is 11.200000000000001 in binary
-    return f"{value:.15g}"
-
-
-def read_value(text: str | None, label: str, unit_of_measure: UnitOfMeasure | str | None = None) -> float | None:
-    """The number in ``text`` (None when blank); ``ValueError`` naming the text and what to type instead.
-
-    ``label`` names the field in messages, e.g. "Target value"; ``unit_of_measure`` is the KPI's, as
-    submitted: a percent is accepted when it is percent, ratio or not set.
-    """
-    if text is None or not text.strip():
-        return None
-    raw = " ".join(text.split())
-    unit = UnitOfMeasure(unit_of_measure) if unit_of_measure else None
-    try:
-        amount = read_amount(raw, label, money=unit == UnitOfMeasure.CURRENCY)
-    except ValueError as error:
-        message = str(error)
-        for prefix in (f"{label}: ", f"{label} "):  # the readers start with the label; the form shows it already
-            message = message.removeprefix(prefix)
-        if "write" not in message:
-            message = f"{message}; write it {EXAMPLES}"
-        raise ValueError(message) from None
-    if amount.value is None:
-        raise ValueError(f"'{raw}' is a range; type one number here (a range goes in Range low and Range high)")
-    if amount.dropped:
-        raise ValueError(
-            f"'{raw}' has the word '{amount.dropped}' after the number; type only the number "
-            "(the unit is set under Unit of measure)"
-        )
-    if amount.percent and unit is not None and unit not in _PERCENT_UNITS:
-        raise ValueError(
-            f"'{raw}' is a percent but this KPI's unit of measure is {unit.value}: type the number itself, "
-            "or set Unit of measure to percent"
-        )
-    return amount.value
