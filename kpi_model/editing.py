@@ -115,9 +115,9 @@ def upsert_unit(workspace: Workspace, unit: Unit, *, old_id: str | None = None) 
     before = workspace.unit(old_id) if old_id else None
     renamed = before is None or not same_name(before.name, unit.name)
     taken = _name_taken(((u.id, u.name) for u in workspace.units), unit.id, unit.name, old_id)
-    if renamed and taken is not None:
+    if renamed and (existing := workspace.unit(taken or "")) is not None:
         raise EditError(
-            f"a unit named '{unit.name}' exists already (id '{taken}'); give this one another name, "
+            f"a unit named '{existing.name}' exists already (id '{existing.id}'); give this one another name, "
             "or edit that unit instead"
         )
     units = _place(workspace.units, unit, old_id, "unit")

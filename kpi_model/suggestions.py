@@ -62,6 +62,14 @@ def _partner(workspace: Workspace, kpi: Kpi, template: Template) -> Suggestion |
     return None
 
 
+def measured(value: float) -> float:
+    """A measured value as a baseline keeps it: four significant digits, whole numbers from 1,000 up.
+
+    ``0.27345678`` becomes 0.2735 (27.35 %), ``48213.6`` becomes 48214: what a person would write down.
+    """
+    return float(round(value)) if abs(value) >= 1000 else float(f"{value:.4g}")
+
+
 def _from_data(kpi: Kpi, series: Series, today: dt.date | None) -> list[Suggestion]:
     """Baseline from the latest complete period; thresholds by the target preview's method."""
     found: list[Suggestion] = []
@@ -72,7 +80,7 @@ def _from_data(kpi: Kpi, series: Series, today: dt.date | None) -> list[Suggesti
     label = period_label(latest.period, grain)
     if kpi.baseline is None:
         reason = f"{label}, the latest complete {grain} of the data"
-        found.append(Suggestion(kpi.id, "baseline", latest.value, reason))
+        found.append(Suggestion(kpi.id, "baseline", measured(latest.value), reason))
         found.append(Suggestion(kpi.id, "baseline_period", label, reason))
     target = kpi.target
     unset = kpi.thresholds is None or (kpi.thresholds.warning is None and kpi.thresholds.critical is None)

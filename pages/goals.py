@@ -21,19 +21,30 @@ def _choice(label: str, ids: list[str], names: Callable[[str], str | None], reme
     return chosen
 
 
+_VIEW = "goals_view"  # the Units/Goals control
+_SHOWN = "goals_view_shown"  # the view shown last, for when the control is clicked off
+_NEXT_RUN = "goals_next_run"  # widget key → value, set at the start of the next run (after an add)
+
 st.title("Units and strategic goals")
 st.caption("Each unit states the few goals it will be judged on; each goal gets 3–5 KPIs on the next page.")
 show_flashes()
 if st.session_state.get("kpis_from_audit"):  # set by Audit → Edit, cleared when the audit shows again
     st.page_link("pages/audit.py", label="Back to the audit (it re-runs with your changes)", icon=":material/undo:")
 workspace = require_workspace()
-# Which view and which items are selected live in plain session keys (not widget keys), so an
-# action can move the selection: after adding a unit, show Goals; after a rename, keep it selected.
-shown = st.session_state.get("goals_view_shown") or ("Goals" if workspace.units else "Units")
-view = st.segmented_control("Show", ["Units", "Goals"], default=shown, label_visibility="collapsed") or shown
-st.session_state["goals_view_shown"] = view
-unit_fields = ["add_unit_name", "add_unit_id", "add_unit_owner", "add_unit_description"]
-goal_fields = ["add_goal_statement", "add_goal_id", "add_goal_due", "add_goal_owner"]
+# An add sets the widgets of the next run here, before they are drawn: a value set through the session
+# state is sent to the browser, while a deleted key is not, and the browser would keep showing (and
+# send again) what was typed, making a second "Operations" on the next click.
+for key, value in st.session_state.pop(_NEXT_RUN, {}).items():
+    st.session_state[key] = value
+if _VIEW not in st.session_state:
+    st.session_state[_VIEW] = "Goals" if workspace.units else "Units"
+view = st.segmented_control("Show", ["Units", "Goals"], key=_VIEW, label_visibility="collapsed")
+if view is None:  # the chosen option was clicked again: keep showing it, and show it chosen
+    st.session_state[_NEXT_RUN] = {_VIEW: st.session_state.get(_SHOWN, "Units")}
+    st.rerun()
+st.session_state[_SHOWN] = view
+unit_fields = {"add_unit_name": "", "add_unit_id": "", "add_unit_owner": "", "add_unit_description": ""}
+goal_fields = {"add_goal_statement": "", "add_goal_id": "", "add_goal_due": None, "add_goal_owner": ""}
 
 if view == "Units":
     if workspace.units:
@@ -51,8 +62,7 @@ if view == "Units":
             lambda: editing.upsert_unit(workspace, parse_part(Unit, data)),
             f"Added unit '{data['name']}'. Next: its strategic goals.",
             labels=UNIT_LABELS,
-            reset=unit_fields,
-            then={"goals_view_shown": "Goals"},
+            then={_NEXT_RUN: {**unit_fields, _VIEW: "Goals", "add_goal_unit": data["id"]}},
         )
     if workspace.units:
         st.markdown("##### Edit a unit")
@@ -91,7 +101,7 @@ if (data := goal_form("add_goal", workspace)) is not None:
         lambda: editing.upsert_goal(workspace, parse_part(Goal, data)),
         "Added the goal. Next: its KPIs.",
         labels=GOAL_LABELS,
-        reset=goal_fields,
+        then={_NEXT_RUN: goal_fields},
     )
 if workspace.goals:
     st.markdown("##### Edit a goal")

@@ -8,6 +8,7 @@ from ui.feedback import apply_edit, md_escape, show_flashes
 from ui.forms import goal_labels
 from ui.guards import require_workspace
 from ui.kpi_editor import audit_callout, kpi_card, open_at_top, orphan_cards
+from ui.kpi_grid import kpi_grid
 from ui.template_picker import column_mapping, template_picker
 
 st.title("KPIs per goal")
@@ -79,9 +80,30 @@ with custom_tab, st.form("add_custom_kpi"):
             )
 
 st.subheader("KPIs of this goal")
-if not kpis:
-    st.info("No KPIs yet for this goal. Add one from the library above.")
-for kpi in kpis:
-    if kpi is not audit_kpi:
-        kpi_card(workspace, kpi, only_one=len(kpis) == 1)
+view = (
+    st.segmented_control(
+        "Edit",
+        ["One card per KPI", "All in a grid"],
+        default="One card per KPI",
+        key="kpis_view",
+        label_visibility="collapsed",
+    )
+    or "One card per KPI"
+)
+if view == "All in a grid":
+    goal = workspace.goal(goal_id)
+    unit = workspace.unit(goal.unit) if goal else None
+    scopes = {"goal": "This goal", **({"unit": f"Every goal of {unit.name}"} if unit else {})}
+    scope = st.radio("Show", list(scopes), format_func=scopes.get, key="kpis_grid_scope", horizontal=True)
+    if scope == "unit" and unit is not None:
+        unit_kpis = [k for g in workspace.goals_of(unit.id) for k in workspace.kpis_of(g.id)]
+        kpi_grid(workspace, unit_kpis, f"unit_{unit.id}", with_goal=True)
+    else:
+        kpi_grid(workspace, kpis, f"goal_{goal_id}")
+else:
+    if not kpis:
+        st.info("No KPIs yet for this goal. Add one from the library above.")
+    for kpi in kpis:
+        if kpi is not audit_kpi:
+            kpi_card(workspace, kpi, only_one=len(kpis) == 1)
 st.page_link("pages/data.py", label="Next: load the data your KPIs compute on", icon=":material/arrow_forward:")

@@ -144,7 +144,7 @@ def test_renaming_a_driver_carries_its_scenario_changes_and_deleting_one_drops_t
 
 
 def test_a_second_unit_of_the_same_name_is_refused(small_workspace):
-    with pytest.raises(editing.EditError, match="a unit named 'sales' exists already \\(id 'sales'\\)"):
+    with pytest.raises(editing.EditError, match="a unit named 'Sales' exists already \\(id 'sales'\\)"):
         editing.upsert_unit(small_workspace, Unit(id="sales-2", name=" sales"))
     # Editing a unit under its own name, or renaming it to a free name, is fine.
     assert editing.upsert_unit(small_workspace, Unit(id="sales", name="Sales", owner="CCO"), old_id="sales")

@@ -201,6 +201,13 @@ def test_baseline_is_the_latest_complete_period_with_its_label(small_workspace):
     assert "latest complete month" in next(s.reason for s in found if s.column == "baseline")
 
 
+def test_a_measured_baseline_is_written_down_as_a_person_would(small_workspace):
+    values = by_column(suggest(small_workspace, small_workspace.kpi("repeat_revenue"), _monthly([0.27345678] * 7)))
+    assert values["baseline"] == 0.2735
+    big = by_column(suggest(small_workspace, small_workspace.kpi("repeat_revenue"), _monthly([48213.6] * 7)))
+    assert big["baseline"] == 48214
+
+
 def test_thresholds_follow_the_whatif_method_when_a_target_and_data_exist(small_workspace):
     from kpi_model.whatif import target_preview
 

@@ -1,0 +1,134 @@
+"""The KPIs page's grid and the Goals page's add forms, driven in-process with AppTest."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kpi_model import workspace_file
+from kpi_model.store import WorkspaceStore
+
+from .conftest import SAMPLE_WORKSPACE
+from .test_app import click, new_app, stored
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A private workspace store, and no startup workspace."""
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(tmp_path / "store"))
+    monkeypatch.delenv("KPI_WIZARD_OPEN", raising=False)
+    return tmp_path / "store"
+
+
+def open_grid(at, goal: str = "grow-web-revenue"):
+    click(at, "Open sample workspace")
+    at.switch_page("pages/kpis.py").run()
+    at.selectbox(key="kpi_goal_choice").set_value(goal).run()
+    at.segmented_control(key="kpis_view").set_value("All in a grid").run()
+    assert not at.exception, at.exception
+    (editor,) = at.data_editor
+    return editor
+
+
+def edit_cells(at, editor, edits: dict[int, dict[str, object]]):
+    """Seed the editor's edit state (AppTest cannot type into cells) and rerun."""
+    at.session_state[editor.key] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception, at.exception
+
+
+def versions(home) -> int:
+    store = WorkspaceStore(home)
+    (item,) = store.list_workspaces()
+    return len(store.versions(item.id))
+
+
+def test_the_grid_shows_every_kpi_of_the_goal_with_numbers_as_typed(home):
+    at = new_app()
+    editor = open_grid(at)
+    sample = workspace_file.load(SAMPLE_WORKSPACE)
+    table = editor.value.set_index("kpi")
+    assert list(table.index) == [k.id for k in sample.kpis_of("grow-web-revenue")]
+    percent = [value for value in table["target"].dropna() if str(value).endswith("%")]
+    assert percent, "a percent KPI's target reads as 95%, as it is typed"
+
+
+def test_two_cells_edited_and_saved_are_one_new_version(home):
+    at = new_app()
+    editor = open_grid(at)
+    names = list(editor.value["name"])
+    edit_cells(at, editor, {0: {"owner": "Head of Web"}, 1: {"review_date": "2027-01-15"}})
+    click(at, "Save the grid")
+    assert versions(home) == 1, "the first save of the opened sample is its one version"
+    _, saved = stored(home)
+    first, second = (next(k for k in saved.kpis if k.name == name) for name in names[:2])
+    assert first.owner == "Head of Web" and second.review_date == dt.date(2027, 1, 15)
+    assert any("2 KPIs changed" in s.value for s in at.success), [s.value for s in at.success]
+
+    (editor,) = at.data_editor
+    edit_cells(at, editor, {0: {"action": "Review the funnel weekly"}, 2: {"owner": "Head of Checkout"}})
+    click(at, "Save the grid")
+    assert versions(home) == 2, "one save of two cells is one version"
+
+
+def test_an_invalid_cell_blocks_the_save_and_names_kpi_column_and_fix(home):
+    at = new_app()
+    editor = open_grid(at)
+    first = editor.value["name"][0]
+    edit_cells(at, editor, {0: {"owner": "Someone new", "target": "lots"}})
+    click(at, "Save the grid")
+    errors = " ".join(e.value for e in at.error)
+    assert "Nothing was saved: 1 cell cannot be used" in errors
+    assert f"**{first}**" in errors and "Target value" in errors and "'lots'" in errors and "**Fix:**" in errors
+    assert WorkspaceStore(home).list_workspaces() == [], "nothing saved, not even the valid owner"
+    assert at.data_editor[0].key == editor.key, "the grid keeps what was typed"
+
+
+def test_accept_all_suggestions_fills_empty_cells_then_one_save(home):
+    at = new_app()
+    open_grid(at, "happier-customers")
+    accept_all = next(b for b in at.button if b.label.startswith("Accept all"))
+    accept_all.click().run()
+    assert not at.exception, at.exception
+    assert any("not saved yet" in c.value for c in at.caption)
+    click(at, "Save the grid")
+    _, saved = stored(home)
+    assert all(k.owner for k in saved.kpis_of("happier-customers")), "every owner filled from the goal or unit"
+
+
+def test_the_unit_scope_lists_the_kpis_of_every_goal_of_the_unit(home):
+    at = new_app()
+    open_grid(at)
+    at.radio(key="kpis_grid_scope").set_value("unit").run()
+    (editor,) = at.data_editor
+    assert {"Grow web shop revenue by 25% in 2027", "Win 30% more B2B deals in 2027 than in 2026"} <= set(
+        editor.value["goal"]
+    )
+
+
+def test_adding_a_unit_or_goal_twice_is_refused_and_the_form_clears(home):
+    at = new_app()
+    at.text_input(key="new_workspace_name").input("Acme")
+    click(at, "Create workspace")
+    at.text_input(key="add_unit_name").input("Operations")
+    click(at, "Add unit")
+    assert at.segmented_control(key="goals_view").value == "Goals", "the control shows what the page shows"
+    assert at.text_area(key="add_goal_statement").value == ""
+    at.segmented_control(key="goals_view").set_value("Units").run()
+    assert at.text_input(key="add_unit_name").value == "", "the add form starts empty after an add"
+    at.text_input(key="add_unit_name").input("operations ")
+    click(at, "Add unit")
+    assert "unit named 'Operations' exists already" in " ".join(e.value for e in at.error)
+    _, saved = stored(home)
+    assert [u.id for u in saved.units] == ["operations"], "no operations-2"
+
+    at.segmented_control(key="goals_view").set_value("Goals").run()
+    at.text_area(key="add_goal_statement").input("Deliver on time")
+    click(at, "Add goal")
+    assert at.text_area(key="add_goal_statement").value == ""
+    at.text_area(key="add_goal_statement").input("Deliver on time")
+    click(at, "Add goal")
+    assert "has this goal already" in " ".join(e.value for e in at.error)
+    _, saved = stored(home)
+    assert [g.id for g in saved.goals] == ["deliver-on-time"]
