@@ -62,7 +62,7 @@ def _lines(change: Change, app_url: str | None) -> list[str]:
     lines = [
         f"{r.name} ({r.kpi_id}) {change.words}{was}: {r.value_text} in {r.period}.",
         f"Why: {r.reason}.",
-        f"Thresholds: {r.thresholds}; target: {r.target}.",
+        f"Thresholds: {r.thresholds}. Target: {r.target}.",
         f"Trend: {r.trend or 'no earlier complete period to compare'}.",
         f"Owner: {r.owner or 'nobody yet: set owner'}.",
         f"Agreed action: {r.action or 'none agreed yet: set action'}.",
