@@ -19,6 +19,7 @@ navigation = st.navigation(
         st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", url_path="dashboard"),
         st.Page("pages/whatif.py", title="What-if", icon=":material/query_stats:", url_path="whatif"),
         st.Page("pages/audit.py", title="Audit", icon=":material/rule:", url_path="audit"),
+        st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
         st.Page("pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
     ]
 )

@@ -42,7 +42,8 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         self._say("220 localhost test SMTP")
-        sender, recipients, login = "", [], None
+        sender, login = "", None
+        recipients: list[str] = []
         while line := self.rfile.readline(65536):
             command = line.decode("utf-8", "replace").strip()
             verb = command.split(" ", 1)[0].upper()

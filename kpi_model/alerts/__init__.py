@@ -12,10 +12,9 @@ from kpi_model.alerts.channels import DeliveryError, DeliveryPolicy, channel_lab
 from kpi_model.alerts.cycle import NewCycle, ReviewDate, due_for_review, review_dates, start_cycle
 from kpi_model.alerts.evaluation import KpiReading, evaluate
 from kpi_model.alerts.run import CheckRun, Outcome, run_check, send_test_alert
-from kpi_model.alerts.state import STORE_STATE_FILE, AlertState, load_state, state_path_for
+from kpi_model.alerts.state import AlertState, load_state, state_path_for
 
 __all__ = [
-    "STORE_STATE_FILE",
     "AlertState",
     "CheckRun",
     "DeliveryError",

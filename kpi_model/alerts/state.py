@@ -18,7 +18,6 @@ from kpi_model.workspace_file import atomic_write_text
 STATE_VERSION = 1
 LOG_LIMIT = 500  # entries kept; the oldest go first
 MAX_STATE_BYTES = 8 * 1024**2
-STORE_STATE_FILE = "alerts-state.json"
 
 
 def state_path_for(workspace_file: str | Path) -> Path:

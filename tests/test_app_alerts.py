@@ -1,0 +1,108 @@
+"""The Alerts page in-process (AppTest): channels with a test alert, the log, review dates, a new cycle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kpi_model import workspace_file
+from kpi_model.store import WorkspaceStore
+
+from .alert_receivers import webhook_receiver
+from .conftest import REPO, SAMPLE_WORKSPACE
+
+
+def sample_with_alerts(folder: Path, alerts: list[dict]) -> Path:
+    """The sample workspace with these channels, its data beside it (a link to the sample's)."""
+    data = workspace_file.to_data(workspace_file.load(SAMPLE_WORKSPACE))
+    data["alerts"] = alerts
+    folder.mkdir(parents=True)
+    (folder / "data").symlink_to(SAMPLE_WORKSPACE.parent / "data")
+    path = folder / "workspace.yaml"
+    workspace_file.save(workspace_file.loads(json.dumps(data), "json"), path)
+    return path
+
+
+def table(at: AppTest, column: str):
+    """The table (dataframe or data editor) on the page that has this column."""
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
+def alerts_page(monkeypatch, store: Path, workspace: Path) -> AppTest:
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(store))
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(workspace))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/alerts.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_without_channels_the_page_shows_how_to_add_them_and_the_review_dates(tmp_path, monkeypatch):
+    at = alerts_page(monkeypatch, tmp_path / "store", SAMPLE_WORKSPACE)
+    assert "No alert channels yet" in at.info[0].value
+    assert "channel: webhook" in at.code[0].value
+    assert any("Due for review: Customer satisfaction" in w.value for w in at.warning)
+    reviews = table(at, "Next review")
+    assert reviews.iloc[0]["Due"] == "due" and reviews.iloc[0]["Next review"] == "2026-04-30"
+    assert len(reviews) == 20
+
+
+def test_send_a_test_alert_reaches_the_webhook_and_is_logged(tmp_path, monkeypatch):
+    monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", "127.0.0.1")
+    with webhook_receiver() as hook:
+        workspace = sample_with_alerts(
+            tmp_path / "ws", [{"channel": "webhook", "url_env": "KPI_WIZARD_TEST_HOOK", "on": ["red"]}]
+        )
+        monkeypatch.setenv("KPI_WIZARD_TEST_HOOK", f"{hook.url}/T0KEN-secret")
+        at = alerts_page(monkeypatch, tmp_path / "store", workspace)
+        assert "webhook from $KPI_WIZARD_TEST_HOOK" in at.markdown[0].value.replace("\\", "")
+        at.button(key="alerts_test_0").click().run()
+        assert not at.exception, at.exception
+    assert [p["kpi_wizard"]["kind"] for p in hook.posts] == ["test"]
+    assert at.success[0].value.startswith("Test alert sent")
+    log = table(at, "Outcome")
+    assert list(log["Outcome"]) == ["sent"] and list(log["Kind"]) == ["test"]
+    assert "T0KEN-secret" not in log.to_csv()
+
+
+def test_a_host_the_operator_did_not_allow_is_refused_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.delenv("KPI_WIZARD_ALERT_HOSTS", raising=False)
+    workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": "http://169.254.169.254/x"}])
+    at = alerts_page(monkeypatch, tmp_path / "store", workspace)
+    assert any("KPI_WIZARD_ALERT_HOSTS" in w.value for w in at.warning)
+    at.button(key="alerts_test_0").click().run()
+    assert "ask the operator to add it" in at.error[0].value
+
+
+def test_start_a_new_cycle_keeps_old_baselines_in_history_and_asks_for_targets(tmp_path, monkeypatch):
+    at = alerts_page(monkeypatch, tmp_path / "store", SAMPLE_WORKSPACE)
+    at.button(key="alerts_start_cycle").click().run()
+    assert not at.exception, at.exception
+    assert any("New cycle started" in s.value for s in at.success)
+    store = WorkspaceStore(tmp_path / "store")
+    (workspace_id,) = store.ids()
+    versions = store.versions(workspace_id)
+    assert [v.note for v in versions][:2] == [
+        "New review cycle: 19 baselines from the latest complete periods",
+        "Before the new review cycle",
+    ]
+    old = store.load_version(workspace_id, versions[1].id).kpi("web_revenue")
+    new = store.load(workspace_id).kpi("web_revenue")
+    assert old is not None and new is not None and old.baseline != new.baseline
+    assert new.baseline is not None and new.baseline.period == "2026-10"
+    assert not any(w.value.startswith("Due for review") for w in at.warning), "reviewed today"
+
+    targets = table(at, "New baseline")
+    assert len(targets) == 19 and "web_revenue" in set(targets["id"]), "the targets to set anew"
+    at.button(key="alerts_save_targets").click().run()
+    assert not at.exception, at.exception
+    assert any("New targets saved" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize("page", ["pages/alerts.py"])
+def test_alerts_page_is_in_the_navigation(page):
+    assert page in (REPO / "app.py").read_text()

@@ -1,0 +1,190 @@
+"""The Alerts page's parts: channels with a test button, the log of sent alerts, review dates and a new cycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import streamlit as st
+
+from kpi_model.alerts import (
+    DeliveryPolicy,
+    channel_label,
+    evaluate,
+    load_state,
+    review_dates,
+    send_test_alert,
+    start_cycle,
+    state_path_for,
+)
+from kpi_model.alerts.channels import HOSTS_VARIABLE
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Target, Workspace
+from kpi_model.status import kpi_value
+from kpi_model.store import CURRENT_FILE
+from ui import state
+from ui.data_views import open_data
+from ui.feedback import md_escape, plural, show_error
+
+_NEW_TARGETS = "alerts_new_targets"  # KPI ids rebased by the last "Start a new cycle", awaiting targets
+
+EXAMPLE = """alerts:
+  - {channel: email, to: [ops@example.com], on: [red], smtp: {host: mail.example.com, port: 25, from: kpi@example.com}}
+  - {channel: webhook, url_env: KPI_WIZARD_SLACK_URL, on: [red, amber, recovered]}   # Slack/Teams JSON
+app_url: https://kpi.example.com/?ws=ws-…   # alerts link to the KPI here
+"""
+
+
+def alert_state_path() -> Path | None:
+    """The open workspace's alert state file, in its folder of the store (None before there is one)."""
+    data = state.datastore()
+    return state_path_for(data.folder / CURRENT_FILE) if data is not None else None
+
+
+def channels_section(workspace: Workspace) -> None:
+    """Each configured channel with a "Send a test alert" button; an example when there is none."""
+    st.subheader("Channels")
+    if not workspace.alerts:
+        st.info(
+            "No alert channels yet. Add them to the workspace file (KPIs page: download, edit, upload) like this; "
+            "secrets such as passwords and webhook addresses with tokens come from environment variables.",
+            icon=":material/notifications_off:",
+        )
+        st.code(EXAMPLE, language="yaml")
+        return
+    policy = DeliveryPolicy.for_server()
+    if not policy.allowed_hosts:
+        st.warning(
+            f"This server sends alerts to no host yet: its operator lists the allowed hosts in {HOSTS_VARIABLE} "
+            "(comma-separated) when starting it. `kpi-wizard check` from a shell or cron sends anywhere.",
+            icon=":material/block:",
+        )
+    for index, channel in enumerate(workspace.alerts):
+        with st.container(border=True):
+            on = ", ".join(o.value for o in channel.on)
+            recipients = f" · to {md_escape(', '.join(channel.to))}" if channel.to else ""
+            st.markdown(f"**{md_escape(channel_label(channel))}** · on {on}{recipients}")
+            if st.button("Send a test alert", key=f"alerts_test_{index}", icon=":material/send:"):
+                with st.spinner("Sending…"):
+                    outcome = send_test_alert(workspace, index, alert_state_path(), policy=policy)
+                if outcome.error:
+                    st.error(f"Not sent: {md_escape(outcome.error)}", icon=":material/error:")
+                else:
+                    st.success(f"Test alert sent via {md_escape(outcome.channel)}.", icon=":material/check_circle:")
+
+
+def log_section() -> None:
+    """The log of sent and failed alerts, newest first, and the messages waiting for a retry."""
+    st.subheader("Sent alerts")
+    path = alert_state_path()
+    kept, problem = load_state(path)
+    if problem:
+        st.warning(md_escape(problem), icon=":material/warning:")
+    if kept.pending:
+        st.warning(
+            f"{plural(len(kept.pending), 'message')} could not be delivered and will be tried again on the next check.",
+            icon=":material/schedule_send:",
+        )
+    if not kept.log:
+        st.caption("Nothing sent yet. `kpi-wizard check` sends alerts when a KPI enters amber or red.")
+        return
+    rows = [
+        {
+            "When (UTC)": entry.at.replace("T", " ").rstrip("Z"),
+            "Channel": entry.channel,
+            "Kind": entry.kind,
+            "KPIs": ", ".join(entry.kpis),
+            "Subject": entry.subject,
+            "Outcome": entry.outcome,
+            "Error": entry.error,
+        }
+        for entry in reversed(kept.log)
+    ]
+    st.dataframe(rows, hide_index=True, key="alerts_log")
+
+
+def review_section(workspace: Workspace, today: dt.date | None = None) -> None:
+    """Each KPI's next review date (due ones first) and the "Start a new cycle" action."""
+    st.subheader("Review cycle")
+    dates = review_dates(workspace, today)
+    due = [d for d in dates if d.due]
+    if due:
+        st.warning(f"Due for review: {md_escape(', '.join(d.name for d in due))}.", icon=":material/event_upcoming:")
+    rows = [
+        {
+            "KPI": d.name,
+            "Last reviewed": d.last.isoformat() if d.last else "—",
+            "Next review": d.next.isoformat() if d.next else "—",
+            "Due": "due" if d.due else "",
+        }
+        for d in sorted(dates, key=lambda d: (not d.due, d.next or dt.date.max))
+    ]
+    st.dataframe(rows, hide_index=True, key="alerts_reviews")
+    st.caption(
+        "Starting a new cycle records each KPI's latest complete value as its baseline and today as its review "
+        "date; the old baselines stay in the version history. Then set the new targets below."
+    )
+    if st.button("Start a new cycle", key="alerts_start_cycle", icon=":material/restart_alt:"):
+        _start_cycle(workspace)
+    if st.session_state.get(_NEW_TARGETS):
+        targets_form(workspace)
+
+
+def _start_cycle(workspace: Workspace) -> None:
+    data = open_data()
+    if data is None:
+        return
+    try:
+        with st.spinner("Computing each KPI's latest complete period…"):
+            readings = evaluate(workspace, data.engine())
+        cycle = start_cycle(workspace, readings)
+        if state.workspace_id() is None:  # keep the version before the cycle in the history too
+            state.commit(workspace, note="Before the new review cycle")
+        state.commit(cycle.workspace, note=cycle.note)
+    except KpiWizardError as error:
+        show_error(error, headline="The new cycle was not started.")
+        return
+    st.session_state[_NEW_TARGETS] = [r.kpi_id for r in cycle.rebased]
+    skipped = f"; {plural(len(cycle.skipped), 'KPI')} kept their baseline (no complete period)" if cycle.skipped else ""
+    state.flash("success", f"New cycle started: {plural(len(cycle.rebased), 'new baseline')}{skipped}. Set targets.")
+    st.rerun()
+
+
+def targets_form(workspace: Workspace) -> None:
+    """New targets for the KPIs the cycle rebased: value and due date per KPI, saved as one version."""
+    ids = [i for i in st.session_state.get(_NEW_TARGETS, []) if workspace.kpi(i) is not None]
+    kpis = [k for i in ids if (k := workspace.kpi(i)) is not None and not (k.target and k.target.low is not None)]
+    st.markdown("**New targets for this cycle**")
+    rows = [
+        {
+            "id": k.id,
+            "KPI": k.name,
+            "New baseline": kpi_value(k, k.baseline.value) if k.baseline else "—",
+            "Target": k.target.value if k.target else None,
+            "Due": k.target.due if k.target else None,
+        }
+        for k in kpis
+    ]
+    edited = st.data_editor(
+        rows,
+        hide_index=True,
+        disabled=["id", "KPI", "New baseline"],
+        column_config={"id": None, "Due": st.column_config.DateColumn("Due")},
+        key="alerts_targets",
+    )
+    if st.button("Save new targets", key="alerts_save_targets", type="primary"):
+        targets = {row["id"]: row for row in edited}
+        updated = [
+            k.model_copy(update={"target": Target(value=targets[k.id]["Target"], due=targets[k.id]["Due"])})
+            if k.id in targets and targets[k.id]["Target"] is not None
+            else k
+            for k in workspace.kpis
+        ]
+        try:
+            state.commit(workspace.model_copy(update={"kpis": updated}), note="New targets for the review cycle")
+        except KpiWizardError as error:
+            show_error(error, headline="The targets were not saved.")
+            return
+        st.session_state.pop(_NEW_TARGETS, None)
+        state.flash("success", "New targets saved.")
+        st.rerun()
