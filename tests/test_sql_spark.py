@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import importlib.util
 import io
+import logging
 import math
 import os
 import shutil
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
 from kpi_model import cli, workspace_file
 from kpi_model.engine import Engine, Series
@@ -71,6 +73,15 @@ SPARK_TYPES = {
 }
 # How Spark reads each kind of data file; FAILFAST: a value Spark cannot read as DuckDB's type stops
 # the test instead of quietly becoming NULL.
+# The JVM's log on stderr: errors only.
+QUIET_LOGGING = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+"""
 SPARK_READERS = {
     ".csv": "csv OPTIONS (header 'true', mode 'FAILFAST', path {path})",
     ".parquet": "parquet OPTIONS (path {path})",
@@ -150,7 +161,14 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     from pyspark.sql import SparkSession
 
     folder = tmp_path_factory.mktemp("spark")
-    session = (
+    log_settings = folder / "log4j2.properties"
+    log_settings.write_text(QUIET_LOGGING, encoding="utf-8")
+    java_options = [
+        f"-Dlog4j2.configurationFile={log_settings.as_uri()}",
+        # The JVM's quick compiler only: the optimising one spends the two cores on code that runs for a minute.
+        "-XX:TieredStopAtLevel=1",
+    ]
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName("kpi-wizard-sql-proof")
         .config("spark.sql.warehouse.dir", str(folder / "warehouse"))
@@ -166,15 +184,22 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.sql.codegen.wholeStage", "false")
-        # The JVM's quick compiler only: the optimising one spends the two cores on code that runs for a minute.
-        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
-        .getOrCreate()
+        .config("spark.driver.extraJavaOptions", " ".join(java_options))
     )
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # the JVM binds to loopback (and stops warning about it)
+        session = builder.getOrCreate()
+    # PySpark logs every failed query with its JVM stack trace; the test's own message names the statement.
+    from pyspark.logger import PySparkLogger
+
+    query_errors = PySparkLogger.getLogger("SQLQueryContextLogger")
+    query_errors.setLevel(logging.CRITICAL)
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session
     finally:
         session.stop()
+        query_errors.setLevel(logging.NOTSET)
 
 
 # ---------------------------------------------------------------- the workspace's data on both engines
@@ -198,10 +223,17 @@ def engine(workspace: Workspace, workspace_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture(scope="module")
 def warehouse(spark: SparkSession, engine: Engine, workspace: Workspace, workspace_path: Path) -> SparkSession:
-    """Spark with each file source of the workspace as a cached table over the same file, typed as DuckDB read it."""
+    """Spark with the workspace's file sources as tables in DATABASE."""
+    load_tables(spark, engine, workspace, workspace_path, DATABASE)
+    return spark
+
+
+def load_tables(spark: SparkSession, engine: Engine, workspace: Workspace, workspace_path: Path, database: str) -> None:
+    """Each file source of the workspace as a cached table of a new Spark database over the same file, typed as
+    DuckDB read it."""
     files, _views = plan_workspace_sources(workspace, workspace_path.parent, confine=False)
-    spark.sql(f"CREATE DATABASE `{DATABASE}`")
-    spark.catalog.setCurrentDatabase(DATABASE)
+    spark.sql(f"CREATE DATABASE {backquote(database)}")
+    spark.catalog.setCurrentDatabase(database)
     for name, path, date_format in files:
         assert date_format is None, f"source '{name}' has a date format: pass it to Spark's reader"
         reader = SPARK_READERS.get(path.suffix.lower())
@@ -210,9 +242,9 @@ def warehouse(spark: SparkSession, engine: Engine, workspace: Workspace, workspa
         schema = ", ".join(f"{backquote(column)} {kind}" for column, kind in columns)
         using = reader.format(path=spark_string(str(path)))
         spark.sql(f"CREATE TABLE {backquote(name)} ({schema}) USING {using}")
-        spark.sql(f"CACHE TABLE {backquote(name)}")
+        # Lazily: the counts below read the file once and fill the cache on the way.
+        spark.sql(f"CACHE LAZY TABLE {backquote(name)}")
         assert_read_alike(engine, spark, name, [column for column, _ in columns])
-    return spark
 
 
 def spark_type(duckdb_type: str) -> str:
@@ -251,17 +283,23 @@ def print_sql(workspace_path: Path, argv: Sequence[str]) -> str:
     return out.getvalue()
 
 
-def run_printed(spark: SparkSession, printed: str) -> tuple[list[str], dict[str, list[Row]]]:
-    """Every statement of a printed script run in order on Spark: (statements that are not a KPI's, KPI → rows).
+def run_printed(spark: SparkSession, printed: str, database: str = DATABASE) -> tuple[list[str], dict[str, list[Row]]]:
+    """Every statement of a printed script run in order on Spark, in ``database``: (statements that are not a
+    KPI's, KPI → rows).
 
-    What the script created (its views) is dropped afterwards, so the next query finds the tables alone:
-    a KPI whose view is neither a CTE nor created must fail, not read a view an earlier script left.
+    Views the script created are dropped afterwards, so the next query finds the tables alone: a KPI whose
+    view is neither a CTE nor created must fail, not read a view an earlier script left behind.
     """
-    before = _relations(spark)
+    spark.catalog.setCurrentDatabase(database)
+    statements = printed_statements(printed)
+    creates_views = any(statement.kpi_id is None for statement in statements)
+    before = (
+        _views(spark, database) if creates_views else set()
+    )  # a catalog call costs as much as a query: only when needed
     setup: list[str] = []
     results: dict[str, list[Row]] = {}
     try:
-        for statement in printed_statements(printed):
+        for statement in statements:
             try:
                 rows = spark.sql(statement.sql).collect()
             except Exception as error:  # Spark's errors come through py4j with many types; the text says which
@@ -273,13 +311,13 @@ def run_printed(spark: SparkSession, printed: str) -> tuple[list[str], dict[str,
             else:
                 results[statement.kpi_id] = rows
     finally:
-        for name in _relations(spark) - before:
-            spark.sql(f"DROP VIEW IF EXISTS {backquote(name)}")
+        for name in _views(spark, database) - before if creates_views else ():
+            spark.sql(f"DROP VIEW {backquote(database)}.{backquote(name)}")
     return setup, results
 
 
-def _relations(spark: SparkSession) -> set[str]:
-    return {table.name for table in spark.catalog.listTables(DATABASE)}
+def _views(spark: SparkSession, database: str) -> set[str]:
+    return {row["viewName"] for row in spark.sql(f"SHOW VIEWS IN {backquote(database)}").collect()}
 
 
 def _first_sql_line(statement: str) -> str:
@@ -374,3 +412,50 @@ def test_printed_spark_sql_computes_the_engines_values(
         assert expected.points, f"the engine computed no period for {case}: comparing would prove nothing"
     problems = differences(expected, on_spark[case.kpi_id])
     assert not problems, f"{case} differs on Spark:\n" + "\n".join(problems[:20])
+
+
+# Spans that end just past a boundary of each unit, spans of just under and exactly one and two weeks, two
+# backwards and one open: DuckDB's date_diff counts the unit's boundaries crossed (a week: the days crossed / 7).
+TIMED_EVENTS_CSV = """event_id,started_at,ended_at
+1,2024-01-31 23:59:59,2024-02-01 00:00:00
+2,2024-03-31 23:59:59.5,2024-04-01 00:00:00.25
+3,2024-12-31 23:59:59,2025-01-01 00:00:01
+4,2024-05-10 10:00:59,2024-05-10 10:01:00
+5,2024-06-03 10:00:00,2024-06-10 09:59:00
+6,2024-06-03 10:00:00,2024-06-17 10:00:00
+7,2024-07-01 10:01:00,2024-07-01 10:00:59
+8,2024-08-01 09:00:00,
+9,2024-09-20 12:00:00,2024-09-09 13:00:00
+"""
+DATE_DIFF_UNITS = ("millisecond", "seconds", "minute", "hours", "day", "week", "month", "quarter", "years")
+
+
+def test_date_diff_counts_what_duckdb_counts_on_spark(spark: SparkSession, tmp_path: Path) -> None:
+    """date_diff in every unit, its plural spellings too, over spans that end just past a boundary.
+
+    Spark's DATEDIFF(unit, …) counts whole units elapsed (none from 10:00:59 to 10:01:00), DuckDB's date_diff
+    the boundaries crossed (one): the sample's tickets are stamped on whole minutes and cannot tell them apart.
+    """
+    (tmp_path / "events.csv").write_text(TIMED_EVENTS_CSV, encoding="utf-8")
+    kpis = [
+        {
+            "id": f"{unit}_between",
+            "name": f"Sum of {unit} between start and end",
+            "source": "events",
+            "expression": f"sum(date_diff('{unit}', started_at, ended_at))",
+            "time_column": "started_at",
+        }
+        for unit in DATE_DIFF_UNITS
+    ]
+    path = tmp_path / "workspace.yaml"
+    document = {"name": "Timed events", "sources": [{"name": "events", "path": "events.csv"}], "kpis": kpis}
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    workspace = workspace_file.load(path)
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        load_tables(spark, engine, workspace, path, "timed_events")
+        _, on_spark = run_printed(spark, print_sql(path, ["--grain", "day"]), "timed_events")
+        assert set(on_spark) == {kpi["id"] for kpi in kpis}
+        for kpi_id, rows in on_spark.items():
+            expected = engine.compute(workspace, kpi_id, SeriesRequest("day"))
+            problems = differences(expected, rows)
+            assert not problems, f"{kpi_id} differs on Spark:\n" + "\n".join(problems)

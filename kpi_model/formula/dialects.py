@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import map_date_part
 
 from kpi_model.formula.limits import _bounded
 
@@ -72,6 +73,37 @@ def _bigquery_iso_weeks(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rewrite)
 
 
+# The units Spark's DATEDIFF(unit, …) and DATE_TRUNC know, spelled as Spark spells them (no plurals).
+_SPARK_DIFF_UNITS = frozenset(
+    {"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
+)
+
+
+def _spark_date_diffs(tree: exp.Expr) -> exp.Expr:
+    """``date_diff`` counting on Spark what it counts in DuckDB.
+
+    DuckDB takes a unit in many spellings ('seconds', 'hrs'), Spark's DATEDIFF one per unit. DuckDB counts the
+    unit's boundaries crossed (10:00:59 to 10:01:00 is one minute), Spark the whole units elapsed (none): with
+    both ends truncated to the unit, Spark counts the boundaries too. A DuckDB week is the days crossed divided
+    by 7 (towards zero), so for weeks both ends are truncated to the day.
+    """
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.DateDiff) or node.args.get("unit") is None:
+            return node
+        unit = map_date_part(node.args["unit"], "duckdb").name.upper()
+        unit = "WEEK" if unit == "WEEKS" else unit  # the one plural sqlglot leaves as it is
+        if unit not in _SPARK_DIFF_UNITS:
+            return node
+        node.set("unit", exp.var(unit))
+        for end in ("this", "expression"):
+            truncated_to = "DAY" if unit == "WEEK" else unit
+            node.set(end, exp.TimestampTrunc(this=node.args[end], unit=exp.var(truncated_to)))
+        return node
+
+    return tree.transform(rewrite)
+
+
 @_bounded
 def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """A compiled KPI query as SQL of ``dialect`` (T-SQL that runs on SQL Server 2008 and later)."""
@@ -79,4 +111,6 @@ def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
         tree = _tsql_portable(tree)
     elif dialect == "bigquery":
         tree = _bigquery_iso_weeks(tree)
+    elif dialect == "spark":
+        tree = _spark_date_diffs(tree)
     return tree.sql(dialect=dialect, pretty=pretty, comments=False)

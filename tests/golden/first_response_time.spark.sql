@@ -8,7 +8,9 @@
 SELECT
   CAST(DATE_TRUNC('MONTH', opened_at) AS DATE) AS period,
   (
-    AVG(DATEDIFF(MINUTE, opened_at, first_response_at)) / 60.0
+    AVG(
+      DATEDIFF(MINUTE, DATE_TRUNC('MINUTE', opened_at), DATE_TRUNC('MINUTE', first_response_at))
+    ) / 60.0
   ) AS value,
   COUNT(*) AS row_count
 FROM support_tickets
