@@ -205,6 +205,8 @@ class _RowReader:
 
     def number(self, row: Mapping[str, Any], column: str, stored: Any, unit: Any) -> float | None:
         text = _text(row[column])
+        if text == _text(shown_value(stored, self.kpi.unit_of_measure)):
+            return stored  # left as shown: the stored number exactly, not its 12-digit text read back
         try:
             value = read_value(text, COLUMNS[column], unit)
         except ValueError as error:

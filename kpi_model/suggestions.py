@@ -81,7 +81,7 @@ def _from_data(kpi: Kpi, series: Series, today: dt.date | None) -> list[Suggesti
     if kpi.baseline is None:
         reason = f"{label}, the latest complete {grain} of the data"
         found.append(Suggestion(kpi.id, "baseline", measured(latest.value), reason))
-        found.append(Suggestion(kpi.id, "baseline_period", label, reason))
+        found.append(Suggestion(kpi.id, "baseline_period", label, "the period of that value"))
     target = kpi.target
     unset = kpi.thresholds is None or (kpi.thresholds.warning is None and kpi.thresholds.critical is None)
     if unset and target is not None and target.value is not None and target.due is not None:

@@ -8,6 +8,8 @@ and ``1,234`` is refused as ambiguous in both places.
 
 from __future__ import annotations
 
+import re
+
 from kpi_model.importers.values import read_amount
 from kpi_model.models import UnitOfMeasure
 
@@ -28,8 +30,16 @@ def shown_value(value: float | None, unit_of_measure: UnitOfMeasure | str | None
     if value is None:
         return ""
     if unit_of_measure == UnitOfMeasure.PERCENT:
-        return f"{value * 100:.12g}%"  # 12 digits: 0.112 * 100 is 11.200000000000001 in binary
-    return f"{value:.15g}"
+        return f"{_unambiguous(f'{value * 100:.12g}')}%"  # 12 digits: 0.112 * 100 is 11.200000000000001 in binary
+    return _unambiguous(f"{value:.15g}")
+
+
+# 1.234 could be 1234 written with a thousands point; the reader refuses it, so it is written 1.2340.
+_LIKE_THOUSANDS = re.compile(r"^-?\d{1,3}\.\d{3}$")
+
+
+def _unambiguous(number: str) -> str:
+    return f"{number}0" if _LIKE_THOUSANDS.match(number) else number
 
 
 def read_value(text: str | None, label: str, unit_of_measure: UnitOfMeasure | str | None = None) -> float | None:

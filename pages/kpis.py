@@ -91,15 +91,17 @@ view = (
     or "One card per KPI"
 )
 if view == "All in a grid":
+    grid_section = st.container(key="kpi_grid_section")  # the README's screenshot frames this
     goal = workspace.goal(goal_id)
     unit = workspace.unit(goal.unit) if goal else None
-    scopes = {"goal": "This goal", **({"unit": f"Every goal of {unit.name}"} if unit else {})}
-    scope = st.radio("Show", list(scopes), format_func=scopes.get, key="kpis_grid_scope", horizontal=True)
-    if scope == "unit" and unit is not None:
-        unit_kpis = [k for g in workspace.goals_of(unit.id) for k in workspace.kpis_of(g.id)]
-        kpi_grid(workspace, unit_kpis, f"unit_{unit.id}", with_goal=True)
-    else:
-        kpi_grid(workspace, kpis, f"goal_{goal_id}")
+    scopes = {"goal": "This goal", **({"unit": f"Every goal of {md_escape(unit.name)}"} if unit else {})}
+    with grid_section:
+        scope = st.radio("Show", list(scopes), format_func=scopes.get, key="kpis_grid_scope", horizontal=True)
+        if scope == "unit" and unit is not None:
+            unit_kpis = [k for g in workspace.goals_of(unit.id) for k in workspace.kpis_of(g.id)]
+            kpi_grid(workspace, unit_kpis, f"unit_{unit.id}", with_goal=True)
+        else:
+            kpi_grid(workspace, kpis, f"goal_{goal_id}")
 else:
     if not kpis:
         st.info("No KPIs yet for this goal. Add one from the library above.")

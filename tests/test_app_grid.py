@@ -23,6 +23,10 @@ def home(tmp_path, monkeypatch):
 
 def open_grid(at, goal: str = "grow-web-revenue"):
     click(at, "Open sample workspace")
+    return open_grid_of_open_workspace(at, goal)
+
+
+def open_grid_of_open_workspace(at, goal: str = "grow-web-revenue"):
     at.switch_page("pages/kpis.py").run()
     at.selectbox(key="kpi_goal_choice").set_value(goal).run()
     at.segmented_control(key="kpis_view").set_value("All in a grid").run()
@@ -132,3 +136,23 @@ def test_adding_a_unit_or_goal_twice_is_refused_and_the_form_clears(home):
     assert "has this goal already" in " ".join(e.value for e in at.error)
     _, saved = stored(home)
     assert [g.id for g in saved.goals] == ["deliver-on-time"]
+
+
+def test_baseline_and_thresholds_are_suggested_from_the_loaded_data(home):
+    at = new_app()
+    click(at, "Open sample workspace")
+    at.switch_page("pages/data.py").run()  # loads the sample's files, as a workshop would first
+    assert not at.exception, at.exception
+    editor = open_grid_of_open_workspace(at)
+    row = list(editor.value["kpi"]).index("conversion_rate")
+    edit_cells(at, editor, {row: {"baseline": None, "baseline_period": None, "warning": None, "critical": None}})
+    click(at, "Save the grid")
+    text = " ".join(m.value for m in at.markdown)
+    assert "2026\\-10" in text and "latest complete month" in text, "the baseline names its period"
+    click(at, "Accept")  # the first KPI with suggestions: the one just cleared
+    click(at, "Save the grid")
+    _, saved = stored(home)
+    kpi = saved.kpi("conversion_rate")
+    assert (kpi.baseline.value, kpi.baseline.period) == (pytest.approx(0.03794, abs=1e-5), "2026-10")
+    assert kpi.thresholds.warning is not None and kpi.thresholds.critical is not None
+    assert kpi.thresholds.critical < kpi.thresholds.warning < kpi.target.value, "lines below the target, red lowest"

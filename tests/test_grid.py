@@ -240,3 +240,24 @@ def test_accepting_fills_empty_cells_only_in_the_rows_unit(small_workspace):
     )
     saved = apply_grid(small_workspace, [filled]).kpi("repeat_revenue")
     assert saved.baseline.value == 0.25 and saved.pairs_with == "on_time"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit"), [(0.03794, "percent"), (1.234, None), (-130.475, None), (0.12345, "percent")]
+)
+def test_a_shown_number_reads_back_even_with_three_decimals(value, unit):
+    from kpi_model.typed_values import read_value, shown_value
+
+    text = shown_value(value, unit)
+    assert read_value(text, "Target value", unit) == pytest.approx(value, rel=1e-12), text
+
+
+def test_an_untouched_number_keeps_its_stored_value_exactly(small_workspace):
+    workspace = editing.upsert_kpi(
+        small_workspace,
+        small_workspace.kpi("repeat_rate").model_copy(
+            update={"target": Target(value=0.1 + 0.2, due=dt.date(2027, 1, 1))}
+        ),
+        old_id="repeat_rate",
+    )
+    assert apply_grid(workspace, rows_of(workspace)) == workspace
