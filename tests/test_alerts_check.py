@@ -317,3 +317,24 @@ def test_check_lists_kpis_due_for_review(tmp_path, capsys, receivers, secrets_se
     assert "due for review (1): csat (due since 2026-04-30)" in out
     _, out, _ = check(capsys, path, "--format", "json")
     assert json.loads(out)["due_for_review"] == [{"kpi": "csat", "next_review": "2026-04-30"}]
+
+
+def test_a_message_for_a_removed_channel_is_reported_not_dropped_silently(tmp_path, capsys, receivers, secrets_set):
+    smtp, hook = receivers
+    path = write_workspace(tmp_path / "ws", smtp.port)
+    hook.status = 500
+    check(capsys, path)
+    path = write_workspace(tmp_path / "ws", smtp.port, edit=lambda d: d.update(alerts=d["alerts"][:1]))
+    _, _, err = check(capsys, path)
+    assert err.count("was dropped: that channel is no longer in the workspace") == 3
+    log = json.loads(state_path_for(path).read_text())["log"]
+    assert [e["outcome"] for e in log].count("given up") == 3
+
+
+def test_a_state_file_that_cannot_be_written_stops_before_sending(tmp_path, capsys, receivers, secrets_set):
+    smtp, hook = receivers
+    path = write_workspace(tmp_path / "ws", smtp.port)
+    (tmp_path / "a-file").write_text("")
+    code = main(["check", str(path), "--as-of", TODAY, "--state", str(tmp_path / "a-file" / "state.json")])
+    assert code == 2 and "cannot write the alert state file" in capsys.readouterr().err
+    assert not hook.posts and not smtp.mails, "sent but not remembered would repeat on every run"

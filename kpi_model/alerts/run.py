@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from kpi_model.alerts.channels import DeliveryError, DeliveryPolicy, Message, ch
 from kpi_model.alerts.evaluation import SEVERITY, KpiReading
 from kpi_model.alerts.messages import Change, alert_message, change_text, digest_message, trial_message
 from kpi_model.alerts.state import AlertState, LogEntry, Pending, load_state, now_text, save_state
+from kpi_model.errors import KpiWizardError
 from kpi_model.models import AlertChannel, AlertOn, Workspace
 from kpi_model.status import Status
 
@@ -128,6 +130,16 @@ def _attempt(
     return Outcome(label, kind, tuple(kpis), message.subject, retry=pending is not None)
 
 
+def _writable(path: Path) -> bool:
+    """Whether the state file can be written: the file, or the nearest existing folder above it (made if missing)."""
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    folder = path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK)
+
+
 def run_check(
     workspace: Workspace,
     readings: list[KpiReading],
@@ -171,6 +183,11 @@ def run_check(
     if dry_run:
         run.outcomes = [Outcome(channel_label(c), kind, tuple(ids), m.subject) for c, m, kind, ids in planned]
         return run
+    if state_path is not None and not _writable(state_path):
+        # Sent but not remembered would send the same alerts again on every run: stop before sending.
+        raise KpiWizardError(
+            f"cannot write the alert state file {state_path}: give --state FILE in a folder the check may write to"
+        )
     retries, state.pending = state.pending, []
     for waiting in retries:
         kept_channel = channels.get(waiting.channel)
