@@ -798,6 +798,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     """Judge every KPI, alert on what changed since the last check; exit 1 at or above --fail-on."""
     from kpi_model import workspace_file
     from kpi_model.alerts import due_for_review, run_check, state_path_for
+    from kpi_model.alerts.run import MAX_ATTEMPTS
 
     try:
         workspace = workspace_file.load(args.workspace)
@@ -821,6 +822,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 "subject": o.subject,
                 "error": o.error,
                 "retry": o.retry,
+                "given_up": o.given_up,
             }
             for o in run.outcomes
         ]
@@ -848,7 +850,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         else:
             print("\nno alert channels: add `alerts:` to the workspace (see docs/alerts.md)")
     for outcome in run.failed:
-        print(f"error: not delivered: {outcome.error}; kept, it is tried again on the next run", file=sys.stderr)
+        fate = (
+            f"given up after {MAX_ATTEMPTS} runs (see the log in the state file)"
+            if outcome.given_up
+            else "kept, it is tried again on the next run"
+        )
+        print(f"error: not delivered: {outcome.error}; {fate}", file=sys.stderr)
     if run.failed and args.fail_on_delivery:
         return EXIT_UNUSABLE
     if args.fail_on == "never":

@@ -89,3 +89,20 @@ def test_state_round_trips_and_a_wrong_file_is_reported(tmp_path):
     path.write_text(json.dumps({"version": 1, "pending": [{"nope": 1}]}))
     empty, problem = load_state(path)
     assert empty.statuses == {} and problem is not None and str(path) in problem
+
+
+def test_a_message_is_given_up_after_the_last_attempt_and_says_so(tmp_path, monkeypatch):
+    from kpi_model.alerts import run_check
+    from kpi_model.alerts.evaluation import KpiReading
+    from kpi_model.alerts.run import MAX_ATTEMPTS
+    from kpi_model.status import Status
+
+    monkeypatch.delenv("KPI_WIZARD_NEVER_SET", raising=False)
+    ws = load([{"channel": "webhook", "url_env": "KPI_WIZARD_NEVER_SET", "on": ["amber"]}])
+    reading = KpiReading("a", "A", "month", Status.AMBER, "2026-10", 1.0, "1.00", "amber: below warning 2.00")
+    path = tmp_path / "state.json"
+    runs = [run_check(ws, [reading], path) for _ in range(MAX_ATTEMPTS + 1)]  # type: ignore[arg-type]
+    assert [len(r.failed) for r in runs] == [1] * (MAX_ATTEMPTS + 1)
+    assert not any(o.given_up for r in runs[:-1] for o in r.outcomes) and runs[-1].outcomes[0].given_up
+    kept, _ = load_state(path)
+    assert kept.pending == [] and kept.log[-1].outcome == "given up"

@@ -28,6 +28,7 @@ class Outcome:
     subject: str
     error: str | None = None
     retry: bool = False  # a message from an earlier run, tried again
+    given_up: bool = False  # failed for the last time: not kept any more
 
 
 @dataclass
@@ -97,37 +98,33 @@ def _attempt(
     pending: Pending | None = None,
 ) -> Outcome:
     label = channel_label(channel)
+    retry = pending is not None
     try:
         deliver(channel, message, policy)
     except DeliveryError as error:
         if pending is None:
-            state.pending.append(
-                Pending(
-                    channel_key(channel),
-                    label,
-                    kind,
-                    kpis,
-                    message.subject,
-                    message.text,
-                    message.payload,
-                    list(message.recipients),
-                    now,
-                    1,
-                    str(error),
-                )
+            pending = Pending(
+                channel=channel_key(channel),
+                label=label,
+                kind=kind,
+                kpis=kpis,
+                subject=message.subject,
+                text=message.text,
+                payload=message.payload,
+                recipients=list(message.recipients),
+                first_failed=now,
+                attempts=0,
             )
-        else:
-            pending.attempts += 1
-            pending.error = str(error)
-            if pending.attempts <= MAX_ATTEMPTS:
-                state.pending.append(pending)
-        given_up = pending is not None and pending.attempts > MAX_ATTEMPTS
-        state.record(
-            LogEntry(now, label, kind, kpis, message.subject, "given up" if given_up else "failed", str(error))
-        )
-        return Outcome(label, kind, tuple(kpis), message.subject, str(error), retry=pending is not None)
-    state.record(LogEntry(now, label, kind, kpis, message.subject, "retried" if pending else "sent"))
-    return Outcome(label, kind, tuple(kpis), message.subject, retry=pending is not None)
+        pending.attempts += 1
+        pending.error = str(error)
+        given_up = pending.attempts > MAX_ATTEMPTS
+        if not given_up:
+            state.pending.append(pending)
+        outcome = "given up" if given_up else "failed"
+        state.record(LogEntry(now, label, kind, kpis, message.subject, outcome, str(error)))
+        return Outcome(label, kind, tuple(kpis), message.subject, str(error), retry=retry, given_up=given_up)
+    state.record(LogEntry(now, label, kind, kpis, message.subject, "retried" if retry else "sent"))
+    return Outcome(label, kind, tuple(kpis), message.subject, retry=retry)
 
 
 def _writable(path: Path) -> bool:
