@@ -894,7 +894,12 @@ def _add_check(commands: Any) -> None:
     check.add_argument(
         "--data", action="append", default=[], metavar="NAME=PATH", help="load this file as source NAME (repeatable)"
     )
-    check.add_argument("--fail-on", choices=["red", "amber", "never"], default="red")
+    check.add_argument(
+        "--fail-on",
+        choices=["red", "amber", "never"],
+        default="red",
+        help="exit 1 when a KPI is red (default), amber or red, or never",
+    )
     check.add_argument("--dry-run", action="store_true", help="say what would be sent; send and remember nothing")
     check.add_argument("--digest", action="store_true", help="send one summary of every KPI per channel instead")
     check.add_argument("--format", choices=["text", "json"], default="text")

@@ -338,3 +338,15 @@ def test_a_state_file_that_cannot_be_written_stops_before_sending(tmp_path, caps
     code = main(["check", str(path), "--as-of", TODAY, "--state", str(tmp_path / "a-file" / "state.json")])
     assert code == 2 and "cannot write the alert state file" in capsys.readouterr().err
     assert not hook.posts and not smtp.mails, "sent but not remembered would repeat on every run"
+
+
+def test_check_as_the_shell_runs_it(tmp_path, receivers, secrets_set):
+    from .conftest import cli
+
+    smtp, hook = receivers
+    path = write_workspace(tmp_path / "ws", smtp.port)
+    done = cli("check", str(path), "--as-of", TODAY, "--fail-on", "amber")
+    assert done.returncode == 1, done.stderr
+    assert "web_revenue" in done.stdout and "alerts: 6 sent, 0 failed" in done.stdout
+    assert PASSWORD not in done.stdout + done.stderr and TOKEN not in done.stdout + done.stderr
+    assert len(hook.posts) == 3
