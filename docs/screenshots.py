@@ -57,6 +57,22 @@ def main() -> None:
         page.wait_for_timeout(800)
         page.screenshot(path=str(OUT / "data.png"))
 
+        # The grid of KPIs, after the data is loaded (its suggestions read baselines from it).
+        page.get_by_role("link", name="KPIs", exact=True).first.click()
+        page.get_by_role("heading", name="KPIs per goal").wait_for()
+        page.locator("[data-testid='stSelectbox']").filter(has_text="Goal").first.click()
+        page.get_by_role(
+            "option", name="Customer Service — Lift CSAT to 4.3 and cut defect-related returns by a third in 2027"
+        ).click()
+        wait_idle(page)
+        page.locator("[data-testid='stButtonGroup'] button").filter(has_text="All in a grid").click()
+        page.get_by_text("Suggestions for empty cells").wait_for()
+        wait_idle(page)
+        grid = page.locator(".st-key-kpi_grid_section")
+        grid.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)  # the grid draws on a canvas after the run ends
+        grid.screenshot(path=str(OUT / "kpi-grid.png"))
+
         page.get_by_role("link", name="Preview", exact=True).first.click()
         page.get_by_role("heading", name="Preview").wait_for()
         wait_idle(page)

@@ -16,7 +16,16 @@ import streamlit as st
 from kpi_model.engine import Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import SeriesRequest
-from kpi_model.grid import CHOICES, COLUMNS, DATE_COLUMNS, GridError, apply_grid, cell, grid_rows, partner_labels
+from kpi_model.grid import (
+    CHOICES,
+    COLUMNS,
+    DATE_COLUMNS,
+    GridError,
+    apply_grid,
+    cell,
+    grid_rows,
+    partner_labels,
+)
 from kpi_model.grid import with_suggestions as filled_with
 from kpi_model.models import Kpi, Workspace
 from kpi_model.periods import cadence_grain
@@ -56,7 +65,8 @@ def _column_config(labels: Mapping[str, str], with_goal: bool) -> dict[str, Any]
         elif column in DATE_COLUMNS:
             config[column] = st.column_config.DateColumn(label, format="YYYY-MM-DD", help=help_text)
         else:  # numbers too: text, so '95%' or '1,2k' can be typed and pasted as people write them
-            config[column] = st.column_config.TextColumn(label, help=help_text)
+            width = "large" if column == "action" else None
+            config[column] = st.column_config.TextColumn(label, help=help_text, width=width)
     return config
 
 
@@ -65,8 +75,10 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for column in frame.columns:
         if column in DATE_COLUMNS:
             frame[column] = pd.to_datetime(frame[column])
-        else:
+        elif column in CHOICES or column == "pairs_with":
             frame[column] = frame[column].astype("string")
+        else:  # an empty text cell shows empty, not as 'None'
+            frame[column] = frame[column].astype("string").fillna("")
     return frame
 
 
@@ -218,9 +230,8 @@ def _suggestions(
         )
         return
     total = sum(len(items) for items in found.values())
-    if st.button(
-        f"Accept all {plural(total, 'suggestion')}", key=f"kpi_grid_accept_all_{scope}", icon=":material/done_all:"
-    ):
+    label = f"Accept all {total:,} suggestions" if total > 1 else "Accept the suggestion"
+    if st.button(label, key=f"kpi_grid_accept_all_{scope}", icon=":material/done_all:"):
         _accept(scope, base, rows, found, labels)
     by_id = {row["kpi"]: row for row in rows}
     for kpi in kpis:
