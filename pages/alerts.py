@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.alert_views import channels_section, log_section, review_section
+from ui.alert_views import channels_section, check_section, log_section, review_section
 from ui.feedback import show_flashes
 from ui.guards import require_workspace
 
@@ -14,5 +14,6 @@ st.caption(
 show_flashes()
 workspace = require_workspace()
 channels_section(workspace)
+check_section(workspace)
 log_section()
 review_section(workspace)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,11 @@ from .conftest import REPO, SAMPLE_WORKSPACE
 
 
 def sample_with_alerts(folder: Path, alerts: list[dict]) -> Path:
-    """The sample workspace with these channels, its data beside it (a link to the sample's)."""
+    """The sample workspace with these channels, a copy of its data beside it (the app refuses links out)."""
     data = workspace_file.to_data(workspace_file.load(SAMPLE_WORKSPACE))
     data["alerts"] = alerts
     folder.mkdir(parents=True)
-    (folder / "data").symlink_to(SAMPLE_WORKSPACE.parent / "data")
+    shutil.copytree(SAMPLE_WORKSPACE.parent / "data", folder / "data")
     path = folder / "workspace.yaml"
     workspace_file.save(workspace_file.loads(json.dumps(data), "json"), path)
     return path
@@ -67,6 +68,26 @@ def test_send_a_test_alert_reaches_the_webhook_and_is_logged(tmp_path, monkeypat
     log = table(at, "Outcome")
     assert list(log["Outcome"]) == ["sent"] and list(log["Kind"]) == ["test"]
     assert "T0KEN-secret" not in log.to_csv()
+
+
+def test_check_now_alerts_once_on_the_kpis_off_track(tmp_path, monkeypatch):
+    monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", "127.0.0.1")
+    with webhook_receiver() as hook:
+        workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": hook.url, "on": ["amber"]}])
+        at = alerts_page(monkeypatch, tmp_path / "store", workspace)
+        at.button(key="alerts_check_now").click().run()
+        assert not at.exception, at.exception
+        statuses = table(at, "Change since last check")
+        assert set(statuses.loc[statuses["Status"] == "amber", "KPI"]) == {
+            "Web order revenue",
+            "B2B deals won",
+            "B2B win rate",
+        }
+        assert any("3 alerts sent" in s.value for s in at.success)
+        at.button(key="alerts_check_now").click().run()
+        assert any("0 alerts sent" in s.value for s in at.success), "no change: nothing is news"
+    assert len(hook.posts) == 3
+    assert set(table(at, "Outcome")["Outcome"]) == {"sent"}
 
 
 def test_a_host_the_operator_did_not_allow_is_refused_with_the_fix(tmp_path, monkeypatch):

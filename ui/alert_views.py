@@ -13,6 +13,7 @@ from kpi_model.alerts import (
     evaluate,
     load_state,
     review_dates,
+    run_check,
     send_test_alert,
     start_cycle,
     state_path_for,
@@ -71,6 +72,50 @@ def channels_section(workspace: Workspace) -> None:
                     st.error(f"Not sent: {md_escape(outcome.error)}", icon=":material/error:")
                 else:
                     st.success(f"Test alert sent via {md_escape(outcome.channel)}.", icon=":material/check_circle:")
+
+
+def check_section(workspace: Workspace) -> None:
+    """ "Check now": what `kpi-wizard check` does, from the page (sends to the hosts the server allows)."""
+    st.subheader("Check now")
+    st.caption(
+        "Judge every KPI on its latest complete period and send the alerts for what changed since the last "
+        "check, as `kpi-wizard check` does. Only changes are news: a second check without change sends nothing."
+    )
+    if not st.button("Check now", key="alerts_check_now", icon=":material/notifications_active:"):
+        return
+    data = open_data()
+    if data is None:
+        return
+    try:
+        with st.spinner("Computing each KPI's latest complete period…"):
+            readings = evaluate(workspace, data.engine())
+            run = run_check(workspace, readings, alert_state_path(), policy=DeliveryPolicy.for_server())
+    except KpiWizardError as error:
+        show_error(error, headline="The check did not run.")
+        return
+    for problem in run.problems:
+        st.warning(md_escape(problem), icon=":material/warning:")
+    rows = [
+        {
+            "KPI": r.name,
+            "Period": r.period or "—",
+            "Value": r.value_text,
+            "Status": r.status.value if r.status else "—",
+            "Change since last check": run.changes.get(r.kpi_id, "—"),
+            "Note": r.note or "",
+        }
+        for r in readings
+    ]
+    st.dataframe(rows, hide_index=True)
+    sent, failed = run.sent, run.failed
+    if failed:
+        st.error(
+            f"{plural(len(failed), 'message')} not delivered (tried again on the next check): "
+            + md_escape("; ".join(o.error or "" for o in failed)),
+            icon=":material/error:",
+        )
+    if sent or not failed:
+        st.success(f"Checked: {plural(len(sent), 'alert')} sent.", icon=":material/check_circle:")
 
 
 def log_section() -> None:
