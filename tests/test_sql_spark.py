@@ -459,3 +459,91 @@ def test_date_diff_counts_what_duckdb_counts_on_spark(spark: SparkSession, tmp_p
             expected = engine.compute(workspace, kpi_id, SeriesRequest("day"))
             problems = differences(expected, rows)
             assert not problems, f"{kpi_id} differs on Spark:\n" + "\n".join(problems)
+
+
+# Formulas beyond the sample's, each a KPI on the sample's tables: the functions and operators a formula may use
+# whose Spark SQL could mean something else than DuckDB's (log's base, day-of-week numbering, percentiles, decimal
+# division, DuckDB-only aggregates), and a spread of the rest.
+# Known to differ still, so not listed: kurtosis and skewness (DuckDB's are sample-corrected, Spark's are not);
+# ln/log of zero or less (DuckDB NaN or -inf, Spark NULL); CAST(double AS INTEGER) (DuckDB rounds half to even,
+# Spark truncates); avg of a DECIMAL (Spark keeps 6 decimal places); date - date (DuckDB days, Spark an interval);
+# extract(epoch FROM an interval) and product() (Spark has neither).
+FORMULAS = {
+    "orders": [
+        "sum(log(amount)) FILTER (WHERE amount > 0)",
+        "sum(log(2, amount)) FILTER (WHERE amount > 0)",
+        "sum(ln(cost)) FILTER (WHERE cost > 0)",
+        "sum(extract(dow FROM order_date))",
+        "sum(extract(isodow FROM order_date))",
+        "sum(date_part('dow', order_date)) / count(*)",
+        "sum(2 * date_part('isodow', order_date))",
+        "quantile_cont(amount, 0.9)",
+        "quantile_disc(amount, 0.9)",
+        "median(amount)",
+        "fsum(amount)",
+        "favg(amount)",
+        "count(*) * 1.0 / 3",
+        "sum(amount * 1.1) / 7",
+        "avg(date_diff('days', order_date, delivered_date))",
+        "stddev_samp(amount) + var_pop(cost)",
+        "count_if(status = 'completed') / count(*)",
+        "count(*) FILTER (WHERE channel ILIKE 'WEB' AND customer_id LIKE '%7')",
+        "arg_max(amount, order_id)",
+        "corr(amount, cost) + covar_pop(amount, cost)",
+        "sum(round(amount / 7, 2) + floor(amount / 3) - ceil(cost / 3))",
+        "max(greatest(amount, cost * 2)) - min(least(amount, cost * 2))",
+        "sum(exp(discount / 100) + sqrt(amount) + power(cost, 0.5) + sign(amount - 100))",
+        "sum(coalesce(nullif(discount, 0), -1))",
+        "sum(if(channel = 'web', amount, 0)) / sum(CASE WHEN channel = 'web' THEN 1 ELSE 0 END)",
+        "sum(try_cast(order_no AS DOUBLE)) + sum(order_no // 2) + sum(order_no % 3)",
+        "count(DISTINCT lower(channel) || upper(region)) + sum(length(trim('  ' || channel || ' ')))",
+        "count(DISTINCT substring(customer_id, 1, 4)) + count(DISTINCT concat(channel, '-', region))",
+        "count(DISTINCT date_trunc('week', order_date)) + count(DISTINCT strftime(order_date, '%Y-%m'))",
+        "sum(extract(week FROM order_date) + extract(quarter FROM order_date) + extract(doy FROM order_date))",
+        "count(*) FILTER (WHERE regexp_matches(customer_id, '7$'))",
+        "count(*) FILTER (WHERE delivered_date > order_date + INTERVAL 3 DAY)",
+        "count(*) FILTER (WHERE order_date BETWEEN DATE '2025-01-01' AND DATE '2025-06-30') / count(*)",
+    ],
+    "support_tickets": [
+        "avg(epoch(first_response_at) - epoch(opened_at)) / 60",
+        "avg(date_diff('hours', opened_at, resolved_at))",
+        "quantile_cont(date_diff('minute', opened_at, first_response_at), 0.5)",
+        "sum(extract(hour FROM opened_at)) + count(DISTINCT date_trunc('hour', opened_at))",
+        "count(*) FILTER (WHERE resolved_at < opened_at + INTERVAL 1 DAY)",
+        "count(*) FILTER (WHERE resolved_at - opened_at < INTERVAL 2 HOUR)",
+        "avg(csat::DOUBLE) * 20.0",
+    ],
+}
+TIME_COLUMNS = {"orders": "order_date", "support_tickets": "opened_at"}
+FORMULA_CASES = [(source, expression) for source, expressions in FORMULAS.items() for expression in expressions]
+
+
+@pytest.fixture(scope="module")
+def formulas_workspace(workspace_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A KPI per formula of FORMULAS, on the warehouse workspace's own files (so its engine and tables serve)."""
+    kpis = [
+        {
+            "id": f"formula_{number}",
+            "name": expression,
+            "source": source,
+            "expression": expression,
+            "time_column": TIME_COLUMNS[source],
+        }
+        for number, (source, expression) in enumerate(FORMULA_CASES)
+    ]
+    sources = [{"name": name, "path": str(workspace_path.parent / "data" / f"{name}.csv")} for name in FORMULAS]
+    path = tmp_path_factory.mktemp("formulas") / "workspace.yaml"
+    path.write_text(yaml.safe_dump({"name": "Formulas", "sources": sources, "kpis": kpis}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("number", "expression"), [(n, e) for n, (_, e) in enumerate(FORMULA_CASES)], ids=str)
+def test_formula_functions_compute_the_engines_values_on_spark(
+    warehouse: SparkSession, engine: Engine, formulas_workspace: Path, number: int, expression: str
+) -> None:
+    kpi_id = f"formula_{number}"
+    _, on_spark = run_printed(warehouse, print_sql(formulas_workspace, ["--kpi", kpi_id, "--grain", "quarter"]))
+    expected = engine.compute(workspace_file.load(formulas_workspace), kpi_id, SeriesRequest("quarter"))
+    assert expected.points and any(point.value is not None for point in expected.points)
+    problems = differences(expected, on_spark[kpi_id])
+    assert not problems, f"{expression} differs on Spark:\n" + "\n".join(problems[:10])

@@ -77,9 +77,14 @@ def _bigquery_iso_weeks(tree: exp.Expr) -> exp.Expr:
 _SPARK_DIFF_UNITS = frozenset(
     {"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
 )
+# DuckDB's day-of-week parts: 0 (Sunday) to 6, and ISO's 1 (Monday) to 7. Spark's DOW runs from 1 (Sunday).
+_DUCKDB_DAY_OF_WEEK = frozenset({"DOW", "DAYOFWEEK", "WEEKDAY"})
+_DUCKDB_ISO_DAY_OF_WEEK = frozenset({"ISODOW", "DAYOFWEEKISO", "DAYOFWEEK_ISO"})
+# DuckDB's error-compensated sum and average; Spark has only the plain ones (the same to 1e-12 or so).
+_SPARK_PLAIN_AGGREGATES: dict[str, type[exp.Func]] = {"fsum": exp.Sum, "favg": exp.Avg}
 
 
-def _spark_date_diffs(tree: exp.Expr) -> exp.Expr:
+def _spark_date_diff(node: exp.Expr) -> exp.Expr:
     """``date_diff`` counting on Spark what it counts in DuckDB.
 
     DuckDB takes a unit in many spellings ('seconds', 'hrs'), Spark's DATEDIFF one per unit. DuckDB counts the
@@ -87,30 +92,99 @@ def _spark_date_diffs(tree: exp.Expr) -> exp.Expr:
     both ends truncated to the unit, Spark counts the boundaries too. A DuckDB week is the days crossed divided
     by 7 (towards zero), so for weeks both ends are truncated to the day.
     """
+    if node.args.get("unit") is None:
+        return node
+    unit = map_date_part(node.args["unit"], "duckdb").name.upper()
+    unit = "WEEK" if unit == "WEEKS" else unit  # the one plural sqlglot leaves as it is
+    if unit not in _SPARK_DIFF_UNITS:
+        return node
+    node.set("unit", exp.var(unit))
+    for end in ("this", "expression"):
+        truncated_to = "DAY" if unit == "WEEK" else unit
+        node.set(end, exp.TimestampTrunc(this=node.args[end], unit=exp.var(truncated_to)))
+    return node
+
+
+def _spark_day_of_week(node: exp.Expr) -> exp.Expr:
+    """``extract``/``date_part`` of the day of the week numbered as in DuckDB (Spark's DOW is one higher)."""
+    if isinstance(node, exp.Anonymous):  # date_part('dow', x), which sqlglot does not model
+        unit, *values = node.expressions
+        if node.name.lower() not in ("date_part", "datepart") or not unit.is_string or len(values) != 1:
+            return node
+        node = exp.Extract(this=exp.var(unit.name), expression=values[0])
+    part = node.name.upper()
+    if part in _DUCKDB_ISO_DAY_OF_WEEK:
+        return exp.Extract(this=exp.var("DAYOFWEEK_ISO"), expression=node.expression)
+    if part in _DUCKDB_DAY_OF_WEEK:
+        sunday_first = exp.Extract(this=exp.var("DAYOFWEEK"), expression=node.expression)
+        return exp.paren(exp.Sub(this=sunday_first, expression=exp.Literal.number(1)))
+    return node
+
+
+def _spark_double_literal(node: exp.Expr) -> exp.Expr:
+    """``1.0`` as a DOUBLE: both read it as a DECIMAL, but DuckDB divides decimals into a DOUBLE where Spark keeps
+    a DECIMAL rounded to as few as 6 places (``count(*) * 1.0 / 3`` is 307.333333)."""
+    text = node.name
+    if node.is_string or "." not in text or "e" in text.lower():
+        return node
+    return exp.cast(node.copy(), "DOUBLE")
+
+
+def _spark_percentile(node: exp.Expr) -> exp.Expr:
+    """``quantile_cont(x, 0.9)`` as PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY x): Spark has no two-argument form,
+    and sqlglot would print its own WITHIN GROUP as PERCENTILE_APPROX, which is approximate."""
+    if node.args.get("expression") is None or isinstance(node.parent, exp.WithinGroup):
+        return node
+    name = "PERCENTILE_CONT" if isinstance(node, exp.PercentileCont) else "PERCENTILE_DISC"
+    # The node replaced is not visited further: rewrite what it orders by here.
+    order = exp.Order(expressions=[exp.Ordered(this=_spark_portable(node.this))])
+    return exp.WithinGroup(this=exp.Anonymous(this=name, expressions=[node.expression]), expression=order)
+
+
+def _spark_aggregate(node: exp.Expr) -> exp.Expr:
+    plain = _SPARK_PLAIN_AGGREGATES.get(node.name.lower())
+    if plain is None or len(node.expressions) != 1:
+        return _spark_day_of_week(node)
+    return plain(this=node.expressions[0])
+
+
+# Node type → its Spark form where DuckDB's meaning would otherwise be lost.
+_SPARK_REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
+    exp.DateDiff: _spark_date_diff,
+    exp.Extract: _spark_day_of_week,
+    exp.Anonymous: _spark_aggregate,
+    exp.Literal: _spark_double_literal,
+    exp.PercentileCont: _spark_percentile,
+    exp.PercentileDisc: _spark_percentile,
+}
+
+
+def _spark_portable(tree: exp.Expr) -> exp.Expr:
+    """``tree`` computing on Spark what it computes in DuckDB (each rewrite above says where the two differ)."""
 
     def rewrite(node: exp.Expr) -> exp.Expr:
-        if not isinstance(node, exp.DateDiff) or node.args.get("unit") is None:
-            return node
-        unit = map_date_part(node.args["unit"], "duckdb").name.upper()
-        unit = "WEEK" if unit == "WEEKS" else unit  # the one plural sqlglot leaves as it is
-        if unit not in _SPARK_DIFF_UNITS:
-            return node
-        node.set("unit", exp.var(unit))
-        for end in ("this", "expression"):
-            truncated_to = "DAY" if unit == "WEEK" else unit
-            node.set(end, exp.TimestampTrunc(this=node.args[end], unit=exp.var(truncated_to)))
-        return node
+        handler = _SPARK_REWRITES.get(type(node))
+        return node if handler is None else handler(node)
 
     return tree.transform(rewrite)
+
+
+def _log_base_ten(node: exp.Expr) -> exp.Expr:
+    """DuckDB's one-argument ``log`` is base 10; sqlglot reads it as the natural log (LN, or LOG elsewhere)."""
+    if isinstance(node, exp.Log) and node.args.get("expression") is None:
+        return exp.Log(this=exp.Literal.number(10), expression=node.this)
+    return node
 
 
 @_bounded
 def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """A compiled KPI query as SQL of ``dialect`` (T-SQL that runs on SQL Server 2008 and later)."""
+    if dialect != "duckdb":
+        tree = tree.transform(_log_base_ten)
     if dialect == "tsql":
         tree = _tsql_portable(tree)
     elif dialect == "bigquery":
         tree = _bigquery_iso_weeks(tree)
     elif dialect == "spark":
-        tree = _spark_date_diffs(tree)
+        tree = _spark_portable(tree)
     return tree.sql(dialect=dialect, pretty=pretty, comments=False)

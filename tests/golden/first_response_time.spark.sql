@@ -10,7 +10,7 @@ SELECT
   (
     AVG(
       DATEDIFF(MINUTE, DATE_TRUNC('MINUTE', opened_at), DATE_TRUNC('MINUTE', first_response_at))
-    ) / 60.0
+    ) / CAST(60.0 AS DOUBLE)
   ) AS value,
   COUNT(*) AS row_count
 FROM support_tickets
