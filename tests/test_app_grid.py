@@ -157,3 +157,22 @@ def test_baseline_and_thresholds_are_suggested_from_the_loaded_data(home):
     assert (kpi.baseline.value, kpi.baseline.period) == (pytest.approx(0.03794, abs=1e-5), "2026-10")
     assert kpi.thresholds.warning is not None and kpi.thresholds.critical is not None
     assert kpi.thresholds.critical < kpi.thresholds.warning < kpi.target.value, "lines below the target, red lowest"
+
+
+def test_a_target_typed_in_the_grid_gets_thresholds_suggested_before_saving(home):
+    at = new_app()
+    click(at, "Open sample workspace")
+    at.switch_page("pages/data.py").run()
+    editor = open_grid_of_open_workspace(at)
+    row = list(editor.value["kpi"]).index("conversion_rate")
+    edit_cells(at, editor, {row: {"warning": "", "critical": ""}})
+    text = " ".join(m.value for m in at.markdown)
+    assert "Warning at" in text and "what\\-if" in text, "suggested from the grid as edited, unsaved"
+
+
+def test_the_card_shows_partners_by_name(home):
+    at = new_app()
+    click(at, "Open sample workspace")
+    at.switch_page("pages/kpis.py").run()
+    picker = at.selectbox(key="kpi_sessions_pairs_with")
+    assert picker.value == "web_revenue" and "Web order revenue" in picker.options

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from kpi_model.errors import Problem, WorkspaceError
+from kpi_model.grid import partner_labels
 from kpi_model.models import (
     Cadence,
     Category,
@@ -347,10 +348,18 @@ def kpi_form(
             help=f"Red from here. {_NUMBER_HELP}",
         )
         st.markdown("**Acting on it**")
-        others = [k.id for k in workspace.kpis if k.id != kpi.id]
+        # Partners by name (the id only where two KPIs share a name); the options stay ids.
+        names = partner_labels(workspace)
+        others = [_NONE, *(k.id for k in workspace.kpis if k.id != kpi.id)]
         left, right = st.columns(2)
-        with left:
-            pairs_with = _choice("Paired leading/lagging KPI", others, kpi.pairs_with, f"{key}_pairs_with")
+        picked_partner = left.selectbox(
+            "Paired leading/lagging KPI",
+            others,
+            index=others.index(kpi.pairs_with) if kpi.pairs_with in others else 0,
+            format_func=lambda k: names.get(k, k),
+            key=f"{key}_pairs_with",
+        )
+        pairs_with = None if picked_partner == _NONE else picked_partner
         review_date = right.date_input("Last reviewed", value=kpi.review_date, key=f"{key}_review_date")
         action = st.text_area(
             "Action when off track",

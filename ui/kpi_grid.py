@@ -110,15 +110,24 @@ def _needs_data(kpi: Kpi) -> bool:
 
 
 def open_suggestions(workspace: Workspace, kpis: list[Kpi], rows: list[dict[str, Any]]) -> dict[str, list[Suggestion]]:
-    """Each KPI's suggestions for the cells still empty in the grid as it is now."""
+    """Each KPI's suggestions for the cells still empty in the grid as it is now.
+
+    They follow the grid's unsaved cells while those read (a target typed in gets thresholds suggested);
+    while any cell is wrong, they follow the saved KPIs.
+    """
+    try:
+        edited = apply_grid(workspace, rows)
+    except GridError:
+        edited = workspace
     by_id = {row["kpi"]: row for row in rows}
     found: dict[str, list[Suggestion]] = {}
-    for kpi in kpis:
+    for saved in kpis:
+        kpi = edited.kpi(saved.id) or saved
         row = by_id.get(kpi.id, {})
-        without_data = suggest(workspace, kpi)
+        without_data = suggest(edited, kpi)
         cadence = kpi.cadence or next((s.value for s in without_data if s.column == "cadence"), None)
         series = _series(workspace, kpi, cadence) if _needs_data(kpi) else None
-        found[kpi.id] = [s for s in suggest(workspace, kpi, series) if row.get(s.column) in (None, "")]
+        found[kpi.id] = [s for s in suggest(edited, kpi, series) if row.get(s.column) in (None, "")]
     return {kpi_id: items for kpi_id, items in found.items() if items}
 
 
@@ -152,7 +161,8 @@ def _accept(
 
 def _problems(error: GridError) -> None:
     lines = "\n".join(
-        f"- **{md_escape(c.kpi_name)}** — {md_escape(c.column)}: {md_escape(c.message)}. **Fix:** {md_escape(c.fix)}"
+        f"- **{md_escape(c.kpi_name)}** — {md_escape(c.column)}: {md_escape(c.message.rstrip('.'))}. "
+        f"**Fix:** {md_escape(c.fix)}"
         for c in error.cells
     )
     st.error(
