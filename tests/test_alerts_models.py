@@ -106,3 +106,15 @@ def test_a_message_is_given_up_after_the_last_attempt_and_says_so(tmp_path, monk
     assert not any(o.given_up for r in runs[:-1] for o in r.outcomes) and runs[-1].outcomes[0].given_up
     kept, _ = load_state(path)
     assert kept.pending == [] and kept.log[-1].outcome == "given up"
+
+
+def test_one_check_at_a_time_per_state_file(tmp_path):
+    from kpi_model.alerts.state import state_lock
+    from kpi_model.errors import KpiWizardError
+
+    path = tmp_path / "state" / "alerts.json"
+    with state_lock(path), pytest.raises(KpiWizardError, match="another check holds"):
+        with state_lock(path, wait_s=0.3):
+            pass
+    with state_lock(path, wait_s=0.3):
+        pass  # released when the first check ended

@@ -10,7 +10,7 @@ from pathlib import Path
 from kpi_model.alerts.channels import DeliveryError, DeliveryPolicy, Message, channel_key, channel_label, deliver
 from kpi_model.alerts.evaluation import SEVERITY, KpiReading
 from kpi_model.alerts.messages import Change, alert_message, change_text, digest_message, trial_message
-from kpi_model.alerts.state import AlertState, LogEntry, Pending, load_state, now_text, save_state
+from kpi_model.alerts.state import AlertState, LogEntry, Pending, load_state, now_text, save_state, state_lock
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import AlertChannel, AlertOn, Workspace
 from kpi_model.status import Status
@@ -151,8 +151,29 @@ def run_check(
 
     First the messages that failed last time are retried, then each change goes to every channel
     whose ``on`` lists it (``digest``: one summary per channel instead). A failed message is kept
-    and retried on the next run; ``dry_run`` sends nothing and writes nothing.
+    and retried on the next run; ``dry_run`` sends nothing and writes nothing. One check at a time
+    per state file (:func:`~kpi_model.alerts.state.state_lock`).
     """
+    if dry_run:
+        return _check(workspace, readings, state_path, policy, digest, dry_run, now)
+    if state_path is not None and not _writable(state_path):
+        # Sent but not remembered would send the same alerts again on every run: stop before sending.
+        raise KpiWizardError(
+            f"cannot write the alert state file {state_path}: give --state FILE in a folder the check may write to"
+        )
+    with state_lock(state_path):
+        return _check(workspace, readings, state_path, policy, digest, dry_run, now)
+
+
+def _check(
+    workspace: Workspace,
+    readings: list[KpiReading],
+    state_path: Path | None,
+    policy: DeliveryPolicy | None,
+    digest: bool,
+    dry_run: bool,
+    now: dt.datetime | None,
+) -> CheckRun:
     policy = policy or DeliveryPolicy()
     stamp = now_text(now)
     state, problem = load_state(state_path)
@@ -180,11 +201,6 @@ def run_check(
     if dry_run:
         run.outcomes = [Outcome(channel_label(c), kind, tuple(ids), m.subject) for c, m, kind, ids in planned]
         return run
-    if state_path is not None and not _writable(state_path):
-        # Sent but not remembered would send the same alerts again on every run: stop before sending.
-        raise KpiWizardError(
-            f"cannot write the alert state file {state_path}: give --state FILE in a folder the check may write to"
-        )
     retries, state.pending = state.pending, []
     for waiting in retries:
         kept_channel = channels.get(waiting.channel)
@@ -239,11 +255,18 @@ def send_test_alert(
     except DeliveryError as error:
         outcome = Outcome(label, "test", (), message.subject, str(error))
     if state_path is not None:
-        state, _ = load_state(state_path)
-        state.record(
-            LogEntry(
-                stamp, label, "test", [], message.subject, "failed" if outcome.error else "sent", outcome.error or ""
+        with state_lock(state_path):
+            state, _ = load_state(state_path)
+            state.record(
+                LogEntry(
+                    stamp,
+                    label,
+                    "test",
+                    [],
+                    message.subject,
+                    "failed" if outcome.error else "sent",
+                    outcome.error or "",
+                )
             )
-        )
-        save_state(state_path, state)
+            save_state(state_path, state)
     return outcome

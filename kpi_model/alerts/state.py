@@ -8,12 +8,18 @@ alerts on every KPI off track once, which is better than alerting on nothing.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kpi_model.workspace_file import atomic_write_text
+from kpi_model.errors import KpiWizardError
+from kpi_model.workspace_file import atomic_write_text, make_folder
 
 STATE_VERSION = 1
 LOG_LIMIT = 500  # entries kept; the oldest go first
@@ -111,6 +117,39 @@ def load_state(path: Path | None) -> tuple[AlertState, str | None]:
 def save_state(path: Path, state: AlertState) -> None:
     """Write the state atomically (a reader sees the old or the new file, never half of one)."""
     atomic_write_text(path, state.to_json())
+
+
+LOCK_WAIT_S = 60.0
+
+
+@contextmanager
+def state_lock(path: Path | None, *, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold the state file's lock: two checks at once (cron overlapping the app's Check now) would both send.
+
+    Waits up to ``wait_s`` for a check already running, then raises :class:`KpiWizardError`.
+    """
+    if path is None:
+        yield
+        return
+    make_folder(path.parent)
+    lock = path.with_name(f"{path.name}.lock")
+    handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise KpiWizardError(
+                        f"another check holds {lock} since more than {wait_s:.0f} s; wait for it to finish "
+                        "(or, if none runs, delete the lock file)"
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 def now_text(now: dt.datetime | None = None) -> str:
