@@ -22,7 +22,8 @@ def _choice(label: str, ids: list[str], names: Callable[[str], str | None], reme
 
 
 _VIEW = "goals_view"  # the Units/Goals control
-_SHOWN = "goals_view_shown"  # the view shown last, for when the control is clicked off
+_SHOWN = "goals_view_shown"  # the view shown last; Audit → Edit sets it to open Units
+_WRITTEN = "goals_view_written"  # what this page last wrote to _SHOWN: a different value was asked for elsewhere
 _NEXT_RUN = "goals_next_run"  # widget key → value, set at the start of the next run (after an add)
 
 st.title("Units and strategic goals")
@@ -36,13 +37,16 @@ workspace = require_workspace()
 # send again) what was typed, making a second "Operations" on the next click.
 for key, value in st.session_state.pop(_NEXT_RUN, {}).items():
     st.session_state[key] = value
-if _VIEW not in st.session_state:
-    st.session_state[_VIEW] = "Goals" if workspace.units else "Units"
+asked = st.session_state.get(_SHOWN)
+if asked is not None and asked != st.session_state.get(_WRITTEN):  # set elsewhere (Audit → Edit): show that view
+    st.session_state[_VIEW] = asked
+elif _VIEW not in st.session_state:  # arriving on the page: the view shown last
+    st.session_state[_VIEW] = asked or ("Goals" if workspace.units else "Units")
 view = st.segmented_control("Show", ["Units", "Goals"], key=_VIEW, label_visibility="collapsed")
 if view is None:  # the chosen option was clicked again: keep showing it, and show it chosen
     st.session_state[_NEXT_RUN] = {_VIEW: st.session_state.get(_SHOWN, "Units")}
     st.rerun()
-st.session_state[_SHOWN] = view
+st.session_state[_SHOWN] = st.session_state[_WRITTEN] = view
 unit_fields = {"add_unit_name": "", "add_unit_id": "", "add_unit_owner": "", "add_unit_description": ""}
 goal_fields = {"add_goal_statement": "", "add_goal_id": "", "add_goal_due": None, "add_goal_owner": ""}
 

@@ -176,3 +176,16 @@ def test_the_card_shows_partners_by_name(home):
     at.switch_page("pages/kpis.py").run()
     picker = at.selectbox(key="kpi_sessions_pairs_with")
     assert picker.value == "web_revenue" and "Web order revenue" in picker.options
+
+
+def test_a_view_asked_for_from_another_page_is_shown_and_chosen(home):
+    at = new_app()
+    click(at, "Open sample workspace")
+    at.switch_page("pages/goals.py").run()
+    assert at.segmented_control(key="goals_view").value == "Goals"
+    at.session_state["goals_view_shown"] = "Units"  # as Audit → Edit on a unit's finding sets it
+    at.run()
+    assert at.segmented_control(key="goals_view").value == "Units"
+    assert at.text_input(key="add_unit_name") is not None, "the page shows Units too"
+    at.segmented_control(key="goals_view").set_value("Goals").run()
+    assert at.segmented_control(key="goals_view").value == "Goals", "the person's click wins afterwards"
