@@ -19,6 +19,7 @@ import re
 import shutil
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -227,6 +228,7 @@ class Engine:
         self.path: Path | None = None  # the database file, for an engine on a workspace's data
         self.scans: dict[str, ScannedFile] = {}  # file sources read in place, by source name
         self._spill: Path | None = None  # the temporary folder this engine's queries spill to, removed on close
+        self._remove_spill: weakref.finalize | None = None
         self._cache: OrderedDict[str, Series] = OrderedDict()
         self._columns: dict[str, list[str]] | None = None
         self._integer_columns: dict[str, set[str]] | None = None
@@ -282,6 +284,8 @@ class Engine:
         )
         engine.scans = scans
         engine._spill = spill
+        # Removed on close, or when the engine is dropped or the process ends without closing it.
+        engine._remove_spill = weakref.finalize(engine, shutil.rmtree, spill, ignore_errors=True)
         engine.notes = date_order_notes(profiles) + ambiguous_scan_notes(scans)
         return engine
 
@@ -299,8 +303,8 @@ class Engine:
         """Close the session (waits for a running query to finish or time out)."""
         with self._lock:
             self._connection.close()
-        if self._spill is not None:
-            shutil.rmtree(self._spill, ignore_errors=True)
+        if self._remove_spill is not None:
+            self._remove_spill()
 
     def __enter__(self) -> Engine:
         return self
