@@ -58,3 +58,33 @@ def test_a_pasted_block_of_owners_and_numbers_is_saved_as_one_version(tmp_path):
 def test_the_readme_shows_the_grid():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert "docs/img/kpi-grid.png" in readme
+
+
+def test_add_unit_clears_its_form_in_the_browser_and_a_second_one_is_refused(tmp_path):
+    """The browser keeps a field's text unless the app sends a new value: an add must clear it for real."""
+    require_chromium()
+    home = tmp_path / "store"
+    with running_app(home) as url, browser_page() as page:
+        page.goto(url)
+        page.get_by_role("heading", name="KPI Wizard").wait_for()
+        page.get_by_label("Name", exact=True).fill("Browser Co")
+        page.get_by_role("button", name="Create workspace").click()
+        page.get_by_role("heading", name="Units and strategic goals").wait_for()
+        add_name = page.get_by_label("Unit name", exact=True).first  # the second is the edit form's
+        add_name.fill("Operations")
+        page.get_by_role("button", name="Add unit").click()
+        page.get_by_text("Added unit 'Operations'").wait_for()
+        wait_idle(page)
+        page.get_by_text("Add a goal").wait_for()  # the page shows Goals …
+        chosen = page.locator("[data-testid=stButtonGroup] [role=radio][aria-checked=true]")
+        assert chosen.inner_text() == "Goals", "… and the control says so"
+        page.locator("[data-testid=stButtonGroup] button").filter(has_text="Units").click()
+        wait_idle(page)
+        assert add_name.input_value() == "", "the add form starts empty after an add"
+        add_name.fill("Operations")
+        page.get_by_role("button", name="Add unit").click()
+        page.get_by_text("exists already").wait_for()
+        assert add_name.input_value() == "Operations", "a refused add keeps what was typed"
+    store = WorkspaceStore(home)
+    (item,) = store.list_workspaces()
+    assert [u.id for u in store.load(item.id).units] == ["operations"], "no operations-2"
