@@ -256,7 +256,13 @@ class Engine:
         temporary folder of the engine's own, removed when it closes.
         """
         memory_limit = memory_limit or os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT
-        _setting(memory_limit)  # a bad value is refused before any file is read
+        try:
+            _setting(memory_limit)  # a bad value is refused before any file is read
+        except ValueError:
+            raise KpiWizardError(
+                f"memory limit '{memory_limit}' is not a size: write it like 512MB or 4GB "
+                f"(the {MEMORY_LIMIT_VARIABLE} environment variable)"
+            ) from None
         connection = duckdb.connect()
         spill = Path(tempfile.mkdtemp(prefix="kpi-wizard-spill-"))
         try:

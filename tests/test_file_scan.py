@@ -12,6 +12,7 @@ import pytest
 
 from kpi_model import workspace_file
 from kpi_model.engine import Engine, lock
+from kpi_model.errors import KpiWizardError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Source, Workspace
 from kpi_model.sources import SourceError, ingest_file, load_workspace_sources, scan_file
@@ -322,3 +323,14 @@ def test_distinct_counts_on_a_csv_guess_the_range_from_its_first_rows_and_stay_e
         assert len(bitmaps) == 2 and "BITSTRING_AGG" in customers.sql.upper()
     else:  # the bitmap query stopped at the id outside the range; the plain count ran instead
         assert len(bitmaps) == 1 and "BITSTRING_AGG" not in customers.sql.upper()
+
+
+def test_the_memory_limit_comes_from_the_environment_and_a_bad_one_is_refused(tmp_path, monkeypatch):
+    _orders(tmp_path)
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=FOUR)
+    monkeypatch.setenv("KPI_WIZARD_MEMORY_LIMIT", "300MB")
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        assert engine.query("SELECT current_setting('memory_limit')")[1][0][0].startswith("286")  # 300 MB in MiB
+    monkeypatch.setenv("KPI_WIZARD_MEMORY_LIMIT", "lots")
+    with pytest.raises(KpiWizardError, match="'lots' is not a size: write it like 512MB"):
+        Engine.for_workspace(workspace, tmp_path)
