@@ -42,7 +42,7 @@ def test_strategy_map_shows_every_kpi_coloured_and_linked(sample_app):
     at.switch_page("pages/dashboard.py").run()
     at.segmented_control(key="dashboard_unit").set_value("__strategy_map__").run()
     assert not at.exception, at.exception
-    html = "".join(element.proto.body for element in at.get("html"))
+    html = "".join(m.value for m in at.markdown if "strategy-map" in m.value)
     sample = workspace_file.load(SAMPLE_WORKSPACE)
     boxes = dict(re.findall(r'data-kpi="([^"]+)" data-status="([a-z]+)"', html))
     assert set(boxes) == {k.id for k in sample.kpis}
