@@ -7,6 +7,7 @@ updates every reference to it; deleting a goal deletes or detaches its KPIs as a
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -56,6 +57,39 @@ def kpi_id_from(text: str) -> str:
     """A KPI id (snake_case, starting with a letter) from a KPI name."""
     slug = slugify(text, separator="_")
     return slug if slug[0].isalpha() else f"kpi_{slug}"
+
+
+def is_referenced(workspace: Workspace, kpi_id: str) -> bool:
+    """Whether anything besides the KPI itself names its id: a partner, a formula, a scenario, an alert …
+
+    A value equal to the id anywhere in the document counts, so a reference of a kind added later counts
+    too; in formulas, filters and view SQL the id as a word counts, a column of that name as well (the
+    safe side: the id then stays).
+    """
+    others = workspace.model_dump(mode="json")
+    others["kpis"] = [k for k in others["kpis"] if k["id"] != kpi_id]
+    if f'"{kpi_id}"' in json.dumps(others):
+        return True
+    word = re.compile(rf"\b{re.escape(kpi_id)}\b")
+    sql = [k.expression for k in workspace.kpis if k.id != kpi_id] + [
+        k.filter for k in workspace.kpis if k.id != kpi_id
+    ]
+    sql += [source.sql for source in workspace.sources]
+    return any(word.search(text) for text in sql if text)
+
+
+def id_after_rename(workspace: Workspace, kpi: Kpi, new_name: str) -> str:
+    """The id a KPI renamed to ``new_name`` takes: one made from the new name while nothing refers to it.
+
+    Only an id that was made (from the KPI's name or its template, perhaps with ``_2``) follows the
+    name; an id typed by hand, and one that is referenced anywhere, stays as it is.
+    """
+    made = {kpi_id_from(kpi.name), kpi.template}
+    if re.sub(r"_\d+$", "", kpi.id) not in made and kpi.id not in made:
+        return kpi.id
+    if is_referenced(workspace, kpi.id):
+        return kpi.id
+    return unique_id(kpi_id_from(new_name), [k.id for k in workspace.kpis if k.id != kpi.id], separator="_")
 
 
 def unique_id(base: str, taken: Iterable[str], *, separator: str = "-") -> str:

@@ -189,3 +189,21 @@ def test_a_view_asked_for_from_another_page_is_shown_and_chosen(home):
     assert at.text_input(key="add_unit_name") is not None, "the page shows Units too"
     at.segmented_control(key="goals_view").set_value("Goals").run()
     assert at.segmented_control(key="goals_view").value == "Goals", "the person's click wins afterwards"
+
+
+def test_renaming_a_template_kpi_on_its_card_gives_it_an_id_from_the_new_name(home):
+    at = new_app()
+    at.text_input(key="new_workspace_name").input("Acme")
+    click(at, "Create workspace")
+    at.text_input(key="add_unit_name").input("Sales")
+    click(at, "Add unit")
+    at.text_area(key="add_goal_statement").input("Grow repeat revenue")
+    click(at, "Add goal")
+    at.switch_page("pages/kpis.py").run()
+    at.text_input(key="template_search").input("repeat purchase").run()
+    click(at, next(b.label for b in at.button if b.label.startswith("Add “")))
+    at.text_input(key="kpi_repeat_purchase_rate_name").input("Web repeat rate")
+    click(at, "Save KPI")
+    _, saved = stored(home)
+    assert [(k.id, k.name) for k in saved.kpis] == [("web_repeat_rate", "Web repeat rate")]
+    assert any("Its id is now web\\_repeat\\_rate" in s.value for s in at.success), [s.value for s in at.success]

@@ -198,3 +198,26 @@ def test_a_cut_id_does_not_end_on_a_small_word():
     slug = editing.slugify("Make every delivery arrive complete and on time for the customers of")
     assert not slug.endswith(("-of", "-the", "-for", "-and")), slug
     assert editing.slugify("x" * 80) == "x" * editing.MAX_SLUG, "only a single overlong word is cut"
+
+
+def test_a_made_id_follows_a_rename_until_something_refers_to_it(small_workspace):
+    free = Kpi(id="churn_rate", name="Churn rate", goal="grow-repeat", template="churn_rate")
+    workspace = editing.upsert_kpi(small_workspace, free)
+    assert editing.id_after_rename(workspace, free, "Web churn rate") == "web_churn_rate"
+    named = Kpi(id="new_customers_2", name="New customers", goal="grow-repeat")
+    workspace = editing.upsert_kpi(workspace, named)
+    assert editing.id_after_rename(workspace, named, "New B2B customers") == "new_b2b_customers"
+    # Taken by another KPI: the next free one.
+    assert editing.id_after_rename(workspace, named, "Churn rate") == "churn_rate_2"
+
+
+def test_a_typed_or_referenced_id_stays(small_workspace):
+    typed = small_workspace.kpi("on_time")  # 'on_time' is not made from 'On-time delivery'
+    assert editing.id_after_rename(small_workspace, typed, "Delivered on time") == "on_time"
+    paired = small_workspace.kpi("repeat_revenue")  # repeat_rate pairs with it
+    assert editing.id_after_rename(small_workspace, paired, "Revenue from repeat buyers") == "repeat_revenue"
+    driver = Kpi(id="orders", name="Orders", goal="grow-repeat")
+    derived = Kpi(id="aov", name="AOV", goal="grow-repeat", expression="revenue / orders")
+    workspace = editing.upsert_kpi(editing.upsert_kpi(small_workspace, driver), derived)
+    assert editing.id_after_rename(workspace, driver, "Web orders") == "orders", "a formula uses it"
+    assert editing.is_referenced(workspace, "orders") and not editing.is_referenced(workspace, "aov")

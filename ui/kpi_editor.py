@@ -176,10 +176,15 @@ def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
         kpi_audit_callout(workspace, kpi)
         data = kpi_form(f"kpi_{kpi.id}", workspace, kpi, loaded_columns())
         if data is not None:
+            followed = ""
+            if data["id"] == kpi.id and data["name"] and data["name"] != kpi.name:  # renamed, id left alone
+                data["id"] = editing.id_after_rename(workspace, kpi, data["name"])
+                followed = f" Its id is now {data['id']}." if data["id"] != kpi.id else ""
             st.session_state[_OPEN_CARD] = data["id"]
             moved = data["goal"] != kpi.goal and data["goal"] is not None
             goal = workspace.goal(data["goal"]) if moved else None
             message = f"Moved '{data['name']}' to the goal '{goal.statement}'." if goal else f"Saved '{data['name']}'."
+            message += followed
             position = ("kpis", workspace.kpis.index(kpi))
             then: dict[str, Any] = {}
             if (clicked := _from_audit("kpi", kpi.id)) is not None:  # it follows the KPI to its new id
