@@ -177,9 +177,8 @@ def _split(message: str, column: str) -> tuple[str, str]:
     return message, _FIXES.get(column, "correct the value")
 
 
-def _partner(text: str | None, workspace: Workspace, labels: Mapping[str, str]) -> str:
+def _partner(text: str, workspace: Workspace, labels: Mapping[str, str]) -> str:
     """The id of the KPI a Partner cell names (shown label, id or name); ``ValueError`` when none or several."""
-    assert text is not None
     by_label = {label.casefold(): kpi_id for kpi_id, label in labels.items()}
     if text.casefold() in by_label:
         return by_label[text.casefold()]

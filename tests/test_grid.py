@@ -261,3 +261,18 @@ def test_an_untouched_number_keeps_its_stored_value_exactly(small_workspace):
         old_id="repeat_rate",
     )
     assert apply_grid(workspace, rows_of(workspace)) == workspace
+
+
+def test_the_sample_workspace_reads_back_unchanged_and_every_shown_number_reads_as_typed():
+    from kpi_model import workspace_file
+    from kpi_model.typed_values import read_value
+
+    from .conftest import SAMPLE_WORKSPACE
+
+    sample = workspace_file.load(SAMPLE_WORKSPACE)
+    rows = grid_rows(sample, sample.kpis)
+    assert apply_grid(sample, rows) == sample
+    for row, kpi in zip(rows, sample.kpis, strict=True):
+        for column in ("baseline", "target", "warning", "critical"):
+            if row[column]:
+                read_value(row[column], COLUMNS[column], kpi.unit_of_measure)  # typed back, it reads
