@@ -207,3 +207,30 @@ def test_renaming_a_template_kpi_on_its_card_gives_it_an_id_from_the_new_name(ho
     _, saved = stored(home)
     assert [(k.id, k.name) for k in saved.kpis] == [("web_repeat_rate", "Web repeat rate")]
     assert any("Its id is now web\\_repeat\\_rate" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_the_grid_and_its_messages_render_hostile_names_inert(tmp_path, monkeypatch):
+    """Names full of Markdown, links and HTML: plain text in the grid's cells, escaped in every message."""
+    from streamlit.testing.v1 import AppTest
+
+    from .test_inert_output import APP, WS_ID, Scan, build_store
+
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(tmp_path / "store"))
+    monkeypatch.delenv("KPI_WIZARD_OPEN", raising=False)
+    build_store(tmp_path / "store")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = WS_ID
+    at.run()
+    scan = Scan()
+    at.switch_page("pages/kpis.py").run()
+    at.segmented_control(key="kpis_view").set_value("All in a grid").run()
+    scan.page(at, "Grid")
+    (editor,) = at.data_editor
+    edit_cells(at, editor, {0: {"target": "<b>lots</b>", "owner": ""}})
+    click(at, "Save the grid")
+    assert at.error, "the wrong cell is named"
+    scan.page(at, "Grid (refused save)")
+    at.radio(key="kpis_grid_scope").set_value("unit").run()
+    scan.page(at, "Grid (unit)")
+    assert not scan.problems, "\n".join(scan.problems)
+    assert "xsskpi" in set().union(*scan.seen.values()), "a hostile KPI name reached Markdown, so escaping was tested"
