@@ -89,3 +89,25 @@ def test_review_makes_the_html_report_and_an_edit_retires_it(sample_app):
     assert "Download report (HTML)" in [b.proto.label for b in at.get("download_button")]
     at.segmented_control(key="review_report_format").set_value("PDF").run()
     assert "Download report (PDF)" not in [b.proto.label for b in at.get("download_button")], "not made yet"
+
+
+def test_the_report_compares_with_the_version_saved_before_the_open_one(tmp_path, monkeypatch):
+    from kpi_model.store import WorkspaceStore
+
+    home = tmp_path / "store"
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(home))
+    monkeypatch.delenv("KPI_WIZARD_OPEN", raising=False)
+    sample = workspace_file.load(SAMPLE_WORKSPACE)
+    store = WorkspaceStore(home)
+    workspace_id = store.new_id()
+    store.save(workspace_id, sample.model_copy(update={"kpis": [k for k in sample.kpis if k.id != "nps"]}))
+    store.save(workspace_id, sample)  # the open version: NPS added
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    at.query_params["ws"] = workspace_id
+    at.run()
+    at.switch_page("pages/review.py").run()
+    at.segmented_control(key="review_report_format").set_value("HTML").run()
+    next(b for b in at.button if b.label == "Make report").click().run()
+    assert not at.exception, at.exception
+    body = at.session_state["review_report_prepared"]["body"]
+    assert "KPIs added: nps" in body, "compared with the version before, not with itself"

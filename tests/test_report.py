@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -255,3 +256,91 @@ def test_the_cover_counts_statuses_and_kpis_not_computed_apart(content):
     assert counts["no thresholds"] == 0
     assert sum(counts.values()) == len(content.tiles)
     assert counts["warning"] == sum(1 for t in content.tiles if t.status_label == "warning") == 3
+
+
+def _path_points(d: str) -> list[tuple[float, float]]:
+    """Points along an SVG path of M/H/V/C commands, the curves sampled."""
+    points: list[tuple[float, float]] = []
+    x = y = 0.0
+    for command, args in re.findall(r"([MHVC])([^MHVC]*)", d):
+        numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", args)]
+        if command == "M":
+            x, y = numbers
+            points.append((x, y))
+        elif command in "HV":
+            target = numbers[0]
+            for step in range(1, 21):
+                t = step / 20
+                points.append((x + (target - x) * t, y) if command == "H" else (x, y + (target - y) * t))
+            x, y = (target, y) if command == "H" else (x, target)
+        else:
+            (c1x, c1y, c2x, c2y, ex, ey) = numbers
+            for step in range(1, 41):
+                t = step / 40
+                u = 1 - t
+                bx = u**3 * x + 3 * u * u * t * c1x + 3 * u * t * t * c2x + t**3 * ex
+                by = u**3 * y + 3 * u * u * t * c1y + 3 * u * t * t * c2y + t**3 * ey
+                points.append((bx, by))
+            x, y = ex, ey
+    return points
+
+
+def test_no_arrow_of_the_map_runs_through_a_box_it_does_not_join(sample):
+    from kpi_model.report.strategy_map import map_svg
+
+    per_session = {
+        "id": "rev_per_session",
+        "name": "Revenue per session",
+        "source": None,
+        "expression": "web_revenue / sessions",  # sessions is two columns to the left: the arrow skips one
+        "kind": None,
+        "pairs_with": None,
+    }
+    workspace = sample.model_copy(update={"kpis": [*sample.kpis, sample.kpis[0].model_copy(update=per_session)]})
+    layout = layout_map(workspace, workspace.kpis)
+    boxes = {n.id: n for n in layout.nodes if n.kind == "kpi"}
+    svg = map_svg(layout, {}, {})
+    paths = re.findall(r'<path d="([^"]+)"[^>]*data-from="([^"]+)" data-to="([^"]+)"', svg)
+    assert any(target == "rev_per_session" and source == "sessions" for _, source, target in paths)
+    for d, source, target in paths:
+        for px, py in _path_points(d):
+            for box in boxes.values():
+                if box.id in (source, target):
+                    continue
+                inside = box.x + 1 < px < box.x + box.width - 1 and box.y + 1 < py < box.y + box.height - 1
+                assert not inside, f"{source} → {target} crosses {box.id} at ({px:.0f}, {py:.0f})"
+
+
+def test_the_page_footer_prints_the_title_as_written(sample, tmp_path):
+    content = build_report(sample.model_copy(update={"name": 'R&D "scorecard" </style>'}), None, as_of=TODAY)
+    html = render_html(content)
+    assert r'content: "R\26 D \22 scorecard\22  \3c \2f style\3e  · as of 2026-12-05"' in html
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(render_pdf(content))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert 'R&D "scorecard" </style> · as of 2026-12-05' in text and "&amp;" not in text
+
+
+def test_a_kpi_with_no_complete_period_is_not_judged_not_without_thresholds(sample):
+    with Engine.for_workspace(sample, SAMPLE_WORKSPACE.parent) as engine:
+        early = build_report(sample, engine, as_of=dt.date(2024, 11, 20), kpis=["revenue"])
+    (tile,) = early.tiles
+    assert tile.kpi.thresholds is not None and tile.status_label == "not judged"
+    assert early.status_counts["not judged"] == 1 and early.status_counts["no thresholds"] == 0
+
+
+def test_the_chart_scale_follows_complete_periods_and_labels_a_partial_one_outside_it():
+    from kpi_model.engine import Point, Series
+    from kpi_model.models import Kpi
+    from kpi_model.periods import Coverage
+    from kpi_model.report.svg import trend_svg
+
+    kpi = Kpi(id="o", name="Orders", unit_of_measure="count")
+    points = [Point(period=dt.date(2026, m, 1), value=1100.0 + m, rows=1) for m in range(1, 11)]
+    points.append(Point(period=dt.date(2026, 11, 1), value=153.0, rows=1))  # a few days of November
+    series = Series(kpi_id="o", request=SeriesRequest(grain="month"), points=points)
+    series = dataclasses.replace(series, coverage=Coverage(dt.date(2026, 1, 1), dt.date(2026, 11, 4)))
+    svg = trend_svg(kpi, series, TODAY)
+    labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', svg)
+    assert "1,110" in labels and "1,101" in labels and "153" not in labels, labels
+    assert "partial: 153" in svg

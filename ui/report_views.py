@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from kpi_model import editing
+from kpi_model import editing, workspace_file
 from kpi_model.datastore import DataStore
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
@@ -26,11 +26,17 @@ def _previous_version(workspace: Workspace) -> Workspace | None:
     workspace_id = state.workspace_id()
     if workspace_id is None:
         return None
+    current = workspace_file.dumps(workspace)
     try:
-        versions = state.store().versions(workspace_id)
-        return state.store().load_version(workspace_id, versions[0].id) if versions else None
+        # Every save writes the current version into the history too: the newest one that differs
+        # from what is open is the previous one.
+        for version in state.store().versions(workspace_id):
+            earlier = state.store().load_version(workspace_id, version.id)
+            if workspace_file.dumps(earlier) != current:
+                return earlier
     except KpiWizardError:
         return None
+    return None
 
 
 def report_download(workspace: Workspace, data: DataStore | None, *, key: str) -> None:

@@ -165,6 +165,8 @@ def _tile(workspace: Workspace, kpi: Kpi, result: Series | Exception | None, as_
     else:
         problem = None if latest else f"no complete {series.request.grain} with a value yet"
     level = status(kpi, value)
+    # No complete period yet is "not judged", whatever thresholds the KPI has.
+    label = "not computed" if series is None else "not judged" if latest is None else STATUS_LABELS[level]
     return KpiTile(
         kpi=kpi,
         grain=cadence_grain(kpi.cadence),
@@ -173,7 +175,7 @@ def _tile(workspace: Workspace, kpi: Kpi, result: Series | Exception | None, as_
         latest_label=period_label(latest.period, series.request.grain) if latest and series else None,
         latest_value=kpi_value(kpi, value),
         status=level,
-        status_label=STATUS_LABELS[level] if series is not None else "not computed",
+        status_label=label,
         reason=status_reason(kpi, value) if series is not None else str(problem),
         gap=gap_to_target(kpi, value),
         left_out=unjudged_note(series, latest, as_of, unit=kpi.unit_of_measure) if series is not None else None,
@@ -315,7 +317,7 @@ def build_report(
         coverage=_coverage(workspace, list(tiles.values())),
         score=report.score,
         verdict_counts=report.verdict_counts(),
-        status_counts={label: labels[label] for label in [*STATUS_LABELS.values(), "not computed"]},
+        status_counts={label: labels[label] for label in [*STATUS_LABELS.values(), "not judged", "not computed"]},
         units=pages,
         definitions=sheets,
         verdicts=[verdicts[k.id] for k in chosen if k.id in verdicts],

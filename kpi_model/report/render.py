@@ -50,7 +50,14 @@ def render_html(report: ReportContent, *, paper: str = "a4", kpi_link: Callable[
     charts = {
         tile.kpi.id: trend_svg(tile.kpi, tile.series, report.as_of) for tile in report.tiles if tile.series is not None
     }
-    return str(_template().render(report=report, map_svg=picture, charts=charts, page_size=PAPER[paper]))
+    footer = css_string(f"{report.title} · as of {report.as_of.isoformat()}")
+    return str(_template().render(report=report, map_svg=picture, charts=charts, page_size=PAPER[paper], footer=footer))
+
+
+def css_string(text: str) -> str:
+    """``text`` for inside a double-quoted CSS string: every character but letters, digits, spaces and
+    a few safe signs as a CSS escape, so a title can neither end the string nor the style element."""
+    return "".join(ch if ch.isalnum() or ch in " ·-_.,:()" else f"\\{ord(ch):x} " for ch in text)
 
 
 def _refuse(url: str, *args: object, **kwargs: object) -> dict[str, Any]:

@@ -212,7 +212,13 @@ def map_svg(
         start, end = boxes[edge.source], boxes[edge.target]
         x1, y1 = start.x + start.width, start.y + start.height / 2
         x2, y2 = end.x, end.y + end.height / 2
-        if x2 <= x1:  # same column or backwards: loop out to the right of both boxes
+        if x2 > x1 + NODE_WIDTH + COLUMN_GAP:
+            # Skipping a column: run in the gaps (down the column gap, along the row gap above the
+            # target, down the target's column gap), never across a box in between.
+            gap1, gap2 = x1 + COLUMN_GAP / 2, x2 - COLUMN_GAP / 2
+            lane = end.y - ROW_GAP / 2
+            path = f"M{x1:.0f},{y1:.0f} H{gap1:.0f} V{lane:.0f} H{gap2:.0f} V{y2:.0f} H{x2:.0f}"
+        elif x2 <= x1:  # same column or backwards: loop out to the right of both boxes
             x1, x2 = start.x + start.width, end.x + end.width
             bend = max(x1, x2) + 36
             path = f"M{x1:.0f},{y1:.0f} C{bend:.0f},{y1:.0f} {bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"

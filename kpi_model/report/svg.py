@@ -48,7 +48,10 @@ def trend_svg(kpi: Kpi, series: Series, as_of: dt.date, *, width: int = 420, hei
     references = [target, *([kpi.thresholds.warning, kpi.thresholds.critical] if kpi.thresholds else [])]
     if kpi.direction == Direction.RANGE and kpi.target and kpi.target.low is not None and kpi.target.high is not None:
         references += [kpi.target.low, kpi.target.high]
-    values = [float(p.value) for p in points if p.value is not None]
+    complete = [is_complete(p.period, grain, as_of, series.coverage) for p in points]
+    # The scale follows the complete periods: half a month's dip must not flatten two years of trend.
+    values = [float(p.value) for p, done in zip(points, complete, strict=True) if done and p.value is not None]
+    values = values or [float(p.value) for p in points if p.value is not None]
     low, high = _value_range(values + [float(v) for v in references if v is not None])
     target_label = f"target {kpi_value(kpi, target)}" if target is not None else ""
     # Room on the right for the target's label at about 6 px a character (10 px DejaVu Sans).
@@ -58,8 +61,8 @@ def trend_svg(kpi: Kpi, series: Series, as_of: dt.date, *, width: int = 420, hei
     def x(index: int) -> float:
         return left + (plot_w * index / (len(points) - 1) if len(points) > 1 else plot_w / 2)
 
-    def y(value: float) -> float:
-        return top + plot_h * (high - value) / (high - low)
+    def y(value: float) -> float:  # clipped: a partial period outside the scale sits on its edge
+        return top + plot_h * (high - min(max(value, low), high)) / (high - low)
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" viewBox="0 0 {width} {height}" '
@@ -94,7 +97,6 @@ def trend_svg(kpi: Kpi, series: Series, as_of: dt.date, *, width: int = 420, hei
             f'<text x="{left + plot_w + 4}" y="{y(target) + 3:.1f}" style="{FONT};font-size:10px" fill="#c62828">'
             f"{escape(target_label)}</text>"
         )
-    complete = [is_complete(p.period, grain, as_of, series.coverage) for p in points]
     solid = [f"{x(i):.1f},{y(float(p.value or 0)):.1f}" for i, p in enumerate(points) if complete[i]]
     if len(solid) > 1:
         parts.append(f'<polyline points="{" ".join(solid)}" fill="none" stroke="{LINE}" stroke-width="1.8"/>')
@@ -108,9 +110,12 @@ def trend_svg(kpi: Kpi, series: Series, as_of: dt.date, *, width: int = 420, hei
             f"<title>{period_label(point.period, grain)}: {escape(kpi_value(kpi, value))} ({state})</title></circle>"
         )
         if not complete[index] and index == len(points) - 1:
+            # The label carries the value: the point may sit on the scale's edge, not at its height.
+            above = y(value) > top + 12
             parts.append(
-                f'<text x="{x(index) + 5:.1f}" y="{y(value) - 5:.1f}" style="{FONT};font-size:9px;font-style:italic" '
-                'fill="#546e7a">partial</text>'
+                f'<text x="{x(index) - 4:.1f}" y="{y(value) + (-6 if above else 12):.1f}" text-anchor="end" '
+                f'style="{FONT};font-size:9px;font-style:italic" fill="#546e7a">'
+                f"partial: {escape(kpi_value(kpi, value))}</text>"
             )
     parts.append("</svg>")
     return "".join(parts)
