@@ -213,7 +213,18 @@ def _unpair(kpi: Kpi, removed: set[str]) -> Kpi:
 
 
 def upsert_kpi(workspace: Workspace, kpi: Kpi, *, old_id: str | None = None) -> Workspace:
-    """Add a KPI, or replace the one with ``old_id`` (updating ``pairs_with`` and scenario references)."""
+    """Add a KPI, or replace the one with ``old_id`` (updating ``pairs_with`` and scenario references).
+
+    A second KPI of the same name in one goal is refused: the goal's pickers and reports show KPIs by name.
+    """
+    before = workspace.kpi(old_id) if old_id else None
+    renamed = before is None or before.goal != kpi.goal or not same_name(before.name, kpi.name)
+    siblings = ((k.id, k.name) for k in workspace.kpis_of(kpi.goal)) if kpi.goal else iter(())
+    if renamed and (twin := workspace.kpi(_name_taken(siblings, kpi.id, kpi.name, old_id) or "")) is not None:
+        raise EditError(
+            f"this goal has a KPI named '{twin.name}' already (id '{twin.id}'); name this one differently "
+            "(say by channel or segment), or edit that one instead"
+        )
     kpis = _place(workspace.kpis, kpi, old_id, "KPI")
     if old_id and kpi.id != old_id:
         kpis = [k.model_copy(update={"pairs_with": kpi.id}) if k.pairs_with == old_id else k for k in kpis]

@@ -19,6 +19,9 @@ if st.session_state.get("kpis_from_audit"):  # set by Audit → Edit, cleared wh
     st.page_link("pages/audit.py", label="Back to the audit (it re-runs with your changes)", icon=":material/undo:")
 workspace = require_workspace()
 _NO_GOAL = "__no_goal__"
+_NEXT_RUN = "kpis_next_run"  # widget key → value, set before the widgets are drawn (an add clears its form)
+for key, value in st.session_state.pop(_NEXT_RUN, {}).items():
+    st.session_state[key] = value  # sent to the browser, unlike a deleted key (the browser would keep the text)
 orphans = [k for k in workspace.kpis if k.goal is None or workspace.goal(k.goal) is None]
 if not workspace.goals and not orphans:
     st.info("Add a strategic goal first: every KPI measures one goal.")
@@ -76,7 +79,7 @@ with custom_tab, st.form("add_custom_kpi"):
             apply_edit(
                 lambda: editing.upsert_kpi(workspace, Kpi(id=new_id, name=name.strip(), goal=goal_id)),
                 f"Added '{name.strip()}'. Fill in its fields below.",
-                reset=["custom_kpi_name"],
+                then={_NEXT_RUN: {"custom_kpi_name": ""}},
             )
 
 st.subheader("KPIs of this goal")

@@ -234,3 +234,22 @@ def test_the_grid_and_its_messages_render_hostile_names_inert(tmp_path, monkeypa
     scan.page(at, "Grid (unit)")
     assert not scan.problems, "\n".join(scan.problems)
     assert "xsskpi" in set().union(*scan.seen.values()), "a hostile KPI name reached Markdown, so escaping was tested"
+
+
+def test_a_custom_kpi_added_clears_its_form_and_the_same_name_again_is_refused(home):
+    at = new_app()
+    at.text_input(key="new_workspace_name").input("Acme")
+    click(at, "Create workspace")
+    at.text_input(key="add_unit_name").input("Sales")
+    click(at, "Add unit")
+    at.text_area(key="add_goal_statement").input("Grow repeat revenue")
+    click(at, "Add goal")
+    at.switch_page("pages/kpis.py").run()
+    at.text_input(key="custom_kpi_name").input("Orders per customer")
+    click(at, "Add KPI")
+    assert at.text_input(key="custom_kpi_name").value == ""
+    at.text_input(key="custom_kpi_name").input("orders per  customer")
+    click(at, "Add KPI")
+    assert "has a KPI named 'Orders per customer' already" in " ".join(e.value for e in at.error)
+    _, saved = stored(home)
+    assert [k.id for k in saved.kpis] == ["orders_per_customer"], "no orders_per_customer_2"

@@ -221,3 +221,21 @@ def test_a_typed_or_referenced_id_stays(small_workspace):
     workspace = editing.upsert_kpi(editing.upsert_kpi(small_workspace, driver), derived)
     assert editing.id_after_rename(workspace, driver, "Web orders") == "orders", "a formula uses it"
     assert editing.is_referenced(workspace, "orders") and not editing.is_referenced(workspace, "aov")
+
+
+def test_the_same_kpi_name_twice_in_one_goal_is_refused(small_workspace):
+    with pytest.raises(
+        editing.EditError, match="this goal has a KPI named 'Repeat revenue' already \\(id 'repeat_revenue'\\)"
+    ):
+        editing.upsert_kpi(small_workspace, Kpi(id="repeat_revenue_2", name="repeat  revenue", goal="grow-repeat"))
+    other_goal = editing.upsert_kpi(
+        small_workspace, Kpi(id="repeat_revenue_2", name="Repeat revenue", goal="deliver-on-time")
+    )
+    with pytest.raises(editing.EditError, match="already"):  # moved into the goal that has one
+        editing.upsert_kpi(
+            other_goal,
+            other_goal.kpi("repeat_revenue_2").model_copy(update={"goal": "grow-repeat"}),
+            old_id="repeat_revenue_2",
+        )
+    kept = small_workspace.kpi("repeat_revenue").model_copy(update={"owner": "CFO"})
+    assert editing.upsert_kpi(small_workspace, kept, old_id="repeat_revenue").kpi("repeat_revenue").owner == "CFO"
