@@ -714,20 +714,39 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from kpi_model.report import build_report, render_html, render_pdf
 
     output = Path(args.output)
+    from_suffix = {".pdf": "pdf", ".html": "html", ".htm": "html"}.get(output.suffix.lower())
+    chosen = args.format or from_suffix or "pdf"
+    if from_suffix and from_suffix != chosen:
+        raise KpiWizardError(f"{output} ends in {output.suffix} but --format is {chosen}: name the file .{chosen}")
+    # Checked before the work, which takes minutes for a large set.
+    if output.is_dir():
+        raise KpiWizardError(f"{output} is a folder; give a file name, e.g. {output / f'report.{chosen}'}")
     if output.exists() and not args.force:
         raise KpiWizardError(f"{output} exists; choose another file or add --force to replace it")
+    if not output.parent.resolve().is_dir():
+        raise KpiWizardError(f"the folder {output.parent} does not exist; create it or write elsewhere")
     workspace = workspace_file.load(args.workspace)
     previous = workspace_file.load(args.previous) if args.previous else None
     sections = [s.strip() for part in args.sections for s in part.split(",") if s.strip()] or None
     overrides = _data_overrides(args.data)
+    folder = Path(args.workspace).parent
+    # A missing file costs its own KPIs their values, not the whole report.
+    missing = [
+        s.name for s in workspace.sources if s.path and s.name not in overrides and not (folder / s.path).is_file()
+    ]
+    for name in missing:
+        print(f"note: source '{name}': its file is missing; its KPIs are shown without values", file=sys.stderr)
+    readable = workspace.model_copy(
+        update={"sources": [s.model_copy(update={"path": None}) if s.name in missing else s for s in workspace.sources]}
+    )
     engine = None
-    if overrides or any(s.path for s in workspace.sources):
-        engine = _noted(Engine.for_workspace(workspace, Path(args.workspace).parent, overrides))
+    if overrides or any(s.path for s in readable.sources):
+        engine = _noted(Engine.for_workspace(readable, folder, overrides))
     else:
         print("note: no data sources with files: the report shows the design without values", file=sys.stderr)
     try:
         content = build_report(
-            workspace,
+            readable,
             engine,
             as_of=args.as_of,
             units=args.unit,
@@ -738,10 +757,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     finally:
         if engine is not None:
             engine.close()
-    data = render_pdf(content, paper=args.paper) if args.format == "pdf" else render_html(content, paper=args.paper)
-    written = output.write_bytes(data) if isinstance(data, bytes) else output.write_text(data, encoding="utf-8")
-    pages = len(content.units)
-    print(f"wrote {output} ({written:,} bytes): {pages} unit page(s), {len(content.definitions)} KPI sheet(s)")
+    data = render_pdf(content, paper=args.paper) if chosen == "pdf" else render_html(content, paper=args.paper)
+    body = data if isinstance(data, bytes) else data.encode("utf-8")
+    output.write_bytes(body)
+    shown = []
+    if "units" in content.sections:
+        shown.append(f"{len(content.units)} unit page(s)")
+    if "definitions" in content.sections:
+        shown.append(f"{len(content.definitions)} KPI sheet(s)")
+    print(f"wrote {output} ({len(body):,} bytes): {', '.join(shown) or ', '.join(content.sections)}")
     return EXIT_OK
 
 
@@ -758,7 +782,9 @@ def _add_report(commands: Any) -> None:
     )
     report.add_argument("workspace")
     report.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write (.pdf or .html)")
-    report.add_argument("--format", choices=["pdf", "html"], default="pdf")
+    report.add_argument(
+        "--format", choices=["pdf", "html"], help="pdf or html (default: from the file name's suffix, else pdf)"
+    )
     report.add_argument("--paper", choices=list(PAPER), default="a4", help="page size, landscape (default a4)")
     report.add_argument("--unit", action="append", default=[], metavar="ID", help="only this unit (repeatable)")
     report.add_argument("--kpi", action="append", default=[], metavar="ID", help="only this KPI (repeatable)")

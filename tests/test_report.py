@@ -114,6 +114,7 @@ def test_as_of_moves_the_judged_period(sample):
     (tile,) = early.tiles
     assert tile.latest_label == "2026-09", "October is not over on 15 October"
     assert "2026-10 so far" in (tile.left_out or "") and "(data as of 2026-10-15)" in (tile.left_out or "")
+    assert any("the audit's verdicts judge the design only" in note for note in early.notes)
 
 
 def test_unknown_choices_name_what_exists(sample):
@@ -344,3 +345,31 @@ def test_the_chart_scale_follows_complete_periods_and_labels_a_partial_one_outsi
     labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', svg)
     assert "1,110" in labels and "1,101" in labels and "153" not in labels, labels
     assert "partial: 153" in svg
+
+
+def test_cli_report_with_a_missing_data_file_shows_the_rest(tmp_path):
+    folder = tmp_path / "ws"
+    shutil.copytree(SAMPLE_WORKSPACE.parent, folder)
+    (folder / "data" / "survey_responses.csv").unlink()
+    out = tmp_path / "r.html"
+    result = cli("report", str(folder / "workspace.yaml"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "source 'survey_responses': its file is missing" in result.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "Net Promoter Score" in html and "10,359" in html, "the other KPIs keep their values"
+    assert out.read_bytes().startswith(b"<!DOCTYPE html>"), "the format follows the .html suffix"
+    assert f"({out.stat().st_size:,} bytes)" in result.stdout
+
+
+def test_cli_report_refuses_a_bad_output_before_any_work(tmp_path):
+    mismatch = cli("report", str(SAMPLE_WORKSPACE), "-o", str(tmp_path / "r.html"), "--format", "pdf")
+    assert mismatch.returncode == 2 and "ends in .html but --format is pdf" in mismatch.stderr
+    folder = cli("report", str(SAMPLE_WORKSPACE), "-o", str(tmp_path), "--force")
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
+    nowhere = cli("report", str(SAMPLE_WORKSPACE), "-o", str(tmp_path / "no" / "r.pdf"))
+    assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr
+
+
+def test_a_workspace_without_kpis_gets_a_report_error_that_says_so():
+    with pytest.raises(ReportError, match="the workspace has no KPIs yet"):
+        build_report(Workspace(name="empty"), None)

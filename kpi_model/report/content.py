@@ -126,6 +126,7 @@ class ReportContent:
     changes: AuditComparison | None
     workspace: Workspace
     notes: list[str] = field(default_factory=list)
+    data_loaded: bool = False
 
     @property
     def tiles(self) -> list[KpiTile]:
@@ -141,6 +142,8 @@ def _chosen_kpis(workspace: Workspace, units: Collection[str], kpis: Collection[
     kpi_ids = {k.id for k in workspace.kpis}
     if unknown := [k for k in kpis if k not in kpi_ids]:
         raise ReportError(f"unknown KPI {', '.join(map(repr, unknown))}: give KPI ids as in the workspace file")
+    if not workspace.kpis:
+        raise ReportError("the workspace has no KPIs yet: add them (Goals and KPIs pages), then make the report")
     chosen = [k for k in workspace.kpis if not kpis or k.id in kpis]
     if units:
         chosen = [k for k in chosen if _unit_of(workspace, k) in units]
@@ -296,7 +299,14 @@ def build_report(
     tiles = {k.id: _tile(workspace, k, results[k.id], as_of) for k in chosen}
 
     pages = _unit_pages(workspace, [tiles[k.id] for k in chosen], units)
-    report = audit(workspace, engine=engine, today=as_of)
+    notes: list[str] = []
+    if until is not None and engine is not None:
+        # The data checks would read today's rows: for a past day the audit judges the design only.
+        notes.append(
+            f"As of {as_of.isoformat()}: values use the data dated up to that day; the audit's verdicts judge "
+            "the design only (its data checks would read today's data)."
+        )
+    report = audit(workspace, engine=engine if until is None else None, today=as_of)
     verdicts = report.verdicts()
     columns = engine.columns() if engine is not None else None
     sheets = []
@@ -323,4 +333,6 @@ def build_report(
         verdicts=[verdicts[k.id] for k in chosen if k.id in verdicts],
         changes=changes,
         workspace=workspace,
+        notes=notes,
+        data_loaded=engine is not None,
     )
