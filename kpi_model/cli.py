@@ -646,6 +646,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "true" if args.headless or not _has_display() else "false",
         "--browser.gatherUsageStats",
         "false",
+        # A served app does not reload its own code: a `git pull` under a running server would mix
+        # old and new classes in one process (sessions saw every KPI as "not computed").
+        "--server.fileWatcherType",
+        "none",
     ]
     if address:
         arguments += ["--server.address", address]

@@ -52,8 +52,12 @@ Number = Annotated[float, BeforeValidator(_not_a_truth_value)]
 
 # A name is one line: a line break in a spreadsheet cell ("Net\nrevenue") is layout, and in a name it
 # would let printed output fake lines of its own (a KPI named "…\nverdict: leads").
+# Bidi controls (U+202A-202E, U+2066-2069) would reverse the text that follows a name in every list.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(lambda value: " ".join(value.split()))
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(lambda value: " ".join(value.translate(_BIDI_CONTROLS).split()) or value.strip()),
 ]
 
 

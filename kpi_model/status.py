@@ -125,7 +125,7 @@ def format_value(value: float | None, unit: UnitOfMeasure | None, *, name: str =
     if unit == UnitOfMeasure.COUNT:
         return f"{value:,.0f}"
     if unit == UnitOfMeasure.CURRENCY:
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        return f"{value:,.0f}" if abs(value) >= 100 or value == 0 else f"{value:,.2f}"
     if unit == UnitOfMeasure.DURATION:
         suffix = duration_suffix(name)
         return f"{value:,.1f}{suffix}" if abs(value) < 1000 else f"{value:,.0f}{suffix}"

@@ -269,3 +269,4 @@ def test_serve_on_a_team_server_shows_visitors_no_tracebacks(monkeypatch, tmp_pa
     team, local = launched
     assert team[team.index("--client.showErrorDetails") + 1] == "type"
     assert "--client.showErrorDetails" not in local
+    assert all(argv[argv.index("--server.fileWatcherType") + 1] == "none" for argv in launched)

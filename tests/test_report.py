@@ -373,3 +373,17 @@ def test_cli_report_refuses_a_bad_output_before_any_work(tmp_path):
 def test_a_workspace_without_kpis_gets_a_report_error_that_says_so():
     with pytest.raises(ReportError, match="the workspace has no KPIs yet"):
         build_report(Workspace(name="empty"), None)
+
+
+def test_a_large_set_gets_one_map_per_unit(sample):
+    many = [
+        k.model_copy(update={"id": f"{k.id}_{n}", "name": f"{k.name} {n}", "pairs_with": None})
+        for n in range(3)
+        for k in sample.kpis
+    ]
+    content = build_report(sample.model_copy(update={"kpis": many}), None, as_of=TODAY, sections=["map"])
+    html = render_html(content)
+    assert html.count('class="strategy-map"') == len(sample.units), "one map per unit past 40 boxes"
+    assert "One map per unit" in html
+    small = render_html(build_report(sample, None, as_of=TODAY, sections=["map"]))
+    assert small.count('class="strategy-map"') == 1

@@ -158,6 +158,7 @@ def test_a_name_is_one_line_so_output_cannot_fake_lines():
     from kpi_model.models import Kpi
 
     assert Kpi(id="k", name="Net\nrevenue \r\n verdict: leads").name == "Net revenue verdict: leads"
+    assert Kpi(id="k", name="Sales \u202eOperations").name == "Sales Operations", "no bidi override"
     with pytest.raises(ValueError):
         Kpi(id="k", name=" \n ")
 

@@ -17,6 +17,7 @@ from kpi_model.report.strategy_map import layout_map, map_svg
 from kpi_model.report.svg import trend_svg
 
 PAPER = {"a4": "A4 landscape", "letter": "letter landscape"}
+MAP_BOXES_PER_PAGE = 40  # more KPI boxes than this get a map per unit
 
 
 class ReportRenderError(KpiWizardError):
@@ -46,12 +47,18 @@ def render_html(report: ReportContent, *, paper: str = "a4", kpi_link: Callable[
 
     statuses = {tile.kpi.id: tile.status for tile in report.tiles}
     values = {tile.kpi.id: tile.latest_value for tile in report.tiles if tile.latest_label}
-    picture = map_svg(layout_map(report.workspace, shown), statuses, values, link=kpi_link) if shown else ""
+    maps: list[tuple[str, str]] = []
+    if len(shown) <= MAP_BOXES_PER_PAGE:
+        maps = [("", map_svg(layout_map(report.workspace, shown), statuses, values, link=kpi_link))] if shown else []
+    else:  # one map for the whole of a large set would shrink to an unreadable strip: one per unit
+        for page in report.units:
+            kpis = [tile.kpi for tile in page.tiles]
+            maps.append((page.title, map_svg(layout_map(report.workspace, kpis), statuses, values, link=kpi_link)))
     charts = {
         tile.kpi.id: trend_svg(tile.kpi, tile.series, report.as_of) for tile in report.tiles if tile.series is not None
     }
     footer = css_string(f"{report.title} · as of {report.as_of.isoformat()}")
-    return str(_template().render(report=report, map_svg=picture, charts=charts, page_size=PAPER[paper], footer=footer))
+    return str(_template().render(report=report, maps=maps, charts=charts, page_size=PAPER[paper], footer=footer))
 
 
 def css_string(text: str) -> str:
