@@ -106,6 +106,17 @@ def test_audit_section_gives_every_kpi_a_verdict_and_compares_with_the_previous_
     assert content.changes is not None and content.changes.kpis_added == ["nps"]
     html = render_html(content)
     assert "KPIs added: nps" in html and 'id="map"' not in html and 'class="page unit"' not in html
+    fixed_owner = build_report(
+        sample,
+        None,
+        as_of=TODAY,
+        sections=["audit"],
+        previous=sample.model_copy(
+            update={"kpis": [k.model_copy(update={"owner": None}) if k.id == "csat" else k for k in sample.kpis]}
+        ),
+    )
+    listed = render_html(fixed_owner)
+    assert "<strong>Fixed:</strong>" in listed and "Customer satisfaction (CSAT)" in listed.split("<strong>Fixed:")[1]
 
 
 def test_as_of_moves_the_judged_period(sample):
