@@ -40,24 +40,28 @@ if unit_id == MAP:
     with st.spinner("Computing every KPI for the map…"):
         everything = compute_unit(engine, workspace, workspace.kpis)
     latest = {k: latest_of(r) for k, r in everything.items() if not isinstance(r, Exception)}
-    kpis = {k.id: k for k in workspace.kpis}
-    statuses = {k: status(kpis[k], p.value) for k, p in latest.items() if p is not None}
-    values = {k: kpi_value(kpis[k], p.value) for k, p in latest.items() if p is not None}
+    by_id = {k.id: k for k in workspace.kpis}
+    statuses = {k: status(by_id[k], p.value) for k, p in latest.items() if p is not None}
+    values = {k: kpi_value(by_id[k], p.value) for k, p in latest.items() if p is not None}
     strategy_map(workspace, statuses, values)
 else:
     unit = workspace.unit(unit_id)
     st.caption(f"Head: {md_escape(unit.owner)}" if unit and unit.owner else "Each KPI at its review cadence.")
-    goals = [(goal, workspace.kpis_of(goal.id)) for goal in workspace.goals_of(unit_id)]
+    goals = [(goal.statement, workspace.kpis_of(goal.id)) for goal in workspace.goals_of(unit_id)]
+    # A KPI of this unit that measures no goal (yet) still belongs on its page.
+    goalless = [k for k in workspace.kpis if k.unit == unit_id and workspace.goal(k.goal or "") is None]
+    if goalless:
+        goals.append(("KPIs of this unit without a goal", goalless))
     with st.spinner("Computing…"):
-        computed = {goal.id: compute_unit(engine, workspace, kpis) for goal, kpis in goals}
+        computed = {heading: compute_unit(engine, workspace, kpis) for heading, kpis in goals}
     if as_of := data_as_of({k: r for results in computed.values() for k, r in results.items()}):
         st.caption(f":material/event_available: {as_of}")
-    for goal, kpis in goals:
-        st.subheader(md_escape(goal.statement))
+    for heading, kpis in goals:
+        st.subheader(md_escape(heading))
         if not kpis:
             st.caption("No KPIs for this goal yet.")
             continue
-        results = computed[goal.id]
+        results = computed[heading]
         for start in range(0, len(kpis), 3):
             for column, kpi in zip(st.columns(3), kpis[start : start + 3], strict=False):
                 with column:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -111,3 +112,19 @@ def test_the_report_compares_with_the_version_saved_before_the_open_one(tmp_path
     assert not at.exception, at.exception
     body = at.session_state["review_report_prepared"]["body"]
     assert "KPIs added: nps" in body, "compared with the version before, not with itself"
+
+
+def test_a_unit_kpi_without_a_goal_has_a_tile_on_its_units_page(tmp_path, monkeypatch):
+    sample = workspace_file.load(SAMPLE_WORKSPACE)
+    loose = sample.kpis[0].model_copy(update={"id": "draft_kpi", "name": "Draft KPI", "goal": None, "unit": "sales"})
+    path = tmp_path / "ws.yaml"
+    workspace_file.save(sample.model_copy(update={"kpis": [*sample.kpis, loose]}), path)
+    shutil.copytree(SAMPLE_WORKSPACE.parent / "data", tmp_path / "data")
+    monkeypatch.setenv("KPI_WIZARD_HOME", str(tmp_path / "store"))
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(path))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/dashboard.py").run()
+    assert not at.exception, at.exception
+    assert "KPIs of this unit without a goal" in [s.value for s in at.subheader]
+    assert "Draft KPI" in [m.label for m in at.metric]
