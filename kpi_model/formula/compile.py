@@ -221,8 +221,9 @@ class Compiler:
         components = [f"k_{name}" for name in sorted(checked.columns)]
 
         def to_value(node: exp.Expr) -> exp.Expr:
+            # As a double: two integer KPIs multiplied overflow a 32-bit integer in DuckDB (91125 × 28350).
             if isinstance(node, exp.Column):
-                return exp.paren(exp.column("value", table=f"k_{node.name}"))
+                return exp.cast(exp.column("value", table=f"k_{node.name}"), exp.DataType.Type.DOUBLE)
             return node
 
         value = safe_division(checked.tree).transform(to_value)

@@ -60,13 +60,7 @@ WITH k_average_order_value AS (
   SELECT
     k_average_order_value.period AS period,
     (
-      (
-        k_sessions.value
-      ) * (
-        k_conversion_rate.value
-      ) * (
-        k_average_order_value.value
-      )
+      CAST(k_sessions.value AS FLOAT64) * CAST(k_conversion_rate.value AS FLOAT64) * CAST(k_average_order_value.value AS FLOAT64)
     ) AS value,
     LEAST(k_average_order_value.row_count, k_conversion_rate.row_count, k_sessions.row_count) AS row_count
   FROM k_average_order_value

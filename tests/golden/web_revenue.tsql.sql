@@ -60,13 +60,7 @@ WITH k_average_order_value AS (
   SELECT
     k_average_order_value.period AS period,
     (
-      (
-        k_sessions.value
-      ) * (
-        k_conversion_rate.value
-      ) * (
-        k_average_order_value.value
-      )
+      CAST(k_sessions.value AS FLOAT) * CAST(k_conversion_rate.value AS FLOAT) * CAST(k_average_order_value.value AS FLOAT)
     ) AS value,
     (
       SELECT
