@@ -493,11 +493,10 @@ def test_date_diff_counts_what_duckdb_counts_on_spark(spark: SparkSession, tmp_p
 
 # Formulas beyond the sample's, each a KPI on the sample's tables: the functions and operators a formula may use
 # whose Spark SQL could mean something else than DuckDB's (log's base, day-of-week numbering, percentiles, decimal
-# division, DuckDB-only aggregates), and a spread of the rest.
-# Known to differ still, so not listed: kurtosis and skewness (DuckDB's are sample-corrected, Spark's are not);
-# ln/log of zero or less (DuckDB NaN or -inf, Spark NULL); CAST(double AS INTEGER) (DuckDB rounds half to even,
-# Spark truncates); avg of a DECIMAL (Spark keeps 6 decimal places); date - date (DuckDB days, Spark an interval);
-# extract(epoch FROM an interval) and product() (Spark has neither).
+# division, sample kurtosis and skewness, DuckDB-only aggregates), and a spread of the rest.
+# Known to differ still, so not listed: ln/log of zero or less (DuckDB NaN or -inf, Spark NULL); CAST(double AS
+# INTEGER) (DuckDB rounds half to even, Spark truncates); avg of a DECIMAL (Spark keeps 6 decimal places); date - date
+# (DuckDB days, Spark an interval); extract(epoch FROM an interval) and product() (Spark has neither).
 FORMULAS = {
     "orders": [
         "sum(log(amount)) FILTER (WHERE amount > 0)",
@@ -520,6 +519,8 @@ FORMULAS = {
         "count(*) FILTER (WHERE channel ILIKE 'WEB' AND customer_id LIKE '%7')",
         "arg_max(amount, order_id)",
         "corr(amount, cost) + covar_pop(amount, cost)",
+        "kurtosis(amount) + skewness(cost)",
+        "kurtosis(amount) FILTER (WHERE channel = 'web') - skewness(amount) FILTER (WHERE region = 'East')",
         "sum(round(amount / 7, 2) + floor(amount / 3) - ceil(cost / 3))",
         "max(greatest(amount, cost * 2)) - min(least(amount, cost * 2))",
         "sum(exp(discount / 100) + sqrt(amount) + power(cost, 0.5) + sign(amount - 100))",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import map_date_part
 
@@ -141,6 +142,33 @@ def _spark_percentile(node: exp.Expr) -> exp.Expr:
     return exp.WithinGroup(this=exp.Anonymous(this=name, expressions=[node.expression]), expression=order)
 
 
+# DuckDB's kurtosis and skewness are the sample's (bias-corrected, NULL below 4 and 3 values); Spark's are the
+# population's. The corrections, over Spark's value (:g) and the count of values (:n):
+_SAMPLE_MOMENTS: dict[type[exp.Expr], str] = {
+    exp.Kurtosis: "CASE WHEN :n > 3 THEN (:n - 1) / ((:n - 2) * (:n - 3)) * ((:n + 1) * :g + 6) END",
+    exp.Skewness: "CASE WHEN :n > 2 THEN SQRT(:n * (:n - 1)) / (:n - 2) * :g END",
+}
+
+
+def _spark_sample_moment(node: exp.Expr) -> exp.Expr:
+    """``kurtosis``/``skewness`` (or one with a FILTER) as DuckDB computes them, from Spark's population values."""
+    moment = node.this if isinstance(node, exp.Filter) else node
+    if type(moment) not in _SAMPLE_MOMENTS or (moment is node and isinstance(node.parent, exp.Filter)):
+        return node
+    # The node replaced is not visited further: rewrite its argument and filter here.
+    where = _spark_portable(node.expression) if isinstance(node, exp.Filter) else None
+    values = _spark_portable(moment.this)
+
+    def aggregate(function: exp.Expr) -> exp.Expr:
+        return exp.paren(exp.Filter(this=function, expression=where.copy()) if where else function)
+
+    parts = {"n": aggregate(exp.Count(this=values.copy())), "g": aggregate(type(moment)(this=values.copy()))}
+    template = sqlglot.parse_one(_SAMPLE_MOMENTS[type(moment)], read="duckdb")
+    return exp.paren(
+        template.transform(lambda part: parts[part.name].copy() if isinstance(part, exp.Placeholder) else part)
+    )
+
+
 def _spark_aggregate(node: exp.Expr) -> exp.Expr:
     plain = _SPARK_PLAIN_AGGREGATES.get(node.name.lower())
     if plain is None or len(node.expressions) != 1:
@@ -156,6 +184,9 @@ _SPARK_REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.Literal: _spark_double_literal,
     exp.PercentileCont: _spark_percentile,
     exp.PercentileDisc: _spark_percentile,
+    exp.Kurtosis: _spark_sample_moment,
+    exp.Skewness: _spark_sample_moment,
+    exp.Filter: _spark_sample_moment,
 }
 
 
