@@ -61,8 +61,8 @@ def check_xlsx_archive(path: Path, limits: ZipLimits, error: type[KpiWizardError
             f"{export}, or save a smaller extract."
         )
     for member in members:
-        ratio = member.file_size / max(member.compress_size, 1)
-        if member.file_size >= XLSX_RATIO_FROM_BYTES and ratio > limits.max_ratio:
+        ratio = packed_ratio(member, limits)
+        if ratio is not None:
             raise error(
                 f"{shown} has a part packed {ratio:,.0f} : 1 ({size_text(member.compress_size)} unpacking to "
                 f"{size_text(member.file_size)}), past the {limits.max_ratio:g} : 1 a workbook may have "
@@ -70,7 +70,17 @@ def check_xlsx_archive(path: Path, limits: ZipLimits, error: type[KpiWizardError
             )
 
 
-_ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
+def packed_ratio(member: zipfile.ZipInfo, limits: ZipLimits) -> float | None:
+    """How tightly ``member`` is packed (unpacked : packed) when that is past ``limits``, else None.
+
+    Parts unpacking to less than :data:`XLSX_RATIO_FROM_BYTES` are never judged: small text packs tightly.
+    """
+    ratio = member.file_size / max(member.compress_size, 1)
+    return ratio if member.file_size >= XLSX_RATIO_FROM_BYTES and ratio > limits.max_ratio else None
+
+
+# Names that are archives themselves: a zip inside a zip is never unpacked.
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
 
 
 def _clipped(name: str, limit: int = 80) -> str:
@@ -115,7 +125,7 @@ def unpack_files(
             if len(members) > limits.max_members:
                 raise error(f"{shown} holds {len(members):,} files, more than {limits.max_members:,}. {refuse}")
             wanted = [m for m in members if not m.is_dir() and PurePosixPath(m.filename).suffix.lower() in suffixes]
-            nested = [m.filename for m in members if not m.is_dir() and m.filename.lower().endswith(_ARCHIVES)]
+            nested = [m.filename for m in members if not m.is_dir() and m.filename.lower().endswith(ARCHIVE_SUFFIXES)]
             if nested:
                 passed_over.append(
                     f"{shown} holds {_listed(nested)}, a zip inside the zip, which is not unpacked: "
@@ -129,8 +139,8 @@ def unpack_files(
                 )
             written = 0
             for member in wanted:
-                ratio = member.file_size / max(member.compress_size, 1)
-                if member.file_size >= XLSX_RATIO_FROM_BYTES and ratio > limits.max_ratio:
+                ratio = packed_ratio(member, limits)
+                if ratio is not None:
                     raise error(f"{shown} has a file packed {ratio:,.0f} : 1 (as zip bombs are). {refuse}")
                 parts = [p for p in member.filename.replace("\\", "/").split("/") if p not in ("", ".", "..")]
                 if not parts:
