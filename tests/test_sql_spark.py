@@ -8,6 +8,10 @@ own data files, and the rows are compared with :meth:`Engine.compute` on the sam
 periods (and breakdown values), values, row counts and ratio parts. KPIs on view sources run twice:
 with the views as CTEs (the default) and with ``--views create`` (CREATE VIEW statements first).
 
+Beyond the sample's formulas, a KPI per function or operator whose Spark SQL could mean something else
+than DuckDB's (FORMULAS), and date_diff in every unit over spans that end just past a boundary, are
+compared the same way.
+
 Spark reads each file with the column types DuckDB gave it (from DuckDB's ``DESCRIBE``), never with
 types of its own guessing, and must find as many rows and non-NULL values per column: a difference
 in the values is then the SQL's, not the CSV readers'. ``pytest -m "not engines"`` leaves these out.
@@ -72,8 +76,6 @@ SPARK_TYPES = {
     "DATE": "DATE",
     "TIMESTAMP": "TIMESTAMP",
 }
-# How Spark reads each kind of data file; FAILFAST: a value Spark cannot read as DuckDB's type stops
-# the test instead of quietly becoming NULL.
 # The JVM's log on stderr: errors only.
 QUIET_LOGGING = """rootLogger.level = error
 rootLogger.appenderRef.stderr.ref = stderr
@@ -83,6 +85,8 @@ appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 """
+# How Spark reads each kind of data file; FAILFAST: a value Spark cannot read as DuckDB's type stops
+# the test instead of quietly becoming NULL.
 SPARK_READERS = {
     ".csv": "csv OPTIONS (header 'true', mode 'FAILFAST', path {path})",
     ".parquet": "parquet OPTIONS (path {path})",
@@ -231,7 +235,7 @@ def warehouse(spark: SparkSession, engine: Engine, workspace: Workspace, workspa
 
 def load_tables(spark: SparkSession, engine: Engine, workspace: Workspace, workspace_path: Path, database: str) -> None:
     """Each file source of the workspace as a cached table of a new Spark database over the same file, typed as
-    DuckDB read it."""
+    DuckDB read it (tables, not temporary views: Spark refuses a CREATE VIEW over a temporary view)."""
     files, _views = plan_workspace_sources(workspace, workspace_path.parent, confine=False)
     spark.sql(f"CREATE DATABASE {backquote(database)}")
     spark.catalog.setCurrentDatabase(database)
