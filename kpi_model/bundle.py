@@ -115,22 +115,18 @@ class OpenedBundle:
 # ---------------------------------------------------------------------------- making a bundle
 
 
-def source_files(workspace: Workspace, base_dir: Path, *, confine: bool = True) -> tuple[dict[str, Path], list[str]]:
-    """The data file of each file source that has one (paths resolved against ``base_dir``; with ``confine``
-    kept inside it), and a note for each source whose file is missing."""
+def source_files(workspace: Workspace, base_dir: Path, *, confine: bool = True) -> dict[str, Path]:
+    """The data file of each file source whose file exists (paths resolved against ``base_dir``; with
+    ``confine``, as in the app, kept inside it: a path out is refused)."""
     from kpi_model.sources.workspace import resolve_source_path  # DuckDB only when a bundle is made
 
     found: dict[str, Path] = {}
-    notes: list[str] = []
     for source in workspace.sources:
-        if not source.path:
-            continue
-        path = resolve_source_path(Path(base_dir), source.path, confine=confine)
-        if path.is_file():
-            found[source.name] = path
-        else:
-            notes.append(f"source '{source.name}': its file '{source.path}' is missing, so it is bundled without data")
-    return found, notes
+        if source.path:
+            path = resolve_source_path(Path(base_dir), source.path, confine=confine)
+            if path.is_file():
+                found[source.name] = path
+    return found
 
 
 def write_bundle(
@@ -157,7 +153,11 @@ def write_bundle(
             continue
         suffix = file.suffix.lower() if file is not None else ""
         if file is None or suffix not in DATA_SUFFIXES:
-            why = "has no data file" if file is None else f"has a '{suffix or 'no'}' file, which cannot be loaded"
+            why = (
+                f"has no data file ('{source.path}' is missing)"
+                if file is None
+                else f"has a '{suffix or 'no'}' file, which cannot be loaded"
+            )
             notes.append(f"source '{source.name}' {why}: it is bundled without data; upload its file after opening")
             sources.append(source.model_copy(update={"path": None}))
             continue
