@@ -5,6 +5,7 @@ import streamlit as st
 from kpi_model import editing, workspace_file
 from kpi_model.completeness import FIELD_CHECKS, completeness, field_status
 from kpi_model.models import Kpi, Workspace
+from ui.bundle_views import bundle_download
 from ui.data_views import open_data
 from ui.dbt_download import dbt_download
 from ui.feedback import md_escape, show_flashes
@@ -89,7 +90,7 @@ if orphans:
 st.header("Keep it", divider="gray")
 st.write("Download the workspace to keep it in git, share it, or open it again later with **Upload** on Start.")
 stem = editing.slugify(workspace.name)
-yaml_col, json_col, dbt_col, _ = st.columns([1, 1, 1.4, 1])  # the buttons side by side, not half a page apart
+yaml_col, json_col, dbt_col, bundle_col = st.columns([1, 1, 1.4, 1.2])  # side by side, not half a page apart
 yaml_col.download_button(
     "Download YAML",
     workspace_file.dumps(workspace, "yaml"),
@@ -106,5 +107,6 @@ json_col.download_button(
     key="download_json",
 )
 dbt_download(workspace, dbt_col)
+bundle_download(workspace, bundle_col)
 st.write("Or the scorecard report to print, project or send: cover, strategy map, a page per unit, KPI sheets.")
 report_download(workspace, open_data(), key="review_report")

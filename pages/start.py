@@ -7,6 +7,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
 from kpi_model.validation import parse_part
 from ui import account, state
+from ui.bundle_views import open_bundle_section
 from ui.feedback import apply_edit, md_escape, plural, show_error, show_flashes
 from ui.register_import import register_import
 
@@ -99,6 +100,11 @@ with st.container(border=True):
             state.commit_as_new(opened)
             state.flash("success", f"Opened '{opened.name}' from {upload.name}.")
             st.rerun()
+
+with st.container(border=True):
+    st.subheader("Open a workspace bundle")
+    st.caption("A .zip made with Download bundle on Review: the workspace with its data, checked before it opens.")
+    open_bundle_section()
 
 if saved:
     with st.container(border=True):

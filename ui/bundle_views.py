@@ -1,0 +1,130 @@
+"""Workspace bundles in the app: download one on Review, open one on Start.
+
+An opened bundle is verified by :func:`kpi_model.bundle.open_bundle` in a scratch folder first; only then
+is it saved as a new workspace, and its data files go through the Data page's own path (``DataStore.upload``,
+in the isolation child process), so every limit on uploaded data applies to them too.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from kpi_model import bundle, editing, sources, workspace_file
+from kpi_model.datastore import UPLOADS
+from kpi_model.errors import KpiWizardError
+from kpi_model.models import Workspace
+from ui import state
+from ui.feedback import md_escape, plural, show_error
+
+
+def _data_folders() -> list[Path]:
+    """Where the open workspace's source paths point: the folder it came from, then its own data folder."""
+    folders = [state.origin()]
+    data = state.datastore()
+    folders.append(data.folder if data is not None else None)
+    return [f for f in folders if f is not None]
+
+
+def bundled_files(workspace: Workspace) -> dict[str, Path]:
+    """The data file of each file source found in the workspace's folders (confined: a path out is skipped)."""
+    found: dict[str, Path] = {}
+    for folder in reversed(_data_folders()):  # the workspace's own upload wins over the folder it came from
+        try:
+            found |= bundle.source_files(workspace, folder, confine=True)
+        except KpiWizardError:
+            continue  # a path out of the folder is never bundled; the note below names the source
+    return found
+
+
+def bundle_download(workspace: Workspace, place: DeltaGenerator) -> None:
+    """A "Download bundle" button in ``place`` (made on click), and which sources it carries no data for."""
+    files = bundled_files(workspace)
+    stem = editing.slugify(workspace.name)
+    place.download_button(
+        "Download bundle",
+        lambda: bundle.bundle_bytes(workspace, files)[0],
+        file_name=f"{stem}_bundle.zip",
+        mime="application/zip",
+        key="download_bundle",
+        help="One .zip with the workspace, its data files and a manifest (sizes, SHA-256): open it with "
+        "'Open a workspace bundle' on Start, or `kpi-wizard unbundle`.",
+    )
+    without = [s.name for s in workspace.sources if s.path and s.name not in files]
+    if without:
+        st.caption(
+            f"The bundle carries no data for {', '.join(f'**{md_escape(n)}**' for n in without)}: "
+            "its file is not on this server; upload it on the Data page to include it."
+        )
+
+
+def open_bundle_section() -> None:
+    """Upload a bundle and open it as a new workspace with its data loaded."""
+    upload = st.file_uploader("Workspace bundle (.zip)", type=["zip"], key="upload_bundle")
+    if upload is None or not st.button("Open bundle", key="open_bundle", type="primary"):
+        return
+    with tempfile.TemporaryDirectory(prefix="kpiw-bundle-") as scratch:
+        received = Path(scratch) / "bundle.zip"
+        with received.open("wb") as sink:
+            sink.write(upload.getbuffer())
+        try:
+            with st.spinner(f"Checking {md_escape(upload.name)}…"):
+                opened = bundle.open_bundle(
+                    received, Path(scratch) / "opened", read_workspace=_read_uploaded, shown=upload.name
+                )
+        except KpiWizardError as problem:
+            show_error(problem, headline=f"{upload.name} was not opened; nothing was changed.")
+            return
+        loaded = _save_and_load(opened, upload.name)
+    if loaded is not None:
+        state.flash("success", f"Opened '{opened.workspace.name}' from {upload.name} with {plural(loaded, 'table')}.")
+        st.rerun()
+
+
+def _read_uploaded(text: str, shown: str) -> Workspace:
+    return workspace_file.loads_uploaded(text, "yaml", source=shown)
+
+
+def _save_and_load(opened: bundle.OpenedBundle, shown: str) -> int | None:
+    """Save the verified workspace as a new one and load its files and views like uploads; how many were
+    loaded (None after a failure, which is shown)."""
+    stored = {
+        s.name: f"{UPLOADS}/{s.name}{opened.data_files[s.name].suffix}"
+        for s in opened.workspace.sources
+        if s.name in opened.data_files
+    }
+    workspace = opened.workspace.model_copy(
+        update={"sources": [s.model_copy(update={"path": stored.get(s.name)}) for s in opened.workspace.sources]}
+    )
+    _, views = sources.plan_workspace_sources(opened.workspace, opened.folder, confine=True)
+    state.commit_as_new(workspace, note=f"opened from {shown}")
+    data = state.datastore()
+    if data is None:
+        return None
+    current = ""
+    try:
+        with st.status(f"Loading the data of {md_escape(shown)}…", expanded=False) as progress:
+            for source in opened.workspace.sources:
+                file = opened.data_files.get(source.name)
+                if file is None:
+                    continue
+                current = source.name
+                progress.update(label=f"Loading {md_escape(source.name)}…")
+                with file.open("rb") as stream:
+                    data.upload(file.name, stream, table=source.name, date_format=source.date_format)
+            for name, sql in views:
+                current = name
+                progress.update(label=f"Creating the view {md_escape(name)}…")
+                data.create_view(name, sql)
+            progress.update(label=f"Loaded {plural(len(stored) + len(views), 'table')}", state="complete")
+    except KpiWizardError as problem:
+        show_error(
+            problem,
+            headline=f"'{workspace.name}' was opened, but the data of '{current}' was not loaded: "
+            "fix or replace its file and upload it on the Data page.",
+        )
+        return None
+    return len(stored) + len(views)
