@@ -53,20 +53,23 @@ SURVEY_IDS = ["nps", "csat", "customer_effort_score", "employee_engagement"]
 # fails test_every_role_has_a_test_type: add the role with the type a real column has.
 _TYPES_BY_ROLE = {
     "DATE": """date paid_date due_date promised_date start_date order_date created_date
-        opened_date termination_date""",
+        opened_date termination_date expected_date received_date""",
     "TIMESTAMP": "created_at first_response_at resolved_at",
     "INTEGER": "order_number page_count",
     "BOOLEAN": """accepted activated aware churned complained completed has_left internal_candidate
-        on_contract opened passed_first_time resolved_first_contact vacant won""",
+        on_contract opened passed_first_time resolved_first_contact vacant won
+        viewed_product added_to_cart started_checkout ordered returned used_coupon picked_correctly
+        backordered referred""",
     "VARCHAR": """cash_flow_type customer_id employee_id hire_id item_id lead_id new_customer_id
-        offer_id opportunity_id order_id position_id session_id ticket_id user_id""",
+        offer_id opportunity_id order_id position_id session_id ticket_id user_id
+        purchase_order_id order_line_id failure_id""",
     "DOUBLE": """absence_hours actual amount attributed_revenue available_hours baseline_price
         budget clicks cogs contracted_hours defective_quantity discount downloads ending_revenue
         follower_count gain gross_profit hold_seconds hours_worked impressions inventory_value
         investment list_price_amount lost_time_injuries on_hand_quantity operating_expense
         ordered_quantity overtime_hours process_cost quantity recruiting_cost returned_quantity
         revenue rework_cost run_hours scheduled_hours score scrap_cost shipped_quantity spend
-        starting_revenue talk_seconds total_cost training_hours unit_price wrap_up_seconds""",
+        starting_revenue talk_seconds order_value refund_amount total_cost training_hours unit_price wrap_up_seconds""",
 }
 ROLE_TYPES = {role: sql_type for sql_type, roles in _TYPES_BY_ROLE.items() for role in roles.split()}
 
@@ -117,7 +120,7 @@ def _has_aggregate(node: exp.Expression) -> bool:
 
 def test_size_and_categories() -> None:
     counts = Counter(t.category for t in TEMPLATES)
-    assert len(TEMPLATES) >= 66
+    assert len(TEMPLATES) >= 110
     for category in Category:
         assert counts[category] >= 10, f"only {counts[category]} {category.value} templates"
 
@@ -515,3 +518,65 @@ def test_hyphens_and_phrases_search_alike():
     from kpi_model.library import search_templates
 
     assert search_templates("on time")[0].id == search_templates("on-time")[0].id == "on_time_delivery"
+
+
+FUNNEL_STEPS = ["sessions", "product_views", "add_to_cart_sessions", "checkouts_started", "orders_placed"]
+FUNNEL_RATES = [
+    "product_view_rate",
+    "add_to_cart_rate",
+    "product_view_to_cart_rate",
+    "cart_to_checkout_rate",
+    "checkout_conversion_rate",
+    "cart_abandonment_rate",
+    "checkout_abandonment_rate",
+]
+
+
+@pytest.mark.parametrize("template_id", FUNNEL_STEPS + FUNNEL_RATES + ["revenue_per_session"])
+def test_funnel_set_is_searchable_and_paired(template_id: str) -> None:
+    template = BY_ID[template_id]
+    assert "e-commerce funnel" in template.keywords
+    assert template.partners
+
+
+def test_funnel_values_on_a_known_session_table(connection: duckdb.DuckDBPyConnection) -> None:
+    # 10 sessions: 6 view a product, 4 add to cart (3 of them after a product view), 3 start the
+    # checkout, 2 order (both from a checkout).
+    rows = [
+        (1, True, True, True, True),
+        (2, True, True, True, True),
+        (3, True, True, True, False),
+        (4, False, True, False, False),
+        (5, True, False, False, False),
+        (6, True, False, False, False),
+        (7, True, False, False, False),
+        (8, False, False, False, False),
+        (9, False, False, False, False),
+        (10, False, False, False, False),
+    ]
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE visits "
+        "(day DATE, visit INTEGER, pdp BOOLEAN, cart BOOLEAN, co BOOLEAN, paid BOOLEAN)"
+    )
+    connection.executemany("INSERT INTO visits VALUES (DATE '2025-03-01', ?, ?, ?, ?, ?)", rows)
+    roles = {
+        "date": "day",
+        "session_id": "visit",
+        "viewed_product": "pdp",
+        "added_to_cart": "cart",
+        "started_checkout": "co",
+        "ordered": "paid",
+    }
+
+    def value(template_id: str) -> Any:
+        template = BY_ID[template_id]
+        return _value(connection, template_id, "visits", **{r: roles[r] for r in template.roles})
+
+    assert [value(i) for i in ["product_views", "add_to_cart_sessions", "checkouts_started"]] == [6, 4, 3]
+    assert value("product_view_rate") == pytest.approx(0.6)
+    assert value("add_to_cart_rate") == pytest.approx(0.4)
+    assert value("product_view_to_cart_rate") == pytest.approx(3 / 6)
+    assert value("cart_to_checkout_rate") == pytest.approx(3 / 4)
+    assert value("checkout_conversion_rate") == pytest.approx(2 / 3)
+    assert value("cart_abandonment_rate") == pytest.approx(2 / 4)
+    assert value("checkout_abandonment_rate") == pytest.approx(1 / 3)
