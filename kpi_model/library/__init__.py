@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kpi_model import documents
 from kpi_model.errors import KpiWizardError
+from kpi_model.library import search
 from kpi_model.models import (
     KPI_ID_PATTERN,
     Cadence,
@@ -206,7 +207,7 @@ class Template(BaseModel):
             raise TemplateError(f"Cannot make a KPI from template '{self.id}': {_problems(error, Kpi)}") from None
 
     def search_text(self) -> tuple[str, str]:
-        """(title text, definition text), lower-cased, as :func:`search_templates` matches them."""
+        """(title text, definition text), lower-cased, with ``-``, ``_`` and ``/`` read as spaces."""
         title = " ".join([self.id, self.id.replace("_", " "), self.name, *self.keywords])
         return _normalise(title), _normalise(self.definition)
 
@@ -284,6 +285,14 @@ def _library() -> tuple[tuple[Template, ...], dict[str, Template]]:
     return tuple(templates), {t.id: t for t in templates}
 
 
+@cache
+def _search_fields() -> tuple[search.SearchFields, ...]:
+    return tuple(
+        search.SearchFields.of(template_id=t.id, name=t.name, keywords=t.keywords, definition=t.definition)
+        for t in _library()[0]
+    )
+
+
 def load_templates() -> list[Template]:
     """Every template of the library, file by file (files sorted by name), in file order."""
     return list(_library()[0])
@@ -292,6 +301,7 @@ def load_templates() -> list[Template]:
 def reload_templates() -> list[Template]:
     """Forget the cached library and read the files again (after editing them)."""
     _library.cache_clear()
+    _search_fields.cache_clear()
     return load_templates()
 
 
@@ -333,33 +343,24 @@ def search_templates(
     category: Category | str | None = None,
     kind: Kind | str | None = None,
 ) -> list[Template]:
-    """Templates matching every word of ``text`` (case-insensitive), best first.
+    """Templates matching every word of ``text`` (case-insensitive), most relevant first.
 
-    A word matches if it occurs in the id, name, keywords or definition. Templates where
-    every word is found in the id/name/keywords rank before those found only through
-    their definition; within a rank, whole-word and leading matches come first.
-    ``category`` and ``kind`` narrow the result (enum or its string value).
+    A word (or a phrase of ``synonyms.yaml``) matches through itself or a synonym, in the id,
+    name, keywords or definition; a template ranks by where each word is found (name and id,
+    then keywords, then definition). See :mod:`kpi_model.library.search`. Ties keep library
+    order. ``category`` and ``kind`` narrow the result (enum or its string value).
     """
     wanted_category = _as_enum(category, Category, "category")
     wanted_kind = _as_enum(kind, Kind, "kind")
-    words = _normalise(text or "").split()
-    phrase = " ".join(words)
-    scored: list[tuple[tuple[int, int, int, int], Template]] = []
-    for template in _library()[0]:
+    concepts = search.parse_query(text or "", search.load_synonyms())
+    scored: list[tuple[float, int, Template]] = []
+    for index, (template, fields) in enumerate(zip(_library()[0], _search_fields(), strict=True)):
         if wanted_category is not None and template.category != wanted_category:
             continue
         if wanted_kind is not None and template.kind != wanted_kind:
             continue
-        title, definition = template.search_text()
-        if not all(word in title or word in definition for word in words):
-            continue
-        in_title = sum(word in title for word in words)
-        tokens = set(re.split(r"[^a-z0-9]+", title))
-        whole = sum(word in tokens for word in words)
-        leading = int(bool(words) and template.name.lower().startswith(words[0]))
-        phrase_hit = int(len(words) > 1 and phrase in title)
-        # Sort key: the query as a phrase in the title first, then all words in the title, then
-        # more whole-word hits, then a name that starts with the query; ties keep library order.
-        scored.append(((-phrase_hit, -(in_title == len(words)), -whole, -leading), template))
-    scored.sort(key=lambda item: item[0])
-    return [template for _, template in scored]
+        score = search.relevance(concepts, fields)
+        if score is not None:
+            scored.append((-score, index, template))
+    scored.sort(key=lambda item: item[:2])
+    return [template for _, _, template in scored]
