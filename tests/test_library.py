@@ -580,3 +580,73 @@ def test_funnel_values_on_a_known_session_table(connection: duckdb.DuckDBPyConne
     assert value("checkout_conversion_rate") == pytest.approx(2 / 3)
     assert value("cart_abandonment_rate") == pytest.approx(2 / 4)
     assert value("checkout_abandonment_rate") == pytest.approx(1 / 3)
+
+
+# ------------------------------------------------------------ roles that take a condition
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
+def test_condition_roles_are_the_true_false_roles(template: Template) -> None:
+    true_false = {role for role in template.used_roles() if ROLE_TYPES[role] == "BOOLEAN"}
+    assert set(template.condition_roles()) == true_false
+
+
+@pytest.mark.parametrize("template", [t for t in TEMPLATES if t.condition_roles()], ids=lambda t: t.id)
+def test_expression_executes_with_conditions_for_its_true_false_roles(
+    template: Template, connection: duckdb.DuckDBPyConnection
+) -> None:
+    # As the wizard builds it: a text column and "column = 'yes'" in place of each true/false column.
+    from kpi_model.conditions import condition_sql
+
+    flags = template.condition_roles()
+    columns = [r for r in template.roles if r not in flags]
+    # (name, SQL type, sample values) per column of the table.
+    table_columns = [(r, ROLE_TYPES[r], _SAMPLE_VALUES[ROLE_TYPES[r]]) for r in columns]
+    table_columns += [(f"state of {f}", "VARCHAR", ["yes", "no", "yes", None]) for f in flags]
+    table = f"c_{template.id}"
+    declared = ", ".join(f"{quote_column(name)} {sql_type}" for name, sql_type, _ in table_columns)
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({declared})")
+    samples = [_rotate(values, i) for i, (_, _, values) in enumerate(table_columns)]
+    rows = list(zip(*samples, strict=True))
+    connection.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' for _ in table_columns)})", rows)
+    conditions = {f: condition_sql(f"state of {f}", "=", "yes", "VARCHAR") for f in flags}
+    expression, row_filter = template.render({r: r for r in columns}, conditions)
+    assert all(f"({c})" in f"{expression} {row_filter}" for c in conditions.values())
+    where = f" WHERE {row_filter}" if row_filter else ""
+    value = _scalar(connection, f"SELECT {expression} FROM {table}{where}")
+    assert value is None or isinstance(value, int | float)
+
+
+def test_render_with_a_condition_for_won(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE deals AS SELECT * FROM (VALUES "
+        "('d1', DATE '2025-01-02', DATE '2025-02-01'), ('d2', DATE '2025-01-05', NULL), "
+        "('d3', DATE '2025-01-09', DATE '2025-01-30'), ('d4', DATE '2025-01-10', NULL)) v(deal, created, won_date)"
+    )
+    expression, _ = get_template("win_rate").render(
+        {"date": "created", "opportunity_id": "deal"}, {"won": "won_date IS NOT NULL"}
+    )
+    assert expression == (
+        "count(DISTINCT deal) FILTER (WHERE (won_date IS NOT NULL)) / nullif(count(DISTINCT deal), 0)"
+    )
+    assert _scalar(connection, f"SELECT {expression} FROM deals") == pytest.approx(0.5)
+
+
+def test_a_condition_for_a_column_role_is_refused() -> None:
+    with pytest.raises(TemplateError, match=r"'opportunity_id' as a column.*pick a column"):
+        get_template("win_rate").render({"date": "d", "won": "won"}, {"opportunity_id": "x = 1"})
+
+
+def test_a_condition_role_without_column_or_condition_is_named() -> None:
+    with pytest.raises(TemplateError, match="'won'"):
+        get_template("win_rate").render({"date": "d", "opportunity_id": "deal"}, {"won": "  "})
+
+
+def test_to_kpi_joins_only_rows_to_the_template_filter() -> None:
+    kpi = get_template("on_time_delivery").to_kpi(
+        roles={"date": "delivered", "order_id": "order_id", "promised_date": "promised"},
+        only_rows="status = 'paid'",
+    )
+    assert kpi.filter == "(delivered IS NOT NULL) AND (status = 'paid')"
+    plain = get_template("revenue").to_kpi(roles={"date": "d", "revenue": "amount"}, only_rows="status = 'paid'")
+    assert plain.filter == "status = 'paid'"

@@ -55,6 +55,11 @@ _LIMITS = documents.Limits(what="a template library file", hint="a template file
 # A placeholder is a role name in braces. Written as a regex rather than str.format
 # so that other braces in SQL (struct literals) can never be mistaken for one.
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# A role is a true/false test where it stands alone after WHERE/NOT/AND/OR and before a closing
+# bracket, AND/OR or the end: "FILTER (WHERE {won})", "WHERE NOT {churned}".
+_CONDITION_USE = re.compile(
+    r"\b(?:WHERE|NOT|AND|OR)\s+\{([a-z_][a-z0-9_]*)\}(?=\s*(?:\)|\bAND\b|\bOR\b|$))", re.IGNORECASE
+)
 _PLAIN_IDENTIFIER = re.compile(KPI_ID_PATTERN)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -148,13 +153,36 @@ class Template(BaseModel):
         """Roles the expression and filter need, in order of first use."""
         return list(dict.fromkeys(placeholders(self.expression) + placeholders(self.filter)))
 
-    def render(self, roles: Mapping[str, str]) -> tuple[str, str | None]:
+    def condition_roles(self) -> list[str]:
+        """Roles used as a whole true/false test (``WHERE {won}``, ``NOT {churned}``), in order of first use.
+
+        Such a role takes a true/false column or a condition (``won_date IS NOT NULL``) in
+        :meth:`render`; the wizard offers a condition builder for it.
+        """
+        found = _CONDITION_USE.findall(f"{self.expression} WHERE {self.filter or 'TRUE'}")
+        return [role for role in self.used_roles() if role in found]
+
+    def render(
+        self, roles: Mapping[str, str], conditions: Mapping[str, str] | None = None
+    ) -> tuple[str, str | None]:
         """``(expression, filter)`` with each ``{role}`` replaced by its (quoted if needed) column.
 
-        Raises :class:`TemplateError` naming every role the expression or filter needs
-        that ``roles`` does not map to a column. Extra keys are ignored.
+        ``conditions`` maps a role of :meth:`condition_roles` to a row condition (SQL, as
+        :func:`kpi_model.conditions.condition_sql` builds it); it is used in brackets instead of a
+        column. Raises :class:`TemplateError` naming every role the expression or filter needs
+        that is mapped to neither a column nor a condition. Extra keys are ignored.
         """
-        missing = [role for role in self.used_roles() if not (roles.get(role) or "").strip()]
+        given = {role: f"({sql.strip()})" for role, sql in (conditions or {}).items() if (sql or "").strip()}
+        not_conditions = sorted(set(given) - set(self.condition_roles()))
+        if not_conditions:
+            raise TemplateError(
+                f"Template '{self.id}' uses {', '.join(repr(r) for r in not_conditions)} as a column, not as a "
+                "true/false test; pick a column for it instead of a condition."
+            )
+        for role in self.used_roles():
+            if role not in given and (roles.get(role) or "").strip():
+                given[role] = quote_column(roles[role].strip())
+        missing = [role for role in self.used_roles() if role not in given]
         if missing:
             described = "; ".join(f"'{role}' ({self.roles[role]})" for role in missing)
             raise TemplateError(
@@ -163,7 +191,7 @@ class Template(BaseModel):
             )
 
         def substitute(sql: str) -> str:
-            return _PLACEHOLDER.sub(lambda m: quote_column(roles[m.group(1)]), sql)
+            return _PLACEHOLDER.sub(lambda m: given[m.group(1)], sql)
 
         return substitute(self.expression), substitute(self.filter) if self.filter else None
 
@@ -175,14 +203,22 @@ class Template(BaseModel):
         roles: Mapping[str, str] | None = None,
         source: str | None = None,
         owner: str | None = None,
+        conditions: Mapping[str, str] | None = None,
+        only_rows: str | None = None,
     ) -> Kpi:
-        """A draft :class:`Kpi`; formula and time column are set only when ``roles`` are given."""
+        """A draft :class:`Kpi`; formula and time column are set only when ``roles`` are given.
+
+        ``conditions`` are passed to :meth:`render`; ``only_rows`` is a further row condition
+        (``status = 'paid'``) joined to the template's filter with AND.
+        """
         expression: str | None = None
         row_filter: str | None = None
         time_column: str | None = None
         if roles is not None:
-            expression, row_filter = self.render(roles)
+            expression, row_filter = self.render(roles, conditions)
             time_column = (roles.get("date") or "").strip() or None
+        if only_rows and only_rows.strip():
+            row_filter = f"({row_filter}) AND ({only_rows.strip()})" if row_filter else only_rows.strip()
         try:
             return Kpi(
                 id=kpi_id or self.id,
