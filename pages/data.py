@@ -45,7 +45,7 @@ if tables:
     st.caption("A date stored as text, a number with a thousands separator…: convert it once, here.")
     type_fix_section(data, tables)
 else:
-    st.info("Nothing loaded yet. Upload a CSV, Parquet, JSON or Excel file above.")
+    st.info("Nothing loaded yet. Upload CSV, Parquet, JSON or Excel files above (several at once, each named).")
 
 st.subheader("SQL view sources")
 st.caption("Join or filter loaded tables into a new source (one SELECT; no files, no table functions).")

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from kpi_model import editing, sources
 from kpi_model.datastore import DataStore
 from kpi_model.errors import KpiWizardError
-from kpi_model.models import Source, Workspace
+from kpi_model.models import SOURCE_NAME_PATTERN, Source, Workspace
 from kpi_model.sources import TableProfile
 from kpi_model.validation import parse_part
 from ui import state
 from ui.feedback import apply_edit, md_escape, plural, show_error
 
 _NEW_TABLE = "A new source named after the file"
+_MAX_NAME = 63  # as a source name may be
 
 
 def open_data() -> DataStore | None:
@@ -46,54 +51,121 @@ def missing_sources(workspace: Workspace, tables: dict[str, TableProfile]) -> li
     return [s for s in workspace.sources if s.name not in tables]
 
 
+def upload_names_problems(names: Sequence[str]) -> list[str]:
+    """What is wrong with the source names chosen for the files of one upload (each valid, none twice)."""
+    problems: list[str] = []
+    for name in names:
+        if not name:
+            problems.append("A file has no source name: give each file one, e.g. orders.")
+        elif not re.fullmatch(SOURCE_NAME_PATTERN, name) or len(name) > _MAX_NAME:
+            problems.append(
+                f"'{name}' is not a usable source name: use letters, digits and '_', starting with a letter, at "
+                f"most {_MAX_NAME} long; e.g. '{sources.table_name_for(f'{name}.csv')}'."
+            )
+    counts = Counter(name.lower() for name in names if name)  # DuckDB's names ignore case
+    for name, count in counts.items():
+        if count > 1:
+            problems.append(f"'{name}' is given to {count} files: give each file its own source name.")
+    return problems
+
+
 def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, TableProfile]) -> None:
-    """Upload a file as a new source or as the data of a declared one."""
-    upload = st.file_uploader(
-        "CSV, TSV, Parquet, JSON/NDJSON or Excel (.xlsx)",
+    """Upload one file or several; each is named (editable, from its file name) before anything is loaded."""
+    uploads = st.file_uploader(
+        "CSV, TSV, Parquet, JSON/NDJSON or Excel (.xlsx): one file or several",
         key=f"data_upload_{st.session_state.get('data_upload_round', 0)}",
         type=[s.lstrip(".") for s in sources.SUPPORTED_SUFFIXES],
+        accept_multiple_files=True,
     )
-    targets = [_NEW_TABLE, *[s.name for s in workspace.sources]]
-    left, right = st.columns([2, 1])
-    target = left.selectbox(
-        "Load it as",
-        targets,
-        key="data_upload_target",
-        help="Pick a declared source to give it data, or load the file as a new source.",
-    )
-    sheet = right.text_input("Sheet (Excel only)", key="data_upload_sheet", placeholder="first sheet")
-    if upload is None or not st.button("Load file", key="data_upload_button", type="primary"):
+    files = list(uploads or [])
+    target, sheet = _NEW_TABLE, ""
+    if len(files) <= 1:  # one file may also give a declared source its data
+        left, right = st.columns([2, 1])
+        target = left.selectbox(
+            "Load it as",
+            [_NEW_TABLE, *[s.name for s in workspace.sources]],
+            key="data_upload_target",
+            help="Pick a declared source to give it data, or load the file as a new source.",
+        )
+        sheet = right.text_input("Sheet (Excel only)", key="data_upload_sheet", placeholder="first sheet")
+    chosen = _chosen_names(files, tables, named=target == _NEW_TABLE)
+    if len(files) == 1:
+        chosen = [
+            (upload, name if target == _NEW_TABLE else target, sheet.strip() or None) for upload, name, _ in chosen
+        ]
+    label = "Load file" if len(files) <= 1 else f"Load {len(files)} files"
+    if not files or not st.button(label, key="data_upload_button", type="primary"):
+        return
+    problems = upload_names_problems([name for _, name, _ in chosen])
+    if problems:
+        st.error("Nothing was loaded. " + " ".join(md_escape(p) for p in problems), icon=":material/error:")
         return
     if state.workspace_id() is None:
         state.commit(workspace)  # an opened sample gets its own folder before its data changes
         data = state.datastore() or data
-    table = None if target == _NEW_TABLE else target
-    declared_format = workspace.source(table).date_format if table and workspace.source(table) else None
-    try:
-        with st.status(f"Loading {md_escape(upload.name)}…", expanded=False) as progress:
-            try:
-                profile = data.upload(
-                    upload.name, upload, table=table, sheet=sheet.strip() or None, date_format=declared_format
-                )
-            except KpiWizardError:
-                progress.update(label=f"{md_escape(upload.name)} was not loaded", state="error")
-                raise
-            progress.update(
-                label=f"Loaded {plural(profile.rows, 'row')} into '{md_escape(profile.name)}'", state="complete"
-            )
-        stored_as = f"files/{profile.name}{Path(upload.name).suffix.lower()}"
-        declared = workspace.source(profile.name)
-        if declared is None:
-            state.commit(editing.upsert_source(workspace, Source(name=profile.name, path=stored_as)))
-        elif not declared.path and not declared.sql:
-            with_path = declared.model_copy(update={"path": stored_as})
-            state.commit(editing.upsert_source(workspace, with_path, old_name=declared.name))
-    except KpiWizardError as error:
-        show_error(error, headline=f"{upload.name} was not loaded; your data is unchanged.")
-        return
-    state.flash("success", f"Loaded {plural(profile.rows, 'row')} from {upload.name} as '{profile.name}'.")
+    loaded: list[str] = []
+    for upload, name, file_sheet in chosen:
+        try:
+            profile = _load_upload(state.workspace() or workspace, data, upload, name, file_sheet)
+        except KpiWizardError as error:
+            done = f"; loaded before it: {'; '.join(loaded)}." if loaded else "; your data is unchanged."
+            show_error(error, headline=f"{upload.name} was not loaded{done}")
+            return
+        loaded.append(f"{plural(profile.rows, 'row')} from {upload.name} as '{profile.name}'")
+    state.flash("success", f"Loaded {'; '.join(loaded)}.")
     st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1  # an empty uploader
     st.rerun()
+
+
+def _chosen_names(
+    files: Sequence[UploadedFile], tables: dict[str, TableProfile], *, named: bool
+) -> list[tuple[UploadedFile, str, str | None]]:
+    """(file, source name, sheet) per uploaded file: a name field each, filled from the file name."""
+    chosen: list[tuple[UploadedFile, str, str | None]] = []
+    taken = list(tables)
+    for upload in files:
+        default = sources.table_name_for(upload.name, taken)
+        taken.append(default)
+        if not named:
+            chosen.append((upload, default, None))
+            continue
+        name_col, sheet_col = st.columns([2, 1]) if len(files) > 1 else (st.container(), None)
+        name = name_col.text_input(
+            f"Source name for {md_escape(upload.name)}",
+            value=default,
+            key=f"data_upload_name_{upload.file_id}",
+            help="Letters, digits and '_'. The name of a declared source gives that source this file's data.",
+        )
+        sheet = None
+        if sheet_col is not None and upload.name.lower().endswith(".xlsx"):
+            sheet = sheet_col.text_input("Sheet", key=f"data_upload_sheet_{upload.file_id}", placeholder="first sheet")
+        chosen.append((upload, name.strip(), (sheet or "").strip() or None))
+    return chosen
+
+
+def _load_upload(
+    workspace: Workspace, data: DataStore, upload: UploadedFile, table: str, sheet: str | None
+) -> TableProfile:
+    """Load one uploaded file as ``table`` (in the isolation child process) and declare it as a source."""
+    target = workspace.source(table)
+    declared_format = target.date_format if target is not None else None
+    with st.status(f"Loading {md_escape(upload.name)}…", expanded=False) as progress:
+        try:
+            profile = data.upload(upload.name, upload, table=table, sheet=sheet, date_format=declared_format)
+        except KpiWizardError:
+            progress.update(label=f"{md_escape(upload.name)} was not loaded", state="error")
+            raise
+        progress.update(
+            label=f"Loaded {plural(profile.rows, 'row')} into '{md_escape(profile.name)}'", state="complete"
+        )
+    stored_as = f"files/{profile.name}{Path(upload.name).suffix.lower()}"
+    declared = workspace.source(profile.name)
+    if declared is None:
+        state.commit(editing.upsert_source(workspace, Source(name=profile.name, path=stored_as)))
+    elif not declared.path and not declared.sql:
+        with_path = declared.model_copy(update={"path": stored_as})
+        state.commit(editing.upsert_source(workspace, with_path, old_name=declared.name))
+    return profile
 
 
 def profile_frame(profile: TableProfile) -> pd.DataFrame:
