@@ -9,7 +9,7 @@ from ui.forms import goal_labels
 from ui.guards import require_workspace
 from ui.kpi_editor import audit_callout, kpi_card, open_at_top, orphan_cards
 from ui.kpi_grid import kpi_grid
-from ui.template_picker import column_mapping, template_picker
+from ui.template_picker import column_mapping, loaded_column_types, template_picker
 
 st.title("KPIs per goal")
 st.caption("Three to five KPIs per goal: each with an owner, a formula on real data and a target with a date.")
@@ -56,18 +56,31 @@ taken = [k.id for k in workspace.kpis]
 with library_tab:
     template = template_picker()
     if template is not None:
-        roles, source = column_mapping(template, [s.name for s in workspace.sources])
-    if template is not None and st.button(
-        f"Add “{md_escape(template.name)}” to this goal", key="add_template", type="primary"
-    ):
-        new_kpi = template.to_kpi(
-            editing.unique_id(template.id, taken, separator="_"), goal=goal_id, roles=roles, source=source
-        )
-        st.session_state["kpis_open_card"] = new_kpi.id
-        apply_edit(
-            lambda: editing.upsert_kpi(workspace, new_kpi),
-            f"Added '{template.name}'. Fill in its owner, source, formula and target below.",
-        )
+        mapped = column_mapping(template, [s.name for s in workspace.sources], loaded_column_types())
+        if st.button(
+            f"Add “{md_escape(template.name)}” to this goal",
+            key="add_template",
+            type="primary",
+            disabled=bool(mapped.problems),
+            help="Fix the conditions marked above first." if mapped.problems else None,
+        ):
+            new_id = editing.unique_id(template.id, taken, separator="_")
+            draft = template  # bound where it is known not to be None; mypy does not narrow inside a lambda
+            st.session_state["kpis_open_card"] = new_id
+            apply_edit(
+                lambda: editing.upsert_kpi(
+                    workspace,
+                    draft.to_kpi(
+                        new_id,
+                        goal=goal_id,
+                        roles=mapped.roles,
+                        source=mapped.source,
+                        conditions=mapped.conditions,
+                        only_rows=mapped.only_rows,
+                    ),
+                ),
+                f"Added '{template.name}'. Fill in its owner, source, formula and target below.",
+            )
 with custom_tab, st.form("add_custom_kpi"):
     name = st.text_input("KPI name", key="custom_kpi_name", placeholder="e.g. Share of orders delivered complete")
     if st.form_submit_button("Add KPI", type="primary"):

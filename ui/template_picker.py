@@ -1,12 +1,18 @@
-"""Browse the KPI template library: search, filter, read the definition, pick one."""
+"""Browse the KPI template library: search, filter, read the definition, pick one, map its columns."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import duckdb
 import streamlit as st
 
-from kpi_model.library import Template, get_template, search_templates
+from kpi_model.conditions import ColumnKind, ConditionError, Operator, column_kind, column_label, condition_sql
+from kpi_model.errors import KpiWizardError
+from kpi_model.library import Template, get_template, quote_column, search_templates
 from kpi_model.models import Category, Kind
-from ui.feedback import md_escape, plural
+from ui import state
+from ui.feedback import capitalised, md_escape, plural
 
 _ALL = "all"
 
@@ -52,21 +58,178 @@ def template_picker() -> Template | None:
     return template
 
 
-def column_mapping(template: Template, sources: list[str]) -> tuple[dict[str, str], str | None]:
-    """Which column of the user's data plays each role; defaults to the role names themselves."""
-    with st.expander("Your data: source and column names (you can change them later)"):
+# Every column of the loaded tables and views with its DuckDB type; fixed text, no visitor input.
+_COLUMN_TYPES_SQL = (
+    "SELECT table_name, column_name, data_type FROM information_schema.columns "
+    "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+)
+_NONE = "—"
+# Not an operator of kpi_model.conditions: the chosen column is itself true/false and used as it is.
+_IS_TRUE = "is true"
+
+
+def loaded_column_types() -> dict[str, list[tuple[str, str]]]:
+    """(column, DuckDB type) per loaded table or view of the open workspace; {} when nothing is loaded."""
+    data = state.datastore()
+    if data is None or not data.db_path.is_file():
+        return {}
+    try:
+        _, rows = data.engine().query(_COLUMN_TYPES_SQL)
+    except (KpiWizardError, duckdb.Error):  # a database another process is rewriting: free text still works
+        return {}
+    found: dict[str, list[tuple[str, str]]] = {}
+    for table, column, sql_type in rows:
+        found.setdefault(str(table), []).append((str(column), str(sql_type)))
+    return found
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """What the person mapped for a template: a column per role, a condition per true/false role."""
+
+    roles: dict[str, str]
+    conditions: dict[str, str]
+    source: str | None
+    only_rows: str | None
+    problems: list[str] = field(default_factory=list)
+
+
+def _default_operator(kind: ColumnKind | None) -> str:
+    if kind is None or kind is ColumnKind.BOOLEAN:
+        return _IS_TRUE
+    return Operator.IS_SET.value if kind.is_temporal else Operator.EQUALS.value
+
+
+def _condition(
+    key: str, label: str, help_text: str, columns: dict[str, str] | None, default_column: str
+) -> tuple[str | None, str | None]:
+    """Column, operator and value pickers in one row → (plain column, condition SQL); raises ConditionError.
+
+    ``columns`` maps the source's column names to their types; None means no loaded data (the
+    column is typed). An empty column (``—``) gives (None, None).
+    """
+    column_box, operator_box, value_box = st.columns([2, 1, 2])
+    if columns is None:
+        column = column_box.text_input(label, value=default_column, key=f"{key}_column", help=help_text).strip()
+        kind = None
+    else:
+        options = [_NONE, *columns]
+        index = options.index(default_column) if default_column in options else 0
+        picked = column_box.selectbox(
+            label,
+            options,
+            index=index,
+            key=f"{key}_column",
+            help=help_text,
+            format_func=lambda c: column_label(c, columns.get(c)) if c != _NONE else c,
+        )
+        column = "" if picked == _NONE else picked
+        kind = column_kind(columns.get(column)) if column else None
+    operators = [_IS_TRUE, *(o.value for o in Operator)]
+    # The column is part of the key, so picking another column offers that column's usual operator.
+    operator = operator_box.selectbox(
+        "Operator",
+        operators,
+        index=operators.index(_default_operator(kind)),
+        key=f"{key}_operator_{column}",
+        help="'is true' uses a true/false column as it is; 'is set' means the cell is not empty.",
+    )
+    needs_value = operator not in (_IS_TRUE, Operator.IS_SET.value, Operator.IS_NOT_SET.value)
+    value = value_box.text_input(
+        "Value", key=f"{key}_value", disabled=not needs_value, placeholder="e.g. paid" if needs_value else ""
+    )
+    if not column:
+        return None, None
+    if operator == _IS_TRUE:
+        if kind not in (None, ColumnKind.BOOLEAN):
+            raise ConditionError(
+                f"'{column}' holds {kind.value}, not true/false; choose an operator and a value, "
+                f"e.g. {column} is set or {column} = …"
+            )
+        return column, None
+    sql_type = columns.get(column) if columns is not None else None
+    return None, condition_sql(column, operator, value if needs_value else None, sql_type)
+
+
+def column_mapping(
+    template: Template, sources: list[str], loaded: dict[str, list[tuple[str, str]]] | None = None
+) -> ColumnChoice:
+    """Which column of the chosen source plays each role, picked from its columns when its data is loaded.
+
+    ``loaded`` maps a loaded table to its (column, type) pairs (:func:`loaded_column_types`). With
+    data, each role is a pick-list of the source's columns with their types, the time column lists
+    only its date and timestamp columns, and a true/false role is a condition built from a column,
+    an operator and a value. Without data the columns are typed, defaulting to the role names.
+    """
+    loaded = loaded or {}
+    problems: list[str] = []
+    with st.expander("Your data: source and columns (you can change them later)", expanded=bool(loaded)):
         source = st.selectbox(
             "Data source",
-            ["—", *sources],
+            [_NONE, *sources],
             key="template_source",
             help="Sources are declared in the workspace; the formula runs on this table.",
         )
-        columns = st.columns(min(len(template.roles), 3))
-        roles = {
-            role: columns[index % len(columns)]
-            .text_input(f"Column for {role}", value=role, key=f"template_role_{template.id}_{role}", help=description)
-            .strip()
-            or role
-            for index, (role, description) in enumerate(template.roles.items())
-        }
-    return roles, None if source == "—" else source
+        chosen = None if source == _NONE else source
+        types = dict(loaded[chosen]) if chosen in loaded else None
+        if types is None:
+            st.caption(
+                "Type the column names. Load this source's data on the Data page to pick them from a list, "
+                "with their types, and to check conditions against them."
+                if chosen
+                else "Pick a source to choose from its columns, or type the column names."
+            )
+        key = f"template_role_{template.id}"
+        flags = template.condition_roles()
+        roles: dict[str, str] = {}
+        conditions: dict[str, str] = {}
+        plain = [r for r in template.roles if r not in flags]
+        boxes = st.columns(min(len(plain), 3))
+        for index, role in enumerate(plain):
+            box = boxes[index % len(boxes)]
+            help_text = template.roles[role]
+            if types is None:
+                roles[role] = box.text_input(f"Column for {role}", value=role, key=f"{key}_{role}", help=help_text)
+                roles[role] = roles[role].strip() or role
+                continue
+            options = [c for c, t in types.items() if column_kind(t).is_temporal] if role == "date" else list(types)
+            if role == "date" and not options:
+                box.warning(
+                    f"'{md_escape(chosen)}' has no date or timestamp column. Set a column's type to date on the "
+                    "Data page, or pick another source.",
+                    icon=":material/event_busy:",
+                )
+            same_name = next((c for c in options if c.lower() == role.lower()), _NONE)
+            picked = box.selectbox(
+                "Time column (date or timestamp)" if role == "date" else f"Column for {role}",
+                [_NONE, *options],
+                index=[_NONE, *options].index(same_name),
+                key=f"{key}_{role}",
+                help=help_text,
+                format_func=lambda c: column_label(c, types.get(c)) if c != _NONE else c,
+            )
+            if picked != _NONE:
+                roles[role] = picked
+        for role in flags:
+            try:
+                column, condition = _condition(
+                    f"{key}_{role}", f"{role}: which rows count", template.roles[role], types, role
+                )
+            except ConditionError as error:
+                problems.append(f"{role}: {error}")
+                continue
+            if column:
+                roles[role] = column
+            if condition:
+                conditions[role] = condition
+        st.markdown("Only rows where (optional)")
+        try:
+            column, only_rows = _condition("template_only", "Column", "Leave empty to count every row.", types, "")
+        except ConditionError as error:
+            problems.append(f"only rows where: {error}")
+            column, only_rows = None, None
+        if column:  # a true/false column used as it is
+            only_rows = quote_column(column)
+        for problem in problems:
+            st.error(capitalised(md_escape(problem)), icon=":material/error:")
+    return ColumnChoice(roles, conditions, chosen, only_rows, problems)
