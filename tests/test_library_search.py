@@ -9,7 +9,16 @@ import pytest
 import yaml
 
 from kpi_model.library import load_templates, search_templates
-from kpi_model.library.search import SynonymError, load_synonyms, parse_query, parse_synonyms, tokens
+from kpi_model.library.search import (
+    Concept,
+    SearchFields,
+    SynonymError,
+    load_synonyms,
+    parse_query,
+    parse_synonyms,
+    relevance,
+    tokens,
+)
 
 ANSWER_KEY: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "search_answer_key.yaml").read_text(encoding="utf-8")
@@ -116,3 +125,14 @@ def test_examples_in_the_search_module_hold() -> None:
 
     failed, attempted = doctest.testmod(search)
     assert attempted and not failed
+
+
+def test_every_synonym_group_reaches_a_template() -> None:
+    # A group none of whose words occurs in any template only slows the search: drop it or add keywords.
+    fields = [
+        SearchFields.of(template_id=t.id, name=t.name, keywords=t.keywords, definition=t.definition)
+        for t in load_templates()
+    ]
+    groups = {tuple(sorted(group)) for group in load_synonyms().values()}
+    unused = [group[0] for group in groups if not any(relevance([Concept(group[0], group)], f) for f in fields)]
+    assert not unused, f"synonym groups that find no template: {unused}"

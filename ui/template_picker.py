@@ -100,7 +100,7 @@ def _default_operator(kind: ColumnKind | None) -> str:
     return Operator.IS_SET.value if kind.is_temporal else Operator.EQUALS.value
 
 
-def _condition(
+def _condition_pickers(
     key: str, label: str, help_text: str, columns: dict[str, str] | None, default_column: str
 ) -> tuple[str | None, str | None]:
     """Column, operator and value pickers in one row → (plain column, condition SQL); raises ConditionError.
@@ -212,7 +212,7 @@ def column_mapping(
                 roles[role] = picked
         for role in flags:
             try:
-                column, condition = _condition(
+                column, condition = _condition_pickers(
                     f"{key}_{role}", f"{role}: which rows count", template.roles[role], types, role
                 )
             except ConditionError as error:
@@ -224,7 +224,9 @@ def column_mapping(
                 conditions[role] = condition
         st.markdown("Only rows where (optional)")
         try:
-            column, only_rows = _condition("template_only", "Column", "Leave empty to count every row.", types, "")
+            column, only_rows = _condition_pickers(
+                "template_only", "Column", "Leave empty to count every row.", types, ""
+            )
         except ConditionError as error:
             problems.append(f"only rows where: {error}")
             column, only_rows = None, None
