@@ -161,3 +161,18 @@ def test_bundle_paths_never_leave_the_workspace_folder(home, tmp_path):
     with zipfile.ZipFile(io.BytesIO(made())) as archive:
         assert sorted(archive.namelist()) == ["manifest.json", "workspace.yaml"]
     assert Path(outside).read_text() == "a\n1\n"
+
+
+def test_a_verified_bundle_whose_data_the_upload_path_refuses_says_so(home, tmp_path):
+    """The data of an opened bundle meets the checks of every upload: a binary 'CSV' is refused by them."""
+    (tmp_path / "src" / "data").mkdir(parents=True)
+    (tmp_path / "src" / "data" / "orders.csv").write_bytes(b"\x00\x01\x02 not a csv")
+    workspace = workspace_file.loads(WORKSPACE)
+    data, _ = bundle.bundle_bytes(workspace, bundle.source_files(workspace, tmp_path / "src"))
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    open_on_start(at, "junk.zip", data)
+    errors = text_of(at.error)
+    assert "'Tiny shop' was opened, but the data of 'orders' was not loaded" in errors
+    assert "binary data" in errors and "upload it on the Data page" in errors
+    [stored_id] = WorkspaceStore(home).ids()
+    assert not (home / stored_id / "files" / "orders.csv").exists(), "a refused file is not kept"

@@ -99,7 +99,11 @@ def _save_and_load(opened: bundle.OpenedBundle, shown: str) -> int | None:
     workspace = opened.workspace.model_copy(
         update={"sources": [s.model_copy(update={"path": stored.get(s.name)}) for s in opened.workspace.sources]}
     )
-    _, views = sources.plan_workspace_sources(opened.workspace, opened.folder, confine=True)
+    try:
+        _, views = sources.plan_workspace_sources(opened.workspace, opened.folder, confine=True)  # views in order
+    except KpiWizardError as problem:
+        show_error(problem, headline=f"{shown} was not opened; nothing was changed.")
+        return None
     state.commit_as_new(workspace, note=f"opened from {shown}")
     data = state.datastore()
     if data is None:
