@@ -183,18 +183,17 @@ def write_bundle(
         )
     when = (created_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     manifest = Manifest(when.isoformat().replace("+00:00", "Z"), __version__, tuple(listed))
-    # Very repetitive data can deflate past the packing ratio opening allows: such files are stored as they are.
     stored = {name for name in entries if name.endswith(_ALREADY_PACKED)}
-    buffer = io.BytesIO() if not isinstance(target, Path) else None
-    sink: Path | IO[bytes] = target if isinstance(target, Path) else buffer  # type: ignore[assignment]
-    _write_zip(sink, manifest, document, entries, stored)
-    too_packed = _too_packed(sink, limits)
-    if too_packed:
-        if isinstance(sink, io.BytesIO):
-            sink.seek(0)
-            sink.truncate()
-        _write_zip(sink, manifest, document, entries, stored | too_packed)
-    if buffer is not None and not isinstance(target, Path):
+    if isinstance(target, Path):  # written beside, then moved in: a failed write leaves no half bundle
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            _write_checked_zip(partial, manifest, document, entries, stored, limits)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    else:
+        buffer = io.BytesIO()
+        _write_checked_zip(buffer, manifest, document, entries, stored, limits)
         target.write(buffer.getvalue())
     return BuiltBundle(manifest, notes)
 
@@ -213,6 +212,25 @@ def _size_and_hash(path: Path) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
+
+
+def _write_checked_zip(
+    sink: Path | io.BytesIO,
+    manifest: Manifest,
+    document: bytes,
+    entries: Mapping[str, Path],
+    stored: set[str],
+    limits: ZipLimits,
+) -> None:
+    """Write the zip; a file that deflated past the packing ratio opening allows (very repetitive data)
+    is then stored as it is, so every bundle made here opens again."""
+    _write_zip(sink, manifest, document, entries, stored)
+    too_packed = _too_packed(sink, limits)
+    if too_packed:
+        if isinstance(sink, io.BytesIO):
+            sink.seek(0)
+            sink.truncate()
+        _write_zip(sink, manifest, document, entries, stored | too_packed)
 
 
 def _write_zip(
