@@ -156,7 +156,7 @@ def test_funnel_steps_from_a_text_column(home):
 
 def test_a_true_false_column_is_used_as_it_is(home):
     at = choose(kpis_page(), "add to cart", "add_to_cart_rate", "sessions")
-    at.selectbox(key="template_role_add_to_cart_rate_date").set_value("day")
+    assert at.selectbox(key="template_role_add_to_cart_rate_date").value == "day", "its only date column"
     at.selectbox(key="template_role_add_to_cart_rate_session_id").set_value("session_id")
     at.selectbox(key="template_role_add_to_cart_rate_added_to_cart_column").set_value("added")
     run(at)

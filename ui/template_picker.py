@@ -200,6 +200,8 @@ def column_mapping(
                     icon=":material/event_busy:",
                 )
             same_name = next((c for c in options if c.lower() == role.lower()), _NONE)
+            if same_name == _NONE and role == "date" and len(options) == 1:
+                same_name = options[0]  # the source's only date column: nothing to choose
             picked = box.selectbox(
                 "Time column (date or timestamp)" if role == "date" else f"Column for {role}",
                 [_NONE, *options],
