@@ -162,9 +162,7 @@ class Template(BaseModel):
         found = _CONDITION_USE.findall(f"{self.expression} WHERE {self.filter or 'TRUE'}")
         return [role for role in self.used_roles() if role in found]
 
-    def render(
-        self, roles: Mapping[str, str], conditions: Mapping[str, str] | None = None
-    ) -> tuple[str, str | None]:
+    def render(self, roles: Mapping[str, str], conditions: Mapping[str, str] | None = None) -> tuple[str, str | None]:
         """``(expression, filter)`` with each ``{role}`` replaced by its (quoted if needed) column.
 
         ``conditions`` maps a role of :meth:`condition_roles` to a row condition (SQL, as
