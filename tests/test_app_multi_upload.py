@@ -110,3 +110,16 @@ def test_upload_names_problems_suggests_a_valid_name_and_ignores_case_for_duplic
         "'orders' is given to 2 files: give each file its own source name."
     ]
     assert upload_names_problems(["x" * 64])[0].startswith(f"'{'x' * 64}' is not a usable source name")
+
+
+def test_a_name_of_a_loaded_table_says_it_replaces_it(at, tmp_path):
+    upload_two(at)
+    next(b for b in at.button if b.key == "data_upload_button").click()
+    run(at)
+    upload_two(at)
+    fields = name_fields(at)
+    assert [f.value for f in fields.values()] == ["orders_2", "customer_list_2025_2"], "loaded names are not reused"
+    fields["Source name for orders.csv"].input("orders")
+    run(at)
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "Replaces the loaded table 'orders' with this file's data." in captions

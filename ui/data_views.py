@@ -136,6 +136,8 @@ def _chosen_names(
             key=f"data_upload_name_{upload.file_id}",
             help="Letters, digits and '_'. The name of a declared source gives that source this file's data.",
         )
+        if name.strip().lower() in {t.lower() for t in tables}:
+            name_col.caption(f"Replaces the loaded table '{md_escape(name.strip())}' with this file's data.")
         sheet = None
         if sheet_col is not None and upload.name.lower().endswith(".xlsx"):
             sheet = sheet_col.text_input("Sheet", key=f"data_upload_sheet_{upload.file_id}", placeholder="first sheet")
