@@ -164,6 +164,14 @@ def write_bundle(
         arcname = f"{DATA_FOLDER}/{source.name}{suffix}"
         entries[arcname] = file
         sources.append(source.model_copy(update={"path": arcname}))
+    folded: dict[str, str] = {}
+    for name in entries:
+        if name.casefold() in folded:
+            raise BundleError(
+                f"The sources '{PurePosixPath(folded[name.casefold()]).stem}' and '{PurePosixPath(name).stem}' differ "
+                "only in case, which DuckDB and some file systems read as one name: rename one of the sources."
+            )
+        folded[name.casefold()] = name
     unknown = sorted(set(data_files) - {s.name for s in workspace.sources})
     if unknown:
         raise BundleError(f"No source named {', '.join(repr(u) for u in unknown)} in the workspace: add it first.")

@@ -296,3 +296,13 @@ def test_bundle_too_large_to_open_again_is_not_made(tmp_path):
     with pytest.raises(bundle.BundleError, match="over the"):
         bundle.write_bundle(tmp_path / "b.zip", workspace_file.loads(WORKSPACE_YAML), {"orders": data}, limits=_TINY)
     assert not (tmp_path / "b.zip").exists()
+
+
+def test_sources_differing_only_in_case_are_refused_when_bundling(tmp_path):
+    """Such a bundle could not be opened again (and DuckDB reads the two names as one table)."""
+    data = tmp_path / "orders.csv"
+    data.write_bytes(ORDERS)
+    workspace = workspace_file.loads(WORKSPACE_YAML.replace("sources: [", "sources: [{name: Orders, path: o.csv}, "))
+    with pytest.raises(bundle.BundleError, match=r"sources 'Orders' and 'orders' differ only in case.*rename one"):
+        bundle.write_bundle(tmp_path / "b.zip", workspace, {"orders": data, "Orders": data})
+    assert not (tmp_path / "b.zip").exists()
