@@ -56,6 +56,7 @@ _MANIFEST_LIMITS = documents.Limits(
     size_hint="a manifest lists a few files — make the bundle again with KPI Wizard",
     max_bytes=1024**2,
 )
+OPEN_TIMEOUT_S = 300.0  # verifying and unpacking an uploaded bundle in a job (2 GB hash and write in about a minute)
 _REMAKE = "make the bundle again with KPI Wizard (Review → Download bundle, or `kpi-wizard bundle`)"
 
 
@@ -288,6 +289,30 @@ def open_bundle(
             for child in into.iterdir():
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         raise
+
+
+def open_uploaded(bundle: Path, into: Path, shown: str) -> OpenedBundle:
+    """:func:`open_bundle` for a bundle a visitor uploaded, in an isolated job (:mod:`kpi_model.isolation`).
+
+    Python's zipfile reads a zip's whole directory into memory before any count can be checked, and a
+    bundle is unpacked and hashed in full: a directory built to exhaust memory, or a slow unpack, ends
+    the job with a message, never the server.
+    """
+    from kpi_model.isolation import run_job  # the CLI never needs the job machinery
+
+    return run_job(  # type: ignore[no-any-return]
+        _open_job,
+        (bundle, into, shown),
+        what=f"opening {shown}",
+        fix=f"Open a smaller bundle, or {_REMAKE}.",
+        timeout_s=OPEN_TIMEOUT_S,
+        after="nothing was opened",
+        redact={str(into): "the bundle's folder", str(bundle): shown},
+    )
+
+
+def _open_job(bundle: Path, into: Path, shown: str) -> OpenedBundle:
+    return open_bundle(bundle, into, shown=shown)
 
 
 def _read_workspace(text: str, shown: str) -> Workspace:

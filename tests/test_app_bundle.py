@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import types
 import zipfile
 from collections.abc import Callable
@@ -176,3 +178,18 @@ def test_a_verified_bundle_whose_data_the_upload_path_refuses_says_so(home, tmp_
     assert "binary data" in errors and "upload it on the Data page" in errors
     [stored_id] = WorkspaceStore(home).ids()
     assert not (home / stored_id / "files" / "orders.csv").exists(), "a refused file is not kept"
+
+
+def test_a_bundle_whose_workspace_is_invalid_is_refused_with_its_problems(home, tmp_path):
+    files = {"workspace.yaml": b"name: Shop\nkpis: [{id: x, name: X, cadence: monthy}]\n"}
+    listed = [{"path": p, "bytes": len(c), "sha256": hashlib.sha256(c).hexdigest()} for p, c in files.items()]
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w") as archive:
+        archive.writestr("manifest.json", json.dumps({"format": bundle.FORMAT, "format_version": 1, "files": listed}))
+        for name, content in files.items():
+            archive.writestr(name, content)
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    open_on_start(at, "shop.zip", stream.getvalue())
+    errors = text_of(at.error)
+    assert "shop.zip was not opened; nothing was changed" in errors and "monthly" in errors, errors
+    assert not home.exists() or WorkspaceStore(home).ids() == []

@@ -1,8 +1,8 @@
 """Workspace bundles in the app: download one on Review, open one on Start.
 
-An opened bundle is verified by :func:`kpi_model.bundle.open_bundle` in a scratch folder first; only then
-is it saved as a new workspace, and its data files go through the Data page's own path (``DataStore.upload``,
-in the isolation child process), so every limit on uploaded data applies to them too.
+An opened bundle is verified and unpacked into a scratch folder by :func:`kpi_model.bundle.open_uploaded`, in
+an isolated job; only then is it saved as a new workspace, and its data files go through the Data page's own
+path (``DataStore.upload``, in the isolation child process), so every limit on uploaded data applies to them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from kpi_model import bundle, editing, sources, workspace_file
+from kpi_model import bundle, editing, sources
 from kpi_model.datastore import UPLOADS
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
@@ -72,9 +72,7 @@ def open_bundle_section() -> None:
             sink.write(upload.getbuffer())
         try:
             with st.spinner(f"Checking {md_escape(upload.name)}…"):
-                opened = bundle.open_bundle(
-                    received, Path(scratch) / "opened", read_workspace=_read_uploaded, shown=upload.name
-                )
+                opened = bundle.open_uploaded(received, Path(scratch) / "opened", upload.name)
         except KpiWizardError as problem:
             show_error(problem, headline=f"{upload.name} was not opened; nothing was changed.")
             return
@@ -82,10 +80,6 @@ def open_bundle_section() -> None:
     if loaded is not None:
         state.flash("success", f"Opened '{opened.workspace.name}' from {upload.name} with {plural(loaded, 'table')}.")
         st.rerun()
-
-
-def _read_uploaded(text: str, shown: str) -> Workspace:
-    return workspace_file.loads_uploaded(text, "yaml", source=shown)
 
 
 def _save_and_load(opened: bundle.OpenedBundle, shown: str) -> int | None:
