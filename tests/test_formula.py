@@ -163,7 +163,8 @@ def test_derived_dependencies_leaves_first():
 
 def test_derived_parenthesises_substituted_kpis():
     sql = compile_sql(_derived_workspace("a / b"), "c", pretty=False)
-    assert "(k_a.value) / NULLIF((k_b.value), 0)" in sql
+    # Each KPI's value comes in as one atomic term (a cast to double): precedence cannot leak into it.
+    assert "CAST(k_a.value AS DOUBLE) / NULLIF(CAST(k_b.value AS DOUBLE), 0)" in sql
     assert "(SUM(y) + SUM(x)) AS value" in sql, "a compound KPI is wrapped before it is combined"
 
 
