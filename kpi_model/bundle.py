@@ -26,7 +26,7 @@ import re
 import shutil
 import stat
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -128,6 +128,51 @@ def source_files(workspace: Workspace, base_dir: Path, *, confine: bool = True) 
             if path.is_file():
                 found[source.name] = path
     return found
+
+
+def export_tables(db_path: Path, names: Sequence[str], folder: Path) -> dict[str, Path]:
+    """Write each of the tables ``names`` of the DuckDB database at ``db_path`` to ``folder/<name>.parquet``.
+
+    For a source whose file is not at hand but whose table is loaded (a saved copy of the sample keeps its
+    data only in the database): the table, type fixes included, travels as Parquet. The connection is
+    read-only and locked; it may write into ``folder`` and touch no other file.
+    """
+    import duckdb  # only when tables are exported
+
+    from kpi_model.engine import lock
+    from kpi_model.formula.compile import quote
+
+    target_folder = folder.resolve()
+    connection = duckdb.connect(str(db_path), read_only=True)
+    try:
+        lock(connection, allowed_directories=[str(target_folder)])
+        present = {row[0].lower() for row in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        written: dict[str, Path] = {}
+        for name in names:
+            if name.lower() not in present or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                continue
+            target = target_folder / f"{name}.parquet"
+            literal = "'" + str(target).replace("'", "''") + "'"
+            connection.execute(f"COPY {quote(name)} TO {literal} (FORMAT parquet)")
+            written[name] = target
+    finally:
+        connection.close()
+    return written
+
+
+def export_loaded_tables(db_path: Path, names: Sequence[str], folder: Path) -> dict[str, Path]:
+    """:func:`export_tables` in an isolated job, under the database's lock (the app's way)."""
+    from kpi_model.isolation import database_lock, run_job
+
+    with database_lock(db_path):
+        return run_job(  # type: ignore[no-any-return]
+            export_tables,
+            (db_path, list(names), folder),
+            what="exporting the loaded tables for the bundle",
+            fix="Upload the sources' files on the Data page, then download the bundle again.",
+            timeout_s=OPEN_TIMEOUT_S,
+            redact={str(folder): "a temporary folder", str(db_path.parent): "the workspace folder"},
+        )
 
 
 def write_bundle(

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from kpi_model import bundle, workspace_file
 from kpi_model.datastore import DATA_FILE
+from kpi_model.engine import Engine
 from kpi_model.store import WorkspaceStore
 
 from .conftest import REPO
@@ -193,3 +194,31 @@ def test_a_bundle_whose_workspace_is_invalid_is_refused_with_its_problems(home, 
     errors = text_of(at.error)
     assert "shop.zip was not opened; nothing was changed" in errors and "monthly" in errors, errors
     assert not home.exists() or WorkspaceStore(home).ids() == []
+
+
+def test_a_loaded_table_whose_file_is_gone_travels_as_parquet(home, tiny_bundle, monkeypatch, tmp_path):
+    """A saved copy of the sample keeps its data only in the database: the bundle exports the table."""
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    open_on_start(at, "tiny_shop_bundle.zip", tiny_bundle)
+    [stored_id] = WorkspaceStore(home).ids()
+    (home / stored_id / "files" / "orders.csv").unlink()
+    downloads = _Downloads()
+    monkeypatch.setattr(button, "runtime", types.SimpleNamespace(exists=lambda: True, get_instance=lambda: downloads))
+    at.switch_page("pages/review.py")
+    run(at)
+    assert "the bundle carries the loaded table as Parquet" in text_of(at.caption)
+    assert "carries no data" not in text_of(at.caption)
+    [made] = list(downloads.deferred.values())
+    (tmp_path / "downloaded.zip").write_bytes(made())
+    reopened = bundle.open_bundle(tmp_path / "downloaded.zip", tmp_path / "reopened")
+    assert reopened.workspace.source("orders").path == "data/orders.parquet"
+    original = workspace_file.loads(WORKSPACE)
+    (tmp_path / "src" / "data").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "src" / "data" / "orders.csv").write_text(ORDERS)
+    with (
+        Engine.for_workspace(original, tmp_path / "src") as before,
+        Engine.for_workspace(reopened.workspace, reopened.folder, confine=True) as after,
+    ):
+        expected = before.compute(original, "revenue").as_records()
+        assert after.compute(reopened.workspace, "revenue").as_records() == expected
+        assert [r["value"] for r in expected] == [10, 25]

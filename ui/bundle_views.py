@@ -7,6 +7,7 @@ path (``DataStore.upload``, in the isolation child process), so every limit on u
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -40,23 +41,52 @@ def bundled_files(workspace: Workspace) -> dict[str, Path]:
     return found
 
 
+def _loaded_tables() -> set[str]:
+    """The tables loaded in the open workspace's database (from the profile cache; empty when none)."""
+    data = state.datastore()
+    if data is None or not data.db_path.is_file():
+        return set()
+    try:
+        return set(data.tables())
+    except KpiWizardError:
+        return set()
+
+
 def bundle_download(workspace: Workspace, place: DeltaGenerator) -> None:
-    """A "Download bundle" button in ``place`` (made on click), and which sources it carries no data for."""
+    """A "Download bundle" button in ``place`` (made on click), and which sources travel how."""
     files = bundled_files(workspace)
+    without = [s.name for s in workspace.sources if s.path and s.name not in files]
+    loaded = _loaded_tables()
+    exported = [name for name in without if name in loaded]
+    data = state.datastore()
     stem = editing.slugify(workspace.name)
+
+    def make() -> bytes:
+        tables: dict[str, Path] = {}
+        with tempfile.TemporaryDirectory(prefix="kpiw-bundle-") as scratch:
+            if exported and data is not None:
+                with contextlib.suppress(KpiWizardError):  # the caption below told what may be missing
+                    tables = bundle.export_loaded_tables(data.db_path, exported, Path(scratch))
+            return bundle.bundle_bytes(workspace, {**files, **tables})[0]
+
     place.download_button(
         "Download bundle",
-        lambda: bundle.bundle_bytes(workspace, files)[0],
+        make,
         file_name=f"{stem}_bundle.zip",
         mime="application/zip",
         key="download_bundle",
         help="One .zip with the workspace, its data files and a manifest (sizes, SHA-256): open it with "
         "'Open a workspace bundle' on Start, or `kpi-wizard unbundle`.",
     )
-    without = [s.name for s in workspace.sources if s.path and s.name not in files]
-    if without:
+    if exported:
         st.caption(
-            f"The bundle carries no data for {', '.join(f'**{md_escape(n)}**' for n in without)}: "
+            f"{', '.join(f'**{md_escape(n)}**' for n in exported)}: the file is not on this server, so the bundle "
+            "carries the loaded table as Parquet (with any type fixes)."
+        )
+    missing = [name for name in without if name not in loaded]
+    if missing:
+        st.caption(
+            f"The bundle carries no data for {', '.join(f'**{md_escape(n)}**' for n in missing)}: "
             "its file is not on this server; upload it on the Data page to include it."
         )
 
