@@ -117,16 +117,24 @@ class OpenedBundle:
 
 
 def source_files(workspace: Workspace, base_dir: Path, *, confine: bool = True) -> dict[str, Path]:
-    """The data file of each file source whose file exists (paths resolved against ``base_dir``; with
-    ``confine``, as in the app, kept inside it: a path out is refused)."""
+    """The data file of each file source whose file exists, paths resolved against ``base_dir``.
+
+    With ``confine`` (the app) a path out of ``base_dir`` is skipped like a missing file, so no file of the
+    server outside the workspace's folder is ever bundled; :func:`write_bundle` then notes the source.
+    """
+    from kpi_model.sources import SourceError
     from kpi_model.sources.workspace import resolve_source_path  # DuckDB only when a bundle is made
 
     found: dict[str, Path] = {}
     for source in workspace.sources:
-        if source.path:
+        if not source.path:
+            continue
+        try:
             path = resolve_source_path(Path(base_dir), source.path, confine=confine)
-            if path.is_file():
-                found[source.name] = path
+        except SourceError:
+            continue
+        if path.is_file():
+            found[source.name] = path
     return found
 
 

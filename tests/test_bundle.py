@@ -306,3 +306,14 @@ def test_sources_differing_only_in_case_are_refused_when_bundling(tmp_path):
     with pytest.raises(bundle.BundleError, match=r"sources 'Orders' and 'orders' differ only in case.*rename one"):
         bundle.write_bundle(tmp_path / "b.zip", workspace, {"orders": data, "Orders": data})
     assert not (tmp_path / "b.zip").exists()
+
+
+def test_confined_source_files_skip_a_path_out_of_the_folder_and_keep_the_others(tmp_path):
+    (tmp_path / "ws" / "data").mkdir(parents=True)
+    (tmp_path / "ws" / "data" / "orders.csv").write_bytes(ORDERS)
+    (tmp_path / "secret.csv").write_text("a\n1\n")
+    text = WORKSPACE_YAML.replace("sources: [", "sources: [{name: secret, path: ../secret.csv}, ")
+    workspace = workspace_file.loads(text)
+    assert bundle.source_files(workspace, tmp_path / "ws") == {"orders": tmp_path / "ws" / "data" / "orders.csv"}
+    unconfined = bundle.source_files(workspace, tmp_path / "ws", confine=False)
+    assert unconfined["secret"] == tmp_path / "secret.csv", "the local CLI reads the paths its user names"

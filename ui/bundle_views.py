@@ -22,22 +22,22 @@ from ui import state
 from ui.feedback import md_escape, plural, show_error
 
 
-def _data_folders() -> list[Path]:
-    """Where the open workspace's source paths point: the folder it came from, then its own data folder."""
-    folders = [state.origin()]
-    data = state.datastore()
-    folders.append(data.folder if data is not None else None)
-    return [f for f in folders if f is not None]
-
-
 def bundled_files(workspace: Workspace) -> dict[str, Path]:
-    """The data file of each file source found in the workspace's folders (confined: a path out is skipped)."""
+    """The data file of each file source: the latest upload of its table (``files/<name>.*`` in the workspace's
+    data folder), else its path in the folder it came from (confined: a path out is never bundled)."""
     found: dict[str, Path] = {}
-    for folder in reversed(_data_folders()):  # the workspace's own upload wins over the folder it came from
-        try:
-            found |= bundle.source_files(workspace, folder, confine=True)
-        except KpiWizardError:
-            continue  # a path out of the folder is never bundled; the note below names the source
+    origin = state.origin()
+    if origin is not None:
+        found |= bundle.source_files(workspace, origin, confine=True)
+    data = state.datastore()
+    if data is not None:
+        found |= bundle.source_files(workspace, data.folder, confine=True)
+        for source in workspace.sources:
+            uploads = [
+                f for f in (data.folder / UPLOADS).glob(f"{source.name}.*") if f.suffix.lower() in bundle.DATA_SUFFIXES
+            ]
+            if source.path and len(uploads) == 1:  # an upload into a source keeps the path it was declared with
+                found[source.name] = uploads[0]
     return found
 
 
