@@ -50,11 +50,11 @@ class DeliveryPolicy:
         hosts = os.environ.get(HOSTS_VARIABLE, "")
         return cls(frozenset(h.strip().lower() for h in hosts.split(",") if h.strip()), SERVER_ENV_PREFIX)
 
-    def check_host(self, host: str) -> None:
-        """Raise :class:`DeliveryError` unless messages may go to ``host``."""
+    def check_host(self, host: str, *, shown: str | None = None) -> None:
+        """Raise :class:`DeliveryError` unless messages may go to ``host`` (named ``shown`` in the message)."""
         if self.allowed_hosts is not None and host.lower() not in self.allowed_hosts:
             raise DeliveryError(
-                f"this server sends alerts only to the hosts its operator allows, and {host} is not one: "
+                f"this server sends alerts only to the hosts its operator allows, and {shown or host} is not one: "
                 f"ask the operator to add it to {HOSTS_VARIABLE}"
             )
 
@@ -157,11 +157,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def webhook_url(channel: AlertChannel, policy: DeliveryPolicy) -> str:
     """The channel's webhook address, read from its environment variable when it names one."""
-    url = channel.url or policy.secret(channel.url_env or "", "webhook address")
-    if problem := web_address_problem(url):
-        # The value may be a secret: the message names the variable, never the text.
-        where = f"${channel.url_env}" if channel.url_env else "url"
-        raise DeliveryError(f"{where} is not a usable web address: {problem.split(':', 1)[-1].strip()}")
+    if channel.url:
+        return channel.url  # checked when the workspace was read
+    url = policy.secret(channel.url_env or "", "webhook address")
+    if web_address_problem(url):
+        # The value may be any secret (a password named by mistake): no part of it goes into the message.
+        raise DeliveryError(
+            f"${channel.url_env} does not hold a usable web address: set it to https://host/path "
+            "(no user name or password, no spaces) where the check runs"
+        )
     return url
 
 
@@ -169,13 +173,14 @@ def send_webhook(channel: AlertChannel, message: Message, policy: DeliveryPolicy
     """POST the message's JSON payload; any answer but 2xx is a failure."""
     url = webhook_url(channel, policy)
     host = urlsplit(url).hostname or ""
-    policy.check_host(host)
+    # Named by its variable when the address comes from one: its host is part of the secret's value.
+    where = channel_label(channel)
+    policy.check_host(host, shown=f"the host in ${channel.url_env}" if channel.url_env else host)
     body = json.dumps(message.payload, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
     )
     opener = urllib.request.build_opener(_NoRedirect)
-    where = f"webhook {host}"
     try:
         with opener.open(request, timeout=TIMEOUT_S) as response:
             response.read(64 * 1024)
