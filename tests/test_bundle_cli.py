@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import zipfile
 
+import pytest
+
 from kpi_model import workspace_file
+from kpi_model.bundle import DEFAULT_LIMITS
 from kpi_model.cli import main
 
 from .conftest import SAMPLE_WORKSPACE
+from .test_bundle import HOSTILE
 
 WORKSPACE = """\
 name: Tiny shop
@@ -76,3 +80,14 @@ def test_unbundle_into_a_folder_with_files_is_refused(tmp_path, capsys):
     assert main(["unbundle", str(out), "-o", str(tmp_path / "busy")]) == 2
     assert "not an empty folder" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "busy").iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize("case", [c for c, h in HOSTILE.items() if h.limits == DEFAULT_LIMITS])
+def test_unbundle_refuses_each_hostile_bundle_of_the_answer_key(tmp_path, capsys, case):
+    hostile = HOSTILE[case]
+    crafted = hostile.build(tmp_path / "hostile.zip")
+    code = main(["unbundle", str(crafted), "-o", str(tmp_path / "opened")])
+    err = capsys.readouterr().err
+    assert code in (1, 2) and hostile.expected in err and hostile.fix in err, err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["hostile.zip"], "nothing is written anywhere"
