@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -27,6 +28,8 @@ from ui import state
 from ui.data_views import open_data
 from ui.feedback import md_escape, plural, show_error
 
+_LAST_TEST = "alerts_last_test"  # when this session last sent a test alert (time.monotonic())
+TEST_ALERT_INTERVAL_S = 30.0
 _NEW_TARGETS = "alerts_new_targets"  # KPI ids rebased by the last "Start a new cycle", awaiting targets
 
 EXAMPLE = """alerts:
@@ -42,6 +45,16 @@ def alert_state_path() -> Path | None:
     return state_path_for(data.folder / CURRENT_FILE) if data is not None else None
 
 
+def test_alert_wait() -> float:
+    """Seconds this session must wait before its next test alert (0: it may send now).
+
+    A test alert goes out whatever changed, so without a limit a visitor could use a button as a
+    mail cannon against the operator's server.
+    """
+    last = st.session_state.get(_LAST_TEST)
+    return 0.0 if last is None else max(0.0, TEST_ALERT_INTERVAL_S - (time.monotonic() - last))
+
+
 def channels_section(workspace: Workspace) -> None:
     """Each configured channel with a "Send a test alert" button; an example when there is none."""
     st.subheader("Channels")
@@ -55,9 +68,10 @@ def channels_section(workspace: Workspace) -> None:
         return
     policy = DeliveryPolicy.for_server()
     if not policy.allowed_hosts:
+        pairs = " as host:port pairs (e.g. hooks.slack.com:443)" if policy.team else ""
         st.warning(
             f"This server sends alerts to no host yet: its operator lists the allowed hosts in {HOSTS_VARIABLE} "
-            "(comma-separated) when starting it. `kpi-wizard check` from a shell or cron sends anywhere.",
+            f"(comma-separated{pairs}) when starting it. `kpi-wizard check` from a shell or cron sends anywhere.",
             icon=":material/block:",
         )
     for index, channel in enumerate(workspace.alerts):
@@ -66,6 +80,13 @@ def channels_section(workspace: Workspace) -> None:
             recipients = f" · to {md_escape(', '.join(channel.to))}" if channel.to else ""
             st.markdown(f"**{md_escape(channel_label(channel))}** · on {on}{recipients}")
             if st.button("Send a test alert", key=f"alerts_test_{index}", icon=":material/send:"):
+                if wait := test_alert_wait():
+                    st.warning(
+                        f"One test alert per {TEST_ALERT_INTERVAL_S:.0f} seconds: try again in {wait:.0f} s.",
+                        icon=":material/timer:",
+                    )
+                    continue
+                st.session_state[_LAST_TEST] = time.monotonic()
                 with st.spinner("Sending…"):
                     outcome = send_test_alert(workspace, index, alert_state_path(), policy=policy)
                 if outcome.error:

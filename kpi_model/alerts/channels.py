@@ -25,6 +25,9 @@ from kpi_model.models import AlertChannel, web_address_problem
 
 TIMEOUT_S = 5.0
 HOSTS_VARIABLE = "KPI_WIZARD_ALERT_HOSTS"
+SECRETS_VARIABLE = "KPI_WIZARD_ALERT_SECRETS"
+DOMAINS_VARIABLE = "KPI_WIZARD_ALERT_DOMAINS"
+FROM_VARIABLE = "KPI_WIZARD_ALERT_FROM"
 SERVER_ENV_PREFIX = "KPI_WIZARD_"
 
 
@@ -32,34 +35,80 @@ class DeliveryError(KpiWizardError):
     """A message could not be delivered (the reason names the host, never a secret)."""
 
 
+def _listed(variable: str) -> frozenset[str]:
+    """The comma-separated entries of environment variable ``variable``, trimmed and lower-cased."""
+    return frozenset(e.strip().lower() for e in os.environ.get(variable, "").split(",") if e.strip())
+
+
 @dataclass(frozen=True)
 class DeliveryPolicy:
     """Where messages may go and which environment variables a workspace may read.
 
-    The command line trusts its user (any host, any variable). A server does not trust the
-    workspaces its visitors write: it sends only to the hosts its operator lists in
-    ``KPI_WIZARD_ALERT_HOSTS`` and reads only variables named ``KPI_WIZARD_…``.
+    The command line trusts its user (any host, any variable): every limit is None. A server does
+    not trust the workspaces its visitors write (see :meth:`for_server`).
     """
 
-    allowed_hosts: frozenset[str] | None = None
+    allowed_hosts: frozenset[str] | None = None  # "host" or "host:port" entries
     env_prefix: str = ""
+    team: bool = False  # a team server: host:port pairs, listed variables, listed domains, the operator's From
+    allowed_secrets: frozenset[str] | None = None
+    allowed_domains: frozenset[str] | None = None
+    sender: str | None = None
 
     @classmethod
-    def for_server(cls) -> DeliveryPolicy:
-        """The app's policy, from ``KPI_WIZARD_ALERT_HOSTS`` (comma-separated; none set: no sending)."""
-        hosts = os.environ.get(HOSTS_VARIABLE, "")
-        return cls(frozenset(h.strip().lower() for h in hosts.split(",") if h.strip()), SERVER_ENV_PREFIX)
+    def for_server(cls, *, team: bool | None = None) -> DeliveryPolicy:
+        """The app's policy, from the operator's environment.
 
-    def check_host(self, host: str, *, shown: str | None = None) -> None:
-        """Raise :class:`DeliveryError` unless messages may go to ``host`` (named ``shown`` in the message)."""
-        if self.allowed_hosts is not None and host.lower() not in self.allowed_hosts:
+        Local mode: hosts from ``KPI_WIZARD_ALERT_HOSTS`` (bare or ``host:port``), variables named
+        ``KPI_WIZARD_…``. Team mode (``KPI_WIZARD_ACCESS=team``), where any visitor writes workspaces:
+        only ``host:port`` pairs, only the variables listed in ``KPI_WIZARD_ALERT_SECRETS``, recipients
+        only in ``KPI_WIZARD_ALERT_DOMAINS`` and From always ``KPI_WIZARD_ALERT_FROM``.
+        """
+        if team is None:
+            from kpi_model.access import mode_from_environment
+
+            team = mode_from_environment() == "team"
+        hosts = _listed(HOSTS_VARIABLE)
+        if not team:
+            return cls(hosts, SERVER_ENV_PREFIX)
+        return cls(
+            frozenset(h for h in hosts if _port_of(h) is not None),
+            SERVER_ENV_PREFIX,
+            team=True,
+            allowed_secrets=frozenset(n.upper() for n in _listed(SECRETS_VARIABLE)),
+            allowed_domains=frozenset(d.lstrip("@") for d in _listed(DOMAINS_VARIABLE)),
+            sender=os.environ.get(FROM_VARIABLE, "").strip() or None,
+        )
+
+    def check_host(self, host: str, port: int, *, shown: str | None = None) -> None:
+        """Raise :class:`DeliveryError` unless messages may go to ``host:port`` (named ``shown`` in the message)."""
+        if self.allowed_hosts is None:
+            return
+        pair = f"{host.lower()}:{port}"
+        if pair in self.allowed_hosts or (not self.team and host.lower() in self.allowed_hosts):
+            return
+        where = shown or pair
+        if self.team:
             raise DeliveryError(
-                f"this server sends alerts only to the hosts its operator allows, and {shown or host} is not one: "
-                f"ask the operator to add it to {HOSTS_VARIABLE}"
+                f"this team server sends alerts only to the host:port pairs its operator lists, and {where} is not "
+                f"one: ask the operator to add it to {HOSTS_VARIABLE} (e.g. hooks.slack.com:443)"
             )
+        raise DeliveryError(
+            f"this server sends alerts only to the hosts its operator allows, and {where} is not one: "
+            f"ask the operator to add it to {HOSTS_VARIABLE}"
+        )
 
     def secret(self, name: str, what: str) -> str:
-        """The value of environment variable ``name``; raises a message naming the variable, not its value."""
+        """The value of environment variable ``name``; raises a message naming the variable, not its value.
+
+        On a team server a variable the operator did not list is refused before it is read, so the
+        message is the same whether it exists or not.
+        """
+        if self.team and name.upper() not in (self.allowed_secrets or frozenset()):
+            raise DeliveryError(
+                f"this team server lets workspaces use only the environment variables its operator lists, and "
+                f"{name} is not one: ask the operator to add it to {SECRETS_VARIABLE}"
+            )
         if not name.startswith(self.env_prefix):
             raise DeliveryError(
                 f"this server reads only environment variables named {self.env_prefix}…, not {name}: "
@@ -69,6 +118,34 @@ class DeliveryPolicy:
         if not value:
             raise DeliveryError(f"the environment variable {name} ({what}) is not set: set it where the check runs")
         return value
+
+    def mail_sender(self, wanted: str) -> str:
+        """The From address: the workspace's, or on a team server always the operator's."""
+        if not self.team:
+            return wanted
+        if not self.sender:
+            raise DeliveryError(
+                f"this team server sends e-mail only from its operator's address: ask the operator to set "
+                f"{FROM_VARIABLE}"
+            )
+        return self.sender
+
+    def check_recipients(self, recipients: list[str]) -> None:
+        """On a team server, raise :class:`DeliveryError` unless every recipient is in a listed domain."""
+        if not self.team:
+            return
+        domains = self.allowed_domains or frozenset()
+        outside = [r for r in recipients if r.rsplit("@", 1)[-1].lower() not in domains]
+        if outside:
+            raise DeliveryError(
+                f"this team server sends e-mail only to the domains its operator lists, and {outside[0]} is not in "
+                f"one: ask the operator to add its domain to {DOMAINS_VARIABLE}, or remove the address"
+            )
+
+
+def _port_of(entry: str) -> int | None:
+    host, _, port = entry.rpartition(":")
+    return int(port) if host and port.isdigit() and 0 < int(port) < 65536 else None
 
 
 def channel_label(channel: AlertChannel) -> str:
@@ -118,11 +195,13 @@ def send_email(channel: AlertChannel, message: Message, policy: DeliveryPolicy) 
     recipients = list(dict.fromkeys([*channel.to, *message.recipients]))
     if not recipients:
         raise DeliveryError(f"{channel_label(channel)}: no recipient (give the channel a to: list)")
-    policy.check_host(smtp.host)
+    policy.check_host(smtp.host, smtp.port)
+    policy.check_recipients(recipients)
+    sender = policy.mail_sender(smtp.sender)
     password = policy.secret(smtp.password_env, "SMTP password") if smtp.password_env else None
     mail = EmailMessage()
     mail["Subject"] = _header_text(message.subject)
-    mail["From"] = smtp.sender
+    mail["From"] = sender
     mail["To"] = ", ".join(recipients)
     mail.set_content(message.text)
     where = channel_label(channel)
@@ -132,7 +211,7 @@ def send_email(channel: AlertChannel, message: Message, policy: DeliveryPolicy) 
                 client.starttls(context=ssl.create_default_context())
             if smtp.username:
                 client.login(smtp.username, password or "")
-            client.send_message(mail, from_addr=smtp.sender, to_addrs=recipients)
+            client.send_message(mail, from_addr=sender, to_addrs=recipients)
     except smtplib.SMTPAuthenticationError as error:
         raise DeliveryError(f"{where}: the server refused the login ({error.smtp_code})") from None
     except smtplib.SMTPException as error:
@@ -172,10 +251,12 @@ def webhook_url(channel: AlertChannel, policy: DeliveryPolicy) -> str:
 def send_webhook(channel: AlertChannel, message: Message, policy: DeliveryPolicy) -> None:
     """POST the message's JSON payload; any answer but 2xx is a failure."""
     url = webhook_url(channel, policy)
-    host = urlsplit(url).hostname or ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     # Named by its variable when the address comes from one: its host is part of the secret's value.
     where = channel_label(channel)
-    policy.check_host(host, shown=f"the host in ${channel.url_env}" if channel.url_env else host)
+    policy.check_host(host, port, shown=f"the host in ${channel.url_env}" if channel.url_env else f"{host}:{port}")
     body = json.dumps(message.payload, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
