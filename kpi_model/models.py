@@ -344,6 +344,14 @@ class AlertChannel(_Model):
         default=None, description="Name of the environment variable holding the webhook address."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _on_as_written(cls, data: Any) -> Any:
+        # YAML 1.1 reads a bare `on:` key as the boolean true: the key people write is meant.
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if key is True else key): value for key, value in data.items()}
+        return data
+
     @model_validator(mode="after")
     def _complete(self) -> AlertChannel:
         if self.channel == "email":
