@@ -84,7 +84,7 @@ def test_review_makes_the_html_report_and_an_edit_retires_it(sample_app):
     at.segmented_control(key="review_report_format").set_value("HTML").run()
     next(b for b in at.button if b.label == "Make report").click().run()
     assert not at.exception, at.exception
-    body = at.session_state["review_report_prepared"]["body"]
+    body = at.session_state["review_report_prepared"]["body"].decode("utf-8")
     sample = workspace_file.load(SAMPLE_WORKSPACE)
     assert body.startswith("<!DOCTYPE html>") and all(k.name.replace("&", "&amp;") in body for k in sample.kpis)
     assert "Download report (HTML)" in [b.proto.label for b in at.get("download_button")]
@@ -110,7 +110,7 @@ def test_the_report_compares_with_the_version_saved_before_the_open_one(tmp_path
     at.segmented_control(key="review_report_format").set_value("HTML").run()
     next(b for b in at.button if b.label == "Make report").click().run()
     assert not at.exception, at.exception
-    body = at.session_state["review_report_prepared"]["body"]
+    body = at.session_state["review_report_prepared"]["body"].decode("utf-8")
     assert "KPIs added: nps" in body, "compared with the version before, not with itself"
 
 

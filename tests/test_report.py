@@ -398,3 +398,13 @@ def test_a_large_set_gets_one_map_per_unit(sample):
     assert "One map per unit" in html
     small = render_html(build_report(sample, None, as_of=TODAY, sections=["map"]))
     assert small.count('class="strategy-map"') == 1
+
+
+def test_the_apps_report_is_made_in_a_job_that_a_deadline_stops(sample, tmp_path):
+    from kpi_model.isolation import JobTimeout
+    from kpi_model.report.job import make_report
+
+    html = make_report(sample, None, fmt="html").decode("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "Web shop sessions" in html
+    with pytest.raises(JobTimeout, match=r"Making the PDF report took longer than 0.5 s.*kpi-wizard report --unit"):
+        make_report(sample, None, fmt="pdf", timeout_s=0.5)

@@ -11,7 +11,7 @@ from kpi_model import editing, workspace_file
 from kpi_model.datastore import DataStore
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
-from kpi_model.report import build_report, render_html, render_pdf
+from kpi_model.report.job import make_report
 from kpi_model.report.strategy_map import layout_map, map_svg
 from kpi_model.status import Status
 from kpi_model.store import content_hash
@@ -52,11 +52,10 @@ def report_download(workspace: Workspace, data: DataStore | None, *, key: str) -
     slot = f"{key}_prepared"
     prepared = st.session_state.get(slot)
     if make.button("Make report", key=f"{key}_make", help="Cover, strategy map, a page per unit, KPI sheets, audit"):
-        engine = data.engine() if data is not None and data.has_data() else None
+        database = data.db_path if data is not None and data.has_data() else None
         try:
             with st.spinner(f"Making the {label} report (charts, map and {len(workspace.kpis)} KPI sheets)…"):
-                content = build_report(workspace, engine, previous=_previous_version(workspace))
-                body = render_pdf(content) if extension == "pdf" else render_html(content)
+                body = make_report(workspace, database, previous=_previous_version(workspace), fmt=extension)
         except KpiWizardError as error:
             show_error(error, headline="The report could not be made.")
             return
