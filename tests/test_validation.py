@@ -167,7 +167,8 @@ def test_yaml_truth_values_are_not_read_as_numbers():
     from kpi_model.workspace_file import loads
 
     for text in ("relative: true", "relative: on", "add: no"):
-        document = f"name: w\nkpis: [{{id: k, name: K}}]\nscenarios: [{{name: s, kpi: k, changes: [{{kpi: k, {text}}}]}}]\n"
+        scenario = f"{{name: s, kpi: k, changes: [{{kpi: k, {text}}}]}}"
+        document = f"name: w\nkpis: [{{id: k, name: K}}]\nscenarios: [{scenario}]\n"
         with pytest.raises(Exception, match="is not a number: write the number itself"):
             loads(document)
     with pytest.raises(Exception, match="is not a number"):
