@@ -953,7 +953,8 @@ def _add_check(commands: Any) -> None:
 def _cmd_cycle(args: argparse.Namespace) -> int:
     """Start a new review cycle: latest complete values become baselines; write the workspace to -o."""
     from kpi_model import workspace_file
-    from kpi_model.alerts import due_for_review, start_cycle
+    from kpi_model.alerts import due_for_review, start_cycle, state_path_for
+    from kpi_model.alerts.state import carry_state
 
     output = Path(args.output)
     if output.exists() and not args.force:
@@ -969,6 +970,11 @@ def _cmd_cycle(args: argparse.Namespace) -> int:
     if due:
         print(f"were due for review: {', '.join(d.kpi_id for d in due)}")
     print(f"wrote {output}: {len(cycle.rebased)} new baselines, review date {today.isoformat()}")
+    kept, carried = state_path_for(args.workspace), state_path_for(output)
+    if carry_state(kept, carried):
+        print(f"alert state carried over to {carried}: `check {output}` alerts only on what changes from here")
+    elif kept.is_file() and carried.exists() and kept.absolute() != carried.absolute():
+        print(f"alert state {carried} left as it was (it is {output}'s own); delete it to start from {kept}")
     for moved in cycle.rebased:
         old = f"{moved.old.value:g} ({moved.old.period or 'no period'})" if moved.old else "none"
         print(f"  {moved.kpi_id}: baseline {old} → {moved.new.value:g} ({moved.new.period}); target {moved.target}")

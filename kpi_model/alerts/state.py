@@ -119,6 +119,26 @@ def save_state(path: Path, state: AlertState) -> None:
     atomic_write_text(path, state.to_json())
 
 
+def carry_state(source: Path, target: Path) -> bool:
+    """Copy the state at ``source`` to ``target`` when ``target`` has none yet; True when copied.
+
+    A workspace that moves (a new cycle's file, an unsaved workspace's first save) keeps what was
+    already sent; without it every KPI off track would be alerted again. An existing state at
+    ``target`` is its own memory and is left alone; an unreadable ``source`` is not copied.
+    """
+    if source.absolute() == target.absolute() or target.exists() or not source.is_file():
+        return False
+    with state_lock(source):
+        kept, problem = load_state(source)
+    if problem:
+        return False
+    with state_lock(target):
+        if target.exists():  # written meanwhile by a check of the new file
+            return False
+        save_state(target, kept)
+    return True
+
+
 LOCK_WAIT_S = 60.0
 
 
