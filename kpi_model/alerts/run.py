@@ -95,10 +95,13 @@ def _attempt(
     state: AlertState,
     now: str,
     *,
+    index: int,
     pending: Pending | None = None,
 ) -> Outcome:
     label = channel_label(channel)
     retry = pending is not None
+    if pending is not None:  # the channel may have been fixed since: its settings name it from now on
+        pending.channel, pending.label, pending.index = channel_key(channel), label, index
     try:
         deliver(channel, message, policy)
     except DeliveryError as error:
@@ -114,6 +117,8 @@ def _attempt(
                 recipients=list(message.recipients),
                 first_failed=now,
                 attempts=0,
+                index=index,
+                medium=channel.channel,
             )
         pending.attempts += 1
         pending.error = str(error)
@@ -125,6 +130,19 @@ def _attempt(
         return Outcome(label, kind, tuple(kpis), message.subject, str(error), retry=retry, given_up=given_up)
     state.record(LogEntry(now, label, kind, kpis, message.subject, "retried" if retry else "sent"))
     return Outcome(label, kind, tuple(kpis), message.subject, retry=retry)
+
+
+def _channel_of(waiting: Pending, channels: list[AlertChannel], by_key: dict[str, int]) -> int | None:
+    """The index of the channel a kept message belongs to: same settings, else same place and kind.
+
+    Matching by settings alone would drop a message the moment its broken channel is fixed (a new
+    port is a new key), while the KPI's status is already remembered: the alert would never go out.
+    """
+    if waiting.channel in by_key:
+        return by_key[waiting.channel]
+    if 0 <= waiting.index < len(channels) and channels[waiting.index].channel == waiting.medium:
+        return waiting.index
+    return None
 
 
 def _writable(path: Path) -> bool:
@@ -179,14 +197,15 @@ def _check(
     state, problem = load_state(state_path)
     columns, alerts = changes_since(readings, state)
     run = CheckRun(readings, columns, alerts, problems=[problem] if problem else [], dry_run=dry_run)
-    channels = {channel_key(c): c for c in workspace.alerts}
+    by_key = {channel_key(c): i for i, c in enumerate(workspace.alerts)}
     app_url = workspace.app_url
-    planned: list[tuple[AlertChannel, Message, str, list[str]]] = []
-    for channel in workspace.alerts:
+    planned: list[tuple[int, AlertChannel, Message, str, list[str]]] = []
+    for index, channel in enumerate(workspace.alerts):
         if digest:
             wanted = [c for c in alerts if _wants(channel, c)]
             planned.append(
                 (
+                    index,
                     channel,
                     digest_message(readings, wanted, workspace.name, app_url),
                     "digest",
@@ -197,14 +216,15 @@ def _check(
         for change in alerts:
             if _wants(channel, change):
                 kind = "recovery" if change.kind == "recovered" else "alert"
-                planned.append((channel, alert_message(change, workspace.name, app_url), kind, [change.reading.kpi_id]))
+                message = alert_message(change, workspace.name, app_url)
+                planned.append((index, channel, message, kind, [change.reading.kpi_id]))
     if dry_run:
-        run.outcomes = [Outcome(channel_label(c), kind, tuple(ids), m.subject) for c, m, kind, ids in planned]
+        run.outcomes = [Outcome(channel_label(c), kind, tuple(ids), m.subject) for _, c, m, kind, ids in planned]
         return run
     retries, state.pending = state.pending, []
     for waiting in retries:
-        kept_channel = channels.get(waiting.channel)
-        if kept_channel is None:
+        found = _channel_of(waiting, workspace.alerts, by_key)
+        if found is None:
             state.record(
                 LogEntry(
                     stamp,
@@ -223,10 +243,20 @@ def _check(
             continue
         message = Message(waiting.subject, waiting.text, waiting.payload, tuple(waiting.recipients))
         run.outcomes.append(
-            _attempt(kept_channel, message, waiting.kind, waiting.kpis, policy, state, stamp, pending=waiting)
+            _attempt(
+                workspace.alerts[found],
+                message,
+                waiting.kind,
+                waiting.kpis,
+                policy,
+                state,
+                stamp,
+                index=found,
+                pending=waiting,
+            )
         )
-    for channel, message, kind, ids in planned:
-        run.outcomes.append(_attempt(channel, message, kind, ids, policy, state, stamp))
+    for index, channel, message, kind, ids in planned:
+        run.outcomes.append(_attempt(channel, message, kind, ids, policy, state, stamp, index=index))
     for reading in readings:
         if reading.judged and reading.status is not None:
             state.statuses[reading.kpi_id] = {

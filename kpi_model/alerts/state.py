@@ -51,6 +51,10 @@ class Pending:
     first_failed: str
     attempts: int = 1
     error: str = ""
+    # Where the channel stands in the workspace and its kind: a channel whose settings were fixed
+    # (a new key) still gets its messages. -1 and "" in state files written before these were kept.
+    index: int = -1
+    medium: str = ""
 
 
 @dataclass
