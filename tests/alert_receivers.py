@@ -146,3 +146,66 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _DripHandler(socketserver.StreamRequestHandler):
+    server: _DripServer
+
+    def handle(self) -> None:
+        if self.server.greeting is None:  # hung: accepts the connection and says nothing
+            self.server.stop.wait()
+            return
+        if self.server.reads_request:  # an HTTP server: reads the request, then drips its headers
+            while self.rfile.readline(65536) not in (b"\r\n", b""):
+                pass
+            self.rfile.read(self.server.body_length(self))
+        try:
+            self.wfile.write(self.server.greeting)
+            while not self.server.stop.wait(0.1):
+                self.wfile.write(self.server.drip)
+                self.wfile.flush()
+        except OSError:
+            pass  # the client gave up: what the test wants
+
+
+class _DripServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    greeting: bytes | None
+    drip: bytes
+    reads_request: bool
+    stop: threading.Event
+
+    def body_length(self, handler: _DripHandler) -> int:
+        return 0  # the request's body is left unread: the answer drips all the same
+
+
+@dataclass
+class SlowServer:
+    """A server that keeps a client busy: ``port``, and ``connections`` it accepted."""
+
+    port: int = 0
+
+
+@contextmanager
+def slow_server(kind: str) -> Iterator[SlowServer]:
+    """A loopback server that never finishes: ``smtp`` drips greeting lines, ``http`` drips headers, ``hung`` is silent.
+
+    Each writes a few bytes every 0.1 s, so no single read ever times out: only a deadline on the whole
+    delivery ends it.
+    """
+    server = _DripServer(("127.0.0.1", 0), _DripHandler)
+    server.greeting, server.drip, server.reads_request = {
+        "smtp": (b"220-still here\r\n", b"220-still here\r\n", False),
+        "http": (b"HTTP/1.1 200 OK\r\n", b"X-Drip: 1\r\n", True),
+        "hung": (None, b"", False),
+    }[kind]
+    server.stop = threading.Event()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield SlowServer(port=server.server_address[1])
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()

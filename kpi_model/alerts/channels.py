@@ -2,19 +2,23 @@
 
 Secrets come from environment variables named in the workspace (``password_env``, ``url_env``)
 and never appear in a message, a log line or the state file: channels are named by host only.
-Every network call has a timeout, and a webhook never follows a redirect (it could lead the
+Every network read has a timeout and every delivery a deadline (a server that drips a byte at a
+time would outlast any read timeout), and a webhook never follows a redirect (it could lead the
 message, and the token in the address, to another host).
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import smtplib
+import socket
 import ssl
-import urllib.error
-import urllib.request
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -23,7 +27,8 @@ from urllib.parse import urlsplit
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import AlertChannel, web_address_problem
 
-TIMEOUT_S = 5.0
+TIMEOUT_S = 5.0  # for one connect or read
+DEADLINE_S = 15.0  # for one whole delivery
 HOSTS_VARIABLE = "KPI_WIZARD_ALERT_HOSTS"
 SECRETS_VARIABLE = "KPI_WIZARD_ALERT_SECRETS"
 DOMAINS_VARIABLE = "KPI_WIZARD_ALERT_DOMAINS"
@@ -32,7 +37,60 @@ SERVER_ENV_PREFIX = "KPI_WIZARD_"
 
 
 class DeliveryError(KpiWizardError):
-    """A message could not be delivered (the reason names the host, never a secret)."""
+    """A message could not be delivered (the reason names the host, never a secret).
+
+    ``unreachable``: the server could not be reached or did not answer in time, so the channel's
+    other messages in this run are not tried (each would wait as long).
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+class _Watchdog:
+    """Ends a delivery at its deadline by shutting its socket down; ``expired`` says it did."""
+
+    def __init__(self, current_socket: Callable[[], socket.socket | None]) -> None:
+        self.expired = False
+        self._socket = current_socket
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        """Start counting down to :data:`DEADLINE_S`."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """The delivery ended: stop watching."""
+        self._done.set()
+
+    def _watch(self) -> None:
+        if self._done.wait(DEADLINE_S):
+            return
+        self.expired = True
+        # Again until the delivery gives up: a socket made just now (STARTTLS wraps a new one) is cut too.
+        while not self._done.is_set():
+            if (sock := self._socket()) is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
+            self._done.wait(0.1)
+
+
+@contextmanager
+def _deadline(current_socket: Callable[[], socket.socket | None]) -> Iterator[_Watchdog]:
+    watchdog = _Watchdog(current_socket)
+    watchdog.start()
+    try:
+        yield watchdog
+    finally:
+        watchdog.stop()
+
+
+def _late(where: str) -> DeliveryError:
+    return DeliveryError(f"{where}: the server did not finish within {DEADLINE_S:g} s", unreachable=True)
 
 
 def _listed(variable: str) -> frozenset[str]:
@@ -205,19 +263,35 @@ def send_email(channel: AlertChannel, message: Message, policy: DeliveryPolicy) 
     mail["To"] = ", ".join(recipients)
     mail.set_content(message.text)
     where = channel_label(channel)
-    try:
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT_S) as client:
+    client = smtplib.SMTP(timeout=TIMEOUT_S)
+    with _deadline(lambda: client.sock) as watchdog:
+        try:
+            client.connect(smtp.host, smtp.port)
             if smtp.starttls:
                 client.starttls(context=ssl.create_default_context())
             if smtp.username:
                 client.login(smtp.username, password or "")
             client.send_message(mail, from_addr=sender, to_addrs=recipients)
-    except smtplib.SMTPAuthenticationError as error:
-        raise DeliveryError(f"{where}: the server refused the login ({error.smtp_code})") from None
-    except smtplib.SMTPException as error:
-        raise DeliveryError(f"{where}: the server refused the message ({_smtp_reason(error)})") from None
-    except (OSError, ssl.SSLError) as error:
-        raise DeliveryError(f"{where}: could not reach the mail server ({_os_reason(error)})") from None
+            client.quit()
+        except smtplib.SMTPAuthenticationError as error:
+            raise DeliveryError(f"{where}: the server refused the login ({error.smtp_code})") from None
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
+            if watchdog.expired:
+                raise _late(where) from None
+            if isinstance(error, smtplib.SMTPException):  # smtplib's word for a read that timed out or ended
+                raise DeliveryError(
+                    f"{where}: the mail server did not answer (it closed the connection or timed out)",
+                    unreachable=True,
+                ) from None
+            raise DeliveryError(
+                f"{where}: could not reach the mail server ({_os_reason(error)})", unreachable=True
+            ) from None
+        except smtplib.SMTPException as error:
+            raise DeliveryError(f"{where}: the server refused the message ({_smtp_reason(error)})") from None
+        finally:
+            client.close()
+    if watchdog.expired:
+        raise _late(where)
 
 
 def _smtp_reason(error: smtplib.SMTPException) -> str:
@@ -227,11 +301,6 @@ def _smtp_reason(error: smtplib.SMTPException) -> str:
 
 def _os_reason(error: object) -> str:
     return getattr(error, "strerror", None) or type(error).__name__
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is then an HTTPError: the message never goes to another host
 
 
 def webhook_url(channel: AlertChannel, policy: DeliveryPolicy) -> str:
@@ -258,16 +327,28 @@ def send_webhook(channel: AlertChannel, message: Message, policy: DeliveryPolicy
     where = channel_label(channel)
     policy.check_host(host, port, shown=f"the host in ${channel.url_env}" if channel.url_env else f"{host}:{port}")
     body = json.dumps(message.payload, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    target = parts.path or "/"
+    if parts.query:
+        target += f"?{parts.query}"
+    # http.client, not urllib: it follows no redirect (a 3xx is a failure, the token stays on this host)
+    # and it holds the socket the deadline must be able to cut.
+    connection: http.client.HTTPConnection = (
+        http.client.HTTPSConnection(host, port, timeout=TIMEOUT_S, context=ssl.create_default_context())
+        if parts.scheme == "https"
+        else http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
     )
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=TIMEOUT_S) as response:
+    with _deadline(lambda: connection.sock) as watchdog:
+        try:
+            connection.request("POST", target, body, {"Content-Type": "application/json; charset=utf-8"})
+            response = connection.getresponse()
             response.read(64 * 1024)
-    except urllib.error.HTTPError as error:
-        raise DeliveryError(f"{where}: the server answered HTTP {error.code}") from None
-    except urllib.error.URLError as error:
-        raise DeliveryError(f"{where}: could not reach it ({_os_reason(error.reason)})") from None
-    except (OSError, ValueError) as error:
-        raise DeliveryError(f"{where}: could not reach it ({_os_reason(error)})") from None
+        except (OSError, http.client.HTTPException) as error:
+            if watchdog.expired:
+                raise _late(where) from None
+            raise DeliveryError(f"{where}: could not reach it ({_os_reason(error)})", unreachable=True) from None
+        finally:
+            connection.close()
+    if watchdog.expired:  # a cut answer can read as a complete one (the end of the headers)
+        raise _late(where)
+    if not 200 <= response.status < 300:
+        raise DeliveryError(f"{where}: the server answered HTTP {response.status}")

@@ -96,15 +96,26 @@ def _attempt(
     now: str,
     *,
     index: int,
+    unreachable: set[int],
     pending: Pending | None = None,
 ) -> Outcome:
+    """Deliver one message, or keep it for the next run; ``unreachable`` holds the channels not to try again.
+
+    A channel whose server could not be reached (or did not answer in time) is not tried again in
+    the same run: each message would wait as long. Its messages are kept; only tries count as attempts.
+    """
     label = channel_label(channel)
     retry = pending is not None
     if pending is not None:  # the channel may have been fixed since: its settings name it from now on
         pending.channel, pending.label, pending.index = channel_key(channel), label, index
+    tried = index not in unreachable
     try:
+        if not tried:
+            raise DeliveryError(f"not tried: {label} could not be reached earlier in this run")
         deliver(channel, message, policy)
     except DeliveryError as error:
+        if error.unreachable:
+            unreachable.add(index)
         if pending is None:
             pending = Pending(
                 channel=channel_key(channel),
@@ -120,7 +131,7 @@ def _attempt(
                 index=index,
                 medium=channel.channel,
             )
-        pending.attempts += 1
+        pending.attempts += tried
         pending.error = str(error)
         given_up = pending.attempts > MAX_ATTEMPTS
         if not given_up:
@@ -222,6 +233,7 @@ def _check(
         run.outcomes = [Outcome(channel_label(c), kind, tuple(ids), m.subject) for _, c, m, kind, ids in planned]
         return run
     retries, state.pending = state.pending, []
+    unreachable: set[int] = set()  # channels that could not be reached in this run
     for waiting in retries:
         found = _channel_of(waiting, workspace.alerts, by_key)
         if found is None:
@@ -252,11 +264,14 @@ def _check(
                 state,
                 stamp,
                 index=found,
+                unreachable=unreachable,
                 pending=waiting,
             )
         )
     for index, channel, message, kind, ids in planned:
-        run.outcomes.append(_attempt(channel, message, kind, ids, policy, state, stamp, index=index))
+        run.outcomes.append(
+            _attempt(channel, message, kind, ids, policy, state, stamp, index=index, unreachable=unreachable)
+        )
     for reading in readings:
         if reading.judged and reading.status is not None:
             state.statuses[reading.kpi_id] = {
