@@ -271,7 +271,22 @@ class Thresholds(_Model):
 # An address one can send mail to (no display name: the name would be another header to forge).
 _EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 EMAIL_PATTERN = rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL})*$"
-EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, pattern=EMAIL_PATTERN, max_length=254)]
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def _email_address(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"'{_cut(value)}' is not an e-mail address: write it as name@example.com")
+    return value
+
+
+# Checked by a validator, not a pattern constraint: a failed pattern is reported in words written for ids.
+EmailAddress = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_email_address),
+    Field(json_schema_extra={"pattern": EMAIL_PATTERN}),
+]
 # The name of an environment variable that holds a secret (a password, a webhook URL with its token).
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
 HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$", max_length=253)]

@@ -9,6 +9,7 @@ message, and the token in the address, to another host).
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import http.client
 import json
@@ -261,6 +262,9 @@ def send_email(channel: AlertChannel, message: Message, policy: DeliveryPolicy) 
     mail["Subject"] = _header_text(message.subject)
     mail["From"] = sender
     mail["To"] = ", ".join(recipients)
+    # Without them, servers add their own or mark the mail as spam; threading and dedup need the id.
+    mail["Date"] = email.utils.formatdate(usegmt=True)
+    mail["Message-ID"] = email.utils.make_msgid(domain=sender.rsplit("@", 1)[-1])
     mail.set_content(message.text)
     where = channel_label(channel)
     client = smtplib.SMTP(timeout=TIMEOUT_S)

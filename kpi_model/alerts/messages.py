@@ -79,14 +79,14 @@ def _slack_safe(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _record(change: Change, app_url: str | None) -> dict[str, Any]:
-    r = change.reading
+def _record(r: KpiReading, change: Change | None, app_url: str | None) -> dict[str, Any]:
+    """A KPI's data for a webhook; ``change`` None (a digest's KPI that did not change): no change to report."""
     return {
         "kpi": r.kpi_id,
         "name": r.name,
         "status": r.status.value if r.status else None,
-        "previous_status": change.previous.value if change.previous else None,
-        "change": change.words,
+        "previous_status": change.previous.value if change and change.previous else None,
+        "change": change.words if change else None,
         "period": r.period,
         "value": r.value,
         "value_text": r.value_text,
@@ -109,7 +109,7 @@ def alert_message(change: Change, workspace_name: str, app_url: str | None = Non
     text = "\n".join(body) + "\n"
     payload = {
         "text": _slack_safe(f"{subject}\n" + "\n".join(body[1:])),
-        "kpi_wizard": {"workspace": workspace_name, "kind": change.kind, "alerts": [_record(change, app_url)]},
+        "kpi_wizard": {"workspace": workspace_name, "kind": change.kind, "alerts": [_record(r, change, app_url)]},
     }
     return Message(subject, text, payload, (r.owner_email,) if r.owner_email else ())
 
@@ -143,7 +143,7 @@ def digest_message(
         "kpi_wizard": {
             "workspace": workspace_name,
             "kind": "digest",
-            "alerts": [_record(changed.get(r.kpi_id) or Change(r, r.status), app_url) for r in judged],
+            "alerts": [_record(r, changed.get(r.kpi_id), app_url) for r in judged],
         },
     }
     owners = tuple(dict.fromkeys(c.reading.owner_email for c in changes if c.reading.owner_email))

@@ -1,0 +1,46 @@
+"""Details a reviewer found: mail headers, the digest's labels, the words for a bad e-mail address."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpi_model import workspace_file
+from kpi_model.cli import main
+from kpi_model.errors import WorkspaceError
+
+from .alert_receivers import smtp_receiver, webhook_receiver
+from .test_alerts_check import OFF_TRACK, TODAY, write_workspace
+from .test_alerts_retry import email_on_port
+
+
+def test_an_alert_mail_has_a_date_and_a_message_id(tmp_path):
+    with smtp_receiver() as smtp:
+        path = write_workspace(tmp_path / "ws", 9, alerts=email_on_port(smtp.port))
+        main(["check", str(path), "--as-of", TODAY, "--fail-on", "never"])
+    ids = [m.message["Message-ID"] for m in smtp.mails]
+    assert len(ids) == 3 and len(set(ids)) == 3 and all(i.endswith("@example.com>") for i in ids)
+    assert all(m.message["Date"] and m.message["Date"].datetime is not None for m in smtp.mails)
+
+
+def test_a_digest_labels_only_the_kpis_that_changed(tmp_path):
+    with webhook_receiver() as hook:
+        hook_channel = [{"channel": "webhook", "url": hook.url, "on": ["amber", "red", "recovered"]}]
+        path = write_workspace(tmp_path / "ws", 9, alerts=hook_channel)
+        main(["check", str(path), "--as-of", TODAY, "--fail-on", "never"])
+        main(["check", str(path), "--as-of", TODAY, "--fail-on", "never", "--digest"])
+    records = {a["kpi"]: a for a in hook.posts[-1]["kpi_wizard"]["alerts"]}
+    assert records["revenue"]["status"] == "green"
+    assert records["revenue"]["change"] is None, "a green KPI that stayed green did not recover"
+    assert all(records[k]["change"] is None and records[k]["previous_status"] is None for k in OFF_TRACK)
+
+
+@pytest.mark.parametrize("key", ["owner_email", "to", "from"])
+def test_a_bad_e_mail_address_is_named_as_one(key):
+    smtp = {"host": "mail.example.com", "from": "not-an-address" if key == "from" else "kpi@example.com"}
+    channel = {"channel": "email", "to": ["nobody" if key == "to" else "ops@example.com"], "smtp": smtp}
+    kpi = {"id": "a", "name": "A", **({"owner_email": "ann at example.com"} if key == "owner_email" else {})}
+    text = f"format_version: 1\nname: t\nkpis: [{kpi}]\nalerts: [{channel}]\n"
+    with pytest.raises(WorkspaceError) as refused:
+        workspace_file.loads(text)
+    message = str(refused.value)
+    assert "is not an e-mail address: write it as name@example.com" in message and "ids are" not in message
