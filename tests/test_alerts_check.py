@@ -281,7 +281,9 @@ def test_a_corrupt_state_file_is_reported_and_treated_as_empty(tmp_path, capsys,
     path = write_workspace(tmp_path / "ws", smtp.port)
     state_path_for(path).write_text("{not json")
     code, _, err = check(capsys, path)
-    assert code == 0 and "could not be read" in err and "delete the file" in err
+    assert code == 0 and "could not be read" in err and "moved to .kpi-wizard-alerts.workspace.json.unreadable-" in err
+    (aside,) = state_path_for(path).parent.glob("*.unreadable-*")
+    assert aside.read_text() == "{not json", "kept as it was, for a look"
     assert sorted(alerted(hook)) == sorted(OFF_TRACK)
     assert json.loads(state_path_for(path).read_text())["version"] == 1
 

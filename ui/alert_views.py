@@ -158,7 +158,9 @@ def log_section() -> None:
     path = alert_state_path()
     kept, problem = load_state(path)
     if problem:
-        st.warning(md_escape(problem), icon=":material/warning:")
+        st.warning(
+            md_escape(f"{problem}; the next check moves it aside and starts a new one"), icon=":material/warning:"
+        )
     if kept.pending:
         st.warning(
             f"{plural(len(kept.pending), 'message')} could not be delivered and will be tried again on the next check.",

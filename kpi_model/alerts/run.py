@@ -10,7 +10,16 @@ from pathlib import Path
 from kpi_model.alerts.channels import DeliveryError, DeliveryPolicy, Message, channel_key, channel_label, deliver
 from kpi_model.alerts.evaluation import SEVERITY, KpiReading
 from kpi_model.alerts.messages import Change, alert_message, change_text, digest_message, trial_message
-from kpi_model.alerts.state import AlertState, LogEntry, Pending, load_state, now_text, save_state, state_lock
+from kpi_model.alerts.state import (
+    AlertState,
+    LogEntry,
+    Pending,
+    load_state,
+    now_text,
+    save_state,
+    set_aside,
+    state_lock,
+)
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import AlertChannel, AlertOn, Workspace
 from kpi_model.status import Status
@@ -158,8 +167,11 @@ def _channel_of(waiting: Pending, channels: list[AlertChannel], by_key: dict[str
 
 def _writable(path: Path) -> bool:
     """Whether the state file can be written: the file, or the nearest existing folder above it (made if missing)."""
-    if path.exists():
-        return path.is_file() and os.access(path, os.W_OK)
+    if path.is_file() and not path.is_symlink():
+        return os.access(path, os.W_OK)
+    if path.is_dir():
+        return False
+    # Missing, or not a plain file (a link, a FIFO): the check moves it aside and writes a new one in the folder.
     folder = path.absolute().parent
     while not folder.exists():
         folder = folder.parent
@@ -206,6 +218,9 @@ def _check(
     policy = policy or DeliveryPolicy()
     stamp = now_text(now)
     state, problem = load_state(state_path)
+    if problem and state_path is not None:
+        # Kept for a look, never overwritten: it may be a file someone can still repair (or not a file at all).
+        problem += "; " + ("a check that sends moves it aside" if dry_run else set_aside(state_path))
     columns, alerts = changes_since(readings, state)
     run = CheckRun(readings, columns, alerts, problems=[problem] if problem else [], dry_run=dry_run)
     by_key = {channel_key(c): i for i, c in enumerate(workspace.alerts)}
@@ -301,7 +316,9 @@ def send_test_alert(
         outcome = Outcome(label, "test", (), message.subject, str(error))
     if state_path is not None:
         with state_lock(state_path):
-            state, _ = load_state(state_path)
+            state, problem = load_state(state_path)
+            if problem:
+                set_aside(state_path)
             state.record(
                 LogEntry(
                     stamp,

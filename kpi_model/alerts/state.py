@@ -1,16 +1,19 @@
 """What a check remembers between runs: each KPI's last status, deliveries to retry, and a log.
 
 The state is a small JSON file beside the workspace's data (see :func:`state_path_for`), written
-atomically. A state file that cannot be read is reported and treated as empty: the next run then
-alerts on every KPI off track once, which is better than alerting on nothing.
+atomically. A state file that cannot be read is reported, moved aside (:func:`set_aside`) and
+treated as empty: the next run then alerts on every KPI off track once, which is better than
+alerting on nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,15 +99,33 @@ class AlertState:
         return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 
+def _read_bounded(path: Path) -> str:
+    """The text of the regular file at ``path``, read without following a link and at most :data:`MAX_STATE_BYTES`.
+
+    A state file replaced by a link, a FIFO or a device (``/dev/zero``) must not hang the check,
+    fill its memory or read another file.
+    """
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ValueError("it is a symbolic link, not a file") from None
+        raise
+    with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise ValueError("not a regular file")
+        data = stream.read(MAX_STATE_BYTES + 1)
+    if len(data) > MAX_STATE_BYTES:
+        raise ValueError(f"larger than {MAX_STATE_BYTES // 1024**2} MB")
+    return data.decode("utf-8")
+
+
 def load_state(path: Path | None) -> tuple[AlertState, str | None]:
     """The state kept at ``path`` and None, or an empty state and the problem when it is unreadable."""
-    if path is None or not path.exists():
+    if path is None or not (path.exists() or path.is_symlink()):
         return AlertState(), None
-    fix = "it was set aside as empty: KPIs off track are alerted again once; delete the file to silence this"
     try:
-        if path.stat().st_size > MAX_STATE_BYTES:
-            raise ValueError(f"larger than {MAX_STATE_BYTES // 1024**2} MB")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_read_bounded(path))
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             raise ValueError("not a KPI Wizard alert state")
         state = AlertState(
@@ -114,8 +135,23 @@ def load_state(path: Path | None) -> tuple[AlertState, str | None]:
             last_check=data.get("last_check"),
         )
     except (OSError, ValueError, TypeError, AttributeError) as error:
-        return AlertState(), f"the alert state file {path} could not be read ({str(error)[:120]}); {fix}"
+        return AlertState(), f"the alert state file {path} could not be read ({str(error)[:120]})"
     return state, None
+
+
+def set_aside(path: Path) -> str:
+    """Move an unreadable state file out of the way (kept, never overwritten); says where it went.
+
+    Renaming moves a link or a FIFO itself, never what it points to.
+    """
+    aside = path.with_name(f"{path.name}.unreadable-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}")
+    try:
+        os.rename(path, aside)
+    except OSError as error:
+        raise KpiWizardError(
+            f"the alert state file {path} cannot be read nor moved aside ({error.strerror}): delete it"
+        ) from None
+    return f"it was moved to {aside.name} and a new one started: KPIs off track are alerted again once"
 
 
 def save_state(path: Path, state: AlertState) -> None:
@@ -157,7 +193,16 @@ def state_lock(path: Path | None, *, wait_s: float = LOCK_WAIT_S) -> Iterator[No
         return
     make_folder(path.parent)
     lock = path.with_name(f"{path.name}.lock")
-    handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        # No link followed: a lock file planted as a link would make the check create or lock another file.
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    except OSError as error:
+        raise KpiWizardError(
+            f"cannot use the lock file {lock} ({error.strerror}): it should be a plain file; delete it"
+        ) from None
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise KpiWizardError(f"the lock file {lock} is not a plain file: delete it")
     try:
         deadline = time.monotonic() + wait_s
         while True:
