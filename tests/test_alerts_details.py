@@ -44,3 +44,21 @@ def test_a_bad_e_mail_address_is_named_as_one(key):
         workspace_file.loads(text)
     message = str(refused.value)
     assert "is not an e-mail address: write it as name@example.com" in message and "ids are" not in message
+
+
+def test_many_changes_on_a_channel_go_as_one_combined_message(tmp_path, monkeypatch):
+    from kpi_model.alerts import run
+
+    monkeypatch.setattr(run, "FLOOD_LIMIT", 2)  # the sample has 3 KPIs entering amber
+    with smtp_receiver() as smtp, webhook_receiver() as hook:
+        alerts = [*email_on_port(smtp.port), {"channel": "webhook", "url": hook.url, "on": ["amber"]}]
+        path = write_workspace(tmp_path / "ws", 9, alerts=alerts)
+        main(["check", str(path), "--as-of", TODAY, "--fail-on", "never"])
+    (post,) = hook.posts
+    assert post["kpi_wizard"]["kind"] == "combined"
+    assert {a["kpi"] for a in post["kpi_wizard"]["alerts"]} == OFF_TRACK
+    (mail,) = smtp.mails
+    assert "3 KPIs changed" in mail.message["Subject"] and "(3 amber)" in mail.message["Subject"]
+    body = mail.message.get_content()
+    assert all(f"({kpi}) entered amber" in body for kpi in OFF_TRACK), "each change as its own alert says it"
+    assert "ecommerce.head@example.com" in mail.recipients, "the owners of the KPIs in it get it"

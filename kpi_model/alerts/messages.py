@@ -114,6 +114,28 @@ def alert_message(change: Change, workspace_name: str, app_url: str | None = Non
     return Message(subject, text, payload, (r.owner_email,) if r.owner_email else ())
 
 
+def combined_message(changes: list[Change], workspace_name: str, app_url: str | None = None) -> Message:
+    """One message for many changes at once (a new data load can move half the KPIs), each as its alert says it."""
+    kinds = {kind: sum(c.kind == kind for c in changes) for kind in ("red", "amber", "recovered")}
+    summary = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n)
+    subject = f"{SUBJECT_PREFIX}: {len(changes)} KPIs changed in {workspace_name} ({summary})"
+    lines = [f"{len(changes)} KPIs changed since the last check ({summary}).", ""]
+    for change in changes:
+        lines += [*_lines(change, app_url), ""]
+    lines.append(f"Workspace: {workspace_name}")
+    text = "\n".join(lines) + "\n"
+    payload = {
+        "text": _slack_safe(f"{subject}\n" + "\n".join(lines[2:])),
+        "kpi_wizard": {
+            "workspace": workspace_name,
+            "kind": "combined",
+            "alerts": [_record(c.reading, c, app_url) for c in changes],
+        },
+    }
+    owners = tuple(dict.fromkeys(e for c in changes if (e := c.reading.owner_email)))
+    return Message(subject, text, payload, owners)
+
+
 def digest_message(
     readings: list[KpiReading], changes: list[Change], workspace_name: str, app_url: str | None = None
 ) -> Message:

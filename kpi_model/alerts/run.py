@@ -9,7 +9,14 @@ from pathlib import Path
 
 from kpi_model.alerts.channels import DeliveryError, DeliveryPolicy, Message, channel_key, channel_label, deliver
 from kpi_model.alerts.evaluation import SEVERITY, KpiReading
-from kpi_model.alerts.messages import Change, alert_message, change_text, digest_message, trial_message
+from kpi_model.alerts.messages import (
+    Change,
+    alert_message,
+    change_text,
+    combined_message,
+    digest_message,
+    trial_message,
+)
 from kpi_model.alerts.state import (
     AlertState,
     LogEntry,
@@ -24,6 +31,7 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.models import AlertChannel, AlertOn, Workspace
 from kpi_model.status import Status
 
+FLOOD_LIMIT = 10  # changes on one channel in one run beyond which they go as one combined message
 MAX_ATTEMPTS = 20  # runs a failed message is retried on before it is given up (and logged so)
 
 
@@ -239,11 +247,15 @@ def _check(
                 )
             )
             continue
-        for change in alerts:
-            if _wants(channel, change):
-                kind = "recovery" if change.kind == "recovered" else "alert"
-                message = alert_message(change, workspace.name, app_url)
-                planned.append((index, channel, message, kind, [change.reading.kpi_id]))
+        wanted = [c for c in alerts if _wants(channel, c)]
+        if len(wanted) > FLOOD_LIMIT:  # one message, not a flood that buries the red among the rest
+            message = combined_message(wanted, workspace.name, app_url)
+            planned.append((index, channel, message, "combined", [c.reading.kpi_id for c in wanted]))
+            continue
+        for change in wanted:
+            kind = "recovery" if change.kind == "recovered" else "alert"
+            message = alert_message(change, workspace.name, app_url)
+            planned.append((index, channel, message, kind, [change.reading.kpi_id]))
     if dry_run:
         run.outcomes = [Outcome(channel_label(c), kind, tuple(ids), m.subject) for _, c, m, kind, ids in planned]
         return run

@@ -45,7 +45,7 @@ class Pending:
 
     channel: str  # the channel's key (see channels.channel_key), never its secret
     label: str
-    kind: str  # alert | recovery | digest | test
+    kind: str  # alert | recovery | combined | digest | test
     kpis: list[str]
     subject: str
     text: str
