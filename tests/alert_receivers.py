@@ -106,6 +106,7 @@ class WebhookReceiver:
     posts: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     status: int = 200
+    location: str | None = None  # sent as Location: with a 3xx status
 
     @property
     def url(self) -> str:
@@ -122,6 +123,8 @@ class _WebhookHandler(BaseHTTPRequestHandler):
             receiver.posts.append(json.loads(body))
             receiver.paths.append(self.path)
         self.send_response(receiver.status)
+        if receiver.location:
+            self.send_header("Location", receiver.location)
         self.end_headers()
         self.wfile.write(b"ok" if receiver.status == 200 else b"error")
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 
 from kpi_model import workspace_file
+from kpi_model.alerts import DeliveryError, DeliveryPolicy, run
+from kpi_model.alerts.channels import send_webhook
+from kpi_model.alerts.messages import trial_message
 from kpi_model.cli import main
 from kpi_model.errors import WorkspaceError
 
 from .alert_receivers import smtp_receiver, webhook_receiver
 from .test_alerts_check import OFF_TRACK, TODAY, write_workspace
 from .test_alerts_retry import email_on_port
+from .test_alerts_team import channel
 
 
 def test_an_alert_mail_has_a_date_and_a_message_id(tmp_path):
@@ -47,8 +51,6 @@ def test_a_bad_e_mail_address_is_named_as_one(key):
 
 
 def test_many_changes_on_a_channel_go_as_one_combined_message(tmp_path, monkeypatch):
-    from kpi_model.alerts import run
-
     monkeypatch.setattr(run, "FLOOD_LIMIT", 2)  # the sample has 3 KPIs entering amber
     with smtp_receiver() as smtp, webhook_receiver() as hook:
         alerts = [*email_on_port(smtp.port), {"channel": "webhook", "url": hook.url, "on": ["amber"]}]
@@ -62,3 +64,12 @@ def test_many_changes_on_a_channel_go_as_one_combined_message(tmp_path, monkeypa
     body = mail.message.get_content()
     assert all(f"({kpi}) entered amber" in body for kpi in OFF_TRACK), "each change as its own alert says it"
     assert "ecommerce.head@example.com" in mail.recipients, "the owners of the KPIs in it get it"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_webhook_never_follows_a_redirect(status):
+    with webhook_receiver() as hook, webhook_receiver() as elsewhere:
+        hook.status, hook.location = status, f"{elsewhere.url}/stolen"
+        with pytest.raises(DeliveryError, match=f"answered HTTP {status}"):
+            send_webhook(channel(channel="webhook", url=hook.url), trial_message("x", "y"), DeliveryPolicy())
+    assert elsewhere.posts == [], "the message (and a token in the address) stays on the named host"
