@@ -122,3 +122,14 @@ def test_a_session_sends_one_test_alert_per_interval(tmp_path, monkeypatch):
         assert not at.exception, at.exception
         assert any("try again in" in w.value for w in at.warning)
     assert len(hook.posts) == 1
+
+
+def test_on_a_team_server_the_page_refuses_the_operator_s_secret(tmp_path, team):
+    team.setenv("KPI_WIZARD_SLACK_URL", "https://hooks.slack.com:99999/services/T0/B0/SLACKTOKEN")
+    team.setenv("KPI_WIZARD_ALERT_HOSTS", "hooks.slack.com:443")
+    workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url_env": "KPI_WIZARD_SLACK_URL"}])
+    at = alerts_page(team, tmp_path / "store", workspace)
+    at.button(key="alerts_test_0").click().run()
+    assert not at.exception, at.exception
+    refusal = at.error[0].value.replace("\\", "")  # shown as escaped Markdown
+    assert "KPI_WIZARD_ALERT_SECRETS" in refusal and "SLACKTOKEN" not in refusal
