@@ -129,6 +129,9 @@ def test_on_a_team_server_the_page_refuses_the_operator_s_secret(tmp_path, team)
     team.setenv("KPI_WIZARD_ALERT_HOSTS", "hooks.slack.com:443")
     workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url_env": "KPI_WIZARD_SLACK_URL"}])
     at = alerts_page(team, tmp_path / "store", workspace)
+    notice = at.info[0].value.replace("\\", "")
+    assert "KPI_WIZARD_ALERT_SECRETS" in notice and "KPI_WIZARD_ALERT_FROM" in notice, "what the operator must set"
+    assert "KPI_WIZARD_ALERT_HOSTS" not in notice
     at.button(key="alerts_test_0").click().run()
     assert not at.exception, at.exception
     refusal = at.error[0].value.replace("\\", "")  # shown as escaped Markdown

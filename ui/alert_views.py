@@ -19,7 +19,7 @@ from kpi_model.alerts import (
     start_cycle,
     state_path_for,
 )
-from kpi_model.alerts.channels import HOSTS_VARIABLE
+from kpi_model.alerts.channels import DOMAINS_VARIABLE, FROM_VARIABLE, HOSTS_VARIABLE, SECRETS_VARIABLE
 from kpi_model.alerts.state import carry_state
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Target, Workspace
@@ -68,6 +68,17 @@ def test_alert_wait() -> float:
     return 0.0 if last is None else max(0.0, TEST_ALERT_INTERVAL_S - (time.monotonic() - last))
 
 
+def operator_settings_missing(policy: DeliveryPolicy) -> list[str]:
+    """The team server's alert settings its operator has not set (hosts, variables, domains, From)."""
+    settings = {
+        HOSTS_VARIABLE: policy.allowed_hosts,
+        SECRETS_VARIABLE: policy.allowed_secrets,
+        DOMAINS_VARIABLE: policy.allowed_domains,
+        FROM_VARIABLE: policy.sender,
+    }
+    return [name for name, value in settings.items() if not value]
+
+
 def channels_section(workspace: Workspace) -> None:
     """Each configured channel with a "Send a test alert" button; an example when there is none."""
     st.subheader("Channels")
@@ -80,6 +91,12 @@ def channels_section(workspace: Workspace) -> None:
         st.code(EXAMPLE, language="yaml")
         return
     policy = DeliveryPolicy.for_server()
+    if policy.team and (unset := operator_settings_missing(policy)):
+        st.info(
+            "On this team server alerts go only through what the operator allows; not set yet: "
+            f"{', '.join(unset)} (docs/alerts.md, Secrets).",
+            icon=":material/admin_panel_settings:",
+        )
     if not policy.allowed_hosts:
         pairs = " as host:port pairs (e.g. hooks.slack.com:443)" if policy.team else ""
         st.warning(

@@ -1,7 +1,8 @@
 """Delivering a message: e-mail over SMTP and Slack/Teams-compatible webhooks.
 
 Secrets come from environment variables named in the workspace (``password_env``, ``url_env``)
-and never appear in a message, a log line or the state file: channels are named by host only.
+and no part of their values appears in a message, a log line or the state file: a channel is named
+by its host, or by the variable its address comes from.
 Every network read has a timeout and every delivery a deadline (a server that drips a byte at a
 time would outlast any read timeout), and a webhook never follows a redirect (it could lead the
 message, and the token in the address, to another host).
@@ -94,9 +95,10 @@ def _late(where: str) -> DeliveryError:
     return DeliveryError(f"{where}: the server did not finish within {DEADLINE_S:g} s", unreachable=True)
 
 
-def _listed(variable: str) -> frozenset[str]:
-    """The comma-separated entries of environment variable ``variable``, trimmed and lower-cased."""
-    return frozenset(e.strip().lower() for e in os.environ.get(variable, "").split(",") if e.strip())
+def _listed(variable: str, *, lower: bool = True) -> frozenset[str]:
+    """The comma-separated entries of environment variable ``variable``, trimmed (and lower-cased)."""
+    entries = (e.strip() for e in os.environ.get(variable, "").split(","))
+    return frozenset(e.lower() if lower else e for e in entries if e)
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class DeliveryPolicy:
             frozenset(h for h in hosts if _port_of(h) is not None),
             SERVER_ENV_PREFIX,
             team=True,
-            allowed_secrets=frozenset(n.upper() for n in _listed(SECRETS_VARIABLE)),
+            allowed_secrets=_listed(SECRETS_VARIABLE, lower=False),  # variable names are case-sensitive
             allowed_domains=frozenset(d.lstrip("@") for d in _listed(DOMAINS_VARIABLE)),
             sender=os.environ.get(FROM_VARIABLE, "").strip() or None,
         )
@@ -163,7 +165,7 @@ class DeliveryPolicy:
         On a team server a variable the operator did not list is refused before it is read, so the
         message is the same whether it exists or not.
         """
-        if self.team and name.upper() not in (self.allowed_secrets or frozenset()):
+        if self.team and name not in (self.allowed_secrets or frozenset()):
             raise DeliveryError(
                 f"this team server lets workspaces use only the environment variables its operator lists, and "
                 f"{name} is not one: ask the operator to add it to {SECRETS_VARIABLE}"
