@@ -173,12 +173,14 @@ def test_the_cli_prints_no_terminal_escapes_from_a_file(tmp_path):
     }
     assert problems == {}, problems
     assert all("Traceback" not in run.stderr for run in runs.values())
-    assert "Revenue \\u001b[2J\\u001b]0;PWNED\\u0007 \\u009b31m RTL \\u202egnp.exe" in runs["audit text"].stdout, (
+    # Escapes stay visible; the bidi override is gone from the name itself (names drop them on validation).
+    assert "Revenue \\u001b[2J\\u001b]0;PWNED\\u0007 \\u009b31m RTL gnp.exe" in runs["audit text"].stdout, (
         "the name reads as written, its escapes visible"
     )
     assert "\\u001b" in runs["unknown rule"].stderr and "\\u001b" in runs["missing file"].stderr
     report = json.loads(runs["audit json"].stdout)
-    assert report["workspace"] == f"Plan {TERMINAL}", "JSON escapes mean the same characters"
+    shown = "Plan " + TERMINAL.replace("\u202e", "")  # the name as validated: no bidi override
+    assert report["workspace"] == shown, "JSON escapes mean the same characters"
     comment_lines = [line for line in runs["sql"].stdout.splitlines() if "DROP TABLE" in line]
     assert comment_lines and all(line.startswith("-- ") for line in comment_lines), "a name stays inside its comment"
 
