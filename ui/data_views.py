@@ -19,7 +19,7 @@ from kpi_model.models import SOURCE_NAME_PATTERN, Source, Workspace
 from kpi_model.sources import TableProfile
 from kpi_model.validation import parse_part
 from ui import state
-from ui.feedback import apply_edit, md_escape, plural, show_error
+from ui.feedback import apply_edit, capitalised, md_escape, plural, show_error
 
 _NEW_TABLE = "A new source named after the file"
 _MAX_NAME = 63  # as a source name may be
@@ -109,8 +109,12 @@ def upload_section(workspace: Workspace, data: DataStore, tables: dict[str, Tabl
             profile = _load_upload(state.workspace() or workspace, data, upload, name, file_sheet)
         except KpiWizardError as error:
             done = f"; loaded before it: {'; '.join(loaded)}." if loaded else "; your data is unchanged."
-            show_error(error, headline=f"{upload.name} was not loaded{done}")
-            return
+            if loaded:
+                state.flash("success", f"Loaded {'; '.join(loaded)}.")
+            state.flash("error", f"{upload.name} was not loaded{done} {capitalised(str(error))}")
+            # An empty uploader after the rerun: a refused file must not ride along with the next one picked.
+            st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
+            st.rerun()
         loaded.append(f"{plural(profile.rows, 'row')} from {upload.name} as '{profile.name}'")
     state.flash("success", f"Loaded {'; '.join(loaded)}.")
     st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1  # an empty uploader
