@@ -29,6 +29,7 @@ from kpi_model.dbt_export.decompose import (
 from kpi_model.dbt_export.jinja import inert_prose, refuse_jinja, where_filter
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, parse_tree, render_sql, validate_view
+from kpi_model.importers.dbt_meta import META_FIELDS
 from kpi_model.models import Kpi, Source, Workspace
 
 INPUT_ROLE = "input"
@@ -48,25 +49,9 @@ _AGGREGATE_SQL = {
     "median": "median({})",
     "percentile": "percentile({}, {})",
 }
-# What a KPI carries under config.meta, in this order (name and description are the metric's own label
-# and description; the formula itself is what the metric computes).
-_META_FIELDS = (
-    "owner",
-    "category",
-    "kind",
-    "measure",
-    "scale",
-    "unit_of_measure",
-    "direction",
-    "cadence",
-    "baseline",
-    "target",
-    "thresholds",
-    "pairs_with",
-    "action",
-    "review_date",
-    "template",
-)
+# What a KPI carries under config.meta, in this order: the owner, then the fields the dbt import
+# reads back (one list for both directions; name and description are the metric's own).
+_META_FIELDS = ("owner", *META_FIELDS)
 
 
 class _NoFormula(Unexpressible):
