@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from kpi_model import __version__
 from kpi_model.errors import KpiWizardError, Problem, WorkspaceError
+from kpi_model.periods import GRAINS
 from kpi_model.validation import did_you_mean
 
 if TYPE_CHECKING:
@@ -1146,7 +1147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for sub in (compute, sql):
         sub.add_argument("--kpi", action="append", default=[], metavar="ID", help="only this KPI (repeatable)")
-        sub.add_argument("--grain", choices=["day", "week", "month", "quarter", "year"], default="month")
+        sub.add_argument("--grain", choices=list(GRAINS), default="month")
         sub.add_argument("--by", metavar="COLUMN", help="break down by this column")
         sub.add_argument("--from", dest="start", type=dt.date.fromisoformat, metavar="DATE", help="first day")
         sub.add_argument("--to", dest="end", type=dt.date.fromisoformat, metavar="DATE", help="last day")
@@ -1229,7 +1230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     leadlag.add_argument("--differenced", action="store_true", help=argparse.SUPPRESS)  # changes: now the default
     for sub in (whatif, leadlag):
-        sub.add_argument("--grain", choices=["day", "week", "month", "quarter", "year"])
+        sub.add_argument("--grain", choices=list(GRAINS))
         sub.add_argument("--data", action="append", default=[], metavar="NAME=PATH")
         sub.add_argument("--format", choices=["text", "json"], default="text")
     whatif.set_defaults(run=_cmd_whatif)
@@ -1270,7 +1271,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--seek", action="append", default=[], metavar="DRIVER", help="which value of DRIVER reaches the target"
     )
     drivers.add_argument("--target", type=float, metavar="VALUE", help="target to seek (default: the KPI's own)")
-    drivers.add_argument("--grain", choices=["day", "week", "month", "quarter", "year"])
+    drivers.add_argument("--grain", choices=list(GRAINS))
     drivers.add_argument("--data", action="append", default=[], metavar="NAME=PATH")
     drivers.add_argument("--format", choices=["text", "json"], default="text")
     drivers.set_defaults(run=_cmd_drivers)

@@ -38,7 +38,9 @@ __all__ = [
     "values_by_period",
 ]
 
-_GRAINS = ("day", "week", "month", "quarter", "year")
+# Finest first: a grain is finer than another when it comes earlier here. The one list of grains.
+GRAINS = ("day", "week", "month", "quarter", "year")
+_GRAINS = GRAINS
 _GRAIN_ALIASES = {
     **{grain: grain for grain in _GRAINS},
     "daily": "day",
@@ -62,6 +64,13 @@ def normalise_grain(grain: str) -> str:
 def cadence_grain(cadence: str | None) -> str:
     """The period grain a review cadence names: ``'month'`` for ``monthly`` and when none is set."""
     return normalise_grain(cadence or "monthly")
+
+
+def grain_cadence(grain: str) -> str:
+    """The review cadence of a grain: ``'monthly'`` for ``month``."""
+    return {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}[
+        normalise_grain(grain)
+    ]
 
 
 def period_index(day: dt.date, grain: str) -> int:

@@ -7,12 +7,12 @@ import streamlit as st
 from kpi_model import editing
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler
+from kpi_model.periods import cadence_grain
 from ui import state
 from ui.data_views import open_data
 from ui.feedback import apply_edit, md_escape, show_error, show_flashes
 from ui.guards import require_workspace
 from ui.preview_views import (
-    GRAIN_OF_CADENCE,
     data_as_of,
     formula_editor,
     headline,
@@ -66,15 +66,12 @@ except KpiWizardError as error:
     show_error(error, headline="This KPI does not compute yet.")
     st.stop()
 total = engine.compute(trial, kpi.id, replace(request, by=None)) if request.by else series
-at_cadence = request.grain == GRAIN_OF_CADENCE.get(kpi.cadence, "month")
+at_cadence = request.grain == cadence_grain(kpi.cadence)
 # Target, thresholds and baseline are per review period and for the whole KPI: against weekly
 # values of a monthly KPI, or one category's line, they would mislead.
 judged = edited if at_cadence else without_targets(edited)
 if not at_cadence:
-    st.caption(
-        f"Target and status are set per {GRAIN_OF_CADENCE.get(kpi.cadence, 'month')}: choose that "
-        "period to compare with them."
-    )
+    st.caption(f"Target and status are set per {cadence_grain(kpi.cadence)}: choose that period to compare with them.")
 if as_of := data_as_of(total):
     st.caption(f":material/event_available: {as_of}")
 headline(judged, total)

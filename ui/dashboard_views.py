@@ -8,7 +8,7 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Workspace
-from kpi_model.periods import complete_points, period_label
+from kpi_model.periods import cadence_grain, complete_points, period_label
 from kpi_model.status import (
     gap_to_target,
     kpi_value,
@@ -20,16 +20,16 @@ from kpi_model.status import (
     unjudged_note,
 )
 from ui.feedback import md_escape
-from ui.preview_views import GRAIN_OF_CADENCE, status_badge
+from ui.preview_views import status_badge
 
 
 def compute_unit(engine: Engine, workspace: Workspace, kpis: list[Kpi]) -> dict[str, Series | KpiWizardError]:
     """Each KPI at its own review cadence (monthly when none is set)."""
     results: dict[str, Series | KpiWizardError] = {}
     for kpi in kpis:
-        grain = GRAIN_OF_CADENCE.get(kpi.cadence, "month")
+        grain = cadence_grain(kpi.cadence)
         try:
-            results[kpi.id] = engine.compute(workspace, kpi.id, SeriesRequest(grain=grain))
+            results[kpi.id] = engine.compute(workspace, kpi.id, SeriesRequest(grain=grain))  # type: ignore[arg-type]
         except KpiWizardError as error:
             results[kpi.id] = error
     return results

@@ -12,33 +12,25 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.formula import (
     DIALECTS,
     GRAINS,
-    Grain,
     SeriesRequest,
     check_aggregate,
     check_derived,
     check_filter,
     warehouse_script,
 )
-from kpi_model.models import Cadence, Kpi, Workspace
-from kpi_model.periods import complete_points, period_label
+from kpi_model.models import Kpi, Workspace
+from kpi_model.periods import cadence_grain, complete_points, period_label
 from kpi_model.status import STATUS_LABELS, Status, format_value, gap_to_target, latest_of, status, unjudged_note
 from ui.charts import kpi_chart, series_frame
 from ui.feedback import show_error
 
-GRAIN_OF_CADENCE: dict[Cadence | None, Grain] = {
-    Cadence.DAILY: "day",
-    Cadence.WEEKLY: "week",
-    Cadence.MONTHLY: "month",
-    Cadence.QUARTERLY: "quarter",
-    Cadence.YEARLY: "year",
-}
 _NO_BREAKDOWN = "—"
 
 
 def request_controls(kpi: Kpi, columns: list[str]) -> SeriesRequest | None:
     """Grain, breakdown and date range; None (with the problem shown) when they do not fit together."""
     grain_col, by_col, from_col, to_col = st.columns(4)
-    default = GRAIN_OF_CADENCE.get(kpi.cadence, "month") if kpi.cadence else "month"
+    default = cadence_grain(kpi.cadence)
     grain = grain_col.selectbox("Per", GRAINS, index=GRAINS.index(default), key=f"preview_grain_{kpi.id}")
     by = by_col.selectbox(
         "Break down by",

@@ -26,6 +26,7 @@ from kpi_model.checks.report import AuditReport, Score, md_cell, points, score_f
 from kpi_model.checks.verdict import KpiVerdict, Verdict
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Workspace
+from kpi_model.periods import cadence_grain
 
 if TYPE_CHECKING:
     from kpi_model.engine import Engine, Series
@@ -46,8 +47,6 @@ __all__ = [
     "rules_reference",
     "score_findings",
 ]
-
-_GRAIN_OF_CADENCE = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter", "yearly": "year"}
 
 
 def rules() -> list[Rule]:
@@ -88,7 +87,7 @@ def _data_context(workspace: Workspace, engine: Engine) -> dict[str, Any]:
     for kpi in workspace.kpis:
         if not kpi.expression:
             continue
-        grain = _GRAIN_OF_CADENCE.get(kpi.cadence.value if kpi.cadence else "monthly", "month")
+        grain = cadence_grain(kpi.cadence)
         try:
             series[kpi.id] = engine.compute(workspace, kpi.id, SeriesRequest(grain=grain))  # type: ignore[arg-type]
         except KpiWizardError as error:

@@ -15,18 +15,9 @@ from kpi_model.checks.formulas import loaded_columns
 from kpi_model.checks.names import kpi_label
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, check_filter, quote
-from kpi_model.models import Cadence, Kind, Kpi
+from kpi_model.models import Kind, Kpi
+from kpi_model.periods import GRAINS, cadence_grain, grain_cadence
 
-# Finest first: a cadence is "finer" than a grain when it comes earlier in this list.
-_GRAINS = ("day", "week", "month", "quarter", "year")
-_GRAIN_OF_CADENCE = {
-    Cadence.DAILY: "day",
-    Cadence.WEEKLY: "week",
-    Cadence.MONTHLY: "month",
-    Cadence.QUARTERLY: "quarter",
-    Cadence.YEARLY: "year",
-}
-_CADENCE_OF_GRAIN = {grain: cadence.value for cadence, grain in _GRAIN_OF_CADENCE.items()}
 # Fewer distinct dates than this say nothing about how often data is recorded.
 _MIN_DATES_FOR_GRAIN = 3
 
@@ -48,20 +39,20 @@ def _data_grain(ctx: AuditContext, kpi: Kpi, columns: list[str], cache: _GrainCa
     if key not in cache:
         # One cheap pass: distinct days, and distinct periods at every coarser grain.
         counts = [f"count(DISTINCT CAST({quote(time_column)} AS DATE))"] + [
-            f"count(DISTINCT date_trunc('{grain}', {quote(time_column)}))" for grain in _GRAINS[1:]
+            f"count(DISTINCT date_trunc('{grain}', {quote(time_column)}))" for grain in GRAINS[1:]
         ]
         try:
             rows = ctx.engine.query(f"SELECT {', '.join(counts)} FROM {quote(kpi.source)} WHERE {condition}")[1]
         except (KpiWizardError, duckdb.Error):
             cache[key] = None  # e.g. a text column: the computation itself reports that
         else:
-            values = [int(v or 0) for v in rows[0]] if rows else [0] * len(_GRAINS)
+            values = [int(v or 0) for v in rows[0]] if rows else [0] * len(GRAINS)
             days = values[0]
             grain = "day"
-            for name, count in zip(_GRAINS[1:], values[1:], strict=True):
+            for name, count in zip(GRAINS[1:], values[1:], strict=True):
                 if count == days:
                     grain = name  # at most one date per period of this grain
-            periods = values[_GRAINS.index(grain)]
+            periods = values[GRAINS.index(grain)]
             cache[key] = (grain, days, periods) if days >= _MIN_DATES_FOR_GRAIN else None
     return cache[key]
 
@@ -92,14 +83,14 @@ def _missing_cadence(ctx: AuditContext) -> Iterator[Finding]:
         if found is None:
             continue
         grain, days, periods = found
-        wanted = _GRAIN_OF_CADENCE[kpi.cadence]
-        if _GRAINS.index(wanted) < _GRAINS.index(grain):
+        wanted = cadence_grain(kpi.cadence)
+        if GRAINS.index(wanted) < GRAINS.index(grain):
             yield MISSING_CADENCE.finding(
                 "kpi", kpi.id,
                 f"KPI {kpi_label(kpi)} is reviewed {kpi.cadence.value}, but its time column '{kpi.time_column}' in "
                 f"source '{kpi.source}' has at most one date per {grain} ({days} dates in {periods} {grain}s): "
                 f"most {kpi.cadence.value} periods would have no data",
-                f"review it {_CADENCE_OF_GRAIN[grain]} (or less often), or load data recorded at least every {wanted}",
+                f"review it {grain_cadence(grain)} (or less often), or load data recorded at least every {wanted}",
             )  # fmt: skip
 
 

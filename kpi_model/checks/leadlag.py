@@ -31,13 +31,12 @@ from typing import TYPE_CHECKING
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Kind, Kpi
+from kpi_model.periods import GRAINS
 from kpi_model.whatif import LEADS_R, driver_tree, lead_lag
 from kpi_model.whatif.leadlag import empty_means_zero
 
 if TYPE_CHECKING:
     from kpi_model.engine import Series
-
-_GRAINS = ("day", "week", "month", "quarter", "year")
 
 
 def _in_formula(ctx: AuditContext, outer: Kpi, inner: Kpi) -> bool:
@@ -56,7 +55,7 @@ def _aligned(ctx: AuditContext, leading: Kpi, lagging: Kpi) -> tuple[Series, Ser
         return None  # not computable: the data rules report why
     if first.request.grain == second.request.grain:
         return first, second
-    grain = max(first.request.grain, second.request.grain, key=_GRAINS.index)
+    grain = max(first.request.grain, second.request.grain, key=GRAINS.index)
     if ctx.engine is None:
         return f"'{leading.id}' is by {first.request.grain} and '{lagging.id}' by {second.request.grain}"
     try:
