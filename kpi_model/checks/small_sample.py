@@ -17,11 +17,15 @@ from sqlglot.errors import SqlglotError
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
 from kpi_model.formula import FormulaError, check_filter, parse_tree, quote, ratio_parts
 from kpi_model.models import Kpi, UnitOfMeasure
+from kpi_model.periods import GRAINS, grain_cadence
+
+
+def coarser_cadence(grain: str) -> str:
+    """The review cadence one grain coarser (``monthly`` data → ``quarterly``; yearly stays yearly)."""
+    return grain_cadence(GRAINS[min(GRAINS.index(grain) + 1, len(GRAINS) - 1)])
+
 
 # ---------------------------------------------------------------------------- KPI060 small-sample
-
-_COARSER = {"day": "weekly", "week": "monthly", "month": "quarterly", "quarter": "yearly", "year": "yearly"}
-_GRAIN_WORD = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
 
 
 def _label(kpi: Kpi) -> str:
@@ -137,12 +141,12 @@ def _small_sample(ctx: AuditContext) -> Iterator[Finding]:
             "kpi",
             kpi.id,
             f"KPI {_label(kpi)} rests on fewer than {minimum} {what} in {len(small)} of {len(sizes)} "
-            f"{_GRAIN_WORD.get(grain, grain)} periods{where}; the smallest is {smallest:,.0f} in "
+            f"{grain_cadence(grain)} periods{where}; the smallest is {smallest:,.0f} in "
             f"{_period(smallest_period, grain)}, so its value there swings by chance.",
             f"Read that period with care and show no red/amber/green status for it until at least {minimum} {unit} "
             "are behind it."
             if edge_only
-            else f"Review it at a coarser grain (cadence: {_COARSER.get(grain, 'quarterly')}), or add a minimum-volume "
+            else f"Review it at a coarser grain (cadence: {coarser_cadence(grain)}), or add a minimum-volume "
             f"rule: show the value only when at least {minimum} {unit} are behind it, else 'not enough data'.",
             severity=Severity.INFO if edge_only else None,
         )

@@ -32,10 +32,10 @@ from kpi_model.importers.dbt_project import (
     yaml_text,
 )
 from kpi_model.models import MAX_KPIS
+from kpi_model.periods import GRAINS, grain_cadence
 
 __all__ = ["DBT_LIMITS", "DBT_SUFFIXES", "DbtImport", "import_dbt"]
 
-_GRAINS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
 _LOCAL_ENTITY_TYPES = frozenset({"primary", "unique", "natural"})
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -254,9 +254,9 @@ class DbtImport(DbtProject):
         texts = [raw.get("label"), raw.get("description"), metric.name, meta.get("owner")]
         if any(isinstance(t, str) and strip_controls(t) != t for t in texts):
             self.cleaned.append(metric)
-        grain = _GRAINS.get(yaml_text(raw.get("time_granularity")).lower())
-        if grain and "cadence" not in kpi:
-            kpi["cadence"] = grain
+        granularity = yaml_text(raw.get("time_granularity")).lower()
+        if granularity in GRAINS and "cadence" not in kpi:
+            kpi["cadence"] = grain_cadence(granularity)
         return kpi
 
     def keep(self, kpi: dict[str, Any], text: str) -> None:
