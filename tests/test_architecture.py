@@ -159,3 +159,23 @@ def test_kpi_model_has_no_import_cycles_beyond_the_known_ones():
 def test_the_cycle_finder_finds_a_circle_of_three_and_nothing_in_a_chain():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_grains_and_cadences_have_one_home():
+    """periods.py lists the grains and maps cadences; the formula compiler's typed Literal must agree."""
+    import re
+
+    from kpi_model.formula.compile import GRAINS as COMPILER_GRAINS
+    from kpi_model.periods import GRAINS, cadence_grain, grain_cadence
+
+    assert COMPILER_GRAINS == GRAINS
+    assert all(cadence_grain(grain_cadence(grain)) == grain for grain in GRAINS)
+    listing = re.compile(r'"day",\s*"week",\s*"month"|"quarterly":\s*"quarter"|"month":\s*"monthly"')
+    allowed = {"kpi_model/periods.py", "kpi_model/formula/compile.py"}
+    elsewhere = [
+        str(path.relative_to(REPO))
+        for folder in ("kpi_model", "ui", "pages")
+        for path in (REPO / folder).rglob("*.py")
+        if str(path.relative_to(REPO)) not in allowed and listing.search(path.read_text(encoding="utf-8"))
+    ]
+    assert elsewhere == [], f"grains or a cadence map written again in {elsewhere}: import them from kpi_model.periods"
