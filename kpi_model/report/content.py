@@ -153,8 +153,8 @@ def _chosen_kpis(workspace: Workspace, units: Collection[str], kpis: Collection[
 
 
 def _unit_of(workspace: Workspace, kpi: Kpi) -> str | None:
-    goal = workspace.goal(kpi.goal) if kpi.goal else None
-    return goal.unit if goal else kpi.unit
+    unit = workspace.unit_of_kpi(kpi)
+    return unit.id if unit else None
 
 
 def _tile(workspace: Workspace, kpi: Kpi, result: Series | Exception | None, as_of: dt.date) -> KpiTile:

@@ -118,8 +118,8 @@ def layout_map(workspace: Workspace, kpis: list[Kpi]) -> MapLayout:
     goal_of = {g.id: g for g in workspace.goals}
 
     def unit_of(kpi: Kpi) -> str | None:
-        goal = goal_of.get(kpi.goal or "")
-        return goal.unit if goal else kpi.unit
+        unit = workspace.unit_of_kpi(kpi)
+        return unit.id if unit else None
 
     bands = [(u.id, u.name) for u in workspace.units] + [(None, "No unit")]
     for unit_id, unit_name in bands:
