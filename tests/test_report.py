@@ -139,25 +139,14 @@ def test_unknown_choices_name_what_exists(sample):
 
 @pytest.mark.skipif(not (OLIST / "olist_closed_deals_dataset.csv").is_file(), reason="Olist data absent")
 def test_on_olist_the_partial_last_month_is_shown_not_judged(tmp_path):
+    from .test_coverage import DEALS_CSV, OLIST_KPIS
+
     document = {
         "name": "Olist",
         "units": [{"id": "sales", "name": "Sales"}],
         "goals": [{"id": "grow", "unit": "sales", "statement": "Grow the seller base"}],
-        "sources": [{"name": "deals", "path": str(OLIST / "olist_closed_deals_dataset.csv")}],
-        "kpis": [
-            {
-                "id": "deals",
-                "name": "Deals won",
-                "goal": "grow",
-                "source": "deals",
-                "expression": "count(*)",
-                "time_column": "won_date",
-                "unit_of_measure": "count",
-                "direction": "up",
-                "cadence": "monthly",
-                "thresholds": {"warning": 40, "critical": 10},
-            }
-        ],
+        "sources": [{"name": "deals", "path": str(DEALS_CSV)}],
+        "kpis": [OLIST_KPIS[0]],  # deals won, warning 40, critical 10
     }
     workspace = Workspace.model_validate(document)
     with Engine.for_workspace(workspace, tmp_path) as engine:
