@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import re
 import shutil
 import tempfile
 import threading
@@ -43,10 +41,13 @@ from kpi_model.formula import (
 from kpi_model.models import Workspace
 from kpi_model.periods import WORKING_DAY_MIN_ROWS, Coverage, is_complete
 from kpi_model.sources import (
+    MEMORY_LIMIT_VARIABLE,
     ScannedFile,
     SourceError,
     TableProfile,
     ambiguous_scan_notes,
+    checked_memory_limit,
+    configured_memory_limit,
     date_order_notes,
     estimated_csv_rows,
     files_version,
@@ -58,9 +59,6 @@ from kpi_model.sources import (
 )
 from kpi_model.sources.profile_cache import cached_profiles, database_version
 
-DEFAULT_MEMORY_LIMIT = "2GB"
-# The operator's (or a benchmark's) memory limit for the engines the CLI opens, e.g. "512MB".
-MEMORY_LIMIT_VARIABLE = "KPI_WIZARD_MEMORY_LIMIT"
 DEFAULT_THREADS = 2
 DEFAULT_TIMEOUT_S = 30.0
 _CACHE_SIZE = 256
@@ -137,7 +135,7 @@ class Series:
 def lock(
     connection: duckdb.DuckDBPyConnection,
     *,
-    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    memory_limit: str | None = None,
     threads: int = DEFAULT_THREADS,
     allowed_paths: Collection[str | Path] = (),
     allowed_directories: Collection[str | Path] = (),
@@ -149,7 +147,8 @@ def lock(
     may read the one file it loads (and its own scratch folder), the CLI's engine the files it scans,
     nothing else. ``temp_directory`` is where a query spills what does not fit in ``memory_limit``.
     """
-    statements = [f"SET memory_limit = '{_setting(memory_limit)}'", f"SET threads = {int(threads)}"]
+    limit = checked_memory_limit(memory_limit) if memory_limit else configured_memory_limit()
+    statements = [f"SET memory_limit = '{limit}'", f"SET threads = {int(threads)}"]
     if temp_directory is not None:
         statements.append(f"SET temp_directory = {_string(temp_directory)}")
     if allowed_paths:
@@ -173,12 +172,6 @@ def lock(
 
 def _string(value: str | Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def _setting(value: str) -> str:
-    if not re.fullmatch(r"[0-9.]+ ?[KMGT]i?B", value.strip(), re.IGNORECASE):
-        raise ValueError(f"not a memory size: {value!r}")
-    return value.strip()
 
 
 def bitmap_fits(rows: int, low: int, high: int, groups: int, threads: int) -> bool:
@@ -214,9 +207,10 @@ class Engine:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         data_version: str = "",
         locked: bool = False,
-        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        memory_limit: str | None = None,
         threads: int = DEFAULT_THREADS,
     ) -> None:
+        memory_limit = checked_memory_limit(memory_limit) if memory_limit else configured_memory_limit()
         if not locked:
             lock(connection, memory_limit=memory_limit, threads=threads)
         self._connection = connection
@@ -255,14 +249,8 @@ class Engine:
         ``KPI_WIZARD_MEMORY_LIMIT`` environment variable, else 2GB); what does not fit spills to a
         temporary folder of the engine's own, removed when it closes.
         """
-        memory_limit = memory_limit or os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT
-        try:
-            _setting(memory_limit)  # a bad value is refused before any file is read
-        except ValueError:
-            raise KpiWizardError(
-                f"memory limit '{memory_limit}' is not a size: write it like 512MB or 4GB "
-                f"(the {MEMORY_LIMIT_VARIABLE} environment variable)"
-            ) from None
+        # A bad value is refused before any file is read.
+        memory_limit = checked_memory_limit(memory_limit) if memory_limit else configured_memory_limit()
         connection = duckdb.connect()
         spill = Path(tempfile.mkdtemp(prefix="kpi-wizard-spill-"))
         try:
@@ -297,7 +285,12 @@ class Engine:
 
     @classmethod
     def open_database(cls, path: str | Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Engine:
-        """A read-only, locked session on a workspace's DuckDB file (the app's uploaded data)."""
+        """A read-only, locked session on a workspace's DuckDB file (the app's uploaded data).
+
+        DuckDB reads the tables from the file as queries need them, within the configured memory limit
+        (``KPI_WIZARD_MEMORY_LIMIT``, else 2GB), and spills what does not fit beside the file
+        (``data.duckdb.tmp``), so a table larger than the limit still computes.
+        """
         file = Path(path)
         version = database_version(file)
         connection = duckdb.connect(str(file), read_only=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import duckdb
 import pytest
 
 from kpi_model.datastore import DATA_FILE, PROFILES_FILE, DataStore
-from kpi_model.engine import EnginePool
-from kpi_model.models import Source, Workspace
+from kpi_model.engine import EnginePool, lock
+from kpi_model.models import Kpi, Source, Workspace
 
 
 def _workspace(tmp_path, rows: int = 20_000) -> Workspace:
@@ -55,3 +56,39 @@ def test_a_failed_first_load_leaves_no_database(tmp_path):
         data.import_sources(workspace, tmp_path)
     assert not data.db_path.exists()
     assert list((tmp_path / "opened").iterdir()) == []
+
+
+def test_an_uploaded_table_bigger_than_the_memory_limit_loads_and_computes_in_the_app(tmp_path, monkeypatch):
+    """The app's path (upload, profile, the pool's read-only engine) under the operator's memory limit."""
+    monkeypatch.setenv("KPI_WIZARD_MEMORY_LIMIT", "48MB")
+    upload = tmp_path / "big.parquet"
+    with duckdb.connect() as con:
+        # ~4.5M distinct customers in one month: a count(DISTINCT) hash table far over the 48 MB limit.
+        con.execute(
+            "COPY (SELECT DATE '2025-01-01' + CAST(i % 28 AS INTEGER) AS order_date, hash(i) AS customer_id, "
+            "CAST(hash(i, 2) % 100000 AS DOUBLE) / 100 AS amount FROM range(4500000) t(i)) "
+            f"TO '{upload}' (FORMAT parquet, ROW_GROUP_SIZE 100000)"
+        )
+        expected = con.execute(f"SELECT count(DISTINCT customer_id), sum(amount) FROM '{upload}'").fetchone()
+    assert upload.stat().st_size > 48 * 2**20
+    data = DataStore(tmp_path / "data", EnginePool(timeout_s=120))
+    with open(upload, "rb") as stream:
+        profile = data.upload("big.parquet", stream, table="orders")
+    assert profile.rows == 4_500_000
+    engine = data.engine()
+    assert engine.query("SELECT current_setting('memory_limit')")[1][0][0].startswith("45")  # 48 MB in MiB
+    kpis = [
+        Kpi(id=id_, name=id_, expression=formula, source="orders", time_column="order_date")
+        for id_, formula in (("customers", "count(DISTINCT customer_id)"), ("revenue", "sum(amount)"))
+    ]
+    results = engine.compute_many(Workspace(name="w", sources=[Source(name="orders", path="big.parquet")], kpis=kpis))
+    customers, revenue = results["customers"], results["revenue"]
+    assert not isinstance(customers, Exception) and not isinstance(revenue, Exception), results
+    assert customers.points[0].value == expected[0]
+    assert abs((revenue.points[0].value or 0) - expected[1]) <= 1e-9 * expected[1]
+    # Without a place to spill, the same query does not fit in the limit: spilling is what made it work.
+    data.pool.release(data.db_path)
+    with duckdb.connect(str(data.db_path), read_only=True) as bare:
+        lock(bare, memory_limit="48MB", temp_directory="")
+        with pytest.raises(duckdb.OutOfMemoryException):
+            bare.execute(customers.sql).fetchall()

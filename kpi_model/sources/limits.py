@@ -5,7 +5,11 @@ Each limit is checked before the table it bounds is created; profiling and views
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
+
+from kpi_model.errors import KpiWizardError
 
 # Columns per table: the profile, the Data page and every KPI's column checks grow with them, and a
 # KPI needs a handful. Refused before the table is created.
@@ -29,7 +33,9 @@ PROFILE_CHUNK_COLUMNS = 100
 PROFILE_TIMEOUT_S = 60.0  # one table's profile
 VIEW_TIMEOUT_S = 20.0  # a new view's first run (its profile); a view slower than this is not kept
 JOB_TIMEOUT_S = 600.0  # one isolated job: loading a file (a 2 GB CSV loads in about a minute here)
-JOB_MEMORY_LIMIT = "2GB"  # DuckDB's memory_limit in a job
+DEFAULT_MEMORY_LIMIT = "2GB"  # DuckDB's memory_limit in the engine and in a job, unless the operator sets one
+# The operator's memory limit for every engine and job (CLI and app), e.g. "512MB".
+MEMORY_LIMIT_VARIABLE = "KPI_WIZARD_MEMORY_LIMIT"
 JOB_THREADS = 2
 
 
@@ -47,9 +53,28 @@ class Limits:
     profile_timeout_s: float = PROFILE_TIMEOUT_S
     view_timeout_s: float = VIEW_TIMEOUT_S
     job_timeout_s: float = JOB_TIMEOUT_S
-    memory_limit: str = JOB_MEMORY_LIMIT
+    memory_limit: str | None = None  # None: configured_memory_limit() when the job starts
     threads: int = JOB_THREADS
 
 
 DEFAULT_LIMITS = Limits()
 DEFAULT_MAX_BYTES = 2 * 1024**3
+
+
+class MemoryLimitError(KpiWizardError, ValueError):
+    """The memory limit set by the operator is not a size."""
+
+
+def checked_memory_limit(value: str) -> str:
+    """``value`` as DuckDB's ``memory_limit`` takes it (``512MB``, ``4GB``, ``1.5GiB``); ValueError otherwise."""
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)? ?[KMGT]i?B", value.strip(), re.IGNORECASE):
+        raise MemoryLimitError(
+            f"memory limit '{value}' is not a size: write it like 512MB or 4GB (the {MEMORY_LIMIT_VARIABLE} "
+            "environment variable)"
+        )
+    return value.strip()
+
+
+def configured_memory_limit() -> str:
+    """The memory limit for engines and jobs: ``KPI_WIZARD_MEMORY_LIMIT`` when set, else 2GB."""
+    return checked_memory_limit(os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT)
