@@ -24,6 +24,7 @@ under a time limit; one that cannot be profiled gets a profile with an ``error``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -39,7 +40,7 @@ import duckdb
 from kpi_model import sources
 from kpi_model.engine import Engine, EnginePool, lock
 from kpi_model.errors import KpiWizardError
-from kpi_model.isolation import JobFailed, database_lock, report, run_job
+from kpi_model.isolation import JOB_ADDRESS_SPACE_BYTES, JobFailed, database_lock, report, run_job
 from kpi_model.models import SOURCE_NAME_PATTERN, Workspace
 from kpi_model.sources import DEFAULT_LIMITS, Limits, SourceError, TableProfile
 from kpi_model.sources.profile_cache import (
@@ -71,7 +72,11 @@ class DataStore:
     def __init__(self, folder: str | Path, pool: EnginePool, *, limits: Limits = DEFAULT_LIMITS) -> None:
         self.folder = Path(folder)
         self.pool = pool
-        self.limits = limits
+        # Settled here, in the server: a job's child process does not see the operator's environment.
+        memory_limit = limits.memory_limit or sources.configured_memory_limit()
+        self.limits = dataclasses.replace(limits, memory_limit=memory_limit)
+        # DuckDB keeps to its memory limit; the job's address space leaves room above it for Python and readers.
+        self._address_space = max(JOB_ADDRESS_SPACE_BYTES, sources.memory_limit_bytes(memory_limit) + 4 * 1024**3)
 
     @property
     def db_path(self) -> Path:
@@ -149,6 +154,7 @@ class DataStore:
                     _profile_job,
                     (self.db_path, sorted(progress.known), self.limits),
                     what="profiling the loaded tables",
+                    address_space=self._address_space,
                     fix="Drop the table named here on the Data page, or load its file again.",
                     after="the data is unchanged",
                     timeout_s=self.limits.job_timeout_s,
@@ -211,6 +217,7 @@ class DataStore:
                 target,
                 args,
                 what=what,
+                address_space=self._address_space,
                 fix=fix,
                 after=after,
                 timeout_s=timeout_s or self.limits.job_timeout_s,
@@ -241,6 +248,7 @@ class DataStore:
                 _cleanup_job,
                 (self.db_path, self.limits),
                 what="tidying up after the failed job",
+                address_space=self._address_space,
                 fix="Reload the workspace's files.",
                 timeout_s=_CLEANUP_TIMEOUT_S,
                 redact=self._redact(),
@@ -336,6 +344,7 @@ class DataStore:
                     _import_job,
                     (building, workspace, base, confine, self.limits, Path(scratch)),
                     what=what,
+                    address_space=self._address_space,
                     fix=fix,
                     timeout_s=self.limits.job_timeout_s,
                     redact={**self._redact(), **redact, str(building): DATA_FILE},
@@ -389,6 +398,7 @@ class DataStore:
                 _view_trial_job,
                 (self.db_path, name, sql, self.limits),
                 what=what,
+                address_space=self._address_space,
                 fix=fix,
                 timeout_s=self.limits.view_timeout_s + _VIEW_JOB_MARGIN_S,
                 redact=self._redact(),

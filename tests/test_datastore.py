@@ -72,6 +72,7 @@ def test_an_uploaded_table_bigger_than_the_memory_limit_loads_and_computes_in_th
         expected = con.execute(f"SELECT count(DISTINCT customer_id), sum(amount) FROM '{upload}'").fetchone()
     assert upload.stat().st_size > 48 * 2**20
     data = DataStore(tmp_path / "data", EnginePool(timeout_s=120))
+    assert data.limits.memory_limit == "48MB", "jobs get the operator's limit (their process does not see it)"
     with open(upload, "rb") as stream:
         profile = data.upload("big.parquet", stream, table="orders")
     assert profile.rows == 4_500_000

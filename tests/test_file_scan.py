@@ -15,7 +15,7 @@ from kpi_model.engine import Engine, lock
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Source, Workspace
-from kpi_model.sources import SourceError, ingest_file, load_workspace_sources, scan_file
+from kpi_model.sources import SourceError, ingest_file, load_workspace_sources, memory_limit_bytes, scan_file
 from kpi_model.sources import scan as scan_module
 
 from .conftest import SAMPLE_WORKSPACE
@@ -334,3 +334,17 @@ def test_the_memory_limit_comes_from_the_environment_and_a_bad_one_is_refused(tm
     monkeypatch.setenv("KPI_WIZARD_MEMORY_LIMIT", "lots")
     with pytest.raises(KpiWizardError, match="'lots' is not a size: write it like 512MB"):
         Engine.for_workspace(workspace, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [("512MB", 512 * 1000**2), ("1.5GiB", int(1.5 * 1024**3)), ("4 gb", 4 * 1000**3), ("64KiB", 64 * 1024)],
+)
+def test_a_memory_limit_is_read_as_duckdb_reads_it(limit, expected):
+    assert memory_limit_bytes(limit) == expected
+
+
+@pytest.mark.parametrize("limit", ["", "12", "1.2.3GB", "5 PB", "-1GB", "2GB; SET x=1"])
+def test_a_memory_limit_that_is_not_a_size_is_refused_with_the_variable_named(limit):
+    with pytest.raises(KpiWizardError, match="KPI_WIZARD_MEMORY_LIMIT"):
+        memory_limit_bytes(limit)

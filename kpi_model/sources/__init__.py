@@ -61,6 +61,7 @@ from kpi_model.sources.limits import (
     MemoryLimitError,
     checked_memory_limit,
     configured_memory_limit,
+    memory_limit_bytes,
 )
 from kpi_model.sources.names import STAGING_PREFIX, table_name_for
 from kpi_model.sources.scan import (
@@ -127,6 +128,7 @@ __all__ = [
     "list_tables",
     "load_file_source",
     "load_workspace_sources",
+    "memory_limit_bytes",
     "parquet_ranges",
     "plan_workspace_sources",
     "profile_select",

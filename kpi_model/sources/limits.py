@@ -75,6 +75,14 @@ def checked_memory_limit(value: str) -> str:
     return value.strip()
 
 
+def memory_limit_bytes(value: str) -> int:
+    """How many bytes a memory limit such as ``512MB`` or ``1.5GiB`` stands for (MB = 1000², MiB = 1024²)."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) ?([KMGT])(i?)B", checked_memory_limit(value), re.IGNORECASE)
+    assert match is not None  # checked_memory_limit accepted it
+    number, prefix, binary = match.groups()
+    return int(float(number) * (1024 if binary else 1000) ** ("KMGT".index(prefix.upper()) + 1))
+
+
 def configured_memory_limit() -> str:
     """The memory limit for engines and jobs: ``KPI_WIZARD_MEMORY_LIMIT`` when set, else 2GB."""
     return checked_memory_limit(os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT)
