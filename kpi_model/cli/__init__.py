@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from kpi_model.importers.number_format import Separator
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
-APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
+APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 # What a terminal acts on instead of showing: C0 controls but newline and tab (ESC starts the
