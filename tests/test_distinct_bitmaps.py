@@ -132,7 +132,7 @@ def test_only_integer_columns_of_tables_with_a_narrow_range_get_bitmaps(engine):
 def test_a_stale_range_falls_back_to_the_hash_table(connection, engine):
     with Engine(connection.cursor(), timeout_s=20, locked=True) as locked:
         request = SeriesRequest("month")
-        locked._bitmap_ranges[("orders", "customer_id", "day", "month", None)] = (0, 10)  # narrower than the data
+        locked._distinct.sized[("orders", "customer_id", "day", "month", None)] = (0, 10)  # narrower than the data
         series = locked.compute(_workspace(), "customers", request)
         assert "bitstring_agg" not in series.sql.lower()
         expected = _hash_counted(connection, "customers", request)
