@@ -7,9 +7,9 @@ Layout of a data folder::
     files/               the uploaded files, under names this module chooses (never the uploader's)
 
 Everything that reads a visitor's data — loading a file, profiling, creating a view, fixing a
-type, the first import of a workspace's sources — runs as a job in a child process
-(:func:`kpi_model.isolation.run_job`): a reader that crashes or runs away ends that job with a
-:class:`SourceError`, never the server. The job's DuckDB connection is locked like the engine's
+type, the first import of a workspace's sources — runs as a job (:mod:`kpi_model.datastore_jobs`) in
+a child process (:func:`kpi_model.isolation.run_job`): a reader that crashes or runs away ends that
+job with a :class:`SourceError`, never the server. The job's DuckDB connection is locked like the engine's
 (no file or network access, no extensions, memory and thread limits, ``lock_configuration``);
 an ingest may read exactly the file it loads. The parent holds the database's lock for the whole
 job and closes the pool's read-only engine first; after a job dies, staging tables it left are
@@ -38,9 +38,10 @@ from typing import Any, BinaryIO
 import duckdb
 
 from kpi_model import sources
-from kpi_model.engine import Engine, EnginePool, lock
+from kpi_model.datastore_jobs import cleanup_job, edit_job, import_job, ingest_job, profile_job, view_trial_job
+from kpi_model.engine import Engine, EnginePool
 from kpi_model.errors import KpiWizardError
-from kpi_model.isolation import JOB_ADDRESS_SPACE_BYTES, JobFailed, database_lock, report, run_job
+from kpi_model.isolation import JOB_ADDRESS_SPACE_BYTES, JobFailed, database_lock, run_job
 from kpi_model.models import SOURCE_NAME_PATTERN, Workspace
 from kpi_model.sources import DEFAULT_LIMITS, Limits, SourceError, TableProfile
 from kpi_model.sources.profile_cache import (
@@ -151,7 +152,7 @@ class DataStore:
             progress.current = None
             try:
                 run_job(
-                    _profile_job,
+                    profile_job,
                     (self.db_path, sorted(progress.known), self.limits),
                     what="profiling the loaded tables",
                     address_space=self._address_space,
@@ -245,7 +246,7 @@ class DataStore:
             return
         with contextlib.suppress(KpiWizardError):
             run_job(
-                _cleanup_job,
+                cleanup_job,
                 (self.db_path, self.limits),
                 what="tidying up after the failed job",
                 address_space=self._address_space,
@@ -303,7 +304,7 @@ class DataStore:
                 name = table or sources.table_name_for(filename, self._catalog())
                 _check_name(name)
                 changed = self._write(
-                    _ingest_job,
+                    ingest_job,
                     (self.db_path, partial, name, max_bytes, sheet, date_format, self.limits, Path(scratch)),
                     what=f"loading {filename}",
                     fix=f"To load it, {_FILE_FIX}.",
@@ -337,11 +338,11 @@ class DataStore:
                     return None
                 job_args = (self.db_path, workspace, base, confine, self.limits, Path(scratch))
                 after = "sources loaded before the failure stay loaded"
-                return self._write(_import_job, job_args, what=what, fix=fix, redact=redact, after=after)
+                return self._write(import_job, job_args, what=what, fix=fix, redact=redact, after=after)
             building = self.folder / f".{DATA_FILE}.{uuid.uuid4().hex}"
             try:
                 catalog, changed = run_job(
-                    _import_job,
+                    import_job,
                     (building, workspace, base, confine, self.limits, Path(scratch)),
                     what=what,
                     address_space=self._address_space,
@@ -395,7 +396,7 @@ class DataStore:
             # First a run on a read-only connection, beside the engine other sessions keep querying; only a
             # view that passes is written, by a short job that does not run it again.
             profile, checked = run_job(
-                _view_trial_job,
+                view_trial_job,
                 (self.db_path, name, sql, self.limits),
                 what=what,
                 address_space=self._address_space,
@@ -403,7 +404,7 @@ class DataStore:
                 timeout_s=self.limits.view_timeout_s + _VIEW_JOB_MARGIN_S,
                 redact=self._redact(),
             )
-            self._write(_edit_job, (self.db_path, self.limits, "view", (name, checked, profile)), what=what, fix=fix)
+            self._write(edit_job, (self.db_path, self.limits, "view", (name, checked, profile)), what=what, fix=fix)
         return profile
 
     def drop(self, name: str) -> None:
@@ -425,7 +426,7 @@ class DataStore:
             if not self.db_path.is_file():
                 duckdb.connect(str(self.db_path)).close()
             return self._write(
-                _edit_job, (self.db_path, self.limits, action, args), what=what, fix=fix, timeout_s=timeout_s
+                edit_job, (self.db_path, self.limits, action, args), what=what, fix=fix, timeout_s=timeout_s
             )
 
     def copy_to(self, folder: str | Path) -> DataStore:
@@ -485,163 +486,3 @@ def _sweep_partials(uploads: Path) -> None:
         with contextlib.suppress(OSError):
             if partial.stat().st_mtime < cutoff:
                 partial.unlink()
-
-
-# ---------------------------------------------------------------------------- the jobs (run in a child process)
-
-
-def _open(
-    db_path: Path,
-    limits: Limits,
-    *,
-    read_only: bool = False,
-    allowed_paths: tuple[Path, ...] = (),
-    allowed_directories: tuple[Path, ...] = (),
-) -> duckdb.DuckDBPyConnection:
-    """A job's connection, locked like the engine's; it may read ``allowed_paths`` and nothing else."""
-    connection = duckdb.connect(str(db_path), read_only=read_only)
-    try:
-        connection.execute("SET enable_progress_bar = false")  # a job's output goes to the server's log
-        lock(
-            connection,
-            memory_limit=limits.memory_limit,
-            threads=limits.threads,
-            # As given and resolved: DuckDB compares the text of the path a query names.
-            allowed_paths=sorted({str(p) for p in allowed_paths} | {str(p.resolve()) for p in allowed_paths}),
-            allowed_directories=sorted({str(d.resolve()) for d in allowed_directories}),
-        )
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
-def _relations(connection: duckdb.DuckDBPyConnection) -> Catalog:
-    views = {row[0] for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-    return {name: "VIEW" if name in views else "TABLE" for name in sources.list_tables(connection)}
-
-
-def _ingest_job(
-    db_path: Path,
-    file: Path,
-    table: str,
-    max_bytes: int,
-    sheet: str | None,
-    date_format: str | None,
-    limits: Limits,
-    scratch: Path,
-) -> tuple[Catalog, list[TableProfile]]:
-    tempfile.tempdir = str(scratch)  # an Excel sheet is unpacked here, the one folder the job may also read
-    connection = _open(db_path, limits, allowed_paths=(file,), allowed_directories=(scratch,))
-    try:
-        sources.drop_staging(connection)
-        profile = sources.ingest_file(
-            connection, file, table, max_bytes=max_bytes, sheet=sheet, date_format=date_format, limits=limits
-        )
-        catalog = _relations(connection)
-        report(("done", (catalog, [profile])))  # committed: from here on the load counts even if the job dies
-        connection.execute("CHECKPOINT")
-    finally:
-        connection.close()
-    return catalog, [profile]
-
-
-def _import_job(
-    db_path: Path, workspace: Workspace, base_dir: Path, confine: bool, limits: Limits, scratch: Path
-) -> tuple[Catalog, list[TableProfile]]:
-    tempfile.tempdir = str(scratch)
-    files, views = sources.plan_workspace_sources(workspace, base_dir, confine=confine)
-    profiles: list[TableProfile] = []
-    for name, path, date_format in files:  # one connection per file: each may read only its own file
-        readable = (path,) if path.is_file() else ()
-        connection = _open(db_path, limits, allowed_paths=readable, allowed_directories=(scratch,))
-        try:
-            sources.drop_staging(connection)
-            profiles.append(sources.load_file_source(connection, name, path, date_format, limits))
-        finally:
-            connection.close()
-    connection = _open(db_path, limits)
-    try:
-        available = {profile.name for profile in profiles}
-        for name, sql in views:
-            profiles.append(sources.create_view_source(connection, name, sql, available, limits))
-            available.add(name)
-        catalog = _relations(connection)
-        report(("done", (catalog, profiles)))
-        connection.execute("CHECKPOINT")
-    finally:
-        connection.close()
-    return catalog, profiles
-
-
-def _edit_job(db_path: Path, limits: Limits, action: str, args: tuple[Any, ...]) -> tuple[Catalog, list[TableProfile]]:
-    connection = _open(db_path, limits)
-    try:
-        sources.drop_staging(connection)
-        changed: list[TableProfile] = []
-        timeout = limits.profile_timeout_s
-        if action == "set_type":
-            table, column, new_type, date_format = args
-            changed.append(
-                sources.set_column_type(connection, table, column, new_type, date_format=date_format, timeout_s=timeout)
-            )
-        elif action == "settle":
-            changed.append(sources.settle_date_order(connection, *args, timeout_s=timeout))
-        elif action == "view":  # a view tried by _view_trial_job: defined, not run again
-            name, sql, profile = args
-            sources.define_view(connection, name, sql)
-            changed.append(profile)
-        elif action == "drop":
-            sources.drop_relation(connection, *args)
-        else:
-            raise ValueError(f"unknown action {action!r}")
-        catalog = _relations(connection)
-        report(("done", (catalog, changed)))  # committed: from here on the change counts even if the job dies
-        connection.execute("CHECKPOINT")
-    finally:
-        connection.close()
-    return catalog, changed
-
-
-def _view_trial_job(db_path: Path, name: str, sql: str, limits: Limits) -> tuple[TableProfile, str]:
-    connection = _open(db_path, limits, read_only=True)
-    try:
-        return sources.try_view(connection, name, sql, timeout_s=limits.view_timeout_s)
-    finally:
-        connection.close()
-
-
-def _cleanup_job(db_path: Path, limits: Limits) -> list[str]:
-    connection = _open(db_path, limits)
-    try:
-        dropped = sources.drop_staging(connection)
-        connection.execute("CHECKPOINT")
-    finally:
-        connection.close()
-    return dropped
-
-
-def _profile_job(db_path: Path, known: list[str], limits: Limits) -> None:
-    """Profile every relation not in ``known``, reporting the catalog, then each name before and its
-    profile after it is made (so a crash points at the table that caused it)."""
-    connection = _open(db_path, limits, read_only=True)
-    try:
-        catalog = _relations(connection)
-        report(("catalog", catalog))
-        for name, kind in catalog.items():
-            if name in known:
-                continue
-            report(("start", name))
-            timeout = limits.view_timeout_s if kind == "VIEW" else limits.profile_timeout_s
-            try:
-                profile = sources.profile_table(connection, name, timeout_s=timeout)
-            except sources.ProfileTimeout:
-                fix = "drop it and create it narrower" if kind == "VIEW" else "drop it, or reload a smaller extract"
-                profile = sources.unprofiled(
-                    name, f"profiling the {kind.lower()} '{name}' took longer than {timeout:g} s: {fix}."
-                )
-            except SourceError as error:
-                profile = sources.unprofiled(name, str(error))
-            report(("profile", profile.to_dict()))
-    finally:
-        connection.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kpi_model import datastore, formula, sources
+from kpi_model import datastore_jobs, formula, sources
 from kpi_model.datastore import PROFILES_FILE, UPLOADS, DataStore
 from kpi_model.engine import EnginePool
 from kpi_model.isolation import JobFailed, JobTimeout, database_lock, run_job
@@ -303,7 +303,7 @@ def test_the_locked_connections_refuse_files_even_if_a_check_let_one_through(dat
     monkeypatch.setattr(formula, "validate_view", lambda sql, tables: sql)
     with database_lock(data.db_path):
         data.pool.release(data.db_path)
-        connection = datastore._open(data.db_path, QUICK)
+        connection = datastore_jobs.job_connection(data.db_path, QUICK)
         try:
             message = _refused(
                 lambda: sources.create_view(connection, "peek", f"SELECT * FROM '{canary.secret_file}'"),
@@ -316,7 +316,7 @@ def test_the_locked_connections_refuse_files_even_if_a_check_let_one_through(dat
         # An ingest's connection may read its own file, and only that one.
         own = tmp_path / "own.csv"
         own.write_bytes(ORDERS)
-        connection = datastore._open(data.db_path, QUICK, allowed_paths=(own,))
+        connection = datastore_jobs.job_connection(data.db_path, QUICK, allowed_paths=(own,))
         try:
             assert connection.execute("SELECT count(*) FROM read_csv(?)", [str(own)]).fetchall() == [(3,)]
             with pytest.raises(duckdb.PermissionException):
