@@ -13,7 +13,9 @@ from kpi_model.engine import Engine, Point
 from kpi_model.errors import KpiWizardError, WhatIfError, WorkspaceError
 from kpi_model.models import DriverChange, Kpi, Scenario, Source, Target, Workspace
 from kpi_model.periods import shift_period
-from kpi_model.whatif.drivers import apply_changes, base_values, driver_domain
+from kpi_model.whatif.driver_base import base_values
+from kpi_model.whatif.driver_text import driver_domain
+from kpi_model.whatif.drivers import apply_changes
 from kpi_model.whatif.goal_seek import goal_seek
 from kpi_model.whatif.scenarios import (
     base_from_engine,
@@ -582,7 +584,7 @@ def test_a_partial_base_period_says_so_in_the_caption_the_goal_seek_and_refuses_
 
 
 def test_moved_and_sought_drivers_are_checked_against_their_domain():
-    from kpi_model.whatif.drivers import domain_warnings
+    from kpi_model.whatif.driver_text import domain_warnings
 
     ws = _orders_workspace()
     base = {"order_count": 2080.0, "aov": 80.0}
@@ -619,7 +621,7 @@ def test_cli_drivers_warns_on_stderr_and_in_json_when_a_driver_leaves_its_domain
 
 
 def test_driver_wording_uses_names_capitals_units_and_one_minus_sign():
-    from kpi_model.whatif.drivers import change_text, describe_change, value_text
+    from kpi_model.whatif.driver_text import change_text, describe_change, value_text
     from kpi_model.whatif.scenarios import base_from_series, changes_text
 
     ws, series = _orders_workspace(), _orders_to_mid_november()

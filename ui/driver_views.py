@@ -12,15 +12,9 @@ from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler
 from kpi_model.models import DriverChange, Scenario, UnitOfMeasure, Workspace
 from kpi_model.status import format_value
-from kpi_model.whatif.drivers import (
-    DriverBase,
-    DriverNode,
-    change_text,
-    decomposition_suggestions,
-    driver_tree,
-    signed,
-    value_text,
-)
+from kpi_model.whatif.driver_base import DriverBase
+from kpi_model.whatif.driver_text import change_text, signed, value_text
+from kpi_model.whatif.drivers import DriverNode, decomposition_suggestions, driver_tree
 from kpi_model.whatif.goal_seek import goal_seek
 from kpi_model.whatif.scenarios import (
     STALE_SCENARIO_FIX,

@@ -10,7 +10,8 @@ Four tools, all pure Python over already computed series (no database, no numpy 
   (:mod:`.thresholds`); :func:`target_concerns` for quick sanity checks on a proposed target.
 - :mod:`~kpi_model.whatif.drivers` — :func:`driver_tree`, :func:`evaluate`, :func:`what_if`,
   :func:`sensitivity`: a derived KPI evaluated from its drivers' values on one base period, so
-  moving one driver shows what moves above it; :mod:`.goal_seek` and :mod:`.scenarios`.
+  moving one driver shows what moves above it; the base period's values (:mod:`.driver_base`), drivers in
+  words (:mod:`.driver_text`), :mod:`.goal_seek` and :mod:`.scenarios`.
 - :mod:`~kpi_model.whatif.leadlag` — :func:`lead_lag`: a test of whether a leading KPI leads its
   lagging partner (changes, effective n, p corrected for the lags tried), and by how much.
 - Period helpers live in :mod:`kpi_model.periods` and are re-exported here.
@@ -27,13 +28,13 @@ from kpi_model.periods import (
     periods_between,
     shift_period,
 )
+from kpi_model.whatif.driver_base import latest_values
 from kpi_model.whatif.drivers import (
     DriverNode,
     Sensitivity,
     decomposition_suggestions,
     driver_tree,
     evaluate,
-    latest_values,
     sensitivity,
     what_if,
 )

@@ -19,15 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpi_model.models import DriverChange, Kpi, Workspace
-from kpi_model.whatif.drivers import (
-    _check_in_tree,
-    _Tree,
-    change_text,
-    domain_text,
-    driver_domain,
-    moved_value,
-    value_text,
-)
+from kpi_model.whatif.driver_text import change_text, domain_text, driver_domain, value_text
+from kpi_model.whatif.drivers import _check_in_tree, _Tree, moved_value
 
 __all__ = ["GoalSeek", "goal_seek"]
 
@@ -169,8 +162,8 @@ def goal_seek(
     Every other driver keeps its base value, moved by ``changes`` first (goal-seek within a
     scenario); a change to ``driver`` itself is where the search starts. ``driver`` may be a leaf or
     a derived KPI in between (it is pinned, as in :func:`~kpi_model.whatif.drivers.what_if`).
-    ``domain`` defaults to :func:`~kpi_model.whatif.drivers.driver_domain` of the driver.
-    ``partial_base`` (:meth:`~kpi_model.whatif.drivers.DriverBase.partial_warning`) is added to
+    ``domain`` defaults to :func:`~kpi_model.whatif.driver_text.driver_domain` of the driver.
+    ``partial_base`` (:meth:`~kpi_model.whatif.driver_base.DriverBase.partial_warning`) is added to
     the answer when the base values cover only part of a period: "now" is then part of a period.
     """
     tree = _Tree(workspace, kpi_id)

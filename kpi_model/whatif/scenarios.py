@@ -20,21 +20,9 @@ from typing import TYPE_CHECKING, Any
 from kpi_model.errors import WhatIfError
 from kpi_model.models import DriverChange, Scenario, UnitOfMeasure, Workspace, _cut
 from kpi_model.periods import normalise_grain
-from kpi_model.whatif.drivers import (
-    MINUS,
-    DriverBase,
-    DriverNode,
-    Sensitivity,
-    apply_changes,
-    base_values,
-    change_text,
-    describe_change,
-    domain_warnings,
-    driver_tree,
-    sensitivity,
-    signed,
-    value_text,
-)
+from kpi_model.whatif.driver_base import DriverBase, base_values
+from kpi_model.whatif.driver_text import MINUS, change_text, describe_change, domain_warnings, signed, value_text
+from kpi_model.whatif.drivers import DriverNode, Sensitivity, apply_changes, driver_tree, sensitivity
 from kpi_model.whatif.goal_seek import GoalSeek, goal_seek
 
 if TYPE_CHECKING:
@@ -303,7 +291,7 @@ def base_from_series(
     average_of: int = 1,
     today: dt.date | None = None,
 ) -> DriverBase:
-    """:func:`~kpi_model.whatif.drivers.base_values` of computed leaf series, counts and sums 0 where empty."""
+    """:func:`~kpi_model.whatif.driver_base.base_values` of computed leaf series, counts and sums 0 where empty."""
     from kpi_model.whatif.leadlag import empty_means_zero
 
     zero = {kpi_id for kpi_id in series if (kpi := workspace.kpi(kpi_id)) is not None and empty_means_zero(kpi)}
@@ -411,7 +399,7 @@ def driver_report(
 
     Goal-seek holds the other drivers at their moved values and seeks ``target`` (the KPI's own
     target by default) for each driver in ``seek``. ``warnings``: the base period is partial, or a
-    moved driver lies outside what it can be (:func:`~kpi_model.whatif.drivers.domain_warnings`).
+    moved driver lies outside what it can be (:func:`~kpi_model.whatif.driver_text.domain_warnings`).
     """
     tree = derived_tree(workspace, kpi_id)
     values = apply_changes(workspace, kpi_id, base.values, changes)
