@@ -54,10 +54,12 @@ def estimated_periods(first: Any, last: Any, grain: Grain) -> int | None:
 
 
 class DistinctRanges:
-    """An engine's bitmap ranges for distinct counts, sized once per column, grain and breakdown and data version."""
+    """An engine's bitmap ranges for distinct counts, sized once per column, grain and breakdown and data version.
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    The engine is passed to each call rather than kept, so that an engine dropped unclosed is freed at once.
+    """
+
+    def __init__(self) -> None:
         self.sized: dict[RangeKey, tuple[int, int] | None] = {}
         self._integer_columns: dict[str, set[str]] | None = None
         self._plain_counts: set[tuple[str, str]] = set()  # (source, column) whose data disagreed with its range
@@ -73,9 +75,9 @@ class DistinctRanges:
         self._plain_counts.update((source, column.lower()) for source, columns in ranges.items() for column in columns)
 
     def for_kpis(
-        self, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest
+        self, engine: Engine, workspace: Workspace, kpi_ids: list[str], request: SeriesRequest
     ) -> dict[str, dict[str, tuple[int, int]]]:
-        """Source → column → value range of the distinct counts these KPIs may compute as bitmaps."""
+        """Source → column → value range of the distinct counts these KPIs may compute as bitmaps on ``engine``."""
         ranges: dict[str, dict[str, tuple[int, int]]] = {}
         for kpi_id in kpi_ids:
             kpi = workspace.kpi(kpi_id)
@@ -90,25 +92,25 @@ class DistinctRanges:
                     continue
                 key = (kpi.source, column, kpi.time_column, request.grain, request.by)
                 if key not in self.sized:
-                    self.sized[key] = self._range(*key)
+                    self.sized[key] = self._range(engine, *key)
                 if (found := self.sized[key]) is not None:
                     ranges.setdefault(kpi.source, {})[column] = found
         return ranges
 
     def _range(
-        self, source: str, column: str, time_column: str, grain: Grain, by: str | None
+        self, engine: Engine, source: str, column: str, time_column: str, grain: Grain, by: str | None
     ) -> tuple[int, int] | None:
         """The value range of an integer column of a table when its bitmaps pay off (see :func:`bitmap_fits`)."""
-        scanned = self._engine.scans.get(source)
+        scanned = engine.scans.get(source)
         if scanned is not None and scanned.dialect is None:
-            return self._parquet_range(scanned, column, time_column, grain, by)
+            return self._parquet_range(engine, scanned, column, time_column, grain, by)
         if scanned is not None:
-            return self._csv_range(scanned, column, grain, by)
-        if column not in self._integer_columns_of(source):
+            return self._csv_range(engine, scanned, column, grain, by)
+        if column not in self._integer_columns_of(engine, source):
             return None
         values = f"approx_count_distinct({quote(by)})" if by else "1"
         try:
-            stats = self._engine.query(
+            stats = engine.query(
                 f"SELECT count(*), min({quote(column)}), max({quote(column)}), min({quote(time_column)}), "
                 f"max({quote(time_column)}), {values} FROM {quote(source)}"
             )[1][0]
@@ -119,12 +121,12 @@ class DistinctRanges:
             return None
         periods = estimated_periods(first, last, grain) or rows
         groups = min(rows, periods * max(int(dimension_values or 1), 1))
-        return (int(low), int(high)) if bitmap_fits(rows, int(low), int(high), groups, self._engine.threads) else None
+        return (int(low), int(high)) if bitmap_fits(rows, int(low), int(high), groups, engine.threads) else None
 
-    def _integer_columns_of(self, table: str) -> set[str]:
+    def _integer_columns_of(self, engine: Engine, table: str) -> set[str]:
         """The lower-cased integer columns of a table (views are left out: their min and max would cost a run)."""
         if self._integer_columns is None:
-            rows = self._engine.query(
+            rows = engine.query(
                 "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
                 "JOIN information_schema.tables t USING (table_schema, table_name) "
                 "WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'"
@@ -135,22 +137,22 @@ class DistinctRanges:
                     self._integer_columns.setdefault(name.lower(), set()).add(column.lower())
         return self._integer_columns.get(table.lower(), set())
 
-    def _is_integer(self, scanned: ScannedFile, *columns: str) -> bool:
+    def _is_integer(self, engine: Engine, scanned: ScannedFile, *columns: str) -> bool:
         """Whether the first of ``columns`` of a file read in place has an integer type."""
-        typed = self._engine.query(f"DESCRIBE SELECT {', '.join(map(quote, columns))} FROM {quote(scanned.name)}")[1]
+        typed = engine.query(f"DESCRIBE SELECT {', '.join(map(quote, columns))} FROM {quote(scanned.name)}")[1]
         return str(typed[0][1]).upper() in INTEGER_TYPES
 
     def _parquet_range(
-        self, scanned: ScannedFile, column: str, time_column: str, grain: Grain, by: str | None
+        self, engine: Engine, scanned: ScannedFile, column: str, time_column: str, grain: Grain, by: str | None
     ) -> tuple[int, int] | None:
         """:meth:`_range` for a Parquet file read in place: the ranges come from its metadata, free.
 
         Not with a breakdown: counting its values would read the file once more.
         """
-        if by or not self._is_integer(scanned, column, time_column):
+        if by or not self._is_integer(engine, scanned, column, time_column):
             return None
         try:
-            with self._engine.held_connection() as connection:
+            with engine.held_connection() as connection:
                 values = parquet_ranges(connection, scanned.path, [column], "HUGEINT")
                 days = parquet_ranges(connection, scanned.path, [time_column], "TIMESTAMP")
                 rows = connection.execute(
@@ -164,9 +166,11 @@ class DistinctRanges:
         first, last = days.get(time_column.lower(), (None, None))
         periods = estimated_periods(first, last, grain) or int(rows)
         groups = min(int(rows), periods)
-        return (low, high) if bitmap_fits(int(rows), low, high, groups, self._engine.threads) else None
+        return (low, high) if bitmap_fits(int(rows), low, high, groups, engine.threads) else None
 
-    def _csv_range(self, scanned: ScannedFile, column: str, grain: Grain, by: str | None) -> tuple[int, int] | None:
+    def _csv_range(
+        self, engine: Engine, scanned: ScannedFile, column: str, grain: Grain, by: str | None
+    ) -> tuple[int, int] | None:
         """:meth:`_range` for a CSV read in place: a guess from its first rows, widened.
 
         A CSV has no statistics, and reading it for a min and max would cost a pass as long as the KPI's.
@@ -176,14 +180,14 @@ class DistinctRanges:
         exact either way. Monthly and coarser grains only, sized for ten years of periods, since the first
         rows cannot tell how many there are.
         """
-        if by or grain not in _CSV_BITMAP_PERIODS or not self._is_integer(scanned, column):
+        if by or grain not in _CSV_BITMAP_PERIODS or not self._is_integer(engine, scanned, column):
             return None
         sample = f"(SELECT {quote(column)} AS v FROM {quote(scanned.name)} LIMIT {_CSV_RANGE_SAMPLE_ROWS})"
-        low, high = self._engine.query(f"SELECT min(v), max(v) FROM {sample}")[1][0]
+        low, high = engine.query(f"SELECT min(v), max(v) FROM {sample}")[1][0]
         rows = estimated_csv_rows(scanned.path)
         if low is None or rows is None:
             return None
         width = int(high) - int(low) + 1
         low, high = (max(int(low) - width, 0) if low >= 0 else int(low) - width), int(high) + 2 * width
         groups = min(rows, _CSV_BITMAP_PERIODS[grain])
-        return (low, high) if bitmap_fits(rows, low, high, groups, self._engine.threads) else None
+        return (low, high) if bitmap_fits(rows, low, high, groups, engine.threads) else None

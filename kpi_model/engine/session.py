@@ -88,7 +88,7 @@ class Engine:
         self._remove_spill: weakref.finalize | None = None
         self._cache: OrderedDict[str, Series] = OrderedDict()
         self._columns: dict[str, list[str]] | None = None
-        self._distinct = DistinctRanges(self)
+        self._distinct = DistinctRanges()
         self._coverage: dict[tuple[str, str], Coverage | None] = {}
         self._lock = threading.Lock()
 
@@ -278,7 +278,7 @@ class Engine:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        ranges = self._distinct.for_kpis(workspace, kpi_ids, request)
+        ranges = self._distinct.for_kpis(self, workspace, kpi_ids, request)
         chosen = Compiler(workspace, self.columns(), distinct_ranges=ranges) if ranges else compiler
         sql = chosen.select(kpi_id, request).sql(dialect="duckdb")
         try:
@@ -352,7 +352,7 @@ class Engine:
                 key = self._cache_key(workspace, needed, request)
                 if key in self._cache:
                     continue
-                ranges = self._distinct.for_kpis(workspace, needed, request)
+                ranges = self._distinct.for_kpis(self, workspace, needed, request)
                 chosen = Compiler(workspace, self.columns(), distinct_ranges=ranges) if ranges else compiler
                 select = chosen.base_select(kpi, request)
             except KpiWizardError:
