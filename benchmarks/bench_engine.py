@@ -1004,10 +1004,10 @@ class Report:
 
 
 def kept_audit_section(path: Path) -> str:
-    """The sections other scripts write (bench_audit.py, bench_files.py), kept across rewrites."""
+    """The sections other scripts write (bench_audit.py, bench_files.py, bench_app_storage.py), kept across rewrites."""
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     kept = ""
-    for name in ("audit", "files"):
+    for name in ("audit", "files", "storage"):
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         if start in text and end in text:
             kept += "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
