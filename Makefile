@@ -44,10 +44,14 @@ engines:
 	@bash .ci/install-engines
 	@bash .ci/install-dbt
 
+# Two workers (the CI machine's two cores); a test file stays on one worker, with its module fixtures
+# (one Spark session, one PostgreSQL cluster). `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
+
 test: install browser engines
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	KPI_WIZARD_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+	KPI_WIZARD_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
