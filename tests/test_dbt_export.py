@@ -504,3 +504,48 @@ def test_a_formula_that_does_not_parse_is_left_out_with_its_reason(tmp_path):
     (outcome,) = [o for o in export.not_exported if o.kpi_id == "revenue"]
     assert "its formula does not parse" in outcome.reason
     assert any(o.kpi_id == "gross_margin" for o in export.exported), "the other KPIs still export"
+
+
+def test_meta_carries_name_description_and_owner_email_and_the_import_reads_them_back(tmp_path):
+    data = workspace_file.to_data(workspace_file.load(SAMPLE))
+    first = data["kpis"][0]
+    first["owner_email"] = "ops-lead@example.com"
+    first["description"] = "Revenue booked in the month, net of refunds."
+    original = parse_workspace(data, source="sample with an owner e-mail")
+    write_export(build_export(original), tmp_path / "dbt")
+    metrics = {
+        metric["name"]: metric
+        for path in (tmp_path / "dbt").rglob("*.yml")
+        for metric in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("metrics", [])
+    }
+    meta = metrics[first["id"]]["config"]["meta"]
+    assert meta["name"] == first["name"] == metrics[first["id"]]["label"]
+    assert meta["description"] == first["description"]
+    assert meta["owner_email"] == "ops-lead@example.com"
+    back = import_dbt(tmp_path / "dbt").workspace.kpi(first["id"])
+    assert back is not None and back.owner_email == "ops-lead@example.com"
+    assert (back.name, back.description) == (first["name"], first["description"])
+
+
+def test_a_metric_without_a_label_takes_its_name_and_description_from_meta(tmp_path):
+    (tmp_path / "m.yml").write_text(
+        """
+semantic_models:
+  - name: orders
+    model: ref('orders')
+    defaults: {agg_time_dimension: ordered_at}
+    dimensions: [{name: ordered_at, type: time, type_params: {time_granularity: day}}]
+    measures: [{name: revenue_sum, agg: sum, expr: amount}]
+metrics:
+  - name: revenue
+    type: simple
+    type_params: {measure: revenue_sum}
+    config:
+      meta: {name: Net revenue, description: Booked in the month., owner_email: not-an-address}
+""",
+        encoding="utf-8",
+    )
+    result = import_dbt(tmp_path / "m.yml")
+    (kpi,) = result.workspace.kpis
+    assert (kpi.name, kpi.description, kpi.owner_email) == ("Net revenue", "Booked in the month.", None)
+    assert any("meta owner_email" in note and "left out" in note for note in result.notes), result.notes

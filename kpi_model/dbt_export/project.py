@@ -49,8 +49,8 @@ _AGGREGATE_SQL = {
     "median": "median({})",
     "percentile": "percentile({}, {})",
 }
-# What a KPI carries under config.meta, in this order: the owner, then the fields the dbt import
-# reads back (one list for both directions; name and description are the metric's own).
+# What a KPI carries under config.meta, in this order after its name and description: the owner,
+# then the fields the dbt import reads back (one list for both directions).
 _META_FIELDS = ("owner", *META_FIELDS)
 
 
@@ -306,7 +306,9 @@ class _Builder:
 
     def _meta(self, kpi: Kpi) -> dict[str, Any]:
         data = kpi.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-        meta: dict[str, Any] = {}
+        meta: dict[str, Any] = {"name": kpi.name}
+        if kpi.description:
+            meta["description"] = kpi.description
         if kpi.goal:
             meta["goal"] = self._goal(kpi.goal)
         for key in _META_FIELDS:

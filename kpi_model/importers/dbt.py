@@ -246,10 +246,11 @@ class DbtImport(DbtProject):
 
     def base(self, metric: MetricEntry) -> dict[str, Any]:
         raw = metric.raw
-        kpi: dict[str, Any] = {"id": metric.kpi_id, "name": yaml_text(raw.get("label")) or strip_controls(metric.name)}
-        if raw.get("description"):
-            kpi["description"] = yaml_text(raw["description"])
         meta = metric_meta(raw)
+        name = yaml_text(raw.get("label")) or yaml_text(meta.get("name")) or strip_controls(metric.name)
+        kpi: dict[str, Any] = {"id": metric.kpi_id, "name": name}
+        if description := yaml_text(raw.get("description")) or yaml_text(meta.get("description")):
+            kpi["description"] = description
         kpi.update(self.meta.kpi_fields(meta, lambda text: self.note(metric, text)))
         texts = [raw.get("label"), raw.get("description"), metric.name, meta.get("owner")]
         if any(isinstance(t, str) and strip_controls(t) != t for t in texts):

@@ -16,9 +16,11 @@ from pydantic import ValidationError
 from kpi_model.importers.common import strip_controls
 from kpi_model.models import Goal, Kpi, Unit
 
-# The KPI fields read from meta, beside ``owner`` and ``goal`` (a metric's label and description
-# are its name and description; its type_params are its formula).
+# The KPI fields read from meta, beside ``owner`` and ``goal`` (its type_params are its formula).
+# ``name`` and ``description`` are the metric's label and description; meta carries them too, for
+# tools that show only meta, and the import falls back to them where a metric has no label.
 META_FIELDS = (
+    "owner_email",
     "category",
     "kind",
     "measure",
