@@ -23,7 +23,7 @@ from kpi_model.models import Workspace
 from kpi_model.workspace_file import load
 
 from .conftest import SAMPLE_WORKSPACE
-from .test_rules_register import kpi, register
+from .rule_builders import kpi_in_words, register
 
 TODAY = dt.date(2026, 11, 23)
 CORPUS = Path(__file__).parent / "audit_corpus"
@@ -36,14 +36,14 @@ def _register() -> Workspace:
     """A register with one patchable flaw per KPI (thresholds, direction, due date, review date)."""
     due = "2027-12-31"
     return register(
-        kpi(
+        kpi_in_words(
             "otd",
             "On-time delivery",
             target={"value": 0.98, "due": due},
             thresholds={"warning": 0.97, "critical": 0.99},
         ),
-        kpi("fpy", "First pass yield", thresholds={"warning": 0.88, "critical": 0.92}),
-        kpi(
+        kpi_in_words("fpy", "First pass yield", thresholds={"warning": 0.88, "critical": 0.92}),
+        kpi_in_words(
             "scrap",
             "Scrap rate",
             direction=None,
@@ -51,8 +51,8 @@ def _register() -> Workspace:
             target={"value": 0.03, "due": due},
             thresholds={"warning": 0.04, "critical": 0.06},
         ),
-        kpi("oee", "OEE", target={"value": 0.85}, goal="grow"),
-        kpi(
+        kpi_in_words("oee", "OEE", target={"value": 0.85}, goal="grow"),
+        kpi_in_words(
             "rework",
             "Rework hours",
             review_date="2027-11-01",
@@ -62,7 +62,7 @@ def _register() -> Workspace:
             target={"value": 300, "due": due},
             thresholds={"warning": 350, "critical": 420},
         ),
-        kpi(
+        kpi_in_words(
             "returns",
             "Return rate",
             direction="up",
@@ -70,7 +70,7 @@ def _register() -> Workspace:
             target={"value": 0.03, "due": due},
             thresholds={"warning": 0.04, "critical": 0.06},
         ),
-        kpi(
+        kpi_in_words(
             "band",
             "Stock coverage days",
             direction=None,

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import duckdb
 import pytest
 
 from kpi_model.checks import AuditOptions, Severity, audit
-from kpi_model.checks.data_rules import DATA_QUALITY, SMALL_SAMPLE
+from kpi_model.checks.data_quality import DATA_QUALITY
+from kpi_model.checks.small_sample import SMALL_SAMPLE
 from kpi_model.engine import Engine
-from kpi_model.models import Goal, Kpi, Target, Unit, Workspace
+from kpi_model.models import Kpi
 from kpi_model.workspace_file import load
 
 from .conftest import SAMPLE_WORKSPACE
-
-TODAY = dt.date(2026, 11, 23)
-
-
-def workspace(*kpis: Kpi) -> Workspace:
-    return Workspace(
-        name="test",
-        units=[Unit(id="u", name="U")],
-        goals=[Goal(id="g", unit="u", statement="G")],
-        kpis=list(kpis),
-    )
-
-
-def kpi(kpi_id: str, **fields) -> Kpi:
-    fields.setdefault("time_column", "day")
-    fields.setdefault("cadence", "monthly")
-    return Kpi(id=kpi_id, name=kpi_id.replace("_", " ").title(), goal="g", target=Target(value=1), **fields)
+from .rule_builders import TODAY, audited, bare_kpi, register
 
 
 def engine_with(*statements: str) -> Engine:
@@ -38,10 +21,6 @@ def engine_with(*statements: str) -> Engine:
     for statement in statements:
         connection.execute(statement)
     return Engine(connection)
-
-
-def run(ws: Workspace, engine: Engine, rule, **kwargs):
-    return [f for f in audit(ws, engine=engine, registry=[rule], today=TODAY, **kwargs).findings if f.slug == rule.slug]
 
 
 # ---------------------------------------------------------------------------- small-sample
@@ -55,25 +34,38 @@ TICKETS = (
 
 
 def test_small_sample_fires_on_a_ratio_with_thin_periods():
-    ws = workspace(
-        kpi("solve_rate", source="tickets", expression="count(*) FILTER (WHERE solved) / count(*)",
-            unit_of_measure="percent"),
-        kpi("avg_minutes", source="tickets", expression="avg(minutes)", unit_of_measure="duration"),
-    )  # fmt: skip
+    ws = register(
+        bare_kpi(
+            "solve_rate",
+            time_column="day",
+            source="tickets",
+            expression="count(*) FILTER (WHERE solved) / count(*)",
+            unit_of_measure="percent",
+        ),
+        bare_kpi(
+            "avg_minutes", time_column="day", source="tickets", expression="avg(minutes)", unit_of_measure="duration"
+        ),
+    )
     with engine_with(TICKETS) as engine:
-        found = run(ws, engine, SMALL_SAMPLE)
+        found = audited(SMALL_SAMPLE, ws, engine=engine)
         assert [f.object.id for f in found] == ["solve_rate"]
         assert found[0].severity == Severity.WARNING
         message = found[0].message
         # 5 of the 6 months are judged: the data stops inside the last one (partial, never judged).
         assert "fewer than 30 counted items" in message and "1 of 5 monthly periods (2026-03)" in message
         assert "smallest is 12 in 2026-03" in message and "quarterly" in found[0].fix
-        assert run(ws, engine, SMALL_SAMPLE, options=AuditOptions(min_sample=10)) == []
+        assert audited(SMALL_SAMPLE, ws, engine=engine, options=AuditOptions(min_sample=10)) == []
 
 
 def test_small_sample_never_judges_a_period_the_data_covers_only_in_part():
-    ws = workspace(
-        kpi("margin", source="sales", expression="(sum(amount) - sum(cost)) / sum(amount)", unit_of_measure="percent"),
+    ws = register(
+        bare_kpi(
+            "margin",
+            time_column="day",
+            source="sales",
+            expression="(sum(amount) - sum(cost)) / sum(amount)",
+            unit_of_measure="percent",
+        ),
     )
     sales = (
         "CREATE TABLE sales AS SELECT DATE '2026-01-01' + INTERVAL (m) MONTH AS day, 1000.0 AS amount, 600.0 AS cost "
@@ -81,18 +73,30 @@ def test_small_sample_never_judges_a_period_the_data_covers_only_in_part():
     )
     with engine_with(sales) as engine:
         # May holds 3 rows of its first day: the data stops inside it, so it is partial and not judged.
-        assert run(ws, engine, SMALL_SAMPLE) == []
+        assert audited(SMALL_SAMPLE, ws, engine=engine) == []
 
 
 def test_small_sample_ignores_counts_and_ample_ratios():
-    ws = workspace(
-        kpi("tickets", source="tickets", expression="count(*)", unit_of_measure="count"),
-        kpi("solved_share", source="tickets", expression="avg(CASE WHEN solved THEN 1 ELSE 0 END)",
-            unit_of_measure="percent", filter="day < DATE '2026-03-01'"),
-        kpi("broken", source="tickets", expression="count(nope) / count(*)", unit_of_measure="percent"),
-    )  # fmt: skip
+    ws = register(
+        bare_kpi("tickets", time_column="day", source="tickets", expression="count(*)", unit_of_measure="count"),
+        bare_kpi(
+            "solved_share",
+            time_column="day",
+            source="tickets",
+            expression="avg(CASE WHEN solved THEN 1 ELSE 0 END)",
+            unit_of_measure="percent",
+            filter="day < DATE '2026-03-01'",
+        ),
+        bare_kpi(
+            "broken",
+            time_column="day",
+            source="tickets",
+            expression="count(nope) / count(*)",
+            unit_of_measure="percent",
+        ),
+    )
     with engine_with(TICKETS) as engine:
-        assert run(ws, engine, SMALL_SAMPLE) == []
+        assert audited(SMALL_SAMPLE, ws, engine=engine) == []
 
 
 # Daily totals for February 2026 (28 rows) and a monthly headcount table (one row a month).
@@ -108,23 +112,43 @@ HEADCOUNT = (
 
 
 def test_small_sample_reads_the_volume_of_daily_totals_not_their_rows():
-    ws = workspace(
-        kpi("otd", source="daily", expression="sum(on_time) / sum(orders)", unit_of_measure="percent"),
-        kpi("margin", source="daily", expression="sum(profit) / sum(revenue)", unit_of_measure="percent"),
-        kpi("thin", source="daily", expression="sum(returns_few) / sum(few_orders)", unit_of_measure="percent"),
+    ws = register(
+        bare_kpi(
+            "otd", time_column="day", source="daily", expression="sum(on_time) / sum(orders)", unit_of_measure="percent"
+        ),
+        bare_kpi(
+            "margin",
+            time_column="day",
+            source="daily",
+            expression="sum(profit) / sum(revenue)",
+            unit_of_measure="percent",
+        ),
+        bare_kpi(
+            "thin",
+            time_column="day",
+            source="daily",
+            expression="sum(returns_few) / sum(few_orders)",
+            unit_of_measure="percent",
+        ),
     )
     with engine_with(DAILY) as engine:
-        found = run(ws, engine, SMALL_SAMPLE)
+        found = audited(SMALL_SAMPLE, ws, engine=engine)
     assert [f.object.id for f in found] == ["thin"], [f.message for f in found]
     assert "fewer than 30 few_orders in its denominator" in found[0].message and "28" in found[0].message
 
 
 def test_small_sample_reads_headcount_as_the_sample_of_a_turnover_rate():
-    ws = workspace(
-        kpi("turnover", source="staff", expression="sum(leavers) / avg(headcount)", unit_of_measure="percent")
+    ws = register(
+        bare_kpi(
+            "turnover",
+            time_column="day",
+            source="staff",
+            expression="sum(leavers) / avg(headcount)",
+            unit_of_measure="percent",
+        )
     )
     with engine_with(HEADCOUNT) as engine:
-        assert run(ws, engine, SMALL_SAMPLE) == []
+        assert audited(SMALL_SAMPLE, ws, engine=engine) == []
 
 
 # ---------------------------------------------------------------------------- data-quality
@@ -159,12 +183,18 @@ def engine():
 
 
 def test_data_quality_finds_each_wart_once_per_source(engine):
-    ws = workspace(
-        kpi("revenue", source="orders", expression="sum(amount)", unit_of_measure="currency"),
-        kpi("aov", source="orders", expression="sum(amount) / count(DISTINCT order_id)", unit_of_measure="currency"),
-        kpi("rating", source="orders", expression="avg(rating)", unit_of_measure="score"),
+    ws = register(
+        bare_kpi("revenue", time_column="day", source="orders", expression="sum(amount)", unit_of_measure="currency"),
+        bare_kpi(
+            "aov",
+            time_column="day",
+            source="orders",
+            expression="sum(amount) / count(DISTINCT order_id)",
+            unit_of_measure="currency",
+        ),
+        bare_kpi("rating", time_column="day", source="orders", expression="avg(rating)", unit_of_measure="score"),
     )
-    found = run(ws, engine, DATA_QUALITY)
+    found = audited(DATA_QUALITY, ws, engine=engine)
     assert {(f.object.kind, f.object.id) for f in found} == {("source", "orders")}
     text = "\n".join(f.message for f in found)
     assert "day, the time column, is empty in 1 of 12 rows (8.3%)" in text
@@ -180,27 +210,49 @@ def test_data_quality_finds_each_wart_once_per_source(engine):
 
 
 def test_data_quality_respects_the_kpi_filter_and_count_semantics(engine):
-    ws = workspace(
+    ws = register(
         # The filter keeps only rows with a rating and a date, so neither is ever empty for this KPI.
-        kpi("rated", source="orders", expression="avg(rating)", filter="rating IS NOT NULL AND day IS NOT NULL"),
+        bare_kpi(
+            "rated",
+            time_column="day",
+            source="orders",
+            expression="avg(rating)",
+            filter="rating IS NOT NULL AND day IS NOT NULL",
+        ),
         # count() skips nulls on purpose and coalesce() handles them: no "aggregates empty values" finding.
-        kpi("customers", source="orders", expression="count(DISTINCT customer_id)", filter="day IS NOT NULL"),
-        kpi("safe", source="orders", expression="sum(coalesce(rating, 0))", filter="day IS NOT NULL"),
+        bare_kpi(
+            "customers",
+            time_column="day",
+            source="orders",
+            expression="count(DISTINCT customer_id)",
+            filter="day IS NOT NULL",
+        ),
+        bare_kpi(
+            "safe", time_column="day", source="orders", expression="sum(coalesce(rating, 0))", filter="day IS NOT NULL"
+        ),
     )
-    messages = [f.message for f in run(ws, engine, DATA_QUALITY)]
+    messages = [f.message for f in audited(DATA_QUALITY, ws, engine=engine)]
     assert not any("aggregate" in m or "the time column, is empty" in m for m in messages)
     assert not any("negative" in m for m in messages), "no currency KPI sums amount"
     assert sum("customer_id is empty" in m for m in messages) == 1, "the id gap is still reported, once"
 
 
 def test_data_quality_is_quiet_on_clean_data_and_survives_broken_kpis(engine):
-    ws = workspace(
-        kpi("revenue", source="clean", expression="sum(amount)", unit_of_measure="currency"),
-        kpi("customers", source="clean", expression="count(DISTINCT customer_id)", unit_of_measure="count"),
-        kpi("sessions", source="clean", expression="count(DISTINCT session_id)"),  # empty everywhere: not an id gap
-        kpi("bad_filter", source="clean", expression="sum(amount)", filter="nope = 1"),
-        kpi("bad_formula", source="clean", expression="sum("),
-        kpi("no_data", source="missing", expression="sum(amount)"),
+    ws = register(
+        bare_kpi("revenue", time_column="day", source="clean", expression="sum(amount)", unit_of_measure="currency"),
+        bare_kpi(
+            "customers",
+            time_column="day",
+            source="clean",
+            expression="count(DISTINCT customer_id)",
+            unit_of_measure="count",
+        ),
+        bare_kpi(
+            "sessions", time_column="day", source="clean", expression="count(DISTINCT session_id)"
+        ),  # empty everywhere: not an id gap
+        bare_kpi("bad_filter", time_column="day", source="clean", expression="sum(amount)", filter="nope = 1"),
+        bare_kpi("bad_formula", time_column="day", source="clean", expression="sum("),
+        bare_kpi("no_data", time_column="day", source="missing", expression="sum(amount)"),
         Kpi(id="draft", name="Draft", source="clean"),
     )
     report = audit(ws, engine=engine, registry=[DATA_QUALITY], today=TODAY)

@@ -6,91 +6,42 @@ in-memory tables through ``audit(ws, engine=…)``.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from typing import Any
 
 import duckdb
 import pytest
 
-from kpi_model.checks import AuditContext, AuditOptions, Finding, Rule, Severity, audit
-from kpi_model.checks import structure as s
-from kpi_model.checks import targets as t
+from kpi_model.checks import AuditContext, AuditOptions, Rule, Severity, audit
+from kpi_model.checks.cadence import MISSING_CADENCE
+from kpi_model.checks.formulas import INVALID_FORMULA, UNKNOWN_COLUMN
+from kpi_model.checks.structure import (
+    GOAL_KPI_COUNT,
+    MISSING_OWNER,
+    MISSING_SOURCE,
+    ORPHAN_KPI,
+    QUALITATIVE_WITHOUT_SCALE,
+    STALE_REVIEW,
+    UNIT_KPI_COUNT,
+)
 from kpi_model.engine import Engine
 from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
 from kpi_model.workspace_file import load
 
 from .conftest import SAMPLE_WORKSPACE
+from .rule_builders import TODAY, clean_kpis, kpi, only, rules_between, run, workspace
 
-TODAY = dt.date(2026, 11, 23)
+STRUCTURE = rules_between("KPI001", "KPI010")
+TARGETS = rules_between("KPI020", "KPI025")
 ORDER_COLUMNS = ["order_id", "order_date", "amount", "status", "region"]
 
 
-def kpi(**changes: Any) -> Kpi:
-    """A KPI every structure and target rule accepts, with ``changes`` applied (None clears a field)."""
-    fields: dict[str, Any] = {
-        "id": "revenue",
-        "name": "Net revenue",
-        "goal": "grow",
-        "owner": "Head of Sales",
-        "category": "financial",
-        "kind": "lagging",
-        "source": "orders",
-        "expression": "sum(amount)",
-        "filter": "status = 'completed'",
-        "time_column": "order_date",
-        "unit_of_measure": "currency",
-        "direction": "up",
-        "cadence": "monthly",
-        "baseline": {"value": 100.0, "period": "2026-10"},
-        "target": {"value": 120.0, "due": "2027-12-31"},
-        "thresholds": {"warning": 100.0, "critical": 90.0},
-        "action": "Sales reviews the pipeline when below warning.",
-        "review_date": "2026-11-01",
-    }
-    fields.update(changes)
-    return Kpi.model_validate({k: v for k, v in fields.items() if v is not None})
-
-
-def clean_kpis() -> list[Kpi]:
-    """Three clean KPIs of goal 'grow': one lagging outcome, two leading drivers paired with it."""
-    return [
-        kpi(),
-        kpi(id="orders_count", name="Orders placed", kind="leading", expression="count(*)", pairs_with="revenue"),
-        kpi(id="aov", name="Average order value", kind="leading", expression="avg(amount)", pairs_with="revenue"),
-    ]
-
-
-def workspace(kpis: list[Kpi] | None = None, **changes: Any) -> Workspace:
-    """A workspace with one unit, one goal, one declared source and the given KPIs (clean by default)."""
-    fields: dict[str, Any] = {
-        "name": "Test scorecard",
-        "units": [Unit(id="sales", name="Sales", owner="Head of Sales")],
-        "goals": [Goal(id="grow", unit="sales", statement="Grow revenue", due=dt.date(2027, 12, 31))],
-        "sources": [Source(name="orders", path="data/orders.csv", system="ERP")],
-        "kpis": clean_kpis() if kpis is None else kpis,
-    }
-    fields.update(changes)
-    return Workspace(**fields)
-
-
-def run(rule: Rule, ws: Workspace, **context: Any) -> list[Finding]:
-    """The findings of one rule, on a fixed date."""
-    return list(rule.check(AuditContext(ws, TODAY, **context)))
-
-
-def only(findings: list[Finding]) -> Finding:
-    assert len(findings) == 1, findings
-    return findings[0]
-
-
-@pytest.mark.parametrize("rule", s.RULES, ids=lambda r: r.slug)
+@pytest.mark.parametrize("rule", STRUCTURE, ids=lambda r: r.slug)
 def test_clean_workspace_raises_nothing(rule: Rule) -> None:
     assert run(rule, workspace(), columns={"orders": ORDER_COLUMNS}) == []
 
 
 def test_rules_have_their_fixed_ids_and_slugs() -> None:
-    assert [(r.id, r.slug, r.severity) for r in s.RULES] == [
+    assert [(r.id, r.slug, r.severity) for r in STRUCTURE] == [
         ("KPI001", "missing-owner", Severity.ERROR),
         ("KPI002", "missing-source", Severity.ERROR),
         ("KPI003", "invalid-formula", Severity.ERROR),
@@ -102,7 +53,7 @@ def test_rules_have_their_fixed_ids_and_slugs() -> None:
         ("KPI009", "qualitative-without-scale", Severity.WARNING),
         ("KPI010", "stale-review", Severity.INFO),
     ]
-    assert [r.needs_data for r in s.RULES].count(True) == 1 and s.UNKNOWN_COLUMN.needs_data
+    assert [r.needs_data for r in STRUCTURE].count(True) == 1 and UNKNOWN_COLUMN.needs_data
 
 
 def test_rules_survive_an_empty_draft() -> None:
@@ -112,7 +63,7 @@ def test_rules_survive_an_empty_draft() -> None:
         goals=[Goal(id="g", unit="u", statement="Something")],
         kpis=[Kpi(id="k", name="K")],
     )
-    for rule in [*s.RULES, *t.RULES]:
+    for rule in [*STRUCTURE, *TARGETS]:
         list(rule.check(AuditContext(draft, TODAY, columns={})))
 
 
@@ -120,10 +71,8 @@ def test_rules_survive_an_empty_draft() -> None:
 
 
 def test_missing_owner_on_kpi_and_unit() -> None:
-    ws = workspace(
-        [kpi(owner=None), *clean_kpis()[1:]], units=[Unit(id="sales", name="Sales")]
-    )  # unit without owner too
-    findings = run(s.MISSING_OWNER, ws)
+    ws = workspace(kpi(owner=None), *clean_kpis()[1:], units=[Unit(id="sales", name="Sales")])  # unit without owner too
+    findings = run(MISSING_OWNER, ws)
     on_kpi = only([f for f in findings if f.object.kind == "kpi"])
     assert (on_kpi.slug, on_kpi.object.id, on_kpi.severity) == ("missing-owner", "revenue", Severity.ERROR)
     assert "'Net revenue' (revenue)" in on_kpi.message and "no owner" in on_kpi.message
@@ -133,7 +82,7 @@ def test_missing_owner_on_kpi_and_unit() -> None:
 
 
 def test_missing_owner_fix_points_at_the_unit() -> None:
-    finding = only(run(s.MISSING_OWNER, workspace([kpi(owner=""), *clean_kpis()[1:]])))
+    finding = only(run(MISSING_OWNER, workspace(kpi(owner=""), *clean_kpis()[1:])))
     assert "in Sales" in finding.fix and "Head of Sales" in finding.fix
 
 
@@ -141,9 +90,9 @@ def test_missing_owner_fix_points_at_the_unit() -> None:
 
 
 def test_missing_source_fires_without_source_but_not_on_derived_kpis() -> None:
-    no_source = kpi(id="churn", name="Churn", source=None, expression=None, time_column=None, filter=None)
-    derived = kpi(id="double", name="Double revenue", source=None, expression="revenue * 2", filter=None)
-    finding = only(run(s.MISSING_SOURCE, workspace([*clean_kpis(), no_source, derived])))
+    no_source = kpi("churn", "Churn", source=None, expression=None, time_column=None, filter=None)
+    derived = kpi("double", "Double revenue", source=None, expression="revenue * 2", filter=None)
+    finding = only(run(MISSING_SOURCE, workspace(*clean_kpis(), no_source, derived)))
     assert (finding.slug, finding.object.id, finding.severity) == ("missing-source", "churn", Severity.ERROR)
     assert "'Churn' (churn)" in finding.message and "no formula" in finding.message
     assert "orders" in finding.fix and "derived" in finding.fix
@@ -151,14 +100,14 @@ def test_missing_source_fires_without_source_but_not_on_derived_kpis() -> None:
 
 def test_missing_source_warns_when_a_source_says_nowhere() -> None:
     ws = workspace(sources=[Source(name="orders")])
-    findings = run(s.MISSING_SOURCE, ws)
+    findings = run(MISSING_SOURCE, ws)
     assert {f.object.id for f in findings} == {"revenue", "orders_count", "aov"}
     assert all(f.severity == Severity.WARNING for f in findings)
     assert "'orders'" in findings[0].message and "system" in findings[0].fix
 
 
 def test_missing_source_names_an_undeclared_source_with_a_guess() -> None:
-    finding = only(run(s.MISSING_SOURCE, workspace([kpi(source="ordrs"), *clean_kpis()[1:]])))
+    finding = only(run(MISSING_SOURCE, workspace(kpi(source="ordrs"), *clean_kpis()[1:])))
     assert finding.severity == Severity.ERROR and "'ordrs'" in finding.message and "'orders'" in finding.fix
 
 
@@ -166,14 +115,14 @@ def test_missing_source_names_an_undeclared_source_with_a_guess() -> None:
 
 
 def test_invalid_formula_reports_a_missing_formula() -> None:
-    finding = only(run(s.INVALID_FORMULA, workspace([kpi(expression=None), *clean_kpis()[1:]])))
+    finding = only(run(INVALID_FORMULA, workspace(kpi(expression=None), *clean_kpis()[1:])))
     assert (finding.slug, finding.object.id) == ("invalid-formula", "revenue")
     assert "no formula" in finding.message and "'orders'" in finding.message and "sum(" in finding.fix
 
 
 def test_invalid_formula_spares_a_survey_kpi_without_formula() -> None:
-    survey = kpi(id="mood", name="Team mood", measure="qualitative", scale="1-5", expression=None, filter=None)
-    assert run(s.INVALID_FORMULA, workspace([*clean_kpis(), survey])) == []
+    survey = kpi("mood", "Team mood", measure="qualitative", scale="1-5", expression=None, filter=None)
+    assert run(INVALID_FORMULA, workspace(*clean_kpis(), survey)) == []
 
 
 @pytest.mark.parametrize(
@@ -181,43 +130,43 @@ def test_invalid_formula_spares_a_survey_kpi_without_formula() -> None:
     [("amount", "does not aggregate"), ("sum(amount", "does not parse"), ("sum(sum(amount))", "nest")],
 )
 def test_invalid_formula_reports_the_checker_problem(expression: str, said: str) -> None:
-    finding = only(run(s.INVALID_FORMULA, workspace([kpi(expression=expression), *clean_kpis()[1:]])))
+    finding = only(run(INVALID_FORMULA, workspace(kpi(expression=expression), *clean_kpis()[1:])))
     assert said in finding.message and "'Net revenue' (revenue)" in finding.message
     assert "Fix:" not in finding.message and finding.fix
 
 
 def test_invalid_formula_bad_filter_and_missing_time_column() -> None:
     bad_filter = kpi(filter="sum(amount) > 0")
-    no_time = kpi(id="orders_count", name="Orders placed", expression="count(*)", time_column=None)
-    findings = run(s.INVALID_FORMULA, workspace([bad_filter, no_time, clean_kpis()[2]]))
+    no_time = kpi("orders_count", "Orders placed", expression="count(*)", time_column=None)
+    findings = run(INVALID_FORMULA, workspace(bad_filter, no_time, clean_kpis()[2]))
     by_id = {f.object.id: f for f in findings}
     assert "filter cannot contain aggregates" in by_id["revenue"].message
     assert "no time column" in by_id["orders_count"].message and "'orders'" in by_id["orders_count"].fix
 
 
 def test_invalid_formula_derived_kpi_with_a_typo_and_a_cycle() -> None:
-    typo = kpi(id="double", name="Double revenue", source=None, expression="revnue * orders_count", filter=None)
-    a = kpi(id="a_kpi", name="A", source=None, expression="b_kpi * 2", filter=None)
-    b = kpi(id="b_kpi", name="B", source=None, expression="a_kpi * 2", filter=None)
-    findings = run(s.INVALID_FORMULA, workspace([*clean_kpis(), typo, a, b]))
+    typo = kpi("double", "Double revenue", source=None, expression="revnue * orders_count", filter=None)
+    a = kpi("a_kpi", "A", source=None, expression="b_kpi * 2", filter=None)
+    b = kpi("b_kpi", "B", source=None, expression="a_kpi * 2", filter=None)
+    findings = run(INVALID_FORMULA, workspace(*clean_kpis(), typo, a, b))
     by_id = {f.object.id: f for f in findings}
     assert "'revnue'" in by_id["double"].message and "did you mean 'revenue'" in by_id["double"].message
     assert "cycle" in by_id["a_kpi"].message and "cycle" in by_id["b_kpi"].message
     # The typo makes it no derived KPI, but it is not a missing source either.
-    assert run(s.MISSING_SOURCE, workspace([*clean_kpis(), typo])) == []
+    assert run(MISSING_SOURCE, workspace(*clean_kpis(), typo)) == []
 
 
 def test_invalid_formula_leaves_unknown_columns_to_kpi004_when_data_is_loaded() -> None:
-    ws = workspace([kpi(expression="sum(amout)"), *clean_kpis()[1:]])
-    assert run(s.INVALID_FORMULA, ws, columns={"orders": ORDER_COLUMNS}) == []
+    ws = workspace(kpi(expression="sum(amout)"), *clean_kpis()[1:])
+    assert run(INVALID_FORMULA, ws, columns={"orders": ORDER_COLUMNS}) == []
 
 
 # ---------------------------------------------------------------- KPI004 unknown-column
 
 
 def test_unknown_column_names_the_nearest_column() -> None:
-    ws = workspace([kpi(expression="sum(amout)", filter="stauts = 'completed'", time_column="orderdate")])
-    findings = run(s.UNKNOWN_COLUMN, ws, columns={"orders": ORDER_COLUMNS})
+    ws = workspace(kpi(expression="sum(amout)", filter="stauts = 'completed'", time_column="orderdate"))
+    findings = run(UNKNOWN_COLUMN, ws, columns={"orders": ORDER_COLUMNS})
     by_name = {f.message.split("column '")[1].split("'")[0]: f for f in findings}
     assert set(by_name) == {"amout", "stauts", "orderdate"}
     formula = by_name["amout"]
@@ -229,16 +178,16 @@ def test_unknown_column_names_the_nearest_column() -> None:
 
 
 def test_unknown_column_ignores_sources_that_are_not_loaded_and_case() -> None:
-    ws = workspace([kpi(expression="sum(AMOUNT)"), kpi(id="x", name="X", source="other", expression="sum(y)")])
-    assert run(s.UNKNOWN_COLUMN, ws, columns={"orders": ORDER_COLUMNS}) == []
+    ws = workspace(kpi(expression="sum(AMOUNT)"), kpi("x", "X", source="other", expression="sum(y)"))
+    assert run(UNKNOWN_COLUMN, ws, columns={"orders": ORDER_COLUMNS}) == []
 
 
 # ---------------------------------------------------------------- KPI005 orphan-kpi
 
 
 def test_orphan_kpi_without_goal_or_with_an_unknown_goal() -> None:
-    ws = workspace([*clean_kpis(), kpi(id="lonely", name="Lonely", goal=None), kpi(id="lost", name="Lost", goal="grw")])
-    findings = {f.object.id: f for f in run(s.ORPHAN_KPI, ws)}
+    ws = workspace(*clean_kpis(), kpi("lonely", "Lonely", goal=None), kpi("lost", "Lost", goal="grw"))
+    findings = {f.object.id: f for f in run(ORPHAN_KPI, ws)}
     assert set(findings) == {"lonely", "lost"}
     assert "'Lonely' (lonely)" in findings["lonely"].message and "grow" in findings["lonely"].fix
     assert "'grw'" in findings["lost"].message and "did you mean 'grow'?" in findings["lost"].fix
@@ -246,14 +195,15 @@ def test_orphan_kpi_without_goal_or_with_an_unknown_goal() -> None:
 
 def test_orphan_kpi_with_a_unit_is_offered_that_units_goals() -> None:
     ws = workspace(
-        [*clean_kpis(), kpi(id="homed", name="Homed", goal=None, unit="ops")],
+        *clean_kpis(),
+        kpi("homed", "Homed", goal=None, unit="ops"),
         units=[Unit(id="sales", name="Sales"), Unit(id="ops", name="Operations")],
         goals=[
             Goal(id="grow", unit="sales", statement="Grow revenue"),
             Goal(id="ship-fast", unit="ops", statement="Ship fast"),
         ],
     )
-    (finding,) = [f for f in run(s.ORPHAN_KPI, ws) if f.object.id == "homed"]
+    (finding,) = [f for f in run(ORPHAN_KPI, ws) if f.object.id == "homed"]
     assert "goals of its unit: ship-fast" in finding.fix and "grow" not in finding.fix
 
 
@@ -262,27 +212,26 @@ def test_orphan_kpi_with_a_unit_is_offered_that_units_goals() -> None:
 
 def test_goal_kpi_count_too_many_names_what_to_cut() -> None:
     extra = [
-        kpi(id=f"extra_{n}", name=f"Extra {n}", kind="leading", expression="count(*)", pairs_with="revenue")
-        for n in range(3)
+        kpi(f"extra_{n}", f"Extra {n}", kind="leading", expression="count(*)", pairs_with="revenue") for n in range(3)
     ]
-    finding = only(run(s.GOAL_KPI_COUNT, workspace([*clean_kpis(), *extra])))
+    finding = only(run(GOAL_KPI_COUNT, workspace(*clean_kpis(), *extra)))
     assert (finding.slug, finding.object.kind, finding.object.id) == ("goal-kpi-count", "goal", "grow")
     assert "has 6 KPIs (3–5 recommended)" in finding.message and "'Grow revenue' (grow)" in finding.message
     assert "cut 1" in finding.fix and "extra_0" in finding.fix and "revenue," not in finding.fix
 
 
 def test_goal_kpi_count_too_few_and_custom_limits() -> None:
-    finding = only(run(s.GOAL_KPI_COUNT, workspace([kpi()])))
+    finding = only(run(GOAL_KPI_COUNT, workspace(kpi())))
     assert "only 1 KPI " in finding.message and "add 2 more" in finding.fix and "leading" in finding.fix
-    assert run(s.GOAL_KPI_COUNT, workspace([kpi()]), options=AuditOptions(min_kpis_per_goal=1)) == []
+    assert run(GOAL_KPI_COUNT, workspace(kpi()), options=AuditOptions(min_kpis_per_goal=1)) == []
 
 
 # ---------------------------------------------------------------- KPI007 unit-kpi-count
 
 
 def test_unit_kpi_count_over_the_limit() -> None:
-    assert run(s.UNIT_KPI_COUNT, workspace()) == []
-    finding = only(run(s.UNIT_KPI_COUNT, workspace(), options=AuditOptions(unit_kpi_limit=2)))
+    assert run(UNIT_KPI_COUNT, workspace()) == []
+    finding = only(run(UNIT_KPI_COUNT, workspace(), options=AuditOptions(unit_kpi_limit=2)))
     assert (finding.object.kind, finding.object.id, finding.severity) == ("unit", "sales", Severity.WARNING)
     assert "has 3 KPIs across 1 goals (limit 2)" in finding.message and "cut 1" in finding.fix
     assert "'grow'" in finding.fix
@@ -292,7 +241,7 @@ def test_unit_kpi_count_over_the_limit() -> None:
 
 
 def test_missing_cadence() -> None:
-    finding = only(run(s.MISSING_CADENCE, workspace([kpi(cadence=None), *clean_kpis()[1:]])))
+    finding = only(run(MISSING_CADENCE, workspace(kpi(cadence=None), *clean_kpis()[1:])))
     assert (finding.slug, finding.object.id) == ("missing-cadence", "revenue")
     assert "no cadence" in finding.message and "monthly" in finding.fix
 
@@ -301,11 +250,11 @@ def test_missing_cadence() -> None:
 
 
 def test_qualitative_without_scale() -> None:
-    ws = workspace([*clean_kpis(), kpi(id="csat", name="CSAT", measure="qualitative", expression="avg(amount)")])
-    finding = only(run(s.QUALITATIVE_WITHOUT_SCALE, ws))
+    ws = workspace(*clean_kpis(), kpi("csat", "CSAT", measure="qualitative", expression="avg(amount)"))
+    finding = only(run(QUALITATIVE_WITHOUT_SCALE, ws))
     assert finding.object.id == "csat" and "'CSAT' (csat)" in finding.message and "1-5" in finding.fix
-    rated = kpi(id="csat", name="CSAT", measure="qualitative", scale="1-5", expression="avg(amount)")
-    assert run(s.QUALITATIVE_WITHOUT_SCALE, workspace([*clean_kpis(), rated])) == []
+    rated = kpi("csat", "CSAT", measure="qualitative", scale="1-5", expression="avg(amount)")
+    assert run(QUALITATIVE_WITHOUT_SCALE, workspace(*clean_kpis(), rated)) == []
 
 
 # ---------------------------------------------------------------- KPI010 stale-review
@@ -320,20 +269,20 @@ def test_qualitative_without_scale() -> None:
     ],
 )
 def test_stale_review(review_date: str | None, severity: Severity, said: str, fix: str) -> None:
-    finding = only(run(s.STALE_REVIEW, workspace([kpi(review_date=review_date), *clean_kpis()[1:]])))
+    finding = only(run(STALE_REVIEW, workspace(kpi(review_date=review_date), *clean_kpis()[1:])))
     assert (finding.slug, finding.object.id, finding.severity) == ("stale-review", "revenue", severity)
     assert said in finding.message and "'Net revenue' (revenue)" in finding.message and fix in finding.fix
 
 
 def test_stale_review_respects_the_option() -> None:
-    ws = workspace([kpi(review_date="2026-09-01"), *clean_kpis()[1:]])
-    assert run(s.STALE_REVIEW, ws) == []
-    assert only(run(s.STALE_REVIEW, ws, options=AuditOptions(stale_after_days=30))).severity == Severity.WARNING
+    ws = workspace(kpi(review_date="2026-09-01"), *clean_kpis()[1:])
+    assert run(STALE_REVIEW, ws) == []
+    assert only(run(STALE_REVIEW, ws, options=AuditOptions(stale_after_days=30))).severity == Severity.WARNING
 
 
 # ---------------------------------------------------------------- the sample workspace (no data)
 
-MINE = {r.slug for r in [*s.RULES, *t.RULES]}
+MINE = {r.slug for r in [*STRUCTURE, *TARGETS]}
 # The flaws of sample_data/README.md that these two modules own, and one knock-on finding:
 # 13 KPIs in unit sales (limit 12) because grow-web-revenue holds 7; cutting its two weakest KPIs,
 # as the README's goal-kpi-count flaw suggests, brings the unit to 11.
@@ -392,15 +341,13 @@ def engine() -> Iterator[Engine]:
 def data_workspace() -> Workspace:
     budget = {"source": "budget", "time_column": "month_start", "filter": None}
     return workspace(
-        [
-            *clean_kpis(),
-            kpi(id="typo", name="Typo revenue", expression="sum(amout)"),
-            kpi(id="text_sum", name="Summed regions", expression="sum(region)"),
-            kpi(id="plan_weekly", name="Planned spend (weekly)", expression="sum(planned)", cadence="weekly", **budget),
-            kpi(id="plan_monthly", name="Planned spend", expression="sum(planned)", **budget),
-            kpi(id="orders_weekly", name="Orders per week", expression="count(*)", cadence="weekly"),
-            kpi(id="plan_typo", name="Plan typo", source=None, expression="typo * 2", filter=None),
-        ],
+        *clean_kpis(),
+        kpi("typo", "Typo revenue", expression="sum(amout)"),
+        kpi("text_sum", "Summed regions", expression="sum(region)"),
+        kpi("plan_weekly", "Planned spend (weekly)", expression="sum(planned)", cadence="weekly", **budget),
+        kpi("plan_monthly", "Planned spend", expression="sum(planned)", **budget),
+        kpi("orders_weekly", "Orders per week", expression="count(*)", cadence="weekly"),
+        kpi("plan_typo", "Plan typo", source=None, expression="typo * 2", filter=None),
         sources=[Source(name="orders", path="orders.csv"), Source(name="budget", path="budget.csv")],
     )
 

@@ -100,24 +100,25 @@ def _run(rules: Sequence[Rule], context: AuditContext) -> list[Finding]:
     for rule in rules:
         if rule.needs_data and not context.has_data:
             findings.append(
-                rule.finding(
-                    "workspace", context.workspace.name, f"{rule.slug} was not checked: no data is loaded",
+                rule.on_workspace(
+                    context.workspace,
+                    f"{rule.slug} was not checked: no data is loaded",
                     "load the sources' data (Data page, or --data NAME=PATH) to run this check",
                     severity=Severity.INFO,
                 )
-            )  # fmt: skip
+            )
             continue
         try:
             findings.extend(rule.check(context))
         except Exception as error:
             findings.append(
-                rule.finding(
-                    "workspace", context.workspace.name,
+                rule.on_workspace(
+                    context.workspace,
                     f"the rule {rule.slug} failed: {type(error).__name__}: {error}",
                     "this is a bug in KPI Wizard; the other rules ran — please report it",
                     severity=Severity.WARNING,
                 )
-            )  # fmt: skip
+            )
     findings.sort(key=lambda f: (-f.severity.rank, f.rule, f.object.kind, f.object.id))
     return findings
 

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Iterator
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import concepts_of, is_financial, kpi_label, load_concepts, words_of
+from kpi_model.checks.names import concepts_of, is_financial, load_concepts, words_of
+from kpi_model.checks.wording import capital, goal_label, kpi_label
 from kpi_model.library import Template
 from kpi_model.models import Category, Kpi, UnitOfMeasure
 
@@ -87,10 +88,9 @@ def _financial_only(ctx: AuditContext) -> Iterator[Finding]:
         suggestions = _driver_suggestions(goal.statement, kpis, used)
         listed = ", ".join(kpi_label(k) for k in kpis)
         examples = "; ".join(f"{t.id} ({t.name}, {t.category.value})" for t in suggestions)
-        yield FINANCIAL_ONLY.finding(
-            "goal",
-            goal.id,
-            f"Goal '{goal.statement}' ({goal.id}) is measured only by financial KPIs ({listed}): they report the "
+        yield FINANCIAL_ONLY.on_goal(
+            goal,
+            f"{capital(goal_label(goal))} is measured only by financial KPIs ({listed}): they report the "
             "result after the fact, but nothing shows what drives it or where to act during the year.",
             f"Add 2–3 non-monetary driver KPIs from the library, e.g. {examples}, and pair them with the "
             f"financial KPIs ({PAIRING_FIELD})."

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Goal, Kpi, Unit, Workspace
@@ -140,6 +140,14 @@ class AuditContext:
         return self.workspace.goal(kpi.goal) if kpi.goal else None
 
 
+class More(TypedDict, total=False):
+    """What a finding may add to its rule's defaults."""
+
+    severity: Severity | None  # None keeps the rule's severity
+    patch: dict[str, Any] | None  # the fix as KPI field -> new value (see Finding.patch)
+    group: str | None  # reported apart from the defects (see Finding.group)
+
+
 @dataclass(frozen=True)
 class Rule:
     """A quality rule. ``check`` yields findings; ``example`` and ``fix`` are for the docs."""
@@ -153,14 +161,30 @@ class Rule:
     check: Callable[[AuditContext], Iterable[Finding]]
     needs_data: bool = False
 
-    def finding(self, kind: ObjectKind, object_id: str, message: str, fix: str | None = None,
-                severity: Severity | None = None, *, patch: dict[str, Any] | None = None,
-                group: str | None = None) -> Finding:  # fmt: skip
-        """A finding of this rule (its default fix and severity unless given)."""
-        return Finding(self.id, self.slug, severity or self.severity, ObjectRef(kind, object_id), message,
-                       fix or self.fix, group, patch)  # fmt: skip
+    def finding(
+        self, kind: ObjectKind, object_id: str, message: str, fix: str | None = None, **more: Unpack[More]
+    ) -> Finding:
+        """A finding of this rule about any object, with its default fix and severity unless given."""
+        severity = more.get("severity") or self.severity
+        group, patch = more.get("group"), more.get("patch")
+        return Finding(self.id, self.slug, severity, ObjectRef(kind, object_id), message, fix or self.fix, group, patch)
 
-    def on_kpi(self, kpi: Kpi, message: str, fix: str | None = None, severity: Severity | None = None, *,
-               patch: dict[str, Any] | None = None, group: str | None = None) -> Finding:  # fmt: skip
-        """A finding of this rule about a KPI."""
-        return self.finding("kpi", kpi.id, message, fix, severity, patch=patch, group=group)
+    def on_kpi(self, kpi: Kpi, message: str, fix: str | None = None, **more: Unpack[More]) -> Finding:
+        """A finding about a KPI."""
+        return self.finding("kpi", kpi.id, message, fix, **more)
+
+    def on_goal(self, goal: Goal, message: str, fix: str | None = None, **more: Unpack[More]) -> Finding:
+        """A finding about a goal."""
+        return self.finding("goal", goal.id, message, fix, **more)
+
+    def on_unit(self, unit: Unit, message: str, fix: str | None = None, **more: Unpack[More]) -> Finding:
+        """A finding about a unit."""
+        return self.finding("unit", unit.id, message, fix, **more)
+
+    def on_source(self, name: str, message: str, fix: str | None = None, **more: Unpack[More]) -> Finding:
+        """A finding about a data source, by the name the workspace declares."""
+        return self.finding("source", name, message, fix, **more)
+
+    def on_workspace(self, workspace: Workspace, message: str, fix: str | None = None, **more: Unpack[More]) -> Finding:
+        """A finding about the workspace as a whole: one cause behind many objects."""
+        return self.finding("workspace", workspace.name, message, fix, **more)

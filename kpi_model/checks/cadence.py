@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import duckdb
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.formulas import loaded_columns
-from kpi_model.checks.names import kpi_label
+from kpi_model.checks.formula_facts import loaded_columns
+from kpi_model.checks.wording import kpi_label
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, check_filter, quote
 from kpi_model.models import Kind, Kpi
@@ -69,10 +69,10 @@ def _missing_cadence(ctx: AuditContext) -> Iterator[Finding]:
     cache: _GrainCache = {}
     for kpi in ctx.workspace.kpis:
         if kpi.cadence is None:
-            yield MISSING_CADENCE.finding(
-                "kpi", kpi.id, f"KPI {kpi_label(kpi)} has no cadence: nobody knows when to look at it",
-                _CADENCE_ADVICE.get(kpi.kind, _CADENCE_ADVICE[None]),
-            )  # fmt: skip
+            advice = _CADENCE_ADVICE.get(kpi.kind, _CADENCE_ADVICE[None])
+            yield MISSING_CADENCE.on_kpi(
+                kpi, f"KPI {kpi_label(kpi)} has no cadence: nobody knows when to look at it", advice
+            )
             continue
         columns = loaded_columns(ctx, kpi)
         if ctx.engine is None or columns is None or not kpi.time_column:
@@ -85,13 +85,13 @@ def _missing_cadence(ctx: AuditContext) -> Iterator[Finding]:
         grain, days, periods = found
         wanted = cadence_grain(kpi.cadence)
         if GRAINS.index(wanted) < GRAINS.index(grain):
-            yield MISSING_CADENCE.finding(
-                "kpi", kpi.id,
+            yield MISSING_CADENCE.on_kpi(
+                kpi,
                 f"KPI {kpi_label(kpi)} is reviewed {kpi.cadence.value}, but its time column '{kpi.time_column}' in "
                 f"source '{kpi.source}' has at most one date per {grain} ({days} dates in {periods} {grain}s): "
                 f"most {kpi.cadence.value} periods would have no data",
                 f"review it {grain_cadence(grain)} (or less often), or load data recorded at least every {wanted}",
-            )  # fmt: skip
+            )
 
 
 MISSING_CADENCE = Rule(
@@ -103,3 +103,5 @@ MISSING_CADENCE = Rule(
     fix="Set a cadence the data supports: weekly for leading indicators, monthly or quarterly for outcomes.",
     check=_missing_cadence,
 )
+
+RULES: list[Rule] = [MISSING_CADENCE]

@@ -13,7 +13,8 @@ from typing import Any
 
 from kpi_model import documents
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import CONCEPTS_FILE, concepts_of, has_phrase, kpi_label, load_concepts, words_of
+from kpi_model.checks.names import CONCEPTS_FILE, concepts_of, has_phrase, load_concepts, words_of
+from kpi_model.checks.wording import kpi_label, unit_label
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Kpi
 
@@ -151,11 +152,10 @@ def _cross_unit_conflicts(ctx: AuditContext) -> Iterator[Finding]:
         names = " and ".join(kpi_label(k) for k in others)
         named = list(dict.fromkeys(k.owner for k in [anchor, *others] if k.owner))
         owners = f"their owners ({', '.join(named)})" if named else "both units' heads"
-        yield CROSS_UNIT.finding(
-            "kpi",
-            anchor.id,
-            f"KPI {kpi_label(anchor)} of unit '{unit.name}' ({unit.id}) pulls against {names} of unit "
-            f"'{other_unit.name}' ({other_unit.id}): {conflict.why}",
+        yield CROSS_UNIT.on_kpi(
+            anchor,
+            f"KPI {kpi_label(anchor)} of {unit_label(unit)} pulls against {names} of {unit_label(other_unit)}: "
+            f"{conflict.why}",
             f"{conflict.fix} Review the KPIs together, in one meeting with {owners}.",
         )
 

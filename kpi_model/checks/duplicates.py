@@ -8,7 +8,8 @@ from sqlglot import exp
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import kpi_label, name_key, same_measure
+from kpi_model.checks.names import name_key, same_measure
+from kpi_model.checks.wording import kpi_label
 from kpi_model.formula import safe_division
 from kpi_model.models import Kpi
 
@@ -109,9 +110,8 @@ def _duplicates(ctx: AuditContext) -> Iterator[Finding]:
             else f"Rename one so that the names say how they differ (scope, filter, unit), or merge {later.id} "
             f"into {other.id} if they measure the same thing."
         )
-        yield DUPLICATE.finding(
-            "kpi",
-            later.id,
+        yield DUPLICATE.on_kpi(
+            later,
             f"KPI {kpi_label(later)} {' and '.join(problems)}; two numbers for one thing invite arguing about which "
             "is right.",
             fix,

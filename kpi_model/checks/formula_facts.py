@@ -1,4 +1,4 @@
-"""Facts about a KPI's formula that several rules share: its tree, its inputs, its template.
+"""Facts about a KPI's formula that several rules share: its tree, its inputs, its columns, its template.
 
 Each helper tolerates a draft: an empty or broken formula gives "nothing known", never an error
 (invalid-formula is the rule that says why a formula is broken).
@@ -11,6 +11,7 @@ from functools import cache
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from kpi_model.checks.base import AuditContext
 from kpi_model.formula import is_derived, parse_tree, referenced_names
 from kpi_model.library import Template, load_templates
 from kpi_model.models import Kpi, Workspace
@@ -39,6 +40,21 @@ def derived(kpi: Kpi, ids: set[str]) -> bool:
 def drivers(kpi: Kpi, ids: set[str]) -> set[str]:
     """KPI ids a derived KPI is computed from (empty for a KPI with its own source)."""
     return referenced_names(kpi.expression or "") & (ids - {kpi.id}) if derived(kpi, ids) else set()
+
+
+def named_kpis(kpi: Kpi, ids: set[str]) -> set[str]:
+    """KPI ids a source-less formula names: such a KPI is meant to be derived, even if broken."""
+    if kpi.source or not kpi.expression:
+        return set()
+    return referenced_names(kpi.expression) & (ids - {kpi.id})
+
+
+def loaded_columns(ctx: AuditContext, kpi: Kpi) -> list[str] | None:
+    """The columns of the KPI's source as loaded, or None without data (or without a source)."""
+    if ctx.columns is None or not kpi.source:
+        return None
+    columns = ctx.columns.get(kpi.source)
+    return list(columns) if columns is not None else None
 
 
 def columns(kpi: Kpi, ids: set[str]) -> set[str]:

@@ -8,43 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import NOT_YET_COMPUTABLE, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import kpi_label, listing, nearest
+from kpi_model.checks.wording import kpi_label, listing, nearest
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler, FormulaError, check_kpi_text, referenced_names
-from kpi_model.models import Kpi, Measure, Workspace
-
-_ID_CACHE: list[tuple[list[Kpi], frozenset[str]]] = []
-
-
-def kpi_id_set(workspace: Workspace) -> frozenset[str]:
-    """Every KPI id of the workspace (cached per KPI list)."""
-    # Rules ask for "the other KPI ids" once per KPI; rebuilding the set each time is quadratic.
-    # The cache holds the list it was built from, so a different workspace never reuses it.
-    if not _ID_CACHE or _ID_CACHE[0][0] is not workspace.kpis:
-        _ID_CACHE[:] = [(workspace.kpis, frozenset(k.id for k in workspace.kpis))]
-    return _ID_CACHE[0][1]
-
-
-def other_ids(workspace: Workspace, kpi: Kpi) -> set[str]:
-    """The ids of every other KPI of the workspace."""
-    return set(kpi_id_set(workspace) - {kpi.id})
-
-
-def named_kpis(workspace: Workspace, kpi: Kpi) -> set[str]:
-    """KPI ids a source-less formula names: such a KPI is meant to be derived, even if broken."""
-    if kpi.source or not kpi.expression:
-        return set()
-    return referenced_names(kpi.expression) & other_ids(workspace, kpi)
-
-
-def loaded_columns(ctx: AuditContext, kpi: Kpi) -> list[str] | None:
-    """The columns of the KPI's source as loaded, or None without data (or without a source)."""
-    if ctx.columns is None or not kpi.source:
-        return None
-    columns = ctx.columns.get(kpi.source)
-    return list(columns) if columns is not None else None
-
+from kpi_model.models import Measure
 
 # ---------------------------------------------------------------- KPI003 invalid-formula
 
@@ -62,6 +31,7 @@ def _leave_to_unknown_column(ctx: AuditContext, error: KpiWizardError) -> bool:
 def _invalid_formula(ctx: AuditContext) -> Iterator[Finding]:
     ws = ctx.workspace
     compiler = Compiler(ws)
+    ids = facts.kpi_ids(ws)
     for kpi in ws.kpis:
         label = kpi_label(kpi)
         derived = compiler.is_derived(kpi)
@@ -69,52 +39,55 @@ def _invalid_formula(ctx: AuditContext) -> Iterator[Finding]:
             if kpi.source and (kpi.description or "").strip():
                 # A definition in words is a design to judge, not a defect: one note, in its own group.
                 yield INVALID_FORMULA.on_kpi(
-                    kpi, f"KPI {label} is not yet computable: it is defined in words, with no formula over "
+                    kpi,
+                    f"KPI {label} is not yet computable: it is defined in words, with no formula over "
                     f"source '{kpi.source}' yet; its design is audited, its values cannot be",
                     "when the data of the source can be loaded, write the definition as one aggregate over its "
                     "rows (the Data page previews it)",
-                    severity=Severity.INFO, group=NOT_YET_COMPUTABLE,
-                )  # fmt: skip
+                    severity=Severity.INFO,
+                    group=NOT_YET_COMPUTABLE,
+                )
             elif kpi.source and kpi.measure == Measure.QUANTITATIVE:
-                yield INVALID_FORMULA.finding(
-                    "kpi", kpi.id,
+                yield INVALID_FORMULA.on_kpi(
+                    kpi,
                     f"KPI {label} has source '{kpi.source}' but no formula and no definition: nobody can tell "
                     "what it computes",
                     "describe in its description what it counts or divides (in words is fine), or write one "
                     "aggregate over the source's rows, e.g. sum(amount) or count(*) FILTER (WHERE …) / count(*)",
-                )  # fmt: skip
+                )
             if not kpi.filter:
                 continue
-        named = named_kpis(ws, kpi)
+        named = facts.named_kpis(kpi, ids)
         unknown = sorted(referenced_names(kpi.expression or "") - named) if named else []
         if not derived and named and unknown:
             # Half KPI ids, half something else: a derived KPI with a typo, not a column formula.
-            hints = [f"'{n}'" + (f" (did you mean '{g}'?)" if (g := nearest(n, sorted(other_ids(ws, kpi)))) else "")
-                     for n in unknown]  # fmt: skip
-            yield INVALID_FORMULA.finding(
-                "kpi", kpi.id,
+            others = sorted(ids - {kpi.id})
+            hints = [f"'{n}'" + (f" (did you mean '{g}'?)" if (g := nearest(n, others)) else "") for n in unknown]
+            yield INVALID_FORMULA.on_kpi(
+                kpi,
                 f"KPI {label} combines other KPIs ({', '.join(sorted(named))}) but also names "
                 f"{', '.join(hints)}, which is not a KPI id",
                 "use KPI ids only in a derived KPI's formula, or give it a source if it aggregates columns",
-            )  # fmt: skip
+            )
             continue
         try:
-            check_kpi_text(ws, kpi, loaded_columns(ctx, kpi), kpi_ids=kpi_id_set(ws))
+            check_kpi_text(ws, kpi, facts.loaded_columns(ctx, kpi), kpi_ids=ids)
         except FormulaError as error:
             if not _leave_to_unknown_column(ctx, error):
-                yield INVALID_FORMULA.finding("kpi", kpi.id, f"KPI {label}: {_formula_problem(error)}", error.fix)
+                yield INVALID_FORMULA.on_kpi(kpi, f"KPI {label}: {_formula_problem(error)}", error.fix)
             continue
         if derived:
             try:
                 compiler.dependencies(kpi.id)  # a cycle between derived KPIs shows without data
             except FormulaError as error:
-                yield INVALID_FORMULA.finding("kpi", kpi.id, f"KPI {label}: {_formula_problem(error)}", error.fix)
+                yield INVALID_FORMULA.on_kpi(kpi, f"KPI {label}: {_formula_problem(error)}", error.fix)
                 continue
         if kpi.expression and kpi.source and not derived and not kpi.time_column:
-            yield INVALID_FORMULA.finding(
-                "kpi", kpi.id, f"KPI {label} has a formula but no time column, so it cannot be split into periods",
+            yield INVALID_FORMULA.on_kpi(
+                kpi,
+                f"KPI {label} has a formula but no time column, so it cannot be split into periods",
                 f"name the date column of source '{kpi.source}' its periods come from, e.g. order_date",
-            )  # fmt: skip
+            )
             continue
         result = ctx.series.get(kpi.id) if ctx.series is not None else None
         if isinstance(result, KpiWizardError) and not _leave_to_unknown_column(ctx, result):
@@ -122,7 +95,7 @@ def _invalid_formula(ctx: AuditContext) -> Iterator[Finding]:
                 continue  # an unloaded source is a data problem, not a formula problem
             problem = _formula_problem(result) if isinstance(result, FormulaError) else str(result)
             fix = result.fix if isinstance(result, FormulaError) else "check the formula against the data's columns"
-            yield INVALID_FORMULA.finding("kpi", kpi.id, f"KPI {label} fails on the data: {problem}", fix)
+            yield INVALID_FORMULA.on_kpi(kpi, f"KPI {label} fails on the data: {problem}", fix)
 
 
 INVALID_FORMULA = Rule(
@@ -145,7 +118,7 @@ def _unknown_column(ctx: AuditContext) -> Iterator[Finding]:
     ws = ctx.workspace
     compiler = Compiler(ws)
     for kpi in ws.kpis:
-        columns = loaded_columns(ctx, kpi)
+        columns = facts.loaded_columns(ctx, kpi)
         if columns is None or compiler.is_derived(kpi):
             continue  # no loaded source: nothing to compare with (and not this rule's business)
         known = {c.lower() for c in columns}
@@ -161,12 +134,12 @@ def _unknown_column(ctx: AuditContext) -> Iterator[Finding]:
             guess = nearest(name, columns)
             hint = f" (nearest: '{guess}')" if guess else ""
             fix = f"write '{guess}' instead of '{name}'" if guess else f"use a column of '{kpi.source}'"
-            yield UNKNOWN_COLUMN.finding(
-                "kpi", kpi.id,
+            yield UNKNOWN_COLUMN.on_kpi(
+                kpi,
                 f"KPI {kpi_label(kpi)}: the {where} names column '{name}', which source '{kpi.source}' does not "
                 f"have{hint}",
                 f"{fix}; '{kpi.source}' has: {listing(columns)}",
-            )  # fmt: skip
+            )
 
 
 UNKNOWN_COLUMN = Rule(
@@ -179,3 +152,5 @@ UNKNOWN_COLUMN = Rule(
     check=_unknown_column,
     needs_data=True,
 )
+
+RULES: list[Rule] = [INVALID_FORMULA, UNKNOWN_COLUMN]

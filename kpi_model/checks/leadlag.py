@@ -87,13 +87,12 @@ def _check(ctx: AuditContext) -> Iterator[Finding]:
         if aligned is None:
             continue
         if isinstance(aligned, str):
-            yield UNVALIDATED_LEADING.finding(
-                "kpi", leading.id,
-                f"Leading KPI '{leading.id}' could not be compared with its lagging partner '{lagging.id}': "
-                f"{aligned}",
+            yield UNVALIDATED_LEADING.on_kpi(
+                leading,
+                f"Leading KPI '{leading.id}' could not be compared with its lagging partner '{lagging.id}': {aligned}",
                 "run the audit with data loaded so both can be computed at the coarser cadence",
                 severity=Severity.INFO,
-            )  # fmt: skip
+            )
             continue
         first, second = aligned
         grain = first.request.grain
@@ -108,32 +107,32 @@ def _check(ctx: AuditContext) -> Iterator[Finding]:
             today=ctx.today,  # complete periods only: covered by the data and past by the audit date
         )
         if result.verdict == "reverse":
-            yield UNVALIDATED_LEADING.finding(
-                "kpi", leading.id,
+            yield UNVALIDATED_LEADING.on_kpi(
+                leading,
                 f"Leading KPI '{leading.id}' follows its lagging partner '{lagging.id}' instead of leading it. "
                 f"{result.message}.",
                 f"check the pairing: if '{lagging.id}' really drives '{leading.id}', swap their kinds; otherwise "
                 "pair the leading KPI with the outcome it moves before",
-            )  # fmt: skip
+            )
         elif result.verdict == "no-evidence" and result.detectable_r is not None and result.detectable_r <= LEADS_R:
-            yield UNVALIDATED_LEADING.finding(
-                "kpi", leading.id, f"Leading KPI '{leading.id}' is not supported by the data. {result.message}."
+            yield UNVALIDATED_LEADING.on_kpi(
+                leading, f"Leading KPI '{leading.id}' is not supported by the data. {result.message}."
             )
         elif result.verdict == "no-evidence":
-            yield UNVALIDATED_LEADING.finding(
-                "kpi", leading.id,
+            yield UNVALIDATED_LEADING.on_kpi(
+                leading,
                 f"Leading KPI '{leading.id}' is not validated against '{lagging.id}' yet: too few periods to see "
                 f"anything but a strong relation. {result.message}.",
                 "watch the pairing as more periods come in; if no lead shows, pick a driver the outcome follows",
                 severity=Severity.INFO,
-            )  # fmt: skip
+            )
         elif result.verdict == "too-little-data":
-            yield UNVALIDATED_LEADING.finding(
-                "kpi", leading.id,
+            yield UNVALIDATED_LEADING.on_kpi(
+                leading,
                 f"Leading KPI '{leading.id}' is not validated against '{lagging.id}' yet. {result.message}.",
                 "re-run the audit once both KPIs have more overlapping periods of varying values",
                 severity=Severity.INFO,
-            )  # fmt: skip
+            )
 
 
 UNVALIDATED_LEADING = Rule(

@@ -1,10 +1,11 @@
-"""How the rules read KPI names: words, labels, one measure in other words, concepts and ratings.
+"""How the rules read KPI names: words, one measure in other words, concepts and ratings.
 
 ``words_of("On-time_Delivery (OTD)")`` is ``"on time delivery otd"``: every rule that compares or
 searches names goes through it, so "on-time" and "on time" are the same words everywhere.
 :func:`name_key` reduces a name to what it measures (duplicates); :func:`concepts_of` says what a
 KPI is about from the vocabulary in ``concepts.yaml`` (financial-only, conflicts, owner roles);
-:func:`rating_without_scale` spots a rating whose scale is missing.
+:func:`rating_without_scale` spots a rating whose scale is missing. How findings *word* names is
+:mod:`kpi_model.checks.wording`'s business.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from importlib import resources
 
 from kpi_model import documents
 from kpi_model.errors import KpiWizardError
-from kpi_model.models import Category, Goal, Kpi, Measure, Unit, UnitOfMeasure
+from kpi_model.models import Category, Kpi, Measure, UnitOfMeasure
 
 CONCEPTS_FILE = "concepts.yaml"
 
@@ -33,48 +34,6 @@ def has_phrase(normalised: str, phrase: str) -> bool:
     """Whether ``phrase`` occurs as whole words in already normalised text."""
     wanted = words_of(phrase)
     return bool(wanted) and f" {wanted} " in f" {normalised} "
-
-
-def capital(text: str) -> str:
-    """The text with its first letter upper-case (the rest untouched)."""
-    return text[:1].upper() + text[1:]
-
-
-def sentence(text: str) -> str:
-    """The text ending with a full stop unless it already ends a sentence."""
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-# ---------------------------------------------------------------------------- how findings name things
-
-
-def kpi_label(kpi: Kpi) -> str:
-    """How a finding names a KPI: its name and id, e.g. ``'Net revenue' (revenue)``."""
-    return f"'{kpi.name}' ({kpi.id})"
-
-
-def goal_label(goal: Goal) -> str:
-    """How a finding names a goal: its statement and id."""
-    return f"goal '{goal.statement}' ({goal.id})"
-
-
-def unit_label(unit: Unit) -> str:
-    """How a finding names a unit: its name and id."""
-    return f"unit '{unit.name}' ({unit.id})"
-
-
-def nearest(word: str, choices: Sequence[str]) -> str | None:
-    """The closest of ``choices`` to ``word`` (case-insensitive), in its own spelling, or None."""
-    lookup = {c.lower(): c for c in choices}
-    match = difflib.get_close_matches(word.lower(), list(lookup), n=1, cutoff=0.6)
-    return lookup[match[0]] if match else None
-
-
-def listing(names: Sequence[str], limit: int = 8) -> str:
-    """Names joined by commas, the first ``limit`` of them and how many in all."""
-    shown = ", ".join(names[:limit])
-    return shown + (f" … ({len(names)} in all)" if len(names) > limit else "")
 
 
 # ---------------------------------------------------------------------------- one measure, other words

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from kpi_model.checks import (
+    actionable,
     balance,
+    cadence,
     conflicts,
-    data_rules,
+    data_quality,
     duplicates,
+    formulas,
     leadlag,
+    pairing,
     scenarios,
+    small_sample,
     structure,
     targets,
+    thresholds,
     vanity,
 )
 from kpi_model.checks.base import Rule
@@ -18,13 +24,19 @@ from kpi_model.checks.base import Rule
 REGISTRY: list[Rule] = sorted(
     [
         *structure.RULES,
+        *formulas.RULES,
+        *cadence.RULES,
         *scenarios.RULES,
         *targets.RULES,
+        *thresholds.RULES,
+        *actionable.RULES,
+        *pairing.RULES,
         *vanity.RULES,
         *balance.RULES,
         *conflicts.RULES,
         *duplicates.RULES,
-        *data_rules.RULES,
+        *small_sample.RULES,
+        *data_quality.RULES,
         *leadlag.RULES,
     ],
     key=lambda rule: rule.id,

@@ -184,10 +184,8 @@ class AuditReport:
             unit = self.unit_of(ObjectRef("kpi", kpi_id)) or ""
             data = self.kpi_data_scores.get(kpi_id) if self.ran_with_data else None
             design = self.kpi_scores.get(kpi_id)
-            rows.append([
-                kpi_id, verdict.name, unit, verdict.verdict.value, "" if design is None else f"{design:.1f}",
-                "" if data is None else f"{data:.1f}", verdict.why,
-            ])  # fmt: skip
+            scores = ["" if score is None else f"{score:.1f}" for score in (design, data)]
+            rows.append([kpi_id, verdict.name, unit, verdict.verdict.value, *scores, verdict.why])
         header = ["kpi_id", "name", "unit", "verdict", "design_score", "data_score", "why"]
         return rows_to_csv(header, rows)
 

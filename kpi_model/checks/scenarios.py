@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.checks.wording import kpi_label
 
 
 def _stale_scenario(ctx: AuditContext) -> Iterator[Finding]:
@@ -20,10 +21,9 @@ def _stale_scenario(ctx: AuditContext) -> Iterator[Finding]:
         if problem is None:
             continue
         kpi = ctx.workspace.kpi(scenario.kpi)
-        about = f"'{kpi.name}' ({kpi.id})" if kpi is not None else f"'{scenario.kpi}'"
-        yield STALE_SCENARIO.finding(
-            "workspace",
-            ctx.workspace.name,
+        about = kpi_label(kpi) if kpi is not None else f"'{scenario.kpi}'"
+        yield STALE_SCENARIO.on_workspace(
+            ctx.workspace,
             f"Scenario '{scenario.name}' ({scenario.id}) of {about} no longer fits its driver tree: {problem}",
             f"in scenario '{scenario.id}', {STALE_SCENARIO_FIX}",
         )

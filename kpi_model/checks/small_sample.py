@@ -15,6 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
+from kpi_model.checks.wording import kpi_label, period_text
 from kpi_model.formula import FormulaError, check_filter, parse_tree, quote, ratio_parts
 from kpi_model.models import Kpi, UnitOfMeasure
 from kpi_model.periods import GRAINS, grain_cadence
@@ -23,23 +24,6 @@ from kpi_model.periods import GRAINS, grain_cadence
 def coarser_cadence(grain: str) -> str:
     """The review cadence one grain coarser (``monthly`` data → ``quarterly``; yearly stays yearly)."""
     return grain_cadence(GRAINS[min(GRAINS.index(grain) + 1, len(GRAINS) - 1)])
-
-
-# ---------------------------------------------------------------------------- KPI060 small-sample
-
-
-def _label(kpi: Kpi) -> str:
-    return f"'{kpi.name}' ({kpi.id})"
-
-
-def _period(period: Any, grain: str) -> str:
-    if grain == "month":
-        return period.isoformat()[:7]
-    if grain == "quarter":
-        return f"{period.year}-Q{(period.month - 1) // 3 + 1}"
-    if grain == "year":
-        return str(period.year)
-    return period.isoformat()[:10]
 
 
 def _day(period: Any) -> dt.date:
@@ -135,14 +119,13 @@ def _small_sample(ctx: AuditContext) -> Iterator[Finding]:
         where = (
             " (only at the edge of the data, likely a partial period)"
             if edge_only
-            else f" ({', '.join(_period(p, grain) for p, _ in small[:6])}{' …' if len(small) > 6 else ''})"
+            else f" ({', '.join(period_text(p, grain) for p, _ in small[:6])}{' …' if len(small) > 6 else ''})"
         )
-        yield SMALL_SAMPLE.finding(
-            "kpi",
-            kpi.id,
-            f"KPI {_label(kpi)} rests on fewer than {minimum} {what} in {len(small)} of {len(sizes)} "
+        yield SMALL_SAMPLE.on_kpi(
+            kpi,
+            f"KPI {kpi_label(kpi)} rests on fewer than {minimum} {what} in {len(small)} of {len(sizes)} "
             f"{grain_cadence(grain)} periods{where}; the smallest is {smallest:,.0f} in "
-            f"{_period(smallest_period, grain)}, so its value there swings by chance.",
+            f"{period_text(smallest_period, grain)}, so its value there swings by chance.",
             f"Read that period with care and show no red/amber/green status for it until at least {minimum} {unit} "
             "are behind it."
             if edge_only
@@ -164,3 +147,5 @@ SMALL_SAMPLE = Rule(
     check=_small_sample,
     needs_data=True,
 )
+
+RULES: list[Rule] = [SMALL_SAMPLE]

@@ -10,20 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.cadence import MISSING_CADENCE
-from kpi_model.checks.formulas import INVALID_FORMULA, UNKNOWN_COLUMN, named_kpis
-from kpi_model.checks.names import (
-    capital,
-    goal_label,
-    kpi_label,
-    listing,
-    nearest,
-    owner_role,
-    rating_without_scale,
-    unit_label,
-    values_in_words,
-)
+from kpi_model.checks.names import owner_role, rating_without_scale, values_in_words
+from kpi_model.checks.wording import capital, goal_label, kpi_label, listing, nearest, unit_label
 from kpi_model.completeness import has_target
 from kpi_model.formula import Compiler, referenced_names
 from kpi_model.models import Kind, Kpi, Workspace
@@ -44,27 +34,28 @@ def _missing_owner(ctx: AuditContext) -> Iterator[Finding]:
                 if unit and unit.owner
                 else f"name the person or role who acts when it goes off track{example}"
             )
-            yield MISSING_OWNER.finding(
-                "kpi", kpi.id, f"KPI {kpi_label(kpi)} has no owner: nobody answers for it when it moves", fix
-            )  # fmt: skip
+            yield MISSING_OWNER.on_kpi(
+                kpi, f"KPI {kpi_label(kpi)} has no owner: nobody answers for it when it moves", fix
+            )
     units = ctx.workspace.units
     if len(units) > 1 and not any(unit.owner for unit in units):
         # One cause (the register has no column for the units' heads), so one finding, not one per unit.
-        yield MISSING_OWNER.finding(
-            "workspace", ctx.workspace.name,
+        yield MISSING_OWNER.on_workspace(
+            ctx.workspace,
             f"None of the {len(units)} units names its head ({listing([u.name for u in units])}): nobody is "
             "accountable for their goals",
             "name the head of each unit (Goals → Units, or the unit's owner in the workspace)",
             severity=Severity.WARNING,
-        )  # fmt: skip
+        )
         return
     for unit in units:
         if not unit.owner:
-            yield MISSING_OWNER.finding(
-                "unit", unit.id, f"{capital(unit_label(unit))} has no owner: nobody is accountable for its goals",
+            yield MISSING_OWNER.on_unit(
+                unit,
+                f"{capital(unit_label(unit))} has no owner: nobody is accountable for its goals",
                 f"name the head of {unit.name}, who answers for its goals and KPIs",
                 severity=Severity.WARNING,
-            )  # fmt: skip
+            )
 
 
 MISSING_OWNER = Rule(
@@ -85,35 +76,38 @@ def _missing_source(ctx: AuditContext) -> Iterator[Finding]:
     ws = ctx.workspace
     compiler = Compiler(ws)
     declared = [s.name for s in ws.sources]
+    ids = facts.kpi_ids(ws)
     for kpi in ws.kpis:
         if not kpi.source:
             # A formula over other KPIs needs no source; a broken one is KPI003's to report.
-            if compiler.is_derived(kpi) or named_kpis(ws, kpi):
+            if compiler.is_derived(kpi) or facts.named_kpis(kpi, ids):
                 continue
             what = "no formula either, so" if not kpi.expression else "its formula names no other KPI, so"
-            yield MISSING_SOURCE.finding(
-                "kpi", kpi.id, f"KPI {kpi_label(kpi)} has no data source and {what} it cannot be computed or checked",
+            yield MISSING_SOURCE.on_kpi(
+                kpi,
+                f"KPI {kpi_label(kpi)} has no data source and {what} it cannot be computed or checked",
                 "choose the table or system its data comes from"
                 + (f" (declared sources: {listing(declared)})" if declared else " (declare it under 'sources:')")
                 + ", or make it a derived KPI whose formula combines other KPIs",
-            )  # fmt: skip
+            )
             continue
         source = ws.source(kpi.source)
         if source is None:
             guess = nearest(kpi.source, declared)
-            yield MISSING_SOURCE.finding(
-                "kpi", kpi.id, f"KPI {kpi_label(kpi)} names the source '{kpi.source}', which is not declared",
+            yield MISSING_SOURCE.on_kpi(
+                kpi,
+                f"KPI {kpi_label(kpi)} names the source '{kpi.source}', which is not declared",
                 (f"did you mean '{guess}'? " if guess else "")
                 + f"declare '{kpi.source}' under 'sources:' with its path, SQL view or system",
-            )  # fmt: skip
+            )
         elif not (source.path or source.sql or source.system):
-            yield MISSING_SOURCE.finding(
-                "kpi", kpi.id,
+            yield MISSING_SOURCE.on_kpi(
+                kpi,
                 f"KPI {kpi_label(kpi)} uses source '{source.name}', which names no file, SQL view or system: "
                 "nobody can tell where its data lives",
                 f"give source '{source.name}' a path (a file), sql (a view) or at least its system, e.g. 'ERP'",
                 severity=Severity.WARNING,
-            )  # fmt: skip
+            )
 
 
 MISSING_SOURCE = Rule(
@@ -138,16 +132,18 @@ def _orphan_kpi(ctx: AuditContext) -> Iterator[Finding]:
             # A KPI whose unit is known is offered that unit's goals first.
             own = [g.id for g in ctx.workspace.goals_of(kpi.unit)] if kpi.unit else []
             hint = f" (goals of its unit: {listing(own)})" if own else all_goals
-            yield ORPHAN_KPI.finding(
-                "kpi", kpi.id, f"KPI {kpi_label(kpi)} measures no goal: nobody can say what it is for",
+            yield ORPHAN_KPI.on_kpi(
+                kpi,
+                f"KPI {kpi_label(kpi)} measures no goal: nobody can say what it is for",
                 f"attach it to the strategic goal it measures{hint}, or drop it",
-            )  # fmt: skip
+            )
         elif ctx.workspace.goal(kpi.goal) is None:
             guess = nearest(kpi.goal, goals)
-            yield ORPHAN_KPI.finding(
-                "kpi", kpi.id, f"KPI {kpi_label(kpi)} names goal '{kpi.goal}', which does not exist",
+            yield ORPHAN_KPI.on_kpi(
+                kpi,
+                f"KPI {kpi_label(kpi)} names goal '{kpi.goal}', which does not exist",
                 f"did you mean '{guess}'?" if guess else f"choose an existing goal{all_goals}",
-            )  # fmt: skip
+            )
 
 
 ORPHAN_KPI = Rule(
@@ -178,6 +174,10 @@ def _cut_candidates(ws: Workspace, kpis: list[Kpi]) -> list[Kpi]:
     return sorted(loose, key=lambda k: k.pairs_with is not None)
 
 
+# What a goal whose KPIs are all of one kind lacks.
+_OTHER_KIND: dict[Kind | None, str] = {Kind.LAGGING: "a leading indicator", Kind.LEADING: "a lagging outcome"}
+
+
 def _goal_kpi_count(ctx: AuditContext) -> Iterator[Finding]:
     low, high = ctx.options.min_kpis_per_goal, ctx.options.max_kpis_per_goal
     for goal in ctx.workspace.goals:
@@ -186,25 +186,21 @@ def _goal_kpi_count(ctx: AuditContext) -> Iterator[Finding]:
         if count > high:
             candidates = _cut_candidates(ctx.workspace, kpis) or kpis
             names = ", ".join(f"{k.id}" for k in candidates[: max(count - high, 3)])
-            yield GOAL_KPI_COUNT.finding(
-                "goal", goal.id,
+            yield GOAL_KPI_COUNT.on_goal(
+                goal,
                 f"{capital(goal_label(goal))} has {count} KPIs ({low}–{high} recommended): too many to steer by",
                 f"cut {count - high} (candidates no other KPI builds on: {names}), or split the goal in two",
-            )  # fmt: skip
+            )
         elif count < low:
             kinds = {k.kind for k in kpis}
-            need = (
-                "a leading indicator" if kinds == {Kind.LAGGING}
-                else "a lagging outcome" if kinds == {Kind.LEADING}
-                else "a leading indicator and the outcome it drives"
-            )  # fmt: skip
+            only = next(iter(kinds)) if len(kinds) == 1 else None
+            need = _OTHER_KIND.get(only, "a leading indicator and the outcome it drives")
             have = f"only {count} KPI{'s' if count != 1 else ''}" if count else "no KPIs"
-            yield GOAL_KPI_COUNT.finding(
-                "goal", goal.id,
-                f"{capital(goal_label(goal))} has {have} ({low}–{high} recommended): progress on it is hard to "
-                "judge",
+            yield GOAL_KPI_COUNT.on_goal(
+                goal,
+                f"{capital(goal_label(goal))} has {have} ({low}–{high} recommended): progress on it is hard to judge",
                 f"add {low - count} more, e.g. {need} (the KPI library has templates)",
-            )  # fmt: skip
+            )
 
 
 GOAL_KPI_COUNT = Rule(
@@ -229,13 +225,13 @@ def _unit_kpi_count(ctx: AuditContext) -> Iterator[Finding]:
         total = sum(per_goal.values())
         if total > limit:
             biggest = max(per_goal, key=lambda g: per_goal[g])
-            yield UNIT_KPI_COUNT.finding(
-                "unit", unit.id,
+            yield UNIT_KPI_COUNT.on_unit(
+                unit,
                 f"{capital(unit_label(unit))} has {total} KPIs across {len(goals)} goals (limit {limit}): more "
                 "than one dashboard can show and one team can act on",
                 f"cut {total - limit}, starting with goal '{biggest}' ({per_goal[biggest]} KPIs), or move a goal to "
                 "the unit that acts on it",
-            )  # fmt: skip
+            )
 
 
 UNIT_KPI_COUNT = Rule(
@@ -260,14 +256,15 @@ def _qualitative_without_scale(ctx: AuditContext) -> Iterator[Finding]:
         words = values_in_words(kpi)
         then = (
             "; then write its baseline and target as points on that scale (e.g. 'good' → 4, 'very good' → 5 on 1-5)"
-            if words or not has_target(kpi) else ""
-        )  # fmt: skip
-        yield QUALITATIVE_WITHOUT_SCALE.finding(
-            "kpi", kpi.id,
+            if words or not has_target(kpi)
+            else ""
+        )
+        yield QUALITATIVE_WITHOUT_SCALE.on_kpi(
+            kpi,
             f"KPI {kpi_label(kpi)} {why} but has no scale: a 4 means nothing without knowing whether it is out "
             "of 5 or 10, and words such as 'good' cannot be tracked",
             f"write the answer scale in 'scale', e.g. 1-5 for CSAT or 0-10 for NPS{then}",
-        )  # fmt: skip
+        )
 
 
 QUALITATIVE_WITHOUT_SCALE = Rule(
@@ -303,21 +300,22 @@ def _stale_review(ctx: AuditContext) -> Iterator[Finding]:
     kpis = ctx.workspace.kpis
     if len(kpis) > 1 and not any(kpi.review_date for kpi in kpis):
         # One cause (no review dates kept at all), so one note, not one per KPI.
-        yield STALE_REVIEW.finding(
-            "workspace", ctx.workspace.name,
+        yield STALE_REVIEW.on_workspace(
+            ctx.workspace,
             f"None of the {len(kpis)} KPIs has a review date: nobody can tell which were reviewed, or when",
             "review each KPI with its owner (still the right measure, target and owner?) and record the date in "
             "review_date",
-        )  # fmt: skip
+        )
         return
     for kpi in kpis:
         reviewed = kpi.review_date
         if reviewed is None:
-            yield STALE_REVIEW.finding(
-                "kpi", kpi.id, f"KPI {kpi_label(kpi)} has never been reviewed (no review date)",
+            yield STALE_REVIEW.on_kpi(
+                kpi,
+                f"KPI {kpi_label(kpi)} has never been reviewed (no review date)",
                 "review it with its owner (still the right measure, target and owner?) and record the date in "
                 "review_date",
-            )  # fmt: skip
+            )
         elif reviewed > today:
             twin = _past_twin(reviewed, today)
             # The twin is a concrete fix only when it is recent enough not to be stale itself.
@@ -327,16 +325,17 @@ def _stale_review(ctx: AuditContext) -> Iterator[Finding]:
                 f"KPI {kpi_label(kpi)} has a review date in the future ({reviewed.isoformat()}; today is "
                 f"{today.isoformat()}), probably a typo",
                 f"write the date of the last review{f', perhaps {twin.isoformat()}' if twin else ''}",
-                severity=Severity.WARNING, patch={"review_date": twin.isoformat()} if twin and fresh else None,
-            )  # fmt: skip
+                severity=Severity.WARNING,
+                patch={"review_date": twin.isoformat()} if twin and fresh else None,
+            )
         elif (today - reviewed).days > limit:
-            yield STALE_REVIEW.finding(
-                "kpi", kpi.id,
+            yield STALE_REVIEW.on_kpi(
+                kpi,
                 f"KPI {kpi_label(kpi)} was last reviewed on {reviewed.isoformat()}, {(today - reviewed).days} days "
                 f"ago (a review goes stale after {limit} days)",
                 "review it with its owner (still the right measure, target and owner?) and update review_date",
                 severity=Severity.WARNING,
-            )  # fmt: skip
+            )
 
 
 STALE_REVIEW = Rule(
@@ -353,12 +352,9 @@ STALE_REVIEW = Rule(
 RULES: list[Rule] = [
     MISSING_OWNER,
     MISSING_SOURCE,
-    INVALID_FORMULA,
-    UNKNOWN_COLUMN,
     ORPHAN_KPI,
     GOAL_KPI_COUNT,
     UNIT_KPI_COUNT,
-    MISSING_CADENCE,
     QUALITATIVE_WITHOUT_SCALE,
     STALE_REVIEW,
 ]

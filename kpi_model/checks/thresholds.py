@@ -1,8 +1,7 @@
-"""KPI023 threshold-order, and when thresholds fit a target and direction, which direction they imply.
+"""KPI023 threshold-order: do warning and critical fit the target and the direction?
 
-For a KPI that should go up, red (critical) must come below amber (warning), and both at or below
-the target: ``critical < warning <= target``; for one that should go down, the mirror image. The
-helpers here work in "bigger is better" space (values times +1 or -1), so one comparison covers both.
+Red (critical) must come below amber (warning) and both at or below the target for a KPI that
+should go up; the mirror image for one that should go down (:mod:`kpi_model.checks.target_facts`).
 """
 
 from __future__ import annotations
@@ -10,134 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import kpi_label
-from kpi_model.models import Direction, Kpi, UnitOfMeasure
-
-_SIGN = {Direction.UP: 1, Direction.DOWN: -1}
-
-
-def num(value: float) -> str:
-    """A number as the user typed it: 0.045, 12500, 1.5 (no exponent, no thousands separator)."""
-    text = f"{value:.10f}".rstrip("0").rstrip(".")
-    return text if text not in ("", "-0") else "0"
-
-
-def shown(value: float, percent: bool = False) -> str:
-    """A value in a finding's message: a percent KPI's 0.975 as ``97.5%``."""
-    return f"{num(value * 100)}%" if percent else num(value)
-
-
-def typed(value: float, percent: bool = False) -> str:
-    """A value in a fix: as a percent and as the fraction a workspace file holds, ``97.5% (0.975)``."""
-    return f"{num(value * 100)}% ({num(value)})" if percent else num(value)
-
-
-def is_percent(kpi: Kpi) -> bool:
-    """Whether the KPI's values are fractions shown as percents."""
-    return kpi.unit_of_measure == UnitOfMeasure.PERCENT
-
-
-def lines(kpi: Kpi) -> tuple[float | None, float | None, float | None]:
-    """(target value, warning, critical) of a KPI, each None when not set."""
-    target = kpi.target.value if kpi.target else None
-    thresholds = kpi.thresholds
-    return target, thresholds.warning if thresholds else None, thresholds.critical if thresholds else None
-
-
-def fits(direction: Direction, target: float | None, warning: float | None, critical: float | None) -> bool:
-    """Whether the thresholds are in order for the direction, and on the right side of the target."""
-    sign = _SIGN[direction]
-    if warning is not None and critical is not None and not sign * critical < sign * warning:
-        return False
-    if target is not None:
-        if warning is not None and sign * warning > sign * target:
-            return False
-        if critical is not None and sign * critical >= sign * target:
-            return False
-    return True
-
-
-def candidate_directions(kpi: Kpi) -> list[Direction]:
-    """The directions a KPI may mean: its own; else the one its target and baseline show; else both."""
-    if kpi.direction in _SIGN:
-        return [kpi.direction]  # type: ignore[list-item]
-    target, baseline = lines(kpi)[0], kpi.baseline.value if kpi.baseline else None
-    if target is not None and baseline is not None and target != baseline:
-        return [Direction.UP if target > baseline else Direction.DOWN]
-    return [Direction.UP, Direction.DOWN]
-
-
-def implied_direction(kpi: Kpi) -> Direction | None:
-    """The direction a KPI without one clearly means, or None when that would be a guess.
-
-    Clear means: its target lies on one side of its baseline, or only one direction fits its
-    thresholds, and nothing else contradicts it. A target given as low and high means a range.
-    """
-    if kpi.direction is not None:
-        return None
-    target, warning, critical = lines(kpi)
-    band = kpi.target
-    if target is None:
-        return Direction.RANGE if band and band.low is not None and band.high is not None else None
-    baseline = kpi.baseline.value if kpi.baseline else None
-    if baseline is not None and baseline == target:
-        return None  # either direction would make the target "no change"
-    candidates = candidate_directions(kpi)
-    if warning is None and critical is None:
-        return candidates[0] if len(candidates) == 1 else None
-    fitting = [d for d in candidates if fits(d, target, warning, critical)]
-    return fitting[0] if len(fitting) == 1 else None
-
-
-def _decimals(*values: float | None) -> int:
-    return max((len(num(v).partition(".")[2]) for v in values if v is not None), default=0)
-
-
-def proposal(
-    direction: Direction, target: float | None, warning: float | None, critical: float | None
-) -> tuple[float | None, float | None] | None:
-    """(warning, critical) that fit the direction and the target, as close to the given ones as possible.
-
-    Values already on the right side of the target are kept (swapped if needed); a red line on the
-    wrong side moves below the warning by the larger of its two gaps. None when there is nothing
-    concrete to offer (both lines on the wrong side, or no gap to step by).
-    """
-    sign = _SIGN[direction]
-    places = _decimals(target, warning, critical) + 1
-
-    def back(value: float | None) -> float | None:
-        return None if value is None else round(sign * value, places)
-
-    if warning is not None and critical is not None:
-        values = sorted({sign * warning, sign * critical})
-        if target is None:
-            good = (values[-1], values[0]) if len(values) == 2 else None
-        else:
-            top = sign * target
-            below = [v for v in values if v <= top]
-            above = [v for v in values if v > top]
-            if len(below) == 2:
-                good = (below[1], below[0])
-            elif len(below) == 1 and (step := max(top - below[0], *(v - top for v in above), 0)) > 0:
-                good = (below[0], below[0] - step)
-            else:
-                good = None
-        result = (back(good[0]), back(good[1])) if good else None
-    elif target is None:
-        result = None
-    elif warning is not None:
-        mirrored = 2 * sign * target - sign * warning  # as far below the target as it is above now
-        result = (back(mirrored), None)
-    else:
-        assert critical is not None
-        gap = sign * critical - sign * target
-        result = (None, back(sign * target - gap)) if gap > 0 else None
-    if result is None or not fits(direction, target, *result) or result == (warning, critical):
-        return None
-    return result
-
-
-# ---------------------------------------------------------------- KPI023 threshold-order
+from kpi_model.checks.target_facts import candidate_directions, fits, lines, proposal
+from kpi_model.checks.wording import is_percent, kpi_label, shown, typed
+from kpi_model.models import Direction, Kpi
 
 
 def _problems(
@@ -212,13 +86,13 @@ def _threshold_order(ctx: AuditContext) -> Iterator[Finding]:
         if kpi.direction == Direction.RANGE:
             band = kpi.target
             if band is None or band.low is None or band.high is None:
-                yield THRESHOLD_ORDER.finding(
-                    "kpi", kpi.id,
+                yield THRESHOLD_ORDER.on_kpi(
+                    kpi,
                     f"KPI {label} stays inside a range but has thresholds and no complete range (low and high): "
                     "the thresholds have nothing to be read against",
                     "set target low and high; a range KPI is red outside them, so the thresholds can go",
                     severity=Severity.INFO,
-                )  # fmt: skip
+                )
             continue
         candidates = candidate_directions(kpi)
         if any(fits(d, target, warning, critical) for d in candidates):
@@ -226,10 +100,8 @@ def _threshold_order(ctx: AuditContext) -> Iterator[Finding]:
         if len(candidates) == 1:
             direction = candidates[0]
             problems = _problems(direction, target, warning, critical, is_percent(kpi))
-            why = (
-                f"should go {direction.value}" if kpi.direction is not None
-                else f"has its target {'above' if direction == Direction.UP else 'below'} its baseline"
-            )  # fmt: skip
+            side = "above" if direction == Direction.UP else "below"
+            why = f"should go {direction.value}" if kpi.direction is not None else f"has its target {side} its baseline"
             fix, patch = _threshold_fix(kpi, direction)
             yield THRESHOLD_ORDER.on_kpi(
                 kpi, f"KPI {label} {why}, but its thresholds do not fit: {'; and '.join(problems)}", fix, patch=patch
@@ -255,3 +127,5 @@ THRESHOLD_ORDER = Rule(
     fix="For 'up' keep critical < warning ≤ target; for 'down', critical > warning ≥ target.",
     check=_threshold_order,
 )
+
+RULES: list[Rule] = [THRESHOLD_ORDER]

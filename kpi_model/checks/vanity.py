@@ -17,7 +17,8 @@ from sqlglot import exp
 
 from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import PAIRING_FIELD, AuditContext, Finding, Rule, Severity
-from kpi_model.checks.names import capital, concepts_in, has_phrase, kpi_label, sentence, words_of
+from kpi_model.checks.names import concepts_in, has_phrase, words_of
+from kpi_model.checks.wording import capital, kpi_label, period_text, sentence
 from kpi_model.formula import ratio_parts
 from kpi_model.models import Kind, Kpi, UnitOfMeasure, Workspace
 
@@ -209,17 +210,6 @@ def _family_signal(kpi: Kpi, workspace: Workspace, ids: set[str], feeds: Mapping
     )
 
 
-def _period_label(period: Any, grain: str) -> str:
-    text = period.isoformat() if hasattr(period, "isoformat") else str(period)
-    if grain == "month":
-        return text[:7]
-    if grain == "quarter" and hasattr(period, "month"):
-        return f"{period.year}-Q{(period.month - 1) // 3 + 1}"
-    if grain == "year":
-        return text[:4]
-    return text[:10]
-
-
 def _monotone_signal(kpi: Kpi, ctx: AuditContext) -> _Signal | None:
     """A series that never falls over ≥ 6 periods and has no denominator behaves like a running total."""
     if ctx.series is None or kpi.unit_of_measure not in (None, UnitOfMeasure.COUNT):
@@ -239,7 +229,7 @@ def _monotone_signal(kpi: Kpi, ctx: AuditContext) -> _Signal | None:
     if len(run) < MIN_MONOTONE_PERIODS or not rising(run):
         return None
     grain = getattr(getattr(series, "request", None), "grain", "month")
-    first, last = _period_label(run[0][0], grain), _period_label(run[-1][0], grain)
+    first, last = period_text(run[0][0], grain), period_text(run[-1][0], grain)
     return _Signal(
         f"its values never fall over {len(run)} periods ({first} to {last}: {run[0][1]:,.0f} → {run[-1][1]:,.0f}), "
         "which is how a cumulative total behaves",
@@ -274,9 +264,8 @@ def _vanity(ctx: AuditContext) -> Iterator[Finding]:
         if not signals:
             continue
         fixes = list(dict.fromkeys(s.fix for s in signals))
-        yield VANITY.finding(
-            "kpi",
-            kpi.id,
+        yield VANITY.on_kpi(
+            kpi,
             f"KPI {kpi_label(kpi)} looks like a vanity metric: {'; and '.join(s.reason for s in signals)}.",
             " ".join(sentence(capital(f)) for f in fixes),
         )

@@ -1,8 +1,7 @@
-"""Quality rules that look at the loaded data: too few observations per period, and data-quality warts.
+"""KPI061 data-quality: empty dates and values, future dates, negative amounts and repeated keys.
 
-Both need data (``needs_data``). ``small-sample`` (in :mod:`kpi_model.checks.small_sample`) reads the
-computed series; ``data-quality`` runs one aggregate query per source in the engine's locked session,
-with every identifier quoted.
+Needs data (``needs_data``): one aggregate query per source in the engine's locked session, with
+every identifier quoted. The other data rule, small-sample, is :mod:`kpi_model.checks.small_sample`.
 """
 
 from __future__ import annotations
@@ -15,17 +14,10 @@ from typing import Any
 from sqlglot import exp
 
 from kpi_model.checks.base import AuditContext, Finding, Rule, Severity
-from kpi_model.checks.small_sample import SMALL_SAMPLE
+from kpi_model.checks.wording import kpi_label
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, check_aggregate, check_filter, quote
 from kpi_model.models import Kpi, UnitOfMeasure
-
-
-def _label(kpi: Kpi) -> str:
-    return f"'{kpi.name}' ({kpi.id})"
-
-
-# ---------------------------------------------------------------------------- KPI061 data-quality
 
 _CAMEL_ID = re.compile(r"[a-z](Id|ID)$")
 _DATE_TYPE = re.compile(r"^(DATE|TIMESTAMP.*)$")
@@ -140,7 +132,7 @@ def _pct(part: int, whole: int) -> str:
 
 
 def _names(kpis: list[Kpi]) -> str:
-    labels = [_label(k) for k in kpis]
+    labels = [kpi_label(k) for k in kpis]
     return ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else "".join(labels)
 
 
@@ -222,8 +214,7 @@ def _source_findings(ctx: AuditContext, source: str, kpis: list[Kpi]) -> Iterato
         span = low if low == high else f"{low} to {high}"
         example = result.get(f"future_key:{column}")
         example_text = f", e.g. {example_key} {example}" if example and example_key else ""
-        yield DATA_QUALITY.finding(
-            "source",
+        yield DATA_QUALITY.on_source(
             source,
             f"Source '{source}': {future_count:,} rows have {column} after today ({today}): {span}{example_text}. "
             f"They are counted in future periods of {_names(users)}, which look like real results.",
@@ -234,8 +225,7 @@ def _source_findings(ctx: AuditContext, source: str, kpis: list[Kpi]) -> Iterato
         filled = int(result.get(f"filled:{column}") or 0)
         empty = rows - filled
         if 0 < empty and rows and empty / rows < MAX_ID_NULL_SHARE:
-            yield DATA_QUALITY.finding(
-                "source",
+            yield DATA_QUALITY.on_source(
                 source,
                 f"Source '{source}': {column} is empty in {empty:,} of {rows:,} rows ({_pct(empty, rows)}); those "
                 f"rows cannot be attributed, and counts of distinct {column} silently leave them out.",
@@ -247,8 +237,7 @@ def _source_findings(ctx: AuditContext, source: str, kpis: list[Kpi]) -> Iterato
             continue
         repeated = filled - int(distinct)
         if 0 < repeated <= MAX_KEY_REPEAT_SHARE * filled:
-            yield DATA_QUALITY.finding(
-                "source",
+            yield DATA_QUALITY.on_source(
                 source,
                 f"Source '{source}': {column} identifies a row but {repeated:,} rows repeat an existing value "
                 f"({int(distinct):,} distinct in {filled:,} rows); rows loaded twice are counted twice by "
@@ -308,7 +297,7 @@ def _time_and_value_findings(source: str, plans: list[_KpiPlan], result: Mapping
                 f"Decide whether corrections belong in the KPI: exclude them with a filter ({column} >= 0) or keep "
                 "them deliberately and say so in the description."
             )
-        yield DATA_QUALITY.finding("source", source, f"Source '{source}': {message}.", fix)
+        yield DATA_QUALITY.on_source(source, f"Source '{source}': {message}.", fix)
 
 
 def _data_quality(ctx: AuditContext) -> Iterator[Finding]:
@@ -337,4 +326,4 @@ DATA_QUALITY = Rule(
     needs_data=True,
 )
 
-RULES: list[Rule] = [SMALL_SAMPLE, DATA_QUALITY]
+RULES: list[Rule] = [DATA_QUALITY]
