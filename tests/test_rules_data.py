@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 
@@ -55,6 +57,24 @@ def test_small_sample_fires_on_a_ratio_with_thin_periods():
         assert "fewer than 30 counted items" in message and "1 of 5 monthly periods (2026-03)" in message
         assert "smallest is 12 in 2026-03" in message and "quarterly" in found[0].fix
         assert audited(SMALL_SAMPLE, ws, engine=engine, options=AuditOptions(min_sample=10)) == []
+
+
+def test_small_sample_names_weeks_as_everywhere_else():
+    # About 26 tickets a week: every week is thin, and the message names weeks as the app does (2026-W05).
+    ws = register(
+        bare_kpi(
+            "solve_rate",
+            time_column="day",
+            cadence="weekly",
+            source="tickets",
+            expression="count(*) FILTER (WHERE solved) / count(*)",
+            unit_of_measure="percent",
+        )
+    )
+    with engine_with(TICKETS) as engine:
+        (finding,) = audited(SMALL_SAMPLE, ws, engine=engine)
+    assert "weekly periods (2026-W" in finding.message, finding.message
+    assert re.search(r"smallest is \d+ in 2026-W\d\d,", finding.message), finding.message
 
 
 def test_small_sample_never_judges_a_period_the_data_covers_only_in_part():
