@@ -25,12 +25,131 @@ def _x_formats(spec: object) -> list[str]:
     return found
 
 
+def _x_axes(spec: object) -> list[dict]:
+    """The axis of every temporal x encoding in a chart spec, however deep its layers go."""
+    found: list[dict] = []
+    if isinstance(spec, dict):
+        x = spec.get("encoding", {}).get("x") if isinstance(spec.get("encoding"), dict) else None
+        if isinstance(x, dict) and x.get("type") == "temporal":
+            found.append(x.get("axis") or {})
+        for value in spec.values():
+            found += _x_axes(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            found += _x_axes(item)
+    return found
+
+
+def _tick_dates(axis: dict) -> list[dt.date]:
+    return [dt.date(v["year"], v["month"], v["date"]) for v in axis["values"]]
+
+
+def _series(grain: str, periods: list[dt.date], dimensions: list[str | None] | None = None) -> Series:
+    points = [
+        Point(period=p, value=float(i), rows=1, dimension=d)
+        for i, p in enumerate(periods)
+        for d in (dimensions if dimensions is not None else [None])
+    ]
+    return Series(kpi_id="k", request=SeriesRequest(grain=grain, by="channel" if dimensions else None), points=points)
+
+
 def test_a_kpi_chart_labels_every_month_with_its_year():
     kpi = Kpi(id="k", name="Orders", target=Target(value=12, due=dt.date(2027, 6, 30)))
-    points = [Point(period=dt.date(2026, m, 1), value=float(m), rows=1) for m in range(3, 9)]
-    series = Series(kpi_id="k", request=SeriesRequest(grain="month"), points=points)
-    formats = _x_formats(json.loads(kpi_chart(kpi, series).to_json()))
+    months = [dt.date(2026, m, 1) for m in range(3, 9)]
+    formats = _x_formats(json.loads(kpi_chart(kpi, _series("month", months)).to_json()))
     assert formats and all(f == "%b %Y" for f in formats), formats
+
+
+def test_monthly_ticks_sit_on_the_months_never_between_them():
+    kpi = Kpi(id="k", name="Orders")
+    months = [dt.date(2025, 11, 1), dt.date(2025, 12, 1), dt.date(2026, 1, 1), dt.date(2026, 2, 1)]
+    axes = _x_axes(kpi_chart(kpi, _series("month", months)).to_dict())
+    assert axes and all(_tick_dates(a) == months for a in axes), axes
+
+
+def test_ticks_by_grain_name_the_year_and_stay_on_period_starts():
+    from ui.charts import MAX_TICKS
+
+    kpi = Kpi(id="k", name="Orders")
+    cases = {
+        "day": ([dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(10)], "%-d %b %Y"),
+        "week": ([dt.date(2026, 1, 5) + dt.timedelta(weeks=i) for i in range(8)], "%-d %b %Y"),
+        "month": ([dt.date(2020 + (m // 12), m % 12 + 1, 1) for m in range(60)], "%b %Y"),
+        "quarter": ([dt.date(2024 + q // 4, q % 4 * 3 + 1, 1) for q in range(12)], "Q%q %Y"),
+        "year": ([dt.date(2000 + y, 1, 1) for y in range(26)], "%Y"),
+    }
+    for grain, (periods, time_format) in cases.items():
+        axes = _x_axes(kpi_chart(kpi, _series(grain, periods)).to_dict())
+        assert axes and {a["format"] for a in axes} == {time_format}, (grain, axes)
+        ticks = _tick_dates(axes[0])
+        assert 2 <= len(ticks) <= MAX_TICKS, (grain, ticks)
+        assert set(ticks) <= set(periods), f"{grain}: a tick between two periods: {ticks}"
+    # Weekly periods start on Monday; so do their ticks (Vega's own week ticks fall on Sundays).
+    weeks = _tick_dates(_x_axes(kpi_chart(kpi, _series("week", cases["week"][0])).to_dict())[0])
+    assert {d.isoweekday() for d in weeks} == {1}
+    # Five years of months are ticked on calendar marks, not every fifth month from the first.
+    months = _tick_dates(_x_axes(kpi_chart(kpi, _series("month", cases["month"][0])).to_dict())[0])
+    assert len({d.month for d in months}) <= 2 and 1 in {d.month for d in months}, months
+
+
+def test_a_long_daily_series_is_ticked_by_month_and_named_by_month():
+    from ui.charts import period_ticks
+
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(200)]
+    ticks, time_format = period_ticks(days, "day")
+    assert time_format == "%b %Y"
+    assert ticks and all(d.day == 1 for d in ticks), ticks
+
+
+def _colour(spec: object) -> list[dict]:
+    """Every colour encoding of the breakdown (field ``dimension``) in a chart spec."""
+    found: list[dict] = []
+    if isinstance(spec, dict):
+        colour = spec.get("encoding", {}).get("color") if isinstance(spec.get("encoding"), dict) else None
+        if isinstance(colour, dict) and colour.get("field") == "dimension":
+            found.append(colour)
+        for value in spec.values():
+            found += _colour(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            found += _colour(item)
+    return found
+
+
+def test_missing_and_unknown_get_different_colours_and_a_long_label_fits_the_legend():
+    from ui.charts import MISSING_LABEL
+
+    long_value = "North-western regional outlets"  # 30 characters
+    assert len(long_value) == 30
+    months = [dt.date(2026, m, 1) for m in range(1, 5)]
+    chart = kpi_chart(Kpi(id="k", name="Orders"), _series("month", months, ["unknown", None, long_value, "web"]))
+    spec = chart.to_dict()
+    colours = _colour(spec)
+    assert colours
+    for colour in colours:
+        domain, colour_range = colour["scale"]["domain"], colour["scale"]["range"]
+        assert {"unknown", MISSING_LABEL, long_value, "web"} == set(domain)
+        by_value = dict(zip(domain, colour_range, strict=True))
+        assert by_value[MISSING_LABEL] != by_value["unknown"]
+        assert len(set(colour_range)) == len(domain), "every value its own colour"
+        legend = colour["legend"]
+        assert legend["orient"] == "bottom"
+        assert legend["labelLimit"] == 0 or legend["labelLimit"] >= len(long_value) * 8, legend
+    rows = [row for rows in spec["datasets"].values() for row in rows if "dimension" in row]
+    assert MISSING_LABEL in {r["dimension"] for r in rows} and None not in {r["dimension"] for r in rows}
+    # One legend for the breakdown: the lines and points share a colour scale.
+    assert len([c for c in colours if c.get("legend") is not None]) == len(colours)
+    layers_with_colour = [layer for layer in spec["layer"] if _colour(layer)]
+    assert len(layers_with_colour) == 1, "the lines and points are one layer, so their legend is drawn once"
+
+
+def test_data_that_holds_the_text_missing_keeps_it_apart_from_missing_values():
+    from ui.charts import MISSING_LABEL
+
+    months = [dt.date(2026, m, 1) for m in range(1, 3)]
+    spec = kpi_chart(Kpi(id="k", name="Orders"), _series("month", months, [MISSING_LABEL, None])).to_dict()
+    (domain,) = {tuple(c["scale"]["domain"]) for c in _colour(spec)}
+    assert len(domain) == 2 and MISSING_LABEL in domain
 
 
 def _texts(spec: object) -> list[str]:
@@ -114,8 +233,13 @@ def test_the_line_into_a_partial_period_is_dashed_and_the_solid_line_skips_it():
     points = [Point(period=dt.date(2026, m, 1), value=float(m), rows=1) for m in range(3, 12)]
     series = Series(kpi_id="k", request=SeriesRequest(grain="month"), points=points)
     spec = json.loads(kpi_chart(kpi, series).to_json())
-    lines = [layer for layer in spec["layer"] if (layer.get("mark") or {}).get("type") == "line"]
+    lines = [layer for layer in _leaf_layers(spec) if (layer.get("mark") or {}).get("type") == "line"]
     dashed = [layer for layer in lines if layer["mark"].get("strokeDash")]
     solid = [layer for layer in lines if not layer["mark"].get("strokeDash")]
     assert len(dashed) == 1 and len(solid) == 1
     assert {"filter": "datum.complete"} in solid[0].get("transform", []), "the solid line joins complete periods only"
+
+
+def _leaf_layers(spec: dict) -> list[dict]:
+    """The layers of a chart that draw marks, nested layers opened."""
+    return [leaf for layer in spec.get("layer", []) for leaf in (_leaf_layers(layer) if "layer" in layer else [layer])]

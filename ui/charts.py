@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import altair as alt
@@ -9,7 +11,7 @@ import pandas as pd
 
 from kpi_model.engine import Series
 from kpi_model.models import Kpi, Target, UnitOfMeasure
-from kpi_model.periods import period_end, period_start
+from kpi_model.periods import GRAINS, normalise_grain, period_end, period_from_index, period_index, period_start
 from kpi_model.status import Status, bands
 from kpi_model.whatif import TargetPreview
 
@@ -22,7 +24,111 @@ _AXIS_FORMAT: dict[UnitOfMeasure | None, str] = {
 
 # Every tick names its year: Vega's default shows the year only at January, so a chart of a few
 # months, or one read from its right end, leaves the reader guessing which year it is.
-PERIOD_AXIS = alt.Axis(format="%b %Y", labelOverlap=True)
+PERIOD_FORMATS = {"day": "%-d %b %Y", "week": "%-d %b %Y", "month": "%b %Y", "quarter": "Q%q %Y", "year": "%Y"}
+MAX_TICKS = 12
+# Tick spacings from fine to coarse, as (grain, periods between ticks). Ticks sit on period starts (Vega's own
+# choice put weekly ticks under monthly points), and a wider step stays on calendar marks: every other month
+# is January, March…; every 6 months January and July; every 5 years 2020, 2025.
+_TICK_STEPS = (
+    ("day", 1),
+    ("day", 2),
+    ("week", 1),
+    ("week", 2),
+    ("month", 1),
+    ("month", 2),
+    ("quarter", 1),
+    ("quarter", 2),
+    ("year", 1),
+    *(("year", step) for step in (2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)),
+)
+
+MISSING_LABEL = "(missing)"
+# Missing values get a grey of their own, outside the palette, so they never share a colour with a real
+# value such as the text "unknown".
+MISSING_COLOUR = "#7f7f7f"
+BREAKDOWN_PALETTE = (
+    "#4c78a8",
+    "#f58518",
+    "#e45756",
+    "#72b7b2",
+    "#54a24b",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#1f3a5f",
+    "#a0522d",
+    "#2ca02c",
+)
+# Width a breakdown legend may fill (the chart is at least this wide at 1024 px), and the width of one
+# character of a legend label: enough to choose how many columns the labels fit in.
+_LEGEND_WIDTH_PX = 560
+_LEGEND_CHAR_PX = 7
+
+
+def period_ticks(periods: Iterable[dt.date], grain: str) -> tuple[list[dt.date], str]:
+    """The tick dates for periods at ``grain`` (at most :data:`MAX_TICKS`) and their d3 time format.
+
+    Every tick is the start of a period at ``grain`` or coarser, within the first and last period; the
+    format names the year on every tick: ``Jan 2025``, ``Q1 2025``, ``2025``, ``6 Jan 2025``.
+    """
+    grain = normalise_grain(grain)
+    days = sorted(periods)
+    if not days:
+        return [], PERIOD_FORMATS[grain]
+    first, last = days[0], days[-1]
+    fine = GRAINS.index(grain)
+    for tick_grain, step in _TICK_STEPS:
+        if GRAINS.index(tick_grain) < fine:
+            continue
+        low, high = period_index(first, tick_grain), period_index(last, tick_grain)
+        indexes = [i for i in range(low, high + 1) if i % step == 0]
+        ticks = [d for d in (period_from_index(i, tick_grain) for i in indexes) if first <= d <= last]
+        if len(ticks) <= MAX_TICKS:
+            break
+    # Days and weeks ticked at month starts or coarser read as months ("Mar 2025"), not as one day.
+    coarse = grain in ("day", "week") and tick_grain not in ("day", "week")
+    return ticks, PERIOD_FORMATS["month" if coarse else grain]
+
+
+def period_axis(periods: Iterable[dt.date], grain: str) -> alt.Axis:
+    """The time axis of a chart of periods at ``grain``: ticks on period starts, each with its year."""
+    ticks, time_format = period_ticks(periods, grain)
+    values = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in ticks]
+    return alt.Axis(format=time_format, values=values or alt.Undefined, labelOverlap=True, title=None)
+
+
+def breakdown_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The frame with each missing ``dimension`` value named (``"(missing)"``) and that name.
+
+    The name is one no real value has: data that holds the text "(missing)" too gets "(missing value)".
+    """
+    values = {str(v) for v in frame["dimension"] if not pd.isna(v)}
+    missing = MISSING_LABEL
+    while missing in values:
+        missing = f"{missing[:-1]} value)"
+    named = frame.assign(dimension=[missing if pd.isna(v) else str(v) for v in frame["dimension"]])
+    return named, missing
+
+
+def breakdown_colour(values: Sequence[str], missing: str, title: str | None) -> alt.Color:
+    """One colour per value of a breakdown (grey for ``missing`` alone), with a legend under the chart.
+
+    The legend never cuts a label: it has as many columns as the longest label leaves room for.
+    """
+    shown = sorted(set(values) - {missing}, key=str.casefold)
+    domain = [*shown, missing] if missing in values else shown
+    colours = [BREAKDOWN_PALETTE[i % len(BREAKDOWN_PALETTE)] for i in range(len(shown))]
+    if missing in values:
+        colours.append(MISSING_COLOUR)
+    longest = max((len(v) for v in domain), default=1)
+    columns = max(1, min(len(domain), _LEGEND_WIDTH_PX // (longest * _LEGEND_CHAR_PX + 30)))
+    return alt.Color(
+        "dimension:N",
+        title=title,
+        scale=alt.Scale(domain=domain, range=colours),
+        legend=alt.Legend(orient="bottom", direction="horizontal", columns=columns, labelLimit=0, titleLimit=0),
+    )
 
 
 def series_frame(series: Series) -> pd.DataFrame:
@@ -34,7 +140,7 @@ def series_frame(series: Series) -> pd.DataFrame:
     return frame
 
 
-def _partial_layers(series: Series, frame: pd.DataFrame) -> list[alt.Chart]:
+def _partial_layers(series: Series, frame: pd.DataFrame, axis: alt.Axis) -> list[alt.Chart]:
     """Partial periods (the data does not cover them to their end) as striped spans labelled "partial"."""
     partial = sorted({p.date() for p in frame.loc[~frame["complete"].astype(bool), "period"]})
     if not partial:
@@ -47,10 +153,12 @@ def _partial_layers(series: Series, frame: pd.DataFrame) -> list[alt.Chart]:
     stripes = pd.DataFrame(
         {"day": [d for a, b in zip(starts, ends, strict=True) for d in pd.date_range(a, b, freq="D", inclusive="left")]}
     )
-    x = alt.X("from:T", title=None, axis=PERIOD_AXIS)
+    x = alt.X("from:T", title=None, axis=axis)
     return [
         alt.Chart(spans).mark_rect(opacity=0.08, color="#607d8b").encode(x=x, x2="to:T"),
-        alt.Chart(stripes).mark_rule(opacity=0.25, color="#607d8b", strokeDash=[2, 4]).encode(x="day:T"),
+        alt.Chart(stripes)
+        .mark_rule(opacity=0.25, color="#607d8b", strokeDash=[2, 4])
+        .encode(x=alt.X("day:T", title=None, axis=axis)),
         alt.Chart(spans)
         .mark_text(align="left", baseline="top", dx=3, dy=3, color="#455a64", fontStyle="italic")
         .encode(x=x, y=alt.value(0), text="label:N"),
@@ -105,34 +213,43 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
     frame = series_frame(series)
     values = [v for v in frame["value"].dropna().tolist()] + _reference_values(kpi)
     low, high, y_scale, y_axis = _value_scale(kpi, values)
+    grain = series.request.grain
+    x_axis = period_axis((p.date() for p in frame["period"]), grain)
     line_encoding: dict[str, Any] = {
-        "x": alt.X("period:T", title=None, axis=PERIOD_AXIS),
+        "x": alt.X("period:T", title=None, axis=x_axis),
         "y": alt.Y("value:Q", axis=y_axis, scale=y_scale),
         "tooltip": [
-            alt.Tooltip("period:T", title="Period"),
+            alt.Tooltip("period:T", title="Period", format=PERIOD_FORMATS[normalise_grain(grain)]),
             alt.Tooltip("value:Q", format=",.4~g"),
             alt.Tooltip("rows:Q", title="Rows"),
         ],
     }
     if "dimension" in frame.columns:
-        line_encoding["color"] = alt.Color("dimension:N", title=series.request.by)
+        frame, missing = breakdown_frame(frame)
+        line_encoding["color"] = breakdown_colour(frame["dimension"].tolist(), missing, series.request.by)
         line_encoding["tooltip"].append(alt.Tooltip("dimension:N", title=series.request.by))
     line_encoding["tooltip"].append(alt.Tooltip("complete:N", title="Complete"))
-    layers: list[alt.Chart] = [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.12)) else []
+    layers: list[alt.Chart | alt.LayerChart] = (
+        [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.12)) else []
+    )
     if not frame.empty:
-        layers += _partial_layers(series, frame)
+        layers += _partial_layers(series, frame, x_axis)
     # Into a partial period the line is dashed: half a month's drop must not read as a crash. The
     # dashed line runs through every period; the solid one, drawn over it, through complete ones only.
-    layers.append(alt.Chart(frame).mark_line(strokeWidth=1.5, strokeDash=[4, 3], opacity=0.7).encode(**line_encoding))
-    layers.append(alt.Chart(frame).transform_filter("datum.complete").mark_line(strokeWidth=2).encode(**line_encoding))
+    lines = [
+        alt.Chart(frame).mark_line(strokeWidth=1.5, strokeDash=[4, 3], opacity=0.7).encode(**line_encoding),
+        alt.Chart(frame).transform_filter("datum.complete").mark_line(strokeWidth=2).encode(**line_encoding),
+    ]
     # Complete periods as filled points; partial ones hollow: shown, not a value to judge.
     for complete in (True, False):
-        layers.append(
+        lines.append(
             alt.Chart(frame)
             .transform_filter(f"{'' if complete else '!'}datum.complete")
             .mark_point(filled=complete, size=40, strokeWidth=1.5)
             .encode(**line_encoding)
         )
+    # One layer for the lines and points: they share one colour scale and one legend, apart from the bands'.
+    layers.append(alt.layer(*lines))
     rules = []
     if kpi.target and kpi.target.value is not None:
         due = f" by {kpi.target.due:%Y-%m-%d}" if kpi.target.due else ""
@@ -167,7 +284,9 @@ def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360)
         projection["period"] = pd.to_datetime(projection["period"])
         values += [v for column in ("low", "high") for v in projection[column].dropna().tolist()]
     low, high, y_scale, y_axis = _value_scale(kpi, values)
-    x = alt.X("period:T", title=None, axis=PERIOD_AXIS)
+    shown = [p.date() for p in (*history["period"], *(projection["period"] if not projection.empty else []))]
+    shown += [preview.baseline_period, period_start(preview.due, preview.grain)]
+    x = alt.X("period:T", title=None, axis=period_axis(shown, preview.grain))
     # The KPI's own thresholds, as on the Preview page; without thresholds the zones follow the target
     # being tried, not the one saved.
     target = Target(value=preview.target, low=preview.target_low, high=preview.target_high, due=preview.due)
