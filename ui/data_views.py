@@ -16,7 +16,7 @@ from kpi_model import editing, sources
 from kpi_model.datastore import DataStore
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import SOURCE_NAME_PATTERN, Source, Workspace
-from kpi_model.sources import TableProfile
+from kpi_model.sources import EXACT_DISTINCT_ROWS, EXACT_DISTINCT_VALUES, TableProfile
 from kpi_model.validation import parse_part
 from ui import state
 from ui.feedback import apply_edit, capitalised, md_escape, plural, show_error
@@ -174,6 +174,11 @@ def _load_upload(
     return profile
 
 
+def distinct_heading(profile: TableProfile) -> str:
+    """The heading of the distinct counts: ``'Distinct (about)'`` when they are estimates."""
+    return "Distinct" if profile.distinct_exact else "Distinct (about)"
+
+
 def profile_frame(profile: TableProfile) -> pd.DataFrame:
     """One row per column: type, null share, distinct values, range."""
     return pd.DataFrame(
@@ -182,7 +187,7 @@ def profile_frame(profile: TableProfile) -> pd.DataFrame:
                 "Column": c.name,
                 "Type": c.type,
                 "Empty": c.null_share,
-                "Distinct": c.distinct,
+                distinct_heading(profile): c.distinct,
                 "Min": c.min,
                 "Max": c.max,
             }
@@ -210,6 +215,12 @@ def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
                     "Empty": st.column_config.ProgressColumn("Empty", format="percent", min_value=0, max_value=1)
                 },
             )
+            if not profile.distinct_exact:
+                st.caption(
+                    "Distinct counts are estimates, within a few percent: a table over "
+                    f"{EXACT_DISTINCT_ROWS:,} rows or {EXACT_DISTINCT_VALUES:,} values (rows × columns) would "
+                    "take too long to count exactly."
+                )
             try:
                 columns, rows = data.engine().preview_table(name, limit=10)
             except KpiWizardError as error:

@@ -28,6 +28,8 @@ Everything public is re-exported here, so ``from kpi_model.sources import …`` 
 from __future__ import annotations
 
 from kpi_model.sources.catalog import (
+    EXACT_DISTINCT_ROWS,
+    EXACT_DISTINCT_VALUES,
     ColumnProfile,
     TableProfile,
     drop_relation,
@@ -89,6 +91,8 @@ __all__ = [
     "COLUMN_TYPES",
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_BYTES",
+    "EXACT_DISTINCT_ROWS",
+    "EXACT_DISTINCT_VALUES",
     "JOB_THREADS",
     "JOB_TIMEOUT_S",
     "MAX_CELLS",

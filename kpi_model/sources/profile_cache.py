@@ -33,7 +33,10 @@ def read_profiles(db_path: Path, version: str) -> tuple[Catalog, dict[str, Table
         if data.get("version") != version:
             return None
         catalog = {str(name): str(kind) for name, kind in data["relations"].items()}
-        profiles = {str(name): TableProfile.from_dict(p) for name, p in data["profiles"].items()}
+        profiles = {
+            str(name): TableProfile.from_dict(p, view=catalog.get(str(name)) == "VIEW")
+            for name, p in data["profiles"].items()
+        }
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return catalog, {name: profile for name, profile in profiles.items() if name in catalog}
