@@ -32,7 +32,8 @@ def safe_division(tree: exp.Expr) -> exp.Expr:
         inner = denominator.unnest() if isinstance(denominator, exp.Paren) else denominator
         if isinstance(inner, exp.Nullif):
             return node
-        if isinstance(inner, exp.Literal) and inner.is_number and float(inner.this) != 0:
+        number = inner.this if isinstance(inner, exp.Neg) else inner  # -100 parses as a negation of 100
+        if isinstance(number, exp.Literal) and number.is_number and float(number.this) != 0:
             return node
         node.set("expression", exp.Nullif(this=denominator.copy(), expression=exp.Literal.number(0)))
         return node
