@@ -105,23 +105,23 @@ def add(at: AppTest, home):
 def test_roles_are_picked_from_the_source_columns_with_types_and_the_time_column_from_dates(home):
     at = choose(kpis_page(), "win rate", "win_rate", "deals")
     # AppTest lists the options as shown: each column with its type.
-    time_box = at.selectbox(key="template_role_win_rate_date")
+    time_box = at.selectbox(key="template_role_win_rate_deals_date")
     assert time_box.options == ["—", "created (date)", "won_date (date)"], "only date and timestamp columns"
-    id_box = at.selectbox(key="template_role_win_rate_opportunity_id")
+    id_box = at.selectbox(key="template_role_win_rate_deals_opportunity_id")
     columns = ["deal_id (text)", "created (date)", "won_date (date)", "status (text)", "amount (number)"]
     assert id_box.options == ["—", *columns]
-    assert at.selectbox(key="template_role_win_rate_won_column").options == ["—", *columns]
-    operators = at.selectbox(key="template_role_win_rate_won_operator_").options
+    assert at.selectbox(key="template_role_win_rate_deals_won_column").options == ["—", *columns]
+    operators = at.selectbox(key="template_role_win_rate_deals_won_operator_").options
     assert operators == ["is true", "=", "≠", "is set", "is not set", ">", "<"]
 
 
 def test_won_as_a_condition_and_only_rows_not_lost(home):
     at = choose(kpis_page(), "win rate", "win_rate", "deals")
-    at.selectbox(key="template_role_win_rate_date").set_value("created")
-    at.selectbox(key="template_role_win_rate_opportunity_id").set_value("deal_id")
-    at.selectbox(key="template_role_win_rate_won_column").set_value("won_date")
+    at.selectbox(key="template_role_win_rate_deals_date").set_value("created")
+    at.selectbox(key="template_role_win_rate_deals_opportunity_id").set_value("deal_id")
+    at.selectbox(key="template_role_win_rate_deals_won_column").set_value("won_date")
     run(at)
-    operator = at.selectbox(key="template_role_win_rate_won_operator_won_date")
+    operator = at.selectbox(key="template_role_win_rate_deals_won_operator_won_date")
     assert operator.value == "is set", "a date column is tested for being set by default"
     at.selectbox(key="template_only_column").set_value("status")
     run(at)
@@ -142,13 +142,15 @@ def test_won_as_a_condition_and_only_rows_not_lost(home):
 
 def test_funnel_steps_from_a_text_column(home):
     at = choose(kpis_page(), "checkout", "checkout_conversion_rate", "sessions")
-    at.selectbox(key="template_role_checkout_conversion_rate_date").set_value("day")
-    at.selectbox(key="template_role_checkout_conversion_rate_session_id").set_value("session_id")
+    at.selectbox(key="template_role_checkout_conversion_rate_sessions_date").set_value("day")
+    at.selectbox(key="template_role_checkout_conversion_rate_sessions_session_id").set_value("session_id")
     for role, value in (("started_checkout", "checkout"), ("ordered", "order")):
-        at.selectbox(key=f"template_role_checkout_conversion_rate_{role}_column").set_value("furthest_step")
+        at.selectbox(key=f"template_role_checkout_conversion_rate_sessions_{role}_column").set_value("furthest_step")
         run(at)
-        at.selectbox(key=f"template_role_checkout_conversion_rate_{role}_operator_furthest_step").set_value("=")
-        at.text_input(key=f"template_role_checkout_conversion_rate_{role}_value").input(value)
+        at.selectbox(key=f"template_role_checkout_conversion_rate_sessions_{role}_operator_furthest_step").set_value(
+            "="
+        )
+        at.text_input(key=f"template_role_checkout_conversion_rate_sessions_{role}_value").input(value)
         run(at)
     kpi = add(at, home)
     assert "(furthest_step = 'checkout')" in kpi.expression and "(furthest_step = 'order')" in kpi.expression
@@ -156,11 +158,11 @@ def test_funnel_steps_from_a_text_column(home):
 
 def test_a_true_false_column_is_used_as_it_is(home):
     at = choose(kpis_page(), "add to cart", "add_to_cart_rate", "sessions")
-    assert at.selectbox(key="template_role_add_to_cart_rate_date").value == "day", "its only date column"
-    at.selectbox(key="template_role_add_to_cart_rate_session_id").set_value("session_id")
-    at.selectbox(key="template_role_add_to_cart_rate_added_to_cart_column").set_value("added")
+    assert at.selectbox(key="template_role_add_to_cart_rate_sessions_date").value == "day", "its only date column"
+    at.selectbox(key="template_role_add_to_cart_rate_sessions_session_id").set_value("session_id")
+    at.selectbox(key="template_role_add_to_cart_rate_sessions_added_to_cart_column").set_value("added")
     run(at)
-    assert at.selectbox(key="template_role_add_to_cart_rate_added_to_cart_operator_added").value == "is true"
+    assert at.selectbox(key="template_role_add_to_cart_rate_sessions_added_to_cart_operator_added").value == "is true"
     kpi = add(at, home)
     assert kpi.expression.startswith("count(DISTINCT session_id) FILTER (WHERE added)")
 
@@ -176,9 +178,9 @@ def test_a_bad_value_is_named_and_add_waits(home):
     (button,) = [b for b in at.button if b.key == "add_template"]
     assert button.disabled
     # "is true" on a text column would be taken as a column name: refused with the fix.
-    at.selectbox(key="template_role_win_rate_won_column").set_value("status")
+    at.selectbox(key="template_role_win_rate_deals_won_column").set_value("status")
     run(at)
-    at.selectbox(key="template_role_win_rate_won_operator_status").set_value("is true")
+    at.selectbox(key="template_role_win_rate_deals_won_operator_status").set_value("is true")
     run(at)
     assert "'status' holds text, not true/false" in errors(at)
 
@@ -201,3 +203,14 @@ def test_a_source_without_data_falls_back_to_typed_columns_with_a_hint(home):
     kpi = add(at, home)
     assert kpi.source == "planned" and kpi.time_column == "date"
     assert "FILTER (WHERE won_flag)" in kpi.expression
+
+
+def test_another_source_offers_its_own_same_name_and_only_date_columns(home):
+    """Roles left at '—' by a source that lacks the columns are filled when a source that has them is picked."""
+    at = choose(kpis_page(), "add to cart", "add_to_cart_rate", "deals")
+    assert at.selectbox(key="template_role_add_to_cart_rate_deals_session_id").value == "—", "deals has none"
+    assert at.selectbox(key="template_role_add_to_cart_rate_deals_date").value == "—", "deals has two dates"
+    at.selectbox(key="template_source").set_value("sessions")
+    run(at)
+    assert at.selectbox(key="template_role_add_to_cart_rate_sessions_session_id").value == "session_id"
+    assert at.selectbox(key="template_role_add_to_cart_rate_sessions_date").value == "day"

@@ -179,7 +179,9 @@ def column_mapping(
                 if chosen
                 else "Pick a source to choose from its columns, or type the column names."
             )
-        key = f"template_role_{template.id}"
+        # Picked from a source's columns, the source is part of the key: picking another source offers its own
+        # same-name and only-date columns, not the '—' the first source left where it lacked them.
+        key = f"template_role_{template.id}" if types is None else f"template_role_{template.id}_{chosen}"
         flags = template.condition_roles()
         roles: dict[str, str] = {}
         conditions: dict[str, str] = {}
