@@ -35,6 +35,8 @@ COLUMNS: dict[str, str] = {
     "warning": "Warning at",
     "critical": "Critical at",
     "action": "Action when off track",
+    # Here, not beside Owner: the columns people paste into by position keep their places.
+    "owner_email": "Owner's e-mail",
     "review_date": "Last reviewed",
     "pairs_with": "Partner",
 }
@@ -53,6 +55,7 @@ _FIXES: dict[str, str] = {
     "baseline_period": "write 2026-12 (month), 2026-Q4, 2026-W07, 2026 or a date",
     "pairs_with": "pick the partner KPI by its name from the list, or leave it empty",
     "owner": "write a person or a role",
+    "owner_email": "write it as name@example.com, or leave it empty",
     "action": "write what is done when the KPI is off track",
 }
 # Where a validation problem of a KPI lands in the grid: the model's path → the column.
@@ -118,6 +121,7 @@ def _stored(kpi: Kpi) -> dict[str, Any]:
     baseline, target, thresholds = kpi.baseline, kpi.target, kpi.thresholds
     return {
         "owner": kpi.owner,
+        "owner_email": kpi.owner_email,
         "unit_of_measure": kpi.unit_of_measure,
         "cadence": kpi.cadence,
         "direction": kpi.direction,
@@ -221,7 +225,7 @@ class _RowReader:
         """The KPI's fields with the row's cells in place (cells the row lacks keep the stored value)."""
         stored = _stored(self.kpi)
         values = dict(stored)
-        for column in ("owner", "action"):
+        for column in ("owner", "owner_email", "action"):
             if column in row:
                 values[column] = _text(row[column])
         for column in CHOICES:
@@ -264,6 +268,7 @@ class _RowReader:
         data = self.kpi.model_dump()
         data.update(
             owner=values["owner"],
+            owner_email=values["owner_email"],
             unit_of_measure=values["unit_of_measure"],
             cadence=values["cadence"],
             direction=values["direction"],

@@ -36,6 +36,7 @@ KPI_LABELS = {
     "goal": "Goal",
     "unit": "Unit",
     "owner": "Owner",
+    "owner_email": "Owner's e-mail",
     "description": "Definition",
     "category": "Category",
     "kind": "Kind",
@@ -217,6 +218,13 @@ def kpi_form(
         )
         picked_unit = _unit_picker(right, key, workspace, kpi)
         owner = left.text_input("Owner (a person or role)", value=kpi.owner or "", key=f"{key}_owner")
+        owner_email = right.text_input(
+            "Owner's e-mail",
+            value=kpi.owner_email or "",
+            key=f"{key}_owner_email",
+            placeholder="name@example.com",
+            help="Optional. E-mail alert channels also send this KPI's alerts here (Alerts page).",
+        )
         description = st.text_area("Definition", value=kpi.description or "", key=f"{key}_description", height=68)
         c1, c2, c3 = st.columns(3)
         with c1:
@@ -412,6 +420,7 @@ def kpi_form(
         "unit": unit,
         "description": _blank_to_none(description),
         "owner": _blank_to_none(owner),
+        "owner_email": _blank_to_none(owner_email),
         "category": category,
         "kind": kind,
         "measure": measure,

@@ -38,6 +38,7 @@ _DRAFT = "kpi_grid_draft"  # scope → {"base": rows as stored, "rows": rows wit
 _ROUND = "kpi_grid_round"  # scope → a number in the editor's key: a new number draws the editor afresh
 _HELP = {
     "owner": "A person or a role.",
+    "owner_email": "Optional: e-mail alert channels also send this KPI's alerts here.",
     "unit_of_measure": "What the number is; a percent KPI's values are typed as 95% or 0.95.",
     "cadence": "How often the KPI is reviewed; it sets the period its data is judged by.",
     "direction": "up: higher is better; down: lower is better; range: stay between low and high (on the card).",
