@@ -38,8 +38,8 @@ def test_cycle_leaves_an_existing_state_of_the_new_file_alone(tmp_path, capsys):
 
 
 def test_the_first_save_in_the_app_keeps_what_an_unsaved_workspace_sent(tmp_path, monkeypatch):
-    monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", "127.0.0.1")
     with webhook_receiver() as hook:
+        monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")  # not a standard port: listed
         workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": hook.url, "on": ["amber"]}])
         at = alerts_page(monkeypatch, tmp_path / "store", workspace)
         at.button(key="alerts_check_now").click().run()

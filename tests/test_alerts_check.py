@@ -259,13 +259,15 @@ def test_digest_sends_one_summary_per_channel(tmp_path, capsys, receivers, secre
     smtp, hook = receivers
     path = write_workspace(tmp_path / "ws", smtp.port)
     code, out, _ = check(capsys, path, "--digest")
-    assert code == 0 and "alerts: 2 sent" in out
-    assert len(hook.posts) == 1 and len(smtp.mails) == 1
+    assert code == 0 and "alerts: 3 sent" in out, "a digest per channel, and the owner's own alert"
+    assert len(hook.posts) == 1 and len(smtp.mails) == 2
     assert hook.posts[0]["kpi_wizard"]["kind"] == "digest"
     assert {a["kpi"] for a in hook.posts[0]["kpi_wizard"]["alerts"]} >= OFF_TRACK | {"revenue"}
-    body = smtp.mails[0].message.get_content()
-    assert "3 amber" in smtp.mails[0].message["Subject"] and "AMBER Web order revenue" in body
-    assert "ecommerce.head@example.com" in smtp.mails[0].recipients
+    digest, own = smtp.mails
+    body = digest.message.get_content()
+    assert "3 amber" in digest.message["Subject"] and "AMBER Web order revenue" in body
+    assert digest.recipients == ["ops@example.com"], "the digest of every KPI goes to the channel's list"
+    assert own.recipients == ["ecommerce.head@example.com"] and "Web order revenue" in own.message["Subject"]
 
 
 def test_dry_run_sends_and_remembers_nothing(tmp_path, capsys, receivers, secrets_set):

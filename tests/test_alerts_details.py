@@ -59,11 +59,33 @@ def test_many_changes_on_a_channel_go_as_one_combined_message(tmp_path, monkeypa
     (post,) = hook.posts
     assert post["kpi_wizard"]["kind"] == "combined"
     assert {a["kpi"] for a in post["kpi_wizard"]["alerts"]} == OFF_TRACK
-    (mail,) = smtp.mails
+    mail, owners = smtp.mails
     assert "3 KPIs changed" in mail.message["Subject"] and "(3 amber)" in mail.message["Subject"]
     body = mail.message.get_content()
     assert all(f"({kpi}) entered amber" in body for kpi in OFF_TRACK), "each change as its own alert says it"
-    assert "ecommerce.head@example.com" in mail.recipients, "the owners of the KPIs in it get it"
+    assert mail.recipients == ["ops@example.com"], "the combined message goes to the channel's list only"
+    assert owners.recipients == ["ecommerce.head@example.com"] and owners.message["To"] == owners.recipients[0]
+    assert "Web order revenue entered amber" in owners.message["Subject"]
+    assert "(deals_won)" not in owners.message.get_content(), "an owner reads about their own KPI only"
+
+
+def test_in_a_flood_each_owner_gets_one_message_about_their_own_kpis(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "FLOOD_LIMIT", 1)
+    owners = {"web_revenue": "web@example.com", "deals_won": "b2b@example.com", "win_rate": "b2b@example.com"}
+
+    def own(data):
+        for kpi in data["kpis"]:
+            kpi["owner_email"] = owners.get(kpi["id"])
+
+    with smtp_receiver() as smtp:
+        path = write_workspace(tmp_path / "ws", 9, alerts=email_on_port(smtp.port), edit=own)
+        main(["check", str(path), "--as-of", TODAY, "--fail-on", "never"])
+    by_recipients = {tuple(m.recipients): m.message for m in smtp.mails}
+    assert set(by_recipients) == {("ops@example.com",), ("web@example.com",), ("b2b@example.com",)}
+    b2b = by_recipients[("b2b@example.com",)]
+    assert "2 KPIs changed" in b2b["Subject"]
+    text = b2b.get_content()
+    assert "(deals_won) entered amber" in text and "(win_rate) entered amber" in text and "web_revenue" not in text
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])

@@ -43,7 +43,7 @@ def alerts_page(monkeypatch, store: Path, workspace: Path) -> AppTest:
 
 
 def test_without_channels_the_page_shows_how_to_add_them_and_the_review_dates(tmp_path, monkeypatch):
-    at = alerts_page(monkeypatch, tmp_path / "store", SAMPLE_WORKSPACE)
+    at = alerts_page(monkeypatch, tmp_path / "store", sample_with_alerts(tmp_path / "ws", []))
     assert "No alert channels yet" in at.info[0].value
     assert "channel: webhook" in at.code[0].value
     assert any("Due for review: Customer satisfaction" in w.value for w in at.warning)
@@ -52,9 +52,32 @@ def test_without_channels_the_page_shows_how_to_add_them_and_the_review_dates(tm
     assert len(reviews) == 20
 
 
+def test_the_samples_channel_is_shown_and_sends_nothing_until_the_operator_allows_its_host(tmp_path, monkeypatch):
+    monkeypatch.delenv("KPI_WIZARD_ALERT_HOSTS", raising=False)
+    at = alerts_page(monkeypatch, tmp_path / "store", SAMPLE_WORKSPACE)
+    assert "webhook localhost" in at.markdown[0].value.replace("\\", "")
+    assert any("KPI_WIZARD_ALERT_HOSTS" in w.value for w in at.warning)
+    at.button(key="alerts_test_0").click().run()
+    assert not at.exception, at.exception
+    assert "localhost:8765 is not one" in at.error[0].value.replace("\\", "")
+
+
+def test_a_webhook_address_written_in_the_file_gets_a_hint_to_move_it_to_the_environment(tmp_path, monkeypatch):
+    channels = [
+        {"channel": "webhook", "url": "https://hooks.slack.com/services/T0/B0/S3CRET"},
+        {"channel": "webhook", "url": "http://localhost:8765/kpi-alerts"},
+        {"channel": "webhook", "url_env": "KPI_WIZARD_SLACK_URL"},
+    ]
+    at = alerts_page(monkeypatch, tmp_path / "store", sample_with_alerts(tmp_path / "ws", channels))
+    hints = [c.value for c in at.caption if "url_env" in c.value]
+    assert len(hints) == 1, "only the address off this machine written in the file"
+    shown = " ".join(m.value for m in [*at.markdown, *at.caption])
+    assert "hooks.slack.com" in shown.replace("\\", "") and "S3CRET" not in shown, "named by its host only"
+
+
 def test_send_a_test_alert_reaches_the_webhook_and_is_logged(tmp_path, monkeypatch):
-    monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", "127.0.0.1")
     with webhook_receiver() as hook:
+        monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")  # not a standard port: listed
         workspace = sample_with_alerts(
             tmp_path / "ws", [{"channel": "webhook", "url_env": "KPI_WIZARD_TEST_HOOK", "on": ["red"]}]
         )
@@ -71,8 +94,8 @@ def test_send_a_test_alert_reaches_the_webhook_and_is_logged(tmp_path, monkeypat
 
 
 def test_check_now_alerts_once_on_the_kpis_off_track(tmp_path, monkeypatch):
-    monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", "127.0.0.1")
     with webhook_receiver() as hook:
+        monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")  # not a standard port: listed
         workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": hook.url, "on": ["amber"]}])
         at = alerts_page(monkeypatch, tmp_path / "store", workspace)
         at.button(key="alerts_check_now").click().run()

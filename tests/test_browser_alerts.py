@@ -12,7 +12,7 @@ from .test_app_alerts import sample_with_alerts
 def test_send_a_test_alert_from_the_browser(tmp_path, monkeypatch):
     require_chromium()
     with webhook_receiver() as hook:
-        monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", "127.0.0.1")
+        monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")
         monkeypatch.setenv("KPI_WIZARD_TEST_HOOK", f"{hook.url}/T0KEN-browser")
         workspace = sample_with_alerts(
             tmp_path / "ws", [{"channel": "webhook", "url_env": "KPI_WIZARD_TEST_HOOK", "on": ["red", "amber"]}]

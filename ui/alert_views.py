@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -19,7 +20,13 @@ from kpi_model.alerts import (
     start_cycle,
     state_path_for,
 )
-from kpi_model.alerts.channels import DOMAINS_VARIABLE, FROM_VARIABLE, HOSTS_VARIABLE, SECRETS_VARIABLE
+from kpi_model.alerts.channels import (
+    DOMAINS_VARIABLE,
+    FROM_VARIABLE,
+    HOSTS_VARIABLE,
+    SECRETS_VARIABLE,
+    STANDARD_PORTS,
+)
 from kpi_model.alerts.state import carry_state
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Target, Workspace
@@ -33,6 +40,7 @@ _UNSAVED_STATE = "alerts_unsaved_state"  # the state file used before the worksp
 _LAST_TEST = "alerts_last_test"  # when this session last sent a test alert (time.monotonic())
 TEST_ALERT_INTERVAL_S = 30.0
 _NEW_TARGETS = "alerts_new_targets"  # KPI ids rebased by the last "Start a new cycle", awaiting targets
+_THIS_MACHINE = {"localhost", "127.0.0.1", "::1"}  # a webhook here holds no token worth hiding
 
 EXAMPLE = """alerts:
   - {channel: email, to: [ops@example.com], on: [red], smtp: {host: mail.example.com, port: 25, from: kpi@example.com}}
@@ -97,11 +105,23 @@ def channels_section(workspace: Workspace) -> None:
             f"{', '.join(unset)} (docs/alerts.md, Secrets).",
             icon=":material/admin_panel_settings:",
         )
+    if policy.ignored_hosts:
+        st.warning(
+            f"{HOSTS_VARIABLE} names hosts without a port, which a team server does not use: "
+            f"{md_escape(', '.join(sorted(policy.ignored_hosts)))}. The operator lists them as host:port "
+            "(e.g. hooks.slack.com:443).",
+            icon=":material/block:",
+        )
     if not policy.allowed_hosts:
-        pairs = " as host:port pairs (e.g. hooks.slack.com:443)" if policy.team else ""
+        webhook, mail = (" and ".join(map(str, STANDARD_PORTS[medium])) for medium in ("webhook", "email"))
+        entries = (
+            "host:port pairs (e.g. hooks.slack.com:443)"
+            if policy.team
+            else f"host:port, or a host alone for ports {webhook} (webhooks) and {mail} (mail)"
+        )
         st.warning(
             f"This server sends alerts to no host yet: its operator lists the allowed hosts in {HOSTS_VARIABLE} "
-            f"(comma-separated{pairs}) when starting it. `kpi-wizard check` from a shell or cron sends anywhere.",
+            f"(comma-separated {entries}) when starting it. `kpi-wizard check` from a shell or cron sends anywhere.",
             icon=":material/block:",
         )
     for index, channel in enumerate(workspace.alerts):
@@ -109,6 +129,11 @@ def channels_section(workspace: Workspace) -> None:
             on = ", ".join(o.value for o in channel.on)
             recipients = f" · to {md_escape(', '.join(channel.to))}" if channel.to else ""
             st.markdown(f"**{md_escape(channel_label(channel))}** · on {on}{recipients}")
+            if channel.url and urlsplit(channel.url).hostname not in _THIS_MACHINE:
+                st.caption(
+                    "Its address is written in the workspace file: whoever can read the file can post to it. "
+                    "If it holds a token, set it in an environment variable and name that in `url_env` instead."
+                )
             if st.button("Send a test alert", key=f"alerts_test_{index}", icon=":material/send:"):
                 if wait := test_alert_wait():
                     st.warning(

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import AlertChannel, web_address_problem
@@ -35,7 +35,12 @@ HOSTS_VARIABLE = "KPI_WIZARD_ALERT_HOSTS"
 SECRETS_VARIABLE = "KPI_WIZARD_ALERT_SECRETS"
 DOMAINS_VARIABLE = "KPI_WIZARD_ALERT_DOMAINS"
 FROM_VARIABLE = "KPI_WIZARD_ALERT_FROM"
-SERVER_ENV_PREFIX = "KPI_WIZARD_"
+# The only variables a workspace may name, on the command line too: a workspace handed on by someone
+# else must not make a check read AWS_SECRET_ACCESS_KEY and send it as an SMTP password to their host.
+ENV_PREFIX = "KPI_WIZARD_"
+# The ports a host listed without one allows in local mode: those its kind of channel uses by
+# default. Any other port (6379, 22, an admin page on 8080) must be listed as host:port.
+STANDARD_PORTS = {"webhook": (80, 443), "email": (25, 587)}
 
 
 class DeliveryError(KpiWizardError):
@@ -105,25 +110,26 @@ def _listed(variable: str, *, lower: bool = True) -> frozenset[str]:
 class DeliveryPolicy:
     """Where messages may go and which environment variables a workspace may read.
 
-    The command line trusts its user (any host, any variable): every limit is None. A server does
+    The command line trusts its user: any host, any variable named ``KPI_WIZARD_…``. A server does
     not trust the workspaces its visitors write (see :meth:`for_server`).
     """
 
-    allowed_hosts: frozenset[str] | None = None  # "host" or "host:port" entries
-    env_prefix: str = ""
+    allowed_hosts: frozenset[str] | None = None  # "host" (its standard ports) or "host:port" entries
     team: bool = False  # a team server: host:port pairs, listed variables, listed domains, the operator's From
     allowed_secrets: frozenset[str] | None = None
     allowed_domains: frozenset[str] | None = None
     sender: str | None = None
+    ignored_hosts: frozenset[str] = frozenset()  # entries a team server does not use (no port)
 
     @classmethod
     def for_server(cls, *, team: bool | None = None) -> DeliveryPolicy:
         """The app's policy, from the operator's environment.
 
-        Local mode: hosts from ``KPI_WIZARD_ALERT_HOSTS`` (bare or ``host:port``), variables named
-        ``KPI_WIZARD_…``. Team mode (``KPI_WIZARD_ACCESS=team``), where any visitor writes workspaces:
-        only ``host:port`` pairs, only the variables listed in ``KPI_WIZARD_ALERT_SECRETS``, recipients
-        only in ``KPI_WIZARD_ALERT_DOMAINS`` and From always ``KPI_WIZARD_ALERT_FROM``.
+        Local mode: hosts from ``KPI_WIZARD_ALERT_HOSTS`` (``host:port``, or a bare host for its
+        :data:`STANDARD_PORTS`), variables named ``KPI_WIZARD_…``. Team mode
+        (``KPI_WIZARD_ACCESS=team``), where any visitor writes workspaces: only ``host:port`` pairs,
+        only the variables listed in ``KPI_WIZARD_ALERT_SECRETS``, recipients only in
+        ``KPI_WIZARD_ALERT_DOMAINS`` and From always ``KPI_WIZARD_ALERT_FROM``.
         """
         if team is None:
             from kpi_model.access import mode_from_environment
@@ -131,22 +137,25 @@ class DeliveryPolicy:
             team = mode_from_environment() == "team"
         hosts = _listed(HOSTS_VARIABLE)
         if not team:
-            return cls(hosts, SERVER_ENV_PREFIX)
+            return cls(hosts)
         return cls(
             frozenset(h for h in hosts if _port_of(h) is not None),
-            SERVER_ENV_PREFIX,
             team=True,
             allowed_secrets=_listed(SECRETS_VARIABLE, lower=False),  # variable names are case-sensitive
             allowed_domains=frozenset(d.lstrip("@") for d in _listed(DOMAINS_VARIABLE)),
             sender=os.environ.get(FROM_VARIABLE, "").strip() or None,
+            ignored_hosts=frozenset(h for h in hosts if _port_of(h) is None),
         )
 
-    def check_host(self, host: str, port: int, *, shown: str | None = None) -> None:
-        """Raise :class:`DeliveryError` unless messages may go to ``host:port`` (named ``shown`` in the message)."""
+    def check_host(self, host: str, port: int, *, medium: str, shown: str | None = None) -> None:
+        """Raise :class:`DeliveryError` unless a ``medium`` channel may reach ``host:port`` (named ``shown``)."""
         if self.allowed_hosts is None:
             return
         pair = f"{host.lower()}:{port}"
-        if pair in self.allowed_hosts or (not self.team and host.lower() in self.allowed_hosts):
+        if pair in self.allowed_hosts:
+            return
+        standard = STANDARD_PORTS[medium]
+        if not self.team and host.lower() in self.allowed_hosts and port in standard:
             return
         where = shown or pair
         if self.team:
@@ -154,9 +163,11 @@ class DeliveryPolicy:
                 f"this team server sends alerts only to the host:port pairs its operator lists, and {where} is not "
                 f"one: ask the operator to add it to {HOSTS_VARIABLE} (e.g. hooks.slack.com:443)"
             )
+        ports = " and ".join(str(p) for p in standard)
         raise DeliveryError(
-            f"this server sends alerts only to the hosts its operator allows, and {where} is not one: "
-            f"ask the operator to add it to {HOSTS_VARIABLE}"
+            f"this server sends alerts only to the hosts its operator allows (a host listed without a port: "
+            f"on ports {ports} only), and {where} is not one: ask the operator to add it to {HOSTS_VARIABLE} "
+            "as host:port"
         )
 
     def secret(self, name: str, what: str) -> str:
@@ -170,10 +181,10 @@ class DeliveryPolicy:
                 f"this team server lets workspaces use only the environment variables its operator lists, and "
                 f"{name} is not one: ask the operator to add it to {SECRETS_VARIABLE}"
             )
-        if not name.startswith(self.env_prefix):
+        if not name.startswith(ENV_PREFIX):
             raise DeliveryError(
-                f"this server reads only environment variables named {self.env_prefix}…, not {name}: "
-                f"ask the operator to set the {what} as {self.env_prefix}{name}"
+                f"alerts read only environment variables named {ENV_PREFIX}…, not {name}: "
+                f"set the {what} as {ENV_PREFIX}{name} and name that"
             )
         value = os.environ.get(name)
         if not value:
@@ -204,6 +215,19 @@ class DeliveryPolicy:
             )
 
 
+_ASCII_PRINTABLE = "".join(chr(code) for code in range(33, 127))
+_BAD_HOST_NAME = "the host name is not usable (a part between dots is empty or longer than 63 characters)"
+
+
+def _usable_host(host: str) -> bool:
+    """Whether the resolver takes ``host`` at all; it refuses an empty or over-long label before any lookup."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 def _port_of(entry: str) -> int | None:
     host, _, port = entry.rpartition(":")
     return int(port) if host and port.isdigit() and 0 < int(port) < 65536 else None
@@ -227,12 +251,16 @@ def channel_key(channel: AlertChannel) -> str:
 
 @dataclass(frozen=True)
 class Message:
-    """What is sent: a subject and text for e-mail, a JSON payload for webhooks, extra recipients."""
+    """What is sent: a subject and text for e-mail, a JSON payload for webhooks, extra recipients.
+
+    ``owner_only``: an e-mail to its ``recipients`` (a KPI's owner) alone, not to the channel's ``to``.
+    """
 
     subject: str
     text: str
     payload: dict[str, Any]
     recipients: tuple[str, ...] = ()
+    owner_only: bool = False
 
 
 def deliver(channel: AlertChannel, message: Message, policy: DeliveryPolicy) -> None:
@@ -253,13 +281,15 @@ def send_email(channel: AlertChannel, message: Message, policy: DeliveryPolicy) 
     """One e-mail to the channel's ``to`` and the message's recipients (owners)."""
     smtp = channel.smtp
     assert smtp is not None
-    recipients = list(dict.fromkeys([*channel.to, *message.recipients]))
+    recipients = list(dict.fromkeys([*([] if message.owner_only else channel.to), *message.recipients]))
     if not recipients:
         raise DeliveryError(f"{channel_label(channel)}: no recipient (give the channel a to: list)")
-    policy.check_host(smtp.host, smtp.port)
+    policy.check_host(smtp.host, smtp.port, medium="email")
     policy.check_recipients(recipients)
     sender = policy.mail_sender(smtp.sender)
     password = policy.secret(smtp.password_env, "SMTP password") if smtp.password_env else None
+    if not _usable_host(smtp.host):
+        raise DeliveryError(f"{channel_label(channel)}: {_BAD_HOST_NAME}: fix smtp: host")
     mail = EmailMessage()
     mail["Subject"] = _header_text(message.subject)
     mail["From"] = sender
@@ -331,11 +361,16 @@ def send_webhook(channel: AlertChannel, message: Message, policy: DeliveryPolicy
     port = parts.port or (443 if parts.scheme == "https" else 80)
     # Named by its variable when the address comes from one: its host is part of the secret's value.
     where = channel_label(channel)
-    policy.check_host(host, port, shown=f"the host in ${channel.url_env}" if channel.url_env else f"{host}:{port}")
+    policy.check_host(
+        host, port, medium="webhook", shown=f"the host in ${channel.url_env}" if channel.url_env else f"{host}:{port}"
+    )
+    if not _usable_host(host):
+        raise DeliveryError(f"{where}: {_BAD_HOST_NAME}: fix {f'${channel.url_env}' if channel.url_env else 'url'}")
     body = json.dumps(message.payload, ensure_ascii=False).encode("utf-8")
     target = parts.path or "/"
     if parts.query:
         target += f"?{parts.query}"
+    target = quote(target, safe=_ASCII_PRINTABLE)  # a request line is ASCII: ä is sent as %C3%A4, as browsers do
     # http.client, not urllib: it follows no redirect (a 3xx is a failure, the token stays on this host)
     # and it holds the socket the deadline must be able to cut.
     connection: http.client.HTTPConnection = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -132,8 +132,29 @@ def combined_message(changes: list[Change], workspace_name: str, app_url: str | 
             "alerts": [_record(c.reading, c, app_url) for c in changes],
         },
     }
-    owners = tuple(dict.fromkeys(e for c in changes if (e := c.reading.owner_email)))
-    return Message(subject, text, payload, owners)
+    return Message(subject, text, payload)  # owners get their own KPIs' news: see owner_messages
+
+
+def owner_messages(changes: list[Change], workspace_name: str, app_url: str | None = None) -> dict[str, Message]:
+    """For a combined message or a digest: each owner's e-mail about their own KPIs only, by address.
+
+    Sent as copies of the combined message, an owner would read every other KPI's news, and one
+    mail to hundreds of owners would be refused by the mail server, the operators' copy with it.
+    """
+    by_owner: dict[str, list[Change]] = {}
+    for change in changes:
+        if change.reading.owner_email:
+            by_owner.setdefault(change.reading.owner_email, []).append(change)
+    return {
+        owner: replace(
+            alert_message(own[0], workspace_name, app_url)
+            if len(own) == 1
+            else combined_message(own, workspace_name, app_url),
+            recipients=(owner,),
+            owner_only=True,
+        )
+        for owner, own in by_owner.items()
+    }
 
 
 def digest_message(
@@ -168,8 +189,7 @@ def digest_message(
             "alerts": [_record(r, changed.get(r.kpi_id), app_url) for r in judged],
         },
     }
-    owners = tuple(dict.fromkeys(c.reading.owner_email for c in changes if c.reading.owner_email))
-    return Message(subject, text, payload, owners)  # type: ignore[arg-type]
+    return Message(subject, text, payload)
 
 
 def trial_message(workspace_name: str, channel_label: str) -> Message:

@@ -15,6 +15,7 @@ from kpi_model.alerts.messages import (
     change_text,
     combined_message,
     digest_message,
+    owner_messages,
     trial_message,
 )
 from kpi_model.alerts.state import (
@@ -33,6 +34,9 @@ from kpi_model.status import Status
 
 FLOOD_LIMIT = 10  # changes on one channel in one run beyond which they go as one combined message
 MAX_ATTEMPTS = 20  # runs a failed message is retried on before it is given up (and logged so)
+# Messages kept for a retry, at most: the most one run can add (20 channels, 10 messages each). Beyond
+# it the oldest are given up, so a channel down for weeks (or a planted state file) cannot flood it.
+MAX_PENDING = 200
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,13 @@ class CheckRun:
 
 def _wants(channel: AlertChannel, change: Change) -> bool:
     return AlertOn(change.kind) in channel.on
+
+
+def _kind_of(changes: list[Change]) -> str:
+    """How the log names a message about these changes: ``alert``, ``recovery`` or ``combined``."""
+    if len(changes) > 1:
+        return "combined"
+    return "recovery" if changes[0].kind == "recovered" else "alert"
 
 
 def changes_since(readings: list[KpiReading], state: AlertState) -> tuple[dict[str, str], list[Change]]:
@@ -143,6 +154,7 @@ def _attempt(
                 text=message.text,
                 payload=message.payload,
                 recipients=list(message.recipients),
+                owner_only=message.owner_only,
                 first_failed=now,
                 attempts=0,
                 index=index,
@@ -235,31 +247,34 @@ def _check(
     app_url = workspace.app_url
     planned: list[tuple[int, AlertChannel, Message, str, list[str]]] = []
     for index, channel in enumerate(workspace.alerts):
-        if digest:
-            wanted = [c for c in alerts if _wants(channel, c)]
-            planned.append(
-                (
-                    index,
-                    channel,
-                    digest_message(readings, wanted, workspace.name, app_url),
-                    "digest",
-                    [r.kpi_id for r in readings if r.judged],
-                )
-            )
-            continue
         wanted = [c for c in alerts if _wants(channel, c)]
-        if len(wanted) > FLOOD_LIMIT:  # one message, not a flood that buries the red among the rest
-            message = combined_message(wanted, workspace.name, app_url)
-            planned.append((index, channel, message, "combined", [c.reading.kpi_id for c in wanted]))
+        if digest or len(wanted) > FLOOD_LIMIT:  # one message, not a flood that buries the red among the rest
+            if digest:
+                message = digest_message(readings, wanted, workspace.name, app_url)
+                planned.append((index, channel, message, "digest", [r.kpi_id for r in readings if r.judged]))
+            else:
+                message = combined_message(wanted, workspace.name, app_url)
+                planned.append((index, channel, message, "combined", [c.reading.kpi_id for c in wanted]))
+            if channel.channel == "email":
+                for owner, own in owner_messages(wanted, workspace.name, app_url).items():
+                    mine = [c for c in wanted if c.reading.owner_email == owner]
+                    planned.append((index, channel, own, _kind_of(mine), [c.reading.kpi_id for c in mine]))
             continue
         for change in wanted:
-            kind = "recovery" if change.kind == "recovered" else "alert"
             message = alert_message(change, workspace.name, app_url)
-            planned.append((index, channel, message, kind, [change.reading.kpi_id]))
+            planned.append((index, channel, message, _kind_of([change]), [change.reading.kpi_id]))
     if dry_run:
         run.outcomes = [Outcome(channel_label(c), kind, tuple(ids), m.subject) for _, c, m, kind, ids in planned]
         return run
     retries, state.pending = state.pending, []
+    if len(retries) > MAX_PENDING:
+        given_up, retries = retries[:-MAX_PENDING], retries[-MAX_PENDING:]
+        reason = f"more than {MAX_PENDING} messages were waiting: the oldest are given up"
+        for waiting in given_up:
+            state.record(
+                LogEntry(stamp, waiting.label, waiting.kind, waiting.kpis, waiting.subject, "given up", reason)
+            )
+        run.problems.append(f"{len(given_up)} kept messages were given up: {reason} (the state file's log lists them)")
     unreachable: set[int] = set()  # channels that could not be reached in this run
     for waiting in retries:
         found = _channel_of(waiting, workspace.alerts, by_key)
@@ -280,7 +295,7 @@ def _check(
                 "is no longer in the workspace"
             )
             continue
-        message = Message(waiting.subject, waiting.text, waiting.payload, tuple(waiting.recipients))
+        message = Message(waiting.subject, waiting.text, waiting.payload, tuple(waiting.recipients), waiting.owner_only)
         run.outcomes.append(
             _attempt(
                 workspace.alerts[found],

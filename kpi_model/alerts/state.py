@@ -13,6 +13,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import stat
 import time
 from collections.abc import Iterator
@@ -21,7 +22,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from kpi_model.errors import KpiWizardError
+from kpi_model.models import EMAIL_PATTERN
 from kpi_model.workspace_file import atomic_write_text, make_folder
 
 STATE_VERSION = 1
@@ -58,6 +62,7 @@ class Pending:
     # (a new key) still gets its messages. -1 and "" in state files written before these were kept.
     index: int = -1
     medium: str = ""
+    owner_only: bool = False  # to its recipients alone (see channels.Message); False in older files
 
 
 @dataclass
@@ -120,23 +125,47 @@ def _read_bounded(path: Path) -> str:
     return data.decode("utf-8")
 
 
+@dataclass
+class _StateFile:
+    """The state file's shape. Checked whole on reading: a field of the wrong type (a list for a
+    status, a number for a subject) would otherwise crash the check or the Alerts page later."""
+
+    version: int
+    last_check: str | None = None
+    statuses: dict[str, dict[str, str | float | None]] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)
+    log: list[LogEntry] = field(default_factory=list)
+
+
+_STATE_FILE = TypeAdapter(_StateFile)
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def _parsed(text: str) -> _StateFile:
+    """The state file's content, or ``ValueError`` saying where it is not a KPI Wizard alert state."""
+    try:
+        data = _STATE_FILE.validate_json(text, strict=True)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"not a KPI Wizard alert state: {where or 'the file'}: {first['msg'].lower()}") from None
+    if data.version != STATE_VERSION:
+        raise ValueError(f"not a KPI Wizard alert state of version {STATE_VERSION}")
+    # A recipient that is not one address would reach the mail server as a second command or header.
+    if any(not _EMAIL.match(r) for waiting in data.pending for r in waiting.recipients):
+        raise ValueError("not a KPI Wizard alert state: a kept message names a recipient that is not an e-mail address")
+    return data
+
+
 def load_state(path: Path | None) -> tuple[AlertState, str | None]:
     """The state kept at ``path`` and None, or an empty state and the problem when it is unreadable."""
     if path is None or not (path.exists() or path.is_symlink()):
         return AlertState(), None
     try:
-        data = json.loads(_read_bounded(path))
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            raise ValueError("not a KPI Wizard alert state")
-        state = AlertState(
-            statuses={str(k): dict(v) for k, v in dict(data.get("statuses") or {}).items()},
-            pending=[Pending(**p) for p in data.get("pending") or []],
-            log=[LogEntry(**e) for e in data.get("log") or []],
-            last_check=data.get("last_check"),
-        )
-    except (OSError, ValueError, TypeError, AttributeError) as error:
-        return AlertState(), f"the alert state file {path} could not be read ({str(error)[:120]})"
-    return state, None
+        data = _parsed(_read_bounded(path))
+    except (OSError, ValueError) as error:
+        return AlertState(), f"the alert state file {path} could not be read ({str(error)[:160]})"
+    return AlertState(data.statuses, data.pending, data.log, data.last_check), None
 
 
 def set_aside(path: Path) -> str:
