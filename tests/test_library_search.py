@@ -78,6 +78,13 @@ def test_a_synonym_ranks_below_the_word_itself() -> None:
     assert found.index("average_order_value") < found.index("cart_abandonment_rate")
 
 
+def test_a_template_searched_by_its_whole_name_comes_first() -> None:
+    # "revenue" is in the names of Revenue and Net revenue retention alike; the one named so comes first.
+    misses = [(t.name, _found(t.name)[:2]) for t in load_templates() if _found(t.name)[0] != t.id]
+    assert misses == []
+    assert _found("revenue")[0] == "revenue"
+
+
 def test_small_words_alone_do_not_match() -> None:
     assert _found("add to cart")[:2] == ["add_to_cart_sessions", "add_to_cart_rate"]
     assert [c.typed for c in parse_query("revenue per employee", load_synonyms())] == [("revenue",), ("employee",)]

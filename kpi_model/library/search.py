@@ -34,6 +34,8 @@ _STOP_WORDS = frozenset("a an and at by for from in of on or per the to with".sp
 _NAME, _KEYWORD, _DEFINITION = 4.0, 3.0, 1.0
 _SYNONYM_DISCOUNT = 0.7
 _PHRASE_IN_NAME = 2.0
+# The query is a template's whole name or id: that template first ("revenue" → Revenue, not Net revenue retention).
+_WHOLE_NAME = 1.0
 # A typed word also finds longer words it starts ("abandon" → "abandonment"). Definitions are long
 # prose, so there the word must be longer: "time" must not find "timely", "churn" finds "churned".
 _SHORT_PREFIX, _LONG_PREFIX = 3, 5
@@ -165,4 +167,6 @@ def relevance(concepts: Sequence[Concept], fields: SearchFields) -> float | None
     typed = tuple(word for concept in concepts for word in concept.typed)
     if len(concepts) > 1 and any(_occurs(typed, title, prefix=_SHORT_PREFIX) for title in fields.titles):
         total += _PHRASE_IN_NAME
+    if typed in fields.titles:
+        total += _WHOLE_NAME
     return total
