@@ -179,3 +179,62 @@ def test_grains_and_cadences_have_one_home():
         if str(path.relative_to(REPO)) not in allowed and listing.search(path.read_text(encoding="utf-8"))
     ]
     assert elsewhere == [], f"grains or a cadence map written again in {elsewhere}: import them from kpi_model.periods"
+
+
+# A kpi_model module holds one concern; past this many lines of code it is cut by concern (issue 17).
+MAX_MODULE_CODE_LINES = 600
+# Modules allowed past it because they are data tables (listings, not logic). None is, today.
+DATA_TABLE_MODULES: set[str] = set()
+
+
+def _code_lines(text: str) -> int:
+    """Lines holding code: not blank, not only a comment, not inside a docstring."""
+    import io
+    import tokenize
+
+    docstrings = {
+        line
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
+    layout = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
+    code = {
+        line
+        for token in tokenize.generate_tokens(io.StringIO(text).readline)
+        if token.type not in layout
+        for line in range(token.start[0], token.end[0] + 1)
+    }
+    return len(code - docstrings)
+
+
+def test_code_lines_leave_out_docstrings_comments_and_blank_lines():
+    lines = [
+        '"""A module.',
+        "",
+        'Its docstring."""',
+        "",
+        "# why",
+        "x = (",
+        "    1  # one",
+        ")",
+        "",
+        "",
+        "def f():",
+        '    """Doc."""',
+        '    return """two',
+        'lines"""',
+    ]
+    # x = (, 1, ), def f():, and the two lines of the returned text
+    assert _code_lines("\n".join(lines) + "\n") == 6
+
+
+def test_no_kpi_model_module_is_over_the_code_line_limit():
+    sizes = {
+        str(path.relative_to(REPO)): _code_lines(path.read_text(encoding="utf-8"))
+        for path in (REPO / "kpi_model").rglob("*.py")
+    }
+    assert len(sizes) > 50, "every module of kpi_model is measured"
+    over = {path: n for path, n in sizes.items() if n > MAX_MODULE_CODE_LINES and path not in DATA_TABLE_MODULES}
+    assert over == {}, f"over {MAX_MODULE_CODE_LINES} lines of code: {over}; cut each by concern (see STYLE.md §1)"
+    assert all(sizes.get(path, 0) > MAX_MODULE_CODE_LINES for path in DATA_TABLE_MODULES), "remove the entry"
