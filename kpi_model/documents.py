@@ -47,11 +47,11 @@ class DocumentError(KpiWizardError):
     """
 
     def __init__(self, problem: str, *, line: int | None = None, column: int | None = None, syntax: bool = False):
-        self.problem = problem
         self.line = line
         self.column = column
         self.syntax = syntax
         super().__init__(f"{self.where}: {problem}" if line else problem)
+        self.problem = problem  # without the place, which ``where`` gives apart
 
     @property
     def where(self) -> str:

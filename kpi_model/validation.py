@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from kpi_model.errors import Problem, WorkspaceError
+from kpi_model.errors import Problem, UnknownKpiError, WorkspaceError
 from kpi_model.models import (
     FORMAT_VERSION,
     Baseline,
@@ -260,12 +260,7 @@ def reference_problems(workspace: Workspace) -> list[Problem]:
             if kpi.pairs_with == kpi.id:
                 problems.append(Problem(f"kpis[{index}].pairs_with", "a KPI cannot pair with itself"))
             elif kpi.pairs_with not in kpi_ids:
-                problems.append(
-                    Problem(
-                        f"kpis[{index}].pairs_with",
-                        f"unknown KPI '{kpi.pairs_with}'{did_you_mean(kpi.pairs_with, kpi_ids)}",
-                    )
-                )
+                problems.append(Problem(f"kpis[{index}].pairs_with", str(UnknownKpiError(kpi.pairs_with, kpi_ids))))
     problems += _scenario_problems(workspace, kpi_ids)
     return problems
 
@@ -278,14 +273,12 @@ def _scenario_problems(workspace: Workspace, kpi_ids: list[str]) -> list[Problem
     problems = _duplicates(workspace.scenarios, "id", "scenarios", "scenario id")
     for index, scenario in enumerate(workspace.scenarios):
         if scenario.kpi not in kpi_ids:
-            problems.append(
-                Problem(f"scenarios[{index}].kpi", f"unknown KPI '{scenario.kpi}'{did_you_mean(scenario.kpi, kpi_ids)}")
-            )
+            problems.append(Problem(f"scenarios[{index}].kpi", str(UnknownKpiError(scenario.kpi, kpi_ids))))
         first: dict[str, int] = {}
         for position, change in enumerate(scenario.changes):
             path = f"scenarios[{index}].changes[{position}].kpi"
             if change.kpi not in kpi_ids:
-                problems.append(Problem(path, f"unknown KPI '{change.kpi}'{did_you_mean(change.kpi, kpi_ids)}"))
+                problems.append(Problem(path, str(UnknownKpiError(change.kpi, kpi_ids))))
             elif change.kpi == scenario.kpi:
                 problems.append(
                     Problem(path, f"'{change.kpi}' is the KPI the scenario is about; change the drivers below it")

@@ -12,6 +12,7 @@ import pytest
 
 from kpi_model import workspace_file
 from kpi_model.engine import Engine
+from kpi_model.errors import UnknownKpiError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Workspace
 from kpi_model.periods import cadence_grain, is_complete, period_label
@@ -133,7 +134,7 @@ def test_unknown_choices_name_what_exists(sample):
         build_report(sample, None, units=["nope"])
     with pytest.raises(ReportError, match="unknown section 'mapp'"):
         build_report(sample, None, sections=["mapp"])
-    with pytest.raises(ReportError, match="unknown KPI 'revenu'"):
+    with pytest.raises(UnknownKpiError, match="unknown KPI 'revenu'; did you mean 'revenue'"):
         build_report(sample, None, kpis=["revenu"])
 
 

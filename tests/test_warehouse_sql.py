@@ -18,7 +18,8 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from kpi_model import workspace_file
 from kpi_model.engine import Engine
-from kpi_model.formula import DIALECTS, FormulaError, SeriesRequest, is_plain_name, quote_names, warehouse_script
+from kpi_model.errors import UnknownKpiError
+from kpi_model.formula import DIALECTS, SeriesRequest, is_plain_name, quote_names, warehouse_script
 from kpi_model.models import Workspace
 
 from .conftest import REPO, cli
@@ -215,7 +216,7 @@ def test_views_are_written_in_the_order_they_depend_on_each_other():
 
 
 def test_unknown_kpi_is_refused_before_anything_prints():
-    with pytest.raises(FormulaError, match="did you mean 'revenue'"):
+    with pytest.raises(UnknownKpiError, match="did you mean 'revenue'"):
         warehouse_script(warehouse_workspace(), ["revenu"], dialect="postgres")
 
 

@@ -71,7 +71,10 @@ def _where(path: str, labels: Mapping[str, str] | None) -> str:
 
 
 def show_error(error: Exception, *, headline: str | None = None, labels: Mapping[str, str] | None = None) -> None:
-    """Show a library error as a message listing each problem (by form label when ``labels`` maps the path)."""
+    """Show a library error as a message listing each problem (by form label when ``labels`` maps the path).
+
+    An error that carries its fix shows the problem, then "Fix: …" on its own line, as findings do.
+    """
     if isinstance(error, WorkspaceError):
         title = headline or "That did not work — nothing was changed. Fix these and try again:"
         lines = "\n".join(
@@ -79,9 +82,13 @@ def show_error(error: Exception, *, headline: str | None = None, labels: Mapping
             for p in error.problems
         )
         st.error(f"{md_escape(title)}\n\n{lines}", icon=":material/error:")
+        return
+    prefix = f"{md_escape(headline)} " if headline else ""
+    if isinstance(error, KpiWizardError) and error.fix:
+        text = f"{md_escape(capitalised(error.stated_problem))}  \n**Fix:** {md_escape(capitalised(error.fix))}"
     else:
-        prefix = f"{md_escape(headline)} " if headline else ""
-        st.error(prefix + md_escape(capitalised(str(error))), icon=":material/error:")
+        text = md_escape(capitalised(str(error)))
+    st.error(prefix + text, icon=":material/error:")
 
 
 def show_flashes() -> None:

@@ -5,7 +5,6 @@ KPI over its source, and derived KPIs resolved as a graph of CTEs.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -13,6 +12,7 @@ from typing import Literal
 import sqlglot
 from sqlglot import exp
 
+from kpi_model.errors import UnknownKpiError
 from kpi_model.formula.check import _check_columns, check_aggregate, check_derived, check_filter, is_derived
 from kpi_model.formula.dialects import DIALECTS, render_sql
 from kpi_model.formula.errors import FormulaError
@@ -130,14 +130,13 @@ class Compiler:
         return order
 
     def kpi(self, kpi_id: str) -> Kpi:
-        """The KPI with this id; an unknown id raises :class:`FormulaError` naming the closest one."""
+        """The KPI with this id; an unknown id raises :class:`UnknownKpiError` naming the closest one."""
         return self._kpi(kpi_id)
 
     def _kpi(self, kpi_id: str) -> Kpi:
         kpi = self.workspace.kpi(kpi_id)
         if kpi is None:
-            match = difflib.get_close_matches(kpi_id, sorted(self._kpi_ids), n=1)
-            raise FormulaError(f"unknown KPI '{kpi_id}'", f"did you mean '{match[0]}'?" if match else "check the id")
+            raise UnknownKpiError(kpi_id, self._kpi_ids)
         return kpi
 
     def is_derived(self, kpi: Kpi) -> bool:

@@ -10,15 +10,22 @@ from kpi_model.errors import KpiWizardError
 class FormulaError(KpiWizardError):
     """A formula that will not be run: ``problem`` says what is wrong, ``fix`` what to do."""
 
+    fix: str
+
     def __init__(self, problem: str, fix: str, *, position: int | None = None, text: str | None = None) -> None:
-        self.problem = problem
-        self.fix = fix
-        self.position = position
         where = ""
         if position is not None and text is not None:
             snippet = text[max(0, position - 10) : position + 20].replace("\n", " ")
             where = f" (at character {position + 1}: …{snippet}…)"
-        super().__init__(f"{problem}{where}. Fix: {fix}")
+        super().__init__(problem, fix)
+        self.args = (f"{problem}{where}. Fix: {fix}",)
+        self.position = position
+        self._where = where
+
+    @property
+    def stated_problem(self) -> str:
+        """The problem and where in the formula it is (``… (at character 12: …)``)."""
+        return f"{self.problem}{self._where}"
 
 
 class FormulaLimitError(FormulaError):

@@ -283,7 +283,7 @@ def warehouse_script(
     Each KPI's SELECT is preceded by ``-- <id>: <name> (<grain>, <dialect>)``; every statement ends with
     ``;`` at the end of a line; with ``views="create"`` the CREATE VIEW statements come first. ``columns``
     (source → column names, from the loaded data) spells names as the data does. An unknown KPI id raises
-    :class:`FormulaError`; a KPI that does not compile is left out and named in ``failures``.
+    :class:`UnknownKpiError`; a KPI that does not compile is left out and named in ``failures``.
     """
     if dialect not in DIALECTS:
         raise FormulaError(f"'{dialect}' is not a supported dialect", f"use one of: {', '.join(DIALECTS)}")

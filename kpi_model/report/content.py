@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kpi_model.errors import KpiWizardError
+from kpi_model.errors import KpiWizardError, UnknownKpiError
 from kpi_model.models import Goal, Kpi, Unit, Workspace
 from kpi_model.periods import Coverage, cadence_grain, period_label
 from kpi_model.status import (
@@ -141,7 +141,7 @@ def _chosen_kpis(workspace: Workspace, units: Collection[str], kpis: Collection[
         raise ReportError(f"unknown unit {', '.join(map(repr, unknown))}; the workspace's units are: {names}")
     kpi_ids = {k.id for k in workspace.kpis}
     if unknown := [k for k in kpis if k not in kpi_ids]:
-        raise ReportError(f"unknown KPI {', '.join(map(repr, unknown))}: give KPI ids as in the workspace file")
+        raise UnknownKpiError(unknown[0], kpi_ids)
     if not workspace.kpis:
         raise ReportError("the workspace has no KPIs yet: add them (Goals and KPIs pages), then make the report")
     chosen = [k for k in workspace.kpis if not kpis or k.id in kpis]

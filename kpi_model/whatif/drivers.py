@@ -11,14 +11,13 @@ scenarios in :mod:`~kpi_model.whatif.scenarios`.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kpi_model.errors import WhatIfError
+from kpi_model.errors import UnknownKpiError, WhatIfError
 from kpi_model.models import DriverChange, Kpi, Workspace
 from kpi_model.whatif.evaluator import evaluate_expression
 
@@ -79,9 +78,7 @@ class DriverNode:
 def _lookup_kpi(workspace: Workspace, kpi_id: str) -> Kpi:
     kpi = workspace.kpi(kpi_id)
     if kpi is None:
-        ids = [k.id for k in workspace.kpis]
-        match = difflib.get_close_matches(kpi_id, ids, n=1)
-        raise WhatIfError(f"unknown KPI '{kpi_id}'" + (f"; did you mean '{match[0]}'?" if match else ""))
+        raise UnknownKpiError(kpi_id, [k.id for k in workspace.kpis])
     return kpi
 
 
