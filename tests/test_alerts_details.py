@@ -95,3 +95,17 @@ def test_a_webhook_never_follows_a_redirect(status):
         with pytest.raises(DeliveryError, match=f"answered HTTP {status}"):
             send_webhook(channel(channel="webhook", url=hook.url), trial_message("x", "y"), DeliveryPolicy())
     assert elsewhere.posts == [], "the message (and a token in the address) stays on the named host"
+
+
+def test_an_action_written_as_a_sentence_and_a_missing_target_read_well(tmp_path):
+    def edit(data):
+        kpi = next(k for k in data["kpis"] if k["id"] == "web_revenue")
+        kpi.update(action="Call the e-commerce team.  ", owner="Head of E-commerce.", target=None)
+
+    with webhook_receiver() as hook:
+        alerts = [{"channel": "webhook", "url": hook.url, "on": ["amber"]}]
+        path = write_workspace(tmp_path / "ws", 9, alerts=alerts, edit=edit)
+        main(["check", str(path), "--as-of", TODAY, "--fail-on", "never"])
+    text = next(p["text"] for p in hook.posts if p["kpi_wizard"]["alerts"][0]["kpi"] == "web_revenue")
+    assert "Agreed action: Call the e-commerce team.\n" in text and "Owner: Head of E-commerce.\n" in text
+    assert "Target: none set." in text and ".." not in text

@@ -62,16 +62,21 @@ def _lines(change: Change, app_url: str | None) -> list[str]:
     lines = [
         f"{r.name} ({r.kpi_id}) {change.words}{was}: {r.value_text} in {r.period}.",
         f"Why: {r.reason}.",
-        f"Thresholds: {r.thresholds}. Target: {r.target}.",
+        f"Thresholds: {r.thresholds}. Target: {'none set' if r.target == '—' else r.target}.",
         f"Trend: {r.trend or 'no earlier complete period to compare'}.",
-        f"Owner: {r.owner or 'nobody yet: set owner'}.",
-        f"Agreed action: {r.action or 'none agreed yet: set action'}.",
+        f"Owner: {_clause(r.owner) or 'nobody yet: set owner'}.",
+        f"Agreed action: {_clause(r.action) or 'none agreed yet: set action'}.",
     ]
     if r.data_as_of:
         lines.append(f"Data as of {r.data_as_of}; only complete periods are judged.")
     if link := kpi_link(app_url, r.kpi_id):
         lines.append(f"Open in KPI Wizard: {link}")
     return lines
+
+
+def _clause(text: str | None) -> str | None:
+    """Text people wrote, without its own full stop: the message adds one (no "budget..")."""
+    return text.rstrip().rstrip(".") if text else text
 
 
 def _slack_safe(text: str) -> str:
@@ -172,7 +177,8 @@ def digest_message(
         assert r.status is not None
         lines.append(f"- {r.status.value.upper()} {r.name}: {r.value_text} in {r.period} — {r.reason}{mark}")
         if r.status != Status.GREEN:
-            lines.append(f"  owner: {r.owner or '—'}; action: {r.action or '—'}; trend: {r.trend or '—'}")
+            owner, action = _clause(r.owner) or "—", _clause(r.action) or "—"
+            lines.append(f"  owner: {owner}; action: {action}; trend: {r.trend or '—'}")
     skipped = [r for r in readings if not r.judged]
     if skipped:
         lines += [
