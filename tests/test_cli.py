@@ -107,7 +107,7 @@ def test_templates_filters_and_text_output(capsys):
 def test_serve_refuses_invalid_workspace(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nkpis: [{id: a, name: A, goal: nope}]\n")
-    assert main(["serve", str(bad), "--headless"]) == 1
+    assert main(["serve", str(bad), "--headless"]) == 2, "an invalid workspace is unusable input, as in every command"
     assert "unknown goal 'nope'" in capsys.readouterr().err
 
 

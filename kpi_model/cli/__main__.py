@@ -4,4 +4,5 @@ import sys
 
 from kpi_model.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing the module (as tests walking the package do) runs nothing
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""What commands do alike before their own work: read ``--data``, find a KPI, open the data, guard an output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpi_model.errors import KpiWizardError, UnknownKpiError
+
+if TYPE_CHECKING:
+    from kpi_model.engine import Engine
+    from kpi_model.models import Kpi, Workspace
+
+
+def data_overrides(pairs: Sequence[str]) -> dict[str, Path]:
+    """``--data NAME=PATH`` values as source name → file."""
+    overrides: dict[str, Path] = {}
+    for pair in pairs:
+        name, separator, path = pair.partition("=")
+        if not separator or not name.strip() or not path.strip():
+            raise KpiWizardError(f"--data expects NAME=PATH (e.g. orders=data/orders.csv), got '{pair}'")
+        overrides[name.strip()] = Path(path.strip())
+    return overrides
+
+
+def known_kpi(workspace: Workspace, kpi_id: str) -> Kpi:
+    """The workspace's KPI with this id; raises :class:`UnknownKpiError` naming the closest one."""
+    kpi = workspace.kpi(kpi_id)
+    if kpi is None:
+        raise UnknownKpiError(kpi_id, [k.id for k in workspace.kpis])
+    return kpi
+
+
+def noted(engine: Engine) -> Engine:
+    """The engine, after printing what the user should know about the data it loaded."""
+    for note in engine.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return engine
+
+
+def workspace_engine(workspace: Workspace, workspace_path: str, data: Sequence[str]) -> Engine:
+    """An engine on the workspace's data (paths relative to its file, ``--data`` files instead), notes printed."""
+    from kpi_model.engine import Engine
+
+    return noted(Engine.for_workspace(workspace, Path(workspace_path).parent, data_overrides(data)))
+
+
+def refuse_to_replace(output: Path, force: bool) -> None:
+    """Stop before any work when ``output`` exists and ``--force`` was not given."""
+    if output.exists() and not force:
+        raise KpiWizardError(f"{output} exists", "choose another file or add --force to replace it")
