@@ -138,3 +138,19 @@ def test_a_handed_on_workspace_cannot_send_the_machines_secrets_as_a_password(tm
     assert theirs.mails == [], "nothing logged in with it"
     assert "not AWS_SECRET_ACCESS_KEY: set the SMTP password as KPI_WIZARD_AWS_SECRET_ACCESS_KEY" in err
     assert "wJalr" not in out + err + state_path_for(path).read_text()
+
+
+def test_owners_own_mails_are_capped_per_channel_and_the_rest_reported(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(run, "FLOOD_LIMIT", 1)
+    monkeypatch.setattr(run, "MAX_OWNER_MESSAGES", 2)
+    owners = {"web_revenue": "a@example.com", "deals_won": "b@example.com", "win_rate": "c@example.com"}
+
+    def own(data):
+        for kpi in data["kpis"]:
+            kpi["owner_email"] = owners.get(kpi["id"])
+
+    with smtp_receiver() as smtp:
+        path = write_workspace(tmp_path / "ws", 9, alerts=email_on_port(smtp.port), edit=own)
+        main(["check", str(path), "--as-of", TODAY, "--fail-on", "never"])
+    assert len(smtp.mails) == 3, "the combined message and two owners' own"
+    assert "1 more owners get no message of their own in this run (at most 2 per channel)" in capsys.readouterr().err

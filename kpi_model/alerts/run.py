@@ -29,7 +29,7 @@ from kpi_model.alerts.state import (
     state_lock,
 )
 from kpi_model.errors import KpiWizardError
-from kpi_model.models import AlertChannel, AlertOn, Workspace
+from kpi_model.models import MAX_ALERT_RECIPIENTS, AlertChannel, AlertOn, Workspace
 from kpi_model.status import Status
 
 FLOOD_LIMIT = 10  # changes on one channel in one run beyond which they go as one combined message
@@ -37,6 +37,9 @@ MAX_ATTEMPTS = 20  # runs a failed message is retried on before it is given up (
 # Messages kept for a retry, at most: the most one run can add (20 channels, 10 messages each). Beyond
 # it the oldest are given up, so a channel down for weeks (or a planted state file) cannot flood it.
 MAX_PENDING = 200
+# Owners' own mails per channel in one run (beside a combined message or a digest), as many as a `to:`
+# list may hold: a workspace of 2,000 KPIs with 2,000 owners must not make one check a mail cannon.
+MAX_OWNER_MESSAGES = MAX_ALERT_RECIPIENTS
 
 
 @dataclass(frozen=True)
@@ -255,10 +258,16 @@ def _check(
             else:
                 message = combined_message(wanted, workspace.name, app_url)
                 planned.append((index, channel, message, "combined", [c.reading.kpi_id for c in wanted]))
-            if channel.channel == "email":
-                for owner, own in owner_messages(wanted, workspace.name, app_url).items():
-                    mine = [c for c in wanted if c.reading.owner_email == owner]
-                    planned.append((index, channel, own, _kind_of(mine), [c.reading.kpi_id for c in mine]))
+            owners = list(owner_messages(wanted, workspace.name, app_url).items()) if channel.channel == "email" else []
+            for owner, own in owners[:MAX_OWNER_MESSAGES]:
+                mine = [c for c in wanted if c.reading.owner_email == owner]
+                planned.append((index, channel, own, _kind_of(mine), [c.reading.kpi_id for c in mine]))
+            if len(owners) > MAX_OWNER_MESSAGES:
+                run.problems.append(
+                    f"{channel_label(channel)}: {len(owners) - MAX_OWNER_MESSAGES} more owners get no message of "
+                    f"their own in this run (at most {MAX_OWNER_MESSAGES} per channel); the message to the channel's "
+                    "list names their KPIs"
+                )
             continue
         for change in wanted:
             message = alert_message(change, workspace.name, app_url)
