@@ -137,10 +137,9 @@ def test_missing_and_unknown_get_different_colours_and_a_long_label_fits_the_leg
         assert legend["labelLimit"] == 0 or legend["labelLimit"] >= len(long_value) * 8, legend
     rows = [row for rows in spec["datasets"].values() for row in rows if "dimension" in row]
     assert MISSING_LABEL in {r["dimension"] for r in rows} and None not in {r["dimension"] for r in rows}
-    # One legend for the breakdown: the lines and points share a colour scale.
-    assert len([c for c in colours if c.get("legend") is not None]) == len(colours)
-    layers_with_colour = [layer for layer in spec["layer"] if _colour(layer)]
-    assert len(layers_with_colour) == 1, "the lines and points are one layer, so their legend is drawn once"
+    # One legend for the breakdown: the lines and points share their colour scale (the bands fill by status).
+    assert (spec.get("resolve") or {}).get("scale", {}).get("color", "shared") == "shared"
+    assert len({json.dumps(c, sort_keys=True) for c in colours}) == 1, "every layer colours the same way"
 
 
 def test_data_that_holds_the_text_missing_keeps_it_apart_from_missing_values():
@@ -233,13 +232,8 @@ def test_the_line_into_a_partial_period_is_dashed_and_the_solid_line_skips_it():
     points = [Point(period=dt.date(2026, m, 1), value=float(m), rows=1) for m in range(3, 12)]
     series = Series(kpi_id="k", request=SeriesRequest(grain="month"), points=points)
     spec = json.loads(kpi_chart(kpi, series).to_json())
-    lines = [layer for layer in _leaf_layers(spec) if (layer.get("mark") or {}).get("type") == "line"]
+    lines = [layer for layer in spec["layer"] if (layer.get("mark") or {}).get("type") == "line"]
     dashed = [layer for layer in lines if layer["mark"].get("strokeDash")]
     solid = [layer for layer in lines if not layer["mark"].get("strokeDash")]
     assert len(dashed) == 1 and len(solid) == 1
     assert {"filter": "datum.complete"} in solid[0].get("transform", []), "the solid line joins complete periods only"
-
-
-def _leaf_layers(spec: dict) -> list[dict]:
-    """The layers of a chart that draw marks, nested layers opened."""
-    return [leaf for layer in spec.get("layer", []) for leaf in (_leaf_layers(layer) if "layer" in layer else [layer])]

@@ -194,13 +194,14 @@ def _band_layer(
     if not rows:
         return None
     colours = alt.Scale(domain=[s.value for s in STATUS_COLOURS], range=list(STATUS_COLOURS.values()))
+    # Fill, not colour: the colour scale is the breakdown's, shared by its lines and points.
     return (
         alt.Chart(pd.DataFrame(rows))
         .mark_rect(opacity=opacity)
         .encode(
             y=alt.Y("from:Q", scale=scale, axis=axis),
             y2="to:Q",
-            color=alt.Color("status:N", legend=None, scale=colours),
+            fill=alt.Fill("status:N", legend=None, scale=colours),
         )
     )
 
@@ -229,27 +230,21 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
         line_encoding["color"] = breakdown_colour(frame["dimension"].tolist(), missing, series.request.by)
         line_encoding["tooltip"].append(alt.Tooltip("dimension:N", title=series.request.by))
     line_encoding["tooltip"].append(alt.Tooltip("complete:N", title="Complete"))
-    layers: list[alt.Chart | alt.LayerChart] = (
-        [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.12)) else []
-    )
+    layers: list[alt.Chart] = [band] if (band := _band_layer(kpi, low, high, y_scale, y_axis, opacity=0.12)) else []
     if not frame.empty:
         layers += _partial_layers(series, frame, x_axis)
     # Into a partial period the line is dashed: half a month's drop must not read as a crash. The
     # dashed line runs through every period; the solid one, drawn over it, through complete ones only.
-    lines = [
-        alt.Chart(frame).mark_line(strokeWidth=1.5, strokeDash=[4, 3], opacity=0.7).encode(**line_encoding),
-        alt.Chart(frame).transform_filter("datum.complete").mark_line(strokeWidth=2).encode(**line_encoding),
-    ]
+    layers.append(alt.Chart(frame).mark_line(strokeWidth=1.5, strokeDash=[4, 3], opacity=0.7).encode(**line_encoding))
+    layers.append(alt.Chart(frame).transform_filter("datum.complete").mark_line(strokeWidth=2).encode(**line_encoding))
     # Complete periods as filled points; partial ones hollow: shown, not a value to judge.
     for complete in (True, False):
-        lines.append(
+        layers.append(
             alt.Chart(frame)
             .transform_filter(f"{'' if complete else '!'}datum.complete")
             .mark_point(filled=complete, size=40, strokeWidth=1.5)
             .encode(**line_encoding)
         )
-    # One layer for the lines and points: they share one colour scale and one legend, apart from the bands'.
-    layers.append(alt.layer(*lines))
     rules = []
     if kpi.target and kpi.target.value is not None:
         due = f" by {kpi.target.due:%Y-%m-%d}" if kpi.target.due else ""
@@ -272,7 +267,8 @@ def kpi_chart(kpi: Kpi, series: Series, *, height: int = 340) -> alt.LayerChart:
         layers.append(
             rule_base.mark_text(align="left", dx=4, dy=-6, color="#37474f").encode(text="label:N", x=alt.value(0))
         )
-    return alt.layer(*layers).properties(height=height).resolve_scale(color="independent")
+    # One colour scale (the breakdown's) for the lines and points: one legend, not one per layer.
+    return alt.layer(*layers).properties(height=height)
 
 
 def target_preview_chart(kpi: Kpi, preview: TargetPreview, *, height: int = 360) -> alt.LayerChart:
