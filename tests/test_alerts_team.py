@@ -136,3 +136,19 @@ def test_on_a_team_server_the_page_refuses_the_operator_s_secret(tmp_path, team)
     assert not at.exception, at.exception
     refusal = at.error[0].value.replace("\\", "")  # shown as escaped Markdown
     assert "KPI_WIZARD_ALERT_SECRETS" in refusal and "SLACKTOKEN" not in refusal
+
+
+def test_a_team_server_sends_no_link_to_a_host_the_visitor_chose(tmp_path, team):
+    with webhook_receiver() as hook:
+        team.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")
+        workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": hook.url, "on": ["amber"]}])
+        data = workspace_file.to_data(workspace_file.load(workspace))
+        data["app_url"] = "https://kpi-wizard-login.example/?ws=ws-0123456789ab"
+        workspace_file.save(workspace_file.loads(json.dumps(data), "json"), workspace)
+        at = alerts_page(team, tmp_path / "store", workspace)
+        at.button(key="alerts_check_now").click().run()
+        assert not at.exception, at.exception
+    assert len(hook.posts) == 3
+    assert all(a["link"] is None for p in hook.posts for a in p["kpi_wizard"]["alerts"])
+    assert not any("kpi-wizard-login" in p["text"] for p in hook.posts), "no phishing link in the operator's name"
+    assert any("carry no link" in c.value for c in at.caption)

@@ -150,6 +150,18 @@ def channels_section(workspace: Workspace) -> None:
                     st.success(f"Test alert sent via {md_escape(outcome.channel)}.", icon=":material/check_circle:")
 
 
+def links_here(app_url: str | None) -> bool:
+    """Whether ``app_url`` (none, or one on this server's host) may go into alerts a team server sends.
+
+    A visitor writes the workspace: an ``app_url`` elsewhere would put a phishing link, labelled
+    "Open in KPI Wizard", in mail sent from the operator's own address.
+    """
+    if not app_url:
+        return True
+    here = urlsplit(st.context.url or "").hostname
+    return here is not None and urlsplit(app_url).hostname == here
+
+
 def check_section(workspace: Workspace) -> None:
     """ "Check now": what `kpi-wizard check` does, from the page (sends to the hosts the server allows)."""
     st.subheader("Check now")
@@ -162,10 +174,14 @@ def check_section(workspace: Workspace) -> None:
     data = open_data()
     if data is None:
         return
+    policy = DeliveryPolicy.for_server()
+    if policy.team and not links_here(workspace.app_url):
+        st.caption("The workspace's `app_url` is not this server: alerts sent from here carry no link.")
+        workspace = workspace.model_copy(update={"app_url": None})
     try:
         with st.spinner("Computing each KPI's latest complete period…"):
             readings = evaluate(workspace, data.engine())
-            run = run_check(workspace, readings, alert_state_path(), policy=DeliveryPolicy.for_server())
+            run = run_check(workspace, readings, alert_state_path(), policy=policy)
     except KpiWizardError as error:
         show_error(error, headline="The check did not run.")
         return
