@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -121,6 +122,16 @@ def main() -> None:
         wait_idle(page)
         page.wait_for_timeout(1000)  # data grids draw on a canvas after the run ends
         page.screenshot(path=str(OUT / "review.png"))
+
+        # Last, as it closes the sidebar: the Dashboard in presentation mode, as a 1024×768 projector shows it.
+        page.set_viewport_size({"width": 1024, "height": 768})
+        address = urlsplit(page.url)
+        page.goto(urlunsplit(address._replace(path="/dashboard", query=f"{address.query}&present=1")))
+        page.locator("[class*='st-key-kpi_tile_']").first.wait_for()
+        wait_idle(page)
+        page.locator("[data-testid='stToast']").first.wait_for(state="detached", timeout=15_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(OUT / "presentation.png"))
     report_pages()
     print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.png')))} to {OUT}")
 

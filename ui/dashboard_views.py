@@ -20,6 +20,7 @@ from kpi_model.status import (
     unjudged_note,
 )
 from ui.feedback import md_escape
+from ui.presentation import TILE_KEY_PREFIX
 from ui.preview_views import status_badge
 
 
@@ -40,7 +41,8 @@ def tile(kpi: Kpi, result: Series | KpiWizardError | None) -> None:
 
     A partial period (the data stops inside it) is never judged: the tile says which one it left out.
     """
-    with st.container(border=True, height="stretch"):
+    # Keyed, so presentation mode's styles find the tiles (and their names wrap, never cut).
+    with st.container(border=True, height="stretch", key=f"{TILE_KEY_PREFIX}{kpi.id}"):
         latest = latest_of(result) if isinstance(result, Series) else None
         if latest is None or not isinstance(result, Series):
             st.markdown(f"**{md_escape(kpi.name)}**")
