@@ -154,3 +154,15 @@ def test_owners_own_mails_are_capped_per_channel_and_the_rest_reported(tmp_path,
         main(["check", str(path), "--as-of", TODAY, "--fail-on", "never"])
     assert len(smtp.mails) == 3, "the combined message and two owners' own"
     assert "1 more owners get no message of their own in this run (at most 2 per channel)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("host", "refused"), [("mail.example.com", True), ("10.0.0.5", True), ("localhost", False)])
+def test_a_password_never_crosses_the_network_unencrypted(monkeypatch, host, refused):
+    monkeypatch.setenv("KPI_WIZARD_SMTP_PASSWORD", "pw-7781")
+    smtp = {"host": host, "port": 9, "from": "kpi@example.com", "username": "kpi"}
+    mail = channel(channel="email", to=["ops@example.com"], smtp={**smtp, "password_env": "KPI_WIZARD_SMTP_PASSWORD"})
+    with pytest.raises(DeliveryError) as failed:
+        send_email(mail, trial_message("x", "y"), DeliveryPolicy())
+    assert ("never sent unencrypted" in str(failed.value)) == refused, "on this machine it tries (and finds no server)"
+    if refused:
+        assert "set starttls: true" in str(failed.value)

@@ -26,6 +26,7 @@ from kpi_model.alerts.channels import (
     HOSTS_VARIABLE,
     SECRETS_VARIABLE,
     STANDARD_PORTS,
+    on_this_machine,
 )
 from kpi_model.alerts.state import carry_state
 from kpi_model.errors import KpiWizardError
@@ -40,7 +41,6 @@ _UNSAVED_STATE = "alerts_unsaved_state"  # the state file used before the worksp
 _LAST_TEST = "alerts_last_test"  # when this session last sent a test alert (time.monotonic())
 TEST_ALERT_INTERVAL_S = 30.0
 _NEW_TARGETS = "alerts_new_targets"  # KPI ids rebased by the last "Start a new cycle", awaiting targets
-_THIS_MACHINE = {"localhost", "127.0.0.1", "::1"}  # a webhook here holds no token worth hiding
 
 EXAMPLE = """alerts:
   - {channel: email, to: [ops@example.com], on: [red], smtp: {host: mail.example.com, port: 25, from: kpi@example.com}}
@@ -129,7 +129,7 @@ def channels_section(workspace: Workspace) -> None:
             on = ", ".join(o.value for o in channel.on)
             recipients = f" · to {md_escape(', '.join(channel.to))}" if channel.to else ""
             st.markdown(f"**{md_escape(channel_label(channel))}** · on {on}{recipients}")
-            if channel.url and urlsplit(channel.url).hostname not in _THIS_MACHINE:
+            if channel.url and not on_this_machine(urlsplit(channel.url).hostname or ""):  # no token worth hiding
                 st.caption(
                     "Its address is written in the workspace file: whoever can read the file can post to it. "
                     "If it holds a token, set it in an environment variable and name that in `url_env` instead."

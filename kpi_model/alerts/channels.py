@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import http.client
+import ipaddress
 import json
 import os
 import smtplib
@@ -228,6 +229,16 @@ def _usable_host(host: str) -> bool:
     return True
 
 
+def on_this_machine(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _port_of(entry: str) -> int | None:
     host, _, port = entry.rpartition(":")
     return int(port) if host and port.isdigit() and 0 < int(port) < 65536 else None
@@ -290,6 +301,12 @@ def send_email(channel: AlertChannel, message: Message, policy: DeliveryPolicy) 
     password = policy.secret(smtp.password_env, "SMTP password") if smtp.password_env else None
     if not _usable_host(smtp.host):
         raise DeliveryError(f"{channel_label(channel)}: {_BAD_HOST_NAME}: fix smtp: host")
+    if smtp.username and not smtp.starttls and not on_this_machine(smtp.host):
+        # Without TLS the login crosses the network readable by anyone on the way.
+        raise DeliveryError(
+            f"{channel_label(channel)}: a password is never sent unencrypted to another machine: "
+            "set starttls: true (or use a mail server on this machine)"
+        )
     mail = EmailMessage()
     mail["Subject"] = _header_text(message.subject)
     mail["From"] = sender
