@@ -88,8 +88,20 @@ def test_a_cache_written_before_the_field_existed_still_reads(con, tmp_path):
     assert not profiles["v"].distinct_exact
 
 
-def test_a_wide_table_is_estimated_before_exact_counts_could_run_out_of_time(con, monkeypatch):
-    monkeypatch.setattr(catalog, "EXACT_DISTINCT_VALUES", 2 * IDS - 1)  # the table holds 2 x 8,000 values
+def test_a_large_table_is_estimated_before_exact_counts_could_run_out_of_time(con, monkeypatch):
+    cost = catalog.exact_distinct_cost(IDS, 2)
+    assert cost >= 2 * IDS, "every value read counts"
+    assert catalog.exact_distinct_cost(1, 3_000) > catalog.exact_distinct_cost(1, 1_000) > 1_000, "and every column"
+    monkeypatch.setattr(catalog, "EXACT_DISTINCT_VALUES", cost - 1)
     assert not profile_table(con, "customers").distinct_exact
-    monkeypatch.setattr(catalog, "EXACT_DISTINCT_VALUES", 2 * IDS)
+    monkeypatch.setattr(catalog, "EXACT_DISTINCT_VALUES", cost)
     assert profile_table(con, "customers").distinct_exact
+
+
+def test_a_shorter_time_limit_counts_fewer_values_exactly(con, monkeypatch):
+    from kpi_model.sources import PROFILE_TIMEOUT_S
+
+    monkeypatch.setattr(catalog, "EXACT_DISTINCT_VALUES", catalog.exact_distinct_cost(IDS, 2) * 1.5)
+    assert profile_table(con, "customers", timeout_s=PROFILE_TIMEOUT_S).distinct_exact
+    assert not profile_table(con, "customers", timeout_s=PROFILE_TIMEOUT_S / 2).distinct_exact
+    assert not profile_select(con, "v", "SELECT * FROM customers", timeout_s=PROFILE_TIMEOUT_S / 2).distinct_exact

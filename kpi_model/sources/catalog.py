@@ -16,15 +16,17 @@ import duckdb
 
 from kpi_model.formula import quote
 from kpi_model.sources.errors import ProfileTimeout, SourceError, UnreadableRelation, _reason
-from kpi_model.sources.limits import PROFILE_CHUNK_COLUMNS
+from kpi_model.sources.limits import PROFILE_CHUNK_COLUMNS, PROFILE_TIMEOUT_S
 from kpi_model.sources.names import STAGING_PREFIX, _check_table_name
 
 # Up to this many rows, and values (rows x columns), a profile counts distinct values exactly; above either,
 # DuckDB's estimate (HyperLogLog, a few percent off: 8,091 for 8,000 ids) is used and shown as "about".
 # Exact counts of 10M rows x 20 columns took 52 s on 2 cores (1 GB memory limit), the estimate 1.4 s: the
-# value bound keeps an exact profile well inside its time limit (PROFILE_TIMEOUT_S).
+# value bound keeps an exact profile well inside its time limit (PROFILE_TIMEOUT_S). Each exact count also
+# costs about as much as 10,000 values on its own (3,000 columns of one row took 7 s).
 EXACT_DISTINCT_ROWS = 10_000_000
 EXACT_DISTINCT_VALUES = 100_000_000
+_EXACT_COLUMN_COST = 10_000
 _MINMAX_TYPE = re.compile(r"^(DATE|TIMESTAMP.*|U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|REAL|DOUBLE|DECIMAL.*)$")
 # Column comment on a table whose dates read both ways; the format they were read with follows it.
 _AMBIGUOUS_NOTE = "kpi-wizard: dates that also read with day and month swapped, read as "
@@ -236,7 +238,7 @@ def _profile(
     with time_limit(con, timeout_s, f"profiling '{table}'"):
         counted = _aggregate_row(con, table, f"SELECT count(*) FROM {frm}")
         rows = int(counted[0])
-        exact = rows <= EXACT_DISTINCT_ROWS and rows * len(described) <= EXACT_DISTINCT_VALUES
+        exact = rows <= EXACT_DISTINCT_ROWS and exact_distinct_cost(rows, len(described)) <= _exact_values(timeout_s)
         for start in range(0, len(described), max(chunk, 1)):
             parts = []
             for name, data_type, _ in described[start : start + max(chunk, 1)]:
@@ -258,6 +260,19 @@ def _profile(
             ambiguous = comment.removeprefix(_AMBIGUOUS_NOTE)
         profiles.append(ColumnProfile(name, data_type, null_share, int(distinct), low, high, ambiguous))
     return TableProfile(table, rows, profiles, distinct_exact=exact)
+
+
+def exact_distinct_cost(rows: int, columns: int) -> int:
+    """What counting every column's distinct values exactly costs, in values read (see EXACT_DISTINCT_VALUES)."""
+    return columns * (rows + _EXACT_COLUMN_COST)
+
+
+def _exact_values(timeout_s: float | None) -> float:
+    """How many values a profile with this time limit counts exactly: fewer under a shorter limit than a
+    table's (a new view has 20 s, and is refused when its profile runs longer)."""
+    if timeout_s is None:
+        return EXACT_DISTINCT_VALUES
+    return EXACT_DISTINCT_VALUES * min(1.0, timeout_s / PROFILE_TIMEOUT_S)
 
 
 def _aggregate_row(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> tuple[Any, ...]:
