@@ -80,6 +80,10 @@ class UnknownKpiError(KpiWizardError):
         self.kpi_id = kpi_id
         self.known_ids = known
 
+    def __reduce__(self) -> tuple[type[UnknownKpiError], tuple[str, list[str]]]:
+        # Rebuilt from its data, not its message, when a job process sends it back.
+        return type(self), (self.kpi_id, self.known_ids)
+
 
 class StoreError(KpiWizardError):
     """The workspace store could not read or write a file (disk, permissions, names)."""

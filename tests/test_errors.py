@@ -61,6 +61,12 @@ def test_document_error_keeps_its_bare_problem():
 def test_errors_survive_the_trip_to_and_from_a_job_process():
     error = pickle.loads(pickle.dumps(KpiWizardError("the problem", "the fix")))
     assert (str(error), error.problem, error.fix) == ("the problem; the fix", "the problem", "the fix")
+    unknown = pickle.loads(pickle.dumps(UnknownKpiError("revenu", ["revenue", "csat"])))
+    assert isinstance(unknown, UnknownKpiError) and (unknown.kpi_id, unknown.known_ids) == (
+        "revenu",
+        ["csat", "revenue"],
+    )
+    assert str(unknown) == "unknown KPI 'revenu'; did you mean 'revenue'?"
 
 
 def test_the_app_shows_the_problem_then_the_fix(monkeypatch):
