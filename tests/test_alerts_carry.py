@@ -5,10 +5,13 @@ Lost state means every KPI off track is alerted again: people learn to ignore th
 
 from __future__ import annotations
 
+from streamlit.testing.v1 import AppTest
+
 from kpi_model.alerts import state_path_for
 from kpi_model.cli import main
 
 from .alert_receivers import webhook_receiver
+from .conftest import REPO
 from .test_alerts_check import TODAY, alerted, write_workspace
 from .test_app_alerts import alerts_page, sample_with_alerts, table
 
@@ -51,3 +54,26 @@ def test_the_first_save_in_the_app_keeps_what_an_unsaved_workspace_sent(tmp_path
     assert len(hook.posts) == 3, "the saved workspace remembers the alerts sent before its first save"
     assert any("0 alerts sent" in s.value for s in at.success)
     assert list(table(at, "Outcome")["Outcome"]) == ["sent"] * 3, "the log came along"
+
+
+def test_a_first_save_after_a_reload_on_another_page_keeps_what_was_sent(tmp_path, monkeypatch):
+    with webhook_receiver() as hook:
+        monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")
+        workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": hook.url, "on": ["amber"]}])
+        at = alerts_page(monkeypatch, tmp_path / "store", workspace)
+        at.button(key="alerts_check_now").click().run()
+        assert len(hook.posts) == 3
+        # A reload: a new session on the same opened workspace, saved first on the Goals page.
+        reloaded = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+        reloaded.run()
+        reloaded.switch_page("pages/goals.py").run()
+        reloaded.segmented_control(key="goals_view").set_value("Units").run()
+        reloaded.text_input(key="add_unit_name").input("Logistics")
+        next(b for b in reloaded.button if b.label == "Add unit").click().run()
+        assert not reloaded.exception, reloaded.exception
+        assert reloaded.query_params.get("ws"), "the workspace was saved"
+        reloaded.switch_page("pages/alerts.py").run()
+        reloaded.button(key="alerts_check_now").click().run()
+        assert not reloaded.exception, reloaded.exception
+    assert len(hook.posts) == 3, "the saved workspace remembers what the unsaved one sent"
+    assert any("0 alerts sent" in s.value for s in reloaded.success)

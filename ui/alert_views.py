@@ -28,7 +28,6 @@ from kpi_model.alerts.channels import (
     STANDARD_PORTS,
     on_this_machine,
 )
-from kpi_model.alerts.state import carry_state
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Target, Workspace
 from kpi_model.status import kpi_value
@@ -37,7 +36,6 @@ from ui import state
 from ui.data_views import open_data
 from ui.feedback import md_escape, plural, show_error
 
-_UNSAVED_STATE = "alerts_unsaved_state"  # the state file used before the workspace's first save
 _LAST_TEST = "alerts_last_test"  # when this session last sent a test alert (time.monotonic())
 TEST_ALERT_INTERVAL_S = 30.0
 _NEW_TARGETS = "alerts_new_targets"  # KPI ids rebased by the last "Start a new cycle", awaiting targets
@@ -52,18 +50,11 @@ app_url: https://kpi.example.com/?ws=ws-…   # alerts link to the KPI here
 def alert_state_path() -> Path | None:
     """The open workspace's alert state file, in its folder of the store (None before there is one).
 
-    An unsaved workspace keeps its state in the shared folder of its opened files; on the first
-    save it moves to the workspace's own folder, so the state kept so far is carried over there.
+    An unsaved workspace keeps its state in the shared folder of its opened files; its first save
+    (``state.commit``) carries that state over to the workspace's own folder.
     """
     data = state.datastore()
-    if data is None:
-        return None
-    path = state_path_for(data.folder / CURRENT_FILE)
-    if state.workspace_id() is None:
-        st.session_state[_UNSAVED_STATE] = path
-    elif (unsaved := st.session_state.pop(_UNSAVED_STATE, None)) is not None:
-        carry_state(unsaved, path)
-    return path
+    return None if data is None else state_path_for(data.folder / CURRENT_FILE)
 
 
 def test_alert_wait() -> float:

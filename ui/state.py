@@ -18,12 +18,13 @@ import streamlit as st
 
 from kpi_model import workspace_file
 from kpi_model.access import NO_ACCESS, AccessControl, AccessError, AccessMode, mode_from_environment
+from kpi_model.alerts.state import carry_state, state_path_for
 from kpi_model.datastore import DataStore
 from kpi_model.engine import EnginePool
 from kpi_model.errors import KpiWizardError
 from kpi_model.isolation import database_lock
 from kpi_model.models import Workspace
-from kpi_model.store import ImportNotes, StoredWorkspace, WorkspaceStore, is_valid_id
+from kpi_model.store import CURRENT_FILE, ImportNotes, StoredWorkspace, WorkspaceStore, is_valid_id
 
 _WORKSPACE = "kw_workspace"
 _WORKSPACE_ID = "kw_workspace_id"
@@ -243,8 +244,9 @@ def commit(new: Workspace, *, note: str = "") -> None:
     """Make ``new`` the open workspace and autosave it as a new version (``note`` labels the version).
 
     The first save of an opened sample copies its loaded data along, so the saved workspace
-    keeps computing. A save over a version written meanwhile by another tab raises
-    :class:`~kpi_model.store.ConflictError` and changes nothing.
+    keeps computing, and its alert state, so what it alerted on is not sent again. A save over a
+    version written meanwhile by another tab raises :class:`~kpi_model.store.ConflictError` and
+    changes nothing.
     """
     workspace_id = st.session_state.get(_WORKSPACE_ID)
     if workspace_id is not None and not may_open(workspace_id):
@@ -256,6 +258,11 @@ def commit(new: Workspace, *, note: str = "") -> None:
         opened_data = datastore()
         if opened_data is not None and opened_data.db_path.is_file():
             opened_data.copy_to(store().root / workspace_id)
+        if opened_data is not None:  # what the unsaved workspace alerted on is not news after the save either
+            carry_state(
+                state_path_for(opened_data.folder / CURRENT_FILE),
+                state_path_for(store().root / workspace_id / CURRENT_FILE),
+            )
         st.session_state[_BASE] = None
     fingerprint = store().save(workspace_id, new, expected=st.session_state.get(_BASE), note=note)
     set_workspace(new, workspace_id=workspace_id, origin=st.session_state.get(_ORIGIN))
