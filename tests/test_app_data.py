@@ -665,6 +665,6 @@ def test_saving_a_kpi_checks_its_formula_and_time_column_against_the_loaded_colu
     at.text_area(key="kpi_sessions_expression").input("count(DISTINCT sesion_id)")
     next(b for b in at.button if b.key == "FormSubmitter:kpi_sessions-Save KPI").click().run()
     assert "Unknown column 'sesion_id' in source 'web_sessions'" in errors(at)
-    assert "did you mean 'session_id'?" in errors(at)
+    assert "**Fix:** Did you mean 'session_id'?" in errors(at), "the fix on its own line, as findings show theirs"
     assert WorkspaceStore(sample_home).list_workspaces() == [], "nothing saved"
     assert at.text_area(key="kpi_sessions_expression").value == "count(DISTINCT sesion_id)", "the edit is kept"
