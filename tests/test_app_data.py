@@ -629,13 +629,71 @@ def test_dashboard_values_status_and_the_kpi_without_formula(sample_home):
     assert not [c for c in at.caption if "Not computed" in c.value]
 
 
-def test_kpi_form_offers_the_loaded_columns_as_time_column(sample_home):
+def test_kpi_form_offers_the_loaded_date_columns_as_time_column(sample_home):
     at = new_app("pages/data.py")  # loads the sample's tables
     at.switch_page("pages/kpis.py").run()
     assert not at.exception
     chooser = at.selectbox(key="kpi_sessions_time_column")
     assert chooser.value == "session_date"
-    assert {"session_date", "channel", "device"} <= set(chooser.options)
+    assert chooser.options == ["—", "session_date (date)"], "only date columns, with their type"
+
+
+def _add_custom_kpi(at: AppTest, name: str) -> str:
+    at.text_input(key="custom_kpi_name").input(name)
+    click(at, "Add KPI")
+    return name.lower().replace(" ", "_")
+
+
+def _save_card(at: AppTest, kpi_id: str) -> AppTest:
+    next(b for b in at.button if b.key == f"FormSubmitter:kpi_{kpi_id}-Save KPI").click()
+    return run(at)
+
+
+def test_a_new_custom_kpi_picks_its_time_column_from_the_chosen_sources_dates_before_any_save(sample_home):
+    at = new_app("pages/data.py")  # loads the sample's tables
+    at.switch_page("pages/kpis.py").run()
+    kpi_id = _add_custom_kpi(at, "Late deliveries")
+    assert at.text_input(key=f"kpi_{kpi_id}_time_column").value == "", "no source yet: typed, as before"
+    at.selectbox(key=f"kpi_{kpi_id}_source").set_value("orders")
+    run(at)
+    chooser = at.selectbox(key=f"kpi_{kpi_id}_time_column")
+    dates = [o for o in chooser.options if o != "—"]
+    assert dates == [f"{c} (date)" for c in ("order_date", "returned_date", "delivered_date", "promised_date")]
+    assert not [o for o in chooser.options if o.startswith(("amount", "status", "order_id"))], "no other columns"
+    chooser.set_value("delivered_date")
+    at.text_area(key=f"kpi_{kpi_id}_expression").input("count(*)")
+    _save_card(at, kpi_id)
+    assert not errors(at)
+    _, workspace = saved(sample_home)
+    kpi = workspace.kpi(kpi_id)
+    assert (kpi.source, kpi.time_column, kpi.expression) == ("orders", "delivered_date", "count(*)")
+
+    at.selectbox(key=f"kpi_{kpi_id}_source").set_value("support_tickets")
+    run(at)
+    chooser = at.selectbox(key=f"kpi_{kpi_id}_time_column")
+    assert "order_date (date)" not in chooser.options, "another source offers its own dates"
+    assert "delivered_date (not a column of support_tickets)" in chooser.options, "the saved value is kept, marked"
+
+
+def test_without_loaded_data_the_time_column_is_typed_and_once_loaded_a_non_date_is_kept_marked(home, monkeypatch):
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(SAMPLE_WORKSPACE))  # the sample, its data not loaded yet
+    at = new_app("pages/kpis.py")
+    kpi_id = _add_custom_kpi(at, "Orders by status")
+    at.selectbox(key=f"kpi_{kpi_id}_source").set_value("orders")
+    run(at)
+    at.text_input(key=f"kpi_{kpi_id}_time_column").input("status")
+    at.text_area(key=f"kpi_{kpi_id}_expression").input("count(*)")
+    _save_card(at, kpi_id)
+    assert not errors(at)
+    _, workspace = saved(home)
+    assert workspace.kpi(kpi_id).time_column == "status"
+
+    at.switch_page("pages/data.py").run()  # loads the sample's tables
+    at.switch_page("pages/kpis.py").run()
+    chooser = at.selectbox(key=f"kpi_{kpi_id}_time_column")
+    assert chooser.value == "status", "opening the card changes nothing"
+    assert chooser.options[-1] == "status (text, not a date)"
+    assert "order_date (date)" in chooser.options
 
 
 def test_dates_that_read_both_ways_ask_for_their_order_and_remember_it(home):

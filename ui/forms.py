@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import streamlit as st
 
+from kpi_model.conditions import column_kind, column_label
 from kpi_model.errors import Problem, WorkspaceError
 from kpi_model.grid import partner_labels
 from kpi_model.models import (
@@ -193,12 +194,72 @@ def _unit_picker(column: Any, key: str, workspace: Workspace, kpi: Kpi) -> Any:
     return None if picked == _NONE else picked
 
 
+def _time_column(column: Any, key: str, kpi: Kpi, source: str | None, types: Mapping[str, str]) -> str:
+    """The time column: a pick-list of the source's date and timestamp columns when its data is loaded, else typed.
+
+    The saved value stays offered even when it is not one of them, marked, so opening a card changes nothing.
+    """
+    if not source or not types:
+        return str(
+            column.text_input(
+                "Time column",
+                value=kpi.time_column or "",
+                key=f"{key}_time_column",
+                help="The date column each row is counted on. Load the source's data to pick it from a list.",
+            )
+        )
+    dates = [name for name, sql_type in types.items() if column_kind(sql_type).is_temporal]
+    current = kpi.time_column
+    options = [*dates, *([current] if current and current not in dates else [])]
+
+    def shown(name: str) -> str:
+        if name == _NONE or name in dates:
+            return name if name == _NONE else column_label(name, types[name])
+        if name in types:
+            return f"{name} ({column_kind(types[name]).value}, not a date)"
+        return f"{name} (not a column of {source})"
+
+    if not dates:
+        column.warning(
+            f"'{md_escape(source)}' has no date or timestamp column. Set a column's type to date on the Data page, "
+            "or pick another source.",
+            icon=":material/event_busy:",
+        )
+    choices = [_NONE, *options]
+    picked = column.selectbox(
+        "Time column",
+        choices,
+        index=choices.index(current) if current in choices else 0,
+        key=f"{key}_time_column",
+        format_func=shown,
+        help=f"A date or timestamp column of '{md_escape(source)}': each row is counted in the period of its date.",
+    )
+    return "" if picked == _NONE else str(picked)
+
+
 def kpi_form(
-    key: str, workspace: Workspace, kpi: Kpi, columns: Mapping[str, list[str]] | None = None
+    key: str,
+    workspace: Workspace,
+    kpi: Kpi,
+    column_types: Mapping[str, Sequence[tuple[str, str]]] | None = None,
 ) -> dict[str, Any] | None:
-    """Every field of a KPI, grouped as a person fills them in."""
+    """Every field of a KPI, grouped as a person fills them in.
+
+    ``column_types`` holds the (column, type) pairs of each loaded table: the time column is then picked
+    from the chosen source's date columns.
+    """
     goals = goal_labels(workspace)
     goal_options = [_NONE, *goals]
+    # Outside the form: a form sends nothing until its Save, and picking a source must offer that source's
+    # date columns at once, before the KPI is first saved.
+    source = _choice(
+        "Data source",
+        [s.name for s in workspace.sources],
+        kpi.source,
+        f"{key}_source",
+        help="Declared under sources: a file or a SQL view. Derived KPIs have none. Saved with the KPI by Save KPI.",
+    )
+    types = dict((column_types or {}).get(source or "", []))
     with st.form(key, border=False):
         st.markdown("**What and who**")
         left, right = st.columns(2)
@@ -246,32 +307,13 @@ def kpi_form(
             help="Qualitative = collected by survey on a scale.",
         )
         st.markdown("**How it is computed**")
-        sources = [s.name for s in workspace.sources]
         left, right = st.columns(2)
-        with left:
-            source = _choice(
-                "Data source",
-                sources,
-                kpi.source,
-                f"{key}_source",
-                help="Declared under sources: a file or a SQL view. Derived KPIs have none.",
-            )
-        known = (columns or {}).get(kpi.source or "")
-        if known:  # the source's data is loaded: offer its columns instead of free typing
-            choices = [*known, *([kpi.time_column] if kpi.time_column and kpi.time_column not in known else [])]
-            with right:
-                time_column = (
-                    _choice(
-                        "Time column",
-                        choices,
-                        kpi.time_column,
-                        f"{key}_time_column",
-                        help=f"A date column of '{md_escape(kpi.source)}'.",
-                    )
-                    or ""
-                )
-        else:
-            time_column = right.text_input("Time column", value=kpi.time_column or "", key=f"{key}_time_column")
+        time_column = _time_column(left, key, kpi, source, types)
+        right.caption(
+            f"Computed on **{md_escape(source)}**, the data source picked above."
+            if source
+            else "No data source picked above: a derived KPI's formula uses other KPIs' ids."
+        )
         expression = st.text_area(
             "Formula (one SQL aggregate expression)",
             value=kpi.expression or "",

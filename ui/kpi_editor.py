@@ -17,6 +17,7 @@ from kpi_model.validation import parse_part
 from ui import state
 from ui.feedback import apply_edit, capitalised, md_escape, plural
 from ui.forms import KPI_LABELS, kpi_form
+from ui.template_picker import loaded_column_types
 from ui.values import NUMBER_KEYS
 
 _OPEN_CARD = "kpis_open_card"
@@ -174,7 +175,7 @@ def kpi_card(workspace: Workspace, kpi: Kpi, *, only_one: bool) -> None:
     expanded = only_one or st.session_state.get(_OPEN_CARD) == kpi.id
     with st.expander(f"{md_escape(kpi.name)} — {share:.0%} complete", expanded=expanded):
         kpi_audit_callout(workspace, kpi)
-        data = kpi_form(f"kpi_{kpi.id}", workspace, kpi, loaded_columns())
+        data = kpi_form(f"kpi_{kpi.id}", workspace, kpi, loaded_column_types())
         if data is not None:
             followed = ""
             if data["id"] == kpi.id and data["name"] and data["name"] != kpi.name:  # renamed, id left alone
