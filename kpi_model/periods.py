@@ -7,6 +7,7 @@ so status, checks, the formula compiler and the UI can all use it without an imp
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Coverage",
+    "add_periods",
     "cadence_grain",
     "complete_points",
     "complete_values",
@@ -126,6 +128,20 @@ def shift_period(start: dt.date, periods: int, grain: str) -> dt.date:
     """The start of the period ``periods`` after (or before, if negative) the one holding ``start``."""
     grain = normalise_grain(grain)
     return period_from_index(period_index(start, grain) + periods, grain)
+
+
+def add_periods(day: dt.date, periods: int, grain: str) -> dt.date:
+    """The same day ``periods`` periods of ``grain`` later (or earlier): a due date, not a period start.
+
+    A day past the end of a shorter month is clamped to its last day: 31 January + a month is
+    28 (or 29) February, 29 February + a year is 28 February.
+    """
+    grain = normalise_grain(grain)
+    if grain in ("day", "week"):
+        return day + dt.timedelta(days=periods * (7 if grain == "week" else 1))
+    months = day.year * 12 + day.month - 1 + periods * {"month": 1, "quarter": 3, "year": 12}[grain]
+    year, month = divmod(months, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def period_label(start: dt.date, grain: str) -> str:

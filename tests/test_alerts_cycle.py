@@ -8,12 +8,12 @@ import pytest
 
 from kpi_model import workspace_file
 from kpi_model.alerts import due_for_review, review_dates, start_cycle
-from kpi_model.alerts.cycle import add_cadence
 from kpi_model.alerts.evaluation import KpiReading
 from kpi_model.cli import main
 from kpi_model.engine import Engine
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Workspace
+from kpi_model.periods import add_periods
 from kpi_model.status import Status, latest_of
 
 from .conftest import SAMPLE_WORKSPACE
@@ -32,8 +32,10 @@ TODAY = dt.date(2026, 12, 5)
         (dt.date(2024, 2, 29), "year", dt.date(2025, 2, 28)),
     ],
 )
-def test_add_cadence(day, grain, expected):
-    assert add_cadence(day, grain) == expected
+def test_add_periods_keeps_the_day_and_clamps_it_to_the_month(day, grain, expected):
+    assert add_periods(day, 1, grain) == expected
+    if day.day <= 28:  # a day every month has: going back undoes going forward
+        assert add_periods(expected, -1, grain) == day
 
 
 def test_due_for_review_is_review_date_plus_cadence():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import pkgutil
+import re
 import subprocess
 import sys
 
@@ -163,8 +164,6 @@ def test_the_cycle_finder_finds_a_circle_of_three_and_nothing_in_a_chain():
 
 def test_grains_and_cadences_have_one_home():
     """periods.py lists the grains and maps cadences; the formula compiler's typed Literal must agree."""
-    import re
-
     from kpi_model.formula.compile import GRAINS as COMPILER_GRAINS
     from kpi_model.periods import GRAINS, cadence_grain, grain_cadence
 
@@ -179,6 +178,33 @@ def test_grains_and_cadences_have_one_home():
         if str(path.relative_to(REPO)) not in allowed and listing.search(path.read_text(encoding="utf-8"))
     ]
     assert elsewhere == [], f"grains or a cadence map written again in {elsewhere}: import them from kpi_model.periods"
+
+
+# Python that works out periods by hand: a period's start (day 1, quarter or ISO-week math), a month
+# index, a month's length, or the default cadence. kpi_model/periods.py does each of these once.
+_PERIOD_ARITHMETIC = re.compile(
+    r"isocalendar\(|replace\(day=1\)|month - 1\) // 3|month \+ 2\) // 3|year \* (?:12|4)\b"
+    r"|monthrange\(|%G|%V|toordinal\(\) - 1\) // 7|else \"monthly\""
+)
+# Files that may match, and why. kpi_model/formula/ writes periods in SQL (date_trunc, make_date and
+# per-dialect DATEADD rewrites): another language, checked by the SQL tests; its Python has none.
+_PERIOD_ARITHMETIC_ALLOWED = {"kpi_model/periods.py"}
+
+
+def test_period_arithmetic_has_one_home():
+    """Period start, shift, label, month ends and the cadence default are computed only in periods.py."""
+    assert _PERIOD_ARITHMETIC.search("start = day.replace(day=1)")  # the pattern catches the usual hand-roll
+    assert _PERIOD_ARITHMETIC.search("year, week, _ = day.isocalendar()")
+    assert _PERIOD_ARITHMETIC.search((REPO / "kpi_model/periods.py").read_text(encoding="utf-8"))  # its one home
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for folder in ("kpi_model", "ui", "pages")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if str(path.relative_to(REPO)) not in _PERIOD_ARITHMETIC_ALLOWED
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if _PERIOD_ARITHMETIC.search(line)
+    ]
+    assert found == [], "period arithmetic outside kpi_model/periods.py; call it instead:\n" + "\n".join(found)
 
 
 # A kpi_model module holds one concern; past this many lines of code it is cut by concern (issue 17).

@@ -13,7 +13,7 @@ from kpi_model.engine import Engine, Series
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import Compiler, SeriesRequest
 from kpi_model.models import Baseline, Kpi, Target, Thresholds, UnitOfMeasure, Workspace
-from kpi_model.periods import normalise_grain, period_label
+from kpi_model.periods import cadence_grain, period_label
 from kpi_model.status import format_value
 from kpi_model.whatif import (
     MIN_PAIRED_PERIODS,
@@ -31,7 +31,7 @@ from ui.feedback import apply_edit, capitalised, md_escape, show_error
 
 def grain_of(kpi: Kpi) -> str:
     """The period grain of a KPI's review cadence (monthly when none is set)."""
-    return normalise_grain(kpi.cadence.value if kpi.cadence else "monthly")
+    return cadence_grain(kpi.cadence)
 
 
 def compute(engine: Engine, workspace: Workspace, kpi_id: str, grain: str) -> Series | None:

@@ -7,26 +7,12 @@ as its new baseline and today as its review date; the old baselines stay in the 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 
 from kpi_model.alerts.evaluation import KpiReading
 from kpi_model.models import Baseline, Kpi, Workspace
-from kpi_model.periods import cadence_grain
-
-_MONTHS = {"month": 1, "quarter": 3, "year": 12}
-
-
-def add_cadence(day: dt.date, grain: str) -> dt.date:
-    """``day`` one period of ``grain`` later: 31 January + a month is 28 (or 29) February."""
-    if grain == "day":
-        return day + dt.timedelta(days=1)
-    if grain == "week":
-        return day + dt.timedelta(weeks=1)
-    months = day.year * 12 + day.month - 1 + _MONTHS[grain]
-    year, month = divmod(months, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+from kpi_model.periods import add_periods, cadence_grain
 
 
 @dataclass(frozen=True)
@@ -53,7 +39,7 @@ def review_dates(workspace: Workspace, today: dt.date | None = None) -> list[Rev
     dates = []
     for kpi in workspace.kpis:
         grain = cadence_grain(kpi.cadence.value if kpi.cadence else None)
-        upcoming = add_cadence(kpi.review_date, grain) if kpi.review_date else None
+        upcoming = add_periods(kpi.review_date, 1, grain) if kpi.review_date else None
         dates.append(
             ReviewDate(kpi.id, kpi.name, kpi.review_date, upcoming, upcoming is not None and upcoming <= today)
         )

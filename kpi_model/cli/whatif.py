@@ -15,9 +15,9 @@ from kpi_model.validation import did_you_mean
 
 
 def _kpi_grain(kpi, override: str | None) -> str:
-    from kpi_model.periods import normalise_grain
+    from kpi_model.periods import cadence_grain, normalise_grain
 
-    return normalise_grain(override or (kpi.cadence.value if kpi.cadence else "monthly"))
+    return normalise_grain(override) if override else cadence_grain(kpi.cadence)
 
 
 def _series(engine, workspace, kpi_id: str, grain: str):

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 from kpi_model.importers.common import norm
+from kpi_model.periods import period_end
 
 _MONTHS = {norm(calendar.month_name[i]): i for i in range(1, 13)} | {
     norm(calendar.month_abbr[i]): i for i in range(1, 13)
@@ -26,7 +27,7 @@ _DUE_WORDS = re.compile(r"^(?:by|until|till|due|end of|bis(?: zum| ende)?|ende|s
 
 
 def _month_end(year: int, month: int) -> dt.date:
-    return dt.date(year, month, calendar.monthrange(year, month)[1])
+    return period_end(dt.date(year, month, 1), "month")
 
 
 def read_date(text: str, label: str = "date") -> tuple[dt.date, str | None]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpi_model.errors import WhatIfError
 from kpi_model.models import DriverChange, Scenario, UnitOfMeasure, Workspace, _cut
-from kpi_model.periods import normalise_grain
+from kpi_model.periods import cadence_grain, normalise_grain
 from kpi_model.whatif.driver_base import DriverBase, base_values
 from kpi_model.whatif.driver_text import MINUS, change_text, describe_change, domain_warnings, signed, value_text
 from kpi_model.whatif.drivers import DriverNode, Sensitivity, apply_changes, driver_tree, sensitivity
@@ -275,8 +275,7 @@ def base_from_engine(
 
     tree = derived_tree(workspace, kpi_id)
     top = workspace.kpi(kpi_id)
-    cadence = top.cadence.value if top is not None and top.cadence else "monthly"
-    grain = normalise_grain(grain or cadence)
+    grain = normalise_grain(grain) if grain else cadence_grain(top.cadence if top is not None else None)
     request = SeriesRequest(grain=grain)  # type: ignore[arg-type]
     series = {leaf: engine.compute(workspace, leaf, request) for leaf in tree.leaves()}
     return base_from_series(workspace, series, grain=grain, period=period, average_of=average_of, today=today)
