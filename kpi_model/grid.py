@@ -4,7 +4,9 @@
 percent KPI, a partner by its name); :func:`apply_grid` reads the rows back, cell by cell, with the
 card's readers and messages, and returns the new workspace, or raises :class:`GridError` naming
 every cell that cannot be used (KPI, column, problem, fix) and changing nothing.
-:func:`with_suggestions` fills a row's empty cells from :mod:`kpi_model.suggestions`.
+:func:`grid_problems` names those cells without raising and :func:`row_problems` words them per row,
+as the grid shows them beside the cells. :func:`with_suggestions` fills a row's empty cells from
+:mod:`kpi_model.suggestions`.
 """
 
 from __future__ import annotations
@@ -334,6 +336,24 @@ def apply_grid(workspace: Workspace, rows: Sequence[Mapping[str, Any]]) -> Works
             where = (kpi.id, kpi.name) if kpi else ("", "The workspace")
             problems.append(CellProblem(*where, COLUMNS.get(column, "KPI"), text, fix))
         raise GridError(problems) from None
+
+
+def grid_problems(workspace: Workspace, rows: Sequence[Mapping[str, Any]]) -> list[CellProblem]:
+    """Every cell of ``rows`` that :func:`apply_grid` would refuse; [] when the grid can be saved."""
+    try:
+        apply_grid(workspace, rows)
+    except GridError as error:
+        return error.cells
+    return []
+
+
+def row_problems(cells: Iterable[CellProblem]) -> dict[str, str]:
+    """KPI id → its row's problems in one line (``Target value: 'lots' is not a number. Fix: …``)."""
+    found: dict[str, list[str]] = {}
+    for problem in cells:
+        text = f"{problem.column}: {problem.message.rstrip('.')}. Fix: {problem.fix}"
+        found.setdefault(problem.kpi_id, []).append(text)
+    return {kpi_id: " · ".join(texts) for kpi_id, texts in found.items()}
 
 
 def with_suggestions(row: Mapping[str, Any], suggested: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:

@@ -253,3 +253,53 @@ def test_a_custom_kpi_added_clears_its_form_and_the_same_name_again_is_refused(h
     assert "has a KPI named 'Orders per customer' already" in " ".join(e.value for e in at.error)
     _, saved = stored(home)
     assert [k.id for k in saved.kpis] == ["orders_per_customer"], "no orders_per_customer_2"
+
+
+def _shown_columns(editor) -> list[str]:
+    return list(editor.proto.column_order)
+
+
+def test_a_bad_cell_is_marked_in_its_row_as_it_is_typed_and_nothing_is_saved_until_it_is_fixed(home):
+    at = new_app()
+    editor = open_grid(at)
+    assert "problem" not in _shown_columns(editor), "no problem column while every cell reads"
+    conversion = editor.value["name"][1]
+    edit_cells(at, editor, {1: {"target": "lots"}, 2: {"owner": "Head of Checkout"}})
+    (editor,) = at.data_editor
+    assert _shown_columns(editor)[0] == "problem", "the problems come first"
+    problems = list(editor.value["problem"])
+    assert problems[0] == problems[2] == "", "only the bad row is marked"
+    assert problems[1].startswith("Target value: ") and "'lots'" in problems[1] and "Fix: write it like" in problems[1]
+    listed = " ".join(e.value for e in at.error)
+    assert "1 cell cannot be used yet" in listed and f"**{conversion}**" in listed, "listed above the grid too"
+    click(at, "Save the grid")
+    assert "Nothing was saved: 1 cell cannot be used" in " ".join(e.value for e in at.error)
+    assert WorkspaceStore(home).list_workspaces() == [], "nothing saved, not even the good owner"
+    assert at.data_editor[0].key == editor.key, "the grid keeps what was typed"
+    assert at.session_state[editor.key]["edited_rows"][2] == {"owner": "Head of Checkout"}
+
+    # The card, given the same text, says the same.
+    at.segmented_control(key="kpis_view").set_value("One card per KPI").run()
+    kpi_id = editor.value["kpi"][1]
+    at.text_input(key=f"kpi_{kpi_id}_target_value").input("lots")
+    next(b for b in at.button if b.key == f"FormSubmitter:kpi_{kpi_id}-Save KPI").click().run()
+    message = problems[1].removeprefix("Target value: ").split(". Fix: ")[0]
+    assert message in " ".join(e.value for e in at.error).replace("\\", "")
+
+
+def test_a_bad_cell_fixed_clears_its_mark_and_the_grid_saves(home):
+    at = new_app()
+    editor = open_grid(at)
+    edit_cells(at, editor, {1: {"target": "lots"}, 2: {"owner": "Head of Checkout"}})
+    (editor,) = at.data_editor
+    assert editor.value["problem"][1]
+    edit_cells(at, editor, {1: {"target": "4%"}, 2: {"owner": "Head of Checkout"}})
+    (editor,) = at.data_editor
+    assert set(editor.value["problem"]) == {""} and "problem" not in _shown_columns(editor)
+    assert not at.error
+    click(at, "Save the grid")
+    assert versions(home) == 1
+    _, saved = stored(home)
+    kpis = {k.id: k for k in saved.kpis}
+    assert kpis[editor.value["kpi"][1]].target.value == pytest.approx(0.04)
+    assert kpis[editor.value["kpi"][2]].owner == "Head of Checkout"

@@ -9,7 +9,16 @@ import pytest
 from kpi_model import editing
 from kpi_model.engine import Point, Series
 from kpi_model.formula import SeriesRequest
-from kpi_model.grid import COLUMNS, GridError, apply_grid, grid_rows, partner_labels, with_suggestions
+from kpi_model.grid import (
+    COLUMNS,
+    GridError,
+    apply_grid,
+    grid_problems,
+    grid_rows,
+    partner_labels,
+    row_problems,
+    with_suggestions,
+)
 from kpi_model.models import Goal, Kpi, Target
 from kpi_model.periods import Coverage
 from kpi_model.suggestions import by_column, suggest
@@ -71,6 +80,22 @@ def test_invalid_cells_are_all_named_and_nothing_is_changed(small_workspace):
     assert "YYYY-MM-DD" in cells["Repeat revenue", "Target due"].fix
     assert "2025-Q4" in cells["Repeat revenue", "Baseline period"].fix
     assert small_workspace.kpi("repeat_rate").owner == "Head of Sales"
+
+
+def test_problems_per_row_join_each_bad_cell_with_its_fix_and_match_the_refused_save(small_workspace):
+    rate, revenue = rows_of(small_workspace)
+    assert grid_problems(small_workspace, [rate, revenue]) == []
+    rate.update(target="abc", warning="12")
+    with pytest.raises(GridError) as raised:
+        apply_grid(small_workspace, [rate, revenue])
+    cells = grid_problems(small_workspace, [rate, revenue])
+    assert cells == raised.value.cells, "the grid marks exactly what a save would refuse"
+    by_row = row_problems(cells)
+    assert set(by_row) == {"repeat_rate"}, "a row without problems has no entry"
+    parts = by_row["repeat_rate"].split(" · ")
+    assert [p.split(":")[0] for p in parts] == [c.column for c in cells] == ["Target value", "Warning at"]
+    for part, found in zip(parts, cells, strict=True):
+        assert found.message.rstrip(".") in part and part.endswith(f"Fix: {found.fix}")
 
 
 def test_percent_typed_for_a_count_is_refused_with_the_cards_words(small_workspace):

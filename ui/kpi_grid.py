@@ -20,11 +20,14 @@ from kpi_model.grid import (
     CHOICES,
     COLUMNS,
     DATE_COLUMNS,
+    CellProblem,
     GridError,
     apply_grid,
     cell,
+    grid_problems,
     grid_rows,
     partner_labels,
+    row_problems,
 )
 from kpi_model.grid import with_suggestions as filled_with
 from kpi_model.models import Kpi, Workspace
@@ -36,6 +39,8 @@ from ui.feedback import apply_edit, md_escape, plural
 
 _DRAFT = "kpi_grid_draft"  # scope → {"base": rows as stored, "rows": rows with accepted suggestions}
 _ROUND = "kpi_grid_round"  # scope → a number in the editor's key: a new number draws the editor afresh
+_PROBLEMS = "kpi_grid_problems"  # editor key → the cells that could not be used when the editor was drawn
+_PROBLEM = "problem"  # the grid's column of each row's problems, shown first while there are any
 _HELP = {
     "owner": "A person or a role.",
     "owner_email": "Optional: e-mail alert channels also send this KPI's alerts here.",
@@ -53,6 +58,14 @@ _HELP = {
 
 def _column_config(labels: Mapping[str, str], with_goal: bool) -> dict[str, Any]:
     config: dict[str, Any] = {
+        _PROBLEM: st.column_config.TextColumn(
+            "⚠ Problem",
+            disabled=True,
+            pinned=True,
+            width="medium",
+            help="What is wrong in this row and how to fix it; the same list is above the grid. Nothing is saved "
+            "while any row has a problem.",
+        ),
         "kpi": None,  # the id travels with the row, unseen
         "name": st.column_config.TextColumn("KPI", disabled=True, pinned=True),
         "goal": st.column_config.TextColumn("Goal", disabled=True) if with_goal else None,
@@ -71,8 +84,10 @@ def _column_config(labels: Mapping[str, str], with_goal: bool) -> dict[str, Any]
     return config
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def _frame(rows: list[dict[str, Any]], problems: Mapping[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["kpi", "name", "goal", *COLUMNS])
+    # Always there, hidden while empty: the editor keeps its edits only while its columns stay the same.
+    frame.insert(0, _PROBLEM, [problems.get(row["kpi"], "") for row in rows])
     for column in frame.columns:
         if column in DATE_COLUMNS:
             frame[column] = pd.to_datetime(frame[column])
@@ -85,7 +100,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The editor's table as plain rows: missing cells None, dates as dates."""
-    plain = frame.astype(object).where(frame.notna(), None)
+    plain = frame.drop(columns=_PROBLEM).astype(object).where(frame.notna(), None)
     rows = plain.to_dict("records")
     for row in rows:
         for column in DATE_COLUMNS:
@@ -160,14 +175,15 @@ def _accept(
     st.rerun()
 
 
-def _problems(error: GridError) -> None:
+def _problem_list(cells: list[CellProblem]) -> None:
     lines = "\n".join(
         f"- **{md_escape(c.kpi_name)}** — {md_escape(c.column)}: {md_escape(c.message.rstrip('.'))}. "
         f"**Fix:** {md_escape(c.fix)}"
-        for c in error.cells
+        for c in cells
     )
     st.error(
-        f"Nothing was saved: {plural(len(error.cells), 'cell')} cannot be used. Fix these and save again:\n\n{lines}",
+        f"{plural(len(cells), 'cell')} cannot be used yet, marked in the grid's ⚠ Problem column. "
+        f"Nothing is saved until they are fixed:\n\n{lines}",
         icon=":material/error:",
     )
 
@@ -182,19 +198,29 @@ def kpi_grid(workspace: Workspace, kpis: list[Kpi], scope: str, *, with_goal: bo
     draft = st.session_state.get(_DRAFT, {}).get(scope)
     shown = draft["rows"] if draft and draft["base"] == base else base  # a draft of an older version is dropped
     round_number = st.session_state.get(_ROUND, {}).get(scope, 0)
+    key = f"kpi_grid_{scope}_{round_number}"
+    drawn: list[CellProblem] = st.session_state.get(_PROBLEMS, {}).get(key, [])
+    if drawn:
+        _problem_list(drawn)
     st.caption(
         "Click a cell to edit it, or paste a block copied from a spreadsheet. Numbers are typed as people write "
         "them (95%, 1,2k, 0,3). Nothing is saved until **Save the grid**, as one version."
     )
+    config = _column_config(labels, with_goal)
     edited = st.data_editor(
-        _frame(shown),
-        key=f"kpi_grid_{scope}_{round_number}",
-        column_config=_column_config(labels, with_goal),
+        _frame(shown, row_problems(drawn)),
+        key=key,
+        column_config=config,
+        column_order=[c for c in config if config[c] is not None and (drawn or c != _PROBLEM)],
         hide_index=True,
         num_rows="fixed",
         width="stretch",
     )
     rows = _rows(edited)
+    # The cells are checked as they are edited; the editor is drawn again when what it marks is out of date.
+    if (found := grid_problems(workspace, rows)) != drawn:
+        st.session_state.setdefault(_PROBLEMS, {})[key] = found
+        st.rerun()
     if shown is not base:
         st.caption(":material/edit_note: Suggestions are filled in but not saved yet: check them and save.")
     save, discard = st.columns([1, 3])
@@ -202,7 +228,11 @@ def kpi_grid(workspace: Workspace, kpis: list[Kpi], scope: str, *, with_goal: bo
         try:
             new = apply_grid(workspace, rows)
         except GridError as error:
-            _problems(error)
+            st.error(
+                f"Nothing was saved: {plural(len(error.cells), 'cell')} cannot be used. Fix the cells marked in the "
+                "⚠ Problem column (listed above the grid) and save again.",
+                icon=":material/error:",
+            )
         else:
             changed = [k.name for k in kpis if new.kpi(k.id) != k]
             if not changed:
