@@ -270,3 +270,15 @@ def test_serve_on_a_team_server_shows_visitors_no_tracebacks(monkeypatch, tmp_pa
     assert team[team.index("--client.showErrorDetails") + 1] == "type"
     assert "--client.showErrorDetails" not in local
     assert all(argv[argv.index("--server.fileWatcherType") + 1] == "none" for argv in launched)
+
+
+def test_compute_of_one_kpi_opens_only_the_sources_it_reads(tmp_path):
+    # web_revenue = sessions * conversion_rate * average_order_value: web_sessions and orders only.
+    missing = tmp_path / "gone.csv"
+    result = cli("compute", str(SAMPLE_WORKSPACE), "--kpi", "web_revenue", "--data",
+                 f"survey_responses={missing}", "--format", "json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (item,) = json.loads(result.stdout)
+    assert item["id"] == "web_revenue" and item["series"], item
+    everything = cli("compute", str(SAMPLE_WORKSPACE), "--data", f"survey_responses={missing}", "--format", "json")
+    assert everything.returncode != 0 and "survey_responses" in everything.stderr, "the unread file is the problem"

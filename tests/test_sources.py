@@ -723,3 +723,27 @@ def test_workspace_sources_use_their_date_format_and_note_the_ambiguous_ones(tmp
 def test_date_format_without_date_codes_is_refused():
     with pytest.raises(ValueError, match="has no date codes"):
         Source(name="a", path="a.csv", date_format="dd/mm/yyyy")
+
+
+def test_the_sources_a_kpi_reads_include_a_derived_kpis_inputs_and_a_views_tables():
+    from kpi_model.models import Kpi, Source, Workspace
+    from kpi_model.sources import sources_used
+
+    workspace = Workspace(
+        name="w",
+        sources=[
+            Source(name="Orders", path="orders.csv"),
+            Source(name="sessions", path="sessions.csv"),
+            Source(name="unused", path="unused.csv"),
+            Source(name="web_orders", sql="WITH o AS (SELECT * FROM orders) SELECT * FROM o WHERE channel = 'web'"),
+        ],
+        kpis=[
+            Kpi(id="visits", name="Visits", source="sessions", expression="count(*)", time_column="day"),
+            Kpi(id="web_revenue", name="Web revenue", source="web_orders", expression="sum(amount)", time_column="d"),
+            Kpi(id="revenue_per_visit", name="Revenue per visit", expression="web_revenue / visits"),
+        ],
+    )
+    assert sources_used(workspace, ["visits"]) == {"sessions"}
+    assert sources_used(workspace, ["web_revenue"]) == {"web_orders", "Orders"}, "the view's table, as DuckDB folds it"
+    assert sources_used(workspace, ["revenue_per_visit"]) == {"web_orders", "Orders", "sessions"}
+    assert sources_used(workspace, ["nosuch"]) == set()

@@ -14,7 +14,6 @@ from kpi_model.cli.common import data_overrides, noted
 from kpi_model.cli.importing import add_spreadsheet_options, imported_file
 from kpi_model.cli.options import Deferred, add_data, add_format
 from kpi_model.errors import EXIT_INVALID, EXIT_OK, KpiWizardError
-from kpi_model.validation import did_you_mean
 
 if TYPE_CHECKING:
     from kpi_model.checks import AuditReport
@@ -47,6 +46,7 @@ def _audit_engine(args: argparse.Namespace, workspace: Workspace) -> Engine | No
 def _check_rule_names(names: Sequence[str]) -> None:
     """Refuse an ``--ignore`` value that names no rule (by slug or id): a typo must not keep the rule running."""
     from kpi_model.checks import rules
+    from kpi_model.validation import did_you_mean
 
     known = {rule.slug for rule in rules()} | {rule.id for rule in rules()}
     for name in names:

@@ -40,11 +40,19 @@ def noted(engine: Engine) -> Engine:
     return engine
 
 
-def workspace_engine(workspace: Workspace, workspace_path: str, data: Sequence[str]) -> Engine:
-    """An engine on the workspace's data (paths relative to its file, ``--data`` files instead), notes printed."""
-    from kpi_model.engine import Engine
+def workspace_engine(
+    workspace: Workspace, workspace_path: str, data: Sequence[str], *, kpi_ids: Sequence[str] = ()
+) -> Engine:
+    """An engine on the workspace's data (paths relative to its file, ``--data`` files instead), notes printed.
 
-    return noted(Engine.for_workspace(workspace, Path(workspace_path).parent, data_overrides(data)))
+    With ``kpi_ids``, only the sources those KPIs read are opened: one KPI of a workspace with many files
+    does not wait for every file to be sniffed.
+    """
+    from kpi_model.engine import Engine
+    from kpi_model.sources import sources_used
+
+    used = sources_used(workspace, kpi_ids) if kpi_ids else None
+    return noted(Engine.for_workspace(workspace, Path(workspace_path).parent, data_overrides(data), sources=used))
 
 
 def refuse_to_replace(output: Path, force: bool) -> None:

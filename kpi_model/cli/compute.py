@@ -70,7 +70,7 @@ def _json_rows(results: dict[str, Any], grain: str, skipped: list[str], today: d
 
 
 def _cmd_compute(args: argparse.Namespace) -> int:
-    from kpi_model import csv_export, workspace_file
+    from kpi_model import workspace_file
 
     workspace = workspace_file.load(args.workspace)
     request = series_request(args)
@@ -78,13 +78,15 @@ def _cmd_compute(args: argparse.Namespace) -> int:
         known_kpi(workspace, kpi_id)
     wanted = args.kpi or [k.id for k in workspace.kpis if k.expression]
     skipped = [k.id for k in workspace.kpis if not args.kpi and not k.expression]
-    with workspace_engine(workspace, args.workspace, args.data) as engine:
+    with workspace_engine(workspace, args.workspace, args.data, kpi_ids=args.kpi) as engine:
         results = engine.compute_many(workspace, wanted, request)
     failed = {kpi_id: str(r) for kpi_id, r in results.items() if isinstance(r, Exception)}
     today = dt.date.today()
     if args.format == "json":
         print(json.dumps(_json_rows(results, request.grain, skipped, today), indent=2, ensure_ascii=False))
     else:
+        from kpi_model import csv_export
+
         writer = csv_export.writer(sys.stdout)  # breakdown values from the data can start a formula
         by = ["dimension"] if request.by else []
         writer.writerow(["kpi_id", "period", *by, "value", "rows", "complete"])

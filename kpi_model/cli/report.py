@@ -81,7 +81,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add ``report``."""
-    from kpi_model.report import PAPER, SECTIONS
+    from kpi_model.report.choices import PAPER, SECTIONS
 
     report = commands.add_parser(
         "report",

@@ -103,8 +103,11 @@ class Engine:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         memory_limit: str | None = None,
         threads: int = DEFAULT_THREADS,
+        sources: Collection[str] | None = None,
     ) -> Engine:
         """A session on the workspace's files (CLI and tests): CSV and Parquet read in place, others loaded.
+
+        With ``sources``, only those sources are opened (see :func:`kpi_model.sources.sources_used`).
 
         Queries may read the scanned files and nothing else, within ``memory_limit`` (default: the
         ``KPI_WIZARD_MEMORY_LIMIT`` environment variable, else 2GB); what does not fit spills to a
@@ -115,7 +118,9 @@ class Engine:
         connection = duckdb.connect()
         spill = Path(tempfile.mkdtemp(prefix="kpi-wizard-spill-"))
         try:
-            scans, profiles = scan_workspace_sources(connection, workspace, Path(base_dir), overrides, confine=confine)
+            scans, profiles = scan_workspace_sources(
+                connection, workspace, Path(base_dir), overrides, confine=confine, only=sources
+            )
             lock(
                 connection,
                 memory_limit=memory_limit,

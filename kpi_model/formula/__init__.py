@@ -27,6 +27,9 @@ The modules, each importing only those listed before it:
 Import from the package (``from kpi_model.formula import check_aggregate``); the modules are its layout.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from kpi_model.formula.allowlist import _ALLOWED_FUNCTION_NAMES as _ALLOWED_FUNCTION_NAMES  # read by tests
 from kpi_model.formula.allowlist import (
     AGGREGATES,
@@ -61,18 +64,43 @@ from kpi_model.formula.limits import (
     MAX_VIEW_TREE_DEPTH,
 )
 from kpi_model.formula.rewrites import bitmap_distinct_counts, distinct_count_columns, ratio_parts, safe_division
-from kpi_model.formula.views import validate_view, view_tables
-from kpi_model.formula.warehouse import (
-    QUOTE_MODES,
-    VIEW_MODES,
-    QuoteMode,
-    Statement,
-    ViewMode,
-    WarehouseScript,
-    is_plain_name,
-    quote_names,
-    warehouse_script,
+from kpi_model.formula.views import fold_name, validate_view, view_tables
+
+if TYPE_CHECKING:
+    from kpi_model.formula.warehouse import (
+        QUOTE_MODES,
+        VIEW_MODES,
+        QuoteMode,
+        Statement,
+        ViewMode,
+        WarehouseScript,
+        is_plain_name,
+        quote_names,
+        warehouse_script,
+    )
+
+# Loaded when first used: only `kpi-wizard sql` and the exports print warehouse SQL, and every other
+# command (compute above all) starts faster without it.
+_WAREHOUSE_NAMES = frozenset(
+    {
+        "QUOTE_MODES",
+        "VIEW_MODES",
+        "QuoteMode",
+        "Statement",
+        "ViewMode",
+        "WarehouseScript",
+        "is_plain_name",
+        "quote_names",
+        "warehouse_script",
+    }
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WAREHOUSE_NAMES:
+        return getattr(importlib.import_module("kpi_model.formula.warehouse"), name)
+    raise AttributeError(f"module 'kpi_model.formula' has no attribute {name!r}")
+
 
 __all__ = [
     "AGGREGATES",
@@ -111,6 +139,7 @@ __all__ = [
     "check_kpi_text",
     "compile_sql",
     "distinct_count_columns",
+    "fold_name",
     "is_derived",
     "is_plain_name",
     "parse",

@@ -29,7 +29,7 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _PATH_CHARACTERS = frozenset("/\\.:")
 
 
-def _fold(name: str) -> str:
+def fold_name(name: str) -> str:
     """A table name as DuckDB compares it: ASCII letters case-insensitively, nothing else folded.
 
     (Python's ``lower()`` would match the Kelvin sign to ``k``, a name DuckDB treats as different.)
@@ -68,7 +68,7 @@ def validate_view(sql: str, tables: set[str]) -> str:
     view can never reach outside the workspace's database. The normalised SQL is parsed and checked
     again, so what DuckDB runs is what was checked.
     """
-    known = {_fold(t) for t in tables}
+    known = {fold_name(t) for t in tables}
     tree = _view_tree(sql)
     _check_view(tree, sql, known)
     normalised = tree.sql(dialect="duckdb", comments=False)
@@ -92,7 +92,7 @@ def view_tables(sql: str) -> set[str]:
         return set()
     names: set[str] = set()
     for node, ctes in _scoped_nodes(tree):
-        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier) and _fold(node.name) not in ctes:
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier) and fold_name(node.name) not in ctes:
             names.add(node.name)
     return names
 
@@ -115,7 +115,7 @@ def _scoped_nodes(tree: exp.Expr) -> list[tuple[exp.Expr, frozenset[str]]]:
         if isinstance(with_, exp.With):
             found.append((with_, ctes))
             stack.extend((child, ctes) for child in with_.iter_expressions() if not isinstance(child, exp.CTE))
-            names = [_fold(cte.alias_or_name) for cte in with_.expressions]
+            names = [fold_name(cte.alias_or_name) for cte in with_.expressions]
             recursive = bool(with_.args.get("recursive"))
             for index, cte in enumerate(with_.expressions):
                 own = {names[index]} if recursive else set()
@@ -175,7 +175,7 @@ def _check_view_table(node: exp.Table, ctes: frozenset[str], known: set[str]) ->
             "or schema",
             f"write the table name alone, e.g. {quote(node.name)}, and only tables of this workspace",
         )
-    name = _fold(node.name)
+    name = fold_name(node.name)
     if name in ctes or name in known:
         return
     if _PATH_CHARACTERS & set(name):

@@ -34,7 +34,7 @@ from kpi_model.formula.compile import Compiler, SeriesRequest
 from kpi_model.formula.dialects import DIALECTS, render_sql
 from kpi_model.formula.errors import FormulaError
 from kpi_model.formula.limits import _bounded
-from kpi_model.formula.views import _fold, validate_view, view_tables
+from kpi_model.formula.views import fold_name, validate_view, view_tables
 from kpi_model.models import Workspace
 
 ViewMode = Literal["cte", "create"]
@@ -160,7 +160,7 @@ class _Views:
 
     def __init__(self, workspace: Workspace) -> None:
         self.sql = {s.name: s.sql for s in workspace.sources if s.sql and not s.path}
-        self._names = {_fold(name): name for name in self.sql}
+        self._names = {fold_name(name): name for name in self.sql}
         self.sources = {s.name for s in workspace.sources}
         self._trees: dict[str, exp.Query] = {}
 
@@ -172,7 +172,7 @@ class _Views:
             name = pending.pop()
             if name in graph:
                 continue
-            reads = {self._names[_fold(t)] for t in view_tables(self.sql[name]) if _fold(t) in self._names}
+            reads = {self._names[fold_name(t)] for t in view_tables(self.sql[name]) if fold_name(t) in self._names}
             graph[name] = reads - {name}
             pending.extend(graph[name])
         try:
@@ -197,8 +197,8 @@ class _Views:
 def _with_views(select: exp.Query, views: list[tuple[str, exp.Query]]) -> exp.Query:
     """``select`` with ``views`` as its first CTEs (before the CTEs of derived KPIs)."""
     existing = select.args.get("with_")
-    taken = {_fold(cte.alias_or_name) for cte in existing.expressions} if isinstance(existing, exp.With) else set()
-    clash = [name for name, _ in views if _fold(name) in taken]
+    taken = {fold_name(cte.alias_or_name) for cte in existing.expressions} if isinstance(existing, exp.With) else set()
+    clash = [name for name, _ in views if fold_name(name) in taken]
     if clash:
         raise FormulaError(
             f"the view source '{clash[0]}' has the name of a KPI step in the SQL (k_<kpi id>)",
@@ -219,23 +219,23 @@ def _canonical_columns(tree: exp.Expr, columns: Mapping[str, Collection[str]]) -
     spelled: dict[str, set[str]] = {}
     for names in columns.values():
         for name in names:
-            spelled.setdefault(_fold(name), set()).add(name)
+            spelled.setdefault(fold_name(name), set()).add(name)
     for column in tree.find_all(exp.Column):
         identifier = column.this
         if not isinstance(identifier, exp.Identifier):
             continue
-        matches = spelled.get(_fold(identifier.this), set())
+        matches = spelled.get(fold_name(identifier.this), set())
         if identifier.this not in matches and len(matches) == 1:
             identifier.set("this", next(iter(matches)))
 
 
 def _canonical_tables(tree: exp.Expr, sources: Collection[str]) -> None:
     """Tables named in another case than their source (``FROM Orders`` for ``orders``) take the source's spelling."""
-    spelled = {_fold(name): name for name in sources}
+    spelled = {fold_name(name): name for name in sources}
     for table in tree.find_all(exp.Table):
         identifier = table.this
-        if isinstance(identifier, exp.Identifier) and _fold(identifier.this) in spelled:
-            identifier.set("this", spelled[_fold(identifier.this)])
+        if isinstance(identifier, exp.Identifier) and fold_name(identifier.this) in spelled:
+            identifier.set("this", spelled[fold_name(identifier.this)])
 
 
 def _tables_read(tree: exp.Expr, relations: set[str]) -> dict[str, set[str]]:
@@ -244,7 +244,7 @@ def _tables_read(tree: exp.Expr, relations: set[str]) -> dict[str, set[str]]:
     for scope in traverse_scope(tree):
         selected = scope.selected_sources  # what FROM and JOIN name here (scope.sources also holds earlier CTEs)
         tables = {alias: source for alias, (_, source) in selected.items() if isinstance(source, exp.Table)}
-        tables = {alias: table for alias, table in tables.items() if _fold(table.name) in relations}
+        tables = {alias: table for alias, table in tables.items() if fold_name(table.name) in relations}
         for table in tables.values():
             used.setdefault(table.name, set())
         only = next(iter(tables.values())) if len(selected) == 1 and len(tables) == 1 else None
@@ -297,7 +297,7 @@ def warehouse_script(
     for kpi_id in ids:
         compiler.kpi(kpi_id)  # an unknown id is the caller's mistake: say so before anything is printed
     view_sources = _Views(workspace)
-    file_tables = {_fold(s.name) for s in workspace.sources if s.name not in view_sources.sql}
+    file_tables = {fold_name(s.name) for s in workspace.sources if s.name not in view_sources.sql}
 
     selects: dict[str, exp.Query] = {}
     failures: dict[str, KpiWizardError] = {}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from kpi_model.errors import KpiWizardError, UnknownKpiError
 from kpi_model.models import Goal, Kpi, Unit, Workspace
 from kpi_model.periods import Coverage, cadence_grain, period_label
+from kpi_model.report.choices import SECTIONS
 from kpi_model.status import (
     STATUS_LABELS,
     Status,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from kpi_model.checks.verdict import KpiVerdict
     from kpi_model.engine import Engine, Series
 
-SECTIONS = ("cover", "map", "units", "definitions", "audit")
 NO_UNIT = "(no unit)"
 
 

@@ -12,11 +12,11 @@ from importlib.resources import files
 from typing import Any
 
 from kpi_model.errors import KpiWizardError
+from kpi_model.report.choices import PAPER
 from kpi_model.report.content import ReportContent
 from kpi_model.report.strategy_map import layout_map, map_svg
 from kpi_model.report.svg import trend_svg
 
-PAPER = {"a4": "A4 landscape", "letter": "letter landscape"}
 MAP_BOXES_PER_PAGE = 40  # more KPI boxes than this get a map per unit
 
 

@@ -85,6 +85,7 @@ from kpi_model.sources.workspace import (
     plan_workspace_sources,
     resolve_source_path,
     scan_workspace_sources,
+    sources_used,
 )
 
 __all__ = [
@@ -144,6 +145,7 @@ __all__ = [
     "set_column_type",
     "settle_date_order",
     "sniff_every_row",
+    "sources_used",
     "table_name_for",
     "time_limit",
     "try_view",

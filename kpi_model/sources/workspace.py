@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import duckdb
 
 from kpi_model.errors import KpiWizardError
+from kpi_model.formula import fold_name, referenced_names, view_tables
 from kpi_model.models import Workspace
 from kpi_model.sources.catalog import TableProfile
 from kpi_model.sources.errors import SourceError
@@ -65,10 +66,12 @@ def plan_workspace_sources(
     overrides: Mapping[str, Path] | None = None,
     *,
     confine: bool = True,
+    only: Collection[str] | None = None,
 ) -> tuple[list[tuple[str, Path, str | None]], list[tuple[str, str]]]:
     """What loading a workspace's sources takes: (name, file, date format) of each file source and
     (name, SQL) of each view, views after the views they select from. Paths are resolved (and, with
-    ``confine``, kept inside ``base_dir``) here, so a bad path is refused before anything is read."""
+    ``confine``, kept inside ``base_dir``) here, so a bad path is refused before anything is read.
+    With ``only``, the other sources are left out (an override must still name a source)."""
     overrides = dict(overrides or {})
     known = [s.name for s in workspace.sources]
     unknown = sorted(set(overrides) - set(known))
@@ -80,6 +83,8 @@ def plan_workspace_sources(
     files: list[tuple[str, Path, str | None]] = []
     views: dict[str, str] = {}
     for source in workspace.sources:
+        if only is not None and source.name not in only:
+            continue
         if source.name in overrides:
             path = Path(overrides[source.name])
         elif source.path:
@@ -127,6 +132,7 @@ def scan_workspace_sources(
     *,
     confine: bool = True,
     limits: Limits = DEFAULT_LIMITS,
+    only: Collection[str] | None = None,
 ) -> tuple[dict[str, ScannedFile], dict[str, TableProfile]]:
     """Like :func:`load_workspace_sources`, but CSV and Parquet files are read in place (:mod:`.scan`).
 
@@ -135,7 +141,7 @@ def scan_workspace_sources(
     (:func:`.views.try_view`) would read every file they select from, and the engine's time limit
     stops a view that runs away when it is used.
     """
-    files, views = plan_workspace_sources(workspace, base_dir, overrides, confine=confine)
+    files, views = plan_workspace_sources(workspace, base_dir, overrides, confine=confine, only=only)
     scans: dict[str, ScannedFile] = {}
     profiles: dict[str, TableProfile] = {}
     for name, path, date_format in files:
@@ -171,3 +177,31 @@ def create_view_source(
         return create_view(con, name, sql, tables=available, timeout_s=limits.view_timeout_s)
     except KpiWizardError as err:
         raise SourceError(f"Source '{name}' (a SQL view): {err}") from err
+
+
+def sources_used(workspace: Workspace, kpi_ids: Collection[str]) -> set[str]:
+    """The sources the named KPIs read: their own, those of the KPIs a derived one combines, and every
+    table their SQL views select from (a name that is not a source of the workspace is left out)."""
+    kpis = {kpi.id: kpi for kpi in workspace.kpis}
+    by_name = {source.name: source for source in workspace.sources}
+    folded = {fold_name(name): name for name in by_name}  # a view names its tables as DuckDB compares them
+    used: set[str] = set()
+    pending, seen = list(kpi_ids), set()
+    while pending:
+        kpi = kpis.get(pending.pop())
+        if kpi is None or kpi.id in seen:
+            continue
+        seen.add(kpi.id)
+        if kpi.source:
+            used.add(kpi.source)
+        elif kpi.expression:
+            pending += [name for name in referenced_names(kpi.expression) if name in kpis]
+    tables = [name for name in used if name in by_name]
+    while tables:
+        sql = by_name[tables.pop()].sql
+        for table in view_tables(sql) if sql else ():
+            name = folded.get(fold_name(table))
+            if name is not None and name not in used:
+                used.add(name)
+                tables.append(name)
+    return {name for name in used if name in by_name}
