@@ -30,8 +30,9 @@ from kpi_model import workspace_file
 from kpi_model.engine import Engine, Series
 from kpi_model.formula import GRAINS, SeriesRequest, warehouse_script
 from kpi_model.models import Workspace
+from tests import engine_proof
 from tests.conftest import REPO
-from tests.warehouse_fixture import breakdown_column, computable_kpis, printed_statements, write_warehouse_workspace
+from tests.warehouse_fixture import breakdown_column, computable_kpis, printed_statements
 
 try:
     import psycopg
@@ -39,6 +40,9 @@ except ImportError:  # a missing driver is a broken set-up, not a reason to prov
     psycopg = None
 
 pytestmark = pytest.mark.engines
+
+# The shared fixtures, bound here so that pytest finds them in this module.
+workspace_path, workspace, engine = engine_proof.workspace_path, engine_proof.workspace, engine_proof.engine
 
 # DuckDB's type of a loaded column → the PostgreSQL type that holds the same values.
 POSTGRES_TYPES = {
@@ -139,22 +143,6 @@ def cluster() -> Iterator[Cluster]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def workspace_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_warehouse_workspace(tmp_path_factory.mktemp("warehouse"))
-
-
-@pytest.fixture(scope="module")
-def workspace(workspace_path: Path) -> Workspace:
-    return workspace_file.load(workspace_path)
-
-
-@pytest.fixture(scope="module")
-def engine(workspace: Workspace, workspace_path: Path) -> Iterator[Engine]:
-    with Engine.for_workspace(workspace, workspace_path.parent) as loaded:
-        yield loaded
 
 
 def _quoted(name: str) -> str:

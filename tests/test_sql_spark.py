@@ -42,18 +42,21 @@ from kpi_model.engine import Engine, Series
 from kpi_model.formula import GRAINS, Compiler, SeriesRequest, quote
 from kpi_model.models import Workspace
 from kpi_model.sources.workspace import plan_workspace_sources
+from tests import engine_proof
 from tests.warehouse_fixture import (
     breakdown_column,
     computable_kpis,
     printed_statements,
     warehouse_workspace,
-    write_warehouse_workspace,
 )
 
 if TYPE_CHECKING:
     from pyspark.sql import Row, SparkSession
 
 pytestmark = pytest.mark.engines
+
+# The shared fixtures, bound here so that pytest finds them in this module.
+workspace_path, workspace, engine = engine_proof.workspace_path, engine_proof.workspace, engine_proof.engine
 
 # Sums and averages of doubles add up in another order on Spark than on DuckDB; beyond that, nothing may differ.
 RELATIVE_TOLERANCE = 1e-9
@@ -208,22 +211,6 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
 
 
 # ---------------------------------------------------------------- the workspace's data on both engines
-
-
-@pytest.fixture(scope="module")
-def workspace_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_warehouse_workspace(tmp_path_factory.mktemp("workspace"))
-
-
-@pytest.fixture(scope="module")
-def workspace(workspace_path: Path) -> Workspace:
-    return workspace_file.load(workspace_path)
-
-
-@pytest.fixture(scope="module")
-def engine(workspace: Workspace, workspace_path: Path) -> Iterator[Engine]:
-    with Engine.for_workspace(workspace, workspace_path.parent) as loaded:
-        yield loaded
 
 
 @pytest.fixture(scope="module")
