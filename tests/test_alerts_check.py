@@ -276,6 +276,12 @@ def test_dry_run_sends_and_remembers_nothing(tmp_path, capsys, receivers, secret
     code, out, _ = check(capsys, path, "--dry-run")
     assert code == 0 and "alerts: 6 would send, 0 failed" in out
     assert not hook.posts and not smtp.mails and not state_path_for(path).exists()
+    names = {kpi.id: kpi.name for kpi in workspace_file.load(path).kpis}
+    planned = [line for line in out.splitlines() if line.startswith("  would send: ")]
+    assert len(planned) == 6, out
+    # Each line names its KPI by id and name (the message's subject is not how the workspace names it).
+    named = {k for k in OFF_TRACK for line in planned if line.endswith(f": {k} ({names[k]})")}
+    assert named == OFF_TRACK, out
 
 
 def test_a_corrupt_state_file_is_reported_and_treated_as_empty(tmp_path, capsys, receivers, secrets_set):

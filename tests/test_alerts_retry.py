@@ -36,4 +36,7 @@ def test_alerts_that_failed_on_a_wrong_port_are_sent_when_the_port_is_fixed(tmp_
     assert len(subjects) == 3, f"each alert once, after the fix: {subjects}\n{out}\n{err}"
     names = {"web_revenue": "Web order revenue", "deals_won": "B2B deals won", "win_rate": "B2B win rate"}
     assert {k for k in OFF_TRACK if any(names[k] in s for s in subjects)} == OFF_TRACK
+    retried = [line for line in out.splitlines() if line.startswith("  sent (retry): ")]
+    assert len(retried) == 3 and "  sent: " not in out, f"a kept message delivered later says it was a retry:\n{out}"
+    assert {k for k in OFF_TRACK if any(f"{k} ({names[k]})" in line for line in retried)} == OFF_TRACK
     assert "dropped" not in err

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from kpi_model.cli.common import known_kpi, refuse_to_replace, workspace_engine
 from kpi_model.cli.options import add_as_of, add_data, add_format, add_kpi_filter, add_output, add_workspace
 from kpi_model.cli.output import aligned
 from kpi_model.errors import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE
+from kpi_model.models import Workspace
 from kpi_model.status import Status
 
 
@@ -34,6 +36,12 @@ def _print_check_table(readings, changes: dict[str, str]) -> None:
     for r in readings:
         if r.note:
             print(f"  {r.kpi_id}: {r.note}")
+
+
+def _kpis_named(workspace: Workspace, kpi_ids: Sequence[str]) -> str:
+    """``revenue (Web order revenue), b2b_deals (B2B deals won)``: a KPI no longer in the workspace by its id."""
+    names = {kpi.id: kpi.name for kpi in workspace.kpis}
+    return ", ".join(f"{kpi_id} ({names[kpi_id]})" if kpi_id in names else kpi_id for kpi_id in kpi_ids)
 
 
 def _check_document(workspace, args: argparse.Namespace, today: dt.date, readings, run, due) -> dict[str, Any]:
@@ -86,7 +94,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
             sent = [o for o in run.outcomes if o.error is None]
             print(f"\nalerts: {len(sent)} {verb}, {len(run.failed)} failed")
             for outcome in sent:
-                print(f"  {verb}: {outcome.channel}: {outcome.subject}")
+                done = f"{verb} (retry)" if outcome.retry else verb
+                print(f"  {done}: {outcome.channel}: {_kpis_named(workspace, outcome.kpis) or outcome.subject}")
         else:
             print("\nno alert channels: add `alerts:` to the workspace (see docs/alerts.md)")
     for outcome in run.failed:
