@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi_model import workspace_file
+from kpi_model.engine import Engine
 from kpi_model.store import WorkspaceStore
 
 from .alert_receivers import webhook_receiver
@@ -111,6 +113,34 @@ def test_check_now_alerts_once_on_the_kpis_off_track(tmp_path, monkeypatch):
         assert any("0 alerts sent" in s.value for s in at.success), "no change: nothing is news"
     assert len(hook.posts) == 3
     assert set(table(at, "Outcome")["Outcome"]) == {"sent"}
+
+
+def computations(monkeypatch) -> Counter[str]:
+    """Counts, by KPI id, what the engine is asked to compute from now on (a cached answer counts too)."""
+    asked: Counter[str] = Counter()
+    compute = Engine.compute
+
+    def counted(self, workspace, kpi_id, request=None):
+        asked[kpi_id] += 1
+        return compute(self, workspace, kpi_id, request)
+
+    monkeypatch.setattr(Engine, "compute", counted)
+    return asked
+
+
+@pytest.mark.parametrize("button", ["alerts_check_now", "alerts_start_cycle"])
+def test_each_action_computes_every_kpi_once_per_run(tmp_path, monkeypatch, button):
+    with webhook_receiver() as hook:
+        monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")
+        workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": hook.url, "on": ["amber"]}])
+        at = alerts_page(monkeypatch, tmp_path / "store", workspace)
+        asked = computations(monkeypatch)
+        at.run()
+        assert not asked, "showing the page computes nothing: only its buttons do"
+        at.button(key=button).click().run()
+        assert not at.exception, at.exception
+    with_formula = {k.id for k in workspace_file.load(workspace).kpis if k.expression}
+    assert set(asked) == with_formula and set(asked.values()) == {1}, f"computed more than once: {asked}"
 
 
 def test_a_host_the_operator_did_not_allow_is_refused_with_the_fix(tmp_path, monkeypatch):
