@@ -641,3 +641,12 @@ def test_driver_wording_uses_names_capitals_units_and_one_minus_sign():
     text = report.to_text(ws)
     assert "changes: Average order value \u221250%" in text and "\u221250.0%" in text
     assert not re.search(r"(?<![\w-])-\d", text), "no hyphen-minus before a number in the table"
+
+
+@pytest.mark.parametrize("deleted", ["a", "top"])
+def test_a_scenario_whose_kpi_was_deleted_is_stale_not_a_crash(deleted):
+    ws = _workspace(top="a * b")
+    ws.scenarios = [Scenario(id="old", name="Old", kpi="top", changes=[DriverChange(kpi="a", relative=0.1)])]
+    ws.kpis = [k for k in ws.kpis if k.id != deleted]  # deleted from the file; the scenario still names it
+    (result,) = compare_scenarios(ws, "top", ws.scenarios, BASE)
+    assert result.stale and deleted in result.stale and result.after is None

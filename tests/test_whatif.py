@@ -12,6 +12,7 @@ import statistics
 import pytest
 
 from kpi_model.engine import Point, Series
+from kpi_model.errors import UnknownKpiError
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Source, Target, Workspace
 from kpi_model.periods import Coverage
@@ -442,7 +443,7 @@ def test_evaluate_is_the_product(sample):
     assert evaluate(sample, "web_revenue", SAMPLE_VALUES) == pytest.approx(10359 * 0.0379 * 130.47)
     with pytest.raises(WhatIfError, match="no value for driver 'average_order_value'"):
         evaluate(sample, "web_revenue", {"sessions": 1, "conversion_rate": 1})
-    with pytest.raises(WhatIfError, match="did you mean 'web_revenue'"):
+    with pytest.raises(UnknownKpiError, match="did you mean 'web_revenue'"):
         evaluate(sample, "web_revenu", SAMPLE_VALUES)
 
 

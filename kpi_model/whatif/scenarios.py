@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kpi_model.errors import WhatIfError
+from kpi_model.errors import UnknownKpiError, WhatIfError
 from kpi_model.models import DriverChange, Scenario, UnitOfMeasure, Workspace, _cut
 from kpi_model.periods import cadence_grain, normalise_grain
 from kpi_model.whatif.driver_base import DriverBase, base_values
@@ -195,7 +195,7 @@ def compare_scenarios(
     for scenario in scenarios:
         try:
             results.append(run_scenario(workspace, scenario, base))
-        except WhatIfError as error:
+        except (WhatIfError, UnknownKpiError) as error:  # a KPI gone since the scenario was saved
             reason = scenario_problem(workspace, scenario) or str(error)
             results.append(ScenarioResult(kpi_id, scenario.name, tuple(scenario.changes), {}, scenario.id, reason))
     return results
