@@ -8,8 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from kpi_model.models import Baseline, Goal, Kpi, Source, Target, Thresholds, Unit, Workspace
+
+# No property test is a timing test: on a loaded 2-core CI machine one example can take 0.4 s.
+settings.register_profile("kpi-wizard", deadline=None)
+settings.load_profile("kpi-wizard")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_WORKSPACE = REPO / "sample_data" / "workspace.yaml"
