@@ -458,16 +458,21 @@ def test_outside_duckdb_a_derived_division_is_exact():
     assert parts.expr == "CAST(input_1 AS DOUBLE PRECISION) / NULLIF((input_2 + input_3), 0)"
 
 
-def test_meta_the_import_cannot_use_is_named_and_the_rest_kept(tmp_path):
-    (tmp_path / "m.yml").write_text(
-        """
+# One semantic model with a revenue measure, for the metrics the import tests below write beside it.
+ORDERS_MODEL = """
 semantic_models:
   - name: orders
     model: ref('orders')
     defaults: {agg_time_dimension: ordered_at}
     dimensions: [{name: ordered_at, type: time, type_params: {time_granularity: day}}]
     measures: [{name: revenue_sum, agg: sum, expr: amount}]
-metrics:
+"""
+
+
+def test_meta_the_import_cannot_use_is_named_and_the_rest_kept(tmp_path):
+    (tmp_path / "m.yml").write_text(
+        ORDERS_MODEL
+        + """metrics:
   - name: revenue
     label: Revenue
     type: simple
@@ -529,14 +534,8 @@ def test_meta_carries_name_description_and_owner_email_and_the_import_reads_them
 
 def test_a_metric_without_a_label_takes_its_name_and_description_from_meta(tmp_path):
     (tmp_path / "m.yml").write_text(
-        """
-semantic_models:
-  - name: orders
-    model: ref('orders')
-    defaults: {agg_time_dimension: ordered_at}
-    dimensions: [{name: ordered_at, type: time, type_params: {time_granularity: day}}]
-    measures: [{name: revenue_sum, agg: sum, expr: amount}]
-metrics:
+        ORDERS_MODEL
+        + """metrics:
   - name: revenue
     type: simple
     type_params: {measure: revenue_sum}
