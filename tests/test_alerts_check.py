@@ -37,6 +37,16 @@ def receivers() -> Iterator[tuple[SmtpReceiver, WebhookReceiver]]:
         yield smtp, hook
 
 
+def owner_emails(owners: dict[str, str]):
+    """An ``edit`` for :func:`write_workspace` giving these KPIs (by id) an ``owner_email``."""
+
+    def own(data: dict[str, Any]) -> None:
+        for kpi in data["kpis"]:
+            kpi["owner_email"] = owners.get(kpi["id"])
+
+    return own
+
+
 def write_workspace(folder: Path, smtp_port: int, *, edit=None, **extra: Any) -> Path:
     """The sample with alert channels (e-mail on red and amber, webhook also on recoveries) in ``folder``."""
     data = workspace_file.to_data(workspace_file.load(SAMPLE_WORKSPACE))

@@ -12,7 +12,7 @@ from kpi_model.cli import main
 from kpi_model.errors import WorkspaceError
 
 from .alert_receivers import smtp_receiver, webhook_receiver
-from .test_alerts_check import OFF_TRACK, TODAY, write_workspace
+from .test_alerts_check import OFF_TRACK, TODAY, owner_emails, write_workspace
 from .test_alerts_retry import email_on_port
 from .test_alerts_team import channel
 
@@ -73,12 +73,8 @@ def test_in_a_flood_each_owner_gets_one_message_about_their_own_kpis(tmp_path, m
     monkeypatch.setattr(run, "FLOOD_LIMIT", 1)
     owners = {"web_revenue": "web@example.com", "deals_won": "b2b@example.com", "win_rate": "b2b@example.com"}
 
-    def own(data):
-        for kpi in data["kpis"]:
-            kpi["owner_email"] = owners.get(kpi["id"])
-
     with smtp_receiver() as smtp:
-        path = write_workspace(tmp_path / "ws", 9, alerts=email_on_port(smtp.port), edit=own)
+        path = write_workspace(tmp_path / "ws", 9, alerts=email_on_port(smtp.port), edit=owner_emails(owners))
         main(["check", str(path), "--as-of", TODAY, "--fail-on", "never"])
     by_recipients = {tuple(m.recipients): m.message for m in smtp.mails}
     assert set(by_recipients) == {("ops@example.com",), ("web@example.com",), ("b2b@example.com",)}

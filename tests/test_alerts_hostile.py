@@ -14,7 +14,7 @@ from kpi_model.alerts.state import load_state
 from kpi_model.cli import main
 
 from .alert_receivers import smtp_receiver, webhook_receiver
-from .test_alerts_check import TODAY, write_workspace
+from .test_alerts_check import TODAY, owner_emails, write_workspace
 from .test_alerts_retry import email_on_port
 from .test_alerts_team import MESSAGE, channel
 from .test_app_alerts import alerts_page, sample_with_alerts
@@ -145,12 +145,8 @@ def test_owners_own_mails_are_capped_per_channel_and_the_rest_reported(tmp_path,
     monkeypatch.setattr(run, "MAX_OWNER_MESSAGES", 2)
     owners = {"web_revenue": "a@example.com", "deals_won": "b@example.com", "win_rate": "c@example.com"}
 
-    def own(data):
-        for kpi in data["kpis"]:
-            kpi["owner_email"] = owners.get(kpi["id"])
-
     with smtp_receiver() as smtp:
-        path = write_workspace(tmp_path / "ws", 9, alerts=email_on_port(smtp.port), edit=own)
+        path = write_workspace(tmp_path / "ws", 9, alerts=email_on_port(smtp.port), edit=owner_emails(owners))
         main(["check", str(path), "--as-of", TODAY, "--fail-on", "never"])
     assert len(smtp.mails) == 3, "the combined message and two owners' own"
     assert "1 more owners get no message of their own in this run (at most 2 per channel)" in capsys.readouterr().err
