@@ -255,23 +255,19 @@ def test_a_custom_kpi_added_clears_its_form_and_the_same_name_again_is_refused(h
     assert [k.id for k in saved.kpis] == ["orders_per_customer"], "no orders_per_customer_2"
 
 
-def _shown_columns(editor) -> list[str]:
-    return list(editor.proto.column_order)
-
-
 def test_a_bad_cell_is_marked_in_its_row_as_it_is_typed_and_nothing_is_saved_until_it_is_fixed(home):
     at = new_app()
     editor = open_grid(at)
-    assert "problem" not in _shown_columns(editor), "no problem column while every cell reads"
+    assert list(editor.value.columns[:2]) == ["problem", "kpi"], "the check comes first"
+    assert set(editor.value["problem"]) == {"✓"}, "every row can be saved"
     conversion = editor.value["name"][1]
     edit_cells(at, editor, {1: {"target": "lots"}, 2: {"owner": "Head of Checkout"}})
     (editor,) = at.data_editor
-    assert _shown_columns(editor)[0] == "problem", "the problems come first"
     problems = list(editor.value["problem"])
-    assert problems[0] == problems[2] == "", "only the bad row is marked"
-    assert problems[1].startswith("Target value: ") and "'lots'" in problems[1] and "Fix: write it like" in problems[1]
+    assert problems[0] == problems[2] == "✓", "only the bad row is marked"
+    assert problems[1].startswith("⚠ Target value: 'lots'") and "Fix: write it like" in problems[1]
     listed = " ".join(e.value for e in at.error)
-    assert "1 cell cannot be used yet" in listed and f"**{conversion}**" in listed, "listed above the grid too"
+    assert "1 cell cannot be used yet" in listed and f"**{conversion}**" in listed, "listed under the grid too"
     click(at, "Save the grid")
     assert "Nothing was saved: 1 cell cannot be used" in " ".join(e.value for e in at.error)
     assert WorkspaceStore(home).list_workspaces() == [], "nothing saved, not even the good owner"
@@ -283,7 +279,7 @@ def test_a_bad_cell_is_marked_in_its_row_as_it_is_typed_and_nothing_is_saved_unt
     kpi_id = editor.value["kpi"][1]
     at.text_input(key=f"kpi_{kpi_id}_target_value").input("lots")
     next(b for b in at.button if b.key == f"FormSubmitter:kpi_{kpi_id}-Save KPI").click().run()
-    message = problems[1].removeprefix("Target value: ").split(". Fix: ")[0]
+    message = problems[1].removeprefix("⚠ Target value: ").split(". Fix: ")[0]
     assert message in " ".join(e.value for e in at.error).replace("\\", "")
 
 
@@ -295,7 +291,7 @@ def test_a_bad_cell_fixed_clears_its_mark_and_the_grid_saves(home):
     assert editor.value["problem"][1]
     edit_cells(at, editor, {1: {"target": "4%"}, 2: {"owner": "Head of Checkout"}})
     (editor,) = at.data_editor
-    assert set(editor.value["problem"]) == {""} and "problem" not in _shown_columns(editor)
+    assert set(editor.value["problem"]) == {"✓"}
     assert not at.error
     click(at, "Save the grid")
     assert versions(home) == 1

@@ -252,13 +252,16 @@ def kpi_form(
     goal_options = [_NONE, *goals]
     # Outside the form: a form sends nothing until its Save, and picking a source must offer that source's
     # date columns at once, before the KPI is first saved.
-    source = _choice(
-        "Data source",
-        [s.name for s in workspace.sources],
-        kpi.source,
-        f"{key}_source",
-        help="Declared under sources: a file or a SQL view. Derived KPIs have none. Saved with the KPI by Save KPI.",
-    )
+    left, right = st.columns(2, vertical_alignment="bottom")
+    with left:
+        source = _choice(
+            "Data source",
+            [s.name for s in workspace.sources],
+            kpi.source,
+            f"{key}_source",
+            help="Declared under sources: a file or a SQL view. Derived KPIs have none.",
+        )
+    right.caption("Picked first: Time column below offers its date columns. Saved with the rest by **Save KPI**.")
     types = dict((column_types or {}).get(source or "", []))
     with st.form(key, border=False):
         st.markdown("**What and who**")

@@ -40,7 +40,10 @@ from ui.feedback import apply_edit, md_escape, plural
 _DRAFT = "kpi_grid_draft"  # scope → {"base": rows as stored, "rows": rows with accepted suggestions}
 _ROUND = "kpi_grid_round"  # scope → a number in the editor's key: a new number draws the editor afresh
 _PROBLEMS = "kpi_grid_problems"  # editor key → the cells that could not be used when the editor was drawn
-_PROBLEM = "problem"  # the grid's column of each row's problems, shown first while there are any
+# The grid's first column: ✓ for a row that can be saved, else its problems. Always there, so a column never
+# appears under the cursor: the cell a person selected stays the one they selected.
+_PROBLEM = "problem"
+_OK = "✓"
 _HELP = {
     "owner": "A person or a role.",
     "owner_email": "Optional: e-mail alert channels also send this KPI's alerts here.",
@@ -56,15 +59,15 @@ _HELP = {
 }
 
 
-def _column_config(labels: Mapping[str, str], with_goal: bool) -> dict[str, Any]:
+def _column_config(labels: Mapping[str, str], with_goal: bool, any_problem: bool) -> dict[str, Any]:
     config: dict[str, Any] = {
         _PROBLEM: st.column_config.TextColumn(
-            "⚠ Problem",
+            "Check",
             disabled=True,
             pinned=True,
-            width="medium",
-            help="What is wrong in this row and how to fix it; the same list is above the grid. Nothing is saved "
-            "while any row has a problem.",
+            width="medium" if any_problem else "small",  # a width change keeps the edits; a new column would not
+            help=f"{_OK}: the row can be saved. Otherwise what is wrong in it and the fix, as listed under the grid; "
+            "nothing is saved while any row has a problem.",
         ),
         "kpi": None,  # the id travels with the row, unseen
         "name": st.column_config.TextColumn("KPI", disabled=True, pinned=True),
@@ -86,8 +89,7 @@ def _column_config(labels: Mapping[str, str], with_goal: bool) -> dict[str, Any]
 
 def _frame(rows: list[dict[str, Any]], problems: Mapping[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["kpi", "name", "goal", *COLUMNS])
-    # Always there, hidden while empty: the editor keeps its edits only while its columns stay the same.
-    frame.insert(0, _PROBLEM, [problems.get(row["kpi"], "") for row in rows])
+    frame.insert(0, _PROBLEM, [f"⚠ {problems[row['kpi']]}" if row["kpi"] in problems else _OK for row in rows])
     for column in frame.columns:
         if column in DATE_COLUMNS:
             frame[column] = pd.to_datetime(frame[column])
@@ -96,6 +98,19 @@ def _frame(rows: list[dict[str, Any]], problems: Mapping[str, str]) -> pd.DataFr
         else:  # an empty text cell shows empty, not as 'None'
             frame[column] = frame[column].astype("string").fillna("")
     return frame
+
+
+_MARKED = "color: #b42318; background-color: #fef3f2"  # a row that cannot be saved: its check and its name
+_FINE = "color: #067647"
+
+
+def _marked(frame: pd.DataFrame) -> Any:
+    """The frame with each problem and the name of its row in red: Streamlit styles only cells that cannot be
+    edited, so the bad cell itself stays plain and its row's check says which it is."""
+    bad = list(frame[_PROBLEM] != _OK)
+    return frame.style.apply(lambda _: [_MARKED if b else _FINE for b in bad], subset=[_PROBLEM]).apply(
+        lambda _: [_MARKED if b else "" for b in bad], subset=["name"]
+    )
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -182,7 +197,7 @@ def _problem_list(cells: list[CellProblem]) -> None:
         for c in cells
     )
     st.error(
-        f"{plural(len(cells), 'cell')} cannot be used yet, marked in the grid's ⚠ Problem column. "
+        f"{plural(len(cells), 'cell')} cannot be used yet, marked ⚠ in the grid's Check column. "
         f"Nothing is saved until they are fixed:\n\n{lines}",
         icon=":material/error:",
     )
@@ -200,18 +215,15 @@ def kpi_grid(workspace: Workspace, kpis: list[Kpi], scope: str, *, with_goal: bo
     round_number = st.session_state.get(_ROUND, {}).get(scope, 0)
     key = f"kpi_grid_{scope}_{round_number}"
     drawn: list[CellProblem] = st.session_state.get(_PROBLEMS, {}).get(key, [])
-    if drawn:
-        _problem_list(drawn)
     st.caption(
         "Click a cell to edit it, or paste a block copied from a spreadsheet. Numbers are typed as people write "
         "them (95%, 1,2k, 0,3). Nothing is saved until **Save the grid**, as one version."
     )
-    config = _column_config(labels, with_goal)
+    config = _column_config(labels, with_goal, any_problem=bool(drawn))
     edited = st.data_editor(
-        _frame(shown, row_problems(drawn)),
+        _marked(_frame(shown, row_problems(drawn))),
         key=key,
         column_config=config,
-        column_order=[c for c in config if config[c] is not None and (drawn or c != _PROBLEM)],
         hide_index=True,
         num_rows="fixed",
         width="stretch",
@@ -221,6 +233,8 @@ def kpi_grid(workspace: Workspace, kpis: list[Kpi], scope: str, *, with_goal: bo
     if (found := grid_problems(workspace, rows)) != drawn:
         st.session_state.setdefault(_PROBLEMS, {})[key] = found
         st.rerun()
+    if drawn:  # under the grid: a list appearing above it would move the cells away from the cursor
+        _problem_list(drawn)
     if shown is not base:
         st.caption(":material/edit_note: Suggestions are filled in but not saved yet: check them and save.")
     save, discard = st.columns([1, 3])
@@ -229,8 +243,8 @@ def kpi_grid(workspace: Workspace, kpis: list[Kpi], scope: str, *, with_goal: bo
             new = apply_grid(workspace, rows)
         except GridError as error:
             st.error(
-                f"Nothing was saved: {plural(len(error.cells), 'cell')} cannot be used. Fix the cells marked in the "
-                "⚠ Problem column (listed above the grid) and save again.",
+                f"Nothing was saved: {plural(len(error.cells), 'cell')} cannot be used. Fix the cells marked ⚠ in the "
+                "Check column (listed under the grid) and save again.",
                 icon=":material/error:",
             )
         else:
