@@ -39,7 +39,7 @@ from ui.feedback import apply_edit, md_escape, plural
 
 _DRAFT = "kpi_grid_draft"  # scope → {"base": rows as stored, "rows": rows with accepted suggestions}
 _ROUND = "kpi_grid_round"  # scope → a number in the editor's key: a new number draws the editor afresh
-_PROBLEMS = "kpi_grid_problems"  # editor key → the cells that could not be used when the editor was drawn
+_PROBLEMS = "kpi_grid_problems"  # scope → (editor key, the cells that could not be used when it was drawn)
 # The grid's first column: ✓ for a row that can be saved, else its problems. Always there, so a column never
 # appears under the cursor: the cell a person selected stays the one they selected.
 _PROBLEM = "problem"
@@ -214,7 +214,9 @@ def kpi_grid(workspace: Workspace, kpis: list[Kpi], scope: str, *, with_goal: bo
     shown = draft["rows"] if draft and draft["base"] == base else base  # a draft of an older version is dropped
     round_number = st.session_state.get(_ROUND, {}).get(scope, 0)
     key = f"kpi_grid_{scope}_{round_number}"
-    drawn: list[CellProblem] = st.session_state.get(_PROBLEMS, {}).get(key, [])
+    marked_key, drawn = st.session_state.get(_PROBLEMS, {}).get(scope, (key, []))
+    if marked_key != key:  # marked in an editor of an earlier round
+        drawn = []
     st.caption(
         "Click a cell to edit it, or paste a block copied from a spreadsheet. Numbers are typed as people write "
         "them (95%, 1,2k, 0,3). Nothing is saved until **Save the grid**, as one version."
@@ -231,7 +233,7 @@ def kpi_grid(workspace: Workspace, kpis: list[Kpi], scope: str, *, with_goal: bo
     rows = _rows(edited)
     # The cells are checked as they are edited; the editor is drawn again when what it marks is out of date.
     if (found := grid_problems(workspace, rows)) != drawn:
-        st.session_state.setdefault(_PROBLEMS, {})[key] = found
+        st.session_state.setdefault(_PROBLEMS, {})[scope] = (key, found)
         st.rerun()
     if drawn:  # under the grid: a list appearing above it would move the cells away from the cursor
         _problem_list(drawn)
