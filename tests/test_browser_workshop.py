@@ -304,16 +304,26 @@ class Facilitator:
         """One click on a cell of the KPI grid. The grid draws on a canvas, so the test clicks the row's pinned
         first cell and moves to the cell with the arrow keys, reading the grid's selection (its accessible table
         marks the selected cell under its column's header) as it goes; a person clicks the cell: one action."""
+        from playwright.sync_api import Error as PlaywrightError
+
         grid = self.page.locator(".st-key-kpi_grid_section [data-testid='stDataFrame']")
-        while grid.count() != 1:  # the editor of the run before is still on the page
-            self.page.wait_for_timeout(100)
         wanted = GRID_COLUMNS.index(column)
 
         def click_row() -> None:
-            grid.scroll_into_view_if_needed()
-            box = grid.bounding_box()
-            assert box is not None
-            self.page.mouse.click(box["x"] + 30, box["y"] + 52 + 35 * row)  # a header and rows 35 px high
+            for _ in range(100):
+                # The editor of the run before may still be on the page (the grid is drawn again when the
+                # cells it marks change): wait until one is left, and try again if a rerun brings a second.
+                while grid.count() != 1:
+                    self.page.wait_for_timeout(100)
+                try:
+                    grid.scroll_into_view_if_needed(timeout=2_000)
+                    box = grid.bounding_box(timeout=2_000)
+                except PlaywrightError:
+                    continue
+                if box is not None:
+                    self.page.mouse.click(box["x"] + 30, box["y"] + 52 + 35 * row)  # a header and 35 px rows
+                    return
+            raise AssertionError("the grid did not settle")
 
         def position() -> tuple[int, int] | None:
             """(index in GRID_COLUMNS, -1 for a pinned column left of them; row) of the selected cell."""
