@@ -220,16 +220,25 @@ def test_filters_become_dimension_references_and_time_columns_time_dimensions():
     assert model["model"] == "ref('orders')" and model["primary_entity"] == "orders"
 
 
-def test_user_text_never_reaches_dbt_as_jinja():
+@pytest.mark.parametrize(
+    ("name", "description", "owner"),
+    [
+        ("{{ run_query('drop table x') }}", "{% do x %}", "{# o #}"),
+        # A third brace used to leave '{ {{ … }}' behind: one split per pair of braces was not enough.
+        ("Sessions {{{ env_var('HOME') }}", "{{{ run_query('drop table x') }}", "{{{{ var('y') }}}}"),
+        ("{%{%{% x %}", "{#{#{# c #}", "{{%{#{"),
+    ],
+)
+def test_user_text_never_reaches_dbt_as_jinja(name, description, owner):
     data = {
         "name": "w",
-        "sources": [{"name": "t", "path": "t.csv"}],
+        "sources": [{"name": "t", "path": "t.csv", "description": description}],
         "kpis": [
             {
                 "id": "k",
-                "name": "{{ run_query('drop table x') }}",
-                "description": "{% do x %}",
-                "owner": "{# o #}",
+                "name": name,
+                "description": description,
+                "owner": owner,
                 "source": "t",
                 "expression": "sum(x)",
                 "time_column": "d",

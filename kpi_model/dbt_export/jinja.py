@@ -16,6 +16,8 @@ from kpi_model.dbt_export.decompose import Unexpressible
 from kpi_model.formula import render_sql
 
 _JINJA_OPENER = re.compile(r"\{([{%#])")
+# Every brace that opens Jinja with the character after it; a lookahead, so "{{{" is split twice, not once.
+_OPENING_BRACE = re.compile(r"\{(?=[{%#])")
 _MARKER = "kpi_wizard_dimension_{}_"
 
 
@@ -25,7 +27,7 @@ def inert_prose(text: str) -> str:
     >>> inert_prose("Revenue {{ var('x') }}")
     "Revenue { { var('x') }}"
     """
-    return _JINJA_OPENER.sub(lambda match: "{ " + match.group(1), text)
+    return _OPENING_BRACE.sub("{ ", text)
 
 
 def refuse_jinja(sql: str, what: str) -> str:
