@@ -338,13 +338,16 @@ def test_the_memory_limit_comes_from_the_environment_and_a_bad_one_is_refused(tm
 
 @pytest.mark.parametrize(
     ("limit", "expected"),
-    [("512MB", 512 * 1000**2), ("1.5GiB", int(1.5 * 1024**3)), ("4 gb", 4 * 1000**3), ("64KiB", 64 * 1024)],
+    [("512MB", 512 * 1000**2), ("1.5GiB", int(1.5 * 1024**3)), ("4 gb", 4 * 1000**3), ("32768KiB", 32 * 1024**2)],
 )
 def test_a_memory_limit_is_read_as_duckdb_reads_it(limit, expected):
     assert memory_limit_bytes(limit) == expected
 
 
-@pytest.mark.parametrize("limit", ["", "12", "1.2.3GB", "5 PB", "-1GB", "2GB; SET x=1"])
-def test_a_memory_limit_that_is_not_a_size_is_refused_with_the_variable_named(limit):
+@pytest.mark.parametrize(
+    "limit", ["", "12", "1.2.3GB", "5 PB", "-1GB", "2GB; SET x=1", "0GB", "0KB", "1 kib", "31MB", "1TB",
+              "99999999999999999999TB"]
+)  # fmt: skip
+def test_a_memory_limit_that_is_not_a_usable_size_is_refused_with_the_variable_named(limit):
     with pytest.raises(KpiWizardError, match="KPI_WIZARD_MEMORY_LIMIT"):
         memory_limit_bytes(limit)

@@ -62,25 +62,49 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 
 
 class MemoryLimitError(KpiWizardError, ValueError):
-    """The memory limit set by the operator is not a size."""
+    """The memory limit set by the operator is not a usable size."""
+
+
+# Below this DuckDB cannot run a KPI query at all; the test suite spills at 48 MB.
+MIN_MEMORY_LIMIT_BYTES = 32 * 1000**2
+_SIZE = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?) ?([KMGT])(i?)B", re.IGNORECASE)
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def checked_memory_limit(value: str) -> str:
-    """``value`` as DuckDB's ``memory_limit`` takes it (``512MB``, ``4GB``, ``1.5GiB``); ValueError otherwise."""
-    if not re.fullmatch(r"[0-9]+(\.[0-9]+)? ?[KMGT]i?B", value.strip(), re.IGNORECASE):
+    """``value`` as DuckDB's ``memory_limit`` takes it (``512MB``, ``4GB``, ``1.5GiB``), between 32 MB and this
+    machine's memory; :class:`MemoryLimitError` naming the variable and the fix otherwise."""
+    where = f"(the {MEMORY_LIMIT_VARIABLE} environment variable)"
+    if not _SIZE.fullmatch(value.strip()):
+        raise MemoryLimitError(f"memory limit '{value[:40]}' is not a size: write it like 512MB or 4GB {where}")
+    size = _size_bytes(value.strip())
+    if size < MIN_MEMORY_LIMIT_BYTES:
+        raise MemoryLimitError(f"memory limit '{value}' is too small for any query: give at least 32MB {where}")
+    machine = _physical_memory()
+    if machine is not None and size > machine:
         raise MemoryLimitError(
-            f"memory limit '{value}' is not a size: write it like 512MB or 4GB (the {MEMORY_LIMIT_VARIABLE} "
-            "environment variable)"
+            f"memory limit '{value}' is more than this machine's {machine / 1000**3:,.1f} GB: give at most that, "
+            f"and leave room for the server {where}"
         )
     return value.strip()
 
 
-def memory_limit_bytes(value: str) -> int:
-    """How many bytes a memory limit such as ``512MB`` or ``1.5GiB`` stands for (MB = 1000², MiB = 1024²)."""
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) ?([KMGT])(i?)B", checked_memory_limit(value), re.IGNORECASE)
-    assert match is not None  # checked_memory_limit accepted it
+def _size_bytes(value: str) -> int:
+    match = _SIZE.fullmatch(value)
+    assert match is not None
     number, prefix, binary = match.groups()
     return int(float(number) * (1024 if binary else 1000) ** ("KMGT".index(prefix.upper()) + 1))
+
+
+def memory_limit_bytes(value: str) -> int:
+    """How many bytes a memory limit such as ``512MB`` or ``1.5GiB`` stands for (MB = 1000², MiB = 1024²)."""
+    return _size_bytes(checked_memory_limit(value))
 
 
 def configured_memory_limit() -> str:
