@@ -200,6 +200,12 @@ def _spark_portable(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rewrite)
 
 
+def _plain_aggregate(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``fsum``/``favg`` as SUM/AVG: no warehouse has them (see :data:`_SPARK_PLAIN_AGGREGATES`)."""
+    plain = _SPARK_PLAIN_AGGREGATES.get(node.name.lower()) if isinstance(node, exp.Anonymous) else None
+    return node if plain is None or len(node.expressions) != 1 else plain(this=node.expressions[0])
+
+
 def _log_base_ten(node: exp.Expr) -> exp.Expr:
     """DuckDB's one-argument ``log`` is base 10; sqlglot reads it as the natural log (LN, or LOG elsewhere)."""
     if isinstance(node, exp.Log) and node.args.get("expression") is None:
@@ -207,15 +213,144 @@ def _log_base_ten(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _snowflake_try_cast(node: exp.Expr) -> exp.Expr:
+    """``try_cast(x AS t)`` as TRY_CAST(CAST(x AS VARCHAR) AS t): Snowflake's TRY_CAST takes text only, and sqlglot
+    prints a plain CAST (which fails on a value that does not convert) when it cannot tell that ``x`` is text."""
+    if isinstance(node, exp.TryCast) and not node.args.get("requires_string"):
+        node.set("this", exp.cast(node.this, "VARCHAR"))
+        node.set("requires_string", True)
+    return node
+
+
+def _postgres_mode(node: exp.Expr) -> exp.Expr:
+    """``mode(x)`` as MODE() WITHIN GROUP (ORDER BY x), PostgreSQL's only form of it."""
+    if not isinstance(node, exp.Mode) or isinstance(node.parent, exp.WithinGroup):
+        return node
+    order = exp.Order(expressions=[exp.Ordered(this=node.this.copy())])
+    return exp.WithinGroup(this=exp.Anonymous(this="MODE", expressions=[]), expression=order)
+
+
+# What DuckDB computes that a dialect has no same-meaning form for (sqlglot would print a function the warehouse
+# does not have, or one that means something else): node type → why. docs/formulas.md has the table.
+_NO_AGGREGATE = "has no such aggregate"
+_WINDOW_ONLY = "has PERCENTILE_CONT/DISC only as a window function (with OVER), not as an aggregate"
+_MISSING: dict[str, dict[type[exp.Expr], str]] = {
+    "postgres": {
+        exp.TryCast: "has no TRY_CAST (a plain CAST fails the query on a value that does not convert)",
+        exp.ApproxDistinct: _NO_AGGREGATE,
+        exp.ArgMax: _NO_AGGREGATE,
+        exp.ArgMin: _NO_AGGREGATE,
+        exp.AnyValue: "has ANY_VALUE only from version 16",
+        exp.First: _NO_AGGREGATE,
+        exp.Last: _NO_AGGREGATE,
+        exp.Kurtosis: _NO_AGGREGATE,
+        exp.Skewness: _NO_AGGREGATE,
+    },
+    "snowflake": {exp.First: _NO_AGGREGATE, exp.Last: _NO_AGGREGATE},
+    "bigquery": {
+        exp.Median: _NO_AGGREGATE,
+        exp.PercentileCont: _WINDOW_ONLY,
+        exp.PercentileDisc: _WINDOW_ONLY,
+        exp.Mode: _NO_AGGREGATE,
+        exp.First: _NO_AGGREGATE,
+        exp.Last: _NO_AGGREGATE,
+        exp.Kurtosis: _NO_AGGREGATE,
+        exp.Skewness: _NO_AGGREGATE,
+        exp.TimeToUnix: "has no EPOCH (sqlglot prints TIME_TO_UNIX, which does not exist)",
+    },
+    "spark": {},
+    "tsql": {
+        exp.Median: _NO_AGGREGATE,
+        exp.PercentileCont: _WINDOW_ONLY,
+        exp.PercentileDisc: _WINDOW_ONLY,
+        exp.Mode: _NO_AGGREGATE,
+        exp.LogicalAnd: "has no boolean aggregates",
+        exp.LogicalOr: "has no boolean aggregates",
+        exp.ApproxDistinct: "has APPROX_COUNT_DISTINCT only from SQL Server 2019",
+        exp.ArgMax: _NO_AGGREGATE,
+        exp.ArgMin: _NO_AGGREGATE,
+        exp.AnyValue: _NO_AGGREGATE,
+        exp.First: _NO_AGGREGATE,
+        exp.Last: _NO_AGGREGATE,
+        exp.Corr: _NO_AGGREGATE,
+        exp.CovarSamp: _NO_AGGREGATE,
+        exp.CovarPop: _NO_AGGREGATE,
+        exp.Kurtosis: _NO_AGGREGATE,
+        exp.Skewness: _NO_AGGREGATE,
+        exp.TimeToUnix: "has no EPOCH (sqlglot prints TIME_TO_UNIX, which does not exist)",
+        exp.RegexpLike: "has regular expressions only from SQL Server 2025",
+        exp.ILike: "has no ILIKE",
+    },
+}
+# DuckDB functions sqlglot does not model (kept by name), where a dialect has none of that name and meaning.
+_MISSING_BY_NAME: dict[str, dict[str, str]] = {
+    "postgres": {"product": _NO_AGGREGATE},
+    "snowflake": {"product": _NO_AGGREGATE},
+    "bigquery": {"product": _NO_AGGREGATE, "date_part": "has no DATE_PART", "datepart": "has no DATE_PART"},
+    "spark": {},
+    "tsql": {"product": _NO_AGGREGATE, "date_part": "has no DATE_PART", "datepart": "has no DATE_PART"},
+}
+# The parts of a date EXTRACT numbers alike in DuckDB, BigQuery and T-SQL (their weeks and days of the week differ).
+_SHARED_DATE_PARTS = frozenset({"YEAR", "QUARTER", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"})
+# The DuckDB spelling of functions whose sqlglot name is another.
+_DUCKDB_NAMES: dict[type[exp.Expr], str] = {
+    exp.PercentileCont: "quantile_cont",
+    exp.PercentileDisc: "quantile_disc",
+    exp.ApproxDistinct: "approx_count_distinct",
+    exp.LogicalAnd: "bool_and",
+    exp.LogicalOr: "bool_or",
+    exp.TimeToUnix: "epoch",
+    exp.RegexpLike: "regexp_matches",
+    exp.TryCast: "try_cast",
+    exp.ILike: "ILIKE",
+    exp.Extract: "extract",
+}
+
+
+def _duckdb_name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if type(node) in _DUCKDB_NAMES:
+        return _DUCKDB_NAMES[type(node)]
+    return type(node).sql_name().lower() if isinstance(node, exp.Func) else node.key
+
+
+def untranslatable(tree: exp.Expr, dialect: str) -> list[str]:
+    """Why ``tree`` (DuckDB, as compiled) cannot be written in ``dialect`` with the same meaning: one reason per
+    function or construct, in the order met; empty when it can."""
+    if dialect == "duckdb":
+        return []
+    name = {"postgres": "PostgreSQL", "snowflake": "Snowflake", "bigquery": "BigQuery", "spark": "Spark"}
+    label = name.get(dialect, "T-SQL")
+    reasons: dict[str, None] = {}
+    for node in tree.walk():
+        why = _MISSING[dialect].get(type(node))
+        if isinstance(node, exp.Anonymous):
+            why = _MISSING_BY_NAME[dialect].get(node.name.lower())
+        elif isinstance(node, exp.Extract) and dialect in ("bigquery", "tsql"):
+            part = node.name.upper()
+            why = None if part in _SHARED_DATE_PARTS else f"numbers the date part '{part.lower()}' otherwise, if at all"
+        elif dialect == "spark" and isinstance(node, (exp.First, exp.Last)) and node.find(exp.Order):
+            why = "has no FIRST/LAST with ORDER BY inside"
+        if why:
+            function = _duckdb_name(node)
+            reasons[f"{function}{'' if function.isupper() else '()'}: {label} {why}"] = None
+    return list(reasons)
+
+
 @_bounded
 def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """A compiled KPI query as SQL of ``dialect`` (T-SQL that runs on SQL Server 2008 and later)."""
     if dialect != "duckdb":
-        tree = tree.transform(_log_base_ten)
+        tree = tree.transform(_log_base_ten).transform(_plain_aggregate)
     if dialect == "tsql":
         tree = _tsql_portable(tree)
     elif dialect == "bigquery":
         tree = _bigquery_iso_weeks(tree)
     elif dialect == "spark":
         tree = _spark_portable(tree)
+    elif dialect == "snowflake":
+        tree = tree.transform(_snowflake_try_cast)
+    elif dialect == "postgres":
+        tree = tree.transform(_postgres_mode)
     return tree.sql(dialect=dialect, pretty=pretty, comments=False)

@@ -31,7 +31,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula.compile import Compiler, SeriesRequest
-from kpi_model.formula.dialects import DIALECTS, render_sql
+from kpi_model.formula.dialects import DIALECTS, render_sql, untranslatable
 from kpi_model.formula.errors import FormulaError
 from kpi_model.formula.limits import _bounded
 from kpi_model.formula.views import fold_name, validate_view, view_tables
@@ -263,7 +263,23 @@ def _name(name: str, dialect: str, mode: QuoteMode) -> str:
 
 
 def _names(columns: Iterable[str], dialect: str, mode: QuoteMode) -> str:
-    return ", ".join(column if column == "*" else _name(column, dialect, mode) for column in sorted(columns))
+    """The columns as the script writes them; a table read with SELECT * needs all of its columns."""
+    names = set(columns)
+    if "*" in names:
+        return "every column (a view selects *)"
+    return ", ".join(_name(column, dialect, mode) for column in sorted(names))
+
+
+def _refuse_untranslatable(select: exp.Query, views: list[tuple[str, exp.Query]], dialect: str) -> None:
+    """Raise when the KPI or a view it reads uses what ``dialect`` cannot compute with DuckDB's meaning."""
+    reasons = untranslatable(select, dialect)
+    for name, tree in views:
+        reasons += [f"view source '{name}': {reason}" for reason in untranslatable(tree, dialect)]
+    if reasons:
+        raise FormulaError(
+            f"left out of the {DIALECT_NAMES[dialect]} SQL: {'; '.join(reasons)}",
+            "compute it in DuckDB (kpi-wizard compute), or write the formula without it",
+        )
 
 
 @_bounded
@@ -307,11 +323,10 @@ def warehouse_script(
             select: exp.Query = compiler.select(kpi_id, request)
             sources = [k.source for k in map(compiler.kpi, compiler.dependencies(kpi_id)) if k.source]
             needed_views[kpi_id] = view_sources.needed(sources)
+            view_trees = [(name, view_sources.tree(name)) for name in needed_views[kpi_id]]  # broken: fails here
+            _refuse_untranslatable(select, view_trees, dialect)
             if views == "cte":
-                select = _with_views(select, [(name, view_sources.tree(name)) for name in needed_views[kpi_id]])
-            else:
-                for name in needed_views[kpi_id]:
-                    view_sources.tree(name)  # a broken view fails its KPIs here, not in the warehouse
+                select = _with_views(select, view_trees)
             selects[kpi_id] = select
         except KpiWizardError as error:
             failures[kpi_id] = error
@@ -355,7 +370,7 @@ def warehouse_script(
             )
             statements.append(Statement("kpi", name, sql, comments))
 
-    header = _header(dialect, views, quote, request, tables, len(selects), defined)
+    header = _header(dialect, views, quote, request, tables, len(selects), defined, failures)
     ordered = {t: tuple(sorted(c)) for t, c in sorted(tables.items())}
     return WarehouseScript(dialect, header, tuple(statements), ordered, failures)
 
@@ -368,6 +383,7 @@ def _header(
     tables: Mapping[str, set[str]],
     kpi_count: int,
     defined: list[str],
+    failures: Mapping[str, KpiWizardError],
 ) -> tuple[str, ...]:
     kpis = f"{kpi_count} KPI{'s' if kpi_count != 1 else ''}"
     by = f" and {request.by}" if request.by else ""
@@ -386,4 +402,7 @@ def _header(
         lines.append(f"Plain names (a-z, 0-9, _) are unquoted{rule}; other names are quoted exactly.")
     else:
         lines.append("Every name is quoted exactly as written (lower case stays lower case).")
+    if failures:
+        lines.append("Left out (the command also says so on stderr and exits 1):")
+        lines += [f"  {kpi_id}: {error}" for kpi_id, error in failures.items()]
     return tuple(lines)
