@@ -20,8 +20,10 @@ from typing import Any
 
 from kpi_model import editing
 from kpi_model.errors import Problem, WorkspaceError
+from kpi_model.importers.common import strip_controls
+from kpi_model.importers.units import read_unit_of_measure
 from kpi_model.models import Cadence, Direction, Kpi, UnitOfMeasure, Workspace
-from kpi_model.typed_values import EXAMPLES, percent_typo, read_value, shown_value
+from kpi_model.typed_values import EXAMPLES, percent_typo, read_day, read_value, shown_value
 from kpi_model.validation import did_you_mean, parse_part
 
 # Column key → the label people see; the labels are the KPI card's, so a message reads the same in both.
@@ -50,6 +52,8 @@ CHOICES: dict[str, list[str]] = {
     "direction": [d.value for d in Direction],
 }
 _DATE_FIX = "write the date as YYYY-MM-DD, e.g. 2027-06-30"
+# Longer than any owner, e-mail or action a person writes; a 2 MB paste is refused rather than saved.
+MAX_CELL = 2_000
 _FIXES: dict[str, str] = {
     **{column: f"type one number, {EXAMPLES}" for column in NUMBER_COLUMNS},
     **{column: f"pick one of: {', '.join(choices)}" for column, choices in CHOICES.items()},
@@ -115,7 +119,7 @@ def cell(column: str, value: Any, unit: UnitOfMeasure | str | None, labels: Mapp
     if column == "pairs_with":
         return labels.get(value, value)
     if column in DATE_COLUMNS:
-        return value
+        return value.isoformat()  # typed and pasted dates arrive as text, read by read_day, never guessed
     return value.value if hasattr(value, "value") else str(value)
 
 
@@ -161,17 +165,9 @@ def _blank(value: Any) -> bool:
 
 
 def _text(value: Any) -> str | None:
-    """A text cell: blank → None, anything else as its text with spacing collapsed (a paste brings tabs)."""
-    return None if _blank(value) else " ".join(str(value).split())
-
-
-def _date(value: Any) -> Any:
-    """A date cell for the model: dates as dates (a datetime's day), text as typed for the model to judge."""
-    if _blank(value):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else str(value).strip()
+    """A text cell: blank → None, anything else as its text without control, bidi and zero-width characters
+    (as the register import reads names) and with spacing collapsed (a paste brings tabs)."""
+    return None if _blank(value) else " ".join(strip_controls(str(value)).split()) or None
 
 
 def _split(message: str, column: str) -> tuple[str, str]:
@@ -208,6 +204,47 @@ class _RowReader:
         text, fix = _split(message, column)
         self.problems.append(CellProblem(self.kpi.id, self.kpi.name, COLUMNS.get(column, "KPI"), text, fix))
 
+    def text(self, row: Mapping[str, Any], column: str) -> str | None:
+        """A text cell as :func:`_text` reads it; a cell longer than :data:`MAX_CELL` is a problem (None)."""
+        text = _text(row[column])
+        if text is not None and len(text) > MAX_CELL:
+            self.problem(
+                column,
+                f"{len(text):,} characters, more than the {MAX_CELL:,} a cell may hold; "
+                f"shorten it to at most {MAX_CELL:,} characters (a long text belongs in the KPI's description)",
+            )
+            return None
+        return text
+
+    def choice(self, row: Mapping[str, Any], column: str) -> str | None:
+        """One of the column's :data:`CHOICES` (a pasted 'Monthly' is monthly); else a problem naming them."""
+        text = self.text(row, column)
+        if text is None or text.lower() in CHOICES[column]:
+            return text.lower() if text else None
+        choices = ", ".join(CHOICES[column])
+        meant = None
+        if column == "unit_of_measure":
+            try:
+                meant = read_unit_of_measure(text).value  # 'hours' is a duration, 'EUR' a currency
+            except ValueError:
+                meant = None
+        hint = f" — did you mean '{meant}'?" if meant else did_you_mean(text, CHOICES[column])
+        self.problem(column, f"'{text}' is not one of the choices{hint.rstrip('?')}; pick one of: {choices}")
+        return None
+
+    def day(self, row: Mapping[str, Any], column: str) -> dt.date | None:
+        """A date cell: a date as it is (a datetime's day), text read by :func:`read_day`, never guessed."""
+        value = row[column]
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return read_day(self.text(row, column), COLUMNS[column])
+        except ValueError as error:
+            self.problem(column, str(error))
+            return None
+
     def number(self, row: Mapping[str, Any], column: str, stored: Any, unit: Any) -> float | None:
         text = _text(row[column])
         if text == _text(shown_value(stored, self.kpi.unit_of_measure)):
@@ -229,26 +266,29 @@ class _RowReader:
         values = dict(stored)
         for column in ("owner", "owner_email", "action"):
             if column in row:
-                values[column] = _text(row[column])
+                values[column] = self.text(row, column)
         for column in CHOICES:
             if column in row:
-                text = _text(row[column])
-                values[column] = text.lower() if text else None  # a pasted 'Monthly' is monthly
+                values[column] = self.choice(row, column)
         unit = values["unit_of_measure"] if values["unit_of_measure"] in CHOICES["unit_of_measure"] else None
         for column in NUMBER_COLUMNS:
             if column in row:
                 values[column] = self.number(row, column, stored[column], unit)
         for column in DATE_COLUMNS:
             if column in row:
-                values[column] = _date(row[column])
+                values[column] = self.day(row, column)
         if "baseline_period" in row:
-            values["baseline_period"] = _text(row["baseline_period"])
+            values["baseline_period"] = self.text(row, "baseline_period")
         if "pairs_with" in row:
-            partner = _text(row["pairs_with"])
+            partner = self.text(row, "pairs_with")
             try:
                 values["pairs_with"] = _partner(partner, self.workspace, self.labels) if partner else None
             except ValueError as error:
                 self.problem("pairs_with", str(error))
+        flagged = {problem.column for problem in self.problems}
+        for column in COLUMNS:  # a cell that cannot be used keeps its stored value while the rest is checked
+            if COLUMNS[column] in flagged:
+                values[column] = stored[column]
         if values["baseline"] is None and values["baseline_period"] and not self.problems:
             self.problems.append(
                 CellProblem(
@@ -314,15 +354,14 @@ def apply_grid(workspace: Workspace, rows: Sequence[Mapping[str, Any]]) -> Works
         index = position[kpi_id]
         reader = _RowReader(workspace, workspace.kpis[index], labels)
         values = reader.read(row)
-        if reader.problems:
-            problems += reader.problems
-            continue
-        try:
+        flagged = {problem.column for problem in reader.problems}
+        try:  # the other cells are checked too, so one look names every bad cell of the row
             kpis[index] = parse_part(Kpi, reader.kpi_data(values), ("kpis", index))
         except WorkspaceError as error:
             for found in error.problems:
-                reader.problem(_column_of(found.path), found.message)
-            problems += reader.problems
+                if COLUMNS.get(_column_of(found.path), "KPI") not in flagged:
+                    reader.problem(_column_of(found.path), found.message)
+        problems += reader.problems
     if problems:
         raise GridError(problems)
     try:

@@ -8,8 +8,11 @@ and ``1,234`` is refused as ambiguous in both places.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 
+from kpi_model.importers.dates import read_date
 from kpi_model.importers.values import read_amount
 from kpi_model.models import UnitOfMeasure
 
@@ -90,3 +93,40 @@ def percent_typo(
     if abs(value) <= 1:
         return None
     return f"'{typed}' would be {value * 100:,.12g}%: type {typed}% (or the fraction)"
+
+
+# A day written with its day and month both ≤ 12: 03/04/2026 is 3 April in Europe and March 4 in the US.
+_TWO_WAY_DAY = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")
+
+
+def _spoken(day: dt.date) -> str:
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}"
+
+
+def read_day(text: str | None, label: str) -> dt.date | None:
+    """The day in ``text`` (None when blank); ``ValueError`` naming the text and what to type instead.
+
+    The register import's reader (:func:`kpi_model.importers.dates.read_date`): ``2026-04-03``,
+    ``13/04/2026`` and ``3 Apr 2026`` are days; ``03/04/2026`` reads two ways and is refused with both
+    readings, never guessed; a period (``Q2 2027``) is refused with the day it would end on.
+    """
+    if text is None or not text.strip():
+        return None
+    raw = " ".join(text.split())
+    try:
+        day, period = read_date(raw, label)
+    except ValueError as error:
+        two_way = _TWO_WAY_DAY.match(raw) if "could be" in str(error) else None
+        if two_way is None:
+            message = str(error).removeprefix(f"{label} ")
+            raise ValueError(message) from None
+        first, second, year = (int(part) for part in two_way.groups())
+        day_first, month_first = dt.date(year, second, first), dt.date(year, first, second)
+        raise ValueError(
+            f"'{raw}' reads two ways: {_spoken(day_first)} (day first) or {_spoken(month_first)} (month first); "
+            f"write {day_first.isoformat()} for {_spoken(day_first)} or {month_first.isoformat()} for "
+            f"{_spoken(month_first)}"
+        ) from None
+    if period is not None:
+        raise ValueError(f"'{raw}' is a period, not a day; write the day, e.g. {day.isoformat()} (its last day)")
+    return day

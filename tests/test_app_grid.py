@@ -299,3 +299,20 @@ def test_a_bad_cell_fixed_clears_its_mark_and_the_grid_saves(home):
     kpis = {k.id: k for k in saved.kpis}
     assert kpis[editor.value["kpi"][1]].target.value == pytest.approx(0.04)
     assert kpis[editor.value["kpi"][2]].owner == "Head of Checkout"
+
+
+def test_pasted_ambiguous_date_and_unit_word_are_marked_in_the_check_column(home):
+    at = new_app()
+    editor = open_grid(at)
+    edit_cells(at, editor, {0: {"review_date": "03/04/2026", "unit_of_measure": "hours"}})
+    (editor,) = at.data_editor
+    check = editor.value["problem"][0]
+    assert check.startswith("⚠") and "3 April 2026 (day first) or 4 March 2026 (month first)" in check
+    assert "write 2026-04-03" in check and "did you mean 'duration'" in check
+    errors = " ".join(e.value for e in at.error)
+    assert "2 cells cannot be used yet" in errors and "pick one of: count, currency" in check
+    edit_cells(at, at.data_editor[0], {0: {"review_date": "13/04/2026", "unit_of_measure": "duration"}})
+    click(at, "Save the grid")
+    _, saved = stored(home)
+    first = next(k for k in saved.kpis if k.name == editor.value["name"][0])
+    assert first.review_date == dt.date(2026, 4, 13) and first.unit_of_measure == "duration"

@@ -11,6 +11,7 @@ from kpi_model.engine import Point, Series
 from kpi_model.formula import SeriesRequest
 from kpi_model.grid import (
     COLUMNS,
+    MAX_CELL,
     GridError,
     apply_grid,
     grid_problems,
@@ -33,7 +34,7 @@ def test_rows_show_numbers_as_typed_and_partners_by_name(small_workspace):
     assert rate["kpi"] == "repeat_rate" and rate["goal"] == "Grow repeat revenue"
     assert (rate["baseline"], rate["target"], rate["warning"], rate["critical"]) == ("25%", "30%", "27%", "24%")
     assert rate["pairs_with"] == "Repeat revenue", "the partner is shown by name, not id"
-    assert rate["target_due"] == dt.date(2027, 6, 30) and rate["cadence"] == "monthly"
+    assert rate["target_due"] == "2027-06-30" and rate["cadence"] == "monthly", "a date is shown as it is typed"
     assert revenue["owner"] is None and revenue["baseline"] is None
 
 
@@ -61,7 +62,7 @@ def test_a_valid_batch_is_one_new_workspace_and_the_input_is_unchanged(small_wor
 def test_invalid_cells_are_all_named_and_nothing_is_changed(small_workspace):
     rate, revenue = rows_of(small_workspace)
     rate.update(target="abc", warning="12", owner="New owner")
-    revenue.update(cadence="monthy", target_due="31/12/2027", baseline_period="2026-13", baseline="5")
+    revenue.update(cadence="monthy", target_due="03/04/2027", baseline_period="2026-13", baseline="5")
     with pytest.raises(GridError) as raised:
         apply_grid(small_workspace, [rate, revenue])
     cells = {(c.kpi_name, c.column): c for c in raised.value.cells}
@@ -77,7 +78,8 @@ def test_invalid_cells_are_all_named_and_nothing_is_changed(small_workspace):
     assert cells["Repeat purchase rate", "Warning at"].message == "'12' would be 1,200%"
     assert cells["Repeat purchase rate", "Warning at"].fix.startswith("type 12%")
     assert "did you mean 'monthly'" in cells["Repeat revenue", "Review cadence"].fix
-    assert "YYYY-MM-DD" in cells["Repeat revenue", "Target due"].fix
+    assert "3 April 2027 (day first) or 4 March 2027 (month first)" in cells["Repeat revenue", "Target due"].message
+    assert cells["Repeat revenue", "Target due"].fix.startswith("write 2027-04-03 for 3 April 2027")
     assert "2025-Q4" in cells["Repeat revenue", "Baseline period"].fix
     assert small_workspace.kpi("repeat_rate").owner == "Head of Sales"
 
@@ -304,3 +306,68 @@ def test_the_sample_workspace_reads_back_unchanged_and_every_shown_number_reads_
         for column in ("baseline", "target", "warning", "critical"):
             if row[column]:
                 read_value(row[column], COLUMNS[column], kpi.unit_of_measure)  # typed back, it reads
+
+
+@pytest.mark.parametrize("column", ["target_due", "review_date"])
+def test_a_grid_date_that_reads_two_ways_is_refused_with_both_readings_and_the_fix(small_workspace, column):
+    rate, _ = rows_of(small_workspace)
+    rate[column] = "03/04/2026"
+    (problem,) = grid_problems(small_workspace, [rate])
+    assert problem.column == COLUMNS[column]
+    assert "'03/04/2026' reads two ways: 3 April 2026 (day first) or 4 March 2026 (month first)" == problem.message
+    assert problem.fix == "write 2026-04-03 for 3 April 2026 or 2026-03-04 for 4 March 2026"
+
+
+@pytest.mark.parametrize("typed", ["2026-04-03", "03/04/2026 ", "3 Apr 2026", "3 April 2026", "03.04.2026"])
+def test_grid_dates_that_read_one_way_are_kept(small_workspace, typed):
+    rate, _ = rows_of(small_workspace)
+    rate.update(target_due=typed.replace("03/04", "13/04"), review_date=typed.replace("03/04", "13/04"))
+    saved = apply_grid(small_workspace, [rate]).kpi("repeat_rate")
+    expected = dt.date(2026, 4, 13) if "/" in typed else dt.date(2026, 4, 3)
+    assert saved.target.due == expected and saved.review_date == expected
+
+
+def test_a_period_in_a_date_cell_is_refused_with_its_last_day(small_workspace):
+    rate, _ = rows_of(small_workspace)
+    rate["review_date"] = "Q2 2027"
+    (problem,) = grid_problems(small_workspace, [rate])
+    assert "'Q2 2027' is a period" in problem.message and "2027-06-30" in problem.fix
+
+
+def test_a_unit_pasted_as_a_word_is_marked_with_the_closest_choice_and_all_choices(small_workspace):
+    rate, revenue = rows_of(small_workspace)
+    rate["unit_of_measure"] = "hours"
+    revenue.update(unit_of_measure="zzz", cadence="Monthly", direction=" UP ")
+    cells = {(c.kpi_name, c.column): c for c in grid_problems(small_workspace, [rate, revenue])}
+    assert set(cells) == {("Repeat purchase rate", "Unit of measure"), ("Repeat revenue", "Unit of measure")}
+    hours = cells["Repeat purchase rate", "Unit of measure"]
+    assert "'hours'" in hours.message and hours.fix.startswith("did you mean 'duration'")
+    for found in cells.values():
+        assert found.fix.endswith("pick one of: count, currency, percent, ratio, duration, score")
+    assert "did you mean" not in cells["Repeat revenue", "Unit of measure"].fix, "nothing is close to 'zzz'"
+
+
+def test_other_cells_of_a_row_are_checked_beside_a_bad_one(small_workspace):
+    rate, _ = rows_of(small_workspace)
+    rate.update(cadence="fortnightly", baseline_period="2026-13")
+    columns = [c.column for c in grid_problems(small_workspace, [rate])]
+    assert sorted(columns) == ["Baseline period", "Review cadence"]
+
+
+def test_control_bidi_and_zero_width_characters_are_stripped_from_cells(small_workspace):
+    rate, _ = rows_of(small_workspace)
+    rate.update(owner="Head\u202e of\u200b Sales\x1b[2J", action="\x00Call\u2066 the team")
+    rate.update(target_due="\u202a2027-06-30")
+    saved = apply_grid(small_workspace, [rate]).kpi("repeat_rate")
+    assert saved.owner == "Head of Sales[2J" and saved.action == "Call the team"
+    assert saved.target.due == dt.date(2027, 6, 30)
+    assert not any(ch in saved.owner + saved.action for ch in "\u202e\u200b\x1b\x00\u2066")
+
+
+def test_a_cell_longer_than_the_limit_is_refused_with_its_length_and_the_fix(small_workspace):
+    rate, _ = rows_of(small_workspace)
+    rate.update(owner="x" * 2_000_000, action="y" * MAX_CELL)
+    (problem,) = grid_problems(small_workspace, [rate])
+    assert problem.column == "Owner" and "2,000,000 characters" in problem.message
+    assert problem.fix.startswith(f"shorten it to at most {MAX_CELL:,} characters")
+    assert len(str(problem)) < 400, "the refused text is not quoted back"

@@ -19,7 +19,6 @@ from kpi_model.formula import SeriesRequest
 from kpi_model.grid import (
     CHOICES,
     COLUMNS,
-    DATE_COLUMNS,
     CellProblem,
     GridError,
     apply_grid,
@@ -47,9 +46,14 @@ _OK = "✓"
 _HELP = {
     "owner": "A person or a role.",
     "owner_email": "Optional: e-mail alert channels also send this KPI's alerts here.",
-    "unit_of_measure": "What the number is; a percent KPI's values are typed as 95% or 0.95.",
-    "cadence": "How often the KPI is reviewed; it sets the period its data is judged by.",
-    "direction": "up: higher is better; down: lower is better; range: stay between low and high (on the card).",
+    "unit_of_measure": f"One of: {', '.join(CHOICES['unit_of_measure'])}. What the number is; a percent KPI's "
+    "values are typed as 95% or 0.95.",
+    "cadence": f"One of: {', '.join(CHOICES['cadence'])}. How often the KPI is reviewed; it sets the period its "
+    "data is judged by.",
+    "direction": "One of: up (higher is better), down (lower is better), range (stay between low and high, set "
+    "on the card).",
+    "target_due": "A day: 2027-06-30, 30/06/2027 or 30 Jun 2027. 03/04/2027 reads two ways and is refused.",
+    "review_date": "A day: 2027-06-30, 30/06/2027 or 30 Jun 2027. 03/04/2027 reads two ways and is refused.",
     "baseline": NUMBER_HELP,
     "baseline_period": "2026-12, 2026-Q4, 2026-W07, 2026 or a date.",
     "target": NUMBER_HELP,
@@ -75,13 +79,11 @@ def _column_config(labels: Mapping[str, str], with_goal: bool, any_problem: bool
     }
     for column, label in COLUMNS.items():
         help_text = _HELP.get(column)
-        if column in CHOICES:
-            config[column] = st.column_config.SelectboxColumn(label, options=CHOICES[column], help=help_text)
-        elif column == "pairs_with":
+        if column == "pairs_with":
             config[column] = st.column_config.SelectboxColumn(label, options=list(labels.values()), help=help_text)
-        elif column in DATE_COLUMNS:
-            config[column] = st.column_config.DateColumn(label, format="YYYY-MM-DD", help=help_text)
-        else:  # numbers too: text, so '95%' or '1,2k' can be typed and pasted as people write them
+        else:
+            # Choices, dates and numbers are text: a pick-list drops a pasted 'hours' without a word and a date
+            # column reads a pasted 03/04/2026 month first; as text, kpi_model.grid reads them and marks ⚠.
             width = "large" if column == "action" else None
             config[column] = st.column_config.TextColumn(label, help=help_text, width=width)
     return config
@@ -91,9 +93,7 @@ def _frame(rows: list[dict[str, Any]], problems: Mapping[str, str]) -> pd.DataFr
     frame = pd.DataFrame(rows, columns=["kpi", "name", "goal", *COLUMNS])
     frame.insert(0, _PROBLEM, [f"⚠ {problems[row['kpi']]}" if row["kpi"] in problems else _OK for row in rows])
     for column in frame.columns:
-        if column in DATE_COLUMNS:
-            frame[column] = pd.to_datetime(frame[column])
-        elif column in CHOICES or column == "pairs_with":
+        if column == "pairs_with":
             frame[column] = frame[column].astype("string")
         else:  # an empty text cell shows empty, not as 'None'
             frame[column] = frame[column].astype("string").fillna("")
@@ -114,14 +114,9 @@ def _marked(frame: pd.DataFrame) -> Any:
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The editor's table as plain rows: missing cells None, dates as dates."""
+    """The editor's table as plain rows: missing cells None."""
     plain = frame.drop(columns=_PROBLEM).astype(object).where(frame.notna(), None)
-    rows = plain.to_dict("records")
-    for row in rows:
-        for column in DATE_COLUMNS:
-            if row[column] is not None and hasattr(row[column], "date"):
-                row[column] = row[column].date()
-    return rows
+    return plain.to_dict("records")
 
 
 def _series(workspace: Workspace, kpi: Kpi, cadence: str | None) -> Series | None:
