@@ -13,6 +13,7 @@ import re
 
 import pytest
 import sqlglot
+import yaml
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
@@ -20,6 +21,7 @@ from kpi_model import workspace_file
 from kpi_model.engine import Engine
 from kpi_model.errors import UnknownKpiError
 from kpi_model.formula import DIALECTS, SeriesRequest, is_plain_name, quote_names, warehouse_script
+from kpi_model.formula.warehouse import DIALECT_NAMES
 from kpi_model.models import Workspace
 
 from .conftest import REPO, cli
@@ -278,3 +280,104 @@ def test_a_line_break_in_a_name_stays_inside_the_comment_that_names_it():
     assert sqlglot.parse_one(statement.sql, read="postgres").find(exp.Drop) is None
     lines = [line for line in text.splitlines() if "DROP TABLE" in line]
     assert lines and all(line.startswith("-- ") or line.startswith("DROP TABLE orders; --") for line in lines)
+
+
+# The answer key, written from each engine's documentation (docs/formulas.md has the table): formula → the
+# function the reason names and the dialects that cannot compute it with DuckDB's meaning (its KPI is left out).
+_ALL_BUT_SPARK = {"postgres", "snowflake", "bigquery", "tsql"}
+UNTRANSLATABLE: dict[str, tuple[str, set[str]]] = {
+    "median(amount)": ("median()", {"bigquery", "tsql"}),
+    "median(date_diff('hour', d, e))": ("median()", {"bigquery", "tsql"}),
+    "quantile_cont(amount, 0.9)": ("quantile_cont()", {"bigquery", "tsql"}),
+    "quantile_disc(amount, 0.9)": ("quantile_disc()", {"bigquery", "tsql"}),
+    "mode(channel)": ("mode()", {"bigquery", "tsql"}),
+    "count(*) FILTER (WHERE amount > 0) / count(*)": ("", set()),
+    "bool_or(amount > 0)": ("bool_or()", {"tsql"}),
+    "approx_count_distinct(order_id)": ("approx_count_distinct()", {"postgres", "tsql"}),
+    "arg_max(order_id, amount)": ("arg_max()", {"postgres", "tsql"}),
+    "any_value(channel)": ("any_value()", {"postgres", "tsql"}),
+    "first(amount)": ("first()", _ALL_BUT_SPARK),
+    "kurtosis(amount)": ("kurtosis()", {"postgres", "bigquery", "tsql"}),
+    "corr(amount, cost)": ("corr()", {"tsql"}),
+    "product(amount)": ("product()", _ALL_BUT_SPARK),
+    "fsum(amount)": ("", set()),
+    "sum(try_cast(amount AS DOUBLE))": ("try_cast()", {"postgres"}),
+    "max(epoch(d))": ("epoch()", {"bigquery", "tsql"}),
+    "count(*) FILTER (WHERE regexp_matches(channel, '^w'))": ("regexp_matches()", {"tsql"}),
+    "count(*) FILTER (WHERE channel ILIKE 'w%')": ("ILIKE", {"tsql"}),
+    "max(date_part('dow', d))": ("date_part()", {"bigquery", "tsql"}),
+    "max(extract(dow FROM d))": ("extract()", {"bigquery", "tsql"}),
+    "max(extract(month FROM d))": ("", set()),
+    "sum(amount) / count(DISTINCT order_id)": ("", set()),
+}
+# Where the dialect has the same meaning under another spelling: formula, dialect → what its SQL must hold.
+REWRITTEN = {
+    ("sum(try_cast(amount AS DOUBLE))", "snowflake"): "TRY_CAST(CAST(amount AS VARCHAR) AS DOUBLE)",
+    ("sum(try_cast(amount AS DOUBLE))", "bigquery"): "SAFE_CAST(amount AS FLOAT64)",
+    ("sum(try_cast(amount AS DOUBLE))", "tsql"): "TRY_CAST(amount AS FLOAT)",
+    ("sum(try_cast(amount AS DOUBLE))", "spark"): "TRY_CAST(amount AS DOUBLE)",
+    ("mode(channel)", "postgres"): "MODE() WITHIN GROUP (ORDER BY channel)",
+    ("median(amount)", "postgres"): "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY amount)",
+    ("fsum(amount)", "postgres"): "SUM(amount)",
+    ("fsum(amount)", "tsql"): "SUM(amount)",
+}
+
+
+def _orders_kpi(expression: str, *views: tuple[str, str]) -> Workspace:
+    source = views[0][0] if views else "orders"
+    return Workspace.model_validate(
+        {
+            "name": "formulas",
+            "sources": [{"name": "orders", "path": "orders.csv"}, *({"name": n, "sql": q} for n, q in views)],
+            "kpis": [{"id": "k", "name": "K", "source": source, "expression": expression, "time_column": "d"}],
+        }
+    )
+
+
+@pytest.mark.parametrize("dialect", [d for d in DIALECTS if d != "duckdb"])
+@pytest.mark.parametrize("formula", UNTRANSLATABLE)
+def test_a_formula_the_dialect_cannot_compute_is_left_out_with_the_reason(formula, dialect):
+    script = warehouse_script(_orders_kpi(formula), ["k"], dialect=dialect, pretty=False)
+    function, refused_in = UNTRANSLATABLE[formula]
+    if dialect in refused_in:
+        error = str(script.failures["k"])
+        assert f"left out of the {DIALECT_NAMES[dialect]} SQL: {function}: " in error
+        assert "compute it in DuckDB" in error
+        assert not printed_statements(script.text())
+        assert f"--   k: {error}" in script.text(), "the header names what was left out"
+    else:
+        assert not script.failures, script.failures
+        sql = script.kpi_sql("k")
+        assert sqlglot.parse_one(sql, read=dialect) is not None
+        if (formula, dialect) in REWRITTEN:
+            assert REWRITTEN[formula, dialect] in sql
+        assert "Left out" not in script.text()
+
+
+def test_a_view_the_dialect_cannot_compute_leaves_out_its_kpis_and_is_not_created():
+    view = ("priced", "SELECT d, try_cast(amount AS DOUBLE) AS price FROM orders")
+    workspace = _orders_kpi("sum(price)", view)
+    script = warehouse_script(workspace, ["k"], dialect="postgres", views="create")
+    assert "view source 'priced': try_cast(): PostgreSQL has no TRY_CAST" in str(script.failures["k"])
+    assert not script.statements, "neither the view nor the KPI is printed"
+    snowflake = warehouse_script(workspace, ["k"], dialect="snowflake", views="create")
+    assert not snowflake.failures and "TRY_CAST(CAST(amount AS VARCHAR) AS DOUBLE)" in snowflake.statements[0].sql
+
+
+def test_a_view_selecting_star_is_said_to_need_every_column_not_a_column_named_star():
+    workspace = _orders_kpi("sum(amount)", ("all_orders", "SELECT * FROM orders"))
+    text = warehouse_script(workspace, ["k"], dialect="postgres").text()
+    assert "--   orders: every column (a view selects *)\n" in text
+    assert not re.search(r"orders: .*\*,", text)
+
+
+def test_cli_says_on_stderr_which_kpi_it_left_out_and_why_and_exits_1(tmp_path):
+    path = tmp_path / "workspace.yaml"
+    workspace = _orders_kpi("median(date_diff('hour', d, e))")
+    path.write_text(yaml.safe_dump(workspace.model_dump(mode="json", exclude_none=True)), encoding="utf-8")
+    result = cli("sql", str(path), "--dialect", "bigquery")
+    assert result.returncode == 1
+    assert "k: left out of the BigQuery SQL: median(): BigQuery has no such aggregate" in result.stderr
+    assert "MEDIAN" not in result.stdout and "--   k: left out of the BigQuery SQL" in result.stdout
+    postgres = cli("sql", str(path), "--dialect", "postgres")
+    assert postgres.returncode == 0 and "PERCENTILE_CONT(0.5) WITHIN GROUP" in postgres.stdout
