@@ -328,3 +328,54 @@ def test_the_command_prints_the_script_that_was_proven(workspace_path, workspace
     assert result.returncode == 0, result.stderr
     expected = warehouse_script(workspace, None, SeriesRequest(grain="week"), dialect="postgres").text()
     assert result.stdout == expected
+
+
+UNCONVERTIBLE_CSV = """d,amount,region,opened,closed
+2026-01-05,10.5,North,2026-01-05 08:10:00,2026-01-05 10:05:00
+2026-01-06,n/a,North,2026-01-06 09:00:00,2026-01-06 11:30:00
+2026-01-20,4.5,South,2026-01-20 11:30:00,2026-01-21 01:00:00
+2026-02-03,7,North,2026-02-03 07:00:00,2026-02-03 08:00:00
+2026-02-10,,South,2026-02-10 12:00:00,2026-02-10 18:30:00
+2026-02-11,3,South,2026-02-11 12:00:00,2026-02-11 13:30:00
+"""
+
+
+def test_formulas_outside_the_sample_run_as_printed_or_are_left_out_with_the_reason(cluster, tmp_path):
+    """try_cast over a column holding 'n/a' (PostgreSQL has no TRY_CAST: the KPI is left out, named, because the
+    plain CAST sqlglot prints fails there); median of hours between timestamps and mode() run and match (each
+    month has one most frequent value: on a tie PostgreSQL takes the smallest, DuckDB any)."""
+    (tmp_path / "shop.csv").write_text(UNCONVERTIBLE_CSV, encoding="utf-8")
+    kpi = {"source": "shop", "time_column": "d"}
+    document = {
+        "name": "Formulas outside the sample",
+        "sources": [
+            {"name": "shop", "path": "shop.csv"},
+            {"name": "priced", "sql": "SELECT d, try_cast(amount AS DOUBLE) AS price FROM shop"},
+        ],
+        "kpis": [
+            {"id": "priced_total", "name": "Priced", "expression": "sum(price)", **kpi, "source": "priced"},
+            {"id": "median_hours", "name": "Median hours", "expression": "median(date_diff('hour', opened, closed))",
+             **kpi},
+            {"id": "top_region", "name": "Top region", "expression": "count(*) FILTER (WHERE region = 'North')",
+             **kpi},
+            {"id": "modal_hours", "name": "Modal hours", "expression": "mode(date_diff('hour', opened, closed))",
+             **kpi},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "workspace.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    workspace = workspace_file.load(path)
+    with Engine.for_workspace(workspace, tmp_path) as engine, cluster.connect() as connection:
+        _load_tables(connection, engine, ["shop"], "outside")
+        connection.execute("SET search_path TO outside")
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            connection.execute("SELECT CAST(amount AS DOUBLE PRECISION) FROM shop")  # what would have been printed
+        request = SeriesRequest(grain="month")
+        script = warehouse_script(workspace, None, request, dialect="postgres", columns=engine.columns())
+        assert list(script.failures) == ["priced_total"]
+        assert "view source 'priced': try_cast(): PostgreSQL has no TRY_CAST" in str(script.failures["priced_total"])
+        statements = printed_statements(script.text())
+        assert [s.kpi_id for s in statements] == ["median_hours", "top_region", "modal_hours"]
+        for statement in statements:
+            series = engine.compute(workspace, statement.kpi_id, request)
+            _assert_matches(series, _rows(connection, statement.sql), statement.kpi_id)
