@@ -726,3 +726,24 @@ def test_saving_a_kpi_checks_its_formula_and_time_column_against_the_loaded_colu
     assert "**Fix:** Did you mean 'session_id'?" in errors(at), "the fix on its own line, as findings show theirs"
     assert WorkspaceStore(sample_home).list_workspaces() == [], "nothing saved"
     assert at.text_area(key="kpi_sessions_expression").value == "count(DISTINCT sesion_id)", "the edit is kept"
+
+
+def test_a_long_upload_name_is_quoted_cut_at_60_characters():
+    from ui.data_views import upload_names_problems
+
+    [too_long] = upload_names_problems(["x" * 10_000])
+    assert too_long.startswith(f"'{'x' * 60}…' (10,000 characters) is not a usable source name")
+    assert len(too_long) < 300, "the name is not quoted back in full"
+    *_, twice = upload_names_problems(["y" * 100, "Y" * 100])
+    assert twice.startswith(f"'{'y' * 60}…' (100 characters) is given to 2 files")
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [("оrders", "orders"), ("ordеrs", "orders"), ("Рrоfit 2025", "profit_2025"), ("данные", "table_1")],
+)
+def test_a_look_alike_upload_name_gets_an_ascii_suggestion(typed, suggested):
+    from ui.data_views import upload_names_problems
+
+    [problem] = upload_names_problems([typed])
+    assert "letters outside a–z" in problem and problem.endswith(f"e.g. '{suggested}'.")

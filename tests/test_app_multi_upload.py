@@ -109,7 +109,7 @@ def test_upload_names_problems_suggests_a_valid_name_and_ignores_case_for_duplic
     assert upload_names_problems(["Orders", "orders"]) == [
         "'orders' is given to 2 files: give each file its own source name."
     ]
-    assert upload_names_problems(["x" * 64])[0].startswith(f"'{'x' * 64}' is not a usable source name")
+    assert upload_names_problems(["x" * 64])[0].startswith(f"'{'x' * 60}…' (64 characters) is not a usable source name")
 
 
 def test_a_name_of_a_loaded_table_says_it_replaces_it(at, tmp_path):

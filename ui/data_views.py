@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,21 +52,44 @@ def missing_sources(workspace: Workspace, tables: dict[str, TableProfile]) -> li
     return [s for s in workspace.sources if s.name not in tables]
 
 
+_QUOTED = 60  # characters of a value quoted back in a message (docs/security.md)
+# Cyrillic and Greek letters drawn like Latin ones: 'оrders' with a Cyrillic о is suggested as 'orders', not 'rders'.
+_LOOK_ALIKES = str.maketrans(
+    "аеорсухіјѕԁһӏАВЕКМНОРСТХУІЈЅαβεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhlABEKMHOPCTXYIJSabeiknoptuxABEZHIKMNOPTYX",
+)
+
+
+def _quoted(value: str) -> str:
+    """``value`` in quotes, cut short: a 10,000-character name never becomes a 10,000-character message."""
+    return f"'{value}'" if len(value) <= _QUOTED else f"'{value[:_QUOTED]}…' ({len(value):,} characters)"
+
+
+def _usable_name(name: str, index: int) -> str:
+    """A source name to suggest for ``name``: look-alike letters read as Latin, else ``table_<index>``."""
+    latin = name.translate(_LOOK_ALIKES)
+    if any(ch.isalpha() and not unicodedata.normalize("NFKD", ch).encode("ascii", "ignore") for ch in latin):
+        return f"table_{index}"  # 'данные' has letters of its own: dropping them would leave a fragment
+    suggested = sources.table_name_for(f"{latin}.csv")
+    return f"table_{index}" if suggested == "data" else suggested
+
+
 def upload_names_problems(names: Sequence[str]) -> list[str]:
     """What is wrong with the source names chosen for the files of one upload (each valid, none twice)."""
     problems: list[str] = []
-    for name in names:
+    for index, name in enumerate(names, start=1):
         if not name:
             problems.append("A file has no source name: give each file one, e.g. orders.")
         elif not re.fullmatch(SOURCE_NAME_PATTERN, name) or len(name) > _MAX_NAME:
+            not_latin = " (it has letters outside a–z)" if not name.isascii() else ""
             problems.append(
-                f"'{name}' is not a usable source name: use letters, digits and '_', starting with a letter, at "
-                f"most {_MAX_NAME} long; e.g. '{sources.table_name_for(f'{name}.csv')}'."
+                f"{_quoted(name)} is not a usable source name{not_latin}: use letters, digits and '_', starting "
+                f"with a letter, at most {_MAX_NAME} long; e.g. '{_usable_name(name, index)}'."
             )
     counts = Counter(name.lower() for name in names if name)  # DuckDB's names ignore case
     for name, count in counts.items():
         if count > 1:
-            problems.append(f"'{name}' is given to {count} files: give each file its own source name.")
+            problems.append(f"{_quoted(name)} is given to {count} files: give each file its own source name.")
     return problems
 
 
