@@ -330,20 +330,21 @@ def test_the_command_prints_the_script_that_was_proven(workspace_path, workspace
     assert result.stdout == expected
 
 
-UNCONVERTIBLE_CSV = """d,amount,region,opened,closed
-2026-01-05,10.5,North,2026-01-05 08:10:00,2026-01-05 10:05:00
-2026-01-06,n/a,North,2026-01-06 09:00:00,2026-01-06 11:30:00
-2026-01-20,4.5,South,2026-01-20 11:30:00,2026-01-21 01:00:00
-2026-02-03,7,North,2026-02-03 07:00:00,2026-02-03 08:00:00
-2026-02-10,,South,2026-02-10 12:00:00,2026-02-10 18:30:00
-2026-02-11,3,South,2026-02-11 12:00:00,2026-02-11 13:30:00
+UNCONVERTIBLE_CSV = """d,amount,region,opened,closed,rate
+2026-01-05,10.5,North,2026-01-05 08:10:00,2026-01-05 10:05:00,1.25
+2026-01-06,n/a,North,2026-01-06 09:00:00,2026-01-06 11:30:00,2.675
+2026-01-20,4.5,South,2026-01-20 11:30:00,2026-01-21 01:00:00,7.5
+2026-02-03,7,North,2026-02-03 07:00:00,2026-02-03 08:00:00,0.5
+2026-02-10,,South,2026-02-10 12:00:00,2026-02-10 18:30:00,12
+2026-02-11,3,South,2026-02-11 12:00:00,2026-02-11 13:30:00,3.3
 """
 
 
 def test_formulas_outside_the_sample_run_as_printed_or_are_left_out_with_the_reason(cluster, tmp_path):
     """try_cast over a column holding 'n/a' (PostgreSQL has no TRY_CAST: the KPI is left out, named, because the
     plain CAST sqlglot prints fails there); median of hours between timestamps and mode() run and match (each
-    month has one most frequent value: on a tie PostgreSQL takes the smallest, DuckDB any)."""
+    month has one most frequent value: on a tie PostgreSQL takes the smallest, DuckDB any); round, %, // and log
+    over a DOUBLE (PostgreSQL has some of them for NUMERIC only) run and match."""
     (tmp_path / "shop.csv").write_text(UNCONVERTIBLE_CSV, encoding="utf-8")
     kpi = {"source": "shop", "time_column": "d"}
     document = {
@@ -360,6 +361,9 @@ def test_formulas_outside_the_sample_run_as_printed_or_are_left_out_with_the_rea
              **kpi},
             {"id": "modal_hours", "name": "Modal hours", "expression": "mode(date_diff('hour', opened, closed))",
              **kpi},
+            {"id": "rate_arithmetic", "name": "Rate arithmetic",
+             "expression": "sum(round(rate, 2)) + sum(rate % 2) + sum(rate // 2) + max(log(rate)) + sum(7 // 2)",
+             **kpi},
         ],
     }  # fmt: skip
     path = tmp_path / "workspace.yaml"
@@ -375,7 +379,7 @@ def test_formulas_outside_the_sample_run_as_printed_or_are_left_out_with_the_rea
         assert list(script.failures) == ["priced_total"]
         assert "view source 'priced': try_cast(): PostgreSQL has no TRY_CAST" in str(script.failures["priced_total"])
         statements = printed_statements(script.text())
-        assert [s.kpi_id for s in statements] == ["median_hours", "top_region", "modal_hours"]
+        assert [s.kpi_id for s in statements] == ["median_hours", "top_region", "modal_hours", "rate_arithmetic"]
         for statement in statements:
             series = engine.compute(workspace, statement.kpi_id, request)
             _assert_matches(series, _rows(connection, statement.sql), statement.kpi_id)

@@ -284,6 +284,7 @@ def test_a_line_break_in_a_name_stays_inside_the_comment_that_names_it():
 
 # The answer key, written from each engine's documentation (docs/formulas.md has the table): formula → the
 # function the reason names and the dialects that cannot compute it with DuckDB's meaning (its KPI is left out).
+_ARITHMETIC = "sum(amount // 2) + sum(round(amount, 2)) + sum(amount % 2) + max(log(amount))"
 _ALL_BUT_SPARK = {"postgres", "snowflake", "bigquery", "tsql"}
 UNTRANSLATABLE: dict[str, tuple[str, set[str]]] = {
     "median(amount)": ("median()", {"bigquery", "tsql"}),
@@ -309,6 +310,7 @@ UNTRANSLATABLE: dict[str, tuple[str, set[str]]] = {
     "max(extract(dow FROM d))": ("extract()", {"bigquery", "tsql"}),
     "max(extract(month FROM d))": ("", set()),
     "sum(amount) / count(DISTINCT order_id)": ("", set()),
+    _ARITHMETIC: ("", set()),
 }
 # Where the dialect has the same meaning under another spelling: formula, dialect → what its SQL must hold.
 REWRITTEN = {
@@ -320,6 +322,11 @@ REWRITTEN = {
     ("median(amount)", "postgres"): "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY amount)",
     ("fsum(amount)", "postgres"): "SUM(amount)",
     ("fsum(amount)", "tsql"): "SUM(amount)",
+    # DuckDB's // truncates integers and divides a DOUBLE as it is, as / does in PostgreSQL and T-SQL; PostgreSQL
+    # rounds, takes % and LOG(b, x) of NUMERIC only.
+    (_ARITHMETIC, "postgres"): "SUM(amount / 2) + SUM(ROUND(CAST(amount AS DECIMAL), 2)) + "
+    "SUM(CAST(amount AS DECIMAL) % CAST(2 AS DECIMAL)) + MAX(LOG10(amount))",
+    (_ARITHMETIC, "tsql"): "SUM(amount / 2)",
 }
 
 

@@ -45,11 +45,20 @@ def _tsql_least(node: exp.Expr) -> exp.Expr:
     return exp.Subquery(this=exp.select(exp.Min(this=exp.column("v"))).from_(values))
 
 
+def _plain_division(node: exp.Expr) -> exp.Expr:
+    """``x // y`` as ``x / y``: DuckDB truncates integers and divides a DOUBLE as it is, as PostgreSQL's and T-SQL's
+    ``/`` do (sqlglot's DIV fails on a DOUBLE in PostgreSQL, and T-SQL's CAST to BIGINT truncates one)."""
+    if not isinstance(node, exp.IntDiv):
+        return node
+    return exp.Div(this=node.this, expression=node.expression, typed=True)  # typed: no cast to a float
+
+
 # Node type → its portable T-SQL form, as sqlglot's generators map types to handlers.
 _TSQL_REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.TimestampTrunc: _tsql_truncation,
     exp.DateTrunc: _tsql_truncation,
     exp.Least: _tsql_least,
+    exp.IntDiv: _plain_division,
 }
 
 
@@ -222,10 +231,26 @@ def _snowflake_try_cast(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _postgres_numeric(node: exp.Expr) -> exp.Expr:
+    """What PostgreSQL has only for NUMERIC, over a DOUBLE too: ``round(x, n)`` and ``x % y`` on a cast to NUMERIC
+    (DuckDB also rounds 2.675 to 2.68), ``log`` as LOG10 or a ratio of LN (its LOG(b, x) takes NUMERIC only)."""
+    if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
+        node.set("this", exp.cast(node.this, "DECIMAL"))
+    elif isinstance(node, exp.Mod):
+        node.set("this", exp.cast(node.this, "DECIMAL"))
+        node.set("expression", exp.cast(node.expression, "DECIMAL"))
+    elif isinstance(node, exp.Log) and node.args.get("expression") is not None:
+        base, value = node.this, node.expression
+        if base.is_number and base.to_py() == 10:
+            return exp.Anonymous(this="LOG10", expressions=[value])
+        return exp.Div(this=exp.Ln(this=value), expression=exp.Ln(this=base))
+    return node
+
+
 def _postgres_mode(node: exp.Expr) -> exp.Expr:
     """``mode(x)`` as MODE() WITHIN GROUP (ORDER BY x), PostgreSQL's only form of it."""
     if not isinstance(node, exp.Mode) or isinstance(node.parent, exp.WithinGroup):
-        return node
+        return _postgres_numeric(_plain_division(node))
     order = exp.Order(expressions=[exp.Ordered(this=node.this.copy())])
     return exp.WithinGroup(this=exp.Anonymous(this="MODE", expressions=[]), expression=order)
 
