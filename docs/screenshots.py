@@ -123,17 +123,40 @@ def main() -> None:
         page.wait_for_timeout(1000)  # data grids draw on a canvas after the run ends
         page.screenshot(path=str(OUT / "review.png"))
 
-        # Last, as it closes the sidebar: the Dashboard in presentation mode, as a 1024×768 projector shows it.
-        page.set_viewport_size({"width": 1024, "height": 768})
-        address = urlsplit(page.url)
-        page.goto(urlunsplit(address._replace(path="/dashboard", query=f"{address.query}&present=1")))
-        page.locator("[class*='st-key-kpi_tile_']").first.wait_for()
-        wait_idle(page)
-        page.locator("[data-testid='stToast']").first.wait_for(state="detached", timeout=15_000)
-        page.wait_for_timeout(1000)
-        page.screenshot(path=str(OUT / "presentation.png"))
+        presentation(page)  # last, as it closes the sidebar
     report_pages()
     print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.png')))} to {OUT}")
+
+
+def presentation(page) -> None:
+    """The Dashboard in presentation mode, as a 1024×768 projector shows it (presentation.png)."""
+    from tests.browser import wait_idle
+
+    page.set_viewport_size({"width": 1024, "height": 768})
+    address = urlsplit(page.url)
+    query = "&".join(part for part in (address.query, "present=1") if part)
+    page.goto(urlunsplit(address._replace(path="/dashboard", query=query)))
+    page.locator("[class*='st-key-kpi_tile_']").first.wait_for(timeout=180_000)  # the data loads on first use
+    wait_idle(page)
+    page.locator("[data-testid='stToast']").first.wait_for(state="detached", timeout=15_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(OUT / "presentation.png"))
+
+
+def presentation_only() -> None:
+    """Only presentation.png, on a fresh app: ``python docs/screenshots.py presentation``."""
+    sys.path.insert(0, str(REPO))
+    from tests.browser import browser_page, running_app
+
+    with (
+        tempfile.TemporaryDirectory() as home,
+        running_app(Path(home) / "store", open_workspace=REPO / "sample_data" / "workspace.yaml") as url,
+        browser_page(width=1024, height=768) as page,
+    ):
+        page.goto(url)
+        page.get_by_role("heading", name="KPI Wizard").wait_for()
+        presentation(page)
+    print(f"wrote presentation.png to {OUT}")
 
 
 # Pages of the sample's PDF report shown in the README, by what is on them.
@@ -179,4 +202,4 @@ def report_pages() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    presentation_only() if sys.argv[1:] == ["presentation"] else main()

@@ -1,4 +1,5 @@
-"""Presentation mode on a 1024×768 projector: the sidebar closed, tile names whole, type larger."""
+"""Presentation mode on a 1024×768 projector: the sidebar closed, tile names whole, type larger, a row of tiles
+on the first screen."""
 
 from __future__ import annotations
 
@@ -79,6 +80,17 @@ def test_presentation_mode_fits_a_1024_by_768_projector(tmp_path):
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024, "nothing sticks out sideways"
         page.locator('[data-testid="stToast"]').first.wait_for(state="detached", timeout=15_000)
         page.screenshot(path=str(artifacts / "presentation.png"))
+
+        # Compact above the tiles: no page description, and a unit of three tiles fits on the screen whole.
+        assert not page.get_by_text("One page per unit: each KPI's last complete period").is_visible()
+        page.get_by_role("radio", name="Operations & Procurement").click()
+        page.locator(TILE).filter(has_text="On-time delivery").wait_for()
+        wait_idle(page)
+        boxes = [tile.bounding_box() for tile in page.locator(TILE).all()]
+        assert len(boxes) == 3, "the sample's Operations unit has three KPIs"
+        assert boxes[0]["y"] < 300, boxes[0]
+        assert max(box["y"] + box["height"] for box in boxes) <= 768, boxes
+        page.screenshot(path=str(artifacts / "presentation-three-tiles.png"))
 
         # A link with ?present=1 opens a new visit straight in the mode.
         page.goto(page.url)

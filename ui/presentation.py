@@ -1,8 +1,9 @@
 """Presentation mode: the sidebar collapsed and the Dashboard's tiles in larger type, for a projector.
 
 On with the sidebar's toggle or ``?present=1`` in the address (a link that opens a screen straight in it);
-the address follows the toggle, so a reload keeps the mode. It fits a 1024×768 projector: the page uses
-the whole width, and tile names wrap instead of being cut.
+the address follows the toggle, so a reload keeps the mode. On a 1024×768 projector the page uses the
+whole width, tile names wrap instead of being cut, and one row of three tiles fits below the title and
+unit switch; more tiles scroll.
 """
 
 from __future__ import annotations
@@ -27,13 +28,22 @@ _TILE_NAMES = f"""
   height: auto !important;
 }}
 """
-# The whole width for the tiles, and type to read from the back of the room.
+# The whole width for the tiles, and type to read from the back of the room. The block above the first
+# tile is tight (the page's description under its title hidden, the unit switch without its label, less
+# space between lines), so a row of three tiles fits on a 1024×768 screen below it.
+_MAIN = '[data-testid="stMainBlockContainer"]'
 _PRESENTING = f"""
-[data-testid="stMainBlockContainer"] {{
-  padding: 4.5rem 1.5rem 2rem 1.5rem !important;
+{_MAIN} {{
+  padding: 3.75rem 1.5rem 1rem 1.5rem !important;
   max-width: none !important;
 }}
-[data-testid="stMainBlockContainer"] h1 {{ font-size: 2.25rem !important; padding: 0 0 0.5rem 0 !important; }}
+{_MAIN} h1 {{ font-size: 2rem !important; line-height: 1.25 !important; padding: 0 0 0.25rem 0 !important; }}
+{_MAIN} h3 {{ font-size: 1.4rem !important; padding: 0.5rem 0 0.25rem 0 !important; }}
+{_MAIN} [data-testid="stVerticalBlock"] {{ gap: 0.6rem !important; }}
+{_MAIN} [data-testid="stElementContainer"]:has(h1)
+  + [data-testid="stElementContainer"]:has([data-testid="stCaptionContainer"]) {{ display: none !important; }}
+.st-key-dashboard_unit [data-testid="stWidgetLabel"] {{ display: none !important; }}
+{_TILE} [data-testid="stVerticalBlock"] {{ gap: 0.35rem !important; }}
 {_TILE} [data-testid="stMarkdownContainer"] p {{ font-size: 1.1rem !important; }}
 {_TILE} [data-testid="stCaptionContainer"] p {{ font-size: 1rem !important; }}
 {_TILE} [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p {{
