@@ -17,11 +17,13 @@ from pydantic import BaseModel, ValidationError
 from kpi_model.errors import Problem, UnknownKpiError, WorkspaceError
 from kpi_model.models import (
     FORMAT_VERSION,
+    AlertChannel,
     Baseline,
     DriverChange,
     Goal,
     Kpi,
     Scenario,
+    SmtpSettings,
     Source,
     Target,
     Thresholds,
@@ -36,11 +38,13 @@ _LIST_MODELS: dict[str, type[BaseModel]] = {
     "kpis": Kpi,
     "scenarios": Scenario,
     "changes": DriverChange,
+    "alerts": AlertChannel,
 }
 _NESTED_MODELS: dict[str, type[BaseModel]] = {
     "baseline": Baseline,
     "target": Target,
     "thresholds": Thresholds,
+    "smtp": SmtpSettings,
 }
 _KPI_ID_HINT = (
     "KPI ids are lower-case letters, digits and '_', starting with a letter "

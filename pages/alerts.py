@@ -2,7 +2,14 @@
 
 import streamlit as st
 
-from ui.alert_views import channels_section, check_section, log_section, review_section
+from ui.alert_views import (
+    channels_section,
+    check_section,
+    log_section,
+    must_save_first,
+    review_section,
+    save_first_notice,
+)
 from ui.feedback import show_flashes
 from ui.guards import require_workspace
 
@@ -13,6 +20,8 @@ st.caption(
 )
 show_flashes()
 workspace = require_workspace()
+if must_save_first():
+    save_first_notice(workspace)
 channels_section(workspace)
 check_section(workspace)
 log_section()

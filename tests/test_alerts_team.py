@@ -10,10 +10,11 @@ from kpi_model import workspace_file
 from kpi_model.alerts import DeliveryError, DeliveryPolicy
 from kpi_model.alerts.channels import Message, send_email, send_webhook
 from kpi_model.alerts.messages import trial_message
+from kpi_model.store import WorkspaceStore
 
 from .alert_receivers import smtp_receiver, webhook_receiver
 from .conftest import SAMPLE_WORKSPACE
-from .test_app_alerts import alerts_page, sample_with_alerts
+from .test_app_alerts import alerts_page, sample_with_alerts, table
 
 MESSAGE = trial_message("Sample", "a channel")
 OPERATOR_VARIABLES = (
@@ -21,6 +22,7 @@ OPERATOR_VARIABLES = (
     "KPI_WIZARD_ALERT_SECRETS",
     "KPI_WIZARD_ALERT_DOMAINS",
     "KPI_WIZARD_ALERT_FROM",
+    "KPI_WIZARD_PUBLIC_URL",
 )
 
 
@@ -128,7 +130,7 @@ def test_on_a_team_server_the_page_refuses_the_operator_s_secret(tmp_path, team)
     team.setenv("KPI_WIZARD_SLACK_URL", "https://hooks.slack.com:99999/services/T0/B0/SLACKTOKEN")
     team.setenv("KPI_WIZARD_ALERT_HOSTS", "hooks.slack.com:443")
     workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url_env": "KPI_WIZARD_SLACK_URL"}])
-    at = alerts_page(team, tmp_path / "store", workspace)
+    at = saved(alerts_page(team, tmp_path / "store", workspace))
     notice = at.info[0].value.replace("\\", "")
     assert "KPI_WIZARD_ALERT_SECRETS" in notice and "KPI_WIZARD_ALERT_FROM" in notice, "what the operator must set"
     assert "KPI_WIZARD_ALERT_HOSTS" not in notice
@@ -138,17 +140,92 @@ def test_on_a_team_server_the_page_refuses_the_operator_s_secret(tmp_path, team)
     assert "KPI_WIZARD_ALERT_SECRETS" in refusal and "SLACKTOKEN" not in refusal
 
 
-def test_a_team_server_sends_no_link_to_a_host_the_visitor_chose(tmp_path, team):
+def saved(at):
+    """The page after its "Save this workspace" button: a team server's alerts need a saved workspace."""
+    at.button(key="alerts_save_first").click().run()
+    assert not at.exception, at.exception
+    assert at.query_params.get("ws"), "the workspace was saved"
+    return at
+
+
+def checked_with_app_url(tmp_path, team, app_url: str) -> tuple[list[dict], list[str]]:
+    """The posts and the page's captions of one "Check now" on a team server, with this ``app_url``."""
     with webhook_receiver() as hook:
         team.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")
         workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": hook.url, "on": ["amber"]}])
         data = workspace_file.to_data(workspace_file.load(workspace))
-        data["app_url"] = "https://kpi-wizard-login.example/?ws=ws-0123456789ab"
+        data["app_url"] = app_url
         workspace_file.save(workspace_file.loads(json.dumps(data), "json"), workspace)
-        at = alerts_page(team, tmp_path / "store", workspace)
+        at = saved(alerts_page(team, tmp_path / "store", workspace))
         at.button(key="alerts_check_now").click().run()
         assert not at.exception, at.exception
     assert len(hook.posts) == 3
-    assert all(a["link"] is None for p in hook.posts for a in p["kpi_wizard"]["alerts"])
-    assert not any("kpi-wizard-login" in p["text"] for p in hook.posts), "no phishing link in the operator's name"
-    assert any("carry no link" in c.value for c in at.caption)
+    return hook.posts, [c.value for c in at.caption]
+
+
+def test_a_team_server_without_its_public_address_sends_no_link(tmp_path, team):
+    posts, captions = checked_with_app_url(tmp_path, team, "https://kpi-wizard-login.example/?ws=ws-0123456789ab")
+    assert all(a["link"] is None for p in posts for a in p["kpi_wizard"]["alerts"])
+    assert not any("kpi-wizard-login" in p["text"] for p in posts), "no phishing link in the operator's name"
+    assert any("carry no link" in c and "KPI_WIZARD_PUBLIC_URL" in c for c in captions)
+
+
+def test_a_team_server_links_only_to_the_address_its_operator_set(tmp_path, team):
+    team.setenv("KPI_WIZARD_PUBLIC_URL", "https://kpi.example.com/")
+    posts, _ = checked_with_app_url(tmp_path, team, "https://kpi.example.com/?ws=ws-0123456789ab")
+    links = {a["link"] for p in posts for a in p["kpi_wizard"]["alerts"]}
+    assert links and all(link.startswith("https://kpi.example.com/kpis?") for link in links)
+
+
+@pytest.mark.parametrize(
+    "app_url",
+    [
+        "https://evil.example/?ws=ws-0123456789ab",  # the host a visitor's browser (or Host header) names
+        "http://kpi.example.com/?ws=ws-0123456789ab",  # same host, not the operator's scheme
+        "https://kpi.example.com:8443/?ws=ws-0123456789ab",  # same host, another port
+    ],
+)
+def test_a_team_server_sends_no_link_off_its_public_address(app_url):
+    policy = DeliveryPolicy(team=True, public_url="https://kpi.example.com")
+    assert policy.link_base(app_url) is None
+    assert policy.link_base("https://KPI.example.com:443/app?ws=ws-0123456789ab") is not None
+
+
+def test_the_public_address_comes_from_the_operator_and_a_bad_one_is_named(team):
+    team.setenv("KPI_WIZARD_PUBLIC_URL", "kpi.example.com")
+    policy = DeliveryPolicy.for_server()
+    assert policy.public_url is None and "KPI_WIZARD_PUBLIC_URL" in (policy.public_url_problem or "")
+    assert policy.link_base("https://kpi.example.com/") is None
+    team.setenv("KPI_WIZARD_ACCESS", "local")
+    local = DeliveryPolicy.for_server()
+    assert local.link_base("https://anywhere.example/?ws=x") == "https://anywhere.example/?ws=x", "local trusts"
+
+
+@pytest.mark.parametrize("button", ["alerts_check_now", "alerts_test_0", "alerts_start_cycle"])
+def test_a_team_server_refuses_alerts_on_an_unsaved_workspace(tmp_path, team, button):
+    with webhook_receiver() as hook:
+        team.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")
+        workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": hook.url, "on": ["amber"]}])
+        at = alerts_page(team, tmp_path / "store", workspace)
+        assert any("Save the workspace first" in w.value for w in at.warning), "said before any click"
+        at.button(key=button).click().run()
+        assert not at.exception, at.exception
+    assert any(e.value.startswith("Save the workspace first") for e in at.error)
+    assert hook.posts == [] and WorkspaceStore(tmp_path / "store").ids() == []
+    assert not list((tmp_path / "store").glob("**/.kpi-wizard-alerts.*")), "no alert state shared by visitors"
+
+
+def test_a_first_save_on_a_team_server_takes_no_other_visitor_s_alert_state(tmp_path, team):
+    with webhook_receiver() as hook:
+        team.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")
+        team.setenv("KPI_WIZARD_ACCESS", "local")  # an earlier local run left the opened sample's state behind
+        workspace = sample_with_alerts(tmp_path / "ws", [{"channel": "webhook", "url": hook.url, "on": ["amber"]}])
+        earlier = alerts_page(team, tmp_path / "store", workspace)
+        earlier.button(key="alerts_check_now").click().run()
+        assert len(hook.posts) == 3 and list((tmp_path / "store" / "_opened").glob("*/.kpi-wizard-alerts.*"))
+        team.setenv("KPI_WIZARD_ACCESS", "team")
+        visitor = saved(alerts_page(team, tmp_path / "store", workspace))
+        visitor.button(key="alerts_check_now").click().run()
+        assert not visitor.exception, visitor.exception
+    assert len(hook.posts) == 6, "the visitor's own workspace alerts on what is off track"
+    assert list(table(visitor, "Outcome")["Outcome"]) == ["sent"] * 3, "only the visitor's own log"

@@ -71,7 +71,7 @@ def test_a_webhook_address_written_in_the_file_gets_a_hint_to_move_it_to_the_env
         {"channel": "webhook", "url_env": "KPI_WIZARD_SLACK_URL"},
     ]
     at = alerts_page(monkeypatch, tmp_path / "store", sample_with_alerts(tmp_path / "ws", channels))
-    hints = [c.value for c in at.caption if "url_env" in c.value]
+    hints = [c.value for c in at.caption if "url_env" in c.value and "written in the workspace file" in c.value]
     assert len(hints) == 1, "only the address off this machine written in the file"
     shown = " ".join(m.value for m in [*at.markdown, *at.caption])
     assert "hooks.slack.com" in shown.replace("\\", "") and "S3CRET" not in shown, "named by its host only"
@@ -180,3 +180,24 @@ def test_start_a_new_cycle_keeps_old_baselines_in_history_and_asks_for_targets(t
 @pytest.mark.parametrize("page", ["pages/alerts.py"])
 def test_alerts_page_is_in_the_navigation(page):
     assert page in (REPO / "app.py").read_text()
+
+
+def test_check_now_without_channels_names_the_kpis_that_would_alert_and_remembers_nothing(tmp_path, monkeypatch):
+    at = alerts_page(monkeypatch, tmp_path / "store", sample_with_alerts(tmp_path / "ws", []))
+    at.button(key="alerts_check_now").click().run()
+    assert not at.exception, at.exception
+    statuses = table(at, "Change since last check")
+    off_track = statuses.loc[statuses["Status"].isin(["amber", "red"]), "KPI"]
+    said = next(w.value for w in at.warning if "no channel to send to" in w.value).replace("\\", "")
+    assert f"{len(off_track)} KPIs would alert now" in said
+    assert all(name in said for name in off_track) and "(amber)" in said
+    assert not any("alerts sent" in s.value for s in at.success)
+    with webhook_receiver() as hook:  # the first check with a channel still alerts on them
+        monkeypatch.setenv("KPI_WIZARD_ALERT_HOSTS", f"127.0.0.1:{hook.port}")
+        channel = f"alerts:\n  - {{channel: webhook, url: '{hook.url}', on: [amber]}}\n"
+        at.text_area(key="alerts_settings").input(channel)
+        at.button(key="alerts_save_settings").click().run()
+        at.button(key="alerts_check_now").click().run()
+        assert not at.exception, at.exception
+    amber = set(statuses.loc[statuses["Status"] == "amber", "KPI"])
+    assert {p["kpi_wizard"]["alerts"][0]["name"] for p in hook.posts} == amber

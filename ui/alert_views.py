@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from kpi_model.alerts import (
+    CheckRun,
     DeliveryPolicy,
     channel_label,
     evaluate,
@@ -24,21 +25,29 @@ from kpi_model.alerts.channels import (
     DOMAINS_VARIABLE,
     FROM_VARIABLE,
     HOSTS_VARIABLE,
+    PUBLIC_URL_VARIABLE,
     SECRETS_VARIABLE,
     STANDARD_PORTS,
     on_this_machine,
 )
+from kpi_model.alerts.settings import settings_text, with_settings
 from kpi_model.errors import KpiWizardError
 from kpi_model.models import Target, Workspace
 from kpi_model.status import kpi_value
 from kpi_model.store import CURRENT_FILE
 from ui import state
 from ui.data_views import open_data
-from ui.feedback import md_escape, plural, show_error
+from ui.feedback import apply_edit, md_escape, plural, show_error
 
 _LAST_TEST = "alerts_last_test"  # when this session last sent a test alert (time.monotonic())
 TEST_ALERT_INTERVAL_S = 30.0
 _NEW_TARGETS = "alerts_new_targets"  # KPI ids rebased by the last "Start a new cycle", awaiting targets
+_SETTINGS = "alerts_settings"  # the channel editor's text area
+_SETTINGS_OF = "alerts_settings_of"  # the workspace version the text area was filled from
+SAVE_FIRST = (
+    "Save the workspace first: on this team server an unsaved workspace (one opened from a file) is shared "
+    "by every visitor, so its alerts would be theirs too. Saving makes it yours, with its own alert log."
+)
 
 EXAMPLE = """alerts:
   - {channel: email, to: [ops@example.com], on: [red], smtp: {host: mail.example.com, port: 25, from: kpi@example.com}}
@@ -48,13 +57,36 @@ app_url: https://kpi.example.com/?ws=ws-…   # alerts link to the KPI here
 
 
 def alert_state_path() -> Path | None:
-    """The open workspace's alert state file, in its folder of the store (None before there is one).
+    """The open workspace's alert state file, in its folder of the store (None when it has none of its own).
 
-    An unsaved workspace keeps its state in the shared folder of its opened files; its first save
-    (``state.commit``) carries that state over to the workspace's own folder.
+    A local server keeps an unsaved workspace's state in the folder of its opened files, which its
+    first save (``state.commit``) carries over. A team server shares that folder between visitors, so
+    an unsaved workspace there has no alert state at all (see :func:`must_save_first`).
     """
+    if must_save_first():
+        return None
     data = state.datastore()
     return None if data is None else state_path_for(data.folder / CURRENT_FILE)
+
+
+def must_save_first() -> bool:
+    """Whether alerts wait for the workspace's first save: an unsaved one on a team server."""
+    return state.workspace_id() is None and state.access().is_private
+
+
+def save_first_notice(workspace: Workspace) -> None:
+    """The team server's "save first" notice, with a button that saves the open workspace as the visitor's own."""
+    st.warning(SAVE_FIRST, icon=":material/save:")
+    if st.button("Save this workspace", key="alerts_save_first", icon=":material/save:"):
+        apply_edit(lambda: workspace, "Workspace saved: its alerts are yours now.")
+
+
+def refused_unsaved() -> bool:
+    """Show the "save first" message and say True when an alert action must not run on this workspace."""
+    if not must_save_first():
+        return False
+    st.error(SAVE_FIRST, icon=":material/save:")
+    return True
 
 
 def test_alert_wait() -> float:
@@ -83,11 +115,12 @@ def channels_section(workspace: Workspace) -> None:
     st.subheader("Channels")
     if not workspace.alerts:
         st.info(
-            "No alert channels yet. Add them to the workspace file (KPIs page: download, edit, upload) like this; "
-            "secrets such as passwords and webhook addresses with tokens come from environment variables.",
+            "No alert channels yet. Add them under **Edit channels** below, like this; secrets such as passwords "
+            "and webhook addresses with tokens come from environment variables (`url_env`, `password_env`).",
             icon=":material/notifications_off:",
         )
         st.code(EXAMPLE, language="yaml")
+        settings_editor(workspace)
         return
     policy = DeliveryPolicy.for_server()
     if policy.team and (unset := operator_settings_missing(policy)):
@@ -126,6 +159,8 @@ def channels_section(workspace: Workspace) -> None:
                     "If it holds a token, set it in an environment variable and name that in `url_env` instead."
                 )
             if st.button("Send a test alert", key=f"alerts_test_{index}", icon=":material/send:"):
+                if refused_unsaved():
+                    continue
                 if wait := test_alert_wait():
                     st.warning(
                         f"One test alert per {TEST_ALERT_INTERVAL_S:.0f} seconds: try again in {wait:.0f} s.",
@@ -139,18 +174,50 @@ def channels_section(workspace: Workspace) -> None:
                     st.error(f"Not sent: {md_escape(outcome.error)}", icon=":material/error:")
                 else:
                     st.success(f"Test alert sent via {md_escape(outcome.channel)}.", icon=":material/check_circle:")
+    settings_editor(workspace)
 
 
-def links_here(app_url: str | None) -> bool:
-    """Whether ``app_url`` (none, or one on this server's host) may go into alerts a team server sends.
+def settings_editor(workspace: Workspace) -> None:
+    """The workspace's ``alerts:`` and ``app_url`` as YAML to edit, validated as the file is and saved as a version.
 
-    A visitor writes the workspace: an ``app_url`` elsewhere would put a phishing link, labelled
-    "Open in KPI Wizard", in mail sent from the operator's own address.
+    On a problem nothing is saved and the text stays as written, so it can be fixed in place.
     """
-    if not app_url:
-        return True
-    here = urlsplit(st.context.url or "").hostname
-    return here is not None and urlsplit(app_url).hostname == here
+    written = settings_text(workspace)
+    if st.session_state.get(_SETTINGS_OF) != written:  # a new version (or workspace): show what it holds
+        st.session_state[_SETTINGS] = written
+        st.session_state[_SETTINGS_OF] = written
+    with st.expander("Edit channels", expanded=not workspace.alerts, icon=":material/edit:"):
+        st.caption(
+            "The workspace's `alerts:` list and `app_url`, as in its file (docs/alerts.md). Write the *names* of "
+            "environment variables for secrets (`url_env: KPI_WIZARD_SLACK_URL`, `password_env: …`), never the "
+            "secrets: the server's operator sets the variables."
+        )
+        text = st.text_area("Alert settings (YAML)", key=_SETTINGS, height=220)
+        if st.button("Save channels", key="alerts_save_settings", type="primary", icon=":material/save:"):
+            try:
+                changed = with_settings(workspace, text)
+            except KpiWizardError as error:
+                show_error(error, headline="Not saved — fix these and save again (your text is kept):")
+                return
+            if changed == workspace:
+                st.info("Nothing to save: these are the workspace's settings already.", icon=":material/info:")
+                return
+            apply_edit(lambda: changed, "Alert settings saved as a new version.", reset=[_SETTINGS_OF])
+
+
+def link_notice(workspace: Workspace, policy: DeliveryPolicy) -> str | None:
+    """Why alerts sent from this server carry no link to the KPI although ``app_url`` is set, or None."""
+    if not workspace.app_url or policy.link_base(workspace.app_url):
+        return None
+    if policy.public_url is None:
+        return (
+            f"Alerts sent from this team server carry no link: its operator has not set {PUBLIC_URL_VARIABLE} "
+            "(the server's address), the only address they may link to."
+        )
+    return (
+        f"Alerts sent from here carry no link: the workspace's `app_url` is not on this server's address "
+        f"({md_escape(policy.public_url)}, set by its operator in {PUBLIC_URL_VARIABLE})."
+    )
 
 
 def check_section(workspace: Workspace) -> None:
@@ -160,19 +227,24 @@ def check_section(workspace: Workspace) -> None:
         "Judge every KPI on its latest complete period and send the alerts for what changed since the last "
         "check, as `kpi-wizard check` does. Only changes are news: a second check without change sends nothing."
     )
+    policy = DeliveryPolicy.for_server()
+    if policy.public_url_problem:
+        st.warning(md_escape(policy.public_url_problem), icon=":material/link_off:")
+    if notice := link_notice(workspace, policy):
+        st.caption(notice)
     if not st.button("Check now", key="alerts_check_now", icon=":material/notifications_active:"):
+        return
+    if refused_unsaved():
         return
     data = open_data()
     if data is None:
         return
-    policy = DeliveryPolicy.for_server()
-    if policy.team and not links_here(workspace.app_url):
-        st.caption("The workspace's `app_url` is not this server: alerts sent from here carry no link.")
-        workspace = workspace.model_copy(update={"app_url": None})
     try:
         with st.spinner("Computing each KPI's latest complete period…"):
             readings = evaluate(workspace, data.engine())
-            run = run_check(workspace, readings, alert_state_path(), policy=policy)
+            # Without a channel nothing is sent, so nothing is remembered: the first check after a channel
+            # is added still alerts on what is off track now.
+            run = run_check(workspace, readings, alert_state_path(), policy=policy, dry_run=not workspace.alerts)
     except KpiWizardError as error:
         show_error(error, headline="The check did not run.")
         return
@@ -190,6 +262,9 @@ def check_section(workspace: Workspace) -> None:
         for r in readings
     ]
     st.dataframe(rows, hide_index=True)
+    if not workspace.alerts:
+        st.warning(no_channel_text(run), icon=":material/notifications_off:")
+        return
     sent, failed = run.sent, run.failed
     if failed:
         st.error(
@@ -201,9 +276,26 @@ def check_section(workspace: Workspace) -> None:
         st.success(f"Checked: {plural(len(sent), 'alert')} sent.", icon=":material/check_circle:")
 
 
+def no_channel_text(run: CheckRun) -> str:
+    """What a check without channels says: nothing sent, and which KPIs would alert."""
+    off_track = [c for c in run.alerts if c.kind != "recovered"]
+    if not off_track:
+        would = "no KPI would alert now (none entered amber or red)"
+    else:
+        names = ", ".join(f"{c.reading.name} ({c.kind})" for c in off_track)
+        would = f"{plural(len(off_track), 'KPI')} would alert now: {names}"
+    return md_escape(
+        f"Nothing sent: the workspace has no channel to send to, and {would}. Add a channel under Channels "
+        "(Edit channels); the first check after that sends these."
+    )
+
+
 def log_section() -> None:
     """The log of sent and failed alerts, newest first, and the messages waiting for a retry."""
     st.subheader("Sent alerts")
+    if must_save_first():
+        st.caption("None for this workspace: it is not saved yet.")
+        return
     path = alert_state_path()
     kept, problem = load_state(path)
     if problem:
@@ -261,6 +353,8 @@ def review_section(workspace: Workspace, today: dt.date | None = None) -> None:
 
 
 def _start_cycle(workspace: Workspace) -> None:
+    if refused_unsaved():
+        return
     data = open_data()
     if data is None:
         return

@@ -244,7 +244,7 @@ def commit(new: Workspace, *, note: str = "") -> None:
     """Make ``new`` the open workspace and autosave it as a new version (``note`` labels the version).
 
     The first save of an opened sample copies its loaded data along, so the saved workspace
-    keeps computing, and its alert state, so what it alerted on is not sent again. A save over a
+    keeps computing, and (on a local server) its alert state, so what it alerted on is not sent again. A save over a
     version written meanwhile by another tab raises :class:`~kpi_model.store.ConflictError` and
     changes nothing.
     """
@@ -258,7 +258,9 @@ def commit(new: Workspace, *, note: str = "") -> None:
         opened_data = datastore()
         if opened_data is not None and opened_data.db_path.is_file():
             opened_data.copy_to(store().root / workspace_id)
-        if opened_data is not None:  # what the unsaved workspace alerted on is not news after the save either
+        # What the unsaved workspace alerted on is not news after the save either. Not on a team server:
+        # there the opened files' folder is shared by every visitor, so its state would be someone else's.
+        if opened_data is not None and not access().is_private:
             carry_state(
                 state_path_for(opened_data.folder / CURRENT_FILE),
                 state_path_for(store().root / workspace_id / CURRENT_FILE),

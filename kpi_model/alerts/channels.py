@@ -36,6 +36,8 @@ HOSTS_VARIABLE = "KPI_WIZARD_ALERT_HOSTS"
 SECRETS_VARIABLE = "KPI_WIZARD_ALERT_SECRETS"
 DOMAINS_VARIABLE = "KPI_WIZARD_ALERT_DOMAINS"
 FROM_VARIABLE = "KPI_WIZARD_ALERT_FROM"
+# The address the operator publishes the team server at: the only one alerts from it may link to.
+PUBLIC_URL_VARIABLE = "KPI_WIZARD_PUBLIC_URL"
 # The only variables a workspace may name, on the command line too: a workspace handed on by someone
 # else must not make a check read AWS_SECRET_ACCESS_KEY and send it as an SMTP password to their host.
 ENV_PREFIX = "KPI_WIZARD_"
@@ -101,6 +103,12 @@ def _late(where: str) -> DeliveryError:
     return DeliveryError(f"{where}: the server did not finish within {DEADLINE_S:g} s", unreachable=True)
 
 
+def _origin(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of a web address (the default port when it names none)."""
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def _listed(variable: str, *, lower: bool = True) -> frozenset[str]:
     """The comma-separated entries of environment variable ``variable``, trimmed (and lower-cased)."""
     entries = (e.strip() for e in os.environ.get(variable, "").split(","))
@@ -121,6 +129,8 @@ class DeliveryPolicy:
     allowed_domains: frozenset[str] | None = None
     sender: str | None = None
     ignored_hosts: frozenset[str] = frozenset()  # entries a team server does not use (no port)
+    public_url: str | None = None  # a team server's address as its operator set it: links go only there
+    public_url_problem: str | None = None  # why the operator's public address is not used
 
     @classmethod
     def for_server(cls, *, team: bool | None = None) -> DeliveryPolicy:
@@ -139,6 +149,8 @@ class DeliveryPolicy:
         hosts = _listed(HOSTS_VARIABLE)
         if not team:
             return cls(hosts)
+        public = os.environ.get(PUBLIC_URL_VARIABLE, "").strip() or None
+        problem = web_address_problem(public) if public else None
         return cls(
             frozenset(h for h in hosts if _port_of(h) is not None),
             team=True,
@@ -146,7 +158,23 @@ class DeliveryPolicy:
             allowed_domains=frozenset(d.lstrip("@") for d in _listed(DOMAINS_VARIABLE)),
             sender=os.environ.get(FROM_VARIABLE, "").strip() or None,
             ignored_hosts=frozenset(h for h in hosts if _port_of(h) is None),
+            public_url=None if problem else public,
+            public_url_problem=f"{PUBLIC_URL_VARIABLE}: {problem}" if problem else None,
         )
+
+    def link_base(self, app_url: str | None) -> str | None:
+        """The address alerts may link to: ``app_url``, or None when a team server must not link there.
+
+        On a team server a visitor writes ``app_url``: a link elsewhere would put a phishing link,
+        labelled "Open in KPI Wizard", in mail sent in the operator's name. So it must be on the
+        address the operator set (:data:`PUBLIC_URL_VARIABLE`), never one derived from a request,
+        whose Host header the visitor chooses. The command line and a local server trust it.
+        """
+        if not self.team or not app_url:
+            return app_url
+        if self.public_url is None or web_address_problem(app_url):
+            return None
+        return app_url if _origin(app_url) == _origin(self.public_url) else None
 
     def check_host(self, host: str, port: int, *, medium: str, shown: str | None = None) -> None:
         """Raise :class:`DeliveryError` unless a ``medium`` channel may reach ``host:port`` (named ``shown``)."""

@@ -247,7 +247,7 @@ def _check(
     columns, alerts = changes_since(readings, state)
     run = CheckRun(readings, columns, alerts, problems=[problem] if problem else [], dry_run=dry_run)
     by_key = {channel_key(c): i for i, c in enumerate(workspace.alerts)}
-    app_url = workspace.app_url
+    app_url = policy.link_base(workspace.app_url)
     planned: list[tuple[int, AlertChannel, Message, str, list[str]]] = []
     for index, channel in enumerate(workspace.alerts):
         wanted = [c for c in alerts if _wants(channel, c)]
