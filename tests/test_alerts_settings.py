@@ -93,3 +93,11 @@ def test_bad_settings_are_not_saved_and_the_text_stays(tmp_path, monkeypatch):
     assert "alerts[0].url" in shown and "alerts[1]" in shown and "smtp" in shown
     assert at.text_area(key="alerts_settings").value == bad
     assert WorkspaceStore(tmp_path / "store").ids() == [], "nothing was saved"
+
+
+def test_the_text_is_there_again_after_a_visit_to_another_page(tmp_path, monkeypatch):
+    at = alerts_page(monkeypatch, tmp_path / "store", SAMPLE_WORKSPACE)
+    at.switch_page("pages/goals.py").run()
+    at.switch_page("pages/alerts.py").run()
+    assert not at.exception, at.exception
+    assert at.text_area(key="alerts_settings").value == settings_text(workspace_file.load(SAMPLE_WORKSPACE))

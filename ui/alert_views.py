@@ -183,7 +183,8 @@ def settings_editor(workspace: Workspace) -> None:
     On a problem nothing is saved and the text stays as written, so it can be fixed in place.
     """
     written = settings_text(workspace)
-    if st.session_state.get(_SETTINGS_OF) != written:  # a new version (or workspace): show what it holds
+    # A new version (or workspace) shows what it holds; so does a return from another page, which drops the widget.
+    if st.session_state.get(_SETTINGS_OF) != written or _SETTINGS not in st.session_state:
         st.session_state[_SETTINGS] = written
         st.session_state[_SETTINGS_OF] = written
     with st.expander("Edit channels", expanded=not workspace.alerts, icon=":material/edit:"):
