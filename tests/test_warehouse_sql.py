@@ -286,6 +286,7 @@ def test_a_line_break_in_a_name_stays_inside_the_comment_that_names_it():
 # function the reason names and the dialects that cannot compute it with DuckDB's meaning (its KPI is left out).
 _ARITHMETIC = "sum(amount // 2) + sum(round(amount, 2)) + sum(amount % 2) + max(log(amount))"
 _ALL_BUT_SPARK = {"postgres", "snowflake", "bigquery", "tsql"}
+_ALL = {*_ALL_BUT_SPARK, "spark"}
 UNTRANSLATABLE: dict[str, tuple[str, set[str]]] = {
     "median(amount)": ("median()", {"bigquery", "tsql"}),
     "median(date_diff('hour', d, e))": ("median()", {"bigquery", "tsql"}),
@@ -300,7 +301,7 @@ UNTRANSLATABLE: dict[str, tuple[str, set[str]]] = {
     "first(amount)": ("first()", _ALL_BUT_SPARK),
     "kurtosis(amount)": ("kurtosis()", {"postgres", "bigquery", "tsql"}),
     "corr(amount, cost)": ("corr()", {"tsql"}),
-    "product(amount)": ("product()", _ALL_BUT_SPARK),
+    "product(amount)": ("product()", _ALL),
     "fsum(amount)": ("", set()),
     "sum(try_cast(amount AS DOUBLE))": ("try_cast()", {"postgres"}),
     "max(epoch(d))": ("epoch()", {"bigquery", "tsql"}),
@@ -322,6 +323,8 @@ REWRITTEN = {
     ("median(amount)", "postgres"): "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY amount)",
     ("fsum(amount)", "postgres"): "SUM(amount)",
     ("fsum(amount)", "tsql"): "SUM(amount)",
+    ("max(epoch(d))", "spark"): "MAX((UNIX_MICROS(CAST(d AS TIMESTAMP)) / CAST(1000000 AS DOUBLE)))",
+    ("max(date_part('dow', d))", "spark"): "MAX((EXTRACT(DAYOFWEEK FROM d) - 1))",
     # DuckDB's // truncates integers and divides a DOUBLE as it is, as / does in PostgreSQL and T-SQL; PostgreSQL
     # rounds, takes % and LOG(b, x) of NUMERIC only.
     (_ARITHMETIC, "postgres"): "SUM(amount / 2) + SUM(ROUND(CAST(amount AS DECIMAL), 2)) + "

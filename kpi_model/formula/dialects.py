@@ -115,14 +115,25 @@ def _spark_date_diff(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _spark_epoch(value: exp.Expr) -> exp.Expr:
+    """DuckDB's epoch: seconds since 1970 with their fraction (Spark's UNIX_TIMESTAMP drops it, EXTRACT has none)."""
+    micros = exp.Anonymous(this="UNIX_MICROS", expressions=[exp.cast(value, "TIMESTAMP")])
+    return exp.paren(exp.Div(this=micros, expression=exp.cast(exp.Literal.number(1_000_000), "DOUBLE")))
+
+
 def _spark_day_of_week(node: exp.Expr) -> exp.Expr:
-    """``extract``/``date_part`` of the day of the week numbered as in DuckDB (Spark's DOW is one higher)."""
+    """``extract``/``date_part`` of the day of the week numbered as in DuckDB (Spark's DOW is one higher), and of
+    the epoch, which Spark does not extract."""
+    if isinstance(node, exp.TimeToUnix):
+        return _spark_epoch(node.this)
     if isinstance(node, exp.Anonymous):  # date_part('dow', x), which sqlglot does not model
         unit, *values = node.expressions
         if node.name.lower() not in ("date_part", "datepart") or not unit.is_string or len(values) != 1:
             return node
         node = exp.Extract(this=exp.var(unit.name), expression=values[0])
     part = node.name.upper()
+    if part == "EPOCH":
+        return _spark_epoch(node.expression)
     if part in _DUCKDB_ISO_DAY_OF_WEEK:
         return exp.Extract(this=exp.var("DAYOFWEEK_ISO"), expression=node.expression)
     if part in _DUCKDB_DAY_OF_WEEK:
@@ -189,6 +200,7 @@ def _spark_aggregate(node: exp.Expr) -> exp.Expr:
 _SPARK_REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.DateDiff: _spark_date_diff,
     exp.Extract: _spark_day_of_week,
+    exp.TimeToUnix: _spark_day_of_week,
     exp.Anonymous: _spark_aggregate,
     exp.Literal: _spark_double_literal,
     exp.PercentileCont: _spark_percentile,
@@ -312,7 +324,7 @@ _MISSING_BY_NAME: dict[str, dict[str, str]] = {
     "postgres": {"product": _NO_AGGREGATE},
     "snowflake": {"product": _NO_AGGREGATE},
     "bigquery": {"product": _NO_AGGREGATE, "date_part": "has no DATE_PART", "datepart": "has no DATE_PART"},
-    "spark": {},
+    "spark": {"product": "has no such aggregate (Spark 4.0 SQL)"},
     "tsql": {"product": _NO_AGGREGATE, "date_part": "has no DATE_PART", "datepart": "has no DATE_PART"},
 }
 # The parts of a date EXTRACT numbers alike in DuckDB, BigQuery and T-SQL (their weeks and days of the week differ).
