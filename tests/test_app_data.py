@@ -747,3 +747,17 @@ def test_a_look_alike_upload_name_gets_an_ascii_suggestion(typed, suggested):
 
     [problem] = upload_names_problems([typed])
     assert "letters outside a–z" in problem and problem.endswith(f"e.g. '{suggested}'.")
+
+
+def test_preview_breakdown_table_names_missing_values_as_the_legend_does(sample_home):
+    at = new_app("pages/preview.py")
+    at.selectbox(key="preview_kpi").set_value("average_order_value")
+    run(at)
+    at.selectbox(key="preview_by_average_order_value").set_value("return_reason")
+    run(at)
+    assert errors(at) == ""
+    reasons = at.dataframe[0].value["return_reason"]
+    assert "(missing)" in set(reasons), "most orders have no return reason"
+    assert reasons.notna().all() and "None" not in set(reasons.astype(str))
+    (chart,) = charts(at)
+    assert '"(missing)"' in chart.proto.spec, "the same name as the chart's legend"

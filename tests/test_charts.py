@@ -8,6 +8,7 @@ import json
 from kpi_model.engine import Point, Series
 from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Target
+from kpi_model.status import Status
 from ui.charts import kpi_chart
 
 
@@ -237,3 +238,70 @@ def test_the_line_into_a_partial_period_is_dashed_and_the_solid_line_skips_it():
     solid = [layer for layer in lines if not layer["mark"].get("strokeDash")]
     assert len(dashed) == 1 and len(solid) == 1
     assert {"filter": "datum.complete"} in solid[0].get("transform", []), "the solid line joins complete periods only"
+
+
+def _d3_label(value: float, tick_format: str) -> str:
+    """A tick's label as d3 writes it for the ``,.Nf`` and ``,.N%`` formats the value axis uses."""
+    decimals = int(tick_format.strip(",.%f"))
+    return f"{value * 100:,.{decimals}f}%" if tick_format.endswith("%") else f"{value:,.{decimals}f}"
+
+
+def _y_axes(spec: object) -> list[dict]:
+    found: list[dict] = []
+    if isinstance(spec, dict):
+        y = spec.get("encoding", {}).get("y") if isinstance(spec.get("encoding"), dict) else None
+        if isinstance(y, dict) and y.get("type") == "quantitative" and y.get("axis"):
+            found.append(y["axis"])
+        for value in spec.values():
+            found += _y_axes(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            found += _y_axes(item)
+    return found
+
+
+def test_value_axis_labels_never_repeat():
+    from ui.charts import value_ticks
+
+    for low, high, percent in [
+        (0.038, 0.056, True),
+        (0.9, 1.0, True),
+        (9_000, 13_000, False),
+        (3.2, 4.4, False),
+        (100, 100.3, False),
+        (-5, 5, False),
+        (0.0011, 0.0013, False),
+        (2e6, 9e6, False),
+    ]:
+        ticks, tick_format = value_ticks(low, high, percent=percent)
+        labels = [_d3_label(t, tick_format) for t in ticks]
+        assert len(ticks) >= 3 and all(low <= t <= high for t in ticks), (low, high, ticks)
+        assert len(set(labels)) == len(labels), (low, high, labels)
+    ticks, tick_format = value_ticks(0.038, 0.056, percent=True)
+    assert [_d3_label(t, tick_format) for t in ticks] == ["4.0%", "4.5%", "5.0%", "5.5%"]
+
+
+def test_a_percent_kpi_chart_of_small_moves_labels_each_tick_apart():
+    months = [dt.date(2026, m, 1) for m in range(1, 7)]
+    points = [Point(period=p, value=0.04 + i * 0.003, rows=1) for i, p in enumerate(months)]
+    kpi = Kpi(id="k", name="Conversion", unit_of_measure="percent")
+    axes = _y_axes(kpi_chart(kpi, Series(kpi_id="k", request=SeriesRequest(grain="month"), points=points)).to_dict())
+    assert axes
+    for axis in axes:
+        labels = [_d3_label(v, axis["format"]) for v in axis["values"]]
+        assert len(set(labels)) == len(labels) >= 3, labels
+
+
+def test_unknown_like_values_are_grey_and_no_breakdown_value_gets_a_status_colour():
+    from ui.charts import MISSING_LABEL, STATUS_COLOURS, UNKNOWN_COLOURS
+
+    months = [dt.date(2026, m, 1) for m in range(1, 4)]
+    values = ["unknown", None, "N/A", *[f"shop {i}" for i in range(14)]]
+    chart = kpi_chart(Kpi(id="k", name="Orders"), _series("month", months, values))
+    (colour, *_) = _colour(chart.to_dict())
+    by_value = dict(zip(colour["scale"]["domain"], colour["scale"]["range"], strict=True))
+    assert by_value["unknown"] in UNKNOWN_COLOURS and by_value["N/A"] in UNKNOWN_COLOURS
+    assert by_value["unknown"] != by_value["N/A"] != by_value[MISSING_LABEL] != by_value["unknown"]
+    status_like = {STATUS_COLOURS[s] for s in (Status.RED, Status.AMBER, Status.GREEN)}
+    status_like |= {"#e45756", "#54a24b", "#2ca02c", "#eeca3b"}  # the red, greens and yellow once in the palette
+    assert not status_like & set(by_value.values())

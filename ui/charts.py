@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,11 +17,7 @@ from kpi_model.status import Status, bands
 from kpi_model.whatif import TargetPreview
 
 STATUS_COLOURS = {Status.GREEN: "#2e7d32", Status.AMBER: "#f9a825", Status.RED: "#c62828", Status.UNKNOWN: "#9e9e9e"}
-_AXIS_FORMAT: dict[UnitOfMeasure | None, str] = {
-    UnitOfMeasure.PERCENT: ".0%",
-    UnitOfMeasure.COUNT: ",.0f",
-    UnitOfMeasure.CURRENCY: ",.0f",
-}
+_VALUE_TICKS = 5  # about this many ticks on a value axis
 
 # Every tick names its year: Vega's default shows the year only at January, so a chart of a few
 # months, or one read from its right end, leaves the reader guessing which year it is.
@@ -46,19 +43,24 @@ MISSING_LABEL = "(missing)"
 # Missing values get a grey of their own, outside the palette, so they never share a colour with a real
 # value such as the text "unknown".
 MISSING_COLOUR = "#7f7f7f"
+# A value that says it is not known ("unknown", "n/a") is drawn in a light neutral grey: in any hue of the
+# palette it would read as a real group, in red as a red status.
+UNKNOWN_COLOURS = ("#b8b8b8", "#9e9e9e", "#d4d4d4")
+UNKNOWN_VALUES = frozenset({"unknown", "n/a", "na", "none", "null", "unspecified", "not set", "-", "?"})
+# No red, amber or green: on a KPI's chart those read as statuses, and a breakdown value is not one.
 BREAKDOWN_PALETTE = (
     "#4c78a8",
-    "#f58518",
-    "#e45756",
     "#72b7b2",
-    "#54a24b",
-    "#eeca3b",
     "#b279a2",
-    "#ff9da6",
     "#9d755d",
     "#1f3a5f",
+    "#ff9da6",
     "#a0522d",
-    "#2ca02c",
+    "#17becf",
+    "#7b4173",
+    "#5254a3",
+    "#6b6ecf",
+    "#843c39",
 )
 # Width a breakdown legend may fill (the chart is at least this wide at 1024 px), and the width of one
 # character of a legend label: enough to choose how many columns the labels fit in.
@@ -112,13 +114,17 @@ def breakdown_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 
 def breakdown_colour(values: Sequence[str], missing: str, title: str | None) -> alt.Color:
-    """One colour per value of a breakdown (grey for ``missing`` alone), with a legend under the chart.
+    """One colour per value of a breakdown, with a legend under the chart: greys for ``missing`` and for
+    values that say they are unknown, the palette's hues (never a status colour) for the rest.
 
     The legend never cuts a label: it has as many columns as the longest label leaves room for.
     """
     shown = sorted(set(values) - {missing}, key=str.casefold)
-    domain = [*shown, missing] if missing in values else shown
-    colours = [BREAKDOWN_PALETTE[i % len(BREAKDOWN_PALETTE)] for i in range(len(shown))]
+    known = [v for v in shown if v.strip().casefold() not in UNKNOWN_VALUES]
+    unknown = [v for v in shown if v.strip().casefold() in UNKNOWN_VALUES]
+    domain = [*known, *unknown, *([missing] if missing in values else [])]
+    colours = [BREAKDOWN_PALETTE[i % len(BREAKDOWN_PALETTE)] for i in range(len(known))]
+    colours += [UNKNOWN_COLOURS[i % len(UNKNOWN_COLOURS)] for i in range(len(unknown))]
     if missing in values:
         colours.append(MISSING_COLOUR)
     longest = max((len(v) for v in domain), default=1)
@@ -182,8 +188,27 @@ def _value_scale(kpi: Kpi, values: list[float]) -> tuple[float, float, alt.Scale
     margin = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
     low, high = low - margin, high + margin
     scale = alt.Scale(domain=[low, high], nice=False, zero=False)
-    axis = alt.Axis(format=_AXIS_FORMAT.get(kpi.unit_of_measure, ",.3~g"), title=kpi.name)
+    ticks, tick_format = value_ticks(low, high, percent=kpi.unit_of_measure == UnitOfMeasure.PERCENT)
+    axis = alt.Axis(values=ticks, format=tick_format, title=kpi.name)
     return low, high, scale, axis
+
+
+def value_ticks(low: float, high: float, *, percent: bool = False) -> tuple[list[float], str]:
+    """Ticks on round values between ``low`` and ``high`` and a d3 format with as many decimals as they need.
+
+    The decimals follow the step, so no two ticks read the same: 4% to 5.5% is ticked ``4.0% 4.5% 5.0% 5.5%``,
+    not ``4% 5% 5% 6%``.
+    """
+    rough = (high - low) / _VALUE_TICKS or abs(high) or 1.0
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough)
+    first = math.ceil(low / step)
+    ticks = [round(i * step, 12) for i in range(first, math.floor(high / step) + 1)]
+    shown_step = step * 100 if percent else step
+    decimals = 0
+    while decimals < 12 and round(shown_step, decimals) != round(shown_step, 12):
+        decimals += 1
+    return ticks, f",.{decimals}%" if percent else f",.{decimals}f"
 
 
 def _band_layer(

@@ -21,7 +21,7 @@ from kpi_model.formula import (
 from kpi_model.models import Kpi, Workspace
 from kpi_model.periods import cadence_grain, complete_points, period_label
 from kpi_model.status import STATUS_LABELS, Status, format_value, gap_to_target, latest_of, status, unjudged_note
-from ui.charts import kpi_chart, series_frame
+from ui.charts import breakdown_frame, kpi_chart, series_frame
 from ui.feedback import show_error
 
 _NO_BREAKDOWN = "—"
@@ -144,6 +144,8 @@ def results(kpi: Kpi, series: Series) -> None:
     frame = series_frame(series)
     shown = frame.assign(period=[period_label(p.date(), series.request.grain) for p in frame["period"]])
     by = series.request.by
+    if by:  # the table names a missing value as the chart's legend does, not "None"
+        shown, _ = breakdown_frame(shown)
     st.dataframe(
         shown.rename(columns={"dimension": by}) if by else shown,
         hide_index=True,
