@@ -761,3 +761,17 @@ def test_preview_breakdown_table_names_missing_values_as_the_legend_does(sample_
     assert reasons.notna().all() and "None" not in set(reasons.astype(str))
     (chart,) = charts(at)
     assert '"(missing)"' in chart.proto.spec, "the same name as the chart's legend"
+
+
+def test_profile_distinct_counts_have_thousands_separators_and_text_ranges_are_blank(sample_home):
+    at = new_app("pages/data.py")
+    (expander,) = [e for e in at.expander if unescape(e.label).startswith("orders — ")]
+    table = expander.dataframe[0]
+    distinct = next(c for c in json.loads(table.proto.columns) if c.startswith("Distinct"))
+    assert json.loads(table.proto.columns)[distinct]["type_config"].get("format") == "localized"
+    frame = table.value.set_index("Column")
+    text_columns = frame.index[frame["Type"] == "VARCHAR"]
+    assert len(text_columns) > 0
+    for column in ("Min", "Max"):
+        assert frame[column].notna().all() and "None" not in set(frame[column].astype(str)), frame[column]
+    assert (frame.loc[text_columns, "Min"] == "").any(), "a text column has no range: blank"

@@ -212,8 +212,8 @@ def profile_frame(profile: TableProfile) -> pd.DataFrame:
                 "Type": c.type,
                 "Empty": c.null_share,
                 distinct_heading(profile): c.distinct,
-                "Min": c.min,
-                "Max": c.max,
+                "Min": c.min or "",  # a column without a range (text) shows blank, not "None"
+                "Max": c.max or "",
             }
             for c in profile.columns
         ]
@@ -236,7 +236,9 @@ def tables_section(data: DataStore, tables: dict[str, TableProfile]) -> None:
                 width="stretch",
                 key=f"profile_{name}",
                 column_config={
-                    "Empty": st.column_config.ProgressColumn("Empty", format="percent", min_value=0, max_value=1)
+                    "Empty": st.column_config.ProgressColumn("Empty", format="percent", min_value=0, max_value=1),
+                    # 9,885 as the row count beside it is written, not 9885
+                    distinct_heading(profile): st.column_config.NumberColumn(format="localized"),
                 },
             )
             if not profile.distinct_exact:
