@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from kpi_model import workspace_file
+from kpi_model.grid import grid_rows
 from kpi_model.store import WorkspaceStore
 
 from .conftest import SAMPLE_WORKSPACE
@@ -316,3 +317,16 @@ def test_pasted_ambiguous_date_and_unit_word_are_marked_in_the_check_column(home
     _, saved = stored(home)
     first = next(k for k in saved.kpis if k.name == editor.value["name"][0])
     assert first.review_date == dt.date(2026, 4, 13) and first.unit_of_measure == "duration"
+
+
+def test_empty_cells_of_a_kpi_without_a_template_show_empty_not_none():
+    from kpi_model.models import Kpi
+    from ui.kpi_grid import _frame
+
+    sample = workspace_file.load(SAMPLE_WORKSPACE)
+    custom = Kpi(id="b2b_custom", name="B2B custom", goal="grow-b2b-sales", expression="count(*)")
+    workspace = sample.model_copy(update={"kpis": [*sample.kpis, custom]})
+    frame = _frame(grid_rows(workspace, workspace.kpis_of("grow-b2b-sales")), {})
+    row = frame.set_index("kpi").loc["b2b_custom"]
+    assert row.notna().all(), row[row.isna()]
+    assert row["unit_of_measure"] == row["cadence"] == row["pairs_with"] == row["target_due"] == ""

@@ -92,12 +92,8 @@ def _column_config(labels: Mapping[str, str], with_goal: bool, any_problem: bool
 def _frame(rows: list[dict[str, Any]], problems: Mapping[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["kpi", "name", "goal", *COLUMNS])
     frame.insert(0, _PROBLEM, [f"⚠ {problems[row['kpi']]}" if row["kpi"] in problems else _OK for row in rows])
-    for column in frame.columns:
-        if column == "pairs_with":
-            frame[column] = frame[column].astype("string")
-        else:  # an empty text cell shows empty, not as 'None'
-            frame[column] = frame[column].astype("string").fillna("")
-    return frame
+    # An empty cell shows empty, not as 'None' (a KPI of no template has no unit, cadence or partner).
+    return frame.astype("string").fillna("")
 
 
 _MARKED = "color: #b42318; background-color: #fef3f2"  # a row that cannot be saved: its check and its name
