@@ -306,6 +306,7 @@ UNTRANSLATABLE: dict[str, tuple[str, set[str]]] = {
     "sum(try_cast(amount AS DOUBLE))": ("try_cast()", {"postgres"}),
     "max(epoch(d))": ("epoch()", {"bigquery", "tsql"}),
     "count(*) FILTER (WHERE regexp_matches(channel, '^w'))": ("regexp_matches()", {"tsql"}),
+    "count(*) FILTER (WHERE regexp_matches(channel, 'W', 'i'))": ("regexp_matches()", {"snowflake", "tsql"}),
     "count(*) FILTER (WHERE channel ILIKE 'w%')": ("ILIKE", {"tsql"}),
     "max(date_part('dow', d))": ("date_part()", {"bigquery", "tsql"}),
     "max(extract(dow FROM d))": ("extract()", {"bigquery", "tsql"}),
@@ -323,6 +324,8 @@ REWRITTEN = {
     ("median(amount)", "postgres"): "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY amount)",
     ("fsum(amount)", "postgres"): "SUM(amount)",
     ("fsum(amount)", "tsql"): "SUM(amount)",
+    # Snowflake's REGEXP_LIKE matches the whole string, DuckDB's regexp_matches any part of it.
+    ("count(*) FILTER (WHERE regexp_matches(channel, '^w'))", "snowflake"): "(REGEXP_INSTR(channel, '^w') > 0)",
     ("max(epoch(d))", "spark"): "MAX((UNIX_MICROS(CAST(d AS TIMESTAMP)) / CAST(1000000 AS DOUBLE)))",
     ("max(date_part('dow', d))", "spark"): "MAX((EXTRACT(DAYOFWEEK FROM d) - 1))",
     # DuckDB's // truncates integers and divides a DOUBLE as it is, as / does in PostgreSQL and T-SQL; PostgreSQL

@@ -234,9 +234,13 @@ def _log_base_ten(node: exp.Expr) -> exp.Expr:
     return node
 
 
-def _snowflake_try_cast(node: exp.Expr) -> exp.Expr:
+def _snowflake_portable(node: exp.Expr) -> exp.Expr:
     """``try_cast(x AS t)`` as TRY_CAST(CAST(x AS VARCHAR) AS t): Snowflake's TRY_CAST takes text only, and sqlglot
-    prints a plain CAST (which fails on a value that does not convert) when it cannot tell that ``x`` is text."""
+    prints a plain CAST (which fails on a value that does not convert) when it cannot tell that ``x`` is text.
+    ``regexp_matches(s, p)`` as REGEXP_INSTR(s, p) > 0: Snowflake's REGEXP_LIKE matches the whole string only."""
+    if isinstance(node, exp.RegexpLike) and node.args.get("flag") is None:
+        found = exp.Anonymous(this="REGEXP_INSTR", expressions=[node.this, node.expression])
+        return exp.paren(exp.GT(this=found, expression=exp.Literal.number(0)))
     if isinstance(node, exp.TryCast) and not node.args.get("requires_string"):
         node.set("this", exp.cast(node.this, "VARCHAR"))
         node.set("requires_string", True)
@@ -367,6 +371,8 @@ def untranslatable(tree: exp.Expr, dialect: str) -> list[str]:
         elif isinstance(node, exp.Extract) and dialect in ("bigquery", "tsql"):
             part = node.name.upper()
             why = None if part in _SHARED_DATE_PARTS else f"numbers the date part '{part.lower()}' otherwise, if at all"
+        elif dialect == "snowflake" and isinstance(node, exp.RegexpLike) and node.args.get("flag") is not None:
+            why = "has no unanchored REGEXP_LIKE with options (REGEXP_LIKE matches the whole string)"
         elif dialect == "spark" and isinstance(node, (exp.First, exp.Last)) and node.find(exp.Order):
             why = "has no FIRST/LAST with ORDER BY inside"
         if why:
@@ -387,7 +393,7 @@ def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     elif dialect == "spark":
         tree = _spark_portable(tree)
     elif dialect == "snowflake":
-        tree = tree.transform(_snowflake_try_cast)
+        tree = tree.transform(_snowflake_portable)
     elif dialect == "postgres":
         tree = tree.transform(_postgres_mode)
     return tree.sql(dialect=dialect, pretty=pretty, comments=False)
