@@ -394,3 +394,22 @@ def test_cli_says_on_stderr_which_kpi_it_left_out_and_why_and_exits_1(tmp_path):
     assert "MEDIAN" not in result.stdout and "--   k: left out of the BigQuery SQL" in result.stdout
     postgres = cli("sql", str(path), "--dialect", "postgres")
     assert postgres.returncode == 0 and "PERCENTILE_CONT(0.5) WITHIN GROUP" in postgres.stdout
+
+
+@pytest.mark.usefixtures("home")
+def test_preview_sql_panel_shows_why_a_kpi_is_left_out_of_a_dialect(tmp_path, monkeypatch):
+    """A KPI the dialect cannot compute shows the reason on the Preview page, no SQL; DuckDB still shows its SQL."""
+    path = write_warehouse_workspace(tmp_path)
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (revenue,) = [k for k in document["kpis"] if k["id"] == "revenue"]
+    revenue["expression"] = "median(amount)"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    monkeypatch.setenv("KPI_WIZARD_OPEN", str(path))
+    at = new_app("pages/preview.py")
+    at.selectbox(key="preview_kpi").set_value("revenue").run()
+    assert "MEDIAN(amount)" in at.code[0].value
+    at.selectbox(key="preview_dialect").set_value("bigquery").run()
+    assert not at.code
+    shown = [error.value.replace("\\", "") for error in at.error]  # markdown-escaped
+    reason = "Left out of the BigQuery SQL: median(): BigQuery has no such aggregate"
+    assert any(reason in text for text in shown), shown
