@@ -99,6 +99,11 @@ def percent_typo(
 _TWO_WAY_DAY = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")
 
 
+_LONGEST_DATE = 40  # "by the end of September 30, 2027" and some
+# An ISO day followed by anything but a time of day (a spreadsheet's '2026-04-03 00:00:00' is a day).
+_ISO_WITH_MORE = re.compile(r"^\d{4}-\d{2}-\d{2}(?![ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$).+$")
+
+
 def _spoken(day: dt.date) -> str:
     return f"{day.day} {calendar.month_name[day.month]} {day.year}"
 
@@ -113,6 +118,10 @@ def read_day(text: str | None, label: str) -> dt.date | None:
     if text is None or not text.strip():
         return None
     raw = " ".join(text.split())
+    if len(raw) > _LONGEST_DATE:  # refused before it is quoted back in a message
+        raise ValueError(f"{len(raw):,} characters is no date; write it as YYYY-MM-DD, e.g. 2027-06-30")
+    if _ISO_WITH_MORE.match(raw):  # the reader takes the first ten characters of an ISO date: '2026-04-03x' too
+        raise ValueError(f"'{raw}' has more after the date; write the date alone, e.g. {raw[:10]}")
     try:
         day, period = read_date(raw, label)
     except ValueError as error:

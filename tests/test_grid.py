@@ -371,3 +371,24 @@ def test_a_cell_longer_than_the_limit_is_refused_with_its_length_and_the_fix(sma
     assert problem.column == "Owner" and "2,000,000 characters" in problem.message
     assert problem.fix.startswith(f"shorten it to at most {MAX_CELL:,} characters")
     assert len(str(problem)) < 400, "the refused text is not quoted back"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2027-06-30x", "has more after the date"),
+        ("2027-06-30 and later", "has more after the date"),
+        ("9" * 500, "500 characters is no date"),
+    ],
+)
+def test_a_date_cell_with_more_than_a_date_is_refused_without_quoting_a_long_text(small_workspace, typed, expected):
+    rate, _ = rows_of(small_workspace)
+    rate["target_due"] = typed
+    (problem,) = grid_problems(small_workspace, [rate])
+    assert problem.column == "Target due" and expected in problem.message and len(problem.message) < 120
+
+
+def test_a_spreadsheets_date_with_midnight_is_its_day(small_workspace):
+    rate, _ = rows_of(small_workspace)
+    rate["review_date"] = "2027-01-15 00:00:00"
+    assert apply_grid(small_workspace, [rate]).kpi("repeat_rate").review_date == dt.date(2027, 1, 15)
