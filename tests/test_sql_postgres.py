@@ -335,7 +335,7 @@ UNCONVERTIBLE_CSV = """d,amount,region,opened,closed,rate
 2026-01-06,n/a,North,2026-01-06 09:00:00,2026-01-06 11:30:00,2.675
 2026-01-20,4.5,South,2026-01-20 11:30:00,2026-01-21 01:00:00,7.5
 2026-02-03,7,North,2026-02-03 07:00:00,2026-02-03 08:00:00,0.5
-2026-02-10,,South,2026-02-10 12:00:00,2026-02-10 18:30:00,12
+2026-02-10,,South,2026-02-10 12:00:00,2026-02-17 01:00:00,12
 2026-02-11,3,South,2026-02-11 12:00:00,2026-02-11 13:30:00,3.3
 """
 
@@ -344,7 +344,8 @@ def test_formulas_outside_the_sample_run_as_printed_or_are_left_out_with_the_rea
     """try_cast over a column holding 'n/a' (PostgreSQL has no TRY_CAST: the KPI is left out, named, because the
     plain CAST sqlglot prints fails there); median of hours between timestamps and mode() run and match (each
     month has one most frequent value: on a tie PostgreSQL takes the smallest, DuckDB any); round, %, // and log
-    over a DOUBLE (PostgreSQL has some of them for NUMERIC only) run and match."""
+    over a DOUBLE (PostgreSQL has some of them for NUMERIC only) run and match; so do date_diff units spelled in
+    the plural and weeks counted as DuckDB counts them (7 days crossed, not 7 days elapsed, make a week)."""
     (tmp_path / "shop.csv").write_text(UNCONVERTIBLE_CSV, encoding="utf-8")
     kpi = {"source": "shop", "time_column": "d"}
     document = {
@@ -360,6 +361,9 @@ def test_formulas_outside_the_sample_run_as_printed_or_are_left_out_with_the_rea
             {"id": "top_region", "name": "Top region", "expression": "count(*) FILTER (WHERE region = 'North')",
              **kpi},
             {"id": "modal_hours", "name": "Modal hours", "expression": "mode(date_diff('hour', opened, closed))",
+             **kpi},
+            {"id": "day_counts", "name": "Day counts",
+             "expression": "sum(date_diff('weeks', opened, closed)) * 1000 + sum(date_diff('hours', opened, closed))",
              **kpi},
             {"id": "rate_arithmetic", "name": "Rate arithmetic",
              "expression": "sum(round(rate, 2)) + sum(rate % 2) + sum(rate // 2) + max(log(rate)) + sum(7 // 2)",
@@ -379,7 +383,13 @@ def test_formulas_outside_the_sample_run_as_printed_or_are_left_out_with_the_rea
         assert list(script.failures) == ["priced_total"]
         assert "view source 'priced': try_cast(): PostgreSQL has no TRY_CAST" in str(script.failures["priced_total"])
         statements = printed_statements(script.text())
-        assert [s.kpi_id for s in statements] == ["median_hours", "top_region", "modal_hours", "rate_arithmetic"]
+        assert [s.kpi_id for s in statements] == [
+            "median_hours",
+            "top_region",
+            "modal_hours",
+            "day_counts",
+            "rate_arithmetic",
+        ]
         for statement in statements:
             series = engine.compute(workspace, statement.kpi_id, request)
             _assert_matches(series, _rows(connection, statement.sql), statement.kpi_id)

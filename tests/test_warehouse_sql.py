@@ -313,6 +313,10 @@ UNTRANSLATABLE: dict[str, tuple[str, set[str]]] = {
     "max(extract(month FROM d))": ("", set()),
     "sum(amount) / count(DISTINCT order_id)": ("", set()),
     _ARITHMETIC: ("", set()),
+    "avg(date_diff('minute', d, e))": ("", set()),
+    "avg(date_diff('week', d, e))": ("", set()),
+    "avg(date_diff('hours', d, e))": ("", set()),
+    "max(date_diff('decade', d, e))": ("date_diff()", _ALL),
 }
 # Where the dialect has the same meaning under another spelling: formula, dialect → what its SQL must hold.
 REWRITTEN = {
@@ -324,6 +328,18 @@ REWRITTEN = {
     ("median(amount)", "postgres"): "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY amount)",
     ("fsum(amount)", "postgres"): "SUM(amount)",
     ("fsum(amount)", "tsql"): "SUM(amount)",
+    # BigQuery's DATE_DIFF takes DATEs only, its DATETIME_DIFF counts whole units elapsed: both ends truncated.
+    ("avg(date_diff('minute', d, e))", "bigquery"): "DATETIME_DIFF(DATETIME_TRUNC(CAST(e AS DATETIME), MINUTE), "
+    "DATETIME_TRUNC(CAST(d AS DATETIME), MINUTE), MINUTE)",
+    ("avg(date_diff('week', d, e))", "bigquery"): "DIV(DATE_DIFF(CAST(e AS DATE), CAST(d AS DATE), DAY), 7)",
+    # DuckDB counts a week as the days crossed divided by 7; T-SQL's and Snowflake's weeks count Sundays crossed.
+    ("avg(date_diff('week', d, e))", "tsql"): "AVG(DATEDIFF(DAY, d, e) / 7)",
+    ("avg(date_diff('week', d, e))", "postgres"): "AVG((CAST(e AS DATE) - CAST(d AS DATE)) / 7)",
+    # A unit in the plural is written as every dialect reads it (sqlglot passes 'hours' on as it is).
+    ("avg(date_diff('hours', d, e))", "tsql"): "AVG(DATEDIFF(HOUR, d, e))",
+    ("avg(date_diff('hours', d, e))", "snowflake"): "AVG(DATEDIFF(HOUR, d, e))",
+    ("avg(date_diff('hours', d, e))", "postgres"): "DATE_TRUNC('HOUR', CAST(e AS TIMESTAMP))",
+    ("avg(date_diff('week', d, e))", "snowflake"): "AVG(CAST(TRUNC(DATEDIFF(DAY, d, e) / 7) AS BIGINT))",
     # Snowflake's REGEXP_LIKE matches the whole string, DuckDB's regexp_matches any part of it.
     ("count(*) FILTER (WHERE regexp_matches(channel, '^w'))", "snowflake"): "(REGEXP_INSTR(channel, '^w') > 0)",
     ("max(epoch(d))", "spark"): "MAX((UNIX_MICROS(CAST(d AS TIMESTAMP)) / CAST(1000000 AS DOUBLE)))",

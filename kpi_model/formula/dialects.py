@@ -83,8 +83,50 @@ def _bigquery_iso_weeks(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rewrite)
 
 
-# The units Spark's DATEDIFF(unit, …) and DATE_TRUNC know, spelled as Spark spells them (no plurals).
-_SPARK_DIFF_UNITS = frozenset(
+# The units BigQuery's DATETIME_DIFF counts here (whole units elapsed: both ends are truncated to count boundaries).
+_BIGQUERY_TIMESTAMP_UNITS = frozenset({"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY"})
+_BIGQUERY_DATE_UNITS = frozenset({"WEEK", "MONTH", "QUARTER", "YEAR"})
+
+
+def _duckdb_diff_unit(node: exp.Expr) -> str:
+    """The unit of a ``date_diff`` in one spelling per unit ('minutes' and 'min' are MINUTE)."""
+    unit = map_date_part(node.args["unit"], "duckdb").name.upper()
+    return "WEEK" if unit == "WEEKS" else unit  # the one plural sqlglot leaves as it is
+
+
+def _weeks_in_days(node: exp.Expr) -> exp.Expr:
+    """``date_diff('week', a, b)`` as the days crossed divided by 7 (towards zero), as DuckDB counts weeks: T-SQL's
+    and Snowflake's DATEDIFF(WEEK, …) count the Sundays (or WEEK_START days) crossed instead, and sqlglot's
+    PostgreSQL form the whole days elapsed."""
+    if not isinstance(node, exp.DateDiff) or node.args.get("unit") is None or _duckdb_diff_unit(node) != "WEEK":
+        return node
+    days = exp.DateDiff(this=node.this, expression=node.expression, unit=exp.var("DAY"), date_part_boundary=True)
+    return exp.IntDiv(this=days, expression=exp.Literal.number(7))
+
+
+def _bigquery_date_diff(node: exp.Expr) -> exp.Expr:
+    """``date_diff`` as DuckDB counts it (unit boundaries crossed), on any date or timestamp column: BigQuery's
+    DATE_DIFF takes DATEs only and its DATETIME_DIFF (DuckDB's TIMESTAMP is a DATETIME there) counts whole units
+    elapsed, so both ends are truncated;
+    months and longer are counted between DATEs, a week is the days crossed divided by 7, as in DuckDB."""
+    if not isinstance(node, exp.DateDiff) or node.args.get("unit") is None:
+        return node
+    unit = _duckdb_diff_unit(node)
+    end, start = node.this, node.expression
+    if unit in _BIGQUERY_TIMESTAMP_UNITS:
+        end, start = (exp.DatetimeTrunc(this=exp.cast(v, "TIMESTAMP"), unit=exp.var(unit)) for v in (end, start))
+        return exp.DatetimeDiff(this=end, expression=start, unit=exp.var(unit))
+    if unit not in _BIGQUERY_DATE_UNITS:
+        return node
+    end, start = exp.cast(end, "DATE"), exp.cast(start, "DATE")
+    if unit == "WEEK":
+        days = exp.DateDiff(this=end, expression=start, unit=exp.var("DAY"))
+        return exp.IntDiv(this=days, expression=exp.Literal.number(7))
+    return exp.DateDiff(this=end, expression=start, unit=exp.var(unit))
+
+
+# The date_diff units every dialect counts (Spark's DATEDIFF and DATE_TRUNC spell them so too: no plurals).
+_DIFF_UNITS = frozenset(
     {"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
 )
 # DuckDB's day-of-week parts: 0 (Sunday) to 6, and ISO's 1 (Monday) to 7. Spark's DOW runs from 1 (Sunday).
@@ -104,9 +146,8 @@ def _spark_date_diff(node: exp.Expr) -> exp.Expr:
     """
     if node.args.get("unit") is None:
         return node
-    unit = map_date_part(node.args["unit"], "duckdb").name.upper()
-    unit = "WEEK" if unit == "WEEKS" else unit  # the one plural sqlglot leaves as it is
-    if unit not in _SPARK_DIFF_UNITS:
+    unit = _duckdb_diff_unit(node)
+    if unit not in _DIFF_UNITS:
         return node
     node.set("unit", exp.var(unit))
     for end in ("this", "expression"):
@@ -227,6 +268,14 @@ def _plain_aggregate(node: exp.Expr) -> exp.Expr:
     return node if plain is None or len(node.expressions) != 1 else plain(this=node.expressions[0])
 
 
+def _diff_unit_spelled_once(node: exp.Expr) -> exp.Expr:
+    """A ``date_diff`` unit in the one spelling every dialect reads: sqlglot passes 'hours' or 'secs' on as they
+    are (T-SQL and Snowflake then fail, PostgreSQL gets a cast of AGE)."""
+    if isinstance(node, exp.DateDiff) and node.args.get("unit") is not None:
+        node.set("unit", exp.var(_duckdb_diff_unit(node)))
+    return node
+
+
 def _log_base_ten(node: exp.Expr) -> exp.Expr:
     """DuckDB's one-argument ``log`` is base 10; sqlglot reads it as the natural log (LN, or LOG elsewhere)."""
     if isinstance(node, exp.Log) and node.args.get("expression") is None:
@@ -345,6 +394,7 @@ _DUCKDB_NAMES: dict[type[exp.Expr], str] = {
     exp.TryCast: "try_cast",
     exp.ILike: "ILIKE",
     exp.Extract: "extract",
+    exp.DateDiff: "date_diff",
 }
 
 
@@ -371,6 +421,9 @@ def untranslatable(tree: exp.Expr, dialect: str) -> list[str]:
         elif isinstance(node, exp.Extract) and dialect in ("bigquery", "tsql"):
             part = node.name.upper()
             why = None if part in _SHARED_DATE_PARTS else f"numbers the date part '{part.lower()}' otherwise, if at all"
+        elif isinstance(node, exp.DateDiff) and node.args.get("unit") is not None:
+            unit = _duckdb_diff_unit(node)
+            why = None if unit in _DIFF_UNITS else f"has no date_diff unit '{unit.lower()}'"
         elif dialect == "snowflake" and isinstance(node, exp.RegexpLike) and node.args.get("flag") is not None:
             why = "has no unanchored REGEXP_LIKE with options (REGEXP_LIKE matches the whole string)"
         elif dialect == "spark" and isinstance(node, (exp.First, exp.Last)) and node.find(exp.Order):
@@ -385,11 +438,13 @@ def untranslatable(tree: exp.Expr, dialect: str) -> list[str]:
 def render_sql(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """A compiled KPI query as SQL of ``dialect`` (T-SQL that runs on SQL Server 2008 and later)."""
     if dialect != "duckdb":
-        tree = tree.transform(_log_base_ten).transform(_plain_aggregate)
+        tree = tree.transform(_log_base_ten).transform(_plain_aggregate).transform(_diff_unit_spelled_once)
+    if dialect in ("tsql", "snowflake", "postgres"):
+        tree = tree.transform(_weeks_in_days)
     if dialect == "tsql":
         tree = _tsql_portable(tree)
     elif dialect == "bigquery":
-        tree = _bigquery_iso_weeks(tree)
+        tree = _bigquery_iso_weeks(tree).transform(_bigquery_date_diff)
     elif dialect == "spark":
         tree = _spark_portable(tree)
     elif dialect == "snowflake":

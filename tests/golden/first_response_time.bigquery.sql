@@ -8,7 +8,13 @@
 SELECT
   CAST(TIMESTAMP_TRUNC(opened_at, MONTH) AS DATE) AS period,
   (
-    AVG(DATE_DIFF(first_response_at, opened_at, MINUTE)) / 60.0
+    AVG(
+      DATETIME_DIFF(
+        DATETIME_TRUNC(CAST(first_response_at AS DATETIME), MINUTE),
+        DATETIME_TRUNC(CAST(opened_at AS DATETIME), MINUTE),
+        MINUTE
+      )
+    ) / 60.0
   ) AS value,
   COUNT(*) AS row_count
 FROM support_tickets
