@@ -85,7 +85,9 @@ def _from_data(kpi: Kpi, series: Series, today: dt.date | None) -> list[Suggesti
     target = kpi.target
     unset = kpi.thresholds is None or (kpi.thresholds.warning is None and kpi.thresholds.critical is None)
     if unset and target is not None and target.value is not None and target.due is not None:
-        if kpi.direction == Direction.RANGE:
+        # Which side of the target the lines go on is the direction's to say: without one, a guess could put
+        # a share's critical line below zero.
+        if kpi.direction is None or kpi.direction == Direction.RANGE:
             return found
         from kpi_model.whatif import target_preview  # the what-if maths only when a target asks for it
 

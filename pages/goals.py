@@ -121,11 +121,12 @@ if workspace.goals:
         )
     kpi_count = len(workspace.kpis_of(chosen))
     with st.popover("Delete this goal", icon=":material/delete:"):
-        also_kpis = st.checkbox(
+        also_kpis = kpi_count > 0 and st.checkbox(
             f"Also delete its {plural(kpi_count, 'KPI')} (otherwise they are kept, without a goal, on the KPIs page)",
             key=f"delete_goal_kpis_{chosen}",
-            disabled=kpi_count == 0,
         )
+        if kpi_count == 0:
+            st.caption("The goal has no KPIs.")
         if st.button("Yes, delete the goal", key=f"delete_goal_{chosen}", type="primary"):
             apply_edit(lambda: editing.delete_goal(workspace, chosen, delete_kpis=also_kpis), "Deleted the goal.")
 st.page_link("pages/kpis.py", label="Next: choose KPIs for each goal", icon=":material/arrow_forward:")

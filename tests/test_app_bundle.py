@@ -222,3 +222,12 @@ def test_a_loaded_table_whose_file_is_gone_travels_as_parquet(home, tiny_bundle,
         expected = before.compute(original, "revenue").as_records()
         assert after.compute(reopened.workspace, "revenue").as_records() == expected
         assert [r["value"] for r in expected] == [10, 25]
+
+
+def test_a_second_click_on_open_does_not_make_a_second_copy(home, tiny_bundle):
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    open_on_start(at, "tiny_shop_bundle.zip", tiny_bundle)
+    at.button(key="open_bundle").click()  # the uploader still holds the file
+    run(at)
+    assert len(WorkspaceStore(home).ids()) == 1, "one workspace, not two of the same name"
+    assert "is open already as 'Tiny shop'" in text_of(at.info)

@@ -269,6 +269,8 @@ def test_a_bad_cell_is_marked_in_its_row_as_it_is_typed_and_nothing_is_saved_unt
     assert problems[1].startswith("⚠ Target value: 'lots'") and "Fix: write it like" in problems[1]
     listed = " ".join(e.value for e in at.error)
     assert "1 cell cannot be used yet" in listed and f"**{conversion}**" in listed, "listed under the grid too"
+    captions = " ".join(c.value for c in at.caption)
+    assert "the suggestions follow the saved KPIs" in captions, "why the suggestions ignore what was typed"
     click(at, "Save the grid")
     assert "Nothing was saved: 1 cell cannot be used" in " ".join(e.value for e in at.error)
     assert WorkspaceStore(home).list_workspaces() == [], "nothing saved, not even the good owner"

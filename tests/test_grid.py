@@ -254,6 +254,10 @@ def test_thresholds_follow_the_whatif_method_when_a_target_and_data_exist(small_
     assert (values["warning"], values["critical"]) == (preview.suggested_warning, preview.suggested_critical)
     no_target = by_column(suggest(small_workspace, small_workspace.kpi("repeat_revenue"), series, today=today))
     assert "warning" not in no_target, "no target, no thresholds to suggest"
+    no_direction = revenue.model_copy(update={"direction": None, "template": None})
+    assert {"warning", "critical"}.isdisjoint(by_column(suggest(small_workspace, no_direction, series, today=today))), (
+        "no direction, no side of the target to put the lines on"
+    )
 
 
 def test_accepting_fills_empty_cells_only_in_the_rows_unit(small_workspace):

@@ -21,6 +21,8 @@ from kpi_model.models import Workspace
 from ui import state
 from ui.feedback import md_escape, plural, show_error
 
+_OPENED = "bundles_opened"  # uploaded bundle file id → the name it was opened as, in this session
+
 
 def bundled_files(workspace: Workspace) -> dict[str, Path]:
     """The data file of each file source: the latest upload of its table (``files/<name>.*`` in the workspace's
@@ -96,6 +98,14 @@ def open_bundle_section() -> None:
     upload = st.file_uploader("Workspace bundle (.zip)", type=["zip"], key="upload_bundle")
     if upload is None or not st.button("Open bundle", key="open_bundle", type="primary"):
         return
+    if (opened_before := st.session_state.get(_OPENED, {}).get(upload.file_id)) is not None:
+        # The uploader keeps the file after it was opened; a second click must not make a second copy.
+        st.info(
+            f"{md_escape(upload.name)} is open already as '{md_escape(opened_before)}' (listed above). To open "
+            "another copy, upload the file again.",
+            icon=":material/info:",
+        )
+        return
     with tempfile.TemporaryDirectory(prefix="kpiw-bundle-") as scratch:
         received = Path(scratch) / "bundle.zip"
         with received.open("wb") as sink:
@@ -108,6 +118,7 @@ def open_bundle_section() -> None:
             return
         loaded = _save_and_load(opened, upload.name)
     if loaded is not None:
+        st.session_state.setdefault(_OPENED, {})[upload.file_id] = opened.workspace.name
         state.flash("success", f"Opened '{opened.workspace.name}' from {upload.name} with {plural(loaded, 'table')}.")
         st.rerun()
 

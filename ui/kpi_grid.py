@@ -271,10 +271,16 @@ def _suggestions(
     st.markdown("##### Suggestions for empty cells")
     with st.spinner("Reading the data for baselines and thresholds…", show_time=True):
         found = open_suggestions(workspace, kpis, rows)
+    if grid_problems(workspace, rows):
+        st.caption(
+            ":material/warning: While cells marked ⚠ cannot be read, the suggestions follow the saved KPIs, not "
+            "the grid: fix those cells and they follow what you typed (a target typed in gets thresholds)."
+        )
     if not found:
         st.caption(
             "No suggestions: the empty cells have no default here (owners come from the goal or unit, cadence, "
-            "direction and unit from the template, baselines and thresholds from loaded data)."
+            "direction and unit from the template, baselines from loaded data, and thresholds from loaded data "
+            "once a KPI has a direction and a target with its due date)."
         )
         return
     total = sum(len(items) for items in found.values())
