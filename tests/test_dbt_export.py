@@ -557,3 +557,31 @@ def test_a_metric_without_a_label_takes_its_name_and_description_from_meta(tmp_p
     (kpi,) = result.workspace.kpis
     assert (kpi.name, kpi.description, kpi.owner_email) == ("Net revenue", "Booked in the month.", None)
     assert any("meta owner_email" in note and "left out" in note for note in result.notes), result.notes
+
+
+@pytest.mark.parametrize(
+    ("dialect", "expression", "view", "said"),
+    [
+        ("bigquery", "median(amount)", None, "BigQuery has no such aggregate"),
+        ("postgres", "sum(amount)", "SELECT order_date, try_cast(amount AS DOUBLE) AS amount FROM t", "try_cast"),
+        ("duckdb", "median(amount)", "SELECT order_date, try_cast(amount AS DOUBLE) AS amount FROM t", None),
+    ],
+)
+def test_a_kpi_the_warehouse_cannot_compute_is_left_out_of_the_dbt_export_with_the_reason(
+    dialect, expression, view, said
+):
+    sources = [{"name": "t", "path": "t.csv"}]
+    if view:
+        sources.append({"name": "v", "sql": view})
+    kpis = [
+        {"id": "k", "name": "K", "source": "v" if view else "t", "expression": expression, "time_column": "order_date"},
+        {"id": "plain", "name": "Plain", "source": "t", "expression": "count(*)", "time_column": "order_date"},
+    ]
+    export = build_export(parse_workspace({"name": "w", "sources": sources, "kpis": kpis}, source="t"), dialect=dialect)
+    exported = [o.kpi_id for o in export.exported]
+    assert "plain" in exported
+    if said is None:
+        assert "k" in exported, "DuckDB computes it as the engine does"
+    else:
+        (left,) = [o for o in export.not_exported if o.kpi_id == "k"]
+        assert said in (left.reason or ""), left.reason

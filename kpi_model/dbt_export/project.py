@@ -29,6 +29,7 @@ from kpi_model.dbt_export.decompose import (
 from kpi_model.dbt_export.jinja import inert_prose, refuse_jinja, where_filter
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, parse_tree, render_sql, validate_view
+from kpi_model.formula.dialects import untranslatable
 from kpi_model.importers.dbt_meta import META_FIELDS
 from kpi_model.models import Kpi, Source, Workspace
 
@@ -161,6 +162,9 @@ class _Builder:
             raise Unexpressible("it has no time column; every MetricFlow measure needs a time dimension")
         if source.sql:
             self._view_model(source)
+        self._refuse_untranslatable(parse_tree(kpi.expression), "formula")
+        if kpi.filter:
+            self._refuse_untranslatable(parse_tree(kpi.filter), "filter")
         parts = decompose(kpi.expression, self.dialect)
         for item in parts.inputs:
             refuse_jinja(item.measure.expr, "formula")
@@ -191,6 +195,7 @@ class _Builder:
     def _derived(self, kpi: Kpi, visiting: tuple[str, ...]) -> MetricType:
         if not kpi.expression:
             raise _NoFormula("it has no source and no formula yet")
+        self._refuse_untranslatable(parse_tree(kpi.expression), "formula")
         names, expr = derived_over_kpis(kpi.expression, self.dialect)
         for name in names:
             used = self.workspace.kpi(name)
@@ -326,6 +331,11 @@ class _Builder:
             data["unit"] = unit.model_dump(mode="json", exclude_none=True)
         return data
 
+    def _refuse_untranslatable(self, tree: exp.Expr, what: str) -> None:
+        """Stop a KPI whose ``what`` the export dialect cannot compute with DuckDB's meaning (as `kpi-wizard sql`)."""
+        if reasons := untranslatable(tree, self.dialect):
+            raise Unexpressible(f"its {what} has no equivalent in this warehouse: {'; '.join(reasons)}")
+
     def _view_model(self, source: Source) -> None:
         """The dbt model of a view source: its SQL in the export dialect, each table it reads as ``ref()``."""
         if source.name in self.view_models:
@@ -337,6 +347,7 @@ class _Builder:
         except FormulaError as error:
             raise Unexpressible(f"its view source '{source.name}' is not a valid view ({error})") from None
         tree = sqlglot.parse_one(checked, read="duckdb")
+        self._refuse_untranslatable(tree, f"view source '{source.name}'")
         # A CTE named like a source hides it everywhere here (views almost never do that); it stays a CTE.
         ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
         refs: list[str] = []
