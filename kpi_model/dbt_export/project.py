@@ -162,10 +162,10 @@ class _Builder:
             raise Unexpressible("it has no time column; every MetricFlow measure needs a time dimension")
         if source.sql:
             self._view_model(source)
+        parts = decompose(kpi.expression, self.dialect)  # says first when the formula does not parse
         self._refuse_untranslatable(parse_tree(kpi.expression), "formula")
         if kpi.filter:
             self._refuse_untranslatable(parse_tree(kpi.filter), "filter")
-        parts = decompose(kpi.expression, self.dialect)
         for item in parts.inputs:
             refuse_jinja(item.measure.expr, "formula")
         model = self.models.get(source.name) or _SemanticModel(
@@ -195,8 +195,8 @@ class _Builder:
     def _derived(self, kpi: Kpi, visiting: tuple[str, ...]) -> MetricType:
         if not kpi.expression:
             raise _NoFormula("it has no source and no formula yet")
-        self._refuse_untranslatable(parse_tree(kpi.expression), "formula")
         names, expr = derived_over_kpis(kpi.expression, self.dialect)
+        self._refuse_untranslatable(parse_tree(kpi.expression), "formula")
         for name in names:
             used = self.workspace.kpi(name)
             if used is None:
