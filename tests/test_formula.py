@@ -12,6 +12,7 @@ import sqlglot
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from kpi_model import workspace_file
 from kpi_model.formula import (
     DIALECTS,
     Compiler,
@@ -377,3 +378,16 @@ def test_the_docstring_examples_of_the_formula_package_hold():
         failed, attempted[name] = doctest.testmod(importlib.import_module(f"kpi_model.formula.{name}"))
         assert failed == 0, f"an example in kpi_model/formula/{name}.py does not hold (printed above)"
     assert attempted["rewrites"] >= 4  # each rewrite shows one
+
+
+def test_a_view_source_whose_tables_are_not_loaded_says_to_load_them_not_to_upload_the_view():
+    from kpi_model.formula import SourceNotLoadedError
+
+    data = workspace_file.to_data(load(SAMPLE_WORKSPACE))
+    data["sources"].append({"name": "web_orders", "sql": "SELECT * FROM orders WHERE channel = 'web'"})
+    data["kpis"].append({"id": "web_sales", "name": "Web sales", "source": "web_orders", "expression": "sum(amount)",
+                         "time_column": "order_date"})  # fmt: skip
+    workspace = workspace_file.parse_workspace(data, source="sample + a view")
+    with pytest.raises(SourceNotLoadedError, match="is a SQL view whose tables are not all loaded") as caught:
+        Compiler(workspace, {"web_sessions": ["session_date"]}).select("web_sales")
+    assert "upload its file" not in str(caught.value) and "tables its SQL selects from" in caught.value.fix

@@ -12,7 +12,7 @@ from kpi_model.checks import formula_facts as facts
 from kpi_model.checks.base import NOT_YET_COMPUTABLE, AuditContext, Finding, Rule, Severity
 from kpi_model.checks.wording import kpi_label, listing, nearest
 from kpi_model.errors import KpiWizardError
-from kpi_model.formula import Compiler, FormulaError, check_kpi_text, referenced_names
+from kpi_model.formula import Compiler, FormulaError, SourceNotLoadedError, check_kpi_text, referenced_names
 from kpi_model.models import Measure
 
 # ---------------------------------------------------------------- KPI003 invalid-formula
@@ -91,7 +91,7 @@ def _invalid_formula(ctx: AuditContext) -> Iterator[Finding]:
             continue
         result = ctx.series.get(kpi.id) if ctx.series is not None else None
         if isinstance(result, KpiWizardError) and not _leave_to_unknown_column(ctx, result):
-            if "has no data loaded" in str(result):
+            if isinstance(result, SourceNotLoadedError):
                 continue  # an unloaded source is a data problem, not a formula problem
             problem = _formula_problem(result) if isinstance(result, FormulaError) else str(result)
             fix = result.fix if isinstance(result, FormulaError) else "check the formula against the data's columns"

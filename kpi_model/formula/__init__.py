@@ -51,7 +51,7 @@ from kpi_model.formula.check import (
 )
 from kpi_model.formula.compile import GRAINS, Compiler, Grain, SeriesRequest, compile_sql, period_sql, quote
 from kpi_model.formula.dialects import DIALECTS, render_sql
-from kpi_model.formula.errors import FormulaError, FormulaLimitError, OverLimitError
+from kpi_model.formula.errors import FormulaError, FormulaLimitError, OverLimitError, SourceNotLoadedError
 from kpi_model.formula.limits import (
     MAX_FORMULA_DEPTH,
     MAX_FORMULA_LENGTH,
@@ -129,6 +129,7 @@ __all__ = [
     "OverLimitError",
     "QuoteMode",
     "SeriesRequest",
+    "SourceNotLoadedError",
     "Statement",
     "ViewMode",
     "WarehouseScript",

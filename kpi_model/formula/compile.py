@@ -15,7 +15,7 @@ from sqlglot import exp
 from kpi_model.errors import UnknownKpiError
 from kpi_model.formula.check import _check_columns, check_aggregate, check_derived, check_filter, is_derived
 from kpi_model.formula.dialects import DIALECTS, render_sql
-from kpi_model.formula.errors import FormulaError
+from kpi_model.formula.errors import FormulaError, SourceNotLoadedError
 from kpi_model.formula.limits import _bounded
 from kpi_model.formula.rewrites import bitmap_distinct_counts, ratio_parts, safe_division
 from kpi_model.models import Kpi, Workspace
@@ -147,7 +147,14 @@ class Compiler:
         if self.columns is None or kpi.source is None:
             return None
         if kpi.source not in self.columns:
-            raise FormulaError(
+            source = self.workspace.source(kpi.source)
+            if source is not None and source.sql:  # a view has no file: what is missing is a table it reads
+                raise SourceNotLoadedError(
+                    f"source '{kpi.source}' of KPI '{kpi.id}' is a SQL view whose tables are not all loaded",
+                    "load the files of the tables its SQL selects from on the Data page (the CLI: --data NAME=PATH "
+                    "for each), then the view computes",
+                )
+            raise SourceNotLoadedError(
                 f"source '{kpi.source}' of KPI '{kpi.id}' has no data loaded",
                 f"upload its file on the Data page, or give the CLI --data {kpi.source}=PATH",
             )

@@ -28,6 +28,10 @@ class FormulaError(KpiWizardError):
         return f"{self.problem}{self._where}"
 
 
+class SourceNotLoadedError(FormulaError):
+    """A KPI's source has no data loaded (its file, or a table its view reads): a data problem, not a formula's."""
+
+
 class FormulaLimitError(FormulaError):
     """Text the checks will not take on: over a size or nesting limit, or nested too deeply to check.
 
