@@ -747,3 +747,14 @@ def test_the_sources_a_kpi_reads_include_a_derived_kpis_inputs_and_a_views_table
     assert sources_used(workspace, ["web_revenue"]) == {"web_orders", "Orders"}, "the view's table, as DuckDB folds it"
     assert sources_used(workspace, ["revenue_per_visit"]) == {"web_orders", "Orders", "sessions"}
     assert sources_used(workspace, ["nosuch"]) == set()
+
+
+def test_a_pipe_named_as_a_data_file_is_called_what_it_is(tmp_path):
+    import os
+
+    from kpi_model.sources import SourceError, ingest_file
+
+    pipe = tmp_path / "orders.csv"
+    os.mkfifo(pipe)
+    with duckdb.connect() as con, pytest.raises(SourceError, match="is not a regular file"):
+        ingest_file(con, pipe, "orders")

@@ -108,7 +108,12 @@ def checked_file(path: Path) -> int:
             f"use one of {', '.join(SUPPORTED_SUFFIXES)}.{hint}"
         )
     if not path.is_file():
-        what = "is a folder, not a file" if path.is_dir() else "was not found"
+        if path.is_dir():
+            what = "is a folder, not a file"
+        elif path.exists():  # a FIFO, a device or a socket: reading it could block or never end
+            what = "is not a regular file (a pipe, a device or a socket)"
+        else:
+            what = "was not found"
         raise SourceError(f"{path} {what}: check the path (it is read relative to the workspace folder).")
     size = path.stat().st_size
     if size == 0:
