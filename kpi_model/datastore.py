@@ -74,7 +74,7 @@ class DataStore:
         self.folder = Path(folder)
         self.pool = pool
         # Settled here, in the server: a job's child process does not see the operator's environment.
-        memory_limit = limits.memory_limit or sources.configured_memory_limit()
+        memory_limit = sources.configured_memory_limit(limits.memory_limit)
         self.limits = dataclasses.replace(limits, memory_limit=memory_limit)
         # DuckDB keeps to its memory limit; the job's address space leaves room above it for Python and readers.
         self._address_space = max(JOB_ADDRESS_SPACE_BYTES, sources.memory_limit_bytes(memory_limit) + 4 * 1024**3)
@@ -151,16 +151,14 @@ class DataStore:
             attempts += 1
             progress.current = None
             try:
-                run_job(
+                self._job(
                     profile_job,
                     (self.db_path, sorted(progress.known), self.limits),
                     what="profiling the loaded tables",
-                    address_space=self._address_space,
                     fix="Drop the table named here on the Data page, or load its file again.",
                     after="the data is unchanged",
                     timeout_s=self.limits.job_timeout_s,
                     on_part=progress.take,
-                    redact=self._redact(),
                 )
             except JobFailed as error:
                 if progress.catalog is None:
@@ -214,16 +212,15 @@ class DataStore:
         self.pool.release(self.db_path)
         committed: list[tuple[Catalog, list[TableProfile]]] = []
         try:
-            catalog, changed = run_job(
+            catalog, changed = self._job(
                 target,
                 args,
                 what=what,
-                address_space=self._address_space,
                 fix=fix,
                 after=after,
                 timeout_s=timeout_s or self.limits.job_timeout_s,
                 on_part=lambda part: committed.append(part[1]) if part[0] == "done" else None,
-                redact={**self._redact(), **(redact or {})},
+                redact=redact,
             )
         except JobFailed:
             self._recover()
@@ -245,16 +242,26 @@ class DataStore:
         if not self.db_path.is_file():
             return
         with contextlib.suppress(KpiWizardError):
-            run_job(
+            self._job(
                 cleanup_job,
                 (self.db_path, self.limits),
                 what="tidying up after the failed job",
-                address_space=self._address_space,
                 fix="Reload the workspace's files.",
                 timeout_s=_CLEANUP_TIMEOUT_S,
-                redact=self._redact(),
             )
         shutil.rmtree(self.db_path.with_name(DATA_FILE + ".tmp"), ignore_errors=True)
+
+    def _job(
+        self, target: Any, args: tuple[Any, ...], *, redact: Mapping[str, str] | None = None, **options: Any
+    ) -> Any:
+        """:func:`run_job` with this store's address space, and its server paths redacted from messages."""
+        return run_job(
+            target,
+            args,
+            address_space=self._address_space,
+            redact={**self._redact(), **(redact or {})},
+            **options,
+        )
 
     def _redact(self) -> dict[str, str]:
         """Server paths a job's message may contain, and what users see instead."""
@@ -341,14 +348,13 @@ class DataStore:
                 return self._write(import_job, job_args, what=what, fix=fix, redact=redact, after=after)
             building = self.folder / f".{DATA_FILE}.{uuid.uuid4().hex}"
             try:
-                catalog, changed = run_job(
+                catalog, changed = self._job(
                     import_job,
                     (building, workspace, base, confine, self.limits, Path(scratch)),
                     what=what,
-                    address_space=self._address_space,
                     fix=fix,
                     timeout_s=self.limits.job_timeout_s,
-                    redact={**self._redact(), **redact, str(building): DATA_FILE},
+                    redact={**redact, str(building): DATA_FILE},
                 )
                 os.replace(building, self.db_path)
             finally:
@@ -395,14 +401,12 @@ class DataStore:
                 duckdb.connect(str(self.db_path)).close()
             # First a run on a read-only connection, beside the engine other sessions keep querying; only a
             # view that passes is written, by a short job that does not run it again.
-            profile, checked = run_job(
+            profile, checked = self._job(
                 view_trial_job,
                 (self.db_path, name, sql, self.limits),
                 what=what,
-                address_space=self._address_space,
                 fix=fix,
                 timeout_s=self.limits.view_timeout_s + _VIEW_JOB_MARGIN_S,
-                redact=self._redact(),
             )
             self._write(edit_job, (self.db_path, self.limits, "view", (name, checked, profile)), what=what, fix=fix)
         return profile

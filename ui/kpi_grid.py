@@ -131,16 +131,15 @@ def _needs_data(kpi: Kpi) -> bool:
     return kpi.baseline is None or (no_thresholds and kpi.target is not None)
 
 
-def open_suggestions(workspace: Workspace, kpis: list[Kpi], rows: list[dict[str, Any]]) -> dict[str, list[Suggestion]]:
+def open_suggestions(
+    workspace: Workspace, kpis: list[Kpi], rows: list[dict[str, Any]], *, readable: bool
+) -> dict[str, list[Suggestion]]:
     """Each KPI's suggestions for the cells still empty in the grid as it is now.
 
-    They follow the grid's unsaved cells while those read (a target typed in gets thresholds suggested);
-    while any cell is wrong, they follow the saved KPIs.
+    They follow the grid's unsaved cells while those read (``readable``: a target typed in gets thresholds
+    suggested); while any cell is wrong, they follow the saved KPIs.
     """
-    try:
-        edited = apply_grid(workspace, rows)
-    except GridError:
-        edited = workspace
+    edited = apply_grid(workspace, rows) if readable else workspace
     by_id = {row["kpi"]: row for row in rows}
     found: dict[str, list[Suggestion]] = {}
     for saved in kpis:
@@ -257,7 +256,7 @@ def kpi_grid(workspace: Workspace, kpis: list[Kpi], scope: str, *, with_goal: bo
         st.session_state[_DRAFT].pop(scope, None)
         st.session_state.setdefault(_ROUND, {})[scope] = round_number + 1
         st.rerun()
-    _suggestions(workspace, kpis, scope, base, rows, labels)
+    _suggestions(workspace, kpis, scope, base, rows, labels, readable=not drawn)
 
 
 def _suggestions(
@@ -267,11 +266,13 @@ def _suggestions(
     base: list[dict[str, Any]],
     rows: list[dict[str, Any]],
     labels: Mapping[str, str],
+    *,
+    readable: bool,
 ) -> None:
     st.markdown("##### Suggestions for empty cells")
     with st.spinner("Reading the data for baselines and thresholds…", show_time=True):
-        found = open_suggestions(workspace, kpis, rows)
-    if grid_problems(workspace, rows):
+        found = open_suggestions(workspace, kpis, rows, readable=readable)
+    if not readable:
         st.caption(
             ":material/warning: While cells marked ⚠ cannot be read, the suggestions follow the saved KPIs, not "
             "the grid: fix those cells and they follow what you typed (a target typed in gets thresholds)."

@@ -42,7 +42,6 @@ from kpi_model.sources import (
     SourceError,
     TableProfile,
     ambiguous_scan_notes,
-    checked_memory_limit,
     configured_memory_limit,
     date_order_notes,
     files_version,
@@ -73,7 +72,7 @@ class Engine:
         memory_limit: str | None = None,
         threads: int = DEFAULT_THREADS,
     ) -> None:
-        memory_limit = checked_memory_limit(memory_limit) if memory_limit else configured_memory_limit()
+        memory_limit = configured_memory_limit(memory_limit)
         if not locked:
             lock(connection, memory_limit=memory_limit, threads=threads)
         self._connection = connection
@@ -114,7 +113,7 @@ class Engine:
         temporary folder of the engine's own, removed when it closes.
         """
         # A bad value is refused before any file is read.
-        memory_limit = checked_memory_limit(memory_limit) if memory_limit else configured_memory_limit()
+        memory_limit = configured_memory_limit(memory_limit)
         connection = duckdb.connect()
         spill = Path(tempfile.mkdtemp(prefix="kpi-wizard-spill-"))
         try:

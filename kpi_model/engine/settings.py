@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from kpi_model.sources import checked_memory_limit, configured_memory_limit
+from kpi_model.sources import configured_memory_limit
 
 DEFAULT_THREADS = 2
 DEFAULT_TIMEOUT_S = 30.0
@@ -28,7 +28,7 @@ def lock(
     may read the one file it loads (and its own scratch folder), the CLI's engine the files it scans,
     nothing else. ``temp_directory`` is where a query spills what does not fit in ``memory_limit``.
     """
-    limit = checked_memory_limit(memory_limit) if memory_limit else configured_memory_limit()
+    limit = configured_memory_limit(memory_limit)
     statements = [f"SET memory_limit = '{limit}'", f"SET threads = {int(threads)}"]
     if temp_directory is not None:
         statements.append(f"SET temp_directory = {_string(temp_directory)}")

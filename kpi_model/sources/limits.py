@@ -53,7 +53,7 @@ class Limits:
     profile_timeout_s: float = PROFILE_TIMEOUT_S
     view_timeout_s: float = VIEW_TIMEOUT_S
     job_timeout_s: float = JOB_TIMEOUT_S
-    memory_limit: str | None = None  # None: configured_memory_limit() when the job starts
+    memory_limit: str | None = None  # None: configured_memory_limit(), settled by the DataStore
     threads: int = JOB_THREADS
 
 
@@ -81,9 +81,10 @@ def checked_memory_limit(value: str) -> str:
     """``value`` as DuckDB's ``memory_limit`` takes it (``512MB``, ``4GB``, ``1.5GiB``), between 32 MB and this
     machine's memory; :class:`MemoryLimitError` naming the variable and the fix otherwise."""
     where = f"(the {MEMORY_LIMIT_VARIABLE} environment variable)"
-    if not _SIZE.fullmatch(value.strip()):
+    text = value.strip()
+    if not _SIZE.fullmatch(text):
         raise MemoryLimitError(f"memory limit '{value[:40]}' is not a size: write it like 512MB or 4GB {where}")
-    size = _size_bytes(value.strip())
+    size = _size_bytes(text)
     if size < MIN_MEMORY_LIMIT_BYTES:
         raise MemoryLimitError(f"memory limit '{value}' is too small for any query: give at least 32MB {where}")
     machine = _physical_memory()
@@ -92,7 +93,7 @@ def checked_memory_limit(value: str) -> str:
             f"memory limit '{value}' is more than this machine's {machine / 1000**3:,.1f} GB: give at most that, "
             f"and leave room for the server {where}"
         )
-    return value.strip()
+    return text
 
 
 def _size_bytes(value: str) -> int:
@@ -107,6 +108,7 @@ def memory_limit_bytes(value: str) -> int:
     return _size_bytes(checked_memory_limit(value))
 
 
-def configured_memory_limit() -> str:
-    """The memory limit for engines and jobs: ``KPI_WIZARD_MEMORY_LIMIT`` when set, else 2GB."""
-    return checked_memory_limit(os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT)
+def configured_memory_limit(given: str | None = None) -> str:
+    """The memory limit for an engine or job: ``given`` when there is one, else ``KPI_WIZARD_MEMORY_LIMIT``
+    when set, else 2GB; checked either way."""
+    return checked_memory_limit(given or os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT)
