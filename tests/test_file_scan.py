@@ -271,6 +271,28 @@ def test_a_big_csv_whose_later_rows_break_the_sampled_types_is_typed_from_every_
     assert [p.value for p in series.points] == [2.0]
 
 
+def test_a_big_csv_whose_first_quotes_come_after_the_sample_is_read_from_every_row(tmp_path, monkeypatch):
+    # The sample has no quotes, so its view reads none; a later quoted comma would split the line in four.
+    monkeypatch.setattr(scan_module, "_FULL_SNIFF_BYTES", 1000)
+    path = tmp_path / "orders.csv"
+    path.write_text("order_date,amount,customer\n" + "2025-01-02,2,Ann\n" * 30_000 + '2025-02-03,5,"Smith, John"\n')
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=[_kpi("n", "sum(amount)")])
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        series = engine.compute(workspace, "n")
+        assert engine.query("SELECT customer FROM orders WHERE amount = 5")[1] == [("Smith, John",)]
+    assert [p.value for p in series.points] == [60_000.0, 5.0]
+
+
+def test_a_line_broken_in_every_reading_is_named_after_every_row_was_tried(tmp_path, monkeypatch):
+    monkeypatch.setattr(scan_module, "_FULL_SNIFF_BYTES", 1000)
+    path = tmp_path / "orders.csv"
+    path.write_text("order_date,amount\n" + "2025-01-02,2\n" * 30_000 + "2025-02-03,5,7\n")
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=[_kpi("n", "sum(amount)")])
+    with Engine.for_workspace(workspace, tmp_path) as engine, pytest.raises(KpiWizardError) as raised:
+        engine.compute(workspace, "n")
+    assert "Source 'orders'" in str(raised.value) and "has 3 fields but the header has 2" in str(raised.value)
+
+
 def test_a_broken_line_is_named_like_a_load_names_it(tmp_path):
     (tmp_path / "orders.csv").write_text("order_date,amount\n2025-01-01,1\n2025-01-02,2,3\n")
     workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=FOUR[:1])

@@ -73,12 +73,12 @@ def _cmd_compute(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
 
     workspace = workspace_file.load(args.workspace)
-    request = series_request(args)
     for kpi_id in args.kpi:
         known_kpi(workspace, kpi_id)
     wanted = args.kpi or [k.id for k in workspace.kpis if k.expression]
     skipped = [k.id for k in workspace.kpis if not args.kpi and not k.expression]
     with workspace_engine(workspace, args.workspace, args.data, kpi_ids=args.kpi) as engine:
+        request = series_request(args)  # after the files are opening: it loads the compiler (workspace_engine)
         results = engine.compute_many(workspace, wanted, request)
     failed = {kpi_id: str(r) for kpi_id, r in results.items() if isinstance(r, Exception)}
     today = dt.date.today()

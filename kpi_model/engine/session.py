@@ -41,12 +41,12 @@ from kpi_model.sources import (
     ScannedFile,
     SourceError,
     TableProfile,
+    WorkspaceScan,
     ambiguous_scan_notes,
     configured_memory_limit,
     date_order_notes,
     files_version,
     profile_table,
-    scan_workspace_sources,
     sniff_every_row,
     unprofiled,
 )
@@ -114,21 +114,39 @@ class Engine:
         """
         # A bad value is refused before any file is read.
         memory_limit = configured_memory_limit(memory_limit)
-        connection = duckdb.connect()
+        scan = WorkspaceScan(workspace, Path(base_dir), overrides, confine=confine, only=sources)
+        return cls.from_scan(scan, timeout_s=timeout_s, memory_limit=memory_limit, threads=threads)
+
+    @classmethod
+    def from_scan(
+        cls,
+        scan: WorkspaceScan,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_limit: str | None = None,
+        threads: int = DEFAULT_THREADS,
+    ) -> Engine:
+        """:meth:`for_workspace` on a scan already started (the CLI starts it before importing this module)."""
+        try:
+            memory_limit = configured_memory_limit(memory_limit)
+        except BaseException:
+            scan.close()
+            raise
         spill = Path(tempfile.mkdtemp(prefix="kpi-wizard-spill-"))
         try:
-            scans, profiles = scan_workspace_sources(
-                connection, workspace, Path(base_dir), overrides, confine=confine, only=sources
-            )
-            lock(
-                connection,
-                memory_limit=memory_limit,
-                threads=threads,
-                allowed_paths=[scanned.path for scanned in scans.values()],
-                temp_directory=spill,
-            )
+            connection, scans, profiles = scan.result()
+            try:
+                lock(
+                    connection,
+                    memory_limit=memory_limit,
+                    threads=threads,
+                    allowed_paths=[scanned.path for scanned in scans.values()],
+                    temp_directory=spill,
+                )
+            except BaseException:
+                connection.close()
+                raise
         except BaseException:
-            connection.close()
             shutil.rmtree(spill, ignore_errors=True)
             raise
         loaded = json.dumps({name: p.rows for name, p in sorted(profiles.items())})
@@ -218,11 +236,17 @@ class Engine:
             except duckdb.Error as error:
                 if not self.scans or isinstance(error, duckdb.InterruptException):
                     raise
-                if self._sniff_every_row(sql, error):
+                failure = error
+            if self._sniff_every_row(sql, failure):
+                try:
                     return self._execute(sql)
-                problem = self._scan_problem(sql, error)
-                if problem is None:
-                    raise
+                except duckdb.Error as error:  # a line broken whatever the types: said as below
+                    if isinstance(error, duckdb.InterruptException):
+                        raise
+                    failure = error
+            problem = self._scan_problem(sql, failure)
+            if problem is None:
+                raise failure
             raise problem
 
     def _execute(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -248,12 +272,17 @@ class Engine:
         return named or list(self.scans.values())
 
     def _sniff_every_row(self, sql: str, error: duckdb.Error) -> bool:
-        """After a CSV value that does not fit its sampled type: the types made from every row, as a load would.
+        """After a CSV line that does not fit what the sample found: the types, quote and escape made from
+        every row, as a load would.
 
-        A big CSV's types come from a sample (:mod:`kpi_model.sources.scan`); returns whether a view
-        was made again, so that the query is worth running again. Cached column lists are dropped.
+        A big CSV's dialect and types come from a sample (:mod:`kpi_model.sources.scan`): a later value
+        may not fit its column's type (a conversion error), or a later quoted comma may split a line when
+        the sample had no quotes (a wrong field count). Returns whether a view was made again, so that the
+        query is worth running again. Cached column lists are dropped.
         """
-        if not isinstance(error, duckdb.ConversionException) or "CSV Error" not in str(error):
+        if not isinstance(error, (duckdb.ConversionException, duckdb.InvalidInputException)):
+            return False
+        if "CSV Error" not in str(error):
             return False
         sampled = [scanned for scanned in self._scans_in(sql) if not scanned.every_row]
         for scanned in sampled:
@@ -401,7 +430,7 @@ class Engine:
             self._coverage[(source, time_column)] = coverage_of_groups(records)
         for i, (kpi_id, key, select) in enumerate(members):
             points = [Point.from_row(member_row(record, i)) for record in records]
-            kpi_sql = select.order_by("period").sql(dialect="duckdb")  # what this KPI alone runs (SQL panels)
+            kpi_sql = select.order_by("period", copy=False).sql(dialect="duckdb")  # what it runs alone (SQL panels)
             series = Series(kpi_id, request, points, kpi_sql, self._kpi_coverage(workspace, [kpi_id], request))
             self._remember(key, series)
         return True

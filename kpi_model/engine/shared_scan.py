@@ -18,9 +18,12 @@ _MEASURES = ("value", "numerator", "denominator")
 
 def rows_read(select: exp.Select) -> str:
     """The query without its select list (source, filter, grouping): equal for KPIs that can share a scan."""
-    stripped = select.copy()
-    stripped.set("expressions", [])
-    return stripped.sql(dialect="duckdb")
+    select_list = select.expressions
+    select.set("expressions", [])  # for the printing only, instead of a copy of the whole tree
+    try:
+        return select.sql(dialect="duckdb")
+    finally:
+        select.set("expressions", select_list)
 
 
 def shared_query(selects: list[exp.Select], extra: list[exp.Expr], *, by: bool) -> str:
@@ -38,7 +41,7 @@ def shared_query(selects: list[exp.Select], extra: list[exp.Expr], *, by: bool) 
     ]
     row_count = next(e for e in shared.expressions if e.alias == "row_count")
     shared.set("expressions", [*keys, *measures, row_count, *extra])
-    return shared.order_by(*(["period", "dimension"] if by else ["period"])).sql(dialect="duckdb")
+    return shared.order_by(*(["period", "dimension"] if by else ["period"]), copy=False).sql(dialect="duckdb")
 
 
 def member_row(record: dict[str, Any], index: int) -> dict[str, Any]:

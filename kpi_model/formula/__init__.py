@@ -49,7 +49,7 @@ from kpi_model.formula.check import (
     parse_tree,
     referenced_names,
 )
-from kpi_model.formula.compile import GRAINS, Compiler, Grain, SeriesRequest, compile_sql, period_sql, quote
+from kpi_model.formula.compile import GRAINS, Compiler, Grain, SeriesRequest, compile_sql, period_sql
 from kpi_model.formula.dialects import DIALECTS, render_sql
 from kpi_model.formula.errors import FormulaError, FormulaLimitError, OverLimitError, SourceNotLoadedError
 from kpi_model.formula.limits import (
@@ -65,6 +65,7 @@ from kpi_model.formula.limits import (
 )
 from kpi_model.formula.rewrites import bitmap_distinct_counts, distinct_count_columns, ratio_parts, safe_division
 from kpi_model.formula.views import fold_name, validate_view, view_tables
+from kpi_model.identifiers import quote
 
 if TYPE_CHECKING:
     from kpi_model.formula.warehouse import (

@@ -18,6 +18,7 @@ from kpi_model.formula.dialects import DIALECTS, render_sql
 from kpi_model.formula.errors import FormulaError, SourceNotLoadedError
 from kpi_model.formula.limits import _bounded
 from kpi_model.formula.rewrites import bitmap_distinct_counts, ratio_parts, safe_division
+from kpi_model.identifiers import quote
 from kpi_model.models import Kpi, Workspace
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
@@ -51,11 +52,6 @@ def _own_sql(sql: str) -> exp.Expr:
 def _wrapped(node: exp.Expr) -> exp.Expr:
     """``node`` in parentheses, once (sqlglot only prints the parentheses it finds in the tree)."""
     return node if isinstance(node, exp.Paren) else exp.paren(node, copy=False)
-
-
-def quote(name: str) -> str:
-    """A DuckDB identifier, double-quoted so any column or table name is safe."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -202,7 +198,9 @@ class Compiler:
             end = (request.end + dt.timedelta(days=1)).isoformat()
             conditions.append(_own_sql(f"{quote(kpi.time_column)} < CAST('{end}' AS DATE)"))
         source = exp.Table(this=exp.to_identifier(kpi.source, quoted=True))
-        return exp.select(*select_list).from_(source).where(exp.and_(*conditions)).group_by(*group_by)
+        # copy=False: the tree is this method's own, and each builder would otherwise copy all of it.
+        select = exp.select(*select_list).from_(source, copy=False)
+        return select.where(exp.and_(*conditions), copy=False).group_by(*group_by, copy=False)
 
     @_bounded
     def select(self, kpi_id: str, request: SeriesRequest | None = None) -> exp.Select:

@@ -27,6 +27,8 @@ Everything public is re-exported here, so ``from kpi_model.sources import …`` 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from kpi_model.sources.catalog import (
     EXACT_DISTINCT_ROWS,
     EXACT_DISTINCT_VALUES,
@@ -77,8 +79,8 @@ from kpi_model.sources.scan import (
     scannable,
     sniff_every_row,
 )
-from kpi_model.sources.views import create_view, define_view, try_view
 from kpi_model.sources.workspace import (
+    WorkspaceScan,
     create_view_source,
     load_file_source,
     load_workspace_sources,
@@ -87,6 +89,21 @@ from kpi_model.sources.workspace import (
     scan_workspace_sources,
     sources_used,
 )
+
+if TYPE_CHECKING:
+    from kpi_model.sources.views import create_view, define_view, try_view
+
+# SQL views need sqlglot; loaded on first use so that files can be read while it loads (WorkspaceScan).
+_FROM_VIEWS = ("create_view", "define_view", "try_view")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_VIEWS:
+        from kpi_model.sources import views
+
+        return getattr(views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COLUMN_TYPES",
@@ -116,6 +133,7 @@ __all__ = [
     "ScannedFile",
     "SourceError",
     "TableProfile",
+    "WorkspaceScan",
     "ambiguous_scan_notes",
     "checked_memory_limit",
     "configured_memory_limit",

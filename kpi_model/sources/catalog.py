@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from kpi_model.formula import quote
+from kpi_model.identifiers import quote
 from kpi_model.sources.errors import ProfileTimeout, SourceError, UnreadableRelation, _reason
 from kpi_model.sources.limits import PROFILE_CHUNK_COLUMNS, PROFILE_TIMEOUT_S
 from kpi_model.sources.names import STAGING_PREFIX, _check_table_name

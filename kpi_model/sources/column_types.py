@@ -6,7 +6,7 @@ import difflib
 
 import duckdb
 
-from kpi_model.formula import quote
+from kpi_model.identifiers import quote
 from kpi_model.sources.catalog import TableProfile, _columns, _first_row, _relation_kind, profile_table
 from kpi_model.sources.dates import _COMMON_FORMATS
 from kpi_model.sources.errors import SourceError, _reason

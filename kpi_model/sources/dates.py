@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from kpi_model.formula import quote
+from kpi_model.identifiers import quote
 from kpi_model.sources.catalog import _AMBIGUOUS_NOTE, TableProfile, _columns, _first_row, profile_table
 from kpi_model.sources.errors import SourceError, _reason
 from kpi_model.sources.names import _literal

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from kpi_model.archives import ZipLimits, check_xlsx_archive, size_text
-from kpi_model.formula import quote
+from kpi_model.identifiers import quote
 from kpi_model.sources.catalog import _columns
 from kpi_model.sources.dates import _date_options, _note_ambiguous_dates
 from kpi_model.sources.errors import SourceError, _reason

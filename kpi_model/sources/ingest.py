@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from kpi_model.archives import size_text
-from kpi_model.formula import quote
+from kpi_model.identifiers import quote
 from kpi_model.sources.catalog import TableProfile, _columns, _first_row, _relation_kind, profile_table
 from kpi_model.sources.dates import _date_options, _note_ambiguous_dates
 from kpi_model.sources.errors import SourceError, _reason

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from kpi_model.formula import quote
+from kpi_model.identifiers import quote
 from kpi_model.sources.catalog import _first_row
 from kpi_model.sources.dates import ambiguous_date_note, reads_both_ways
 from kpi_model.sources.errors import SourceError, _reason

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from kpi_model.archives import size_text
-from kpi_model.formula import quote
+from kpi_model.identifiers import quote
 from kpi_model.sources.errors import SourceError
 from kpi_model.sources.limits import Limits
 

@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from kpi_model import formula
-from kpi_model.formula import quote
+from kpi_model.identifiers import quote
 from kpi_model.sources.catalog import _VIEW_FIX, TableProfile, _relation_kind, list_tables, profile_select
 from kpi_model.sources.errors import ProfileTimeout, SourceError, UnreadableRelation, _reason
 from kpi_model.sources.limits import VIEW_TIMEOUT_S

@@ -1,22 +1,25 @@
-"""A workspace's sources: their paths resolved (and confined), files loaded as tables, SQL sources as views."""
+"""A workspace's sources: their paths resolved (and confined), files loaded as tables, SQL sources as views.
+
+Reading files needs DuckDB only; SQL views need sqlglot and the formula checks, imported where views are
+made, so that :class:`WorkspaceScan` can read a workspace's files while a command loads the compiler.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import duckdb
 
 from kpi_model.errors import KpiWizardError
-from kpi_model.formula import fold_name, referenced_names, view_tables
 from kpi_model.models import Workspace
 from kpi_model.sources.catalog import TableProfile
 from kpi_model.sources.errors import SourceError
 from kpi_model.sources.ingest import ingest_file
 from kpi_model.sources.limits import DEFAULT_LIMITS, Limits
 from kpi_model.sources.scan import ScannedFile, scan_file, scannable
-from kpi_model.sources.views import _view_order, create_view, define_view
 
 
 def resolve_source_path(base_dir: Path, relative: str, *, confine: bool = True) -> Path:
@@ -72,6 +75,18 @@ def plan_workspace_sources(
     (name, SQL) of each view, views after the views they select from. Paths are resolved (and, with
     ``confine``, kept inside ``base_dir``) here, so a bad path is refused before anything is read.
     With ``only``, the other sources are left out (an override must still name a source)."""
+    files, views = _planned_sources(workspace, base_dir, overrides, confine=confine, only=only)
+    return files, _in_view_order(views)
+
+
+def _planned_sources(
+    workspace: Workspace,
+    base_dir: Path,
+    overrides: Mapping[str, Path] | None,
+    *,
+    confine: bool,
+    only: Collection[str] | None,
+) -> tuple[list[tuple[str, Path, str | None]], dict[str, str]]:
     overrides = dict(overrides or {})
     known = [s.name for s in workspace.sources]
     unknown = sorted(set(overrides) - set(known))
@@ -97,7 +112,15 @@ def plan_workspace_sources(
                 views[source.name] = source.sql
             continue
         files.append((source.name, path, source.date_format))
-    return files, [(name, views[name]) for name in _view_order(views)]
+    return files, views
+
+
+def _in_view_order(views: Mapping[str, str]) -> list[tuple[str, str]]:
+    if not views:
+        return []
+    from kpi_model.sources.views import _view_order
+
+    return [(name, views[name]) for name in _view_order(views)]
 
 
 def load_workspace_sources(
@@ -141,22 +164,86 @@ def scan_workspace_sources(
     (:func:`.views.try_view`) would read every file they select from, and the engine's time limit
     stops a view that runs away when it is used.
     """
-    files, views = plan_workspace_sources(workspace, base_dir, overrides, confine=confine, only=only)
-    scans: dict[str, ScannedFile] = {}
-    profiles: dict[str, TableProfile] = {}
-    for name, path, date_format in files:
-        if scannable(path):
-            scans[name] = scan_file(con, name, path, date_format, limits=limits)
-        else:
-            profiles[name] = load_file_source(con, name, path, date_format, limits)
-    available = set(scans) | set(profiles)
+    scan = WorkspaceScan(workspace, base_dir, overrides, connection=con, confine=confine, limits=limits, only=only)
+    _, scans, profiles = scan.result()
+    return scans, profiles
+
+
+class WorkspaceScan:
+    """:func:`scan_workspace_sources` started in a thread of its own, on a connection of its own by default.
+
+    Reading files is DuckDB's work, done without Python's lock: a command starts the scan, imports the
+    formula compiler (sqlglot, about a tenth of a second) meanwhile, and :meth:`result` waits for the files,
+    then defines the SQL views (which need that compiler) in the caller's thread. Paths are resolved and
+    checked before the thread starts, so a bad path is refused at once; a failure in the thread is raised
+    by :meth:`result`, which then closes a connection the scan opened.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        base_dir: Path,
+        overrides: Mapping[str, Path] | None = None,
+        *,
+        connection: duckdb.DuckDBPyConnection | None = None,
+        confine: bool = True,
+        limits: Limits = DEFAULT_LIMITS,
+        only: Collection[str] | None = None,
+    ) -> None:
+        self._files, self._views = _planned_sources(workspace, base_dir, overrides, confine=confine, only=only)
+        self._limits = limits
+        self._owns_connection = connection is None
+        self._connection = connection
+        self._scans: dict[str, ScannedFile] = {}
+        self._profiles: dict[str, TableProfile] = {}
+        self._failure: BaseException | None = None
+        # A daemon: an interrupted command must not wait at exit for a file it no longer wants.
+        self._thread = threading.Thread(target=self._read_files, name="kpi-wizard-scan", daemon=True)
+        self._thread.start()
+
+    def _read_files(self) -> None:
+        try:
+            if self._connection is None:
+                self._connection = duckdb.connect()
+            for name, path, date_format in self._files:
+                if scannable(path):
+                    self._scans[name] = scan_file(self._connection, name, path, date_format, limits=self._limits)
+                else:
+                    self._profiles[name] = load_file_source(self._connection, name, path, date_format, self._limits)
+        except BaseException as failure:  # raised again by result(), in the caller's thread
+            self._failure = failure
+
+    def result(self) -> tuple[duckdb.DuckDBPyConnection, dict[str, ScannedFile], dict[str, TableProfile]]:
+        """The connection with every file read and every SQL view defined, the scanned files and the loaded
+        files' profiles; waits for the files. Raises what reading them raised (:class:`SourceError`)."""
+        self._thread.join()
+        try:
+            if self._failure is not None:
+                raise self._failure
+            assert self._connection is not None
+            if self._views:
+                _define_views(self._connection, _in_view_order(self._views), set(self._scans) | set(self._profiles))
+        except BaseException:
+            self.close()
+            raise
+        return self._connection, self._scans, self._profiles
+
+    def close(self) -> None:
+        """Give up on the scan: wait for the thread, and close the connection if the scan opened it."""
+        self._thread.join()
+        if self._owns_connection and self._connection is not None:
+            self._connection.close()
+
+
+def _define_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]], available: set[str]) -> None:
+    from kpi_model.sources.views import define_view
+
     for name, sql in views:
         try:
             define_view(con, name, sql, tables=available)
         except KpiWizardError as err:
             raise SourceError(f"Source '{name}' (a SQL view): {err}") from err
         available.add(name)
-    return scans, profiles
 
 
 def load_file_source(
@@ -173,6 +260,8 @@ def create_view_source(
     con: duckdb.DuckDBPyConnection, name: str, sql: str, available: set[str], limits: Limits = DEFAULT_LIMITS
 ) -> TableProfile:
     """One SQL source of a workspace as a view over ``available`` tables (errors name the source)."""
+    from kpi_model.sources.views import create_view
+
     try:
         return create_view(con, name, sql, tables=available, timeout_s=limits.view_timeout_s)
     except KpiWizardError as err:
@@ -182,6 +271,8 @@ def create_view_source(
 def sources_used(workspace: Workspace, kpi_ids: Collection[str]) -> set[str]:
     """The sources the named KPIs read: their own, those of the KPIs a derived one combines, and every
     table their SQL views select from (a name that is not a source of the workspace is left out)."""
+    from kpi_model.formula import fold_name, referenced_names, view_tables
+
     kpis = {kpi.id: kpi for kpi in workspace.kpis}
     by_name = {source.name: source for source in workspace.sources}
     folded = {fold_name(name): name for name in by_name}  # a view names its tables as DuckDB compares them

@@ -1,0 +1,189 @@
+"""WorkspaceScan: a workspace's files read in a thread of their own while the command loads the compiler.
+
+What must hold: the result is the one a scan in the caller's thread gives (files, then views over them);
+a failure in the thread is raised in the caller's thread with the source named, and the connection the
+scan opened is closed; a bad path is refused before any thread starts; and the CLI really starts the scan
+before it imports sqlglot (else the thread buys nothing).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kpi_model.engine import Engine
+from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
+from kpi_model.sources import SourceError, WorkspaceScan, scan_workspace_sources
+from kpi_model.sources import workspace as workspace_module
+
+from .conftest import REPO, SAMPLE_WORKSPACE
+
+
+def _workspace(*sources: Source) -> Workspace:
+    return Workspace(
+        name="scan",
+        units=[Unit(id="ops", name="Operations")],
+        goals=[Goal(id="g", unit="ops", statement="Ship on time")],
+        sources=list(sources),
+        kpis=[Kpi(id="shipped", name="Shipped", goal="g", source=sources[0].name, expression="count(*)")],
+    )
+
+
+def _orders(folder: Path) -> Path:
+    path = folder / "orders.csv"
+    path.write_text("order_date,amount,status\n2025-01-03,10.5,won\n2025-01-09,4,lost\n2025-02-01,7,won\n")
+    return path
+
+
+def _recording_connect(monkeypatch: pytest.MonkeyPatch) -> list[duckdb.DuckDBPyConnection]:
+    opened: list[duckdb.DuckDBPyConnection] = []
+    real_connect = duckdb.connect
+
+    def connect(*args, **kwargs):
+        opened.append(real_connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(workspace_module.duckdb, "connect", connect)
+    return opened
+
+
+def test_files_are_read_in_the_scans_thread_and_views_in_the_callers_after_them(tmp_path, monkeypatch):
+    _orders(tmp_path)
+    workspace = _workspace(
+        Source(name="orders", path="orders.csv"),
+        Source(name="won", sql="SELECT * FROM orders WHERE status = 'won'"),
+        Source(name="won_big", sql="SELECT * FROM won WHERE amount > 8"),  # a view over a view: order matters
+    )
+    threads: dict[str, str] = {}
+    real_scan, real_define = workspace_module.scan_file, workspace_module._define_views
+
+    def scan_file(con, name, *args, **kwargs):
+        threads[name] = threading.current_thread().name
+        return real_scan(con, name, *args, **kwargs)
+
+    def define_views(con, views, available):
+        threads["views"] = threading.current_thread().name
+        return real_define(con, views, available)
+
+    monkeypatch.setattr(workspace_module, "scan_file", scan_file)
+    monkeypatch.setattr(workspace_module, "_define_views", define_views)
+    connection, scans, profiles = WorkspaceScan(workspace, tmp_path).result()
+    assert threads == {"orders": "kpi-wizard-scan", "views": threading.current_thread().name}
+    assert set(scans) == {"orders"} and profiles == {}
+    assert connection.execute("SELECT count(*), sum(amount) FROM won_big").fetchone() == (1, 10.5)
+    connection.close()
+
+
+def test_the_threaded_scan_gives_what_the_sample_gave_before(tmp_path):
+    """scan_workspace_sources on a connection of the caller's: the same views and values as the engine's."""
+    from kpi_model import workspace_file
+
+    workspace = workspace_file.load(SAMPLE_WORKSPACE)
+    con = duckdb.connect()
+    scans, _ = scan_workspace_sources(con, workspace, SAMPLE_WORKSPACE.parent, confine=True)
+    assert set(scans) == {s.name for s in workspace.sources if s.path}
+    with Engine.for_workspace(workspace, SAMPLE_WORKSPACE.parent) as engine:
+        for name in scans:
+            own = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+            assert engine.query(f'SELECT count(*) FROM "{name}"')[1] == [own], name
+    con.close()
+
+
+def test_a_file_that_fails_in_the_thread_fails_in_the_caller_naming_the_source_and_closes_the_connection(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "orders.csv").write_bytes(b"\x00\x01\x02 PK not a csv \xff\xfe" * 50)
+    opened = _recording_connect(monkeypatch)
+    scan = WorkspaceScan(_workspace(Source(name="orders", path="orders.csv")), tmp_path)
+    with pytest.raises(SourceError, match="Source 'orders'"):
+        scan.result()
+    assert len(opened) == 1
+    with pytest.raises(duckdb.ConnectionException):
+        opened[0].execute("SELECT 1")
+
+
+def test_a_view_that_fails_after_the_files_closes_the_connection_too(tmp_path, monkeypatch):
+    _orders(tmp_path)
+    opened = _recording_connect(monkeypatch)
+    workspace = _workspace(Source(name="orders", path="orders.csv"), Source(name="bad", sql="SELECT nope FROM orders"))
+    with pytest.raises(SourceError, match=r"Source 'bad' \(a SQL view\)"):
+        WorkspaceScan(workspace, tmp_path).result()
+    with pytest.raises(duckdb.ConnectionException):
+        opened[0].execute("SELECT 1")
+
+
+def test_a_connection_given_by_the_caller_stays_open_after_a_failure(tmp_path):
+    (tmp_path / "orders.csv").write_text("")
+    con = duckdb.connect()
+    with pytest.raises(SourceError, match="Source 'orders'"):
+        WorkspaceScan(_workspace(Source(name="orders", path="orders.csv")), tmp_path, connection=con).result()
+    assert con.execute("SELECT 41 + 1").fetchone() == (42,)
+
+
+def test_a_path_out_of_the_folder_is_refused_before_a_thread_starts(tmp_path, monkeypatch):
+    started: list[str] = []
+    monkeypatch.setattr(workspace_module.threading.Thread, "start", lambda self: started.append(self.name))
+    with pytest.raises(SourceError, match="climbs out"):
+        WorkspaceScan(_workspace(Source(name="orders", path="../orders.csv")), tmp_path, confine=True)
+    assert started == []
+
+
+def test_an_engine_from_a_failed_scan_leaves_no_spill_folder(tmp_path, monkeypatch):
+    (tmp_path / "orders.csv").write_text("")
+    made: list[str] = []
+    real_mkdtemp = __import__("tempfile").mkdtemp
+
+    def mkdtemp(**kwargs):
+        made.append(real_mkdtemp(**kwargs))
+        return made[-1]
+
+    monkeypatch.setattr("kpi_model.engine.session.tempfile.mkdtemp", mkdtemp)
+    with pytest.raises(SourceError):
+        Engine.for_workspace(_workspace(Source(name="orders", path="orders.csv")), tmp_path)
+    assert made and not any(Path(folder).exists() for folder in made)
+
+
+def test_reading_a_workspaces_files_imports_no_sqlglot():
+    code = textwrap.dedent(
+        """
+        import sys
+        import kpi_model.cli, kpi_model.workspace_file
+        from kpi_model.sources import WorkspaceScan, configured_memory_limit
+        print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlglot' or m.startswith('kpi_model.formula')))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip() == "[]"
+
+
+def test_compute_starts_reading_the_files_before_it_imports_sqlglot():
+    """The whole point of the thread: sqlglot loads while the files are read, not before they start."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from kpi_model.sources import workspace
+        started = []
+        real_init = workspace.WorkspaceScan.__init__
+        def init(self, *args, **kwargs):
+            started.append('scan')
+            real_init(self, *args, **kwargs)
+        workspace.WorkspaceScan.__init__ = init
+        class Watch:
+            def find_spec(self, name, path=None, target=None):
+                if name == 'sqlglot':
+                    started.append('sqlglot')
+                return None
+        sys.meta_path.insert(0, Watch())
+        from kpi_model.cli import main
+        code = main(['compute', {str(SAMPLE_WORKSPACE)!r}, '--format', 'json', '--from', '2025-01-01'])
+        print(code, started[:2])
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip().splitlines()[-1] == "0 ['scan', 'sqlglot']", result.stderr[-2000:]
