@@ -216,7 +216,7 @@ class WorkspaceScan:
     def result(self) -> tuple[duckdb.DuckDBPyConnection, dict[str, ScannedFile], dict[str, TableProfile]]:
         """The connection with every file read and every SQL view defined, the scanned files and the loaded
         files' profiles; waits for the files. Raises what reading them raised (:class:`SourceError`)."""
-        self._thread.join()
+        self._thread.join()  # Ctrl-C here leaves the daemon thread to end with the process, unwaited for
         try:
             if self._failure is not None:
                 raise self._failure
