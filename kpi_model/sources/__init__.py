@@ -18,6 +18,7 @@ One module per concern, lower ones first (none imports a module listed after it)
 - :mod:`.excel`: one sheet of a workbook streamed to CSV for DuckDB;
 - :mod:`.ingest`: :func:`ingest_file`, CSV/TSV/JSON/Parquet staging and their errors explained;
 - :mod:`.column_types`: :func:`set_column_type`;
+- :mod:`.sampled_types`: whether a CSV's types sniffed from a sample are every row's;
 - :mod:`.scan`: CSV and Parquet files read in place, through a view over DuckDB's reader;
 - :mod:`.views`: views defined by SQL, tried within a time limit, in dependency order;
 - :mod:`.workspace`: a workspace's sources: confined paths, files as tables or scans, SQL sources as views.

@@ -3,9 +3,10 @@
 A query over such a view streams the file, so a file of any size computes within the engine's memory limit
 (:mod:`kpi_model.engine`), and nothing is loaded before the first query. A CSV is read with the options a load
 uses (:func:`.ingest.csv_dialect`) and the column types DuckDB's sniffer finds with the sample a load uses
-(the whole file up to 64 MB, 20,480 rows beyond); the view fixes them (``auto_detect = false``), so a query
-never sniffs again and every value is the one a load would give. When a big file's later rows break the
-sampled types, :func:`sniff_every_row` makes the types from every row, as a load retries.
+(the whole file up to 64 MB, 20,480 rows beyond; up to 64 MB, a sample's types proven to be every row's by
+:mod:`.sampled_types` stand for them, as DuckDB's sniffer is slow); the view fixes them (``auto_detect =
+false``), so a query never sniffs again and every value is the one a load would give. When a big file's later
+rows break the sampled types, :func:`sniff_every_row` makes the types from every row, as a load retries.
 
 Checks that need no pass over the data are kept (file type, encoding, header width, declared dates, a Parquet
 file's metadata); the bounds on a table's cells and text values (:class:`.limits.Limits`) are not: they bound
@@ -30,6 +31,7 @@ from kpi_model.sources.errors import SourceError, _reason
 from kpi_model.sources.ingest import _HEAD_BYTES, CsvDialect, _checked_head, checked_file, csv_dialect
 from kpi_model.sources.limits import DEFAULT_LIMITS, Limits
 from kpi_model.sources.names import _check_table_name, _literal
+from kpi_model.sources.sampled_types import sample_types_hold
 from kpi_model.sources.staging import _FULL_SNIFF_BYTES, _check_width
 
 SCANNED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet")
@@ -109,7 +111,15 @@ def sniff_every_row(con: duckdb.DuckDBPyConnection, scanned: ScannedFile) -> Sca
     try:
         size = scanned.path.stat().st_size
         return _scan_csv(
-            con, scanned.name, scanned.path, size, None, DEFAULT_LIMITS, every_row=True, dialect=scanned.dialect
+            con,
+            scanned.name,
+            scanned.path,
+            size,
+            None,
+            DEFAULT_LIMITS,
+            every_row=True,
+            dialect=scanned.dialect,
+            sample_first=False,  # the sample is known not to hold
         )
     except SourceError as err:
         raise SourceError(f"Source '{scanned.name}': {err}") from err
@@ -200,26 +210,20 @@ def _scan_csv(
     *,
     every_row: bool,
     dialect: CsvDialect | None = None,
+    sample_first: bool = True,
 ) -> ScannedFile:
     if dialect is None:
         head, utf16 = _checked_head(path, path.suffix.lower(), size)
         dialect = csv_dialect(con, path, path.suffix.lower(), head, utf16, date_format, limits)
     options = dialect.options
     try:
-        sniffed = _sniff(con, path, options, -1 if every_row else _SAMPLE_ROWS)
+        sniffed = _sniff(con, path, options, _SAMPLE_ROWS if sample_first or not every_row else -1)
+        fixed = _reader_options(sniffed, options)
         columns: list[dict[str, str]] = sniffed["Columns"]
-        # No new_line: the reader finds line ends by itself, and DuckDB 2.0 reads no row at all from a
-        # CRLF file given new_line = '\r\n' with strict_mode (tests/test_file_scan.py has such a file).
-        fixed: dict[str, Any] = {
-            "auto_detect": False,
-            "quote": _character(sniffed["Quote"]),
-            "escape": _character(sniffed["Escape"]),
-            "comment": _character(sniffed["Comment"]),
-            **options,
-        }
-        for option, found in (("dateformat", sniffed["DateFormat"]), ("timestampformat", sniffed["TimestampFormat"])):
-            if option not in options and found:
-                fixed[option] = found
+        as_text = _csv_reader(path, fixed, [{"name": c["name"], "type": "VARCHAR"} for c in columns])
+        if every_row and sample_first and not sample_types_hold(con, as_text, columns, fixed, _SAMPLE_ROWS):
+            sniffed = _sniff(con, path, options, -1)
+            fixed, columns = _reader_options(sniffed, options), sniffed["Columns"]
         reader = _csv_reader(path, fixed, columns)
         _create_view(con, name, reader)
         if size <= _HEAD_BYTES and _first_row(con, f"SELECT count(*) FROM {quote(name)}") == (0,):
@@ -234,6 +238,23 @@ def _scan_csv(
         raise
     ambiguous = _ambiguous_dates(con, name, columns, options, sniffed)
     return ScannedFile(name, path, reader, every_row, _version(path), ambiguous, dialect)
+
+
+def _reader_options(sniffed: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """``read_csv`` options fixing what the sniff found (the caller's ``options`` win)."""
+    # No new_line: the reader finds line ends by itself, and DuckDB 2.0 reads no row at all from a
+    # CRLF file given new_line = '\r\n' with strict_mode (tests/test_file_scan.py has such a file).
+    fixed: dict[str, Any] = {
+        "auto_detect": False,
+        "quote": _character(sniffed["Quote"]),
+        "escape": _character(sniffed["Escape"]),
+        "comment": _character(sniffed["Comment"]),
+        **options,
+    }
+    for option, found in (("dateformat", sniffed["DateFormat"]), ("timestampformat", sniffed["TimestampFormat"])):
+        if option not in options and found:
+            fixed[option] = found
+    return fixed
 
 
 def _sniff(con: duckdb.DuckDBPyConnection, path: Path, options: Mapping[str, Any], sample: int) -> dict[str, Any]:
