@@ -19,7 +19,7 @@ import pytest
 
 from kpi_model.engine import Engine
 from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
-from kpi_model.sources import SourceError, WorkspaceScan, scan_workspace_sources
+from kpi_model.sources import SourceError, WorkspaceScan
 from kpi_model.sources import workspace as workspace_module
 
 from .conftest import REPO, SAMPLE_WORKSPACE
@@ -81,12 +81,12 @@ def test_files_are_read_in_the_scans_thread_and_views_in_the_callers_after_them(
 
 
 def test_the_threaded_scan_gives_what_the_sample_gave_before(tmp_path):
-    """scan_workspace_sources on a connection of the caller's: the same views and values as the engine's."""
+    """A scan on a connection of the caller's: the same views and values as the engine's."""
     from kpi_model import workspace_file
 
     workspace = workspace_file.load(SAMPLE_WORKSPACE)
     con = duckdb.connect()
-    scans, _ = scan_workspace_sources(con, workspace, SAMPLE_WORKSPACE.parent, confine=True)
+    _, scans, _ = WorkspaceScan(workspace, SAMPLE_WORKSPACE.parent, connection=con).result()
     assert set(scans) == {s.name for s in workspace.sources if s.path}
     with Engine.for_workspace(workspace, SAMPLE_WORKSPACE.parent) as engine:
         for name in scans:

@@ -87,7 +87,6 @@ from kpi_model.sources.workspace import (
     load_workspace_sources,
     plan_workspace_sources,
     resolve_source_path,
-    scan_workspace_sources,
     sources_used,
 )
 
@@ -159,7 +158,6 @@ __all__ = [
     "profile_table",
     "resolve_source_path",
     "scan_file",
-    "scan_workspace_sources",
     "scannable",
     "set_column_type",
     "settle_date_order",

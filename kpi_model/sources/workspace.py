@@ -147,30 +147,14 @@ def load_workspace_sources(
     return profiles
 
 
-def scan_workspace_sources(
-    con: duckdb.DuckDBPyConnection,
-    workspace: Workspace,
-    base_dir: Path,
-    overrides: Mapping[str, Path] | None = None,
-    *,
-    confine: bool = True,
-    limits: Limits = DEFAULT_LIMITS,
-    only: Collection[str] | None = None,
-) -> tuple[dict[str, ScannedFile], dict[str, TableProfile]]:
-    """Like :func:`load_workspace_sources`, but CSV and Parquet files are read in place (:mod:`.scan`).
-
-    Returns the scanned files and the profiles of what was loaded (JSON and XLSX files, which have no
-    reader to scan with). SQL sources become views checked and bound but not run: their trial run
-    (:func:`.views.try_view`) would read every file they select from, and the engine's time limit
-    stops a view that runs away when it is used.
-    """
-    scan = WorkspaceScan(workspace, base_dir, overrides, connection=con, confine=confine, limits=limits, only=only)
-    _, scans, profiles = scan.result()
-    return scans, profiles
-
-
 class WorkspaceScan:
-    """:func:`scan_workspace_sources` started in a thread of its own, on a connection of its own by default.
+    """Like :func:`load_workspace_sources`, but CSV and Parquet files are read in place (:mod:`.scan`), in a
+    thread of their own, on a connection of the scan's own unless one is given.
+
+    :meth:`result` gives the scanned files and the profiles of what was loaded (JSON and XLSX files, which
+    have no reader to scan with). SQL sources become views checked and bound but not run: their trial run
+    (:func:`.views.try_view`) would read every file they select from, and the engine's time limit stops a
+    view that runs away when it is used.
 
     Reading files is DuckDB's work, done without Python's lock: a command starts the scan, imports the
     formula compiler (sqlglot, about a tenth of a second) meanwhile, and :meth:`result` waits for the files,
