@@ -17,6 +17,7 @@ from kpi_model.formula import SeriesRequest
 from kpi_model.models import Kpi, Source, Workspace
 from kpi_model.sources import SourceError, ingest_file, load_workspace_sources, memory_limit_bytes, scan_file
 from kpi_model.sources import scan as scan_module
+from kpi_model.sources import staging as staging_module
 
 from .conftest import SAMPLE_WORKSPACE
 
@@ -281,6 +282,23 @@ def test_a_big_csv_whose_first_quotes_come_after_the_sample_is_read_from_every_r
         series = engine.compute(workspace, "n")
         assert engine.query("SELECT customer FROM orders WHERE amount = 5")[1] == [("Smith, John",)]
     assert [p.value for p in series.points] == [60_000.0, 5.0]
+
+
+def test_a_big_csv_whose_first_quotes_come_after_the_sample_loads_from_every_row(tmp_path, monkeypatch):
+    """The app's load, beside the scan above: the same file loads with the quoted comma kept in its value."""
+    monkeypatch.setattr(staging_module, "_FULL_SNIFF_BYTES", 1000)
+    path = tmp_path / "orders.csv"
+    path.write_text("order_date,amount,customer\n" + "2025-01-02,2,Ann\n" * 30_000 + '2025-02-03,5,"Smith, John"\n')
+    con = duckdb.connect()
+    ingest_file(con, path, "orders")
+    assert con.execute("SELECT count(*), max(customer) FILTER (WHERE amount = 5) FROM orders").fetchone() == (
+        30_001,
+        "Smith, John",
+    )
+    broken = tmp_path / "broken.csv"
+    broken.write_text("order_date,amount\n" + "2025-01-02,2\n" * 30_000 + "2025-02-03,5,7\n")
+    with pytest.raises(SourceError, match="has 3 fields but the header has 2"):
+        ingest_file(con, broken, "broken")
 
 
 def test_a_line_broken_in_every_reading_is_named_after_every_row_was_tried(tmp_path, monkeypatch):

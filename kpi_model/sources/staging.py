@@ -65,11 +65,17 @@ def _create(con: duckdb.DuckDBPyConnection, staging: str, reader: str, path: Pat
 def _create_typed(
     con: duckdb.DuckDBPyConnection, staging: str, reader: str, path: Path, options: Mapping[str, Any], size: int
 ) -> None:
-    """Create the staging table; on a big file whose later rows break the sampled types, retry with a full scan."""
+    """Create the staging table; on a big file whose later rows break what the sample found (a value's type,
+    or a first quoted separator after the sample, read as an extra field), retry with a full scan."""
     full = size <= _FULL_SNIFF_BYTES
     try:
         _create(con, staging, reader, path, {**options, "sample_size": -1 if full else 20480})
     except duckdb.Error as err:
-        if full or not (isinstance(err, duckdb.ConversionException) or "transform error" in str(err)):
+        sample_broken = (
+            isinstance(err, duckdb.ConversionException)
+            or "transform error" in str(err)
+            or (isinstance(err, duckdb.InvalidInputException) and "CSV Error" in str(err))
+        )
+        if full or not sample_broken:
             raise
         _create(con, staging, reader, path, {**options, "sample_size": -1})
