@@ -16,9 +16,16 @@ from collections.abc import Sequence
 from kpi_model import __version__
 from kpi_model.cli import alerts, audit, bundle, compute, documents, export, importing, report, serve, sql, whatif
 from kpi_model.cli.output import InertStream, inert
-from kpi_model.errors import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, KpiWizardError
+from kpi_model.errors import (
+    DUCKDB_SIGINT_MESSAGE,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    KpiWizardError,
+)
 
-__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_UNUSABLE", "build_parser", "inert", "main"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_INVALID", "EXIT_OK", "EXIT_UNUSABLE", "build_parser", "inert", "main"]
 
 # In the order ``kpi-wizard --help`` lists them: the app, the file, the numbers, the audit, the
 # what-ifs, what is handed on, the routine.
@@ -60,6 +67,14 @@ def _run(args: argparse.Namespace) -> int:
     except KpiWizardError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except RuntimeError as error:
+        if str(error) != DUCKDB_SIGINT_MESSAGE:  # Ctrl-C in a DuckDB query outside the engine (a view's check)
+            raise
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader (head, less) stopped early: not an error; keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

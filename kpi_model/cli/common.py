@@ -57,7 +57,7 @@ def workspace_engine(
     # The engine's modules (sqlglot, the compiler) load while DuckDB reads the files: a tenth of a second.
     try:
         from kpi_model.engine import Engine
-    except Exception:  # not on Ctrl-C: waiting for the files then would only delay the exit
+    except BaseException:  # Ctrl-C included: the scan's thread is stopped before the process exits
         scan.close()
         raise
     return noted(Engine.from_scan(scan))

@@ -147,6 +147,10 @@ def load_workspace_sources(
     return profiles
 
 
+_STOP_POLL_S = 0.02
+_STOP_WAIT_S = 10.0
+
+
 class WorkspaceScan:
     """Like :func:`load_workspace_sources`, but CSV and Parquet files are read in place (:mod:`.scan`), in a
     thread of their own, on a connection of the scan's own unless one is given.
@@ -181,6 +185,10 @@ class WorkspaceScan:
         self._scans: dict[str, ScannedFile] = {}
         self._profiles: dict[str, TableProfile] = {}
         self._failure: BaseException | None = None
+        self._cancelled = threading.Event()
+        # Waited for instead of Thread.join: after a join that Ctrl-C interrupted, Python 3.11 can report the
+        # thread as ended while it still runs (and closing its connection then aborts the process).
+        self._done = threading.Event()
         # A daemon: an interrupted command must not wait at exit for a file it no longer wants.
         self._thread = threading.Thread(target=self._read_files, name="kpi-wizard-scan", daemon=True)
         self._thread.start()
@@ -190,18 +198,22 @@ class WorkspaceScan:
             if self._connection is None:
                 self._connection = duckdb.connect()
             for name, path, date_format in self._files:
+                if self._cancelled.is_set():
+                    raise KeyboardInterrupt
                 if scannable(path):
                     self._scans[name] = scan_file(self._connection, name, path, date_format, limits=self._limits)
                 else:
                     self._profiles[name] = load_file_source(self._connection, name, path, date_format, self._limits)
         except BaseException as failure:  # raised again by result(), in the caller's thread
             self._failure = failure
+        finally:
+            self._done.set()
 
     def result(self) -> tuple[duckdb.DuckDBPyConnection, dict[str, ScannedFile], dict[str, TableProfile]]:
         """The connection with every file read and every SQL view defined, the scanned files and the loaded
         files' profiles; waits for the files. Raises what reading them raised (:class:`SourceError`)."""
-        self._thread.join()  # Ctrl-C here leaves the daemon thread to end with the process, unwaited for
         try:
+            self._done.wait()
             if self._failure is not None:
                 raise self._failure
             assert self._connection is not None
@@ -213,9 +225,21 @@ class WorkspaceScan:
         return self._connection, self._scans, self._profiles
 
     def close(self) -> None:
-        """Give up on the scan: wait for the thread, and close the connection if the scan opened it."""
-        self._thread.join()
-        if self._owns_connection and self._connection is not None:
+        """Give up on the scan: stop the thread's reading, and close the connection if the scan opened it.
+
+        The thread must not be left inside DuckDB: a process that exits (after Ctrl-C, say) while a daemon
+        thread runs a query aborts in DuckDB's C++ instead of exiting. So every query the thread starts is
+        interrupted until it ends; Python work between queries (an Excel sheet being read) gets
+        ``_STOP_WAIT_S`` before the thread is left to end with the process.
+        """
+        self._cancelled.set()
+        waited = 0.0
+        while not self._done.is_set() and waited < _STOP_WAIT_S:
+            if self._connection is not None:
+                self._connection.interrupt()
+            self._done.wait(_STOP_POLL_S)
+            waited += _STOP_POLL_S
+        if self._owns_connection and self._connection is not None and self._done.is_set():
             self._connection.close()
 
 
