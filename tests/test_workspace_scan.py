@@ -144,10 +144,35 @@ def test_an_engine_from_a_failed_scan_leaves_no_spill_folder(tmp_path, monkeypat
         made.append(real_mkdtemp(**kwargs))
         return made[-1]
 
-    monkeypatch.setattr("kpi_model.engine.session.tempfile.mkdtemp", mkdtemp)
+    monkeypatch.setattr("kpi_model.sources.workspace.tempfile.mkdtemp", mkdtemp)
     with pytest.raises(SourceError):
         Engine.for_workspace(_workspace(Source(name="orders", path="orders.csv")), tmp_path)
     assert made and not any(Path(folder).exists() for folder in made)
+
+
+def test_a_file_is_loaded_within_the_memory_limit_and_spills_to_the_scans_own_folder(tmp_path, monkeypatch):
+    """Before, a JSON source loaded on an unlimited connection and spilled into the working directory."""
+    (tmp_path / "orders.json").write_text('[{"order_date": "2025-01-02", "amount": 3}]')
+    monkeypatch.chdir(tmp_path)
+    seen: list[tuple[str, str]] = []
+    real_load = workspace_module.load_file_source
+
+    def load(con, *args, **kwargs):
+        seen.append(con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone())
+        return real_load(con, *args, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "load_file_source", load)
+    scan = WorkspaceScan(_workspace(Source(name="orders", path="orders.json")), tmp_path, memory_limit="64MB")
+    connection, _, profiles = scan.result()
+    assert profiles["orders"].rows == 1
+    ((limit, spill),) = seen
+    assert limit in ("61.0 MiB", "64.0 MB") and Path(spill) == scan.spill and scan.spill.parent != tmp_path
+    connection.close()
+    with Engine.for_workspace(_workspace(Source(name="orders", path="orders.json")), tmp_path) as engine:
+        assert engine.query("SELECT sum(amount) FROM orders")[1] == [(3,)]
+        folder = engine._spill
+    assert folder is not None and not folder.exists()
+    assert not (tmp_path / ".tmp").exists()
 
 
 def test_reading_a_workspaces_files_imports_no_sqlglot():

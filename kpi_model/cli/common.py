@@ -51,16 +51,17 @@ def workspace_engine(
     from kpi_model.sources import WorkspaceScan, configured_memory_limit, sources_used
 
     overrides = data_overrides(data)
-    configured_memory_limit(None)  # a bad KPI_WIZARD_MEMORY_LIMIT is refused before any file is read
+    memory_limit = configured_memory_limit(None)  # a bad KPI_WIZARD_MEMORY_LIMIT is refused before any file is read
     used = sources_used(workspace, kpi_ids) if kpi_ids else None
-    scan = WorkspaceScan(workspace, Path(workspace_path).parent, overrides, confine=False, only=used)
+    base = Path(workspace_path).parent
+    scan = WorkspaceScan(workspace, base, overrides, confine=False, only=used, memory_limit=memory_limit)
     # The engine's modules (sqlglot, the compiler) load while DuckDB reads the files: a tenth of a second.
     try:
         from kpi_model.engine import Engine
     except BaseException:  # Ctrl-C included: the scan's thread is stopped before the process exits
         scan.close()
         raise
-    return noted(Engine.from_scan(scan))
+    return noted(Engine.from_scan(scan, memory_limit=memory_limit))
 
 
 def refuse_to_replace(output: Path, force: bool) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from kpi_model.formula import SeriesRequest
+from kpi_model.formula import FormulaError, SeriesRequest
 from kpi_model.periods import Coverage, is_complete
 
 
@@ -22,23 +22,36 @@ class Point:
     dimension: str | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Point:
-        """A point from one row of a KPI's query (columns as :class:`~kpi_model.formula.Compiler` names them)."""
+    def from_row(cls, row: dict[str, Any], kpi_id: str | None = None) -> Point:
+        """A point from one row of a KPI's query (columns as :class:`~kpi_model.formula.Compiler` names them).
+
+        Raises :class:`FormulaError` (naming ``kpi_id``) when the formula gives something other than a number.
+        """
         period = row["period"]
         if isinstance(period, dt.datetime):
             period = period.date()
         return cls(
             period=period,
-            value=_to_float(row.get("value")),
+            value=_number(row.get("value"), kpi_id),
             rows=None if row.get("row_count") is None else int(row["row_count"]),
-            numerator=_to_float(row.get("numerator")),
-            denominator=_to_float(row.get("denominator")),
+            numerator=_number(row.get("numerator"), kpi_id),
+            denominator=_number(row.get("denominator"), kpi_id),
             dimension=row.get("dimension"),
         )
 
 
-def _to_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _number(value: Any, kpi_id: str | None) -> float | None:
+    # Text is refused even when it reads as a number: max() of a text column compares letters, not values.
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    given = f"text ({value!r})" if isinstance(value, str) else f"a {type(value).__name__} ({value})"
+    which = f"KPI '{kpi_id}': the formula" if kpi_id else "the formula"
+    raise FormulaError(f"{which} gives {given}, not a number", "aggregate a numeric column or cast it")
 
 
 @dataclass(frozen=True)

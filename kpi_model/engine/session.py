@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 import threading
 import weakref
 from collections import OrderedDict
@@ -142,7 +141,9 @@ class Engine:
         """
         # A bad value is refused before any file is read.
         memory_limit = configured_memory_limit(memory_limit)
-        scan = WorkspaceScan(workspace, Path(base_dir), overrides, confine=confine, only=sources)
+        scan = WorkspaceScan(
+            workspace, Path(base_dir), overrides, confine=confine, only=sources, memory_limit=memory_limit
+        )
         return cls.from_scan(scan, timeout_s=timeout_s, memory_limit=memory_limit, threads=threads)
 
     @classmethod
@@ -154,27 +155,27 @@ class Engine:
         memory_limit: str | None = None,
         threads: int = DEFAULT_THREADS,
     ) -> Engine:
-        """:meth:`for_workspace` on a scan already started (the CLI starts it before importing this module)."""
+        """:meth:`for_workspace` on a scan already started on its own connection (the CLI starts it before
+        importing this module); the engine takes over the scan's spill folder."""
         try:
             memory_limit = configured_memory_limit(memory_limit)
         except BaseException:
             scan.close()
             raise
-        spill = Path(tempfile.mkdtemp(prefix="kpi-wizard-spill-"))
+        connection, scans, profiles = scan.result()
+        spill = scan.spill
+        assert spill is not None, "an engine needs a scan on a connection of the scan's own"
         try:
-            connection, scans, profiles = scan.result()
-            try:
-                lock(
-                    connection,
-                    memory_limit=memory_limit,
-                    threads=threads,
-                    allowed_paths=[scanned.path for scanned in scans.values()],
-                    temp_directory=spill,
-                )
-            except BaseException:
-                connection.close()
-                raise
+            lock(
+                connection,
+                memory_limit=memory_limit,
+                threads=threads,
+                allowed_paths=[scanned.path for scanned in scans.values()],
+                # No temp_directory: the scan's connection spills to its folder from the start, and DuckDB
+                # refuses to switch it, even to the same folder, once a query has spilled.
+            )
         except BaseException:
+            connection.close()
             shutil.rmtree(spill, ignore_errors=True)
             raise
         loaded = json.dumps({name: p.rows for name, p in sorted(profiles.items())})

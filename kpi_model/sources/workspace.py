@@ -7,6 +7,8 @@ made, so that :class:`WorkspaceScan` can read a workspace's files while a comman
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -18,7 +20,7 @@ from kpi_model.models import Workspace
 from kpi_model.sources.catalog import TableProfile
 from kpi_model.sources.errors import SourceError
 from kpi_model.sources.ingest import ingest_file
-from kpi_model.sources.limits import DEFAULT_LIMITS, Limits
+from kpi_model.sources.limits import DEFAULT_LIMITS, Limits, configured_memory_limit
 from kpi_model.sources.scan import ScannedFile, scan_file, scannable
 
 
@@ -165,6 +167,11 @@ class WorkspaceScan:
     then defines the SQL views (which need that compiler) in the caller's thread. Paths are resolved and
     checked before the thread starts, so a bad path is refused at once; a failure in the thread is raised
     by :meth:`result`, which then closes a connection the scan opened.
+
+    A connection of the scan's own keeps to ``memory_limit`` (default: ``KPI_WIZARD_MEMORY_LIMIT``) from its
+    first statement and spills to ``spill``, a temporary folder of its own: loading a big JSON file must
+    neither exceed the limit nor spill into the working directory (DuckDB's default ``.tmp``). On success
+    the folder is the caller's to remove (the engine does); on failure the scan removes it.
     """
 
     def __init__(
@@ -177,11 +184,14 @@ class WorkspaceScan:
         confine: bool = True,
         limits: Limits = DEFAULT_LIMITS,
         only: Collection[str] | None = None,
+        memory_limit: str | None = None,
     ) -> None:
         self._files, self._views = _planned_sources(workspace, base_dir, overrides, confine=confine, only=only)
         self._limits = limits
         self._owns_connection = connection is None
         self._connection = connection
+        self._memory_limit = configured_memory_limit(memory_limit)
+        self.spill = Path(tempfile.mkdtemp(prefix="kpi-wizard-spill-")) if connection is None else None
         self._scans: dict[str, ScannedFile] = {}
         self._profiles: dict[str, TableProfile] = {}
         self._failure: BaseException | None = None
@@ -196,7 +206,11 @@ class WorkspaceScan:
     def _read_files(self) -> None:
         try:
             if self._connection is None:
-                self._connection = duckdb.connect()
+                settings: dict[str, str | bool | int | float | list[str]] = {
+                    "memory_limit": self._memory_limit,
+                    "temp_directory": str(self.spill),
+                }
+                self._connection = duckdb.connect(config=settings)
             for name, path, date_format in self._files:
                 if self._cancelled.is_set():
                     raise KeyboardInterrupt
@@ -241,6 +255,8 @@ class WorkspaceScan:
             waited += _STOP_POLL_S
         if self._owns_connection and self._connection is not None and self._done.is_set():
             self._connection.close()
+        if self.spill is not None and self._done.is_set():
+            shutil.rmtree(self.spill, ignore_errors=True)
 
 
 def _define_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]], available: set[str]) -> None:
