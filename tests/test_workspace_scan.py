@@ -20,7 +20,7 @@ import pytest
 
 from kpi_model.engine import Engine
 from kpi_model.models import Goal, Kpi, Source, Unit, Workspace
-from kpi_model.sources import SourceError, WorkspaceScan
+from kpi_model.sources import Limits, SourceError, WorkspaceScan
 from kpi_model.sources import workspace as workspace_module
 
 from .conftest import REPO, SAMPLE_WORKSPACE
@@ -68,9 +68,9 @@ def test_files_are_read_in_the_scans_thread_and_views_in_the_callers_after_them(
         threads[name] = threading.current_thread().name
         return real_scan(con, name, *args, **kwargs)
 
-    def define_views(con, views, available):
+    def define_views(con, views, available, timeout_s):
         threads["views"] = threading.current_thread().name
-        return real_define(con, views, available)
+        return real_define(con, views, available, timeout_s)
 
     monkeypatch.setattr(workspace_module, "scan_file", scan_file)
     monkeypatch.setattr(workspace_module, "_define_views", define_views)
@@ -173,6 +173,18 @@ def test_a_file_is_loaded_within_the_memory_limit_and_spills_to_the_scans_own_fo
         folder = engine._spill
     assert folder is not None and not folder.exists()
     assert not (tmp_path / ".tmp").exists()
+
+
+def test_views_that_double_at_every_level_are_stopped_within_the_views_time_limit(tmp_path):
+    _orders(tmp_path)
+    chain = [Source(name="v0", sql="SELECT * FROM orders")] + [
+        Source(name=f"v{i}", sql=f"SELECT * FROM v{i - 1} UNION ALL SELECT * FROM v{i - 1}") for i in range(1, 40)
+    ]
+    workspace = _workspace(Source(name="orders", path="orders.csv"), *chain)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"the view 'v\d+' took too long to define and was stopped"):
+        WorkspaceScan(workspace, tmp_path, limits=Limits(view_timeout_s=1.0)).result()
+    assert time.monotonic() - started < 10  # one deadline for all the views, not one per view
 
 
 def test_reading_a_workspaces_files_imports_no_sqlglot():

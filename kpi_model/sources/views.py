@@ -12,7 +12,7 @@ from sqlglot.errors import SqlglotError
 
 from kpi_model import formula
 from kpi_model.identifiers import quote
-from kpi_model.sources.catalog import _VIEW_FIX, TableProfile, _relation_kind, list_tables, profile_select
+from kpi_model.sources.catalog import _VIEW_FIX, TableProfile, _relation_kind, list_tables, profile_select, time_limit
 from kpi_model.sources.errors import ProfileTimeout, SourceError, UnreadableRelation, _reason
 from kpi_model.sources.limits import VIEW_TIMEOUT_S
 from kpi_model.sources.names import _check_table_name
@@ -74,13 +74,32 @@ def try_view(
     return profile, checked
 
 
-def define_view(con: duckdb.DuckDBPyConnection, name: str, sql: str, *, tables: set[str] | None = None) -> None:
-    """Create (or replace) the view, after checking its SQL again; it is not run here (see :func:`try_view`)."""
+def define_view(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    sql: str,
+    *,
+    tables: set[str] | None = None,
+    timeout_s: float = VIEW_TIMEOUT_S,
+) -> None:
+    """Create (or replace) the view, after checking its SQL again; it is not run here (see :func:`try_view`).
+
+    Binding it is stopped after ``timeout_s``: views that each select from the one before twice over
+    (``UNION ALL`` of it with itself) take twice as long to bind at every level.
+    """
     _check_table_name(name)
     known = set(list_tables(con)) if tables is None else set(tables)
     checked = formula.validate_view(sql, known - {name})
     try:
-        con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {checked}")
+        with time_limit(con, max(timeout_s, 0.001), f"defining the view '{name}'"):
+            con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {checked}")
+    except ProfileTimeout:
+        raise SourceError(
+            f"the view '{name}' took too long to define and was stopped: it selects from other views so many "
+            "times over that binding it never ends; "
+            "select from the tables once (a view joined or unioned with itself again and again grows "
+            "twice as big at each level)"
+        ) from None
     except duckdb.Error as error:
         raise SourceError(f"the view '{name}' does not run: {_reason(str(error))}; {_VIEW_FIX}") from None
 

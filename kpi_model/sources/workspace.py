@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -232,7 +233,8 @@ class WorkspaceScan:
                 raise self._failure
             assert self._connection is not None
             if self._views:
-                _define_views(self._connection, _in_view_order(self._views), set(self._scans) | set(self._profiles))
+                available = set(self._scans) | set(self._profiles)
+                _define_views(self._connection, _in_view_order(self._views), available, self._limits.view_timeout_s)
         except BaseException:
             self.close()
             raise
@@ -259,12 +261,17 @@ class WorkspaceScan:
             shutil.rmtree(self.spill, ignore_errors=True)
 
 
-def _define_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]], available: set[str]) -> None:
+def _define_views(
+    con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]], available: set[str], timeout_s: float
+) -> None:
+    """Define the views in order, all of them within ``timeout_s`` (one deadline: each level of views built
+    on views can double the time to bind the next)."""
     from kpi_model.sources.views import define_view
 
+    deadline = time.monotonic() + timeout_s
     for name, sql in views:
         try:
-            define_view(con, name, sql, tables=available)
+            define_view(con, name, sql, tables=available, timeout_s=deadline - time.monotonic())
         except KpiWizardError as err:
             raise SourceError(f"Source '{name}' (a SQL view): {err}") from err
         available.add(name)
