@@ -391,3 +391,21 @@ def test_a_memory_limit_is_read_as_duckdb_reads_it(limit, expected):
 def test_a_memory_limit_that_is_not_a_usable_size_is_refused_with_the_variable_named(limit):
     with pytest.raises(KpiWizardError, match="KPI_WIZARD_MEMORY_LIMIT"):
         memory_limit_bytes(limit)
+
+
+@pytest.mark.parametrize("read", ["scan", "load"])
+def test_a_header_wider_than_the_first_64_kb_is_counted_whole(tmp_path, read):
+    """Before, only the first 64 KB of the header were counted: 150 long names hid 120,000 more columns."""
+    names = ["x" * 500 + str(i) for i in range(150)] + [f"c{i}" for i in range(120_000)]
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+    con = duckdb.connect()
+    with pytest.raises(SourceError, match="has 120,150 columns, more than the 1,000"):
+        scan_file(con, "wide", path) if read == "scan" else ingest_file(con, path, "wide")
+
+
+def test_a_first_line_of_more_than_16_mb_is_not_taken_for_a_header(tmp_path):
+    path = tmp_path / "one_line.csv"
+    path.write_text("a" * (16 * 2**20 + 10))
+    with pytest.raises(SourceError, match="first line is longer than 16 MB, so it is not a header row"):
+        scan_file(duckdb.connect(), "one_line", path)

@@ -29,6 +29,7 @@ from kpi_model.sources.staging import _check_cells, _check_text_values, _check_w
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".json", ".ndjson", ".jsonl", ".xlsx")
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 _HEAD_BYTES = 64 * 1024
+_MAX_HEADER_BYTES = 16 * 1024**2  # a header of MAX_COLUMNS names of 16 KB each still fits
 _LINE = re.compile(r"Line: (\d+)")
 
 
@@ -243,6 +244,8 @@ def csv_dialect(
     encoding = "utf-16" if utf16 else "utf-8"
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
     header = (text.splitlines() or [""])[0]
+    if len(head) == _HEAD_BYTES and b"\n" not in head and b"\r" not in head:
+        header = _long_first_line(path, encoding)  # wider than the head: its width must count every field
     delim = "\t" if suffix == ".tsv" else _guess_delimiter(header)
     _check_width(path.name, len(next(csv.reader([header], delimiter=delim), [])), limits)
     # Header and delimiter are fixed, so DuckDB's sniffer cannot "explain away" ragged rows by
@@ -262,6 +265,18 @@ def csv_dialect(
         options["decimal_separator"] = ","
     options.update(_date_options(con, path, options, date_format))
     return CsvDialect(options, header, delim, encoding)
+
+
+def _long_first_line(path: Path, encoding: str) -> str:
+    """The first line of a file whose first ``_HEAD_BYTES`` hold no line end, read up to ``_MAX_HEADER_BYTES``."""
+    with path.open("rb") as handle:
+        line = handle.readline(_MAX_HEADER_BYTES + 1)
+    if len(line) > _MAX_HEADER_BYTES:
+        raise SourceError(
+            f"{path.name}'s first line is longer than {_MAX_HEADER_BYTES // 2**20} MB, so it is not a header "
+            "row: export the file again with one line per row and a header of column names."
+        )
+    return line.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r\n")
 
 
 def _guess_delimiter(header: str) -> str:
