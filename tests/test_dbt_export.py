@@ -15,6 +15,7 @@ import math
 import os
 import subprocess
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,8 @@ def test_filters_become_dimension_references_and_time_columns_time_dimensions():
         # A third brace used to leave '{ {{ … }}' behind: one split per pair of braces was not enough.
         ("Sessions {{{ env_var('HOME') }}", "{{{ run_query('drop table x') }}", "{{{{ var('y') }}}}"),
         ("{%{%{% x %}", "{#{#{# c #}", "{{%{#{"),
+        # A zero-width or control character between the braces goes, and must not leave a live opener.
+        ("{\u200b{ run_query('drop table x') }}", "{\u2066% do x %}", "{\x1b# o #}"),
     ],
 )
 def test_user_text_never_reaches_dbt_as_jinja(name, description, owner):
@@ -251,6 +254,85 @@ def test_user_text_never_reaches_dbt_as_jinja(name, description, owner):
             continue  # KPI Wizard's own Jinja: the date spine macro
         without_references = text.replace("{{ Dimension(", "").replace("{{ TimeDimension(", "")
         assert "{{" not in without_references and "{%" not in without_references and "{#" not in without_references
+
+
+# What a terminal acts on (ESC, BEL, CSI, CR) and what shows text other than it is: bidi controls
+# (U+202E reads "gnp.exe" as "exe.png"), the Arabic letter mark and zero-width characters.
+HIDDEN = "\x00\x07\x1b\r\x7f\x9b\u061c\u200b\u200d\u200e\u202a\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+
+
+def _hidden_in(text: str) -> list[str]:
+    """Every control (but newline) or format character in ``text``, by its code point."""
+    return [f"U+{ord(c):04X}" for c in text if c != "\n" and unicodedata.category(c) in {"Cc", "Cf"}]
+
+
+def test_names_and_descriptions_reach_readme_and_yaml_without_controls_bidi_or_zero_width_characters(tmp_path):
+    def hostile(text: str) -> str:
+        return "".join(f"{c}{HIDDEN[i % len(HIDDEN)]}" for i, c in enumerate(text))
+
+    data = {
+        "name": "Board\x1b]0;owned\x07\x1b[2J view",
+        "units": [{"id": "sales", "name": "Sales", "description": hostile("Sales team")}],
+        "goals": [{"id": "grow", "unit": "sales", "statement": "Grow \u2067sales\u2069 \x1b[31m"}],
+        "sources": [{"name": "t", "path": "t.csv", "description": hostile("Orders"), "system": "S\x1bAP\u202e"}],
+        "kpis": [
+            {
+                "id": "k",
+                "name": "Revenue \x1b[2J\x07\u202egnp.exe",
+                "description": "First line \u202e\nsecond\u200b line\x9b",
+                "owner": hostile("Head of sales"),
+                "goal": "grow",
+                "source": "t",
+                "expression": "sum(x)",
+                "time_column": "d",
+            },
+            {"id": "later", "name": "Later \x1b]8;;http://x\x07link", "source": "t", "time_column": "d"},
+        ],
+    }
+    export = build_export(parse_workspace(data, source="t"))
+    readme = export.files["README.md"]
+    for name, text in export.files.items():
+        assert _hidden_in(text) == [], name
+    assert "# dbt Semantic Layer export of “Board]0;owned[2J view”" in readme
+    assert "| `k` Revenue [2Jgnp.exe | simple |" in readme
+    assert "- `later` Later ]8;;http://xlink: it has no formula yet" in readme
+    (metric,) = yaml.safe_load(export.files["metrics.yml"])["metrics"]
+    assert metric["label"] == metric["config"]["meta"]["name"] == "Revenue [2Jgnp.exe"
+    assert metric["description"] == "First line \nsecond line"  # the line break of a description stays
+    assert metric["config"]["meta"]["owner"] == "Head of sales"
+    assert metric["config"]["meta"]["goal"]["statement"] == "Grow sales [31m"
+    (model,) = yaml.safe_load(export.files["semantic_models.yml"])["semantic_models"]
+    assert (model["description"], model["config"]["meta"]["system"]) == ("Orders", "SAP")
+    # The import reads the same KPI back, its text as the export wrote it.
+    write_export(export, tmp_path / "dbt")
+    (kpi,) = import_dbt(tmp_path / "dbt").workspace.kpis
+    assert (kpi.id, kpi.name, kpi.owner) == ("k", "Revenue [2Jgnp.exe", "Head of sales")
+
+
+@pytest.mark.parametrize(
+    ("kpi", "view", "said"),
+    [
+        ({"filter": "region = '\u202eTSE\u202c'"}, None, "the filter contains the invisible character U+202E"),
+        ({"expression": "sum(x) FILTER (WHERE s = 'a\u200bb')"}, None, "the formula contains the invisible"),
+        ({"expression": "count(*) FILTER (WHERE s = 'a\u2066b')"}, None, "character U+2066"),
+        ({"time_column": "d\x1b[2J"}, None, "column name 'd\\x1b[2J' contains the invisible character U+001B"),
+        ({"filter": '"reg\u2067ion" = 1'}, None, "column name 'reg\\u2067ion' contains"),
+        ({"source": "v"}, "SELECT d, x FROM t WHERE s = '\u202eab'", "the view 'v' contains the invisible"),
+    ],
+)
+def test_sql_with_hidden_characters_is_left_out_with_the_reason(kpi, view, said):
+    """SQL cannot lose a character without changing what it computes: such a KPI is not exported."""
+    sources = [{"name": "t", "path": "t.csv"}] + ([{"name": "v", "sql": view}] if view else [])
+    kpis = [
+        {"id": "k", "name": "K", "source": "t", "expression": "sum(x)", "time_column": "d"} | kpi,
+        {"id": "plain", "name": "Plain", "source": "t", "expression": "count(*)", "time_column": "d"},
+    ]
+    export = build_export(parse_workspace({"name": "w", "sources": sources, "kpis": kpis}, source="t"))
+    assert [o.kpi_id for o in export.exported] == ["plain"]
+    (left,) = export.not_exported
+    assert said in (left.reason or ""), left.reason
+    for name, text in export.files.items():
+        assert _hidden_in(text) == [], name
 
 
 # --- writing ------------------------------------------------------------------------------------

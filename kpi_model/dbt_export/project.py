@@ -26,7 +26,7 @@ from kpi_model.dbt_export.decompose import (
     decompose,
     derived_over_kpis,
 )
-from kpi_model.dbt_export.jinja import inert_prose, refuse_jinja, where_filter
+from kpi_model.dbt_export.jinja import inert_prose, refuse_unsafe_sql, where_filter
 from kpi_model.errors import KpiWizardError
 from kpi_model.formula import FormulaError, parse_tree, render_sql, validate_view
 from kpi_model.formula.dialects import untranslatable
@@ -134,7 +134,8 @@ class _Builder:
         self.kpi_ids = {k.id for k in workspace.kpis}  # input metrics are named apart from the KPIs' metrics
         self._time_columns: dict[str, set[str]] = {}
         for kpi in workspace.kpis:
-            if kpi.source and kpi.time_column:
+            # A time column the export cannot write leaves its KPI out (in add), and so every model.
+            if kpi.source and kpi.time_column and _writable_column(kpi.time_column, dialect):
                 self._time_columns.setdefault(kpi.source, set()).add(kpi.time_column)
 
     # --- per KPI ---------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class _Builder:
         if kpi.filter:
             self._refuse_untranslatable(parse_tree(kpi.filter), "filter")
         for item in parts.inputs:
-            refuse_jinja(item.measure.expr, "formula")
+            refuse_unsafe_sql(item.measure.expr, "formula")
         model = self.models.get(source.name) or _SemanticModel(
             source, self._time_columns.get(source.name, set()) | {kpi.time_column}
         )
@@ -183,6 +184,8 @@ class _Builder:
             where_filter(i.condition, reference, self.dialect, "formula") if i.condition is not None else None
             for i in parts.inputs
         ]
+        for column in (kpi.time_column, *filtered):
+            _column_sql(column, self.dialect)
         self.models[source.name] = model
         for column in filtered:
             if column not in model.time_columns:
@@ -207,7 +210,7 @@ class _Builder:
             if outcome.metric_type is None:
                 raise Unexpressible(f"it is computed from '{name}', which is not exported ({outcome.reason})")
         metric = self._metric_head(kpi, "derived")
-        metric["type_params"] = {"expr": refuse_jinja(expr, "formula"), "metrics": [{"name": n} for n in names]}
+        metric["type_params"] = {"expr": refuse_unsafe_sql(expr, "formula"), "metrics": [{"name": n} for n in names]}
         metric["config"] = {"meta": self._meta(kpi)}
         self.metrics[kpi.id] = metric
         return "derived"
@@ -360,7 +363,7 @@ class _Builder:
                 return exp.alias_(marker, node.alias_or_name, table=True)
             return node
 
-        sql = refuse_jinja(render_sql(tree.transform(mark, copy=True), self.dialect), f"view '{source.name}'")
+        sql = refuse_unsafe_sql(render_sql(tree.transform(mark, copy=True), self.dialect), f"view '{source.name}'")
         for index, table in enumerate(refs):
             sql = sql.replace(f"kpi_wizard_ref_{index}_", f"{{{{ ref('{table}') }}}}")
         self.view_models[source.name] = sql
@@ -417,10 +420,23 @@ class _Builder:
         return ordered + list(self.input_metrics.values())
 
 
+def _column_sql(column: str, dialect: str) -> str:
+    """``column`` quoted for the warehouse; :class:`Unexpressible` when its name holds Jinja or hidden characters."""
+    return refuse_unsafe_sql(exp.column(column, quoted=True).sql(dialect=dialect), f"column name {column!r}")
+
+
+def _writable_column(column: str, dialect: str) -> bool:
+    try:
+        _column_sql(column, dialect)
+    except Unexpressible:
+        return False
+    return True
+
+
 def _with_expr(dimension: dict[str, Any], column: str, name: str, dialect: str) -> dict[str, Any]:
     """A dimension whose name is not its column's gets ``expr:`` with the column quoted."""
     if column != name:
-        dimension["expr"] = refuse_jinja(exp.column(column, quoted=True).sql(dialect=dialect), "column name")
+        dimension["expr"] = _column_sql(column, dialect)
     return dimension
 
 

@@ -55,7 +55,7 @@ class ImportResult:
 
 
 # Control characters, bidi overrides and zero-width characters: invisible, or they reorder what a name shows.
-CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
