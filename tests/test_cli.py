@@ -282,3 +282,76 @@ def test_compute_of_one_kpi_opens_only_the_sources_it_reads(tmp_path):
     assert item["id"] == "web_revenue" and item["series"], item
     everything = cli("compute", str(SAMPLE_WORKSPACE), "--data", f"survey_responses={missing}", "--format", "json")
     assert everything.returncode != 0 and "survey_responses" in everything.stderr, "the unread file is the problem"
+
+
+def _typed_workspace(tmp_path, kpis: dict[str, str]) -> str:
+    """A workspace on a two-row CSV of a number, a text and a name column; ``kpis`` maps id to formula."""
+    (tmp_path / "t.csv").write_text("day,amount,code,name\n2025-01-05,1,a,x\n2025-02-03,2,b,y\n")
+    workspace = {
+        "name": "Types",
+        "sources": [{"name": "t", "path": "t.csv"}],
+        "kpis": [
+            {"id": kpi_id, "name": kpi_id, "source": "t", "expression": formula, "time_column": "day"}
+            for kpi_id, formula in kpis.items()
+        ],
+    }
+    path = tmp_path / "workspace.yaml"
+    path.write_text(yaml.safe_dump(workspace), encoding="utf-8")
+    return str(path)
+
+
+def test_sql_run_names_the_kpi_duckdb_refuses_and_runs_the_others(tmp_path, capsys):
+    ws = _typed_workspace(tmp_path, {"total": "sum(amount)", "coded": "sum(code)"})
+    assert main(["sql", ws, "--run"]) == 1
+    out, err = capsys.readouterr()
+    assert "-- result: 2 rows" in out, "total ran"
+    assert "-- KPI 'coded' did not compute: Binder Error" in out, "the printed script says why coded has no result"
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    # The same failure in the same words as compute's
+    assert main(["compute", ws, "--kpi", "coded"]) == 1
+    computed = capsys.readouterr().err.strip()
+    assert computed.startswith("coded: KPI 'coded' did not compute: Binder Error") and "sum(VARCHAR)" in computed
+    assert err.strip() == f"error: {computed.removeprefix('coded: ')}"
+
+
+def test_compute_fails_only_the_kpi_whose_formula_gives_text(tmp_path, capsys):
+    ws = _typed_workspace(
+        tmp_path, {"total": "sum(amount)", "suffixed": "sum(amount)::text || 'x'", "last": "max(name)"}
+    )
+    assert main(["compute", ws]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1:] == ["total,2025-01-01,1.0,1,false", "total,2025-02-01,2.0,1,false"]
+    fix = "not a number. Fix: aggregate a numeric column or cast it"
+    assert f"suffixed: the formula gives text ('1x'), {fix}" in err
+    assert f"last: the formula gives text ('x'), {fix}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("option", ["--from", "--to"])
+def test_compute_says_how_to_write_a_date(option, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["compute", str(SAMPLE_WORKSPACE), option, "31/12/2025"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: '31/12/2025' is not a date: write it as YYYY-MM-DD, e.g. 2025-12-31" in err
+
+
+def test_compute_notes_a_date_range_the_data_has_no_rows_in(tmp_path, capsys):
+    ws = _typed_workspace(tmp_path, {"total": "sum(amount)"})
+    assert main(["compute", ws, "--from", "2030-01-01"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "kpi_id,period,value,rows,complete\n"
+    assert err == "note: no rows of any KPI fall on or after 2030-01-01; the data covers 2025-01-05–2025-02-03\n"
+
+    # A second source with rows in range: the note names only the KPI without rows
+    (tmp_path / "later.csv").write_text("day,amount\n2030-03-01,5\n")
+    workspace = yaml.safe_load((tmp_path / "workspace.yaml").read_text(encoding="utf-8"))
+    workspace["sources"].append({"name": "later", "path": "later.csv"})
+    later = {"id": "later_total", "name": "Later", "source": "later", "expression": "sum(amount)", "time_column": "day"}
+    workspace["kpis"].append(later)
+    (tmp_path / "workspace.yaml").write_text(yaml.safe_dump(workspace), encoding="utf-8")
+    assert main(["compute", ws, "--from", "2030-01-01", "--to", "2030-12-31", "--format", "json"]) == 0
+    err = capsys.readouterr().err
+    assert "note: no rows of total fall between 2030-01-01 and 2030-12-31; the data covers 2025-01-05–2025-02-03" in err
+    assert main(["compute", ws, "--kpi", "total", "--to", "2025-02-03"]) == 0
+    assert "note:" not in capsys.readouterr().err, "rows in range: nothing to note"

@@ -6,11 +6,24 @@ import argparse
 import datetime as dt
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpi_model.cli.common import known_kpi, workspace_engine
 from kpi_model.cli.options import add_data, add_format, add_grain, add_kpi_filter, add_workspace
 from kpi_model.errors import EXIT_INVALID, EXIT_OK
+
+if TYPE_CHECKING:
+    from kpi_model.engine import Engine
+    from kpi_model.formula import SeriesRequest
+    from kpi_model.models import Workspace
+
+
+def iso_date(text: str) -> dt.date:
+    """An option's date, written YYYY-MM-DD (argparse shows the error with the command's usage)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date: write it as YYYY-MM-DD, e.g. 2025-12-31") from None
 
 
 def add_series_request(parser: argparse.ArgumentParser) -> None:
@@ -18,8 +31,8 @@ def add_series_request(parser: argparse.ArgumentParser) -> None:
     add_kpi_filter(parser)
     add_grain(parser, default="month")
     parser.add_argument("--by", metavar="COLUMN", help="break down by this column")
-    parser.add_argument("--from", dest="start", type=dt.date.fromisoformat, metavar="DATE", help="first day")
-    parser.add_argument("--to", dest="end", type=dt.date.fromisoformat, metavar="DATE", help="last day")
+    parser.add_argument("--from", dest="start", type=iso_date, metavar="DATE", help="first day")
+    parser.add_argument("--to", dest="end", type=iso_date, metavar="DATE", help="last day")
 
 
 def series_request(args: argparse.Namespace):
@@ -48,6 +61,27 @@ def _print_data_as_of(results: dict[str, Any], today: dt.date) -> None:
         print(f"data as of {day}{which}", file=sys.stderr)
     if partial:
         print(f"partial periods (complete=false, never judged): {'; '.join(partial)}", file=sys.stderr)
+
+
+def _empty_range_note(
+    engine: Engine, workspace: Workspace, results: dict[str, Any], request: SeriesRequest
+) -> str | None:
+    """``note: no rows of … fall between …`` when a date range leaves computed KPIs without a row, else None."""
+    from kpi_model.engine import Series
+
+    computed = {kpi_id: r for kpi_id, r in results.items() if isinstance(r, Series)}
+    empty = [kpi_id for kpi_id, series in computed.items() if not series.points]
+    if not empty or (request.start is None and request.end is None):
+        return None
+    which = "any KPI" if len(empty) == len(computed) else ", ".join(empty)
+    if request.start and request.end:
+        days = f"between {request.start} and {request.end}"
+    else:
+        days = f"on or after {request.start}" if request.start else f"on or before {request.end}"
+    # The series' own coverage is narrowed to the range (nothing left): the data's is asked for unnarrowed.
+    covered = [c for c in (engine.coverage(workspace, kpi_id) for kpi_id in empty) if c is not None]
+    span = f"; the data covers {min(c.first for c in covered)}–{max(c.last for c in covered)}" if covered else ""
+    return f"note: no rows of {which} fall {days}{span}"
 
 
 def _json_rows(results: dict[str, Any], grain: str, skipped: list[str], today: dt.date) -> list[dict[str, object]]:
@@ -80,6 +114,7 @@ def _cmd_compute(args: argparse.Namespace) -> int:
     with workspace_engine(workspace, args.workspace, args.data, kpi_ids=args.kpi) as engine:
         request = series_request(args)  # after the files are opening: it loads the compiler (workspace_engine)
         results = engine.compute_many(workspace, wanted, request)
+        empty_range = _empty_range_note(engine, workspace, results, request)
     failed = {kpi_id: str(r) for kpi_id, r in results.items() if isinstance(r, Exception)}
     today = dt.date.today()
     if args.format == "json":
@@ -98,6 +133,8 @@ def _cmd_compute(args: argparse.Namespace) -> int:
                 complete = "true" if record["complete"] else "false"  # as JSON writes it
                 writer.writerow([kpi_id, record["period"], *dimension, record["value"], record["rows"], complete])
     _print_data_as_of(results, today)
+    if empty_range:
+        print(empty_range, file=sys.stderr)
     for kpi_id, message in failed.items():
         print(f"{kpi_id}: {message}", file=sys.stderr)
     for kpi_id in skipped:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpi_model.cli.common import workspace_engine
 from kpi_model.cli.compute import add_series_request, series_request
@@ -12,11 +12,25 @@ from kpi_model.cli.options import DIALECTS, Deferred, add_data, add_workspace
 from kpi_model.cli.output import aligned
 from kpi_model.errors import EXIT_INVALID, EXIT_OK, KpiWizardError
 
+if TYPE_CHECKING:
+    from kpi_model.formula import FormulaError
+
 
 def _result_comment(names: list[str], rows: list[tuple[Any, ...]]) -> str:
     """A query's result as an aligned table in SQL comment lines (the printed script stays runnable)."""
     cells = [names, *[["NULL" if v is None else str(v) for v in row] for row in rows]]
     return "\n".join(f"-- {line}" for line in [f"result: {len(rows)} rows", *aligned(cells, rule=True)])
+
+
+def _did_not_run(kpi_id: str, error: Exception) -> FormulaError:
+    """A KPI's statement DuckDB refused, worded as ``compute`` words the same failure."""
+    from kpi_model.engine.session import first_line
+    from kpi_model.formula import FormulaError
+
+    return FormulaError(
+        f"KPI '{kpi_id}' did not compute: {first_line(error)}",
+        "check that the columns have the types the formula expects (fix types on the Data page)",
+    )
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:
@@ -29,21 +43,31 @@ def _cmd_sql(args: argparse.Namespace) -> int:
             "--run runs the DuckDB SQL on the workspace's data: use it with --dialect duckdb and without --views create"
         )
     ids = args.kpi or None
+    failed: dict[str, FormulaError] = {}
     options = {"dialect": args.dialect, "views": args.views, "quote": args.quote_names}
     if not args.execute:
         script = warehouse_script(workspace, ids, series_request(args), **options)
         print(script.text(), end="")
     else:
+        import duckdb
+
         with workspace_engine(workspace, args.workspace, args.data) as engine:
             script = warehouse_script(workspace, ids, series_request(args), columns=engine.columns(), **options)
             print("\n".join(f"-- {line}" for line in script.header), end="\n\n")
             for statement in script.statements:
-                names, rows = engine.query(statement.sql)
                 print(statement.text())
+                try:
+                    names, rows = engine.query(statement.sql)
+                except duckdb.Error as refused:  # the data's types, known only when it runs: the next KPI may run
+                    failure = failed[statement.name] = _did_not_run(statement.name, refused)
+                    print(f"-- {failure.problem}", end="\n\n")
+                    continue
                 print(_result_comment(names, rows), end="\n\n")
     for kpi_id, error in script.failures.items():
         print(f"{kpi_id}: {error}", file=sys.stderr)
-    return EXIT_INVALID if script.failures else EXIT_OK
+    for failure in failed.values():
+        print(f"error: {failure}", file=sys.stderr)
+    return EXIT_INVALID if script.failures or failed else EXIT_OK
 
 
 def register(commands: Any) -> None:
