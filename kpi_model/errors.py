@@ -14,8 +14,8 @@ from typing import ClassVar
 
 # The command line's exit codes: 1 when the command ran and what it checked fails (findings at
 # --fail-on, red KPIs, a KPI that did not compute), 2 when the input cannot be used as given, 130 when
-# Ctrl-C stopped it (the shell's 128 + SIGINT).
-EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Ctrl-C stopped it and 143 when SIGTERM did (the shell's 128 + the signal's number).
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DUCKDB_SIGINT_MESSAGE = "Query interrupted"  # the RuntimeError DuckDB raises when Ctrl-C stops a query
 
 

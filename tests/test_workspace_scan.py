@@ -252,7 +252,12 @@ sys.exit(main(['compute', {str(SAMPLE_WORKSPACE)!r}]))
 
 
 @pytest.mark.parametrize("script", [_IN_THE_SCAN, _IN_THE_QUERY], ids=["in the files' thread", "in the query"])
-def test_ctrl_c_stops_compute_with_exit_130_and_no_traceback_or_abort(tmp_path, script):
+@pytest.mark.parametrize(
+    ("signal_name", "code", "said"), [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")]
+)
+def test_ctrl_c_or_sigterm_stops_compute_cleanly_without_traceback_abort_or_spill_left(
+    tmp_path, script, signal_name, code, said
+):
     import signal
 
     env = {**__import__("os").environ, "TMPDIR": str(tmp_path)}  # spill folders land here, to be counted
@@ -263,8 +268,8 @@ def test_ctrl_c_stops_compute_with_exit_130_and_no_traceback_or_abort(tmp_path, 
     # DuckDB notices a Ctrl-C by polling once its query runs; one that lands before can be lost (in DuckDB,
     # with or without this tool), so the signal comes when the query is surely under way, as a user's would.
     time.sleep(0.5)
-    child.send_signal(signal.SIGINT)
+    child.send_signal(getattr(signal, signal_name))
     _, stderr = child.communicate(timeout=30)
-    assert child.returncode == 130, stderr[-2000:]
-    assert stderr.strip() == "interrupted"
+    assert child.returncode == code, stderr[-2000:]
+    assert stderr.strip() == said
     assert list(tmp_path.glob("kpi-wizard-spill-*")) == []

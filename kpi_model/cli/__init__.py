@@ -9,9 +9,12 @@ modules (duckdb, sqlglot) are imported inside the commands that need them, so ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from kpi_model import __version__
 from kpi_model.cli import alerts, audit, bundle, compute, documents, export, importing, report, serve, sql, whatif
@@ -21,6 +24,7 @@ from kpi_model.errors import (
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_TERMINATED,
     EXIT_UNUSABLE,
     KpiWizardError,
 )
@@ -55,9 +59,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if getattr(args, "format", None) != "csv" or stdout.isatty():
             sys.stdout = InertStream(stdout)  # type: ignore[assignment]
-        return _run(args)
+        with _terminate_as_interrupt(args.command != "serve"):  # the app's server handles its own signals
+            return _run(args)
     finally:
         sys.stdout, sys.stderr = stdout, stderr
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a CI job cancelled), raised where Ctrl-C would be: the same clean-up
+    runs (queries interrupted, spill folders removed), and the exit code says which it was."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt(wanted: bool) -> Iterator[None]:
+    if not wanted or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -67,9 +93,10 @@ def _run(args: argparse.Namespace) -> int:
     except KpiWizardError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except RuntimeError as error:
         if str(error) != DUCKDB_SIGINT_MESSAGE:  # Ctrl-C in a DuckDB query outside the engine (a view's check)
             raise
