@@ -218,12 +218,34 @@ def _duplicates(items: Sequence[Any], attr: str, section: str, label: str) -> li
     return problems
 
 
+def _names_differing_in_case(sources: Sequence[Source]) -> list[Problem]:
+    """Sources whose names differ only in case: DuckDB reads ``A`` and ``a`` as one table, so one would
+    silently replace the other (and a view over the other then reads itself)."""
+    problems = []
+    first_index: dict[str, int] = {}
+    for index, source in enumerate(sources):
+        folded = source.name.casefold()
+        if folded not in first_index:
+            first_index[folded] = index
+        elif (other := sources[first_index[folded]].name) != source.name:  # the same name is a duplicate
+            problems.append(
+                Problem(
+                    f"sources[{index}].name",
+                    f"source '{source.name}' and source '{other}' (sources[{first_index[folded]}]) differ only "
+                    "in case, and DuckDB does not tell table names apart by case, so one would replace the "
+                    f"other: rename one of them (e.g. '{source.name}_2')",
+                )
+            )
+    return problems
+
+
 def reference_problems(workspace: Workspace) -> list[Problem]:
     """Duplicate ids and references that point nowhere, with the closest valid name."""
     problems: list[Problem] = []
     problems += _duplicates(workspace.units, "id", "units", "unit id")
     problems += _duplicates(workspace.goals, "id", "goals", "goal id")
     problems += _duplicates(workspace.sources, "name", "sources", "source name")
+    problems += _names_differing_in_case(workspace.sources)
     problems += _duplicates(workspace.kpis, "id", "kpis", "KPI id")
 
     unit_ids = [u.id for u in workspace.units]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from kpi_model.editing import upsert_source
 from kpi_model.errors import WorkspaceError
 from kpi_model.models import Baseline, Kpi, Source, Target, parse_period
 from kpi_model.validation import parse_part, parse_workspace
@@ -61,6 +62,38 @@ def test_duplicate_kpi_id_points_at_both():
     data = {**BASE, "kpis": [{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]}
     (problem,) = problems_of(data)
     assert problem.startswith("kpis[1].id: duplicate KPI id 'a' (also kpis[0])")
+
+
+def test_source_names_that_differ_only_in_case_are_refused_naming_both():
+    # DuckDB reads A and a as one table: the view A would replace the file source a and then read itself.
+    data = {
+        "name": "X",
+        "sources": [
+            {"name": "orders", "path": "orders.csv"},
+            {"name": "a", "path": "a.csv"},
+            {"name": "A", "sql": "SELECT * FROM a"},
+            {"name": "Orders", "sql": "SELECT * FROM orders"},
+        ],
+    }
+    assert problems_of(data) == [
+        "sources[2].name: source 'A' and source 'a' (sources[1]) differ only in case, and DuckDB does not "
+        "tell table names apart by case, so one would replace the other: rename one of them (e.g. 'A_2')",
+        "sources[3].name: source 'Orders' and source 'orders' (sources[0]) differ only in case, and DuckDB "
+        "does not tell table names apart by case, so one would replace the other: rename one of them "
+        "(e.g. 'Orders_2')",
+    ]
+
+
+def test_a_source_named_twice_is_one_duplicate_not_also_a_case_twin():
+    data = {"name": "X", "sources": [{"name": "a", "path": "a.csv"}, {"name": "a", "path": "b.csv"}]}
+    (problem,) = problems_of(data)
+    assert problem.startswith("sources[1].name: duplicate source name 'a' (also sources[0])")
+
+
+def test_the_app_cannot_add_a_source_whose_name_differs_only_in_case():
+    workspace = parse_workspace({"name": "X", "sources": [{"name": "a", "path": "files/a.csv"}]})
+    with pytest.raises(WorkspaceError, match=r"source 'A' and source 'a' .* differ only in case.*rename one"):
+        upsert_source(workspace, Source(name="A", sql="SELECT * FROM a"))
 
 
 def test_bad_enum_lists_choices_and_suggests():
