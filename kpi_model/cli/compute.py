@@ -31,8 +31,8 @@ def add_series_request(parser: argparse.ArgumentParser) -> None:
     add_kpi_filter(parser)
     add_grain(parser, default="month")
     parser.add_argument("--by", metavar="COLUMN", help="break down by this column")
-    parser.add_argument("--from", dest="start", type=iso_date, metavar="DATE", help="first day")
-    parser.add_argument("--to", dest="end", type=iso_date, metavar="DATE", help="last day")
+    parser.add_argument("--from", dest="start", type=iso_date, metavar="DATE", help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="end", type=iso_date, metavar="DATE", help="last day, YYYY-MM-DD")
 
 
 def series_request(args: argparse.Namespace):
