@@ -1,23 +1,28 @@
-"""Zip archives a visitor uploads (an .xlsx is a zip of XML), judged from the central directory alone.
+"""Zip archives a visitor uploads (an .xlsx is a zip of XML), judged before any reader unpacks them.
 
 The directory states each part's packed and unpacked size; Python's zipfile stops at the declared
 size and checks the CRC, so these numbers bound what any reader will unpack. A workbook that would
-unpack to too much, or packs like a zip bomb, is refused before any part is unpacked.
+unpack to too much, or packs like a zip bomb, is refused before any part is unpacked. A workbook
+that passes has the prologue of each part read for a DTD: entities are declared there, and expanding
+them is how "billion laughs" bombs work, so a part that declares one is refused before openpyxl parses it.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Collection
+import zlib
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from xml.parsers import expat
 
 from kpi_model.errors import KpiWizardError
 
 XLSX_RATIO_FROM_BYTES = 1024**2  # parts unpacking to less than this are not ratio-checked
 _MAX_DEPTH = 12
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_PROLOGUE_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,16 +44,20 @@ def size_text(n: int) -> str:
 
 
 def check_xlsx_archive(path: Path, limits: ZipLimits, error: type[KpiWizardError], *, name: str | None = None) -> None:
-    """Raise ``error`` when the workbook at ``path`` is no zip, or would unpack past ``limits``."""
+    """Raise ``error`` when the workbook at ``path`` is no zip, would unpack past ``limits``, or declares a DTD."""
     shown = name or path.name
+
+    def unreadable(err: Exception) -> KpiWizardError:
+        return error(
+            f"{shown} is not a readable .xlsx workbook ({type(err).__name__}: {err}); "
+            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'."
+        )
+
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as err:
-        raise error(
-            f"{shown} is not a readable .xlsx workbook ({type(err).__name__}: {err}); "
-            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'."
-        ) from None
+        raise unreadable(err) from None
     export = "export the sheet you need as CSV UTF-8 and load that"
     if len(members) > limits.max_members:
         raise error(
@@ -68,6 +77,51 @@ def check_xlsx_archive(path: Path, limits: ZipLimits, error: type[KpiWizardError
                 f"{size_text(member.file_size)}), past the {limits.max_ratio:g} : 1 a workbook may have "
                 f"(that is how zip bombs look): {export}."
             )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declares = any(_declares_dtd(archive, member) for member in members if not member.is_dir())
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError, zlib.error) as err:
+        raise unreadable(err) from None  # an encrypted part, an unknown compression, damaged deflate data
+    if declares:
+        raise error(
+            f"{shown} declares XML entities (a DTD), which KPI Wizard does not read and Excel never writes: "
+            f"open it in Excel and save it again as 'Excel Workbook (.xlsx)', or {export}."
+        )
+
+
+class _Verdict(Exception):
+    """Ends a prologue read early: ``declares`` tells whether a DTD came before the root element."""
+
+    def __init__(self, declares: bool) -> None:
+        self.declares = declares
+
+
+def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """Whether ``member`` is XML with a DTD, read with the parser openpyxl uses up to its root element only.
+
+    A DTD may only come before the root element, so a sheet of any size costs one chunk. A part that is
+    no XML (an image) or is damaged is no DTD: openpyxl reports it when it parses the part, if it ever does.
+    """
+
+    def found(declares: bool) -> Callable[..., None]:
+        def handler(*_: object) -> None:
+            raise _Verdict(declares)
+
+        return handler
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = found(True)
+    parser.StartElementHandler = found(False)
+    with archive.open(member) as stream:
+        try:
+            while chunk := stream.read(_PROLOGUE_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except _Verdict as verdict:
+            return verdict.declares
+        except expat.ExpatError:
+            return False
+    return False
 
 
 def packed_ratio(member: zipfile.ZipInfo, limits: ZipLimits) -> float | None:

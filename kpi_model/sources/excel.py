@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import duckdb
 
@@ -56,13 +57,22 @@ def _stage_xlsx(
         with tempfile.TemporaryDirectory(prefix="kpiw-xlsx-") as tmp:
             csv_path = Path(tmp) / "sheet.csv"
             with csv_path.open("w", newline="", encoding="utf-8") as out:
-                date_columns = _write_sheet_csv(
-                    worksheet.iter_rows(min_row=1, values_only=True),
-                    out,
-                    f"{path.name} (sheet '{worksheet.title}')",
-                    max_bytes,
-                    limits.max_columns,
-                )
+                try:
+                    date_columns = _write_sheet_csv(
+                        worksheet.iter_rows(min_row=1, values_only=True),
+                        out,
+                        f"{path.name} (sheet '{worksheet.title}')",
+                        max_bytes,
+                        limits.max_columns,
+                    )
+                # Read-only openpyxl parses the sheet's XML as the rows are read: a parse error, or a cell
+                # whose value does not fit its type ('abc' in a number cell, a shared string that is not there).
+                except (ParseError, ValueError, IndexError, KeyError) as err:
+                    reason = str(err) if isinstance(err, ParseError) else f"{type(err).__name__}: {err}"
+                    raise SourceError(
+                        f"{path.name}: the workbook's sheet XML is damaged ({reason}); open it in Excel and save it "
+                        "again as 'Excel Workbook (.xlsx)', or export the sheet as CSV UTF-8 and load that."
+                    ) from None
             if date_columns is None:
                 raise SourceError(
                     f"{path.name}: sheet '{worksheet.title}' is empty: put a header row and data on it, "
