@@ -409,3 +409,16 @@ def test_a_first_line_of_more_than_16_mb_is_not_taken_for_a_header(tmp_path):
     path.write_text("a" * (16 * 2**20 + 10))
     with pytest.raises(SourceError, match="first line is longer than 16 MB, so it is not a header row"):
         scan_file(duckdb.connect(), "one_line", path)
+
+
+@pytest.mark.parametrize("name", ["[a].csv", "sales?.csv", "all*.csv"])
+@pytest.mark.parametrize("read", ["scan", "load"])
+def test_a_path_duckdb_would_read_as_a_pattern_is_refused_before_another_file_is_read(tmp_path, name, read):
+    """Before, a source '[a].csv' was read by DuckDB as the pattern matching 'a.csv', another file."""
+    (tmp_path / "a.csv").write_text("order_date,amount\n2025-01-01,999\n")
+    (tmp_path / "salesX.csv").write_text("order_date,amount\n2025-01-01,999\n")
+    path = tmp_path / name
+    path.write_text("order_date,amount\n2025-01-01,1\n")
+    con = duckdb.connect()
+    with pytest.raises(SourceError, match="which DuckDB reads as a pattern of file names"):
+        scan_file(con, "t", path) if read == "scan" else ingest_file(con, path, "t")

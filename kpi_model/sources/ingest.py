@@ -29,6 +29,7 @@ from kpi_model.sources.staging import _check_cells, _check_text_values, _check_w
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".json", ".ndjson", ".jsonl", ".xlsx")
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 _HEAD_BYTES = 64 * 1024
+_GLOB_CHARACTERS = "*?["  # DuckDB's readers expand them in any path they are given
 _MAX_HEADER_BYTES = 16 * 1024**2  # a header of MAX_COLUMNS names of 16 KB each still fits
 _LINE = re.compile(r"Line: (\d+)")
 
@@ -107,6 +108,12 @@ def checked_file(path: Path) -> int:
         raise SourceError(
             f"{path.name}: '{suffix or 'no extension'}' files are not supported; "
             f"use one of {', '.join(SUPPORTED_SUFFIXES)}.{hint}"
+        )
+    pattern = sorted(set(str(path)) & set(_GLOB_CHARACTERS))
+    if pattern:
+        raise SourceError(
+            f"{path.name}: the path holds {' '.join(repr(c) for c in pattern)}, which DuckDB reads as a pattern of "
+            "file names (it could read another file): rename the file or its folder without * ? [ ]."
         )
     if not path.is_file():
         if path.is_dir():
