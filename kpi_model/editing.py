@@ -270,6 +270,17 @@ def upsert_source(workspace: Workspace, source: Source, *, old_name: str | None 
     return _with(workspace, sources=sources, kpis=kpis)
 
 
+def refuse_case_twin(workspace: Workspace, name: str) -> None:
+    """Raise when another source's name differs from ``name`` only in case: DuckDB does not tell them apart,
+    so loading or defining ``name`` would replace that source's data before any check could refuse it."""
+    twin = next((s.name for s in workspace.sources if s.name != name and s.name.casefold() == name.casefold()), None)
+    if twin is not None:
+        raise KpiWizardError(
+            f"the source '{twin}' exists, and DuckDB does not tell '{name}' from '{twin}'",
+            f"use '{twin}' to replace its data, or choose another name",
+        )
+
+
 def kpi_count_hint(count: int) -> tuple[str, str]:
     """``(level, message)`` nudging a goal towards 3–5 KPIs; level is ok, low or high."""
     if count < MIN_KPIS_PER_GOAL:

@@ -394,6 +394,33 @@ def test_view_with_a_bad_name_is_refused(home):
     assert set(table_labels(at)) == {"shop_sales"}
 
 
+def test_a_view_or_upload_named_like_a_source_in_another_case_is_refused_before_its_data_is_replaced(home):
+    """DuckDB does not tell 'NORTH' from 'north': defining one replaced the other's data before validation."""
+    at = fresh_workspace()
+    upload(at, "shop_sales.csv", SMALL_CSV)
+    create_view(at, "north", "SELECT * FROM shop_sales WHERE region = 'North'")
+    assert errors(at) == ""
+    rows_before = table_labels(at)["north"]
+    create_view(at, "NORTH", "SELECT * FROM shop_sales WHERE region = 'South'")
+    assert "DuckDB does not tell 'NORTH' from 'north'" in errors(at), errors(at)
+    assert table_labels(at)["north"] == rows_before
+    _, after = saved(home)
+    assert [s.name for s in after.sources] == ["shop_sales", "north"]
+    assert after.source("north").sql == "SELECT * FROM shop_sales WHERE region = 'North'"
+
+
+def test_refuse_case_twin_names_the_existing_source_and_lets_the_same_name_through(home):
+    from kpi_model.editing import refuse_case_twin
+    from kpi_model.errors import KpiWizardError
+    from kpi_model.models import Source, Workspace
+
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")])
+    refuse_case_twin(workspace, "orders")  # the same source again: a replacement, allowed
+    refuse_case_twin(workspace, "returns")
+    with pytest.raises(KpiWizardError, match="use 'orders' to replace its data, or choose another name"):
+        refuse_case_twin(workspace, "Orders")
+
+
 def test_type_fix_converts_text_dates_and_refuses_impossible_conversions(home):
     at = fresh_workspace()
     upload(at, "shop_sales.csv", SMALL_CSV)

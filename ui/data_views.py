@@ -177,6 +177,7 @@ def _load_upload(
     workspace: Workspace, data: DataStore, upload: UploadedFile, table: str, sheet: str | None
 ) -> TableProfile:
     """Load one uploaded file as ``table`` (in the isolation child process) and declare it as a source."""
+    editing.refuse_case_twin(workspace, table)
     target = workspace.source(table)
     declared_format = target.date_format if target is not None else None
     with st.status(f"Loading {md_escape(upload.name)}…", expanded=False) as progress:
@@ -393,6 +394,7 @@ def view_section(workspace: Workspace, data: DataStore) -> None:
         state.commit(workspace)
         data = state.datastore() or data
     try:
+        editing.refuse_case_twin(workspace, name.strip())
         with st.spinner("Creating the view and running it once…"):
             profile = data.create_view(name.strip(), sql)
         existing = workspace.source(profile.name)
