@@ -27,7 +27,7 @@ from kpi_model.sources import (
     table_name_for,
 )
 
-from .conftest import REPO, SAMPLE_WORKSPACE
+from .conftest import REPO, SAMPLE_WORKSPACE, cli
 
 OLIST = REPO.parent / "shared" / "external" / "olist-funnel"
 
@@ -531,6 +531,41 @@ def test_unconfined_paths_allow_anything(tmp_path):
     workspace.mkdir()
     assert resolve_source_path(workspace, "../x.csv", confine=False) == (tmp_path / "x.csv").resolve()
     assert resolve_source_path(workspace, "/etc/hosts", confine=False) == Path("/etc/hosts").resolve()
+
+
+def _symlink_loops(folder: Path) -> None:
+    """loop.csv leads to itself, a.csv to b.csv and back, and loopdir is a folder link to itself."""
+    os.symlink("loop.csv", folder / "loop.csv")
+    os.symlink("b.csv", folder / "a.csv")
+    os.symlink("a.csv", folder / "b.csv")
+    os.symlink("loopdir", folder / "loopdir")
+
+
+@pytest.mark.xfail(strict=True, reason="lead applies the fix")
+@pytest.mark.parametrize("confine", [True, False])
+@pytest.mark.parametrize("relative", ["loop.csv", "a.csv", "loopdir/orders.csv"])
+def test_a_symlink_loop_is_a_source_error_naming_the_path(tmp_path, relative, confine):
+    _symlink_loops(tmp_path)
+    with pytest.raises(SourceError) as caught:  # before: Path.resolve's RuntimeError
+        resolve_source_path(tmp_path, relative, confine=confine)
+    message = str(caught.value)
+    assert f"'{relative}'" in message and "link that leads back to itself" in message, message
+    assert "cannot be followed" in message and str(tmp_path) not in message
+
+
+@pytest.mark.xfail(strict=True, reason="lead applies the fix")
+def test_compute_reports_a_symlink_loop_in_one_line(tmp_path):
+    _symlink_loops(tmp_path)
+    (tmp_path / "workspace.yaml").write_text(
+        "name: Shop\nsources:\n  - {name: orders, path: loop.csv}\n"
+        "kpis:\n  - {id: total, name: Total, source: orders, expression: count(*)}\n",
+        encoding="utf-8",
+    )
+    result = cli("compute", str(tmp_path / "workspace.yaml"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Source 'orders': 'loop.csv' is"), result.stderr
+    assert "link that leads back to itself" in lines[0]
 
 
 # ---------------------------------------------------------------------------- workspace sources
