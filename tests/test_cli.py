@@ -322,8 +322,8 @@ def test_compute_fails_only_the_kpi_whose_formula_gives_text(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out.splitlines()[1:] == ["total,2025-01-01,1.0,1,false", "total,2025-02-01,2.0,1,false"]
     fix = "not a number. Fix: aggregate a numeric column or cast it"
-    assert f"suffixed: the formula gives text ('1x'), {fix}" in err
-    assert f"last: the formula gives text ('x'), {fix}" in err
+    assert f"suffixed: KPI 'suffixed': the formula gives text ('1x'), {fix}" in err
+    assert f"last: KPI 'last': the formula gives text ('x'), {fix}" in err
     assert "Traceback" not in err
 
 

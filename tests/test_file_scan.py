@@ -422,3 +422,41 @@ def test_a_path_duckdb_would_read_as_a_pattern_is_refused_before_another_file_is
     con = duckdb.connect()
     with pytest.raises(SourceError, match="which DuckDB reads as a pattern of file names"):
         scan_file(con, "t", path) if read == "scan" else ingest_file(con, path, "t")
+
+
+@pytest.mark.parametrize(
+    ("written", "expected_fix"),
+    [
+        ("{day}/03/2025 {hour:02d}:15", "its values read as dates with date_format '%d/%m/%Y %H:%M'"),
+        ("{day}.03.2025 {hour:02d}h15", "give the source the date_format its dates are written in"),
+    ],
+)
+def test_a_time_column_of_text_is_named_with_the_date_format_it_reads_in(tmp_path, written, expected_fix):
+    """DuckDB's sniffer leaves dd/mm/yyyy HH:MM as text; the user saw 'No function matches day(VARCHAR)'."""
+    lines = [written.format(day=13 + i % 15, hour=i % 24) + f",{i}" for i in range(60)]
+    (tmp_path / "orders.csv").write_text("order_date,amount\n" + "\n".join(lines) + "\n")
+    workspace = Workspace(name="w", sources=[Source(name="orders", path="orders.csv")], kpis=FOUR[:1])
+    derived = Kpi(id="double", name="double", expression="revenue * 2")
+    workspace = workspace.model_copy(update={"kpis": [*FOUR[:1], derived]})
+    with Engine.for_workspace(workspace, tmp_path) as engine:
+        for kpi_id in ("revenue", "double"):
+            with pytest.raises(KpiWizardError) as raised:
+                engine.compute(workspace, kpi_id)
+            message = str(raised.value)
+            assert "the time column 'order_date' of source 'orders' holds text, not dates" in message
+            assert expected_fix in message and "day(VARCHAR)" not in message
+
+
+def test_running_out_of_memory_names_the_variable_and_a_size_that_works(tmp_path):
+    path = tmp_path / "orders.csv"
+    rows = "\n".join(f"2025-01-{1 + i % 28:02d},{i},cust-{i:09d}-{'x' * 20}" for i in range(400_000))
+    path.write_text("order_date,amount,customer\n" + rows + "\n")
+    workspace = Workspace(
+        name="w", sources=[Source(name="orders", path="orders.csv")], kpis=[_kpi("n", "count(DISTINCT customer)")]
+    )
+    with Engine.for_workspace(workspace, tmp_path, memory_limit="32MB") as engine:
+        with pytest.raises(KpiWizardError) as raised:
+            engine.compute(workspace, "n")
+    message = str(raised.value)
+    assert "needs more memory than KPI_WIZARD_MEMORY_LIMIT (32MB) allows" in message
+    assert "1GB suits most files" in message and "compute fewer periods" not in message

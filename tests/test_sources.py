@@ -541,7 +541,6 @@ def _symlink_loops(folder: Path) -> None:
     os.symlink("loopdir", folder / "loopdir")
 
 
-@pytest.mark.xfail(strict=True, reason="lead applies the fix")
 @pytest.mark.parametrize("confine", [True, False])
 @pytest.mark.parametrize("relative", ["loop.csv", "a.csv", "loopdir/orders.csv"])
 def test_a_symlink_loop_is_a_source_error_naming_the_path(tmp_path, relative, confine):
@@ -553,7 +552,6 @@ def test_a_symlink_loop_is_a_source_error_naming_the_path(tmp_path, relative, co
     assert "cannot be followed" in message and str(tmp_path) not in message
 
 
-@pytest.mark.xfail(strict=True, reason="lead applies the fix")
 def test_compute_reports_a_symlink_loop_in_one_line(tmp_path):
     _symlink_loops(tmp_path)
     (tmp_path / "workspace.yaml").write_text(

@@ -22,17 +22,6 @@ def _result_comment(names: list[str], rows: list[tuple[Any, ...]]) -> str:
     return "\n".join(f"-- {line}" for line in [f"result: {len(rows)} rows", *aligned(cells, rule=True)])
 
 
-def _did_not_run(kpi_id: str, error: Exception) -> FormulaError:
-    """A KPI's statement DuckDB refused, worded as ``compute`` words the same failure."""
-    from kpi_model.engine.session import first_line
-    from kpi_model.formula import FormulaError
-
-    return FormulaError(
-        f"KPI '{kpi_id}' did not compute: {first_line(error)}",
-        "check that the columns have the types the formula expects (fix types on the Data page)",
-    )
-
-
 def _cmd_sql(args: argparse.Namespace) -> int:
     from kpi_model import workspace_file
     from kpi_model.formula.warehouse import warehouse_script
@@ -59,7 +48,7 @@ def _cmd_sql(args: argparse.Namespace) -> int:
                 try:
                     names, rows = engine.query(statement.sql)
                 except duckdb.Error as refused:  # the data's types, known only when it runs: the next KPI may run
-                    failure = failed[statement.name] = _did_not_run(statement.name, refused)
+                    failure = failed[statement.name] = engine.failure(statement.name, refused, workspace)
                     print(f"-- {failure.problem}", end="\n\n")
                     continue
                 print(_result_comment(names, rows), end="\n\n")

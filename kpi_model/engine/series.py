@@ -22,7 +22,7 @@ class Point:
     dimension: str | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], kpi_id: str | None = None) -> Point:
+    def from_row(cls, row: dict[str, Any], kpi_id: str) -> Point:
         """A point from one row of a KPI's query (columns as :class:`~kpi_model.formula.Compiler` names them).
 
         Raises :class:`FormulaError` (naming ``kpi_id``) when the formula gives something other than a number.
@@ -40,7 +40,7 @@ class Point:
         )
 
 
-def _number(value: Any, kpi_id: str | None) -> float | None:
+def _number(value: Any, kpi_id: str) -> float | None:
     # Text is refused even when it reads as a number: max() of a text column compares letters, not values.
     if value is None:
         return None
@@ -50,8 +50,9 @@ def _number(value: Any, kpi_id: str | None) -> float | None:
         except (TypeError, ValueError):
             pass
     given = f"text ({value!r})" if isinstance(value, str) else f"a {type(value).__name__} ({value})"
-    which = f"KPI '{kpi_id}': the formula" if kpi_id else "the formula"
-    raise FormulaError(f"{which} gives {given}, not a number", "aggregate a numeric column or cast it")
+    raise FormulaError(
+        f"KPI '{kpi_id}': the formula gives {given}, not a number", "aggregate a numeric column or cast it"
+    )
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from kpi_model.sources import (
     sniff_every_row,
     unprofiled,
 )
+from kpi_model.sources.dates import format_misses_sql, formats_reading_all
 from kpi_model.sources.profile_cache import cached_profiles, database_version
 
 _CACHE_SIZE = 256
@@ -363,20 +364,58 @@ class Engine:
                 self._distinct.forget(ranges)
                 sql = compiler.select(kpi_id, request).sql(dialect="duckdb")
                 names, rows = self._run(sql)
-        except duckdb.OutOfMemoryException:
-            raise FormulaError(
-                f"KPI '{kpi_id}' needs more memory than the engine's limit ({self.memory_limit}) even when spilling",
-                f"set {MEMORY_LIMIT_VARIABLE} higher (e.g. 4GB), or compute fewer periods or without a breakdown",
-            ) from None
         except duckdb.Error as error:
-            raise FormulaError(
-                f"KPI '{kpi_id}' did not compute: {first_line(error)}",
-                "check that the columns have the types the formula expects (fix types on the Data page)",
-            ) from None
-        points = [Point.from_row(dict(zip(names, row, strict=True))) for row in rows]
+            raise self.failure(kpi_id, error, workspace) from None
+        points = [Point.from_row(dict(zip(names, row, strict=True)), kpi_id) for row in rows]
         series = Series(kpi_id, request, points, sql, self._kpi_coverage(workspace, kpi_ids, request))
         self._remember(key, series)
         return series
+
+    def failure(self, kpi_id: str, error: duckdb.Error, workspace: Workspace | None = None) -> FormulaError:
+        """Why DuckDB did not run a KPI's query, in the user's terms (``compute``, ``sql --run``); with the
+        workspace, a time column that holds text is named, with the date format its values read in."""
+        if isinstance(error, duckdb.OutOfMemoryException):
+            return FormulaError(
+                f"KPI '{kpi_id}' needs more memory than {MEMORY_LIMIT_VARIABLE} ({self.memory_limit}) allows, even "
+                "spilling to disk: reading a file and grouping its rows take some of it whatever the periods",
+                f"set {MEMORY_LIMIT_VARIABLE} higher (1GB suits most files; below about 100MB a CSV of a few "
+                "million rows does not compute)",
+            )
+        text_dates = self._text_time_column(workspace, kpi_id) if workspace is not None else None
+        if text_dates is not None:
+            return text_dates
+        return FormulaError(
+            f"KPI '{kpi_id}' did not compute: {first_line(error)}",
+            "check that the columns have the types the formula expects (the Data page fixes a column's type; "
+            "for a file the CLI reads, set the source's date_format for dates written as text)",
+        )
+
+    def _text_time_column(self, workspace: Workspace, kpi_id: str) -> FormulaError | None:
+        """The problem when a KPI (or an input of a derived one) has a time column of text, not dates."""
+        for name in self.compiler(workspace).dependencies(kpi_id):
+            kpi = workspace.kpi(name)
+            if kpi is None or not kpi.source or not kpi.time_column:
+                continue
+            column, table = quote(kpi.time_column), quote(kpi.source)
+            try:
+                typed = self.query(f"SELECT typeof({column}) FROM {table} WHERE {column} IS NOT NULL LIMIT 1")[1]
+                if typed != [("VARCHAR",)]:
+                    continue
+                values = f"SELECT {column} AS v FROM {table} WHERE {column} IS NOT NULL LIMIT 10000"
+                formats = formats_reading_all(self.query(format_misses_sql(values))[1][0])
+            except (duckdb.Error, KpiWizardError):
+                continue
+            where = f"the time column '{kpi.time_column}' of source '{kpi.source}'"
+            fix = (
+                f"its values read as dates with date_format '{formats[0]}'"
+                + (f" (or '{formats[1]}': check which is meant)" if len(formats) > 1 else "")
+                + ": set that as the source's date_format (the workspace file, or the Data page's type fix)"
+                if formats
+                else "give the source the date_format its dates are written in (e.g. '%d/%m/%Y %H:%M'), or fix "
+                "the column's type on the Data page"
+            )
+            return FormulaError(f"KPI '{kpi_id}' did not compute: {where} holds text, not dates", fix)
+        return None
 
     def compute_many(
         self, workspace: Workspace, kpi_ids: Collection[str] | None = None, request: SeriesRequest | None = None
@@ -467,7 +506,7 @@ class Engine:
         if with_coverage:
             self._coverage[(source, time_column)] = coverage_of_groups(records)
         for i, (kpi_id, key, select) in enumerate(members):
-            points = [Point.from_row(member_row(record, i)) for record in records]
+            points = [Point.from_row(member_row(record, i), kpi_id) for record in records]
             kpi_sql = select.order_by("period", copy=False).sql(dialect="duckdb")  # what it runs alone (SQL panels)
             series = Series(kpi_id, request, points, kpi_sql, self._kpi_coverage(workspace, [kpi_id], request))
             self._remember(key, series)

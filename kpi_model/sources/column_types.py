@@ -8,7 +8,7 @@ import duckdb
 
 from kpi_model.identifiers import quote
 from kpi_model.sources.catalog import TableProfile, _columns, _first_row, _relation_kind, profile_table
-from kpi_model.sources.dates import _COMMON_FORMATS
+from kpi_model.sources.dates import format_misses_sql, formats_reading_all
 from kpi_model.sources.errors import SourceError, _reason
 from kpi_model.sources.names import _literal
 
@@ -91,11 +91,10 @@ def set_column_type(
 def _conversion_hint(con: duckdb.DuckDBPyConnection, tbl: str, col: str, wanted: str, date_format: str | None) -> str:
     """Suggest a date format under which every value reads, checked in one scan; else say what to fix."""
     if wanted in ("DATE", "TIMESTAMP"):
-        checks = ", ".join(f"count(*) FILTER (WHERE try_strptime(v, {_literal(f)}) IS NULL)" for f in _COMMON_FORMATS)
         row = _first_row(
-            con, f"SELECT {checks} FROM (SELECT CAST({col} AS VARCHAR) AS v FROM {tbl} WHERE {col} IS NOT NULL)"
+            con, format_misses_sql(f"SELECT CAST({col} AS VARCHAR) AS v FROM {tbl} WHERE {col} IS NOT NULL")
         )
-        fitting = [f for f, misses in zip(_COMMON_FORMATS, row or (), strict=True) if misses == 0 and f != date_format]
+        fitting = [f for f in formats_reading_all(row) if f != date_format]
         if fitting:
             also = f" (they also read as '{fitting[1]}': check which is meant)" if len(fitting) > 1 else ""
             return f"They all read with date_format='{fitting[0]}'{also}."

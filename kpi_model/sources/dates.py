@@ -5,7 +5,7 @@ month-first (03/04/2025), which a load marks and the user settles.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,18 @@ _COMMON_FORMATS = (
     "%m/%d/%Y %H:%M",
     "%d.%m.%Y %H:%M",
 )
+
+
+def format_misses_sql(values: str) -> str:
+    """A query counting, for each common date format in turn, the values it does not read (``values`` is a
+    query selecting them, as text, in a column ``v``); :func:`formats_reading_all` reads its row."""
+    checks = ", ".join(f"count(*) FILTER (WHERE try_strptime(v, {_literal(f)}) IS NULL)" for f in _COMMON_FORMATS)
+    return f"SELECT {checks} FROM ({values})"
+
+
+def formats_reading_all(misses: Sequence[int] | None) -> list[str]:
+    """The common date formats that read every value, from a row of :func:`format_misses_sql`."""
+    return [f for f, missed in zip(_COMMON_FORMATS, misses or (), strict=True) if missed == 0]
 
 
 def _date_options(

@@ -6,6 +6,7 @@ made, so that :class:`WorkspaceScan` can read a workspace's files while a comman
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -57,13 +58,24 @@ def resolve_source_path(base_dir: Path, relative: str, *, confine: bool = True) 
             resolved.stat()  # the file system's verdict now, while the message can still leave out server paths
         except (FileNotFoundError, NotADirectoryError):
             pass  # a missing file is the caller's to report
+    except RuntimeError:  # Path.resolve's word for a symlink loop on Python 3.11 (newer ones: OSError ELOOP)
+        raise SourceError(_link_loop(shown)) from None
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise SourceError(_link_loop(shown)) from None
         reason = error.strerror or "the file system refused it"
         raise SourceError(
             f"'{shown}' cannot be used as a file path ({reason.lower()}): give a short path to a readable data "
             "file inside the workspace folder, e.g. data/orders.csv."
         ) from None
     return resolved
+
+
+def _link_loop(shown: str) -> str:
+    return (
+        f"'{shown}' is, or goes through, a link that leads back to itself, so it cannot be followed: "
+        "point the link at the data file, or give the file's own path (e.g. data/orders.csv)."
+    )
 
 
 def plan_workspace_sources(
