@@ -109,6 +109,17 @@ def test_a_file_that_fails_in_the_thread_fails_in_the_caller_naming_the_source_a
         opened[0].execute("SELECT 1")
 
 
+def test_a_file_that_goes_while_it_is_read_is_named_by_its_source(tmp_path, monkeypatch):
+    _orders(tmp_path)
+
+    def vanished(con, name, path, *args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+
+    monkeypatch.setattr(workspace_module, "scan_file", vanished)
+    with pytest.raises(SourceError, match=r"Source 'orders': orders.csv could not be read \(No such file"):
+        WorkspaceScan(_workspace(Source(name="orders", path="orders.csv")), tmp_path).result()
+
+
 def test_a_view_that_fails_after_the_files_closes_the_connection_too(tmp_path, monkeypatch):
     _orders(tmp_path)
     opened = _recording_connect(monkeypatch)

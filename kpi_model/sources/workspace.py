@@ -227,10 +227,16 @@ class WorkspaceScan:
             for name, path, date_format in self._files:
                 if self._cancelled.is_set():
                     raise KeyboardInterrupt
-                if scannable(path):
-                    self._scans[name] = scan_file(self._connection, name, path, date_format, limits=self._limits)
-                else:
-                    self._profiles[name] = load_file_source(self._connection, name, path, date_format, self._limits)
+                try:
+                    if scannable(path):
+                        self._scans[name] = scan_file(self._connection, name, path, date_format, limits=self._limits)
+                    else:
+                        self._profiles[name] = load_file_source(self._connection, name, path, date_format, self._limits)
+                except OSError as error:  # the file went (or changed) between its checks and its reading
+                    raise SourceError(
+                        f"Source '{name}': {path.name} could not be read ({error.strerror or error}): check that "
+                        "it is still there and readable (was it moved or replaced meanwhile?), then run again."
+                    ) from None
         except BaseException as failure:  # raised again by result(), in the caller's thread
             self._failure = failure
         finally:
