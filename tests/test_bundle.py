@@ -22,6 +22,7 @@ from kpi_model.archives import ZipLimits
 from kpi_model.engine import Engine
 from kpi_model.errors import KpiWizardError, WorkspaceError
 from kpi_model.formula import SeriesRequest
+from kpi_model.models import Source
 
 from .conftest import SAMPLE_WORKSPACE
 from .hostile_files import billion_laughs_yaml
@@ -302,7 +303,12 @@ def test_sources_differing_only_in_case_are_refused_when_bundling(tmp_path):
     """Such a bundle could not be opened again (and DuckDB reads the two names as one table)."""
     data = tmp_path / "orders.csv"
     data.write_bytes(ORDERS)
-    workspace = workspace_file.loads(WORKSPACE_YAML.replace("sources: [", "sources: [{name: Orders, path: o.csv}, "))
+    # Validation refuses such a file now (tests/test_validation.py); a workspace built in memory can still
+    # hold the pair, and the bundle keeps its own check.
+    with pytest.raises(WorkspaceError, match="differ only in case"):
+        workspace_file.loads(WORKSPACE_YAML.replace("sources: [", "sources: [{name: Orders, path: o.csv}, "))
+    loaded = workspace_file.loads(WORKSPACE_YAML)
+    workspace = loaded.model_copy(update={"sources": [Source(name="Orders", path="o.csv"), *loaded.sources]})
     with pytest.raises(bundle.BundleError, match=r"sources 'Orders' and 'orders' differ only in case.*rename one"):
         bundle.write_bundle(tmp_path / "b.zip", workspace, {"orders": data, "Orders": data})
     assert not (tmp_path / "b.zip").exists()
