@@ -327,10 +327,18 @@ def test_compute_fails_only_the_kpi_whose_formula_gives_text(tmp_path, capsys):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("option", ["--from", "--to"])
-def test_compute_says_how_to_write_a_date(option, capsys):
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["compute", str(SAMPLE_WORKSPACE), "--from"], "--from"),
+        (["compute", str(SAMPLE_WORKSPACE), "--to"], "--to"),
+        (["whatif", str(SAMPLE_WORKSPACE), "web_revenue", "--target", "5", "--by"], "--by"),
+        (["check", str(SAMPLE_WORKSPACE), "--as-of"], "--as-of"),
+    ],
+)
+def test_a_date_option_says_how_to_write_a_date(argv, option, capsys):
     with pytest.raises(SystemExit) as exited:
-        main(["compute", str(SAMPLE_WORKSPACE), option, "31/12/2025"])
+        main([*argv, "31/12/2025"])
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {option}: '31/12/2025' is not a date: write it as YYYY-MM-DD, e.g. 2025-12-31" in err

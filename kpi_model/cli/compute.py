@@ -9,21 +9,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from kpi_model.cli.common import known_kpi, workspace_engine
-from kpi_model.cli.options import add_data, add_format, add_grain, add_kpi_filter, add_workspace
+from kpi_model.cli.options import add_data, add_format, add_grain, add_kpi_filter, add_workspace, iso_date
 from kpi_model.errors import EXIT_INVALID, EXIT_OK
 
 if TYPE_CHECKING:
     from kpi_model.engine import Engine
     from kpi_model.formula import SeriesRequest
     from kpi_model.models import Workspace
-
-
-def iso_date(text: str) -> dt.date:
-    """An option's date, written YYYY-MM-DD (argparse shows the error with the command's usage)."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date: write it as YYYY-MM-DD, e.g. 2025-12-31") from None
 
 
 def add_series_request(parser: argparse.ArgumentParser) -> None:

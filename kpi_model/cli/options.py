@@ -48,6 +48,14 @@ class Deferred:
 DIALECTS = Deferred("kpi_model.formula.dialects", "DIALECTS")
 
 
+def iso_date(text: str) -> dt.date:
+    """An option's date, written YYYY-MM-DD (argparse shows the error with the command's usage)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date: write it as YYYY-MM-DD, e.g. 2025-12-31") from None
+
+
 def count_up_to(most: int, *, least: int = 0) -> Callable[[str], int]:
     """An argparse type: a whole number from ``least`` to ``most``, else a message saying the range."""
 
@@ -101,4 +109,4 @@ def add_output(parser: argparse.ArgumentParser, *, metavar: str, help: str, forc
 
 def add_as_of(parser: argparse.ArgumentParser, help: str) -> None:
     """``--as-of DATE``: the day the command judges as on."""
-    parser.add_argument("--as-of", type=dt.date.fromisoformat, metavar="DATE", help=help)
+    parser.add_argument("--as-of", type=iso_date, metavar="DATE", help=help)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from typing import Any
 
 from kpi_model.cli.common import known_kpi, workspace_engine
-from kpi_model.cli.options import add_data, add_format, add_grain, add_workspace, count_up_to
+from kpi_model.cli.options import add_data, add_format, add_grain, add_workspace, count_up_to, iso_date
 from kpi_model.errors import EXIT_OK, KpiWizardError
 from kpi_model.validation import did_you_mean
 
@@ -214,7 +213,7 @@ def register(commands: Any) -> None:
     add_workspace(whatif)
     whatif.add_argument("--kpi", required=True, metavar="ID", help="the KPI the target is for")
     whatif.add_argument("--target", required=True, metavar="VALUE", help="e.g. 1800, 15%% or 0.15 for a rate")
-    whatif.add_argument("--by", required=True, type=dt.date.fromisoformat, metavar="DATE", help="due date")
+    whatif.add_argument("--by", required=True, type=iso_date, metavar="DATE", help="due date")
     whatif.add_argument(
         "--baseline-period", metavar="P", help="e.g. 2026-10, 2026-Q3 (default: the KPI's own, else latest complete)"
     )
