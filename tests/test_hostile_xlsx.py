@@ -129,3 +129,11 @@ def test_a_kpi_register_with_one_small_entity_is_refused_not_expanded(tmp_path):
         import_spreadsheet(_workbook(tmp_path / "kpis.xlsx", sheet))
     message = str(caught.value)
     assert "kpis.xlsx declares XML entities" in message and "save it again" in message
+
+
+def test_a_kpi_register_cell_naming_a_missing_shared_string_is_refused_in_one_message(tmp_path):
+    sheet = _sheet("Widget", amount_cell='<c r="B2" t="s"><v>7</v></c>')
+    sheet = sheet.replace("<t>name</t>", "<t>KPI</t>").replace("<t>amount</t>", "<t>Target</t>")
+    with pytest.raises(ImportFailed) as caught:
+        import_spreadsheet(_workbook(tmp_path / "kpis.xlsx", sheet))
+    assert "kpis.xlsx is not a readable XLSX workbook" in str(caught.value)

@@ -222,7 +222,8 @@ def _read_sheet_rows(worksheet: Any, shown: str) -> tuple[list[list[str]], set[t
 
     try:
         return _sheet_rows(worksheet)
-    except (ParseError, ValueError) as error:  # openpyxl parses a read-only sheet's XML as it goes
+    # openpyxl parses a read-only sheet's XML as it goes; IndexError: a cell names a shared string that is not there
+    except (ParseError, ValueError, IndexError) as error:
         if (refused := _xml_refused(shown, error)) is not None:
             raise refused from None
         raise ImportFailed(f"{shown} is not a readable XLSX workbook ({error}); save it again from Excel") from None
