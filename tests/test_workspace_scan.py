@@ -239,8 +239,13 @@ def test_compute_starts_reading_the_files_before_it_imports_sqlglot():
 
 
 # Ctrl-C: each script below holds DuckDB busy at a known step, says so on stdout, and is sent SIGINT there.
+# A shell starts background jobs with SIGINT ignored, and Python keeps it ignored (a run of `make test` in the
+# background did): each script takes Ctrl-C as a terminal delivers it to a command in the foreground.
 _BUSY_QUERY = "SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3"
-_IN_THE_SCAN = f"""
+_FOREGROUND = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+_IN_THE_SCAN = (
+    _FOREGROUND
+    + f"""
 import sys
 from kpi_model.sources import workspace
 def busy_scan(con, name, path, *args, **kwargs):
@@ -250,7 +255,10 @@ workspace.scan_file = busy_scan
 from kpi_model.cli import main
 sys.exit(main(['compute', {str(SAMPLE_WORKSPACE)!r}]))
 """
-_IN_THE_QUERY = f"""
+)
+_IN_THE_QUERY = (
+    _FOREGROUND
+    + f"""
 import sys
 from kpi_model.engine import Engine
 def busy_compute(self, *args, **kwargs):
@@ -260,6 +268,7 @@ Engine.compute_many = busy_compute
 from kpi_model.cli import main
 sys.exit(main(['compute', {str(SAMPLE_WORKSPACE)!r}]))
 """
+)
 
 
 @pytest.mark.parametrize("script", [_IN_THE_SCAN, _IN_THE_QUERY], ids=["in the files' thread", "in the query"])
