@@ -5,10 +5,13 @@ Run from the repo root: ``make screenshots`` (writes docs/img/*.png).
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -16,19 +19,28 @@ REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "img"
 
 
-def main() -> None:
-    """Visit each page and save a PNG of it."""
+@contextlib.contextmanager
+def sample_app_page(*, width: int, height: int) -> Iterator[Any]:
+    """A browser page on the Start page of a fresh app that opened the sample workspace (closed after)."""
     sys.path.insert(0, str(REPO))  # the browser helpers live with the tests
-    from tests.browser import browser_page, running_app, wait_idle
+    from tests.browser import browser_page, running_app
 
-    OUT.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory() as home,
         running_app(Path(home) / "store", open_workspace=REPO / "sample_data" / "workspace.yaml") as url,
-        browser_page(width=1400, height=1300) as page,
+        browser_page(width=width, height=height) as page,
     ):
         page.goto(url)
         page.get_by_role("heading", name="KPI Wizard").wait_for()
+        yield page
+
+
+def main() -> None:
+    """Visit each page and save a PNG of it."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sample_app_page(width=1400, height=1300) as page:
+        from tests.browser import wait_idle  # importable once sample_app_page has put the repo on the path
+
         wait_idle(page)
         page.screenshot(path=str(OUT / "start.png"))
 
@@ -145,16 +157,7 @@ def presentation(page) -> None:
 
 def presentation_only() -> None:
     """Only presentation.png, on a fresh app: ``python docs/screenshots.py presentation``."""
-    sys.path.insert(0, str(REPO))
-    from tests.browser import browser_page, running_app
-
-    with (
-        tempfile.TemporaryDirectory() as home,
-        running_app(Path(home) / "store", open_workspace=REPO / "sample_data" / "workspace.yaml") as url,
-        browser_page(width=1024, height=768) as page,
-    ):
-        page.goto(url)
-        page.get_by_role("heading", name="KPI Wizard").wait_for()
+    with sample_app_page(width=1024, height=768) as page:
         presentation(page)
     print(f"wrote presentation.png to {OUT}")
 
