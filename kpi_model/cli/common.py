@@ -48,20 +48,18 @@ def workspace_engine(
     With ``kpi_ids``, only the sources those KPIs read are opened: one KPI of a workspace with many files
     does not wait for every file to be sniffed.
     """
-    from kpi_model.sources import WorkspaceScan, configured_memory_limit, sources_used
+    from kpi_model.sources import WorkspaceScan, sources_used
 
     overrides = data_overrides(data)
-    memory_limit = configured_memory_limit(None)  # a bad KPI_WIZARD_MEMORY_LIMIT is refused before any file is read
     used = sources_used(workspace, kpi_ids) if kpi_ids else None
-    base = Path(workspace_path).parent
-    scan = WorkspaceScan(workspace, base, overrides, confine=False, only=used, memory_limit=memory_limit)
+    scan = WorkspaceScan(workspace, Path(workspace_path).parent, overrides, confine=False, only=used)
     # The engine's modules (sqlglot, the compiler) load while DuckDB reads the files: a tenth of a second.
     try:
         from kpi_model.engine import Engine
     except BaseException:  # Ctrl-C included: the scan's thread is stopped before the process exits
         scan.close()
         raise
-    return noted(Engine.from_scan(scan, memory_limit=memory_limit))
+    return noted(Engine.from_scan(scan))
 
 
 def refuse_to_replace(output: Path, force: bool) -> None:

@@ -140,29 +140,18 @@ class Engine:
         ``KPI_WIZARD_MEMORY_LIMIT`` environment variable, else 2GB); what does not fit spills to a
         temporary folder of the engine's own, removed when it closes.
         """
-        # A bad value is refused before any file is read.
-        memory_limit = configured_memory_limit(memory_limit)
         scan = WorkspaceScan(
             workspace, Path(base_dir), overrides, confine=confine, only=sources, memory_limit=memory_limit
         )
-        return cls.from_scan(scan, timeout_s=timeout_s, memory_limit=memory_limit, threads=threads)
+        return cls.from_scan(scan, timeout_s=timeout_s, threads=threads)
 
     @classmethod
     def from_scan(
-        cls,
-        scan: WorkspaceScan,
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        memory_limit: str | None = None,
-        threads: int = DEFAULT_THREADS,
+        cls, scan: WorkspaceScan, *, timeout_s: float = DEFAULT_TIMEOUT_S, threads: int = DEFAULT_THREADS
     ) -> Engine:
         """:meth:`for_workspace` on a scan already started on its own connection (the CLI starts it before
-        importing this module); the engine takes over the scan's spill folder."""
-        try:
-            memory_limit = configured_memory_limit(memory_limit)
-        except BaseException:
-            scan.close()
-            raise
+        importing this module); the engine keeps to the scan's memory limit and takes over its spill folder."""
+        memory_limit = scan.memory_limit
         connection, scans, profiles = scan.result()
         spill = scan.spill
         assert spill is not None, "an engine needs a scan on a connection of the scan's own"
@@ -286,19 +275,14 @@ class Engine:
         cursor = self._connection.cursor()
         query = _RunningQuery(cursor, sql)
         try:
-            finished = query.done.wait(self.timeout_s)
-        except KeyboardInterrupt:
+            if not query.done.wait(self.timeout_s):
+                raise QueryTimeout(
+                    f"the query ran longer than {self.timeout_s:g} s and was stopped; "
+                    "narrow the date range or simplify the formula"
+                )
+        finally:  # on the time limit and on Ctrl-C alike: the query lets go of the cursor before it closes
             query.stop()
             cursor.close()
-            raise
-        if not finished:
-            query.stop()
-            cursor.close()
-            raise QueryTimeout(
-                f"the query ran longer than {self.timeout_s:g} s and was stopped; "
-                "narrow the date range or simplify the formula"
-            )
-        cursor.close()
         if query.failure is not None:
             if isinstance(query.failure, RuntimeError) and str(query.failure) == DUCKDB_SIGINT_MESSAGE:
                 raise KeyboardInterrupt from None

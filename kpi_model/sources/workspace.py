@@ -203,7 +203,7 @@ class WorkspaceScan:
         self._limits = limits
         self._owns_connection = connection is None
         self._connection = connection
-        self._memory_limit = configured_memory_limit(memory_limit)
+        self.memory_limit = configured_memory_limit(memory_limit)  # refused here, before any file is read
         self.spill = Path(tempfile.mkdtemp(prefix="kpi-wizard-spill-")) if connection is None else None
         self._scans: dict[str, ScannedFile] = {}
         self._profiles: dict[str, TableProfile] = {}
@@ -213,14 +213,13 @@ class WorkspaceScan:
         # thread as ended while it still runs (and closing its connection then aborts the process).
         self._done = threading.Event()
         # A daemon: an interrupted command must not wait at exit for a file it no longer wants.
-        self._thread = threading.Thread(target=self._read_files, name="kpi-wizard-scan", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._read_files, name="kpi-wizard-scan", daemon=True).start()
 
     def _read_files(self) -> None:
         try:
             if self._connection is None:
                 settings: dict[str, str | bool | int | float | list[str]] = {
-                    "memory_limit": self._memory_limit,
+                    "memory_limit": self.memory_limit,
                     "temp_directory": str(self.spill),
                 }
                 self._connection = duckdb.connect(config=settings)
