@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kpi_model.errors import KpiWizardError, WorkspaceError
+from kpi_model.identifiers import fold_name
 from kpi_model.models import Goal, Kpi, Scenario, Source, Unit, Workspace
 from kpi_model.validation import did_you_mean, reference_problems, structure_problems
 
@@ -273,7 +274,7 @@ def upsert_source(workspace: Workspace, source: Source, *, old_name: str | None 
 def refuse_case_twin(workspace: Workspace, name: str) -> None:
     """Raise when another source's name differs from ``name`` only in case: DuckDB does not tell them apart,
     so loading or defining ``name`` would replace that source's data before any check could refuse it."""
-    twin = next((s.name for s in workspace.sources if s.name != name and s.name.casefold() == name.casefold()), None)
+    twin = next((s.name for s in workspace.sources if s.name != name and fold_name(s.name) == fold_name(name)), None)
     if twin is not None:
         raise KpiWizardError(
             f"the source '{twin}' exists, and DuckDB does not tell '{name}' from '{twin}'",

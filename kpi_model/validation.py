@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kpi_model.errors import Problem, UnknownKpiError, WorkspaceError
+from kpi_model.identifiers import fold_name
 from kpi_model.models import (
     FORMAT_VERSION,
     AlertChannel,
@@ -224,7 +225,7 @@ def _names_differing_in_case(sources: Sequence[Source]) -> list[Problem]:
     problems = []
     first_index: dict[str, int] = {}
     for index, source in enumerate(sources):
-        folded = source.name.casefold()
+        folded = fold_name(source.name)
         if folded not in first_index:
             first_index[folded] = index
         elif (other := sources[first_index[folded]].name) != source.name:  # the same name is a duplicate

@@ -64,8 +64,8 @@ from kpi_model.formula.limits import (
     MAX_VIEW_TREE_DEPTH,
 )
 from kpi_model.formula.rewrites import bitmap_distinct_counts, distinct_count_columns, ratio_parts, safe_division
-from kpi_model.formula.views import fold_name, validate_view, view_tables
-from kpi_model.identifiers import quote
+from kpi_model.formula.views import validate_view, view_tables
+from kpi_model.identifiers import fold_name, quote
 
 if TYPE_CHECKING:
     from kpi_model.formula.warehouse import (

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import string
 
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -24,17 +23,9 @@ from kpi_model.formula.limits import (
     _Limits,
     _parse_limited,
 )
+from kpi_model.identifiers import fold_name
 
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _PATH_CHARACTERS = frozenset("/\\.:")
-
-
-def fold_name(name: str) -> str:
-    """A table name as DuckDB compares it: ASCII letters case-insensitively, nothing else folded.
-
-    (Python's ``lower()`` would match the Kelvin sign to ``k``, a name DuckDB treats as different.)
-    """
-    return name.translate(_ASCII_LOWER)
 
 
 def _view_tree(sql: str, *, limits: _Limits = _VIEW_LIMITS) -> exp.Expr:

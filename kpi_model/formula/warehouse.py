@@ -34,7 +34,8 @@ from kpi_model.formula.compile import Compiler, SeriesRequest
 from kpi_model.formula.dialects import DIALECTS, render_sql, untranslatable
 from kpi_model.formula.errors import FormulaError
 from kpi_model.formula.limits import _bounded
-from kpi_model.formula.views import fold_name, validate_view, view_tables
+from kpi_model.formula.views import validate_view, view_tables
+from kpi_model.identifiers import fold_name
 from kpi_model.models import Workspace
 
 ViewMode = Literal["cte", "create"]
